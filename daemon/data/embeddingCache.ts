@@ -1,0 +1,94 @@
+/**
+ * The data API the rest of the daemon calls: embeddings of a dataset under an encoder, and aligned crops of a
+ * dataset under a template, both served from the resumable caches of pipeline.ts (computed on first use,
+ * read back afterwards). Failed images are left out of `files` and listed in `failed`.
+ */
+import { openImageDataset, ImageDataset } from './dataset';
+import { runFacePipeline, PipelineOptions, PipelineStats, EncoderTarget } from './pipeline';
+import { encoderTarget } from './encoderTarget';
+import type { FaceFailure } from './errors';
+import { AlignmentSpec, alignmentKey, getTemplate } from './templates';
+
+export interface DataApiOptions extends PipelineOptions {
+  /** Extra encoder config folders (registry `dirs`). */
+  encoderDirs?: string[];
+  /** Folder `{ path }` models are relative to. */
+  workspaceDir?: string;
+  /** Use this encoder identity instead of looking the id up in the registry (tests, custom loaders). */
+  encoderTarget?: EncoderTarget;
+}
+
+export interface EmbeddingSet {
+  encoder: EncoderTarget;
+  /** Absolute paths of the embedded images, dataset order. */
+  files: string[];
+  /** Dataset-relative paths (`<Identity>/<file>`), same order. */
+  rels: string[];
+  /** Identity of each file. */
+  identities: string[];
+  /** [files.length, dim] row-major, each row L2-normalised. */
+  embeddings: Float32Array;
+  dim: number;
+  failed: FaceFailure[];
+  stats: PipelineStats;
+}
+
+export interface CropSet {
+  alignment: AlignmentSpec;
+  files: string[];
+  rels: string[];
+  identities: string[];
+  /** [files.length, size, size, 3] uint8 RGB. */
+  crops: Uint8Array;
+  failed: FaceFailure[];
+  stats: PipelineStats;
+}
+
+function toDataset(d: ImageDataset | string): ImageDataset {
+  return typeof d === 'string' ? openImageDataset(d) : d;
+}
+
+/** Embeddings of every image of `dataset` (a folder or an opened dataset) under encoder `encoderId`. */
+export async function getEmbeddings(dataset: ImageDataset | string, encoderId: string, opts: DataApiOptions = {}): Promise<EmbeddingSet> {
+  const ds = toDataset(dataset);
+  const enc = opts.encoderTarget ?? encoderTarget(encoderId, { dirs: opts.encoderDirs, workspaceDir: opts.workspaceDir });
+  const out = await runFacePipeline(ds, { encoder: enc }, opts);
+  const dim = out.dim ?? 0;
+  const keep = out.images.map((_, i) => i).filter((i) => out.failureOf[i] === null);
+  const embeddings = new Float32Array(keep.length * dim);
+  keep.forEach((i, r) => embeddings.set((out.embeddings as Float32Array).subarray(i * dim, (i + 1) * dim), r * dim));
+  return {
+    encoder: enc,
+    files: keep.map((i) => out.images[i].file),
+    rels: keep.map((i) => out.images[i].rel),
+    identities: keep.map((i) => out.images[i].identity),
+    embeddings,
+    dim,
+    failed: out.failures,
+    stats: out.stats,
+  };
+}
+
+/**
+ * Aligned crops of every image of `dataset` for `template` at side `size` (e.g. the decoder's targets:
+ * 'arcface-5pt', 128), from the crop cache `<cache>/crops/…/<template>-<size>/<dataset>.log`.
+ */
+export async function getAlignedCrops(dataset: ImageDataset | string, template: string, size: number, opts: DataApiOptions = {}): Promise<CropSet> {
+  const ds = toDataset(dataset);
+  const spec: AlignmentSpec = { template: getTemplate(template).name, size };
+  const out = await runFacePipeline(ds, { crops: [spec] }, opts);
+  const all = out.crops.get(alignmentKey(spec)) as Uint8Array;
+  const S3 = size * size * 3;
+  const keep = out.images.map((_, i) => i).filter((i) => out.failureOf[i] === null);
+  const crops = new Uint8Array(keep.length * S3);
+  keep.forEach((i, r) => crops.set(all.subarray(i * S3, (i + 1) * S3), r * S3));
+  return {
+    alignment: spec,
+    files: keep.map((i) => out.images[i].file),
+    rels: keep.map((i) => out.images[i].rel),
+    identities: keep.map((i) => out.images[i].identity),
+    crops,
+    failed: out.failures,
+    stats: out.stats,
+  };
+}

@@ -1,0 +1,58 @@
+/**
+ * What identifies an encoder's embeddings in the cache: its id, its alignment, and a hash over its config
+ * file and every model file it reads (for TF.js / face-api manifests: the manifest plus each weight file it
+ * lists). Editing the config's normalisation or replacing weights therefore invalidates cached embeddings.
+ */
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { listEncoderConfigs, resolveModelPath } from '../encoders/registry';
+import type { EncoderTarget } from './pipeline';
+import { isTemplateName } from './templates';
+
+const hashMemo = new Map<string, string>();
+
+/** SHA-256 of a file's bytes, memoised by path + size + mtime. */
+export function hashFile(file: string): string {
+  const st = fs.statSync(file);
+  const memoKey = `${file}|${st.size}|${st.mtimeMs}`;
+  const hit = hashMemo.get(memoKey);
+  if (hit) return hit;
+  const h = crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+  hashMemo.set(memoKey, h);
+  return h;
+}
+
+/** The model file plus, for a JSON weights manifest / graph model, the weight files it names. */
+export function modelFilesOf(modelFile: string): string[] {
+  const files = [modelFile];
+  if (modelFile.endsWith('.json')) {
+    const j = JSON.parse(fs.readFileSync(modelFile, 'utf8')) as unknown;
+    const manifest = Array.isArray(j) ? j : (j as { weightsManifest?: unknown }).weightsManifest;
+    if (Array.isArray(manifest)) {
+      for (const group of manifest as { paths?: string[] }[]) {
+        for (const p of group.paths ?? []) files.push(path.resolve(path.dirname(modelFile), p));
+      }
+    }
+  }
+  return files;
+}
+
+/** Looks `id` up in the registry (shipped configs + `dirs`) and builds its cache identity. */
+export function encoderTarget(id: string, opts: { dirs?: string[]; workspaceDir?: string } = {}): EncoderTarget {
+  const entries = listEncoderConfigs(opts.dirs);
+  const entry = entries.find((e) => e.config.id === id);
+  if (!entry) throw new Error(`no encoder config with id "${id}" (known: ${entries.map((e) => e.config.id).join(', ') || 'none'})`);
+  const { config } = entry;
+  if (!isTemplateName(config.alignment.template)) {
+    throw new Error(`${entry.file}: alignment template "${config.alignment.template}" is not implemented by daemon/data/templates.ts`);
+  }
+  const h = crypto.createHash('sha256');
+  h.update(JSON.stringify(config));
+  if (config.format === 'command' && 'command' in config.model) {
+    h.update(JSON.stringify(config.model.command));
+  } else {
+    for (const f of modelFilesOf(resolveModelPath(config, opts.workspaceDir))) h.update(`${path.basename(f)}:${hashFile(f)}\n`);
+  }
+  return { id, modelHash: h.digest('hex'), alignment: { template: config.alignment.template, size: config.alignment.size } };
+}

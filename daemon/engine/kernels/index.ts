@@ -1,0 +1,28 @@
+/**
+ * Registers our wasm kernels (missing or slow in tfjs-backend-wasm 4.22), one file per kernel. Idempotent.
+ * A stock kernel of the same name (Conv2DBackpropInput) is replaced.
+ */
+import { tf } from '../tf';
+import { conv2DBackpropFilterConfig } from './conv2DBackpropFilter';
+import { conv2DBackpropInputConfig } from './conv2DBackpropInput';
+import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwiseConv2dNativeBackpropFilter';
+import { depthwiseConv2dNativeBackpropInputConfig } from './depthwiseConv2dNativeBackpropInput';
+
+export const WASM_KERNELS: readonly tf.KernelConfig[] = [
+  conv2DBackpropFilterConfig,
+  conv2DBackpropInputConfig,
+  depthwiseConv2dNativeBackpropInputConfig,
+  depthwiseConv2dNativeBackpropFilterConfig,
+];
+
+export function registerWasmKernels(): void {
+  for (const k of WASM_KERNELS) {
+    const existing = tf.getKernel(k.kernelName, 'wasm');
+    if (existing && existing.kernelFunc === k.kernelFunc) continue;
+    if (existing) tf.unregisterKernel(k.kernelName, 'wasm');
+    tf.registerKernel(k);
+  }
+}
+
+// Registered on load (tf.ts imports this module), so they exist even if wasm starts before initEngine.
+registerWasmKernels();

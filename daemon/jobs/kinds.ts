@@ -1,0 +1,9 @@
+/** Every job kind the daemon and the CLI know, by name. Add new kinds here. */
+import type { JobKind } from './kind';
+import { probeJob } from './kinds/probe';
+
+export const JOB_KINDS: readonly JobKind[] = [probeJob as unknown as JobKind];
+
+export function jobKindMap(kinds: readonly JobKind[] = JOB_KINDS): Map<string, JobKind> {
+  return new Map(kinds.map((k) => [k.kind, k]));
+}

@@ -1,0 +1,100 @@
+/**
+ * Building blocks shared by every channel's protocol module: typed request/notification declarations whose
+ * payload schemas (TypeBox → JSON schema) give both the TypeScript types and the runtime validators.
+ *
+ * A declaration is a value (`defineRequest('daemon/status', Params, Result)`), never a bare string, so
+ * senders and receivers share one name and one payload type, and dispatch is a lookup, not a switch.
+ */
+import { Static, TSchema, Type } from '@sinclair/typebox';
+
+export interface RequestType<M extends string, P extends TSchema, R extends TSchema> {
+  readonly kind: 'request';
+  readonly method: M;
+  readonly params: P;
+  readonly result: R;
+}
+
+export interface NotificationType<M extends string, P extends TSchema> {
+  readonly kind: 'notification';
+  readonly method: M;
+  readonly params: P;
+}
+
+export function defineRequest<M extends string, P extends TSchema, R extends TSchema>(method: M, params: P, result: R): RequestType<M, P, R> {
+  return { kind: 'request', method, params, result };
+}
+
+export function defineNotification<M extends string, P extends TSchema>(method: M, params: P): NotificationType<M, P> {
+  return { kind: 'notification', method, params };
+}
+
+export type ParamsOf<T> = T extends RequestType<string, infer P, TSchema> ? Static<P> : T extends NotificationType<string, infer P> ? Static<P> : never;
+export type ResultOf<T> = T extends RequestType<string, TSchema, infer R> ? Static<R> : never;
+
+/** Structured error carried by a response. Codes below 0 follow JSON-RPC; positive ones are ours. */
+export const ErrorCode = {
+  ParseError: -32700,
+  InvalidRequest: -32600,
+  MethodNotFound: -32601,
+  InvalidParams: -32602,
+  InternalError: -32603,
+  Unauthorized: 1001,
+  NotFound: 1002,
+  JobFailed: 1003,
+  TooLarge: 1004,
+  PathNotAllowed: 1005,
+  Conflict: 1006,
+  ShuttingDown: 1007,
+} as const;
+export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export const ErrorSchema = Type.Object({
+  code: Type.Integer(),
+  message: Type.String(),
+  data: Type.Optional(Type.Unknown()),
+});
+export type WireError = Static<typeof ErrorSchema>;
+
+/** Thrown by handlers to answer with a specific code; anything else becomes InternalError. */
+export class ProtocolError extends Error {
+  constructor(readonly code: ErrorCodeValue, message: string, readonly data?: unknown) {
+    super(message);
+  }
+}
+
+// Envelopes on the wire. `id` is chosen by the requester and echoed by the response.
+export const RequestEnvelope = Type.Object({
+  type: Type.Literal('request'),
+  id: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+  method: Type.String({ maxLength: 128 }),
+  params: Type.Optional(Type.Unknown()),
+}, { additionalProperties: false });
+export const ResponseEnvelope = Type.Object({
+  type: Type.Literal('response'),
+  id: Type.Integer(),
+  result: Type.Optional(Type.Unknown()),
+  error: Type.Optional(ErrorSchema),
+}, { additionalProperties: false });
+export const NotificationEnvelope = Type.Object({
+  type: Type.Literal('notification'),
+  method: Type.String({ maxLength: 128 }),
+  params: Type.Optional(Type.Unknown()),
+}, { additionalProperties: false });
+
+export type WireRequest = Static<typeof RequestEnvelope>;
+export type WireResponse = Static<typeof ResponseEnvelope>;
+export type WireNotification = Static<typeof NotificationEnvelope>;
+export type WireMessage = WireRequest | WireResponse | WireNotification;
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+export function isWireResponse(v: unknown): v is WireResponse {
+  return isObject(v) && v.type === 'response' && Number.isInteger(v.id);
+}
+export function isWireNotification(v: unknown): v is WireNotification {
+  return isObject(v) && v.type === 'notification' && typeof v.method === 'string';
+}
+export function isWireRequest(v: unknown): v is WireRequest {
+  return isObject(v) && v.type === 'request' && Number.isInteger(v.id) && typeof v.method === 'string';
+}

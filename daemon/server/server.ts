@@ -1,0 +1,230 @@
+/**
+ * The daemon's WebSocket server: authenticates upgrades, validates every frame, dispatches requests through
+ * the handler table, and fans job notifications out to subscribers. Nothing a client sends can take the
+ * daemon down: every failure becomes a structured error response on that connection.
+ */
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocket, WebSocketServer } from 'ws';
+import {
+  CancelJobRequest, GetJobRequest, JobInfo, JobProgress, JobProgressNotification, JobStateNotification, ListJobKindsRequest,
+  ListJobsRequest, LogLevel, LogNotification, PROTOCOL_VERSION, ShutdownRequest, StatusRequest, StatusResult,
+  SubmitJobRequest, SubscribeRequest, UnsubscribeRequest,
+} from '../protocol/daemon';
+import {
+  ErrorCode, NotificationType, ParamsOf, ProtocolError, RequestEnvelope, WireError, WireResponse,
+} from '../protocol/message';
+import { formatProblems, validate } from '../protocol/validate';
+import type { TSchema } from '@sinclair/typebox';
+import type { JobKind } from '../jobs/kind';
+import { JobQueue } from '../jobs/queue';
+import { checkUpgrade } from './auth';
+import { HandlerTable } from './handlers';
+
+export interface EngineSummary {
+  backend: string;
+  reason: string;
+  threads: number;
+  versions: Record<string, string>;
+  memory(): { numTensors: number; numBytes: number };
+}
+
+export interface DaemonServerOptions {
+  host: string;
+  /** 0 = any free port. */
+  port: number;
+  token: string;
+  workspaceDir: string;
+  kinds: ReadonlyMap<string, JobKind>;
+  engine: EngineSummary;
+  /** Browser origins allowed to connect (others are refused at the upgrade). Node clients send none. */
+  allowedOrigins?: readonly string[];
+  /** Largest accepted frame in bytes. */
+  maxMessageBytes?: number;
+  log?: (level: LogLevel, message: string) => void;
+  /** Called after `daemon/shutdown` has been answered. */
+  onShutdownRequested?: () => void;
+}
+
+/** Per-connection state. */
+export interface Connection {
+  readonly socket: WebSocket;
+  /** Job ids subscribed to; '*' = all jobs. */
+  readonly subscriptions: Set<string>;
+}
+
+export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+
+export class DaemonServer {
+  readonly queue: JobQueue;
+  private readonly http: http.Server;
+  private readonly wss: WebSocketServer;
+  private readonly connections = new Set<Connection>();
+  private readonly handlers = new HandlerTable<Connection>();
+  private readonly startedAt = Date.now();
+  private closing = false;
+  private readonly closedListeners: (() => void)[] = [];
+
+  constructor(private readonly opts: DaemonServerOptions) {
+    this.queue = new JobQueue(opts.kinds, opts.workspaceDir);
+    this.queue.listen({
+      state: (job) => this.broadcastJob(job.id, JobStateNotification, { job }),
+      progress: (jobId, progress) => this.broadcastJob(jobId, JobProgressNotification, { jobId, progress }),
+      log: (level, message, jobId) => this.broadcastLog(level, message, jobId),
+    });
+    this.http = http.createServer((_req, res) => {
+      res.writeHead(426, { 'content-type': 'text/plain' });
+      res.end('Face Inversion Lab daemon: WebSocket only\n');
+    });
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES });
+    this.http.on('upgrade', (req, socket, head) => {
+      const verdict = checkUpgrade(req, opts.token, opts.allowedOrigins ?? []);
+      if (!verdict.ok) {
+        this.log('warn', `refused connection from ${req.socket.remoteAddress}: ${verdict.reason}`);
+        socket.end(`HTTP/1.1 ${verdict.status} ${verdict.status === 403 ? 'Forbidden' : 'Unauthorized'}\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\n${verdict.reason}\n`);
+        return;
+      }
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
+    });
+    this.registerHandlers();
+  }
+
+  /** Starts listening; rejects with a clear message if the port is taken. */
+  listen(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException) => {
+        if (err.code === 'EADDRINUSE') reject(new Error(`port ${this.opts.port} on ${this.opts.host} is already in use (is another daemon running? use --port 0 for any free port)`));
+        else if (err.code === 'EADDRNOTAVAIL') reject(new Error(`cannot bind ${this.opts.host}: address not available on this machine`));
+        else reject(err);
+      };
+      this.http.once('error', onError);
+      this.http.listen(this.opts.port, this.opts.host, () => {
+        this.http.off('error', onError);
+        resolve((this.http.address() as AddressInfo).port);
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    await this.queue.cancelAll();
+    for (const c of this.connections) c.socket.close(1001, 'daemon shutting down');
+    this.wss.close();
+    await new Promise<void>((resolve) => this.http.close(() => resolve()));
+    this.closedListeners.splice(0).forEach((l) => l());
+  }
+
+  /** Called once the server has fully closed (after `close()` or a `daemon/shutdown` request). */
+  onClosed(listener: () => void): void {
+    this.closedListeners.push(listener);
+  }
+
+  status(): StatusResult {
+    const mem = this.opts.engine.memory();
+    return {
+      protocol: PROTOCOL_VERSION,
+      pid: process.pid,
+      uptimeSeconds: (Date.now() - this.startedAt) / 1000,
+      backend: this.opts.engine.backend,
+      backendReason: this.opts.engine.reason,
+      threads: this.opts.engine.threads,
+      versions: this.opts.engine.versions,
+      workspace: this.opts.workspaceDir,
+      jobs: this.queue.list(),
+      memory: { rssBytes: process.memoryUsage().rss, numTensors: mem.numTensors, numBytes: mem.numBytes },
+    };
+  }
+
+  private registerHandlers(): void {
+    const q = this.queue;
+    this.handlers
+      .on(StatusRequest, () => this.status())
+      .on(SubmitJobRequest, (p) => {
+        if (this.closing) throw new ProtocolError(ErrorCode.ShuttingDown, 'daemon is shutting down');
+        return { job: q.submit(p.kind, p.params, p.label) };
+      })
+      .on(CancelJobRequest, (p) => ({ job: q.cancel(p.jobId) }))
+      .on(ListJobsRequest, () => ({ jobs: q.list() }))
+      .on(GetJobRequest, (p) => q.get(p.jobId))
+      .on(SubscribeRequest, (p, conn) => {
+        if (p.jobId !== undefined && !q.has(p.jobId)) throw new ProtocolError(ErrorCode.NotFound, `no job with id "${p.jobId}"`);
+        conn.subscriptions.add(p.jobId ?? '*');
+        const jobs = p.jobId ? [q.get(p.jobId).job] : q.list();
+        const history: Record<string, JobProgress[]> = {};
+        for (const j of jobs) history[j.id] = q.get(j.id).history;
+        return { jobs, history };
+      })
+      .on(UnsubscribeRequest, (p, conn) => ({ ok: conn.subscriptions.delete(p.jobId ?? '*') }))
+      .on(ListJobKindsRequest, () => ({
+        kinds: [...this.opts.kinds.values()].map((k) => ({ kind: k.kind, summary: k.summary, paramsSchema: k.params })),
+      }))
+      .on(ShutdownRequest, () => {
+        setImmediate(() => this.opts.onShutdownRequested?.());
+        return { ok: true };
+      });
+  }
+
+  private accept(socket: WebSocket): void {
+    const conn: Connection = { socket, subscriptions: new Set() };
+    this.connections.add(conn);
+    socket.on('message', (data, isBinary) => void this.onFrame(conn, data as Buffer, isBinary));
+    socket.on('close', () => this.connections.delete(conn));
+    socket.on('error', (err) => {
+      // ws reports oversized frames here (and closes with 1009); the daemon carries on.
+      this.log('warn', `connection error: ${err.message}`);
+    });
+  }
+
+  private async onFrame(conn: Connection, data: Buffer, isBinary: boolean): Promise<void> {
+    let id: number | null = null;
+    try {
+      if (isBinary) throw new ProtocolError(ErrorCode.InvalidRequest, 'binary frames are not accepted; send JSON text');
+      let msg: unknown;
+      try {
+        msg = JSON.parse(data.toString('utf8'));
+      } catch {
+        throw new ProtocolError(ErrorCode.ParseError, 'frame is not valid JSON');
+      }
+      if (typeof msg === 'object' && msg !== null && Number.isSafeInteger((msg as { id?: unknown }).id)) id = (msg as { id: number }).id;
+      const problems = validate(RequestEnvelope, msg);
+      if (problems.length) {
+        throw new ProtocolError(ErrorCode.InvalidRequest, `not a request envelope:\n${formatProblems(problems)}`);
+      }
+      const req = msg as { id: number; method: string; params?: unknown };
+      const result = await this.handlers.dispatch(req.method, req.params, conn);
+      this.send(conn, { type: 'response', id: req.id, result });
+    } catch (err) {
+      this.send(conn, { type: 'response', id: id ?? -1, error: toWireError(err) });
+      if (!(err instanceof ProtocolError)) this.log('error', `internal error: ${err instanceof Error ? err.stack : String(err)}`);
+    }
+  }
+
+  private send(conn: Connection, message: WireResponse | { type: 'notification'; method: string; params: unknown }): void {
+    if (conn.socket.readyState !== WebSocket.OPEN) return;
+    conn.socket.send(JSON.stringify(message));
+  }
+
+  private broadcastJob<P extends TSchema>(jobId: string, type: NotificationType<string, P>, params: ParamsOf<NotificationType<string, P>>): void {
+    for (const c of this.connections) {
+      if (c.subscriptions.has('*') || c.subscriptions.has(jobId)) this.send(c, { type: 'notification', method: type.method, params });
+    }
+  }
+
+  private broadcastLog(level: LogLevel, message: string, jobId?: string): void {
+    this.log(level, jobId ? `[${jobId}] ${message}` : message);
+    const params = { level, message, time: new Date().toISOString(), ...(jobId ? { jobId } : {}) };
+    for (const c of this.connections) this.send(c, { type: 'notification', method: LogNotification.method, params });
+  }
+
+  private log(level: LogLevel, message: string): void {
+    this.opts.log?.(level, message);
+  }
+}
+
+export function toWireError(err: unknown): WireError {
+  if (err instanceof ProtocolError) return { code: err.code, message: err.message, ...(err.data !== undefined ? { data: err.data } : {}) };
+  return { code: ErrorCode.InternalError, message: err instanceof Error ? err.message : String(err) };
+}
+
+export type { JobInfo };
