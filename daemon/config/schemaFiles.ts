@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EncoderConfigSchema } from './encoder';
+import { RunConfigSchema } from './run';
 
 export interface SchemaFile {
   /** File name inside the schema folder, e.g. `encoder.schema.json`. */
@@ -16,6 +17,7 @@ export interface SchemaFile {
 
 export const SCHEMA_FILES: SchemaFile[] = [
   { file: 'encoder.schema.json', schema: EncoderConfigSchema },
+  { file: 'run.schema.json', schema: RunConfigSchema },
 ];
 
 /** Folder the shipped schemas live in: `<repo>/models/schemas` (this file is `out/daemon/config/*.js`). */

@@ -1,8 +1,10 @@
 /** Every job kind the daemon and the CLI know, by name. Add new kinds here. */
 import type { JobKind } from './kind';
 import { probeJob } from './kinds/probe';
+import { trainJob } from './kinds/train';
+import { evaluateJob } from './kinds/evaluate';
 
-export const JOB_KINDS: readonly JobKind[] = [probeJob as unknown as JobKind];
+export const JOB_KINDS: readonly JobKind[] = [probeJob, trainJob, evaluateJob] as unknown as JobKind[];
 
 export function jobKindMap(kinds: readonly JobKind[] = JOB_KINDS): Map<string, JobKind> {
   return new Map(kinds.map((k) => [k.kind, k]));

@@ -70,7 +70,7 @@ describe('onnx: fr_feature.onnx imported into TF.js', function () {
   it('has a finite input gradient that matches central differences', () => {
     const before = tf.memory().numTensors;
     const w = tf.tensor1d(Array.from({ length: 512 }, (_, i) => Math.sin(i)));
-    const x0 = tf.sub(tf.div(tf.mul(tf.tensor4d(crops.subarray(0, 2 * 112 * 112 * 3), [2, 112, 112, 3]), 255), 128), 127 / 128);
+    const x0 = tf.tidy(() => tf.sub(tf.div(tf.mul(tf.tensor4d(crops.subarray(0, 2 * 112 * 112 * 3), [2, 112, 112, 3]), 255), 128), 127 / 128));
     const f = (x: tf.Tensor): tf.Scalar => tf.sum(tf.mul(model.execute({ input: x }, { layout: 'nhwc' }).output, w));
     const g = tf.grad(f)(x0);
     const gd = g.dataSync();
@@ -96,7 +96,9 @@ describe('onnx: fr_feature.onnx imported into TF.js', function () {
   });
 
   it('counts multiply-accumulates per image', () => {
-    const m = tf.tidy(() => model.countMacs({ input: tf.zeros([1, 3, 112, 112]) }));
+    const x = tf.zeros([1, 3, 112, 112]);
+    const m = model.countMacs({ input: x });
+    x.dispose();
     console.log(`    fr_feature: ${(m.total / 1e6).toFixed(1)} M MACs = ${(2 * m.total / 1e9).toFixed(3)} GFLOP per image`);
     assert.ok(m.total > 1e8 && m.total < 1e9, `implausible MAC count ${m.total}`);
   });

@@ -1,0 +1,134 @@
+/**
+ * Run config: one attack experiment — which encoder, which dataset and split, which route, the decoder and
+ * its training, the white-box search, and how to evaluate. The TypeScript type and
+ * `models/schemas/run.schema.json` both come from `RunConfigSchema` (TypeBox); `faceinv schemas --check`
+ * and `test/unit/config/schemas.test.ts` fail when the written schema is stale.
+ *
+ * Defaults follow the seed's best group (group 3: L1 loss, input noise variance 0.001, one residual layer,
+ * average-face targets, 128×128 output).
+ */
+import { Static, Type } from '@sinclair/typebox';
+import { Problem, validate } from '../protocol/validate';
+
+export const DecoderConfigSchema = Type.Object({
+  outputSize: Type.Union([Type.Literal(64), Type.Literal(128)], { default: 128, description: 'Side of the reconstructed face (64 for quick runs).' }),
+  residualLayers: Type.Union([Type.Literal(0), Type.Literal(1), Type.Literal(2)], { default: 1, description: 'Layers in the residual unit between every two transposed-conv blocks (0 = none).' }),
+  noiseVariance: Type.Number({ minimum: 0, maximum: 1, default: 0.001, description: 'Variance of the Gaussian noise added to input embeddings in training.' }),
+  loss: Type.Union([Type.Literal('l1'), Type.Literal('l2'), Type.Literal('l1+l2')], { default: 'l1', description: 'Pixel loss between reconstruction and target.' }),
+}, { additionalProperties: false });
+
+export const AugmentationSchema = Type.Object({
+  flip: Type.Boolean({ default: true, description: 'Also train on mirrored faces, with the encoder queried on the mirrored crop.' }),
+}, { additionalProperties: false });
+
+export const TrainingConfigSchema = Type.Object({
+  epochs: Type.Integer({ minimum: 1, maximum: 100000, default: 20 }),
+  batchSize: Type.Integer({ minimum: 1, maximum: 1024, default: 32 }),
+  learningRate: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.0005 }),
+  /** Steps between checkpoints (atomic writes; `faceinv train` resumes from the last one). */
+  checkpointEvery: Type.Integer({ minimum: 1, default: 200 }),
+  /** Stop after this many minutes of training (checkpointed, the model saved): a time budget for quick runs. */
+  maxMinutes: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+  /** Steps between held-out (test identities) loss evaluations written to metrics.jsonl. */
+  evalEvery: Type.Integer({ minimum: 1, default: 200 }),
+  seed: Type.Integer({ minimum: 0, default: 0 }),
+  augmentation: AugmentationSchema,
+}, { additionalProperties: false });
+
+export const DatasetConfigSchema = Type.Object({
+  /** Folder-per-identity dataset root or the folder holding `lfw-deepfunneled/`; "lfw" = the default LFW location. */
+  path: Type.String({ minLength: 1, default: 'lfw' }),
+  /** Keep at most this many identities (sorted, seeded choice) — for quick runs. */
+  maxIdentities: Type.Optional(Type.Integer({ minimum: 2 })),
+}, { additionalProperties: false });
+
+export const SplitConfigSchema = Type.Object({
+  seed: Type.Integer({ minimum: 0, default: 0 }),
+  testFraction: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, default: 0.2 }),
+}, { additionalProperties: false });
+
+export const WhiteboxConfigSchema = Type.Object({
+  steps: Type.Integer({ minimum: 1, maximum: 100000, default: 200 }),
+  learningRate: Type.Number({ exclusiveMinimum: 0, default: 0.01 }),
+  init: Type.Union([Type.Literal('normal'), Type.Literal('zeros'), Type.Literal('estimate')], { default: 'estimate' }),
+  priorWeight: Type.Number({ minimum: 0, default: 0 }),
+  batchSize: Type.Integer({ minimum: 1, maximum: 256, default: 16 }),
+  /** Generator: a black-box run folder (its decoder) or a TF.js generator given by path; default: this run's decoder. */
+  generator: Type.Optional(Type.String({ minLength: 1 })),
+}, { additionalProperties: false });
+
+export const EvaluationConfigSchema = Type.Object({
+  /** Encoders that score the reconstructions; the attacked one is always included. */
+  encoders: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+  /** Evaluate at most this many test images (seeded choice). */
+  maxImages: Type.Optional(Type.Integer({ minimum: 1 })),
+}, { additionalProperties: false });
+
+export const RunConfigSchema = Type.Object({
+  $schema: Type.Optional(Type.String()),
+  name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', maxLength: 100, description: 'Run folder name under runsDir.' }),
+  description: Type.Optional(Type.String()),
+  runsDir: Type.String({ minLength: 1, default: 'runs', description: 'Folder holding run folders, relative to the workspace.' }),
+  encoder: Type.String({ minLength: 1, description: 'Id of the attacked encoder (models/encoders/<id>.json or a workspace encoder config).' }),
+  route: Type.Union([Type.Literal('auto'), Type.Literal('blackbox'), Type.Literal('whitebox')], { default: 'blackbox', description: 'auto lets the judge decide from what the encoder config declares as known.' }),
+  dataset: DatasetConfigSchema,
+  split: SplitConfigSchema,
+  target: Type.Union([Type.Literal('average-face'), Type.Literal('image')], { default: 'average-face', description: "Decoder target: the identity's average aligned face, or the image itself." }),
+  decoder: DecoderConfigSchema,
+  training: TrainingConfigSchema,
+  whitebox: Type.Optional(WhiteboxConfigSchema),
+  evaluation: EvaluationConfigSchema,
+}, { $id: 'run.schema.json', title: 'Face Inversion Lab run config', additionalProperties: false });
+
+export type RunConfig = Static<typeof RunConfigSchema>;
+export type DecoderConfig = Static<typeof DecoderConfigSchema>;
+export type WhiteboxConfig = Static<typeof WhiteboxConfigSchema>;
+
+/** Defaults a partial config would get; applied by `normalizeRunConfig` before validation. */
+export const RUN_DEFAULTS = {
+  runsDir: 'runs',
+  route: 'blackbox',
+  dataset: { path: 'lfw' },
+  split: { seed: 0, testFraction: 0.2 },
+  target: 'average-face',
+  decoder: { outputSize: 128, residualLayers: 1, noiseVariance: 0.001, loss: 'l1' },
+  training: { epochs: 20, batchSize: 32, learningRate: 0.0005, checkpointEvery: 200, evalEvery: 200, seed: 0, augmentation: { flip: true } },
+  evaluation: { encoders: [] },
+} as const;
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Deep-merges defaults under a user object (own keys only; arrays are taken as given). */
+function withDefaults(defaults: Record<string, unknown>, value: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, d] of Object.entries(defaults)) {
+    const v = Object.prototype.hasOwnProperty.call(value, k) ? value[k] : undefined;
+    out[k] = isPlainObject(d) && (v === undefined || isPlainObject(v)) ? withDefaults(d, (v ?? {}) as Record<string, unknown>) : v ?? d;
+  }
+  for (const k of Object.keys(value)) if (!(k in out) && k !== '__proto__') out[k] = value[k];
+  return out;
+}
+
+/** Fills defaults, then checks schema and meaning. `where` prefixes problem locations (usually the file). */
+export function validateRunConfig(value: unknown, where: string): { config?: RunConfig; problems: Problem[] } {
+  const at = (p: string) => `${where}#${p || '/'}`;
+  if (!isPlainObject(value)) return { problems: [{ reason: 'a run config must be a JSON object', where: at(''), expected: '{ "name": …, "encoder": … }' }] };
+  const filled = withDefaults(RUN_DEFAULTS as unknown as Record<string, unknown>, value);
+  const problems = validate(RunConfigSchema, filled).map((p) => ({ ...p, where: at(p.where === '/' ? '' : p.where) }));
+  if (problems.length) return { problems };
+  const c = filled as RunConfig;
+  if (c.evaluation.encoders.some((e) => e === '')) {
+    problems.push({ reason: 'empty encoder id in evaluation.encoders', where: at('/evaluation/encoders'), expected: 'encoder ids' });
+  }
+  return { config: c, problems };
+}
+
+export function assertRunConfig(value: unknown, where: string): RunConfig {
+  const { config, problems } = validateRunConfig(value, where);
+  if (!config || problems.length) {
+    throw new Error(`invalid run config ${where}:\n${problems.map((p) => `  ${p.where}: ${p.reason} (expected ${p.expected})`).join('\n')}`);
+  }
+  return config;
+}

@@ -1,0 +1,323 @@
+/**
+ * What the config language server says about an encoder or run config beyond its JSON schema (VS Code's
+ * `jsonValidation` already checks the schema): the model file is missing or unreadable, the model's real
+ * input/output shape differs from the config, a run config names an unknown encoder, the dataset folder is
+ * missing or empty, white box is requested for an encoder that cannot be differentiated, and the semantic
+ * checks of `validateEncoderConfig` / `validateRunConfig` that a schema cannot express. A JSON syntax error
+ * is one diagnostic, never an exception. Plain Node: unit-tested without VS Code or the LSP library.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { EncoderConfig, EncoderConfigSchema, validateEncoderConfig } from '../config/encoder';
+import { RunConfig, validateRunConfig } from '../config/run';
+import { lfwCandidates } from '../config/datasetPath';
+import { IMAGE_EXTENSIONS, ARCHIVE_FOLDERS } from '../data/dataset';
+import { validate } from '../protocol/validate';
+import { JsonNode, nodeAt, parseJsonTree, propertyAt, toValue } from './jsonTree';
+import { Dim, ModelShapes, readModelShapes } from './modelShapes';
+
+export type ConfigKind = 'encoder' | 'run';
+
+export type DiagnosticCode =
+  | 'json-syntax' | 'not-an-object' | 'config-semantic' | 'model-missing' | 'model-unreadable' | 'shape-mismatch'
+  | 'encoder-unknown' | 'encoder-invalid' | 'dataset-missing' | 'dataset-empty' | 'whitebox-not-differentiable';
+
+export interface ConfigDiagnostic {
+  /** Span in the text (UTF-16 offsets, end exclusive). */
+  start: number;
+  end: number;
+  severity: 'error' | 'warning' | 'information';
+  code: DiagnosticCode;
+  message: string;
+}
+
+export interface CheckEnv {
+  /** Installation root: shipped `models/encoders`, `models/experiments`, and the npm model packages. */
+  repoRoot: string;
+  /** Open workspace folders (absolute). Relative model and dataset paths resolve against the one holding the file. */
+  workspaceDirs: string[];
+  /** Where `dataset.path: "lfw"` may be; default: the daemon's own search list. */
+  lfwCandidates?: () => string[];
+}
+
+/** Which config a file is, by name: `*.faceinv-encoder.json` / `models/encoders/*.json` and the run forms. */
+export function configKindOf(file: string): ConfigKind | undefined {
+  const norm = file.replace(/\\/g, '/');
+  if (/\.faceinv-encoder\.json$/i.test(norm) || /(^|\/)models\/encoders\/[^/]+\.json$/i.test(norm)) return 'encoder';
+  if (/\.faceinv-run\.json$/i.test(norm) || /(^|\/)models\/experiments\/[^/]+\.json$/i.test(norm)) return 'run';
+  return undefined;
+}
+
+/** The workspace folder holding `file`, else the repository root for shipped configs, else the file's folder. */
+export function baseDirFor(file: string, env: CheckEnv): string {
+  const abs = path.resolve(file);
+  const inside = (dir: string) => { const rel = path.relative(dir, abs); return !!rel && !rel.startsWith('..') && !path.isAbsolute(rel); };
+  const ws = env.workspaceDirs.filter(inside).sort((a, b) => b.length - a.length)[0];
+  if (ws) return ws;
+  if (inside(env.repoRoot)) return env.repoRoot;
+  return path.dirname(abs);
+}
+
+/** Absolute model file of an encoder config, or an Error saying why there is none. */
+export function resolveModelFile(config: EncoderConfig, baseDir: string, repoRoot: string): string | Error {
+  const m = config.model;
+  if ('path' in m) return path.isAbsolute(m.path) ? m.path : path.resolve(baseDir, m.path);
+  if ('npm' in m) {
+    const lookup = [...new Set([baseDir, repoRoot])];
+    try {
+      return path.join(path.dirname(require.resolve(`${m.npm}/package.json`, { paths: lookup })), m.file);
+    } catch {
+      return new Error(`npm package "${m.npm}" is not installed (looked from ${lookup.join(', ')}); run "npm install"`);
+    }
+  }
+  return new Error('a command encoder has no model file');
+}
+
+export interface EncoderEntry { config: EncoderConfig; file: string }
+
+const SKIP_DIRS = new Set(['node_modules', '.git', 'out', 'runs', '.cache', '.faceinv', '.vscode-test']);
+
+function walkForEncoderFiles(dir: string, depth: number, out: string[]): void {
+  let entries: fs.Dirent[];
+  try { entries = fs.readdirSync(dir, { withFileTypes: true }); } catch { return; }
+  for (const e of entries) {
+    if (e.isDirectory() && depth > 0 && !SKIP_DIRS.has(e.name)) walkForEncoderFiles(path.join(dir, e.name), depth - 1, out);
+    else if (e.isFile() && /\.faceinv-encoder\.json$/i.test(e.name)) out.push(path.join(dir, e.name));
+  }
+}
+
+/**
+ * Encoder configs a run config can name: shipped ones, then the workspace's `models/encoders/*.json` and
+ * `*.faceinv-encoder.json` files (up to 4 folders deep); later ones override earlier ones with the same id.
+ * Invalid files are left out (their own diagnostics say why).
+ */
+export function knownEncoders(env: CheckEnv): Map<string, EncoderEntry> {
+  const files: string[] = [];
+  const addDir = (dir: string) => {
+    try { for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.json')).sort()) files.push(path.join(dir, f)); } catch { /* absent */ }
+  };
+  addDir(path.join(env.repoRoot, 'models', 'encoders'));
+  for (const ws of env.workspaceDirs) {
+    if (path.resolve(ws) !== path.resolve(env.repoRoot)) addDir(path.join(ws, 'models', 'encoders'));
+    const found: string[] = [];
+    walkForEncoderFiles(ws, 4, found);
+    files.push(...found.sort());
+  }
+  const byId = new Map<string, EncoderEntry>();
+  for (const file of files) {
+    try {
+      const value = JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
+      if (validateEncoderConfig(value, file).length === 0) byId.set((value as EncoderConfig).id, { config: value as EncoderConfig, file });
+    } catch { /* unreadable or bad JSON: reported when that file is open */ }
+  }
+  return byId;
+}
+
+const spanOf = (root: JsonNode, pointer: string) => {
+  const { node, exact, property } = nodeAt(root, pointer);
+  // A missing property is reported on its parent's first line-ish span (its opening brace), not the whole file.
+  if (!exact) return { start: node.start, end: Math.min(node.end, node.start + 1) };
+  return property && node.type === 'object' ? { start: property.keyStart, end: property.keyEnd } : { start: node.start, end: node.end };
+};
+
+/** Describes a shape for messages: `[?, 3, 112, 112]`. */
+export function formatShape(shape: readonly Dim[]): string {
+  return `[${shape.map((d) => (d === null ? '?' : String(d))).join(', ')}]`;
+}
+
+/** Input shape the config promises (batch free). */
+export function expectedInputShape(c: EncoderConfig): Dim[] {
+  return c.layout === 'NCHW' ? [null, 3, c.inputSize, c.inputSize] : [null, c.inputSize, c.inputSize, 3];
+}
+
+function dimsAgree(want: readonly Dim[], got: readonly Dim[]): boolean {
+  if (want.length !== got.length) return false;
+  return want.every((w, k) => w === null || got[k] === null || w === got[k]);
+}
+
+/** Compares a model's real shapes with its config; returns problems keyed by JSON pointer. */
+export function compareShapes(c: EncoderConfig, shapes: ModelShapes): { pointer: string; message: string }[] {
+  const out: { pointer: string; message: string }[] = [];
+  const input = shapes.inputs[0];
+  if (input && input.shape.length > 0) {
+    const want = expectedInputShape(c);
+    if (!dimsAgree(want, input.shape)) {
+      const hint = input.shape.length === 4 && input.shape[1] === 3 && c.layout === 'NHWC' ? ' (the model looks NCHW)'
+        : input.shape.length === 4 && input.shape[3] === 3 && c.layout === 'NCHW' ? ' (the model looks NHWC)' : '';
+      const pointer = input.shape.length === 4 && (input.shape[1] === 3) !== (c.layout === 'NCHW') ? '/layout' : '/inputSize';
+      out.push({ pointer, message: `model input "${input.name}" is ${formatShape(input.shape)} but the config (${c.layout}, inputSize ${c.inputSize}) says ${formatShape(want)}${hint} (${shapes.via})` });
+    }
+  }
+  if (shapes.outputs.length > 0) {
+    const chosen = c.outputName ? shapes.outputs.find((o) => o.name === c.outputName || o.name === `${c.outputName}:0`) : shapes.outputs[0];
+    if (!chosen) {
+      out.push({ pointer: '/outputName', message: `model has no output "${c.outputName}" (outputs: ${shapes.outputs.map((o) => o.name).join(', ')})` });
+    } else {
+      const last = chosen.shape[chosen.shape.length - 1];
+      if (chosen.shape.length > 0 && last !== null && last !== c.embeddingDim) {
+        out.push({ pointer: '/embeddingDim', message: `model output "${chosen.name}" is ${formatShape(chosen.shape)}: embeddings of ${last}, not ${c.embeddingDim} (${shapes.via})` });
+      }
+    }
+  }
+  return out;
+}
+
+/** Whether the daemon's judge would take the white-box route for this encoder (its `known` flags). */
+export function chooseRoute(requested: RunConfig['route'], enc: EncoderConfig): { chosen: 'blackbox' | 'whitebox'; reason: string } {
+  if (requested === 'blackbox') return { chosen: 'blackbox', reason: 'requested' };
+  if (requested === 'whitebox') {
+    return enc.known.differentiable ? { chosen: 'whitebox', reason: 'requested; the encoder is differentiable' } : { chosen: 'whitebox', reason: 'requested, but the encoder is NOT differentiable' };
+  }
+  return enc.known.differentiable
+    ? { chosen: 'whitebox', reason: 'auto: architecture and weights known, differentiable on TF.js' }
+    : { chosen: 'blackbox', reason: 'auto: the encoder is not differentiable (known.differentiable false)' };
+}
+
+/** Resolves a dataset path as the daemon does ("lfw" → first existing candidate) and checks it holds images. */
+export function checkDatasetFolder(value: string, baseDir: string, env: CheckEnv): { code: 'dataset-missing' | 'dataset-empty'; message: string } | undefined {
+  let dir: string;
+  if (value === 'lfw') {
+    const candidates = (env.lfwCandidates ?? lfwCandidates)();
+    const found = candidates.find((p) => fs.existsSync(p));
+    if (!found) return { code: 'dataset-missing', message: `LFW not found (looked in ${candidates.join(', ')}); set FACEINV_LFW or name a folder` };
+    dir = found;
+  } else {
+    dir = path.resolve(baseDir, value);
+  }
+  let st: fs.Stats;
+  try { st = fs.statSync(dir); } catch { return { code: 'dataset-missing', message: `dataset folder ${dir} does not exist` }; }
+  if (!st.isDirectory()) return { code: 'dataset-missing', message: `dataset path ${dir} is not a folder` };
+  let root = dir;
+  for (const sub of ARCHIVE_FOLDERS) {
+    const cand = path.join(dir, sub);
+    if (fs.existsSync(cand) && fs.statSync(cand).isDirectory()) { root = cand; break; }
+  }
+  let names: fs.Dirent[];
+  try { names = fs.readdirSync(root, { withFileTypes: true }); } catch (err) { return { code: 'dataset-missing', message: `dataset folder ${root} is not readable (${(err as NodeJS.ErrnoException).code})` }; }
+  for (const d of names) {
+    if (!d.isDirectory()) continue;
+    try {
+      if (fs.readdirSync(path.join(root, d.name)).some((f) => IMAGE_EXTENSIONS.includes(path.extname(f).toLowerCase()))) return undefined;
+    } catch { /* unreadable identity folder: keep looking */ }
+  }
+  return { code: 'dataset-empty', message: `dataset folder ${root} holds no identity folders with images (<root>/<Person>/*.jpg)` };
+}
+
+function pointerOf(where: string): string {
+  const k = where.indexOf('#');
+  return k >= 0 ? where.slice(k + 1) : '';
+}
+
+/** Checks one config text. Never throws for bad input; I/O failures become diagnostics. */
+export async function checkConfigText(file: string, text: string, env: CheckEnv, kind = configKindOf(file)): Promise<ConfigDiagnostic[]> {
+  if (!kind) return [];
+  const parsed = parseJsonTree(text);
+  if (!parsed.ok) {
+    const { offset, message } = parsed.error;
+    return [{ start: offset, end: Math.min(text.length, offset + 1), severity: 'error', code: 'json-syntax', message: `JSON syntax error: ${message}; other checks wait until it parses` }];
+  }
+  const root = parsed.root;
+  if (root.type !== 'object') {
+    return [{ start: root.start, end: root.end, severity: 'error', code: 'not-an-object', message: `a ${kind} config must be a JSON object` }];
+  }
+  const value = toValue(root);
+  return kind === 'encoder' ? checkEncoder(file, root, value, env) : checkRun(file, root, value, env);
+}
+
+async function checkEncoder(file: string, root: JsonNode, value: unknown, env: CheckEnv): Promise<ConfigDiagnostic[]> {
+  const diags: ConfigDiagnostic[] = [];
+  const add = (pointer: string, code: DiagnosticCode, message: string, severity: ConfigDiagnostic['severity'] = 'error') => diags.push({ ...spanOf(root, pointer), severity, code, message });
+  // Schema problems are VS Code's (jsonValidation); only the semantic ones, which need a schema-valid config, are ours.
+  if (validate(EncoderConfigSchema, value).length > 0) return diags;
+  for (const p of validateEncoderConfig(value, file)) add(pointerOf(p.where), 'config-semantic', `${p.reason} (expected ${p.expected})`);
+  const c = value as EncoderConfig;
+  if (c.format === 'command') return diags;
+  const modelPointer = 'path' in c.model ? '/model/path' : 'file' in c.model ? '/model/file' : '/model';
+  const modelFile = resolveModelFile(c, baseDirFor(file, env), env.repoRoot);
+  if (modelFile instanceof Error) { add('npm' in c.model ? '/model/npm' : modelPointer, 'model-missing', modelFile.message); return diags; }
+  let shapes: ModelShapes;
+  try {
+    shapes = await readModelShapes(modelFile, c.format);
+  } catch (err) {
+    const msg = (err as Error).message;
+    add(modelPointer, /does not exist|is not a file/.test(msg) ? 'model-missing' : 'model-unreadable', msg);
+    return diags;
+  }
+  for (const m of compareShapes(c, shapes)) add(m.pointer, 'shape-mismatch', m.message);
+  return diags;
+}
+
+async function checkRun(file: string, root: JsonNode, value: unknown, env: CheckEnv): Promise<ConfigDiagnostic[]> {
+  const diags: ConfigDiagnostic[] = [];
+  const add = (pointer: string, code: DiagnosticCode, message: string, severity: ConfigDiagnostic['severity'] = 'error') => diags.push({ ...spanOf(root, pointer), severity, code, message });
+  const { config, problems } = validateRunConfig(value, file);
+  if (!config) return diags; // schema problems: VS Code's
+  for (const p of problems) add(pointerOf(p.where), 'config-semantic', `${p.reason} (expected ${p.expected})`);
+  const base = baseDirFor(file, env);
+  const encoders = knownEncoders(env);
+  const enc = encoders.get(config.encoder);
+  if (!enc) {
+    add('/encoder', 'encoder-unknown', `unknown encoder "${config.encoder}" (known: ${[...encoders.keys()].sort().join(', ') || 'none'}); add models/encoders/${config.encoder}.json or a *.faceinv-encoder.json with that id`);
+  } else if (config.route === 'whitebox' && !enc.config.known.differentiable) {
+    add('/route', 'whitebox-not-differentiable', `white box needs gradients through the encoder, but "${enc.config.id}" (${path.basename(enc.file)}) declares known.differentiable false; use "blackbox" or "auto"`);
+  }
+  config.evaluation.encoders.forEach((id, k) => {
+    if (!encoders.has(id)) add(`/evaluation/encoders/${k}`, 'encoder-unknown', `unknown evaluation encoder "${id}" (known: ${[...encoders.keys()].sort().join(', ')})`);
+  });
+  const ds = checkDatasetFolder(config.dataset.path, base, env);
+  if (ds) add(nodeAt(root, '/dataset/path').exact ? '/dataset/path' : '/dataset', ds.code, ds.message, ds.code === 'dataset-missing' && config.dataset.path === 'lfw' ? 'warning' : 'error');
+  return diags;
+}
+
+/** Markdown for a hover at `offset`: the resolved encoder of a run config, or the model of an encoder config. */
+export async function hoverText(file: string, text: string, offset: number, env: CheckEnv, kind = configKindOf(file)): Promise<string | undefined> {
+  if (!kind) return undefined;
+  const parsed = parseJsonTree(text);
+  if (!parsed.ok) return undefined;
+  const at = propertyAt(parsed.root, offset);
+  if (!at) return undefined;
+  if (kind === 'run') {
+    let node = nodeAt(parsed.root, at.pointer).node;
+    // Inside the evaluation.encoders array: the item under the cursor.
+    if (at.pointer === '/evaluation/encoders' && node.type === 'array') node = node.items.find((n) => offset >= n.start && offset <= n.end) ?? node;
+    else if (at.pointer !== '/encoder') return undefined;
+    if (node.type !== 'string') return undefined;
+    const id = node.value;
+    const enc = knownEncoders(env).get(id);
+    if (!enc) return `**encoder \`${id}\`**: not found among the shipped or workspace encoder configs`;
+    const v = toValue(parsed.root) as { route?: RunConfig['route'] };
+    const route = chooseRoute(v.route ?? 'blackbox', enc.config);
+    return `${await describeEncoder(enc, env)}\n\nroute: **${route.chosen}** (${route.reason})`;
+  }
+  if (at.pointer === '/model' || at.pointer.startsWith('/model/') || at.pointer === '/id') {
+    const value = toValue(parsed.root);
+    if (validateEncoderConfig(value, file).length > 0) return undefined;
+    return describeEncoder({ config: value as EncoderConfig, file }, env);
+  }
+  return undefined;
+}
+
+/** Markdown summary of an encoder: config file, model file, declared and real shapes. */
+export async function describeEncoder(enc: EncoderEntry, env: CheckEnv): Promise<string> {
+  const c = enc.config;
+  const lines = [`**encoder \`${c.id}\`** — ${c.format}`, '', `config: \`${enc.file}\``];
+  if (c.format === 'command') {
+    lines.push(`command: \`${'command' in c.model ? c.model.command.join(' ') : ''}\``);
+  } else {
+    const model = resolveModelFile(c, baseDirFor(enc.file, env), env.repoRoot);
+    if (model instanceof Error) lines.push(`model: ${model.message}`);
+    else {
+      lines.push(`model: \`${model}\``);
+      try {
+        const s = await readModelShapes(model, c.format);
+        lines.push(`model input: ${s.inputs.map((t) => `${t.name} ${formatShape(t.shape)}`).join(', ') || 'not recorded'}`);
+        lines.push(`model output: ${s.outputs.map((t) => `${t.name} ${formatShape(t.shape)}`).join(', ') || 'not recorded'} (${s.via})`);
+      } catch (err) {
+        lines.push(`model: ${(err as Error).message}`);
+      }
+    }
+  }
+  lines.push(`config: input ${formatShape(expectedInputShape(c))} ${c.layout} ${c.channelOrder}, embedding ${c.embeddingDim}, alignment ${c.alignment.template}`);
+  lines.push(`known: architecture ${c.known.architecture}, weights ${c.known.weights}, differentiable ${c.known.differentiable}`);
+  return lines.join('  \n');
+}

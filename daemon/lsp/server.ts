@@ -1,0 +1,103 @@
+/**
+ * The config language server (LSP over node IPC, started by the extension through vscode-languageclient).
+ * It publishes the diagnostics of `checks.ts` for encoder/run config files and answers hovers on the
+ * encoder field; the JSON schema itself is VS Code's job (`contributes.jsonValidation`). Crash guards follow
+ * vscode-eslint's server: stray exceptions are logged to the client, never fatal.
+ */
+import * as path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import {
+  createConnection, Diagnostic, DiagnosticSeverity, InitializeResult, ProposedFeatures, TextDocuments, TextDocumentSyncKind,
+} from 'vscode-languageserver/node';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { CheckEnv, checkConfigText, configKindOf, ConfigDiagnostic, hoverText } from './checks';
+import { positionAt } from './jsonTree';
+
+/** Installation root (this file runs from `out/daemon/lsp/`). */
+const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+/** Milliseconds of quiet typing before a document is re-checked. */
+const CHECK_DELAY_MS = 200;
+
+const connection = createConnection(ProposedFeatures.all);
+const documents = new TextDocuments(TextDocument);
+const env: CheckEnv = { repoRoot: REPO_ROOT, workspaceDirs: [] };
+
+process.on('uncaughtException', (err) => connection.console.error(`faceinv config server: uncaught exception (continuing): ${err.stack ?? err}`));
+process.on('unhandledRejection', (err) => connection.console.error(`faceinv config server: unhandled rejection (continuing): ${err instanceof Error ? err.stack : err}`));
+
+function uriToPath(uri: string): string | undefined {
+  try { return uri.startsWith('file:') ? fileURLToPath(uri) : undefined; } catch { return undefined; }
+}
+
+connection.onInitialize((params): InitializeResult => {
+  const folders = params.workspaceFolders?.map((f) => uriToPath(f.uri)).filter((p): p is string => !!p) ?? [];
+  const rootPath = params.rootUri ? uriToPath(params.rootUri) : undefined;
+  env.workspaceDirs = folders.length ? folders : rootPath ? [rootPath] : [];
+  const opts = params.initializationOptions as { repoRoot?: unknown } | undefined;
+  if (typeof opts?.repoRoot === 'string') env.repoRoot = opts.repoRoot;
+  return { capabilities: { textDocumentSync: TextDocumentSyncKind.Incremental, hoverProvider: true } };
+});
+
+const SEVERITY: Record<ConfigDiagnostic['severity'], DiagnosticSeverity> = {
+  error: DiagnosticSeverity.Error, warning: DiagnosticSeverity.Warning, information: DiagnosticSeverity.Information,
+};
+
+const timers = new Map<string, NodeJS.Timeout>();
+/** Version each check started from, so a slow check never overwrites a newer one's diagnostics. */
+const checking = new Map<string, number>();
+
+async function check(doc: TextDocument): Promise<void> {
+  const file = uriToPath(doc.uri) ?? doc.uri;
+  if (!configKindOf(file)) return;
+  const version = doc.version;
+  checking.set(doc.uri, version);
+  const text = doc.getText();
+  let diags: ConfigDiagnostic[];
+  try {
+    diags = await checkConfigText(file, text, env);
+  } catch (err) {
+    diags = [{ start: 0, end: 0, severity: 'error', code: 'config-semantic', message: `faceinv config checks failed: ${(err as Error).message}` }];
+  }
+  if (checking.get(doc.uri) !== version) return;
+  const diagnostics: Diagnostic[] = diags.map((d) => ({
+    range: { start: positionAt(text, d.start), end: positionAt(text, d.end) },
+    severity: SEVERITY[d.severity],
+    code: d.code,
+    source: 'faceinv',
+    message: d.message,
+  }));
+  void connection.sendDiagnostics({ uri: doc.uri, version, diagnostics });
+}
+
+function schedule(doc: TextDocument): void {
+  clearTimeout(timers.get(doc.uri));
+  timers.set(doc.uri, setTimeout(() => { timers.delete(doc.uri); void check(doc); }, CHECK_DELAY_MS));
+}
+
+documents.onDidOpen((e) => void check(e.document));
+documents.onDidChangeContent((e) => schedule(e.document));
+documents.onDidSave((e) => void check(e.document));
+documents.onDidClose((e) => {
+  clearTimeout(timers.get(e.document.uri));
+  checking.delete(e.document.uri);
+  void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
+});
+// A model or encoder file changed on disk: other configs may now resolve differently.
+connection.onDidChangeWatchedFiles(() => { for (const d of documents.all()) schedule(d); });
+
+connection.onHover(async (params) => {
+  const doc = documents.get(params.textDocument.uri);
+  if (!doc) return null;
+  const file = uriToPath(doc.uri) ?? doc.uri;
+  try {
+    const md = await hoverText(file, doc.getText(), doc.offsetAt(params.position), env);
+    return md ? { contents: { kind: 'markdown', value: md } } : null;
+  } catch (err) {
+    connection.console.error(`faceinv config server: hover failed: ${(err as Error).message}`);
+    return null;
+  }
+});
+
+documents.listen(connection);
+connection.listen();
+connection.console.info(`faceinv config server ${pathToFileURL(__filename).href} ready (repo ${REPO_ROOT})`);

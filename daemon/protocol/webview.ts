@@ -1,0 +1,270 @@
+/**
+ * The extension ↔ dashboard webview channel (`postMessage`, structured-clone objects `{ method, params }`).
+ * Follows the GitLens webview pattern: one `DashboardState` pushed whole once (on `dashboard/ready` or a run
+ * switch), then small change notifications (new metric lines, job progress, run list changes…). Every message
+ * is one declaration with a `dashboard/…` name, its direction in the doc comment, a TypeBox payload and an
+ * `is()` guard; the webview bundle imports this module for types and guards only (TypeBox's `Value.Check`,
+ * which needs no `eval` and so runs under the webview's CSP).
+ *
+ * Run-folder payloads mirror `daemon/runs/layout.ts`; the `_sameAs…` assertions at the end make `tsc` fail
+ * when a schema here drifts from the interface there.
+ */
+import { Static, TSchema, Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import type { EncoderScores, EvaluationReport, MetricsLine, ReconstructionItem, RunManifest } from '../runs/layout';
+import { defineNotification, NotificationType } from './message';
+
+// ---------------------------------------------------------------------------------------------------------
+// Run-folder payloads (schemas of the files in daemon/runs/layout.ts)
+
+const RunKindSchema = Type.Union([Type.Literal('blackbox'), Type.Literal('whitebox')]);
+
+export const RunManifestSchema = Type.Object({
+  name: Type.String(),
+  kind: RunKindSchema,
+  encoderId: Type.String(),
+  embeddingDim: Type.Integer({ minimum: 1 }),
+  route: Type.Object({
+    chosen: RunKindSchema,
+    requested: Type.Union([Type.Literal('auto'), RunKindSchema]),
+    reason: Type.String(),
+  }),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+  state: Type.Union([Type.Literal('running'), Type.Literal('finished'), Type.Literal('failed'), Type.Literal('interrupted')]),
+  progress: Type.Optional(Type.Object({
+    step: Type.Integer({ minimum: 0 }), totalSteps: Type.Integer({ minimum: 0 }),
+    epoch: Type.Integer({ minimum: 0 }), totalEpochs: Type.Integer({ minimum: 0 }),
+  })),
+  trainSeconds: Type.Optional(Type.Number()),
+  error: Type.Optional(Type.String()),
+});
+
+export const MetricsLineSchema = Type.Object({
+  time: Type.String(),
+  step: Type.Integer({ minimum: 0 }),
+  epoch: Type.Optional(Type.Integer({ minimum: 0 })),
+  split: Type.Union([Type.Literal('train'), Type.Literal('test'), Type.Literal('search')]),
+  loss: Type.Number(),
+  cosine: Type.Optional(Type.Number()),
+  imgPerSec: Type.Optional(Type.Number()),
+  learningRate: Type.Optional(Type.Number()),
+});
+
+export const ReconstructionItemSchema = Type.Object({
+  id: Type.String({ minLength: 1 }),
+  identity: Type.Optional(Type.String()),
+  source: Type.Optional(Type.String()),
+  image: Type.String({ minLength: 1 }),
+  original: Type.Optional(Type.String()),
+  cosine: Type.Optional(Type.Number()),
+});
+
+export const ReconstructionIndexSchema = Type.Object({
+  createdAt: Type.String(),
+  model: Type.Optional(Type.String()),
+  encoderId: Type.String(),
+  items: Type.Array(ReconstructionItemSchema),
+});
+
+const Rate = Type.Number({ minimum: 0, maximum: 1 });
+const RatePair = Type.Object({ fmr1e2: Rate, fmr1e3: Rate });
+
+export const EncoderScoresSchema = Type.Object({
+  encoderId: Type.String(),
+  transfer: Type.Boolean(),
+  thresholds: Type.Object({ fmr1e2: Type.Number(), fmr1e3: Type.Number() }),
+  typeI: RatePair,
+  typeII: Type.Object({ fmr1e2: Type.Union([Rate, Type.Null()]), fmr1e3: Type.Union([Rate, Type.Null()]) }),
+  rank1: Rate,
+  meanCosine: Type.Number(),
+  notEmbedded: Type.Integer({ minimum: 0 }),
+  count: Type.Integer({ minimum: 0 }),
+});
+
+export const EvaluationReportSchema = Type.Object({
+  createdAt: Type.String(),
+  run: Type.String(),
+  attackedEncoderId: Type.String(),
+  route: RunKindSchema,
+  identities: Type.Integer({ minimum: 0 }),
+  images: Type.Integer({ minimum: 0 }),
+  identitiesWithoutTypeII: Type.Integer({ minimum: 0 }),
+  ssim: Type.Number(),
+  psnr: Type.Number(),
+  scores: Type.Array(EncoderScoresSchema),
+  items: Type.Array(Type.Object({ id: Type.String(), identity: Type.String(), cosine: Type.Number(), success1e3: Type.Boolean() })),
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Dashboard state
+
+/** One row of the run history: a folder under `<workspace>/runs/`. */
+export const RunSummarySchema = Type.Object({
+  name: Type.String(),
+  /** Absolute path of the run folder (extension side; the webview only shows it). */
+  dir: Type.String(),
+  kind: Type.Optional(RunKindSchema),
+  encoderId: Type.Optional(Type.String()),
+  /** Manifest state; 'unknown' when run.json is missing or unreadable. */
+  state: Type.Union([Type.Literal('running'), Type.Literal('finished'), Type.Literal('failed'), Type.Literal('interrupted'), Type.Literal('unknown')]),
+  /** ISO time used for newest-first ordering (manifest createdAt, else the folder's mtime). */
+  createdAt: Type.String(),
+  hasReport: Type.Boolean(),
+  /** Why the manifest could not be read, when it could not. */
+  problem: Type.Optional(Type.String()),
+});
+export type RunSummary = Static<typeof RunSummarySchema>;
+
+/** A reconstruction with its images as webview URIs (`webview.asWebviewUri`), ready for `<img src>`. */
+export const FaceViewSchema = Type.Object({
+  id: Type.String(),
+  identity: Type.Optional(Type.String()),
+  imageUri: Type.String(),
+  originalUri: Type.Optional(Type.String()),
+  cosine: Type.Optional(Type.Number()),
+  /** Absolute file paths, for `dashboard/openImage`. */
+  imagePath: Type.String(),
+  originalPath: Type.Optional(Type.String()),
+});
+export type FaceView = Static<typeof FaceViewSchema>;
+
+export const RunJobSchema = Type.Object({
+  jobId: Type.String(),
+  state: Type.Union([Type.Literal('queued'), Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('failed'), Type.Literal('cancelled')]),
+  step: Type.Optional(Type.Integer({ minimum: 0 })),
+  total: Type.Optional(Type.Integer({ minimum: 0 })),
+  metrics: Type.Optional(Type.Record(Type.String(), Type.Number())),
+  message: Type.Optional(Type.String()),
+  error: Type.Optional(Type.String()),
+});
+export type RunJob = Static<typeof RunJobSchema>;
+
+/** Everything the dashboard shows for the selected run. */
+export const RunViewSchema = Type.Object({
+  name: Type.String(),
+  dir: Type.String(),
+  manifest: Type.Union([RunManifestSchema, Type.Null()]),
+  /** Every line of metrics.jsonl so far, in file order. */
+  metrics: Type.Array(MetricsLineSchema),
+  faces: Type.Array(FaceViewSchema),
+  evaluation: Type.Union([EvaluationReportSchema, Type.Null()]),
+  /** The daemon job writing this run, when the daemon knows one. */
+  job: Type.Union([RunJobSchema, Type.Null()]),
+  /** Readable problems with the run's files (bad JSON, bad lines, paths escaping the folder). */
+  problems: Type.Array(Type.String()),
+  /** True once the folder has disappeared from disk while shown. */
+  removed: Type.Boolean(),
+});
+export type RunView = Static<typeof RunViewSchema>;
+
+export const DashboardStateSchema = Type.Object({
+  /** `<workspace>/runs`, or null without a workspace folder. */
+  runsRoot: Type.Union([Type.String(), Type.Null()]),
+  /** Newest first. */
+  runs: Type.Array(RunSummarySchema),
+  selected: Type.Union([RunViewSchema, Type.Null()]),
+  daemonConnected: Type.Boolean(),
+  /** A banner for the whole view (no workspace, the selected run is gone…). */
+  message: Type.Optional(Type.String()),
+});
+export type DashboardState = Static<typeof DashboardStateSchema>;
+
+// ---------------------------------------------------------------------------------------------------------
+// Declarations
+
+export type Direction = 'toWebview' | 'toExtension';
+
+/** One posted object on this channel. */
+export interface WebviewMessage<M extends string = string, P = unknown> { method: M; params: P }
+
+export interface WebviewMessageType<M extends string, P extends TSchema> extends NotificationType<M, P> {
+  readonly direction: Direction;
+  /** True when `msg` is exactly this message with a payload matching its schema. */
+  is(msg: unknown): msg is WebviewMessage<M, Static<P>>;
+  /** Builds the object to post (typed, so senders cannot get the payload wrong). */
+  create(params: Static<P>): WebviewMessage<M, Static<P>>;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function defineWebviewMessage<M extends `dashboard/${string}`, P extends TSchema>(method: M, direction: Direction, params: P): WebviewMessageType<M, P> {
+  return {
+    ...defineNotification(method, params),
+    direction,
+    is(msg: unknown): msg is WebviewMessage<M, Static<P>> {
+      return isObject(msg) && msg.method === method && Value.Check(params, msg.params);
+    },
+    create(p: Static<P>): WebviewMessage<M, Static<P>> { return { method, params: p }; },
+  };
+}
+
+/** webview → extension: the app has loaded (fresh or restored); answer with `dashboard/state`. `run` is the run it last showed. */
+export const ReadyMessage = defineWebviewMessage('dashboard/ready', 'toExtension',
+  Type.Object({ run: Type.Optional(Type.String({ maxLength: 512 })) }, { additionalProperties: false }));
+
+/** webview → extension: show another run (by folder name under runs/); answered with a whole `dashboard/state`. */
+export const SelectRunMessage = defineWebviewMessage('dashboard/selectRun', 'toExtension',
+  Type.Object({ run: Type.String({ minLength: 1, maxLength: 512 }) }, { additionalProperties: false }));
+
+/** webview → extension: open one face image (reconstruction or original) in an editor tab. */
+export const OpenImageMessage = defineWebviewMessage('dashboard/openImage', 'toExtension',
+  Type.Object({ path: Type.String({ minLength: 1, maxLength: 4096 }) }, { additionalProperties: false }));
+
+/** webview → extension: re-read everything from disk and push a whole `dashboard/state`. */
+export const RefreshMessage = defineWebviewMessage('dashboard/refresh', 'toExtension',
+  Type.Object({}, { additionalProperties: false }));
+
+/** extension → webview: the whole state; replaces whatever the webview had. */
+export const StateMessage = defineWebviewMessage('dashboard/state', 'toWebview', DashboardStateSchema);
+
+/** extension → webview: lines appended to the selected run's metrics.jsonl since the last push. */
+export const MetricsMessage = defineWebviewMessage('dashboard/metrics', 'toWebview',
+  Type.Object({ run: Type.String(), lines: Type.Array(MetricsLineSchema), problems: Type.Optional(Type.Array(Type.String())) }));
+
+/** extension → webview: the selected run's run.json changed (state, progress). */
+export const ManifestMessage = defineWebviewMessage('dashboard/manifest', 'toWebview',
+  Type.Object({ run: Type.String(), manifest: Type.Union([RunManifestSchema, Type.Null()]) }));
+
+/** extension → webview: the selected run's reconstructions/index.json changed. */
+export const FacesMessage = defineWebviewMessage('dashboard/faces', 'toWebview',
+  Type.Object({ run: Type.String(), faces: Type.Array(FaceViewSchema) }));
+
+/** extension → webview: the selected run's evaluation/report.json appeared or changed. */
+export const EvaluationMessage = defineWebviewMessage('dashboard/evaluation', 'toWebview',
+  Type.Object({ run: Type.String(), evaluation: Type.Union([EvaluationReportSchema, Type.Null()]) }));
+
+/** extension → webview: progress or state of the daemon job writing the selected run. */
+export const JobMessage = defineWebviewMessage('dashboard/job', 'toWebview',
+  Type.Object({ run: Type.String(), job: Type.Union([RunJobSchema, Type.Null()]) }));
+
+/** extension → webview: the list of run folders changed (added, removed, state changed). */
+export const RunsMessage = defineWebviewMessage('dashboard/runs', 'toWebview',
+  Type.Object({ runs: Type.Array(RunSummarySchema) }));
+
+/** extension → webview: the selected run's folder was deleted while shown. */
+export const RunRemovedMessage = defineWebviewMessage('dashboard/runRemoved', 'toWebview',
+  Type.Object({ run: Type.String(), message: Type.String() }));
+
+/** extension → webview: the daemon connection came up or went down. */
+export const DaemonMessage = defineWebviewMessage('dashboard/daemon', 'toWebview',
+  Type.Object({ connected: Type.Boolean() }));
+
+export const TO_EXTENSION = [ReadyMessage, SelectRunMessage, OpenImageMessage, RefreshMessage] as const;
+export const TO_WEBVIEW = [StateMessage, MetricsMessage, ManifestMessage, FacesMessage, EvaluationMessage, JobMessage, RunsMessage, RunRemovedMessage, DaemonMessage] as const;
+
+export type ToExtensionMessage = ReturnType<typeof TO_EXTENSION[number]['create']>;
+export type ToWebviewMessage = ReturnType<typeof TO_WEBVIEW[number]['create']>;
+
+// ---------------------------------------------------------------------------------------------------------
+// Drift checks against daemon/runs/layout.ts: each line fails to compile when the two types differ.
+
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const _sameAsManifest: Same<Static<typeof RunManifestSchema>, RunManifest> = true;
+const _sameAsMetricsLine: Same<Static<typeof MetricsLineSchema>, MetricsLine> = true;
+const _sameAsReconstructionItem: Same<Static<typeof ReconstructionItemSchema>, ReconstructionItem> = true;
+const _sameAsScores: Same<Static<typeof EncoderScoresSchema>, EncoderScores> = true;
+const _sameAsReport: Same<Static<typeof EvaluationReportSchema>, EvaluationReport> = true;
+void [_sameAsManifest, _sameAsMetricsLine, _sameAsReconstructionItem, _sameAsScores, _sameAsReport];

@@ -1,0 +1,290 @@
+/**
+ * The "Face Inversion" commands, one small factory each over the context (rust-analyzer's commands.ts
+ * pattern). `needsDaemon` commands get the disabled form from `Ctx.registerCommand` when no daemon is
+ * connected. Commands accept optional arguments (paths, ids) so other commands and tests can run them without
+ * a picker.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { ListJobKindsRequest } from '../daemon/protocol/daemon';
+import { RUN_FILES } from '../daemon/runs/layout';
+import { configKindOf, knownEncoders } from '../daemon/lsp/checks';
+import type { CommandFactory, Ctx } from './ctx';
+import { checkDaemonUrl } from './format';
+import { evaluateJob, invertJob, JobSubmission, probeJob, trainJob } from './jobParams';
+import { isActive } from './jobTracker';
+import { configText, encoderTemplate, freshName, runTemplate } from './templates';
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : v instanceof vscode.Uri ? v.fsPath : undefined);
+
+/** Checks the daemon offers `kind` before submitting; says which kinds it has otherwise. */
+async function submitChecked(ctx: Ctx, job: JobSubmission) {
+  const client = ctx.client();
+  if (!client) return ctx.submit(job);
+  try {
+    const { kinds } = await client.request(ListJobKindsRequest, {}, 10_000);
+    if (!kinds.some((k) => k.kind === job.kind)) {
+      await ctx.notify('error', `Face Inversion: this daemon has no "${job.kind}" job kind (it offers: ${kinds.map((k) => k.kind).join(', ')}). Update the daemon.`);
+      return undefined;
+    }
+  } catch { /* older daemon without listJobKinds: let submit report */ }
+  return ctx.submit(job);
+}
+
+export const startDaemon: CommandFactory = {
+  needsDaemon: false,
+  enabled: (ctx) => async () => {
+    if (ctx.localDaemonRunning && ctx.connection.state === 'connected' && !ctx.connection.endpoint?.remote) {
+      void ctx.notify('info', 'Face Inversion: the local daemon is already running.');
+      return ctx.connection.status;
+    }
+    await ctx.startLocalDaemon();
+    return ctx.connection.status;
+  },
+};
+
+export const stopDaemon: CommandFactory = {
+  needsDaemon: false,
+  enabled: (ctx) => async () => {
+    if (!ctx.localDaemonRunning && ctx.connection.state === 'stopped') { void ctx.notify('info', 'Face Inversion: no daemon is running.'); return; }
+    await ctx.stopLocalDaemon();
+  },
+};
+
+export const restartDaemon: CommandFactory = {
+  needsDaemon: false,
+  enabled: (ctx) => async () => {
+    await ctx.stopLocalDaemon();
+    await ctx.startLocalDaemon();
+    return ctx.connection.status;
+  },
+};
+
+export const connectDaemon: CommandFactory = {
+  needsDaemon: false,
+  enabled: (ctx) => async (urlArg?: unknown, tokenArg?: unknown) => {
+    const last = await ctx.lastRemote();
+    const url = str(urlArg) ?? await vscode.window.showInputBox({
+      title: 'Connect to a Face Inversion daemon', prompt: 'WebSocket URL of the daemon (e.g. a GPU box reached through an SSH tunnel)',
+      value: last.url ?? 'ws://127.0.0.1:7391', validateInput: (v) => checkDaemonUrl(v),
+      ignoreFocusOut: true,
+    });
+    if (!url) return false;
+    const bad = checkDaemonUrl(url);
+    if (bad) { await ctx.notify('error', `Face Inversion: ${url}: ${bad}`); return false; }
+    const token = str(tokenArg) ?? await vscode.window.showInputBox({
+      title: 'Daemon token', prompt: 'The token from the daemon\'s connection file (~/.faceinv/daemon.json on that machine)',
+      password: true, value: last.url === url ? last.token : undefined, ignoreFocusOut: true,
+      validateInput: (v) => (v.trim() ? undefined : 'the token is required'),
+    });
+    if (!token) return false;
+    return ctx.connectRemote(url, token.trim());
+  },
+};
+
+/** The run config a command acts on: its argument, else the active editor's file, else a picker. */
+async function pickRunConfig(ctx: Ctx, arg: unknown, preferActive: boolean): Promise<string | undefined> {
+  const given = str(arg);
+  if (given) return given;
+  const active = vscode.window.activeTextEditor?.document;
+  if (preferActive && active && active.uri.scheme === 'file' && configKindOf(active.uri.fsPath) === 'run') {
+    if (active.isDirty) await active.save();
+    return active.uri.fsPath;
+  }
+  const found = [
+    ...await vscode.workspace.findFiles('**/*.faceinv-run.json', '**/node_modules/**', 200),
+    ...await vscode.workspace.findFiles('**/models/experiments/*.json', '**/node_modules/**', 200),
+  ];
+  if (found.length === 0) {
+    const pick = await ctx.notify('warning', 'Face Inversion: no run configs (*.faceinv-run.json) in this workspace.', 'New Run Config');
+    if (pick) await vscode.commands.executeCommand('faceInversion.newRunConfig');
+    return undefined;
+  }
+  const item = await vscode.window.showQuickPick(found.map((u) => ({ label: path.basename(u.fsPath), description: vscode.workspace.asRelativePath(u), uri: u })), { title: 'Run config to train' });
+  return item?.uri.fsPath;
+}
+
+export const runConfig: CommandFactory = {
+  needsDaemon: true,
+  enabled: (ctx) => async (arg?: unknown) => {
+    const doc = vscode.window.activeTextEditor?.document;
+    const file = str(arg) ?? (doc?.uri.scheme === 'file' ? doc.uri.fsPath : undefined);
+    const kind = file ? configKindOf(file) : undefined;
+    if (!file || !kind) {
+      await ctx.notify('warning', 'Face Inversion: open a run config (*.faceinv-run.json) to run it.');
+      return undefined;
+    }
+    if (kind === 'encoder') {
+      const pick = await ctx.notify('info', `Face Inversion: ${path.basename(file)} is an encoder config; a run config names it and is what runs.`, 'New Run Config');
+      if (pick) await vscode.commands.executeCommand('faceInversion.newRunConfig');
+      return undefined;
+    }
+    if (doc && doc.uri.fsPath === file && doc.isDirty) await doc.save();
+    return submitChecked(ctx, trainJob(file));
+  },
+};
+
+export const trainModel: CommandFactory = {
+  needsDaemon: true,
+  enabled: (ctx) => async (arg?: unknown) => {
+    const file = await pickRunConfig(ctx, arg, false);
+    return file ? submitChecked(ctx, trainJob(file)) : undefined;
+  },
+};
+
+/** Run folders under `<workspace>/runs/` (those with a run.json), newest first. */
+export function listRunFolders(workspace: string | undefined): string[] {
+  if (!workspace) return [];
+  const runs = path.join(workspace, 'runs');
+  let names: string[];
+  try { names = fs.readdirSync(runs); } catch { return []; }
+  return names
+    .map((n) => path.join(runs, n))
+    .filter((d) => fs.existsSync(path.join(d, RUN_FILES.manifest)))
+    .sort((a, b) => fs.statSync(path.join(b, RUN_FILES.manifest)).mtimeMs - fs.statSync(path.join(a, RUN_FILES.manifest)).mtimeMs);
+}
+
+async function pickRunFolder(ctx: Ctx, title: string): Promise<string | undefined> {
+  const runs = listRunFolders(ctx.workspaceRoot);
+  const browse = { label: '$(folder-opened) Browse…', dir: '' };
+  const items = [...runs.map((d) => ({ label: path.basename(d), description: d, dir: d })), browse];
+  const pick = runs.length ? await vscode.window.showQuickPick(items, { title }) : browse;
+  if (!pick) return undefined;
+  if (pick.dir) return pick.dir;
+  const uris = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, title, openLabel: 'Select run folder' });
+  return uris?.[0]?.fsPath;
+}
+
+export const invertEmbeddings: CommandFactory = {
+  needsDaemon: true,
+  enabled: (ctx) => async (fileArg?: unknown, runArg?: unknown) => {
+    const file = str(fileArg) ?? (await vscode.window.showOpenDialog({
+      canSelectMany: false, title: 'Embeddings to invert', openLabel: 'Invert',
+      filters: { 'Embeddings': ['json', 'jsonl', 'npy', 'f32', 'bin', 'csv'], 'All files': ['*'] },
+    }))?.[0]?.fsPath;
+    if (!file) return undefined;
+    const run = str(runArg) ?? await pickRunFolder(ctx, 'Trained run whose decoder inverts them');
+    if (!run) return undefined;
+    return submitChecked(ctx, invertJob(file, run));
+  },
+};
+
+export const evaluateAttack: CommandFactory = {
+  needsDaemon: true,
+  enabled: (ctx) => async (runArg?: unknown) => {
+    const run = str(runArg) ?? await pickRunFolder(ctx, 'Run folder to evaluate');
+    return run ? submitChecked(ctx, evaluateJob(run)) : undefined;
+  },
+};
+
+export const selfCheck: CommandFactory = {
+  needsDaemon: true,
+  enabled: (ctx) => async (stepsArg?: unknown) => submitChecked(ctx, probeJob(typeof stepsArg === 'number' ? stepsArg : 20)),
+};
+
+export const openDashboard: CommandFactory = {
+  needsDaemon: false,
+  enabled: (ctx) => async (runArg?: unknown) => {
+    // Loaded lazily: the dashboard module is another helper's and may be absent from a partial build.
+    let mod: { openDashboard?: (c: unknown, runDir?: string) => void };
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      mod = require('./dashboard/panel') as typeof mod;
+    } catch (err) {
+      await ctx.notify('error', `Face Inversion: the dashboard is not available in this build (${(err as Error).message.split('\n')[0]}).`);
+      return false;
+    }
+    if (typeof mod.openDashboard !== 'function') {
+      await ctx.notify('error', 'Face Inversion: extension/dashboard/panel does not export openDashboard(ctx, runDir?).');
+      return false;
+    }
+    mod.openDashboard(ctx, str(runArg));
+    return true;
+  },
+};
+
+export const cancelJob: CommandFactory = {
+  needsDaemon: true,
+  enabled: (ctx) => async (idArg?: unknown) => {
+    let id = str(idArg);
+    if (!id) {
+      const active = ctx.connection.jobs.all().filter(isActive);
+      if (active.length === 0) { void ctx.notify('info', 'Face Inversion: no job is queued or running.'); return undefined; }
+      const pick = active.length === 1 ? { id: active[0].id } : await vscode.window.showQuickPick(
+        active.map((j) => ({ label: j.label, description: `${j.kind} · ${j.state}`, id: j.id })), { title: 'Cancel which job?' });
+      id = pick?.id;
+    }
+    return id ? ctx.cancelJob(id) : undefined;
+  },
+};
+
+/** Writes a new config next to the workspace root (or an untitled editor without a workspace) and opens it. */
+async function createConfig(ctx: Ctx, base: string, suffix: string, value: object): Promise<vscode.Uri | undefined> {
+  const ws = ctx.workspaceRoot;
+  if (!ws) {
+    const doc = await vscode.workspace.openTextDocument({ language: 'json', content: configText(value) });
+    await vscode.window.showTextDocument(doc);
+    void ctx.notify('info', `Face Inversion: save this file as <name>${suffix} inside a workspace so it is checked.`);
+    return doc.uri;
+  }
+  const name = freshName(base, suffix, (n) => fs.existsSync(path.join(ws, n)));
+  const uri = vscode.Uri.file(path.join(ws, name));
+  await vscode.workspace.fs.writeFile(uri, Buffer.from(configText(value)));
+  await vscode.window.showTextDocument(uri);
+  return uri;
+}
+
+const schemaRef = (ctx: Ctx, file: string) => vscode.Uri.joinPath(ctx.extensionUri, 'models', 'schemas', file).toString();
+
+export const newEncoderConfig: CommandFactory = {
+  needsDaemon: false,
+  enabled: (ctx) => async (idArg?: unknown) => {
+    const id = str(idArg) ?? await vscode.window.showInputBox({
+      title: 'New encoder config', prompt: 'Encoder id (lower-case letters, digits, . _ -)', value: 'my-encoder',
+      validateInput: (v) => (/^[a-z0-9][a-z0-9._-]*$/.test(v) ? undefined : 'use lower-case letters, digits, ".", "_" or "-", starting with a letter or digit'),
+    });
+    if (!id) return undefined;
+    return createConfig(ctx, id, '.faceinv-encoder.json', encoderTemplate(id, schemaRef(ctx, 'encoder.schema.json')));
+  },
+};
+
+export const newRunConfig: CommandFactory = {
+  needsDaemon: false,
+  enabled: (ctx) => async (encoderArg?: unknown, nameArg?: unknown) => {
+    let encoder = str(encoderArg);
+    if (!encoder) {
+      const known = knownEncoders({ repoRoot: ctx.ext.extensionPath, workspaceDirs: (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath) });
+      const pick = await vscode.window.showQuickPick([...known.values()].map((e) => ({
+        label: e.config.id, description: `${e.config.format} · ${e.config.embeddingDim}-d${e.config.known.differentiable ? ' · differentiable' : ''}`, detail: e.config.description,
+      })), { title: 'Encoder to attack' });
+      encoder = pick?.label;
+    }
+    if (!encoder) return undefined;
+    const name = str(nameArg) ?? `${encoder}-blackbox`;
+    return createConfig(ctx, name, '.faceinv-run.json', runTemplate(name, encoder, schemaRef(ctx, 'run.schema.json')));
+  },
+};
+
+export const showLog: CommandFactory = {
+  needsDaemon: false,
+  enabled: (ctx) => () => ctx.output.show(true),
+};
+
+/** Every command, by id (package.json "contributes.commands" lists the same ids; a unit test checks). */
+export const COMMANDS: Record<string, CommandFactory> = {
+  'faceInversion.startDaemon': startDaemon,
+  'faceInversion.stopDaemon': stopDaemon,
+  'faceInversion.restartDaemon': restartDaemon,
+  'faceInversion.connectDaemon': connectDaemon,
+  'faceInversion.runConfig': runConfig,
+  'faceInversion.trainModel': trainModel,
+  'faceInversion.invertEmbeddings': invertEmbeddings,
+  'faceInversion.evaluateAttack': evaluateAttack,
+  'faceInversion.openDashboard': openDashboard,
+  'faceInversion.cancelJob': cancelJob,
+  'faceInversion.newEncoderConfig': newEncoderConfig,
+  'faceInversion.newRunConfig': newRunConfig,
+  'faceInversion.selfCheck': selfCheck,
+  'faceInversion.showLog': showLog,
+};

@@ -1,0 +1,265 @@
+/**
+ * The extension's live state (rust-analyzer's `ctx.ts` pattern): the daemon connection and local daemon
+ * process, the status-bar item, the output channel, progress notifications, and command registration with
+ * an enabled and a disabled form (when no daemon is connected). Logic that needs no VS Code lives in plain
+ * modules: `connection.ts`, `daemonProcess.ts`, `backoff.ts`, `jobTracker.ts`, `format.ts`.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { DaemonClient } from '../daemon/protocol/client';
+import { CancelJobRequest, JobInfo, SubmitJobRequest } from '../daemon/protocol/daemon';
+import { readConnectionFile } from '../daemon/server/connectionFile';
+import { CrashPolicy } from './backoff';
+import { Config } from './config';
+import { DaemonConnection, Endpoint } from './connection';
+import { DaemonProcess } from './daemonProcess';
+import {
+  ACTION_CONNECT, ACTION_RETRY, ACTION_SHOW_LOG, ACTION_START, connectFailureNotice, crashNotice, logLine, progressMessage, statusBarView,
+} from './format';
+import type { JobSubmission } from './jobParams';
+import { isActive, percentOf } from './jobTracker';
+
+/** A command body; `args` are what `executeCommand` passed. */
+export type Cmd = (...args: unknown[]) => unknown;
+
+/** A command: its enabled body, and whether it needs a connected daemon (else the disabled form runs). */
+export interface CommandFactory {
+  readonly needsDaemon: boolean;
+  readonly enabled: (ctx: Ctx) => Cmd;
+}
+
+/** A notification the extension showed (kept for the status API and the host tests). */
+export interface Notice { level: 'info' | 'warning' | 'error'; message: string; actions: string[] }
+
+const REMOTE_URL_KEY = 'faceInversion.remoteUrl';
+const REMOTE_TOKEN_KEY = 'faceInversion.remoteToken';
+
+export class Ctx {
+  readonly config = new Config();
+  readonly output: vscode.OutputChannel;
+  readonly connection: DaemonConnection;
+  readonly notices: Notice[] = [];
+  private readonly proc: DaemonProcess;
+  private readonly statusBar: vscode.StatusBarItem;
+  private readonly crashes = new CrashPolicy();
+  /** Jobs submitted from this window: they get a progress notification. */
+  private readonly ownJobs = new Map<string, (job: JobInfo) => void>();
+  private disposed = false;
+
+  constructor(readonly ext: vscode.ExtensionContext) {
+    this.output = vscode.window.createOutputChannel('Face Inversion');
+    this.statusBar = vscode.window.createStatusBarItem('faceInversion.status', vscode.StatusBarAlignment.Left, 10);
+    this.statusBar.name = 'Face Inversion daemon';
+    this.connection = new DaemonConnection({ refreshEndpoint: () => this.localEndpointFromFile() });
+    this.proc = new DaemonProcess({
+      onLog: (line, stream) => this.output.appendLine(stream === 'stderr' ? line : `[stdout] ${line}`),
+      onExit: (code, signal, expected) => void this.onDaemonExit(code, signal, expected),
+    });
+    ext.subscriptions.push(this.output, this.statusBar, { dispose: () => { this.disposed = true; } });
+    this.connection.onState(() => this.updateStatusBar());
+    this.connection.onStatus(() => this.updateStatusBar());
+    this.connection.onLog((p) => this.output.appendLine(logLine(p.level, p.message, p.time, p.jobId)));
+    this.connection.onFailed((err, endpoint) => void this.showConnectFailure(err, endpoint));
+    this.connection.jobs.onEvent((e) => {
+      this.updateStatusBar();
+      this.ownJobs.get(e.job.id)?.(e.job);
+    });
+    this.updateStatusBar();
+    this.statusBar.show();
+  }
+
+  // --- DashboardContext (extension/dashboard/panel.ts) ---
+  get extensionUri(): vscode.Uri { return this.ext.extensionUri; }
+  get workspaceRoot(): string | undefined { return vscode.workspace.workspaceFolders?.[0]?.uri.fsPath; }
+  client(): DaemonClient | undefined { return this.connection.client; }
+  log(msg: string): void { this.output.appendLine(msg); }
+
+  get localDaemonRunning(): boolean { return this.proc.running; }
+  get connectionFile(): string { return path.join(this.ext.globalStorageUri.fsPath, 'daemon.json'); }
+
+  registerCommand(name: string, factory: CommandFactory): void {
+    const enabled = factory.enabled(this);
+    const cmd: Cmd = (...args) => {
+      if (factory.needsDaemon && !this.client()) return this.daemonDownNotice(name);
+      return enabled(...args);
+    };
+    this.ext.subscriptions.push(vscode.commands.registerCommand(name, cmd));
+  }
+
+  /** Shows and records a notification; resolves with the button the user picked. */
+  async notify(level: Notice['level'], message: string, ...actions: string[]): Promise<string | undefined> {
+    this.notices.push({ level, message, actions });
+    if (this.notices.length > 50) this.notices.shift();
+    this.output.appendLine(`[notice:${level}] ${message}`);
+    const show = level === 'error' ? vscode.window.showErrorMessage : level === 'warning' ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
+    return show(message, ...actions);
+  }
+
+  /** The disabled form of a command that needs the daemon. */
+  private async daemonDownNotice(command: string): Promise<undefined> {
+    const pick = await this.notify('warning', `Face Inversion: "${command}" needs a daemon, and none is connected.`, ACTION_START, ACTION_CONNECT);
+    if (pick === ACTION_START) await vscode.commands.executeCommand('faceInversion.startDaemon');
+    if (pick === ACTION_CONNECT) await vscode.commands.executeCommand('faceInversion.connectDaemon');
+    return undefined;
+  }
+
+  /** Starts the local daemon (stopping a previous one) and connects to it. */
+  async startLocalDaemon(): Promise<void> {
+    if (this.proc.running) await this.proc.stop();
+    await this.connection.disconnect();
+    this.connection.markStarting();
+    const ws = this.workspaceRoot;
+    this.output.appendLine(`starting daemon: ${this.config.nodePath} ${path.join(this.ext.extensionPath, 'bin', 'faceinv.js')} daemon (workspace ${ws ?? 'none'})`);
+    let endpoint;
+    try {
+      endpoint = await this.proc.start({
+        nodePath: this.config.nodePath,
+        cliPath: path.join(this.ext.extensionPath, 'bin', 'faceinv.js'),
+        connectionFile: this.connectionFile,
+        workspace: ws,
+        backend: this.config.backend,
+        threads: this.config.threads,
+        extraArgs: this.config.extraArgs,
+      });
+    } catch (err) {
+      await this.connection.disconnect();
+      const pick = await this.notify('error', `Face Inversion: cannot start the daemon: ${(err as Error).message.split('\n')[0]}`, ACTION_RETRY, ACTION_SHOW_LOG);
+      this.output.appendLine(String((err as Error).message));
+      if (pick === ACTION_RETRY) await this.startLocalDaemon();
+      if (pick === ACTION_SHOW_LOG) this.output.show(true);
+      return;
+    }
+    this.output.appendLine(`daemon ready at ${endpoint.url} (pid ${endpoint.pid})`);
+    await this.connection.connect({ url: endpoint.url, token: endpoint.token, remote: false }).catch(() => undefined);
+  }
+
+  async stopLocalDaemon(): Promise<void> {
+    await this.connection.disconnect();
+    await this.proc.stop();
+  }
+
+  /** Connects to a daemon the extension did not start (a remote GPU box). The token goes to SecretStorage. */
+  async connectRemote(url: string, token: string): Promise<boolean> {
+    await this.ext.globalState.update(REMOTE_URL_KEY, url);
+    await this.ext.secrets.store(REMOTE_TOKEN_KEY, token);
+    try {
+      await this.connection.connect({ url, token, remote: true });
+      return true;
+    } catch {
+      return false; // onFailed has shown the notice
+    }
+  }
+
+  async lastRemote(): Promise<{ url?: string; token?: string }> {
+    return { url: this.ext.globalState.get<string>(REMOTE_URL_KEY), token: await this.ext.secrets.get(REMOTE_TOKEN_KEY) };
+  }
+
+  /** Submits a job; with a progress notification (Cancel) while it runs. Returns the queued job. */
+  async submit(job: JobSubmission): Promise<JobInfo | undefined> {
+    const client = this.client();
+    if (!client) { await this.daemonDownNotice('submit job'); return undefined; }
+    let info: JobInfo;
+    try {
+      info = (await client.request(SubmitJobRequest, { kind: job.kind, params: job.params, label: job.label }, 30_000)).job;
+    } catch (err) {
+      await this.notify('error', `Face Inversion: the daemon refused the ${job.kind} job: ${(err as Error).message}`);
+      return undefined;
+    }
+    this.output.appendLine(`submitted ${info.kind} job ${info.id}: ${info.label}`);
+    if (this.config.progressNotifications) this.trackProgress(info);
+    return info;
+  }
+
+  async cancelJob(jobId: string): Promise<JobInfo | undefined> {
+    const client = this.client();
+    if (!client) return undefined;
+    try {
+      return (await client.request(CancelJobRequest, { jobId }, 10_000)).job;
+    } catch (err) {
+      await this.notify('warning', `Face Inversion: cannot cancel job ${jobId}: ${(err as Error).message}`);
+      return undefined;
+    }
+  }
+
+  private trackProgress(first: JobInfo): void {
+    void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: first.label, cancellable: true }, (progress, token) =>
+      new Promise<void>((resolve) => {
+        let lastPct = 0;
+        const finish = () => { this.ownJobs.delete(first.id); resolve(); };
+        token.onCancellationRequested(() => void this.cancelJob(first.id));
+        const onJob = (job: JobInfo) => {
+          const pct = percentOf(job) ?? lastPct;
+          progress.report({ increment: Math.max(0, pct - lastPct), message: job.progress ? progressMessage(job.progress) : job.state });
+          lastPct = Math.max(lastPct, pct);
+          if (!isActive(job)) {
+            finish();
+            if (job.state === 'failed') void this.notify('error', `Face Inversion: ${job.label} failed: ${job.error ?? 'see the log'}`, ACTION_SHOW_LOG).then((p) => p && this.output.show(true));
+            else if (job.state === 'succeeded') void this.notify('info', `Face Inversion: ${job.label} finished.`);
+          }
+        };
+        this.ownJobs.set(first.id, onJob);
+        const now = this.connection.jobs.get(first.id);
+        if (now) onJob(now);
+        // The daemon went away: the notification must not stay forever.
+        const off = this.connection.onState((s) => { if (s !== 'connected' && s !== 'reconnecting') { off(); finish(); } });
+      }));
+  }
+
+  private localEndpointFromFile(): Endpoint | undefined {
+    if (this.connection.endpoint?.remote) return undefined;
+    try {
+      const info = readConnectionFile(this.connectionFile);
+      return { url: info.url, token: info.token, remote: false };
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async onDaemonExit(code: number | null, signal: NodeJS.Signals | null, expected: boolean): Promise<void> {
+    this.output.appendLine(`daemon exited (${signal ? `signal ${signal}` : `code ${code}`})${expected ? '' : ' unexpectedly'}`);
+    if (expected || this.disposed) return;
+    const restart = this.crashes.recordCrash();
+    void this.notify(restart ? 'warning' : 'error', crashNotice(code, signal, restart, this.crashes.recentCrashes), ACTION_SHOW_LOG)
+      .then((p) => p && this.output.show(true));
+    if (restart) await this.startLocalDaemon();
+    else await this.connection.disconnect();
+  }
+
+  private async showConnectFailure(err: unknown, endpoint: Endpoint): Promise<void> {
+    const { message, actions } = connectFailureNotice(endpoint.url, err);
+    const pick = await this.notify('warning', message, ...actions);
+    if (pick === ACTION_RETRY) {
+      const fresh = endpoint.remote ? endpoint : this.localEndpointFromFile() ?? endpoint;
+      await this.connection.connect(fresh).catch(() => undefined);
+    } else if (pick === ACTION_START) {
+      await this.startLocalDaemon();
+    } else if (pick === ACTION_CONNECT) {
+      await vscode.commands.executeCommand('faceInversion.connectDaemon');
+    } else if (pick === ACTION_SHOW_LOG) {
+      this.output.show(true);
+    }
+  }
+
+  private updateStatusBar(): void {
+    const c = this.connection;
+    const view = statusBarView(c.state, c.status, c.jobs.current(), !!c.endpoint?.remote);
+    void vscode.commands.executeCommand('setContext', 'faceInversion.daemonConnected', c.state === 'connected');
+    this.statusBar.text = view.text;
+    this.statusBar.tooltip = view.tooltip;
+    this.statusBar.backgroundColor = view.alert ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+    this.statusBar.command = c.state === 'connected' ? 'faceInversion.openDashboard'
+      : c.state === 'failed' && c.endpoint?.remote ? 'faceInversion.connectDaemon'
+        : c.state === 'stopped' || c.state === 'failed' ? 'faceInversion.startDaemon' : 'faceInversion.showLog';
+  }
+
+  /** Status-bar text as shown (the extension API exposes it for tests and other extensions). */
+  get statusBarText(): string { return this.statusBar.text; }
+
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    await this.connection.disconnect().catch(() => undefined);
+    await this.proc.stop(2000).catch(() => undefined);
+    fs.rmSync(this.connectionFile, { force: true });
+  }
+}

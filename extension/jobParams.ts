@@ -1,0 +1,32 @@
+/**
+ * Parameters of the jobs the commands submit, in one place: the daemon validates them against each kind's
+ * schema (`daemon/listJobKinds` lists the kinds), so a mismatch comes back as an InvalidParams error naming
+ * the field. Paths are absolute (the daemon confines them to its workspace and data roots).
+ */
+export const JOB_KIND = { train: 'train', invert: 'invert', evaluate: 'evaluate', probe: 'probe' } as const;
+
+export interface JobSubmission {
+  kind: string;
+  params: Record<string, unknown>;
+  label: string;
+}
+
+const base = (p: string) => p.split(/[\\/]/).filter(Boolean).at(-1) ?? p;
+
+export function trainJob(configPath: string): JobSubmission {
+  return { kind: JOB_KIND.train, params: { config: configPath }, label: `train ${base(configPath)}` };
+}
+
+/** Inverts a file of embeddings with a trained run's decoder (or the run's white-box search). */
+export function invertJob(embeddingsPath: string, runDir?: string): JobSubmission {
+  return { kind: JOB_KIND.invert, params: { embeddings: embeddingsPath, ...(runDir ? { run: runDir } : {}) }, label: `invert ${base(embeddingsPath)}` };
+}
+
+export function evaluateJob(runDir: string): JobSubmission {
+  return { kind: JOB_KIND.evaluate, params: { run: runDir }, label: `evaluate ${base(runDir)}` };
+}
+
+/** The daemon self-check: N matrix products on the active backend. */
+export function probeJob(steps = 20, size = 128): JobSubmission {
+  return { kind: JOB_KIND.probe, params: { steps, size }, label: `self-check ×${steps}` };
+}

@@ -1,0 +1,28 @@
+/**
+ * Starts the config language server (`out/daemon/lsp/server.js`, node IPC) for encoder and run configs.
+ * The schema itself is bound by package.json `jsonValidation`; the server adds the checks a schema cannot.
+ */
+import * as vscode from 'vscode';
+import { LanguageClient, LanguageClientOptions, ServerOptions, TransportKind } from 'vscode-languageclient/node';
+
+/** The config files the server watches (user workspaces and the shipped folders). */
+export const CONFIG_PATTERNS = ['**/*.faceinv-encoder.json', '**/*.faceinv-run.json', '**/models/encoders/*.json', '**/models/experiments/*.json'];
+
+export async function startConfigServer(ext: vscode.ExtensionContext, output: vscode.OutputChannel): Promise<LanguageClient> {
+  const module = ext.asAbsolutePath('out/daemon/lsp/server.js');
+  const serverOptions: ServerOptions = {
+    run: { module, transport: TransportKind.ipc },
+    debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6019'] } },
+  };
+  const watcher = vscode.workspace.createFileSystemWatcher('**/*.{onnx,faceinv-encoder.json}');
+  ext.subscriptions.push(watcher);
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: CONFIG_PATTERNS.map((pattern) => ({ scheme: 'file', pattern })),
+    synchronize: { fileEvents: watcher },
+    initializationOptions: { repoRoot: ext.extensionPath },
+    outputChannel: output,
+  };
+  const client = new LanguageClient('faceInversionConfig', 'Face Inversion config checks', serverOptions, clientOptions);
+  await client.start();
+  return client;
+}

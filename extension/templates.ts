@@ -1,0 +1,55 @@
+/**
+ * Starting points for New Encoder Config / New Run Config: valid against `encoder.schema.json` /
+ * `run.schema.json` (a unit test checks them with the daemon's own validators), with `$schema` pointing at
+ * the shipped schema so the file validates even outside the extension's file-name bindings.
+ */
+import type { EncoderConfig } from '../daemon/config/encoder';
+
+export function encoderTemplate(id: string, schemaUri?: string): EncoderConfig {
+  return {
+    ...(schemaUri ? { $schema: schemaUri } : {}),
+    id,
+    format: 'onnx',
+    model: { path: 'models/my-encoder.onnx' },
+    inputSize: 112,
+    layout: 'NCHW',
+    channelOrder: 'RGB',
+    normalization: { mean: [127.5, 127.5, 127.5], std: [127.5, 127.5, 127.5] },
+    alignment: { template: 'arcface-5pt', size: 112 },
+    embeddingDim: 512,
+    l2Normalized: false,
+    known: { architecture: false, weights: false, differentiable: false },
+    description: 'Describe the face-recognition model under test in a sentence or two.',
+    license: 'UNKNOWN',
+    source: 'Where the model comes from (paper, package, vendor).',
+  };
+}
+
+/** A small black-box run config; fields left out take the defaults of `daemon/config/run.ts`. */
+export function runTemplate(name: string, encoderId: string, schemaUri?: string): Record<string, unknown> {
+  return {
+    ...(schemaUri ? { $schema: schemaUri } : {}),
+    name,
+    description: 'Black-box decoder attack on one encoder, trained and evaluated on LFW (identity-disjoint split).',
+    encoder: encoderId,
+    route: 'blackbox',
+    dataset: { path: 'lfw', maxIdentities: 200 },
+    split: { seed: 0, testFraction: 0.2 },
+    decoder: { outputSize: 64, residualLayers: 1, noiseVariance: 0.001, loss: 'l1' },
+    training: { epochs: 2, batchSize: 32, learningRate: 0.0005, checkpointEvery: 200, evalEvery: 200, seed: 0, augmentation: { flip: true }, maxMinutes: 10 },
+    evaluation: { encoders: [] },
+  };
+}
+
+/** `text` of a config file as written by the New … Config commands. */
+export function configText(value: object): string {
+  return `${JSON.stringify(value, null, 2)}\n`;
+}
+
+/** A file name for a new config that does not exist yet in `existing`: `name.faceinv-run.json`, `name-2.…`. */
+export function freshName(base: string, suffix: string, existing: (name: string) => boolean): string {
+  for (let k = 1; ; k++) {
+    const name = `${base}${k === 1 ? '' : `-${k}`}${suffix}`;
+    if (!existing(name)) return name;
+  }
+}

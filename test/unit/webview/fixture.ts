@@ -1,0 +1,120 @@
+/**
+ * Synthetic run folders for the dashboard tests (layout: daemon/runs/layout.ts), written to a temp dir:
+ * run.json, metrics.jsonl with a decreasing loss (train every step, test every 10), reconstructions with
+ * originals and an evaluation/report.json. With LFW present (read-only, never copied into the repo) the
+ * originals are 112×112 centre crops of real LFW faces and the "reconstructions" blurred copies of them;
+ * without it both are synthetic gradients.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import sharp from 'sharp';
+import type { EvaluationReport, MetricsLine, ReconstructionIndex, RunManifest } from '../../../daemon/runs/layout';
+
+/** /work/shared/data/lfw, resolved from the compiled test (out/test/unit/webview → repo root → ../shared). */
+export const LFW_IMAGES = path.resolve(__dirname, '..', '..', '..', '..', '..', 'shared', 'data', 'lfw', 'lfw-deepfunneled');
+export const HAVE_LFW = fs.existsSync(path.join(LFW_IMAGES, 'Aaron_Eckhart', 'Aaron_Eckhart_0001.jpg'));
+
+export const FIXTURE_PEOPLE = ['Aaron_Peirsol', 'Abdullah_Gul', 'Adam_Sandler', 'Aaron_Sorkin', 'Abel_Pacheco', 'Adam_Scott'];
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `faceinv-${prefix}-`));
+}
+
+export function writeJson(file: string, value: unknown): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, JSON.stringify(value, null, 2));
+}
+
+export function manifest(name: string, over: Partial<RunManifest> = {}): RunManifest {
+  return {
+    name, kind: 'blackbox', encoderId: 'arcface512-faceplugin', embeddingDim: 512,
+    route: { chosen: 'blackbox', requested: 'auto', reason: 'encoder is an ONNX graph without gradients in tfjs' },
+    createdAt: '2026-11-27T10:00:00.000Z', updatedAt: '2026-11-27T11:00:00.000Z', state: 'finished',
+    progress: { step: 200, totalSteps: 200, epoch: 4, totalEpochs: 4 }, trainSeconds: 1800,
+    ...over,
+  };
+}
+
+/** `steps` train lines with loss 1/(1+0.05 s) plus noise-free test lines every 10 steps. */
+export function metricsLines(steps: number, from = 0): MetricsLine[] {
+  const out: MetricsLine[] = [];
+  for (let s = from; s < from + steps; s++) {
+    const time = new Date(Date.UTC(2026, 10, 27, 10, 0, s)).toISOString();
+    out.push({ time, step: s, epoch: Math.floor(s / 50), split: 'train', loss: 1 / (1 + 0.05 * s) + 0.02 * Math.sin(s), imgPerSec: 40 });
+    if (s % 10 === 9) out.push({ time, step: s, epoch: Math.floor(s / 50), split: 'test', loss: 1.1 / (1 + 0.04 * s) });
+  }
+  return out;
+}
+
+export function appendMetrics(runDir: string, lines: MetricsLine[]): void {
+  fs.appendFileSync(path.join(runDir, 'metrics.jsonl'), lines.map((l) => JSON.stringify(l) + '\n').join(''));
+}
+
+function report(name: string, ids: { id: string; identity: string }[]): EvaluationReport {
+  return {
+    createdAt: '2026-11-27T11:05:00.000Z', run: name, attackedEncoderId: 'arcface512-faceplugin', route: 'blackbox',
+    identities: ids.length, images: ids.length, identitiesWithoutTypeII: 1, ssim: 0.4123, psnr: 17.84,
+    scores: [
+      { encoderId: 'faceapi-resnet128', transfer: true, thresholds: { fmr1e2: 0.42, fmr1e3: 0.51 }, typeI: { fmr1e2: 0.5, fmr1e3: 0.3333 },
+        typeII: { fmr1e2: 0.4, fmr1e3: null }, rank1: 0.25, meanCosine: 0.48, notEmbedded: 1, count: ids.length },
+      { encoderId: 'arcface512-faceplugin', transfer: false, thresholds: { fmr1e2: 0.31, fmr1e3: 0.39 }, typeI: { fmr1e2: 0.8333, fmr1e3: 0.6667 },
+        typeII: { fmr1e2: 0.6, fmr1e3: 0.4 }, rank1: 0.5, meanCosine: 0.612, notEmbedded: 0, count: ids.length },
+    ],
+    items: ids.map((x, i) => ({ id: x.id, identity: x.identity, cosine: 0.7 - 0.05 * i, success1e3: i % 3 !== 2 })),
+  };
+}
+
+async function facePngs(i: number, person: string): Promise<{ original: Buffer; recon: Buffer }> {
+  if (HAVE_LFW) {
+    const src = path.join(LFW_IMAGES, person, `${person}_0001.jpg`);
+    // LFW deep-funneled images are 250×250 with the face centred: a 112×112 crop around the centre.
+    const crop = sharp(src).extract({ left: 69, top: 62, width: 112, height: 112 });
+    const original = await crop.clone().png().toBuffer();
+    const recon = await sharp(original).blur(3.5).modulate({ saturation: 0.7 }).png().toBuffer();
+    return { original, recon };
+  }
+  const px = Buffer.alloc(112 * 112 * 3);
+  for (let y = 0; y < 112; y++) for (let x = 0; x < 112; x++) {
+    const o = (y * 112 + x) * 3;
+    px[o] = (x * 2 + i * 40) & 255; px[o + 1] = (y * 2) & 255; px[o + 2] = (i * 60) & 255;
+  }
+  const original = await sharp(px, { raw: { width: 112, height: 112, channels: 3 } }).png().toBuffer();
+  const recon = await sharp(original).blur(4).png().toBuffer();
+  return { original, recon };
+}
+
+export interface FixtureOptions {
+  manifest?: Partial<RunManifest>;
+  steps?: number;
+  faces?: number;
+  evaluation?: boolean;
+}
+
+/** A finished (by default) black-box run folder `runsRoot/name`; returns its path. */
+export async function makeRun(runsRoot: string, name: string, opts: FixtureOptions = {}): Promise<string> {
+  const dir = path.join(runsRoot, name);
+  fs.mkdirSync(dir, { recursive: true });
+  writeJson(path.join(dir, 'run.json'), manifest(name, opts.manifest));
+  fs.writeFileSync(path.join(dir, 'metrics.jsonl'), '');
+  appendMetrics(dir, metricsLines(opts.steps ?? 200));
+  const n = opts.faces ?? 6;
+  const ids: { id: string; identity: string }[] = [];
+  if (n > 0) {
+    const rdir = path.join(dir, 'reconstructions');
+    fs.mkdirSync(rdir, { recursive: true });
+    const index: ReconstructionIndex = { createdAt: '2026-11-27T11:00:00.000Z', encoderId: 'arcface512-faceplugin', items: [] };
+    for (let i = 0; i < n; i++) {
+      const person = FIXTURE_PEOPLE[i % FIXTURE_PEOPLE.length];
+      const id = `${person}_0001`;
+      const { original, recon } = await facePngs(i, person);
+      fs.writeFileSync(path.join(rdir, `${id}.png`), recon);
+      fs.writeFileSync(path.join(rdir, `${id}.orig.png`), original);
+      index.items.push({ id, identity: person.replace(/_/g, ' '), source: `${person}/${person}_0001.jpg`, image: `${id}.png`, original: `${id}.orig.png` });
+      ids.push({ id, identity: person.replace(/_/g, ' ') });
+    }
+    writeJson(path.join(rdir, 'index.json'), index);
+  }
+  if (opts.evaluation ?? true) writeJson(path.join(dir, 'evaluation', 'report.json'), report(name, ids));
+  return dir;
+}

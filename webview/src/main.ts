@@ -1,0 +1,110 @@
+/**
+ * Entry of the dashboard webview bundle (esbuild → out/webview/dashboard.js). Receives the whole
+ * DashboardState once, then change notifications (daemon/protocol/webview.ts); messages that match no
+ * declaration are dropped with a console warning. Each section re-renders only when its slice of the state
+ * changed (the reducer keeps unchanged slices identical), so metric lines redraw the chart, not the faces.
+ */
+import { TO_WEBVIEW, OpenImageMessage, ReadyMessage, RefreshMessage, SelectRunMessage, type DashboardState, type ToWebviewMessage } from '../../daemon/protocol/webview';
+import { applyMessage, curves, faceCards, historyRows, sarTable, type ViewState } from './dashboardData';
+import { byId, h, setChildren } from './dom';
+import { CurveChart } from './renderChart';
+import { renderFaces, renderLightbox, type FaceActions } from './renderFaces';
+import { renderHeader } from './renderHeader';
+import { renderRuns } from './renderRuns';
+import { renderSar } from './renderSar';
+import { loadViewState, post, saveViewState } from './vscodeApi';
+
+function parse(data: unknown): ToWebviewMessage | undefined {
+  for (const t of TO_WEBVIEW) if (t.is(data)) return data as ToWebviewMessage;
+  return undefined;
+}
+
+let state: DashboardState | null = null;
+let view: ViewState = loadViewState();
+let chart: CurveChart | undefined;
+/** Slices drawn last, compared by identity. */
+const drawn: { runs?: unknown; run?: unknown; header?: unknown[]; metrics?: unknown; logScale?: boolean; faces?: unknown[]; sar?: unknown; enlarged?: string; banner?: string } = {};
+
+function setView(patch: Partial<ViewState>): void {
+  view = { ...view, ...patch };
+  if (patch.enlarged === undefined && 'enlarged' in patch) delete view.enlarged;
+  saveViewState(view);
+  render();
+}
+
+const faceActions: FaceActions = {
+  enlarge: (id) => setView({ enlarged: id }),
+  open: (path) => post(OpenImageMessage.create({ path })),
+};
+
+function changed(key: keyof typeof drawn, value: unknown): boolean {
+  const before = drawn[key];
+  const same = Array.isArray(value) && Array.isArray(before)
+    ? value.length === before.length && value.every((v, i) => v === before[i])
+    : before === value;
+  (drawn as Record<string, unknown>)[key] = value;
+  return !same;
+}
+
+function render(): void {
+  const s = state;
+  const run = s?.selected ?? null;
+
+  if (changed('banner', s?.message)) {
+    setChildren(byId('banner'), s?.message ? [h('div', { class: 'banner', text: s.message })] : []);
+  }
+  if (changed('runs', s?.runs) || changed('run', run?.name)) {
+    setChildren(byId('runs'), s ? renderRuns(historyRows(s.runs, run?.name), s.runsRoot, (name) => {
+      setView({ run: name, enlarged: undefined });
+      post(SelectRunMessage.create({ run: name }));
+    }) : [h('p', { class: 'empty', text: 'Loading…' })]);
+  }
+  if (changed('header', [run?.manifest, run?.job, run?.problems, run?.removed, s?.daemonConnected, run?.name])) {
+    setChildren(byId('header'), renderHeader(run, s?.daemonConnected ?? false, () => post(RefreshMessage.create({}))));
+  }
+  if (changed('metrics', run?.metrics) || changed('logScale', view.logScale)) {
+    const set = curves(run?.metrics ?? [], run?.manifest?.kind);
+    byId('chart-title').textContent = set.title;
+    chart ??= new CurveChart(byId<HTMLCanvasElement>('loss-chart'));
+    chart.update(set, view.logScale);
+    byId('chart-empty').hidden = chart.drawnPoints > 0;
+    byId('chart-empty').textContent = run ? 'No metrics yet (metrics.jsonl).' : '';
+    byId<HTMLInputElement>('log-scale').checked = view.logScale;
+  }
+  if (changed('sar', run?.evaluation) || changed('run', run?.name)) {
+    setChildren(byId('sar'), renderSar(sarTable(run?.evaluation ?? null), run?.manifest?.state === 'running'));
+  }
+  const cards = run ? faceCards(run) : [];
+  if (changed('faces', [run?.faces, run?.evaluation])) {
+    setChildren(byId('faces'), run ? renderFaces(cards, faceActions) : []);
+  }
+  if (changed('enlarged', view.enlarged) || drawn.faces !== undefined) {
+    const card = cards.find((c) => c.id === view.enlarged);
+    const box = byId('lightbox');
+    if (box.dataset.id !== (card?.id ?? '')) {
+      setChildren(box, renderLightbox(card, faceActions));
+      box.dataset.id = card?.id ?? '';
+    }
+  }
+  document.body.dataset.ready = state ? 'true' : 'false';
+}
+
+window.addEventListener('message', (ev: MessageEvent) => {
+  const msg = parse(ev.data);
+  if (!msg) {
+    console.warn('dashboard: ignored a message that matches no declaration', ev.data);
+    return;
+  }
+  state = applyMessage(state, msg);
+  if (msg.method === 'dashboard/state' && state?.selected && state.selected.name !== view.run) {
+    view = { logScale: view.logScale, run: state.selected.name };
+    saveViewState(view);
+  }
+  render();
+});
+
+window.addEventListener('keydown', (ev) => { if (ev.key === 'Escape' && view.enlarged) setView({ enlarged: undefined }); });
+byId<HTMLInputElement>('log-scale').addEventListener('change', (ev) => setView({ logScale: (ev.target as HTMLInputElement).checked }));
+
+render();
+post(ReadyMessage.create(view.run ? { run: view.run } : {}));

@@ -1,0 +1,107 @@
+/**
+ * Draws the loss curves (train and held-out test for the black-box decoder; the search loss and the cosine
+ * per step for white-box latent search) with chart.js, coloured from VS Code's theme variables
+ * (`--vscode-charts-*`), updated in place as metric lines arrive. Input comes shaped by dashboardData.curves.
+ */
+import {
+  Chart, Legend, LinearScale, LineController, LineElement, LogarithmicScale, PointElement, Tooltip,
+  type ChartDataset, type ChartOptions,
+} from 'chart.js';
+import type { CurveSet, Point } from './dashboardData';
+
+Chart.register(LineController, LineElement, PointElement, LinearScale, LogarithmicScale, Legend, Tooltip);
+
+/** A theme colour by VS Code variable name, with a fallback outside VS Code. */
+function themeColor(name: string, fallback: string): string {
+  const v = getComputedStyle(document.body).getPropertyValue(name).trim();
+  return v.length > 0 ? v : fallback;
+}
+
+interface Palette { train: string; test: string; search: string; cosine: string; text: string; grid: string }
+
+function palette(): Palette {
+  return {
+    train: themeColor('--vscode-charts-blue', '#3794ff'),
+    test: themeColor('--vscode-charts-orange', '#d18616'),
+    search: themeColor('--vscode-charts-purple', '#b180d7'),
+    cosine: themeColor('--vscode-charts-green', '#89d185'),
+    text: themeColor('--vscode-foreground', '#cccccc'),
+    grid: themeColor('--vscode-editorWidget-border', 'rgba(128,128,128,0.35)'),
+  };
+}
+
+type LineSet = ChartDataset<'line', Point[]>;
+
+export class CurveChart {
+  private readonly chart: Chart<'line', Point[]>;
+  private logScale = false;
+
+  constructor(canvas: HTMLCanvasElement) {
+    this.chart = new Chart(canvas, {
+      type: 'line',
+      data: { datasets: [] },
+      options: this.options(palette(), false),
+    });
+    // VS Code swaps theme classes on <body> and rewrites the variables: recolour then.
+    new MutationObserver(() => this.recolor()).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+  }
+
+  private options(p: Palette, log: boolean): ChartOptions<'line'> {
+    return {
+      animation: false,
+      parsing: false,
+      normalized: true,
+      responsive: true,
+      maintainAspectRatio: false,
+      interaction: { mode: 'nearest', axis: 'x', intersect: false },
+      plugins: {
+        legend: { labels: { color: p.text, boxWidth: 12 } },
+        tooltip: { enabled: true },
+      },
+      scales: {
+        x: { type: 'linear', title: { display: true, text: 'step', color: p.text }, ticks: { color: p.text }, grid: { color: p.grid } },
+        y: { type: log ? 'logarithmic' : 'linear', title: { display: true, text: 'loss', color: p.text }, ticks: { color: p.text }, grid: { color: p.grid } },
+        cos: {
+          type: 'linear', position: 'right', display: 'auto', suggestedMin: 0, suggestedMax: 1,
+          title: { display: true, text: 'cosine', color: p.text }, ticks: { color: p.text }, grid: { drawOnChartArea: false },
+        },
+      },
+    };
+  }
+
+  /** Replaces the curves; `logScale` puts the loss axis on a log scale. */
+  update(set: CurveSet, logScale: boolean): void {
+    const p = palette();
+    const line = (label: string, data: Point[], color: string, axis: 'y' | 'cos', dashed = false): LineSet => ({
+      label, data, borderColor: color, backgroundColor: color, yAxisID: axis, borderWidth: 1.5, pointRadius: data.length > 60 ? 0 : 2,
+      ...(dashed ? { borderDash: [5, 3] } : {}),
+    });
+    const datasets: LineSet[] = [];
+    if (set.train.length) datasets.push(line('train loss', set.train, p.train, 'y'));
+    if (set.test.length) datasets.push(line('test loss', set.test, p.test, 'y'));
+    if (set.search.length) datasets.push(line('search loss', set.search, p.search, 'y'));
+    if (set.cosine.length) datasets.push(line('cosine', set.cosine, p.cosine, 'cos', true));
+    this.chart.data.datasets = datasets;
+    if (logScale !== this.logScale) {
+      this.logScale = logScale;
+      this.chart.options = this.options(p, logScale);
+    }
+    this.chart.update('none');
+  }
+
+  private recolor(): void {
+    const p = palette();
+    this.chart.options = this.options(p, this.logScale);
+    const byLabel: Record<string, string> = { 'train loss': p.train, 'test loss': p.test, 'search loss': p.search, cosine: p.cosine };
+    for (const d of this.chart.data.datasets) {
+      const c = byLabel[d.label ?? ''];
+      if (c) { d.borderColor = c; d.backgroundColor = c; }
+    }
+    this.chart.update('none');
+  }
+
+  /** Datasets and points drawn, for tests and the empty-state message. */
+  get drawnPoints(): number {
+    return this.chart.data.datasets.reduce((n, d) => n + d.data.length, 0);
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Draws the reconstructed faces next to their originals (a grid; original left, reconstruction right), with
+ * the per-item cosine and type I success at FMR 1e-3 when the evaluation has them; a click enlarges one pair,
+ * from where either image opens in an editor tab. Cards come shaped by dashboardData.faceCards.
+ */
+import { h, type Child } from './dom';
+import type { FaceCard } from './dashboardData';
+
+export interface FaceActions {
+  enlarge(id: string | undefined): void;
+  open(path: string): void;
+}
+
+function pair(card: FaceCard, cls: string): HTMLElement {
+  return h('div', { class: `pair ${cls}` }, [
+    card.originalUri
+      ? h('img', { class: 'original', title: 'original (aligned)', attrs: { src: card.originalUri, alt: `original ${card.id}` } })
+      : h('div', { class: 'original missing', text: 'no original' }),
+    h('img', { class: 'recon', title: 'reconstruction', attrs: { src: card.imageUri, alt: `reconstruction ${card.id}` } }),
+  ]);
+}
+
+function verdict(card: FaceCard): Child {
+  if (card.success === undefined) return null;
+  return h('span', { class: `badge ${card.success ? 'hit' : 'miss'}`, text: card.success ? 'match @1e-3' : 'no match', title: 'type I success at FMR 1e-3 by the attacked encoder' });
+}
+
+export function renderFaces(cards: FaceCard[], act: FaceActions): Child[] {
+  if (cards.length === 0) return [h('p', { class: 'empty', text: 'No reconstructions yet (reconstructions/index.json).' })];
+  return [h('div', { class: 'faces', attrs: { 'data-testid': 'faces' } }, cards.map((c) => h('figure', {
+    class: 'face', title: `${c.identity ?? c.id} — click to enlarge`, attrs: { tabindex: '0', 'data-id': c.id },
+    on: {
+      click: () => act.enlarge(c.id),
+      keydown: (ev) => { if ((ev as KeyboardEvent).key === 'Enter') act.enlarge(c.id); },
+    },
+  }, [
+    pair(c, 'small'),
+    h('figcaption', {}, [h('span', { class: 'who', text: c.identity ?? c.id }), ' ', h('span', { class: 'muted', text: c.caption }), ' ', verdict(c)]),
+  ])))];
+}
+
+/** The enlarged pair (an overlay), or nothing when no card is enlarged / the card is gone. */
+export function renderLightbox(card: FaceCard | undefined, act: FaceActions): Child[] {
+  if (!card) return [];
+  return [h('div', {
+    class: 'lightbox', attrs: { role: 'dialog', 'aria-label': `enlarged ${card.id}` },
+    on: { click: (ev) => { if (ev.target === ev.currentTarget) act.enlarge(undefined); } },
+  }, [
+    h('div', { class: 'lightbox-body' }, [
+      pair(card, 'large'),
+      h('div', { class: 'lightbox-bar' }, [
+        h('span', { class: 'who', text: card.identity ?? card.id }), ' ', h('span', { class: 'muted', text: card.caption }), ' ', verdict(card),
+        h('span', { class: 'spacer' }),
+        card.originalPath ? h('button', { text: 'Open original', on: { click: () => act.open(card.originalPath as string) } }) : null,
+        h('button', { text: 'Open reconstruction', on: { click: () => act.open(card.imagePath) } }),
+        h('button', { text: 'Close', on: { click: () => act.enlarge(undefined) } }),
+      ]),
+    ]),
+  ])];
+}
