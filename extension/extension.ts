@@ -16,6 +16,8 @@ import { startConfigServer } from './lspClient';
 export interface FaceInversionApi {
   state(): ConnectionStateName;
   backend(): string | undefined;
+  /** URL of the daemon connected (or last tried). */
+  url(): string | undefined;
   statusBarText(): string;
   jobs(): JobInfo[];
   notices(): Notice[];
@@ -52,6 +54,7 @@ export async function activate(ext: vscode.ExtensionContext): Promise<FaceInvers
   return {
     state: () => c.connection.state,
     backend: () => c.connection.status?.backend,
+    url: () => c.connection.endpoint?.url,
     statusBarText: () => c.statusBarText,
     jobs: () => c.connection.jobs.all(),
     notices: () => [...c.notices],

@@ -54,10 +54,14 @@ export function openImageDataset(dir: string): ImageDataset {
   const root = resolveDatasetRoot(dir);
   const images: DatasetImage[] = [];
   const identities: string[] = [];
-  const folders = fs.readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+  // Symbolic links are followed (a dataset may be a folder of links into a read-only copy).
+  const folders = fs.readdirSync(root, { withFileTypes: true })
+    .filter((d) => d.isDirectory() || (d.isSymbolicLink() && isDir(path.join(root, d.name))))
+    .map((d) => d.name)
+    .sort();
   for (const identity of folders) {
     const files = fs.readdirSync(path.join(root, identity), { withFileTypes: true })
-      .filter((d) => d.isFile() && IMAGE_EXTENSIONS.includes(path.extname(d.name).toLowerCase()))
+      .filter((d) => (d.isFile() || d.isSymbolicLink()) && IMAGE_EXTENSIONS.includes(path.extname(d.name).toLowerCase()))
       .map((d) => d.name)
       .sort();
     if (files.length === 0) continue;
@@ -68,6 +72,10 @@ export function openImageDataset(dir: string): ImageDataset {
     throw new Error(`dataset ${root}: no identity folders with images (${IMAGE_EXTENSIONS.join(' ')}) found`);
   }
   return { root, givenDir: path.resolve(dir), id: datasetId(root), identities, images };
+}
+
+function isDir(p: string): boolean {
+  return fs.statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
 }
 
 /** A dataset restricted to some identities (e.g. one side of a split); same root and id. */

@@ -93,8 +93,8 @@ export interface TenFoldResult {
   std: number;
 }
 
-export function tenFold(ps: Pick<PairScores, 'scores' | 'match' | 'fold'>): TenFoldResult {
-  const folds = [...new Set(ps.fold)].sort((a, b) => a - b);
+export function tenFold(ps: { scores: ArrayLike<number>; match: ArrayLike<boolean>; fold: ArrayLike<number> }): TenFoldResult {
+  const folds = [...new Set(Array.from(ps.fold))].sort((a, b) => a - b);
   const foldAccuracies: number[] = [];
   const foldThresholds: number[] = [];
   for (const f of folds) {
@@ -137,7 +137,7 @@ export function rateAbove(scores: ArrayLike<number>, t: number): number {
 }
 
 /** TAR at a FAR over the pairs' own impostor scores. */
-export function tarAtFar(ps: Pick<PairScores, 'scores' | 'match'>, far: number): { tar: number; threshold: number } {
+export function tarAtFar(ps: { scores: ArrayLike<number>; match: ArrayLike<boolean> }, far: number): { tar: number; threshold: number } {
   const imp: number[] = [];
   const gen: number[] = [];
   for (let i = 0; i < ps.scores.length; i++) (ps.match[i] ? gen : imp).push(ps.scores[i]);

@@ -3,8 +3,10 @@ import type { JobKind } from './kind';
 import { probeJob } from './kinds/probe';
 import { trainJob } from './kinds/train';
 import { evaluateJob } from './kinds/evaluate';
+import { runJob } from './kinds/run';
+import { invertJob } from './kinds/invert';
 
-export const JOB_KINDS: readonly JobKind[] = [probeJob, trainJob, evaluateJob] as unknown as JobKind[];
+export const JOB_KINDS: readonly JobKind[] = [probeJob, trainJob, evaluateJob, runJob, invertJob] as unknown as JobKind[];
 
 export function jobKindMap(kinds: readonly JobKind[] = JOB_KINDS): Map<string, JobKind> {
   return new Map(kinds.map((k) => [k.kind, k]));

@@ -141,7 +141,9 @@ export function sarTable(report: RunView['evaluation']): SarTable | null {
     ssim: Number.isFinite(report.ssim) ? report.ssim.toFixed(3) : '—',
     psnr: Number.isFinite(report.psnr) ? `${report.psnr.toFixed(1)} dB` : '—',
     caption: `${report.images} reconstructions of ${report.identities} identities · ${report.route} attack on ${report.attackedEncoderId}`,
-    note: report.identitiesWithoutTypeII > 0 ? `Type II leaves out ${report.identitiesWithoutTypeII} identities with a single image.` : '',
+    note: report.identitiesWithoutTypeII > 0
+      ? `Type II leaves out ${report.identitiesWithoutTypeII} ${report.identitiesWithoutTypeII === 1 ? 'identity' : 'identities'} with a single image.`
+      : '',
   };
 }
 

@@ -35,7 +35,7 @@ export function renderFaces(cards: FaceCard[], act: FaceActions): Child[] {
     },
   }, [
     pair(c, 'small'),
-    h('figcaption', {}, [h('span', { class: 'who', text: c.identity ?? c.id }), ' ', h('span', { class: 'muted', text: c.caption }), ' ', verdict(c)]),
+    h('figcaption', {}, [h('span', { class: 'who', text: c.identity ?? c.id }), h('span', { class: 'muted', text: c.caption }), verdict(c)]),
   ])))];
 }
 

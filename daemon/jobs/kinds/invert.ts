@@ -1,0 +1,25 @@
+/** `invert`: invert the embeddings of a file, white or black box as the judge (or the user) decides. */
+import * as path from 'node:path';
+import { Type } from '@sinclair/typebox';
+import { invertFile } from '../../whitebox/invertFile';
+import { defineJobKind } from '../kind';
+
+export const invertJob = defineJobKind({
+  kind: 'invert',
+  summary: 'Invert the embeddings of a file into faces (route: auto | whitebox | blackbox).',
+  params: Type.Object({
+    encoder: Type.String({ minLength: 1, maxLength: 100 }),
+    embeddings: Type.String({ minLength: 1, maxLength: 4096 }),
+    route: Type.Optional(Type.Union([Type.Literal('auto'), Type.Literal('whitebox'), Type.Literal('blackbox')])),
+    generator: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
+    steps: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000 })),
+    out: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
+  }, { additionalProperties: false }),
+  label: (p) => `invert ${path.basename(p.embeddings)}`,
+  async run(p, ctx) {
+    const file = path.resolve(ctx.workspaceDir, p.embeddings);
+    const outDir = path.resolve(ctx.workspaceDir, p.out ?? path.join('runs', 'inversions', path.basename(file).replace(/\.[^.]+$/, '')));
+    ctx.setRunDir(outDir);
+    return invertFile({ encoderId: p.encoder, embeddingsFile: file, route: p.route ?? 'auto', generator: p.generator, steps: p.steps, outDir }, ctx);
+  },
+});

@@ -1,0 +1,21 @@
+/** `run`: a run config end to end — route by the judge, train or invert, then evaluate. */
+import * as path from 'node:path';
+import { Type } from '@sinclair/typebox';
+import { loadRunConfig } from '../../config/loadRunConfig';
+import { runConfigEndToEnd } from '../../runs/runConfig';
+import { defineJobKind } from '../kind';
+
+export const runJob = defineJobKind({
+  kind: 'run',
+  summary: 'Run a run config end to end: the judge picks the route, then train (black box) or invert (white box), then evaluate.',
+  params: Type.Object({
+    config: Type.String({ minLength: 1, maxLength: 4096 }),
+    overwrite: Type.Optional(Type.Boolean()),
+    evaluate: Type.Optional(Type.Boolean()),
+  }, { additionalProperties: false }),
+  label: (p) => `run ${path.basename(p.config)}`,
+  async run(p, ctx) {
+    const out = await runConfigEndToEnd(loadRunConfig(path.resolve(ctx.workspaceDir, p.config)), ctx, { overwrite: p.overwrite, evaluate: p.evaluate });
+    return { runDir: out.runDir, route: out.route, reason: out.reason, scores: out.report?.scores };
+  },
+});

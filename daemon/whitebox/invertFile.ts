@@ -1,0 +1,90 @@
+/**
+ * Inverting the embeddings in a user's file with whichever route the judge picks (or the user forces):
+ * white box = latent search through the encoder from the black-box decoder's answer; black box = the
+ * decoder's answer alone. Output: PNGs, index.json/index.html, and report.json with the route and cosines.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { loadDecoderModel, LoadedDecoder } from '../blackbox/decoderModel';
+import { decodeEmbeddings, writeReconstructions } from '../blackbox/reconstruct';
+import type { DecoderModelMeta } from '../blackbox/train';
+import { l2NormalizeRows, readEmbeddingsFile } from '../io/embeddingsFile';
+import type { JobContext } from '../jobs/context';
+import { RUN_FILES } from '../runs/layout';
+import { readJson, writeJsonAtomic } from '../runs/runFolder';
+import { loadDiffEncoder } from './diffEncoderFor';
+import { invertTargets } from './invert';
+import { judgeRoute, RouteRequest } from './judge';
+import { encoderConfigById, WHITEBOX_DEFAULTS } from './run';
+
+export interface InvertFileOptions {
+  encoderId: string;
+  embeddingsFile: string;
+  route: RouteRequest;
+  /** Black-box run folder or model folder; default: the newest finished black-box run for this encoder. */
+  generator?: string;
+  steps?: number;
+  outDir: string;
+}
+
+/** Newest finished black-box decoder for `encoderId` under `<workspace>/runs`. */
+export function findGenerator(workspaceDir: string, encoderId: string): string {
+  const runsDir = path.join(workspaceDir, 'runs');
+  const candidates = (fs.existsSync(runsDir) ? fs.readdirSync(runsDir) : [])
+    .map((name) => path.join(runsDir, name, RUN_FILES.model, 'meta.json'))
+    .filter((f) => fs.existsSync(f))
+    .map((f) => ({ f, meta: readJson<DecoderModelMeta>(f), mtime: fs.statSync(f).mtimeMs }))
+    .filter((c) => c.meta.encoderId === encoderId)
+    .sort((a, b) => b.mtime - a.mtime);
+  if (!candidates.length) {
+    throw new Error(`no trained black-box decoder for encoder ${encoderId} under ${runsDir}: train one first ` +
+      `("faceinv train models/experiments/default-attack.json") or name one with --generator`);
+  }
+  return path.dirname(candidates[0].f);
+}
+
+export async function invertFile(o: InvertFileOptions, ctx: JobContext): Promise<{ route: string; reason: string; outDir: string; cosine: number[] }> {
+  const config = encoderConfigById(o.encoderId);
+  const decision = judgeRoute(config, o.route);
+  ctx.log('info', `route: ${decision.route} — ${decision.reason}`);
+  const { ids, rows } = readEmbeddingsFile(o.embeddingsFile, config.embeddingDim);
+  l2NormalizeRows(rows);
+  const generatorDir = o.generator ? path.resolve(ctx.workspaceDir, o.generator) : findGenerator(ctx.workspaceDir, config.id);
+  const generator: LoadedDecoder = await loadDecoderModel(generatorDir);
+  try {
+    if (generator.meta.encoderId !== config.id) {
+      ctx.log('warn', `the generator was trained on ${generator.meta.encoderId} embeddings, the targets come from ${config.id}`);
+    }
+    if (generator.meta.embeddingDim !== config.embeddingDim) {
+      throw new Error(`model/encoder mismatch: the generator takes ${generator.meta.embeddingDim}-d inputs, ${config.id} embeddings are ${config.embeddingDim}-d`);
+    }
+    const S = generator.meta.outputSize;
+    let images: Uint8Array;
+    let cosine: number[] = [];
+    if (decision.route === 'whitebox') {
+      const encoder = await loadDiffEncoder(config, ctx.workspaceDir);
+      try {
+        const steps = o.steps ?? WHITEBOX_DEFAULTS.steps;
+        const res = await invertTargets(generator, encoder, config, rows, {
+          ...WHITEBOX_DEFAULTS, steps, signal: ctx.signal,
+          onStep: (b, batches, s) => ctx.progress(b * steps + s.step, batches * steps, { loss: s.loss, cosine: s.meanCosine }),
+        });
+        images = res.images;
+        cosine = res.cosine;
+        const diverged = res.diverged.filter(Boolean).length;
+        if (diverged) ctx.log('warn', `${diverged} targets diverged (NaN loss): stopped, best result kept`);
+      } finally {
+        encoder.dispose();
+      }
+    } else {
+      images = decodeEmbeddings(generator.decoder, rows);
+    }
+    const S3 = S * S * 3;
+    await writeReconstructions(o.outDir, ids.map((id, i) => ({ id, image: images.subarray(i * S3, (i + 1) * S3), ...(cosine[i] !== undefined ? { cosine: cosine[i] } : {}) })), S,
+      { encoderId: config.id, model: generator.dir, title: `${decision.route} inversion of ${path.basename(o.embeddingsFile)}` });
+    writeJsonAtomic(path.join(o.outDir, 'report.json'), { route: decision.route, reason: decision.reason, encoderId: config.id, generator: generator.dir, ids, cosine });
+    return { route: decision.route, reason: decision.reason, outDir: o.outDir, cosine };
+  } finally {
+    generator.decoder.dispose();
+  }
+}

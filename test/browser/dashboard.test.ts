@@ -1,0 +1,230 @@
+/**
+ * Browser test of the dashboard webview: the real HTML shell (extension/dashboard/html.ts, with its CSP and
+ * nonce), the esbuild bundle (out/webview/dashboard.js) and the real DashboardController, wired through a
+ * stub `acquireVsCodeApi` in Debian's Chromium (playwright-core). A local HTTP server plays the webview
+ * resource origin (`asWebviewUri`). The fixture is a finished black-box run (LFW crops as originals, blurred
+ * copies as reconstructions) plus a running white-box run. Saves `.test-output/dashboard.png` (and the
+ * enlarged view) and asserts the loss curves were drawn, every face image loaded, no CSP violation or page
+ * error happened, live metric lines reach the chart, and the view state survives a reload.
+ *
+ * Run: `npm run test:browser` (builds first). Skips with a reason when /usr/bin/chromium is absent
+ * (`apt-get install -y chromium`).
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { DashboardController } from '../../extension/dashboard/controller';
+import { dashboardHtml, newNonce } from '../../extension/dashboard/html';
+import { appendMetrics, HAVE_LFW, makeRun, metricsLines, tempDir } from '../unit/webview/fixture';
+
+const REPO = path.resolve(__dirname, '..', '..', '..');
+const BUNDLE = path.join(REPO, 'out', 'webview', 'dashboard.js');
+const CSS = path.join(REPO, 'webview', 'dashboard.css');
+const OUTPUT = path.join(REPO, '.test-output');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+const TYPES: Record<string, string> = { '.js': 'text/javascript', '.css': 'text/css', '.png': 'image/png', '.map': 'application/json' };
+
+/** Serves the page, the assets and (read-only) files under `dataRoot` at /fs/<absolute path>. */
+function startServer(dataRoot: string, page: () => string): Promise<{ server: http.Server; origin: string }> {
+  const server = http.createServer((req, res) => {
+    const url = decodeURIComponent((req.url ?? '/').split('?')[0]);
+    let file: string | undefined;
+    if (url === '/') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(page());
+      return;
+    }
+    if (url === '/favicon.ico') { res.writeHead(204); res.end(); return; } // the browser's own request, not the page's
+    if (url === '/assets/dashboard.js') file = BUNDLE;
+    else if (url === '/assets/dashboard.js.map') file = BUNDLE + '.map';
+    else if (url === '/assets/dashboard.css') file = CSS;
+    else if (url.startsWith('/fs/')) {
+      const abs = path.resolve(url.slice(3));
+      if (abs.startsWith(dataRoot + path.sep)) file = abs;
+    }
+    if (!file || !fs.existsSync(file)) { res.writeHead(404); res.end(); return; }
+    res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' });
+    fs.createReadStream(file).pipe(res);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })));
+}
+
+/** Pixels of the loss canvas close to an RGB colour (the curve colours). */
+async function canvasPixelsNear(page: Page, rgb: [number, number, number]): Promise<number> {
+  return page.evaluate(([r, g, b]) => {
+    const canvas = document.getElementById('loss-chart') as HTMLCanvasElement;
+    const ctx = canvas.getContext('2d');
+    if (!ctx) return -1;
+    const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+    let n = 0;
+    for (let i = 0; i < data.length; i += 4) {
+      if (data[i + 3] > 128 && Math.abs(data[i] - r) < 40 && Math.abs(data[i + 1] - g) < 40 && Math.abs(data[i + 2] - b) < 40) n++;
+    }
+    return n;
+  }, rgb);
+}
+
+/** [loaded, total] face images (complete with a decoded width). */
+async function imagesLoaded(page: Page, selector: string): Promise<[number, number]> {
+  return page.evaluate((sel) => {
+    const imgs = Array.from(document.querySelectorAll<HTMLImageElement>(sel));
+    return [imgs.filter((i) => i.complete && i.naturalWidth > 0).length, imgs.length] as [number, number];
+  }, selector);
+}
+
+describe('dashboard webview in Chromium', function () {
+  this.timeout(120_000);
+  let tmp: string;
+  let context: BrowserContext | undefined;
+  let server: http.Server | undefined;
+  let controller: DashboardController | undefined;
+  let page: Page;
+  let finishedDir: string;
+  const problems: string[] = [];
+  const logs: string[] = [];
+
+  before(async function () {
+    if (!fs.existsSync(CHROMIUM)) {
+      console.log(`    (skipped: no Chromium at ${CHROMIUM}; apt-get install -y chromium)`);
+      this.skip();
+    }
+    assert.ok(fs.existsSync(BUNDLE), `${BUNDLE} missing: run npm run build:webview`);
+    if (!HAVE_LFW) console.log('    (LFW absent: synthetic face images instead of LFW crops)');
+    tmp = tempDir('dashboard-browser');
+    const runsRoot = path.join(tmp, 'ws', 'runs');
+    finishedDir = await makeRun(runsRoot, 'bb-arcface-lfw', { steps: 300, faces: 6, manifest: { createdAt: '2026-11-27T09:00:00.000Z' } });
+    await makeRun(runsRoot, 'wb-faceapi-search', {
+      steps: 0, faces: 0, evaluation: false,
+      manifest: { kind: 'whitebox', encoderId: 'faceapi-resnet128', embeddingDim: 128, state: 'running', createdAt: '2026-11-27T08:00:00.000Z', progress: { step: 40, totalSteps: 100, epoch: 0, totalEpochs: 1 } },
+    });
+    appendMetrics(path.join(runsRoot, 'wb-faceapi-search'), Array.from({ length: 40 }, (_, s) => ({ time: 't', step: s, split: 'search' as const, loss: 1 - s / 50, cosine: 0.1 + s / 50 })));
+
+    let origin = '';
+    const started = await startServer(tmp, () => dashboardHtml({
+      cspSource: origin, scriptUri: `${origin}/assets/dashboard.js`, styleUri: `${origin}/assets/dashboard.css`, nonce: newNonce(),
+    }));
+    server = started.server;
+    origin = started.origin;
+
+    fs.mkdirSync(OUTPUT, { recursive: true });
+    context = await chromium.launchPersistentContext(path.join(tmp, 'profile'), {
+      executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1,
+    });
+    page = context.pages()[0] ?? await context.newPage();
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('console', (m) => { if (m.type() === 'error') problems.push(`console error: ${m.text()}`); });
+    page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
+    page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
+
+    controller = new DashboardController({
+      post: (msg) => { void page.evaluate((m) => window.postMessage(m, '*'), msg).catch(() => undefined); },
+      toUri: (file) => `${origin}/fs${file}`,
+      openFile: (file) => logs.push(`open ${file}`),
+      allowRoot: () => undefined,
+      log: (m) => logs.push(m),
+    }, { runsRoot, client: () => undefined, runPollMs: 0, listPollMs: 0 });
+    const ctl = controller;
+    await page.exposeFunction('__toExtension', (msg: unknown) => ctl.handle(msg));
+    // The stub VS Code API: messages to the controller, view state kept in sessionStorage (survives reload).
+    await page.addInitScript(() => {
+      const w = window as unknown as Record<string, unknown>;
+      w.__csp = [];
+      document.addEventListener('securitypolicyviolation', (e) => (w.__csp as string[]).push(`${e.violatedDirective} ${e.blockedURI}`));
+      w.acquireVsCodeApi = () => ({
+        postMessage: (m: unknown) => (w.__toExtension as (m: unknown) => void)(m),
+        getState: () => JSON.parse(sessionStorage.getItem('vscodeState') ?? 'null'),
+        setState: (s: unknown) => sessionStorage.setItem('vscodeState', JSON.stringify(s)),
+      });
+    });
+    await page.goto(origin + '/');
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 20_000 });
+    await page.waitForFunction(() => {
+      const imgs = Array.from(document.querySelectorAll<HTMLImageElement>('.faces img'));
+      return imgs.length > 0 && imgs.every((i) => i.complete);
+    }, undefined, { timeout: 20_000 });
+  });
+
+  after(async () => {
+    controller?.dispose();
+    await context?.close();
+    server?.close();
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('shows the newest run with loss curves, faces next to originals, the SAR table and the history', async () => {
+    await page.screenshot({ path: path.join(OUTPUT, 'dashboard.png'), fullPage: true });
+    assert.equal(await page.textContent('#header h1'), 'bb-arcface-lfw');
+    const train = await canvasPixelsNear(page, [0x37, 0x94, 0xff]);
+    const test = await canvasPixelsNear(page, [0xd1, 0x86, 0x16]);
+    assert.ok(train > 200, `train-loss curve pixels on the canvas: ${train}`);
+    assert.ok(test > 100, `test-loss curve pixels on the canvas: ${test}`);
+    assert.equal(await page.isVisible('#chart-empty'), false, 'the "no metrics" note is hidden when curves are drawn');
+    const [loaded, total] = await imagesLoaded(page, '.faces img');
+    assert.equal(total, 12, '6 reconstructions + 6 originals');
+    assert.equal(loaded, total, 'every face image loaded');
+    const rows = await page.$$eval('table.sar tbody tr', (trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => td.textContent?.trim() ?? '')));
+    assert.equal(rows.length, 2);
+    assert.match(rows[0][0], /^arcface512-faceplugin\s*attacked$/);
+    assert.match(rows[1][0], /faceapi-resnet128\s*transfer/);
+    assert.deepEqual(rows[0].slice(1, 5), ['83.3 %', '66.7 %', '60.0 %', '40.0 %']);
+    assert.equal(rows[1][4], '—');
+    assert.match(await page.textContent('.quality') ?? '', /SSIM 0\.412 · PSNR 17\.8 dB/);
+    const history = await page.$$eval('.runs .run', (bs) => bs.map((b) => [b.getAttribute('data-run'), b.querySelector('.state')?.textContent]));
+    assert.deepEqual(history, [['bb-arcface-lfw', 'finished'], ['wb-faceapi-search', 'running']]);
+    const csp = await page.evaluate(() => (window as unknown as { __csp: string[] }).__csp);
+    assert.deepEqual(csp, [], 'no CSP violations');
+    assert.deepEqual(problems, []);
+  });
+
+  it('enlarges a face on click, opens its image through the extension, closes on Escape', async () => {
+    await page.click('.face >> nth=0');
+    await page.waitForSelector('.lightbox');
+    await page.waitForFunction(() => Array.from(document.querySelectorAll<HTMLImageElement>('.lightbox img')).every((i) => i.complete));
+    const [loaded, total] = await imagesLoaded(page, '.lightbox img');
+    assert.deepEqual([loaded, total], [2, 2]);
+    await page.screenshot({ path: path.join(OUTPUT, 'dashboard-enlarged.png') });
+    await page.click('.lightbox button:has-text("Open reconstruction")');
+    await page.waitForFunction(() => true);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.ok(logs.some((l) => l.startsWith(`open ${path.join(finishedDir, 'reconstructions')}`)), logs.join('\n'));
+    await page.keyboard.press('Escape');
+    assert.equal(await page.$('.lightbox'), null);
+  });
+
+  it('draws metric lines appended while shown', async () => {
+    const before = await canvasPixelsNear(page, [0x37, 0x94, 0xff]);
+    const x0 = await page.evaluate(() => document.querySelector('#loss-chart')?.getAttribute('width'));
+    appendMetrics(finishedDir, metricsLines(300, 300).map((l) => ({ ...l, loss: l.loss + 0.5 })));
+    controller?.poll();
+    await page.waitForFunction(() => true);
+    await new Promise((r) => setTimeout(r, 300));
+    const after = await canvasPixelsNear(page, [0x37, 0x94, 0xff]);
+    assert.notEqual(after, before, `the curve changed (pixels ${before} → ${after}, canvas width ${x0})`);
+  });
+
+  it('switches runs from the history and keeps the choice and log scale across a reload', async () => {
+    await page.click('.runs .run[data-run="wb-faceapi-search"]');
+    await page.waitForFunction(() => document.querySelector('#header h1')?.textContent === 'wb-faceapi-search');
+    assert.match(await page.textContent('#chart-title') ?? '', /cosine/);
+    assert.ok(await canvasPixelsNear(page, [0x89, 0xd1, 0x85]) > 100, 'cosine curve drawn for the white-box run');
+    await page.check('#log-scale');
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.waitForFunction(() => document.querySelector('#header h1')?.textContent === 'wb-faceapi-search', undefined, { timeout: 10_000 });
+    assert.equal(await page.isChecked('#log-scale'), true);
+    assert.deepEqual(problems, []);
+  });
+
+  it('says so when the shown run folder is deleted', async () => {
+    fs.rmSync(path.join(path.dirname(finishedDir), 'wb-faceapi-search'), { recursive: true });
+    controller?.poll();
+    await page.waitForSelector('.banner', { timeout: 10_000 });
+    assert.match(await page.textContent('.banner') ?? '', /was deleted/);
+    assert.equal(await page.textContent('#header .state'), 'removed');
+  });
+});

@@ -1,0 +1,121 @@
+/**
+ * Host tests: the extension inside a real VS Code extension host (code-server 4.100.3 = VS Code 1.100.3).
+ * They start the real daemon (`node bin/faceinv.js daemon`), so they check the spawn, the token hand-over,
+ * the WebSocket channel and the job stream end to end. The workspace is prepared by `test/host/run.js`.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { FaceInversionApi } from '../../../extension/extension';
+
+const EXT_ID = 'face-inversion-lab.face-inversion-lab';
+
+async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('Face Inversion extension (real VS Code host)', () => {
+  let api: FaceInversionApi;
+  const ws = () => vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '';
+
+  before(async () => {
+    const ext = vscode.extensions.getExtension<FaceInversionApi>(EXT_ID);
+    assert.ok(ext, `extension ${EXT_ID} is not loaded`);
+    api = await ext.activate();
+  });
+
+  it('registers every contributed command', async () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(vscode.extensions.getExtension(EXT_ID)!.extensionPath, 'package.json'), 'utf8')) as { contributes: { commands: { command: string }[] } };
+    const all = new Set(await vscode.commands.getCommands(true));
+    const missing = pkg.contributes.commands.map((c) => c.command).filter((c) => !all.has(c));
+    assert.deepEqual(missing, []);
+    assert.ok(pkg.contributes.commands.length >= 13);
+  });
+
+  it('a command that needs the daemon shows its disabled form while none runs', async () => {
+    assert.equal(api.state(), 'stopped');
+    void vscode.commands.executeCommand('faceInversion.cancelJob');
+    const n = await waitFor('the daemon-down notice', () => api.notices().find((x) => /needs a daemon/.test(x.message)), 10_000);
+    assert.deepEqual(n.actions, ['Start Daemon', 'Connect…']);
+  });
+
+  it('puts JSON syntax errors and unknown encoders on config files as diagnostics', async () => {
+    await api.configServerReady;
+    const bad = vscode.Uri.file(path.join(ws(), 'broken.faceinv-run.json'));
+    await vscode.window.showTextDocument(bad);
+    const syntax = await waitFor('a faceinv syntax diagnostic', () => vscode.languages.getDiagnostics(bad).find((d) => d.source === 'faceinv'));
+    assert.match(syntax.message, /JSON syntax error/);
+    assert.equal(syntax.severity, vscode.DiagnosticSeverity.Error);
+    const unknown = vscode.Uri.file(path.join(ws(), 'unknown-encoder.faceinv-run.json'));
+    await vscode.window.showTextDocument(unknown);
+    const d = await waitFor('an unknown-encoder diagnostic', () => vscode.languages.getDiagnostics(unknown).find((x) => x.source === 'faceinv' && x.code === 'encoder-unknown'));
+    assert.match(d.message, /unknown encoder "no-such-encoder"/);
+    // Hover on a known encoder shows the resolved model.
+    const good = vscode.Uri.file(path.join(ws(), 'good.faceinv-run.json'));
+    const doc = await vscode.workspace.openTextDocument(good);
+    const pos = doc.positionAt(doc.getText().indexOf('arcface512-faceplugin') + 3);
+    const hovers = await waitFor('a hover', async () => {
+      const h = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', good, pos);
+      return h && h.length ? h : undefined;
+    }, 20_000);
+    const text = hovers.flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : c.value))).join('\n');
+    assert.match(text, /fr_feature\.onnx/);
+    assert.match(text, /\[1, 3, 112, 112\]/);
+  });
+
+  it('Start Daemon → the status bar shows the backend', async function () {
+    this.timeout(120_000);
+    await vscode.commands.executeCommand('faceInversion.startDaemon');
+    await waitFor('a connected daemon', () => api.state() === 'connected', 90_000);
+    const backend = api.backend();
+    assert.ok(backend, 'status has a backend');
+    assert.match(api.statusBarText(), new RegExp(`faceinv: ${backend}`));
+  });
+
+  it('a submitted job streams progress to the extension', async function () {
+    this.timeout(120_000);
+    const job = await vscode.commands.executeCommand<{ id: string } | undefined>('faceInversion.selfCheck', 30);
+    assert.ok(job?.id, 'self-check job submitted');
+    const seen = new Set<number>();
+    await waitFor('the job to finish', () => {
+      const j = api.jobs().find((x) => x.id === job.id);
+      if (j?.progress) seen.add(j.progress.step);
+      return j && (j.state === 'succeeded' || j.state === 'failed') ? j : undefined;
+    }, 90_000);
+    const done = api.jobs().find((x) => x.id === job.id)!;
+    assert.equal(done.state, 'succeeded', done.error);
+    assert.equal(done.progress?.step, 30);
+    assert.equal(done.progress?.total, 30);
+    assert.ok(seen.size >= 1, 'progress observed while polling');
+  });
+
+  it('Open Dashboard creates a webview', async () => {
+    const ok = await vscode.commands.executeCommand<boolean>('faceInversion.openDashboard');
+    assert.equal(ok, true, `openDashboard failed: ${JSON.stringify(api.notices().slice(-1))}`);
+    await waitFor('a webview tab', () => vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.input instanceof vscode.TabInputWebview), 20_000);
+  });
+
+  it('a wrong token gives a notification with Retry / Start Daemon', async () => {
+    const conn = { url: api.url() ?? '' };
+    assert.match(conn.url, /^ws:\/\/127\.0\.0\.1:\d+/);
+    const before = api.notices().length;
+    const ok = await vscode.commands.executeCommand<boolean>('faceInversion.connectDaemon', conn.url, 'not-the-token');
+    assert.equal(ok, false);
+    const n = await waitFor('the token notice', () => api.notices().slice(before).find((x) => /refused the token/.test(x.message)), 10_000);
+    assert.ok(n.actions.includes('Retry') && n.actions.includes('Start Daemon'), JSON.stringify(n.actions));
+    assert.equal(api.state(), 'failed');
+  });
+
+  it('Stop Daemon stops it', async () => {
+    await vscode.commands.executeCommand('faceInversion.stopDaemon');
+    assert.equal(api.state(), 'stopped');
+    assert.match(api.statusBarText(), /stopped/);
+  });
+});

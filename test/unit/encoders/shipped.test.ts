@@ -1,0 +1,135 @@
+/**
+ * The four shipped encoders on real LFW faces (centred crops of deep-funneled images; see helpers.ts):
+ * they load, give unit rows of the configured size, put same-person pairs closer than different-person
+ * pairs, keep their `l2Normalized` claim, and leak no tensors. Differentiable ones: forward() = embed().
+ */
+import * as assert from 'node:assert';
+import { tf } from '../../../daemon/engine/tf';
+import { listEncoderConfigs, loadEncoder } from '../../../daemon/encoders/registry';
+import type { Encoder } from '../../../daemon/encoders/types';
+import type { EncoderConfig } from '../../../daemon/config/encoder';
+import { CROP_BOX, dot, initTestEngine, lfwAvailable, lfwFile, loadCrops, norm, LFW_DIR } from './helpers';
+
+const PEOPLE = ['George_W_Bush', 'Colin_Powell', 'Tony_Blair', 'Serena_Williams'];
+const FILES = PEOPLE.flatMap((p) => [1, 2, 3].map((i) => lfwFile(p, i)));
+const WHO = PEOPLE.flatMap((p) => [p, p, p]);
+
+/**
+ * Faces (of 12) whose nearest other face must be the same person. Measured with these crops: 12/12 for the
+ * first three; human-mobilefacenet barely separates identities (2/12, chance ≈ 2/11·12), see the report —
+ * for it only the mean-similarity ordering is required.
+ */
+const MIN_TOP1: Record<string, number> = {
+  'arcface512-faceplugin': 11,
+  'faceapi-resnet128': 11,
+  'human-faceres': 11,
+  'human-mobilefacenet': 0,
+};
+
+interface WithRaw extends Encoder {
+  embedRaw(images: tf.Tensor4D): Promise<Float32Array[]>;
+}
+
+describe('shipped encoders on LFW faces', function () {
+  const configs = listEncoderConfigs();
+
+  before(async function () {
+    if (!lfwAvailable()) {
+      console.log(`      skipped: LFW not found at ${LFW_DIR}`);
+      this.skip();
+    }
+    await initTestEngine();
+  });
+
+  it('ships the four encoders', () => {
+    assert.deepStrictEqual(configs.map((c) => c.config.id).sort(), Object.keys(MIN_TOP1).sort());
+  });
+
+  for (const id of Object.keys(MIN_TOP1)) {
+    describe(id, () => {
+      let config: EncoderConfig;
+      let enc: WithRaw;
+      let images: tf.Tensor4D;
+      let baseline = 0;
+
+      before(async () => {
+        const entry = configs.find((c) => c.config.id === id);
+        assert.ok(entry, `${id} config missing`);
+        config = entry.config;
+        baseline = tf.memory().numTensors;
+        enc = (await loadEncoder(config)) as WithRaw;
+        images = await loadCrops(FILES, CROP_BOX[config.alignment.template], config.inputSize);
+      });
+
+      after(() => {
+        images?.dispose();
+        enc?.dispose();
+        assert.strictEqual(tf.memory().numTensors, baseline, `${id}: tensors left after dispose()`);
+      });
+
+      it('reports its id, size and dimension', () => {
+        assert.strictEqual(enc.id, id);
+        assert.strictEqual(enc.dim, config.embeddingDim);
+        assert.strictEqual(enc.inputSize, config.inputSize);
+        assert.strictEqual(typeof enc.forward === 'function', config.known.differentiable);
+      });
+
+      it('embeds into unit rows, same person closer than different people, without leaking tensors', async () => {
+        const before = tf.memory().numTensors;
+        const rows = await enc.embed(images);
+        assert.strictEqual(tf.memory().numTensors, before, 'embed() leaked tensors');
+        assert.strictEqual(rows.length, FILES.length);
+        for (const r of rows) {
+          assert.strictEqual(r.length, config.embeddingDim);
+          assert.ok(Math.abs(norm(r) - 1) < 1e-4, `row norm ${norm(r)}`);
+          assert.ok(r.every(Number.isFinite));
+        }
+        const genuine: number[] = [];
+        const impostor: number[] = [];
+        let top1 = 0;
+        for (let i = 0; i < rows.length; i++) {
+          let best = -Infinity;
+          let bestJ = -1;
+          for (let j = 0; j < rows.length; j++) {
+            if (i === j) continue;
+            const c = dot(rows[i], rows[j]);
+            if (c > best) { best = c; bestJ = j; }
+            if (j > i) (WHO[i] === WHO[j] ? genuine : impostor).push(c);
+          }
+          if (WHO[bestJ] === WHO[i]) top1++;
+        }
+        const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
+        assert.ok(mean(genuine) > mean(impostor),
+          `${id}: mean same-person cosine ${mean(genuine)} should exceed different-person ${mean(impostor)}`);
+        assert.ok(top1 >= MIN_TOP1[id], `${id}: nearest neighbour is the same person for ${top1}/12 faces, expected ≥ ${MIN_TOP1[id]}`);
+      });
+
+      it('keeps its l2Normalized claim (raw output norms)', async () => {
+        const raw = await enc.embedRaw(images);
+        const norms = raw.map(norm);
+        if (config.l2Normalized) assert.ok(norms.every((n) => Math.abs(n - 1) < 1e-3), `norms ${norms}`);
+        else assert.ok(norms.some((n) => Math.abs(n - 1) > 1e-2), `config says not normalised, norms ${norms}`);
+      });
+
+      it('gives a face the same embedding alone as inside a batch', async () => {
+        const one = tf.slice(images, [5, 0, 0, 0], [1, -1, -1, -1]);
+        const [alone] = await enc.embed(one);
+        one.dispose();
+        const inBatch = (await enc.embed(images))[5];
+        assert.ok(dot(alone, inBatch) > 1 - 1e-4, `cosine ${dot(alone, inBatch)}`);
+      });
+
+      it('forward() (when differentiable) matches embed() and leaks nothing', async function () {
+        if (!enc.forward) this.skip();
+        const before = tf.memory().numTensors;
+        const out = enc.forward!(images);
+        assert.deepStrictEqual(out.shape, [FILES.length, config.embeddingDim]);
+        const viaForward = (await out.array()) as number[][];
+        out.dispose();
+        assert.strictEqual(tf.memory().numTensors, before, 'forward() leaked tensors');
+        const rows = await enc.embed(images);
+        rows.forEach((r, i) => assert.ok(dot(r, Float32Array.from(viaForward[i])) > 1 - 1e-4, `face ${i}`));
+      });
+    });
+  }
+});

@@ -1,0 +1,45 @@
+/** package.json's extension manifest agrees with the code: commands, activation, schemas, main. */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
+interface Manifest {
+  main: string;
+  activationEvents: string[];
+  engines: { vscode: string };
+  contributes: { commands: { command: string; title: string; category: string }[]; jsonValidation: { fileMatch: string; url: string }[] };
+}
+const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as Manifest;
+
+describe('extension: manifest', () => {
+  it('contributes exactly the commands the extension registers, in category Face Inversion', () => {
+    // Loaded through the compiled module list, not vscode: commands.ts imports vscode, so read its ids from the source.
+    const src = fs.readFileSync(path.join(ROOT, 'extension', 'commands.ts'), 'utf8');
+    const block = src.slice(src.indexOf('export const COMMANDS'));
+    const registered = [...block.matchAll(/'(faceInversion\.[A-Za-z]+)'/g)].map((m) => m[1]).sort();
+    assert.deepEqual(pkg.contributes.commands.map((c) => c.command).sort(), registered);
+    for (const c of pkg.contributes.commands) assert.equal(c.category, 'Face Inversion', c.command);
+    for (const want of ['startDaemon', 'stopDaemon', 'restartDaemon', 'connectDaemon', 'runConfig', 'trainModel', 'invertEmbeddings', 'evaluateAttack', 'openDashboard', 'cancelJob', 'newEncoderConfig', 'newRunConfig']) {
+      assert.ok(registered.includes(`faceInversion.${want}`), want);
+    }
+  });
+  it('activates on config files, never on *', () => {
+    assert.ok(!pkg.activationEvents.includes('*'));
+    assert.ok(pkg.activationEvents.includes('workspaceContains:**/*.faceinv-encoder.json'));
+    assert.ok(pkg.activationEvents.includes('workspaceContains:**/*.faceinv-run.json'));
+  });
+  it('binds both schemas to user and shipped config names, and the files exist', () => {
+    const byMatch = new Map(pkg.contributes.jsonValidation.map((j) => [j.fileMatch, j.url]));
+    assert.equal(byMatch.get('*.faceinv-encoder.json'), './models/schemas/encoder.schema.json');
+    assert.equal(byMatch.get('**/models/encoders/*.json'), './models/schemas/encoder.schema.json');
+    assert.equal(byMatch.get('*.faceinv-run.json'), './models/schemas/run.schema.json');
+    assert.equal(byMatch.get('**/models/experiments/*.json'), './models/schemas/run.schema.json');
+    assert.ok(fs.existsSync(path.join(ROOT, 'models', 'schemas', 'encoder.schema.json')));
+  });
+  it('main points at the compiled entry and engines pin VS Code 1.100', () => {
+    assert.equal(pkg.main, './out/extension/extension.js');
+    assert.ok(fs.existsSync(path.join(ROOT, pkg.main)), `${pkg.main} is built`);
+    assert.equal(pkg.engines.vscode, '^1.100.0');
+  });
+});
