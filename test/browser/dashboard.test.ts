@@ -100,7 +100,9 @@ describe('dashboard webview in Chromium', function () {
     finishedDir = await makeRun(runsRoot, 'bb-arcface-lfw', { steps: 300, faces: 6, manifest: { createdAt: '2026-11-27T09:00:00.000Z' } });
     await makeRun(runsRoot, 'wb-faceapi-search', {
       steps: 0, faces: 0, evaluation: false,
-      manifest: { kind: 'whitebox', encoderId: 'faceapi-resnet128', embeddingDim: 128, state: 'running', createdAt: '2026-11-27T08:00:00.000Z', progress: { step: 40, totalSteps: 100, epoch: 0, totalEpochs: 1 } },
+      manifest: {
+        kind: 'whitebox', encoderId: 'faceapi-resnet128', embeddingDim: 128, state: 'running', trainSeconds: undefined,
+        route: { chosen: 'whitebox', requested: 'auto', reason: 'tfjs graph model: gradients available' }, createdAt: '2026-11-27T08:00:00.000Z', progress: { step: 40, totalSteps: 100, epoch: 0, totalEpochs: 1 } },
     });
     appendMetrics(path.join(runsRoot, 'wb-faceapi-search'), Array.from({ length: 40 }, (_, s) => ({ time: 't', step: s, split: 'search' as const, loss: 1 - s / 50, cosine: 0.1 + s / 50 })));
 
@@ -212,6 +214,7 @@ describe('dashboard webview in Chromium', function () {
     await page.waitForFunction(() => document.querySelector('#header h1')?.textContent === 'wb-faceapi-search');
     assert.match(await page.textContent('#chart-title') ?? '', /cosine/);
     assert.ok(await canvasPixelsNear(page, [0x89, 0xd1, 0x85]) > 100, 'cosine curve drawn for the white-box run');
+    await page.screenshot({ path: path.join(OUTPUT, 'dashboard-whitebox.png') });
     await page.check('#log-scale');
     await page.reload();
     await page.waitForSelector('body[data-ready="true"]');

@@ -1,0 +1,146 @@
+/** The config language server's checks (daemon/lsp/checks.ts) and its JSON position parser, under plain Node. */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { checkConfigText, CheckEnv, configKindOf, hoverText } from '../../../daemon/lsp/checks';
+import { nodeAt, parseJsonTree, positionAt, toValue } from '../../../daemon/lsp/jsonTree';
+import { clearShapeCache, shapeCacheSize } from '../../../daemon/lsp/modelShapes';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
+const LFW = path.resolve(ROOT, '..', 'shared', 'data', 'lfw');
+const ARCFACE = JSON.parse(fs.readFileSync(path.join(ROOT, 'models', 'encoders', 'arcface512-faceplugin.json'), 'utf8')) as Record<string, unknown>;
+
+describe('config language server: JSON tree', () => {
+  it('parses with spans and pointers', () => {
+    const text = '{\n  "a": { "b": [1, "x", true, null] },\n  "c": -1.5e2\n}';
+    const r = parseJsonTree(text);
+    assert.ok(r.ok);
+    const { node } = nodeAt(r.root, '/a/b/1');
+    assert.equal(text.slice(node.start, node.end), '"x"');
+    assert.deepEqual(positionAt(text, node.start), { line: 1, character: 18 });
+    const c = nodeAt(r.root, '/c').node;
+    assert.equal(c.type === 'number' && c.value, -150);
+    assert.equal(nodeAt(r.root, '/a/missing').exact, false);
+  });
+  it('reports syntax errors with offsets instead of throwing', () => {
+    for (const [text, re] of [['{"a": }', /expected a JSON value/], ['{"a": 1,}', /trailing comma/], ['{"a" 1}', /expected ':'/], ['[1, 2', /expected ','/], ['', /end of file/], ['{"a": "x\n"}', /control character/], ['{} x', /after the end/]] as const) {
+      const r = parseJsonTree(text);
+      assert.equal(r.ok, false, text);
+      if (!r.ok) { assert.match(r.error.message, re, text); assert.ok(r.error.offset <= text.length); }
+    }
+    const deep = '['.repeat(100_000);
+    const r = parseJsonTree(deep);
+    assert.equal(r.ok, false);
+    if (!r.ok) assert.match(r.error.message, /nesting deeper/);
+  });
+  it('agrees with JSON.parse on valid input', () => {
+    const v = { s: 'é\u0001"\\/', n: [0, -0.5, 1e21], t: true, f: false, z: null, o: { __proto__x: 1 } };
+    const text = JSON.stringify(v);
+    const r = parseJsonTree(text);
+    assert.ok(r.ok);
+    if (r.ok) assert.deepEqual(toValue(r.root), JSON.parse(text));
+  });
+});
+
+describe('config language server: checks', () => {
+  let tmp: string;
+  let env: CheckEnv;
+  before(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'faceinv-lsp-'));
+    env = { repoRoot: ROOT, workspaceDirs: [tmp], lfwCandidates: () => [LFW] };
+    fs.mkdirSync(path.join(tmp, 'data', 'alice'), { recursive: true });
+    fs.writeFileSync(path.join(tmp, 'data', 'alice', 'a.jpg'), 'not really a jpeg');
+    fs.mkdirSync(path.join(tmp, 'empty'));
+  });
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('knows config kinds by file name', () => {
+    assert.equal(configKindOf('/w/x.faceinv-encoder.json'), 'encoder');
+    assert.equal(configKindOf('/w/x.faceinv-run.json'), 'run');
+    assert.equal(configKindOf(path.join(ROOT, 'models', 'encoders', 'a.json')), 'encoder');
+    assert.equal(configKindOf('/w/models/experiments/a.json'), 'run');
+    assert.equal(configKindOf('/w/package.json'), undefined);
+  });
+
+  it('a JSON syntax error is one diagnostic, no crash', async () => {
+    const text = '{ "name": "x", "encoder": ';
+    const d = await checkConfigText(path.join(tmp, 'a.faceinv-run.json'), text, env);
+    assert.equal(d.length, 1);
+    assert.equal(d[0].code, 'json-syntax');
+    assert.equal(d[0].start, text.length);
+  });
+
+  it('the shipped encoder configs check clean against their real models', async function () {
+    this.timeout(30_000);
+    for (const f of fs.readdirSync(path.join(ROOT, 'models', 'encoders'))) {
+      const file = path.join(ROOT, 'models', 'encoders', f);
+      const d = await checkConfigText(file, fs.readFileSync(file, 'utf8'), { ...env, workspaceDirs: [ROOT] });
+      assert.deepEqual(d, [], f);
+    }
+  });
+
+  it('a missing model file and a wrong shape are reported where they are', async () => {
+    const missing = { ...ARCFACE, id: 'x', model: { path: 'nope/model.onnx' } };
+    const text1 = JSON.stringify(missing, null, 2);
+    const d1 = await checkConfigText(path.join(tmp, 'x.faceinv-encoder.json'), text1, env);
+    assert.equal(d1.length, 1);
+    assert.equal(d1[0].code, 'model-missing');
+    assert.equal(text1.slice(d1[0].start, d1[0].end), '"nope/model.onnx"');
+    const modelPath = path.join(ROOT, 'node_modules', 'faceplugin-face-recognition-js', 'model', 'fr_feature.onnx');
+    const wrong = { ...ARCFACE, id: 'y', model: { path: modelPath }, inputSize: 128, embeddingDim: 256 };
+    clearShapeCache();
+    const d2 = await checkConfigText(path.join(tmp, 'y.faceinv-encoder.json'), JSON.stringify(wrong, null, 2), env);
+    assert.deepEqual(d2.map((d) => d.code).sort(), ['shape-mismatch', 'shape-mismatch']);
+    assert.ok(d2.some((d) => /\[1, 3, 112, 112\]/.test(d.message)), d2.map((d) => d.message).join('\n'));
+    assert.ok(d2.some((d) => /embeddings of 512, not 256/.test(d.message)));
+    const nhwc = { ...ARCFACE, id: 'z', model: { path: modelPath }, layout: 'NHWC' };
+    const d3 = await checkConfigText(path.join(tmp, 'z.faceinv-encoder.json'), JSON.stringify(nhwc), env);
+    assert.equal(d3.length, 1);
+    assert.match(d3[0].message, /looks NCHW/);
+    assert.equal(shapeCacheSize(), 1, 'the model was read once and cached by mtime');
+  });
+
+  it('an unreadable or corrupt model is reported, not thrown', async () => {
+    const bad = path.join(tmp, 'bad.onnx');
+    fs.writeFileSync(bad, 'this is not protobuf');
+    const d = await checkConfigText(path.join(tmp, 'b.faceinv-encoder.json'), JSON.stringify({ ...ARCFACE, id: 'b', model: { path: bad } }), env);
+    assert.equal(d.length, 1);
+    assert.equal(d[0].code, 'model-unreadable');
+  });
+
+  it('run configs: unknown encoder, missing/empty dataset, white box on a non-differentiable encoder', async () => {
+    const file = path.join(tmp, 'r.faceinv-run.json');
+    const codes = async (v: object) => (await checkConfigText(file, JSON.stringify(v, null, 2), env)).map((d) => d.code).sort();
+    assert.deepEqual(await codes({ name: 'r', encoder: 'arcface512-faceplugin', dataset: { path: 'data' } }), []);
+    assert.deepEqual(await codes({ name: 'r', encoder: 'no-such' }), ['encoder-unknown']);
+    assert.deepEqual(await codes({ name: 'r', encoder: 'arcface512-faceplugin', dataset: { path: 'missing' } }), ['dataset-missing']);
+    assert.deepEqual(await codes({ name: 'r', encoder: 'arcface512-faceplugin', dataset: { path: 'empty' } }), ['dataset-empty']);
+    assert.deepEqual(await codes({ name: 'r', encoder: 'arcface512-faceplugin', route: 'whitebox', dataset: { path: 'data' } }), ['whitebox-not-differentiable']);
+    assert.deepEqual(await codes({ name: 'r', encoder: 'human-faceres', route: 'whitebox', dataset: { path: 'data' } }), []);
+    assert.deepEqual(await codes({ name: 'r', encoder: 'arcface512-faceplugin', dataset: { path: 'data' }, evaluation: { encoders: ['ghost'] } }), ['encoder-unknown']);
+    // A workspace encoder config is known by its id.
+    fs.writeFileSync(path.join(tmp, 'mine.faceinv-encoder.json'), JSON.stringify({ ...ARCFACE, id: 'mine' }));
+    assert.deepEqual(await codes({ name: 'r', encoder: 'mine', dataset: { path: 'data' } }), []);
+    // Schema problems are VS Code's (jsonValidation), not duplicated here.
+    assert.deepEqual(await codes({ name: 'bad name!', encoder: 'x' }), []);
+  });
+
+  it('LFW default: present → fine', async function () {
+    if (!fs.existsSync(LFW)) { console.log(`      (skipped: LFW not at ${LFW})`); this.skip(); }
+    const d = await checkConfigText(path.join(tmp, 'l.faceinv-run.json'), JSON.stringify({ name: 'l', encoder: 'arcface512-faceplugin' }), env);
+    assert.deepEqual(d, []);
+  });
+
+  it('hover on the encoder field shows the resolved encoder, shapes and route', async () => {
+    const text = JSON.stringify({ name: 'r', encoder: 'arcface512-faceplugin', route: 'auto' }, null, 2);
+    const md = await hoverText(path.join(tmp, 'h.faceinv-run.json'), text, text.indexOf('arcface512') + 2, env);
+    assert.ok(md);
+    assert.match(md, /fr_feature\.onnx/);
+    assert.match(md, /input \[1, 3, 112, 112\]/);
+    assert.match(md, /route: \*\*blackbox\*\*/);
+    assert.equal(await hoverText(path.join(tmp, 'h.faceinv-run.json'), text, text.indexOf('"name"') + 1, env), undefined);
+    const t2 = JSON.stringify({ name: 'r', encoder: 'x', evaluation: { encoders: ['human-faceres'] } });
+    assert.match((await hoverText(path.join(tmp, 'h.faceinv-run.json'), t2, t2.indexOf('human-faceres') + 1, env)) ?? '', /global_pooling\/Mean \[1, 1024\]/);
+  });
+});
