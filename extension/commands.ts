@@ -25,7 +25,7 @@ async function submitChecked(ctx: Ctx, job: JobSubmission) {
   try {
     const { kinds } = await client.request(ListJobKindsRequest, {}, 10_000);
     if (!kinds.some((k) => k.kind === job.kind)) {
-      await ctx.notify('error', `Face Inversion: this daemon has no "${job.kind}" job kind (it offers: ${kinds.map((k) => k.kind).join(', ')}). Update the daemon.`);
+      void ctx.notify('error', `Face Inversion: this daemon has no "${job.kind}" job kind (it offers: ${kinds.map((k) => k.kind).join(', ')}). Update the daemon.`);
       return undefined;
     }
   } catch { /* older daemon without listJobKinds: let submit report */ }
@@ -72,7 +72,7 @@ export const connectDaemon: CommandFactory = {
     });
     if (!url) return false;
     const bad = checkDaemonUrl(url);
-    if (bad) { await ctx.notify('error', `Face Inversion: ${url}: ${bad}`); return false; }
+    if (bad) { void ctx.notify('error', `Face Inversion: ${url}: ${bad}`); return false; }
     const token = str(tokenArg) ?? await vscode.window.showInputBox({
       title: 'Daemon token', prompt: 'The token from the daemon\'s connection file (~/.faceinv/daemon.json on that machine)',
       password: true, value: last.url === url ? last.token : undefined, ignoreFocusOut: true,
@@ -97,8 +97,8 @@ async function pickRunConfig(ctx: Ctx, arg: unknown, preferActive: boolean): Pro
     ...await vscode.workspace.findFiles('**/models/experiments/*.json', '**/node_modules/**', 200),
   ];
   if (found.length === 0) {
-    const pick = await ctx.notify('warning', 'Face Inversion: no run configs (*.faceinv-run.json) in this workspace.', 'New Run Config');
-    if (pick) await vscode.commands.executeCommand('faceInversion.newRunConfig');
+    void ctx.notify('warning', 'Face Inversion: no run configs (*.faceinv-run.json) in this workspace.', 'New Run Config')
+      .then((pick) => pick && vscode.commands.executeCommand('faceInversion.newRunConfig'));
     return undefined;
   }
   const item = await vscode.window.showQuickPick(found.map((u) => ({ label: path.basename(u.fsPath), description: vscode.workspace.asRelativePath(u), uri: u })), { title: 'Run config to train' });
@@ -112,12 +112,12 @@ export const runConfig: CommandFactory = {
     const file = str(arg) ?? (doc?.uri.scheme === 'file' ? doc.uri.fsPath : undefined);
     const kind = file ? configKindOf(file) : undefined;
     if (!file || !kind) {
-      await ctx.notify('warning', 'Face Inversion: open a run config (*.faceinv-run.json) to run it.');
+      void ctx.notify('warning', 'Face Inversion: open a run config (*.faceinv-run.json) to run it.');
       return undefined;
     }
     if (kind === 'encoder') {
-      const pick = await ctx.notify('info', `Face Inversion: ${path.basename(file)} is an encoder config; a run config names it and is what runs.`, 'New Run Config');
-      if (pick) await vscode.commands.executeCommand('faceInversion.newRunConfig');
+      void ctx.notify('info', `Face Inversion: ${path.basename(file)} is an encoder config; a run config names it and is what runs.`, 'New Run Config')
+        .then((pick) => pick && vscode.commands.executeCommand('faceInversion.newRunConfig'));
       return undefined;
     }
     if (doc && doc.uri.fsPath === file && doc.isDirty) await doc.save();
@@ -192,11 +192,11 @@ export const openDashboard: CommandFactory = {
       // eslint-disable-next-line @typescript-eslint/no-var-requires
       mod = require('./dashboard/panel') as typeof mod;
     } catch (err) {
-      await ctx.notify('error', `Face Inversion: the dashboard is not available in this build (${(err as Error).message.split('\n')[0]}).`);
+      void ctx.notify('error', `Face Inversion: the dashboard is not available in this build (${(err as Error).message.split('\n')[0]}).`);
       return false;
     }
     if (typeof mod.openDashboard !== 'function') {
-      await ctx.notify('error', 'Face Inversion: extension/dashboard/panel does not export openDashboard(ctx, runDir?).');
+      void ctx.notify('error', 'Face Inversion: extension/dashboard/panel does not export openDashboard(ctx, runDir?).');
       return false;
     }
     mod.openDashboard(ctx, str(runArg));

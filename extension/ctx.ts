@@ -96,11 +96,12 @@ export class Ctx {
     return show(message, ...actions);
   }
 
-  /** The disabled form of a command that needs the daemon. */
-  private async daemonDownNotice(command: string): Promise<undefined> {
-    const pick = await this.notify('warning', `Face Inversion: "${command}" needs a daemon, and none is connected.`, ACTION_START, ACTION_CONNECT);
-    if (pick === ACTION_START) await vscode.commands.executeCommand('faceInversion.startDaemon');
-    if (pick === ACTION_CONNECT) await vscode.commands.executeCommand('faceInversion.connectDaemon');
+  /** The disabled form of a command that needs the daemon (does not wait for the user's answer). */
+  private daemonDownNotice(command: string): undefined {
+    void this.notify('warning', `Face Inversion: "${command}" needs a daemon, and none is connected.`, ACTION_START, ACTION_CONNECT).then((pick) => {
+      if (pick === ACTION_START) void vscode.commands.executeCommand('faceInversion.startDaemon');
+      if (pick === ACTION_CONNECT) void vscode.commands.executeCommand('faceInversion.connectDaemon');
+    });
     return undefined;
   }
 
@@ -124,10 +125,11 @@ export class Ctx {
       });
     } catch (err) {
       await this.connection.disconnect();
-      const pick = await this.notify('error', `Face Inversion: cannot start the daemon: ${(err as Error).message.split('\n')[0]}`, ACTION_RETRY, ACTION_SHOW_LOG);
       this.output.appendLine(String((err as Error).message));
-      if (pick === ACTION_RETRY) await this.startLocalDaemon();
-      if (pick === ACTION_SHOW_LOG) this.output.show(true);
+      void this.notify('error', `Face Inversion: cannot start the daemon: ${(err as Error).message.split('\n')[0]}`, ACTION_RETRY, ACTION_SHOW_LOG).then((pick) => {
+        if (pick === ACTION_RETRY) void this.startLocalDaemon();
+        if (pick === ACTION_SHOW_LOG) this.output.show(true);
+      });
       return;
     }
     this.output.appendLine(`daemon ready at ${endpoint.url} (pid ${endpoint.pid})`);
@@ -158,12 +160,12 @@ export class Ctx {
   /** Submits a job; with a progress notification (Cancel) while it runs. Returns the queued job. */
   async submit(job: JobSubmission): Promise<JobInfo | undefined> {
     const client = this.client();
-    if (!client) { await this.daemonDownNotice('submit job'); return undefined; }
+    if (!client) return this.daemonDownNotice('submit job');
     let info: JobInfo;
     try {
       info = (await client.request(SubmitJobRequest, { kind: job.kind, params: job.params, label: job.label }, 30_000)).job;
     } catch (err) {
-      await this.notify('error', `Face Inversion: the daemon refused the ${job.kind} job: ${(err as Error).message}`);
+      void this.notify('error', `Face Inversion: the daemon refused the ${job.kind} job: ${(err as Error).message}`);
       return undefined;
     }
     this.output.appendLine(`submitted ${info.kind} job ${info.id}: ${info.label}`);
@@ -177,7 +179,7 @@ export class Ctx {
     try {
       return (await client.request(CancelJobRequest, { jobId }, 10_000)).job;
     } catch (err) {
-      await this.notify('warning', `Face Inversion: cannot cancel job ${jobId}: ${(err as Error).message}`);
+      void this.notify('warning', `Face Inversion: cannot cancel job ${jobId}: ${(err as Error).message}`);
       return undefined;
     }
   }

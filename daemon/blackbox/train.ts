@@ -191,7 +191,6 @@ export async function trainBlackBox(config: RunConfig, ctx: JobContext, opts: Tr
       }
       ctx.progress(done, totalSteps, { loss: lastLoss, imgPerSec, epoch, ...(Number.isFinite(testLoss) ? { testLoss } : {}) });
       if (done % config.training.checkpointEvery === 0) await checkpoint();
-      throwIfCancelled(ctx);
       await yieldToEventLoop();
     }
     if (!Number.isFinite(testLoss) || stoppedEarly) {

@@ -14,7 +14,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { tf } from './tf';
 import { registerWasmKernels } from './kernels';
-import { enableWasmThreads, finishWasmThreads, WasmThreadsResult } from './wasmThreads';
+import { enableWasmThreads, finishWasmThreads, unrefWasmWorkers, WasmThreadsResult } from './wasmThreads';
 
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 export type BackendChoice = 'auto' | BackendName;
@@ -157,6 +157,25 @@ async function tryNodeBinding(pkg: string): Promise<Attempt> {
   return { ok: true, detail: `${pkg} (libtensorflow)`, threads: 0, simd: false };
 }
 
+/**
+ * Whether a WebGPU adapter is available (npm `webgpu` + Dawn), without switching backends. For tests and
+ * status: `{ ok: false, detail }` says why not.
+ */
+export async function probeWebgpu(timeoutMs = 3000): Promise<{ ok: boolean; detail: string }> {
+  try {
+    const mod = await importEsm('webgpu') as { create(o: string[]): GpuLike; globals: Record<string, unknown> };
+    const gpu = mod.create([]);
+    let timer: NodeJS.Timeout | undefined;
+    const adapter = await Promise.race([gpu.requestAdapter().catch(() => null),
+      new Promise<'timeout'>((res) => { timer = setTimeout(() => res('timeout'), timeoutMs); })]);
+    if (timer) clearTimeout(timer);
+    if (adapter === 'timeout') return { ok: false, detail: `requestAdapter() gave no answer within ${timeoutMs} ms` };
+    return adapter ? { ok: true, detail: 'adapter found' } : { ok: false, detail: 'requestAdapter() returned no adapter' };
+  } catch (e) {
+    return { ok: false, detail: `npm webgpu (Dawn) failed to load: ${(e as Error).message.split('\n')[0]}` };
+  }
+}
+
 /** Dynamic `import()` that TypeScript's CommonJS output leaves alone (npm `webgpu` is an ES module). */
 const importEsm = new Function('s', 'return import(s)') as (s: string) => Promise<Record<string, unknown>>;
 
@@ -193,13 +212,8 @@ async function tryWebgpu(timeoutMs: number): Promise<Attempt> {
 }
 
 /** The wasm binaries shipped in the installed package, checked to exist. */
-export function wasmBinaryPaths(): Record<string, string> {
-  let dist: string;
-  try {
-    dist = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm'));
-  } catch {
-    dist = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
-  }
+export function wasmBinaryPaths(distDir?: string): Record<string, string> {
+  const dist = distDir ?? path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
   const files = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
   const map: Record<string, string> = {};
   for (const f of files) {
@@ -236,6 +250,7 @@ async function tryWasm(threadsOpt: number | undefined): Promise<Attempt> {
       finishWasmThreads();
     }
     if (!started) return { ok: false, detail: 'tfjs wasm backend failed to start' };
+    if (threads.enabled) unrefWasmWorkers((tf.backend() as unknown as { wasm: unknown }).wasm);
     const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) as boolean;
     const actual = wasm.getThreadsCount();
     return { ok: true, detail: `XNNPACK${simd ? ' SIMD' : ''}, ${actual} thread(s) (${threads.detail})`, threads: actual, simd };

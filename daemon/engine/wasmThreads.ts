@@ -84,3 +84,15 @@ function writeIfChanged(file: string, text: string): void {
   fs.writeFileSync(tmp, text);
   fs.renameSync(tmp, file);
 }
+
+/**
+ * Lets the process exit while XNNPACK's pthread workers are idle: Emscripten keeps them ref'd, so a CLI or
+ * a mocha run would otherwise never end. Compute still waits for them synchronously.
+ */
+export function unrefWasmWorkers(wasmModule: unknown): number {
+  const pt = (wasmModule as { PThread?: { unusedWorkers: Array<{ unref?(): void }>; runningWorkers: Array<{ unref?(): void }> } }).PThread;
+  if (!pt) return 0;
+  const all = [...pt.unusedWorkers, ...pt.runningWorkers];
+  for (const w of all) w.unref?.();
+  return all.length;
+}

@@ -12,6 +12,7 @@
  * with `estimate = targets` starts from the decoder's own answer.
  */
 import { tf } from '../engine/tf';
+import { matMulConstLeft } from '../onnx/ops/matmulGrad';
 
 export interface LatentSearchOptions {
   /** Adam steps (default 200 in callers' config). */
@@ -103,7 +104,10 @@ export function validateCrop(crop: CropSpec, genSize: number): void {
   }
 }
 
-/** Differentiable crop + bilinear resize [N,S,S,C] → [N,size,size,C] (see CropSpec). */
+/**
+ * Differentiable crop + bilinear resize [N,S,S,C] → [N,size,size,C] (see CropSpec). Call inside tf.tidy (or a
+ * gradient function): the small interpolation matrices it creates are left to the caller's scope.
+ */
 export function cropResize(img: tf.Tensor4D, crop: CropSpec): tf.Tensor4D {
   const [n, h, w, c] = img.shape;
   if (h !== w) throw new Error(`latentSearch: generator images must be square, got ${h}×${w}`);
@@ -111,15 +115,13 @@ export function cropResize(img: tf.Tensor4D, crop: CropSpec): tf.Tensor4D {
   const [y1, x1, y2, x2] = crop.box ?? [0, 0, 1, 1];
   const s = crop.size;
   if (s === h && y1 === 0 && x1 === 0 && y2 === 1 && x2 === 1) return img;
-  return tf.tidy(() => {
-    const ry = interpMatrix(s, h, y1, y2);
-    const rx = interpMatrix(s, w, x1, x2);
-    // rows: [H, N·W·C] → [s, N·W·C]; columns: [W, s·N·C] → [s, s·N·C].
-    const a = tf.matMul(ry, tf.reshape(tf.transpose(img, [1, 0, 2, 3]), [h, n * w * c]));
-    const b = tf.transpose(tf.reshape(a, [s, n, w, c]), [2, 0, 1, 3]);
-    const d = tf.matMul(rx, tf.reshape(b, [w, s * n * c]));
-    return tf.transpose(tf.reshape(d, [s, s, n, c]), [2, 1, 0, 3]) as tf.Tensor4D;
-  });
+  const ry = interpMatrix(s, h, y1, y2);
+  const rx = interpMatrix(s, w, x1, x2);
+  // rows: [H, N·W·C] → [s, N·W·C]; columns: [W, s·N·C] → [s, s·N·C]. (Gradients use Rᵀ precomputed.)
+  const a = matMulConstLeft(ry, tf.transpose(ry), tf.reshape(tf.transpose(img, [1, 0, 2, 3]), [h, n * w * c]));
+  const b = tf.transpose(tf.reshape(a, [s, n, w, c]), [2, 0, 1, 3]);
+  const d = matMulConstLeft(rx, tf.transpose(rx), tf.reshape(b, [w, s * n * c]));
+  return tf.transpose(tf.reshape(d, [s, s, n, c]), [2, 1, 0, 3]) as tf.Tensor4D;
 }
 
 function l2normalise(v: Float32Array, where: string): Float32Array {

@@ -18,6 +18,9 @@ import { formatProblems, validate } from '../protocol/validate';
 import type { TSchema } from '@sinclair/typebox';
 import type { JobKind } from '../jobs/kind';
 import { JobQueue } from '../jobs/queue';
+import { checkJsonShape, DEFAULT_JSON_LIMITS, JsonLimits } from '../security/jsonGuard';
+import { confinePath } from '../security/paths';
+import { AllowedRoots, daemonRoots } from '../security/roots';
 import { checkUpgrade } from './auth';
 import { HandlerTable } from './handlers';
 
@@ -39,8 +42,12 @@ export interface DaemonServerOptions {
   engine: EngineSummary;
   /** Browser origins allowed to connect (others are refused at the upgrade). Node clients send none. */
   allowedOrigins?: readonly string[];
-  /** Largest accepted frame in bytes. */
+  /** Largest accepted frame in bytes (larger ones close the connection with 1009; the daemon stays up). */
   maxMessageBytes?: number;
+  /** Depth / size limits on a parsed frame (defaults: `DEFAULT_JSON_LIMITS`). */
+  jsonLimits?: JsonLimits;
+  /** Folders job paths must stay inside (default: `daemonRoots({ workspaceDir })`). */
+  roots?: AllowedRoots;
   log?: (level: LogLevel, message: string) => void;
   /** Called after `daemon/shutdown` has been answered. */
   onShutdownRequested?: () => void;
@@ -55,6 +62,18 @@ export interface Connection {
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
+/**
+ * A client that does not read its notifications is cut off once this much is waiting in its send buffer,
+ * so one stalled client cannot make the daemon's memory grow without bound.
+ */
+export const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Top-level string params of `daemon/submitJob` that name files or folders. They are confined to the
+ * daemon's roots before the job is queued (the job kinds confine the paths inside the configs they read).
+ */
+export const PATH_PARAM_KEYS: readonly string[] = ['config', 'runDir', 'embeddings', 'generator', 'out', 'dataset', 'model', 'file', 'dir', 'path'];
+
 export class DaemonServer {
   readonly queue: JobQueue;
   private readonly http: http.Server;
@@ -64,8 +83,10 @@ export class DaemonServer {
   private readonly startedAt = Date.now();
   private closing = false;
   private readonly closedListeners: (() => void)[] = [];
+  readonly roots: AllowedRoots;
 
   constructor(private readonly opts: DaemonServerOptions) {
+    this.roots = opts.roots ?? daemonRoots({ workspaceDir: opts.workspaceDir });
     this.queue = new JobQueue(opts.kinds, opts.workspaceDir);
     this.queue.listen({
       state: (job) => this.broadcastJob(job.id, JobStateNotification, { job }),
@@ -142,9 +163,16 @@ export class DaemonServer {
       .on(StatusRequest, () => this.status())
       .on(SubmitJobRequest, (p) => {
         if (this.closing) throw new ProtocolError(ErrorCode.ShuttingDown, 'daemon is shutting down');
+        this.confineJobPaths(p.kind, p.params);
         return { job: q.submit(p.kind, p.params, p.label) };
       })
-      .on(CancelJobRequest, (p) => ({ job: q.cancel(p.jobId) }))
+      .on(CancelJobRequest, (p) => {
+        const { job } = q.get(p.jobId);
+        if (job.state !== 'queued' && job.state !== 'running') {
+          throw new ProtocolError(ErrorCode.Conflict, `job "${p.jobId}" has already finished (${job.state}); nothing to cancel`);
+        }
+        return { job: q.cancel(p.jobId) };
+      })
       .on(ListJobsRequest, () => ({ jobs: q.list() }))
       .on(GetJobRequest, (p) => q.get(p.jobId))
       .on(SubscribeRequest, (p, conn) => {
@@ -155,7 +183,13 @@ export class DaemonServer {
         for (const j of jobs) history[j.id] = q.get(j.id).history;
         return { jobs, history };
       })
-      .on(UnsubscribeRequest, (p, conn) => ({ ok: conn.subscriptions.delete(p.jobId ?? '*') }))
+      .on(UnsubscribeRequest, (p, conn) => {
+        const key = p.jobId ?? '*';
+        if (!conn.subscriptions.has(key)) {
+          throw new ProtocolError(ErrorCode.Conflict, p.jobId ? `not subscribed to job "${p.jobId}"` : 'not subscribed to all jobs');
+        }
+        return { ok: conn.subscriptions.delete(key) };
+      })
       .on(ListJobKindsRequest, () => ({
         kinds: [...this.opts.kinds.values()].map((k) => ({ kind: k.kind, summary: k.summary, paramsSchema: k.params })),
       }))
@@ -163,6 +197,15 @@ export class DaemonServer {
         setImmediate(() => this.opts.onShutdownRequested?.());
         return { ok: true };
       });
+  }
+
+  /** Confines the path-valued top-level params of a job (`PATH_PARAM_KEYS`) to the daemon's roots. */
+  private confineJobPaths(kind: string, params: unknown): void {
+    if (!this.opts.kinds.has(kind) || !isObject(params)) return; // the queue answers unknown kinds / bad params
+    for (const key of PATH_PARAM_KEYS) {
+      const value = (params as Record<string, unknown>)[key];
+      if (typeof value === 'string') confinePath(value, this.roots.all, `${kind.slice(0, 64)} params.${key}`);
+    }
   }
 
   private accept(socket: WebSocket): void {
@@ -184,9 +227,14 @@ export class DaemonServer {
       try {
         msg = JSON.parse(data.toString('utf8'));
       } catch {
-        throw new ProtocolError(ErrorCode.ParseError, 'frame is not valid JSON');
+        throw new ProtocolError(ErrorCode.ParseError, 'frame is not valid JSON (NaN, Infinity, comments and trailing commas are not JSON)');
       }
-      if (typeof msg === 'object' && msg !== null && Number.isSafeInteger((msg as { id?: unknown }).id)) id = (msg as { id: number }).id;
+      if (isObject(msg) && Number.isSafeInteger(msg.id) && (msg.id as number) >= 0) id = msg.id as number;
+      const shape = checkJsonShape(msg, this.opts.jsonLimits ?? DEFAULT_JSON_LIMITS);
+      if (shape) throw new ProtocolError(ErrorCode.InvalidRequest, `message refused: ${shape}`);
+      if (isObject(msg) && (msg.type === 'response' || msg.type === 'notification')) {
+        throw new ProtocolError(ErrorCode.InvalidRequest, `the daemon accepts only requests; a ${msg.type} frame cannot be sent to it`);
+      }
       const problems = validate(RequestEnvelope, msg);
       if (problems.length) {
         throw new ProtocolError(ErrorCode.InvalidRequest, `not a request envelope:\n${formatProblems(problems)}`);
@@ -202,6 +250,11 @@ export class DaemonServer {
 
   private send(conn: Connection, message: WireResponse | { type: 'notification'; method: string; params: unknown }): void {
     if (conn.socket.readyState !== WebSocket.OPEN) return;
+    if (conn.socket.bufferedAmount > MAX_BUFFERED_BYTES) {
+      this.log('warn', `closing a client that stopped reading (${(conn.socket.bufferedAmount / 2 ** 20).toFixed(0)} MiB unsent)`);
+      conn.socket.terminate();
+      return;
+    }
     conn.socket.send(JSON.stringify(message));
   }
 
@@ -220,6 +273,10 @@ export class DaemonServer {
   private log(level: LogLevel, message: string): void {
     this.opts.log?.(level, message);
   }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 export function toWireError(err: unknown): WireError {

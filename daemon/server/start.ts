@@ -1,12 +1,15 @@
 /**
  * Starting a daemon process: engine first (so `status` can report the backend), then the server, then the
- * connection file. Crash guards keep one bad job or callback from killing the process silently.
+ * connection file. Crash guards keep one bad job or callback from killing the process silently; SIGTERM /
+ * SIGINT cancel the jobs (which keep their checkpoints: checkpoints are written temp + rename at step
+ * boundaries, and cancellation only stops at a boundary) and remove the connection file.
  */
 import * as path from 'node:path';
 import { initEngine, BackendChoice } from '../engine/backend';
 import { tf } from '../engine/tf';
-import { jobKindMap } from '../jobs/kinds';
+import type { JobKind } from '../jobs/kind';
 import type { LogLevel } from '../protocol/daemon';
+import { daemonRoots, setActiveRoots } from '../security/roots';
 import { newToken } from './auth';
 import { defaultConnectionFile, removeConnectionFile, writeConnectionFile } from './connectionFile';
 import { DaemonServer } from './server';
@@ -23,6 +26,10 @@ export interface StartOptions {
   allowedOrigins?: string[];
   maxMessageBytes?: number;
   token?: string;
+  /** Extra folders jobs may read (datasets); relative ones resolve against the workspace. */
+  dataRoots?: string[];
+  /** Job kinds to serve (default: all of `jobs/kinds.ts`). */
+  kinds?: ReadonlyMap<string, JobKind>;
   log?: (level: LogLevel, message: string) => void;
 }
 
@@ -35,25 +42,33 @@ export interface RunningDaemon {
   stop(): Promise<void>;
 }
 
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+export const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/** Printed (as a `warn` log line) when binding a non-loopback address with `allowRemote`. */
+export function remoteBindWarning(host: string): string {
+  return `binding ${host}: the daemon is reachable from other machines; anyone with the token can run jobs and read files under the allowed roots`;
+}
 
 export async function startDaemon(opts: StartOptions = {}): Promise<RunningDaemon> {
   const log = opts.log ?? ((level, message) => console.error(`[${new Date().toISOString()}] ${level}: ${message}`));
   const host = opts.host ?? '127.0.0.1';
-  if (!LOOPBACK.has(host)) {
-    if (!opts.allowRemote) throw new Error(`refusing to bind ${host}: only loopback is allowed without --allow-remote`);
-    log('warn', `binding ${host}: the daemon is reachable from other machines; anyone with the token can run jobs and read files under the allowed roots`);
+  if (!LOOPBACK_HOSTS.has(host)) {
+    if (!opts.allowRemote) throw new Error(`refusing to bind ${host}: only loopback (127.0.0.1, ::1) is allowed without --allow-remote`);
+    log('warn', remoteBindWarning(host));
   }
-  const engine = await initEngine({ backend: opts.backend ?? 'auto', threads: opts.threads, log: (m) => log('info', m) });
-  const token = opts.token ?? newToken();
   const workspaceDir = path.resolve(opts.workspaceDir ?? process.cwd());
+  const roots = daemonRoots({ workspaceDir, dataRoots: opts.dataRoots });
+  const engine = await initEngine({ backend: opts.backend ?? 'auto', threads: opts.threads, log: (m) => log('info', m) });
+  // Loaded lazily: the kinds pull in the whole model stack, which tests with their own kinds do not need.
+  const kinds = opts.kinds ?? (await import('../jobs/kinds')).jobKindMap();
+  const token = opts.token ?? newToken();
   let stopping: Promise<void> | undefined;
   const server: DaemonServer = new DaemonServer({
     host,
     port: opts.port ?? 0,
     token,
     workspaceDir,
-    kinds: jobKindMap(),
+    kinds,
     engine: {
       backend: engine.backend,
       reason: engine.reason,
@@ -63,22 +78,70 @@ export async function startDaemon(opts: StartOptions = {}): Promise<RunningDaemo
     },
     allowedOrigins: opts.allowedOrigins,
     maxMessageBytes: opts.maxMessageBytes,
+    roots,
     log,
     onShutdownRequested: () => void stop(),
   });
   const port = await server.listen();
+  setActiveRoots(roots);
   const url = `ws://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const connectionFile = opts.connectionFile ?? defaultConnectionFile();
   writeConnectionFile(connectionFile, { url, token, pid: process.pid, workspace: workspaceDir, startedAt: new Date().toISOString() });
   log('info', `daemon listening on ${url} (backend ${engine.backend}, ${engine.threads} threads); connection file ${connectionFile}`);
+  log('info', `allowed roots: ${roots.all.join(', ')}`);
 
   function stop(): Promise<void> {
     stopping ??= (async () => {
       await server.close();
       removeConnectionFile(connectionFile);
+      setActiveRoots(undefined);
       log('info', 'daemon stopped');
     })();
     return stopping;
   }
   return { server, url, port, token, connectionFile, stop };
+}
+
+/**
+ * Process-wide crash guards for a daemon process: an uncaught exception or unhandled rejection (a stray
+ * callback, a library bug) is logged and the daemon carries on — jobs already fail alone in the queue.
+ * Returns a function that removes the guards.
+ */
+export function installCrashGuards(log: (level: LogLevel, message: string) => void): () => void {
+  const onException = (err: unknown) => log('error', `uncaught exception (continuing): ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+  const onRejection = (err: unknown) => log('error', `unhandled rejection (continuing): ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+  process.on('uncaughtException', onException);
+  process.on('unhandledRejection', onRejection);
+  return () => {
+    process.off('uncaughtException', onException);
+    process.off('unhandledRejection', onRejection);
+  };
+}
+
+/**
+ * Resolves once the daemon has stopped: on SIGTERM/SIGINT (jobs cancelled at their next step boundary,
+ * connection file removed) or after a `daemon/shutdown` request. A second signal while stopping exits at
+ * once with code 130.
+ */
+export function stopOnSignals(daemon: RunningDaemon, log: (level: LogLevel, message: string) => void): Promise<void> {
+  return new Promise<void>((resolve) => {
+    let signalled = false;
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (signalled) {
+        log('warn', `${sig} again while stopping: exiting now`);
+        removeConnectionFile(daemon.connectionFile);
+        process.exit(130);
+      }
+      signalled = true;
+      log('info', `${sig}: cancelling jobs (checkpoints are kept) and stopping`);
+      void daemon.stop().then(resolve);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    daemon.server.onClosed(() => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve();
+    });
+  });
 }

@@ -63,6 +63,10 @@ export class DashboardController {
   private job: { info: JobInfo; view: RunJob } | undefined;
   private subscribedJob: string | undefined;
   private disposed = false;
+  /** The webview has asked for the state at least once (before that, pushes would be lost). */
+  private readySeen = false;
+  /** Incremented by each pushState, so only the newest one posts and watches. */
+  private pushGen = 0;
   private readonly clientTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly host: DashboardHost, private readonly opts: DashboardOptions, initialRunDir?: string) {
@@ -71,7 +75,9 @@ export class DashboardController {
     if (opts.runsRoot) {
       this.listWatcher = new RunsListWatcher(opts.runsRoot, this.runs, (runs) => {
         this.runs = runs;
-        this.host.post(RunsMessage.create({ runs }));
+        // The first run appearing in an empty history is shown right away (a training just started).
+        if (!this.runDir && runs.length > 0 && this.readySeen) void this.pushState();
+        else this.host.post(RunsMessage.create({ runs }));
       }, opts.listPollMs ?? 2000);
     }
     const clientPoll = opts.runPollMs ?? 1000;
@@ -97,6 +103,7 @@ export class DashboardController {
   async handle(msg: unknown): Promise<void> {
     if (this.disposed) return;
     if (ReadyMessage.is(msg)) {
+      this.readySeen = true;
       // An explicit run (openDashboard(runDir)) wins over the one the restored webview remembers.
       if (!this.runDir && msg.params.run) this.runDir = this.runByName(msg.params.run);
       await this.pushState();
@@ -143,6 +150,7 @@ export class DashboardController {
   /** Re-reads the shown run and posts the whole state; restarts its watcher and job relay. */
   async pushState(): Promise<void> {
     if (this.disposed) return;
+    const gen = ++this.pushGen;
     this.watcher?.dispose();
     this.watcher = undefined;
     if (!this.runDir && this.runs.length > 0) this.runDir = this.runs[0].dir;
@@ -153,6 +161,8 @@ export class DashboardController {
       const snap = readRun(this.runDir);
       const removed = !this.exists(this.runDir);
       await this.findJob();
+      // A later pushState (another selectRun, a reset) started while the daemon answered: it wins.
+      if (gen !== this.pushGen || this.disposed) return;
       state.selected = {
         name: snap.name, dir: snap.dir, manifest: snap.manifest, metrics: snap.metrics, faces: this.faceViews(snap.faces),
         evaluation: snap.evaluation, job: this.job?.view ?? null, problems: snap.problems, removed,

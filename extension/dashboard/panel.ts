@@ -54,7 +54,7 @@ function attach(ctx: DashboardContext, panel: vscode.WebviewPanel, runDir?: stri
       entry.roots = [...entry.roots, uri];
       webview.options = webviewOptions(entry.roots); // the webview reloads and asks again with dashboard/ready
     },
-    log: ctx.log,
+    log: (m) => ctx.log(m), // bound: the context may be a class instance
   }, { runsRoot: runsRootOf(ctx), client: () => ctx.client() }, runDir);
   webview.html = dashboardHtml({
     cspSource: webview.cspSource,

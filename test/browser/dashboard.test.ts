@@ -178,6 +178,20 @@ describe('dashboard webview in Chromium', function () {
     assert.match(await page.textContent('.quality') ?? '', /SSIM 0\.412 · PSNR 17\.8 dB/);
     const history = await page.$$eval('.runs .run', (bs) => bs.map((b) => [b.getAttribute('data-run'), b.querySelector('.state')?.textContent]));
     assert.deepEqual(history, [['bb-arcface-lfw', 'finished'], ['wb-faceapi-search', 'running']]);
+    // A malformed whole state and an undeclared method are dropped: the view stays as it was.
+    const warnings: string[] = [];
+    const onConsole = (m: { type(): string; text(): string }) => { if (m.type() === 'warning') warnings.push(m.text()); };
+    page.on('console', onConsole);
+    await page.evaluate(() => {
+      window.postMessage({ method: 'dashboard/state', params: { runs: 'nope' } }, '*');
+      window.postMessage({ method: 'dashboard/bogus', params: {} }, '*');
+    });
+    await page.waitForFunction(() => true);
+    await new Promise((r) => setTimeout(r, 200));
+    page.off('console', onConsole);
+    assert.equal(warnings.filter((w) => w.includes('matches no declaration')).length, 2, warnings.join('\n'));
+    assert.equal(await page.textContent('#header h1'), 'bb-arcface-lfw');
+    assert.equal((await imagesLoaded(page, '.faces img'))[1], 12);
     const csp = await page.evaluate(() => (window as unknown as { __csp: string[] }).__csp);
     assert.deepEqual(csp, [], 'no CSP violations');
     assert.deepEqual(problems, []);

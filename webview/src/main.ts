@@ -22,8 +22,8 @@ function parse(data: unknown): ToWebviewMessage | undefined {
 let state: DashboardState | null = null;
 let view: ViewState = loadViewState();
 let chart: CurveChart | undefined;
-/** Slices drawn last, compared by identity. */
-const drawn: { runs?: unknown; run?: unknown; header?: unknown[]; metrics?: unknown; logScale?: boolean; faces?: unknown[]; sar?: unknown; enlarged?: string; banner?: string } = {};
+/** Slices drawn last, per section, compared by identity (element-wise for arrays). */
+const drawn = new Map<string, unknown>();
 
 function setView(patch: Partial<ViewState>): void {
   view = { ...view, ...patch };
@@ -37,12 +37,13 @@ const faceActions: FaceActions = {
   open: (path) => post(OpenImageMessage.create({ path })),
 };
 
-function changed(key: keyof typeof drawn, value: unknown): boolean {
-  const before = drawn[key];
+/** True when `value` differs from what section `key` drew last (and records it). */
+function changed(key: string, value: unknown): boolean {
+  const before = drawn.get(key);
   const same = Array.isArray(value) && Array.isArray(before)
     ? value.length === before.length && value.every((v, i) => v === before[i])
     : before === value;
-  (drawn as Record<string, unknown>)[key] = value;
+  drawn.set(key, value);
   return !same;
 }
 
@@ -53,38 +54,33 @@ function render(): void {
   if (changed('banner', s?.message)) {
     setChildren(byId('banner'), s?.message ? [h('div', { class: 'banner', text: s.message })] : []);
   }
-  if (changed('runs', s?.runs) || changed('run', run?.name)) {
+  if (changed('runs', [s?.runs, s?.runsRoot, run?.name])) {
     setChildren(byId('runs'), s ? renderRuns(historyRows(s.runs, run?.name), s.runsRoot, (name) => {
       setView({ run: name, enlarged: undefined });
       post(SelectRunMessage.create({ run: name }));
     }) : [h('p', { class: 'empty', text: 'Loading…' })]);
   }
-  if (changed('header', [run?.manifest, run?.job, run?.problems, run?.removed, s?.daemonConnected, run?.name])) {
+  if (changed('header', [run?.name, run?.manifest, run?.job, run?.problems, run?.removed, s?.daemonConnected])) {
     setChildren(byId('header'), renderHeader(run, s?.daemonConnected ?? false, () => post(RefreshMessage.create({}))));
   }
-  if (changed('metrics', run?.metrics) || changed('logScale', view.logScale)) {
+  if (changed('chart', [run?.metrics, run?.manifest?.kind, view.logScale])) {
     const set = curves(run?.metrics ?? [], run?.manifest?.kind);
     byId('chart-title').textContent = set.title;
     chart ??= new CurveChart(byId<HTMLCanvasElement>('loss-chart'));
     chart.update(set, view.logScale);
-    byId('chart-empty').hidden = chart.drawnPoints > 0;
-    byId('chart-empty').textContent = run ? 'No metrics yet (metrics.jsonl).' : '';
+    const empty = byId('chart-empty');
+    empty.hidden = chart.drawnPoints > 0;
+    empty.textContent = run ? 'No metrics yet (metrics.jsonl).' : '';
     byId<HTMLInputElement>('log-scale').checked = view.logScale;
   }
-  if (changed('sar', run?.evaluation) || changed('run', run?.name)) {
+  if (changed('sar', [run?.name, run?.evaluation, run?.manifest?.state])) {
     setChildren(byId('sar'), renderSar(sarTable(run?.evaluation ?? null), run?.manifest?.state === 'running'));
   }
   const cards = run ? faceCards(run) : [];
-  if (changed('faces', [run?.faces, run?.evaluation])) {
-    setChildren(byId('faces'), run ? renderFaces(cards, faceActions) : []);
-  }
-  if (changed('enlarged', view.enlarged) || drawn.faces !== undefined) {
-    const card = cards.find((c) => c.id === view.enlarged);
-    const box = byId('lightbox');
-    if (box.dataset.id !== (card?.id ?? '')) {
-      setChildren(box, renderLightbox(card, faceActions));
-      box.dataset.id = card?.id ?? '';
-    }
+  const facesChanged = changed('faces', [run?.name, run?.faces, run?.evaluation]);
+  if (facesChanged) setChildren(byId('faces'), run ? renderFaces(cards, faceActions) : []);
+  if (changed('lightbox', view.enlarged) || facesChanged) {
+    setChildren(byId('lightbox'), renderLightbox(cards.find((c) => c.id === view.enlarged), faceActions));
   }
   document.body.dataset.ready = state ? 'true' : 'false';
 }

@@ -10,6 +10,7 @@ import { tf } from '../../engine/tf';
 import { HostArray, host } from '../hostArray';
 import { logicalShape, toNhwc, toPlain, tv, Value } from '../value';
 import { backDepthwiseFilter, backFilter, conv2dX, ConvGeometry, depthwiseX } from './convGrad';
+import { matMulConstRight } from './matmulGrad';
 import { addMacs, BuildContext, need, OpBuilder, RunFn } from './types';
 
 type AutoPad = 'NOTSET' | 'SAME_UPPER' | 'SAME_LOWER' | 'VALID';
@@ -87,10 +88,11 @@ export const conv: OpBuilder = (ctx) => {
     && win.pads.every((p) => p === 0);
   let forward: (x: tf.Tensor4D, g: ConvGeometry) => tf.Tensor4D;
   if (isPointwise) {
-    const m = ctx.own(tf.tidy(() => tf.transpose(tf.reshape(wOihw, [co, ci]))) as tf.Tensor2D);
+    const mT = ctx.own(tf.reshape(wOihw, [co, ci]) as tf.Tensor2D);
+    const m = ctx.own(tf.transpose(mT) as tf.Tensor2D);
     forward = (x) => {
       const [n, h, w] = x.shape;
-      return tf.reshape(tf.matMul(tf.reshape(x, [n * h * w, ci]), m), [n, h, w, co]);
+      return tf.reshape(matMulConstRight(tf.reshape(x, [n * h * w, ci]), m, mT), [n, h, w, co]);
     };
   } else if (group === 1) {
     const hwio = ctx.own(tf.tidy(() => tf.transpose(wOihw, [2, 3, 1, 0])) as tf.Tensor4D);

@@ -1,7 +1,8 @@
 import * as assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { tf } from '../../../daemon/engine/tf';
-import { jobKindMap } from '../../../daemon/jobs/kinds';
+import type { JobKind } from '../../../daemon/jobs/kind';
+import { probeJob } from '../../../daemon/jobs/kinds/probe';
 import { DaemonClient, DaemonConnectionError, DaemonRequestError } from '../../../daemon/protocol/client';
 import {
   CancelJobRequest, GetJobRequest, JobInfo, JobProgressNotification, JobStateNotification, StatusRequest, SubmitJobRequest, SubscribeRequest,
@@ -13,7 +14,7 @@ const TOKEN = 'test-token-123';
 
 function makeServer(port = 0): DaemonServer {
   return new DaemonServer({
-    host: '127.0.0.1', port, token: TOKEN, workspaceDir: process.cwd(), kinds: jobKindMap(),
+    host: '127.0.0.1', port, token: TOKEN, workspaceDir: process.cwd(), kinds: new Map<string, JobKind>([['probe', probeJob as unknown as JobKind]]),
     engine: { backend: tf.getBackend(), reason: 'test', threads: 1, versions: {}, memory: () => tf.memory() },
     allowedOrigins: ['vscode-webview://allowed'],
   });

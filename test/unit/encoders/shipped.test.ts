@@ -10,21 +10,65 @@ import type { Encoder } from '../../../daemon/encoders/types';
 import type { EncoderConfig } from '../../../daemon/config/encoder';
 import { CROP_BOX, dot, initTestEngine, lfwAvailable, lfwFile, loadCrops, norm, LFW_DIR } from './helpers';
 
-const PEOPLE = ['George_W_Bush', 'Colin_Powell', 'Tony_Blair', 'Serena_Williams'];
-const FILES = PEOPLE.flatMap((p) => [1, 2, 3].map((i) => lfwFile(p, i)));
-const WHO = PEOPLE.flatMap((p) => [p, p, p]);
+/** 10 people × 4 images for the identity checks; the first 12 faces for the mechanical checks. */
+const PEOPLE = ['George_W_Bush', 'Colin_Powell', 'Tony_Blair', 'Serena_Williams', 'Gerhard_Schroeder',
+  'Ariel_Sharon', 'Donald_Rumsfeld', 'Hugo_Chavez', 'Jean_Chretien', 'John_Ashcroft'];
+const FILES = PEOPLE.flatMap((p) => [1, 2, 3, 4].map((i) => lfwFile(p, i)));
+const WHO = PEOPLE.flatMap((p) => [p, p, p, p]);
+const SMALL = 12;
 
 /**
- * Faces (of 12) whose nearest other face must be the same person. Measured with these crops: 12/12 for the
- * first three; human-mobilefacenet barely separates identities (2/12, chance ≈ 2/11·12), see the report —
- * for it only the mean-similarity ordering is required.
+ * Faces (of 40) whose nearest other face must be the same person (chance ≈ 3 of 40). Measured with these
+ * crops: 40, 40, 39 for the first three. human-mobilefacenet (with human's own [0,1] input) barely separates
+ * identities: its outputs share a large constant component (raw cosines all ≈ 0.9999, nearest neighbour
+ * right for 7/40), so for it the same-vs-different ordering is required only after removing the batch-mean
+ * embedding (RAW_ORDERING), and no nearest-neighbour count.
  */
 const MIN_TOP1: Record<string, number> = {
-  'arcface512-faceplugin': 11,
-  'faceapi-resnet128': 11,
-  'human-faceres': 11,
+  'arcface512-faceplugin': 37,
+  'faceapi-resnet128': 37,
+  'human-faceres': 36,
   'human-mobilefacenet': 0,
 };
+
+/** Encoders whose raw cosines must already rank same-person pairs above different-person pairs. */
+const RAW_ORDERING: Record<string, boolean> = {
+  'arcface512-faceplugin': true,
+  'faceapi-resnet128': true,
+  'human-faceres': true,
+  'human-mobilefacenet': false,
+};
+
+/** Rows minus their mean, re-normalised: removes a component shared by every face. */
+function centred(rows: Float32Array[]): Float32Array[] {
+  const mu = new Float32Array(rows[0].length);
+  for (const r of rows) r.forEach((v, i) => { mu[i] += v / rows.length; });
+  return rows.map((r) => {
+    const c = r.map((v, i) => v - mu[i]);
+    const n = norm(c);
+    return c.map((v) => v / n);
+  });
+}
+
+/** Mean same-person and different-person cosine, and how many faces have a same-person nearest neighbour. */
+function separation(rows: Float32Array[]): { genuine: number; impostor: number; top1: number } {
+  const genuine: number[] = [];
+  const impostor: number[] = [];
+  let top1 = 0;
+  for (let i = 0; i < rows.length; i++) {
+    let best = -Infinity;
+    let bestJ = -1;
+    for (let j = 0; j < rows.length; j++) {
+      if (i === j) continue;
+      const c = dot(rows[i], rows[j]);
+      if (c > best) { best = c; bestJ = j; }
+      if (j > i) (WHO[i] === WHO[j] ? genuine : impostor).push(c);
+    }
+    if (WHO[bestJ] === WHO[i]) top1++;
+  }
+  const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
+  return { genuine: mean(genuine), impostor: mean(impostor), top1 };
+}
 
 interface WithRaw extends Encoder {
   embedRaw(images: tf.Tensor4D): Promise<Float32Array[]>;
@@ -50,6 +94,7 @@ describe('shipped encoders on LFW faces', function () {
       let config: EncoderConfig;
       let enc: WithRaw;
       let images: tf.Tensor4D;
+      let small: tf.Tensor4D;
       let baseline = 0;
 
       before(async () => {
@@ -59,10 +104,12 @@ describe('shipped encoders on LFW faces', function () {
         baseline = tf.memory().numTensors;
         enc = (await loadEncoder(config)) as WithRaw;
         images = await loadCrops(FILES, CROP_BOX[config.alignment.template], config.inputSize);
+        small = tf.slice(images, [0, 0, 0, 0], [SMALL, -1, -1, -1]);
       });
 
       after(() => {
         images?.dispose();
+        small?.dispose();
         enc?.dispose();
         assert.strictEqual(tf.memory().numTensors, baseline, `${id}: tensors left after dispose()`);
       });
@@ -84,50 +131,41 @@ describe('shipped encoders on LFW faces', function () {
           assert.ok(Math.abs(norm(r) - 1) < 1e-4, `row norm ${norm(r)}`);
           assert.ok(r.every(Number.isFinite));
         }
-        const genuine: number[] = [];
-        const impostor: number[] = [];
-        let top1 = 0;
-        for (let i = 0; i < rows.length; i++) {
-          let best = -Infinity;
-          let bestJ = -1;
-          for (let j = 0; j < rows.length; j++) {
-            if (i === j) continue;
-            const c = dot(rows[i], rows[j]);
-            if (c > best) { best = c; bestJ = j; }
-            if (j > i) (WHO[i] === WHO[j] ? genuine : impostor).push(c);
-          }
-          if (WHO[bestJ] === WHO[i]) top1++;
+        const raw = separation(rows);
+        const cen = separation(centred(rows));
+        if (RAW_ORDERING[id]) {
+          assert.ok(raw.genuine > raw.impostor,
+            `${id}: mean same-person cosine ${raw.genuine} should exceed different-person ${raw.impostor}`);
         }
-        const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
-        assert.ok(mean(genuine) > mean(impostor),
-          `${id}: mean same-person cosine ${mean(genuine)} should exceed different-person ${mean(impostor)}`);
-        assert.ok(top1 >= MIN_TOP1[id], `${id}: nearest neighbour is the same person for ${top1}/12 faces, expected ≥ ${MIN_TOP1[id]}`);
+        assert.ok(cen.genuine > cen.impostor + 0.03,
+          `${id}: mean-removed same-person cosine ${cen.genuine} should exceed different-person ${cen.impostor} by 0.03`);
+        assert.ok(raw.top1 >= MIN_TOP1[id], `${id}: nearest neighbour is the same person for ${raw.top1}/40 faces, expected ≥ ${MIN_TOP1[id]}`);
       });
 
       it('keeps its l2Normalized claim (raw output norms)', async () => {
-        const raw = await enc.embedRaw(images);
+        const raw = await enc.embedRaw(small);
         const norms = raw.map(norm);
         if (config.l2Normalized) assert.ok(norms.every((n) => Math.abs(n - 1) < 1e-3), `norms ${norms}`);
         else assert.ok(norms.some((n) => Math.abs(n - 1) > 1e-2), `config says not normalised, norms ${norms}`);
       });
 
       it('gives a face the same embedding alone as inside a batch', async () => {
-        const one = tf.slice(images, [5, 0, 0, 0], [1, -1, -1, -1]);
+        const one = tf.slice(small, [5, 0, 0, 0], [1, -1, -1, -1]);
         const [alone] = await enc.embed(one);
         one.dispose();
-        const inBatch = (await enc.embed(images))[5];
+        const inBatch = (await enc.embed(small))[5];
         assert.ok(dot(alone, inBatch) > 1 - 1e-4, `cosine ${dot(alone, inBatch)}`);
       });
 
       it('forward() (when differentiable) matches embed() and leaks nothing', async function () {
         if (!enc.forward) this.skip();
         const before = tf.memory().numTensors;
-        const out = enc.forward!(images);
-        assert.deepStrictEqual(out.shape, [FILES.length, config.embeddingDim]);
+        const out = enc.forward!(small);
+        assert.deepStrictEqual(out.shape, [SMALL, config.embeddingDim]);
         const viaForward = (await out.array()) as number[][];
         out.dispose();
         assert.strictEqual(tf.memory().numTensors, before, 'forward() leaked tensors');
-        const rows = await enc.embed(images);
+        const rows = await enc.embed(small);
         rows.forEach((r, i) => assert.ok(dot(r, Float32Array.from(viaForward[i])) > 1 - 1e-4, `face ${i}`));
       });
     });

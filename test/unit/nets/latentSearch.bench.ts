@@ -11,6 +11,7 @@ import { initEngine } from '../../../daemon/engine/backend';
 import { loadOnnxAsTf } from '../../../daemon/onnx/model';
 import { FACEPLUGIN_PIXEL_NORM, onnxDiffEncoder } from '../../../daemon/onnx/diffEncoder';
 import { Generator, latentSearch } from '../../../daemon/nets/latentSearch';
+import { matMulConstRight } from '../../../daemon/onnx/ops/matmulGrad';
 import { FR_FEATURE, randomValues } from '../onnx/helpers';
 
 function w1Generator(): { G: Generator; dispose(): void; source: string } {
@@ -19,12 +20,13 @@ function w1Generator(): { G: Generator; dispose(): void; source: string } {
     const t = tf.mul(tf.tensor(randomValues(shape.reduce((a, b) => a * b, 1), seed), shape), Math.sqrt(3 / fanIn));
     ws.push(t); return t;
   };
-  const dense = rnd([512, 8192], 512, 1);
+  const dense = rnd([512, 8192], 512, 1) as tf.Tensor2D;
+  const denseT = tf.transpose(dense) as tf.Tensor2D; ws.push(denseT);
   const chans = [512, 256, 128, 64, 32, 3];
   const filters = chans.slice(0, -1).map((cin, i) => rnd([4, 4, chans[i + 1], cin], cin * 4, 10 + i));
   const G: Generator = (z) => tf.tidy(() => {
     const n = z.shape[0];
-    let h = tf.relu(tf.reshape(tf.matMul(z, dense as tf.Tensor2D), [n, 4, 4, 512])) as tf.Tensor4D;
+    let h = tf.relu(tf.reshape(matMulConstRight(z, dense, denseT), [n, 4, 4, 512])) as tf.Tensor4D;
     filters.forEach((f, i) => {
       const s = h.shape[1] * 2;
       h = tf.conv2dTranspose(h, f as tf.Tensor4D, [n, s, s, chans[i + 1]], 2, 'same');
@@ -50,6 +52,23 @@ async function main(): Promise<void> {
   const x = tf.zeros([1, 3, 112, 112]);
   const macs = model.countMacs({ input: x }); x.dispose();
   console.log(`fr_feature: ${(macs.total / 1e6).toFixed(1)} M MACs = ${(2 * macs.total / 1e9).toFixed(3)} GFLOP per image (forward)`);
+  if (args.includes('--parts')) {
+    const z = tf.randomNormal([batch, 512]) as tf.Tensor2D;
+    const img = tf.randomUniform([batch, 112, 112, 3]) as tf.Tensor4D;
+    const time = (name: string, fn: () => tf.Tensor, reps = 2): void => {
+      tf.tidy(() => { fn().dataSync(); });
+      const c0 = process.cpuUsage(); const t0 = Date.now();
+      for (let i = 0; i < reps; i++) tf.tidy(() => { fn().dataSync(); });
+      const cu = process.cpuUsage(c0);
+      console.log(`  ${name.padEnd(34)} wall ${((Date.now() - t0) / reps).toFixed(0).padStart(5)} ms, process CPU ${((cu.user + cu.system) / 1000 / reps).toFixed(0).padStart(5)} ms`);
+    };
+    console.log(`parts at batch ${batch}:`);
+    time('G forward', () => gen.G(z));
+    time('G forward + input-gradient', () => tf.grad((zz: tf.Tensor) => tf.sum(gen.G(zz as tf.Tensor2D)))(z));
+    time('E forward (fr_feature)', () => E(img));
+    time('E forward + input-gradient', () => tf.grad((x: tf.Tensor) => tf.sum(E(x as tf.Tensor4D)))(img));
+    tf.dispose([z, img]);
+  }
   const targets = Array.from({ length: batch }, (_, i) => randomValues(512, 100 + i));
   if (profile) {
     const p = await tf.profile(async () => {

@@ -8,6 +8,7 @@ import { onnx } from 'onnx-proto';
 import { tf } from '../../../daemon/engine/tf';
 import { loadOnnxAsTf } from '../../../daemon/onnx/model';
 import { conv2dX, depthwiseX, backFilter, backDepthwiseFilter, ConvGeometry } from '../../../daemon/onnx/ops/convGrad';
+import { matMulConstLeft, matMulConstRight } from '../../../daemon/onnx/ops/matmulGrad';
 import { floatInit, int64Init, maxAbsDiff, node, ortRun, randomValues, wasmEngine, writeModel } from './helpers';
 
 type Spec = Parameters<typeof writeModel>[0];
@@ -81,6 +82,18 @@ const CASES: Array<{ name: string; spec: Spec }> = [
       nodes: [node('Conv', ['x', 'W1'], ['a'], { pads: [1, 1, 1, 1] }), node('Conv', ['x', 'W2'], ['b']),
         node('Concat', ['a', 'b'], ['c'], { axis: 1 }), node('Sigmoid', ['c'], ['s']), node('Max', ['s', 'c'], ['mx']),
         node('Conv', ['mx', 'W3'], ['y'], { strides: [2, 2], auto_pad: 'SAME_UPPER' })],
+    },
+  },
+  {
+    name: 'pooling variants: MaxPool ceil_mode, AveragePool with padding counted / not counted, GlobalMaxPool, ReduceSum, Tanh',
+    spec: {
+      input: ['x', [2, 3, 10, 11]], outputs: [['a', [2, 3, 'h', 'w']], ['b', [2, 3, 'h', 'w']], ['c', [2, 3, 'h', 'w']], ['d', [2, 3, 1, 1]], ['e', [2, 1, 10, 11]]],
+      nodes: [node('MaxPool', ['x'], ['a'], { kernel_shape: [3, 3], strides: [2, 2], ceil_mode: 1 }),
+        node('AveragePool', ['x'], ['b'], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], count_include_pad: 1 }),
+        node('AveragePool', ['x'], ['c'], { kernel_shape: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1] }),
+        node('GlobalMaxPool', ['x'], ['d']), node('Tanh', ['x'], ['t']),
+        node('ReduceSum', ['t', 'one'], ['e'], { keepdims: 1 })],
+      inits: [int64Init('one', [1])],
     },
   },
 ];
@@ -218,4 +231,32 @@ describe('onnx: convolution input-gradients vs TF.js autodiff (cpu)', function (
       assert.ok(maxAbsDiff(grads['wasm-ours'], grads.native) / scale < 1e-4, 'wasm: ours vs native');
     });
   }
+});
+
+describe('onnx: constant-operand matrix products (pre-transposed gradients)', function () {
+  this.timeout(30000);
+  it('matMulConstRight / matMulConstLeft gradients equal TF.js autodiff on cpu and wasm', async () => {
+    await wasmEngine();
+    const xv = randomValues(6 * 5, 1); const wv = randomValues(5 * 4, 2); const rv = randomValues(3 * 6, 3);
+    const res: Record<string, Float32Array> = {};
+    for (const backend of ['cpu', 'wasm'] as const) {
+      const prev = tf.getBackend();
+      await tf.setBackend(backend);
+      const before = tf.memory().numTensors;
+      tf.tidy(() => {
+        const x = tf.tensor2d(xv, [6, 5]); const w = tf.tensor2d(wv, [5, 4]); const r = tf.tensor2d(rv, [3, 6]);
+        const wT = tf.transpose(w) as tf.Tensor2D; const rT = tf.transpose(r) as tf.Tensor2D;
+        const dyR = tf.tensor2d(randomValues(24, 4), [6, 4]); const dyL = tf.tensor2d(randomValues(15, 5), [3, 5]);
+        res[`${backend}-right`] = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(matMulConstRight(t as tf.Tensor2D, w, wT), dyR)))(x).dataSync() as Float32Array;
+        res[`${backend}-left`] = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(matMulConstLeft(r, rT, t as tf.Tensor2D), dyL)))(x).dataSync() as Float32Array;
+        res[`${backend}-right-ref`] = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.matMul(t as tf.Tensor2D, w), dyR)))(x).dataSync() as Float32Array;
+        res[`${backend}-left-ref`] = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.matMul(r, t as tf.Tensor2D), dyL)))(x).dataSync() as Float32Array;
+      });
+      assert.equal(tf.memory().numTensors, before, `${backend}: leaked tensors`);
+      await tf.setBackend(prev);
+      for (const side of ['right', 'left']) {
+        assert.ok(maxAbsDiff(res[`${backend}-${side}`], res[`${backend}-${side}-ref`]) < 1e-5, `${backend} ${side}`);
+      }
+    }
+  });
 });

@@ -169,6 +169,43 @@ describe('dashboard controller', function () {
     c.dispose();
   });
 
+  it('when selections overlap, only the newest posts its state and watches its folder', async () => {
+    const a = await makeRun(runsRoot, 'a', { faces: 0, evaluation: false });
+    const b = await makeRun(runsRoot, 'b', { faces: 0, evaluation: false, manifest: { createdAt: '2026-11-28T00:00:00.000Z' } });
+    const client = new FakeClient([]);
+    const host = new FakeHost();
+    const c = new DashboardController(host, { runsRoot, client: () => client as unknown as JobSource, runPollMs: 0, listPollMs: 0 });
+    c.tick();
+    await settle();
+    await Promise.all([
+      c.handle({ method: 'dashboard/selectRun', params: { run: 'a' } }),
+      c.handle({ method: 'dashboard/selectRun', params: { run: 'b' } }),
+    ]);
+    const states = host.posts.filter((p) => p.method === 'dashboard/state');
+    assert.equal(states.length, 1, 'the overtaken selection posts nothing');
+    assert.equal(host.lastState().selected?.name, 'b');
+    host.posts = [];
+    appendMetrics(a, metricsLines(2, 500));
+    appendMetrics(b, metricsLines(3, 500));
+    c.poll();
+    const metrics = host.posts.filter((p) => p.method === 'dashboard/metrics');
+    assert.equal(metrics.length, 1, 'one watcher, on the shown run');
+    assert.ok(metrics[0].method === 'dashboard/metrics' && metrics[0].params.run === 'b');
+    c.dispose();
+  });
+
+  it('shows the first run that appears in an empty history', async () => {
+    const host = new FakeHost();
+    const c = new DashboardController(host, { runsRoot, client: () => undefined, runPollMs: 0, listPollMs: 0 });
+    await c.handle({ method: 'dashboard/ready', params: {} });
+    assert.equal(host.lastState().selected, null);
+    await makeRun(runsRoot, 'first', { faces: 0, evaluation: false, manifest: { state: 'running' } });
+    c.poll();
+    await settle();
+    assert.equal(host.lastState().selected?.name, 'first');
+    c.dispose();
+  });
+
   it('without a workspace it says so', async () => {
     const host = new FakeHost();
     const c = new DashboardController(host, { runsRoot: null, client: () => undefined, runPollMs: 0, listPollMs: 0 });

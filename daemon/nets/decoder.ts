@@ -1,0 +1,391 @@
+/**
+ * W1, the seed black-box inverse decoder: face template → face image.
+ *
+ * Claim followed: a DCGAN-style deconvolutional decoder trained to reconstruct faces from deep templates
+ * (NbNet, Mai et al. 2018, TPAMI, "On the reconstruction of face images from deep face templates"), with
+ * Gaussian noise on the input template during training and optional residual units between the
+ * up-sampling blocks (their "NbB" neighbourly blocks, here x + f(x) with 1–2 3×3 conv-BN-ReLU layers).
+ *
+ *   z [N, D] (+ N(0, noiseVariance) when training)
+ *   → dense D→8192 (no bias) + BN + ReLU → reshape [N, 4, 4, 512]
+ *   → 4× { conv2dTranspose k4 s2 'same' (no bias) + BN + ReLU }: 8²×256, 16²×128, 32²×64, 64²×32
+ *     (outputSize 64: three blocks, up to 32²×64), a residual unit after every block but the last
+ *   → conv2dTranspose k4 s2 + bias + sigmoid → [N, S, S, 3] in [0, 1], S = outputSize.
+ * BN: batch statistics in training, moving averages (momentum 0.9, unbiased variance) in inference.
+ * Optimiser: Adam (./layers/adam.ts). Loss: mean |y − t| (l1), mean (y − t)² (l2), or their sum.
+ *
+ * Save format (directory, written atomically: `<dir>.tmp-XXXXXX` then rename):
+ *   decoder.json — { format: 'faceinv-decoder', version: 1, options, step,
+ *                    tensors: [{ name, shape, offset, length }] }  (offset/length in float32 elements)
+ *   weights.bin  — all tensors as little-endian float32, concatenated in manifest order: parameters,
+ *                  BN moving statistics (`…/moving_mean`, `…/moving_variance`), Adam moments (`…/adam_m`, `…/adam_v`).
+ */
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import { tf } from '../engine/tf';
+import { Adam } from './layers/adam';
+import { BatchStats, batchNormInfer, batchNormTrain } from './layers/batchNorm';
+
+export interface DecoderOptions {
+  /** Template dimension D. */
+  inputDim: number;
+  outputSize: 64 | 128;
+  /** Layers in each residual unit (0 = no residual units). */
+  residualLayers: 0 | 1 | 2;
+  /** Variance of the Gaussian noise added to z in training (NbNet: 0.001). */
+  noiseVariance: number;
+  loss: 'l1' | 'l2' | 'l1+l2';
+  learningRate: number;
+  /** Adam β1, β2 (defaults 0.9, 0.999). */
+  beta1?: number;
+  beta2?: number;
+  /** Seed for weight init and training noise (default 0). */
+  seed?: number;
+}
+
+export const DEFAULT_DECODER_OPTIONS: DecoderOptions = {
+  inputDim: 512, outputSize: 128, residualLayers: 1, noiseVariance: 0.001, loss: 'l1', learningRate: 2e-4,
+};
+
+const FORMAT = 'faceinv-decoder';
+const VERSION = 1;
+const ADAM_EPSILON = 1e-8;
+const BN_MOMENTUM = 0.9;
+const INIT_STD = 0.02; // DCGAN initialisation
+
+interface Manifest {
+  format: string; version: number; options: DecoderOptions; step: number;
+  tensors: Array<{ name: string; shape: number[]; offset: number; length: number }>;
+}
+
+/** Channels after each up-sampling block (the dense output is 4×4×512). */
+function blockChannels(outputSize: 64 | 128): number[] {
+  return outputSize === 128 ? [256, 128, 64, 32] : [256, 128, 64];
+}
+
+/** Checks options (any source: config, manifest, API); returns them with defaults filled in. */
+export function validateDecoderOptions(o: Partial<DecoderOptions>, where = 'decoder options'): DecoderOptions {
+  const bad = (field: string, want: string, got: unknown): never => {
+    throw new Error(`${where}: ${field} must be ${want}, got ${JSON.stringify(got)}`);
+  };
+  const opts = { ...o } as DecoderOptions;
+  if (!(Number.isInteger(opts.inputDim) && opts.inputDim > 0)) bad('inputDim', 'a positive integer', opts.inputDim);
+  if (opts.outputSize !== 64 && opts.outputSize !== 128) bad('outputSize', '64 or 128', opts.outputSize);
+  if (![0, 1, 2].includes(opts.residualLayers)) bad('residualLayers', '0, 1 or 2', opts.residualLayers);
+  if (!(typeof opts.noiseVariance === 'number' && opts.noiseVariance >= 0)) bad('noiseVariance', 'a number ≥ 0', opts.noiseVariance);
+  if (!['l1', 'l2', 'l1+l2'].includes(opts.loss)) bad('loss', "'l1', 'l2' or 'l1+l2'", opts.loss);
+  if (!(typeof opts.learningRate === 'number' && opts.learningRate > 0)) bad('learningRate', 'a number > 0', opts.learningRate);
+  for (const k of ['beta1', 'beta2'] as const) {
+    if (opts[k] !== undefined && !(opts[k]! >= 0 && opts[k]! < 1)) bad(k, 'in [0, 1)', opts[k]);
+  }
+  if (opts.seed !== undefined && !Number.isInteger(opts.seed)) bad('seed', 'an integer', opts.seed);
+  return opts;
+}
+
+/**
+ * Forward FLOPs per image (multiply-adds × 2 of dense and conv layers; BN, activations and the bias are
+ * not counted). A training step costs about 3× this.
+ */
+export function flopsPerImage(o: Pick<DecoderOptions, 'inputDim' | 'outputSize' | 'residualLayers'>): number {
+  let macs = o.inputDim * 8192;
+  let side = 4, ch = 512;
+  const chans = blockChannels(o.outputSize);
+  chans.forEach((c, i) => {
+    macs += side * side * 16 * ch * c;      // k4 s2 transposed conv: every input pixel meets 16 taps × c outputs
+    side *= 2; ch = c;
+    if (i < chans.length - 1) macs += o.residualLayers * side * side * 9 * ch * ch;
+  });
+  macs += side * side * 16 * ch * 3;
+  return 2 * macs;
+}
+
+let instanceCounter = 0;
+
+interface BnParams { gamma: tf.Variable; beta: tf.Variable; movingMean: tf.Variable; movingVar: tf.Variable }
+
+export class Decoder {
+  readonly options: DecoderOptions;
+  private readonly prefix: string;
+  /** Trainable variables in a fixed order (save order, Adam order). */
+  private readonly trainables: tf.Variable[] = [];
+  /** All state tensors by logical name (parameters, moving stats). */
+  private readonly named = new Map<string, tf.Variable>();
+  private readonly adam: Adam;
+  private disposed = false;
+
+  private readonly denseW: tf.Variable;
+  private readonly denseBn: BnParams;
+  private readonly blocks: Array<{ w: tf.Variable; bn: BnParams; res: Array<{ w: tf.Variable; bn: BnParams }> }> = [];
+  private readonly finalW: tf.Variable;
+  private readonly finalB: tf.Variable;
+
+  private constructor(opts: DecoderOptions, init: Map<string, Float32Array> | null) {
+    this.options = Object.freeze({ ...opts });
+    this.prefix = `decoder${instanceCounter++}`;
+    const seed = opts.seed ?? 0;
+    let seedIdx = 0;
+    const make = (name: string, shape: number[], kind: 'weight' | 'zeros' | 'ones', trainable: boolean): tf.Variable => {
+      const given = init?.get(name);
+      const size = shape.reduce((a, b) => a * b, 1);
+      if (init && !given) throw new Error(`decoder load: tensor '${name}' missing from the saved file`);
+      if (given && given.length !== size) throw new Error(`decoder load: tensor '${name}' has ${given.length} values, expected ${size} for shape [${shape}]`);
+      const value = tf.tidy(() => given ? tf.tensor(given, shape)
+        : kind === 'weight' ? tf.randomNormal(shape, 0, INIT_STD, 'float32', seed * 7919 + seedIdx++)
+          : kind === 'ones' ? tf.ones(shape) : tf.zeros(shape));
+      const v = tf.variable(value, trainable, `${this.prefix}/${name}`);
+      value.dispose();
+      this.named.set(name, v);
+      if (trainable) this.trainables.push(v);
+      return v;
+    };
+    const bn = (name: string, c: number): BnParams => ({
+      gamma: make(`${name}/gamma`, [c], 'ones', true),
+      beta: make(`${name}/beta`, [c], 'zeros', true),
+      movingMean: make(`${name}/moving_mean`, [c], 'zeros', false),
+      movingVar: make(`${name}/moving_variance`, [c], 'ones', false),
+    });
+    this.denseW = make('dense/kernel', [opts.inputDim, 8192], 'weight', true);
+    this.denseBn = bn('dense/bn', 8192);
+    const chans = blockChannels(opts.outputSize);
+    let inC = 512;
+    chans.forEach((c, i) => {
+      const w = make(`up${i}/kernel`, [4, 4, c, inC], 'weight', true); // conv2dTranspose: [k, k, out, in]
+      const b = bn(`up${i}/bn`, c);
+      const res: Array<{ w: tf.Variable; bn: BnParams }> = [];
+      if (i < chans.length - 1) {
+        for (let r = 0; r < opts.residualLayers; r++) {
+          res.push({ w: make(`res${i}_${r}/kernel`, [3, 3, c, c], 'weight', true), bn: bn(`res${i}_${r}/bn`, c) });
+        }
+      }
+      this.blocks.push({ w, bn: b, res });
+      inC = c;
+    });
+    this.finalW = make('out/kernel', [4, 4, 3, inC], 'weight', true);
+    this.finalB = make('out/bias', [3], 'zeros', true);
+    this.adam = new Adam(this.trainables, {
+      learningRate: opts.learningRate, beta1: opts.beta1 ?? 0.9, beta2: opts.beta2 ?? 0.999, epsilon: ADAM_EPSILON,
+    });
+    if (init) {
+      this.trainables.forEach((p, i) => {
+        for (const [slot, vars] of [['adam_m', this.adam.m], ['adam_v', this.adam.v]] as const) {
+          const name = `${this.logicalName(p)}/${slot}`;
+          const vals = init.get(name);
+          if (!vals || vals.length !== p.size) throw new Error(`decoder load: tensor '${name}' missing or of wrong size`);
+          tf.tidy(() => vars[i].assign(tf.tensor(vals, p.shape)));
+        }
+      });
+    }
+  }
+
+  static create(opts: DecoderOptions): Decoder {
+    return new Decoder(validateDecoderOptions(opts), null);
+  }
+
+  /** Number of Adam steps taken. */
+  get step(): number {
+    return this.adam.step;
+  }
+
+  private logicalName(v: tf.Variable): string {
+    return v.name.slice(this.prefix.length + 1);
+  }
+
+  private checkAlive(where: string): void {
+    if (this.disposed) throw new Error(`Decoder.${where}: the decoder has been disposed`);
+  }
+
+  private checkInputs(z: tf.Tensor, target: tf.Tensor | null, where: string): void {
+    this.checkAlive(where);
+    const { inputDim: d, outputSize: s } = this.options;
+    if (z.rank !== 2 || z.shape[1] !== d) throw new Error(`Decoder.${where}: z must be [N, ${d}], got [${z.shape}]`);
+    if (target && (target.rank !== 4 || target.shape[0] !== z.shape[0] || target.shape[1] !== s || target.shape[2] !== s || target.shape[3] !== 3)) {
+      throw new Error(`Decoder.${where}: target must be [${z.shape[0]}, ${s}, ${s}, 3] in [0, 1], got [${target.shape}]`);
+    }
+  }
+
+  /** The network; `stats` (training only) collects batch statistics for the moving averages. */
+  private run(z: tf.Tensor2D, training: boolean, stats?: BatchStats[]): tf.Tensor4D {
+    const n = z.shape[0];
+    const norm = (x: tf.Tensor, p: BnParams, relu: boolean): tf.Tensor => training
+      ? batchNormTrain(x, p.gamma as tf.Tensor1D, p.beta as tf.Tensor1D, relu, stats)
+      : batchNormInfer(x, p.gamma as tf.Tensor1D, p.beta as tf.Tensor1D, p.movingMean as tf.Tensor1D, p.movingVar as tf.Tensor1D, relu);
+    let x: tf.Tensor = z;
+    if (training && this.options.noiseVariance > 0) {
+      const noiseSeed = ((this.options.seed ?? 0) * 1000003 + this.adam.step) % 2147483647;
+      x = tf.add(z, tf.randomNormal(z.shape, 0, Math.sqrt(this.options.noiseVariance), 'float32', noiseSeed));
+    }
+    let h = norm(tf.matMul(x as tf.Tensor2D, this.denseW as tf.Tensor2D), this.denseBn, true);
+    h = tf.reshape(h, [n, 4, 4, 512]);
+    let side = 4;
+    for (const b of this.blocks) {
+      side *= 2;
+      const c = b.w.shape[2] as number;
+      h = norm(tf.conv2dTranspose(h as tf.Tensor4D, b.w as tf.Tensor4D, [n, side, side, c], 2, 'same'), b.bn, true);
+      if (b.res.length) {
+        let r = h;
+        for (const l of b.res) r = norm(tf.conv2d(r as tf.Tensor4D, l.w as tf.Tensor4D, 1, 'same'), l.bn, true);
+        h = tf.add(h, r);
+      }
+    }
+    const s = this.options.outputSize;
+    const y = tf.add(tf.conv2dTranspose(h as tf.Tensor4D, this.finalW as tf.Tensor4D, [n, s, s, 3], 2, 'same'), this.finalB);
+    return tf.sigmoid(y) as tf.Tensor4D;
+  }
+
+  private lossOf(y: tf.Tensor, t: tf.Tensor): tf.Scalar {
+    const d = tf.sub(y, t);
+    switch (this.options.loss) {
+      case 'l1': return tf.mean(tf.abs(d));
+      case 'l2': return tf.mean(tf.square(d));
+      case 'l1+l2': return tf.add(tf.mean(tf.abs(d)), tf.mean(tf.square(d)));
+    }
+  }
+
+  /** [N, D] → [N, S, S, 3] in [0, 1]. training: input noise and batch statistics (moving stats untouched). */
+  forward(z: tf.Tensor2D, training: boolean): tf.Tensor4D {
+    this.checkInputs(z, null, 'forward');
+    return tf.tidy(() => this.run(z, training));
+  }
+
+  /** One Adam step on (z [N, D], target [N, S, S, 3] in [0, 1]); returns the batch loss before the step. */
+  trainStep(z: tf.Tensor2D, target: tf.Tensor4D): number {
+    this.checkInputs(z, target, 'trainStep');
+    const stats: BatchStats[] = [];
+    try {
+      const lossT = tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(() => this.lossOf(this.run(z, true, stats), target), this.trainables);
+        this.adam.apply(this.trainables.map((v) => grads[v.name]));
+        this.updateMovingStats(stats, z.shape[0]);
+        return value;
+      });
+      const loss = lossT.dataSync()[0];
+      lossT.dispose();
+      return loss;
+    } finally {
+      for (const s of stats) { s.mean.dispose(); s.variance.dispose(); }
+    }
+  }
+
+  /** Batch statistics come in forward order: dense, then per block (up, residual layers). */
+  private updateMovingStats(stats: BatchStats[], n: number): void {
+    const order: BnParams[] = [this.denseBn];
+    for (const b of this.blocks) { order.push(b.bn); for (const l of b.res) order.push(l.bn); }
+    if (stats.length !== order.length) throw new Error(`Decoder: ${stats.length} batch-norm statistics for ${order.length} layers`);
+    tf.tidy(() => {
+      order.forEach((p, i) => {
+        // Elements per channel in this layer's batch: the unbiased variance uses M/(M−1).
+        const perChannel = this.elementsPerChannel(i, n);
+        const unbias = perChannel > 1 ? perChannel / (perChannel - 1) : 1;
+        p.movingMean.assign(tf.add(tf.mul(p.movingMean, BN_MOMENTUM), tf.mul(stats[i].mean, 1 - BN_MOMENTUM)));
+        p.movingVar.assign(tf.add(tf.mul(p.movingVar, BN_MOMENTUM), tf.mul(stats[i].variance, (1 - BN_MOMENTUM) * unbias)));
+      });
+    });
+  }
+
+  private elementsPerChannel(bnIndex: number, n: number): number {
+    if (bnIndex === 0) return n;
+    let idx = 1, side = 4;
+    for (const b of this.blocks) {
+      side *= 2;
+      const count = 1 + b.res.length;
+      if (bnIndex < idx + count) return n * side * side;
+      idx += count;
+    }
+    throw new Error(`Decoder: no batch-norm layer ${bnIndex}`);
+  }
+
+  /** Loss without noise, BN in inference mode. */
+  evalLoss(z: tf.Tensor2D, target: tf.Tensor4D): number {
+    this.checkInputs(z, target, 'evalLoss');
+    const l = tf.tidy(() => this.lossOf(this.run(z, false), target));
+    const v = l.dataSync()[0];
+    l.dispose();
+    return v;
+  }
+
+  /** Writes decoder.json + weights.bin into `dir` atomically (a sibling temp dir renamed into place). */
+  async save(dir: string): Promise<void> {
+    this.checkAlive('save');
+    const entries: Array<{ name: string; t: tf.Tensor }> = [];
+    for (const [name, v] of this.named) entries.push({ name, t: v });
+    this.trainables.forEach((p, i) => {
+      entries.push({ name: `${this.logicalName(p)}/adam_m`, t: this.adam.m[i] });
+      entries.push({ name: `${this.logicalName(p)}/adam_v`, t: this.adam.v[i] });
+    });
+    const total = entries.reduce((a, e) => a + e.t.size, 0);
+    const buf = new Float32Array(total);
+    const tensors: Manifest['tensors'] = [];
+    let off = 0;
+    for (const e of entries) {
+      buf.set(await e.t.data() as Float32Array, off);
+      tensors.push({ name: e.name, shape: e.t.shape, offset: off, length: e.t.size });
+      off += e.t.size;
+    }
+    const manifest: Manifest = { format: FORMAT, version: VERSION, options: { ...this.options }, step: this.adam.step, tensors };
+    const abs = path.resolve(dir);
+    await fs.promises.mkdir(path.dirname(abs), { recursive: true });
+    const tmp = `${abs}.tmp-${crypto.randomBytes(4).toString('hex')}`;
+    await fs.promises.mkdir(tmp);
+    try {
+      const bytes = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+      if (!isLittleEndian()) throw new Error('Decoder.save: big-endian hosts are not supported');
+      await fs.promises.writeFile(path.join(tmp, 'weights.bin'), bytes);
+      await fs.promises.writeFile(path.join(tmp, 'decoder.json'), JSON.stringify(manifest, null, 1));
+      let old: string | null = null;
+      if (fs.existsSync(abs)) {
+        old = `${abs}.old-${crypto.randomBytes(4).toString('hex')}`;
+        await fs.promises.rename(abs, old);
+      }
+      await fs.promises.rename(tmp, abs);
+      if (old) await fs.promises.rm(old, { recursive: true, force: true });
+    } catch (e) {
+      await fs.promises.rm(tmp, { recursive: true, force: true });
+      throw e;
+    }
+  }
+
+  /** Loads a decoder saved by `save` (weights, BN moving stats, Adam state, options, step). */
+  static async load(dir: string): Promise<Decoder> {
+    const mpath = path.join(dir, 'decoder.json');
+    let manifest: Manifest;
+    try {
+      manifest = JSON.parse(await fs.promises.readFile(mpath, 'utf8')) as Manifest;
+    } catch (e) {
+      throw new Error(`Decoder.load: cannot read ${mpath}: ${(e as Error).message}`);
+    }
+    if (manifest.format !== FORMAT || manifest.version !== VERSION) {
+      throw new Error(`Decoder.load: ${mpath} is not a ${FORMAT} v${VERSION} manifest (format ${manifest.format}, version ${manifest.version})`);
+    }
+    const opts = validateDecoderOptions(manifest.options, `${mpath} options`);
+    const wpath = path.join(dir, 'weights.bin');
+    const raw = await fs.promises.readFile(wpath);
+    if (raw.byteLength % 4 !== 0) throw new Error(`Decoder.load: ${wpath} size ${raw.byteLength} is not a multiple of 4`);
+    const all = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+    const init = new Map<string, Float32Array>();
+    for (const t of manifest.tensors) {
+      if (t.offset < 0 || t.offset + t.length > all.length) throw new Error(`Decoder.load: tensor '${t.name}' lies outside ${wpath}`);
+      init.set(t.name, all.subarray(t.offset, t.offset + t.length));
+    }
+    const d = new Decoder(opts, init);
+    if (!(Number.isInteger(manifest.step) && manifest.step >= 0)) throw new Error(`Decoder.load: bad step ${manifest.step} in ${mpath}`);
+    d.adam.step = manifest.step;
+    return d;
+  }
+
+  /** Number of trainable parameters. */
+  get parameterCount(): number {
+    return this.trainables.reduce((a, v) => a + v.size, 0);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const v of this.named.values()) v.dispose();
+    this.adam.dispose();
+  }
+}
+
+function isLittleEndian(): boolean {
+  return new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+}

@@ -1,0 +1,170 @@
+#!/usr/bin/env node
+/**
+ * Runs the extension's host tests inside a real VS Code (code-server 4.100.3 = VS Code 1.100.3, installed by
+ * test/host/setup-code-server.sh), offline: starts the bundled VS Code server with the smoke-test driver,
+ * opens it in Debian chromium through playwright-core with `extensionDevelopmentPath` + `extensionTestsPath`
+ * in the payload, and takes the result from `window.codeAutomationExit(code)`.
+ *   1. dev suite: the repository as the extension under development (out/test/host/suite/*.test.js);
+ *   2. vsix suite (unless --skip-vsix; --vsix-only skips 1, --reuse-vsix reuses the last package): `vsce package`, `--install-extension` into a fresh extensions folder,
+ *      then a probe extension's test checks the installed copy activates and its commands and config server run.
+ * Needs a build (`npm run build`). Exit code 0 when every suite passed. Output and logs: .test-output/host/.
+ */
+'use strict';
+const { spawn, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const path = require('node:path');
+const util = require('node:util');
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const CS = path.join(ROOT, '.cache', 'code-server', 'node_modules', 'code-server');
+const SERVER_MAIN = path.join(CS, 'lib', 'vscode', 'out', 'server-main.js');
+const OUT = path.join(ROOT, '.test-output', 'host');
+const SUITE_TIMEOUT_MS = 5 * 60_000;
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const args = new Set(process.argv.slice(2));
+
+function log(msg) { process.stdout.write(`[host] ${msg}\n`); }
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+
+function write(file, text) {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, text);
+}
+
+/** The workspace the dev suite opens: a broken config, one naming an unknown encoder, a good one. */
+function makeWorkspace(dir) {
+  fs.rmSync(dir, { recursive: true, force: true });
+  write(path.join(dir, 'broken.faceinv-run.json'), '{\n  "name": "broken",\n  "encoder": \n');
+  write(path.join(dir, 'unknown-encoder.faceinv-run.json'), `${JSON.stringify({ name: 'unknown', encoder: 'no-such-encoder' }, null, 2)}\n`);
+  write(path.join(dir, 'good.faceinv-run.json'), `${JSON.stringify({ name: 'good', encoder: 'arcface512-faceplugin', route: 'blackbox' }, null, 2)}\n`);
+  write(path.join(dir, '.vscode', 'settings.json'), JSON.stringify({ 'faceInversion.daemon.nodePath': process.execPath, 'workbench.startupEditor': 'none', 'security.workspace.trust.enabled': false }, null, 2));
+}
+
+async function startServer(runDir, port, extensionsDir, env) {
+  const tmp = path.join(runDir, 'tmp');
+  fs.mkdirSync(tmp, { recursive: true });
+  const logFile = fs.openSync(path.join(runDir, 'server.log'), 'w');
+  const child = spawn(process.execPath, [SERVER_MAIN, '--host', '127.0.0.1', '--port', String(port), '--without-connection-token',
+    '--accept-server-license-terms', '--enable-smoke-test-driver', '--server-data-dir', path.join(runDir, 'server-data'),
+    '--user-data-dir', path.join(runDir, 'user-data'), '--extensions-dir', extensionsDir, '--disable-telemetry',
+    // A test workspace is trusted: in restricted mode installed (non-development) extensions stay disabled.
+    '--disable-workspace-trust'], {
+    cwd: runDir, env: { ...process.env, ...env, TMPDIR: tmp }, stdio: ['ignore', logFile, logFile], detached: true,
+  });
+  const t0 = Date.now();
+  for (;;) {
+    const text = fs.readFileSync(path.join(runDir, 'server.log'), 'utf8');
+    if (/Extension host agent listening|Web UI available|listening on/i.test(text)) break;
+    if (child.exitCode !== null) throw new Error(`VS Code server exited (${child.exitCode}):\n${text}`);
+    if (Date.now() - t0 > 60_000) throw new Error(`VS Code server not ready in 60 s:\n${text}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return child;
+}
+
+function stopServer(child) {
+  if (!child || child.exitCode !== null) return;
+  try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ }
+}
+
+/** Opens the workbench with the test payload; resolves with the exit code the tests report. */
+async function runInBrowser(runDir, port, workspace, devPath, testsPath) {
+  const { chromium } = require('playwright-core');
+  const profile = path.join(runDir, 'chromium');
+  fs.rmSync(profile, { recursive: true, force: true });
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM, headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const lines = [];
+  let resolveExit;
+  const exited = new Promise((r) => { resolveExit = r; });
+  try {
+    const page = context.pages()[0] ?? await context.newPage();
+    await page.exposeFunction('codeAutomationLog', (type, msgArgs) => {
+      // mocha's spec reporter logs printf-style ("%s passing"): format like console.log would.
+      const text = Array.isArray(msgArgs) ? util.format(...msgArgs) : String(msgArgs);
+      if (/DialogService: refused|ENOTFOUND open-vsx|ChatSessionStore|^\s+at /.test(text)) { lines.push(text); return; }
+      lines.push(text);
+      process.stdout.write(`  ${text}\n`);
+    });
+    await page.exposeFunction('codeAutomationExit', (code) => resolveExit(Number(code)));
+    page.on('pageerror', (err) => fs.appendFileSync(path.join(runDir, 'page-errors.log'), `${err.stack ?? err}\n`));
+    const remote = (p) => `vscode-remote://127.0.0.1:${port}${p}`;
+    const payload = JSON.stringify([['extensionDevelopmentPath', remote(devPath)], ['extensionTestsPath', remote(testsPath)]]);
+    const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(payload)}`;
+    await page.goto(url);
+    const timeout = new Promise((r) => setTimeout(() => r('timeout'), SUITE_TIMEOUT_MS));
+    const code = await Promise.race([exited, timeout]);
+    await page.screenshot({ path: path.join(runDir, 'workbench.png') }).catch(() => undefined);
+    fs.writeFileSync(path.join(runDir, 'tests.log'), lines.join('\n'));
+    if (code === 'timeout') { log(`suite timed out after ${SUITE_TIMEOUT_MS / 1000} s`); return 124; }
+    return code;
+  } finally {
+    await context.close().catch(() => undefined);
+  }
+}
+
+async function suite(name, { devPath, extensionsDir, workspace, env }) {
+  const runDir = path.join(OUT, name);
+  fs.mkdirSync(runDir, { recursive: true });
+  const port = await freePort();
+  const t0 = Date.now();
+  const server = await startServer(runDir, port, extensionsDir, env);
+  try {
+    const code = await runInBrowser(runDir, port, workspace, devPath, path.join(ROOT, 'out', 'test', 'host', 'suite', 'index'));
+    log(`${name} suite: exit ${code} in ${((Date.now() - t0) / 1000).toFixed(1)} s (logs in ${path.relative(ROOT, runDir)})`);
+    return code;
+  } finally {
+    stopServer(server);
+  }
+}
+
+function packageVsix() {
+  const t0 = Date.now();
+  const vsix = require('./package-vsix').packageVsix(path.join(OUT, 'face-inversion-lab.vsix'));
+  log(`packaged ${path.relative(ROOT, vsix)} (${(fs.statSync(vsix).size / 1e6).toFixed(1)} MB) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return vsix;
+}
+
+function installVsix(vsix, extensionsDir) {
+  fs.rmSync(extensionsDir, { recursive: true, force: true });
+  const r = spawnSync(process.execPath, [SERVER_MAIN, '--accept-server-license-terms', '--extensions-dir', extensionsDir, '--install-extension', vsix], { encoding: 'utf8', env: { ...process.env, TMPDIR: OUT } });
+  if (r.status !== 0) throw new Error(`--install-extension failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  log(`installed into ${path.relative(ROOT, extensionsDir)}: ${fs.readdirSync(extensionsDir).filter((n) => !n.startsWith('.')).join(', ')}`);
+}
+
+async function main() {
+  if (!fs.existsSync(SERVER_MAIN)) throw new Error(`${SERVER_MAIN} is missing: run test/host/setup-code-server.sh`);
+  if (!fs.existsSync(path.join(ROOT, 'out', 'test', 'host', 'suite', 'index.js'))) throw new Error('out/test/host is missing: run npm run build');
+  if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
+  fs.mkdirSync(OUT, { recursive: true });
+  const t0 = Date.now();
+  const workspace = path.join(OUT, 'workspace');
+  makeWorkspace(workspace);
+  let failed = 0;
+  if (!args.has('--vsix-only')) {
+    const code = await suite('dev', { devPath: ROOT, extensionsDir: path.join(OUT, 'dev-extensions'), workspace, env: {} });
+    if (code !== 0) failed++;
+  }
+  if (!args.has('--skip-vsix')) {
+    const extensionsDir = path.join(OUT, 'vsix-extensions');
+    const existing = path.join(OUT, 'face-inversion-lab.vsix');
+    installVsix(args.has('--reuse-vsix') && fs.existsSync(existing) ? existing : packageVsix(), extensionsDir);
+    makeWorkspace(workspace);
+    const code = await suite('vsix', { devPath: path.join(ROOT, 'test', 'host', 'vsixProbe'), extensionsDir, workspace, env: { FACEINV_HOST_SUITE: 'vsix' } });
+    if (code !== 0) failed++;
+  }
+  log(`${failed === 0 ? 'all host suites passed' : `${failed} host suite(s) failed`} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return failed === 0 ? 0 : 1;
+}
+
+main().then((code) => process.exit(code), (err) => { console.error(`[host] ${err.stack ?? err}`); process.exit(2); });

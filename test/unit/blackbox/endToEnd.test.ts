@@ -1,0 +1,65 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { trainBlackBox } from '../../../daemon/blackbox/train';
+import { initEngine } from '../../../daemon/engine/backend';
+import { tf } from '../../../daemon/engine/tf';
+import { evaluateRun } from '../../../daemon/evaluation/evaluate';
+import type { JobContext } from '../../../daemon/jobs/context';
+import { EvaluationReport, RUN_FILES } from '../../../daemon/runs/layout';
+import { readMetrics } from '../../../daemon/runs/runFolder';
+import { lfwAvailable, makeTinyWorkspace, TinyWorkspace } from '../../fixtures/tinyWorkspace';
+
+function testContext(workspaceDir: string, abortAtStep?: number): JobContext & { steps: number[] } {
+  const abort = new AbortController();
+  const steps: number[] = [];
+  return {
+    jobId: 't', signal: abort.signal, workspaceDir, steps,
+    progress: (step) => { steps.push(step); if (abortAtStep !== undefined && step >= abortAtStep) abort.abort(); },
+    log: () => undefined,
+    setRunDir: () => undefined,
+  };
+}
+
+describe('black-box attack end to end (tiny LFW subset)', function () {
+  this.timeout(600_000);
+  let ws: TinyWorkspace;
+  before(async function () {
+    if (!lfwAvailable()) { console.log('    (skipped: ../shared/data/lfw not found)'); this.skip(); }
+    await initEngine({ backend: 'wasm' });
+    ws = makeTinyWorkspace();
+  });
+  after(() => ws?.cleanup());
+
+  it('trains, is interrupted, resumes from its checkpoint, then evaluates', async () => {
+    const before = tf.memory().numTensors;
+    const first = testContext(ws.dir, 3);
+    await assert.rejects(trainBlackBox(ws.config, first, { cacheDir: ws.cacheDir }), /cancelled/);
+    const runDir = path.join(ws.dir, 'runs', 'tiny');
+    assert.ok(fs.existsSync(path.join(runDir, RUN_FILES.checkpoints, 'latest')), 'checkpoint written on cancel');
+    assert.equal(tf.memory().numTensors, before, 'no tensors left after a cancelled run');
+
+    const second = testContext(ws.dir);
+    const out = await trainBlackBox(ws.config, second, { cacheDir: ws.cacheDir });
+    assert.equal(second.steps[0], 4, 'resumed right after the checkpointed step');
+    assert.ok(out.steps > 3);
+    assert.ok(Number.isFinite(out.testLoss) && out.testLoss < 0.5, `held-out L1 ${out.testLoss}`);
+    const metrics = readMetrics(path.join(runDir, RUN_FILES.metrics));
+    assert.deepEqual(metrics.filter((m) => m.split === 'train').map((m) => m.step), Array.from({ length: out.steps }, (_, i) => i + 1));
+    assert.ok(fs.existsSync(path.join(runDir, RUN_FILES.model, 'meta.json')));
+    assert.equal(tf.memory().numTensors, before, 'no tensors left after training');
+
+    const report: EvaluationReport = await evaluateRun(runDir, testContext(ws.dir), { cacheDir: ws.cacheDir });
+    assert.equal(report.scores[0].encoderId, 'arcface512-faceplugin');
+    assert.ok(report.images > 0);
+    for (const v of [report.scores[0].typeI.fmr1e3, report.scores[0].rank1, report.ssim]) assert.ok(v >= 0 && v <= 1, `rate ${v}`);
+    for (const f of [RUN_FILES.evaluationReport, RUN_FILES.evaluationMarkdown, RUN_FILES.evaluationGrid, RUN_FILES.reconstructionIndex]) {
+      assert.ok(fs.existsSync(path.join(runDir, f)), `${f} written`);
+    }
+  });
+
+  it('refuses a different config in the same run folder', async () => {
+    const changed = { ...ws.config, decoder: { ...ws.config.decoder, loss: 'l2' as const } };
+    await assert.rejects(trainBlackBox(changed, testContext(ws.dir), { cacheDir: ws.cacheDir }), /already holds a different config/);
+  });
+});
