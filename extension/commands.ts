@@ -12,23 +12,28 @@ import { RUN_FILES } from '../daemon/runs/layout';
 import { configKindOf, knownEncoders } from '../daemon/lsp/checks';
 import type { CommandFactory, Ctx } from './ctx';
 import { checkDaemonUrl } from './format';
-import { evaluateJob, invertJob, JobSubmission, probeJob, trainJob } from './jobParams';
+import { evaluateJob, invertJob, JOB_KIND, JobSubmission, probeJob, runJob, trainJob } from './jobParams';
 import { isActive } from './jobTracker';
 import { configText, encoderTemplate, freshName, runTemplate } from './templates';
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : v instanceof vscode.Uri ? v.fsPath : undefined);
 
+/** Job kinds the connected daemon offers (undefined when it cannot say). */
+async function offeredKinds(ctx: Ctx): Promise<string[] | undefined> {
+  try {
+    return (await ctx.client()?.request(ListJobKindsRequest, {}, 10_000))?.kinds.map((k) => k.kind);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Checks the daemon offers `kind` before submitting; says which kinds it has otherwise. */
 async function submitChecked(ctx: Ctx, job: JobSubmission) {
-  const client = ctx.client();
-  if (!client) return ctx.submit(job);
-  try {
-    const { kinds } = await client.request(ListJobKindsRequest, {}, 10_000);
-    if (!kinds.some((k) => k.kind === job.kind)) {
-      void ctx.notify('error', `Face Inversion: this daemon has no "${job.kind}" job kind (it offers: ${kinds.map((k) => k.kind).join(', ')}). Update the daemon.`);
-      return undefined;
-    }
-  } catch { /* older daemon without listJobKinds: let submit report */ }
+  const kinds = await offeredKinds(ctx);
+  if (kinds && !kinds.includes(job.kind)) {
+    void ctx.notify('error', `Face Inversion: this daemon has no "${job.kind}" job kind (it offers: ${kinds.join(', ')}). Update the daemon.`);
+    return undefined;
+  }
   return ctx.submit(job);
 }
 
@@ -121,7 +126,9 @@ export const runConfig: CommandFactory = {
       return undefined;
     }
     if (doc && doc.uri.fsPath === file && doc.isDirty) await doc.save();
-    return submitChecked(ctx, trainJob(file));
+    // End to end (route judge → train or invert → evaluate) where the daemon has it; else black-box training.
+    const kinds = await offeredKinds(ctx);
+    return submitChecked(ctx, kinds?.includes(JOB_KIND.run) ? runJob(file) : trainJob(file));
   },
 };
 
@@ -158,15 +165,27 @@ async function pickRunFolder(ctx: Ctx, title: string): Promise<string | undefine
 
 export const invertEmbeddings: CommandFactory = {
   needsDaemon: true,
-  enabled: (ctx) => async (fileArg?: unknown, runArg?: unknown) => {
+  enabled: (ctx) => async (fileArg?: unknown, encoderArg?: unknown, generatorArg?: unknown) => {
     const file = str(fileArg) ?? (await vscode.window.showOpenDialog({
       canSelectMany: false, title: 'Embeddings to invert', openLabel: 'Invert',
       filters: { 'Embeddings': ['json', 'jsonl', 'npy', 'f32', 'bin', 'csv'], 'All files': ['*'] },
     }))?.[0]?.fsPath;
     if (!file) return undefined;
-    const run = str(runArg) ?? await pickRunFolder(ctx, 'Trained run whose decoder inverts them');
-    if (!run) return undefined;
-    return submitChecked(ctx, invertJob(file, run));
+    let encoder = str(encoderArg);
+    if (!encoder) {
+      const known = knownEncoders({ repoRoot: ctx.ext.extensionPath, workspaceDirs: (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath) });
+      encoder = (await vscode.window.showQuickPick([...known.values()].map((e) => ({ label: e.config.id, description: `${e.config.embeddingDim}-d · ${e.config.format}` })), { title: 'Encoder that produced these embeddings' }))?.label;
+    }
+    if (!encoder) return undefined;
+    let generator = str(generatorArg);
+    if (generatorArg === undefined) {
+      const judge = { label: 'Let the judge decide', description: 'white box where the encoder is differentiable, else a trained decoder', dir: '' };
+      const runs = listRunFolders(ctx.workspaceRoot).map((d) => ({ label: path.basename(d), description: `decoder of ${d}`, dir: d }));
+      const pick = await vscode.window.showQuickPick([judge, ...runs], { title: 'Generator / decoder' });
+      if (!pick) return undefined;
+      generator = pick.dir || undefined;
+    }
+    return submitChecked(ctx, invertJob(file, encoder, generator));
   },
 };
 

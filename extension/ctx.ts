@@ -33,6 +33,8 @@ export interface CommandFactory {
 export interface Notice { level: 'info' | 'warning' | 'error'; message: string; actions: string[] }
 
 const REMOTE_URL_KEY = 'faceInversion.remoteUrl';
+/** Jobs that end sooner than this get only the finished/failed message, no progress notification. */
+export const PROGRESS_DELAY_MS = 1000;
 const REMOTE_TOKEN_KEY = 'faceInversion.remoteToken';
 
 export class Ctx {
@@ -43,9 +45,11 @@ export class Ctx {
   private readonly proc: DaemonProcess;
   private readonly statusBar: vscode.StatusBarItem;
   private readonly crashes = new CrashPolicy();
-  /** Jobs submitted from this window: they get a progress notification. */
+  /** Jobs submitted from this window: they get an end message and a progress notification. */
   private readonly ownJobs = new Map<string, (job: JobInfo) => void>();
   private disposed = false;
+  /** Delay before a job's progress notification opens (tests set 0). */
+  progressDelayMs = PROGRESS_DELAY_MS;
 
   constructor(readonly ext: vscode.ExtensionContext) {
     this.output = vscode.window.createOutputChannel('Face Inversion');
@@ -169,7 +173,7 @@ export class Ctx {
       return undefined;
     }
     this.output.appendLine(`submitted ${info.kind} job ${info.id}: ${info.label}`);
-    if (this.config.progressNotifications) this.trackProgress(info);
+    this.watchJob(info);
     return info;
   }
 
@@ -184,28 +188,45 @@ export class Ctx {
     }
   }
 
-  private trackProgress(first: JobInfo): void {
-    void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: first.label, cancellable: true }, (progress, token) =>
-      new Promise<void>((resolve) => {
-        let lastPct = 0;
-        const finish = () => { this.ownJobs.delete(first.id); resolve(); };
-        token.onCancellationRequested(() => void this.cancelJob(first.id));
-        const onJob = (job: JobInfo) => {
-          const pct = percentOf(job) ?? lastPct;
-          progress.report({ increment: Math.max(0, pct - lastPct), message: job.progress ? progressMessage(job.progress) : job.state });
-          lastPct = Math.max(lastPct, pct);
-          if (!isActive(job)) {
-            finish();
-            if (job.state === 'failed') void this.notify('error', `Face Inversion: ${job.label} failed: ${job.error ?? 'see the log'}`, ACTION_SHOW_LOG).then((p) => p && this.output.show(true));
-            else if (job.state === 'succeeded') void this.notify('info', `Face Inversion: ${job.label} finished.`);
-          }
-        };
-        this.ownJobs.set(first.id, onJob);
-        const now = this.connection.jobs.get(first.id);
-        if (now) onJob(now);
-        // The daemon went away: the notification must not stay forever.
-        const off = this.connection.onState((s) => { if (s !== 'connected' && s !== 'reconnecting') { off(); finish(); } });
-      }));
+  /**
+   * Follows a job submitted from this window: a message when it ends, and a progress notification (with
+   * Cancel) while it runs — opened only for jobs still going after PROGRESS_DELAY_MS, because a notification
+   * opened for a job that is already over can outlive its task in VS Code (seen in 1.100 web: a toast stuck
+   * at "step 1/30").
+   */
+  private watchJob(first: JobInfo): void {
+    let reporter: ((job: JobInfo) => void) | undefined;
+    let closeProgress: (() => void) | undefined;
+    const end = () => { clearTimeout(timer); offState(); this.ownJobs.delete(first.id); closeProgress?.(); };
+    const onJob = (job: JobInfo) => {
+      reporter?.(job);
+      if (isActive(job)) return;
+      end();
+      if (job.state === 'failed') void this.notify('error', `Face Inversion: ${job.label} failed: ${job.error ?? 'see the log'}`, ACTION_SHOW_LOG).then((p) => p && this.output.show(true));
+      else if (job.state === 'succeeded') void this.notify('info', `Face Inversion: ${job.label} finished.`);
+      else if (job.state === 'cancelled') void this.notify('info', `Face Inversion: ${job.label} was cancelled.`);
+    };
+    // The daemon went away: nothing more will come for this job.
+    const offState = this.connection.onState((st) => { if (st !== 'connected' && st !== 'reconnecting') end(); });
+    this.ownJobs.set(first.id, onJob);
+    const timer = setTimeout(() => {
+      const now = this.connection.jobs.get(first.id) ?? first;
+      if (!this.config.progressNotifications || !isActive(now) || !this.ownJobs.has(first.id)) return;
+      void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: first.label, cancellable: true }, (progress, token) =>
+        new Promise<void>((resolve) => {
+          let lastPct = 0;
+          closeProgress = resolve;
+          token.onCancellationRequested(() => void this.cancelJob(first.id));
+          reporter = (job) => {
+            const pct = percentOf(job) ?? lastPct;
+            progress.report({ increment: Math.max(0, pct - lastPct), message: job.progress ? progressMessage(job.progress) : job.state });
+            lastPct = Math.max(lastPct, pct);
+          };
+          reporter(this.connection.jobs.get(first.id) ?? now);
+        }));
+    }, this.progressDelayMs);
+    const already = this.connection.jobs.get(first.id);
+    if (already && !isActive(already)) onJob(already);
   }
 
   private localEndpointFromFile(): Endpoint | undefined {

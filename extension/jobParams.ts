@@ -3,7 +3,7 @@
  * schema (`daemon/listJobKinds` lists the kinds), so a mismatch comes back as an InvalidParams error naming
  * the field. Paths are absolute (the daemon confines them to its workspace and data roots).
  */
-export const JOB_KIND = { train: 'train', invert: 'invert', evaluate: 'evaluate', probe: 'probe' } as const;
+export const JOB_KIND = { run: 'run', train: 'train', invert: 'invert', evaluate: 'evaluate', probe: 'probe' } as const;
 
 export interface JobSubmission {
   kind: string;
@@ -17,13 +17,25 @@ export function trainJob(configPath: string): JobSubmission {
   return { kind: JOB_KIND.train, params: { config: configPath }, label: `train ${base(configPath)}` };
 }
 
-/** Inverts a file of embeddings with a trained run's decoder (or the run's white-box search). */
-export function invertJob(embeddingsPath: string, runDir?: string): JobSubmission {
-  return { kind: JOB_KIND.invert, params: { embeddings: embeddingsPath, ...(runDir ? { run: runDir } : {}) }, label: `invert ${base(embeddingsPath)}` };
+/** A run config end to end: the daemon's judge picks the route, trains or inverts, then evaluates. */
+export function runJob(configPath: string): JobSubmission {
+  return { kind: JOB_KIND.run, params: { config: configPath }, label: `run ${base(configPath)}` };
+}
+
+/**
+ * Inverts a file of embeddings of encoder `encoderId`; `generator` (a trained black-box run folder or a TF.js
+ * generator) is optional: without it the daemon's judge picks the route.
+ */
+export function invertJob(embeddingsPath: string, encoderId: string, generator?: string): JobSubmission {
+  return {
+    kind: JOB_KIND.invert,
+    params: { encoder: encoderId, embeddings: embeddingsPath, route: 'auto', ...(generator ? { generator } : {}) },
+    label: `invert ${base(embeddingsPath)}`,
+  };
 }
 
 export function evaluateJob(runDir: string): JobSubmission {
-  return { kind: JOB_KIND.evaluate, params: { run: runDir }, label: `evaluate ${base(runDir)}` };
+  return { kind: JOB_KIND.evaluate, params: { runDir }, label: `evaluate ${base(runDir)}` };
 }
 
 /** The daemon self-check: N matrix products on the active backend. */

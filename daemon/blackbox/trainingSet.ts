@@ -8,10 +8,13 @@
  * Targets are `arcface-5pt` aligned crops at the decoder's output size, so reconstructions come out in the
  * same alignment every encoder's pipeline understands.
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RunConfig } from '../config/run';
 import { getAlignedCrops, getEmbeddings, DataApiOptions } from '../data/embeddingCache';
+import { defaultCacheDir } from '../data/pipeline';
+import { formatProgress, ProgressSink } from '../data/progress';
 import { ImageDataset, openImageDataset, subsetByIdentity } from '../data/dataset';
 import { IdentitySplit, makeIdentitySplit, mulberry32, parseSplit, splitToJson } from '../data/split';
 import type { FaceFailure } from '../data/errors';
@@ -102,21 +105,20 @@ export function flipCrops(crops: Uint8Array, size: number): Uint8Array {
 }
 
 /**
- * Embeddings of the mirrored encoder-aligned crops, cached in the run folder (keyed by the image list) since
- * they are specific to this augmentation.
+ * Embeddings of the mirrored encoder-aligned crops, cached beside the embedding cache (keyed by encoder,
+ * model hash, dataset and image list) so every run of the same encoder and data reuses them.
  */
-async function flipEmbeddings(ds: ImageDataset, encoderId: string, rels: string[], dim: number, runDir: string, opts: DataApiOptions, log: (m: string) => void): Promise<Float32Array> {
-  const cacheFile = path.join(runDir, 'cache', `flip-${encoderId}.f32`);
-  const keyFile = `${cacheFile}.json`;
-  const key = JSON.stringify({ encoderId, rels });
-  if (fs.existsSync(cacheFile) && fs.existsSync(keyFile) && fs.readFileSync(keyFile, 'utf8') === key) {
+async function flipEmbeddings(ds: ImageDataset, encoderId: string, rels: string[], dim: number, opts: DataApiOptions, log: (m: string) => void): Promise<Float32Array> {
+  const target = encoderTarget(encoderId, { workspaceDir: opts.workspaceDir });
+  const listHash = createHash('sha1').update(rels.join('\n')).digest('hex').slice(0, 16);
+  const cacheFile = path.join(opts.cacheDir ?? defaultCacheDir(), 'flip', `${encoderId}-${target.modelHash.slice(0, 16)}`, `${ds.id}-${listHash}.f32`);
+  if (fs.existsSync(cacheFile)) {
     const buf = fs.readFileSync(cacheFile);
     if (buf.byteLength === rels.length * dim * 4) return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
   }
   const encoder = await loadEncoderById(encoderId, { workspaceDir: opts.workspaceDir });
   try {
-    const { alignment } = encoderTarget(encoderId, { workspaceDir: opts.workspaceDir });
-    const cropSet = await getAlignedCrops(ds, alignment.template, alignment.size, opts);
+    const cropSet = await getAlignedCrops(ds, target.alignment.template, target.alignment.size, opts);
     const size = cropSet.alignment.size;
     const index = new Map(cropSet.rels.map((r, i) => [r, i]));
     const S3 = size * size * 3;
@@ -142,7 +144,6 @@ async function flipEmbeddings(ds: ImageDataset, encoderId: string, rels: string[
       if (start === 0 || Math.floor(start / batch) % 40 === 0) log(`flip embeddings: ${start + n}/${rels.length} (${((start + n) / ((Date.now() - t0) / 1000)).toFixed(0)} img/s)`);
     }
     writeFileAtomic(cacheFile, new Uint8Array(out.buffer));
-    writeFileAtomic(keyFile, key);
     return out;
   } finally {
     encoder.dispose();
@@ -161,6 +162,21 @@ function pick<T extends { length: number }>(rows: number[], src: Uint8Array | Fl
   return out as unknown as T;
 }
 
+/** A data-pipeline progress sink that reports through a log function every `seconds`. */
+export function loggingProgress(label: string, log: (m: string) => void, seconds = 15): ProgressSink {
+  const t0 = Date.now();
+  let last = 0;
+  const line = (d: number, t: number, f: number) => formatProgress(label, d, t, f, (Date.now() - t0) / 1000);
+  return {
+    update(done, total, failed) {
+      if (Date.now() - last < seconds * 1000) return;
+      last = Date.now();
+      log(line(done, total, failed));
+    },
+    finish(done, total, failed) { if (Date.now() - t0 > 2000) log(line(done, total, failed)); },
+  };
+}
+
 /** Builds (or reads back from caches) everything training and evaluation need, and saves the split. */
 export async function buildTrainingData(config: RunConfig, opts: BuildOptions): Promise<TrainingData> {
   const dataset = limitIdentities(openImageDataset(opts.datasetDir), config.dataset.maxIdentities, config.split.seed);
@@ -172,9 +188,9 @@ export async function buildTrainingData(config: RunConfig, opts: BuildOptions): 
 
   const size = config.decoder.outputSize;
   opts.log(`embedding ${dataset.images.length} images of ${dataset.identities.length} identities with ${config.encoder} (cached after the first run)`);
-  const emb = await getEmbeddings(dataset, config.encoder, opts);
+  const emb = await getEmbeddings(dataset, config.encoder, { ...opts, progress: opts.progress ?? loggingProgress('embed', opts.log) });
   opts.log(`aligning ${dataset.images.length} images to ${TARGET_TEMPLATE} ${size}×${size} (cached after the first run)`);
-  const crops = await getAlignedCrops(dataset, TARGET_TEMPLATE, size, opts);
+  const crops = await getAlignedCrops(dataset, TARGET_TEMPLATE, size, { ...opts, progress: opts.progress ?? loggingProgress('align', opts.log) });
   const cropRow = new Map(crops.rels.map((r, i) => [r, i]));
   const failed = [...emb.failed];
   const S3 = size * size * 3;
@@ -195,7 +211,7 @@ export async function buildTrainingData(config: RunConfig, opts: BuildOptions): 
       ? averageFaces(sideCrops, identities, size)
       : { targets: sideCrops, targetIndex: Int32Array.from(rels.map((_, i) => i)) };
     const flip = side === 'train' && config.training.augmentation.flip
-      ? await flipEmbeddings(dataset, config.encoder, rels, emb.dim, opts.runDir, opts, opts.log)
+      ? await flipEmbeddings(dataset, config.encoder, rels, emb.dim, opts, opts.log)
       : undefined;
     return { rels, identities, embeddings, crops: sideCrops, targets, targetIndex, ...(flip ? { flipEmbeddings: flip } : {}) };
   };

@@ -105,8 +105,9 @@ export function validateEncoderConfig(value: unknown, where: string): Problem[] 
   if (c.known.differentiable && (!c.known.architecture || !c.known.weights)) {
     problems.push({ reason: 'a model cannot be differentiable without known architecture and weights', where: at('/known/differentiable'), expected: 'false, or architecture and weights true' });
   }
-  if (c.known.differentiable && (c.format === 'onnx' || c.format === 'command')) {
-    problems.push({ reason: `format "${c.format}" runs outside TF.js, so it gives no gradients`, where: at('/known/differentiable'), expected: 'false for onnx and command encoders' });
+  // ONNX models are differentiable once imported into TF.js ops (daemon/onnx); a query-only command is not.
+  if (c.known.differentiable && c.format === 'command') {
+    problems.push({ reason: 'format "command" is a query-only service, so it gives no gradients', where: at('/known/differentiable'), expected: 'false for command encoders' });
   }
   const fileLike = 'path' in c.model ? c.model.path : 'file' in c.model ? c.model.file : undefined;
   if (fileLike !== undefined) {

@@ -53,17 +53,14 @@ export async function getEmbeddings(dataset: ImageDataset | string, encoderId: s
   const ds = toDataset(dataset);
   const enc = opts.encoderTarget ?? encoderTarget(encoderId, { dirs: opts.encoderDirs, workspaceDir: opts.workspaceDir });
   const out = await runFacePipeline(ds, { encoder: enc }, opts);
-  const dim = out.dim ?? 0;
-  const keep = out.images.map((_, i) => i).filter((i) => out.failureOf[i] === null);
-  const embeddings = new Float32Array(keep.length * dim);
-  keep.forEach((i, r) => embeddings.set((out.embeddings as Float32Array).subarray(i * dim, (i + 1) * dim), r * dim));
+  const keep = out.ok;
   return {
     encoder: enc,
     files: keep.map((i) => out.images[i].file),
     rels: keep.map((i) => out.images[i].rel),
     identities: keep.map((i) => out.images[i].identity),
-    embeddings,
-    dim,
+    embeddings: out.embeddings as Float32Array,
+    dim: out.dim ?? 0,
     failed: out.failures,
     stats: out.stats,
   };
@@ -77,11 +74,8 @@ export async function getAlignedCrops(dataset: ImageDataset | string, template: 
   const ds = toDataset(dataset);
   const spec: AlignmentSpec = { template: getTemplate(template).name, size };
   const out = await runFacePipeline(ds, { crops: [spec] }, opts);
-  const all = out.crops.get(alignmentKey(spec)) as Uint8Array;
-  const S3 = size * size * 3;
-  const keep = out.images.map((_, i) => i).filter((i) => out.failureOf[i] === null);
-  const crops = new Uint8Array(keep.length * S3);
-  keep.forEach((i, r) => crops.set(all.subarray(i * S3, (i + 1) * S3), r * S3));
+  const crops = out.crops.get(alignmentKey(spec)) as Uint8Array;
+  const keep = out.ok;
   return {
     alignment: spec,
     files: keep.map((i) => out.images[i].file),

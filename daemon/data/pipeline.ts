@@ -59,10 +59,12 @@ export interface PipelineOutcome {
   /** Per image: its failure, or null. */
   failureOf: (FaceFailure | null)[];
   failures: FaceFailure[];
-  /** Embeddings [N, dim] row-major (zeros for failed images), when an encoder was requested. */
+  /** Indices (into `images`) of the images that went through; the rows of `embeddings` and `crops`. */
+  ok: number[];
+  /** Embeddings [ok.length, dim] row-major, when an encoder was requested. */
   embeddings?: Float32Array;
   dim?: number;
-  /** Crops [N, S, S, 3] uint8 per alignmentKey (zeros for failed images). */
+  /** Crops [ok.length, S, S, 3] uint8 per alignmentKey. */
   crops: Map<string, Uint8Array>;
   stats: PipelineStats;
 }
@@ -216,31 +218,33 @@ export async function runFacePipeline(ds: ImageDataset, want: PipelineWant, opts
   }
   opts.progress?.finish(done, N, failed);
 
-  // Assemble outputs from the (now complete) caches.
+  // Assemble outputs from the (now complete) caches: rows for the successful images only.
+  const ok: number[] = [];
+  for (let i = 0; i < N; i++) if (!failureOf[i]) ok.push(i);
   const crops = new Map<string, Uint8Array>();
   cropSpecs.forEach((spec, c) => {
     const S3 = spec.size * spec.size * 3;
-    const all = new Uint8Array(N * S3);
-    for (let i = 0; i < N; i++) {
-      if (failureOf[i]) continue;
+    const rows = new Uint8Array(ok.length * S3);
+    ok.forEach((i, r) => {
       const b = cropLogs[c].get(keys[i]);
-      if (b) all.set(b, i * S3);
-    }
-    crops.set(alignmentKey(spec), all);
+      if (!b || b.length !== S3) throw new Error(`${cropLogs[c].file}: crop of ${images[i].rel} missing or of the wrong size`);
+      rows.set(b, r * S3);
+    });
+    crops.set(alignmentKey(spec), rows);
   });
   let embeddings: Float32Array | undefined;
   if (embLog) {
-    for (let i = 0; i < N && dim === undefined; i++) {
-      const b = failureOf[i] ? undefined : embLog.get(keys[i]);
-      if (b) dim = b.length / 4;
+    for (const i of ok) {
+      if (dim !== undefined) break;
+      dim = (embLog.get(keys[i]) as Buffer).length / 4;
     }
     dim = dim ?? 0;
-    embeddings = new Float32Array(N * dim);
-    for (let i = 0; i < N; i++) {
-      if (failureOf[i]) continue;
+    embeddings = new Float32Array(ok.length * dim);
+    ok.forEach((i, r) => {
       const b = embLog.get(keys[i]);
-      if (b) embeddings.set(new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)), i * dim);
-    }
+      if (!b || b.length !== (dim as number) * 4) throw new Error(`${embLog.file}: embedding of ${images[i].rel} missing or of the wrong size`);
+      embeddings?.set(new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)), r * (dim as number));
+    });
   }
   for (const a of analyses) if (a && a.faceCount > 1) multiFace++;
   const seconds = (Date.now() - t0) / 1000;
@@ -249,6 +253,7 @@ export async function runFacePipeline(ds: ImageDataset, want: PipelineWant, opts
     analyses,
     failureOf,
     failures: failureOf.filter((f): f is FaceFailure => f !== null),
+    ok,
     embeddings,
     dim,
     crops,

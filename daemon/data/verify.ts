@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import type { LfwPairs } from './lfw';
 import type { EmbeddingSet } from './embeddingCache';
 import type { IdentitySplit } from './split';
+import { defaultCacheDir } from './pipeline';
 
 /** Score given to a pair with an image that could not be embedded. */
 export const FAILED_PAIR_SCORE = -1;
@@ -222,8 +223,8 @@ export function saveThresholds(cacheDir: string, t: ThresholdsFile): string {
  * Reads the thresholds `faceinv verify` saved for `encoderId`; `fmr` picks one operating point's threshold.
  * Throws naming the file and the command to run when it is missing or malformed.
  */
-export function loadThresholds(encoderId: string, opts: { cacheDir: string }): ThresholdsFile {
-  const file = thresholdsPath(opts.cacheDir, encoderId);
+export function loadThresholds(encoderId: string, opts: { cacheDir?: string } = {}): ThresholdsFile {
+  const file = thresholdsPath(opts.cacheDir ?? defaultCacheDir(), encoderId);
   if (!fs.existsSync(file)) {
     throw new Error(`${file} not found: run "faceinv verify --encoder ${encoderId} --dataset <LFW dir>" first`);
   }

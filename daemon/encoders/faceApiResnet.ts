@@ -82,7 +82,8 @@ export function readWeightsManifest(manifestFile: string, who: string): tf.Named
       const data = joined.buffer.slice(joined.byteOffset, joined.byteOffset + joined.byteLength) as ArrayBuffer;
       let decoded: tf.NamedTensorMap;
       try {
-        decoded = tf.io.decodeWeights(data, group.weights);
+        // tidy: a decode that fails half-way must not leave the tensors it already made.
+        decoded = tf.tidy(() => tf.io.decodeWeights(data, group.weights));
       } catch (err) {
         throw new Error(`${who}: weights in ${group.paths.join(', ')} do not match the manifest: ${(err as Error).message}`);
       }

@@ -87,9 +87,10 @@ export class OnnxEncoder implements Encoder {
         if (typeof shape[0] === 'number' && shape[0] > 0) { batch = shape[0]; fixedBatch = true; }
       }
       const enc = new OnnxEncoder(config, file, session, inputName, outputName, batch, fixedBatch);
-      const probe = await enc.runRaw(new Float32Array(batch * 3 * config.inputSize * config.inputSize), batch);
-      if (probe.length !== batch * config.embeddingDim) {
-        throw new Error(`${who}: the model outputs ${probe.length / batch} values per face, config embeddingDim is ${config.embeddingDim}`);
+      const probeN = fixedBatch ? batch : 1;
+      const probe = await enc.runRaw(new Float32Array(probeN * 3 * config.inputSize * config.inputSize), probeN);
+      if (probe.length !== probeN * config.embeddingDim) {
+        throw new Error(`${who}: the model outputs ${probe.length / probeN} values per face, config embeddingDim is ${config.embeddingDim}`);
       }
       return enc;
     } catch (err) {
@@ -117,7 +118,7 @@ export class OnnxEncoder implements Encoder {
     checkAlignedBatch(images, this.inputSize, `encoder "${this.id}" (${this.file})`);
     const n = images.shape[0];
     const prepared = toModelInput(images, this.config);
-    const all = prepared.dataSync() as Float32Array;
+    const all = (await prepared.data()) as Float32Array;
     prepared.dispose();
     const per = all.length / n;
     const rows: Float32Array[] = [];

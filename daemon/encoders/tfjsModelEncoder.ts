@@ -55,7 +55,7 @@ export class TfjsModelEncoder implements Encoder {
       if (inputs.length !== 1) throw new Error(`${who}: expected one input, the model has ${inputs.length}`);
       const shape = inputs[0].shape;
       if (shape && (shape.length !== 4 || shape.slice(1).some((d, i) => d !== null && d !== -1 && d !== want[i]))) {
-        throw new Error(`${who}: model input is [${shape.join(', ')}], config says ${config.layout} [N, ${want.join(', ')}] (inputSize ${s})`);
+        throw new Error(`${who}: model input is [${shape.map((d) => d ?? -1).join(', ')}], config says ${config.layout} [N, ${want.join(', ')}] (inputSize ${s})`);
       }
       const run = makeRunner(model, config, who);
       const enc = new TfjsModelEncoder(config, file, model, run);

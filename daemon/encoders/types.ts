@@ -20,6 +20,11 @@ export interface Encoder {
    */
   embed(images: AlignedBatch): Promise<Float32Array[]>;
   /**
+   * The model's own outputs for the same crops, [N][dim], NOT re-normalised (the template a system would
+   * actually store; lets tests check the config's `l2Normalized` claim). All shipped encoders have it.
+   */
+  embedRaw?(images: AlignedBatch): Promise<Float32Array[]>;
+  /**
    * Differentiable forward pass on the active TF.js backend: [N,S,S,3] in [0,1] → [N, dim], L2-normalised.
    * Present only where the engine can differentiate the model (the white-box route).
    */

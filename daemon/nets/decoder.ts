@@ -7,7 +7,7 @@
  * up-sampling blocks (their "NbB" neighbourly blocks, here x + f(x) with 1–2 3×3 conv-BN-ReLU layers).
  *
  *   z [N, D] (+ N(0, noiseVariance) when training)
- *   → dense D→8192 (no bias) + BN + ReLU → reshape [N, 4, 4, 512]
+ *   → dense D→8192 (no bias) + BN + ReLU → reshape [N, 4, 4, 512]   (512 = `baseChannels`, default)
  *   → 4× { conv2dTranspose k4 s2 'same' (no bias) + BN + ReLU }: 8²×256, 16²×128, 32²×64, 64²×32
  *     (outputSize 64: three blocks, up to 32²×64), a residual unit after every block but the last
  *   → conv2dTranspose k4 s2 + bias + sigmoid → [N, S, S, 3] in [0, 1], S = outputSize.
@@ -42,6 +42,11 @@ export interface DecoderOptions {
   beta2?: number;
   /** Seed for weight init and training noise (default 0). */
   seed?: number;
+  /**
+   * Channels of the 4×4 map after the dense layer (default 512, as W1); each block halves them. Smaller
+   * values give the same architecture at reduced width (fast tests, quick experiments).
+   */
+  baseChannels?: number;
 }
 
 export const DEFAULT_DECODER_OPTIONS: DecoderOptions = {
@@ -59,9 +64,9 @@ interface Manifest {
   tensors: Array<{ name: string; shape: number[]; offset: number; length: number }>;
 }
 
-/** Channels after each up-sampling block (the dense output is 4×4×512). */
-function blockChannels(outputSize: 64 | 128): number[] {
-  return outputSize === 128 ? [256, 128, 64, 32] : [256, 128, 64];
+/** Channels after each up-sampling block (the dense output is 4×4×base, base 512 for W1). */
+function blockChannels(outputSize: 64 | 128, base = 512): number[] {
+  return outputSize === 128 ? [base / 2, base / 4, base / 8, base / 16] : [base / 2, base / 4, base / 8];
 }
 
 /** Checks options (any source: config, manifest, API); returns them with defaults filled in. */
@@ -80,6 +85,9 @@ export function validateDecoderOptions(o: Partial<DecoderOptions>, where = 'deco
     if (opts[k] !== undefined && !(opts[k]! >= 0 && opts[k]! < 1)) bad(k, 'in [0, 1)', opts[k]);
   }
   if (opts.seed !== undefined && !Number.isInteger(opts.seed)) bad('seed', 'an integer', opts.seed);
+  if (opts.baseChannels !== undefined && !(Number.isInteger(opts.baseChannels) && opts.baseChannels >= 16 && opts.baseChannels % 16 === 0)) {
+    bad('baseChannels', 'a multiple of 16, ≥ 16', opts.baseChannels);
+  }
   return opts;
 }
 
@@ -87,10 +95,11 @@ export function validateDecoderOptions(o: Partial<DecoderOptions>, where = 'deco
  * Forward FLOPs per image (multiply-adds × 2 of dense and conv layers; BN, activations and the bias are
  * not counted). A training step costs about 3× this.
  */
-export function flopsPerImage(o: Pick<DecoderOptions, 'inputDim' | 'outputSize' | 'residualLayers'>): number {
-  let macs = o.inputDim * 8192;
-  let side = 4, ch = 512;
-  const chans = blockChannels(o.outputSize);
+export function flopsPerImage(o: Pick<DecoderOptions, 'inputDim' | 'outputSize' | 'residualLayers' | 'baseChannels'>): number {
+  const base = o.baseChannels ?? 512;
+  let macs = o.inputDim * 16 * base;
+  let side = 4, ch = base;
+  const chans = blockChannels(o.outputSize, base);
   chans.forEach((c, i) => {
     macs += side * side * 16 * ch * c;      // k4 s2 transposed conv: every input pixel meets 16 taps × c outputs
     side *= 2; ch = c;
@@ -145,10 +154,11 @@ export class Decoder {
       movingMean: make(`${name}/moving_mean`, [c], 'zeros', false),
       movingVar: make(`${name}/moving_variance`, [c], 'ones', false),
     });
-    this.denseW = make('dense/kernel', [opts.inputDim, 8192], 'weight', true);
-    this.denseBn = bn('dense/bn', 8192);
-    const chans = blockChannels(opts.outputSize);
-    let inC = 512;
+    const base = opts.baseChannels ?? 512;
+    this.denseW = make('dense/kernel', [opts.inputDim, 16 * base], 'weight', true);
+    this.denseBn = bn('dense/bn', 16 * base);
+    const chans = blockChannels(opts.outputSize, base);
+    let inC = base;
     chans.forEach((c, i) => {
       const w = make(`up${i}/kernel`, [4, 4, c, inC], 'weight', true); // conv2dTranspose: [k, k, out, in]
       const b = bn(`up${i}/bn`, c);
@@ -216,7 +226,7 @@ export class Decoder {
       x = tf.add(z, tf.randomNormal(z.shape, 0, Math.sqrt(this.options.noiseVariance), 'float32', noiseSeed));
     }
     let h = norm(tf.matMul(x as tf.Tensor2D, this.denseW as tf.Tensor2D), this.denseBn, true);
-    h = tf.reshape(h, [n, 4, 4, 512]);
+    h = tf.reshape(h, [n, 4, 4, this.options.baseChannels ?? 512]);
     let side = 4;
     for (const b of this.blocks) {
       side *= 2;

@@ -22,19 +22,28 @@ export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constr
 
 /** Returns a description of the first limit broken, or undefined when the value is acceptable. */
 export function checkJsonShape(value: unknown, limits: JsonLimits = DEFAULT_JSON_LIMITS): string | undefined {
-  const stack: { v: unknown; depth: number; where: string }[] = [{ v: value, depth: 1, where: '' }];
-  let nodes = 0;
+  if (typeof value !== 'object' || value === null) return undefined;
+  // Only containers go on the stack (with their depth and a short JSON pointer); scalars are just counted.
+  const stack: { v: object; depth: number; where: string }[] = [{ v: value, depth: 1, where: '' }];
+  let nodes = 1;
   while (stack.length) {
     const { v, depth, where } = stack.pop()!;
-    if (++nodes > limits.maxNodes) return `more than ${limits.maxNodes} values in one message`;
-    if (typeof v !== 'object' || v === null) continue;
-    if (depth > limits.maxDepth) return `nesting deeper than ${limits.maxDepth} levels at ${where || '/'}`;
+    if (depth > limits.maxDepth) return `nesting deeper than ${limits.maxDepth} levels at ${where.slice(0, 200) || '/'}`;
     if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) stack.push({ v: v[i], depth: depth + 1, where: where.length < 200 ? `${where}/${i}` : where });
+      nodes += v.length;
+      if (nodes > limits.maxNodes) return `more than ${limits.maxNodes} values in one message`;
+      for (let i = 0; i < v.length; i++) {
+        const child: unknown = v[i];
+        if (typeof child === 'object' && child !== null) stack.push({ v: child, depth: depth + 1, where: where.length < 200 ? `${where}/${i}` : where });
+      }
     } else {
-      for (const key of Object.keys(v)) {
-        if (FORBIDDEN_KEYS.has(key)) return `forbidden key "${key}" at ${where || '/'}`;
-        stack.push({ v: (v as Record<string, unknown>)[key], depth: depth + 1, where: where.length < 200 ? `${where}/${key.slice(0, 40)}` : where });
+      const keys = Object.keys(v);
+      nodes += keys.length;
+      if (nodes > limits.maxNodes) return `more than ${limits.maxNodes} values in one message`;
+      for (const key of keys) {
+        if (FORBIDDEN_KEYS.has(key)) return `forbidden key "${key}" at ${where.slice(0, 200) || '/'}`;
+        const child: unknown = (v as Record<string, unknown>)[key];
+        if (typeof child === 'object' && child !== null) stack.push({ v: child, depth: depth + 1, where: where.length < 200 ? `${where}/${key.slice(0, 40)}` : where });
       }
     }
   }

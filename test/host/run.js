@@ -45,6 +45,8 @@ function makeWorkspace(dir) {
   write(path.join(dir, 'broken.faceinv-run.json'), '{\n  "name": "broken",\n  "encoder": \n');
   write(path.join(dir, 'unknown-encoder.faceinv-run.json'), `${JSON.stringify({ name: 'unknown', encoder: 'no-such-encoder' }, null, 2)}\n`);
   write(path.join(dir, 'good.faceinv-run.json'), `${JSON.stringify({ name: 'good', encoder: 'arcface512-faceplugin', route: 'blackbox' }, null, 2)}\n`);
+  write(path.join(dir, 'schema-bad.faceinv-encoder.json'), `${JSON.stringify({ id: 'Not Lower Case', format: 'onnx' }, null, 2)}\n`);
+  write(path.join(dir, 'models', 'experiments', 'schema-bad.json'), `${JSON.stringify({ name: 'x', encoder: 'arcface512-faceplugin', route: 'sideways' }, null, 2)}\n`);
   write(path.join(dir, '.vscode', 'settings.json'), JSON.stringify({ 'faceInversion.daemon.nodePath': process.execPath, 'workbench.startupEditor': 'none', 'security.workspace.trust.enabled': false }, null, 2));
 }
 
@@ -105,6 +107,15 @@ async function runInBrowser(runDir, port, workspace, devPath, testsPath) {
     const timeout = new Promise((r) => setTimeout(() => r('timeout'), SUITE_TIMEOUT_MS));
     const code = await Promise.race([exited, timeout]);
     await page.screenshot({ path: path.join(runDir, 'workbench.png') }).catch(() => undefined);
+    // What the user would see at the end: the notifications still open.
+    const seen = await page.evaluate(() => ({
+      toasts: [...document.querySelectorAll('.notifications-toasts .notification-list-item-message')].map((e) => e.textContent),
+    })).catch((err) => ({ error: String(err) }));
+    lines.push(`end state: ${JSON.stringify(seen)}`);
+    log(`end state: ${JSON.stringify(seen)}`);
+    // Every job of the suite has ended: a progress toast still open would be a notification that never closes.
+    const stuck = (seen.toasts ?? []).filter((t) => /step \d+\/\d+/.test(t ?? ''));
+    if (stuck.length) { log(`FAIL: progress notifications left open after their jobs ended: ${JSON.stringify(stuck)}`); return 1; }
     fs.writeFileSync(path.join(runDir, 'tests.log'), lines.join('\n'));
     if (code === 'timeout') { log(`suite timed out after ${SUITE_TIMEOUT_MS / 1000} s`); return 124; }
     return code;

@@ -14,6 +14,7 @@ import type { JobKind } from '../../daemon/jobs/kind';
 import { DAEMON_REQUESTS } from '../../daemon/protocol/daemon';
 import { ErrorCode } from '../../daemon/protocol/message';
 import { validate } from '../../daemon/protocol/validate';
+import { FORBIDDEN_KEYS } from '../../daemon/security/jsonGuard';
 import type { DaemonServer } from '../../daemon/server/server';
 import { probeKinds, RawClient, seededRandom, startTestServer } from './harness';
 
@@ -73,7 +74,10 @@ class Gen {
       case 5: return Array.from({ length: this.int(6) }, () => this.value(depth + 1));
       default: {
         const o: Record<string, unknown> = {};
-        for (let i = this.int(5); i > 0; i--) o[this.pick(['steps', 'size', 'kind', 'jobId', 'params', 'config', 'x', this.str().slice(0, 20) || 'k'])] = this.value(depth + 1);
+        for (let i = this.int(5); i > 0; i--) {
+          const key = this.pick(['steps', 'size', 'kind', 'jobId', 'params', 'config', 'x', this.str().slice(0, 20) || 'k']);
+          if (!FORBIDDEN_KEYS.has(key)) o[key] = this.value(depth + 1); // case 7 covers those keys
+        }
         return o;
       }
     }
@@ -100,14 +104,14 @@ class Gen {
         return { frame: s, id: -1, expect: [E.InvalidRequest] };
       }
       case 2: { // deep nesting, up to 100k
-        const n = this.pick([65, 1000, 100_000]);
+        const n = this.pick([65, 1000, 10_000, 100_000]);
         const deep = this.rnd() < 0.5 ? '['.repeat(n) + ']'.repeat(n) : '{"a":'.repeat(n) + '1' + '}'.repeat(n);
         return this.rnd() < 0.5
           ? { frame: `{"type":"request","id":${id},"method":"${this.pick(METHODS)}","params":${deep}}`, id, expect: [E.InvalidRequest] }
           : { frame: deep, id: -1, expect: [E.InvalidRequest] };
       }
       case 3: { // huge arrays where numbers or strings are expected
-        const arr = `[${new Array(this.pick([1000, 50_000, 200_000])).fill(this.pick(['0', '1.5', '"x"', 'null'])).join(',')}]`;
+        const arr = `[${new Array(this.pick([1000, 10_000, 50_000, 200_000])).fill(this.pick(['0', '1.5', '"x"', 'null'])).join(',')}]`;
         const k = this.pick(this.kinds);
         return { frame: `{"type":"request","id":${id},"method":"daemon/submitJob","params":{"kind":"${k}","params":{"steps":${arr},"config":${arr}}}}`, id, expect: [E.InvalidParams] };
       }

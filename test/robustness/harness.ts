@@ -102,3 +102,41 @@ export function seededRandom(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+import { ChildProcess, spawn } from 'node:child_process';
+import * as path from 'node:path';
+
+export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+export const FACEINV_BIN = path.join(REPO_ROOT, 'bin', 'faceinv.js');
+
+export interface SpawnedDaemon {
+  proc: ChildProcess;
+  url: string;
+  pid: number;
+  stdout(): string;
+  stderr(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Spawns `node bin/faceinv.js daemon ARGS` and resolves once it prints FACEINV_READY. */
+export function spawnDaemon(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<SpawnedDaemon> {
+  const proc = spawn(process.execPath, [FACEINV_BIN, 'daemon', ...args], { cwd: opts.cwd ?? REPO_ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  proc.stdout!.on('data', (d) => { out += String(d); });
+  proc.stderr!.on('data', (d) => { err += String(d); });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`daemon not ready after ${opts.timeoutMs ?? 60000} ms:\n${err}`)); }, opts.timeoutMs ?? 60000);
+    const onData = () => {
+      const line = out.split('\n').find((l) => l.startsWith('FACEINV_READY '));
+      if (!line) return;
+      clearTimeout(timer);
+      proc.stdout!.off('data', onData);
+      const info = JSON.parse(line.slice('FACEINV_READY '.length)) as { url: string; pid: number };
+      resolve({ proc, url: info.url, pid: info.pid, stdout: () => out, stderr: () => err, exited });
+    };
+    proc.stdout!.on('data', onData);
+    void exited.then(({ code }) => { clearTimeout(timer); reject(new Error(`daemon exited (${code}) before ready:\n${err}`)); });
+  });
+}

@@ -50,7 +50,12 @@ export const command: CliCommand = {
     const workers = intFlag(a, 'workers', 0, 0) || undefined;
     const backend = a.flags.has('backend') ? parseBackendChoice(a.flags.get('backend') as string, '--backend') : undefined;
     const cacheDir = a.flags.get('cache') ?? defaultCacheDir();
-    const ds = openImageDataset(datasetDir);
+    let ds: ReturnType<typeof openImageDataset>;
+    try {
+      ds = openImageDataset(datasetDir);
+    } catch (err) {
+      throw new UsageError(`--dataset: ${(err as Error).message}`);
+    }
     const dirs = a.flags.has('encoder-dir') ? [a.flags.get('encoder-dir') as string] : undefined;
     const enc = encoderId ? encoderTarget(encoderId, { dirs }) : undefined;
     if (backend) process.env.FACEINV_BACKEND = backend;

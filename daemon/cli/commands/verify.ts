@@ -6,6 +6,7 @@
 import { parseArgs, intFlag, numberFlag } from '../args';
 import { CliCommand, UsageError } from '../command';
 import { verifyEncoder } from '../../data/verifyRun';
+import { openImageDataset } from '../../data/dataset';
 import { defaultCacheDir } from '../../data/pipeline';
 import { stderrProgress } from '../../data/progress';
 import { formatFailures, formatStats } from '../../data/summary';
@@ -28,6 +29,11 @@ export const command: CliCommand = {
     const datasetDir = a.flags.get('dataset');
     if (!encoderId) throw new UsageError('--encoder ID is required');
     if (!datasetDir) throw new UsageError('--dataset DIR is required');
+    try {
+      openImageDataset(datasetDir);
+    } catch (err) {
+      throw new UsageError(`--dataset: ${(err as Error).message}`);
+    }
     const testFraction = numberFlag(a, 'test-fraction', 0.2);
     if (!(testFraction > 0 && testFraction < 1)) throw new UsageError(`--test-fraction must be in (0, 1), got ${testFraction}`);
     if (a.flags.has('backend')) process.env.FACEINV_BACKEND = parseBackendChoice(a.flags.get('backend') as string, '--backend');

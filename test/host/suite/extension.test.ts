@@ -70,6 +70,17 @@ describe('Face Inversion extension (real VS Code host)', () => {
     assert.match(text, /\[1, 3, 112, 112\]/);
   });
 
+  it('binds the JSON schemas to encoder and run config files (contributes.jsonValidation)', async () => {
+    const enc = vscode.Uri.file(path.join(ws(), 'schema-bad.faceinv-encoder.json'));
+    await vscode.window.showTextDocument(enc);
+    const d1 = await waitFor('schema diagnostics on the encoder config', () => { const d = vscode.languages.getDiagnostics(enc).filter((x) => x.source !== 'faceinv'); return d.length ? d : undefined; }, 30_000);
+    assert.ok(d1.some((d) => /pattern|missing|required/i.test(d.message)), d1.map((d) => d.message).join('\n'));
+    const run = vscode.Uri.file(path.join(ws(), 'models', 'experiments', 'schema-bad.json'));
+    await vscode.window.showTextDocument(run);
+    const d2 = await waitFor('schema diagnostics on the run config', () => { const d = vscode.languages.getDiagnostics(run).filter((x) => x.source !== 'faceinv'); return d.length ? d : undefined; }, 30_000);
+    assert.ok(d2.some((d) => /sideways|auto|blackbox|whitebox|allowed/i.test(d.message)), d2.map((d) => d.message).join('\n'));
+  });
+
   it('Start Daemon → the status bar shows the backend', async function () {
     this.timeout(120_000);
     await vscode.commands.executeCommand('faceInversion.startDaemon');
@@ -81,7 +92,8 @@ describe('Face Inversion extension (real VS Code host)', () => {
 
   it('a submitted job streams progress to the extension', async function () {
     this.timeout(120_000);
-    const job = await vscode.commands.executeCommand<{ id: string } | undefined>('faceInversion.selfCheck', 30);
+    // Long enough (~2-3 s) for the progress notification to open; run.js checks none is left open at the end.
+    const job = await vscode.commands.executeCommand<{ id: string } | undefined>('faceInversion.selfCheck', 800);
     assert.ok(job?.id, 'self-check job submitted');
     const seen = new Set<number>();
     await waitFor('the job to finish', () => {
@@ -91,9 +103,10 @@ describe('Face Inversion extension (real VS Code host)', () => {
     }, 90_000);
     const done = api.jobs().find((x) => x.id === job.id)!;
     assert.equal(done.state, 'succeeded', done.error);
-    assert.equal(done.progress?.step, 30);
-    assert.equal(done.progress?.total, 30);
-    assert.ok(seen.size >= 1, 'progress observed while polling');
+    assert.equal(done.progress?.step, 800);
+    assert.equal(done.progress?.total, 800);
+    assert.ok(seen.size >= 2, `progress observed while polling (${[...seen].join(',')})`);
+    await waitFor('the finished message', () => api.notices().find((n) => /self-check ×800 finished/.test(n.message)), 10_000);
   });
 
   it('Open Dashboard creates a webview', async () => {

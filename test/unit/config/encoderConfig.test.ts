@@ -83,8 +83,10 @@ describe('encoder config validation', () => {
   });
 
   it('rejects "differentiable" claims that cannot hold', () => {
-    const p1 = problemsOf((c) => { c.known = { architecture: true, weights: true, differentiable: true }; });
-    assert.ok(p1.some((x) => x.where === 'enc.json#/known/differentiable' && /onnx/.test(x.reason)), JSON.stringify(p1));
+    const p1 = problemsOf((c) => { c.format = 'command'; c.model = { command: ['vendor-sdk'] }; c.known = { architecture: true, weights: true, differentiable: true }; });
+    assert.ok(p1.some((x) => x.where === 'enc.json#/known/differentiable' && /query-only/.test(x.reason)), JSON.stringify(p1));
+    // ONNX is differentiable through the TF.js importer.
+    assert.deepEqual(problemsOf((c) => { c.known = { architecture: true, weights: true, differentiable: true }; }), []);
     const p2 = problemsOf((c) => {
       c.format = 'tfjs-graph'; c.model = { path: 'm/model.json' }; c.known = { architecture: true, weights: false, differentiable: true };
     });

@@ -83,7 +83,7 @@ describe('engine/backend', function () {
     }
     const info = await initEngine({ backend: 'webgpu' });
     assert.strictEqual(info.backend, 'webgpu');
-    const d = Decoder.create({ inputDim: 16, outputSize: 64, residualLayers: 1, noiseVariance: 0.001, loss: 'l1', learningRate: 1e-3, seed: 3 });
+    const d = Decoder.create({ inputDim: 16, outputSize: 64, residualLayers: 1, noiseVariance: 0.001, loss: 'l1', learningRate: 1e-3, seed: 3, baseChannels: 64 });
     try {
       const z = tf.randomNormal([2, 16], 0, 1, 'float32', 1) as tf.Tensor2D;
       const t = tf.randomUniform([2, 64, 64, 3], 0, 1, 'float32', 2) as tf.Tensor4D;

@@ -80,6 +80,14 @@ describe('config language server: checks', () => {
     }
   });
 
+  it('the shipped run configs check clean', async () => {
+    for (const f of fs.readdirSync(path.join(ROOT, 'models', 'experiments'))) {
+      const file = path.join(ROOT, 'models', 'experiments', f);
+      const d = await checkConfigText(file, fs.readFileSync(file, 'utf8'), { ...env, workspaceDirs: [ROOT] });
+      assert.deepEqual(d, [], f);
+    }
+  });
+
   it('a missing model file and a wrong shape are reported where they are', async () => {
     const missing = { ...ARCFACE, id: 'x', model: { path: 'nope/model.onnx' } };
     const text1 = JSON.stringify(missing, null, 2);

@@ -7,7 +7,7 @@ import { Backoff, CrashPolicy } from '../../../extension/backoff';
 import {
   checkDaemonUrl, classifyConnectError, connectFailureNotice, crashNotice, formatMetrics, logLine, progressMessage, statusBarView,
 } from '../../../extension/format';
-import { evaluateJob, invertJob, probeJob, trainJob } from '../../../extension/jobParams';
+import { evaluateJob, invertJob, probeJob, runJob, trainJob } from '../../../extension/jobParams';
 import { JobEvent, JobTracker, percentOf } from '../../../extension/jobTracker';
 import { configText, encoderTemplate, freshName, runTemplate } from '../../../extension/templates';
 
@@ -113,8 +113,10 @@ describe('extension: templates and job params', () => {
   });
   it('job submissions carry absolute paths and labels', () => {
     assert.deepEqual(trainJob('/w/x.faceinv-run.json'), { kind: 'train', params: { config: '/w/x.faceinv-run.json' }, label: 'train x.faceinv-run.json' });
-    assert.deepEqual(evaluateJob('/w/runs/r1').params, { run: '/w/runs/r1' });
-    assert.deepEqual(invertJob('/e.json', '/w/runs/r1').params, { embeddings: '/e.json', run: '/w/runs/r1' });
+    assert.deepEqual(evaluateJob('/w/runs/r1').params, { runDir: '/w/runs/r1' });
+    assert.deepEqual(invertJob('/e.json', 'arcface512-faceplugin', '/w/runs/r1').params, { encoder: 'arcface512-faceplugin', embeddings: '/e.json', route: 'auto', generator: '/w/runs/r1' });
+    assert.deepEqual(invertJob('/e.json', 'x').params, { encoder: 'x', embeddings: '/e.json', route: 'auto' });
+    assert.deepEqual(runJob('/w/a.faceinv-run.json').params, { config: '/w/a.faceinv-run.json' });
     assert.equal(probeJob(5).kind, 'probe');
   });
 });

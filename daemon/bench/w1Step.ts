@@ -1,0 +1,42 @@
+/**
+ * W1 training-step benchmark: the seed decoder (daemon/nets/decoder.ts, D=512, 128×128, one residual
+ * layer) doing Adam steps on a fixed random batch. GFLOP/s counts 3 × forward FLOPs per image.
+ */
+import { tf } from '../engine/tf';
+import { Decoder, DecoderOptions, flopsPerImage } from '../nets/decoder';
+import { KernelTime, profileKernels } from './profile';
+
+export const W1_BENCH_OPTIONS: DecoderOptions = {
+  inputDim: 512, outputSize: 128, residualLayers: 1, noiseVariance: 0.001, loss: 'l1', learningRate: 2e-4, seed: 0,
+};
+
+export interface W1StepResult {
+  batch: number; steps: number; msPerStep: number; msMin: number; imgPerSec: number; gflops: number;
+  profile?: KernelTime[];
+}
+
+export async function benchW1Step(batch = 32, steps = 5, warmup = 2, profile = false,
+  opts: DecoderOptions = W1_BENCH_OPTIONS): Promise<W1StepResult> {
+  const d = Decoder.create(opts);
+  const z = tf.randomNormal([batch, opts.inputDim], 0, 1, 'float32', 3) as tf.Tensor2D;
+  const t = tf.randomUniform([batch, opts.outputSize, opts.outputSize, 3], 0, 1, 'float32', 4) as tf.Tensor4D;
+  try {
+    for (let i = 0; i < warmup; i++) d.trainStep(z, t);
+    const times: number[] = [];
+    for (let i = 0; i < steps; i++) {
+      const t0 = performance.now();
+      d.trainStep(z, t);
+      times.push(performance.now() - t0);
+    }
+    const ms = times.reduce((a, b) => a + b, 0) / steps;
+    const res: W1StepResult = {
+      batch, steps, msPerStep: ms, msMin: Math.min(...times), imgPerSec: (batch * 1000) / ms,
+      gflops: (3 * flopsPerImage(opts) * batch) / ms / 1e6,
+    };
+    if (profile) res.profile = await profileKernels(() => { d.trainStep(z, t); });
+    return res;
+  } finally {
+    tf.dispose([z, t]);
+    d.dispose();
+  }
+}
