@@ -42,6 +42,8 @@ export class Ctx {
   readonly output: vscode.OutputChannel;
   readonly connection: DaemonConnection;
   readonly notices: Notice[] = [];
+  /** The last lines written to the output channel. */
+  readonly recentLog: string[] = [];
   private readonly proc: DaemonProcess;
   private readonly statusBar: vscode.StatusBarItem;
   private readonly crashes = new CrashPolicy();
@@ -53,6 +55,9 @@ export class Ctx {
 
   constructor(readonly ext: vscode.ExtensionContext) {
     this.output = vscode.window.createOutputChannel('Face Inversion');
+    // Keep the last lines too: the extension API hands them to tests and to other extensions.
+    const append = this.output.appendLine.bind(this.output);
+    this.output.appendLine = (line: string) => { this.recentLog.push(line); if (this.recentLog.length > 500) this.recentLog.shift(); append(line); };
     this.statusBar = vscode.window.createStatusBarItem('faceInversion.status', vscode.StatusBarAlignment.Left, 10);
     this.statusBar.name = 'Face Inversion daemon';
     this.connection = new DaemonConnection({ refreshEndpoint: () => this.localEndpointFromFile() });
@@ -197,7 +202,15 @@ export class Ctx {
   private watchJob(first: JobInfo): void {
     let reporter: ((job: JobInfo) => void) | undefined;
     let closeProgress: (() => void) | undefined;
-    const end = () => { clearTimeout(timer); offState(); this.ownJobs.delete(first.id); closeProgress?.(); };
+    let ended = false;
+    const end = () => {
+      ended = true;
+      clearTimeout(timer);
+      offState();
+      this.ownJobs.delete(first.id);
+      reporter = undefined;
+      closeProgress?.();
+    };
     const onJob = (job: JobInfo) => {
       reporter?.(job);
       if (isActive(job)) return;
@@ -214,8 +227,11 @@ export class Ctx {
       if (!this.config.progressNotifications || !isActive(now) || !this.ownJobs.has(first.id)) return;
       void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: first.label, cancellable: true }, (progress, token) =>
         new Promise<void>((resolve) => {
+          // The task may start after the job already ended (the host calls it asynchronously): close at once.
+          if (ended) { resolve(); return; }
           let lastPct = 0;
-          closeProgress = resolve;
+          closeProgress = () => { this.output.appendLine(`progress closed: ${first.label}`); resolve(); };
+          this.output.appendLine(`progress opened: ${first.label}`);
           token.onCancellationRequested(() => void this.cancelJob(first.id));
           reporter = (job) => {
             const pct = percentOf(job) ?? lastPct;

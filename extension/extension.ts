@@ -21,6 +21,8 @@ export interface FaceInversionApi {
   statusBarText(): string;
   jobs(): JobInfo[];
   notices(): Notice[];
+  /** The last lines of the "Face Inversion" output channel. */
+  log(): string[];
   /** Resolves once the config language server is running (or rejects with why it is not). */
   configServerReady: Promise<void>;
 }
@@ -58,6 +60,7 @@ export async function activate(ext: vscode.ExtensionContext): Promise<FaceInvers
     statusBarText: () => c.statusBarText,
     jobs: () => c.connection.jobs.all(),
     notices: () => [...c.notices],
+    log: () => [...c.recentLog],
     configServerReady,
   };
 }

@@ -89,7 +89,7 @@ export class DaemonServer {
     this.roots = opts.roots ?? daemonRoots({ workspaceDir: opts.workspaceDir });
     this.queue = new JobQueue(opts.kinds, opts.workspaceDir);
     this.queue.listen({
-      state: (job) => this.broadcastJob(job.id, JobStateNotification, { job }),
+      state: (job) => this.broadcastJob(job.id, JobStateNotification, { job: safeJob(job) }),
       progress: (jobId, progress) => this.broadcastJob(jobId, JobProgressNotification, { jobId, progress }),
       log: (level, message, jobId) => this.broadcastLog(level, message, jobId),
     });
@@ -152,7 +152,7 @@ export class DaemonServer {
       threads: this.opts.engine.threads,
       versions: this.opts.engine.versions,
       workspace: this.opts.workspaceDir,
-      jobs: this.queue.list(),
+      jobs: this.queue.list().map(safeJob),
       memory: { rssBytes: process.memoryUsage().rss, numTensors: mem.numTensors, numBytes: mem.numBytes },
     };
   }
@@ -173,12 +173,12 @@ export class DaemonServer {
         }
         return { job: q.cancel(p.jobId) };
       })
-      .on(ListJobsRequest, () => ({ jobs: q.list() }))
-      .on(GetJobRequest, (p) => q.get(p.jobId))
+      .on(ListJobsRequest, () => ({ jobs: q.list().map(safeJob) }))
+      .on(GetJobRequest, (p) => { const g = q.get(p.jobId); return { job: safeJob(g.job), history: g.history }; })
       .on(SubscribeRequest, (p, conn) => {
         if (p.jobId !== undefined && !q.has(p.jobId)) throw new ProtocolError(ErrorCode.NotFound, `no job with id "${p.jobId}"`);
         conn.subscriptions.add(p.jobId ?? '*');
-        const jobs = p.jobId ? [q.get(p.jobId).job] : q.list();
+        const jobs = (p.jobId ? [q.get(p.jobId).job] : q.list()).map(safeJob);
         const history: Record<string, JobProgress[]> = {};
         for (const j of jobs) history[j.id] = q.get(j.id).history;
         return { jobs, history };
@@ -255,7 +255,18 @@ export class DaemonServer {
       conn.socket.terminate();
       return;
     }
-    conn.socket.send(JSON.stringify(message));
+    let text: string;
+    try {
+      text = JSON.stringify(message);
+    } catch (err) {
+      // A job result that cannot be serialised (cycle, BigInt) must not break the queue that emitted it.
+      this.log('error', `cannot send ${message.type} ${'method' in message ? message.method : `#${message.id}`}: ${(err as Error).message}`);
+      if (message.type === 'response') {
+        conn.socket.send(JSON.stringify({ type: 'response', id: message.id, error: { code: ErrorCode.InternalError, message: `result could not be serialised: ${(err as Error).message}` } }));
+      }
+      return;
+    }
+    conn.socket.send(text);
   }
 
   private broadcastJob<P extends TSchema>(jobId: string, type: NotificationType<string, P>, params: ParamsOf<NotificationType<string, P>>): void {
@@ -272,6 +283,17 @@ export class DaemonServer {
 
   private log(level: LogLevel, message: string): void {
     this.opts.log?.(level, message);
+  }
+}
+
+/** A job whose result cannot be serialised (cycle, BigInt) is reported with a description instead. */
+export function safeJob(job: JobInfo): JobInfo {
+  if (job.result === undefined) return job;
+  try {
+    JSON.stringify(job.result);
+    return job;
+  } catch (err) {
+    return { ...job, result: `<result not serialisable: ${(err as Error).message}>` };
   }
 }
 

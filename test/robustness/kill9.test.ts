@@ -21,7 +21,7 @@ import { FACEINV_BIN, REPO_ROOT, seededRandom } from './harness';
 const SEED = Number(process.env.FACEINV_KILL9_SEED ?? 7);
 const KILLS = Number(process.env.FACEINV_KILL9_KILLS ?? 20);
 
-interface RunResult { code: number | null; signal: NodeJS.Signals | null; stderr: string; stdout: string; ms: number }
+interface RunResult { code: number | null; signal: NodeJS.Signals | null; stderr: string; stdout: string; ms: number; /** ms until training began, if it did. */ trainingAtMs?: number }
 
 /** Runs `faceinv train`, killing it with SIGKILL after `killAfterMs` (if it is still running then). */
 function runTrain(ws: TinyWorkspace, cacheDir: string, killAfterMs: number | undefined, timeoutMs: number): Promise<RunResult> {
@@ -30,14 +30,18 @@ function runTrain(ws: TinyWorkspace, cacheDir: string, killAfterMs: number | und
     { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FACEINV_THREADS: '1' } });
   let stdout = '';
   let stderr = '';
+  let trainingAtMs: number | undefined;
   p.stdout.on('data', (d) => { stdout += String(d); });
-  p.stderr.on('data', (d) => { stderr += String(d); });
+  p.stderr.on('data', (d) => {
+    stderr += String(d);
+    if (trainingAtMs === undefined && /\n(resumed from checkpoint|training on)/.test(stderr)) trainingAtMs = Date.now() - t0;
+  });
   const killer = killAfterMs !== undefined ? setTimeout(() => p.kill('SIGKILL'), killAfterMs) : undefined;
   const guard = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
   return new Promise((resolve) => p.once('exit', (code, signal) => {
     if (killer) clearTimeout(killer);
     clearTimeout(guard);
-    resolve({ code, signal, stderr, stdout, ms: Date.now() - t0 });
+    resolve({ code, signal, stderr, stdout, ms: Date.now() - t0, trainingAtMs });
   }));
 }
 
@@ -91,31 +95,37 @@ describe('robustness: kill -9 during training', function () {
   after(() => ws?.cleanup());
 
   it(`resumes from the last checkpoint after ${KILLS} random SIGKILLs (seed ${SEED}) and completes`, async () => {
-    ws = makeTinyWorkspace({ name: 'kill9', identities: 4, imagesPerIdentity: 3, training: { epochs: 20, batchSize: 2, checkpointEvery: 1, evalEvery: 100000 } });
+    ws = makeTinyWorkspace({ name: 'kill9', identities: 4, imagesPerIdentity: 3, training: { epochs: 5, batchSize: 2, checkpointEvery: 1, evalEvery: 100000 } });
     fs.writeFileSync(ws.configFile, JSON.stringify({ ...ws.config, decoder: { ...ws.config.decoder, residualLayers: 0 } }, null, 2));
     const cacheDir = path.join(ws.dir, 'cache'); // fresh: early kills land in embedding and cache writes
     const runDir = path.join(ws.dir, 'runs', 'kill9');
     const rnd = seededRandom(SEED);
     let horizonMs = 4000;
+    let startupMs = 2000;
+    let total = 0;
     let lastStep = 0;
     let cacheFiles = 0;
     const log: string[] = [];
     let kills = 0;
     for (let attempt = 0; kills < KILLS; attempt++) {
       assert.ok(attempt < KILLS * 4, `too many attempts without reaching ${KILLS} kills:\n${log.join('\n')}`);
-      const delay = Math.round(300 + rnd() * horizonMs);
+      // Near the end of the run, kill within start-up / resume so that the run outlives every kill.
+      const nearEnd = total > 0 && total - lastStep < 3 * (KILLS - kills);
+      const delay = Math.round(300 + rnd() * (nearEnd ? startupMs : horizonMs));
       const r = await runTrain(ws, cacheDir, delay, 120_000);
       const resumed = /resumed from checkpoint at step (\d+)/.exec(r.stderr);
       if (resumed) assert.equal(Number(resumed[1]), lastStep, `attempt ${attempt}: resumed from the checkpoint on disk`);
       if (r.signal !== 'SIGKILL') {
-        assert.fail(`attempt ${attempt}: training ended by itself (code ${r.code}) before ${KILLS} kills; make the run longer:\n${r.stderr.slice(-2000)}`);
+        assert.fail(`attempt ${attempt}: training exited by itself (code ${r.code}) before ${KILLS} kills (failed, or finished: then make the run longer):\n${r.stderr.slice(-2000)}`);
       }
       kills++;
+      if (r.trainingAtMs !== undefined) startupMs = Math.max(startupMs * 0.5, r.trainingAtMs);
+      total = Number(/(\d+) steps of batch/.exec(r.stderr)?.[1] ?? total);
       const step = checkFiles(runDir, cacheDir, `after kill ${kills} at ${delay} ms`);
       assert.ok(step >= lastStep, `checkpoint step went back from ${lastStep} to ${step}`);
       const nowCache = fs.existsSync(cacheDir) ? fs.readdirSync(cacheDir, { recursive: true }).length : 0;
       const progressed = step > lastStep || nowCache > cacheFiles;
-      log.push(`kill ${kills}: after ${delay} ms → checkpoint step ${step}${resumed ? ` (resumed at ${resumed[1]})` : ''}`);
+      log.push(`kill ${kills}: after ${delay} ms${nearEnd ? ' (start-up)' : ''} → checkpoint step ${step}${resumed ? ` (resumed at ${resumed[1]})` : ''}`);
       horizonMs = progressed ? Math.max(3000, horizonMs * 0.8) : Math.min(60_000, horizonMs * 1.5);
       lastStep = step;
       cacheFiles = nowCache;
@@ -125,7 +135,7 @@ describe('robustness: kill -9 during training', function () {
     const resumed = /resumed from checkpoint at step (\d+)/.exec(final.stderr);
     if (lastStep > 0) assert.equal(Number(resumed?.[1]), lastStep, 'final run resumed from the last checkpoint');
     const out = JSON.parse(final.stdout.slice(final.stdout.indexOf('{'))) as { steps: number };
-    const total = Number(/(\d+) steps of batch/.exec(final.stderr)?.[1]);
+    total = Number(/(\d+) steps of batch/.exec(final.stderr)?.[1]);
     assert.ok(total > 0, 'total steps printed');
     assert.equal(out.steps, total, 'training completed all steps');
     assert.equal(checkFiles(runDir, cacheDir, 'at the end'), total);

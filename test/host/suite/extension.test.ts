@@ -107,6 +107,10 @@ describe('Face Inversion extension (real VS Code host)', () => {
     assert.equal(done.progress?.total, 800);
     assert.ok(seen.size >= 2, `progress observed while polling (${[...seen].join(',')})`);
     await waitFor('the finished message', () => api.notices().find((n) => /self-check ×800 finished/.test(n.message)), 10_000);
+    // The progress notification (with Cancel) opened while it ran, and closed when it ended.
+    const lines = api.log();
+    assert.ok(lines.includes('progress opened: self-check ×800'), lines.filter((l) => /progress|submitted/.test(l)).join('\n'));
+    assert.ok(lines.includes('progress closed: self-check ×800'));
   });
 
   it('Open Dashboard creates a webview', async () => {

@@ -87,3 +87,33 @@ describe('daemon answers hostile and out-of-order frames with structured errors'
     assert.equal(r.error, undefined);
   });
 });
+
+describe('daemon survives a job whose result cannot be serialised', () => {
+  it('the job still finishes, subscribers are not broken, the daemon answers', async () => {
+    const { defineJobKind } = await import('../../../daemon/jobs/kind');
+    const { Type } = await import('@sinclair/typebox');
+    const cyclic = defineJobKind({
+      kind: 'cyclic', summary: 'returns a cyclic result (test kind)', params: Type.Object({}, { additionalProperties: false }),
+      label: () => 'cyclic', run: async () => { const o: Record<string, unknown> = {}; o.self = o; return o; },
+    });
+    const { server, url } = await startTestServer({ kinds: new Map([['cyclic', cyclic as never]]) });
+    const c = await RawClient.connect(url);
+    try {
+      await c.request(1, 'daemon/subscribe', {});
+      const r = await c.request(2, 'daemon/submitJob', { kind: 'cyclic', params: {} });
+      assert.equal(r.error, undefined);
+      await server.queue.idle();
+      const id = (r.result as { job: { id: string } }).job.id;
+      assert.equal(server.queue.get(id).job.state, 'succeeded');
+      const got = await c.request(3, 'daemon/getJob', { jobId: id });
+      assert.match(String((got.result as { job: { result: unknown } }).job.result), /result not serialisable/);
+      assert.equal((await c.request(4, 'daemon/status')).error, undefined, 'status still answers with the job list');
+      const states = c.notifications('daemon/jobState').map((n) => (n.params as { job: { state: string } }).job.state);
+      assert.deepEqual(states, ['queued', 'running', 'succeeded'], 'subscribers got every state');
+      assert.equal((await c.request(5, 'daemon/listJobKinds')).error, undefined, 'other requests answer');
+    } finally {
+      await c.close();
+      await server.close();
+    }
+  });
+});

@@ -52,6 +52,11 @@ describe('config language server: checks', () => {
     fs.mkdirSync(path.join(tmp, 'data', 'alice'), { recursive: true });
     fs.writeFileSync(path.join(tmp, 'data', 'alice', 'a.jpg'), 'not really a jpeg');
     fs.mkdirSync(path.join(tmp, 'empty'));
+    // Own fixtures for the route checks, so they do not depend on what the shipped configs declare.
+    const blind = { ...ARCFACE, id: 'blind-box', known: { architecture: false, weights: false, differentiable: false } };
+    const open = { ...ARCFACE, id: 'open-box', known: { architecture: true, weights: true, differentiable: true } };
+    fs.writeFileSync(path.join(tmp, 'blind.faceinv-encoder.json'), JSON.stringify(blind));
+    fs.writeFileSync(path.join(tmp, 'open.faceinv-encoder.json'), JSON.stringify(open));
   });
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -124,8 +129,9 @@ describe('config language server: checks', () => {
     assert.deepEqual(await codes({ name: 'r', encoder: 'no-such' }), ['encoder-unknown']);
     assert.deepEqual(await codes({ name: 'r', encoder: 'arcface512-faceplugin', dataset: { path: 'missing' } }), ['dataset-missing']);
     assert.deepEqual(await codes({ name: 'r', encoder: 'arcface512-faceplugin', dataset: { path: 'empty' } }), ['dataset-empty']);
-    assert.deepEqual(await codes({ name: 'r', encoder: 'arcface512-faceplugin', route: 'whitebox', dataset: { path: 'data' } }), ['whitebox-not-differentiable']);
-    assert.deepEqual(await codes({ name: 'r', encoder: 'human-faceres', route: 'whitebox', dataset: { path: 'data' } }), []);
+    assert.deepEqual(await codes({ name: 'r', encoder: 'blind-box', route: 'whitebox', dataset: { path: 'data' } }), ['whitebox-not-differentiable']);
+    assert.deepEqual(await codes({ name: 'r', encoder: 'open-box', route: 'whitebox', dataset: { path: 'data' } }), []);
+    assert.deepEqual(await codes({ name: 'r', encoder: 'blind-box', route: 'auto', dataset: { path: 'data' } }), [], 'auto falls back to black box');
     assert.deepEqual(await codes({ name: 'r', encoder: 'arcface512-faceplugin', dataset: { path: 'data' }, evaluation: { encoders: ['ghost'] } }), ['encoder-unknown']);
     // A workspace encoder config is known by its id.
     fs.writeFileSync(path.join(tmp, 'mine.faceinv-encoder.json'), JSON.stringify({ ...ARCFACE, id: 'mine' }));
@@ -141,12 +147,15 @@ describe('config language server: checks', () => {
   });
 
   it('hover on the encoder field shows the resolved encoder, shapes and route', async () => {
-    const text = JSON.stringify({ name: 'r', encoder: 'arcface512-faceplugin', route: 'auto' }, null, 2);
-    const md = await hoverText(path.join(tmp, 'h.faceinv-run.json'), text, text.indexOf('arcface512') + 2, env);
+    const text = JSON.stringify({ name: 'r', encoder: 'blind-box', route: 'auto' }, null, 2);
+    const md = await hoverText(path.join(tmp, 'h.faceinv-run.json'), text, text.indexOf('blind-box') + 2, env);
     assert.ok(md);
     assert.match(md, /fr_feature\.onnx/);
     assert.match(md, /input \[1, 3, 112, 112\]/);
-    assert.match(md, /route: \*\*blackbox\*\*/);
+    assert.match(md, /blind\.faceinv-encoder\.json/);
+    assert.match(md, /route: \*\*blackbox\*\* \(auto: the encoder is not differentiable/);
+    const t1 = text.replace('blind-box', 'open-box');
+    assert.match((await hoverText(path.join(tmp, 'h.faceinv-run.json'), t1, t1.indexOf('open-box') + 2, env)) ?? '', /route: \*\*whitebox\*\*/);
     assert.equal(await hoverText(path.join(tmp, 'h.faceinv-run.json'), text, text.indexOf('"name"') + 1, env), undefined);
     const t2 = JSON.stringify({ name: 'r', encoder: 'x', evaluation: { encoders: ['human-faceres'] } });
     assert.match((await hoverText(path.join(tmp, 'h.faceinv-run.json'), t2, t2.indexOf('human-faceres') + 1, env)) ?? '', /global_pooling\/Mean \[1, 1024\]/);

@@ -3,7 +3,7 @@
  * faceplugin fr_feature.onnx encoder and a decoder-sized generator on the wasm backend.
  * Generator: `daemon/nets/decoder.ts` (`Decoder.create(opts).forward(z, false)`) when present, else random
  * weights in the W1 decoder architecture (dense 512→8192 = 4×4×512, four stride-2 transposed-conv blocks
- * to 64², a final one to 128²×3, sigmoid). Usage: node out/test/unit/nets/latentSearch.bench.js [steps] [batch] [--profile]
+ * to 64², a final one to 128²×3, sigmoid). Usage: node out/test/unit/nets/latentSearch.bench.js [steps] [batch] [--profile] [--parts] [--random-w1]
  */
 import * as fs from 'node:fs';
 import { tf } from '../../../daemon/engine/tf';
@@ -37,6 +37,22 @@ function w1Generator(): { G: Generator; dispose(): void; source: string } {
   return { G, dispose: () => tf.dispose(ws), source: 'random W1-architecture generator (512→4×4×512→…→128²×3)' };
 }
 
+/** The project's decoder (W1 defaults, fresh random weights, inference mode) when daemon/nets/decoder.ts builds. */
+function decoderGenerator(): { G: Generator; dispose(): void; source: string } | null {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const m = require('../../../daemon/nets/decoder') as {
+      Decoder: { create(o: unknown): { forward(z: tf.Tensor2D, training: boolean): tf.Tensor4D; dispose(): void } };
+      DEFAULT_DECODER_OPTIONS: unknown;
+    };
+    const d = m.Decoder.create(m.DEFAULT_DECODER_OPTIONS);
+    return { G: (z) => d.forward(z, false), dispose: () => d.dispose(), source: 'daemon/nets/decoder.ts Decoder.create(DEFAULT_DECODER_OPTIONS) (random init)' };
+  } catch (e) {
+    console.log(`decoder.ts unavailable (${(e as Error).message.split('\n')[0]}); using the random W1 generator`);
+    return null;
+  }
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const steps = Number(args[0] ?? 200);
@@ -47,7 +63,7 @@ async function main(): Promise<void> {
   if (!fs.existsSync(FR_FEATURE)) throw new Error(`${FR_FEATURE} missing`);
   const model = await loadOnnxAsTf(FR_FEATURE);
   const E = onnxDiffEncoder(model, FACEPLUGIN_PIXEL_NORM);
-  const gen = w1Generator();
+  const gen = args.includes('--random-w1') ? w1Generator() : (decoderGenerator() ?? w1Generator());
   console.log(`generator: ${gen.source}`);
   const x = tf.zeros([1, 3, 112, 112]);
   const macs = model.countMacs({ input: x }); x.dispose();

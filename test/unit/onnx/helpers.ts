@@ -117,6 +117,9 @@ function valueInfo(name: string, dims: (number | string)[]): onnx.IValueInfoProt
   };
 }
 
+const tempDirs: string[] = [];
+process.on('exit', () => { for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true }); });
+
 /** Encodes a one-input graph to a temp .onnx file and returns its path. */
 export function writeModel(spec: {
   input: [string, (number | string)[]]; outputs: [string, (number | string)[]][]; nodes: onnx.INodeProto[];
@@ -134,6 +137,7 @@ export function writeModel(spec: {
   };
   const buf = onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faceinv-onnx-'));
+  tempDirs.push(dir);
   const file = path.join(dir, 'm.onnx');
   fs.writeFileSync(file, buf);
   return file;
