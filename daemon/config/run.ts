@@ -8,6 +8,7 @@
  * average-face targets, 128×128 output).
  */
 import { Static, Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
 import { Problem, validate } from '../protocol/validate';
 
 export const DecoderConfigSchema = Type.Object({
@@ -15,11 +16,11 @@ export const DecoderConfigSchema = Type.Object({
   residualLayers: Type.Union([Type.Literal(0), Type.Literal(1), Type.Literal(2)], { default: 1, description: 'Layers in the residual unit between every two transposed-conv blocks (0 = none).' }),
   noiseVariance: Type.Number({ minimum: 0, maximum: 1, default: 0.001, description: 'Variance of the Gaussian noise added to input embeddings in training.' }),
   loss: Type.Union([Type.Literal('l1'), Type.Literal('l2'), Type.Literal('l1+l2')], { default: 'l1', description: 'Pixel loss between reconstruction and target.' }),
-}, { additionalProperties: false });
+}, { additionalProperties: false, default: {} });
 
 export const AugmentationSchema = Type.Object({
   flip: Type.Boolean({ default: true, description: 'Also train on mirrored faces, with the encoder queried on the mirrored crop.' }),
-}, { additionalProperties: false });
+}, { additionalProperties: false, default: {} });
 
 export const TrainingConfigSchema = Type.Object({
   epochs: Type.Integer({ minimum: 1, maximum: 100000, default: 20 }),
@@ -33,19 +34,19 @@ export const TrainingConfigSchema = Type.Object({
   evalEvery: Type.Integer({ minimum: 1, default: 200 }),
   seed: Type.Integer({ minimum: 0, default: 0 }),
   augmentation: AugmentationSchema,
-}, { additionalProperties: false });
+}, { additionalProperties: false, default: {} });
 
 export const DatasetConfigSchema = Type.Object({
   /** Folder-per-identity dataset root or the folder holding `lfw-deepfunneled/`; "lfw" = the default LFW location. */
   path: Type.String({ minLength: 1, default: 'lfw' }),
   /** Keep at most this many identities (sorted, seeded choice) — for quick runs. */
   maxIdentities: Type.Optional(Type.Integer({ minimum: 2 })),
-}, { additionalProperties: false });
+}, { additionalProperties: false, default: {} });
 
 export const SplitConfigSchema = Type.Object({
   seed: Type.Integer({ minimum: 0, default: 0 }),
   testFraction: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, default: 0.2 }),
-}, { additionalProperties: false });
+}, { additionalProperties: false, default: {} });
 
 export const WhiteboxConfigSchema = Type.Object({
   steps: Type.Integer({ minimum: 1, maximum: 100000, default: 200 }),
@@ -62,7 +63,7 @@ export const EvaluationConfigSchema = Type.Object({
   encoders: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
   /** Evaluate at most this many test images (seeded choice). */
   maxImages: Type.Optional(Type.Integer({ minimum: 1 })),
-}, { additionalProperties: false });
+}, { additionalProperties: false, default: {} });
 
 export const RunConfigSchema = Type.Object({
   $schema: Type.Optional(Type.String()),
@@ -84,38 +85,38 @@ export type RunConfig = Static<typeof RunConfigSchema>;
 export type DecoderConfig = Static<typeof DecoderConfigSchema>;
 export type WhiteboxConfig = Static<typeof WhiteboxConfigSchema>;
 
-/** Defaults a partial config would get; applied by `normalizeRunConfig` before validation. */
-export const RUN_DEFAULTS = {
-  runsDir: 'runs',
-  route: 'blackbox',
-  dataset: { path: 'lfw' },
-  split: { seed: 0, testFraction: 0.2 },
-  target: 'average-face',
-  decoder: { outputSize: 128, residualLayers: 1, noiseVariance: 0.001, loss: 'l1' },
-  training: { epochs: 20, batchSize: 32, learningRate: 0.0005, checkpointEvery: 200, evalEvery: 200, seed: 0, augmentation: { flip: true } },
-  evaluation: { encoders: [] },
-} as const;
-
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Deep-merges defaults under a user object (own keys only; arrays are taken as given). */
-function withDefaults(defaults: Record<string, unknown>, value: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, d] of Object.entries(defaults)) {
-    const v = Object.prototype.hasOwnProperty.call(value, k) ? value[k] : undefined;
-    out[k] = isPlainObject(d) && (v === undefined || isPlainObject(v)) ? withDefaults(d, (v ?? {}) as Record<string, unknown>) : v ?? d;
-  }
-  for (const k of Object.keys(value)) if (!(k in out) && k !== '__proto__') out[k] = value[k];
-  return out;
+/**
+ * The schema written to `models/schemas/run.schema.json`: the same schema, except that a property with a
+ * default (or an object whose properties all have defaults) is optional, since config files may omit it.
+ */
+export function fileSchemaOf(schema: object): object {
+  const walk = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(walk);
+    if (!isPlainObject(node)) return node;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(node)) out[k] = k === 'properties' && isPlainObject(v) ? Object.fromEntries(Object.entries(v).map(([pk, pv]) => [pk, walk(pv)])) : walk(v);
+    if (isPlainObject(out.properties) && Array.isArray(out.required)) {
+      const props = out.properties as Record<string, Record<string, unknown>>;
+      out.required = (out.required as string[]).filter((k) => props[k] === undefined || !('default' in props[k]));
+      if ((out.required as string[]).length === 0) delete out.required;
+    }
+    return out;
+  };
+  return walk(schema) as object;
 }
+
+export const RunConfigFileSchema = fileSchemaOf(RunConfigSchema);
 
 /** Fills defaults, then checks schema and meaning. `where` prefixes problem locations (usually the file). */
 export function validateRunConfig(value: unknown, where: string): { config?: RunConfig; problems: Problem[] } {
   const at = (p: string) => `${where}#${p || '/'}`;
   if (!isPlainObject(value)) return { problems: [{ reason: 'a run config must be a JSON object', where: at(''), expected: '{ "name": …, "encoder": … }' }] };
-  const filled = withDefaults(RUN_DEFAULTS as unknown as Record<string, unknown>, value);
+  // Defaults come from the schema's own `default` keywords (one source); the caller's object is not touched.
+  const filled = Value.Default(RunConfigSchema, Value.Clone(value)) as Record<string, unknown>;
   const problems = validate(RunConfigSchema, filled).map((p) => ({ ...p, where: at(p.where === '/' ? '' : p.where) }));
   if (problems.length) return { problems };
   const c = filled as RunConfig;

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EncoderConfigSchema } from './encoder';
-import { RunConfigSchema } from './run';
+import { RunConfigFileSchema } from './run';
 
 export interface SchemaFile {
   /** File name inside the schema folder, e.g. `encoder.schema.json`. */
@@ -17,7 +17,7 @@ export interface SchemaFile {
 
 export const SCHEMA_FILES: SchemaFile[] = [
   { file: 'encoder.schema.json', schema: EncoderConfigSchema },
-  { file: 'run.schema.json', schema: RunConfigSchema },
+  { file: 'run.schema.json', schema: RunConfigFileSchema },
 ];
 
 /** Folder the shipped schemas live in: `<repo>/models/schemas` (this file is `out/daemon/config/*.js`). */
