@@ -1,5 +1,7 @@
-// Mocha's spec reporter plus one closing line that CI reads: "tests: N passed, N failed, N skipped".
+// Mocha's spec reporter plus a closing line CI reads: "tests: N passed, N failed, N skipped". When
+// FACEINV_TEST_SUMMARY names a file, the counts are also appended to it, so test/runAll.js can total them.
 'use strict';
+const fs = require('node:fs');
 const Mocha = require('mocha');
 const { EVENT_RUN_END } = Mocha.Runner.constants;
 
@@ -8,7 +10,9 @@ class SpecWithSummary extends Mocha.reporters.Spec {
     super(runner, options);
     runner.once(EVENT_RUN_END, () => {
       const s = runner.stats || {};
-      process.stdout.write(`\ntests: ${s.passes || 0} passed, ${s.failures || 0} failed, ${s.pending || 0} skipped\n`);
+      const counts = { passed: s.passes || 0, failed: s.failures || 0, skipped: s.pending || 0 };
+      process.stdout.write(`\ntests: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`);
+      if (process.env.FACEINV_TEST_SUMMARY) fs.appendFileSync(process.env.FACEINV_TEST_SUMMARY, `${JSON.stringify(counts)}\n`);
     });
   }
 }

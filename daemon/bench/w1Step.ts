@@ -4,6 +4,7 @@
  */
 import { tf } from '../engine/tf';
 import { Decoder, DecoderOptions, flopsPerImage } from '../nets/decoder';
+import { collectInnerKernelTimes } from '../engine/kernels/scope';
 import { KernelTime, profileKernels } from './profile';
 
 export const W1_BENCH_OPTIONS: DecoderOptions = {
@@ -13,6 +14,8 @@ export const W1_BENCH_OPTIONS: DecoderOptions = {
 export interface W1StepResult {
   batch: number; steps: number; msPerStep: number; msMin: number; imgPerSec: number; gflops: number;
   profile?: KernelTime[];
+  /** Time inside our composite wasm kernels by inner kernel (`Owner/Kernel` → ms), with --profile. */
+  innerKernels?: Record<string, number>;
 }
 
 export async function benchW1Step(batch = 32, steps = 5, warmup = 2, profile = false,
@@ -33,7 +36,15 @@ export async function benchW1Step(batch = 32, steps = 5, warmup = 2, profile = f
       batch, steps, msPerStep: ms, msMin: Math.min(...times), imgPerSec: (batch * 1000) / ms,
       gflops: (3 * flopsPerImage(opts) * batch) / ms / 1e6,
     };
-    if (profile) res.profile = await profileKernels(() => { d.trainStep(z, t); });
+    if (profile) {
+      const inner = collectInnerKernelTimes(true);
+      try {
+        res.profile = await profileKernels(() => { d.trainStep(z, t); });
+      } finally {
+        collectInnerKernelTimes(false);
+      }
+      res.innerKernels = Object.fromEntries([...(inner ?? new Map()).entries()].sort((x, y) => y[1] - x[1]).slice(0, 12));
+    }
     return res;
   } finally {
     tf.dispose([z, t]);

@@ -146,7 +146,8 @@ export async function trainBlackBox(config: RunConfig, ctx: JobContext, opts: Tr
     ? await Decoder.load(ckptDir)
     : Decoder.create(decoderOptions);
   const metricsFile = path.join(runDir, RUN_FILES.metrics);
-  if (decoder.step > 0) ctx.log('info', `resumed from checkpoint at step ${decoder.step}`);
+  const resumedAt = decoder.step;
+  if (resumedAt > 0) ctx.log('info', `resumed from checkpoint at step ${resumedAt}`);
   truncateMetrics(metricsFile, decoder.step);
   const metrics = new MetricsWriter(metricsFile);
   const startedAt = Date.now();
@@ -177,7 +178,10 @@ export async function trainBlackBox(config: RunConfig, ctx: JobContext, opts: Tr
       } finally {
         z.dispose(); target.dispose();
       }
-      if (!Number.isFinite(lastLoss)) throw new Error(`training diverged at step ${step + 1}: loss is ${lastLoss}; lower training.learningRate`);
+      if (!Number.isFinite(lastLoss)) {
+        throw new Error(`training diverged at step ${step + 1}: loss is ${lastLoss}; ` +
+          (step > 0 && step === resumedAt ? `the checkpoint it resumed from (${ckptDir}) may be corrupt` : 'lower training.learningRate'));
+      }
       windowImages += idx.length;
       const elapsed = (Date.now() - windowStart) / 1000;
       const imgPerSec = elapsed > 0 ? windowImages / elapsed : 0;

@@ -13,7 +13,8 @@ import { initEngine } from '../../daemon/engine/backend';
 import { tf } from '../../daemon/engine/tf';
 import type { DaemonServer } from '../../daemon/server/server';
 import { lfwAvailable, makeTinyWorkspace, TinyWorkspace } from '../fixtures/tinyWorkspace';
-import { RawClient, startTestServer } from './harness';
+import { RawClient, spawnDaemon, startTestServer } from './harness';
+import { readConnectionFile } from '../../daemon/server/connectionFile';
 
 describe('robustness: train job faults', function () {
   this.timeout(300_000);
@@ -64,6 +65,7 @@ describe('robustness: train job faults', function () {
     const good = await c.request(nextId++, 'daemon/submitJob', { kind: 'probe', params: { steps: 2, size: 8 } });
     await server.queue.idle();
     const job = server.queue.get(second).job;
+    console.log(`      job error: ${job.error}`);
     assert.equal(job.state, 'failed');
     assert.match(job.error ?? '', /NaN|diverged|not finite/i);
     assert.equal(server.queue.get((good.result as { job: { id: string } }).job.id).job.state, 'succeeded', 'the next job runs');
@@ -84,12 +86,44 @@ describe('robustness: train job faults', function () {
       const id = await submit({ config: path.basename(cfg) });
       await server.queue.idle();
       const job = server.queue.get(id).job;
+      console.log(`      job error: ${job.error}`);
       assert.equal(job.state, 'failed');
       assert.match(job.error ?? '', /EROFS|read-only|not writable/i);
       assert.ok((job.error ?? '').includes(runs), `error names the folder: ${job.error}`);
       assert.equal((await c.request(nextId++, 'daemon/status')).error, undefined);
     } finally {
       execFileSync('umount', [runs]);
+    }
+  });
+
+  it('SIGTERM during training: the job is cancelled with a checkpoint of its last step, the daemon exits 0', async () => {
+    // No periodic checkpoints: the one found afterwards can only come from the cancel.
+    const cfg = path.join(ws.dir, 'term.faceinv-run.json');
+    fs.writeFileSync(cfg, JSON.stringify({ ...ws.config, name: 'term', decoder: { ...ws.config.decoder, residualLayers: 0 },
+      training: { ...ws.config.training, epochs: 50, batchSize: 4, checkpointEvery: 100000, evalEvery: 100000 } }, null, 2));
+    const connFile = path.join(ws.dir, 'state', 'daemon.json');
+    const d = await spawnDaemon(['--backend', 'wasm', '--threads', '1', '--workspace', ws.dir, '--connection-file', connFile]);
+    const tc = await RawClient.connect(d.url, readConnectionFile(connFile).token);
+    try {
+      await tc.request(1, 'daemon/subscribe', {});
+      const r = await tc.request(2, 'daemon/submitJob', { kind: 'train', params: { config: path.basename(cfg) } });
+      assert.equal(r.error, undefined, JSON.stringify(r));
+      const steps = () => tc.notifications('daemon/jobProgress').map((n) => (n.params as { progress: { step: number } }).progress.step);
+      await tc.waitFor(() => steps().length >= 2, 120_000, 'two training steps');
+      d.proc.kill('SIGTERM');
+      const { code } = await d.exited;
+      assert.equal(code, 0, d.stderr().slice(-2000));
+      assert.ok(!fs.existsSync(connFile), 'connection file removed');
+      const states = tc.notifications('daemon/jobState').map((n) => (n.params as { job: { state: string } }).job.state);
+      assert.equal(states.at(-1), 'cancelled');
+      const runDir = path.join(ws.dir, 'runs', 'term');
+      const ckpt = JSON.parse(fs.readFileSync(path.join(runDir, 'checkpoints', 'latest', 'decoder.json'), 'utf8')) as { step: number };
+      assert.ok(ckpt.step >= Math.max(...steps()), `checkpoint at step ${ckpt.step} covers the last reported step ${Math.max(...steps())}`);
+      assert.equal((JSON.parse(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8')) as { state: string }).state, 'interrupted');
+      console.log(`      cancelled after step ${Math.max(...steps())}; checkpoint at step ${ckpt.step}`);
+    } finally {
+      await tc.close();
+      if (d.proc.exitCode === null) d.proc.kill('SIGKILL');
     }
   });
 });

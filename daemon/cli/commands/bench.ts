@@ -39,7 +39,11 @@ export const command: CliCommand = {
     const w1 = await benchW1Step(batch, steps, 2, a.booleans.has('profile'));
     say(`W1 train step, batch ${batch}: ${w1.msPerStep.toFixed(0)} ms (min ${w1.msMin.toFixed(0)}), ` +
       `${w1.imgPerSec.toFixed(1)} img/s, ${w1.gflops.toFixed(1)} GFLOP/s (3× forward FLOPs)`);
-    if (w1.profile) for (const k of w1.profile) say(`    ${k.kernel.padEnd(28)} ${k.ms.toFixed(1).padStart(8)} ms  ${k.calls} calls`);
+    if (w1.profile) for (const k of w1.profile) say(`    ${k.kernel.padEnd(36)} ${k.ms.toFixed(1).padStart(8)} ms  ${k.calls} calls`);
+    if (w1.innerKernels) {
+      say('  inside our composite kernels:');
+      for (const [k, ms] of Object.entries(w1.innerKernels)) say(`    ${k.padEnd(36)} ${ms.toFixed(1).padStart(8)} ms`);
+    }
 
     const fa = a.booleans.has('no-faceapi') ? { ok: false as const, reason: 'skipped (--no-faceapi)' } : await benchFaceApi(8);
     say(fa.ok ? `face-api ResNet forward, batch 8: ${fa.msPerBatch.toFixed(0)} ms, ${fa.imgPerSec.toFixed(1)} img/s (${fa.via})`

@@ -1,7 +1,7 @@
 /**
  * Computes a strided convolution's input gradient (= a transposed convolution) as stride_h × stride_w
  * stride-1 convolutions, one per output phase, then interleaves the phases into the full-resolution result
- * (DepthToSpace for square strides). Shared by Conv2DBackpropInput and DepthwiseConv2dNativeBackpropInput.
+ * (row-wise Concats). Shared by Conv2DBackpropInput and DepthwiseConv2dNativeBackpropInput.
  */
 import { axisPhases } from './convGeometry';
 import { KernelScope, TensorInfo } from './scope';
@@ -28,11 +28,14 @@ export function phaseConvolution(s: KernelScope, spec: PhaseConvSpec): TensorInf
   const [, oh, ow] = spec.dy.shape;
   const ph = axisPhases(ih, oh, spec.filterH, spec.strideH, spec.dilationH, spec.padTop);
   const pw = axisPhases(iw, ow, spec.filterW, spec.strideW, spec.dilationW, spec.padLeft);
-  const parts: TensorInfo[] = [];
+  const sh = spec.strideH, sw = spec.strideW;
+  const A = ph.phaseLen, B = pw.phaseLen;
+  const rows: TensorInfo[] = [];
   for (const a of ph.phases) {
+    const parts: TensorInfo[] = [];
     for (const b of pw.phases) {
       if (a.taps === 0 || b.taps === 0) {
-        parts.push(s.run('Fill', {}, { shape: [n, ph.phaseLen, pw.phaseLen, cdx], value: 0, dtype: 'float32' }));
+        parts.push(s.run('Fill', {}, { shape: [n, A, B, cdx], value: 0, dtype: 'float32' }));
         continue;
       }
       // Negative padding = crop dy.
@@ -44,21 +47,15 @@ export function phaseConvolution(s: KernelScope, spec: PhaseConvSpec): TensorInf
         [Math.max(0, b.padBefore), Math.max(0, b.padAfter)], [0, 0]];
       parts.push(spec.conv(cropped, a.flippedStart, b.flippedStart, a.taps, b.taps, pads));
     }
+    // Interleave the width phases: [N, A, B, 1, C] × sw → [N, A, B, sw, C] = [N, A, B·sw, C].
+    // (Concat copies contiguous runs; the wasm DepthToSpace/Transpose kernels go element by element and
+    // were 5–10× slower here.)
+    rows.push(sw === 1 ? parts[0]
+      : s.reshape(s.run('Concat', parts.map((p) => s.reshape(p, [n, A, B, 1, cdx])), { axis: 3 }), [n, A, B * sw, cdx]));
   }
-  const sh = spec.strideH, sw = spec.strideW;
-  let full: TensorInfo;
-  if (parts.length === 1) {
-    full = parts[0];
-  } else {
-    const cat = s.run('Concat', parts, { axis: 3 });
-    if (sh === sw) {
-      full = s.run('DepthToSpace', { x: cat }, { blockSize: sh, dataFormat: 'NHWC' });
-    } else {
-      const r6 = s.reshape(cat, [n * ph.phaseLen, pw.phaseLen, sh, sw * cdx]);
-      const t = s.transpose(r6, [0, 2, 1, 3]);
-      full = s.reshape(t, [n, ph.phaseLen * sh, pw.phaseLen * sw, cdx]);
-    }
-  }
+  // Interleave the height phases: [N, A, 1, B·sw·C] × sh → [N, A·sh, B·sw, C].
+  const full = sh === 1 ? rows[0]
+    : s.reshape(s.run('Concat', rows.map((r) => s.reshape(r, [n, A, 1, B * sw * cdx])), { axis: 2 }), [n, A * sh, B * sw, cdx]);
   if (full.shape[1] === ih && full.shape[2] === iw) return full;
   return s.slice(full, [0, 0, 0, 0], [n, ih, iw, cdx]);
 }

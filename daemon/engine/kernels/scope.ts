@@ -11,6 +11,16 @@ import { tf } from '../tf';
 export type TensorInfo = tf.TensorInfo;
 export type NamedAttrs = Record<string, unknown>;
 
+/**
+ * When set (bench --profile), milliseconds spent in each inner kernel, keyed `Owner/Kernel`: tf.profile
+ * sees our kernels only as a whole.
+ */
+export let kernelTimes: Map<string, number> | null = null;
+export function collectInnerKernelTimes(on: boolean): Map<string, number> | null {
+  kernelTimes = on ? new Map() : null;
+  return kernelTimes;
+}
+
 export class KernelScope {
   private temps: TensorInfo[] = [];
 
@@ -20,10 +30,18 @@ export class KernelScope {
   run(name: string, inputs: Record<string, TensorInfo> | TensorInfo[], attrs: NamedAttrs = {}): TensorInfo {
     const k = tf.getKernel(name, 'wasm');
     if (!k) throw new Error(`${this.owner}: needs the wasm kernel '${name}', which is not registered`);
+    const t0 = kernelTimes ? performance.now() : 0;
     const out = k.kernelFunc({ inputs: inputs as tf.NamedTensorInfoMap, backend: this.backend, attrs: attrs as tf.NamedAttrMap });
+    if (kernelTimes) kernelTimes.set(`${this.owner}/${name}`, (kernelTimes.get(`${this.owner}/${name}`) ?? 0) + performance.now() - t0);
     if (Array.isArray(out)) throw new Error(`${this.owner}: kernel '${name}' returned several outputs`);
     this.temps.push(out);
     return out;
+  }
+
+  /** Registers a result produced outside `run` (e.g. a wrapped stock kernel) as an intermediate. */
+  track(t: TensorInfo): TensorInfo {
+    this.temps.push(t);
+    return t;
   }
 
   reshape(x: TensorInfo, shape: number[]): TensorInfo {

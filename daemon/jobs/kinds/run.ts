@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { loadRunConfig } from '../../config/loadRunConfig';
 import { runConfigEndToEnd } from '../../runs/runConfig';
+import { confineRunConfig } from '../confine';
 import { defineJobKind } from '../kind';
 
 export const runJob = defineJobKind({
@@ -15,7 +16,10 @@ export const runJob = defineJobKind({
   }, { additionalProperties: false }),
   label: (p) => `run ${path.basename(p.config)}`,
   async run(p, ctx) {
-    const out = await runConfigEndToEnd(loadRunConfig(path.resolve(ctx.workspaceDir, p.config)), ctx, { overwrite: p.overwrite, evaluate: p.evaluate });
+    const file = path.resolve(ctx.workspaceDir, p.config);
+    const config = loadRunConfig(file);
+    confineRunConfig(config, ctx, file);
+    const out = await runConfigEndToEnd(config, ctx, { overwrite: p.overwrite, evaluate: p.evaluate });
     return { runDir: out.runDir, route: out.route, reason: out.reason, scores: out.report?.scores };
   },
 });

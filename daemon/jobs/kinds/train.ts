@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { trainBlackBox } from '../../blackbox/train';
 import { loadRunConfig } from '../../config/loadRunConfig';
+import { confineRunConfig } from '../confine';
 import { defineJobKind } from '../kind';
 
 export const trainJob = defineJobKind({
@@ -16,6 +17,7 @@ export const trainJob = defineJobKind({
   async run(p, ctx) {
     const file = path.resolve(ctx.workspaceDir, p.config);
     const config = loadRunConfig(file);
+    confineRunConfig(config, ctx, file);
     return trainBlackBox(config, ctx, { overwrite: p.overwrite });
   },
 });

@@ -12,11 +12,16 @@ import { probeKinds, RawClient, startTestServer, TEST_TOKEN } from '../../robust
 
 describe('daemon access control', () => {
   let tmp: string;
+  let previousBackend = '';
   before(async () => {
+    previousBackend = tf.getBackend();
     await tf.setBackend('cpu');
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'faceinv-access-'));
   });
-  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  after(async () => {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    if (previousBackend) await tf.setBackend(previousBackend); // startDaemon({ backend: 'cpu' }) switched it
+  });
 
   it('binds 127.0.0.1 by default; another address needs allowRemote and logs a warning', async () => {
     const logs: string[] = [];

@@ -8,12 +8,14 @@ import { RawClient, startTestServer } from '../../robustness/harness';
 describe('daemon answers hostile and out-of-order frames with structured errors', () => {
   let server: DaemonServer;
   let c: RawClient;
+  let previousBackend = '';
   before(async () => {
+    previousBackend = tf.getBackend();
     await tf.setBackend('cpu');
     ({ server } = await startTestServer());
     c = await RawClient.connect(`ws://127.0.0.1:${(server as unknown as { http: { address(): { port: number } } }).http.address().port}`);
   });
-  after(async () => { await c.close(); await server.close(); });
+  after(async () => { await c.close(); await server.close(); if (previousBackend) await tf.setBackend(previousBackend); });
 
   async function expectError(frame: string | Buffer, code: number, id: number, re?: RegExp, binary = false): Promise<void> {
     const before = c.responses().length;

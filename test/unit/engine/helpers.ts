@@ -30,11 +30,15 @@ export function runOn(backend: 'cpu' | 'wasm', inputs: Array<{ shape: number[]; 
   const prev = tf.getBackend();
   tf.setBackend(backend);
   try {
-    return tf.tidy(() => {
+    // Read values outside tidy: tidy walks whatever it returns, element by element for typed arrays.
+    const outs = tf.tidy(() => {
       const ts = inputs.map((i) => tf.tensor(i.values, i.shape));
       const out = fn(...ts);
-      return (Array.isArray(out) ? out : [out]).map((o) => o.dataSync() as Float32Array);
+      return Array.isArray(out) ? out : [out];
     });
+    const vals = outs.map((o) => o.dataSync() as Float32Array);
+    tf.dispose(outs);
+    return vals;
   } finally {
     tf.setBackend(prev);
   }

@@ -135,6 +135,13 @@ describe('engine/kernels (wasm vs cpu)', function () {
     got.forEach((g, i) => assert.ok(relError(g, ref[i]) <= 1e-4, `grad ${i}: ${relError(g, ref[i])}`));
   });
 
+  for (const [ta, tb] of [[true, false], [false, true], [true, true]]) {
+    it(`BatchMatMul transposeA=${ta} transposeB=${tb} (rank 2 and batched rank 3)`, () => {
+      check('BatchMatMul', [inp(ta ? [7, 5] : [5, 7], 21), inp(tb ? [9, 7] : [7, 9], 22)], (a, b) => tf.matMul(a, b, ta, tb));
+      check('BatchMatMul', [inp(ta ? [3, 7, 5] : [3, 5, 7], 23), inp(tb ? [3, 9, 7] : [3, 7, 9], 24)], (a, b) => tf.matMul(a, b, ta, tb));
+    });
+  }
+
   it('rejects NCHW with an error naming the kernel', () => {
     const prev = tf.getBackend();
     tf.setBackend('wasm');

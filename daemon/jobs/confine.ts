@@ -1,0 +1,18 @@
+/**
+ * Paths named *inside* run configs (dataset, run folder, generator) are confined to the daemon's allowed
+ * roots like the paths in request params (the server checks those), so a config file cannot make the daemon
+ * read or write outside the workspace and the configured data/model roots.
+ */
+import type { RunConfig } from '../config/run';
+import { resolveDatasetPath } from '../config/datasetPath';
+import { runDirOf } from '../blackbox/train';
+import { confinePath } from '../security/paths';
+import { activeRoots } from '../security/roots';
+import type { JobContext } from './context';
+
+export function confineRunConfig(config: RunConfig, ctx: JobContext, where: string): void {
+  const roots = activeRoots(ctx.workspaceDir).all;
+  confinePath(resolveDatasetPath(config.dataset.path, ctx.workspaceDir), roots, `${where} dataset.path`);
+  confinePath(runDirOf(config, ctx.workspaceDir), roots, `${where} runsDir/name`);
+  if (config.whitebox?.generator) confinePath(config.whitebox.generator, roots, `${where} whitebox.generator`);
+}
