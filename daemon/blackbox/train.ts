@@ -51,6 +51,25 @@ export interface DecoderModelMeta {
   testLoss: number;
 }
 
+/**
+ * The checkpoint to resume from. Decoder.save swaps folders by rename (old → `latest.old-*`, new tmp →
+ * `latest`); a kill between the two renames leaves no `latest` but complete siblings, so the newest complete
+ * one is used. Null when there is nothing to resume.
+ */
+export function findCheckpoint(ckptDir: string): string | null {
+  const complete = (d: string) => fs.existsSync(path.join(d, 'decoder.json')) && fs.existsSync(path.join(d, 'weights.bin'));
+  if (complete(ckptDir)) return ckptDir;
+  const parent = path.dirname(ckptDir);
+  if (!fs.existsSync(parent)) return null;
+  const base = path.basename(ckptDir);
+  const siblings = fs.readdirSync(parent)
+    .filter((n) => n.startsWith(`${base}.old-`) || n.startsWith(`${base}.tmp-`))
+    .map((n) => path.join(parent, n))
+    .filter(complete)
+    .sort((a, b) => fs.statSync(path.join(b, 'decoder.json')).mtimeMs - fs.statSync(path.join(a, 'decoder.json')).mtimeMs);
+  return siblings[0] ?? null;
+}
+
 export function runDirOf(config: RunConfig, workspaceDir: string): string {
   return path.resolve(workspaceDir, config.runsDir, config.name);
 }
@@ -142,9 +161,8 @@ export async function trainBlackBox(config: RunConfig, ctx: JobContext, opts: Tr
     noiseVariance: config.decoder.noiseVariance, loss: config.decoder.loss, learningRate: config.training.learningRate,
     seed: config.training.seed,
   };
-  const decoder = fs.existsSync(path.join(ckptDir))
-    ? await Decoder.load(ckptDir)
-    : Decoder.create(decoderOptions);
+  const resumeFrom = findCheckpoint(ckptDir);
+  const decoder = resumeFrom ? await Decoder.load(resumeFrom) : Decoder.create(decoderOptions);
   const metricsFile = path.join(runDir, RUN_FILES.metrics);
   const resumedAt = decoder.step;
   if (resumedAt > 0) ctx.log('info', `resumed from checkpoint at step ${resumedAt}`);

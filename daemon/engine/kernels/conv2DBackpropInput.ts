@@ -6,7 +6,7 @@
  * in/out-swapped filter, then interleaves them (DepthToSpace). NHWC only, dilation 1 (as tfjs's gradients).
  */
 import { tf } from '../tf';
-import { convInfoNHWC } from './convGeometry';
+import { axisPhases, convInfoNHWC } from './convGeometry';
 import { phaseConvolution } from './phaseInterleave';
 import { TensorInfo, withScope } from './scope';
 
@@ -23,32 +23,41 @@ export function conv2DBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backe
   return withScope(args.backend, NAME, (s) => {
     const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
     const [, , ci, co] = filter.shape;
-    // F[kh, kw, co, ci] = W[fh−1−kh, fw−1−kw, ci, co]. Reversing both tap axes = reversing the flattened
-    // tap index: one row Gather (contiguous copies) — the wasm Reverse kernel is ~7× slower here.
-    const rows = s.reshape(filter, [fh * fw, ci * co]);
-    const idx = s.run('Range', {}, { start: fh * fw - 1, stop: -1, step: -1, dtype: 'int32' });
-    const rev = s.run('GatherV2', { x: rows, indices: idx }, { axis: 0, batchDims: 0 });
-    const flipped = s.transpose(s.reshape(rev, [fh, fw, ci, co]), [0, 1, 3, 2]);
-    // With filter sizes divisible by the strides every phase has fh/sh × fw/sw taps starting at an offset
-    // < stride: one Transpose groups them as [sh, sw, Jh, Jw, co, ci] and each phase is a contiguous Slice.
-    const divisible = (sh > 1 || sw > 1) && fh % sh === 0 && fw % sw === 0;
-    const jh = fh / sh, jw = fw / sw;
-    const grouped = divisible ? s.transpose(s.reshape(flipped, [jh, sh, jw, sw, co, ci]), [1, 3, 0, 2, 4, 5]) : null;
+    const [, ih, iw] = inputShape;
+    // All phases' sub-filters in one row selection of filter taps: phase (a, b) uses the flipped filter
+    // F[kh, kw] = W[fh−1−kh, fw−1−kw] at kh = startH + sh·j (j < tapsH), kw likewise. The in/out swap
+    // [tap, ci, co] → [tap, co, ci] is one batched 2-D Transpose before it. (The wasm Reverse, StridedSlice
+    // and rank-6 Transpose kernels go element by element and cost more than the convolutions here.)
+    const ph = axisPhases(ih, dy.shape[1], fh, sh, 1, info.padInfo.top).phases;
+    const pw = axisPhases(iw, dy.shape[2], fw, sw, 1, info.padInfo.left).phases;
+    const taps: number[] = [];
+    const offsets = new Map<string, number>();
+    for (const a of ph) {
+      for (const b of pw) {
+        if (a.taps === 0 || b.taps === 0) continue;
+        offsets.set(`${a.flippedStart},${b.flippedStart}`, taps.length);
+        for (let j = 0; j < a.taps; j++) {
+          for (let k = 0; k < b.taps; k++) taps.push((fh - 1 - (a.flippedStart + sh * j)) * fw + (fw - 1 - (b.flippedStart + sw * k)));
+        }
+      }
+    }
+    const swapped = s.transpose(s.reshape(filter, [fh * fw, ci, co]), [0, 2, 1]);     // [tap, co, ci]
+    // Row selection as a product with a one-hot matrix P [T, fh·fw] (exact: each output is 1·w + 0·…):
+    // XNNPACK's GEMM moves the rows ~30× faster than the wasm GatherV2 kernel.
+    const p = new Float32Array(taps.length * fh * fw);
+    taps.forEach((t, r) => { p[r * fh * fw + t] = 1; });
+    const pInfo = s.track((args.backend as unknown as { makeOutput(shape: number[], dtype: string, off?: number, values?: Float32Array): TensorInfo })
+      .makeOutput([taps.length, fh * fw], 'float32', undefined, p));
+    const gathered = s.run('BatchMatMul', { a: pInfo, b: s.reshape(swapped, [fh * fw, co * ci]) }, { transposeA: false, transposeB: false });
     return phaseConvolution(s, {
       dy, inShape: inputShape as [number, number, number, number],
       filterH: fh, filterW: fw, strideH: sh, strideW: sw,
       dilationH: 1, dilationW: 1, padTop: info.padInfo.top, padLeft: info.padInfo.left,
       conv: (x, startH, startW, tapsH, tapsW, pads) => {
-        let sub: TensorInfo;
-        if (tapsH === fh && tapsW === fw) sub = flipped;
-        else if (grouped) {
-          sub = s.reshape(s.slice(grouped, [startH, startW, 0, 0, 0, 0], [1, 1, jh, jw, co, ci]), [jh, jw, co, ci]);
-        } else {
-          sub = s.run('StridedSlice', { x: flipped }, {
-            begin: [startH, startW, 0, 0], end: [startH + sh * (tapsH - 1) + 1, startW + sw * (tapsW - 1) + 1, co, ci],
-            strides: [sh, sw, 1, 1], beginMask: 0, endMask: 0, ellipsisMask: 0, newAxisMask: 0, shrinkAxisMask: 0,
-          });
-        }
+        const off = offsets.get(`${startH},${startW}`);
+        if (off === undefined) throw new Error(`${NAME} (wasm): no sub-filter planned for phase offset ${startH},${startW}`);
+        const rows = s.slice(gathered, [off, 0], [tapsH * tapsW, co * ci]);
+        const sub = s.reshape(rows, [tapsH, tapsW, co, ci]);
         return s.run('Conv2D', { x, filter: sub }, { strides: [1, 1], pad: pads, dilations: [1, 1], dataFormat: 'NHWC' });
       },
     });
