@@ -48,7 +48,10 @@ export function encoderTarget(id: string, opts: { dirs?: string[]; workspaceDir?
     throw new Error(`${entry.file}: alignment template "${config.alignment.template}" is not implemented by daemon/data/templates.ts`);
   }
   const h = crypto.createHash('sha256');
-  h.update(JSON.stringify(config));
+  // Only what changes the embeddings is hashed: editing a description, licence or the `known` claims
+  // must not invalidate a cache of 13k embeddings.
+  const { description: _d, license: _l, source: _s, known: _k, $schema: _x, ...embeddingRelevant } = config;
+  h.update(JSON.stringify(embeddingRelevant));
   if (config.format === 'command' && 'command' in config.model) {
     h.update(JSON.stringify(config.model.command));
   } else {

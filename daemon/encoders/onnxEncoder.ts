@@ -1,6 +1,7 @@
 /**
- * Encoders stored as ONNX files, run with onnxruntime-node on the CPU execution provider (black-box route:
- * no gradients, so no `forward`). Preprocessing is done with TF.js ops (daemon/encoders/preprocess.ts) and
+ * Encoders stored as ONNX files, run with onnxruntime-node on the CPU execution provider for `embed`. When the
+ * config declares the model differentiable, the same file is also imported into TF.js ops (daemon/onnx) and
+ * `forward` runs there, so gradients flow through it (white-box route). Preprocessing is done with TF.js ops (daemon/encoders/preprocess.ts) and
  * the resulting float32 buffer is handed to onnxruntime. Models with a fixed batch dimension of 1 (e.g.
  * faceplugin's fr_feature.onnx) are run one face at a time; dynamic-batch models in chunks of `maxBatch`.
  */
@@ -8,8 +9,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as ort from 'onnxruntime-node';
 import type { EncoderConfig } from '../config/encoder';
+import { tf } from '../engine/tf';
+import { loadOnnxAsTf, TfOnnxModel } from '../onnx/model';
 import type { AlignedBatch, Encoder } from './types';
-import { checkAlignedBatch, l2NormalizeInPlace, toModelInput } from './preprocess';
+import { checkAlignedBatch, l2NormalizeInPlace, l2NormalizeRows, toModelInput } from './preprocess';
 
 export interface OnnxEncoderOptions {
   /** onnxruntime intra-op threads. Default: the machine's core count (capped at 8). */
@@ -26,6 +29,9 @@ export class OnnxEncoder implements Encoder {
   readonly id: string;
   readonly dim: number;
   readonly inputSize: number;
+  /** Differentiable forward through the TF.js import; present only for configs declared differentiable. */
+  forward?: (images: AlignedBatch) => tf.Tensor2D;
+  private tfModel: TfOnnxModel | undefined;
   private released = false;
 
   private constructor(
@@ -87,6 +93,7 @@ export class OnnxEncoder implements Encoder {
         if (typeof shape[0] === 'number' && shape[0] > 0) { batch = shape[0]; fixedBatch = true; }
       }
       const enc = new OnnxEncoder(config, file, session, inputName, outputName, batch, fixedBatch);
+      if (config.known.differentiable) await enc.attachTfModel();
       const probeN = fixedBatch ? batch : 1;
       const probe = await enc.runRaw(new Float32Array(probeN * 3 * config.inputSize * config.inputSize), probeN);
       if (probe.length !== probeN * config.embeddingDim) {
@@ -97,6 +104,26 @@ export class OnnxEncoder implements Encoder {
       await session.release();
       throw err;
     }
+  }
+
+  private async attachTfModel(): Promise<void> {
+    const who = `encoder "${this.id}" (${this.file})`;
+    let model: TfOnnxModel;
+    try {
+      model = await loadOnnxAsTf(this.file);
+    } catch (err) {
+      throw new Error(`${who} is declared differentiable but cannot be imported into TF.js: ${(err as Error).message}; set known.differentiable to false`);
+    }
+    const outputName = model.outputNames.includes(this.outputName) ? this.outputName : model.outputNames[0];
+    this.tfModel = model;
+    this.forward = (images) => {
+      if (this.released) throw new Error(`${who}: used after dispose()`);
+      checkAlignedBatch(images, this.inputSize, who);
+      return tf.tidy(() => {
+        const out = model.execute({ [model.inputName]: toModelInput(images, this.config) })[outputName];
+        return l2NormalizeRows(tf.reshape(out, [images.shape[0], -1]) as tf.Tensor2D);
+      });
+    };
   }
 
   /** Runs `n` faces of model input (already preprocessed, model layout) → raw outputs, [n·dim]. */
@@ -146,6 +173,7 @@ export class OnnxEncoder implements Encoder {
   dispose(): void {
     if (this.released) return;
     this.released = true;
+    this.tfModel?.dispose();
     void this.session.release();
   }
 }

@@ -256,6 +256,8 @@ async function tryWasm(threadsOpt: number | undefined): Promise<Attempt> {
     return { ok: true, detail: `XNNPACK${simd ? ' SIMD' : ''}, ${actual} thread(s) (${threads.detail})`, threads: actual, simd };
   }
   registerWasmKernels();
+  // Started earlier (maybe by an earlier initEngine, or by tf auto-selection): make it the active one.
+  if (!(await tf.setBackend('wasm'))) return { ok: false, detail: 'tfjs wasm backend failed to start' };
   const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) as boolean;
-  return { ok: true, detail: 'already active', threads: wasm.getThreadsCount(), simd };
+  return { ok: true, detail: 'already started', threads: wasm.getThreadsCount(), simd };
 }

@@ -38,13 +38,19 @@ class StateLog {
 
 describe('daemon server', () => {
   let server: DaemonServer;
+  let previousBackend: string | undefined;
   let url: string;
   before(async () => {
+    previousBackend = tf.getBackend();
     await tf.setBackend('cpu');
     server = makeServer();
     url = `ws://127.0.0.1:${await server.listen()}`;
   });
-  after(async () => { await server.close(); });
+  after(async () => {
+    await server.close();
+    // Other suites in this process expect the engine's backend (wasm) back.
+    if (previousBackend && previousBackend !== 'cpu') await tf.setBackend(previousBackend);
+  });
 
   it('refuses clients without the token or with a wrong one', async () => {
     await assert.rejects(DaemonClient.connect(url, ''), (e: Error) => e instanceof DaemonConnectionError && /401/.test(e.message));

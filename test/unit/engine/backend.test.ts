@@ -45,6 +45,7 @@ describe('engine/backend', function () {
     assert.strictEqual(tf.getBackend(), 'cpu');
     const again = await initEngine({ backend: 'wasm' });
     assert.strictEqual(again.backend, 'wasm');
+    assert.strictEqual(tf.getBackend(), 'wasm', 'switching back to wasm must make it the active backend');
   });
 
   it('rejects an unknown backend name listing the valid ones', async () => {

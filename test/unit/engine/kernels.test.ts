@@ -142,6 +142,11 @@ describe('engine/kernels (wasm vs cpu)', function () {
     });
   }
 
+  it('UnsortedSegmentSum (ids out of range dropped, rank-3 x)', () => {
+    check('UnsortedSegmentSum', [inp([6, 5], 31)], (x) => tf.unsortedSegmentSum(x, tf.tensor1d([0, 2, -1, 2, 3, 7], 'int32'), 4));
+    check('UnsortedSegmentSum', [inp([5, 3, 4], 32)], (x) => tf.unsortedSegmentSum(x, tf.tensor1d([4, 0, 0, 2, 4], 'int32'), 5));
+  });
+
   it('rejects NCHW with an error naming the kernel', () => {
     const prev = tf.getBackend();
     tf.setBackend('wasm');

@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { tf } from '../../../daemon/engine/tf';
 import { Decoder, DecoderOptions, flopsPerImage } from '../../../daemon/nets/decoder';
+import { BatchStats, BN_EPSILON, batchNormTrain } from '../../../daemon/nets/layers/batchNorm';
 import { wasmEngine } from '../engine/helpers';
 
 const small: DecoderOptions = { inputDim: 16, outputSize: 64, residualLayers: 1, noiseVariance: 0.001, loss: 'l1', learningRate: 1e-2, seed: 7, baseChannels: 64 };
@@ -116,6 +117,38 @@ describe('nets/decoder (W1)', function () {
     d.dispose();
     assert.strictEqual(tf.memory().numTensors, base);
   });
+
+  for (const [shape, relu] of [[[4, 3, 5, 6], true], [[4, 3, 5, 6], false], [[8, 10], true]] as const) {
+    it(`fused batch-norm gradients match autodiff of the textbook formula (x [${shape}], relu ${relu})`, () => {
+      const c = shape[shape.length - 1];
+      const axes = shape.slice(0, -1).map((_, i) => i);
+      const x = tf.randomNormal([...shape], 1, 2, 'float32', 41);
+      const gamma = tf.randomNormal([c], 1, 0.3, 'float32', 42) as tf.Tensor1D;
+      const beta = tf.randomNormal([c], 0, 0.3, 'float32', 43) as tf.Tensor1D;
+      const w = tf.randomNormal([...shape], 0, 1, 'float32', 44);
+      const reference = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+        const { mean, variance } = tf.moments(a, axes);
+        const y = tf.add(tf.mul(tf.div(tf.sub(a, mean), tf.sqrt(tf.add(variance, BN_EPSILON))), g), b);
+        return tf.sum(tf.mul(relu ? tf.relu(y) : y, w));
+      };
+      const stats: BatchStats[] = [];
+      const before = tf.memory().numTensors;
+      const ours = tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(batchNormTrain(a, g as tf.Tensor1D, b as tf.Tensor1D, relu, stats), w)))([x, gamma, beta]);
+      const ref = tf.grads(reference)([x, gamma, beta]);
+      ours.forEach((g, i) => {
+        const a = g.dataSync(), b = ref[i].dataSync();
+        let d = 0, m = 0;
+        for (let k = 0; k < a.length; k++) { d = Math.max(d, Math.abs(a[k] - b[k])); m = Math.max(m, Math.abs(b[k])); }
+        assert.ok(d / m < 1e-4, `gradient ${['x', 'gamma', 'beta'][i]}: relative error ${d / m}`);
+      });
+      assert.strictEqual(stats.length, 1);
+      const { mean, variance } = tf.moments(x, axes);
+      assert.ok(Math.abs(stats[0].mean.dataSync()[0] - mean.dataSync()[0]) < 1e-5);
+      tf.dispose([...ours, ...ref, mean, variance, stats[0].mean, stats[0].variance]);
+      assert.strictEqual(tf.memory().numTensors, before);
+      tf.dispose([x, gamma, beta, w]);
+    });
+  }
 
   it('counts forward FLOPs of W1 (D=512, 128², one residual layer) as 2 × 257,949,696 MACs', () => {
     // dense 512·8192 + 4 up-blocks of 33,554,432 MACs + 3 residual 3×3 convs of 37,748,736 + final 4096·16·32·3
