@@ -93,12 +93,13 @@ export class OnnxEncoder implements Encoder {
         if (typeof shape[0] === 'number' && shape[0] > 0) { batch = shape[0]; fixedBatch = true; }
       }
       const enc = new OnnxEncoder(config, file, session, inputName, outputName, batch, fixedBatch);
-      if (config.known.differentiable) await enc.attachTfModel();
       const probeN = fixedBatch ? batch : 1;
       const probe = await enc.runRaw(new Float32Array(probeN * 3 * config.inputSize * config.inputSize), probeN);
       if (probe.length !== probeN * config.embeddingDim) {
         throw new Error(`${who}: the model outputs ${probe.length / probeN} values per face, config embeddingDim is ${config.embeddingDim}`);
       }
+      // Imported last, once the model is known good, so a failed load never holds TF.js weights.
+      if (config.known.differentiable) await enc.attachTfModel();
       return enc;
     } catch (err) {
       await session.release();
