@@ -152,7 +152,7 @@ export async function trainBlackBox(config: RunConfig, ctx: JobContext, opts: Tr
   const totalSteps = config.training.epochs * stepsPerEpoch;
   const flippedTargets = flip ? flipCrops(train.targets, data.size) : undefined;
   updateManifest(runDir, { embeddingDim: data.dim });
-  ctx.log('info', `training on ${train.rels.length} images (${pairs} pairs with augmentation) of ${data.split.train.length} identities; ` +
+  ctx.log('info', `training on ${train.rels.length} images${flip ? ` (${pairs} pairs with mirrored copies)` : ''} of ${data.split.train.length} identities; ` +
     `test: ${data.test.rels.length} images of ${data.split.test.length} identities; ${totalSteps} steps of batch ${B}`);
 
   const ckptDir = path.join(runDir, RUN_FILES.checkpoints, 'latest');
