@@ -91,20 +91,12 @@ export class RawClient {
   }
 }
 
-/** mulberry32: small, fast, seeded; enough for reproducible fuzzing. Returns floats in [0,1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG (the project's mulberry32) for reproducible fuzzing. Returns floats in [0,1). */
+export const seededRandom = mulberry32;
 
 import { ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
+import { mulberry32 } from '../../daemon/data/split';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 export const FACEINV_BIN = path.join(REPO_ROOT, 'bin', 'faceinv.js');
