@@ -31,7 +31,7 @@ export function whiteboxObstacle(config: EncoderConfig): string | null {
 export function judgeRoute(config: EncoderConfig, requested: RouteRequest): RouteDecision {
   const obstacle = whiteboxObstacle(config);
   if (requested === 'blackbox') {
-    return { route: 'blackbox', requested, reason: 'black box requested by the run config' };
+    return { route: 'blackbox', requested, reason: 'black box requested' };
   }
   if (requested === 'whitebox') {
     if (obstacle) throw new Error(`white box requested, but ${obstacle}; use "route": "blackbox" (or "auto")`);
