@@ -108,9 +108,15 @@ async function runInBrowser(runDir, port, workspace, devPath, testsPath) {
     const code = await Promise.race([exited, timeout]);
     await page.screenshot({ path: path.join(runDir, 'workbench.png') }).catch(() => undefined);
     // What the user would see at the end: the notifications still open.
-    const seen = await page.evaluate(() => ({
+    // Polled for a few seconds: on a loaded machine the workbench removes a finished toast a little late.
+    const readToasts = () => page.evaluate(() => ({
       toasts: [...document.querySelectorAll('.notifications-toasts .notification-list-item-message')].map((e) => e.textContent),
     })).catch((err) => ({ error: String(err) }));
+    let seen = await readToasts();
+    for (let i = 0; i < 20 && (seen.toasts ?? []).some((t) => /step \d+\/\d+/.test(t ?? '')); i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      seen = await readToasts();
+    }
     lines.push(`end state: ${JSON.stringify(seen)}`);
     log(`end state: ${JSON.stringify(seen)}`);
     // Every job of the suite has ended: a progress toast still open would be a notification that never closes.

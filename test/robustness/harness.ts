@@ -4,6 +4,7 @@
  * with id -1 for frames whose id could not be read), and a seeded PRNG so a failing fuzz run can be replayed.
  */
 import { WebSocket } from 'ws';
+import { mulberry32 } from '../../daemon/data/split';
 import { tf } from '../../daemon/engine/tf';
 import type { JobKind } from '../../daemon/jobs/kind';
 import { probeJob } from '../../daemon/jobs/kinds/probe';
@@ -96,7 +97,6 @@ export const seededRandom = mulberry32;
 
 import { ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
-import { mulberry32 } from '../../daemon/data/split';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 export const FACEINV_BIN = path.join(REPO_ROOT, 'bin', 'faceinv.js');
