@@ -95,7 +95,7 @@ describe('robustness: kill -9 during training', function () {
   after(() => ws?.cleanup());
 
   it(`resumes from the last checkpoint after ${KILLS} random SIGKILLs (seed ${SEED}) and completes`, async () => {
-    ws = makeTinyWorkspace({ name: 'kill9', identities: 4, imagesPerIdentity: 3, training: { epochs: 8, batchSize: 2, checkpointEvery: 1, evalEvery: 100000 } });
+    ws = makeTinyWorkspace({ name: 'kill9', identities: 4, imagesPerIdentity: 3, training: { epochs: 24, batchSize: 2, checkpointEvery: 1, evalEvery: 100000 } });
     fs.writeFileSync(ws.configFile, JSON.stringify({ ...ws.config, decoder: { ...ws.config.decoder, residualLayers: 0 } }, null, 2));
     const cacheDir = path.join(ws.dir, 'cache'); // fresh: early kills land in embedding and cache writes
     const runDir = path.join(ws.dir, 'runs', 'kill9');

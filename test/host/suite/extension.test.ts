@@ -92,8 +92,8 @@ describe('Face Inversion extension (real VS Code host)', () => {
 
   it('a submitted job streams progress to the extension', async function () {
     this.timeout(120_000);
-    // Long enough (~2-3 s) for the progress notification to open; run.js checks none is left open at the end.
-    const job = await vscode.commands.executeCommand<{ id: string } | undefined>('faceInversion.selfCheck', 800);
+    // Long enough (several seconds, also on a quiet machine) for the progress notification to open; run.js checks none is left open at the end.
+    const job = await vscode.commands.executeCommand<{ id: string } | undefined>('faceInversion.selfCheck', 4000);
     assert.ok(job?.id, 'self-check job submitted');
     const seen = new Set<number>();
     await waitFor('the job to finish', () => {
@@ -103,14 +103,14 @@ describe('Face Inversion extension (real VS Code host)', () => {
     }, 90_000);
     const done = api.jobs().find((x) => x.id === job.id)!;
     assert.equal(done.state, 'succeeded', done.error);
-    assert.equal(done.progress?.step, 800);
-    assert.equal(done.progress?.total, 800);
+    assert.equal(done.progress?.step, 4000);
+    assert.equal(done.progress?.total, 4000);
     assert.ok(seen.size >= 2, `progress observed while polling (${[...seen].join(',')})`);
-    await waitFor('the finished message', () => api.notices().find((n) => /self-check ×800 finished/.test(n.message)), 10_000);
+    await waitFor('the finished message', () => api.notices().find((n) => /self-check ×4000 finished/.test(n.message)), 10_000);
     // The progress notification (with Cancel) opened while it ran, and closed when it ended.
     const lines = api.log();
-    assert.ok(lines.includes('progress opened: self-check ×800'), lines.filter((l) => /progress|submitted/.test(l)).join('\n'));
-    assert.ok(lines.includes('progress closed: self-check ×800'));
+    assert.ok(lines.includes('progress opened: self-check ×4000'), lines.filter((l) => /progress|submitted/.test(l)).join('\n'));
+    assert.ok(lines.includes('progress closed: self-check ×4000'));
   });
 
   it('Open Dashboard creates a webview', async () => {
