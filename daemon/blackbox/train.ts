@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RunConfig } from '../config/run';
 import { resolveDatasetPath } from '../config/datasetPath';
-import { mulberry32 } from '../data/split';
+import { seededShuffle } from '../data/split';
 import { tf } from '../engine/tf';
 import { Decoder } from '../nets/decoder';
 import { JobCancelledError, JobContext, throwIfCancelled, yieldToEventLoop } from '../jobs/context';
@@ -75,13 +75,7 @@ export function runDirOf(config: RunConfig, workspaceDir: string): string {
 }
 
 function permutation(n: number, seed: number): Int32Array {
-  const rand = mulberry32(seed);
-  const p = Int32Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    const t = p[i]; p[i] = p[j]; p[j] = t;
-  }
-  return p;
+  return seededShuffle(Int32Array.from({ length: n }, (_, i) => i), seed);
 }
 
 /** Batch tensors for pair indices; index ≥ n means the mirrored version of pair index − n. */

@@ -16,7 +16,7 @@ import { getAlignedCrops, getEmbeddings, DataApiOptions } from '../data/embeddin
 import { defaultCacheDir } from '../data/pipeline';
 import { formatProgress, ProgressSink } from '../data/progress';
 import { ImageDataset, openImageDataset, subsetByIdentity } from '../data/dataset';
-import { IdentitySplit, makeIdentitySplit, mulberry32, parseSplit, splitToJson } from '../data/split';
+import { IdentitySplit, makeIdentitySplit, parseSplit, seededShuffle, splitToJson } from '../data/split';
 import type { FaceFailure } from '../data/errors';
 import { tf } from '../engine/tf';
 import { loadEncoderById } from '../encoders/registry';
@@ -56,12 +56,7 @@ export interface TrainingData {
 /** Keeps at most `max` identities, chosen with a seeded shuffle, so quick runs stay identity-diverse. */
 function limitIdentities(ds: ImageDataset, max: number | undefined, seed: number): ImageDataset {
   if (!max || ds.identities.length <= max) return ds;
-  const rand = mulberry32(seed ^ 0x5eed);
-  const order = [...ds.identities];
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [order[i], order[j]] = [order[j], order[i]];
-  }
+  const order = seededShuffle([...ds.identities], seed ^ 0x5eed);
   return subsetByIdentity(ds, order.slice(0, max));
 }
 

@@ -34,6 +34,16 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
+/** Fisher–Yates shuffle of `items` in place with mulberry32(seed); the one seeded shuffle of the project. */
+export function seededShuffle<T, A extends { length: number; [i: number]: T }>(items: A, seed: number): A {
+  const rand = mulberry32(seed);
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    const t = items[i]; items[i] = items[j]; items[j] = t;
+  }
+  return items;
+}
+
 export function hashIdentities(ids: readonly string[]): string {
   return crypto.createHash('sha1').update([...ids].sort().join('\n')).digest('hex');
 }
@@ -45,12 +55,7 @@ export function makeIdentitySplit(identities: readonly string[], opts: SplitOpti
   if (!(testFraction > 0 && testFraction < 1)) throw new Error(`split testFraction must be in (0, 1), got ${testFraction}`);
   const sorted = [...new Set(identities)].sort();
   if (sorted.length < 2) throw new Error(`split needs at least 2 identities, got ${sorted.length}`);
-  const rand = mulberry32(seed);
-  const order = [...sorted];
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [order[i], order[j]] = [order[j], order[i]];
-  }
+  const order = seededShuffle([...sorted], seed);
   const nTest = Math.min(sorted.length - 1, Math.max(1, Math.round(testFraction * sorted.length)));
   return {
     version: 1,

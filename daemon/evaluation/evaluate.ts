@@ -15,7 +15,7 @@ import { getAlignedCrops, getEmbeddings, DataApiOptions, EmbeddingSet } from '..
 import { encoderTarget } from '../data/encoderTarget';
 import { FaceAnalyzer } from '../data/faceAnalysis';
 import { decodeImage } from '../data/image';
-import { mulberry32, parseSplit } from '../data/split';
+import { parseSplit, seededShuffle } from '../data/split';
 import { allPairScores, operatingPoints } from '../data/verify';
 import { loadEncoderById } from '../encoders/registry';
 import { JobContext, throwIfCancelled } from '../jobs/context';
@@ -59,9 +59,7 @@ function openRun(runDir: string, workspaceDir: string): RunContext {
 export function chooseRows(n: number, max: number | undefined, seed: number): number[] {
   const all = Array.from({ length: n }, (_, i) => i);
   if (!max || max >= n) return all;
-  const rand = mulberry32(seed ^ 0xe7a1);
-  for (let i = n - 1; i > 0; i--) { const j = Math.floor(rand() * (i + 1)); [all[i], all[j]] = [all[j], all[i]]; }
-  return all.slice(0, max).sort((a, b) => a - b);
+  return seededShuffle(all, seed ^ 0xe7a1).slice(0, max).sort((a, b) => a - b);
 }
 
 /** Black box: decode the chosen test embeddings with the run's decoder into reconstructions/. */
