@@ -2,14 +2,17 @@
  * Encoders stored as ONNX files, run with onnxruntime-node on the CPU execution provider for `embed`. When the
  * config declares the model differentiable, the same file is also imported into TF.js ops (daemon/onnx) and
  * `forward` runs there, so gradients flow through it (white-box route). Preprocessing is done with TF.js ops (daemon/encoders/preprocess.ts) and
- * the resulting float32 buffer is handed to onnxruntime. Models with a fixed batch dimension of 1 (e.g.
- * faceplugin's fr_feature.onnx) are run one face at a time; dynamic-batch models in chunks of `maxBatch`.
+ * the resulting float32 buffer is handed to onnxruntime. A model with a fixed batch dimension of 1 (e.g.
+ * faceplugin's fr_feature.onnx) has its batch lifted at load (daemon/onnx/batchLift.ts) and the lifted graph is
+ * checked against the original on random faces (max difference ≤ 1e-5 of the output scale); if the rewrite is
+ * impossible or fails the check, the model runs one face at a time. Dynamic-batch models run in chunks of `maxBatch`.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as ort from 'onnxruntime-node';
 import type { EncoderConfig } from '../config/encoder';
 import { tf } from '../engine/tf';
+import { liftFixedBatch } from '../onnx/batchLift';
 import { loadOnnxAsTf, TfOnnxModel } from '../onnx/model';
 import type { AlignedBatch, Encoder } from './types';
 import { checkAlignedBatch, l2NormalizeInPlace, l2NormalizeRows, toModelInput } from './preprocess';
@@ -19,6 +22,15 @@ export interface OnnxEncoderOptions {
   threads?: number;
   /** Largest batch per `session.run` for dynamic-batch models (default 32). */
   maxBatch?: number;
+  /** Keep a fixed batch of 1 as it is (no batch lifting); for comparisons. */
+  keepFixedBatch?: boolean;
+}
+
+/** Largest output difference, relative to the output scale, that a lifted graph may show against the original. */
+export const BATCH_LIFT_TOLERANCE = 1e-5;
+
+function sessionOptions(threads: number): ort.InferenceSession.SessionOptions {
+  return { executionProviders: ['cpu'], intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' };
 }
 
 function describeShape(shape: readonly (number | string)[]): string {
@@ -58,12 +70,7 @@ export class OnnxEncoder implements Encoder {
     const threads = opts.threads ?? Math.min(8, os.availableParallelism?.() ?? os.cpus().length);
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(file, {
-        executionProviders: ['cpu'],
-        intraOpNumThreads: threads,
-        interOpNumThreads: 1,
-        graphOptimizationLevel: 'all',
-      });
+      session = await ort.InferenceSession.create(file, sessionOptions(threads));
     } catch (err) {
       throw new Error(`${who}: not a loadable ONNX model: ${(err as Error).message.split('\n')[0]}`);
     }
@@ -92,6 +99,15 @@ export class OnnxEncoder implements Encoder {
         }
         if (typeof shape[0] === 'number' && shape[0] > 0) { batch = shape[0]; fixedBatch = true; }
       }
+      if (fixedBatch && batch === 1 && !opts.keepFixedBatch) {
+        const lifted = await liftedSession(config, file, session, inputName, outputName, threads);
+        if (lifted) {
+          await session.release();
+          session = lifted;
+          batch = opts.maxBatch ?? 32;
+          fixedBatch = false;
+        }
+      }
       const enc = new OnnxEncoder(config, file, session, inputName, outputName, batch, fixedBatch);
       const probeN = fixedBatch ? batch : 1;
       const probe = await enc.runRaw(new Float32Array(probeN * 3 * config.inputSize * config.inputSize), probeN);
@@ -105,6 +121,11 @@ export class OnnxEncoder implements Encoder {
       await session.release();
       throw err;
     }
+  }
+
+  /** Whether `embed` runs many faces per onnxruntime call (a dynamic or lifted batch). */
+  get batched(): boolean {
+    return !this.fixedBatch || this.batch > 1;
   }
 
   private async attachTfModel(): Promise<void> {
@@ -177,4 +198,49 @@ export class OnnxEncoder implements Encoder {
     this.tfModel?.dispose();
     void this.session.release();
   }
+}
+
+/**
+ * A session over `file` with its batch of 1 lifted, when the rewrite applies and reproduces the original's
+ * outputs on three random faces run together; otherwise null (the caller keeps the batch-1 session).
+ */
+async function liftedSession(config: EncoderConfig, file: string, original: ort.InferenceSession, inputName: string, outputName: string, threads: number): Promise<ort.InferenceSession | null> {
+  let lifted;
+  try {
+    lifted = liftFixedBatch(fs.readFileSync(file), file);
+  } catch {
+    return null;
+  }
+  if (!lifted) return null;
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(lifted.bytes, sessionOptions(threads));
+  } catch {
+    return null;
+  }
+  const s = config.inputSize;
+  const per = 3 * s * s;
+  const n = 3;
+  const dims = (k: number) => (config.layout === 'NCHW' ? [k, 3, s, s] : [k, s, s, 3]);
+  // Random inputs in the model's normalised range, deterministic so a failing check reproduces.
+  let seed = 0x9e3779b9;
+  const x = Float32Array.from({ length: n * per }, () => { seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; return seed / 2 ** 31 - 1; });
+  try {
+    const together = (await session.run({ [inputName]: new ort.Tensor('float32', x, dims(n)) }, [outputName]))[outputName].data as Float32Array;
+    let maxDiff = 0;
+    let scale = 0;
+    for (let i = 0; i < n; i++) {
+      const one = (await original.run({ [inputName]: new ort.Tensor('float32', x.subarray(i * per, (i + 1) * per), dims(1)) }, [outputName]))[outputName].data as Float32Array;
+      if (together.length !== n * one.length) throw new Error('output size changed');
+      for (let k = 0; k < one.length; k++) {
+        maxDiff = Math.max(maxDiff, Math.abs(one[k] - together[i * one.length + k]));
+        scale = Math.max(scale, Math.abs(one[k]));
+      }
+    }
+    if (maxDiff <= BATCH_LIFT_TOLERANCE * Math.max(scale, 1e-12)) return session;
+  } catch {
+    /* falls through: the lifted graph is not trusted */
+  }
+  await session.release();
+  return null;
 }
