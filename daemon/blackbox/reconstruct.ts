@@ -57,10 +57,11 @@ export interface WriteItem {
   image: Uint8Array;
   original?: Uint8Array;
   cosine?: number;
+  queries?: number;
 }
 
 /** Writes PNGs, index.json and index.html into `outDir` (created). */
-export async function writeReconstructions(outDir: string, items: readonly WriteItem[], size: number, meta: { encoderId: string; model?: string; title: string }): Promise<ReconstructionIndex> {
+export async function writeReconstructions(outDir: string, items: readonly WriteItem[], size: number, meta: { encoderId: string; model?: string; title: string; frame?: { template: string; size: number } }): Promise<ReconstructionIndex> {
   fs.mkdirSync(outDir, { recursive: true });
   const entries: ReconstructionItem[] = [];
   for (const [i, it] of items.entries()) {
@@ -73,9 +74,13 @@ export async function writeReconstructions(outDir: string, items: readonly Write
       ...(it.identity ? { identity: it.identity } : {}),
       ...(it.source ? { source: it.source } : {}),
       ...(it.cosine !== undefined ? { cosine: it.cosine } : {}),
+      ...(it.queries !== undefined ? { queries: it.queries } : {}),
     });
   }
-  const index: ReconstructionIndex = { createdAt: new Date().toISOString(), encoderId: meta.encoderId, ...(meta.model ? { model: meta.model } : {}), items: entries };
+  const index: ReconstructionIndex = {
+    createdAt: new Date().toISOString(), encoderId: meta.encoderId, ...(meta.model ? { model: meta.model } : {}),
+    ...(meta.frame ? { frame: meta.frame } : {}), items: entries,
+  };
   writeJsonAtomic(path.join(outDir, 'index.json'), index);
   writeFileAtomic(path.join(outDir, 'index.html'), contactSheetHtml(index, meta.title));
   return index;

@@ -16,11 +16,14 @@ import { JobCancelledError, JobContext, throwIfCancelled, yieldToEventLoop } fro
 import { MetricsLine, RUN_FILES } from '../runs/layout';
 import { claimRunFolder, MetricsWriter, truncateMetrics, updateManifest, writeJsonAtomic } from '../runs/runFolder';
 import { buildTrainingData, flipCrops, PairSet, TrainingData } from './trainingSet';
+import type { RouteDecision } from '../whitebox/judge';
 
 export interface TrainOptions {
   overwrite?: boolean;
   cacheDir?: string;
   workers?: number;
+  /** The route decision that led here (the attack orchestrator); without it the manifest says the decoder was asked for directly. */
+  decision?: RouteDecision;
 }
 
 export interface TrainOutcome {
@@ -104,12 +107,19 @@ function makeBatch(set: PairSet, flippedTargets: Uint8Array | undefined, idx: Ar
  * Mean held-out L1 over a fixed subset of the test pairs (no noise, BN in inference mode). Always L1, whatever
  * the training loss, so runs with different losses compare.
  */
-export function heldOutLoss(decoder: Decoder, data: TrainingData, maxPairs = 256, batch = 32): number {
-  const n = Math.min(maxPairs, data.test.rels.length);
+/**
+ * Mean L1 of the decoder on a seeded random sample of at most `maxPairs` held-out pairs: the validation
+ * identities when the split has them (model selection ranks on these, never on test), else the test ones
+ * (a monitoring curve only: the weights saved are always the last ones).
+ */
+export function heldOutLoss(decoder: Decoder, data: TrainingData, maxPairs = 256, batch = 32, seed = 0): number {
+  const set = data.validation ?? data.test;
+  const rows = seededShuffle(Int32Array.from({ length: set.rels.length }, (_, i) => i), seed ^ 0x4e1d).subarray(0, Math.min(maxPairs, set.rels.length));
+  const n = rows.length;
   let sum = 0;
   for (let s = 0; s < n; s += batch) {
-    const idx = Int32Array.from({ length: Math.min(batch, n - s) }, (_, k) => s + k);
-    const { z, target } = makeBatch(data.test, undefined, idx, data.dim, data.size);
+    const idx = rows.subarray(s, Math.min(n, s + batch));
+    const { z, target } = makeBatch(set, undefined, idx, data.dim, data.size);
     try {
       sum += tf.tidy(() => decoder.forward(z, false).sub(target).abs().mean().dataSync()[0]) * idx.length;
     } finally {
@@ -127,7 +137,9 @@ export async function trainBlackBox(config: RunConfig, ctx: JobContext, opts: Tr
   const now = new Date().toISOString();
   updateManifest(runDir, {
     name: config.name, kind: 'blackbox', encoderId: config.encoder, embeddingDim: 0,
-    route: { chosen: 'blackbox', requested: config.route, reason: config.route === 'blackbox' ? 'requested by the run config' : 'chosen by the judge' },
+    route: opts.decision
+      ? { chosen: opts.decision.route, requested: opts.decision.requested, reason: opts.decision.reason }
+      : { chosen: 'blackbox', requested: config.route, reason: config.route === 'blackbox' ? 'black box requested by the run config' : `decoder training asked for directly (faceinv train); the run config's route is "${config.route}"` },
     ...(claim === 'new' ? { createdAt: now } : {}), state: 'running',
   });
 

@@ -15,8 +15,8 @@ import type { RunConfig } from '../config/run';
 import { getAlignedCrops, getEmbeddings, DataApiOptions } from '../data/embeddingCache';
 import { defaultCacheDir } from '../data/pipeline';
 import { formatProgress, ProgressSink } from '../data/progress';
-import { ImageDataset, openImageDataset, subsetByIdentity } from '../data/dataset';
-import { IdentitySplit, makeIdentitySplit, parseSplit, seededShuffle, splitToJson } from '../data/split';
+import { ImageDataset, limitIdentities, openImageDataset } from '../data/dataset';
+import { IdentitySplit, makeIdentitySplit, parseSplit, splitToJson } from '../data/split';
 import type { FaceFailure } from '../data/errors';
 import { tf } from '../engine/tf';
 import { loadEncoderById } from '../encoders/registry';
@@ -49,16 +49,12 @@ export interface TrainingData {
   dim: number;
   size: number;
   train: PairSet;
+  /** Held-out identities carved from the training side for model selection (split.validationFraction > 0). */
+  validation: PairSet | null;
   test: PairSet;
   failed: FaceFailure[];
 }
 
-/** Keeps at most `max` identities, chosen with a seeded shuffle, so quick runs stay identity-diverse. */
-function limitIdentities(ds: ImageDataset, max: number | undefined, seed: number): ImageDataset {
-  if (!max || ds.identities.length <= max) return ds;
-  const order = seededShuffle([...ds.identities], seed ^ 0x5eed);
-  return subsetByIdentity(ds, order.slice(0, max));
-}
 
 /** Pixel mean of each identity's crops: [T, S, S, 3] uint8, T = distinct identities in order of appearance. */
 export function averageFaces(crops: Uint8Array, identities: readonly string[], size: number): { targets: Uint8Array; targetIndex: Int32Array } {
@@ -178,7 +174,7 @@ export async function buildTrainingData(config: RunConfig, opts: BuildOptions): 
   const splitFile = path.join(opts.runDir, RUN_FILES.split);
   const split = fs.existsSync(splitFile)
     ? parseSplit(fs.readFileSync(splitFile, 'utf8'), splitFile)
-    : makeIdentitySplit(dataset.identities, { seed: config.split.seed, testFraction: config.split.testFraction });
+    : makeIdentitySplit(dataset.identities, { seed: config.split.seed, testFraction: config.split.testFraction, validationFraction: config.split.validationFraction });
   if (!fs.existsSync(splitFile)) writeFileAtomic(splitFile, splitToJson(split));
 
   const size = config.decoder.outputSize;
@@ -190,8 +186,8 @@ export async function buildTrainingData(config: RunConfig, opts: BuildOptions): 
   const failed = [...emb.failed];
   const S3 = size * size * 3;
 
-  const sides = { train: new Set(split.train), test: new Set(split.test) };
-  const build = async (side: 'train' | 'test'): Promise<PairSet> => {
+  const sides = { train: new Set(split.train), validation: new Set(split.validation), test: new Set(split.test) };
+  const build = async (side: 'train' | 'validation' | 'test'): Promise<PairSet> => {
     const embRows: number[] = [];
     const cRows: number[] = [];
     emb.rels.forEach((rel, i) => {
@@ -211,8 +207,9 @@ export async function buildTrainingData(config: RunConfig, opts: BuildOptions): 
     return { rels, identities, embeddings, crops: sideCrops, targets, targetIndex, ...(flip ? { flipEmbeddings: flip } : {}) };
   };
   const train = await build('train');
+  const validation = split.validation.length ? await build('validation') : null;
   const test = await build('test');
   if (train.rels.length === 0) throw new Error(`no usable training images in ${opts.datasetDir} (all failed or split empty)`);
   if (test.rels.length === 0) throw new Error(`no usable test images in ${opts.datasetDir}`);
-  return { dataset, split, dim: emb.dim, size, train, test, failed };
+  return { dataset, split, dim: emb.dim, size, train, validation, test, failed };
 }

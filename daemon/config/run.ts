@@ -46,23 +46,50 @@ export const DatasetConfigSchema = Type.Object({
 export const SplitConfigSchema = Type.Object({
   seed: Type.Integer({ minimum: 0, default: 0 }),
   testFraction: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, default: 0.2 }),
+  /**
+   * Share of the *training* identities held out as a validation split (never trained on), on which model
+   * selection (ablations, settings) ranks; the test identities stay the same whatever its value.
+   */
+  validationFraction: Type.Number({ minimum: 0, exclusiveMaximum: 1, default: 0, description: 'Share of the training identities held out for validation (model selection never looks at the test identities).' }),
 }, { additionalProperties: false, default: {} });
 
 export const WhiteboxConfigSchema = Type.Object({
-  steps: Type.Integer({ minimum: 1, maximum: 100000, default: 200 }),
-  learningRate: Type.Number({ exclusiveMinimum: 0, default: 0.01 }),
-  init: Type.Union([Type.Literal('normal'), Type.Literal('zeros'), Type.Literal('estimate')], { default: 'estimate' }),
+  steps: Type.Integer({ minimum: 1, maximum: 100000, default: 200, description: 'Gradient steps per target (white box).' }),
+  learningRate: Type.Number({ exclusiveMinimum: 0, default: 0.01, description: 'Adam step size, in units of the face model\'s latent scale.' }),
+  init: Type.Union([Type.Literal('normal'), Type.Literal('zeros'), Type.Literal('estimate')], { default: 'estimate', description: 'estimate = start from the `start` estimate.' }),
   priorWeight: Type.Number({ minimum: 0, default: 0 }),
   batchSize: Type.Integer({ minimum: 1, maximum: 256, default: 16 }),
-  /** Generator: a black-box run folder (its decoder) or a TF.js generator given by path; default: this run's decoder. */
-  generator: Type.Optional(Type.String({ minLength: 1 })),
-}, { additionalProperties: false });
+}, { additionalProperties: false, default: {} });
+
+export const FaceModelConfigSchema = Type.Object({
+  kind: Type.Union([Type.Literal('decoder'), Type.Literal('pca')], {
+    default: 'decoder',
+    description: 'The generator both routes search in: "pca" = a linear face model built in seconds from the attacker\'s training faces in the attacked encoder\'s frame; "decoder" = the seed\'s DCGAN-style decoder (trained by this run from `decoder`/`training`, or taken from `run`).',
+  }),
+  components: Type.Integer({ minimum: 2, maximum: 4096, default: 512, description: 'pca: number of principal components (latent dimension).' }),
+  clamp: Type.Number({ exclusiveMinimum: 0, default: 3, description: 'pca: latents are clamped to ±clamp standard deviations of the training faces.' }),
+  run: Type.Optional(Type.String({ minLength: 1, description: 'decoder: a finished black-box run folder whose decoder to use instead of training one (relative to the workspace).' })),
+}, { additionalProperties: false, default: {} });
+
+export const SearchConfigSchema = Type.Object({
+  method: Type.Union([Type.Literal('none'), Type.Literal('zeroth-order'), Type.Literal('genetic')], {
+    default: 'none',
+    description: 'Black-box search per target with encoder queries only: "zeroth-order" (antithetic Gaussian directions + Adam, Park et al. ICIP 2023), "genetic" (Dong et al. 2021/2023); "none" = the start alone.',
+  }),
+  queries: Type.Integer({ minimum: 1, maximum: 1000000, default: 200, description: 'Encoder queries per target (the budget a real black-box attacker pays), start included.' }),
+  directions: Type.Integer({ minimum: 1, maximum: 64, default: 2, description: 'zeroth-order: antithetic direction pairs per step (2 → 4 + 1 queries a step).' }),
+  sigma: Type.Number({ exclusiveMinimum: 0, default: 0.5, description: 'Probe radius (zeroth-order) or mutation scale (genetic), in latent standard deviations.' }),
+  learningRate: Type.Number({ exclusiveMinimum: 0, default: 0.1, description: 'zeroth-order: Adam step size, in latent standard deviations.' }),
+  population: Type.Integer({ minimum: 4, maximum: 1024, default: 24, description: 'genetic: population size.' }),
+  detectorCheck: Type.Boolean({ default: true, description: 'Keep only results the face detector still finds (acceptance test on the best-so-far).' }),
+  batchTargets: Type.Integer({ minimum: 1, maximum: 4096, default: 64, description: 'Targets searched together (their queries share encoder calls).' }),
+}, { additionalProperties: false, default: {} });
 
 export const EvaluationConfigSchema = Type.Object({
   /** Encoders that score the reconstructions; the attacked one is always included. */
   encoders: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
-  /** Evaluate at most this many test images (seeded choice). */
-  maxImages: Type.Optional(Type.Integer({ minimum: 1 })),
+  /** Evaluate at most this many test images (seeded choice; a smaller number picks a subset of a larger one). */
+  maxImages: Type.Integer({ minimum: 1, default: 300, description: 'Held-out targets to attack and score (seeded choice); ≥ 300 keeps the intervals useful.' }),
 }, { additionalProperties: false, default: {} });
 
 export const RunConfigSchema = Type.Object({
@@ -75,15 +102,23 @@ export const RunConfigSchema = Type.Object({
   dataset: DatasetConfigSchema,
   split: SplitConfigSchema,
   target: Type.Union([Type.Literal('average-face'), Type.Literal('image')], { default: 'average-face', description: "Decoder target: the identity's average aligned face, or the image itself." }),
+  faceModel: FaceModelConfigSchema,
+  start: Type.Union([Type.Literal('decoder'), Type.Literal('ridge'), Type.Literal('nearest')], {
+    default: 'decoder',
+    description: 'Starting latent per target: "decoder" = the decoder\'s answer (decoder face model); "ridge" = ridge regression from embedding to face-model latent (closed form, seconds); "nearest" = mean latent of the attacker\'s top-5 training faces by cosine (Park et al.).',
+  }),
+  search: SearchConfigSchema,
   decoder: DecoderConfigSchema,
   training: TrainingConfigSchema,
-  whitebox: Type.Optional(WhiteboxConfigSchema),
+  whitebox: WhiteboxConfigSchema,
   evaluation: EvaluationConfigSchema,
 }, { $id: 'run.schema.json', title: 'Face Inversion Lab run config', additionalProperties: false });
 
 export type RunConfig = Static<typeof RunConfigSchema>;
 export type DecoderConfig = Static<typeof DecoderConfigSchema>;
 export type WhiteboxConfig = Static<typeof WhiteboxConfigSchema>;
+export type FaceModelConfig = Static<typeof FaceModelConfigSchema>;
+export type SearchConfig = Static<typeof SearchConfigSchema>;
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -123,7 +158,21 @@ export function validateRunConfig(value: unknown, where: string): { config?: Run
   if (c.evaluation.encoders.some((e) => e === '')) {
     problems.push({ reason: 'empty encoder id in evaluation.encoders', where: at('/evaluation/encoders'), expected: 'encoder ids' });
   }
+  if (c.start === 'decoder' && c.faceModel.kind !== 'decoder') {
+    problems.push({ reason: `start "decoder" needs the decoder face model, but faceModel.kind is "${c.faceModel.kind}"`, where: at('/start'), expected: '"ridge" or "nearest" for a pca face model' });
+  }
+  if (c.start === 'ridge' && c.faceModel.kind !== 'pca') {
+    problems.push({ reason: 'start "ridge" regresses onto a linear face model, but faceModel.kind is "decoder" (its latent is the embedding itself)', where: at('/start'), expected: '"decoder" or "nearest" for a decoder face model' });
+  }
+  if (c.faceModel.run !== undefined && c.faceModel.kind !== 'decoder') {
+    problems.push({ reason: 'faceModel.run names a decoder run, but faceModel.kind is not "decoder"', where: at('/faceModel/run'), expected: 'kind "decoder", or no run' });
+  }
   return { config: c, problems };
+}
+
+/** The white-box settings with every default filled from the schema (the one place they are written). */
+export function defaultWhitebox(): WhiteboxConfig {
+  return Value.Default(WhiteboxConfigSchema, {}) as WhiteboxConfig;
 }
 
 export function assertRunConfig(value: unknown, where: string): RunConfig {

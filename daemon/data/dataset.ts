@@ -7,6 +7,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { seededShuffle } from './split';
 
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.heic'];
 /** Sub-folders that hold an LFW-style archive, tried in order. */
@@ -86,4 +87,11 @@ export function subsetByIdentity(ds: ImageDataset, keep: Iterable<string>): Imag
     identities: ds.identities.filter((i) => set.has(i)),
     images: ds.images.filter((im) => set.has(im.identity)),
   };
+}
+
+/** Keeps at most `max` identities, chosen with a seeded shuffle, so quick runs stay identity-diverse. */
+export function limitIdentities(ds: ImageDataset, max: number | undefined, seed: number): ImageDataset {
+  if (!max || ds.identities.length <= max) return ds;
+  const order = seededShuffle([...ds.identities], seed ^ 0x5eed);
+  return subsetByIdentity(ds, order.slice(0, max));
 }

@@ -67,6 +67,30 @@ export async function getEmbeddings(dataset: ImageDataset | string, encoderId: s
 }
 
 /**
+ * Embeddings and, from the same pass over the images, aligned crops for one template (e.g. the attacker's
+ * training faces in the attacked encoder's frame, for its face model); rows are the same images in the same order.
+ */
+export async function getEmbeddingsWithCrops(dataset: ImageDataset | string, encoderId: string, spec: AlignmentSpec, opts: DataApiOptions = {}): Promise<EmbeddingSet & { crops: Uint8Array; alignment: AlignmentSpec }> {
+  const ds = toDataset(dataset);
+  const enc = opts.encoderTarget ?? encoderTarget(encoderId, { dirs: opts.encoderDirs, workspaceDir: opts.workspaceDir });
+  const alignment: AlignmentSpec = { template: getTemplate(spec.template).name, size: spec.size };
+  const out = await runFacePipeline(ds, { encoder: enc, crops: [alignment] }, opts);
+  const keep = out.ok;
+  return {
+    encoder: enc,
+    files: keep.map((i) => out.images[i].file),
+    rels: keep.map((i) => out.images[i].rel),
+    identities: keep.map((i) => out.images[i].identity),
+    embeddings: out.embeddings as Float32Array,
+    dim: out.dim ?? 0,
+    failed: out.failures,
+    stats: out.stats,
+    crops: out.crops.get(alignmentKey(alignment)) as Uint8Array,
+    alignment,
+  };
+}
+
+/**
  * Aligned crops of every image of `dataset` for `template` at side `size` (e.g. the decoder's targets:
  * 'arcface-5pt', 128), from the crop cache `<cache>/crops/…/<template>-<size>/<dataset>.log`.
  */

@@ -1,7 +1,9 @@
 /**
  * Deterministic identity-disjoint train/test split: the sorted identity list is shuffled with a seeded PRNG
- * (mulberry32) and the first round(testFraction · n) identities go to test. No person is on both sides, so
- * an attack evaluated on test identities never saw them in training. Serialised to JSON and saved with runs.
+ * (mulberry32) and the first round(testFraction · n) identities go to test; of the rest, the first
+ * round(validationFraction · rest) form a validation split (for model selection) and the others train. No
+ * person is on two sides, so an attack evaluated on test identities never saw them, and the test identities
+ * do not depend on the validation fraction. Serialised to JSON and saved with runs.
  */
 import * as crypto from 'node:crypto';
 
@@ -13,6 +15,10 @@ export interface IdentitySplit {
   identitiesHash: string;
   train: string[];
   test: string[];
+  /** Share of the non-test identities held out for validation (0 in splits written before it existed). */
+  validationFraction: number;
+  /** Identities held out of training for model selection; never in test. */
+  validation: string[];
 }
 
 export interface SplitOptions {
@@ -20,6 +26,8 @@ export interface SplitOptions {
   seed?: number;
   /** Fraction of identities in test, in (0, 1). Default 0.2. */
   testFraction?: number;
+  /** Fraction of the remaining identities held out for validation, in [0, 1). Default 0. */
+  validationFraction?: number;
 }
 
 /** mulberry32: a tiny, well-mixed 32-bit PRNG; returns floats in [0, 1). */
@@ -55,15 +63,22 @@ export function makeIdentitySplit(identities: readonly string[], opts: SplitOpti
   if (!(testFraction > 0 && testFraction < 1)) throw new Error(`split testFraction must be in (0, 1), got ${testFraction}`);
   const sorted = [...new Set(identities)].sort();
   if (sorted.length < 2) throw new Error(`split needs at least 2 identities, got ${sorted.length}`);
+  const validationFraction = opts.validationFraction ?? 0;
+  if (!(validationFraction >= 0 && validationFraction < 1)) throw new Error(`split validationFraction must be in [0, 1), got ${validationFraction}`);
   const order = seededShuffle([...sorted], seed);
   const nTest = Math.min(sorted.length - 1, Math.max(1, Math.round(testFraction * sorted.length)));
+  const rest = order.slice(nTest);
+  const nVal = validationFraction > 0 ? Math.min(rest.length - 1, Math.max(1, Math.round(validationFraction * rest.length))) : 0;
+  if (validationFraction > 0 && nVal < 1) throw new Error(`split: ${rest.length} training identities cannot spare a validation split`);
   return {
     version: 1,
     seed,
     testFraction,
     identitiesHash: hashIdentities(sorted),
-    train: order.slice(nTest).sort(),
+    train: rest.slice(nVal).sort(),
     test: order.slice(0, nTest).sort(),
+    validationFraction,
+    validation: rest.slice(0, nVal).sort(),
   };
 }
 
@@ -85,8 +100,13 @@ export function parseSplit(json: string, where = 'split'): IdentitySplit {
     typeof o.identitiesHash !== 'string' || !strings(o.train) || !strings(o.test)) {
     throw new Error(`${where}: not an identity split (version 1 with seed, testFraction, identitiesHash, train[], test[])`);
   }
+  if (o.validation !== undefined && !strings(o.validation)) throw new Error(`${where}: "validation" must be a list of identities`);
+  const validation = o.validation ?? [];
   const train = new Set(o.train);
   const both = (o.test as string[]).filter((t) => train.has(t));
   if (both.length > 0) throw new Error(`${where}: ${both.length} identities on both sides, e.g. ${both[0]}`);
-  return o as IdentitySplit;
+  const test = new Set(o.test);
+  const leak = validation.filter((v) => train.has(v) || test.has(v));
+  if (leak.length > 0) throw new Error(`${where}: ${leak.length} validation identities are also in train or test, e.g. ${leak[0]}`);
+  return { ...(o as IdentitySplit), validation, validationFraction: typeof o.validationFraction === 'number' ? o.validationFraction : 0 };
 }

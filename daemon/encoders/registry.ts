@@ -134,3 +134,11 @@ export async function loadEncoderById(id: string, opts: EncoderLoadOptions & { d
   if (!entry) throw new Error(`no encoder config with id "${id}" (known: ${entries.map((e) => e.config.id).join(', ') || 'none'})`);
   return loadEncoder(entry.config, opts);
 }
+
+/** The config with `id` among the shipped ones and `dirs` (later folders win); throws listing the known ids. */
+export function findEncoderConfig(id: string, dirs?: string[]): EncoderConfigEntry {
+  const entries = listEncoderConfigs(dirs);
+  const entry = entries.find((e) => e.config.id === id);
+  if (!entry) throw new Error(`no encoder config with id "${id}" (known: ${entries.map((e) => e.config.id).join(', ') || 'none'})`);
+  return entry;
+}

@@ -1,13 +1,15 @@
 /**
- * Attack evaluation on the run's held-out identities, as the template-inversion literature reports it:
- * every reconstruction is re-embedded by each evaluation encoder through the same detection + alignment path
- * as real photos, then scored against the genuine templates (type I / type II success attack rates at
- * FMR 1e-2 and 1e-3, rank-1 identification), plus pixel similarity to the aligned source (SSIM, PSNR).
- * Thresholds come from the impostor distribution of each encoder on the same test identities (all
- * cross-identity pairs), so an encoder never seen by the attack (transfer) is scored the same way.
+ * Attack evaluation on the run's held-out identities, stricter than the literature's single headline:
+ * every reconstruction is scored by the attacked encoder and by encoders the attack never used (transfer),
+ * under two protocols (`direct`, as NbNet's code scores; `redetect`, as a real photo), at FMR 1e-2 … 1e-5,
+ * beside two baselines that need no inversion (the nearest training face, the mean face) scored through
+ * the same pipeline. Thresholds come from the impostor pairs of each encoder on the test identities' real
+ * photos, with their support. Rates carry Wilson intervals and counts; failures count as failed attacks
+ * everywhere (type II included). See daemon/protocol/report.ts for the report and sar.ts for the rates.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { Value } from '@sinclair/typebox/value';
 import type { RunConfig } from '../config/run';
 import { resolveDatasetPath } from '../config/datasetPath';
 import { openImageDataset, subsetByIdentity } from '../data/dataset';
@@ -15,65 +17,80 @@ import { getAlignedCrops, getEmbeddings, DataApiOptions, EmbeddingSet } from '..
 import { encoderTarget } from '../data/encoderTarget';
 import { FaceAnalyzer } from '../data/faceAnalysis';
 import { decodeImage } from '../data/image';
-import { parseSplit, seededShuffle } from '../data/split';
-import { allPairScores, operatingPoints } from '../data/verify';
+import { runFacePipeline } from '../data/pipeline';
+import { IdentitySplit, parseSplit, seededShuffle } from '../data/split';
+import { isTemplateName, type AlignmentSpec } from '../data/templates';
 import { loadEncoderById } from '../encoders/registry';
 import { JobContext, throwIfCancelled } from '../jobs/context';
-import { EncoderScores, EvaluationReport, ReconstructionIndex, RUN_FILES, RunManifest } from '../runs/layout';
+import { EvaluationReport, Protocol, PROTOCOLS, ReportItem, ScoreRow, Subject } from '../protocol/report';
+import { ReconstructionIndexSchema } from '../protocol/webview';
+import { ReconstructionIndex, RUN_FILES, RunManifest } from '../runs/layout';
 import { readJson, writeFileAtomic, writeJsonAtomic } from '../runs/runFolder';
 import { decodeEmbeddings, writeReconstructions } from '../blackbox/reconstruct';
 import { loadDecoderModel } from '../blackbox/decoderModel';
 import { TARGET_TEMPLATE } from '../blackbox/trainingSet';
+import { meanImage, nearestRows } from './baselines';
 import { renderGrid } from './grid';
 import { psnr, ssim } from './imageQuality';
-import { analyseReconstructions, embedAnalysed } from './reembed';
-import { successAttackRates } from './sar';
+import { meanFaceGeometry } from './meanGeometry';
+import { AlignedOrFailure, directCrop, embedCrops, redetect, redetectedCrops, Redetected } from './protocols';
+import { reportMarkdown } from './reportMarkdown';
+import { Gallery, successAttackRates } from './sar';
+import { encoderThresholds } from './thresholds';
+
+/** The operating points every report scores (false match rates). */
+export const DEFAULT_OPERATING_POINTS = [1e-2, 1e-3, 1e-4, 1e-5];
 
 export interface EvaluateOptions extends DataApiOptions {
   /** Encoders scoring the attack, besides the attacked one. */
   evalEncoders?: string[];
   /** At most this many test images (seeded choice); default: config.evaluation.maxImages or all. */
   maxImages?: number;
+  operatingPoints?: number[];
 }
 
-interface RunContext {
+export interface OpenedRun {
   runDir: string;
   config: RunConfig;
   manifest: RunManifest;
-  testIdentities: string[];
+  split: IdentitySplit;
   datasetDir: string;
 }
 
-function openRun(runDir: string, workspaceDir: string): RunContext {
+/** Reads a run folder's config, manifest and split; a missing or corrupt one is named with what to do. */
+export function openRun(runDir: string, workspaceDir: string): OpenedRun {
+  const file = (f: string) => path.join(runDir, f);
   for (const f of [RUN_FILES.config, RUN_FILES.manifest, RUN_FILES.split]) {
-    if (!fs.existsSync(path.join(runDir, f))) throw new Error(`${runDir} is not a finished run folder: ${f} is missing`);
+    if (!fs.existsSync(file(f))) {
+      throw new Error(`${runDir} is not a finished run folder: ${f} is missing` +
+        (f === RUN_FILES.split ? ' (a run from an older version: run its config again to record the identity split)' : ' (run its config first)'));
+    }
   }
-  const config = readJson<RunConfig>(path.join(runDir, RUN_FILES.config));
-  const manifest = readJson<RunManifest>(path.join(runDir, RUN_FILES.manifest));
-  const splitFile = path.join(runDir, RUN_FILES.split);
-  const split = parseSplit(fs.readFileSync(splitFile, 'utf8'), splitFile);
-  return { runDir, config, manifest, testIdentities: split.test, datasetDir: resolveDatasetPath(config.dataset.path, workspaceDir) };
+  const config = readJson<RunConfig>(file(RUN_FILES.config));
+  const manifest = readJson<RunManifest>(file(RUN_FILES.manifest));
+  if (manifest.kind !== 'blackbox' && manifest.kind !== 'whitebox') throw new Error(`${file(RUN_FILES.manifest)}: "kind" must be blackbox or whitebox, got ${JSON.stringify(manifest.kind)}`);
+  const split = parseSplit(fs.readFileSync(file(RUN_FILES.split), 'utf8'), file(RUN_FILES.split));
+  return { runDir, config, manifest, split, datasetDir: resolveDatasetPath(config.dataset.path, workspaceDir) };
 }
 
-/** Seeded choice of at most `max` rows, kept in dataset order. */
+/** Seeded choice of at most `max` rows, kept in dataset order; a smaller `max` picks a subset of a larger one. */
 export function chooseRows(n: number, max: number | undefined, seed: number): number[] {
   const all = Array.from({ length: n }, (_, i) => i);
   if (!max || max >= n) return all;
   return seededShuffle(all, seed ^ 0xe7a1).slice(0, max).sort((a, b) => a - b);
 }
 
-/** Black box: decode the chosen test embeddings with the run's decoder into reconstructions/. */
-async function reconstructTestSet(run: RunContext, attacked: EmbeddingSet, rows: number[], opts: EvaluateOptions, ctx: JobContext): Promise<ReconstructionIndex> {
+/** A decoder run without reconstructions yet: decode the chosen test embeddings into reconstructions/. */
+async function decodeTestSet(run: OpenedRun, attacked: EmbeddingSet, rows: number[], opts: DataApiOptions, ctx: JobContext): Promise<ReconstructionIndex> {
   const { decoder, meta } = await loadDecoderModel(run.runDir);
   try {
     const size = meta.outputSize;
-    const testDs = subsetByIdentity(openImageDataset(run.datasetDir), run.testIdentities);
+    const testDs = subsetByIdentity(openImageDataset(run.datasetDir), run.split.test);
     const crops = await getAlignedCrops(testDs, TARGET_TEMPLATE, size, opts);
     const cropRow = new Map(crops.rels.map((r, i) => [r, i]));
     const S3 = size * size * 3;
-    const embeddings = rows.map((r) => attacked.embeddings.slice(r * attacked.dim, (r + 1) * attacked.dim));
     ctx.log('info', `decoding ${rows.length} test embeddings`);
-    const images = decodeEmbeddings(decoder, embeddings);
+    const images = decodeEmbeddings(decoder, rows.map((r) => attacked.embeddings.slice(r * attacked.dim, (r + 1) * attacked.dim)));
     const items = rows.map((r, k) => {
       const c = cropRow.get(attacked.rels[r]);
       return {
@@ -83,106 +100,193 @@ async function reconstructTestSet(run: RunContext, attacked: EmbeddingSet, rows:
       };
     });
     return await writeReconstructions(path.join(run.runDir, RUN_FILES.reconstructions), items, size,
-      { encoderId: meta.encoderId, model: path.join(run.runDir, RUN_FILES.model), title: `${run.config.name}: reconstructions of held-out faces` });
+      { encoderId: meta.encoderId, model: path.join(run.runDir, RUN_FILES.model), title: `${run.config.name}: reconstructions of held-out faces`, frame: { template: TARGET_TEMPLATE, size } });
   } finally {
     decoder.dispose();
   }
 }
 
-async function readPngRgb(file: string): Promise<Uint8Array> {
-  return (await decodeImage(file, { minSide: 8 })).data;
+function readIndex(file: string): ReconstructionIndex {
+  const index = readJson<unknown>(file);
+  if (!Value.Check(ReconstructionIndexSchema, index)) {
+    const first = [...Value.Errors(ReconstructionIndexSchema, index)][0];
+    throw new Error(`${file} is not a reconstruction index (${first ? `${first.path || '/'}: ${first.message}` : 'bad shape'}); re-run the attack to rewrite it`);
+  }
+  return index;
 }
 
-function pct(v: number | null): string {
-  return v === null ? 'n/a' : `${(100 * v).toFixed(1)}%`;
+async function readCrop(file: string, size: number | undefined): Promise<Uint8Array> {
+  let img;
+  try {
+    img = await decodeImage(file, { minSide: 8 });
+  } catch (err) {
+    throw new Error(`reconstruction ${file} cannot be read (${(err as Error).message}); re-run the attack to rewrite it`);
+  }
+  if (img.width !== img.height || (size !== undefined && img.width !== size)) {
+    throw new Error(`reconstruction ${file} is ${img.width}×${img.height} px, expected ${size ?? 'a square'}${size ? `×${size}` : ''}`);
+  }
+  return img.data;
 }
 
-export function reportMarkdown(r: EvaluationReport): string {
-  const lines = [
-    `# Attack evaluation: ${r.run}`,
-    '',
-    `Attacked encoder **${r.attackedEncoderId}** (${r.route} route); ${r.images} reconstructions of ${r.identities} held-out identities` +
-      `${r.identitiesWithoutTypeII ? ` (${r.identitiesWithoutTypeII} identities have a single image: no type II pairs)` : ''}.`,
-    `Pixel similarity to the aligned source: SSIM ${r.ssim.toFixed(3)}, PSNR ${r.psnr.toFixed(2)} dB.`,
-    '',
-    '| scored by | transfer | type I @1e-3 | type I @1e-2 | type II @1e-3 | type II @1e-2 | rank-1 | mean cos | thr @1e-3 | thr @1e-2 | not embedded |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
-    ...r.scores.map((s) => `| ${s.encoderId} | ${s.transfer ? 'yes' : 'no'} | ${pct(s.typeI.fmr1e3)} | ${pct(s.typeI.fmr1e2)} | ${pct(s.typeII.fmr1e3)} | ${pct(s.typeII.fmr1e2)} | ` +
-      `${pct(s.rank1)} | ${s.meanCosine.toFixed(3)} | ${s.thresholds.fmr1e3.toFixed(3)} | ${s.thresholds.fmr1e2.toFixed(3)} | ${s.notEmbedded}/${s.count} |`),
-    '',
-    'Type I: reconstruction vs the template of its own source image. Type II: vs every other image of the same person.',
-    'Thresholds: cosine at the given false match rate over all cross-identity pairs of the test identities.',
-    '',
-  ];
-  return lines.join('\n');
+/** Unique images of one subject and, per probe, which of them it shows. */
+interface SubjectImages {
+  subject: Subject;
+  images: Uint8Array[];
+  of: number[];
+}
+
+function describeMethod(run: OpenedRun): string {
+  if (run.manifest.method) return run.manifest.method;
+  const c = run.config;
+  return run.manifest.kind === 'whitebox'
+    ? `white-box latent search through ${c.encoder}`
+    : `black-box decoder (${c.target} targets, ${c.decoder.loss}, ${c.decoder.outputSize}²)`;
+}
+
+function pct(x: number | null): string {
+  return x === null ? 'n/a' : `${(100 * x).toFixed(1)}%`;
 }
 
 export async function evaluateRun(runDir: string, ctx: JobContext, opts: EvaluateOptions = {}): Promise<EvaluationReport> {
   const run = openRun(path.resolve(runDir), ctx.workspaceDir);
   ctx.setRunDir(run.runDir);
+  const points = opts.operatingPoints ?? DEFAULT_OPERATING_POINTS;
   const attackedId = run.config.encoder;
   const evalIds = [attackedId, ...(opts.evalEncoders ?? run.config.evaluation.encoders).filter((e) => e !== attackedId)];
-  const testDs = subsetByIdentity(openImageDataset(run.datasetDir), run.testIdentities);
+  const full = openImageDataset(run.datasetDir);
+  const testDs = subsetByIdentity(full, run.split.test);
+  const trainDs = subsetByIdentity(full, run.split.train);
   const dataOpts: DataApiOptions = { ...opts, workspaceDir: ctx.workspaceDir };
 
   ctx.log('info', `embedding ${testDs.images.length} test images with ${attackedId}`);
   const attacked = await getEmbeddings(testDs, attackedId, dataOpts);
   throwIfCancelled(ctx);
-  let index: ReconstructionIndex;
-  if (run.manifest.kind === 'blackbox') {
-    const rows = chooseRows(attacked.rels.length, opts.maxImages ?? run.config.evaluation.maxImages, run.config.split.seed);
-    index = await reconstructTestSet(run, attacked, rows, dataOpts, ctx);
-  } else {
-    const file = path.join(run.runDir, RUN_FILES.reconstructionIndex);
-    if (!fs.existsSync(file)) throw new Error(`${file} is missing: run the white-box inversion of this run first`);
-    index = readJson<ReconstructionIndex>(file);
-  }
-  const items = index.items.filter((it) => it.source !== undefined);
-  if (!items.length) throw new Error(`${run.runDir}: no reconstructions with a known source image to evaluate`);
-  const recDir = path.join(run.runDir, RUN_FILES.reconstructions);
-  const recons = await Promise.all(items.map((it) => readPngRgb(path.join(recDir, it.image))));
-  const originals = await Promise.all(items.map((it) => (it.original ? readPngRgb(path.join(recDir, it.original)) : Promise.resolve(undefined))));
-  const size = Math.round(Math.sqrt(recons[0].length / 3));
 
-  ctx.log('info', `detecting faces in ${items.length} reconstructions`);
+  // The attack's reconstructions: written by the attack, or decoded now for a decoder run.
+  const indexFile = path.join(run.runDir, RUN_FILES.reconstructionIndex);
+  let index: ReconstructionIndex;
+  if (fs.existsSync(indexFile)) index = readIndex(indexFile);
+  else if (run.manifest.kind === 'blackbox' && fs.existsSync(path.join(run.runDir, RUN_FILES.model, 'meta.json'))) {
+    index = await decodeTestSet(run, attacked, chooseRows(attacked.rels.length, opts.maxImages ?? run.config.evaluation.maxImages, run.config.split.seed), dataOpts, ctx);
+  } else throw new Error(`${indexFile} is missing: run the attack of ${run.runDir} first`);
+  const testSet = new Set(run.split.test);
+  const items = index.items.filter((it) => it.source !== undefined);
+  if (!items.length) throw new Error(`${indexFile}: no reconstructions with a known source image to evaluate`);
+  for (const it of items) {
+    const identity = (it.source as string).split('/')[0];
+    if (!testSet.has(identity)) {
+      throw new Error(`${indexFile}: reconstruction ${it.id} comes from ${it.source}, whose identity is not among the run's held-out identities (split.json); refusing to score it`);
+    }
+  }
+  const recDir = path.join(run.runDir, RUN_FILES.reconstructions);
+  const recons = await Promise.all(items.map((it) => readCrop(path.join(recDir, it.image), index.frame?.size)));
+  const size = Math.round(Math.sqrt(recons[0].length / 3));
+  recons.forEach((r, i) => { if (r.length !== recons[0].length) throw new Error(`reconstruction ${items[i].image} differs in size from ${items[0].image}`); });
+  const frameTemplate = index.frame?.template ?? TARGET_TEMPLATE;
+  if (!isTemplateName(frameTemplate)) throw new Error(`${indexFile}: unknown frame template "${frameTemplate}"`);
+  const frame: AlignmentSpec = { template: frameTemplate, size };
+  const originals = await Promise.all(items.map((it) => (it.original ? readCrop(path.join(recDir, it.original), size) : Promise.resolve(undefined))));
+
+  const attackedRow = new Map(attacked.rels.map((r, i) => [r, i]));
+  const targets = items.map((it) => {
+    const r = attackedRow.get(it.source as string);
+    if (r === undefined) throw new Error(`${it.source} (reconstruction ${it.id}) has no ${attackedId} template: its photo failed the face pipeline`);
+    return attacked.embeddings.subarray(r * attacked.dim, (r + 1) * attacked.dim);
+  });
+
+  // Baselines from the attacker's own training photos, in the reconstructions' frame.
+  ctx.log('info', `baselines: the nearest of ${trainDs.images.length} training faces, and the mean training face`);
+  const trainEmb = await getEmbeddings(trainDs, attackedId, dataOpts);
+  const trainCrops = await getAlignedCrops(trainDs, frame.template, frame.size, dataOpts);
+  const trainCropRow = new Map(trainCrops.rels.map((r, i) => [r, i]));
+  const S3 = size * size * 3;
+  const nearest = nearestRows(targets, trainEmb.embeddings, trainEmb.dim);
+  const nearestRels = nearest.map((n) => trainEmb.rels[n.row]);
+  const uniqueNearest = [...new Set(nearestRels)];
+  const cropOf = (rel: string) => {
+    const c = trainCropRow.get(rel);
+    if (c === undefined) throw new Error(`nearest training face ${rel} has no ${frame.template} crop`);
+    return trainCrops.crops.subarray(c * S3, (c + 1) * S3);
+  };
+  const subjects: SubjectImages[] = [
+    { subject: 'attack', images: recons, of: items.map((_, i) => i) },
+    { subject: 'nearest-face', images: uniqueNearest.map(cropOf), of: nearestRels.map((r) => uniqueNearest.indexOf(r)) },
+    { subject: 'mean-face', images: [meanImage(trainCrops.crops, trainCrops.rels.length)], of: items.map(() => 0) },
+  ];
+  const trainAnalyses = (await runFacePipeline(trainDs, {}, dataOpts)).analyses;
+  const meanGeometry = meanFaceGeometry(trainAnalyses, frame);
+
+  ctx.log('info', `detecting faces in ${recons.length} reconstructions and ${uniqueNearest.length + 1} baseline faces`);
   const analyzer = await FaceAnalyzer.load();
-  let analysed;
+  const found = new Map<Subject, Redetected[]>();
   try {
-    analysed = await analyseReconstructions(analyzer, recons, size, items.map((it) => it.image));
+    for (const s of subjects) found.set(s.subject, await redetect(analyzer, s.images, size, s.images.map((_, i) => `${s.subject} ${i}`)));
   } finally {
     await analyzer.dispose();
   }
-  const noFace = analysed.filter((a) => !a.face).length;
-  if (noFace) ctx.log('warn', `${noFace} of ${items.length} reconstructions have no detectable face: they count as failed attacks`);
+  const noFace = (found.get('attack') as Redetected[]).filter((a) => !a.face).length;
+  if (noFace) ctx.log('warn', `${noFace} of ${recons.length} reconstructions have no detectable face: under "redetect" they count as failed attacks`);
 
-  const scores: EncoderScores[] = [];
-  let attackedCosines: Float32Array | undefined;
-  let attackedThr1e3 = NaN;
+  const rows: ScoreRow[] = [];
+  const thresholds = [];
+  const attackedCos = new Map<string, { cosine: number | null; failure?: string }[]>();
   for (const [k, encId] of evalIds.entries()) {
     throwIfCancelled(ctx);
     ctx.progress(k, evalIds.length, {}, `scoring with ${encId}`);
-    const gallery = encId === attackedId ? attacked : await getEmbeddings(testDs, encId, dataOpts);
-    const pairs = allPairScores(gallery, run.testIdentities);
-    const [p2, p3] = operatingPoints(pairs.genuine, pairs.impostor, [1e-2, 1e-3]);
-    const thresholds = { fmr1e2: p2.threshold, fmr1e3: p3.threshold };
+    const gallerySet = encId === attackedId ? attacked : await getEmbeddings(testDs, encId, dataOpts);
+    const gallery: Gallery = gallerySet;
+    const thr = encoderThresholds(encId, gallery, run.split.test, points);
+    thresholds.push(thr);
+    const spec = encoderTarget(encId, { workspaceDir: ctx.workspaceDir }).alignment;
+    const row = new Map(gallery.rels.map((r, i) => [r, i]));
     const encoder = await loadEncoderById(encId, { workspaceDir: ctx.workspaceDir });
-    let probesEmb: (Float32Array | null)[];
     try {
-      const target = encoderTarget(encId, { workspaceDir: ctx.workspaceDir });
-      probesEmb = await embedAnalysed(encoder, analysed, target.alignment);
+      for (const s of subjects) {
+        for (const protocol of PROTOCOLS) {
+          const crops: AlignedOrFailure[] = protocol === 'direct'
+            ? s.images.map((img) => ({ crop: directCrop(img, frame, spec, meanGeometry) }))
+            : redetectedCrops(found.get(s.subject) as Redetected[], spec);
+          const embedded = await embedCrops(encoder, crops, spec);
+          const probes = items.map((it, i) => {
+            const src = row.get(it.source as string);
+            const e = embedded[s.of[i]];
+            return src === undefined
+              ? { embedding: null, failure: 'source-not-embedded', sourceRow: 0 }
+              : { embedding: e.embedding, ...(e.failure ? { failure: e.failure.split(':')[0] } : {}), sourceRow: src };
+          });
+          const sar = successAttackRates(probes, gallery, thr.points.map((p) => p.threshold));
+          rows.push({
+            subject: s.subject, protocol, encoderId: encId, transfer: encId !== attackedId,
+            probes: sar.count, failed: sar.notEmbedded, failures: sar.failures, typeI: sar.typeI, typeII: sar.typeII,
+            rank1: sar.rank1, rank1Excluded: sar.rank1Excluded, meanCosine: sar.meanCosine,
+          });
+          if (encId === attackedId && s.subject !== 'mean-face') {
+            attackedCos.set(`${s.subject}/${protocol}`, sar.cosines.map((c, i) => ({ cosine: c, ...(probes[i].failure ? { failure: probes[i].failure } : {}) })));
+          }
+        }
+      }
     } finally {
       encoder.dispose();
     }
-    const row = new Map(gallery.rels.map((r, i) => [r, i]));
-    const probes = items.map((it, i) => ({ embedding: row.has(it.source as string) ? probesEmb[i] : null, sourceRow: row.get(it.source as string) ?? 0 }));
-    const sar = successAttackRates(probes, gallery, thresholds);
-    if (encId === attackedId) { attackedCosines = sar.cosines; attackedThr1e3 = thresholds.fmr1e3; }
-    scores.push({
-      encoderId: encId, transfer: encId !== attackedId, thresholds, typeI: sar.typeI, typeII: sar.typeII,
-      rank1: sar.rank1, meanCosine: sar.meanCosine, notEmbedded: sar.notEmbedded, count: sar.count,
-    });
-    ctx.log('info', `${encId}: type I @1e-3 ${pct(sar.typeI.fmr1e3)}, type II @1e-3 ${pct(sar.typeII.fmr1e3)}, rank-1 ${pct(sar.rank1)}`);
+    const a = rows.find((r) => r.subject === 'attack' && r.protocol === 'redetect' && r.encoderId === encId) as ScoreRow;
+    ctx.log('info', `${encId}${encId === attackedId ? '' : ' (transfer)'}, redetect: type I ${points.map((p, i) => `@${p} ${pct(a.typeI[i].rate)}`).join(' ')}; type II @1e-3 ${pct(a.typeII.perPair[points.indexOf(1e-3)]?.rate ?? null)}`);
   }
+
+  const attackedThr = thresholds[0].points;
+  const scoredOf = (key: string, i: number) => (attackedCos.get(key) as { cosine: number | null; failure?: string }[])[i];
+  const reportItems: ReportItem[] = items.map((it, i) => {
+    const red = scoredOf('attack/redetect', i);
+    let passesAt: number | null = null;
+    for (const p of attackedThr) if (red.cosine !== null && red.cosine > p.threshold) passesAt = passesAt === null ? p.fmr : Math.min(passesAt, p.fmr);
+    return {
+      id: it.id, identity: it.identity ?? (it.source as string).split('/')[0], source: it.source as string, image: it.image,
+      attack: { direct: scoredOf('attack/direct', i), redetect: red },
+      nearestFace: { rel: nearestRels[i], direct: scoredOf('nearest-face/direct', i), redetect: scoredOf('nearest-face/redetect', i) },
+      passesAt,
+      ...(it.cosine !== undefined && Number.isFinite(it.cosine) ? { optimiserCosine: it.cosine } : {}),
+      ...(it.queries !== undefined ? { queries: it.queries } : {}),
+    };
+  });
 
   let ssimSum = 0, psnrSum = 0, nq = 0;
   originals.forEach((o, i) => {
@@ -194,35 +298,44 @@ export async function evaluateRun(runDir: string, ctx: JobContext, opts: Evaluat
   });
   const perIdentity = new Map<string, number>();
   for (const id of attacked.identities) perIdentity.set(id, (perIdentity.get(id) ?? 0) + 1);
-  const probeIds = new Set(items.map((it) => it.identity ?? ''));
+  const probeIds = new Set(reportItems.map((it) => it.identity));
+  const optimiser = reportItems.map((it) => it.optimiserCosine).filter((c): c is number => c !== undefined);
+  const queries = reportItems.map((it) => it.queries).filter((q): q is number => q !== undefined);
   const report: EvaluationReport = {
+    version: 2,
     createdAt: new Date().toISOString(),
     run: run.config.name,
     attackedEncoderId: attackedId,
     route: run.manifest.kind,
+    method: describeMethod(run),
+    frame: { template: frame.template, size: frame.size },
+    probes: items.length,
     identities: probeIds.size,
-    images: items.length,
-    identitiesWithoutTypeII: [...probeIds].filter((id) => (perIdentity.get(id) ?? 0) < 2).length,
-    ssim: nq ? ssimSum / nq : NaN,
-    psnr: nq ? psnrSum / nq : NaN,
-    scores,
-    items: items.map((it, i) => ({
-      id: it.id, identity: it.identity ?? '', cosine: attackedCosines ? attackedCosines[i] : NaN,
-      success1e3: attackedCosines ? attackedCosines[i] >= attackedThr1e3 : false,
-    })),
+    singleImageIdentities: [...probeIds].filter((id) => (perIdentity.get(id) ?? 0) < 2).length,
+    operatingPoints: points,
+    thresholds,
+    rows,
+    imageQuality: { ssim: nq ? ssimSum / nq : null, psnr: nq ? psnrSum / nq : null, compared: nq },
+    ...(optimiser.length ? { optimiserMeanCosine: optimiser.reduce((a, b) => a + b, 0) / optimiser.length } : {}),
+    ...(queries.length ? { queriesPerTarget: queries.reduce((a, b) => a + b, 0) / queries.length } : run.manifest.kind === 'blackbox' ? { queriesPerTarget: 0 } : {}),
+    ...(run.manifest.trainSeconds !== undefined ? { attackSeconds: run.manifest.trainSeconds } : {}),
+    items: reportItems,
   };
   const evalDir = path.join(run.runDir, RUN_FILES.evaluation);
+  fs.mkdirSync(evalDir, { recursive: true });
   writeJsonAtomic(path.join(run.runDir, RUN_FILES.evaluationReport), report);
   writeFileAtomic(path.join(run.runDir, RUN_FILES.evaluationMarkdown), reportMarkdown(report));
-  const show = items.slice(0, 24).map((it, i) => ({
-    original: originals[i], reconstruction: recons[i], ok: report.items[i].success1e3,
+  const nearestImages = subjects[1];
+  const show = reportItems.slice(0, 24).map((it, i) => ({
+    original: originals[i], reconstruction: recons[i], baseline: nearestImages.images[nearestImages.of[i]], ok: it.passesAt !== null && it.passesAt <= 1e-3,
     lines: [
-      `cos ${Number.isFinite(report.items[i].cosine) ? report.items[i].cosine.toFixed(3) : 'no face'} ${report.items[i].success1e3 ? '✓' : '✗'} @1e-3`,
-      (it.identity ?? '').slice(0, 24),
+      it.attack.redetect.cosine === null ? `no face (${it.attack.redetect.failure ?? 'failed'})` : `cos ${it.attack.redetect.cosine.toFixed(3)} ${it.passesAt !== null ? `✓ @${it.passesAt}` : '✗'}`,
+      `nearest face ${it.nearestFace.redetect.cosine === null ? 'no face' : it.nearestFace.redetect.cosine.toFixed(3)}`,
+      it.identity.slice(0, 24),
     ],
   }));
-  fs.mkdirSync(evalDir, { recursive: true });
   await renderGrid(path.join(run.runDir, RUN_FILES.evaluationGrid), show, size);
-  ctx.progress(evalIds.length, evalIds.length, { typeI1e3: scores[0].typeI.fmr1e3 }, 'done');
+  ctx.progress(evalIds.length, evalIds.length, {}, 'done');
   return report;
 }
+

@@ -1,12 +1,19 @@
 /**
- * Success attack rates as the template-inversion literature reports them (Mai et al., NbNet, TPAMI 2018;
- * ISO/IEC 30136): a reconstruction "succeeds" when the system's comparison score between its template and a
- * genuine template of the same person reaches the decision threshold set at a false match rate.
+ * Success attack rates as the template-inversion literature reports them (Mai et al., NbNet, TPAMI 2019;
+ * ISO/IEC 30136): a reconstruction "succeeds" when the comparison score between its template and a genuine
+ * template of the same person is above the decision threshold set at a false match rate.
  * - type I: against the template of the very image the attacked embedding came from;
- * - type II: against the templates of the person's *other* images (every such pair counts once);
- * - rank-1: nearest enrolled image (all test images but the source) belongs to the right person.
- * Scores are cosine similarities of L2-normalised rows (dot products).
+ * - type II: against the templates of the person's *other* images, each pair once; a probe that could not be
+ *   embedded fails every one of its pairs (it would otherwise drop out of the denominator and flatter the
+ *   attack). Reported per pair, averaged per probe and per identity (a few people with many photos dominate
+ *   the pairs), with an identity-cluster bootstrap interval;
+ * - rank-1: the nearest real test image (the source excluded) is of the same person; only probes whose
+ *   identity has another test image can succeed, so only they are counted (the others are reported apart).
+ * Scores are cosines of L2-normalised rows (dot products); a comparison succeeds when strictly above the
+ * threshold, as thresholds are defined (share of impostor scores strictly above them = the FMR).
  */
+import type { Rate, TypeII } from '../protocol/report';
+import { clusterBootstrap, rate } from './stats';
 
 export interface Gallery {
   /** [n, dim] L2-normalised embeddings of the real test images. */
@@ -17,8 +24,10 @@ export interface Gallery {
 }
 
 export interface Probe {
-  /** [dim] embedding of the reconstruction, or null when it could not be embedded (counts as a failure). */
+  /** [dim] embedding of the reconstruction, or null when it could not be embedded (a failed attack). */
   embedding: Float32Array | null;
+  /** Why it could not be embedded (`no-face`, `embed-failed`, …), when it could not. */
+  failure?: string;
   /** Row in the gallery of the source image. */
   sourceRow: number;
 }
@@ -26,14 +35,15 @@ export interface Probe {
 export interface SarResult {
   count: number;
   notEmbedded: number;
-  typeI: { fmr1e2: number; fmr1e3: number };
-  /** null when no probe's identity has another image. */
-  typeII: { fmr1e2: number | null; fmr1e3: number | null };
-  typeIIPairs: number;
-  rank1: number;
-  meanCosine: number;
-  /** Per-probe cosine to its source (NaN when not embedded). */
-  cosines: Float32Array;
+  failures: Record<string, number>;
+  /** One per threshold. */
+  typeI: Rate[];
+  typeII: TypeII;
+  rank1: Rate;
+  rank1Excluded: number;
+  meanCosine: number | null;
+  /** Per-probe cosine to its source; null when not embedded. */
+  cosines: (number | null)[];
 }
 
 function dotRow(e: Float32Array, g: Float32Array, row: number, dim: number): number {
@@ -43,47 +53,87 @@ function dotRow(e: Float32Array, g: Float32Array, row: number, dim: number): num
   return s;
 }
 
-export function successAttackRates(probes: readonly Probe[], gallery: Gallery, thresholds: { fmr1e2: number; fmr1e3: number }): SarResult {
+/** Rows of the gallery per identity. */
+export function rowsByIdentity(identities: readonly string[]): Map<string, number[]> {
+  const m = new Map<string, number[]>();
+  identities.forEach((id, i) => { const l = m.get(id); if (l) l.push(i); else m.set(id, [i]); });
+  return m;
+}
+
+export function successAttackRates(probes: readonly Probe[], gallery: Gallery, thresholds: readonly number[]): SarResult {
   const { dim } = gallery;
   const n = gallery.identities.length;
-  const byIdentity = new Map<string, number[]>();
-  gallery.identities.forEach((id, i) => { const l = byIdentity.get(id); if (l) l.push(i); else byIdentity.set(id, [i]); });
-  let t1e2 = 0, t1e3 = 0, p1e2 = 0, p1e3 = 0, pairs = 0, rank1 = 0, cosSum = 0, embedded = 0;
-  const cosines = new Float32Array(probes.length).fill(NaN);
+  const P = thresholds.length;
+  const byIdentity = rowsByIdentity(gallery.identities);
+  const t1 = new Array<number>(P).fill(0);
+  const pairHits = new Array<number>(P).fill(0);
+  const probeShares: number[][] = thresholds.map(() => []);
+  /** Per identity and threshold: [hits, pairs]. */
+  const perIdentity = new Map<string, { hits: number[]; pairs: number }>();
+  let pairs = 0, probesWithPairs = 0, rank1 = 0, rank1Trials = 0, cosSum = 0, embedded = 0;
+  const failures: Record<string, number> = {};
+  const cosines: (number | null)[] = probes.map(() => null);
   probes.forEach((p, i) => {
-    if (!p.embedding) return;
-    if (p.embedding.length !== dim) throw new Error(`probe ${i} has dimension ${p.embedding.length}, gallery ${dim}`);
-    embedded++;
-    const c = dotRow(p.embedding, gallery.embeddings, p.sourceRow, dim);
-    cosines[i] = c;
-    cosSum += c;
-    if (c >= thresholds.fmr1e2) t1e2++;
-    if (c >= thresholds.fmr1e3) t1e3++;
+    if (!(p.sourceRow >= 0 && p.sourceRow < n)) throw new Error(`probe ${i}: source row ${p.sourceRow} is outside the gallery (${n} images)`);
     const id = gallery.identities[p.sourceRow];
-    for (const r of byIdentity.get(id) ?? []) {
-      if (r === p.sourceRow) continue;
-      const s = dotRow(p.embedding, gallery.embeddings, r, dim);
-      pairs++;
-      if (s >= thresholds.fmr1e2) p1e2++;
-      if (s >= thresholds.fmr1e3) p1e3++;
+    const others = (byIdentity.get(id) ?? []).filter((r) => r !== p.sourceRow);
+    const hits = new Array<number>(P).fill(0);
+    if (p.embedding) {
+      if (p.embedding.length !== dim) throw new Error(`probe ${i} has dimension ${p.embedding.length}, gallery ${dim}`);
+      embedded++;
+      const c = dotRow(p.embedding, gallery.embeddings, p.sourceRow, dim);
+      cosines[i] = c;
+      cosSum += c;
+      thresholds.forEach((t, k) => { if (c > t) t1[k]++; });
+      for (const r of others) {
+        const s = dotRow(p.embedding, gallery.embeddings, r, dim);
+        thresholds.forEach((t, k) => { if (s > t) hits[k]++; });
+      }
+    } else {
+      const why = p.failure ?? 'not-embedded';
+      failures[why] = (failures[why] ?? 0) + 1;
     }
-    let best = -Infinity, bestRow = -1;
-    for (let r = 0; r < n; r++) {
-      if (r === p.sourceRow) continue;
-      const s = dotRow(p.embedding, gallery.embeddings, r, dim);
-      if (s > best) { best = s; bestRow = r; }
+    if (others.length > 0) {
+      pairs += others.length;
+      probesWithPairs++;
+      hits.forEach((h, k) => { pairHits[k] += h; probeShares[k].push(h / others.length); });
+      const acc = perIdentity.get(id) ?? { hits: new Array<number>(P).fill(0), pairs: 0 };
+      acc.pairs += others.length;
+      hits.forEach((h, k) => { acc.hits[k] += h; });
+      perIdentity.set(id, acc);
+      rank1Trials++;
+      if (p.embedding) {
+        let best = -Infinity, bestRow = -1;
+        for (let r = 0; r < n; r++) {
+          if (r === p.sourceRow) continue;
+          const s = dotRow(p.embedding, gallery.embeddings, r, dim);
+          if (s > best) { best = s; bestRow = r; }
+        }
+        if (bestRow >= 0 && gallery.identities[bestRow] === id) rank1++;
+      }
     }
-    if (bestRow >= 0 && gallery.identities[bestRow] === id) rank1++;
   });
   const count = probes.length;
+  const mean = (a: number[]) => (a.length ? a.reduce((x, y) => x + y, 0) / a.length : null);
+  const idList = [...perIdentity.values()];
+  const typeII: TypeII = {
+    perPair: pairHits.map((h) => rate(h, pairs)),
+    perPairClusterCi: thresholds.map((_, k) => clusterBootstrap(idList.map((v) => ({ successes: v.hits[k], trials: v.pairs })))),
+    perProbe: probeShares.map(mean),
+    perIdentity: thresholds.map((_, k) => mean(idList.map((v) => v.hits[k] / v.pairs))),
+    pairs,
+    probesWithPairs,
+    identitiesWithPairs: idList.length,
+  };
   return {
     count,
     notEmbedded: count - embedded,
-    typeI: { fmr1e2: t1e2 / count, fmr1e3: t1e3 / count },
-    typeII: pairs ? { fmr1e2: p1e2 / pairs, fmr1e3: p1e3 / pairs } : { fmr1e2: null, fmr1e3: null },
-    typeIIPairs: pairs,
-    rank1: rank1 / count,
-    meanCosine: embedded ? cosSum / embedded : NaN,
+    failures,
+    typeI: t1.map((h) => rate(h, count)),
+    typeII,
+    rank1: rate(rank1, rank1Trials),
+    rank1Excluded: count - rank1Trials,
+    meanCosine: embedded ? cosSum / embedded : null,
     cosines,
   };
 }

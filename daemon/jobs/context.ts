@@ -1,32 +1,6 @@
 /**
- * What a running job sees: cancellation, progress and log sinks, and where it may write. The daemon and the
- * headless CLI each provide one, so job code is the same in both.
+ * The context a job runs in is the attack context (daemon/attack/context.ts): the daemon and the headless CLI
+ * each provide one, so job code is the same in both.
  */
-import type { LogLevel } from '../protocol/daemon';
-
-export interface JobContext {
-  readonly jobId: string;
-  /** Aborted on cancel or daemon shutdown; long loops check it at every step (`throwIfAborted`). */
-  readonly signal: AbortSignal;
-  /** Workspace root: relative paths in params and configs resolve against it. */
-  readonly workspaceDir: string;
-  /** Report one step; metrics must be finite numbers. */
-  progress(step: number, total: number, metrics: Record<string, number>, message?: string): void;
-  log(level: LogLevel, message: string): void;
-  /** Tell clients which run folder this job writes (dashboard follows it). */
-  setRunDir(dir: string): void;
-}
-
-/** Thrown (or rethrown) when a job notices its signal was aborted. */
-export class JobCancelledError extends Error {
-  constructor() { super('job cancelled'); }
-}
-
-export function throwIfCancelled(ctx: Pick<JobContext, 'signal'>): void {
-  if (ctx.signal.aborted) throw new JobCancelledError();
-}
-
-/** Lets the event loop breathe between compute steps so cancel requests and pings get through. */
-export function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
+export type { AttackContext as JobContext } from '../attack/context';
+export { JobCancelledError, throwIfCancelled, yieldToEventLoop } from '../attack/context';

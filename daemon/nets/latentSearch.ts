@@ -23,6 +23,8 @@ export interface LatentSearchOptions {
   priorWeight: number;
   /** Seed of the 'normal' initialisation. */
   seed?: number;
+  /** Maps every updated latent back into the generator's domain (e.g. a clamp); returns a new tensor. */
+  project?: (z: tf.Tensor2D) => tf.Tensor2D;
 }
 
 /** [N,D] latents → [N,S,S,3] float32 images in [0,1]. */
@@ -243,7 +245,14 @@ export async function latentSearch(G: Generator, E: DiffEncoder, targets: Float3
           };
         });
         tf.dispose([z, m, v, grad]);
-        z = upd.z; m = upd.m; v = upd.v;
+        m = upd.m; v = upd.v;
+        if (opts.project) {
+          const projected = tf.tidy(() => (opts.project as (x: tf.Tensor2D) => tf.Tensor2D)(upd.z));
+          upd.z.dispose();
+          z = projected;
+        } else {
+          z = upd.z;
+        }
         stepsRun = step;
       }
       active.dispose();

@@ -11,7 +11,8 @@
  */
 import { Static, TSchema, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import type { EncoderScores, EvaluationReport, MetricsLine, ReconstructionItem, RunManifest } from '../runs/layout';
+import type { MetricsLine, ReconstructionIndex, ReconstructionItem, RunManifest } from '../runs/layout';
+import { EvaluationReportSchema } from './report';
 import { defineNotification, NotificationType } from './message';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -37,6 +38,7 @@ export const RunManifestSchema = Type.Object({
     epoch: Type.Integer({ minimum: 0 }), totalEpochs: Type.Integer({ minimum: 0 }),
   })),
   trainSeconds: Type.Optional(Type.Number()),
+  method: Type.Optional(Type.String()),
   error: Type.Optional(Type.String()),
 });
 
@@ -49,6 +51,7 @@ export const MetricsLineSchema = Type.Object({
   cosine: Type.Optional(Type.Number()),
   imgPerSec: Type.Optional(Type.Number()),
   learningRate: Type.Optional(Type.Number()),
+  target: Type.Optional(Type.String()),
 });
 
 export const ReconstructionItemSchema = Type.Object({
@@ -58,43 +61,18 @@ export const ReconstructionItemSchema = Type.Object({
   image: Type.String({ minLength: 1 }),
   original: Type.Optional(Type.String()),
   cosine: Type.Optional(Type.Number()),
+  queries: Type.Optional(Type.Integer({ minimum: 0 })),
 });
 
 export const ReconstructionIndexSchema = Type.Object({
   createdAt: Type.String(),
   model: Type.Optional(Type.String()),
   encoderId: Type.String(),
+  frame: Type.Optional(Type.Object({ template: Type.String(), size: Type.Integer({ minimum: 8 }) })),
   items: Type.Array(ReconstructionItemSchema),
 });
 
-const Rate = Type.Number({ minimum: 0, maximum: 1 });
-const RatePair = Type.Object({ fmr1e2: Rate, fmr1e3: Rate });
-
-export const EncoderScoresSchema = Type.Object({
-  encoderId: Type.String(),
-  transfer: Type.Boolean(),
-  thresholds: Type.Object({ fmr1e2: Type.Number(), fmr1e3: Type.Number() }),
-  typeI: RatePair,
-  typeII: Type.Object({ fmr1e2: Type.Union([Rate, Type.Null()]), fmr1e3: Type.Union([Rate, Type.Null()]) }),
-  rank1: Rate,
-  meanCosine: Type.Number(),
-  notEmbedded: Type.Integer({ minimum: 0 }),
-  count: Type.Integer({ minimum: 0 }),
-});
-
-export const EvaluationReportSchema = Type.Object({
-  createdAt: Type.String(),
-  run: Type.String(),
-  attackedEncoderId: Type.String(),
-  route: RunKindSchema,
-  identities: Type.Integer({ minimum: 0 }),
-  images: Type.Integer({ minimum: 0 }),
-  identitiesWithoutTypeII: Type.Integer({ minimum: 0 }),
-  ssim: Type.Number(),
-  psnr: Type.Number(),
-  scores: Type.Array(EncoderScoresSchema),
-  items: Type.Array(Type.Object({ id: Type.String(), identity: Type.String(), cosine: Type.Number(), success1e3: Type.Boolean() })),
-});
+export { EvaluationReportSchema };
 
 // ---------------------------------------------------------------------------------------------------------
 // Dashboard state
@@ -149,6 +127,8 @@ export const RunViewSchema = Type.Object({
   metrics: Type.Array(MetricsLineSchema),
   faces: Type.Array(FaceViewSchema),
   evaluation: Type.Union([EvaluationReportSchema, Type.Null()]),
+  /** Why evaluation/report.json exists but cannot be shown (older version, bad JSON…), naming what is missing. */
+  evaluationProblem: Type.Optional(Type.String()),
   /** The daemon job writing this run, when the daemon knows one. */
   job: Type.Union([RunJobSchema, Type.Null()]),
   /** Readable problems with the run's files (bad JSON, bad lines, paths escaping the folder). */
@@ -234,7 +214,7 @@ export const FacesMessage = defineWebviewMessage('dashboard/faces', 'toWebview',
 
 /** extension → webview: the selected run's evaluation/report.json appeared or changed. */
 export const EvaluationMessage = defineWebviewMessage('dashboard/evaluation', 'toWebview',
-  Type.Object({ run: Type.String(), evaluation: Type.Union([EvaluationReportSchema, Type.Null()]) }));
+  Type.Object({ run: Type.String(), evaluation: Type.Union([EvaluationReportSchema, Type.Null()]), problem: Type.Optional(Type.String()) }));
 
 /** extension → webview: progress or state of the daemon job writing the selected run. */
 export const JobMessage = defineWebviewMessage('dashboard/job', 'toWebview',
@@ -265,6 +245,5 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const _sameAsManifest: Same<Static<typeof RunManifestSchema>, RunManifest> = true;
 const _sameAsMetricsLine: Same<Static<typeof MetricsLineSchema>, MetricsLine> = true;
 const _sameAsReconstructionItem: Same<Static<typeof ReconstructionItemSchema>, ReconstructionItem> = true;
-const _sameAsScores: Same<Static<typeof EncoderScoresSchema>, EncoderScores> = true;
-const _sameAsReport: Same<Static<typeof EvaluationReportSchema>, EvaluationReport> = true;
-void [_sameAsManifest, _sameAsMetricsLine, _sameAsReconstructionItem, _sameAsScores, _sameAsReport];
+const _sameAsIndex: Same<Static<typeof ReconstructionIndexSchema>, ReconstructionIndex> = true;
+void [_sameAsManifest, _sameAsMetricsLine, _sameAsReconstructionItem, _sameAsIndex];

@@ -44,6 +44,8 @@ export interface RunManifest {
   /** Training: epochs/steps done and planned. */
   progress?: { step: number; totalSteps: number; epoch: number; totalEpochs: number };
   trainSeconds?: number;
+  /** What the attack is, in words (generator, start, search), for reports. */
+  method?: string;
   error?: string;
 }
 
@@ -58,6 +60,8 @@ export interface MetricsLine {
   cosine?: number;
   imgPerSec?: number;
   learningRate?: number;
+  /** Query search: the line is one target's best so far (by its id), `step` its queries spent. */
+  target?: string;
 }
 
 export interface ReconstructionItem {
@@ -70,47 +74,23 @@ export interface ReconstructionItem {
   image: string;
   /** PNG of the aligned original, relative to the reconstructions folder, when known. */
   original?: string;
-  /** White box: final cosine to the target. */
+  /** The attack's own final cosine to the target (white box, query search), before any evaluation. */
   cosine?: number;
+  /** Encoder queries spent on this target (black-box search). */
+  queries?: number;
 }
 
 export interface ReconstructionIndex {
   createdAt: string;
   model?: string;
   encoderId: string;
+  /** Alignment frame the reconstructions are in (default: arcface-5pt at the images' size). */
+  frame?: { template: string; size: number };
   items: ReconstructionItem[];
 }
 
-/** Success attack rates of one evaluation encoder. Rates are fractions in [0,1]; null where undefined. */
-export interface EncoderScores {
-  encoderId: string;
-  /** True when this encoder is not the attacked one (transfer). */
-  transfer: boolean;
-  thresholds: { fmr1e2: number; fmr1e3: number };
-  typeI: { fmr1e2: number; fmr1e3: number };
-  typeII: { fmr1e2: number | null; fmr1e3: number | null };
-  rank1: number;
-  meanCosine: number;
-  /** Reconstructions the evaluation pipeline could not embed (no face found…), counted as failed attacks. */
-  notEmbedded: number;
-  count: number;
-}
-
-export interface EvaluationReport {
-  createdAt: string;
-  run: string;
-  attackedEncoderId: string;
-  route: RunKind;
-  identities: number;
-  images: number;
-  /** Identities with a single image: type II is undefined for them and they are left out of it. */
-  identitiesWithoutTypeII: number;
-  ssim: number;
-  psnr: number;
-  scores: EncoderScores[];
-  /** Per-item detail for the grid: cosine by the attacked encoder, type I success at 1e-3. */
-  items: { id: string; identity: string; cosine: number; success1e3: boolean }[];
-}
+/** The evaluation report (one source of type and schema: daemon/protocol/report.ts). */
+export type { EvaluationReport } from '../protocol/report';
 
 export function runPath(runDir: string, file: keyof typeof RUN_FILES): string {
   return path.join(runDir, RUN_FILES[file]);

@@ -15,7 +15,8 @@ import { readJson, writeJsonAtomic } from '../runs/runFolder';
 import { loadDiffEncoder } from './diffEncoderFor';
 import { invertTargets } from './invert';
 import { judgeRoute, RouteRequest } from './judge';
-import { encoderConfigById, WHITEBOX_DEFAULTS } from './run';
+import { defaultWhitebox } from '../config/run';
+import { findEncoderConfig } from '../encoders/registry';
 
 export interface InvertFileOptions {
   encoderId: string;
@@ -44,7 +45,7 @@ export function findGenerator(workspaceDir: string, encoderId: string): string {
 }
 
 export async function invertFile(o: InvertFileOptions, ctx: JobContext): Promise<{ route: string; reason: string; outDir: string; cosine: number[] }> {
-  const config = encoderConfigById(o.encoderId);
+  const config = findEncoderConfig(o.encoderId).config;
   const decision = judgeRoute(config, o.route);
   ctx.log('info', `route: ${decision.route} — ${decision.reason}`);
   const { ids, rows } = readEmbeddingsFile(o.embeddingsFile, config.embeddingDim);
@@ -64,9 +65,10 @@ export async function invertFile(o: InvertFileOptions, ctx: JobContext): Promise
     if (decision.route === 'whitebox') {
       const encoder = await loadDiffEncoder(config, ctx.workspaceDir);
       try {
-        const steps = o.steps ?? WHITEBOX_DEFAULTS.steps;
+        const wb = defaultWhitebox();
+        const steps = o.steps ?? wb.steps;
         const res = await invertTargets(generator, encoder, config, rows, {
-          ...WHITEBOX_DEFAULTS, steps, signal: ctx.signal,
+          ...wb, steps, signal: ctx.signal,
           onStep: (b, batches, s) => ctx.progress(b * steps + s.step, batches * steps, { loss: s.loss, cosine: s.meanCosine }),
         });
         images = res.images;

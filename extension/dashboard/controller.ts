@@ -165,7 +165,8 @@ export class DashboardController {
       if (gen !== this.pushGen || this.disposed) return;
       state.selected = {
         name: snap.name, dir: snap.dir, manifest: snap.manifest, metrics: snap.metrics, faces: this.faceViews(snap.faces),
-        evaluation: snap.evaluation, job: this.job?.view ?? null, problems: snap.problems, removed,
+        evaluation: snap.evaluation, ...(snap.evaluationProblem ? { evaluationProblem: snap.evaluationProblem } : {}),
+        job: this.job?.view ?? null, problems: snap.problems, removed,
       };
       if (removed) state.message = `Run folder ${snap.dir} no longer exists.`;
       else this.watch(snap);
@@ -195,7 +196,7 @@ export class DashboardController {
       },
       evaluation: (evaluation, problem) => {
         if (problem) this.host.log(`dashboard: ${problem}`);
-        this.host.post(EvaluationMessage.create({ run, evaluation }));
+        this.host.post(EvaluationMessage.create({ run, evaluation, ...(problem ? { problem } : {}) }));
       },
       removed: () => this.host.post(RunRemovedMessage.create({ run, message: `Run folder ${snap.dir} was deleted.` })),
       reset: () => { void this.pushState(); },

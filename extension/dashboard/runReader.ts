@@ -33,6 +33,8 @@ export interface RunSnapshot {
   metricsLineNumber: number;
   faces: FaceFiles[];
   evaluation: EvaluationReport | null;
+  /** Why the report exists but could not be read. */
+  evaluationProblem?: string;
   problems: string[];
 }
 
@@ -66,8 +68,24 @@ export function readManifest(runDir: string): ReadResult<RunManifest> {
   return readJsonFile<RunManifest>(path.join(runDir, RUN_FILES.manifest), RunManifestSchema);
 }
 
+/** The fields a current report has and a report of an older version (version 1: `scores`, `images`) lacks. */
+const REPORT_FIELDS = ['version', 'operatingPoints', 'thresholds', 'rows', 'items'];
+
 export function readEvaluation(runDir: string): ReadResult<EvaluationReport> {
-  return readJsonFile<EvaluationReport>(path.join(runDir, RUN_FILES.evaluationReport), EvaluationReportSchema);
+  const file = path.join(runDir, RUN_FILES.evaluationReport);
+  const r = readJsonFile<EvaluationReport>(file, EvaluationReportSchema);
+  if (!r.problem) return r;
+  // An older report is named as such, with what it lacks, rather than as a layout error.
+  try {
+    const v = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+    if (v && typeof v === 'object' && v.version !== 2) {
+      const missing = REPORT_FIELDS.filter((k) => !(k in v) || (k === 'version' && v.version !== 2));
+      return { value: null, problem: `${file} comes from an older version of Face Inversion Lab (missing ${missing.join(', ')}): run "Evaluate Attack" (faceinv evaluate) on this run again to get protocols, baselines and intervals` };
+    }
+  } catch {
+    /* the first problem stands */
+  }
+  return r;
 }
 
 /**
@@ -170,7 +188,8 @@ export function readRun(runDir: string): RunSnapshot {
   ];
   return {
     name: path.basename(dir), dir, manifest: manifest.value, metrics: metrics.lines, metricsOffset: metrics.offset,
-    metricsLineNumber: metrics.lineNumber, faces: faces.value ?? [], evaluation: evaluation.value, problems,
+    metricsLineNumber: metrics.lineNumber, faces: faces.value ?? [], evaluation: evaluation.value,
+    ...(evaluation.problem ? { evaluationProblem: evaluation.problem } : {}), problems,
   };
 }
 

@@ -19,6 +19,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { DashboardController } from '../../extension/dashboard/controller';
 import { dashboardHtml, newNonce } from '../../extension/dashboard/html';
 import { appendMetrics, HAVE_LFW, makeRun, metricsLines, tempDir } from '../unit/webview/fixture';
+import { EvaluatedRun, lfwAvailable, makeEvaluatedRun } from '../fixtures/evaluatedRun';
 
 const REPO = path.resolve(__dirname, '..', '..', '..');
 const BUNDLE = path.join(REPO, 'out', 'webview', 'dashboard.js');
@@ -85,6 +86,7 @@ describe('dashboard webview in Chromium', function () {
   let controller: DashboardController | undefined;
   let page: Page;
   let finishedDir: string;
+  let evaluated: EvaluatedRun | undefined;
   const problems: string[] = [];
   const logs: string[] = [];
 
@@ -105,6 +107,15 @@ describe('dashboard webview in Chromium', function () {
         route: { chosen: 'whitebox', requested: 'auto', reason: 'tfjs graph model: gradients available' }, createdAt: '2026-11-27T08:00:00.000Z', progress: { step: 40, totalSteps: 100, epoch: 0, totalEpochs: 1 } },
     });
     appendMetrics(path.join(runsRoot, 'wb-faceapi-search'), Array.from({ length: 40 }, (_, s) => ({ time: 't', step: s, split: 'search' as const, loss: 1 - s / 50, cosine: 0.1 + s / 50 })));
+    if (lfwAvailable()) {
+      // A run attacked and evaluated by the real code, with one reconstruction the detector cannot find.
+      evaluated = await makeEvaluatedRun('evaluated-for-real');
+      fs.cpSync(evaluated.runDir, path.join(runsRoot, 'evaluated-for-real'), { recursive: true });
+      const m = path.join(runsRoot, 'evaluated-for-real', 'run.json');
+      fs.writeFileSync(m, JSON.stringify({ ...JSON.parse(fs.readFileSync(m, 'utf8')), createdAt: '2026-11-26T08:00:00.000Z' }));
+    } else {
+      console.log('    (LFW absent: the real-evaluation dashboard test is skipped)');
+    }
 
     let origin = '';
     const started = await startServer(tmp, () => dashboardHtml({
@@ -152,6 +163,7 @@ describe('dashboard webview in Chromium', function () {
   });
 
   after(async () => {
+    evaluated?.ws.cleanup();
     controller?.dispose();
     await context?.close();
     server?.close();
@@ -169,15 +181,18 @@ describe('dashboard webview in Chromium', function () {
     const [loaded, total] = await imagesLoaded(page, '.faces img');
     assert.equal(total, 12, '6 reconstructions + 6 originals');
     assert.equal(loaded, total, 'every face image loaded');
-    const rows = await page.$$eval('table.sar tbody tr', (trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => td.textContent?.trim() ?? '')));
-    assert.equal(rows.length, 2);
-    assert.match(rows[0][0], /^arcface512-faceplugin\s*attacked$/);
-    assert.match(rows[1][0], /faceapi-resnet128\s*transfer/);
-    assert.deepEqual(rows[0].slice(1, 5), ['83.3 %', '66.7 %', '60.0 %', '40.0 %']);
-    assert.equal(rows[1][4], '—');
+    const rows = await page.$$eval('table[data-testid="sar-table-redetect"] tbody tr', (trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => td.textContent?.trim() ?? '')));
+    assert.equal(rows.length, 6, 'attack + 2 baselines for each of 2 encoders');
+    assert.match(rows[0][0], /^attack\s*1 of 6 failed \(1 no-face\)$/);
+    assert.match(rows[0][1], /^arcface512-faceplugin\s*attacked$/);
+    assert.match(rows[1][0], /nearest training face/);
+    assert.match(rows[3][1], /faceapi-resnet128\s*transfer/);
+    assert.deepEqual(rows[0].slice(2, 6), ['83.3 %', '66.7 %', '50.0 %', '16.7 %']);
+    assert.equal(await page.$$eval('table[data-testid="sar-table-direct"] tbody tr', (trs) => trs.length), 6);
     assert.match(await page.textContent('.quality') ?? '', /SSIM 0\.412 · PSNR 17\.8 dB/);
+    assert.equal(await page.$$eval('.faces [data-verdict="no-face"]', (b) => b.length), 1, 'the failed reconstruction is drawn as "no face"');
     const history = await page.$$eval('.runs .run', (bs) => bs.map((b) => [b.getAttribute('data-run'), b.querySelector('.state')?.textContent]));
-    assert.deepEqual(history, [['bb-arcface-lfw', 'finished'], ['wb-faceapi-search', 'running']]);
+    assert.deepEqual(history.filter(([n]) => n !== 'evaluated-for-real'), [['bb-arcface-lfw', 'finished'], ['wb-faceapi-search', 'running']]);
     // A malformed whole state and an undeclared method are dropped: the view stays as it was.
     const warnings: string[] = [];
     const onConsole = (m: { type(): string; text(): string }) => { if (m.type() === 'warning') warnings.push(m.text()); };
@@ -194,6 +209,25 @@ describe('dashboard webview in Chromium', function () {
     assert.equal((await imagesLoaded(page, '.faces img'))[1], 12);
     const csp = await page.evaluate(() => (window as unknown as { __csp: string[] }).__csp);
     assert.deepEqual(csp, [], 'no CSP violations');
+    assert.deepEqual(problems, []);
+  });
+
+  it('shows the SAR tables and badges of a report the real evaluation wrote, with a failed reconstruction', async function () {
+    if (!evaluated) this.skip();
+    await page.click('.runs .run[data-run="evaluated-for-real"]');
+    await page.waitForFunction(() => document.querySelector('#header h1')?.textContent === 'evaluated-for-real');
+    await page.waitForSelector('table[data-testid="sar-table-redetect"]', { timeout: 10_000 });
+    const rows = await page.$$eval('table[data-testid="sar-table-redetect"] tbody tr', (trs) => trs.map((tr) => tr.textContent ?? ''));
+    assert.equal(rows.length, 6);
+    assert.match(rows[0], /attack.*1 of \d+ failed \(1 no-face\)/);
+    assert.equal(await page.$('[data-testid="sar-problem"]'), null, 'no "cannot read this report" problem');
+    await page.waitForFunction(() => Array.from(document.querySelectorAll<HTMLImageElement>('.faces img')).every((i) => i.complete));
+    const badges = await page.$$eval('.faces .badge', (b) => b.map((x) => x.getAttribute('data-verdict')));
+    assert.equal(badges.length, (evaluated as EvaluatedRun).report.items.length, 'every reconstruction has its badge');
+    assert.equal(badges.filter((b) => b === 'no-face').length, 1);
+    await page.screenshot({ path: path.join(OUTPUT, 'dashboard-evaluated.png'), fullPage: true });
+    await page.click('.runs .run[data-run="bb-arcface-lfw"]');
+    await page.waitForFunction(() => document.querySelector('#header h1')?.textContent === 'bb-arcface-lfw');
     assert.deepEqual(problems, []);
   });
 

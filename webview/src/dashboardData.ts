@@ -1,7 +1,7 @@
 /**
  * Data shaping for the dashboard webview, apart from drawing (GitLens `timelineData.ts` pattern): applying
  * extension messages to the state, loss/cosine series for the charts (downsampled), the SAR table rows of
- * evaluation/report.json (ISO/IEC 30136-style success attack rates at FMR 1e-2 / 1e-3), face cards, the run
+ * evaluation/report.json (ISO/IEC 30136-style success attack rates per protocol, beside the baselines), face cards, the run
  * history rows and the persisted view state. Pure functions of plain data; unit tested under Node.
  */
 import type { MetricsLine } from '../../daemon/runs/layout';
@@ -27,7 +27,11 @@ export function applyMessage(state: DashboardState | null, msg: ToWebviewMessage
       return withRun({ metrics: sel.metrics.concat(msg.params.lines), problems: mergeProblems(sel.problems, msg.params.problems ?? []) });
     case 'dashboard/manifest': return withRun({ manifest: msg.params.manifest });
     case 'dashboard/faces': return withRun({ faces: msg.params.faces });
-    case 'dashboard/evaluation': return withRun({ evaluation: msg.params.evaluation });
+    case 'dashboard/evaluation': {
+      const { evaluationProblem: _old, ...rest } = sel;
+      const next = { ...rest, evaluation: msg.params.evaluation, ...(msg.params.problem ? { evaluationProblem: msg.params.problem } : {}) };
+      return { ...state, selected: next };
+    }
     case 'dashboard/job': return withRun({ job: msg.params.job });
     case 'dashboard/runRemoved': return { ...state, selected: { ...sel, removed: true }, message: msg.params.message };
   }
@@ -102,48 +106,112 @@ export function formatRate(r: number | null): string {
   return r === null || !Number.isFinite(r) ? '—' : `${(r * 100).toFixed(1)} %`;
 }
 
+type Report = NonNullable<RunView['evaluation']>;
+type Row = Report['rows'][number];
+type RateT = Row['typeI'][number];
+
+/** One cell: the rate, its count and interval for the tooltip, and whether its threshold is weakly supported. */
+export interface SarCell { text: string; title: string; lowSupport: boolean }
+
 export interface SarRow {
+  subject: Row['subject'];
+  /** 'attack', or the baseline's name. */
+  label: string;
   encoderId: string;
   /** 'attacked' for the encoder the templates came from, 'transfer' for the others. */
   role: 'attacked' | 'transfer';
-  typeI1e2: string; typeI1e3: string; typeII1e2: string; typeII1e3: string;
-  rank1: string; meanCosine: string;
-  /** e.g. "3 of 120 not embedded" or '' when all were. */
-  notEmbedded: string;
-  count: number;
+  typeI: SarCell[];
+  typeII: SarCell[];
+  rank1: SarCell;
+  /** e.g. "3 of 300 failed (3 no-face)", '' when none did. */
+  failed: string;
+}
+
+export interface SarProtocolTable {
+  protocol: Row['protocol'];
+  title: string;
+  rows: SarRow[];
 }
 
 export interface SarTable {
-  rows: SarRow[];
+  /** Operating points as column heads, e.g. "1e-3". */
+  points: string[];
+  tables: SarProtocolTable[];
   ssim: string;
   psnr: string;
-  /** One-line description: identities, images, route. */
+  /** One-line description: method, targets, identities, queries, time. */
   caption: string;
-  /** Note on type II when some identities have a single image. */
+  /** Counts behind type II and rank-1, and low-support thresholds. */
   note: string;
+  /** Set instead of tables when the report cannot be shown (older version…): what is missing and what to do. */
+  problem?: string;
 }
 
-/** The SAR table of an evaluation report: the attacked encoder first, then transfer encoders by id. */
-export function sarTable(report: RunView['evaluation']): SarTable | null {
+export function fmrLabel(fmr: number): string {
+  const e = Math.round(Math.log10(fmr));
+  return Math.abs(fmr - 10 ** e) <= fmr * 1e-9 ? `1e${e}` : String(fmr);
+}
+
+function cell(r: RateT | undefined, what: string, lowSupport: boolean): SarCell {
+  if (!r || r.rate === null) return { text: '—', title: `${what}: no trials`, lowSupport };
+  const ci = r.ci ? ` (95 % interval ${formatRate(r.ci[0])} – ${formatRate(r.ci[1])})` : '';
+  return { text: formatRate(r.rate), title: `${what}: ${r.successes} of ${r.trials}${ci}${lowSupport ? '; fewer than 20 impostor scores above this threshold' : ''}`, lowSupport };
+}
+
+const SUBJECT_LABEL: Record<Row['subject'], string> = { attack: 'attack', 'nearest-face': 'nearest training face', 'mean-face': 'mean face' };
+
+/**
+ * The SAR tables of an evaluation report, one per protocol: per scoring encoder (attacked first), the attack
+ * row followed by its baseline rows. A report of an older version is named as such, with what it lacks.
+ */
+export function sarTable(report: RunView['evaluation'] | { [k: string]: unknown } | null): SarTable | null {
   if (!report) return null;
-  const rows = report.scores.map((s): SarRow => ({
-    encoderId: s.encoderId,
-    role: s.transfer ? 'transfer' : 'attacked',
-    typeI1e2: formatRate(s.typeI.fmr1e2), typeI1e3: formatRate(s.typeI.fmr1e3),
-    typeII1e2: formatRate(s.typeII.fmr1e2), typeII1e3: formatRate(s.typeII.fmr1e3),
-    rank1: formatRate(s.rank1), meanCosine: Number.isFinite(s.meanCosine) ? s.meanCosine.toFixed(3) : '—',
-    notEmbedded: s.notEmbedded > 0 ? `${s.notEmbedded} of ${s.count} not embedded` : '',
-    count: s.count,
+  const r = report as Partial<Report>;
+  if (r.version !== 2 || !Array.isArray(r.rows) || !Array.isArray(r.operatingPoints) || !Array.isArray(r.thresholds)) {
+    const missing = ['version 2', 'operatingPoints', 'thresholds', 'rows'].filter((k) => (k === 'version 2' ? r.version !== 2 : !Array.isArray((r as Record<string, unknown>)[k])));
+    return {
+      points: [], tables: [], ssim: '—', psnr: '—', caption: '', note: '',
+      problem: `This report.json comes from an older version of Face Inversion Lab (missing: ${missing.join(', ')}): it has no protocols, baselines or intervals. Run "Evaluate Attack" (faceinv evaluate) on this run again.`,
+    };
+  }
+  const rep = report as Report;
+  const low = (enc: string, k: number) => rep.thresholds.find((t) => t.encoderId === enc)?.points[k]?.lowSupport ?? false;
+  const encoders = rep.thresholds.map((t) => t.encoderId);
+  const order = (x: Row) => [x.transfer ? 1 : 0, encoders.indexOf(x.encoderId), ['attack', 'nearest-face', 'mean-face'].indexOf(x.subject)];
+  const tables: SarProtocolTable[] = (['redetect', 'direct'] as const).map((protocol) => ({
+    protocol,
+    title: protocol === 'redetect' ? 'Re-detected (as a real photo: detection, landmarks, alignment)' : 'Direct (the reconstruction straight into each encoder, NbNet\'s protocol)',
+    rows: rep.rows.filter((x) => x.protocol === protocol).sort((a, b) => {
+      const oa = order(a), ob = order(b);
+      return oa[0] - ob[0] || oa[1] - ob[1] || oa[2] - ob[2];
+    }).map((x): SarRow => ({
+      subject: x.subject,
+      label: SUBJECT_LABEL[x.subject],
+      encoderId: x.encoderId,
+      role: x.transfer ? 'transfer' : 'attacked',
+      typeI: x.typeI.map((t, k) => cell(t, `type I @ FMR ${fmrLabel(rep.operatingPoints[k])}`, low(x.encoderId, k))),
+      typeII: x.typeII.perPair.map((t, k) => cell(t, `type II pairs @ FMR ${fmrLabel(rep.operatingPoints[k])}`, low(x.encoderId, k))),
+      rank1: cell(x.rank1, `rank-1 over ${x.rank1.trials} targets with another photo (${x.rank1Excluded} left out)`, false),
+      failed: x.failed > 0 ? `${x.failed} of ${x.probes} failed (${Object.entries(x.failures).map(([k, v]) => `${v} ${k}`).join(', ')})` : '',
+    })),
   }));
-  rows.sort((a, b) => (a.role === b.role ? a.encoderId.localeCompare(b.encoderId) : a.role === 'attacked' ? -1 : 1));
+  const attack = rep.rows.find((x) => x.subject === 'attack' && x.protocol === 'redetect' && !x.transfer);
+  const lowPoints = rep.thresholds.flatMap((t) => t.points.filter((p) => p.lowSupport).map((p) => `${t.encoderId} @${fmrLabel(p.fmr)}`));
   return {
-    rows,
-    ssim: Number.isFinite(report.ssim) ? report.ssim.toFixed(3) : '—',
-    psnr: Number.isFinite(report.psnr) ? `${report.psnr.toFixed(1)} dB` : '—',
-    caption: `${report.images} reconstructions of ${report.identities} identities · ${report.route} attack on ${report.attackedEncoderId}`,
-    note: report.identitiesWithoutTypeII > 0
-      ? `Type II leaves out ${report.identitiesWithoutTypeII} ${report.identitiesWithoutTypeII === 1 ? 'identity' : 'identities'} with a single image.`
-      : '',
+    points: rep.operatingPoints.map(fmrLabel),
+    tables,
+    ssim: rep.imageQuality.ssim === null ? '—' : rep.imageQuality.ssim.toFixed(3),
+    psnr: rep.imageQuality.psnr === null ? '—' : `${rep.imageQuality.psnr.toFixed(1)} dB`,
+    caption: [
+      rep.method,
+      `${rep.probes} targets of ${rep.identities} held-out identities`,
+      rep.queriesPerTarget !== undefined ? `${rep.queriesPerTarget.toFixed(0)} queries per target` : '',
+      rep.attackSeconds !== undefined ? `${(rep.attackSeconds / 60).toFixed(1)} min` : '',
+    ].filter(Boolean).join(' · '),
+    note: [
+      attack ? `Type II: ${attack.typeII.pairs} pairs of ${attack.typeII.probesWithPairs} targets (failed reconstructions fail all their pairs); rank-1 over ${attack.rank1.trials} targets (${attack.rank1Excluded} have no other photo).` : '',
+      lowPoints.length ? `Weakly supported thresholds (fewer than 20 impostor scores above): ${lowPoints.join(', ')}.` : '',
+    ].filter(Boolean).join(' '),
   };
 }
 
@@ -151,23 +219,32 @@ export function sarTable(report: RunView['evaluation']): SarTable | null {
 // Faces
 
 export interface FaceCard extends FaceView {
-  /** Type I success at FMR 1e-3 by the attacked encoder, when the evaluation has this item. */
-  success?: boolean;
+  /** Redetect verdict by the attacked encoder, when the evaluation has this item: 'hit' at `passesAt`, 'miss', or 'no-face'. */
+  verdict?: 'hit' | 'miss' | 'no-face';
+  /** Strictest operating point passed (type I, redetect), e.g. "1e-4". */
+  passesAt?: string;
+  /** Why the reconstruction could not be scored (e.g. "no-face"). */
+  failure?: string;
   /** Cosine caption, e.g. "cos 0.712". */
   caption: string;
 }
 
 /** Face views joined with the evaluation's per-item results (by id). */
 export function faceCards(run: RunView): FaceCard[] {
-  const byId = new Map((run.evaluation?.items ?? []).map((i) => [i.id, i]));
+  const items = (run.evaluation as Partial<Report> | null)?.version === 2 ? (run.evaluation as Report).items : [];
+  const byId = new Map(items.map((i) => [i.id, i]));
   return run.faces.map((f) => {
     const ev = byId.get(f.id);
-    const cos = ev?.cosine ?? f.cosine;
+    if (!ev) return { ...f, caption: f.cosine !== undefined && Number.isFinite(f.cosine) ? `cos ${f.cosine.toFixed(3)}` : '' };
+    const red = ev.attack.redetect;
+    const verdict = red.cosine === null ? 'no-face' : ev.passesAt !== null ? 'hit' : 'miss';
     return {
       ...f,
-      ...(ev ? { success: ev.success1e3 } : {}),
-      ...(f.identity === undefined && ev ? { identity: ev.identity } : {}),
-      caption: cos !== undefined && Number.isFinite(cos) ? `cos ${cos.toFixed(3)}` : '',
+      ...(f.identity === undefined ? { identity: ev.identity } : {}),
+      verdict,
+      ...(ev.passesAt !== null ? { passesAt: fmrLabel(ev.passesAt) } : {}),
+      ...(red.cosine === null ? { failure: red.failure ?? 'failed' } : {}),
+      caption: red.cosine === null ? `no face found (${red.failure ?? 'failed'})` : `cos ${red.cosine.toFixed(3)}`,
     };
   });
 }

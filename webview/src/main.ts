@@ -73,8 +73,8 @@ function render(): void {
     empty.textContent = run ? 'No metrics yet (metrics.jsonl).' : '';
     byId<HTMLInputElement>('log-scale').checked = view.logScale;
   }
-  if (changed('sar', [run?.name, run?.evaluation, run?.manifest?.state])) {
-    setChildren(byId('sar'), renderSar(sarTable(run?.evaluation ?? null), run?.manifest?.state === 'running'));
+  if (changed('sar', [run?.name, run?.evaluation, run?.evaluationProblem, run?.manifest?.state])) {
+    setChildren(byId('sar'), renderSar(sarTable(run?.evaluation ?? null), run?.manifest?.state === 'running', run?.evaluationProblem));
   }
   const cards = run ? faceCards(run) : [];
   const facesChanged = changed('faces', [run?.name, run?.faces, run?.evaluation]);

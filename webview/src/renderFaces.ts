@@ -1,6 +1,6 @@
 /**
  * Draws the reconstructed faces next to their originals (a grid; original left, reconstruction right), with
- * the per-item cosine and type I success at FMR 1e-3 when the evaluation has them; a click enlarges one pair,
+ * the per-item cosine and verdict (the strictest FMR it passes, no match, or no face) when the evaluation has them; a click enlarges one pair,
  * from where either image opens in an editor tab. Cards come shaped by dashboardData.faceCards.
  */
 import { h, type Child } from './dom';
@@ -21,8 +21,12 @@ function pair(card: FaceCard, cls: string): HTMLElement {
 }
 
 function verdict(card: FaceCard): Child {
-  if (card.success === undefined) return null;
-  return h('span', { class: `badge ${card.success ? 'hit' : 'miss'}`, text: card.success ? 'match @1e-3' : 'no match', title: 'type I success at FMR 1e-3 by the attacked encoder' });
+  if (card.verdict === undefined) return null;
+  const text = card.verdict === 'hit' ? `match @${card.passesAt}` : card.verdict === 'no-face' ? 'no face' : 'no match';
+  const title = card.verdict === 'no-face'
+    ? `the detector found no face in this reconstruction (${card.failure ?? 'failed'}): a failed attack under re-detection`
+    : 'type I by the attacked encoder, re-detected: the strictest false match rate at which it is accepted';
+  return h('span', { class: `badge ${card.verdict}`, attrs: { 'data-verdict': card.verdict }, text, title });
 }
 
 export function renderFaces(cards: FaceCard[], act: FaceActions): Child[] {

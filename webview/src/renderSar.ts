@@ -1,43 +1,43 @@
 /**
- * Draws the success-attack-rate table of evaluation/report.json: type I and type II SAR at FMR 1e-2 and 1e-3
- * for each evaluation encoder (the attacked one first, transfer encoders marked), rank-1, mean cosine, and
- * the image-quality pair SSIM / PSNR. Rows come shaped by dashboardData.sarTable.
+ * Draws the success-attack-rate tables of evaluation/report.json, one per protocol (re-detected first, then
+ * direct): per scoring encoder the attack's row, then the baselines' rows (nearest training face, mean face)
+ * in a muted style, so a reader sees at once what the attack adds over a lookalike. Type I and type II at
+ * every operating point, rank-1, failures; counts and Wilson intervals in each cell's tooltip; weakly
+ * supported thresholds marked †. Rows come shaped by dashboardData.sarTable.
  */
 import { h, type Child } from './dom';
-import type { SarTable } from './dashboardData';
+import type { SarCell, SarTable } from './dashboardData';
 
-export function renderSar(table: SarTable | null, running: boolean): Child[] {
+function num(c: SarCell): HTMLElement {
+  return h('td', { class: `num${c.lowSupport ? ' low' : ''}`, text: `${c.text}${c.lowSupport ? ' †' : ''}`, title: c.title });
+}
+
+export function renderSar(table: SarTable | null, running: boolean, problem?: string): Child[] {
+  if (!table && problem) return [h('p', { class: 'problem', attrs: { 'data-testid': 'sar-problem' }, text: problem })];
   if (!table) {
     return [h('p', { class: 'empty', text: running ? 'No evaluation yet: the run is still going.' : 'No evaluation/report.json in this run yet.' })];
   }
-  const head = h('tr', {}, [
-    h('th', { text: 'Evaluation encoder' }),
-    h('th', { text: 'Type I @ FMR 1e-2', title: 'reconstruction vs the same image\'s template' }),
-    h('th', { text: 'Type I @ FMR 1e-3' }),
-    h('th', { text: 'Type II @ FMR 1e-2', title: 'reconstruction vs other images of the same identity' }),
-    h('th', { text: 'Type II @ FMR 1e-3' }),
-    h('th', { text: 'Rank-1' }),
-    h('th', { text: 'Mean cos' }),
-  ]);
-  const body = table.rows.map((r) => h('tr', { class: r.role }, [
-    h('td', {}, [
-      h('span', { class: 'encoder', text: r.encoderId }),
-      ' ',
-      h('span', { class: `badge ${r.role}`, text: r.role === 'transfer' ? 'transfer' : 'attacked' }),
-      r.notEmbedded ? h('div', { class: 'muted small', text: r.notEmbedded }) : null,
-    ]),
-    h('td', { class: 'num', text: r.typeI1e2 }),
-    h('td', { class: 'num', text: r.typeI1e3 }),
-    h('td', { class: 'num', text: r.typeII1e2 }),
-    h('td', { class: 'num', text: r.typeII1e3 }),
-    h('td', { class: 'num', text: r.rank1 }),
-    h('td', { class: 'num', text: r.meanCosine }),
-  ]));
-  return [
-    h('table', { class: 'sar', attrs: { 'data-testid': 'sar-table' } }, [h('thead', {}, [head]), h('tbody', {}, body)]),
-    h('p', { class: 'quality' }, [
-      h('span', { text: `SSIM ${table.ssim}` }), ' · ', h('span', { text: `PSNR ${table.psnr}` }), ' · ', h('span', { class: 'muted', text: table.caption }),
-    ]),
-    table.note ? h('p', { class: 'muted small', text: table.note }) : null,
-  ];
+  if (table.problem) return [h('p', { class: 'problem', attrs: { 'data-testid': 'sar-problem' }, text: table.problem })];
+  const out: Child[] = [h('p', { class: 'caption', text: table.caption })];
+  for (const t of table.tables) {
+    const head = h('tr', {}, [
+      h('th', { text: 'Subject' }),
+      h('th', { text: 'Scored by' }),
+      ...table.points.map((p) => h('th', { text: `Type I @${p}`, title: `reconstruction vs the same photo's template, FMR ${p}` })),
+      ...table.points.map((p) => h('th', { text: `Type II @${p}`, title: `reconstruction vs the person's other photos, FMR ${p}` })),
+      h('th', { text: 'Rank-1' }),
+    ]);
+    const body = t.rows.map((r) => h('tr', { class: `${r.role} ${r.subject === 'attack' ? 'attack' : 'baseline'}` }, [
+      h('td', {}, [h('span', { class: r.subject === 'attack' ? 'subject' : 'subject muted', text: r.label }), r.failed ? h('div', { class: 'muted small', text: r.failed }) : null]),
+      h('td', {}, [h('span', { class: 'encoder', text: r.encoderId }), ' ', h('span', { class: `badge ${r.role}`, text: r.role === 'transfer' ? 'transfer' : 'attacked' })]),
+      ...r.typeI.map(num),
+      ...r.typeII.map(num),
+      num(r.rank1),
+    ]));
+    out.push(h('h3', { class: 'protocol', text: t.title }));
+    out.push(h('table', { class: 'sar', attrs: { 'data-testid': `sar-table-${t.protocol}` } }, [h('thead', {}, [head]), h('tbody', {}, body)]));
+  }
+  out.push(h('p', { class: 'quality' }, [h('span', { text: `SSIM ${table.ssim}` }), ' · ', h('span', { text: `PSNR ${table.psnr}` })]));
+  if (table.note) out.push(h('p', { class: 'muted small', text: table.note }));
+  return out;
 }

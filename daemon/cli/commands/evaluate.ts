@@ -1,5 +1,6 @@
 import * as path from 'node:path';
-import { evaluateRun, reportMarkdown } from '../../evaluation/evaluate';
+import { evaluateRun } from '../../evaluation/evaluate';
+import { reportMarkdown } from '../../evaluation/reportMarkdown';
 import { consoleContext } from '../../jobs/consoleContext';
 import { RUN_FILES } from '../../runs/layout';
 import { intFlag, parseArgs } from '../args';
@@ -8,7 +9,7 @@ import { initEngineFromFlags } from '../engineFlags';
 
 export const command: CliCommand = {
   name: 'evaluate',
-  summary: 'Score an attack run: SAR type I/II at FMR 1e-2/1e-3, rank-1, SSIM/PSNR, by the attacked and other encoders.',
+  summary: 'Score an attack run: SAR type I/II at FMR 1e-2…1e-5 under both protocols beside the baselines, rank-1, SSIM/PSNR, by the attacked and other encoders.',
   usage: `faceinv evaluate RUN_DIR [--eval-encoders a,b,…] [--max-images N] [--workspace DIR] [--cache DIR] [--json]
   Writes RUN_DIR/evaluation/report.json, report.md and grid.png. Encoders other than the attacked one measure transfer.`,
   async run(args) {

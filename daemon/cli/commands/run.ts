@@ -1,15 +1,15 @@
 import * as path from 'node:path';
 import { loadRunConfig } from '../../config/loadRunConfig';
-import { reportMarkdown } from '../../evaluation/evaluate';
+import { reportMarkdown } from '../../evaluation/reportMarkdown';
 import { consoleContext } from '../../jobs/consoleContext';
-import { runConfigEndToEnd } from '../../runs/runConfig';
+import { runAttack } from '../../attack/orchestrator';
 import { parseArgs } from '../args';
 import { CliCommand, UsageError } from '../command';
 import { initEngineFromFlags } from '../engineFlags';
 
 export const command: CliCommand = {
   name: 'run',
-  summary: 'Run a run config end to end headless: judge the route, train or invert, evaluate (what the editor\'s "Run Config" does).',
+  summary: 'Run a run config end to end headless: judge the route, build the face model, attack the held-out targets, evaluate (what the editor\'s "Run Config" does).',
   usage: `faceinv run CONFIG [--workspace DIR] [--overwrite] [--no-evaluate] [--backend NAME] [--cache DIR]
   The route comes from the config ("auto" lets the judge decide from the encoder config's "known" fields).`,
   async run(args) {
@@ -19,8 +19,8 @@ export const command: CliCommand = {
     await initEngineFromFlags(a);
     const ctx = consoleContext(path.resolve(a.flags.get('workspace') ?? process.cwd()));
     try {
-      const out = await runConfigEndToEnd(config, ctx, { overwrite: a.booleans.has('overwrite'), cacheDir: a.flags.get('cache'), evaluate: !a.booleans.has('no-evaluate') });
-      console.log(`route: ${out.route} (${out.reason})\nrun folder: ${out.runDir}`);
+      const out = await runAttack(config, ctx, { overwrite: a.booleans.has('overwrite'), cacheDir: a.flags.get('cache'), evaluate: !a.booleans.has('no-evaluate') });
+      console.log(`route: ${out.decision.route} (${out.decision.reason})\nrun folder: ${out.runDir}`);
       if (out.report) console.log(reportMarkdown(out.report));
       return 0;
     } finally {

@@ -1,7 +1,8 @@
-/** `evaluate`: score a finished run (SAR type I/II, rank-1, SSIM/PSNR) by the attacked and other encoders. */
+/** `evaluate`: score a finished run (SAR type I/II per protocol beside the baselines, rank-1, SSIM/PSNR) by the attacked and other encoders. */
 import * as path from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { evaluateRun } from '../../evaluation/evaluate';
+import { reportSummary } from '../../evaluation/reportMarkdown';
 import { defineJobKind } from '../kind';
 
 export const evaluateJob = defineJobKind({
@@ -15,6 +16,6 @@ export const evaluateJob = defineJobKind({
   label: (p) => `evaluate ${path.basename(p.runDir)}`,
   async run(p, ctx) {
     const report = await evaluateRun(path.resolve(ctx.workspaceDir, p.runDir), ctx, { evalEncoders: p.evalEncoders, maxImages: p.maxImages });
-    return { scores: report.scores, ssim: report.ssim, psnr: report.psnr, images: report.images };
+    return reportSummary(report);
   },
 });

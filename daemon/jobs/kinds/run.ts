@@ -1,14 +1,15 @@
-/** `run`: a run config end to end — route by the judge, train or invert, then evaluate. */
+/** `run`: a run config end to end (daemon/attack/orchestrator.ts) — route by the judge, face model, attack, then evaluate. */
 import * as path from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { loadRunConfig } from '../../config/loadRunConfig';
-import { runConfigEndToEnd } from '../../runs/runConfig';
+import { reportSummary } from '../../evaluation/reportMarkdown';
+import { runAttack } from '../../attack/orchestrator';
 import { confineRunConfig } from '../confine';
 import { defineJobKind } from '../kind';
 
 export const runJob = defineJobKind({
   kind: 'run',
-  summary: 'Run a run config end to end: the judge picks the route, then train (black box) or invert (white box), then evaluate.',
+  summary: 'Run a run config end to end: the judge picks the route, then the face model, the attack of every held-out target, and the evaluation.',
   params: Type.Object({
     config: Type.String({ minLength: 1, maxLength: 4096 }),
     overwrite: Type.Optional(Type.Boolean()),
@@ -19,7 +20,7 @@ export const runJob = defineJobKind({
     const file = path.resolve(ctx.workspaceDir, p.config);
     const config = loadRunConfig(file);
     confineRunConfig(config, ctx, file);
-    const out = await runConfigEndToEnd(config, ctx, { overwrite: p.overwrite, evaluate: p.evaluate });
-    return { runDir: out.runDir, route: out.route, reason: out.reason, scores: out.report?.scores };
+    const out = await runAttack(config, ctx, { overwrite: p.overwrite, evaluate: p.evaluate });
+    return { runDir: out.runDir, route: out.decision.route, reason: out.decision.reason, attackSeconds: out.attackSeconds, ...(out.report ? { report: reportSummary(out.report) } : {}) };
   },
 });

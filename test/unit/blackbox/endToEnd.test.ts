@@ -6,6 +6,8 @@ import { initEngine } from '../../../daemon/engine/backend';
 import { tf } from '../../../daemon/engine/tf';
 import { evaluateRun } from '../../../daemon/evaluation/evaluate';
 import type { JobContext } from '../../../daemon/jobs/context';
+import { Value } from '@sinclair/typebox/value';
+import { EvaluationReportSchema } from '../../../daemon/protocol/report';
 import { EvaluationReport, RUN_FILES } from '../../../daemon/runs/layout';
 import { readMetrics } from '../../../daemon/runs/runFolder';
 import { lfwAvailable, makeTinyWorkspace, TinyWorkspace } from '../../fixtures/tinyWorkspace';
@@ -50,9 +52,21 @@ describe('black-box attack end to end (tiny LFW subset)', function () {
     assert.equal(tf.memory().numTensors, before, 'no tensors left after training');
 
     const report: EvaluationReport = await evaluateRun(runDir, testContext(ws.dir), { cacheDir: ws.cacheDir });
-    assert.equal(report.scores[0].encoderId, 'arcface512-faceplugin');
-    assert.ok(report.images > 0);
-    for (const v of [report.scores[0].typeI.fmr1e3, report.scores[0].rank1, report.ssim]) assert.ok(v >= 0 && v <= 1, `rate ${v}`);
+    assert.ok(Value.Check(EvaluationReportSchema, report), 'the report matches its schema');
+    assert.deepEqual(report.thresholds.map((t) => t.encoderId), ['arcface512-faceplugin', 'faceapi-resnet128'], 'the transfer encoder scores too');
+    assert.ok(report.probes > 0);
+    // 3 subjects × 2 protocols × 2 encoders, each with a rate per operating point.
+    assert.equal(report.rows.length, 12);
+    for (const row of report.rows) {
+      assert.equal(row.typeI.length, report.operatingPoints.length);
+      for (const t of row.typeI) assert.ok(t.trials === report.probes && t.successes <= t.trials);
+    }
+    const transfer = report.rows.filter((r) => r.transfer);
+    assert.ok(transfer.length === 6 && transfer.every((r) => r.encoderId === 'faceapi-resnet128'));
+    // The nearest-face baseline under `direct` by the attacked encoder is its stored template's cosine: the
+    // same picture in the same frame, so its cosine equals the nearest training template's.
+    for (const it of report.items) assert.ok(it.nearestFace.direct.cosine !== null && it.nearestFace.rel.split('/')[0] !== it.identity);
+    assert.ok(!JSON.stringify(report).includes('NaN'));
     for (const f of [RUN_FILES.evaluationReport, RUN_FILES.evaluationMarkdown, RUN_FILES.evaluationGrid, RUN_FILES.reconstructionIndex]) {
       assert.ok(fs.existsSync(path.join(runDir, f)), `${f} written`);
     }

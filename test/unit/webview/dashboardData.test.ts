@@ -7,7 +7,9 @@ import { EvaluationMessage, FacesMessage, JobMessage, MetricsMessage, RunRemoved
 import {
   applyMessage, curves, downsample, faceCards, formatRate, historyRows, jobLine, mergeProblems, progressFraction, restoreViewState, sarTable,
 } from '../../../webview/src/dashboardData';
-import { manifest, metricsLines } from './fixture';
+import { manifest, metricsLines, syntheticReport } from './fixture';
+
+const ids6 = ['a', 'b', 'c', 'd', 'e', 'f'].map((x) => ({ id: x, identity: x.toUpperCase() }));
 
 function run(over: Partial<RunView> = {}): RunView {
   return {
@@ -50,6 +52,10 @@ describe('dashboardData', () => {
       const s = state();
       assert.equal(applyMessage(s, MetricsMessage.create({ run: 'other', lines: metricsLines(2) })), s);
       assert.equal(applyMessage(s, EvaluationMessage.create({ run: 'other', evaluation: null })), s);
+      const withProblem = applyMessage(s, EvaluationMessage.create({ run: 'r1', evaluation: null, problem: 'report.json comes from an older version' }));
+      assert.equal(withProblem?.selected?.evaluationProblem, 'report.json comes from an older version');
+      const fixed = applyMessage(withProblem, EvaluationMessage.create({ run: 'r1', evaluation: syntheticReport('r1', ids6) }));
+      assert.equal(fixed?.selected?.evaluationProblem, undefined, 'a readable report clears the problem');
     });
 
     it('applies faces, job, runs, removal', () => {
@@ -103,25 +109,32 @@ describe('dashboardData', () => {
   describe('sarTable', () => {
     it('is null without a report', () => assert.equal(sarTable(null), null));
 
-    it('puts the attacked encoder first, marks transfer, formats rates, shows — for undefined type II', () => {
-      const t = sarTable({
-        createdAt: 't', run: 'r1', attackedEncoderId: 'arc', route: 'blackbox', identities: 5, images: 6, identitiesWithoutTypeII: 2, ssim: 0.41234, psnr: 17.84, items: [],
-        scores: [
-          { encoderId: 'zz-transfer', transfer: true, thresholds: { fmr1e2: 0.4, fmr1e3: 0.5 }, typeI: { fmr1e2: 0.5, fmr1e3: 0.25 }, typeII: { fmr1e2: 0.1, fmr1e3: null }, rank1: 0.2, meanCosine: 0.3, notEmbedded: 2, count: 6 },
-          { encoderId: 'arc', transfer: false, thresholds: { fmr1e2: 0.3, fmr1e3: 0.4 }, typeI: { fmr1e2: 0.8333, fmr1e3: 0.6667 }, typeII: { fmr1e2: 0.6, fmr1e3: 0.4 }, rank1: 0.5, meanCosine: 0.6123, notEmbedded: 0, count: 6 },
-        ],
-      });
-      assert.ok(t);
-      assert.deepEqual(t.rows.map((r) => [r.encoderId, r.role]), [['arc', 'attacked'], ['zz-transfer', 'transfer']]);
-      assert.equal(t.rows[0].typeI1e2, '83.3 %');
-      assert.equal(t.rows[0].typeI1e3, '66.7 %');
-      assert.equal(t.rows[1].typeII1e3, '—');
-      assert.equal(t.rows[1].notEmbedded, '2 of 6 not embedded');
-      assert.equal(t.rows[0].notEmbedded, '');
-      assert.equal(t.rows[0].meanCosine, '0.612');
+    it('one table per protocol, redetect first; the attacked encoder first; each attack row above its baselines', () => {
+      const t = sarTable(syntheticReport('r1', ids6));
+      assert.ok(t && !t.problem);
+      assert.deepEqual(t.points, ['1e-2', '1e-3', '1e-4', '1e-5']);
+      assert.deepEqual(t.tables.map((x) => x.protocol), ['redetect', 'direct']);
+      const red = t.tables[0].rows;
+      assert.deepEqual(red.map((r) => [r.subject, r.encoderId, r.role]), [
+        ['attack', 'arcface512-faceplugin', 'attacked'], ['nearest-face', 'arcface512-faceplugin', 'attacked'], ['mean-face', 'arcface512-faceplugin', 'attacked'],
+        ['attack', 'faceapi-resnet128', 'transfer'], ['nearest-face', 'faceapi-resnet128', 'transfer'], ['mean-face', 'faceapi-resnet128', 'transfer'],
+      ]);
+      assert.deepEqual(red[0].typeI.map((c) => c.text), ['83.3 %', '66.7 %', '50.0 %', '16.7 %']);
+      assert.match(red[0].typeI[1].title, /4 of 6 \(95 % interval 30\.0 % – 90\.3 %\)/);
+      assert.equal(red[0].failed, '1 of 6 failed (1 no-face)');
+      assert.equal(t.tables[1].rows[0].failed, '');
+      assert.equal(red[3].typeI[3].lowSupport, true, 'faceapi @1e-5 is flagged in the fixture');
+      assert.match(t.note, /Weakly supported thresholds.*faceapi-resnet128 @1e-5/);
+      assert.match(t.caption, /6 targets of 6 held-out identities · 96 queries per target · 5\.3 min/);
       assert.equal(t.ssim, '0.412');
       assert.equal(t.psnr, '17.8 dB');
-      assert.match(t.note, /2 identities/);
+    });
+
+    it('names a report of an older version and what it lacks, instead of drawing nothing', () => {
+      const old = { createdAt: 't', run: 'r1', attackedEncoderId: 'arc', route: 'blackbox', images: 6, scores: [], items: [] };
+      const t = sarTable(old as never);
+      assert.ok(t?.problem);
+      assert.match(t.problem, /older version.*missing: version 2, operatingPoints, thresholds, rows/);
     });
 
     it('formatRate handles null and non-finite', () => {
@@ -131,19 +144,22 @@ describe('dashboardData', () => {
     });
   });
 
-  it('faceCards joins evaluation items by id (success, cosine, identity)', () => {
-    const r = run({
-      evaluation: {
-        createdAt: 't', run: 'r1', attackedEncoderId: 'arc', route: 'blackbox', identities: 2, images: 2, identitiesWithoutTypeII: 0, ssim: 0, psnr: 0, scores: [],
-        items: [{ id: 'b', identity: 'Bob', cosine: 0.71234, success1e3: true }],
-      },
-    });
+  it('faceCards joins evaluation items by id: verdict at the strictest FMR passed, no face, no match', () => {
+    const report = syntheticReport('r1', [{ id: 'b', identity: 'Bob' }, { id: 'c', identity: 'Cy' }]);
+    report.items[0].passesAt = 1e-4;
+    report.items[0].attack.redetect = { cosine: 0.71234 };
+    report.items[1].passesAt = null;
+    const r = run({ evaluation: report, faces: [...run().faces, { id: 'c', imageUri: 'u', imagePath: '/p/c.png' }] });
     const cards = faceCards(r);
-    assert.equal(cards[0].success, undefined);
+    assert.equal(cards[0].verdict, undefined);
     assert.equal(cards[0].caption, 'cos 0.400');
-    assert.equal(cards[1].success, true);
+    assert.equal(cards[1].verdict, 'hit');
+    assert.equal(cards[1].passesAt, '1e-4');
     assert.equal(cards[1].identity, 'Bob');
     assert.equal(cards[1].caption, 'cos 0.712');
+    assert.equal(cards[2].verdict, 'no-face');
+    assert.equal(cards[2].failure, 'no-face');
+    assert.match(cards[2].caption, /no face found/);
   });
 
   it('historyRows marks the selected run and describes kind, encoder, evaluation', () => {

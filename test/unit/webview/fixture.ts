@@ -1,7 +1,7 @@
 /**
  * Synthetic run folders for the dashboard tests (layout: daemon/runs/layout.ts), written to a temp dir:
  * run.json, metrics.jsonl with a decreasing loss (train every step, test every 10), reconstructions with
- * originals and an evaluation/report.json. With LFW present (read-only, never copied into the repo) the
+ * originals and an evaluation/report.json (syntheticReport). With LFW present (read-only, never copied into the repo) the
  * originals are 112×112 centre crops of real LFW faces and the "reconstructions" blurred copies of them;
  * without it both are synthetic gradients.
  */
@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
+import { rate } from '../../../daemon/evaluation/stats';
 import type { EvaluationReport, MetricsLine, ReconstructionIndex, RunManifest } from '../../../daemon/runs/layout';
 
 /** /work/shared/data/lfw, resolved from the compiled test (out/test/unit/webview → repo root → ../shared). */
@@ -51,17 +52,53 @@ export function appendMetrics(runDir: string, lines: MetricsLine[]): void {
   fs.appendFileSync(path.join(runDir, 'metrics.jsonl'), lines.map((l) => JSON.stringify(l) + '\n').join(''));
 }
 
-function report(name: string, ids: { id: string; identity: string }[]): EvaluationReport {
+/**
+ * A valid report (daemon/protocol/report.ts) with fixed numbers: 6 targets, the attack's redetect type I at
+ * 1e-2…1e-5 = 5, 4, 3, 1 of 6, one "no face" failure (the last target) under redetect; the baselines below it.
+ * Tests that need a report produced by the real evaluation use test/fixtures/evaluatedRun.ts instead.
+ */
+export function syntheticReport(name: string, ids: { id: string; identity: string }[]): EvaluationReport {
+  const n = ids.length;
+  const points = [1e-2, 1e-3, 1e-4, 1e-5];
+  // Counts are given for 6 targets and scaled to n.
+  const row = (subject: 'attack' | 'nearest-face' | 'mean-face', protocol: 'direct' | 'redetect', encoderId: string, hits6: number[], failed = 0, hits = hits6.map((h) => Math.round((h * n) / 6))): EvaluationReport['rows'][number] => ({
+    subject, protocol, encoderId, transfer: encoderId !== 'arcface512-faceplugin', probes: n, failed: Math.min(failed, n), failures: failed && n ? { 'no-face': failed } : {},
+    typeI: hits.map((h) => rate(h, n)),
+    typeII: {
+      perPair: hits.map((h) => rate(2 * h, 2 * n)), perPairClusterCi: hits.map(() => [0.1, 0.9] as [number, number]),
+      perProbe: hits.map((h) => h / n), perIdentity: hits.map((h) => h / n), pairs: 2 * n, probesWithPairs: n, identitiesWithPairs: n,
+    },
+    rank1: rate(Math.min(hits[1], Math.max(0, n - 1)), Math.max(0, n - 1)), rank1Excluded: Math.min(1, n), meanCosine: 0.5,
+  });
+  const rows: EvaluationReport['rows'] = [];
+  for (const enc of ['arcface512-faceplugin', 'faceapi-resnet128']) {
+    for (const protocol of ['direct', 'redetect'] as const) {
+      const f = protocol === 'redetect' ? 1 : 0;
+      rows.push(row('attack', protocol, enc, enc === 'arcface512-faceplugin' ? [5, 4, 3, 1] : [4, 2, 1, 0], f));
+      rows.push(row('nearest-face', protocol, enc, [6, 5, 1, 0]));
+      rows.push(row('mean-face', protocol, enc, [0, 0, 0, 0]));
+    }
+  }
+  const thr = (encoderId: string, base: number) => ({
+    encoderId, images: 2555, identities: 1150,
+    points: points.map((fmr, k) => ({ fmr, threshold: base + 0.05 * k, impostorsAbove: Math.round(3245817 * fmr), impostorPairs: 3245817, lowSupport: fmr < 1e-5 * 1.01 && encoderId !== 'arcface512-faceplugin' })),
+  });
   return {
-    createdAt: '2026-11-27T11:05:00.000Z', run: name, attackedEncoderId: 'arcface512-faceplugin', route: 'blackbox',
-    identities: ids.length, images: ids.length, identitiesWithoutTypeII: 1, ssim: 0.4123, psnr: 17.84,
-    scores: [
-      { encoderId: 'faceapi-resnet128', transfer: true, thresholds: { fmr1e2: 0.42, fmr1e3: 0.51 }, typeI: { fmr1e2: 0.5, fmr1e3: 0.3333 },
-        typeII: { fmr1e2: 0.4, fmr1e3: null }, rank1: 0.25, meanCosine: 0.48, notEmbedded: 1, count: ids.length },
-      { encoderId: 'arcface512-faceplugin', transfer: false, thresholds: { fmr1e2: 0.31, fmr1e3: 0.39 }, typeI: { fmr1e2: 0.8333, fmr1e3: 0.6667 },
-        typeII: { fmr1e2: 0.6, fmr1e3: 0.4 }, rank1: 0.5, meanCosine: 0.612, notEmbedded: 0, count: ids.length },
-    ],
-    items: ids.map((x, i) => ({ id: x.id, identity: x.identity, cosine: 0.7 - 0.05 * i, success1e3: i % 3 !== 2 })),
+    version: 2, createdAt: '2026-11-27T11:05:00.000Z', run: name, attackedEncoderId: 'arcface512-faceplugin', route: 'blackbox',
+    method: 'black box: PCA face model, 512 components; ridge-regression start; zeroth-order search, 100 queries per target',
+    frame: { template: 'arcface-5pt', size: 112 }, probes: n, identities: n, singleImageIdentities: 1, operatingPoints: points,
+    thresholds: [thr('arcface512-faceplugin', 0.25), thr('faceapi-resnet128', 0.9)], rows,
+    imageQuality: { ssim: 0.4123, psnr: 17.84, compared: n }, optimiserMeanCosine: 0.59, queriesPerTarget: 96, attackSeconds: 318,
+    items: ids.map((x, i) => {
+      const failed = i === n - 1;
+      return {
+        id: x.id, identity: x.identity, source: `${x.identity}/${x.id}.jpg`, image: `${x.id}.png`,
+        attack: { direct: { cosine: 0.7 - 0.05 * i }, redetect: failed ? { cosine: null, failure: 'no-face' } : { cosine: 0.68 - 0.05 * i } },
+        nearestFace: { rel: 'Someone_Else/Someone_Else_0001.jpg', direct: { cosine: 0.4 }, redetect: { cosine: 0.38 } },
+        passesAt: failed ? null : [1e-5, 1e-4, 1e-4, 1e-3, 1e-2, null][i % 6],
+        optimiserCosine: 0.72 - 0.05 * i, queries: 96,
+      };
+    }),
   };
 }
 
@@ -115,6 +152,6 @@ export async function makeRun(runsRoot: string, name: string, opts: FixtureOptio
     }
     writeJson(path.join(rdir, 'index.json'), index);
   }
-  if (opts.evaluation ?? true) writeJson(path.join(dir, 'evaluation', 'report.json'), report(name, ids));
+  if (opts.evaluation ?? true) writeJson(path.join(dir, 'evaluation', 'report.json'), syntheticReport(name, ids));
   return dir;
 }

@@ -8,7 +8,7 @@ import {
   TO_EXTENSION, TO_WEBVIEW, type DashboardState,
 } from '../../../daemon/protocol/webview';
 import { Value } from '@sinclair/typebox/value';
-import { manifest, metricsLines } from './fixture';
+import { manifest, metricsLines, syntheticReport } from './fixture';
 
 function sampleState(): DashboardState {
   return {
@@ -59,16 +59,13 @@ describe('webview protocol', () => {
     assert.equal(OpenImageMessage.is({ method: 'dashboard/openImage', params: { path: 42 } }), false);
   });
 
-  it('rejects SAR rates outside [0,1] in a report', () => {
+  it('rejects SAR rates outside [0,1] in a report, and accepts a valid one', () => {
     const s = sampleState();
     const sel = s.selected;
     assert.ok(sel);
-    sel.evaluation = {
-      createdAt: 't', run: 'r1', attackedEncoderId: 'e', route: 'blackbox', identities: 1, images: 1, identitiesWithoutTypeII: 0, ssim: 0.5, psnr: 20, items: [],
-      scores: [{ encoderId: 'e', transfer: false, thresholds: { fmr1e2: 0.3, fmr1e3: 0.4 }, typeI: { fmr1e2: 0.5, fmr1e3: 0.4 }, typeII: { fmr1e2: null, fmr1e3: null }, rank1: 1, meanCosine: 0.5, notEmbedded: 0, count: 1 }],
-    };
+    sel.evaluation = syntheticReport('r1', [{ id: 'a', identity: 'A' }, { id: 'b', identity: 'B' }]);
     assert.ok(StateMessage.is(StateMessage.create(s)));
-    sel.evaluation.scores[0].typeI.fmr1e3 = 40;
+    (sel.evaluation.rows[0].typeI[1] as { rate: number }).rate = 40;
     assert.equal(StateMessage.is(StateMessage.create(s)), false, 'a rate of 40 (percent, not fraction) must not pass');
   });
 });

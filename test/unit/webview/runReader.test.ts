@@ -87,8 +87,16 @@ describe('dashboard runReader', function () {
     assert.equal(snap.metrics.length, 33);
     assert.equal(snap.faces.length, 3);
     assert.ok(fs.existsSync(snap.faces[0].imagePath) && snap.faces[0].originalPath && fs.existsSync(snap.faces[0].originalPath));
-    assert.equal(snap.evaluation?.scores.length, 2);
+    assert.equal(snap.evaluation?.rows.length, 12);
     assert.deepEqual(snap.problems, []);
+  });
+
+  it('names a report of an older version, and what it lacks, instead of a layout error', async () => {
+    const dir = await makeRun(root, 'old-report', { faces: 0, evaluation: false });
+    writeJson(path.join(dir, 'evaluation', 'report.json'), { createdAt: 't', run: 'old-report', attackedEncoderId: 'a', route: 'blackbox', images: 3, scores: [], items: [] });
+    const snap = readRun(dir);
+    assert.equal(snap.evaluation, null);
+    assert.match(snap.evaluationProblem ?? '', /older version of Face Inversion Lab \(missing version, operatingPoints, thresholds, rows\).*faceinv evaluate/);
   });
 
   describe('RunWatcher', () => {
@@ -98,7 +106,7 @@ describe('dashboard runReader', function () {
       const w = new RunWatcher(readRun(dir), {
         metrics: (lines) => events.push(`metrics ${lines.length}`),
         manifest: (m) => events.push(`manifest ${m?.state}`),
-        evaluation: (r) => events.push(`evaluation ${r?.scores.length}`),
+        evaluation: (r) => events.push(`evaluation ${r?.rows.length}`),
         faces: (f) => events.push(`faces ${f.length}`),
         removed: () => events.push('removed'),
         reset: () => events.push('reset'),
@@ -113,7 +121,7 @@ describe('dashboard runReader', function () {
       fs.cpSync(path.join(other, 'reconstructions'), path.join(dir, 'reconstructions'), { recursive: true });
       writeJson(path.join(dir, 'run.json'), manifest('live', { state: 'finished', updatedAt: '2026-11-27T12:00:00.000Z' }));
       w.poll();
-      assert.deepEqual(events.slice(1), ['manifest finished', 'faces 2', 'evaluation 2']);
+      assert.deepEqual(events.slice(1), ['manifest finished', 'faces 2', 'evaluation 12']);
       fs.rmSync(dir, { recursive: true });
       w.poll();
       w.poll();

@@ -6,7 +6,7 @@ import { tf } from '../../../daemon/engine/tf';
 import { Decoder } from '../../../daemon/nets/decoder';
 import { loadDiffEncoder, LoadedDiffEncoder } from '../../../daemon/whitebox/diffEncoderFor';
 import { cropForEncoder, invertTargets } from '../../../daemon/whitebox/invert';
-import { encoderConfigById } from '../../../daemon/whitebox/run';
+import { findEncoderConfig } from '../../../daemon/encoders/registry';
 
 function unitRandom(dim: number, seed: number): Float32Array {
   let s = seed;
@@ -17,7 +17,7 @@ function unitRandom(dim: number, seed: number): Float32Array {
 
 describe('white-box inversion through the imported ArcFace encoder', function () {
   this.timeout(300_000);
-  const config = encoderConfigById('arcface512-faceplugin');
+  const config = findEncoderConfig('arcface512-faceplugin').config;
   let encoder: LoadedDiffEncoder;
   let generator: LoadedDecoder;
   before(async () => {
@@ -59,7 +59,7 @@ describe('white-box inversion through the imported ArcFace encoder', function ()
   });
 
   it('refuses a generator whose output cannot be mapped to the encoder input', () => {
-    const faceapi = encoderConfigById('faceapi-resnet128');
+    const faceapi = findEncoderConfig('faceapi-resnet128').config;
     assert.throws(() => cropForEncoder(generator, faceapi), /cannot be mapped to the encoder's input/);
     assert.deepEqual(cropForEncoder(generator, config), { size: 112 });
   });

@@ -1,0 +1,33 @@
+/**
+ * What an attack (training, search, evaluation) sees of whoever runs it: cancellation, progress and log
+ * sinks, the workspace, and where to announce its run folder. The daemon's job queue and the headless CLI
+ * each provide one (daemon/jobs), so attack code is the same in both and depends on nothing above it.
+ */
+import type { LogLevel } from '../protocol/daemon';
+
+export interface AttackContext {
+  readonly jobId: string;
+  /** Aborted on cancel or daemon shutdown; long loops check it at every step. */
+  readonly signal: AbortSignal;
+  /** Workspace root: relative paths in params and configs resolve against it. */
+  readonly workspaceDir: string;
+  /** Report one step; metrics must be finite numbers. */
+  progress(step: number, total: number, metrics: Record<string, number>, message?: string): void;
+  log(level: LogLevel, message: string): void;
+  /** Tell clients which run folder this job writes (dashboard follows it). */
+  setRunDir(dir: string): void;
+}
+
+/** Thrown (or rethrown) when a job notices its signal was aborted. */
+export class JobCancelledError extends Error {
+  constructor() { super('job cancelled'); }
+}
+
+export function throwIfCancelled(ctx: Pick<AttackContext, 'signal'>): void {
+  if (ctx.signal.aborted) throw new JobCancelledError();
+}
+
+/** Lets the event loop breathe between compute steps so cancel requests and pings get through. */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

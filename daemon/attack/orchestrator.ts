@@ -1,0 +1,306 @@
+/**
+ * One owner of a run: resolves the encoder config once, judges the route once, makes (or reads) the identity
+ * split once and stores it in the run folder, obtains the face model, attacks every held-out target, writes
+ * the reconstructions, and evaluates — passing the decision, the split and the resolved options down.
+ *
+ *   face model   pca (built from the attacker's training faces) | decoder (trained here, or another run's)
+ *   start        ridge | nearest | decoder
+ *   route        white box: gradient search through E (known.differentiable)
+ *                black box: query search (zeroth-order | genetic) or none (the start is the answer)
+ *
+ * Shared by `faceinv run`, `faceinv demo` and the daemon's `run` job. A rerun of a finished run re-evaluates
+ * it; an interrupted decoder training resumes from its checkpoint.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { RunConfig } from '../config/run';
+import { resolveDatasetPath } from '../config/datasetPath';
+import { limitIdentities, openImageDataset, subsetByIdentity } from '../data/dataset';
+import { getAlignedCrops, getEmbeddings, getEmbeddingsWithCrops } from '../data/embeddingCache';
+import type { AlignmentSpec } from '../data/templates';
+import { tf } from '../engine/tf';
+import { findEncoderConfig, loadEncoder } from '../encoders/registry';
+import { chooseRows, evaluateRun } from '../evaluation/evaluate';
+import type { EvaluationReport } from '../protocol/report';
+import { RUN_FILES, type ReconstructionIndex } from '../runs/layout';
+import { claimRunFolder, MetricsWriter, readJson, truncateMetrics, updateManifest } from '../runs/runFolder';
+import { loadDecoderModel } from '../blackbox/decoderModel';
+import { writeReconstructions } from '../blackbox/reconstruct';
+import { runDirOf, trainBlackBox } from '../blackbox/train';
+import { loadDiffEncoder } from '../whitebox/diffEncoderFor';
+import { judgeRoute, RouteDecision } from '../whitebox/judge';
+import type { AttackContext } from './context';
+import { JobCancelledError, throwIfCancelled } from './context';
+import { DecoderFaceModel } from './faceModel/decoder';
+import { buildPcaFaceModel, loadPcaFaceModel, PcaFaceModel } from './faceModel/pca';
+import type { FaceModel } from './faceModel/types';
+import { makeFaceCheck } from './faceCheck';
+import { ensureRunSplit, readRunSplit } from './runSplit';
+import { gradientSearch } from './search/gradientSearch';
+import { QueryOracle } from './search/oracle';
+import { querySearch } from './search/querySearch';
+import { AttackerPairs, startLatents } from './start';
+
+export interface AttackOptions {
+  overwrite?: boolean;
+  cacheDir?: string;
+  workers?: number;
+  /** Evaluate after the attack (default true). */
+  evaluate?: boolean;
+  evalEncoders?: string[];
+  /** Extra encoder config folders (the workspace's), searched after the shipped ones. */
+  encoderDirs?: string[];
+}
+
+export interface AttackOutcome {
+  runDir: string;
+  decision: RouteDecision;
+  report?: EvaluationReport;
+  /** Wall time of the attack itself (training, face model, search), seconds. */
+  attackSeconds: number;
+}
+
+/** Targets whose live progress is drawn per target on the dashboard. */
+const SHOWN_TARGETS = 6;
+/** Seconds between live snapshots of the current best faces during a query search. */
+const SNAPSHOT_SECONDS = 45;
+
+function methodText(config: RunConfig, decision: RouteDecision, model: FaceModel): string {
+  const start = { ridge: 'ridge-regression start', nearest: 'top-5 nearest training faces start', decoder: "the decoder's answer as start" }[config.start];
+  if (decision.route === 'whitebox') return `white box: ${model.describe()}; ${start}; ${config.whitebox.steps} gradient steps through ${config.encoder}`;
+  const search = config.search.method === 'none' ? 'no per-target queries' : `${config.search.method} search, ${config.search.queries} queries per target`;
+  return `black box: ${model.describe()}; ${start}; ${search}`;
+}
+
+async function toUint8(model: FaceModel, latents: Float32Array, n: number): Promise<Uint8Array> {
+  const k = model.latentDim;
+  const S = model.frame.size;
+  const out = new Uint8Array(n * S * S * 3);
+  for (let s = 0; s < n; s += 64) {
+    const m = Math.min(64, n - s);
+    const px = tf.tidy(() => tf.cast(tf.round(tf.mul(model.render(tf.tensor2d(latents.subarray(s * k, (s + m) * k), [m, k])), 255)), 'int32'));
+    out.set(await px.data() as Int32Array, s * S * S * 3);
+    px.dispose();
+  }
+  return out;
+}
+
+export async function runAttack(config: RunConfig, ctx: AttackContext, opts: AttackOptions = {}): Promise<AttackOutcome> {
+  const t0 = Date.now();
+  const entry = findEncoderConfig(config.encoder, opts.encoderDirs);
+  const enc = entry.config;
+  const decision = judgeRoute(enc, config.route);
+  ctx.log('info', `route: ${decision.route} — ${decision.reason}`);
+  const runDir = runDirOf(config, ctx.workspaceDir);
+  const datasetDir = resolveDatasetPath(config.dataset.path, ctx.workspaceDir);
+  const dataOpts = { cacheDir: opts.cacheDir, workers: opts.workers, workspaceDir: ctx.workspaceDir, encoderDirs: opts.encoderDirs };
+
+  const indexFile = path.join(runDir, RUN_FILES.reconstructionIndex);
+  const manifestFile = path.join(runDir, RUN_FILES.manifest);
+  const finished = !opts.overwrite && fs.existsSync(indexFile) && fs.existsSync(manifestFile) &&
+    readJson<{ state?: string; method?: string }>(manifestFile).state === 'finished' && readJson<{ method?: string }>(manifestFile).method !== undefined;
+  if (finished) {
+    claimRunFolder(runDir, config, false);
+    ctx.setRunDir(runDir);
+    ctx.log('info', `${runDir}: the attack already finished; evaluating it again`);
+  } else {
+    if (trainsDecoder(config)) {
+      // The seed's route: train the decoder in this run folder first (resumable); it claims the folder.
+      await trainBlackBox(config, ctx, { overwrite: opts.overwrite, cacheDir: opts.cacheDir, workers: opts.workers, decision });
+    } else {
+      claimRunFolder(runDir, config, opts.overwrite ?? false);
+    }
+    ctx.setRunDir(runDir);
+    const dataset = limitIdentities(openImageDataset(datasetDir), config.dataset.maxIdentities, config.split.seed);
+    const split = ensureRunSplit(runDir, dataset, config);
+    updateManifest(runDir, {
+      name: config.name, kind: decision.route, encoderId: config.encoder, embeddingDim: enc.embeddingDim,
+      route: { chosen: decision.route, requested: decision.requested, reason: decision.reason },
+      ...(fs.existsSync(manifestFile) ? {} : { createdAt: new Date().toISOString() }), state: 'running',
+    });
+    try {
+      await attack(config, ctx, { runDir, enc, decision, dataset, split, dataOpts });
+    } catch (err) {
+      updateManifest(runDir, err instanceof JobCancelledError ? { state: 'interrupted' } : { state: 'failed', error: (err as Error).message });
+      throw err;
+    }
+  }
+  const attackSeconds = readJson<{ trainSeconds?: number }>(manifestFile).trainSeconds ?? (Date.now() - t0) / 1000;
+  const report = opts.evaluate === false ? undefined : await evaluateRun(runDir, ctx, { ...dataOpts, evalEncoders: opts.evalEncoders });
+  return { runDir, decision, attackSeconds, ...(report ? { report } : {}) };
+}
+
+interface AttackPlan {
+  runDir: string;
+  enc: ReturnType<typeof findEncoderConfig>['config'];
+  decision: RouteDecision;
+  dataset: ReturnType<typeof openImageDataset>;
+  split: ReturnType<typeof ensureRunSplit>;
+  dataOpts: { cacheDir?: string; workers?: number; workspaceDir: string; encoderDirs?: string[] };
+}
+
+async function attack(config: RunConfig, ctx: AttackContext, p: AttackPlan): Promise<void> {
+  const { runDir, enc, decision, split, dataOpts } = p;
+  const trainDs = subsetByIdentity(p.dataset, split.train);
+  const testDs = subsetByIdentity(p.dataset, split.test);
+  const trainSecondsBefore = readJson<{ trainSeconds?: number }>(path.join(runDir, RUN_FILES.manifest)).trainSeconds ?? 0;
+  const tAttack = Date.now();
+
+  // The face model, in a frame the attacked encoder takes by a resize.
+  let model: FaceModel;
+  let pairs: AttackerPairs;
+  if (config.faceModel.kind === 'pca') {
+    const frame: AlignmentSpec = { template: enc.alignment.template, size: enc.alignment.size };
+    ctx.log('info', `the attacker's training data: ${trainDs.images.length} photos of ${split.train.length} identities, queried once each (cached after the first run)`);
+    const train = await getEmbeddingsWithCrops(trainDs, config.encoder, frame, dataOpts);
+    throwIfCancelled(ctx);
+    let pca = loadPcaFaceModel(runDir);
+    if (pca && (pca.description.components !== config.faceModel.components || pca.description.frame.template !== frame.template || pca.description.frame.size !== frame.size || pca.description.clamp !== config.faceModel.clamp)) {
+      pca.dispose();
+      pca = null;
+    }
+    if (!pca) {
+      ctx.log('info', `building the PCA face model: ${config.faceModel.components} components of ${train.rels.length} training faces`);
+      pca = await buildPcaFaceModel(train.crops, train.rels.length, frame, { components: config.faceModel.components, clamp: config.faceModel.clamp, seed: config.training.seed, log: (m) => ctx.log('info', m), signal: ctx.signal });
+      await pca.save(runDir);
+    } else {
+      ctx.log('info', `using the run's PCA face model (${pca.describe()})`);
+    }
+    model = pca;
+    pairs = { templates: train.embeddings, dim: train.dim, latents: await (pca as PcaFaceModel).project(train.crops, train.rels.length), latentDim: pca.latentDim, n: train.rels.length };
+  } else {
+    const genDir = config.faceModel.run ? path.resolve(ctx.workspaceDir, config.faceModel.run) : runDir;
+    if (config.faceModel.run) {
+      // A decoder from another run must not have trained on this run's targets.
+      const genSplit = readRunSplit(genDir);
+      const trained = new Set([...genSplit.train, ...genSplit.validation]);
+      const leaked = split.test.filter((id) => trained.has(id));
+      if (leaked.length) {
+        throw new Error(`the decoder of ${genDir} was trained on ${leaked.length} of this run's held-out identities (e.g. ${leaked[0]}): ` +
+          'its split differs from this run\'s; use the same dataset, split and dataset.maxIdentities as the decoder\'s run, or train a decoder in this run');
+      }
+    }
+    const loaded = await loadDecoderModel(genDir);
+    if (loaded.meta.encoderId !== config.encoder) {
+      loaded.decoder.dispose();
+      throw new Error(`the decoder of ${genDir} was trained on ${loaded.meta.encoderId} templates, this run attacks ${config.encoder}`);
+    }
+    model = new DecoderFaceModel(loaded);
+    const train = await getEmbeddings(trainDs, config.encoder, dataOpts);
+    pairs = { templates: train.embeddings, dim: train.dim, latents: train.embeddings, latentDim: train.dim, n: train.rels.length };
+  }
+  try {
+    if (model.frame.template !== enc.alignment.template) {
+      throw new Error(`the face model renders ${model.frame.template} crops, but encoder ${enc.id} takes ${enc.alignment.template} crops: ` +
+        'its output cannot be mapped to the encoder\'s input by a resize; use faceModel "pca" (built in the encoder\'s own frame)');
+    }
+    const k = model.latentDim;
+    const testEmb = await getEmbeddings(testDs, config.encoder, dataOpts);
+    const rows = chooseRows(testEmb.rels.length, config.evaluation.maxImages, config.split.seed);
+    const targets = rows.map((r) => testEmb.embeddings.slice(r * testEmb.dim, (r + 1) * testEmb.dim));
+    const ids = rows.map((r) => testEmb.rels[r]);
+    ctx.log('info', `${targets.length} held-out targets of ${new Set(rows.map((r) => testEmb.identities[r])).size} identities; start: ${config.start}`);
+    const start = startLatents(config.start, targets, pairs);
+    model.clampLatents(start);
+    throwIfCancelled(ctx);
+
+    const metricsFile = path.join(runDir, RUN_FILES.metrics);
+    if (!trainsDecoder(config)) truncateMetrics(metricsFile, -1);
+    const metrics = new MetricsWriter(metricsFile);
+    const S = model.frame.size;
+    const testCrops = await getAlignedCrops(testDs, model.frame.template, S, dataOpts);
+    const cropRow = new Map(testCrops.rels.map((r, i) => [r, i]));
+    const S3 = S * S * 3;
+    const writeIndex = async (latents: Float32Array, cosine: (number | undefined)[], queries: (number | undefined)[]): Promise<ReconstructionIndex> => {
+      const images = await toUint8(model, latents, targets.length);
+      return writeReconstructions(path.join(runDir, RUN_FILES.reconstructions), ids.map((id, i) => {
+        const c = cropRow.get(id);
+        return {
+          id, identity: testEmb.identities[rows[i]], source: id, image: images.subarray(i * S3, (i + 1) * S3),
+          ...(c !== undefined ? { original: testCrops.crops.subarray(c * S3, (c + 1) * S3) } : {}),
+          ...(cosine[i] !== undefined && Number.isFinite(cosine[i]) ? { cosine: cosine[i] } : {}),
+          ...(queries[i] !== undefined ? { queries: queries[i] } : {}),
+        };
+      }), S, { encoderId: config.encoder, title: `${config.name}: reconstructions of held-out faces`, frame: model.frame });
+    };
+    let latents = start;
+    let cosine: (number | undefined)[] = targets.map(() => undefined);
+    let queries: (number | undefined)[] = decision.route === 'blackbox' ? targets.map(() => 0) : targets.map(() => undefined);
+    try {
+      if (decision.route === 'whitebox') {
+        const E = await loadDiffEncoder(enc, ctx.workspaceDir);
+        try {
+          let step = 0;
+          const res = await gradientSearch(model, E, targets, start, config.whitebox, {
+            seed: config.training.seed, signal: ctx.signal,
+            onStep: (b, batches, s) => {
+              step++;
+              metrics.append({ time: new Date().toISOString(), step, split: 'search', loss: s.loss, cosine: s.meanCosine });
+              ctx.progress(b * config.whitebox.steps + s.step, batches * config.whitebox.steps, { loss: s.loss, cosine: s.meanCosine, batch: b + 1 });
+            },
+          });
+          if (res.aborted) throw new JobCancelledError();
+          const diverged = res.diverged.filter(Boolean).length;
+          if (diverged) ctx.log('warn', `${diverged} targets diverged (non-finite loss) and were stopped; their best result so far is kept`);
+          latents = res.latents;
+          cosine = res.cosine;
+        } finally {
+          E.dispose();
+        }
+      } else if (config.search.method !== 'none') {
+        const encoder = await loadEncoder(enc, { workspaceDir: ctx.workspaceDir });
+        const check = config.search.detectorCheck ? await makeFaceCheck(model) : null;
+        try {
+          const oracle = new QueryOracle(encoder, model, targets, config.search.queries);
+          let lastSnap = Date.now();
+          const total = targets.length * config.search.queries;
+          const res = await querySearch(oracle, model, start, {
+            method: config.search.method, sigma: config.search.sigma, learningRate: config.search.learningRate,
+            directions: config.search.directions, population: config.search.population, seed: config.training.seed,
+            ...(check ? { detect: check.detect } : {}), signal: ctx.signal,
+            onStep: async (s) => {
+              const valid = Array.from(s.best).filter((c) => Number.isFinite(c));
+              const mean = valid.reduce((a, b) => a + b, 0) / Math.max(1, valid.length);
+              const time = new Date().toISOString();
+              const q = Math.round(s.queriesPerTarget);
+              metrics.append({ time, step: q, split: 'search', loss: 1 - mean, cosine: mean });
+              for (let t = 0; t < Math.min(SHOWN_TARGETS, targets.length); t++) {
+                if (Number.isFinite(s.best[t])) metrics.append({ time, step: oracle.used[t], split: 'search', loss: 1 - s.best[t], cosine: s.best[t], target: ids[t] });
+              }
+              ctx.progress(Math.round(s.queriesPerTarget * targets.length), total, { cosine: mean, queriesPerTarget: s.queriesPerTarget }, `query search: ${s.activeTargets} targets still searching`);
+              if (Date.now() - lastSnap > SNAPSHOT_SECONDS * 1000) {
+                lastSnap = Date.now();
+                await writeIndex(s.bestLatents, Array.from(s.best), Array.from(oracle.used));
+              }
+            },
+          });
+          if (res.aborted) throw new JobCancelledError();
+          const failed = res.failure.filter(Boolean).length;
+          if (failed) ctx.log('warn', `${failed} targets failed during the search (${res.failure.find(Boolean)}); their best result so far is kept`);
+          const undetected = res.detected.filter((d) => !d).length;
+          if (undetected) ctx.log('warn', `${undetected} answers are not found by the face detector (no detectable candidate was reached)`);
+          latents = res.bestLatents;
+          cosine = Array.from(res.bestCos);
+          queries = Array.from(res.queries);
+          const mean = (a: ArrayLike<number>) => Array.from(a).filter(Number.isFinite).reduce((x, y) => x + y, 0) / Math.max(1, a.length);
+          ctx.log('info', `query search: mean cosine to the targets ${mean(res.startCos).toFixed(3)} at the start → ${mean(res.bestCos).toFixed(3)} after ${mean(res.queries).toFixed(0)} queries per target (the optimiser's own figure)`);
+        } finally {
+          encoder.dispose();
+          await check?.dispose();
+        }
+      }
+      await writeIndex(latents, cosine, queries);
+    } finally {
+      metrics.close();
+    }
+    const seconds = trainSecondsBefore + (Date.now() - tAttack) / 1000;
+    updateManifest(runDir, { state: 'finished', trainSeconds: seconds, method: methodText(config, decision, model) });
+    ctx.log('info', `attack finished in ${(seconds / 60).toFixed(1)} min: ${methodText(config, decision, model)}`);
+  } finally {
+    model.dispose();
+  }
+}
+
+function trainsDecoder(config: RunConfig): boolean {
+  return config.faceModel.kind === 'decoder' && !config.faceModel.run;
+}

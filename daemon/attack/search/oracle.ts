@@ -1,0 +1,100 @@
+/**
+ * The black-box attacker's only access to the encoder: submit face images, read back templates. The oracle
+ * renders latents through the face model, sends them to the encoder in large batches (one onnxruntime call
+ * answers many candidates of many targets), scores each by cosine to its target, and counts every query
+ * against its target's budget — the cost a real attacker pays, shown in the report. A candidate whose
+ * template comes back non-finite, or a batch the encoder refuses, fails its target with the reason; the
+ * other targets go on.
+ */
+import { tf } from '../../engine/tf';
+import type { Encoder } from '../../encoders/types';
+import type { FaceModel } from '../faceModel/types';
+
+export class QueryBudgetError extends Error {}
+
+export class QueryOracle {
+  /** Queries spent per target. */
+  readonly used: Int32Array;
+  /** Why a target failed (encoder error, non-finite template), when it did. */
+  readonly failure: (string | undefined)[];
+  private readonly dim: number;
+
+  constructor(
+    private readonly encoder: Encoder,
+    private readonly model: FaceModel,
+    /** Unit-norm target templates. */
+    private readonly targets: readonly Float32Array[],
+    /** Queries allowed per target. */
+    readonly budget: number,
+    private readonly renderChunk = 128,
+  ) {
+    if (!targets.length) throw new Error('query search: no targets');
+    this.dim = targets[0].length;
+    if (encoder.dim !== this.dim) throw new Error(`query search: encoder ${encoder.id} answers ${encoder.dim}-d templates, the targets are ${this.dim}-d`);
+    this.used = new Int32Array(targets.length);
+    this.failure = targets.map(() => undefined);
+  }
+
+  remaining(t: number): number {
+    return this.failure[t] ? 0 : this.budget - this.used[t];
+  }
+
+  /**
+   * Cosine to its owner's target for each latent row of `latents` ([m, latentDim]); NaN for rows of a failed
+   * target. Throws QueryBudgetError if a target would exceed its budget (a caller bug).
+   */
+  async score(latents: Float32Array, owners: readonly number[]): Promise<Float32Array> {
+    const k = this.model.latentDim;
+    const m = owners.length;
+    if (latents.length !== m * k) throw new Error(`query search: ${latents.length} latent values are not ${m} rows of ${k}`);
+    const want = new Map<number, number>();
+    for (const o of owners) want.set(o, (want.get(o) ?? 0) + 1);
+    for (const [o, c] of want) if (this.used[o] + c > this.budget) throw new QueryBudgetError(`target ${o}: ${this.used[o]} + ${c} queries exceed the budget of ${this.budget}`);
+    const out = new Float32Array(m).fill(NaN);
+    const S = this.encoder.inputSize;
+    for (let s = 0; s < m; s += this.renderChunk) {
+      const rows = Array.from({ length: Math.min(this.renderChunk, m - s) }, (_, i) => s + i).filter((r) => !this.failure[owners[r]]);
+      if (!rows.length) continue;
+      const z = new Float32Array(rows.length * k);
+      rows.forEach((r, i) => z.set(latents.subarray(r * k, (r + 1) * k), i * k));
+      const images = tf.tidy(() => {
+        const x = this.model.render(tf.tensor2d(z, [rows.length, k]));
+        return (x.shape[1] === S ? x : tf.image.resizeBilinear(x, [S, S], false, true)) as tf.Tensor4D;
+      });
+      let emb: Float32Array[] | null = null;
+      try {
+        emb = await this.encoder.embed(images);
+      } catch (err) {
+        // One bad batch must not sink every target in it: retry one candidate at a time.
+        emb = null;
+        for (const [i, r] of rows.entries()) {
+          const one = tf.slice(images, [i, 0, 0, 0], [1, S, S, 3]);
+          try {
+            const e = await this.encoder.embed(one);
+            out[r] = this.cos(e[0], owners[r]);
+          } catch (e1) {
+            this.failure[owners[r]] ??= `encoder ${this.encoder.id} failed: ${(e1 as Error).message}`;
+          } finally {
+            one.dispose();
+          }
+        }
+        void err;
+      } finally {
+        images.dispose();
+      }
+      if (emb) rows.forEach((r, i) => { out[r] = this.cos((emb as Float32Array[])[i], owners[r]); });
+    }
+    for (const o of owners) this.used[o]++;
+    for (let r = 0; r < m; r++) {
+      if (!Number.isFinite(out[r]) && !this.failure[owners[r]]) this.failure[owners[r]] = `encoder ${this.encoder.id} returned a non-finite template`;
+    }
+    return out;
+  }
+
+  private cos(e: Float32Array, owner: number): number {
+    const t = this.targets[owner];
+    let s = 0;
+    for (let i = 0; i < this.dim; i++) s += e[i] * t[i];
+    return s;
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * `evaluation/report.json`: one attack's scores, the one source of its TypeScript type and its JSON schema
+ * (TypeBox), read by the evaluator that writes it, the CLI, the dashboard and the audit report.
+ *
+ * What a report holds (ISO/IEC 30136 irreversibility; NbNet, Mai et al., TPAMI 2019, for the SAR terms):
+ * - subjects: the attack, and two baselines scored through the same pipeline — the *nearest training face*
+ *   (for each target template, the attacker's own training image with the highest cosine to it under the
+ *   attacked encoder: zero queries, no reconstruction) and the *mean face* (the pixel mean of the attacker's
+ *   aligned training faces, the same picture for every target);
+ * - protocols: `direct` (the reconstruction is taken as already aligned in its frame and given straight to
+ *   the encoder — resized for the same template, warped by the mean face geometry for another) and
+ *   `redetect` (detection + 68 landmarks + alignment, as for a real photo);
+ * - rates at each operating point (FMR) for every scoring encoder: type I (vs the source image's template),
+ *   type II (vs the person's other images; a failed reconstruction fails all of its pairs), rank-1, each with
+ *   successes, trials and a Wilson 95 % interval; type II also averaged per probe and per identity, and with
+ *   an identity-cluster bootstrap interval (its pairs are not independent).
+ * A failed reconstruction (no detectable face, an embedding error) is `cosine: null` with its `failure`,
+ * never NaN (JSON has no NaN). A comparison succeeds when its cosine is strictly above the threshold, as the
+ * threshold itself is defined (FMR = share of impostor scores strictly above it).
+ */
+import { Static, Type } from '@sinclair/typebox';
+
+export const REPORT_VERSION = 2;
+
+/** The subjects every report scores. */
+export const SUBJECTS = ['attack', 'nearest-face', 'mean-face'] as const;
+export type Subject = (typeof SUBJECTS)[number];
+export const PROTOCOLS = ['direct', 'redetect'] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
+
+const Fraction = Type.Number({ minimum: 0, maximum: 1 });
+const Count = Type.Integer({ minimum: 0 });
+const Interval = Type.Tuple([Fraction, Fraction], { description: '95 % interval [low, high]' });
+
+/** A success count over trials; `rate` and `ci` are null when there are no trials. */
+export const RateSchema = Type.Object({
+  successes: Count,
+  trials: Count,
+  rate: Type.Union([Fraction, Type.Null()]),
+  /** Wilson score interval, 95 %. */
+  ci: Type.Union([Interval, Type.Null()]),
+}, { additionalProperties: false });
+export type Rate = Static<typeof RateSchema>;
+
+/** The decision threshold of one encoder at one false match rate, with the impostor scores behind it. */
+export const ThresholdSchema = Type.Object({
+  fmr: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1 }),
+  /** Cosine: a comparison is accepted when its score is strictly above it. */
+  threshold: Type.Number(),
+  /** Impostor scores strictly above the threshold (the support of the measured FMR). */
+  impostorsAbove: Count,
+  impostorPairs: Count,
+  /** True when fewer than MIN_IMPOSTORS_ABOVE impostor scores lie above the threshold: the point is unreliable. */
+  lowSupport: Type.Boolean(),
+}, { additionalProperties: false });
+export type Threshold = Static<typeof ThresholdSchema>;
+
+/** A threshold resting on fewer impostor scores above it than this is flagged (`lowSupport`). */
+export const MIN_IMPOSTORS_ABOVE = 20;
+
+export const EncoderThresholdsSchema = Type.Object({
+  encoderId: Type.String(),
+  /** Test images (real photos) the impostor pairs come from. */
+  images: Count,
+  identities: Count,
+  points: Type.Array(ThresholdSchema),
+}, { additionalProperties: false });
+export type EncoderThresholds = Static<typeof EncoderThresholdsSchema>;
+
+export const TypeIISchema = Type.Object({
+  /** Every (probe, other image of the person) comparison, failed probes included (all their pairs fail). */
+  perPair: Type.Array(RateSchema),
+  /** Identity-cluster bootstrap 95 % interval of each per-pair rate (null without pairs). */
+  perPairClusterCi: Type.Array(Type.Union([Interval, Type.Null()])),
+  /** Mean over probes that have pairs of the share of their pairs accepted; null without such probes. */
+  perProbe: Type.Array(Type.Union([Fraction, Type.Null()])),
+  /** Mean over identities of the share of their pairs accepted. */
+  perIdentity: Type.Array(Type.Union([Fraction, Type.Null()])),
+  pairs: Count,
+  probesWithPairs: Count,
+  identitiesWithPairs: Count,
+}, { additionalProperties: false });
+export type TypeII = Static<typeof TypeIISchema>;
+
+/** One row of the table: a subject, scored by one encoder under one protocol. Arrays follow `operatingPoints`. */
+export const ScoreRowSchema = Type.Object({
+  subject: Type.Union(SUBJECTS.map((s) => Type.Literal(s))),
+  protocol: Type.Union(PROTOCOLS.map((p) => Type.Literal(p))),
+  encoderId: Type.String(),
+  /** True when this encoder is not the attacked one. */
+  transfer: Type.Boolean(),
+  probes: Count,
+  /** Probes whose image could not be embedded (no face…): failed attacks in every rate. */
+  failed: Count,
+  /** Failed probes by reason, e.g. { "no-face": 3 }. */
+  failures: Type.Record(Type.String(), Count),
+  typeI: Type.Array(RateSchema),
+  typeII: TypeIISchema,
+  /** Nearest real test image (source excluded) is of the same person; over probes that have another image. */
+  rank1: RateSchema,
+  /** Probes left out of rank-1: their identity has no other test image, so they cannot succeed. */
+  rank1Excluded: Count,
+  /** Mean cosine to the source template over embedded probes; null when none was embedded. */
+  meanCosine: Type.Union([Type.Number(), Type.Null()]),
+}, { additionalProperties: false });
+export type ScoreRow = Static<typeof ScoreRowSchema>;
+
+const Cosine = Type.Union([Type.Number(), Type.Null()]);
+const Scored = Type.Object({
+  cosine: Cosine,
+  failure: Type.Optional(Type.String()),
+}, { additionalProperties: false });
+
+/** One target: the attacked encoder's scores of the attack and the nearest-face baseline, per protocol. */
+export const ReportItemSchema = Type.Object({
+  id: Type.String(),
+  identity: Type.String(),
+  source: Type.String(),
+  /** PNG of the reconstruction, relative to the run's reconstructions folder. */
+  image: Type.String(),
+  attack: Type.Object({ direct: Scored, redetect: Scored }, { additionalProperties: false }),
+  nearestFace: Type.Object({ rel: Type.String(), direct: Scored, redetect: Scored }, { additionalProperties: false }),
+  /** Strictest operating point at which the attack passes type I under `redetect` (null: none). */
+  passesAt: Type.Union([Type.Number(), Type.Null()]),
+  /** The attack's own cosine to the target (white box, query search), before the evaluation pipeline. */
+  optimiserCosine: Type.Optional(Type.Number()),
+  /** Encoder queries the attack spent on this target (black-box search). */
+  queries: Type.Optional(Count),
+}, { additionalProperties: false });
+export type ReportItem = Static<typeof ReportItemSchema>;
+
+export const EvaluationReportSchema = Type.Object({
+  version: Type.Literal(REPORT_VERSION),
+  createdAt: Type.String(),
+  run: Type.String(),
+  attackedEncoderId: Type.String(),
+  route: Type.Union([Type.Literal('blackbox'), Type.Literal('whitebox')]),
+  /** What the attack was, in words (generator, start, search), from the run. */
+  method: Type.String(),
+  /** Frame the reconstructions are in. */
+  frame: Type.Object({ template: Type.String(), size: Type.Integer({ minimum: 8 }) }, { additionalProperties: false }),
+  probes: Count,
+  identities: Count,
+  /** Probe identities with a single test image: no type II pairs, left out of rank-1. */
+  singleImageIdentities: Count,
+  operatingPoints: Type.Array(Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1 })),
+  thresholds: Type.Array(EncoderThresholdsSchema),
+  rows: Type.Array(ScoreRowSchema),
+  /** Pixel similarity of the attack's reconstructions to the aligned sources (null when none had a source crop). */
+  imageQuality: Type.Object({ ssim: Type.Union([Type.Number(), Type.Null()]), psnr: Type.Union([Type.Number(), Type.Null()]), compared: Count }, { additionalProperties: false }),
+  /** The optimiser's own mean cosine (white box, query search), labelled as such; not an evaluation figure. */
+  optimiserMeanCosine: Type.Optional(Type.Number()),
+  /** Mean encoder queries per target the attack spent (black-box search); 0 for a decoder alone. */
+  queriesPerTarget: Type.Optional(Type.Number({ minimum: 0 })),
+  /** Wall time of the attack (training, search), seconds. */
+  attackSeconds: Type.Optional(Type.Number({ minimum: 0 })),
+  items: Type.Array(ReportItemSchema),
+}, { additionalProperties: false, $id: 'report.schema.json', title: 'Face Inversion Lab evaluation report' });
+export type EvaluationReport = Static<typeof EvaluationReportSchema>;
+
+/** The row of `subject`/`protocol`/`encoderId`, if the report has it. */
+export function findRow(r: Pick<EvaluationReport, 'rows'>, subject: Subject, protocol: Protocol, encoderId: string): ScoreRow | undefined {
+  return r.rows.find((x) => x.subject === subject && x.protocol === protocol && x.encoderId === encoderId);
+}
+
+/** Index of an operating point in `operatingPoints` (tolerant to float formatting), −1 when absent. */
+export function pointIndex(r: Pick<EvaluationReport, 'operatingPoints'>, fmr: number): number {
+  return r.operatingPoints.findIndex((p) => Math.abs(p - fmr) <= fmr * 1e-9);
+}
