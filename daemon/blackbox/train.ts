@@ -130,6 +130,9 @@ export function heldOutLoss(decoder: Decoder, data: TrainingData, maxPairs = 256
 }
 
 export async function trainBlackBox(config: RunConfig, ctx: JobContext, opts: TrainOptions = {}): Promise<TrainOutcome> {
+  if (config.faceModel.kind !== 'decoder' || config.faceModel.run) {
+    throw new Error(`run config ${config.name} does not train a decoder (faceModel ${config.faceModel.kind}${config.faceModel.run ? ` from ${config.faceModel.run}` : ''}): use "faceinv run" for it`);
+  }
   const runDir = runDirOf(config, ctx.workspaceDir);
   const claim = claimRunFolder(runDir, config, opts.overwrite ?? false);
   ctx.setRunDir(runDir);
@@ -159,7 +162,8 @@ export async function trainBlackBox(config: RunConfig, ctx: JobContext, opts: Tr
   const flippedTargets = flip ? flipCrops(train.targets, data.size) : undefined;
   updateManifest(runDir, { embeddingDim: data.dim });
   ctx.log('info', `training on ${train.rels.length} images${flip ? ` (${pairs} pairs with mirrored copies)` : ''} of ${data.split.train.length} identities; ` +
-    `test: ${data.test.rels.length} images of ${data.split.test.length} identities; ${totalSteps} steps of batch ${B}`);
+    `test: ${data.test.rels.length} images of ${data.split.test.length} identities; ${totalSteps} steps of batch ${B}; held-out loss on ` +
+    (data.validation ? `${data.validation.rels.length} validation images (model selection ranks on these)` : 'a sample of the test images (a monitoring curve only)'));
 
   const ckptDir = path.join(runDir, RUN_FILES.checkpoints, 'latest');
   const decoderOptions = {

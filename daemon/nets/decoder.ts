@@ -113,6 +113,12 @@ let instanceCounter = 0;
 
 interface BnParams { gamma: tf.Variable; beta: tf.Variable; movingMean: tf.Variable; movingVar: tf.Variable }
 
+/** z + N(0, variance): the training-time input noise (NbNet). The argument is the *variance*; the std is its root. */
+export function noisyInput(z: tf.Tensor2D, variance: number, seed: number): tf.Tensor2D {
+  if (!(variance > 0)) return z;
+  return tf.add(z, tf.randomNormal(z.shape, 0, Math.sqrt(variance), 'float32', seed));
+}
+
 export class Decoder {
   readonly options: DecoderOptions;
   private readonly prefix: string;
@@ -220,11 +226,7 @@ export class Decoder {
     const norm = (x: tf.Tensor, p: BnParams, relu: boolean): tf.Tensor => training
       ? batchNormTrain(x, p.gamma as tf.Tensor1D, p.beta as tf.Tensor1D, relu, stats)
       : batchNormInfer(x, p.gamma as tf.Tensor1D, p.beta as tf.Tensor1D, p.movingMean as tf.Tensor1D, p.movingVar as tf.Tensor1D, relu);
-    let x: tf.Tensor = z;
-    if (training && this.options.noiseVariance > 0) {
-      const noiseSeed = ((this.options.seed ?? 0) * 1000003 + this.adam.step) % 2147483647;
-      x = tf.add(z, tf.randomNormal(z.shape, 0, Math.sqrt(this.options.noiseVariance), 'float32', noiseSeed));
-    }
+    const x = training ? noisyInput(z, this.options.noiseVariance, ((this.options.seed ?? 0) * 1000003 + this.adam.step) % 2147483647) : z;
     let h = norm(tf.matMul(x as tf.Tensor2D, this.denseW as tf.Tensor2D), this.denseBn, true);
     h = tf.reshape(h, [n, 4, 4, this.options.baseChannels ?? 512]);
     let side = 4;

@@ -183,7 +183,13 @@ export async function latentSearch(G: Generator, E: DiffEncoder, targets: Float3
     if (img.rank !== 4 || img.shape[0] !== n || img.shape[3] !== 3) {
       throw new Error(`latentSearch: the generator returned shape [${img.shape}], expected [${n},S,S,3]`);
     }
-    const e = E(crop ? cropResize(img, crop) : img);
+    const input = crop ? cropResize(img, crop) : img;
+    let e: tf.Tensor2D;
+    try {
+      e = E(input);
+    } catch (err) {
+      throw new Error(`latentSearch: the encoder cannot take the generator's [${input.shape}] images (${(err as Error).message.split('\n')[0]}); map them to the encoder's input with \`crop\``);
+    }
     if (e.rank !== 2 || e.shape[0] !== n || e.shape[1] !== d) {
       throw new Error(`latentSearch: the encoder returned shape [${e.shape}], expected [${n},${d}] (the targets' dimension)`);
     }

@@ -39,7 +39,7 @@ export function findGenerator(workspaceDir: string, encoderId: string): string {
     .sort((a, b) => b.mtime - a.mtime);
   if (!candidates.length) {
     throw new Error(`no trained black-box decoder for encoder ${encoderId} under ${runsDir}: train one first ` +
-      `("faceinv train models/experiments/default-attack.json") or name one with --generator`);
+      `("faceinv train models/experiments/seed-decoder.json") or name one with --generator`);
   }
   return path.dirname(candidates[0].f);
 }

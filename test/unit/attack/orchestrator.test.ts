@@ -1,0 +1,94 @@
+/**
+ * The attack orchestrator (daemon/attack/orchestrator.ts) end to end on a tiny LFW subset: a PCA face model
+ * with a ridge start and a zeroth-order query search writes reconstructions within the budget and evaluates;
+ * a rerun evaluates without attacking again; the white box runs through the imported encoder; a decoder
+ * borrowed from a run whose split trained on this run's targets is refused; an old run folder without its
+ * split is named.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { runAttack } from '../../../daemon/attack/orchestrator';
+import { assertRunConfig, RunConfig } from '../../../daemon/config/run';
+import { makeIdentitySplit } from '../../../daemon/data/split';
+import { initEngine } from '../../../daemon/engine/backend';
+import { tf } from '../../../daemon/engine/tf';
+import { RUN_FILES, type ReconstructionIndex } from '../../../daemon/runs/layout';
+import { quietContext } from '../../fixtures/evaluatedRun';
+import { lfwAvailable, makeTinyWorkspace, TinyWorkspace } from '../../fixtures/tinyWorkspace';
+
+describe('attack orchestrator (tiny LFW subset)', function () {
+  this.timeout(600_000);
+  let ws: TinyWorkspace;
+  before(async function () {
+    if (!lfwAvailable()) { console.log('    (skipped: ../shared/data/lfw not found)'); this.skip(); }
+    await initEngine({ backend: 'wasm' });
+    ws = makeTinyWorkspace({ identities: 10 });
+  });
+  after(() => ws?.cleanup());
+
+  const config = (over: Record<string, unknown>): RunConfig => assertRunConfig({ ...JSON.parse(JSON.stringify(ws.config)), ...over }, 'test');
+
+  it('black box: PCA face model, ridge start, zeroth-order search within its budget, then the evaluation', async () => {
+    const c = config({ name: 'query', faceModel: { kind: 'pca', components: 8 }, start: 'ridge', search: { method: 'zeroth-order', queries: 11 } });
+    const before = tf.memory().numTensors;
+    const out = await runAttack(c, quietContext(ws.dir), { cacheDir: ws.cacheDir });
+    assert.equal(out.decision.route, 'blackbox');
+    const index = JSON.parse(fs.readFileSync(path.join(out.runDir, RUN_FILES.reconstructionIndex), 'utf8')) as ReconstructionIndex;
+    assert.deepEqual(index.frame, { template: 'arcface-5pt', size: 112 });
+    assert.ok(index.items.length > 0 && index.items.every((it) => it.queries !== undefined && it.queries <= 11 && it.queries >= 6), 'queries per target within the budget');
+    assert.ok(fs.existsSync(path.join(out.runDir, 'facemodel', 'pca.json')), 'the face model is kept in the run folder');
+    const r = out.report;
+    assert.ok(r);
+    assert.ok(r.queriesPerTarget !== undefined && r.queriesPerTarget <= 11);
+    assert.ok(r.optimiserMeanCosine !== undefined);
+    assert.match(r.method, /PCA face model, 8 components.*ridge-regression start; zeroth-order search, 11 queries per target/);
+    const manifest = JSON.parse(fs.readFileSync(path.join(out.runDir, RUN_FILES.manifest), 'utf8'));
+    assert.equal(manifest.state, 'finished');
+    assert.equal(manifest.route.reason, 'black box requested');
+    assert.equal(tf.memory().numTensors, before, 'no tensors left');
+
+    // A rerun of the finished run evaluates it again without a new search.
+    const mtime = fs.statSync(path.join(out.runDir, RUN_FILES.reconstructionIndex)).mtimeMs;
+    const again = await runAttack(c, quietContext(ws.dir), { cacheDir: ws.cacheDir });
+    assert.equal(fs.statSync(path.join(again.runDir, RUN_FILES.reconstructionIndex)).mtimeMs, mtime);
+    assert.equal(again.report?.probes, r.probes);
+  });
+
+  it('white box: gradient steps through the imported encoder from the ridge start', async () => {
+    const c = config({ name: 'white', route: 'whitebox', faceModel: { kind: 'pca', components: 8 }, start: 'ridge', whitebox: { steps: 3, batchSize: 16, learningRate: 0.05 } });
+    const out = await runAttack(c, quietContext(ws.dir), { cacheDir: ws.cacheDir, evaluate: false });
+    assert.equal(out.decision.route, 'whitebox');
+    const index = JSON.parse(fs.readFileSync(path.join(out.runDir, RUN_FILES.reconstructionIndex), 'utf8')) as ReconstructionIndex;
+    assert.ok(index.items.every((it) => typeof it.cosine === 'number' && it.queries === undefined));
+    const metrics = fs.readFileSync(path.join(out.runDir, RUN_FILES.metrics), 'utf8').trim().split('\n');
+    assert.ok(metrics.length >= 3, 'one metrics line per step');
+  });
+
+  it('refuses a decoder trained on this run\'s held-out identities, and an old decoder run without a split', async () => {
+    const gen = config({ name: 'gen', training: { ...ws.config.training, epochs: 1 } });
+    await runAttack(gen, quietContext(ws.dir), { cacheDir: ws.cacheDir, evaluate: false });
+    // Another split seed puts some of the decoder's training identities on this run's test side.
+    const borrow = config({ name: 'borrow', split: { seed: 7, testFraction: 0.34 }, faceModel: { kind: 'decoder', run: 'runs/gen' }, start: 'decoder' });
+    await assert.rejects(runAttack(borrow, quietContext(ws.dir), { cacheDir: ws.cacheDir, evaluate: false }),
+      /the decoder of .*runs\/gen was trained on \d+ of this run's held-out identities/);
+    // The same split is fine.
+    const same = config({ name: 'same', faceModel: { kind: 'decoder', run: 'runs/gen' }, start: 'decoder' });
+    const ok = await runAttack(same, quietContext(ws.dir), { cacheDir: ws.cacheDir, evaluate: false });
+    assert.ok(fs.existsSync(path.join(ok.runDir, RUN_FILES.reconstructionIndex)));
+    fs.rmSync(path.join(ws.dir, 'runs', 'gen', RUN_FILES.split));
+    const again = config({ name: 'same2', faceModel: { kind: 'decoder', run: 'runs/gen' }, start: 'decoder' });
+    await assert.rejects(runAttack(again, quietContext(ws.dir), { cacheDir: ws.cacheDir, evaluate: false }), /runs\/gen has no split\.json \(a run from an older version\)/);
+  });
+
+  it('refuses a stored split that does not match the config', async () => {
+    const c = config({ name: 'splitcheck', faceModel: { kind: 'pca', components: 8 }, start: 'ridge' });
+    const dir = path.join(ws.dir, 'runs', 'splitcheck');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, RUN_FILES.config), JSON.stringify(c));
+    const ids = fs.readdirSync(path.join(ws.dir, 'data', 'tiny')).sort();
+    fs.writeFileSync(path.join(dir, RUN_FILES.split), JSON.stringify(makeIdentitySplit(ids, { seed: 3, testFraction: 0.34 })));
+    await assert.rejects(runAttack(c, quietContext(ws.dir), { cacheDir: ws.cacheDir, evaluate: false }),
+      /split\.json was made with seed 3, testFraction 0\.34, validationFraction 0, but the config asks for 0, 0\.34, 0/);
+  });
+});

@@ -1,0 +1,109 @@
+/**
+ * Black-box query search (daemon/attack/search): zeroth-order and genetic improve the cosine from the start
+ * with only encoder answers, never spend more than the budget, fail only the target whose encoder answers go
+ * bad, and the detector acceptance test keeps answers the detector finds.
+ */
+import * as assert from 'node:assert/strict';
+import { buildPcaFaceModel, PcaFaceModel } from '../../../daemon/attack/faceModel/pca';
+import { QueryOracle } from '../../../daemon/attack/search/oracle';
+import { querySearch, QuerySearchOptions } from '../../../daemon/attack/search/querySearch';
+import { mulberry32 } from '../../../daemon/data/split';
+import { initEngine } from '../../../daemon/engine/backend';
+import { tf } from '../../../daemon/engine/tf';
+import type { Encoder } from '../../../daemon/encoders/types';
+
+const S = 8, D = S * S * 3, DIM = 16;
+
+/** A random linear "encoder" of the pixels; `poison(call, row)` makes a row's template NaN. */
+function toyEncoder(poison?: (call: number, row: number) => boolean): Encoder & { calls: number } {
+  const r = mulberry32(9);
+  const W = tf.tensor2d(Float32Array.from({ length: D * DIM }, () => r() * 2 - 1), [D, DIM]);
+  const enc = {
+    id: 'toy', dim: DIM, inputSize: S, calls: 0,
+    async embed(images: tf.Tensor4D): Promise<Float32Array[]> {
+      enc.calls++;
+      const e = tf.tidy(() => tf.matMul(tf.reshape(tf.sub(images, 0.5), [images.shape[0], D]), W));
+      const rows = (await e.array()) as number[][];
+      e.dispose();
+      return rows.map((row, i) => {
+        if (poison?.(enc.calls, i)) return new Float32Array(DIM).fill(NaN);
+        const n = Math.hypot(...row);
+        return Float32Array.from(row, (v) => v / n);
+      });
+    },
+    dispose: () => W.dispose(),
+  };
+  return enc;
+}
+
+function faces(n: number, seed: number): Uint8Array {
+  const r = mulberry32(seed);
+  return Uint8Array.from({ length: n * D }, (_, i) => Math.round(128 + 60 * Math.sin(i * 0.1 + r() * 2) * r()));
+}
+
+describe('attack/search: query search', function () {
+  this.timeout(120000);
+  let model: PcaFaceModel;
+  let targets: Float32Array[];
+  before(async () => {
+    await initEngine({ backend: 'wasm' });
+    model = await buildPcaFaceModel(faces(80, 1), 80, { template: 'arcface-5pt', size: S }, { components: 12, clamp: 3 });
+    const enc = toyEncoder();
+    const t = tf.tensor4d(Float32Array.from(faces(4, 2), (v) => v / 255), [4, S, S, 3]);
+    targets = await enc.embed(t);
+    t.dispose();
+    enc.dispose();
+  });
+  after(() => model?.dispose());
+
+  const base: Omit<QuerySearchOptions, 'method'> = { sigma: 0.5, learningRate: 0.3, directions: 2, population: 8, seed: 1, checks: 0 };
+
+  for (const method of ['zeroth-order', 'genetic'] as const) {
+    it(`${method}: raises the cosine from the start within the budget, leaking no tensors`, async () => {
+      const enc = toyEncoder();
+      const before = tf.memory().numTensors;
+      const oracle = new QueryOracle(enc, model, targets, 61);
+      const res = await querySearch(oracle, model, new Float32Array(targets.length * model.latentDim), { ...base, method });
+      const mean = (a: Float32Array) => a.reduce((x, y) => x + y, 0) / a.length;
+      assert.ok(mean(res.bestCos) > mean(res.startCos) + 0.05, `${mean(res.startCos)} → ${mean(res.bestCos)}`);
+      for (const q of res.queries) assert.ok(q <= 61 && q >= 50, `queries ${q}`);
+      assert.ok(res.failure.every((f) => f === undefined));
+      for (let t = 0; t < targets.length; t++) for (let c = 0; c < model.latentDim; c++) assert.ok(Math.abs(res.bestLatents[t * model.latentDim + c]) <= 3);
+      assert.equal(tf.memory().numTensors, before);
+      enc.dispose();
+    });
+  }
+
+  it('fails only the target whose templates come back non-finite, with the reason', async () => {
+    // At the third encoder call, the first row (target 0's base point) comes back NaN.
+    const enc = toyEncoder((call, row) => call === 3 && row === 0);
+    const oracle = new QueryOracle(enc, model, targets, 31);
+    const res = await querySearch(oracle, model, new Float32Array(targets.length * model.latentDim), { ...base, method: 'zeroth-order' });
+    assert.match(res.failure[0] ?? '', /toy returned a non-finite template/);
+    assert.deepEqual(res.failure.slice(1), [undefined, undefined, undefined]);
+    assert.ok(res.queries[1] > 20, 'the other targets go on');
+    assert.ok(Number.isFinite(res.bestCos[0]), 'the failed target keeps its best so far');
+    enc.dispose();
+  });
+
+  it('refuses a budget overrun', async () => {
+    const enc = toyEncoder();
+    const oracle = new QueryOracle(enc, model, targets, 2);
+    await assert.rejects(oracle.score(new Float32Array(3 * model.latentDim), [0, 0, 0]), /target 0: 0 \+ 3 queries exceed the budget of 2/);
+    enc.dispose();
+  });
+
+  it('the acceptance test keeps answers the detector finds', async () => {
+    const enc = toyEncoder();
+    const k = model.latentDim;
+    // A "detector" that only finds faces whose first two latents stay within ±0.2 of 0.
+    const detect = async (z: Float32Array, n: number) => Array.from({ length: n }, (_, t) => Math.abs(z[t * k]) <= 0.2 && Math.abs(z[t * k + 1]) <= 0.2);
+    const oracle = new QueryOracle(enc, model, targets, 81);
+    const res = await querySearch(oracle, model, new Float32Array(targets.length * k), { ...base, method: 'zeroth-order', detect, checks: 3 });
+    for (let t = 0; t < targets.length; t++) {
+      assert.ok(Math.abs(res.bestLatents[t * k]) <= 0.2 && Math.abs(res.bestLatents[t * k + 1]) <= 0.2, `target ${t} answer is not one the detector finds`);
+    }
+    assert.ok(res.detected.every(Boolean));
+    enc.dispose();
+  });
+});
