@@ -55,8 +55,12 @@ export interface CurveSet {
   test: Point[];
   search: Point[];
   cosine: Point[];
+  /** Query search: each shown target's best cosine against the queries it has spent. */
+  targets: { id: string; points: Point[] }[];
   /** Title of the chart for this run kind. */
   title: string;
+  /** What the x axis counts. */
+  xLabel: string;
   /** Total lines behind the points (before downsampling). */
   count: number;
 }
@@ -83,18 +87,30 @@ export function downsample(points: Point[], max: number): Point[] {
   return out;
 }
 
-/** Loss curves by split and, for white box, the cosine per step; non-finite values are left out. */
+/**
+ * Loss curves by split; for a white box the cosine per step; for a black-box query search the mean best
+ * cosine and each shown target's best cosine against queries spent. Non-finite values are left out.
+ */
 export function curves(metrics: readonly MetricsLine[], kind: 'blackbox' | 'whitebox' | undefined, maxPoints = 800): CurveSet {
   const train: Point[] = [], test: Point[] = [], search: Point[] = [], cosine: Point[] = [];
+  const perTarget = new Map<string, Point[]>();
   for (const m of metrics) {
+    if (m.target !== undefined) {
+      if (m.cosine !== undefined && Number.isFinite(m.cosine)) (perTarget.get(m.target) ?? perTarget.set(m.target, []).get(m.target) as Point[]).push({ x: m.step, y: m.cosine });
+      continue;
+    }
     if (Number.isFinite(m.loss)) (m.split === 'train' ? train : m.split === 'test' ? test : search).push({ x: m.step, y: m.loss });
     if (m.cosine !== undefined && Number.isFinite(m.cosine)) cosine.push({ x: m.step, y: m.cosine });
   }
+  const querySearch = kind === 'blackbox' && search.length > 0 && train.length === 0;
   const whitebox = kind === 'whitebox' || (kind === undefined && search.length > 0);
   return {
-    train: downsample(train, maxPoints), test: downsample(test, maxPoints), search: downsample(search, maxPoints),
+    train: downsample(train, maxPoints), test: downsample(test, maxPoints), search: querySearch ? [] : downsample(search, maxPoints),
     cosine: downsample(cosine, maxPoints),
-    title: whitebox ? 'Latent search: loss and cosine to the target per step' : 'Decoder training: loss per step (train batches, held-out test)',
+    targets: [...perTarget.entries()].map(([id, points]) => ({ id, points: downsample(points, maxPoints) })),
+    title: querySearch ? 'Query search: best cosine to the target against encoder queries (mean over targets, and the first targets one by one)'
+      : whitebox ? 'Latent search: loss and cosine to the target per step' : 'Decoder training: loss per step (train batches, held-out test)',
+    xLabel: querySearch ? 'queries per target' : 'step',
     count: metrics.length,
   };
 }

@@ -1,6 +1,7 @@
 /**
  * Draws the loss curves (train and held-out test for the black-box decoder; the search loss and the cosine
- * per step for white-box latent search) with chart.js, coloured from VS Code's theme variables
+ * per step for white-box latent search; the best cosine against queries, mean and per target, for a black-box
+ * query search) with chart.js, coloured from VS Code's theme variables
  * (`--vscode-charts-*`), updated in place as metric lines arrive. Input comes shaped by dashboardData.curves.
  */
 import {
@@ -46,6 +47,8 @@ export class CurveChart {
     new MutationObserver(() => this.recolor()).observe(document.body, { attributes: true, attributeFilter: ['class'] });
   }
 
+  private xLabel = 'step';
+
   private options(p: Palette, log: boolean): ChartOptions<'line'> {
     return {
       animation: false,
@@ -59,7 +62,7 @@ export class CurveChart {
         tooltip: { enabled: true },
       },
       scales: {
-        x: { type: 'linear', title: { display: true, text: 'step', color: p.text }, ticks: { color: p.text }, grid: { color: p.grid } },
+        x: { type: 'linear', title: { display: true, text: this.xLabel, color: p.text }, ticks: { color: p.text }, grid: { color: p.grid } },
         y: { type: log ? 'logarithmic' : 'linear', title: { display: true, text: 'loss', color: p.text }, ticks: { color: p.text }, grid: { color: p.grid } },
         cos: {
           type: 'linear', position: 'right', display: 'auto', suggestedMin: 0, suggestedMax: 1,
@@ -80,10 +83,16 @@ export class CurveChart {
     if (set.train.length) datasets.push(line('train loss', set.train, p.train, 'y'));
     if (set.test.length) datasets.push(line('test loss', set.test, p.test, 'y'));
     if (set.search.length) datasets.push(line('search loss', set.search, p.search, 'y'));
-    if (set.cosine.length) datasets.push(line('cosine', set.cosine, p.cosine, 'cos', true));
+    if (set.cosine.length) datasets.push(line(set.targets.length ? 'mean best cosine' : 'cosine', set.cosine, p.cosine, 'cos', !set.targets.length));
+    set.targets.forEach((t, i) => {
+      const d = line(t.id.split('/').pop() ?? t.id, t.points, `hsla(${(i * 57) % 360}, 55%, 60%, 0.8)`, 'cos', true);
+      d.borderWidth = 1;
+      datasets.push(d);
+    });
     this.chart.data.datasets = datasets;
-    if (logScale !== this.logScale) {
+    if (logScale !== this.logScale || set.xLabel !== this.xLabel) {
       this.logScale = logScale;
+      this.xLabel = set.xLabel;
       this.chart.options = this.options(p, logScale);
     }
     this.chart.update('none');
@@ -92,7 +101,7 @@ export class CurveChart {
   private recolor(): void {
     const p = palette();
     this.chart.options = this.options(p, this.logScale);
-    const byLabel: Record<string, string> = { 'train loss': p.train, 'test loss': p.test, 'search loss': p.search, cosine: p.cosine };
+    const byLabel: Record<string, string> = { 'train loss': p.train, 'test loss': p.test, 'search loss': p.search, cosine: p.cosine, 'mean best cosine': p.cosine };
     for (const d of this.chart.data.datasets) {
       const c = byLabel[d.label ?? ''];
       if (c) { d.borderColor = c; d.backgroundColor = c; }

@@ -94,6 +94,20 @@ describe('dashboardData', () => {
       assert.match(c.title, /cosine/);
     });
 
+    it('gives a black-box query search its mean best cosine and each shown target\'s against queries', () => {
+      const lines = [1, 6, 11].flatMap((q, k) => [
+        { time: 't', step: q, split: 'search' as const, loss: 0.5 - k * 0.05, cosine: 0.5 + k * 0.05 },
+        { time: 't', step: q, split: 'search' as const, loss: 0.4, cosine: 0.6 + k * 0.02, target: 'Ann/Ann_0001.jpg' },
+        { time: 't', step: q, split: 'search' as const, loss: 0.6, cosine: 0.4 + k * 0.01, target: 'Bob/Bob_0002.jpg' },
+      ]);
+      const c = curves(lines, 'blackbox');
+      assert.equal(c.xLabel, 'queries per target');
+      assert.match(c.title, /Query search/);
+      assert.deepEqual(c.cosine.map((p) => p.x), [1, 6, 11]);
+      assert.deepEqual(c.targets.map((t) => [t.id, t.points.length]), [['Ann/Ann_0001.jpg', 3], ['Bob/Bob_0002.jpg', 3]]);
+      assert.equal(c.search.length, 0, 'no loss curve for a query search: the cosine is the objective');
+    });
+
     it('downsamples to at most max points, keeping first and last exactly and the mean', () => {
       const pts = Array.from({ length: 10_000 }, (_, i) => ({ x: i, y: i % 2 }));
       const d = downsample(pts, 100);
