@@ -50,6 +50,8 @@ export class Ctx {
   /** Jobs submitted from this window: they get an end message and a progress notification. */
   private readonly ownJobs = new Map<string, (job: JobInfo) => void>();
   private disposed = false;
+  /** URL of the daemon process this window spawned, while it runs. */
+  private spawnedUrl: string | undefined;
   /** Delay before a job's progress notification opens (tests set 0). */
   progressDelayMs = PROGRESS_DELAY_MS;
 
@@ -68,7 +70,9 @@ export class Ctx {
     ext.subscriptions.push(this.output, this.statusBar, { dispose: () => { this.disposed = true; } });
     this.connection.onState(() => this.updateStatusBar());
     this.connection.onStatus(() => this.updateStatusBar());
-    this.connection.onLog((p) => this.output.appendLine(logLine(p.level, p.message, p.time, p.jobId)));
+    // A daemon this window started writes every log line to its stderr (above) too: its log notifications
+    // would show each line twice, in two formats. Only a daemon started elsewhere is heard through them.
+    this.connection.onLog((p) => { if (!this.hearsDaemonStderr) this.output.appendLine(logLine(p.level, p.message, p.time, p.jobId)); });
     this.connection.onFailed((err, endpoint) => void this.showConnectFailure(err, endpoint));
     this.connection.jobs.onEvent((e) => {
       this.updateStatusBar();
@@ -85,6 +89,10 @@ export class Ctx {
   log(msg: string): void { this.output.appendLine(msg); }
 
   get localDaemonRunning(): boolean { return this.proc.running; }
+  /** True while the connected daemon is the process this window spawned (its stderr is in the output channel). */
+  private get hearsDaemonStderr(): boolean {
+    return this.proc.running && this.spawnedUrl !== undefined && this.connection.endpoint?.url === this.spawnedUrl;
+  }
   get connectionFile(): string { return path.join(this.ext.globalStorageUri.fsPath, 'daemon.json'); }
 
   registerCommand(name: string, factory: CommandFactory): void {
@@ -98,9 +106,14 @@ export class Ctx {
 
   /** Shows and records a notification; resolves with the button the user picked. */
   async notify(level: Notice['level'], message: string, ...actions: string[]): Promise<string | undefined> {
+    return this.show(level, message, actions, true);
+  }
+
+  /** A notification; `log`: also write it to the output channel (not when the daemon's log already has it). */
+  private async show(level: Notice['level'], message: string, actions: string[], log: boolean): Promise<string | undefined> {
     this.notices.push({ level, message, actions });
     if (this.notices.length > 50) this.notices.shift();
-    this.output.appendLine(`[notice:${level}] ${message}`);
+    if (log) this.output.appendLine(`[notice:${level}] ${message}`);
     const show = level === 'error' ? vscode.window.showErrorMessage : level === 'warning' ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
     return show(message, ...actions);
   }
@@ -141,6 +154,7 @@ export class Ctx {
       });
       return;
     }
+    this.spawnedUrl = endpoint.url;
     this.output.appendLine(`daemon ready at ${endpoint.url} (pid ${endpoint.pid})`);
     await this.connection.connect({ url: endpoint.url, token: endpoint.token, remote: false }).catch(() => undefined);
   }
@@ -215,7 +229,8 @@ export class Ctx {
       reporter?.(job);
       if (isActive(job)) return;
       end();
-      if (job.state === 'failed') void this.notify('error', `Face Inversion: ${job.label} failed: ${job.error ?? 'see the log'}`, ACTION_SHOW_LOG).then((p) => p && this.output.show(true));
+      // The daemon logged the failure once already (its stderr or its log notification): not again here.
+      if (job.state === 'failed') void this.show('error', `Face Inversion: ${job.label} failed: ${job.error ?? 'see the log'}`, [ACTION_SHOW_LOG], false).then((p) => p && this.output.show(true));
       else if (job.state === 'succeeded') void this.notify('info', `Face Inversion: ${job.label} finished.`);
       else if (job.state === 'cancelled') void this.notify('info', `Face Inversion: ${job.label} was cancelled.`);
     };

@@ -133,7 +133,8 @@ export class JobQueue {
         this.finish(entry, 'cancelled');
       } else {
         const message = err instanceof Error ? err.message : String(err);
-        this.emitLog('error', `job ${entry.info.id} (${entry.info.kind}) failed: ${message}`, entry.info.id);
+        // The one log line of a failure (the job id travels as jobId, not in the text).
+        this.emitLog('error', `${entry.info.kind} job failed: ${message}`, entry.info.id);
         this.finish(entry, 'failed', message);
       }
     } finally {
