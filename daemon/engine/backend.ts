@@ -148,6 +148,10 @@ async function tryBackend(name: BackendName, opts: EngineOptions): Promise<Attem
     case 'cpu': {
       await tf.setBackend('cpu');
       await tf.ready();
+      // Its first tensor would print a "Hi, looks like you are running TensorFlow.js in Node.js…" banner:
+      // asked for by name, the user knows; the summary line says what runs.
+      const cpu = tf.findBackend('cpu') as unknown as { firstUse?: boolean } | null;
+      if (cpu) cpu.firstUse = false;
       return { ok: true, detail: 'pure-JS reference backend (asked for by name)', short: 'pure JS, 1 thread', threads: 1, simd: false };
     }
   }
