@@ -2,6 +2,7 @@
  * What a running job sees: cancellation, progress and log sinks, and where it may write. The daemon and the
  * headless CLI each provide one, so job code is the same in both.
  */
+import type { ProgressExtras } from '../protocol/budget';
 import type { LogLevel } from '../protocol/daemon';
 
 export interface JobContext {
@@ -10,8 +11,11 @@ export interface JobContext {
   readonly signal: AbortSignal;
   /** Workspace root: relative paths in params and configs resolve against it. */
   readonly workspaceDir: string;
-  /** Report one step; metrics must be finite numbers. */
-  progress(step: number, total: number, metrics: Record<string, number>, message?: string): void;
+  /**
+   * Report one step; metrics must be finite numbers. A job under a budget adds it (`extras.budget`, with
+   * `etaSeconds`), and its last report says why it stopped (`extras.stopReason`): see protocol/budget.ts.
+   */
+  progress(step: number, total: number, metrics: Record<string, number>, message?: string, extras?: ProgressExtras): void;
   log(level: LogLevel, message: string): void;
   /** Tell clients which run folder this job writes (dashboard follows it). */
   setRunDir(dir: string): void;

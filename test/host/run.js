@@ -21,6 +21,8 @@ const CS = path.join(ROOT, '.cache', 'code-server', 'node_modules', 'code-server
 const SERVER_MAIN = path.join(CS, 'lib', 'vscode', 'out', 'server-main.js');
 const OUT = path.join(ROOT, '.test-output', 'host');
 const SUITE_TIMEOUT_MS = 5 * 60_000;
+/** A progress toast's text: "step 12/40 · …", or under a budget "2.5 / 5 min · step 149 · …". */
+const PROGRESS_TOAST = /step \d+\/\d+|\d \/ [\d.]+ (?:min|epochs?|steps?|quer(?:y|ies)) · step \d+/;
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const args = new Set(process.argv.slice(2));
 
@@ -113,14 +115,14 @@ async function runInBrowser(runDir, port, workspace, devPath, testsPath) {
       toasts: [...document.querySelectorAll('.notifications-toasts .notification-list-item-message')].map((e) => e.textContent),
     })).catch((err) => ({ error: String(err) }));
     let seen = await readToasts();
-    for (let i = 0; i < 20 && (seen.toasts ?? []).some((t) => /step \d+\/\d+/.test(t ?? '')); i++) {
+    for (let i = 0; i < 20 && (seen.toasts ?? []).some((t) => PROGRESS_TOAST.test(t ?? '')); i++) {
       await new Promise((r) => setTimeout(r, 500));
       seen = await readToasts();
     }
     lines.push(`end state: ${JSON.stringify(seen)}`);
     log(`end state: ${JSON.stringify(seen)}`);
     // Every job of the suite has ended: a progress toast still open would be a notification that never closes.
-    const stuck = (seen.toasts ?? []).filter((t) => /step \d+\/\d+/.test(t ?? ''));
+    const stuck = (seen.toasts ?? []).filter((t) => PROGRESS_TOAST.test(t ?? ''));
     if (stuck.length) { log(`FAIL: progress notifications left open after their jobs ended: ${JSON.stringify(stuck)}`); return 1; }
     fs.writeFileSync(path.join(runDir, 'tests.log'), lines.join('\n'));
     if (code === 'timeout') { log(`suite timed out after ${SUITE_TIMEOUT_MS / 1000} s`); return 124; }
