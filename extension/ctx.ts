@@ -14,8 +14,9 @@ import { CrashPolicy } from './backoff';
 import { Config } from './config';
 import { DaemonConnection, Endpoint } from './connection';
 import { DaemonProcess } from './daemonProcess';
+import { chooseRuntime, runtimeCandidates, type RuntimeChoice, type RuntimeFailure } from './daemonRuntime';
 import {
-  ACTION_CONNECT, ACTION_RETRY, ACTION_SHOW_LOG, ACTION_START, connectFailureNotice, crashNotice, logLine, progressMessage, statusBarView,
+  ACTION_CONNECT, ACTION_OPEN_SETTINGS, ACTION_RETRY, ACTION_SHOW_LOG, ACTION_START, connectFailureNotice, crashNotice, logLine, progressMessage, statusBarView,
 } from './format';
 import type { JobSubmission } from './jobParams';
 import { isActive, percentOf } from './jobTracker';
@@ -52,6 +53,8 @@ export class Ctx {
   private disposed = false;
   /** URL of the daemon process this window spawned, while it runs. */
   private spawnedUrl: string | undefined;
+  /** The runtime found for the current nodePath setting. */
+  private runtime: { setting: string; choice: RuntimeChoice } | undefined;
   /** Delay before a job's progress notification opens (tests set 0). */
   progressDelayMs = PROGRESS_DELAY_MS;
 
@@ -133,11 +136,23 @@ export class Ctx {
     await this.connection.disconnect();
     this.connection.markStarting();
     const ws = this.workspaceRoot;
-    this.output.appendLine(`starting daemon: ${this.config.nodePath} ${path.join(this.ext.extensionPath, 'bin', 'faceinv.js')} daemon (workspace ${ws ?? 'none'})`);
+    const picked = await this.daemonRuntime();
+    if ('error' in picked) {
+      await this.connection.disconnect();
+      this.output.appendLine(picked.error);
+      void this.notify('error', picked.error, ACTION_RETRY, ACTION_OPEN_SETTINGS).then((pick) => {
+        if (pick === ACTION_RETRY) void this.startLocalDaemon();
+        if (pick === ACTION_OPEN_SETTINGS) void vscode.commands.executeCommand('workbench.action.openSettings', 'faceInversion.daemon.nodePath');
+      });
+      return;
+    }
+    const { runtime } = picked;
+    this.output.appendLine(`starting daemon with ${runtime.label}, Node ${picked.node}: ${path.join(this.ext.extensionPath, 'bin', 'faceinv.js')} daemon (workspace ${ws ?? 'none'})`);
     let endpoint;
     try {
       endpoint = await this.proc.start({
-        nodePath: this.config.nodePath,
+        nodePath: runtime.command,
+        env: runtime.env,
         cliPath: path.join(this.ext.extensionPath, 'bin', 'faceinv.js'),
         connectionFile: this.connectionFile,
         workspace: ws,
@@ -146,6 +161,7 @@ export class Ctx {
         extraArgs: this.config.extraArgs,
       });
     } catch (err) {
+      this.runtime = undefined; // look again next time (a runtime can go away)
       await this.connection.disconnect();
       this.output.appendLine(String((err as Error).message));
       void this.notify('error', `Face Inversion: cannot start the daemon: ${(err as Error).message.split('\n')[0]}`, ACTION_RETRY, ACTION_SHOW_LOG).then((pick) => {
@@ -157,6 +173,20 @@ export class Ctx {
     this.spawnedUrl = endpoint.url;
     this.output.appendLine(`daemon ready at ${endpoint.url} (pid ${endpoint.pid})`);
     await this.connection.connect({ url: endpoint.url, token: endpoint.token, remote: false }).catch(() => undefined);
+  }
+
+  /**
+   * The runtime that starts the daemon (daemonRuntime.ts): checked once per setting value, since the check
+   * loads native modules (about a second).
+   */
+  private async daemonRuntime(): Promise<RuntimeChoice | RuntimeFailure> {
+    const setting = this.config.nodePath;
+    if (this.runtime && this.runtime.setting === setting) return this.runtime.choice;
+    const candidates = runtimeCandidates({ nodePathSetting: setting, execPath: process.execPath, versions: process.versions });
+    const choice = await chooseRuntime(candidates, path.join(this.ext.extensionPath, 'out', 'daemon', 'cli', 'runtimeCheck.js'));
+    for (const t of choice.tried) this.output.appendLine(`daemon runtime not usable: ${t}`);
+    if (!('error' in choice)) this.runtime = { setting, choice };
+    return choice;
   }
 
   async stopLocalDaemon(): Promise<void> {

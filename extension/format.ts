@@ -79,6 +79,7 @@ export const ACTION_RETRY = 'Retry';
 export const ACTION_START = 'Start Daemon';
 export const ACTION_CONNECT = 'Connect…';
 export const ACTION_SHOW_LOG = 'Show Log';
+export const ACTION_OPEN_SETTINGS = 'Open Settings';
 
 /** Message and buttons for a connection that failed (after any automatic retries). */
 export function connectFailureNotice(url: string, err: unknown): { message: string; actions: string[] } {
