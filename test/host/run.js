@@ -49,6 +49,12 @@ function makeWorkspace(dir) {
   write(path.join(dir, 'good.faceinv-run.json'), `${JSON.stringify({ name: 'good', encoder: 'arcface512-faceplugin', route: 'blackbox' }, null, 2)}\n`);
   write(path.join(dir, 'schema-bad.faceinv-encoder.json'), `${JSON.stringify({ id: 'Not Lower Case', format: 'onnx' }, null, 2)}\n`);
   write(path.join(dir, 'models', 'experiments', 'schema-bad.json'), `${JSON.stringify({ name: 'x', encoder: 'arcface512-faceplugin', route: 'sideways' }, null, 2)}\n`);
+  // Issue 16: an encoder file that exists but is invalid, and a white-box run naming a generator that cannot
+  // serve, next to a finished black-box run of the right size (its model/meta.json is all the checks read).
+  write(path.join(dir, 'wonky.faceinv-encoder.json'), `${JSON.stringify({ ...JSON.parse(fs.readFileSync(path.join(ROOT, 'models', 'encoders', 'arcface512-faceplugin.json'), 'utf8')), $schema: undefined, id: 'wonky', normalization: { mean: [0, 0, 0], std: [1, 0, 1] } }, null, 2)}\n`);
+  write(path.join(dir, 'uses-wonky.faceinv-run.json'), `${JSON.stringify({ name: 'uses-wonky', encoder: 'wonky', route: 'blackbox' }, null, 2)}\n`);
+  write(path.join(dir, 'runs', 'bb-arcface', 'model', 'meta.json'), JSON.stringify({ kind: 'faceinv-blackbox-decoder', encoderId: 'arcface512-faceplugin', embeddingDim: 512, outputSize: 128, template: 'arcface-5pt', inputNormalization: 'l2' }));
+  write(path.join(dir, 'bad-generator.faceinv-run.json'), `${JSON.stringify({ name: 'wb', encoder: 'arcface512-faceplugin', route: 'whitebox', whitebox: { generator: 'runs/no-such-run' } }, null, 2)}\n`);
   write(path.join(dir, '.vscode', 'settings.json'), JSON.stringify({ 'faceInversion.daemon.nodePath': process.execPath, 'workbench.startupEditor': 'none', 'security.workspace.trust.enabled': false }, null, 2));
 }
 
