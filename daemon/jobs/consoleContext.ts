@@ -11,6 +11,7 @@ export interface ConsoleContext extends JobContext {
 }
 
 function fmt(v: number): string {
+  if (Number.isInteger(v)) return String(v);
   return Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toPrecision(3);
 }
 
