@@ -12,10 +12,10 @@ export const REQUIRES_DAEMON_RESTART = ['daemon.nodePath', 'daemon.backend', 'da
 export class Config {
   private get cfg(): vscode.WorkspaceConfiguration { return vscode.workspace.getConfiguration(SECTION); }
 
-  /** Node.js 20 used to run the daemon; empty → `node` on PATH. */
+  /** Node.js 20 that runs the daemon, as set; '' → the editor's own runtime, else `node` on PATH (daemonRuntime.ts). */
   get nodePath(): string {
     const v = this.cfg.get<unknown>('daemon.nodePath');
-    return typeof v === 'string' && v.trim() ? v.trim() : 'node';
+    return typeof v === 'string' ? v.trim() : '';
   }
 
   /** Engine backend for the daemon: auto | wasm | cpu | webgpu | tensorflow (validated by the daemon). */

@@ -14,8 +14,9 @@ import { CrashPolicy } from './backoff';
 import { Config } from './config';
 import { DaemonConnection, Endpoint } from './connection';
 import { DaemonProcess } from './daemonProcess';
+import { chooseRuntime, runtimeCandidates, type RuntimeChoice, type RuntimeFailure } from './daemonRuntime';
 import {
-  ACTION_CONNECT, ACTION_RETRY, ACTION_SHOW_LOG, ACTION_START, connectFailureNotice, crashNotice, logLine, progressMessage, statusBarView,
+  ACTION_CONNECT, ACTION_OPEN_SETTINGS, ACTION_RETRY, ACTION_SHOW_LOG, ACTION_START, connectFailureNotice, crashNotice, logLine, progressMessage, statusBarView,
 } from './format';
 import type { JobSubmission } from './jobParams';
 import { isActive, percentOf } from './jobTracker';
@@ -50,6 +51,10 @@ export class Ctx {
   /** Jobs submitted from this window: they get an end message and a progress notification. */
   private readonly ownJobs = new Map<string, (job: JobInfo) => void>();
   private disposed = false;
+  /** URL of the daemon process this window spawned, while it runs. */
+  private spawnedUrl: string | undefined;
+  /** The runtime found for the current nodePath setting. */
+  private runtime: { setting: string; choice: RuntimeChoice } | undefined;
   /** Delay before a job's progress notification opens (tests set 0). */
   progressDelayMs = PROGRESS_DELAY_MS;
 
@@ -68,7 +73,9 @@ export class Ctx {
     ext.subscriptions.push(this.output, this.statusBar, { dispose: () => { this.disposed = true; } });
     this.connection.onState(() => this.updateStatusBar());
     this.connection.onStatus(() => this.updateStatusBar());
-    this.connection.onLog((p) => this.output.appendLine(logLine(p.level, p.message, p.time, p.jobId)));
+    // A daemon this window started writes every log line to its stderr (above) too: its log notifications
+    // would show each line twice, in two formats. Only a daemon started elsewhere is heard through them.
+    this.connection.onLog((p) => { if (!this.hearsDaemonStderr) this.output.appendLine(logLine(p.level, p.message, p.time, p.jobId)); });
     this.connection.onFailed((err, endpoint) => void this.showConnectFailure(err, endpoint));
     this.connection.jobs.onEvent((e) => {
       this.updateStatusBar();
@@ -85,6 +92,10 @@ export class Ctx {
   log(msg: string): void { this.output.appendLine(msg); }
 
   get localDaemonRunning(): boolean { return this.proc.running; }
+  /** True while the connected daemon is the process this window spawned (its stderr is in the output channel). */
+  private get hearsDaemonStderr(): boolean {
+    return this.proc.running && this.spawnedUrl !== undefined && this.connection.endpoint?.url === this.spawnedUrl;
+  }
   get connectionFile(): string { return path.join(this.ext.globalStorageUri.fsPath, 'daemon.json'); }
 
   registerCommand(name: string, factory: CommandFactory): void {
@@ -98,9 +109,14 @@ export class Ctx {
 
   /** Shows and records a notification; resolves with the button the user picked. */
   async notify(level: Notice['level'], message: string, ...actions: string[]): Promise<string | undefined> {
+    return this.show(level, message, actions, true);
+  }
+
+  /** A notification; `log`: also write it to the output channel (not when the daemon's log already has it). */
+  private async show(level: Notice['level'], message: string, actions: string[], log: boolean): Promise<string | undefined> {
     this.notices.push({ level, message, actions });
     if (this.notices.length > 50) this.notices.shift();
-    this.output.appendLine(`[notice:${level}] ${message}`);
+    if (log) this.output.appendLine(`[notice:${level}] ${message}`);
     const show = level === 'error' ? vscode.window.showErrorMessage : level === 'warning' ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
     return show(message, ...actions);
   }
@@ -120,11 +136,23 @@ export class Ctx {
     await this.connection.disconnect();
     this.connection.markStarting();
     const ws = this.workspaceRoot;
-    this.output.appendLine(`starting daemon: ${this.config.nodePath} ${path.join(this.ext.extensionPath, 'bin', 'faceinv.js')} daemon (workspace ${ws ?? 'none'})`);
+    const picked = await this.daemonRuntime();
+    if ('error' in picked) {
+      await this.connection.disconnect();
+      this.output.appendLine(picked.error);
+      void this.notify('error', picked.error, ACTION_RETRY, ACTION_OPEN_SETTINGS).then((pick) => {
+        if (pick === ACTION_RETRY) void this.startLocalDaemon();
+        if (pick === ACTION_OPEN_SETTINGS) void vscode.commands.executeCommand('workbench.action.openSettings', 'faceInversion.daemon.nodePath');
+      });
+      return;
+    }
+    const { runtime } = picked;
+    this.output.appendLine(`starting daemon with ${runtime.label}, Node ${picked.node}: ${path.join(this.ext.extensionPath, 'bin', 'faceinv.js')} daemon (workspace ${ws ?? 'none'})`);
     let endpoint;
     try {
       endpoint = await this.proc.start({
-        nodePath: this.config.nodePath,
+        nodePath: runtime.command,
+        env: runtime.env,
         cliPath: path.join(this.ext.extensionPath, 'bin', 'faceinv.js'),
         connectionFile: this.connectionFile,
         workspace: ws,
@@ -133,6 +161,7 @@ export class Ctx {
         extraArgs: this.config.extraArgs,
       });
     } catch (err) {
+      this.runtime = undefined; // look again next time (a runtime can go away)
       await this.connection.disconnect();
       this.output.appendLine(String((err as Error).message));
       void this.notify('error', `Face Inversion: cannot start the daemon: ${(err as Error).message.split('\n')[0]}`, ACTION_RETRY, ACTION_SHOW_LOG).then((pick) => {
@@ -141,8 +170,23 @@ export class Ctx {
       });
       return;
     }
+    this.spawnedUrl = endpoint.url;
     this.output.appendLine(`daemon ready at ${endpoint.url} (pid ${endpoint.pid})`);
     await this.connection.connect({ url: endpoint.url, token: endpoint.token, remote: false }).catch(() => undefined);
+  }
+
+  /**
+   * The runtime that starts the daemon (daemonRuntime.ts): checked once per setting value, since the check
+   * loads native modules (about a second).
+   */
+  private async daemonRuntime(): Promise<RuntimeChoice | RuntimeFailure> {
+    const setting = this.config.nodePath;
+    if (this.runtime && this.runtime.setting === setting) return this.runtime.choice;
+    const candidates = runtimeCandidates({ nodePathSetting: setting, execPath: process.execPath, versions: process.versions });
+    const choice = await chooseRuntime(candidates, path.join(this.ext.extensionPath, 'out', 'daemon', 'cli', 'runtimeCheck.js'));
+    for (const t of choice.tried) this.output.appendLine(`daemon runtime not usable: ${t}`);
+    if (!('error' in choice)) this.runtime = { setting, choice };
+    return choice;
   }
 
   async stopLocalDaemon(): Promise<void> {
@@ -215,7 +259,8 @@ export class Ctx {
       reporter?.(job);
       if (isActive(job)) return;
       end();
-      if (job.state === 'failed') void this.notify('error', `Face Inversion: ${job.label} failed: ${job.error ?? 'see the log'}`, ACTION_SHOW_LOG).then((p) => p && this.output.show(true));
+      // The daemon logged the failure once already (its stderr or its log notification): not again here.
+      if (job.state === 'failed') void this.show('error', `Face Inversion: ${job.label} failed: ${job.error ?? 'see the log'}`, [ACTION_SHOW_LOG], false).then((p) => p && this.output.show(true));
       else if (job.state === 'succeeded') void this.notify('info', `Face Inversion: ${job.label} finished.`);
       else if (job.state === 'cancelled') void this.notify('info', `Face Inversion: ${job.label} was cancelled.`);
     };

@@ -13,7 +13,7 @@ import { readConnectionFile } from '../daemon/server/connectionFile';
 export const READY_PREFIX = 'FACEINV_READY ';
 
 export interface DaemonSpawnOptions {
-  /** Node.js 20 executable (the daemon's native modules are built for Node, not Electron). */
+  /** The runtime's executable (Node.js 20, or the editor's Electron with ELECTRON_RUN_AS_NODE=1 in `env`): daemonRuntime.ts. */
   nodePath: string;
   /** `<extension>/bin/faceinv.js`. */
   cliPath: string;

@@ -3,6 +3,7 @@
  * notification (message + buttons) for a failed connection. Plain module (no vscode), unit-tested.
  */
 import type { JobInfo, JobProgress, LogLevel, StatusResult } from '../daemon/protocol/daemon';
+import { formatBudget, formatSeconds } from '../daemon/protocol/budget';
 import { percentOf } from './jobTracker';
 
 export type ConnectionStateName = 'stopped' | 'starting' | 'connecting' | 'connected' | 'reconnecting' | 'failed';
@@ -23,9 +24,15 @@ export function formatMetrics(metrics: Record<string, number>, max = 3): string 
     .join(' · ');
 }
 
+/**
+ * Progress text for notifications and tooltips. Under a budget: `2.5 / 5 min · step 149 · loss 0.12 · ETA
+ * 2m30s`, and on the last report why it stopped (`… · budget of 5 min reached`); else `step 12/40 · …`.
+ */
 export function progressMessage(progress: JobProgress): string {
   const m = formatMetrics(progress.metrics);
-  return [`step ${progress.step}/${progress.total}`, m, progress.message].filter(Boolean).join(' · ');
+  const where = progress.budget ? [formatBudget(progress.budget), `step ${progress.step}`] : [`step ${progress.step}/${progress.total}`];
+  const end = progress.stopReason ?? (progress.budget && progress.etaSeconds !== undefined ? `ETA ${formatSeconds(progress.etaSeconds)}` : undefined);
+  return [...where, m, progress.message, end].filter(Boolean).join(' · ');
 }
 
 export function statusBarView(state: ConnectionStateName, status: Pick<StatusResult, 'backend'> | undefined, job: JobInfo | undefined, remote: boolean): StatusBarView {
@@ -72,6 +79,7 @@ export const ACTION_RETRY = 'Retry';
 export const ACTION_START = 'Start Daemon';
 export const ACTION_CONNECT = 'Connect…';
 export const ACTION_SHOW_LOG = 'Show Log';
+export const ACTION_OPEN_SETTINGS = 'Open Settings';
 
 /** Message and buttons for a connection that failed (after any automatic retries). */
 export function connectFailureNotice(url: string, err: unknown): { message: string; actions: string[] } {

@@ -3,6 +3,7 @@
  * `daemon/jobState` / `daemon/jobProgress` deltas. Feeds the status bar, progress notifications and the
  * Cancel Job picker. Plain module (no vscode).
  */
+import { progressFraction } from '../daemon/protocol/budget';
 import type { JobInfo, JobProgress } from '../daemon/protocol/daemon';
 
 export type JobEvent =
@@ -15,11 +16,16 @@ export function isActive(job: JobInfo): boolean {
   return ACTIVE.has(job.state);
 }
 
-/** Percent done of a job from its last progress, 0..100, or undefined when it has not reported yet. */
+/**
+ * Percent done of a job from its last progress, 0..100, or undefined when it has not reported yet: of its
+ * budget when it runs under one (a 5-minute run is half done after 2.5 minutes, whatever its planned steps),
+ * else step / total; 100 once it reported why it stopped.
+ */
 export function percentOf(job: JobInfo): number | undefined {
   const p = job.progress;
-  if (!p || p.total <= 0) return undefined;
-  return Math.max(0, Math.min(100, Math.floor((100 * p.step) / p.total)));
+  if (p?.stopReason) return 100;
+  const frac = progressFraction(p);
+  return frac === null ? undefined : Math.floor(100 * frac);
 }
 
 export class JobTracker {

@@ -14,11 +14,14 @@ export async function startConfigServer(ext: vscode.ExtensionContext, output: vs
     run: { module, transport: TransportKind.ipc },
     debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6019'] } },
   };
-  const watcher = vscode.workspace.createFileSystemWatcher('**/*.{onnx,faceinv-encoder.json}');
-  ext.subscriptions.push(watcher);
+  // Model and encoder files change what configs resolve to; a finished run's model/meta.json, what a
+  // white-box generator can be.
+  const watchers = ['**/*.{onnx,faceinv-encoder.json}', '**/models/encoders/*.json', '**/model/meta.json']
+    .map((glob) => vscode.workspace.createFileSystemWatcher(glob));
+  ext.subscriptions.push(...watchers);
   const clientOptions: LanguageClientOptions = {
     documentSelector: CONFIG_PATTERNS.map((pattern) => ({ scheme: 'file', pattern })),
-    synchronize: { fileEvents: watcher },
+    synchronize: { fileEvents: watchers },
     initializationOptions: { repoRoot: ext.extensionPath },
     outputChannel: output,
   };

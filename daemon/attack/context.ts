@@ -3,6 +3,7 @@
  * sinks, the workspace, and where to announce its run folder. The daemon's job queue and the headless CLI
  * each provide one (daemon/jobs), so attack code is the same in both and depends on nothing above it.
  */
+import type { ProgressExtras } from '../protocol/budget';
 import type { LogLevel } from '../protocol/daemon';
 
 export interface AttackContext {
@@ -11,8 +12,11 @@ export interface AttackContext {
   readonly signal: AbortSignal;
   /** Workspace root: relative paths in params and configs resolve against it. */
   readonly workspaceDir: string;
-  /** Report one step; metrics must be finite numbers. */
-  progress(step: number, total: number, metrics: Record<string, number>, message?: string): void;
+  /**
+   * Report one step; metrics must be finite numbers. A job under a budget adds it (`extras.budget`, with
+   * `etaSeconds`), and its last report says why it stopped (`extras.stopReason`): see protocol/budget.ts.
+   */
+  progress(step: number, total: number, metrics: Record<string, number>, message?: string, extras?: ProgressExtras): void;
   log(level: LogLevel, message: string): void;
   /** Tell clients which run folder this job writes (dashboard follows it). */
   setRunDir(dir: string): void;

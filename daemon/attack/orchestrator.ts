@@ -236,7 +236,9 @@ async function attack(config: RunConfig, ctx: AttackContext, p: AttackPlan): Pro
             onStep: (b, batches, s) => {
               step++;
               metrics.append({ time: new Date().toISOString(), step, split: 'search', loss: s.loss, cosine: s.meanCosine });
-              ctx.progress(b * config.whitebox.steps + s.step, batches * config.whitebox.steps, { loss: s.loss, cosine: s.meanCosine, batch: b + 1 });
+              const used = b * config.whitebox.steps + s.step, limit = batches * config.whitebox.steps;
+              ctx.progress(used, limit, { loss: s.loss, cosine: s.meanCosine, batch: b + 1 }, undefined,
+                { budget: { kind: 'steps', used, limit }, ...(used === limit ? { stopReason: `budget of ${config.whitebox.steps} gradient steps per target reached` } : {}) });
             },
           });
           if (res.aborted) throw new JobCancelledError();
@@ -253,7 +255,9 @@ async function attack(config: RunConfig, ctx: AttackContext, p: AttackPlan): Pro
         try {
           const oracle = new QueryOracle(encoder, model, targets, config.search.queries);
           let lastSnap = Date.now();
+          const searchStart = Date.now();
           const total = targets.length * config.search.queries;
+          const budgetOf = (used: number) => ({ kind: 'queries' as const, used: Math.round(used), limit: total });
           const res = await querySearch(oracle, model, start, {
             method: config.search.method, sigma: config.search.sigma, learningRate: config.search.learningRate,
             directions: config.search.directions, population: config.search.population, seed: config.training.seed,
@@ -267,7 +271,12 @@ async function attack(config: RunConfig, ctx: AttackContext, p: AttackPlan): Pro
               for (let t = 0; t < Math.min(SHOWN_TARGETS, targets.length); t++) {
                 if (Number.isFinite(s.best[t])) metrics.append({ time, step: oracle.used[t], split: 'search', loss: 1 - s.best[t], cosine: s.best[t], target: ids[t] });
               }
-              ctx.progress(Math.round(s.queriesPerTarget * targets.length), total, { cosine: mean, queriesPerTarget: s.queriesPerTarget }, `query search: ${s.activeTargets} targets still searching`);
+              const used = s.queriesPerTarget * targets.length;
+              const elapsed = (Date.now() - searchStart) / 1000;
+              const etaSeconds = used > 0 ? (elapsed / used) * Math.max(0, total - used) : undefined;
+              ctx.progress(Math.round(used), total, { cosine: mean, queriesPerTarget: s.queriesPerTarget }, `query search: ${s.activeTargets} targets still searching`,
+                { budget: budgetOf(used), ...(etaSeconds !== undefined ? { etaSeconds } : {}) });
+              updateManifest(runDir, { progress: { step: Math.round(used), totalSteps: total, budget: budgetOf(used) } });
               if (Date.now() - lastSnap > SNAPSHOT_SECONDS * 1000) {
                 lastSnap = Date.now();
                 await writeIndex(s.bestLatents, Array.from(s.best), Array.from(oracle.used));
@@ -282,6 +291,10 @@ async function attack(config: RunConfig, ctx: AttackContext, p: AttackPlan): Pro
           latents = res.bestLatents;
           cosine = Array.from(res.bestCos);
           queries = Array.from(res.queries);
+          const spent = queries.reduce((a, b) => (a ?? 0) + (b ?? 0), 0) as number;
+          const stopReason = `budget of ${config.search.queries} queries per target reached (${(spent / targets.length).toFixed(0)} spent on average: a step that would overrun it is not taken)`;
+          ctx.progress(spent, total, {}, 'query search done', { budget: budgetOf(spent), stopReason });
+          updateManifest(runDir, { progress: { step: spent, totalSteps: total, budget: budgetOf(spent) }, stopReason });
           const mean = (a: ArrayLike<number>) => Array.from(a).filter(Number.isFinite).reduce((x, y) => x + y, 0) / Math.max(1, a.length);
           ctx.log('info', `query search: mean cosine to the targets ${mean(res.startCos).toFixed(3)} at the start → ${mean(res.bestCos).toFixed(3)} after ${mean(res.queries).toFixed(0)} queries per target (the optimiser's own figure)`);
         } finally {

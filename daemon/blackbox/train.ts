@@ -13,7 +13,8 @@ import { seededShuffle } from '../data/split';
 import { tf } from '../engine/tf';
 import { Decoder } from '../nets/decoder';
 import { JobCancelledError, JobContext, throwIfCancelled, yieldToEventLoop } from '../jobs/context';
-import { MetricsLine, RUN_FILES } from '../runs/layout';
+import { budgetReached, governingBudget, type Budget, type BudgetLimit } from '../protocol/budget';
+import { MetricsLine, RUN_FILES, type RunManifest } from '../runs/layout';
 import { claimRunFolder, MetricsWriter, truncateMetrics, updateManifest, writeJsonAtomic } from '../runs/runFolder';
 import { buildTrainingData, flipCrops, PairSet, TrainingData } from './trainingSet';
 import type { RouteDecision } from '../whitebox/judge';
@@ -143,7 +144,7 @@ export async function trainBlackBox(config: RunConfig, ctx: JobContext, opts: Tr
     route: opts.decision
       ? { chosen: opts.decision.route, requested: opts.decision.requested, reason: opts.decision.reason }
       : { chosen: 'blackbox', requested: config.route, reason: config.route === 'blackbox' ? 'black box requested by the run config' : `decoder training asked for directly (faceinv train); the run config's route is "${config.route}"` },
-    ...(claim === 'new' ? { createdAt: now } : {}), state: 'running',
+    ...(claim === 'new' ? { createdAt: now } : {}), state: 'running', stopReason: undefined,
   });
 
   const datasetDir = resolveDatasetPath(config.dataset.path, ctx.workspaceDir);
@@ -180,6 +181,17 @@ export async function trainBlackBox(config: RunConfig, ctx: JobContext, opts: Tr
   const metrics = new MetricsWriter(metricsFile);
   const startedAt = Date.now();
   const deadline = config.training.maxMinutes ? startedAt + config.training.maxMinutes * 60_000 : Infinity;
+  // Budgets (protocol/budget.ts): the epochs of the config and, when set, its minutes (of this session,
+  // as the deadline above counts them); progress reports the one that runs out first.
+  const limitsAt = (done: number): BudgetLimit[] => [
+    { kind: 'epochs', used: done / stepsPerEpoch, limit: config.training.epochs, usedAtStart: resumedAt / stepsPerEpoch },
+    ...(config.training.maxMinutes ? [{ kind: 'minutes' as const, used: (Date.now() - startedAt) / 60_000, limit: config.training.maxMinutes }] : []),
+  ];
+  const budgetAt = (done: number) => governingBudget(limitsAt(done), (Date.now() - startedAt) / 1000);
+  const progressOf = (done: number, budget = budgetAt(done).budget): NonNullable<RunManifest['progress']> =>
+    ({ step: done, totalSteps, epoch: Math.floor(done / stepsPerEpoch), totalEpochs: config.training.epochs, budget });
+  let stopReason = '';
+  let stopBudget: Budget | undefined;
   let lastLoss = NaN;
   let testLoss = NaN;
   let stoppedEarly = false;
@@ -187,14 +199,24 @@ export async function trainBlackBox(config: RunConfig, ctx: JobContext, opts: Tr
   let windowImages = 0;
   const checkpoint = async () => {
     await decoder.save(ckptDir);
-    updateManifest(runDir, { progress: { step: decoder.step, totalSteps, epoch: Math.floor(decoder.step / stepsPerEpoch), totalEpochs: config.training.epochs } });
+    updateManifest(runDir, { progress: progressOf(decoder.step, stopBudget) });
   };
   try {
     let order: Int32Array | undefined;
     let orderEpoch = -1;
     while (decoder.step < totalSteps) {
-      if (ctx.signal.aborted) { await checkpoint(); throw new JobCancelledError(); }
-      if (Date.now() > deadline) { stoppedEarly = true; ctx.log('info', `time budget of ${config.training.maxMinutes} min reached at step ${decoder.step}`); break; }
+      if (ctx.signal.aborted) {
+        await checkpoint();
+        updateManifest(runDir, { stopReason: `cancelled at step ${decoder.step} (checkpoint kept; run the config again to resume)` });
+        throw new JobCancelledError();
+      }
+      if (Date.now() > deadline) {
+        stoppedEarly = true;
+        stopBudget = limitsAt(decoder.step).find((l) => l.kind === 'minutes');
+        if (stopBudget) stopBudget = { kind: 'minutes', used: stopBudget.used, limit: stopBudget.limit };
+        stopReason = budgetReached({ kind: 'minutes', limit: config.training.maxMinutes as number });
+        break;
+      }
       const step = decoder.step;
       const epoch = Math.floor(step / stepsPerEpoch);
       if (epoch !== orderEpoch) { order = permutation(pairs, config.training.seed * 100003 + epoch); orderEpoch = epoch; }
@@ -221,10 +243,15 @@ export async function trainBlackBox(config: RunConfig, ctx: JobContext, opts: Tr
         testLoss = heldOutLoss(decoder, data);
         metrics.append({ time: new Date().toISOString(), step: done, epoch, split: 'test', loss: testLoss });
       }
-      ctx.progress(done, totalSteps, { loss: lastLoss, imgPerSec, epoch, ...(Number.isFinite(testLoss) ? { testLoss } : {}) });
+      ctx.progress(done, totalSteps, { loss: lastLoss, imgPerSec, epoch, ...(Number.isFinite(testLoss) ? { testLoss } : {}) }, undefined, budgetAt(done));
       if (done % config.training.checkpointEvery === 0) await checkpoint();
       await yieldToEventLoop();
     }
+    if (!stopReason) {
+      stopBudget = { kind: 'epochs', used: decoder.step / stepsPerEpoch, limit: config.training.epochs };
+      stopReason = budgetReached(stopBudget);
+    }
+    ctx.log('info', `stopped at step ${decoder.step} (epoch ${(decoder.step / stepsPerEpoch).toFixed(1)} of ${config.training.epochs}): ${stopReason}`);
     if (!Number.isFinite(testLoss) || stoppedEarly) {
       testLoss = heldOutLoss(decoder, data);
       metrics.append({ time: new Date().toISOString(), step: decoder.step, split: 'test', loss: testLoss });
@@ -240,11 +267,12 @@ export async function trainBlackBox(config: RunConfig, ctx: JobContext, opts: Tr
       steps: decoder.step, trainSeconds, testLoss,
     };
     writeJsonAtomic(path.join(modelDir, 'meta.json'), meta);
-    updateManifest(runDir, { state: 'finished', trainSeconds });
+    updateManifest(runDir, { state: 'finished', trainSeconds, stopReason, progress: progressOf(decoder.step, stopBudget) });
+    ctx.progress(decoder.step, totalSteps, { loss: lastLoss, testLoss }, undefined, { budget: stopBudget, stopReason });
     ctx.log('info', `finished at step ${decoder.step}: train loss ${lastLoss.toFixed(4)}, held-out loss ${testLoss.toFixed(4)}, ${trainSeconds.toFixed(0)} s`);
     return { runDir, modelDir, steps: decoder.step, epochs: Math.ceil(decoder.step / stepsPerEpoch), trainSeconds, trainLoss: lastLoss, testLoss, stoppedEarly };
   } catch (err) {
-    updateManifest(runDir, err instanceof JobCancelledError ? { state: 'interrupted' } : { state: 'failed', error: (err as Error).message });
+    updateManifest(runDir, err instanceof JobCancelledError ? { state: 'interrupted' } : { state: 'failed', error: (err as Error).message, stopReason: undefined });
     throw err;
   } finally {
     metrics.close();

@@ -1,10 +1,23 @@
-/** `--backend` / FACEINV_BACKEND handling shared by the commands that compute. */
+/**
+ * `--backend` / FACEINV_BACKEND handling shared by the commands that compute, and the one line they print
+ * about the engine. The probe trail (which engines were tried and why they were skipped) is printed only
+ * with `--verbose` (any command; `main.ts` takes it off the command line) or FACEINV_VERBOSE=1.
+ */
 import { initEngine, parseBackendChoice, EngineInfo } from '../engine/backend';
 import type { ParsedArgs } from './args';
 
+/** Output options every command shares. */
+export const cliOutput = { verbose: process.env.FACEINV_VERBOSE === '1' };
+
+/** The line a command prints before its own output (stderr). */
+export function engineLine(info: Pick<EngineInfo, 'summary'>, verbose = cliOutput.verbose): string {
+  return `engine: ${info.summary}${verbose ? '' : ' — --verbose shows the probe'}`;
+}
+
 export async function initEngineFromFlags(a: ParsedArgs, quiet = false): Promise<EngineInfo> {
   const backend = parseBackendChoice(a.flags.get('backend') ?? process.env.FACEINV_BACKEND ?? 'auto', '--backend');
-  const info = await initEngine({ backend, log: quiet ? () => undefined : (m) => console.error(m) });
-  if (!quiet) console.error(`backend: ${info.backend} (${info.threads} threads)`);
+  const verbose = cliOutput.verbose && !quiet;
+  const info = await initEngine({ backend, log: verbose ? (m) => console.error(m) : () => undefined });
+  if (!quiet) console.error(engineLine(info));
   return info;
 }

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CliCommand, UsageError } from './command';
+import { cliOutput } from './engineFlags';
 
 function isCliCommand(value: unknown): value is CliCommand {
   const c = value as CliCommand | undefined;
@@ -39,12 +40,22 @@ function help(commands: Map<string, CliCommand>): string {
   const width = Math.max(...[...commands.keys()].map((k) => k.length));
   const lines = [...commands.values()].map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
   return `faceinv — Face Inversion Lab command line\n\nUsage: faceinv <command> [options]\n\nCommands:\n${lines.join('\n')}\n\n` +
-    `Run "faceinv help <command>" for a command's options.`;
+    `Run "faceinv help <command>" for a command's options. Any command takes --verbose (the engine probe, debug logs).`;
+}
+
+/** Takes the global `--verbose` / `-v` off the command line (before a `--`); returns the rest. */
+export function takeVerbose(argv: readonly string[]): { verbose: boolean; rest: string[] } {
+  const end = argv.indexOf('--');
+  const head = end < 0 ? argv : argv.slice(0, end);
+  const rest = head.filter((a) => a !== '--verbose' && a !== '-v');
+  return { verbose: rest.length !== head.length, rest: end < 0 ? rest : [...rest, ...argv.slice(end)] };
 }
 
 export async function main(argv: string[]): Promise<number> {
   const commands = loadCommands();
-  const [name, ...rest] = argv;
+  const global = takeVerbose(argv);
+  if (global.verbose) cliOutput.verbose = true;
+  const [name, ...rest] = global.rest;
   if (!name || name === 'help' || name === '--help' || name === '-h') {
     const topic = rest[0] && commands.get(rest[0]);
     console.log(topic ? `${topic.summary}\n\n${topic.usage}` : help(commands));

@@ -97,7 +97,12 @@ export const RunConfigSchema = Type.Object({
   name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', maxLength: 100, description: 'Run folder name under runsDir.' }),
   description: Type.Optional(Type.String()),
   runsDir: Type.String({ minLength: 1, default: 'runs', description: 'Folder holding run folders, relative to the workspace.' }),
-  encoder: Type.String({ minLength: 1, description: 'Id of the attacked encoder (models/encoders/<id>.json or a workspace encoder config).' }),
+  encoder: Type.String({
+    minLength: 1,
+    description: 'Id of the attacked encoder (models/encoders/<id>.json or a workspace encoder config).',
+    // Editors render descriptions as markdown, where a bare <id> is an HTML tag and disappears.
+    markdownDescription: 'Id of the attacked encoder (`models/encoders/<id>.json` or a workspace encoder config).',
+  }),
   route: Type.Union([Type.Literal('auto'), Type.Literal('blackbox'), Type.Literal('whitebox')], { default: 'blackbox', description: 'auto lets the judge decide from what the encoder config declares as known.' }),
   dataset: DatasetConfigSchema,
   split: SplitConfigSchema,

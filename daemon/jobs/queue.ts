@@ -4,6 +4,7 @@
  * running; a job that throws fails alone and the queue moves on.
  */
 import { randomUUID } from 'node:crypto';
+import { BUDGET_KINDS, type ProgressExtras } from '../protocol/budget';
 import type { JobInfo, JobProgress, LogLevel } from '../protocol/daemon';
 import { ErrorCode, ProtocolError } from '../protocol/message';
 import { formatProblems, validate } from '../protocol/validate';
@@ -28,6 +29,19 @@ interface Entry {
 const HISTORY_LIMIT = 4000;
 /** Finished jobs kept in memory for `listJobs`. */
 const FINISHED_LIMIT = 200;
+
+/** The budget fields of a progress report that are well formed (a job's bug must not break the stream's schema). */
+export function cleanExtras(extras: ProgressExtras | undefined): ProgressExtras {
+  if (!extras) return {};
+  const out: ProgressExtras = {};
+  const b = extras.budget;
+  if (b && (BUDGET_KINDS as readonly string[]).includes(b.kind) && Number.isFinite(b.used) && Number.isFinite(b.limit) && b.limit > 0) {
+    out.budget = { kind: b.kind, used: Math.max(0, b.used), limit: b.limit };
+  }
+  if (extras.etaSeconds !== undefined && Number.isFinite(extras.etaSeconds)) out.etaSeconds = Math.max(0, extras.etaSeconds);
+  if (typeof extras.stopReason === 'string' && extras.stopReason) out.stopReason = extras.stopReason;
+  return out;
+}
 
 export class JobQueue {
   private readonly entries = new Map<string, Entry>();
@@ -133,7 +147,8 @@ export class JobQueue {
         this.finish(entry, 'cancelled');
       } else {
         const message = err instanceof Error ? err.message : String(err);
-        this.emitLog('error', `job ${entry.info.id} (${entry.info.kind}) failed: ${message}`, entry.info.id);
+        // The one log line of a failure (the job id travels as jobId, not in the text).
+        this.emitLog('error', `${entry.info.kind} job failed: ${message}`, entry.info.id);
         this.finish(entry, 'failed', message);
       }
     } finally {
@@ -147,10 +162,10 @@ export class JobQueue {
       jobId: entry.info.id,
       signal: entry.abort.signal,
       workspaceDir: this.workspaceDir,
-      progress: (step, total, metrics, message) => {
+      progress: (step, total, metrics, message, extras) => {
         const clean: Record<string, number> = {};
         for (const [k, v] of Object.entries(metrics)) if (Number.isFinite(v)) clean[k] = v;
-        const progress: JobProgress = { step, total, metrics: clean, ...(message ? { message } : {}) };
+        const progress: JobProgress = { step, total, metrics: clean, ...(message ? { message } : {}), ...cleanExtras(extras) };
         entry.info.progress = progress;
         entry.history.push(progress);
         if (entry.history.length > HISTORY_LIMIT) entry.history = entry.history.filter((_, i) => i % 2 === 1);

@@ -2,9 +2,12 @@
  * What the config language server says about an encoder or run config beyond its JSON schema (VS Code's
  * `jsonValidation` already checks the schema): the model file is missing or unreadable, the model's real
  * input/output shape differs from the config, a run config names an unknown encoder, the dataset folder is
- * missing or empty, white box is requested for an encoder that cannot be differentiated, and the semantic
- * checks of `validateEncoderConfig` / `validateRunConfig` that a schema cannot express. A JSON syntax error
- * is one diagnostic, never an exception. Plain Node: unit-tested without VS Code or the LSP library.
+ * missing or empty, white box is requested for an encoder that cannot be differentiated, a named white-box
+ * generator that cannot serve (`generator.ts`), and the semantic checks of `validateEncoderConfig` /
+ * `validateRunConfig` that a schema cannot express. A workspace encoder file that exists but is invalid is
+ * named as such, with its problems, wherever its id is used. Route hints come from the daemon's own judge
+ * (`whitebox/judge.ts`), so the editor and the daemon cannot disagree. A JSON syntax error is one
+ * diagnostic, never an exception. Plain Node: unit-tested without VS Code or the LSP library.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -13,6 +16,8 @@ import { RunConfig, validateRunConfig } from '../config/run';
 import { lfwCandidates } from '../config/datasetPath';
 import { IMAGE_EXTENSIONS, ARCHIVE_FOLDERS } from '../data/dataset';
 import { validate } from '../protocol/validate';
+import { judgeRoute, whiteboxObstacle } from '../whitebox/judge';
+import { checkGenerator, finishedBlackboxRuns, generatorMismatch, type GeneratorCode } from './generator';
 import { JsonNode, nodeAt, parseJsonTree, propertyAt, toValue } from './jsonTree';
 import { Dim, ModelShapes, readModelShapes } from './modelShapes';
 
@@ -20,7 +25,7 @@ export type ConfigKind = 'encoder' | 'run';
 
 export type DiagnosticCode =
   | 'json-syntax' | 'not-an-object' | 'config-semantic' | 'model-missing' | 'model-unreadable' | 'shape-mismatch'
-  | 'encoder-unknown' | 'encoder-invalid' | 'dataset-missing' | 'dataset-empty' | 'whitebox-not-differentiable';
+  | 'encoder-unknown' | 'encoder-invalid' | 'dataset-missing' | 'dataset-empty' | 'whitebox-not-differentiable' | GeneratorCode;
 
 export interface ConfigDiagnostic {
   /** Span in the text (UTF-16 offsets, end exclusive). */
@@ -86,12 +91,17 @@ function walkForEncoderFiles(dir: string, depth: number, out: string[]): void {
   }
 }
 
-/**
- * Encoder configs a run config can name: shipped ones, then the workspace's `models/encoders/*.json` and
- * `*.faceinv-encoder.json` files (up to 4 folders deep); later ones override earlier ones with the same id.
- * Invalid files are left out (their own diagnostics say why).
- */
-export function knownEncoders(env: CheckEnv): Map<string, EncoderEntry> {
+/** An encoder config file that exists but cannot be used, with why (its id when that much could be read). */
+export interface InvalidEncoderFile { file: string; id?: string; problems: string[] }
+
+export interface EncoderScan {
+  /** Usable encoder configs by id. */
+  valid: Map<string, EncoderEntry>;
+  /** Files that exist but are invalid (bad JSON, schema or semantic problems), in scan order. */
+  invalid: InvalidEncoderFile[];
+}
+
+function encoderFiles(env: CheckEnv): string[] {
   const files: string[] = [];
   const addDir = (dir: string) => {
     try { for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.json')).sort()) files.push(path.join(dir, f)); } catch { /* absent */ }
@@ -103,14 +113,93 @@ export function knownEncoders(env: CheckEnv): Map<string, EncoderEntry> {
     walkForEncoderFiles(ws, 4, found);
     files.push(...found.sort());
   }
-  const byId = new Map<string, EncoderEntry>();
-  for (const file of files) {
+  return files;
+}
+
+/**
+ * Encoder configs a run config can name: shipped ones, then the workspace's `models/encoders/*.json` and
+ * `*.faceinv-encoder.json` files (up to 4 folders deep); later ones override earlier ones with the same id.
+ * Files that exist but are invalid are listed apart with their problems.
+ */
+export function scanEncoders(env: CheckEnv): EncoderScan {
+  const valid = new Map<string, EncoderEntry>();
+  const invalid: InvalidEncoderFile[] = [];
+  for (const file of encoderFiles(env)) {
+    let value: unknown;
     try {
-      const value = JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
-      if (validateEncoderConfig(value, file).length === 0) byId.set((value as EncoderConfig).id, { config: value as EncoderConfig, file });
-    } catch { /* unreadable or bad JSON: reported when that file is open */ }
+      value = JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      invalid.push({ file, problems: [e.code ? `cannot read it (${e.code})` : `not valid JSON (${e.message})`] });
+      continue;
+    }
+    const problems = validateEncoderConfig(value, file);
+    if (problems.length === 0) { valid.set((value as EncoderConfig).id, { config: value as EncoderConfig, file }); continue; }
+    const id = typeof (value as { id?: unknown } | null)?.id === 'string' ? (value as { id: string }).id : undefined;
+    invalid.push({ file, ...(id !== undefined ? { id } : {}), problems: problems.map((p) => `${pointerOf(p.where) || '/'}: ${p.reason} (expected ${p.expected})`) });
   }
-  return byId;
+  return { valid, invalid };
+}
+
+/** Usable encoder configs by id (see `scanEncoders`). */
+export function knownEncoders(env: CheckEnv): Map<string, EncoderEntry> {
+  return scanEncoders(env).valid;
+}
+
+/** A file for messages: relative to the workspace folder or installation holding it. */
+function shortPath(file: string, env: CheckEnv): string {
+  const base = baseDirFor(file, env);
+  const rel = path.relative(base, file);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel.split(path.sep).join('/') : file;
+}
+
+/**
+ * Why an encoder id is not usable: "defined in X, but that file is invalid: …" when a file declares it, else
+ * unknown (naming the files whose id could not even be read). Undefined when the id is usable.
+ */
+export function encoderIdProblem(id: string, scan: EncoderScan, env: CheckEnv, role = 'encoder'): { code: 'encoder-unknown' | 'encoder-invalid'; message: string } | undefined {
+  if (scan.valid.has(id)) return undefined;
+  const bad = scan.invalid.filter((f) => f.id === id);
+  if (bad.length) {
+    const f = bad[bad.length - 1];
+    const shown = f.problems.slice(0, 3).join('; ') + (f.problems.length > 3 ? `; and ${f.problems.length - 3} more` : '');
+    return { code: 'encoder-invalid', message: `${role} "${id}" is defined in ${shortPath(f.file, env)}, but that file is invalid: ${shown}. Fix that file (open it for its diagnostics)` };
+  }
+  const unreadable = scan.invalid.filter((f) => f.id === undefined);
+  const note = unreadable.length ? `; ${unreadable.length === 1 ? 'this encoder file could' : 'these encoder files could'} not be read: ${unreadable.map((f) => `${shortPath(f.file, env)} (${f.problems[0]})`).join(', ')}` : '';
+  const known = [...scan.valid.keys()].sort().join(', ') || 'none';
+  return { code: 'encoder-unknown', message: `unknown ${role} "${id}" (known: ${known}); add models/encoders/${id}.json or a *.faceinv-encoder.json with that id${note}` };
+}
+
+/** The judge's decision for a run config's route, or the error the daemon would stop with. */
+export function routeHint(requested: RunConfig['route'], enc: EncoderConfig): { route: 'blackbox' | 'whitebox'; reason: string; error?: string } {
+  try {
+    const d = judgeRoute(enc, requested);
+    return { route: d.route, reason: d.reason };
+  } catch (err) {
+    return { route: 'whitebox', reason: (err as Error).message, error: (err as Error).message };
+  }
+}
+
+const RUN_CONFIG_FILE = /\.faceinv-run\.json$/i;
+
+function walkForRunFiles(dir: string, depth: number, out: string[]): void {
+  let entries: fs.Dirent[];
+  try { entries = fs.readdirSync(dir, { withFileTypes: true }); } catch { return; }
+  for (const e of entries) {
+    if (e.isDirectory() && depth > 0 && !SKIP_DIRS.has(e.name)) walkForRunFiles(path.join(dir, e.name), depth - 1, out);
+    else if (e.isFile() && RUN_CONFIG_FILE.test(e.name)) out.push(path.join(dir, e.name));
+  }
+}
+
+/** Run config files of the installation and the workspace (to know which config trains which run folder). */
+export function runConfigFiles(env: CheckEnv): string[] {
+  const out: string[] = [];
+  for (const dir of [env.repoRoot, ...env.workspaceDirs]) {
+    try { for (const f of fs.readdirSync(path.join(dir, 'models', 'experiments')).filter((n) => n.endsWith('.json')).sort()) out.push(path.join(dir, 'models', 'experiments', f)); } catch { /* absent */ }
+  }
+  for (const ws of env.workspaceDirs) walkForRunFiles(ws, 4, out);
+  return [...new Set(out)];
 }
 
 const spanOf = (root: JsonNode, pointer: string) => {
@@ -160,17 +249,6 @@ export function compareShapes(c: EncoderConfig, shapes: ModelShapes): { pointer:
     }
   }
   return out;
-}
-
-/** Whether the daemon's judge would take the white-box route for this encoder (its `known` flags). */
-export function chooseRoute(requested: RunConfig['route'], enc: EncoderConfig): { chosen: 'blackbox' | 'whitebox'; reason: string } {
-  if (requested === 'blackbox') return { chosen: 'blackbox', reason: 'requested' };
-  if (requested === 'whitebox') {
-    return enc.known.differentiable ? { chosen: 'whitebox', reason: 'requested; the encoder is differentiable' } : { chosen: 'whitebox', reason: 'requested, but the encoder is NOT differentiable' };
-  }
-  return enc.known.differentiable
-    ? { chosen: 'whitebox', reason: 'auto: architecture and weights known, differentiable on TF.js' }
-    : { chosen: 'blackbox', reason: 'auto: the encoder is not differentiable (known.differentiable false)' };
 }
 
 /** Resolves a dataset path as the daemon does ("lfw" → first existing candidate) and checks it holds images. */
@@ -254,19 +332,32 @@ async function checkRun(file: string, root: JsonNode, value: unknown, env: Check
   if (!config) return diags; // schema problems: VS Code's
   for (const p of problems) add(pointerOf(p.where), 'config-semantic', `${p.reason} (expected ${p.expected})`);
   const base = baseDirFor(file, env);
-  const encoders = knownEncoders(env);
-  const enc = encoders.get(config.encoder);
-  if (!enc) {
-    add('/encoder', 'encoder-unknown', `unknown encoder "${config.encoder}" (known: ${[...encoders.keys()].sort().join(', ') || 'none'}); add models/encoders/${config.encoder}.json or a *.faceinv-encoder.json with that id`);
-  } else if (config.route === 'whitebox' && !enc.config.known.differentiable) {
-    add('/route', 'whitebox-not-differentiable', `white box needs gradients through the encoder, but "${enc.config.id}" (${path.basename(enc.file)}) declares known.differentiable false; use "blackbox" or "auto"`);
+  const scan = scanEncoders(env);
+  const enc = scan.valid.get(config.encoder);
+  const encProblem = encoderIdProblem(config.encoder, scan, env);
+  if (encProblem) {
+    add('/encoder', encProblem.code, encProblem.message);
+  } else if (enc && config.route === 'whitebox' && whiteboxObstacle(enc.config)) {
+    // The daemon's judge refuses this at once; the same sentence here.
+    add('/route', 'whitebox-not-differentiable', `${routeHint('whitebox', enc.config).error} (${path.basename(enc.file)})`);
   }
   config.evaluation.encoders.forEach((id, k) => {
-    if (!encoders.has(id)) add(`/evaluation/encoders/${k}`, 'encoder-unknown', `unknown evaluation encoder "${id}" (known: ${[...encoders.keys()].sort().join(', ')})`);
+    const p = encoderIdProblem(id, scan, env, 'evaluation encoder');
+    if (p) add(`/evaluation/encoders/${k}`, p.code, p.message);
   });
+  // A named decoder (faceModel.run, the face model of either route) that cannot serve.
+  if (config.faceModel.run && enc) {
+    const at = nodeAt(root, '/faceModel/run').exact ? '/faceModel/run' : '/faceModel';
+    for (const g of checkGenerator(config, base, enc.config, runConfigFiles(env).filter((f) => path.resolve(f) !== path.resolve(file)))) add(at, g.code, g.message, g.severity);
+  }
   const ds = checkDatasetFolder(config.dataset.path, base, env);
   if (ds) add(nodeAt(root, '/dataset/path').exact ? '/dataset/path' : '/dataset', ds.code, ds.message, ds.code === 'dataset-missing' && config.dataset.path === 'lfw' ? 'warning' : 'error');
   return diags;
+}
+
+/** Text shown literally in hover markdown: `<id>` stays `<id>` instead of being swallowed as an HTML tag. */
+export function escapeMarkdown(text: string): string {
+  return text.replace(/[\\`*_{}[\]<>#|]/g, '\\$&');
 }
 
 /** Markdown for a hover at `offset`: the resolved encoder of a run config, or the model of an encoder config. */
@@ -283,11 +374,16 @@ export async function hoverText(file: string, text: string, offset: number, env:
     else if (at.pointer !== '/encoder') return undefined;
     if (node.type !== 'string') return undefined;
     const id = node.value;
-    const enc = knownEncoders(env).get(id);
-    if (!enc) return `**encoder \`${id}\`**: not found among the shipped or workspace encoder configs`;
+    const scan = scanEncoders(env);
+    const enc = scan.valid.get(id);
+    if (!enc) {
+      const p = encoderIdProblem(id, scan, env);
+      return `**encoder \`${id}\`**: ${p?.code === 'encoder-invalid' ? escapeMarkdown(p.message.replace(/^encoder "[^"]*" /, '')) : 'not found among the shipped or workspace encoder configs'}`;
+    }
+    if (at.pointer !== '/encoder') return describeEncoder(enc, env);
     const v = toValue(parsed.root) as { route?: RunConfig['route'] };
-    const route = chooseRoute(v.route ?? 'blackbox', enc.config);
-    return `${await describeEncoder(enc, env)}\n\nroute: **${route.chosen}** (${route.reason})`;
+    const hint = routeHint(v.route === 'auto' || v.route === 'whitebox' || v.route === 'blackbox' ? v.route : 'blackbox', enc.config);
+    return `${await describeEncoder(enc, env)}\n\nroute: **${hint.error ? 'cannot start' : hint.route}** (${escapeMarkdown(hint.reason)})`;
   }
   if (at.pointer === '/model' || at.pointer.startsWith('/model/') || at.pointer === '/id') {
     const value = toValue(parsed.root);
@@ -320,4 +416,33 @@ export async function describeEncoder(enc: EncoderEntry, env: CheckEnv): Promise
   lines.push(`config: input ${formatShape(expectedInputShape(c))} ${c.layout} ${c.channelOrder}, embedding ${c.embeddingDim}, alignment ${c.alignment.template}`);
   lines.push(`known: architecture ${c.known.architecture}, weights ${c.known.weights}, differentiable ${c.known.differentiable}`);
   return lines.join('  \n');
+}
+
+/** A quick fix: replace `start..end` of the text with `newText`. */
+export interface TextFix { title: string; start: number; end: number; newText: string }
+
+/**
+ * Quick fixes for a run config's `faceModel.run` (a decoder borrowed from another run): every finished black-box run of its runs folder whose
+ * decoder fits the attacked encoder (same encoder first), as the new value. Empty when the config names no
+ * generator or nothing fits.
+ */
+export function generatorFixes(file: string, text: string, env: CheckEnv): TextFix[] {
+  const parsed = parseJsonTree(text);
+  if (!parsed.ok || parsed.root.type !== 'object') return [];
+  const { config } = validateRunConfig(toValue(parsed.root), file);
+  if (!config) return [];
+  const at = nodeAt(parsed.root, '/faceModel/run');
+  if (!at.exact || at.node.type !== 'string') return [];
+  const current = at.node.value;
+  const base = baseDirFor(file, env);
+  const enc = knownEncoders(env).get(config.encoder)?.config;
+  const runs = finishedBlackboxRuns(base, config.runsDir)
+    .filter((r) => r.value !== current && path.resolve(base, current) !== r.dir)
+    .filter((r) => !enc || generatorMismatch(r.meta, enc)?.severity !== 'error')
+    .sort((a, b) => Number(b.meta.encoderId === config.encoder) - Number(a.meta.encoderId === config.encoder) || a.value.localeCompare(b.value));
+  const node = at.node;
+  return runs.map((r) => ({
+    title: `Use the finished black-box run "${r.value}" (${r.meta.encoderId}, ${r.meta.embeddingDim}-d) as generator`,
+    start: node.start, end: node.end, newText: JSON.stringify(r.value),
+  }));
 }

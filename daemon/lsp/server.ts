@@ -1,16 +1,18 @@
 /**
  * The config language server (LSP over node IPC, started by the extension through vscode-languageclient).
- * It publishes the diagnostics of `checks.ts` for encoder/run config files and answers hovers on the
- * encoder field; the JSON schema itself is VS Code's job (`contributes.jsonValidation`). Crash guards follow
+ * It publishes the diagnostics of `checks.ts` for encoder/run config files, answers hovers on the
+ * encoder field, and offers quick fixes for a white-box generator that cannot serve (the finished black-box
+ * runs of the workspace); the JSON schema itself is VS Code's job (`contributes.jsonValidation`). Crash guards follow
  * vscode-eslint's server: stray exceptions are logged to the client, never fatal.
  */
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
-  createConnection, Diagnostic, DiagnosticSeverity, InitializeResult, ProposedFeatures, TextDocuments, TextDocumentSyncKind,
+  CodeAction, CodeActionKind, createConnection, Diagnostic, DiagnosticSeverity, InitializeResult, ProposedFeatures, TextDocuments,
+  TextDocumentSyncKind,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { CheckEnv, checkConfigText, configKindOf, ConfigDiagnostic, hoverText } from './checks';
+import { CheckEnv, checkConfigText, configKindOf, ConfigDiagnostic, generatorFixes, hoverText } from './checks';
 import { positionAt } from './jsonTree';
 
 /** Installation root (this file runs from `out/daemon/lsp/`). */
@@ -35,7 +37,12 @@ connection.onInitialize((params): InitializeResult => {
   env.workspaceDirs = folders.length ? folders : rootPath ? [rootPath] : [];
   const opts = params.initializationOptions as { repoRoot?: unknown } | undefined;
   if (typeof opts?.repoRoot === 'string') env.repoRoot = opts.repoRoot;
-  return { capabilities: { textDocumentSync: TextDocumentSyncKind.Incremental, hoverProvider: true } };
+  return {
+    capabilities: {
+      textDocumentSync: TextDocumentSyncKind.Incremental, hoverProvider: true,
+      codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
+    },
+  };
 });
 
 const SEVERITY: Record<ConfigDiagnostic['severity'], DiagnosticSeverity> = {
@@ -95,6 +102,28 @@ connection.onHover(async (params) => {
   } catch (err) {
     connection.console.error(`faceinv config server: hover failed: ${(err as Error).message}`);
     return null;
+  }
+});
+
+/** Quick fixes for the generator diagnostics: each finished black-box run that fits, as `faceModel.run`. */
+connection.onCodeAction((params): CodeAction[] => {
+  const doc = documents.get(params.textDocument.uri);
+  if (!doc) return [];
+  const diags = params.context.diagnostics.filter((d) => d.source === 'faceinv' && typeof d.code === 'string' && d.code.startsWith('generator-'));
+  if (!diags.length) return [];
+  const file = uriToPath(doc.uri) ?? doc.uri;
+  try {
+    const text = doc.getText();
+    return generatorFixes(file, text, env).map((f, k): CodeAction => ({
+      title: f.title,
+      kind: CodeActionKind.QuickFix,
+      diagnostics: diags,
+      isPreferred: k === 0,
+      edit: { changes: { [doc.uri]: [{ range: { start: positionAt(text, f.start), end: positionAt(text, f.end) }, newText: f.newText }] } },
+    }));
+  } catch (err) {
+    connection.console.error(`faceinv config server: code actions failed: ${(err as Error).message}`);
+    return [];
   }
 });
 

@@ -8,6 +8,7 @@
  * `daemon/jobProgress` / `daemon/jobState` / `daemon/log` notifications.
  */
 import { Static, Type } from '@sinclair/typebox';
+import { BudgetSchema } from './budget';
 import { defineNotification, defineRequest } from './message';
 
 export const PROTOCOL_VERSION = 1;
@@ -20,12 +21,23 @@ export const JobStateName = Type.Union([
 ]);
 export type JobStateName = Static<typeof JobStateName>;
 
+/**
+ * One progress report. `step` / `total` are the job's raw step counters; when the job runs under a budget
+ * (time, epochs, steps, queries: see `budget.ts`), `budget` is what progress, ETA and the finished state
+ * are measured in, and the job's last report says why it stopped (`stopReason`).
+ */
 export const JobProgressSchema = Type.Object({
   step: Type.Integer({ minimum: 0 }),
   total: Type.Integer({ minimum: 0 }),
   /** Named scalar metrics of this step (loss, img/s, cosine…); finite numbers only. */
   metrics: Type.Record(Type.String(), Type.Number()),
   message: Type.Optional(Type.String()),
+  /** The governing budget and how much of it is used. */
+  budget: Type.Optional(BudgetSchema),
+  /** Seconds until the budget runs out at the rate so far. */
+  etaSeconds: Type.Optional(Type.Number({ minimum: 0 })),
+  /** Only on the last report of a job that stopped: why, e.g. "budget of 5 min reached". */
+  stopReason: Type.Optional(Type.String()),
 });
 export type JobProgress = Static<typeof JobProgressSchema>;
 

@@ -12,6 +12,7 @@
 import { Static, TSchema, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { MetricsLine, ReconstructionIndex, ReconstructionItem, RunManifest } from '../runs/layout';
+import { BudgetSchema } from './budget';
 import { EvaluationReportSchema } from './report';
 import { defineNotification, NotificationType } from './message';
 
@@ -35,8 +36,10 @@ export const RunManifestSchema = Type.Object({
   state: Type.Union([Type.Literal('running'), Type.Literal('finished'), Type.Literal('failed'), Type.Literal('interrupted')]),
   progress: Type.Optional(Type.Object({
     step: Type.Integer({ minimum: 0 }), totalSteps: Type.Integer({ minimum: 0 }),
-    epoch: Type.Integer({ minimum: 0 }), totalEpochs: Type.Integer({ minimum: 0 }),
+    epoch: Type.Optional(Type.Integer({ minimum: 0 })), totalEpochs: Type.Optional(Type.Integer({ minimum: 0 })),
+    budget: Type.Optional(BudgetSchema),
   })),
+  stopReason: Type.Optional(Type.String()),
   trainSeconds: Type.Optional(Type.Number()),
   method: Type.Optional(Type.String()),
   error: Type.Optional(Type.String()),
@@ -114,6 +117,10 @@ export const RunJobSchema = Type.Object({
   total: Type.Optional(Type.Integer({ minimum: 0 })),
   metrics: Type.Optional(Type.Record(Type.String(), Type.Number())),
   message: Type.Optional(Type.String()),
+  /** The job's governing budget, ETA and (last report) stop reason: see protocol/budget.ts. */
+  budget: Type.Optional(BudgetSchema),
+  etaSeconds: Type.Optional(Type.Number({ minimum: 0 })),
+  stopReason: Type.Optional(Type.String()),
   error: Type.Optional(Type.String()),
 });
 export type RunJob = Static<typeof RunJobSchema>;

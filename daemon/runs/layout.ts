@@ -13,6 +13,7 @@
  *   evaluation/            report.json (EvaluationReport), report.md, grid.png
  */
 import * as path from 'node:path';
+import type { Budget } from '../protocol/budget';
 
 export const RUN_FILES = {
   manifest: 'run.json',
@@ -41,8 +42,13 @@ export interface RunManifest {
   createdAt: string;
   updatedAt: string;
   state: 'running' | 'finished' | 'failed' | 'interrupted';
-  /** Training: epochs/steps done and planned. */
-  progress?: { step: number; totalSteps: number; epoch: number; totalEpochs: number };
+  /**
+   * Steps done and planned; for training also epochs (older run.json files always have them). `budget`: the
+   * governing budget and how much of it is used (protocol/budget.ts), absent in run.json of older versions.
+   */
+  progress?: { step: number; totalSteps: number; epoch?: number; totalEpochs?: number; budget?: Budget };
+  /** Why the run stopped, once it has: "budget of 5 min reached", "cancelled at step 120 (checkpoint kept)". */
+  stopReason?: string;
   trainSeconds?: number;
   /** What the attack is, in words (generator, start, search), for reports. */
   method?: string;

@@ -58,7 +58,9 @@ export async function startDaemon(opts: StartOptions = {}): Promise<RunningDaemo
   }
   const workspaceDir = path.resolve(opts.workspaceDir ?? process.cwd());
   const roots = daemonRoots({ workspaceDir, dataRoots: opts.dataRoots });
-  const engine = await initEngine({ backend: opts.backend ?? 'auto', threads: opts.threads, log: (m) => log('info', m) });
+  // The probe trail is debug detail (`faceinv status` shows it as the backend reason); one line names the engine.
+  const engine = await initEngine({ backend: opts.backend ?? 'auto', threads: opts.threads, log: (m) => log('debug', m) });
+  log('info', `engine: ${engine.summary}`);
   // Loaded lazily: the kinds pull in the whole model stack, which tests with their own kinds do not need.
   const kinds = opts.kinds ?? (await import('../jobs/kinds')).jobKindMap();
   const token = opts.token ?? newToken();

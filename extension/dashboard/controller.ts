@@ -49,7 +49,11 @@ function jobView(job: JobInfo, progress?: JobProgress): RunJob {
   const p = progress ?? job.progress;
   return {
     jobId: job.id, state: job.state,
-    ...(p ? { step: p.step, total: p.total, metrics: p.metrics, ...(p.message ? { message: p.message } : {}) } : {}),
+    ...(p ? {
+      step: p.step, total: p.total, metrics: p.metrics, ...(p.message ? { message: p.message } : {}),
+      ...(p.budget ? { budget: p.budget } : {}), ...(p.etaSeconds !== undefined ? { etaSeconds: p.etaSeconds } : {}),
+      ...(p.stopReason ? { stopReason: p.stopReason } : {}),
+    } : {}),
     ...(job.error ? { error: job.error } : {}),
   };
 }

@@ -35,6 +35,18 @@ function signature(file: string): string {
   }
 }
 
+/**
+ * A JSON file that does not parse but was modified this recently is taken as being written by a writer that
+ * does not replace files atomically (another tool, an older version): it is read again on the next poll
+ * instead of replacing what the view shows with a problem.
+ */
+export const WRITING_GRACE_MS = 3000;
+
+function beingWritten(file: string, problem: string | undefined): boolean {
+  if (!problem || !/not valid JSON/.test(problem)) return false;
+  try { return Date.now() - fs.statSync(file).mtimeMs < WRITING_GRACE_MS; } catch { return false; }
+}
+
 /** Size in bytes, or 0 when the file does not exist. */
 function sizeOf(file: string): number {
   try { return fs.statSync(file).size; } catch { return 0; }
@@ -91,9 +103,12 @@ export class RunWatcher {
 
     const now = this.currentSigs();
     if (now.manifest !== this.sigs.manifest) {
-      this.sigs.manifest = now.manifest;
       const m = readManifest(dir);
-      this.on.manifest?.(m.value, m.problem);
+      // Half-written (see WRITING_GRACE_MS): keep the signature stale so that the next poll reads it again.
+      if (!beingWritten(path.join(dir, RUN_FILES.manifest), m.problem)) {
+        this.sigs.manifest = now.manifest;
+        this.on.manifest?.(m.value, m.problem);
+      }
     }
     if (now.faces !== this.sigs.faces) {
       this.sigs.faces = now.faces;
@@ -101,9 +116,11 @@ export class RunWatcher {
       this.on.faces?.(f.value ?? [], f.problems);
     }
     if (now.evaluation !== this.sigs.evaluation) {
-      this.sigs.evaluation = now.evaluation;
       const r = readEvaluation(dir);
-      this.on.evaluation?.(r.value, r.problem);
+      if (!beingWritten(path.join(dir, RUN_FILES.evaluationReport), r.problem)) {
+        this.sigs.evaluation = now.evaluation;
+        this.on.evaluation?.(r.value, r.problem);
+      }
     }
   }
 

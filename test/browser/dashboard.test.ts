@@ -278,4 +278,30 @@ describe('dashboard webview in Chromium', function () {
     assert.match(await page.textContent('.banner') ?? '', /was deleted/);
     assert.equal(await page.textContent('#header .state'), 'removed');
   });
+  it('shows the run budget: a finished 5-minute run at 100 % with why it stopped; an older run.json names what it lacks', async () => {
+    const runsRoot = path.dirname(finishedDir);
+    await makeRun(runsRoot, 'timed-5min', {
+      steps: 20, faces: 0, evaluation: false,
+      manifest: {
+        createdAt: '2026-11-26T08:00:00.000Z', trainSeconds: 301, stopReason: 'budget of 5 min reached',
+        progress: { step: 149, totalSteps: 5310, epoch: 0, totalEpochs: 30, budget: { kind: 'minutes', used: 5.01, limit: 5 } },
+      },
+    });
+    await makeRun(runsRoot, 'old-format', { steps: 20, faces: 0, evaluation: false, manifest: { createdAt: '2026-11-25T08:00:00.000Z', progress: { step: 149, totalSteps: 5310, epoch: 0, totalEpochs: 30 } } });
+    controller?.poll();
+    await page.waitForSelector('.runs .run[data-run="old-format"]', { timeout: 10_000 });
+    await page.click('.runs .run[data-run="timed-5min"]');
+    await page.waitForFunction(() => document.querySelector('#header h1')?.textContent === 'timed-5min');
+    assert.equal(await page.getAttribute('#header .progress', 'aria-valuenow'), '100');
+    assert.equal(await page.textContent('#header .progress-text'), 'budget of 5 min reached · 5.01 / 5 min · step 149 of 5310 planned · 0.84 of 30 epochs');
+    assert.doesNotMatch(await page.textContent('#header') ?? '', /epoch 0 \/ 30/);
+    assert.equal(await page.$('#header .missing'), null);
+    await page.screenshot({ path: path.join(OUTPUT, 'dashboard-budget.png') });
+    await page.click('.runs .run[data-run="old-format"]');
+    await page.waitForFunction(() => document.querySelector('#header h1')?.textContent === 'old-format');
+    assert.equal(await page.getAttribute('#header .progress', 'aria-valuenow'), '100', 'a finished run is done, not at 3 %');
+    assert.equal(await page.textContent('#header .progress-text'), 'step 149 / 5310 · 0.84 of 30 epochs');
+    assert.equal(await page.textContent('#header .missing'), 'budget and stop reason not recorded (run.json of an older version)');
+    assert.deepEqual(problems, []);
+  });
 });

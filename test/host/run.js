@@ -21,6 +21,8 @@ const CS = path.join(ROOT, '.cache', 'code-server', 'node_modules', 'code-server
 const SERVER_MAIN = path.join(CS, 'lib', 'vscode', 'out', 'server-main.js');
 const OUT = path.join(ROOT, '.test-output', 'host');
 const SUITE_TIMEOUT_MS = 5 * 60_000;
+/** A progress toast's text: "step 12/40 · …", or under a budget "2.5 / 5 min · step 149 · …". */
+const PROGRESS_TOAST = /step \d+\/\d+|\d \/ [\d.]+ (?:min|epochs?|steps?|quer(?:y|ies)) · step \d+/;
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const args = new Set(process.argv.slice(2));
 
@@ -47,6 +49,12 @@ function makeWorkspace(dir) {
   write(path.join(dir, 'good.faceinv-run.json'), `${JSON.stringify({ name: 'good', encoder: 'arcface512-faceplugin', route: 'blackbox' }, null, 2)}\n`);
   write(path.join(dir, 'schema-bad.faceinv-encoder.json'), `${JSON.stringify({ id: 'Not Lower Case', format: 'onnx' }, null, 2)}\n`);
   write(path.join(dir, 'models', 'experiments', 'schema-bad.json'), `${JSON.stringify({ name: 'x', encoder: 'arcface512-faceplugin', route: 'sideways' }, null, 2)}\n`);
+  // Issue 16: an encoder file that exists but is invalid, and a run borrowing a decoder (faceModel.run) that cannot
+  // serve, next to a finished black-box run of the right size (its model/meta.json is all the checks read).
+  write(path.join(dir, 'wonky.faceinv-encoder.json'), `${JSON.stringify({ ...JSON.parse(fs.readFileSync(path.join(ROOT, 'models', 'encoders', 'arcface512-faceplugin.json'), 'utf8')), $schema: undefined, id: 'wonky', normalization: { mean: [0, 0, 0], std: [1, 0, 1] } }, null, 2)}\n`);
+  write(path.join(dir, 'uses-wonky.faceinv-run.json'), `${JSON.stringify({ name: 'uses-wonky', encoder: 'wonky', route: 'blackbox' }, null, 2)}\n`);
+  write(path.join(dir, 'runs', 'bb-arcface', 'model', 'meta.json'), JSON.stringify({ kind: 'faceinv-blackbox-decoder', encoderId: 'arcface512-faceplugin', embeddingDim: 512, outputSize: 128, template: 'arcface-5pt', inputNormalization: 'l2' }));
+  write(path.join(dir, 'bad-generator.faceinv-run.json'), `${JSON.stringify({ name: 'wb', encoder: 'arcface512-faceplugin', route: 'whitebox', faceModel: { kind: 'decoder', run: 'runs/no-such-run' } }, null, 2)}\n`);
   write(path.join(dir, '.vscode', 'settings.json'), JSON.stringify({ 'faceInversion.daemon.nodePath': process.execPath, 'workbench.startupEditor': 'none', 'security.workspace.trust.enabled': false }, null, 2));
 }
 
@@ -113,14 +121,14 @@ async function runInBrowser(runDir, port, workspace, devPath, testsPath) {
       toasts: [...document.querySelectorAll('.notifications-toasts .notification-list-item-message')].map((e) => e.textContent),
     })).catch((err) => ({ error: String(err) }));
     let seen = await readToasts();
-    for (let i = 0; i < 20 && (seen.toasts ?? []).some((t) => /step \d+\/\d+/.test(t ?? '')); i++) {
+    for (let i = 0; i < 20 && (seen.toasts ?? []).some((t) => PROGRESS_TOAST.test(t ?? '')); i++) {
       await new Promise((r) => setTimeout(r, 500));
       seen = await readToasts();
     }
     lines.push(`end state: ${JSON.stringify(seen)}`);
     log(`end state: ${JSON.stringify(seen)}`);
     // Every job of the suite has ended: a progress toast still open would be a notification that never closes.
-    const stuck = (seen.toasts ?? []).filter((t) => /step \d+\/\d+/.test(t ?? ''));
+    const stuck = (seen.toasts ?? []).filter((t) => PROGRESS_TOAST.test(t ?? ''));
     if (stuck.length) { log(`FAIL: progress notifications left open after their jobs ended: ${JSON.stringify(stuck)}`); return 1; }
     fs.writeFileSync(path.join(runDir, 'tests.log'), lines.join('\n'));
     if (code === 'timeout') { log(`suite timed out after ${SUITE_TIMEOUT_MS / 1000} s`); return 124; }

@@ -4,6 +4,7 @@
  * evaluation/report.json (ISO/IEC 30136-style success attack rates per protocol, beside the baselines), face cards, the run
  * history rows and the persisted view state. Pure functions of plain data; unit tested under Node.
  */
+import { budgetFraction, formatBudget, formatSeconds } from '../../daemon/protocol/budget';
 import type { MetricsLine } from '../../daemon/runs/layout';
 import type { DashboardState, FaceView, RunJob, RunSummary, RunView, ToWebviewMessage } from '../../daemon/protocol/webview';
 
@@ -296,25 +297,86 @@ export function historyRows(runs: readonly RunSummary[], selected: string | unde
   }));
 }
 
-/** The job status line, e.g. "running · step 120 / 2000 (6 %) · loss 0.1234 · imgPerSec 45.1". */
+function metric(v: number): string {
+  return Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toPrecision(4);
+}
+
+/**
+ * The job status line, e.g. "running · step 120 / 2000 (6 %) · loss 0.1234 · imgPerSec 45.1", or under a
+ * budget "running · 2.5 / 5 min (50 %) · step 149 · loss 0.1234 · ETA 2m30s" ("… · budget of 5 min
+ * reached" once it stopped).
+ */
 export function jobLine(job: RunJob | null): string {
   if (!job) return '';
   const parts: string[] = [job.state];
-  if (job.step !== undefined && job.total !== undefined && job.total > 0) {
+  if (job.budget) {
+    parts.push(`${formatBudget(job.budget)} (${Math.floor(budgetFraction(job.budget) * 100)} %)`);
+    if (job.step !== undefined) parts.push(`step ${job.step}`);
+  } else if (job.step !== undefined && job.total !== undefined && job.total > 0) {
     parts.push(`step ${job.step} / ${job.total} (${Math.floor((job.step / job.total) * 100)} %)`);
   }
-  for (const [k, v] of Object.entries(job.metrics ?? {})) parts.push(`${k} ${Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toPrecision(4)}`);
+  for (const [k, v] of Object.entries(job.metrics ?? {})) parts.push(`${k} ${metric(v)}`);
   if (job.message) parts.push(job.message);
+  if (job.stopReason) parts.push(job.stopReason);
+  else if (job.budget && job.etaSeconds !== undefined && (job.state === 'running' || job.state === 'queued')) parts.push(`ETA ${formatSeconds(job.etaSeconds)}`);
   if (job.error) parts.push(`error: ${job.error}`);
   return parts.join(' · ');
 }
 
-/** Fraction done in [0,1] from the job or the manifest's progress; null when unknown. */
+const ACTIVE_JOB: ReadonlySet<RunJob['state']> = new Set(['queued', 'running']);
+
+/** Fraction done in [0,1]: the daemon job's (its budget when it has one), else run.json's; null when unknown. */
 export function progressFraction(run: RunView): number | null {
-  if (run.job?.step !== undefined && run.job.total) return Math.min(1, run.job.step / run.job.total);
-  const p = run.manifest?.progress;
-  if (p && p.totalSteps > 0) return Math.min(1, p.step / p.totalSteps);
-  return null;
+  return runProgress(run).fraction;
+}
+
+/** What the header says about a run's progress: the bar, one line of text, and what run.json does not record. */
+export interface ProgressView {
+  /** Bar fill in [0,1]; null: no bar. */
+  fraction: number | null;
+  /** e.g. "budget of 5 min reached · 5.0 / 5 min · step 149 of 5310 planned · epoch 0 of 30". */
+  text: string;
+  /** Fields an older run.json lacks, named ("budget and stop reason not recorded (run.json of an older version)"). */
+  missing?: string;
+}
+
+/**
+ * Progress of the shown run. A running daemon job (or one that reported why it stopped) speaks first;
+ * otherwise run.json: its budget and stop reason, or, in run.json files of older versions, the step
+ * counters, with the missing fields named rather than a 3 % bar for a run that finished on its time budget.
+ */
+export function runProgress(run: RunView): ProgressView {
+  const job = run.job;
+  const m = run.manifest;
+  if (job && job.step !== undefined && (ACTIVE_JOB.has(job.state) || job.stopReason)) {
+    const fraction = job.stopReason ? 1 : job.budget ? budgetFraction(job.budget) : job.total ? Math.min(1, job.step / job.total) : null;
+    const text = job.budget
+      ? [job.stopReason, formatBudget(job.budget), `step ${job.step}`].filter(Boolean).join(' · ')
+      : [job.stopReason, job.total ? `step ${job.step} / ${job.total}` : `step ${job.step}`].filter(Boolean).join(' · ');
+    return { fraction, text };
+  }
+  if (!m) return { fraction: null, text: '' };
+  const p = m.progress;
+  const ended = m.state !== 'running';
+  const budget = p?.budget;
+  const parts: string[] = [];
+  if (ended && m.stopReason) parts.push(m.stopReason);
+  if (budget) parts.push(formatBudget(budget));
+  if (p) parts.push(budget && budget.kind !== 'steps' ? `step ${p.step}${ended && p.step < p.totalSteps ? ` of ${p.totalSteps} planned` : ''}` : `step ${p.step} / ${p.totalSteps}`);
+  if (p && p.totalEpochs && p.totalSteps > 0 && budget?.kind !== 'epochs') {
+    const epochs = (p.step * p.totalEpochs) / p.totalSteps;
+    parts.push(`${Number.isInteger(epochs) ? epochs : Number(epochs.toFixed(epochs < 10 ? 2 : 1))} of ${p.totalEpochs} epochs`);
+  }
+  // Only training-style progress is expected to carry them (a job that records no progress claims nothing).
+  const lacks = p ? [!budget ? 'budget' : undefined, ended && m.state !== 'failed' && !m.stopReason ? 'stop reason' : undefined].filter((x): x is string => !!x) : [];
+  const fraction = budget ? (m.state === 'finished' && m.stopReason ? 1 : budgetFraction(budget))
+    : m.state === 'finished' ? 1
+      : p && p.totalSteps > 0 ? Math.min(1, p.step / p.totalSteps) : null;
+  return {
+    fraction: p ? fraction : null,
+    text: parts.join(' · '),
+    ...(lacks.length ? { missing: `${lacks.join(' and ')} not recorded (run.json of an older version)` } : {}),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------

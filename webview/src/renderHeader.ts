@@ -1,9 +1,10 @@
 /**
  * Draws the selected run's header: name, route (black/white box, with the judge's reason), attacked encoder,
- * state, progress (daemon job or run.json), the daemon connection, and problems found in the run's files.
+ * state, progress against the run's budget (daemon job or run.json, with what an older run.json does not record),
+ * the daemon connection, and problems found in the run's files.
  */
 import { h, type Child } from './dom';
-import { jobLine, progressFraction } from './dashboardData';
+import { jobLine, runProgress } from './dashboardData';
 import type { RunView } from '../../daemon/protocol/webview';
 
 function progressBar(frac: number, title: string): HTMLElement {
@@ -18,8 +19,14 @@ export function renderHeader(run: RunView | null, daemonConnected: boolean, refr
   if (!run) return [h('div', { class: 'title-row' }, [h('h1', { text: 'Face Inversion Lab' }), h('span', { class: 'spacer' }), daemon, refreshBtn]), h('p', { class: 'empty', text: 'Select a run.' })];
   const m = run.manifest;
   const state = run.removed ? 'removed' : m?.state ?? 'unknown';
-  const frac = progressFraction(run);
-  const progressText = m?.progress ? `epoch ${m.progress.epoch} / ${m.progress.totalEpochs} · step ${m.progress.step} / ${m.progress.totalSteps}` : '';
+  // Budget, not epochs: a run that stopped on its 5-minute budget shows "budget of 5 min reached" and a full bar.
+  const progress = runProgress(run);
+  const frac = progress.fraction;
+  const line = jobLine(run.job);
+  // A running job (or one that said why it stopped) says it in its own line: budget, step, ETA, stop reason.
+  const j = run.job;
+  const jobSpeaks = !!j && j.step !== undefined && (j.state === 'running' || j.state === 'queued' || !!j.stopReason);
+  const progressText = jobSpeaks ? '' : progress.text;
   return [
     h('div', { class: 'title-row' }, [
       h('h1', { text: run.name }),
@@ -33,8 +40,10 @@ export function renderHeader(run: RunView | null, daemonConnected: boolean, refr
       m.trainSeconds !== undefined ? h('span', { class: 'muted', text: ` · ${(m.trainSeconds / 60).toFixed(1)} min` }) : null,
     ]) : h('p', { class: 'muted', text: 'run.json missing or unreadable.' }),
     m?.error ? h('p', { class: 'error', text: m.error }) : null,
-    frac !== null ? progressBar(frac, progressText) : null,
-    progressText || run.job ? h('p', { class: 'muted small' }, [progressText, progressText && run.job ? ' · ' : '', jobLine(run.job)]) : null,
+    frac !== null ? progressBar(frac, progress.text) : null,
+    progressText ? h('p', { class: 'muted small progress-text', text: progressText }) : null,
+    line ? h('p', { class: 'muted small job-line', text: line }) : null,
+    progress.missing ? h('p', { class: 'muted small missing', text: progress.missing }) : null,
     run.problems.length ? h('details', { class: 'problems' }, [
       h('summary', { text: `${run.problems.length} problem${run.problems.length > 1 ? 's' : ''} reading this run` }),
       h('ul', {}, run.problems.map((p) => h('li', { text: p }))),

@@ -9,6 +9,7 @@ import { benchMatmul } from '../../bench/matmul';
 import { benchTorchW1 } from '../../bench/torch';
 import { benchW1Step } from '../../bench/w1Step';
 import { initEngine, parseBackendChoice } from '../../engine/backend';
+import { cliOutput } from '../engineFlags';
 import { intFlag, parseArgs } from '../args';
 import { CliCommand } from '../command';
 
@@ -29,7 +30,7 @@ export const command: CliCommand = {
     const say = (s: string): void => { if (!json) console.log(s); };
     const backend = parseBackendChoice(a.flags.get('backend') ?? process.env.FACEINV_BACKEND ?? 'auto', '--backend');
     const loadBefore = os.loadavg()[0];
-    const engine = await initEngine({ backend, threads, log: json ? undefined : (m) => console.error(m) });
+    const engine = await initEngine({ backend, threads, log: cliOutput.verbose && !json ? (m) => console.error(m) : undefined });
     say(`backend: ${engine.backend} (${engine.threads} thread(s)${engine.simd ? ', SIMD' : ''}) — ${engine.reason}`);
     say(`machine: ${os.cpus().length} cores, load average ${loadBefore.toFixed(2)} before the run`);
 

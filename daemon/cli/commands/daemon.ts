@@ -2,6 +2,7 @@ import { BACKEND_CHOICES, BackendChoice, parseBackendChoice } from '../../engine
 import { installCrashGuards, startDaemon, stopOnSignals } from '../../server/start';
 import { intFlag, parseArgs } from '../args';
 import { CliCommand } from '../command';
+import { cliOutput } from '../engineFlags';
 
 /** Printed on stdout once listening, for the extension (which spawns us) to pick up. No secrets. */
 export const READY_PREFIX = 'FACEINV_READY ';
@@ -28,16 +29,21 @@ export const command: CliCommand = {
   name: 'daemon',
   summary: 'Run the compute daemon (WebSocket on 127.0.0.1) that the editor and `faceinv` clients talk to.',
   usage: `faceinv daemon [--port N] [--host ADDR --allow-remote] [--workspace DIR] [--backend ${BACKEND_CHOICES.join('|')}]
-               [--threads N] [--connection-file FILE] [--max-message-bytes N] [--data-root DIR]...
+               [--threads N] [--connection-file FILE] [--max-message-bytes N] [--data-root DIR]... [--verbose]
   --port 0 (default) picks any free port. The url and a fresh token go to the connection file
   (default ~/.faceinv/daemon.json, mode 0600); "${READY_PREFIX.trim()} {json}" is printed on stdout when ready.
   Jobs may only use paths inside the workspace, the --data-root folders (repeatable; LFW next to the
-  repository is added when present), the repository's models/ and the model packages.`,
+  repository is added when present), the repository's models/ and the model packages.
+  The log (stderr) names the engine in one line; --verbose adds debug lines such as the engine probe.`,
   async run(args) {
     const { values: dataRoots, rest } = takeRepeated(args, 'data-root');
     const a = parseArgs(rest, { values: ['port', 'host', 'workspace', 'backend', 'threads', 'connection-file', 'max-message-bytes', 'data-root'], booleans: ['allow-remote'] });
     const backend: BackendChoice = parseBackendChoice(a.flags.get('backend') ?? process.env.FACEINV_BACKEND ?? 'auto', '--backend');
-    const log = (level: string, message: string) => console.error(`[${new Date().toISOString()}] ${level}: ${message}`);
+    // Debug lines (the engine probe trail among them) only with --verbose.
+    const log = (level: string, message: string) => {
+      if (level === 'debug' && !cliOutput.verbose) return;
+      console.error(`[${new Date().toISOString()}] ${level}: ${message}`);
+    };
     // Crash guards first: a stray exception in a callback is logged, not fatal; the queue already isolates jobs.
     const removeGuards = installCrashGuards(log);
     try {

@@ -1,8 +1,23 @@
 import { DaemonClient } from '../../protocol/client';
-import { StatusRequest } from '../../protocol/daemon';
+import { formatBudget, formatSeconds, progressFraction } from '../../protocol/budget';
+import { StatusRequest, type JobInfo } from '../../protocol/daemon';
 import { readConnectionFile } from '../../server/connectionFile';
 import { parseArgs } from '../args';
 import { CliCommand } from '../command';
+
+/**
+ * One job of `faceinv status`: `job 3f2a train running 42% (2.1 / 5 min, ETA 2m54s)  train quick.json`. Under a
+ * budget the percentage is the budget's; a stopped job says why.
+ */
+export function jobStatusLine(j: JobInfo): string {
+  const p = j.progress;
+  const frac = progressFraction(p);
+  const pct = frac === null ? '' : ` ${Math.floor(frac * 100)}%`;
+  const detail = p?.budget
+    ? ` (${[formatBudget(p.budget), p.stopReason ?? (p.etaSeconds !== undefined && j.state === 'running' ? `ETA ${formatSeconds(p.etaSeconds)}` : undefined)].filter(Boolean).join(', ')})`
+    : p?.stopReason ? ` (${p.stopReason})` : '';
+  return `job ${j.id} ${j.kind.padEnd(10)} ${j.state}${pct}${detail}  ${j.label}${j.error ? `  — ${j.error}` : ''}`;
+}
 
 export const command: CliCommand = {
   name: 'status',
@@ -26,10 +41,7 @@ export const command: CliCommand = {
       console.log(`memory    rss ${(s.memory.rssBytes / 2 ** 20).toFixed(0)} MiB, ${s.memory.numTensors} tensors (${(s.memory.numBytes / 2 ** 20).toFixed(1)} MiB)`);
       console.log(`workspace ${s.workspace}`);
       if (!s.jobs.length) console.log('jobs      none');
-      for (const j of s.jobs) {
-        const pct = j.progress && j.progress.total ? ` ${((100 * j.progress.step) / j.progress.total).toFixed(0)}%` : '';
-        console.log(`job ${j.id} ${j.kind.padEnd(10)} ${j.state}${pct}  ${j.label}${j.error ? `  — ${j.error}` : ''}`);
-      }
+      for (const j of s.jobs) console.log(jobStatusLine(j));
       return 0;
     } finally {
       await client.close();

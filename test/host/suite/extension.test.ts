@@ -70,6 +70,42 @@ describe('Face Inversion extension (real VS Code host)', () => {
     assert.match(text, /\[1, 3, 112, 112\]/);
   });
 
+  it('names an invalid encoder file as invalid, checks a borrowed decoder (faceModel.run) and offers finished runs as quick fixes', async () => {
+    await api.configServerReady;
+    const uses = vscode.Uri.file(path.join(ws(), 'uses-wonky.faceinv-run.json'));
+    await vscode.window.showTextDocument(uses);
+    const inv = await waitFor('an encoder-invalid diagnostic', () => vscode.languages.getDiagnostics(uses).find((x) => x.source === 'faceinv'));
+    assert.equal(inv.code, 'encoder-invalid');
+    assert.match(inv.message, /encoder "wonky" is defined in wonky\.faceinv-encoder\.json, but that file is invalid: \/normalization\/std\/1: division by zero/);
+    const gen = vscode.Uri.file(path.join(ws(), 'bad-generator.faceinv-run.json'));
+    const doc = await vscode.workspace.openTextDocument(gen);
+    await vscode.window.showTextDocument(doc);
+    const d = await waitFor('a generator diagnostic', () => vscode.languages.getDiagnostics(gen).find((x) => x.source === 'faceinv' && x.code === 'generator-missing'));
+    assert.match(d.message, /runs\/no-such-run.*does not exist; finished black-box runs for 512-d embeddings: "runs\/bb-arcface"/);
+    const actions = await waitFor('the quick fix', async () => {
+      const a = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', gen, d.range, vscode.CodeActionKind.QuickFix.value);
+      return a?.filter((x) => /finished black-box run "runs\/bb-arcface"/.test(x.title)).length ? a : undefined;
+    }, 20_000);
+    const fix = actions.find((x) => /runs\/bb-arcface/.test(x.title))!;
+    assert.ok(fix.edit, 'the fix carries an edit');
+    assert.ok(await vscode.workspace.applyEdit(fix.edit!));
+    assert.match(doc.getText(), /"run": "runs\/bb-arcface"/);
+    await waitFor('the diagnostic to go', () => !vscode.languages.getDiagnostics(gen).some((x) => x.source === 'faceinv'), 20_000);
+    await vscode.commands.executeCommand('workbench.action.files.revert');
+  });
+
+  it('the run config\'s field description shows models/encoders/<id>.json (not swallowed as HTML)', async () => {
+    const good = vscode.Uri.file(path.join(ws(), 'good.faceinv-run.json'));
+    const doc = await vscode.workspace.openTextDocument(good);
+    const pos = doc.positionAt(doc.getText().indexOf('"encoder"') + 3);
+    const text = await waitFor('the schema hover on "encoder"', async () => {
+      const h = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', good, pos);
+      const t = (h ?? []).flatMap((x) => x.contents.map((c) => (typeof c === 'string' ? c : c.value))).join('\n');
+      return /attacked encoder/.test(t) ? t : undefined;
+    }, 30_000);
+    assert.match(text, /`models\/encoders\/<id>\.json`/, text);
+  });
+
   it('binds the JSON schemas to encoder and run config files (contributes.jsonValidation)', async () => {
     const enc = vscode.Uri.file(path.join(ws(), 'schema-bad.faceinv-encoder.json'));
     await vscode.window.showTextDocument(enc);
@@ -134,5 +170,29 @@ describe('Face Inversion extension (real VS Code host)', () => {
     await vscode.commands.executeCommand('faceInversion.stopDaemon');
     assert.equal(api.state(), 'stopped');
     assert.match(api.statusBarText(), /stopped/);
+  });
+
+  it('starts the daemon with the editor\'s own runtime when no node is on PATH and no nodePath is set', async function () {
+    this.timeout(120_000);
+    const cfg = vscode.workspace.getConfiguration('faceInversion');
+    const savedPath = process.env.PATH;
+    const emptyBin = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'faceinv-no-node-'));
+    const savedSetting = cfg.inspect<string>('daemon.nodePath')?.workspaceValue;
+    await cfg.update('daemon.nodePath', '', vscode.ConfigurationTarget.Workspace);
+    process.env.PATH = emptyBin;
+    try {
+      assert.equal(vscode.workspace.getConfiguration('faceInversion').get('daemon.nodePath'), '');
+      await vscode.commands.executeCommand('faceInversion.startDaemon');
+      await waitFor('a connected daemon', () => api.state() === 'connected' || api.notices().find((n) => /cannot start the daemon|no runtime/.test(n.message)), 90_000);
+      assert.equal(api.state(), 'connected', JSON.stringify(api.notices().slice(-2)));
+      const started = api.log().filter((l) => l.startsWith('starting daemon with '));
+      assert.match(started.at(-1) ?? '', /^starting daemon with the editor's own runtime \((Electron [^,]+, )?Node [\d.]+/, started.join('\n'));
+      await vscode.commands.executeCommand('faceInversion.stopDaemon');
+      assert.equal(api.state(), 'stopped');
+    } finally {
+      process.env.PATH = savedPath;
+      await cfg.update('daemon.nodePath', savedSetting, vscode.ConfigurationTarget.Workspace);
+      fs.rmSync(emptyBin, { recursive: true, force: true });
+    }
   });
 });

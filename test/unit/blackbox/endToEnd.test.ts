@@ -9,15 +9,20 @@ import type { JobContext } from '../../../daemon/jobs/context';
 import { Value } from '@sinclair/typebox/value';
 import { EvaluationReportSchema } from '../../../daemon/protocol/report';
 import { EvaluationReport, RUN_FILES } from '../../../daemon/runs/layout';
-import { readMetrics } from '../../../daemon/runs/runFolder';
+import { readManifest, readMetrics } from '../../../daemon/runs/runFolder';
+import type { ProgressExtras } from '../../../daemon/protocol/budget';
 import { lfwAvailable, makeTinyWorkspace, TinyWorkspace } from '../../fixtures/tinyWorkspace';
 
-function testContext(workspaceDir: string, abortAtStep?: number): JobContext & { steps: number[] } {
+function testContext(workspaceDir: string, abortAtStep?: number): JobContext & { steps: number[]; reports: ProgressExtras[] } {
   const abort = new AbortController();
   const steps: number[] = [];
+  const reports: ProgressExtras[] = [];
   return {
-    jobId: 't', signal: abort.signal, workspaceDir, steps,
-    progress: (step) => { steps.push(step); if (abortAtStep !== undefined && step >= abortAtStep) abort.abort(); },
+    jobId: 't', signal: abort.signal, workspaceDir, steps, reports,
+    progress: (step, _total, _m, _msg, extras) => {
+      steps.push(step); reports.push(extras ?? {});
+      if (abortAtStep !== undefined && step >= abortAtStep) abort.abort();
+    },
     log: () => undefined,
     setRunDir: () => undefined,
   };
@@ -41,9 +46,19 @@ describe('black-box attack end to end (tiny LFW subset)', function () {
     assert.ok(fs.existsSync(path.join(runDir, RUN_FILES.checkpoints, 'latest')), 'checkpoint written on cancel');
     assert.equal(tf.memory().numTensors, before, 'no tensors left after a cancelled run');
 
+    assert.match(readManifest(runDir).stopReason ?? '', /^cancelled at step 3 /);
+
     const second = testContext(ws.dir);
     const out = await trainBlackBox(ws.config, second, { cacheDir: ws.cacheDir });
     assert.equal(second.steps[0], 4, 'resumed right after the checkpointed step');
+    // No time budget: the epochs are the budget; the last report and run.json say they were used up.
+    assert.equal(second.reports[0].budget?.kind, 'epochs');
+    assert.deepEqual(second.reports.at(-1)?.budget, { kind: 'epochs', used: 3, limit: 3 });
+    assert.equal(second.reports.at(-1)?.stopReason, 'budget of 3 epochs reached');
+    const manifest = readManifest(runDir);
+    assert.equal(manifest?.state, 'finished');
+    assert.equal(manifest?.stopReason, 'budget of 3 epochs reached');
+    assert.deepEqual(manifest?.progress?.budget, { kind: 'epochs', used: 3, limit: 3 });
     assert.ok(out.steps > 3);
     assert.ok(Number.isFinite(out.testLoss) && out.testLoss < 0.5, `held-out L1 ${out.testLoss}`);
     const metrics = readMetrics(path.join(runDir, RUN_FILES.metrics));
@@ -69,6 +84,37 @@ describe('black-box attack end to end (tiny LFW subset)', function () {
     assert.ok(!JSON.stringify(report).includes('NaN'));
     for (const f of [RUN_FILES.evaluationReport, RUN_FILES.evaluationMarkdown, RUN_FILES.evaluationGrid, RUN_FILES.reconstructionIndex]) {
       assert.ok(fs.existsSync(path.join(runDir, f)), `${f} written`);
+    }
+  });
+
+  it('a time-budgeted run reports minutes, not its planned epochs, and says the budget stopped it', async () => {
+    // 1000 planned epochs, 3 seconds of budget: the old view said "epoch 0 / 1000 · step 12 / 12000", a 0 % bar
+    // and an ETA of hours.
+    const timed = makeTinyWorkspace({ name: 'timed', training: { epochs: 1000, maxMinutes: 0.05, checkpointEvery: 1000, evalEvery: 1000 } });
+    try {
+      const ctx = testContext(timed.dir);
+      const t0 = Date.now();
+      const out = await trainBlackBox(timed.config, ctx, { cacheDir: timed.cacheDir });
+      assert.ok(out.stoppedEarly);
+      const running = ctx.reports.slice(0, -1);
+      assert.ok(running.length > 0);
+      for (const r of running) {
+        assert.equal(r.budget?.kind, 'minutes');
+        assert.equal(r.budget?.limit, 0.05);
+        assert.ok(r.etaSeconds !== undefined && r.etaSeconds <= 3.01, `ETA ${r.etaSeconds} s for a 3-second budget`);
+      }
+      const last = ctx.reports.at(-1)!;
+      assert.equal(last.stopReason, 'budget of 0.05 min reached');
+      assert.equal(last.budget?.kind, 'minutes');
+      assert.ok((last.budget?.used ?? 0) >= 0.05 && (last.budget?.used ?? 0) <= (Date.now() - t0) / 60_000);
+      const m = readManifest(path.join(timed.dir, 'runs', 'timed'));
+      assert.equal(m?.state, 'finished');
+      assert.equal(m?.stopReason, 'budget of 0.05 min reached');
+      assert.equal(m?.progress?.budget?.kind, 'minutes');
+      assert.equal(m?.progress?.step, out.steps);
+      assert.ok((m?.progress?.totalSteps ?? 0) > out.steps, 'stopped before its planned steps');
+    } finally {
+      timed.cleanup();
     }
   });
 

@@ -144,6 +144,15 @@ describe('extension: commands and context (vscode stubbed)', function () {
     assert.equal(ctx.connection.state, 'connected');
     assert.match(stub.statusBar.text, new RegExp(`faceinv: ${status.backend}$`));
     const firstUrl = ctx.connection.endpoint?.url;
+    // A failed job is logged once in the output channel: the daemon's own line, not again from its log
+    // notification (another format) or from the failure notice.
+    const failed = await ctx.submit({ kind: 'train', params: { config: 'no-such-config.faceinv-run.json' }, label: 'train a missing config' });
+    assert.ok(failed);
+    await waitFor('the failure notice', () => stub.shown.find((s) => /train a missing config failed/.test(s.message)), 30_000);
+    await new Promise((r) => setTimeout(r, 300));
+    const mentions = ctx.recentLog.filter((l) => l.includes('no-such-config.faceinv-run.json') && !l.startsWith('submitted'));
+    assert.equal(mentions.length, 1, mentions.join('\n'));
+    assert.match(mentions[0], /error: \[[0-9a-f]+\] train job failed: /);
     const before = stub.shown.length;
     process.kill(status.pid, 'SIGKILL');
     const notice = await waitFor('the crash notice', () => stub.shown.slice(before).find((s) => /killed by SIGKILL; restarting/.test(s.message)), 30_000);

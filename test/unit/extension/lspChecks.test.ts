@@ -3,7 +3,9 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { checkConfigText, CheckEnv, configKindOf, hoverText } from '../../../daemon/lsp/checks';
+import { checkConfigText, CheckEnv, configKindOf, escapeMarkdown, generatorFixes, hoverText } from '../../../daemon/lsp/checks';
+import { judgeRoute, type RouteRequest } from '../../../daemon/whitebox/judge';
+import type { EncoderConfig } from '../../../daemon/config/encoder';
 import { nodeAt, parseJsonTree, positionAt, toValue } from '../../../daemon/lsp/jsonTree';
 import { clearShapeCache, shapeCacheSize } from '../../../daemon/lsp/modelShapes';
 
@@ -153,11 +155,128 @@ describe('config language server: checks', () => {
     assert.match(md, /fr_feature\.onnx/);
     assert.match(md, /input \[1, 3, 112, 112\]/);
     assert.match(md, /blind\.faceinv-encoder\.json/);
-    assert.match(md, /route: \*\*blackbox\*\* \(auto: the encoder is not differentiable/);
+    assert.match(md, /route: \*\*blackbox\*\* \(auto: encoder "blind-box" declares its architecture unknown/);
     const t1 = text.replace('blind-box', 'open-box');
     assert.match((await hoverText(path.join(tmp, 'h.faceinv-run.json'), t1, t1.indexOf('open-box') + 2, env)) ?? '', /route: \*\*whitebox\*\*/);
     assert.equal(await hoverText(path.join(tmp, 'h.faceinv-run.json'), text, text.indexOf('"name"') + 1, env), undefined);
     const t2 = JSON.stringify({ name: 'r', encoder: 'x', evaluation: { encoders: ['human-faceres'] } });
     assert.match((await hoverText(path.join(tmp, 'h.faceinv-run.json'), t2, t2.indexOf('human-faceres') + 1, env)) ?? '', /global_pooling\/Mean \[1, 1024\]/);
+  });
+  it('an encoder file that exists but is invalid is named as invalid, with its problems, wherever its id is used', async () => {
+    fs.writeFileSync(path.join(tmp, 'wonky.faceinv-encoder.json'), JSON.stringify({ ...ARCFACE, id: 'wonky', normalization: { mean: [0, 0, 0], std: [1, 0, 1] } }));
+    fs.mkdirSync(path.join(tmp, 'models', 'encoders'), { recursive: true });
+    fs.writeFileSync(path.join(tmp, 'models', 'encoders', 'torn.json'), '{ "id": "torn", ');
+    try {
+      const file = path.join(tmp, 'i.faceinv-run.json');
+      const text = JSON.stringify({ name: 'i', encoder: 'wonky', dataset: { path: 'data' }, evaluation: { encoders: ['wonky', 'torn'] } }, null, 2);
+      const d = await checkConfigText(file, text, env);
+      assert.deepEqual(d.map((x) => x.code), ['encoder-invalid', 'encoder-invalid', 'encoder-unknown']);
+      assert.equal(text.slice(d[0].start, d[0].end), '"wonky"');
+      assert.match(d[0].message, /^encoder "wonky" is defined in wonky\.faceinv-encoder\.json, but that file is invalid: \/normalization\/std\/1: division by zero/);
+      assert.doesNotMatch(d[0].message, /unknown encoder/);
+      assert.match(d[1].message, /^evaluation encoder "wonky" is defined in wonky\.faceinv-encoder\.json, but that file is invalid/);
+      // A file whose JSON does not even parse: its id is unknown, but the message names the file and why.
+      assert.match(d[2].message, /unknown evaluation encoder "torn" .*this encoder file could not be read: models\/encoders\/torn\.json \(not valid JSON/);
+      const md = await hoverText(file, text, text.indexOf('wonky') + 1, env);
+      assert.match(md ?? '', /\*\*encoder `wonky`\*\*: is defined in wonky\.faceinv-encoder\.json, but that file is invalid: \/normalization\/std\/1: division by zero/);
+    } finally {
+      fs.rmSync(path.join(tmp, 'wonky.faceinv-encoder.json'));
+      fs.rmSync(path.join(tmp, 'models'), { recursive: true });
+    }
+  });
+
+  it('the hover\'s route is the daemon judge\'s, for every shipped encoder and the edge cases', async () => {
+    const edge: Record<string, unknown>[] = [
+      { ...ARCFACE, id: 'cmd-box', format: 'command', model: { command: ['node', 'enc.js'] }, known: { architecture: false, weights: false, differentiable: false } },
+      { ...ARCFACE, id: 'arch-unknown', known: { architecture: false, weights: true, differentiable: false } },
+      { ...ARCFACE, id: 'weights-unknown', known: { architecture: true, weights: false, differentiable: false } },
+    ];
+    for (const e of edge) fs.writeFileSync(path.join(tmp, `${e.id}.faceinv-encoder.json`), JSON.stringify(e));
+    try {
+      const shipped = fs.readdirSync(path.join(ROOT, 'models', 'encoders')).map((f) => JSON.parse(fs.readFileSync(path.join(ROOT, 'models', 'encoders', f), 'utf8')) as EncoderConfig);
+      const all = [...shipped, ...(edge as unknown as EncoderConfig[])];
+      assert.ok(shipped.length >= 4);
+      for (const enc of all) {
+        for (const route of ['auto', 'blackbox', 'whitebox'] as RouteRequest[]) {
+          const text = JSON.stringify({ name: 'h', encoder: enc.id, route }, null, 2);
+          const md = await hoverText(path.join(tmp, 'h.faceinv-run.json'), text, text.indexOf(`"${enc.id}"`) + 2, env) ?? '';
+          let want: string;
+          try {
+            const d = judgeRoute(enc, route);
+            want = `route: **${d.route}** (${escapeMarkdown(d.reason)})`;
+          } catch (err) {
+            want = `route: **cannot start** (${escapeMarkdown((err as Error).message)})`;
+          }
+          assert.ok(md.endsWith(want), `${enc.id} / ${route}:\n${md}\nwanted …${want}`);
+        }
+      }
+      // The diagnostic for a refused white box is the judge's sentence too.
+      const d = await checkConfigText(path.join(tmp, 'r.faceinv-run.json'), JSON.stringify({ name: 'r', encoder: 'arch-unknown', route: 'whitebox', dataset: { path: 'data' } }), env);
+      assert.deepEqual(d.map((x) => x.code), ['whitebox-not-differentiable']);
+      assert.match(d[0].message, /^white box requested, but encoder "arch-unknown" declares its architecture unknown/);
+    } finally {
+      for (const e of edge) fs.rmSync(path.join(tmp, `${e.id}.faceinv-encoder.json`));
+    }
+  });
+
+  it('a borrowed decoder (faceModel.run) that cannot serve is reported, with the finished black-box runs as quick fixes', async () => {
+    const meta = (encoderId: string, embeddingDim: number) => ({ kind: 'faceinv-blackbox-decoder', encoderId, embeddingDim, outputSize: 128, template: 'arcface-5pt', inputNormalization: 'l2' });
+    const put = (rel: string, v: unknown) => { fs.mkdirSync(path.dirname(path.join(tmp, rel)), { recursive: true }); fs.writeFileSync(path.join(tmp, rel), JSON.stringify(v)); };
+    put('runs/bb-512/model/meta.json', meta('open-box', 512));
+    put('runs/bb-other/model/meta.json', meta('arcface512-faceplugin', 512));
+    put('runs/bb-128/model/meta.json', meta('faceapi-resnet128', 128));
+    put('runs/half/run.json', { state: 'running', kind: 'blackbox' });
+    put('trainer.faceinv-run.json', { name: 'future', encoder: 'open-box', route: 'blackbox' });
+    const file = path.join(tmp, 'w.faceinv-run.json');
+    const cfg = (generator?: string, route = 'whitebox') => JSON.stringify({ name: 'w', encoder: 'open-box', route, dataset: { path: 'data' }, ...(generator ? { faceModel: { kind: 'decoder', run: generator } } : {}) }, null, 2);
+    const check = async (text: string) => (await checkConfigText(file, text, env)).map((d) => ({ code: d.code, severity: d.severity, message: d.message, span: text.slice(d.start, d.end) }));
+    try {
+      assert.deepEqual(await check(cfg()), [], 'no borrowed decoder: the run trains its own');
+      assert.deepEqual(await check(cfg('runs/bb-512')), []);
+      const missing = await check(cfg('runs/nope'));
+      assert.deepEqual(missing.map((d) => [d.code, d.severity, d.span]), [['generator-missing', 'error', '"runs/nope"']]);
+      assert.match(missing[0].message, /folder .*nope does not exist; finished black-box runs for 512-d embeddings: "runs\/bb-512"$/);
+      const half = await check(cfg('runs/half'));
+      assert.deepEqual(half.map((d) => d.code), ['generator-not-finished']);
+      assert.match(half[0].message, /not a finished black-box run: it holds no finished decoder: no model\/meta\.json \(its run\.json says "running"\)/);
+      const dim = await check(cfg('runs/bb-128'));
+      assert.deepEqual(dim.map((d) => [d.code, d.severity]), [['generator-mismatch', 'error']]);
+      assert.match(dim[0].message, /takes 128-d embeddings \(trained on "faceapi-resnet128"\), but "open-box" produces 512-d ones/);
+      const other = await check(cfg('runs/bb-other'));
+      assert.deepEqual(other.map((d) => [d.code, d.severity]), [['generator-mismatch', 'error']]);
+      assert.match(other[0].message, /trained on "arcface512-faceplugin" templates, but this run attacks "open-box"/);
+      const future = await check(cfg('runs/future'));
+      assert.deepEqual(future.map((d) => [d.code, d.severity]), [['generator-missing', 'warning']]);
+      assert.match(future[0].message, /trainer\.faceinv-run\.json trains it — run that config first/);
+      assert.deepEqual((await check(cfg('runs/nope', 'blackbox'))).map((d) => d.code), ['generator-missing'], 'the black box uses the borrowed decoder too');
+      // Quick fixes: the runs that fit, the attacked encoder's own first; applying one checks clean.
+      const text = cfg('runs/nope');
+      const fixes = generatorFixes(file, text, env);
+      assert.deepEqual(fixes.map((f) => f.newText), ['"runs/bb-512"']);
+      assert.match(fixes[0].title, /Use the finished black-box run "runs\/bb-512" \(open-box, 512-d\) as generator/);
+      const fixed = text.slice(0, fixes[0].start) + fixes[0].newText + text.slice(fixes[0].end);
+      assert.deepEqual(await check(fixed), []);
+      assert.deepEqual(generatorFixes(file, cfg(), env), []);
+    } finally {
+      fs.rmSync(path.join(tmp, 'runs'), { recursive: true, force: true });
+      fs.rmSync(path.join(tmp, 'trainer.faceinv-run.json'));
+    }
+  });
+
+  it('schema field descriptions show <id> literally in hovers (markdownDescription, code spans)', () => {
+    for (const f of ['run.schema.json', 'encoder.schema.json']) {
+      const walk = (node: unknown, where: string): void => {
+        if (!node || typeof node !== 'object') return;
+        const o = node as Record<string, unknown>;
+        if (typeof o.description === 'string' && /<[^>]+>/.test(o.description)) {
+          assert.equal(typeof o.markdownDescription, 'string', `${f} ${where}: "${o.description}" needs a markdownDescription`);
+          const outsideCode = (o.markdownDescription as string).replace(/`[^`]*`/g, '');
+          assert.doesNotMatch(outsideCode, /<[^>]+>/, `${f} ${where}: HTML-like text outside code spans`);
+        }
+        for (const [k, v] of Object.entries(o)) walk(v, `${where}/${k}`);
+      };
+      walk(JSON.parse(fs.readFileSync(path.join(ROOT, 'models', 'schemas', f), 'utf8')), '');
+    }
+    assert.equal(escapeMarkdown('models/encoders/<id>.json'), 'models/encoders/\\<id\\>.json');
   });
 });

@@ -43,3 +43,34 @@ describe('extension: manifest', () => {
     assert.equal(pkg.engines.vscode, '^1.100.0');
   });
 });
+
+/** Every installed package that declares an install-time lifecycle script (npm's allowScripts scope). */
+function packagesWithInstallScripts(dir: string, out = new Set<string>()): Set<string> {
+  let names: string[];
+  try { names = fs.readdirSync(dir); } catch { return out; }
+  for (const name of names) {
+    if (name.startsWith('.')) continue;
+    if (name.startsWith('@')) { packagesWithInstallScripts(path.join(dir, name), out); continue; }
+    const pkgDir = path.join(dir, name);
+    try {
+      const p = JSON.parse(fs.readFileSync(path.join(pkgDir, 'package.json'), 'utf8')) as { name?: string; scripts?: Record<string, string> };
+      if (p.name && ['preinstall', 'install', 'postinstall'].some((s) => p.scripts?.[s])) out.add(p.name);
+    } catch { /* not a package */ }
+    packagesWithInstallScripts(path.join(pkgDir, 'node_modules'), out);
+  }
+  return out;
+}
+
+describe('npm install configuration', () => {
+  it('.npmrc holds no key npm does not know (npm warns "Unknown project config" on every command)', () => {
+    const file = path.join(ROOT, '.npmrc');
+    const keys = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#') && !l.startsWith(';')).map((l) => l.split('=')[0].trim()) : [];
+    assert.ok(!keys.includes('onnxruntime-node-install'), 'onnxruntime-node-install is not an npm setting');
+  });
+  it('allowScripts denies onnxruntime-node (its CUDA download) and covers every installed install script', () => {
+    const allow = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { allowScripts?: Record<string, boolean> }).allowScripts ?? {};
+    assert.equal(allow['onnxruntime-node'], false);
+    const uncovered = [...packagesWithInstallScripts(path.join(ROOT, 'node_modules'))].filter((n) => !(n in allow)).sort();
+    assert.deepEqual(uncovered, [], 'npm warns "install scripts not yet covered by allowScripts" for these');
+  });
+});

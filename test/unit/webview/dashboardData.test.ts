@@ -5,7 +5,7 @@ import * as assert from 'node:assert/strict';
 import type { DashboardState, RunView } from '../../../daemon/protocol/webview';
 import { EvaluationMessage, FacesMessage, JobMessage, MetricsMessage, RunRemovedMessage, RunsMessage, StateMessage } from '../../../daemon/protocol/webview';
 import {
-  applyMessage, curves, downsample, faceCards, formatRate, historyRows, jobLine, mergeProblems, progressFraction, restoreViewState, sarTable,
+  applyMessage, curves, downsample, faceCards, formatRate, historyRows, jobLine, mergeProblems, progressFraction, restoreViewState, runProgress, sarTable,
 } from '../../../webview/src/dashboardData';
 import { manifest, metricsLines, syntheticReport } from './fixture';
 
@@ -195,6 +195,40 @@ describe('dashboardData', () => {
     assert.equal(progressFraction(run({ job: { jobId: 'j', state: 'running', step: 50, total: 200 } })), 0.25);
     assert.equal(progressFraction(run()), 1);
     assert.equal(progressFraction(run({ manifest: null })), null);
+  });
+
+  it('progress against the budget: a finished 5-minute run is done, says why, and shows no "epoch 0 / 30"', () => {
+    const timed = manifest('q', {
+      progress: { step: 149, totalSteps: 5310, epoch: 0, totalEpochs: 30, budget: { kind: 'minutes', used: 5.01, limit: 5 } },
+      stopReason: 'budget of 5 min reached', trainSeconds: 301,
+    });
+    const p = runProgress(run({ manifest: timed }));
+    assert.equal(p.fraction, 1);
+    assert.equal(p.text, 'budget of 5 min reached · 5.01 / 5 min · step 149 of 5310 planned · 0.84 of 30 epochs');
+    assert.equal(p.missing, undefined);
+    // Still running (no daemon job known): the budget's fraction.
+    const mid = runProgress(run({ manifest: { ...timed, state: 'running', stopReason: undefined, progress: { ...timed.progress!, budget: { kind: 'minutes', used: 1.25, limit: 5 } } } }));
+    assert.equal(mid.fraction, 0.25);
+    assert.equal(mid.text, '1.25 / 5 min · step 149 · 0.84 of 30 epochs');
+    // A running daemon job speaks first: its budget, step and ETA.
+    const job = { jobId: 'j', state: 'running' as const, step: 75, total: 5310, metrics: { loss: 0.2 }, budget: { kind: 'minutes' as const, used: 2.5, limit: 5 }, etaSeconds: 150 };
+    assert.equal(progressFraction(run({ manifest: timed, job })), 0.5);
+    assert.equal(jobLine(job), 'running · 2.5 / 5 min (50 %) · step 75 · loss 0.2000 · ETA 2m30s');
+    assert.equal(jobLine({ ...job, state: 'succeeded', stopReason: 'budget of 5 min reached', etaSeconds: undefined }), 'succeeded · 2.5 / 5 min (50 %) · step 75 · loss 0.2000 · budget of 5 min reached');
+  });
+
+  it('run.json of an older version: shows its steps, names what it lacks, no 3 % bar for a finished run', () => {
+    const old = manifest('old', { progress: { step: 149, totalSteps: 5310, epoch: 0, totalEpochs: 30 } });
+    const p = runProgress(run({ manifest: old }));
+    assert.equal(p.fraction, 1, 'finished');
+    assert.equal(p.text, 'step 149 / 5310 · 0.84 of 30 epochs');
+    assert.equal(p.missing, 'budget and stop reason not recorded (run.json of an older version)');
+    const running = runProgress(run({ manifest: { ...old, state: 'running' } }));
+    assert.ok(Math.abs((running.fraction ?? 0) - 149 / 5310) < 1e-9);
+    assert.equal(running.missing, 'budget not recorded (run.json of an older version)');
+    // A run kind that records no progress claims nothing.
+    const wb = runProgress(run({ manifest: manifest('wb', { kind: 'whitebox', progress: undefined }) }));
+    assert.deepEqual(wb, { fraction: null, text: '' });
   });
 
   it('restoreViewState accepts its own shape and defaults anything else', () => {

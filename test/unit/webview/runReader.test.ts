@@ -132,6 +132,36 @@ describe('dashboard runReader', function () {
       w.dispose();
     });
 
+    it('a report.json or run.json caught half-written is read again, not shown as broken; one broken for long is reported', async () => {
+      const dir = await makeRun(root, 'w', { steps: 5, faces: 2, evaluation: false, manifest: { state: 'running' } });
+      const events: string[] = [];
+      const w = new RunWatcher(readRun(dir), {
+        manifest: (m, p) => events.push(`manifest ${m?.state ?? p}`),
+        evaluation: (r, p) => events.push(`evaluation ${r ? r.rows.length : p}`),
+      }, 0);
+      const other = await makeRun(root, 'o', { faces: 2 });
+      const report = fs.readFileSync(path.join(other, 'evaluation', 'report.json'), 'utf8');
+      const runJson = JSON.stringify(manifest('w', { state: 'finished', stopReason: 'budget of 5 min reached' }));
+      fs.mkdirSync(path.join(dir, 'evaluation'));
+      fs.writeFileSync(path.join(dir, 'evaluation', 'report.json'), report.slice(0, report.length / 2));
+      fs.writeFileSync(path.join(dir, 'run.json'), runJson.slice(0, 40));
+      w.poll();
+      assert.deepEqual(events, [], 'half-written files are not pushed');
+      fs.writeFileSync(path.join(dir, 'evaluation', 'report.json'), report);
+      fs.writeFileSync(path.join(dir, 'run.json'), runJson);
+      w.poll();
+      assert.deepEqual(events, ['manifest finished', 'evaluation 2']);
+      // Broken and old: that is a real problem, named.
+      const file = path.join(dir, 'evaluation', 'report.json');
+      fs.writeFileSync(file, '{"createdAt": ');
+      const old = new Date(Date.now() - 60_000);
+      fs.utimesSync(file, old, old);
+      w.poll();
+      assert.equal(events.length, 3);
+      assert.match(events[2], /^evaluation .*report\.json: not valid JSON/);
+      w.dispose();
+    });
+
     it('asks for a full re-read when metrics.jsonl is rewritten shorter', async () => {
       const dir = await makeRun(root, 'r', { steps: 50, faces: 0, evaluation: false });
       const events: string[] = [];
