@@ -72,7 +72,8 @@ function methodText(config: RunConfig, decision: RouteDecision, model: FaceModel
   return `black box: ${model.describe()}; ${start}; ${search}`;
 }
 
-async function toUint8(model: FaceModel, latents: Float32Array, n: number): Promise<Uint8Array> {
+/** Renders `n` latents to [n, S, S, 3] uint8 faces in the model's frame (what is written and scored). */
+export async function toUint8(model: FaceModel, latents: Float32Array, n: number): Promise<Uint8Array> {
   const k = model.latentDim;
   const S = model.frame.size;
   const out = new Uint8Array(n * S * S * 3);

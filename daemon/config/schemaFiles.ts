@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EncoderConfigSchema } from './encoder';
 import { RunConfigFileSchema } from './run';
+import { AuditConfigFileSchema } from './audit';
 
 export interface SchemaFile {
   /** File name inside the schema folder, e.g. `encoder.schema.json`. */
@@ -18,6 +19,7 @@ export interface SchemaFile {
 export const SCHEMA_FILES: SchemaFile[] = [
   { file: 'encoder.schema.json', schema: EncoderConfigSchema },
   { file: 'run.schema.json', schema: RunConfigFileSchema },
+  { file: 'audit.schema.json', schema: AuditConfigFileSchema },
 ];
 
 /** Folder the shipped schemas live in: `<repo>/models/schemas` (this file is `out/daemon/config/*.js`). */

@@ -12,6 +12,7 @@ import { OnnxEncoder } from './onnxEncoder';
 import { FaceApiResnetEncoder } from './faceApiResnet';
 import { TfjsModelEncoder } from './tfjsModelEncoder';
 import { CommandEncoder } from './commandEncoder';
+import { HttpEncoder } from './httpEncoder';
 
 /** Repository (installation) root: this file runs from `out/daemon/encoders/`. */
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -33,6 +34,8 @@ export interface EncoderLoadOptions {
   maxBatch?: number;
   /** Kill a command encoder's process after this many ms. */
   timeoutMs?: number;
+  /** Secrets handed over for the job (http encoders' `auth.secret`), by name; never stored. */
+  secrets?: Readonly<Record<string, string>>;
 }
 
 /** Reads and validates one config file; throws an Error listing every problem. */
@@ -109,7 +112,7 @@ export function resolveModelPath(config: EncoderConfig, workspaceDir?: string): 
     }
     return path.join(path.dirname(pkgJson), m.file);
   }
-  throw new Error(`encoder "${config.id}": format "${config.format}" runs a command and has no model file`);
+  throw new Error(`encoder "${config.id}": format "${config.format}" ${config.format === 'http' ? 'is an HTTP service' : 'runs a command'} and has no model file`);
 }
 
 /** Loads the model a config describes; checks the real output size against `embeddingDim`. */
@@ -124,6 +127,8 @@ export async function loadEncoder(config: EncoderConfig, opts: EncoderLoadOption
       return TfjsModelEncoder.load(config, resolveModelPath(config, opts.workspaceDir));
     case 'command':
       return CommandEncoder.load(config, { cwd: opts.workspaceDir, timeoutMs: opts.timeoutMs });
+    case 'http':
+      return HttpEncoder.load(config, { secrets: opts.secrets });
   }
 }
 

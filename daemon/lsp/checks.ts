@@ -25,7 +25,8 @@ export type ConfigKind = 'encoder' | 'run';
 
 export type DiagnosticCode =
   | 'json-syntax' | 'not-an-object' | 'config-semantic' | 'model-missing' | 'model-unreadable' | 'shape-mismatch'
-  | 'encoder-unknown' | 'encoder-invalid' | 'dataset-missing' | 'dataset-empty' | 'whitebox-not-differentiable' | GeneratorCode;
+  | 'encoder-unknown' | 'encoder-invalid' | 'dataset-missing' | 'dataset-empty' | 'whitebox-not-differentiable' | 'credential-unset'
+  | 'templates-missing' | 'templates-unreadable' | 'templates-dimension' | 'reference-missing' | GeneratorCode;
 
 export interface ConfigDiagnostic {
   /** Span in the text (UTF-16 offsets, end exclusive). */
@@ -310,12 +311,20 @@ async function checkEncoder(file: string, root: JsonNode, value: unknown, env: C
   for (const p of validateEncoderConfig(value, file)) add(pointerOf(p.where), 'config-semantic', `${p.reason} (expected ${p.expected})`);
   const c = value as EncoderConfig;
   if (c.format === 'command') return diags;
+  if ('http' in c.model) {
+    // The credential is the daemon's to resolve; an editor-started daemon inherits this environment.
+    const env = c.model.http.auth?.env;
+    if (env !== undefined && !process.env[env]) {
+      add('/model/http/auth/env', 'credential-unset', `environment variable ${env} is not set where the editor runs, so a daemon started by the editor cannot authenticate; set it before starting VS Code, or use "secret" with "Face Inversion: Set Encoder Secret…"`, 'warning');
+    }
+    return diags;
+  }
   const modelPointer = 'path' in c.model ? '/model/path' : 'file' in c.model ? '/model/file' : '/model';
   const modelFile = resolveModelFile(c, baseDirFor(file, env), env.repoRoot);
   if (modelFile instanceof Error) { add('npm' in c.model ? '/model/npm' : modelPointer, 'model-missing', modelFile.message); return diags; }
   let shapes: ModelShapes;
   try {
-    shapes = await readModelShapes(modelFile, c.format);
+    shapes = await readModelShapes(modelFile, c.format as Exclude<typeof c.format, 'command' | 'http'>);
   } catch (err) {
     const msg = (err as Error).message;
     add(modelPointer, /does not exist|is not a file/.test(msg) ? 'model-missing' : 'model-unreadable', msg);
@@ -399,13 +408,15 @@ export async function describeEncoder(enc: EncoderEntry, env: CheckEnv): Promise
   const lines = [`**encoder \`${c.id}\`** — ${c.format}`, '', `config: \`${enc.file}\``];
   if (c.format === 'command') {
     lines.push(`command: \`${'command' in c.model ? c.model.command.join(' ') : ''}\``);
+  } else if ('http' in c.model) {
+    lines.push(`service: \`${c.model.http.method ?? 'POST'} ${c.model.http.url}\` (queried; no model file)`);
   } else {
     const model = resolveModelFile(c, baseDirFor(enc.file, env), env.repoRoot);
     if (model instanceof Error) lines.push(`model: ${model.message}`);
     else {
       lines.push(`model: \`${model}\``);
       try {
-        const s = await readModelShapes(model, c.format);
+        const s = await readModelShapes(model, c.format as Exclude<typeof c.format, 'command' | 'http'>);
         lines.push(`model input: ${s.inputs.map((t) => `${t.name} ${formatShape(t.shape)}`).join(', ') || 'not recorded'}`);
         lines.push(`model output: ${s.outputs.map((t) => `${t.name} ${formatShape(t.shape)}`).join(', ') || 'not recorded'} (${s.via})`);
       } catch (err) {

@@ -40,7 +40,7 @@ export function clearShapeCache(): void {
  * Shapes of `file` read as `format`. Rejects with an Error naming the file when it is missing, unreadable or
  * not a model of that format. `command` encoders have no file and are not accepted here.
  */
-export function readModelShapes(file: string, format: Exclude<EncoderFormat, 'command'>): Promise<ModelShapes> {
+export function readModelShapes(file: string, format: Exclude<EncoderFormat, 'command' | 'http'>): Promise<ModelShapes> {
   let st: fs.Stats;
   try {
     st = fs.statSync(file);
@@ -61,7 +61,7 @@ export function readModelShapes(file: string, format: Exclude<EncoderFormat, 'co
   return result;
 }
 
-async function readUncached(file: string, format: Exclude<EncoderFormat, 'command'>): Promise<ModelShapes> {
+async function readUncached(file: string, format: Exclude<EncoderFormat, 'command' | 'http'>): Promise<ModelShapes> {
   switch (format) {
     case 'onnx': return readOnnx(file);
     case 'tfjs-graph':

@@ -129,6 +129,35 @@ export const ReportItemSchema = Type.Object({
 }, { additionalProperties: false });
 export type ReportItem = Static<typeof ReportItemSchema>;
 
+/** One histogram of cosines: counts per bin of the distribution's grid (no raw scores). */
+export const HistogramSchema = Type.Object({
+  /** `genuine`, `impostor`, or `<subject>/<protocol>` (e.g. `attack/redetect`, `nearest-face/direct`). */
+  key: Type.String(),
+  label: Type.String(),
+  /** Scores counted. */
+  total: Count,
+  /** Items with no score (a reconstruction with no detectable face…): not in the counts. */
+  missing: Count,
+  counts: Type.Array(Count),
+}, { additionalProperties: false });
+export type Histogram = Static<typeof HistogramSchema>;
+
+/**
+ * The picture biometric engineers read first: genuine and impostor cosines of real photos under one encoder,
+ * the reconstructions' (and the baselines') cosines to their own templates, and the thresholds. Bin k holds
+ * scores in [start + k·width, start + (k+1)·width); scores outside the grid go to the first or last bin.
+ */
+export const ScoreDistributionSchema = Type.Object({
+  encoderId: Type.String(),
+  /** Where the genuine and impostor pairs come from, in words. */
+  pairsFrom: Type.String(),
+  start: Type.Number(),
+  width: Type.Number({ exclusiveMinimum: 0 }),
+  histograms: Type.Array(HistogramSchema),
+  thresholds: Type.Array(Type.Object({ fmr: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1 }), threshold: Type.Number(), lowSupport: Type.Boolean() }, { additionalProperties: false })),
+}, { additionalProperties: false });
+export type ScoreDistribution = Static<typeof ScoreDistributionSchema>;
+
 export const EvaluationReportSchema = Type.Object({
   version: Type.Literal(REPORT_VERSION),
   createdAt: Type.String(),
@@ -155,6 +184,8 @@ export const EvaluationReportSchema = Type.Object({
   /** Wall time of the attack (training, search), seconds. */
   attackSeconds: Type.Optional(Type.Number({ minimum: 0 })),
   items: Type.Array(ReportItemSchema),
+  /** Score distribution under the attacked encoder (histograms); absent in reports of older versions. */
+  distribution: Type.Optional(ScoreDistributionSchema),
 }, { additionalProperties: false, $id: 'report.schema.json', title: 'Face Inversion Lab evaluation report' });
 export type EvaluationReport = Static<typeof EvaluationReportSchema>;
 

@@ -1,0 +1,409 @@
+/**
+ * `faceinv audit`: can the templates of a store the user owns be turned back into faces their system
+ * accepts, at its operating point, and how much better than a lookalike? (ISO/IEC 30136 irreversibility.)
+ *
+ *   1. judge the route from what the encoder config declares (daemon/whitebox/judge.ts);
+ *   2. read the store, flagging bad rows (templateStore.ts);
+ *   3. calibrate the encoder's thresholds at the operating points on a labelled reference set it embeds
+ *      (reference.ts, calibration.ts; cached per encoder and reference set);
+ *   4. build the attacker's face model and start from the reference set (the attack's own building blocks:
+ *      daemon/attack/faceModel/pca.ts, ridge.ts, start.ts);
+ *   5. invert every template, a resumable chunk at a time (chunks.ts): black box = query search under the
+ *      budget (daemon/attack/search/querySearch.ts, every face 8-bit: quantise.ts), white box = gradient
+ *      search (daemon/attack/search/gradientSearch.ts);
+ *   6. score each reconstruction against its own template, `direct` and `redetect`, and the nearest
+ *      reference photo the same way, by the audited encoder and any transfer encoder (score.ts);
+ *   7. write report.json, a self-contained report.html and templates.csv (summary.ts, reportHtml.ts).
+ *
+ * A killed audit continues from its last finished chunk. A service that fails as a whole pauses the audit
+ * after its last whole chunk (or, with onEncoderError "continue", marks the affected templates and goes
+ * on); one bad answer fails only its template.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { AuditConfig } from '../config/audit';
+import type { EncoderConfig } from '../config/encoder';
+import { FaceAnalyzer } from '../data/faceAnalysis';
+import type { FaceGeometry } from '../data/align';
+import { writePng } from '../data/image';
+import { defaultCacheDir, runFacePipeline } from '../data/pipeline';
+import type { AlignmentSpec } from '../data/templates';
+import { findEncoderConfig, loadEncoder, type EncoderConfigEntry } from '../encoders/registry';
+import type { Encoder } from '../encoders/types';
+import { getEngineInfo } from '../engine/backend';
+import { nearestRows } from '../evaluation/baselines';
+import { meanFaceGeometry } from '../evaluation/meanGeometry';
+import { JobCancelledError, throwIfCancelled, type JobContext } from '../jobs/context';
+import type { Budget } from '../protocol/budget';
+import { loadDiffEncoder, type LoadedDiffEncoder } from '../whitebox/diffEncoderFor';
+import { judgeRoute, type RouteDecision } from '../whitebox/judge';
+import { buildPcaFaceModel, loadPcaFaceModel, PcaFaceModel } from '../attack/faceModel/pca';
+import { makeFaceCheck } from '../attack/faceCheck';
+import { toUint8 } from '../attack/orchestrator';
+import { applyRidge, fitRidge, type RidgeMap } from '../attack/ridge';
+import { gradientSearch } from '../attack/search/gradientSearch';
+import { QueryOracle } from '../attack/search/oracle';
+import { querySearch } from '../attack/search/querySearch';
+import { RIDGE_LAMBDA, startLatents, type AttackerPairs } from '../attack/start';
+import { cachedCalibration, type Calibration } from './calibration';
+import { AUDIT_FILES, ChunkFile, claimAuditFolder, keptRows, readChunk, updateAuditManifest, writeChunk } from './chunks';
+import { eightBit } from './quantise';
+import { encoderHash, openReference, referenceEmbeddings, serviceProblem, type ReferenceEmbeddings, type ReferenceSet } from './reference';
+import { writeAuditReport } from './reportHtml';
+import type { AuditReport, TemplateResult } from './reportSchema';
+import { scoreChunk, type Scorer } from './score';
+import { readTemplateStore, type TemplateStore } from './templateStore';
+
+export interface AuditOptions {
+  overwrite?: boolean;
+  cacheDir?: string;
+  workers?: number;
+  /** Extra encoder config folders (the workspace's). */
+  encoderDirs?: string[];
+  /** Secrets handed over for HTTP encoders' auth.secret, by name (never stored). */
+  secrets?: Readonly<Record<string, string>>;
+  /** Redo finished chunks whose templates failed because of the encoder. */
+  retryFailed?: boolean;
+  /** Stop after this many chunks in this session (tests, trial runs). */
+  maxChunks?: number;
+  /** The command line, for the report's "reproduce" section. */
+  command?: string;
+}
+
+export interface AuditOutcome {
+  auditDir: string;
+  state: 'finished' | 'paused' | 'stopped';
+  stopReason?: string;
+  report: AuditReport;
+  files: { json: string; html: string; csv: string };
+}
+
+/** The audit folder of a config: outDir, else audits/<name>, relative to the workspace. */
+export function auditDirOf(config: AuditConfig, workspaceDir: string): string {
+  return path.resolve(workspaceDir, config.outDir ?? path.join('audits', config.name));
+}
+
+interface Transfer {
+  entry: EncoderConfigEntry;
+  store: TemplateStore;
+  /** Row of `store` for each row of the audited store, or -1. */
+  rowOf: Int32Array;
+  encoder: Encoder;
+  ref: ReferenceEmbeddings;
+  calibration: Calibration;
+  calibrationCached: boolean;
+}
+
+/** Row of the transfer store for each row of the audited store: by row when neither store names its rows, else by id. */
+function matchRows(a: TemplateStore, b: TemplateStore, where: string): Int32Array {
+  const indexIds = (s: TemplateStore) => s.ids.every((id, i) => id === String(i));
+  const out = new Int32Array(a.rows).fill(-1);
+  if (indexIds(a) && indexIds(b)) {
+    if (a.rows !== b.rows) throw new Error(`${where}: ${b.rows} templates, the audited store has ${a.rows}; without ids the stores are matched row for row, so they must have the same length (or give both ids)`);
+    for (let i = 0; i < a.rows; i++) out[i] = i;
+    return out;
+  }
+  const byId = new Map<string, number>();
+  b.ids.forEach((id, i) => { if (!byId.has(id)) byId.set(id, i); });
+  a.ids.forEach((id, i) => { out[i] = byId.get(id) ?? -1; });
+  if (!out.some((r) => r >= 0)) throw new Error(`${where}: none of its ids matches an id of the audited store (e.g. "${a.ids[0]}" vs "${b.ids[0]}")`);
+  return out;
+}
+
+function describeMethod(config: AuditConfig, decision: RouteDecision, model: PcaFaceModel): string {
+  const start = config.start === 'ridge' ? 'ridge-regression start' : 'top-5 nearest reference faces start';
+  if (decision.route === 'whitebox') return `white box: ${model.describe()}; ${start}; ${config.whitebox.steps} gradient steps per template through ${config.encoder}`;
+  const search = config.search.method === 'none' ? 'no per-template queries (the start is the answer)' : `${config.search.method} search, a budget of ${config.budget} queries per template, every face 8-bit`;
+  return `black box: ${model.describe()}; ${start}; ${search}`;
+}
+
+const serviceFailures = (e: Encoder) => (e as { stats?: { serviceFailures?: number } }).stats?.serviceFailures ?? 0;
+
+export async function runAudit(config: AuditConfig, ctx: JobContext, opts: AuditOptions = {}): Promise<AuditOutcome> {
+  const t0 = Date.now();
+  const ws = ctx.workspaceDir;
+  const dirs = opts.encoderDirs;
+  const entry = findEncoderConfig(config.encoder, dirs);
+  const enc = entry.config;
+  const decision = judgeRoute(enc, config.route);
+  ctx.log('info', `route: ${decision.route} — ${decision.reason}`);
+  const storeFile = path.resolve(ws, config.templates);
+  const store = readTemplateStore(storeFile, enc.embeddingDim, enc.id);
+  const bad = store.rows - store.usable;
+  ctx.log('info', `template store ${storeFile}: ${store.rows} templates of dimension ${store.dim}${bad ? `; ${bad} rows cannot be audited (flagged in the report)` : ''}`);
+  const transferEntries = config.transfer.map((t) => {
+    const e = findEncoderConfig(t.encoder, dirs);
+    const file = path.resolve(ws, t.templates);
+    const s = readTemplateStore(file, e.config.embeddingDim, e.config.id);
+    return { entry: e, store: s, rowOf: matchRows(store, s, `transfer template store ${file}`) };
+  });
+  const auditDir = auditDirOf(config, ws);
+  const { manifest, resumed } = claimAuditFolder(auditDir, config, store, opts.overwrite ?? false);
+  ctx.log('info', `${resumed ? 'resuming' : 'starting'} the audit in ${auditDir} (${manifest.chunks} chunks of ${config.chunkSize})`);
+
+  const dataOpts = { cacheDir: opts.cacheDir, workers: opts.workers, workspaceDir: ws, encoderDirs: dirs };
+  const frame: AlignmentSpec = { template: enc.alignment.template, size: enc.alignment.size };
+  const disposers: (() => unknown)[] = [];
+  let stage = 'loading';
+  try {
+    const encoderA = await loadEncoder(enc, { workspaceDir: ws, secrets: opts.secrets });
+    disposers.push(() => encoderA.dispose());
+    const ref = openReference(config.reference, ws, config.seed);
+    ctx.log('info', `reference set: ${ref.description}`);
+    stage = 'calibrating';
+    const refA = await referenceEmbeddings(ref, entry, frame, async () => encoderA, { ...dataOpts, log: (m) => ctx.log('info', m), signal: ctx.signal });
+    throwIfCancelled(ctx);
+    const hashA = encoderHash(entry, ws, dirs);
+    const calA = await calibrationOf(ctx, opts, enc, hashA, ref, refA, config.operatingPoints);
+    const transfers: Transfer[] = [];
+    for (const t of transferEntries) {
+      const e = await loadEncoder(t.entry.config, { workspaceDir: ws, secrets: opts.secrets });
+      disposers.push(() => e.dispose());
+      const r = await referenceEmbeddings(ref, t.entry, null, async () => e, { ...dataOpts, log: (m) => ctx.log('info', m), signal: ctx.signal });
+      const c = await calibrationOf(ctx, opts, t.entry.config, encoderHash(t.entry, ws, dirs), ref, r, config.operatingPoints);
+      transfers.push({ ...t, encoder: e, ref: r, calibration: c.calibration, calibrationCached: c.cached });
+    }
+    throwIfCancelled(ctx);
+
+    stage = 'building the face model';
+    const n = refA.rels.length;
+    const components = Math.min(config.faceModel.components, n - 1);
+    if (components < 2) throw new Error(`the reference set has ${n} usable photos: too few for a face model (at least 3)`);
+    if (components < config.faceModel.components) ctx.log('warn', `the reference set has ${n} photos: the face model gets ${components} components instead of ${config.faceModel.components}`);
+    let model = loadPcaFaceModel(auditDir);
+    const fits = (m: PcaFaceModel) => m.description.components === components && m.description.frame.template === frame.template && m.description.frame.size === frame.size &&
+      m.description.clamp === config.faceModel.clamp && m.description.faces === n && m.description.seed === config.seed;
+    if (model && !fits(model)) { model.dispose(); model = null; }
+    if (!model) {
+      ctx.log('info', `building the PCA face model: ${components} components of ${n} reference faces`);
+      model = await buildPcaFaceModel(refA.crops as Uint8Array, n, frame, { components, clamp: config.faceModel.clamp, seed: config.seed, log: (m) => ctx.log('info', m), signal: ctx.signal });
+      await model.save(auditDir);
+    }
+    const pca = model;
+    disposers.push(() => pca.dispose());
+    const refLatents = await pca.project(refA.crops as Uint8Array, n);
+    const pairs: AttackerPairs = { templates: refA.embeddings, dim: refA.dim, latents: refLatents, latentDim: pca.latentDim, n };
+    const ridge: RidgeMap | null = config.start === 'ridge' ? fitRidge(pairs.templates, pairs.latents, n, pairs.dim, pairs.latentDim, RIDGE_LAMBDA) : null;
+    const method = describeMethod(config, decision, pca);
+    ctx.log('info', method);
+
+    // Mean face geometry of the reference, for `direct` scoring by an encoder with another template.
+    let meanGeometry: FaceGeometry | null = null;
+    if (transfers.some((t) => t.entry.config.alignment.template !== frame.template)) {
+      meanGeometry = meanFaceGeometry((await runFacePipeline(ref.dataset, {}, dataOpts)).analyses, frame);
+    }
+    const analyzer = await FaceAnalyzer.load();
+    disposers.push(() => analyzer.dispose());
+    let E: LoadedDiffEncoder | null = null;
+    let check: Awaited<ReturnType<typeof makeFaceCheck>> | null = null;
+    if (decision.route === 'whitebox') {
+      E = await loadDiffEncoder(enc, ws);
+      const e = E;
+      disposers.push(() => e.dispose());
+    } else if (config.search.method !== 'none' && config.search.detectorCheck) {
+      check = await makeFaceCheck(pca);
+      const c = check;
+      disposers.push(() => c.dispose());
+    }
+
+    // The chunks.
+    stage = 'inverting';
+    const chunkCount = manifest.chunks;
+    const kept = keptRows(store.rows, config.keepImages, config.seed);
+    fs.mkdirSync(path.join(auditDir, AUDIT_FILES.images), { recursive: true });
+    const results: TemplateResult[][] = new Array(chunkCount);
+    const usableRows = (from: number, to: number) => { let c = 0; for (let r = from; r < to; r++) if (!store.flags[r] || store.flags[r]?.usable) c++; return c; };
+    const perTemplate = decision.route === 'whitebox' ? config.whitebox.steps : config.search.method === 'none' ? 1 : config.budget;
+    const budgetKind: Budget['kind'] = decision.route === 'blackbox' && config.search.method !== 'none' ? 'queries' : 'steps';
+    const limit = Math.max(1, store.usable * perTemplate);
+    let used = 0;
+    let scoringQueries = 0;
+    let workSeconds = manifest.workSeconds;
+    const todo: number[] = [];
+    for (let k = 0; k < chunkCount; k++) {
+      const from = k * config.chunkSize, to = Math.min(store.rows, from + config.chunkSize);
+      const done = readChunk(auditDir, k, from, to);
+      if (done && !(opts.retryFailed && done.encoderFailures > 0)) {
+        results[k] = done.results;
+        scoringQueries += done.scoringQueries;
+        used += budgetKind === 'queries' ? done.searchQueries : usableRows(from, to) * perTemplate;
+      } else todo.push(k);
+    }
+    if (todo.length < chunkCount) ctx.log('info', `${chunkCount - todo.length} of ${chunkCount} chunks already done; ${todo.length} to go`);
+    const usedAtStart = used;
+    const tLoop = Date.now();
+    const budgetOf = (u: number): Budget => ({ kind: budgetKind, used: Math.round(u), limit });
+    const report = (u: number, message: string) => {
+      const elapsed = (Date.now() - tLoop) / 1000;
+      const gained = u - usedAtStart;
+      const eta = gained > 0 ? (elapsed / gained) * Math.max(0, limit - u) : undefined;
+      ctx.progress(Math.round(u), limit, {}, message, { budget: budgetOf(u), ...(eta !== undefined ? { etaSeconds: eta } : {}) });
+    };
+    let stop: { state: 'paused' | 'stopped'; reason: string } | undefined;
+    let sessionChunks = 0;
+    for (const k of todo) {
+      throwIfCancelled(ctx);
+      if (opts.maxChunks !== undefined && sessionChunks >= opts.maxChunks) { stop = { state: 'stopped', reason: `stopped after ${sessionChunks} chunks (maxChunks)` }; break; }
+      const from = k * config.chunkSize, to = Math.min(store.rows, from + config.chunkSize);
+      const tChunk = Date.now();
+      const failuresBefore = [encoderA, ...transfers.map((t) => t.encoder)].map(serviceFailures);
+      const usedBefore = used;
+      const out = await auditChunk({
+        k, from, to, config, decision, store, transfers, model: pca, ridge, pairs, refA, frame, encoderA, analyzer, meanGeometry, E, check, kept, auditDir, ctx,
+        onSearch: (qpt, m) => report(usedBefore + (budgetKind === 'queries' ? qpt * m : 0), `chunk ${k + 1} of ${chunkCount}: searching`),
+      });
+      const serviceHit = [encoderA, ...transfers.map((t) => t.encoder)].findIndex((e, i) => serviceFailures(e) > failuresBefore[i]);
+      if (serviceHit >= 0 && config.onEncoderError === 'pause') {
+        const e = [encoderA, ...transfers.map((t) => t.encoder)][serviceHit];
+        stop = { state: 'paused', reason: `paused at chunk ${k + 1} of ${chunkCount}: encoder ${e.id} failed as a service (${serviceProblem(e)?.message ?? 'see the log'}); the ${results.filter(Boolean).length} chunks before it are kept — run the audit again to continue` };
+        ctx.log('warn', stop.reason);
+        break;
+      }
+      const seconds = (Date.now() - tChunk) / 1000;
+      const file: ChunkFile = { version: 1, chunk: k, from, to, seconds, ...out.counts, results: out.results };
+      writeChunk(auditDir, file);
+      results[k] = out.results;
+      scoringQueries += out.counts.scoringQueries;
+      sessionChunks++;
+      used += budgetKind === 'queries' ? out.counts.searchQueries : usableRows(from, to) * perTemplate;
+      workSeconds += seconds;
+      const doneCount = results.filter(Boolean).length;
+      updateAuditManifest(auditDir, { chunksDone: doneCount, workSeconds, progress: { templatesDone: Math.min(store.rows, to), budget: budgetOf(used) } });
+      report(used, `chunk ${k + 1} of ${chunkCount} done (${doneCount} of ${chunkCount})`);
+    }
+    const all = results.filter(Boolean).flat();
+    const state = stop ? 'partial' : 'finished';
+    const stopReason = stop?.reason ?? (budgetKind === 'queries' ? `budget of ${config.budget} queries per template reached for every template` : 'every template inverted');
+    ctx.progress(Math.round(used), limit, {}, state === 'finished' ? 'audit done' : stopReason, { budget: budgetOf(used), stopReason });
+    stage = 'writing the report';
+    const written = await writeAuditReport({
+      auditDir, config, state, entry, hash: hashA, decision, method, store, results: all, ref, refA, calA, transfers, pca,
+      chunks: { size: config.chunkSize, total: chunkCount, done: results.filter(Boolean).length },
+      scoringQueries, workSeconds, sessionSeconds: (Date.now() - t0) / 1000, command: opts.command ?? `faceinv audit ${path.join(auditDir, AUDIT_FILES.config)}`,
+      engine: getEngineInfo()?.summary ?? 'unknown', versions: getEngineInfo()?.versions ?? { node: process.versions.node },
+      http: [encoderA, ...transfers.map((t) => t.encoder)].map((e) => [e.id, (e as { stats?: unknown }).stats] as const).filter(([, s]) => s !== undefined),
+    });
+    updateAuditManifest(auditDir, { state: stop ? (stop.state === 'paused' ? 'paused' : 'interrupted') : 'finished', stopReason });
+    return { auditDir, state: stop?.state ?? 'finished', ...(stop ? { stopReason: stop.reason } : {}), report: written.report, files: written.files };
+  } catch (err) {
+    const cancelled = err instanceof JobCancelledError;
+    updateAuditManifest(auditDir, cancelled ? { state: 'interrupted', stopReason: 'cancelled (finished chunks are kept; run again to continue)' } : { state: 'failed', error: `${stage}: ${(err as Error).message}` });
+    throw err;
+  } finally {
+    for (const d of disposers.reverse()) {
+      try { await d(); } catch { /* released anyway */ }
+    }
+  }
+}
+
+async function calibrationOf(ctx: JobContext, opts: AuditOptions, enc: EncoderConfig, hash: string, ref: ReferenceSet, emb: ReferenceEmbeddings, fmrs: number[]): Promise<{ calibration: Calibration; cached: boolean }> {
+  const who = { encoderId: enc.id, encoderHash: hash, reference: { key: ref.key, description: ref.description, images: emb.rels.length, identities: new Set(emb.identities).size } };
+  const { calibration, cached, file } = await cachedCalibration(opts.cacheDir ?? defaultCacheDir(), who, emb, fmrs, { signal: ctx.signal, log: (m) => ctx.log('info', m) });
+  ctx.log('info', `${enc.id} thresholds${cached ? ` (cached: ${file})` : ''}: ${calibration.points.map((p) => `FMR ${p.fmr} → ${p.threshold.toFixed(3)}${p.attainable ? (p.lowSupport ? ` (only ${p.impostorsAbove} impostor scores above: approximate)` : '') : ' (not attainable)'}`).join('; ')}`);
+  for (const p of calibration.points.filter((q) => !q.attainable)) {
+    ctx.log('warn', `the reference set is too small for FMR ${p.fmr} with ${enc.id}: ${calibration.impostorPairs.toLocaleString('en-US')} impostor pairs, at least ${Math.ceil(1 / p.fmr).toLocaleString('en-US')} needed (${Math.ceil(20 / p.fmr).toLocaleString('en-US')} for 20 above the threshold); the report gives the attainable points only`);
+  }
+  return { calibration, cached };
+}
+
+interface ChunkJob {
+  k: number; from: number; to: number;
+  config: AuditConfig; decision: RouteDecision; store: TemplateStore; transfers: Transfer[];
+  model: PcaFaceModel; ridge: RidgeMap | null; pairs: AttackerPairs; refA: ReferenceEmbeddings; frame: AlignmentSpec;
+  encoderA: Encoder; analyzer: FaceAnalyzer; meanGeometry: FaceGeometry | null; E: LoadedDiffEncoder | null;
+  check: Awaited<ReturnType<typeof makeFaceCheck>> | null; kept: Set<number>; auditDir: string; ctx: JobContext;
+  onSearch: (queriesPerTarget: number, targets: number) => void;
+}
+
+async function auditChunk(j: ChunkJob): Promise<{ results: TemplateResult[]; counts: Pick<ChunkFile, 'searchQueries' | 'scoringQueries' | 'encoderFailures'> }> {
+  const { store, config, model, frame } = j;
+  const dim = store.dim;
+  const rows = Array.from({ length: j.to - j.from }, (_, i) => j.from + i);
+  const usable = rows.filter((r) => !store.flags[r] || store.flags[r]?.usable);
+  const results: TemplateResult[] = rows.map((r) => {
+    const f = store.flags[r];
+    return { row: r, id: store.ids[r], ...(f && !f.usable ? { skipped: `${f.kind}: ${f.detail}` } : f ? { note: f.detail } : {}) };
+  });
+  const counts = { searchQueries: 0, scoringQueries: 0, encoderFailures: 0 };
+  const m = usable.length;
+  if (!m) return { results, counts };
+  const targets = usable.map((r) => store.vectors.subarray(r * dim, (r + 1) * dim));
+  let start: Float32Array;
+  if (j.ridge) {
+    const flat = new Float32Array(m * dim);
+    targets.forEach((t, i) => flat.set(t, i * dim));
+    start = applyRidge(j.ridge, flat, m);
+  } else {
+    start = startLatents('nearest', targets, j.pairs);
+  }
+  model.clampLatents(start);
+  let latents = start;
+  const failure: (string | undefined)[] = new Array(m).fill(undefined);
+  let queries: Int32Array | undefined;
+  let optimiser: ArrayLike<number> | undefined;
+  const seed = (config.seed + j.k) >>> 0;
+  if (j.decision.route === 'whitebox') {
+    const res = await gradientSearch(model, (j.E as LoadedDiffEncoder), targets, start, config.whitebox, { seed, signal: j.ctx.signal });
+    if (res.aborted) throw new JobCancelledError();
+    latents = res.latents;
+    optimiser = res.cosine;
+    res.diverged.forEach((d, i) => { if (d) failure[i] = 'diverged: the gradient search met a non-finite loss; its best result is kept'; });
+  } else if (config.search.method !== 'none') {
+    const oracle = new QueryOracle(eightBit(j.encoderA), model, targets, config.budget);
+    const res = await querySearch(oracle, model, start, {
+      method: config.search.method, sigma: config.search.sigma, learningRate: config.search.learningRate, directions: config.search.directions,
+      population: config.search.population, seed, ...(j.check ? { detect: j.check.detect } : {}), signal: j.ctx.signal,
+      onStep: (s) => j.onSearch(s.queriesPerTarget, m),
+    });
+    if (res.aborted) throw new JobCancelledError();
+    latents = res.bestLatents;
+    queries = res.queries;
+    optimiser = res.bestCos;
+    res.failure.forEach((f, i) => { if (f) { failure[i] = `search stopped early: ${f}`; counts.encoderFailures++; } });
+    counts.searchQueries = res.queries.reduce((a, b) => a + b, 0);
+  }
+  const S = frame.size, S3 = S * S * 3;
+  const pixels = await toUint8(model, latents, m);
+  const recons = usable.map((_, i) => pixels.subarray(i * S3, (i + 1) * S3));
+  const near = nearestRows(targets, j.refA.embeddings, j.refA.dim);
+  const uniq = [...new Set(near.map((x) => x.row))];
+  const of = near.map((x) => uniq.indexOf(x.row));
+  const crops = j.refA.crops as Uint8Array;
+  const lookalikes = uniq.map((r) => crops.subarray(r * S3, (r + 1) * S3));
+  const scorers: Scorer[] = [
+    { encoder: j.encoderA, spec: frame, targets },
+    ...j.transfers.map((t): Scorer => ({
+      encoder: t.encoder,
+      spec: { template: t.entry.config.alignment.template, size: t.entry.config.alignment.size },
+      targets: usable.map((r) => {
+        const b = t.rowOf[r];
+        if (b < 0 || (t.store.flags[b] && !t.store.flags[b]?.usable)) return null;
+        return t.store.vectors.subarray(b * t.store.dim, (b + 1) * t.store.dim);
+      }),
+    })),
+  ];
+  const scores = await scoreChunk(recons, lookalikes, of, frame, scorers, j.analyzer, j.meanGeometry);
+  counts.scoringQueries = scores.queries;
+  for (const [i, r] of usable.entries()) {
+    const res = results[r - j.from];
+    if (failure[i]) res.failure = failure[i];
+    if (queries) res.queries = queries[i];
+    if (optimiser && Number.isFinite(optimiser[i])) res.optimiserCosine = optimiser[i];
+    const a = scores.attack[0][i];
+    if (a) res.attack = a;
+    const b = scores.nearest[0][i];
+    if (b) res.nearest = { rel: j.refA.rels[near[i].row], cosine: near[i].cosine, direct: b.direct, redetect: b.redetect };
+    if (j.transfers.length) {
+      res.transfer = j.transfers.map((_, t) => {
+        const ta = scores.attack[t + 1][i], tb = scores.nearest[t + 1][i];
+        return ta && tb ? { attack: ta, nearest: tb } : null;
+      });
+    }
+    if (j.kept.has(r)) {
+      const name = `r${String(r).padStart(7, '0')}.png`;
+      await writePng(path.join(j.auditDir, AUDIT_FILES.images, name), recons[i], S, S);
+      res.image = name;
+    }
+  }
+  return { results, counts };
+}

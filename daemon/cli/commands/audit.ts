@@ -1,0 +1,110 @@
+/**
+ * `faceinv audit`: audit a template store the user owns (daemon/audit/run.ts) from a config file or flags;
+ * prints the verdict and where the report is. Exit 0 when every chunk is scored, 3 when the audit paused
+ * (the encoder service failed; run again to continue), 1 on an error.
+ */
+import * as path from 'node:path';
+import { auditConfigFrom, type AuditOverrides } from '../../audit/configFrom';
+import { runAudit } from '../../audit/run';
+import { consoleContext } from '../../jobs/consoleContext';
+import { intFlag, parseArgs, type ParsedArgs } from '../args';
+import { CliCommand, UsageError } from '../command';
+import { initEngineFromFlags } from '../engineFlags';
+
+const USAGE = `faceinv audit [CONFIG.faceinv-audit.json] [--encoder ID --templates FILE] [options]
+  Can the templates of FILE be turned back into faces that encoder ID's system accepts, and how much better than a
+  lookalike? Judges the route, calibrates the thresholds on a labelled reference set, inverts every template,
+  scores each reconstruction against its own template (direct and re-detected) beside the nearest reference photo.
+
+  --encoder ID              encoder config that made the templates (onnx, command or http)
+  --templates FILE          .npy, .json, .jsonl or raw float32 (.f32/.bin)
+  --reference DIR|lfw       labelled photos, a folder per person (default: LFW where found)
+  --reference-split S       use one side of a seeded identity split: train|test[:SEED[:TEST_FRACTION]]
+  --route auto|blackbox|whitebox        (default auto: the judge decides)
+  --budget QUERIES          black box: encoder queries per template (default 100)
+  --search zeroth-order|genetic|none    black-box search (default zeroth-order)
+  --transfer ENCODER=FILE   also score with a second system, FILE = its templates of the same people
+  --out DIR                 audit folder (default audits/<name>); --name NAME
+  --chunk-size N            templates per resumable chunk (default 256)
+  --on-encoder-error pause|continue     when the service fails as a whole (default pause)
+  --operating-points LIST   FMRs, e.g. 1e-3,1e-4,1e-5 (default)
+  --keep-images N           reconstructions kept as PNG (default 1000, a seeded sample)
+  --seed N · --overwrite · --retry-failed · --max-chunks N · --workspace DIR · --cache DIR · --backend NAME · --workers N · --json
+
+  A killed or paused audit continues where it stopped when run again with the same settings. HTTP encoders read an
+  auth.env variable, or for auth.secret the variable FACEINV_SECRET_<NAME> (the editor hands secrets over itself).
+  Writes <out>/report.html (self-contained), report.json and templates.csv.`;
+
+function overridesOf(a: ParsedArgs): AuditOverrides {
+  const num = (name: string) => (a.flags.has(name) ? intFlag(a, name, 0, 0) : undefined);
+  const transfer = a.flags.get('transfer');
+  let t: AuditOverrides['transfer'];
+  if (transfer !== undefined) {
+    t = transfer.split(',').map((x) => x.trim()).filter(Boolean).map((x) => {
+      const eq = x.indexOf('=');
+      const templates = eq >= 0 ? x.slice(eq + 1) : a.flags.get('transfer-templates');
+      if (!templates) throw new UsageError(`--transfer ${x}: name that system's templates as ENCODER=FILE (or --transfer-templates FILE)`);
+      return { encoder: eq >= 0 ? x.slice(0, eq) : x, templates };
+    });
+  }
+  const points = a.flags.get('operating-points');
+  const fmrs = points?.split(',').map((x) => Number(x.trim()));
+  if (fmrs?.some((f) => !(f > 0 && f < 1))) throw new UsageError(`--operating-points ${points}: each must be a false match rate in (0, 1), e.g. 1e-3,1e-4`);
+  const budget = a.flags.get('budget');
+  if (budget !== undefined && !(Number.isInteger(Number(budget)) && Number(budget) >= 1)) throw new UsageError(`--budget must be a whole number of queries ≥ 1, got "${budget}"`);
+  return {
+    name: a.flags.get('name'), encoder: a.flags.get('encoder'), templates: a.flags.get('templates'), reference: a.flags.get('reference'),
+    referenceSplit: a.flags.get('reference-split'), route: a.flags.get('route'), budget: budget === undefined ? undefined : Number(budget),
+    search: a.flags.get('search'), transfer: t, out: a.flags.get('out'), chunkSize: num('chunk-size'), onEncoderError: a.flags.get('on-encoder-error'),
+    operatingPoints: fmrs, keepImages: num('keep-images'), seed: num('seed'),
+  };
+}
+
+export const command: CliCommand = {
+  name: 'audit',
+  summary: 'Audit a template store you own: can its templates be inverted into faces your system accepts (ISO/IEC 30136), beside a lookalike baseline; a self-contained HTML report.',
+  usage: USAGE,
+  async run(args) {
+    const a = parseArgs(args, {
+      values: ['encoder', 'templates', 'reference', 'reference-split', 'route', 'budget', 'search', 'transfer', 'transfer-templates', 'out', 'name', 'chunk-size',
+        'on-encoder-error', 'operating-points', 'keep-images', 'seed', 'max-chunks', 'workspace', 'cache', 'backend', 'workers'],
+      booleans: ['overwrite', 'retry-failed', 'json'],
+    });
+    if (a.positionals.length > 1) throw new UsageError('give at most one audit config file');
+    const file = a.positionals[0] ? path.resolve(a.positionals[0]) : undefined;
+    if (!file && (!a.flags.has('encoder') || !a.flags.has('templates'))) throw new UsageError('give an audit config file, or --encoder and --templates');
+    let config;
+    try {
+      config = auditConfigFrom(file, overridesOf(a));
+    } catch (err) {
+      if (err instanceof UsageError) throw err;
+      console.error(`faceinv audit: ${(err as Error).message}`);
+      return 2;
+    }
+    const json = a.booleans.has('json');
+    await initEngineFromFlags(a, json);
+    const ctx = consoleContext(path.resolve(a.flags.get('workspace') ?? process.cwd()));
+    try {
+      const out = await runAudit(config, ctx, {
+        overwrite: a.booleans.has('overwrite'), retryFailed: a.booleans.has('retry-failed'), cacheDir: a.flags.get('cache'),
+        workers: a.flags.has('workers') ? intFlag(a, 'workers', 0, 0) : undefined,
+        maxChunks: a.flags.has('max-chunks') ? intFlag(a, 'max-chunks', 1, 1) : undefined,
+        command: `faceinv audit ${args.map((x) => (/\s/.test(x) ? JSON.stringify(x) : x)).join(' ')}`,
+      });
+      if (json) console.log(JSON.stringify({ state: out.state, auditDir: out.auditDir, files: out.files, report: out.report }, null, 2));
+      else {
+        const v = out.report.verdicts;
+        console.log(`\n${out.state === 'finished' ? 'Verdict' : `Verdict so far (${out.state}: ${out.stopReason})`} — ${out.report.encoder.id}, re-detected:`);
+        for (const p of v.find((x) => !x.transfer && x.protocol === 'redetect')?.points ?? []) console.log(`  ${p.sentence}`);
+        for (const t of v.filter((x) => x.transfer && x.protocol === 'redetect')) for (const p of t.points.filter((q) => q.attainable)) console.log(`  transfer: ${p.sentence}`);
+        console.log(`\nreport: ${out.files.html}\n        ${out.files.json}\n        ${out.files.csv}`);
+      }
+      return out.state === 'paused' ? 3 : 0;
+    } catch (err) {
+      console.error(`faceinv audit: ${(err as Error).message}`);
+      return 1;
+    } finally {
+      ctx.close();
+    }
+  },
+};
