@@ -10,9 +10,10 @@ import * as vscode from 'vscode';
 import { ListJobKindsRequest } from '../daemon/protocol/daemon';
 import { RUN_FILES } from '../daemon/runs/layout';
 import { configKindOf, knownEncoders } from '../daemon/lsp/checks';
+import type { EncoderConfig } from '../daemon/config/encoder';
 import type { CommandFactory, Ctx } from './ctx';
 import { checkDaemonUrl } from './format';
-import { evaluateJob, invertJob, JOB_KIND, JobSubmission, probeJob, runJob, trainJob } from './jobParams';
+import { auditJob, evaluateJob, invertJob, JOB_KIND, JobSubmission, probeJob, runJob, trainJob } from './jobParams';
 import { isActive } from './jobTracker';
 import { configText, encoderTemplate, freshName, runTemplate } from './templates';
 
@@ -197,6 +198,111 @@ export const evaluateAttack: CommandFactory = {
   },
 };
 
+/** Key of an HTTP encoder's secret in the editor's secret storage. */
+export const encoderSecretKey = (name: string) => `faceInversion.encoderSecret.${name}`;
+
+/** Secret names the `auth.secret` of these encoder configs refer to. */
+function secretNames(configs: EncoderConfig[]): string[] {
+  return [...new Set(configs.flatMap((c) => ('http' in c.model && c.model.http.auth?.secret ? [c.model.http.auth.secret] : [])))];
+}
+
+function encoderEnv(ctx: Ctx) {
+  return { repoRoot: ctx.ext.extensionPath, workspaceDirs: (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath) };
+}
+
+/**
+ * "Audit Template Store…": an audit config (argument, active editor), or pickers for the template store and
+ * the encoder that made it, then the reference set. HTTP encoders' secrets come from the secret storage.
+ * When the audit ends, "Open Report" opens its self-contained HTML report.
+ */
+export const auditTemplateStore: CommandFactory = {
+  needsDaemon: true,
+  enabled: (ctx) => async (fileArg?: unknown, encoderArg?: unknown, referenceArg?: unknown) => {
+    const active = vscode.window.activeTextEditor?.document;
+    let file = str(fileArg);
+    if (!file && active?.uri.scheme === 'file' && configKindOf(active.uri.fsPath) === 'audit') file = active.uri.fsPath;
+    const known = knownEncoders(encoderEnv(ctx));
+    let sub: Parameters<typeof auditJob>[0];
+    let encoders: EncoderConfig[];
+    if (file && configKindOf(file) === 'audit') {
+      if (active && active.uri.fsPath === file && active.isDirty) await active.save();
+      let cfg: { encoder?: unknown; transfer?: { encoder?: unknown }[] } = {};
+      try { cfg = JSON.parse(fs.readFileSync(file, 'utf8')) as typeof cfg; } catch { /* the daemon names the problem */ }
+      encoders = [cfg.encoder, ...(cfg.transfer ?? []).map((t) => t.encoder)].map((id) => (typeof id === 'string' ? known.get(id)?.config : undefined)).filter((c): c is EncoderConfig => !!c);
+      sub = { config: file };
+    } else {
+      const templates = file ?? (await vscode.window.showOpenDialog({
+        canSelectMany: false, title: 'Template store to audit', openLabel: 'Audit',
+        filters: { 'Template stores': ['npy', 'json', 'jsonl', 'f32', 'bin'], 'All files': ['*'] },
+      }))?.[0]?.fsPath;
+      if (!templates) return undefined;
+      let encoder = str(encoderArg);
+      if (!encoder) {
+        encoder = (await vscode.window.showQuickPick([...known.values()].map((e) => ({
+          label: e.config.id, description: `${e.config.embeddingDim}-d · ${e.config.format}${e.config.known.differentiable ? ' · white box possible' : ' · black box'}`, detail: e.config.description,
+        })), { title: 'Encoder that made these templates (the system to audit)' }))?.label;
+      }
+      if (!encoder) return undefined;
+      let reference = str(referenceArg);
+      if (referenceArg === undefined) {
+        const lfw = { label: 'LFW', description: 'the default reference set, where found', dir: '' };
+        const browse = { label: '$(folder-opened) Browse…', description: 'labelled photos, one folder per person', dir: 'browse' };
+        const pick = await vscode.window.showQuickPick([lfw, browse], { title: 'Reference set (calibrates the thresholds; the attacker\'s own photos)' });
+        if (!pick) return undefined;
+        if (pick.dir === 'browse') {
+          reference = (await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, title: 'Reference set folder', openLabel: 'Use as reference' }))?.[0]?.fsPath;
+          if (!reference) return undefined;
+        }
+      }
+      encoders = [known.get(encoder)?.config].filter((c): c is EncoderConfig => !!c);
+      sub = { templates, encoder, ...(reference ? { reference } : {}) };
+    }
+    const secrets: Record<string, string> = {};
+    for (const name of secretNames(encoders)) {
+      const v = await ctx.ext.secrets.get(encoderSecretKey(name));
+      if (!v) {
+        void ctx.notify('error', `Face Inversion: the encoder's auth.secret "${name}" is not set in this editor's secret storage.`, 'Set Encoder Secret…')
+          .then((pick) => pick && vscode.commands.executeCommand('faceInversion.setEncoderSecret', name));
+        return undefined;
+      }
+      secrets[name] = v;
+    }
+    const job = await submitChecked(ctx, auditJob({ ...sub, secrets }));
+    if (!job) return undefined;
+    const off = ctx.connection.jobs.onEvent((e) => {
+      if (e.job.id !== job.id || e.job.state === 'queued' || e.job.state === 'running') return;
+      off();
+      const result = e.job.result as { report?: unknown; state?: unknown; stopReason?: unknown } | undefined;
+      if (e.job.state !== 'succeeded' || typeof result?.report !== 'string') return;
+      const report = result.report;
+      const msg = result.state === 'paused' ? `Face Inversion: the audit paused (${String(result.stopReason)}). Partial report:` : 'Face Inversion: audit report ready.';
+      void ctx.notify(result.state === 'paused' ? 'warning' : 'info', msg, 'Open Report').then((pick) => { if (pick) void vscode.env.openExternal(vscode.Uri.file(report)); });
+    });
+    return job;
+  },
+};
+
+/** "Set Encoder Secret…": stores the credential an HTTP encoder's auth.secret names (never in a file). */
+export const setEncoderSecret: CommandFactory = {
+  needsDaemon: false,
+  enabled: (ctx) => async (nameArg?: unknown, valueArg?: unknown) => {
+    let name = str(nameArg);
+    if (!name) {
+      const names = secretNames([...knownEncoders(encoderEnv(ctx)).values()].map((e) => e.config));
+      const other = { label: '$(edit) Another name…' };
+      const pick = names.length ? await vscode.window.showQuickPick([...names.map((n) => ({ label: n })), other], { title: 'Secret named by an HTTP encoder\'s auth.secret' }) : other;
+      if (!pick) return false;
+      name = pick === other ? await vscode.window.showInputBox({ title: 'Secret name', prompt: 'The name in model.http.auth.secret', validateInput: (v) => (/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(v) ? undefined : 'letters, digits, ".", "_" or "-"') }) : pick.label;
+    }
+    if (!name) return false;
+    const value = str(valueArg) ?? await vscode.window.showInputBox({ title: `Secret "${name}"`, prompt: 'The credential (kept in the editor\'s secret storage, sent to the daemon only with audit jobs)', password: true, ignoreFocusOut: true });
+    if (!value) return false;
+    await ctx.ext.secrets.store(encoderSecretKey(name), value);
+    void ctx.notify('info', `Face Inversion: secret "${name}" stored.`);
+    return true;
+  },
+};
+
 export const selfCheck: CommandFactory = {
   needsDaemon: true,
   enabled: (ctx) => async (stepsArg?: unknown) => submitChecked(ctx, probeJob(typeof stepsArg === 'number' ? stepsArg : 20)),
@@ -300,6 +406,8 @@ export const COMMANDS: Record<string, CommandFactory> = {
   'faceInversion.trainModel': trainModel,
   'faceInversion.invertEmbeddings': invertEmbeddings,
   'faceInversion.evaluateAttack': evaluateAttack,
+  'faceInversion.auditTemplateStore': auditTemplateStore,
+  'faceInversion.setEncoderSecret': setEncoderSecret,
   'faceInversion.openDashboard': openDashboard,
   'faceInversion.cancelJob': cancelJob,
   'faceInversion.newEncoderConfig': newEncoderConfig,

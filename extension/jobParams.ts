@@ -3,7 +3,7 @@
  * schema (`daemon/listJobKinds` lists the kinds), so a mismatch comes back as an InvalidParams error naming
  * the field. Paths are absolute (the daemon confines them to its workspace and data roots).
  */
-export const JOB_KIND = { run: 'run', train: 'train', invert: 'invert', evaluate: 'evaluate', probe: 'probe' } as const;
+export const JOB_KIND = { run: 'run', train: 'train', invert: 'invert', evaluate: 'evaluate', probe: 'probe', audit: 'audit' } as const;
 
 export interface JobSubmission {
   kind: string;
@@ -36,6 +36,18 @@ export function invertJob(embeddingsPath: string, encoderId: string, generator?:
 
 export function evaluateJob(runDir: string): JobSubmission {
   return { kind: JOB_KIND.evaluate, params: { runDir }, label: `evaluate ${base(runDir)}` };
+}
+
+/**
+ * Audits a template store: either an audit config file, or a store with the encoder that made it (and
+ * optionally a reference set). `secrets` are HTTP encoders' auth.secret values from the editor's secret
+ * storage, sent with the job only.
+ */
+export function auditJob(a: { config?: string; templates?: string; encoder?: string; reference?: string; secrets?: Record<string, string> }): JobSubmission {
+  const params: Record<string, unknown> = {};
+  for (const k of ['config', 'templates', 'encoder', 'reference'] as const) if (a[k]) params[k] = a[k];
+  if (a.secrets && Object.keys(a.secrets).length) params.secrets = a.secrets;
+  return { kind: JOB_KIND.audit, params, label: `audit ${base(a.config ?? a.templates ?? 'templates')}` };
 }
 
 /** The daemon self-check: N matrix products on the active backend. */

@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { LanguageClient, LanguageClientOptions, ServerOptions, TransportKind } from 'vscode-languageclient/node';
 
 /** The config files the server watches (user workspaces and the shipped folders). */
-export const CONFIG_PATTERNS = ['**/*.faceinv-encoder.json', '**/*.faceinv-run.json', '**/models/encoders/*.json', '**/models/experiments/*.json'];
+export const CONFIG_PATTERNS = ['**/*.faceinv-encoder.json', '**/*.faceinv-run.json', '**/*.faceinv-audit.json', '**/models/encoders/*.json', '**/models/experiments/*.json'];
 
 export async function startConfigServer(ext: vscode.ExtensionContext, output: vscode.OutputChannel): Promise<LanguageClient> {
   const module = ext.asAbsolutePath('out/daemon/lsp/server.js');

@@ -64,3 +64,26 @@ export const VERDICT_CLASS_TEXT: Record<ReturnType<typeof verdictClass>, string>
   resists: 'neither reconstructions nor lookalikes are accepted at this point',
   unmeasured: 'not measured',
 };
+
+/** The words for an evaluated run (dashboard): held-out templates, the attacked encoder, the training photos. */
+export function evaluationWords(encoderId: string): VerdictWords {
+  return { items: 'held-out templates', system: encoderId, lookalikeFrom: "the attacker's training photos" };
+}
+
+interface EvaluationLike {
+  attackedEncoderId: string;
+  operatingPoints: number[];
+  thresholds: { encoderId: string; points: { impostorPairs: number; lowSupport: boolean }[] }[];
+  rows: { subject: string; protocol: string; encoderId: string; typeI: Rate[] }[];
+}
+
+/** The verdict points of an evaluation report (type I of the attack and of the nearest training face, one protocol). */
+export function evaluationVerdicts(r: EvaluationLike, protocol: 'redetect' | 'direct' = 'redetect'): VerdictPoint[] {
+  const row = (subject: string) => r.rows.find((x) => x.subject === subject && x.protocol === protocol && x.encoderId === r.attackedEncoderId);
+  const attack = row('attack'), base = row('nearest-face');
+  const thr = r.thresholds.find((t) => t.encoderId === r.attackedEncoderId);
+  if (!attack || !base || !thr) return [];
+  return r.operatingPoints.map((fmr, k) => ({
+    fmr, attainable: Math.floor(fmr * (thr.points[k]?.impostorPairs ?? 0)) >= 1, lowSupport: thr.points[k]?.lowSupport ?? true, attack: attack.typeI[k], baseline: base.typeI[k],
+  }));
+}

@@ -37,6 +37,7 @@ import { AlignedOrFailure, directCrop, embedCrops, redetect, redetectedCrops, Re
 import { reportMarkdown } from './reportMarkdown';
 import { Gallery, successAttackRates } from './sar';
 import { encoderThresholds } from './thresholds';
+import { evaluationDistribution } from '../audit/evaluationDistribution';
 
 /** The operating points every report scores (false match rates). */
 export const DEFAULT_OPERATING_POINTS = [1e-2, 1e-3, 1e-4, 1e-5];
@@ -320,6 +321,8 @@ export async function evaluateRun(runDir: string, ctx: JobContext, opts: Evaluat
     ...(queries.length ? { queriesPerTarget: queries.reduce((a, b) => a + b, 0) / queries.length } : run.manifest.kind === 'blackbox' ? { queriesPerTarget: 0 } : {}),
     ...(run.manifest.trainSeconds !== undefined ? { attackSeconds: run.manifest.trainSeconds } : {}),
     items: reportItems,
+    // The score-distribution plot of the dashboard and the audit report: histograms, not raw scores.
+    distribution: evaluationDistribution(attacked, run.split.test, thresholds[0], attackedCos),
   };
   const evalDir = path.join(run.runDir, RUN_FILES.evaluation);
   fs.mkdirSync(evalDir, { recursive: true });

@@ -13,6 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EncoderConfig, EncoderConfigSchema, validateEncoderConfig } from '../config/encoder';
 import { RunConfig, validateRunConfig } from '../config/run';
+import { validateAuditConfig } from '../config/audit';
 import { lfwCandidates } from '../config/datasetPath';
 import { IMAGE_EXTENSIONS, ARCHIVE_FOLDERS } from '../data/dataset';
 import { validate } from '../protocol/validate';
@@ -21,7 +22,7 @@ import { checkGenerator, finishedBlackboxRuns, generatorMismatch, type Generator
 import { JsonNode, nodeAt, parseJsonTree, propertyAt, toValue } from './jsonTree';
 import { Dim, ModelShapes, readModelShapes } from './modelShapes';
 
-export type ConfigKind = 'encoder' | 'run';
+export type ConfigKind = 'encoder' | 'run' | 'audit';
 
 export type DiagnosticCode =
   | 'json-syntax' | 'not-an-object' | 'config-semantic' | 'model-missing' | 'model-unreadable' | 'shape-mismatch'
@@ -51,6 +52,7 @@ export function configKindOf(file: string): ConfigKind | undefined {
   const norm = file.replace(/\\/g, '/');
   if (/\.faceinv-encoder\.json$/i.test(norm) || /(^|\/)models\/encoders\/[^/]+\.json$/i.test(norm)) return 'encoder';
   if (/\.faceinv-run\.json$/i.test(norm) || /(^|\/)models\/experiments\/[^/]+\.json$/i.test(norm)) return 'run';
+  if (/\.faceinv-audit\.json$/i.test(norm)) return 'audit';
   return undefined;
 }
 
@@ -300,7 +302,7 @@ export async function checkConfigText(file: string, text: string, env: CheckEnv,
     return [{ start: root.start, end: root.end, severity: 'error', code: 'not-an-object', message: `a ${kind} config must be a JSON object` }];
   }
   const value = toValue(root);
-  return kind === 'encoder' ? checkEncoder(file, root, value, env) : checkRun(file, root, value, env);
+  return kind === 'encoder' ? checkEncoder(file, root, value, env) : kind === 'audit' ? checkAudit(file, root, value, env) : checkRun(file, root, value, env);
 }
 
 async function checkEncoder(file: string, root: JsonNode, value: unknown, env: CheckEnv): Promise<ConfigDiagnostic[]> {
@@ -364,6 +366,69 @@ async function checkRun(file: string, root: JsonNode, value: unknown, env: Check
   return diags;
 }
 
+/** The dimension of a template store from its header or first row, without reading it all; undefined when unknown. */
+export function storeDimension(file: string): number | undefined {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, 'r');
+    const head = Buffer.alloc(65536);
+    const n = fs.readSync(fd, head, 0, head.length, 0);
+    const text = head.subarray(0, n).toString('latin1');
+    if (/\.npy$/i.test(file)) {
+      const m = /'shape':\s*\((\d+),\s*(\d+)\s*\)/.exec(text);
+      return m ? Number(m[2]) : undefined;
+    }
+    if (/\.jsonl?$/i.test(file)) {
+      // The first vector: the first "[" of numbers in the text, counted up to its "]".
+      const m = /\[\s*(-?[\d.eE+-]+\s*(,\s*-?[\d.eE+-]+\s*)*)\]/.exec(text);
+      return m ? m[1].split(',').length : undefined;
+    }
+    return undefined;
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+async function checkAudit(file: string, root: JsonNode, value: unknown, env: CheckEnv): Promise<ConfigDiagnostic[]> {
+  const diags: ConfigDiagnostic[] = [];
+  const add = (pointer: string, code: DiagnosticCode, message: string, severity: ConfigDiagnostic['severity'] = 'error') => diags.push({ ...spanOf(root, pointer), severity, code, message });
+  const { config, problems } = validateAuditConfig(value, file);
+  if (!config) return diags; // schema problems: VS Code's (jsonValidation)
+  for (const p of problems) add(pointerOf(p.where), 'config-semantic', `${p.reason} (expected ${p.expected})`);
+  const base = baseDirFor(file, env);
+  const scan = scanEncoders(env);
+  const checkStore = (pointer: string, store: string, encoderId: string) => {
+    const abs = path.resolve(base, store);
+    let st: fs.Stats;
+    try { st = fs.statSync(abs); } catch { add(pointer, 'templates-missing', `template store ${abs} does not exist`); return; }
+    if (!st.isFile()) { add(pointer, 'templates-missing', `template store ${abs} is not a file`); return; }
+    try { fs.accessSync(abs, fs.constants.R_OK); } catch { add(pointer, 'templates-unreadable', `template store ${abs} is not readable`); return; }
+    const enc = scan.valid.get(encoderId);
+    const dim = storeDimension(abs);
+    if (enc && dim !== undefined && dim !== enc.config.embeddingDim) {
+      add(pointer, 'templates-dimension', `the templates in ${path.basename(abs)} have dimension ${dim}, but encoder "${encoderId}" makes ${enc.config.embeddingDim}-d templates: a store of another system, or the wrong encoder`);
+    }
+  };
+  const encProblem = encoderIdProblem(config.encoder, scan, env);
+  const enc = scan.valid.get(config.encoder);
+  if (encProblem) add('/encoder', encProblem.code, encProblem.message);
+  else if (enc && config.route === 'whitebox' && whiteboxObstacle(enc.config)) add('/route', 'whitebox-not-differentiable', `${routeHint('whitebox', enc.config).error} (${path.basename(enc.file)})`);
+  else if (enc && 'http' in enc.config.model && enc.config.model.http.auth?.env !== undefined && !process.env[enc.config.model.http.auth.env]) {
+    add('/encoder', 'credential-unset', `encoder "${config.encoder}" reads its credential from ${enc.config.model.http.auth.env}, which is not set where the editor runs; set it before starting VS Code (or use auth.secret)`, 'warning');
+  }
+  checkStore('/templates', config.templates, config.encoder);
+  config.transfer.forEach((t, k) => {
+    const p = encoderIdProblem(t.encoder, scan, env, 'transfer encoder');
+    if (p) add(`/transfer/${k}/encoder`, p.code, p.message);
+    checkStore(`/transfer/${k}/templates`, t.templates, t.encoder);
+  });
+  const ds = checkDatasetFolder(config.reference.path, base, env);
+  if (ds) add(nodeAt(root, '/reference/path').exact ? '/reference/path' : '/reference', ds.code === 'dataset-missing' ? 'reference-missing' : ds.code, `reference set: ${ds.message}`, ds.code === 'dataset-missing' && config.reference.path === 'lfw' ? 'warning' : 'error');
+  return diags;
+}
+
 /** Text shown literally in hover markdown: `<id>` stays `<id>` instead of being swallowed as an HTML tag. */
 export function escapeMarkdown(text: string): string {
   return text.replace(/[\\`*_{}[\]<>#|]/g, '\\$&');
@@ -393,6 +458,13 @@ export async function hoverText(file: string, text: string, offset: number, env:
     const v = toValue(parsed.root) as { route?: RunConfig['route'] };
     const hint = routeHint(v.route === 'auto' || v.route === 'whitebox' || v.route === 'blackbox' ? v.route : 'blackbox', enc.config);
     return `${await describeEncoder(enc, env)}\n\nroute: **${hint.error ? 'cannot start' : hint.route}** (${escapeMarkdown(hint.reason)})`;
+  }
+  if (kind === 'audit') {
+    if (at.pointer !== '/encoder' && !/^\/transfer\/\d+\/encoder$/.test(at.pointer)) return undefined;
+    const node = nodeAt(parsed.root, at.pointer).node;
+    if (node.type !== 'string') return undefined;
+    const enc = scanEncoders(env).valid.get(node.value);
+    return enc ? describeEncoder(enc, env) : `**encoder \`${node.value}\`**: not found among the shipped or workspace encoder configs`;
   }
   if (at.pointer === '/model' || at.pointer.startsWith('/model/') || at.pointer === '/id') {
     const value = toValue(parsed.root);

@@ -59,6 +59,7 @@ export function dashboardHtml(input: DashboardHtmlInput): string {
       <div class="chart-box"><canvas id="loss-chart" aria-label="loss curves" role="img"></canvas><p id="chart-empty" class="empty overlay"></p></div>
     </section>
     <section class="card"><h2>Success attack rates</h2><div id="sar"></div></section>
+    <section class="card"><h2>Verdict and score distribution</h2><div id="distribution"></div></section>
     <section class="card"><h2>Reconstructions <span class="muted small">original · reconstruction</span></h2><div id="faces"></div></section>
   </main>
 </div>

@@ -12,6 +12,7 @@ import { renderFaces, renderLightbox, type FaceActions } from './renderFaces';
 import { renderHeader } from './renderHeader';
 import { renderRuns } from './renderRuns';
 import { renderSar } from './renderSar';
+import { renderDistribution } from './renderDistribution';
 import { loadViewState, post, saveViewState } from './vscodeApi';
 
 function parse(data: unknown): ToWebviewMessage | undefined {
@@ -75,6 +76,9 @@ function render(): void {
   }
   if (changed('sar', [run?.name, run?.evaluation, run?.evaluationProblem, run?.manifest?.state])) {
     setChildren(byId('sar'), renderSar(sarTable(run?.evaluation ?? null), run?.manifest?.state === 'running', run?.evaluationProblem));
+  }
+  if (changed('distribution', [run?.name, run?.evaluation, run?.manifest?.state])) {
+    setChildren(byId('distribution'), renderDistribution(run?.evaluation ?? null, run?.manifest?.state === 'running'));
   }
   const cards = run ? faceCards(run) : [];
   const facesChanged = changed('faces', [run?.name, run?.faces, run?.evaluation]);
