@@ -6,6 +6,7 @@
 import * as path from 'node:path';
 import { auditConfigFrom, type AuditOverrides } from '../../audit/configFrom';
 import { runAudit } from '../../audit/run';
+import { workspaceEncoderDirs } from '../../audit/workspaceEncoders';
 import { consoleContext } from '../../jobs/consoleContext';
 import { intFlag, parseArgs, type ParsedArgs } from '../args';
 import { CliCommand, UsageError } from '../command';
@@ -83,10 +84,11 @@ export const command: CliCommand = {
     }
     const json = a.booleans.has('json');
     await initEngineFromFlags(a, json);
-    const ctx = consoleContext(path.resolve(a.flags.get('workspace') ?? process.cwd()));
+    const workspace = path.resolve(a.flags.get('workspace') ?? process.cwd());
+    const ctx = consoleContext(workspace);
     try {
       const out = await runAudit(config, ctx, {
-        overwrite: a.booleans.has('overwrite'), retryFailed: a.booleans.has('retry-failed'), cacheDir: a.flags.get('cache'),
+        encoderDirs: workspaceEncoderDirs(workspace), overwrite: a.booleans.has('overwrite'), retryFailed: a.booleans.has('retry-failed'), cacheDir: a.flags.get('cache'),
         workers: a.flags.has('workers') ? intFlag(a, 'workers', 0, 0) : undefined,
         maxChunks: a.flags.has('max-chunks') ? intFlag(a, 'max-chunks', 1, 1) : undefined,
         command: `faceinv audit ${args.map((x) => (/\s/.test(x) ? JSON.stringify(x) : x)).join(' ')}`,
