@@ -246,7 +246,8 @@ export async function buildPcaFaceModel(faces: Uint8Array, n: number, frame: Ali
     return acc;
   };
   try {
-    const omega = tf.randomNormal([D, l], 0, 1, 'float32', o.seed ?? 0) as tf.Tensor2D;
+    // TF.js takes a seed of 0 for none (Math.random): seed + 1, so the same seed builds the same model.
+    const omega = tf.randomNormal([D, l], 0, 1, 'float32', (o.seed ?? 0) + 1) as tf.Tensor2D;
     let Y = await times(omega);
     omega.dispose();
     let Q = await orthonormalise(Y);
