@@ -190,6 +190,9 @@ describe('dashboard webview in Chromium', function () {
     assert.deepEqual(rows[0].slice(2, 6), ['83.3 %', '66.7 %', '50.0 %', '16.7 %']);
     assert.equal(await page.$$eval('table[data-testid="sar-table-direct"] tbody tr', (trs) => trs.length), 6);
     assert.match(await page.textContent('.quality') ?? '', /SSIM 0\.412 · PSNR 17\.8 dB/);
+    // Verdict sentences from the SAR rows; this fixture's report predates the score distribution.
+    assert.match(await page.textContent('[data-testid="verdict"]') ?? '', /of 6 held-out templates \(.*\) yield a face arcface512-faceplugin accepts at FMR 1e-3; a lookalike from the attacker's training photos does so for/);
+    assert.match(await page.textContent('#distribution') ?? '', /has no score distribution \(written by an older version\)/);
     assert.equal(await page.$$eval('.faces [data-verdict="no-face"]', (b) => b.length), 1, 'the failed reconstruction is drawn as "no face"');
     const history = await page.$$eval('.runs .run', (bs) => bs.map((b) => [b.getAttribute('data-run'), b.querySelector('.state')?.textContent]));
     assert.deepEqual(history.filter(([n]) => n !== 'evaluated-for-real'), [['bb-arcface-lfw', 'finished'], ['wb-faceapi-search', 'running']]);
@@ -225,6 +228,13 @@ describe('dashboard webview in Chromium', function () {
     const badges = await page.$$eval('.faces .badge', (b) => b.map((x) => x.getAttribute('data-verdict')));
     assert.equal(badges.length, (evaluated as EvaluatedRun).report.items.length, 'every reconstruction has its badge');
     assert.equal(badges.filter((b) => b === 'no-face').length, 1);
+    // The score distribution the real evaluation wrote: real pairs, the attack and the baseline, the thresholds.
+    await page.waitForSelector('[data-testid="distribution"] svg.distribution');
+    const curves = await page.$$eval('#distribution svg.distribution path', (ps) => ps.map((p) => p.getAttribute('data-key')));
+    assert.deepEqual(curves.slice(0, 2), ['genuine', 'impostor']);
+    assert.ok(curves.includes('attack/redetect') && curves.includes('nearest-face/redetect'), curves.join(', '));
+    assert.equal(await page.$$eval('#distribution svg line.threshold', (l) => l.length), (evaluated as EvaluatedRun).report.operatingPoints.length);
+    assert.ok(await page.$$eval('[data-testid="verdict"] li', (l) => l.length) >= 2);
     await page.screenshot({ path: path.join(OUTPUT, 'dashboard-evaluated.png'), fullPage: true });
     await page.click('.runs .run[data-run="bb-arcface-lfw"]');
     await page.waitForFunction(() => document.querySelector('#header h1')?.textContent === 'bb-arcface-lfw');
