@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { cachedCalibration, calibrate } from '../../../daemon/audit/calibration';
 import { mulberry32 } from '../../../daemon/data/split';
-import { tf } from '../../../daemon/engine/tf';
+import { initEngine } from '../../../daemon/engine/backend';
 import { encoderThresholds } from '../../../daemon/evaluation/thresholds';
 
 /** n photos of `people` people: a random direction per person plus noise, unit norm. */
@@ -34,7 +34,8 @@ function synthetic(people: number, per: number, dim: number, seed = 1) {
 
 describe('audit: threshold calibration', function () {
   this.timeout(60_000);
-  before(async () => { await tf.setBackend('cpu'); });
+  // The engine every unit test shares (no backend switch: later tests expect the one initEngine chose).
+  before(async () => { await initEngine({ backend: 'wasm' }); });
 
   it('gives the evaluation\'s thresholds and support exactly, over more rows than one block', async () => {
     const set = synthetic(120, 6, 32);

@@ -5,11 +5,12 @@
 import * as assert from 'node:assert/strict';
 import { buildPcaFaceModel } from '../../../daemon/attack/faceModel/pca';
 import { mulberry32 } from '../../../daemon/data/split';
-import { tf } from '../../../daemon/engine/tf';
+import { initEngine } from '../../../daemon/engine/backend';
 
 describe('audit: reproducible face model', function () {
   this.timeout(60_000);
-  before(async () => { await tf.setBackend('cpu'); });
+  // The engine every unit test shares (no backend switch: later tests expect the one initEngine chose).
+  before(async () => { await initEngine({ backend: 'wasm' }); });
   it('the same faces and seed build the same PCA face model, for seed 0 too', async () => {
     const S = 16, n = 30, rand = mulberry32(5);
     const faces = Uint8Array.from({ length: n * S * S * 3 }, () => Math.floor(rand() * 256));

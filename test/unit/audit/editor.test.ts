@@ -88,12 +88,15 @@ describe('audit: editor', function () {
       params: Type.Object({}, { additionalProperties: true }),
       run: async (p) => { submitted.push(p as Record<string, unknown>); return { state: 'finished', report: path.join(tmp, 'report.html') }; },
     };
+    // The extension modules bind `vscode` when first loaded: load them fresh with this stub, and forget them after,
+    // so the other suites that stub vscode (test/unit/extension/commands.test.ts) get their own.
+    const forget = () => { for (const k of Object.keys(require.cache)) if (k.includes(`${path.sep}out${path.sep}extension${path.sep}`)) delete require.cache[k]; };
     before(async () => {
+      forget();
       uninstall = installVscodeStub(stub.vscode);
-      await tf.setBackend('cpu');
       server = new DaemonServer({
         host: '127.0.0.1', port: 0, token: 'editor-test-token-0123456789', workspaceDir: tmp, kinds: new Map([['audit', auditKind]]),
-        engine: { backend: 'cpu', reason: 'unit test', threads: 1, versions: {}, memory: () => tf.memory() },
+        engine: { backend: tf.getBackend(), reason: 'unit test', threads: 1, versions: {}, memory: () => tf.memory() },
       });
       const url = `ws://127.0.0.1:${await server.listen()}`;
       (stub.vscode.workspace as unknown as { workspaceFolders: unknown }).workspaceFolders = [{ uri: { fsPath: tmp } }];
@@ -107,6 +110,7 @@ describe('audit: editor', function () {
       await ctx?.dispose();
       await server?.close();
       uninstall?.();
+      forget();
     });
     const exec = (name: string, ...args: unknown[]) => stub.vscode.commands.executeCommand(name, ...args);
 

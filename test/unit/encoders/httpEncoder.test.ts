@@ -8,6 +8,7 @@
  */
 import * as assert from 'node:assert/strict';
 import { validateEncoderConfig, type EncoderConfig } from '../../../daemon/config/encoder';
+import { initEngine } from '../../../daemon/engine/backend';
 import { tf } from '../../../daemon/engine/tf';
 import { HttpEncoder, HttpEncoderError, pointerValues, secretEnvName } from '../../../daemon/encoders/httpEncoder';
 import { EmbeddingServer, fakeEmbed, startEmbeddingServer } from '../../fixtures/embeddingServer';
@@ -28,7 +29,8 @@ function faces(n: number): tf.Tensor4D {
 describe('HTTP encoder (local fake service)', function () {
   this.timeout(60_000);
   let server: EmbeddingServer;
-  before(async () => { await tf.setBackend('cpu'); });
+  // The engine every unit test shares (no backend switch: later tests expect the one initEngine chose).
+  before(async () => { await initEngine({ backend: 'wasm' }); });
   afterEach(async () => { await server?.close(); });
 
   it('validates its config: credentials never in the file, placeholders present, auth names one source', () => {
