@@ -150,7 +150,7 @@ describe('dashboard runReader', function () {
       fs.writeFileSync(path.join(dir, 'evaluation', 'report.json'), report);
       fs.writeFileSync(path.join(dir, 'run.json'), runJson);
       w.poll();
-      assert.deepEqual(events, ['manifest finished', 'evaluation 2']);
+      assert.deepEqual(events, ['manifest finished', 'evaluation 12']);
       // Broken and old: that is a real problem, named.
       const file = path.join(dir, 'evaluation', 'report.json');
       fs.writeFileSync(file, '{"createdAt": ');
