@@ -4,12 +4,13 @@
  * connected. Commands accept optional arguments (paths, ids) so other commands and tests can run them without
  * a picker.
  */
+import { DEFAULT_RUNS_DIR } from '../daemon/protocol/runConfig';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { ListJobKindsRequest } from '../daemon/protocol/daemon';
-import { RUN_FILES } from '../daemon/runs/layout';
-import { configKindOf, knownEncoders } from '../daemon/lsp/checks';
+import { RUN_FILES } from '../daemon/protocol/runFolder';
+import { configKindOf, type EncoderSummary } from '../daemon/protocol/configServer';
 import type { CommandFactory, Ctx } from './ctx';
 import { checkDaemonUrl } from './format';
 import { evaluateJob, invertJob, JOB_KIND, JobSubmission, probeJob, runJob, trainJob } from './jobParams';
@@ -143,7 +144,7 @@ export const trainModel: CommandFactory = {
 /** Run folders under `<workspace>/runs/` (those with a run.json), newest first. */
 export function listRunFolders(workspace: string | undefined): string[] {
   if (!workspace) return [];
-  const runs = path.join(workspace, 'runs');
+  const runs = path.join(workspace, DEFAULT_RUNS_DIR);
   let names: string[];
   try { names = fs.readdirSync(runs); } catch { return []; }
   return names
@@ -163,6 +164,18 @@ async function pickRunFolder(ctx: Ctx, title: string): Promise<string | undefine
   return uris?.[0]?.fsPath;
 }
 
+/** The registry's encoders (through the config server); says why, and returns undefined, when it cannot list them. */
+async function encodersOrSay(ctx: Ctx): Promise<EncoderSummary[] | undefined> {
+  try {
+    const r = await ctx.listEncoders();
+    for (const bad of r.invalid) ctx.output.appendLine(`encoder config ${bad.file} is invalid: ${bad.problem}`);
+    return r.encoders;
+  } catch (err) {
+    void vscode.window.showErrorMessage(`Face Inversion: cannot list the encoder configs: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
 export const invertEmbeddings: CommandFactory = {
   needsDaemon: true,
   enabled: (ctx) => async (fileArg?: unknown, encoderArg?: unknown, generatorArg?: unknown) => {
@@ -173,8 +186,9 @@ export const invertEmbeddings: CommandFactory = {
     if (!file) return undefined;
     let encoder = str(encoderArg);
     if (!encoder) {
-      const known = knownEncoders({ repoRoot: ctx.ext.extensionPath, workspaceDirs: (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath) });
-      encoder = (await vscode.window.showQuickPick([...known.values()].map((e) => ({ label: e.config.id, description: `${e.config.embeddingDim}-d · ${e.config.format}` })), { title: 'Encoder that produced these embeddings' }))?.label;
+      const known = await encodersOrSay(ctx);
+      if (!known) return undefined;
+      encoder = (await vscode.window.showQuickPick(known.map((e) => ({ label: e.id, description: `${e.embeddingDim}-d · ${e.format}` })), { title: 'Encoder that produced these embeddings' }))?.label;
     }
     if (!encoder) return undefined;
     let generator = str(generatorArg);
@@ -273,9 +287,10 @@ export const newRunConfig: CommandFactory = {
   enabled: (ctx) => async (encoderArg?: unknown, nameArg?: unknown) => {
     let encoder = str(encoderArg);
     if (!encoder) {
-      const known = knownEncoders({ repoRoot: ctx.ext.extensionPath, workspaceDirs: (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath) });
-      const pick = await vscode.window.showQuickPick([...known.values()].map((e) => ({
-        label: e.config.id, description: `${e.config.format} · ${e.config.embeddingDim}-d${e.config.known.differentiable ? ' · differentiable' : ''}`, detail: e.config.description,
+      const known = await encodersOrSay(ctx);
+      if (!known) return undefined;
+      const pick = await vscode.window.showQuickPick(known.map((e) => ({
+        label: e.id, description: `${e.format} · ${e.embeddingDim}-d · ${e.route === 'whitebox' ? 'white box' : 'black box'}${e.shadows ? ' · workspace copy' : ''}`, detail: e.description,
       })), { title: 'Encoder to attack' });
       encoder = pick?.label;
     }

@@ -11,6 +11,7 @@ import { Config } from './config';
 import { Ctx, Notice } from './ctx';
 import type { ConnectionStateName } from './format';
 import { startConfigServer } from './lspClient';
+import { ListEncodersRequest, type ListEncodersResult } from '../daemon/protocol/configServer';
 
 /** What `activate` returns: a read-only view for other extensions and the host tests. */
 export interface FaceInversionApi {
@@ -46,7 +47,10 @@ export async function activate(ext: vscode.ExtensionContext): Promise<FaceInvers
       if (pick) await vscode.commands.executeCommand('faceInversion.restartDaemon');
     }
   }));
-  const configServerReady = startConfigServer(ext, c.output).then((client) => { lsp = client; }, (err: Error) => {
+  const configServerReady = startConfigServer(ext, c.output).then((client) => {
+    lsp = client;
+    c.listEncoders = () => client.sendRequest<ListEncodersResult>(ListEncodersRequest.method, {});
+  }, (err: Error) => {
     c.output.appendLine(`config language server failed to start: ${err.stack ?? err.message}`);
     void c.notify('error', `Face Inversion: the config checks server did not start: ${err.message}`);
     throw err;

@@ -13,16 +13,17 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { RunConfig } from '../config/run';
+import type { RunConfig } from '../protocol/runConfig';
 import { resolveDatasetPath } from '../config/datasetPath';
 import { limitIdentities, openImageDataset, subsetByIdentity } from '../data/dataset';
 import { getAlignedCrops, getEmbeddings, getEmbeddingsWithCrops } from '../data/embeddingCache';
 import type { AlignmentSpec } from '../data/templates';
 import { tf } from '../engine/tf';
-import { findEncoderConfig, loadEncoder } from '../encoders/registry';
+import { loadEncoder } from '../encoders/load';
+import { findEncoderConfig, scopeOf } from '../encoders/registry';
 import { chooseRows, evaluateRun } from '../evaluation/evaluate';
 import type { EvaluationReport } from '../protocol/report';
-import { RUN_FILES, type ReconstructionIndex } from '../runs/layout';
+import { RUN_FILES, type ReconstructionIndex } from '../protocol/runFolder';
 import { claimRunFolder, MetricsWriter, readJson, truncateMetrics, updateManifest } from '../runs/runFolder';
 import { loadDecoderModel } from '../blackbox/decoderModel';
 import { writeReconstructions } from '../blackbox/reconstruct';
@@ -48,8 +49,6 @@ export interface AttackOptions {
   /** Evaluate after the attack (default true). */
   evaluate?: boolean;
   evalEncoders?: string[];
-  /** Extra encoder config folders (the workspace's), searched after the shipped ones. */
-  encoderDirs?: string[];
 }
 
 export interface AttackOutcome {
@@ -87,13 +86,14 @@ async function toUint8(model: FaceModel, latents: Float32Array, n: number): Prom
 
 export async function runAttack(config: RunConfig, ctx: AttackContext, opts: AttackOptions = {}): Promise<AttackOutcome> {
   const t0 = Date.now();
-  const entry = findEncoderConfig(config.encoder, opts.encoderDirs);
+  const entry = findEncoderConfig(config.encoder, scopeOf(ctx.workspaceDir));
   const enc = entry.config;
+  if (entry.shadows) ctx.log('warn', `encoder "${enc.id}" comes from the workspace's ${entry.file}, which replaces the shipped ${entry.shadows}`);
   const decision = judgeRoute(enc, config.route);
   ctx.log('info', `route: ${decision.route} — ${decision.reason}`);
   const runDir = runDirOf(config, ctx.workspaceDir);
   const datasetDir = resolveDatasetPath(config.dataset.path, ctx.workspaceDir);
-  const dataOpts = { cacheDir: opts.cacheDir, workers: opts.workers, workspaceDir: ctx.workspaceDir, encoderDirs: opts.encoderDirs };
+  const dataOpts = { cacheDir: opts.cacheDir, workers: opts.workers, workspaceDir: ctx.workspaceDir };
 
   const indexFile = path.join(runDir, RUN_FILES.reconstructionIndex);
   const manifestFile = path.join(runDir, RUN_FILES.manifest);
@@ -115,6 +115,7 @@ export async function runAttack(config: RunConfig, ctx: AttackContext, opts: Att
     const split = ensureRunSplit(runDir, dataset, config);
     updateManifest(runDir, {
       name: config.name, kind: decision.route, encoderId: config.encoder, embeddingDim: enc.embeddingDim,
+      encoderConfig: { file: entry.file, ...(entry.shadows ? { shadows: entry.shadows } : {}) },
       route: { chosen: decision.route, requested: decision.requested, reason: decision.reason },
       ...(fs.existsSync(manifestFile) ? {} : { createdAt: new Date().toISOString() }), state: 'running',
     });
@@ -136,7 +137,7 @@ interface AttackPlan {
   decision: RouteDecision;
   dataset: ReturnType<typeof openImageDataset>;
   split: ReturnType<typeof ensureRunSplit>;
-  dataOpts: { cacheDir?: string; workers?: number; workspaceDir: string; encoderDirs?: string[] };
+  dataOpts: { cacheDir?: string; workers?: number; workspaceDir: string };
 }
 
 async function attack(config: RunConfig, ctx: AttackContext, p: AttackPlan): Promise<void> {

@@ -7,14 +7,14 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { RunConfig } from '../config/run';
+import type { RunConfig } from '../protocol/runConfig';
 import { resolveDatasetPath } from '../config/datasetPath';
 import { seededShuffle } from '../data/split';
 import { tf } from '../engine/tf';
 import { Decoder } from '../nets/decoder';
 import { JobCancelledError, JobContext, throwIfCancelled, yieldToEventLoop } from '../jobs/context';
 import { budgetReached, governingBudget, type Budget, type BudgetLimit } from '../protocol/budget';
-import { MetricsLine, RUN_FILES, type RunManifest } from '../runs/layout';
+import { MetricsLine, RUN_FILES, type RunManifest } from '../protocol/runFolder';
 import { claimRunFolder, MetricsWriter, truncateMetrics, updateManifest, writeJsonAtomic } from '../runs/runFolder';
 import { buildTrainingData, flipCrops, PairSet, TrainingData } from './trainingSet';
 import type { RouteDecision } from '../whitebox/judge';

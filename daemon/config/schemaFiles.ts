@@ -5,8 +5,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { EncoderConfigSchema } from './encoder';
-import { RunConfigFileSchema } from './run';
+import { EncoderConfigSchema } from '../protocol/encoderConfig';
+import { RunConfigFileSchema } from '../protocol/runConfig';
 
 export interface SchemaFile {
   /** File name inside the schema folder, e.g. `encoder.schema.json`. */

@@ -10,9 +10,7 @@ import type { FaceFailure } from './errors';
 import { AlignmentSpec, alignmentKey, getTemplate } from './templates';
 
 export interface DataApiOptions extends PipelineOptions {
-  /** Extra encoder config folders (registry `dirs`). */
-  encoderDirs?: string[];
-  /** Folder `{ path }` models are relative to. */
+  /** Workspace: its encoder configs are looked up besides the shipped ones, and `{ path }` models are relative to it. */
   workspaceDir?: string;
   /** Use this encoder identity instead of looking the id up in the registry (tests, custom loaders). */
   encoderTarget?: EncoderTarget;
@@ -51,7 +49,7 @@ function toDataset(d: ImageDataset | string): ImageDataset {
 /** Embeddings of every image of `dataset` (a folder or an opened dataset) under encoder `encoderId`. */
 export async function getEmbeddings(dataset: ImageDataset | string, encoderId: string, opts: DataApiOptions = {}): Promise<EmbeddingSet> {
   const ds = toDataset(dataset);
-  const enc = opts.encoderTarget ?? encoderTarget(encoderId, { dirs: opts.encoderDirs, workspaceDir: opts.workspaceDir });
+  const enc = opts.encoderTarget ?? encoderTarget(encoderId, { workspaceDir: opts.workspaceDir });
   const out = await runFacePipeline(ds, { encoder: enc }, opts);
   const keep = out.ok;
   return {
@@ -72,7 +70,7 @@ export async function getEmbeddings(dataset: ImageDataset | string, encoderId: s
  */
 export async function getEmbeddingsWithCrops(dataset: ImageDataset | string, encoderId: string, spec: AlignmentSpec, opts: DataApiOptions = {}): Promise<EmbeddingSet & { crops: Uint8Array; alignment: AlignmentSpec }> {
   const ds = toDataset(dataset);
-  const enc = opts.encoderTarget ?? encoderTarget(encoderId, { dirs: opts.encoderDirs, workspaceDir: opts.workspaceDir });
+  const enc = opts.encoderTarget ?? encoderTarget(encoderId, { workspaceDir: opts.workspaceDir });
   const alignment: AlignmentSpec = { template: getTemplate(spec.template).name, size: spec.size };
   const out = await runFacePipeline(ds, { encoder: enc, crops: [alignment] }, opts);
   const keep = out.ok;

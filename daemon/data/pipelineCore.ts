@@ -13,13 +13,15 @@ import { alignFace } from './align';
 import type { AlignmentSpec } from './templates';
 import { FaceFailure, toFailure } from './errors';
 
-/** How a worker obtains its encoder: `require(module)[exportName](id, { threads })`. */
+/** How a worker obtains its encoder: `require(module)[exportName](id, { threads, workspaceDir })`. */
 export interface EncoderLoaderSpec {
   module: string;
   exportName: string;
   id: string;
   /** Alignment the encoder's crops use (from its config). */
   alignment: AlignmentSpec;
+  /** Workspace the id is looked up in (its encoder configs and relative model paths). */
+  workspaceDir?: string;
 }
 
 export interface CoreInit {
@@ -79,7 +81,7 @@ export class PipelineCore {
       if (typeof load !== 'function') {
         throw new Error(`${init.encoder.module} does not export a function "${init.encoder.exportName}" to load encoders`);
       }
-      encoder = (await (load as (id: string, o: { threads: number }) => Promise<Encoder>)(init.encoder.id, { threads: init.threads }));
+      encoder = (await (load as (id: string, o: { threads: number; workspaceDir?: string }) => Promise<Encoder>)(init.encoder.id, { threads: init.threads, ...(init.encoder.workspaceDir ? { workspaceDir: init.encoder.workspaceDir } : {}) }));
     }
     return new PipelineCore(analyzer, encoder, init.encoder?.alignment ?? null);
   }

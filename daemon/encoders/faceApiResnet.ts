@@ -16,7 +16,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tf } from '../engine/tf';
-import type { EncoderConfig } from '../config/encoder';
+import type { EncoderConfig } from '../protocol/encoderConfig';
 import type { AlignedBatch, Encoder } from './types';
 import { checkAlignedBatch, l2NormalizeRows, splitRows, toModelInput } from './preprocess';
 

@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as ort from 'onnxruntime-node';
-import type { EncoderConfig } from '../config/encoder';
+import type { EncoderConfig } from '../protocol/encoderConfig';
 import { tf } from '../engine/tf';
 import { liftFixedBatch } from '../onnx/batchLift';
 import { loadOnnxAsTf, TfOnnxModel } from '../onnx/model';

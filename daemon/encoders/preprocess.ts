@@ -1,10 +1,10 @@
 /**
  * Turning aligned crops into what a particular model takes, as the encoder config describes it
- * (daemon/config/encoder.ts): size check, RGB→BGR, `(255·x − mean) / std`, NHWC→NCHW. Plus the L2
+ * (daemon/protocol/encoderConfig.ts): size check, RGB→BGR, `(255·x − mean) / std`, NHWC→NCHW. Plus the L2
  * normalisation every encoder applies to its output. Pure TF.js ops, so gradients flow through them.
  */
 import { tf } from '../engine/tf';
-import type { EncoderConfig } from '../config/encoder';
+import type { EncoderConfig } from '../protocol/encoderConfig';
 
 export type InputSpec = Pick<EncoderConfig, 'inputSize' | 'layout' | 'channelOrder' | 'normalization'>;
 

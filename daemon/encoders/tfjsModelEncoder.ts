@@ -8,7 +8,7 @@
  */
 import * as fs from 'node:fs';
 import { tf } from '../engine/tf';
-import type { EncoderConfig } from '../config/encoder';
+import type { EncoderConfig } from '../protocol/encoderConfig';
 import type { AlignedBatch, Encoder } from './types';
 import { fileSystemLoader } from './fileIoHandler';
 import { checkAlignedBatch, l2NormalizeRows, splitRows, toModelInput } from './preprocess';

@@ -4,7 +4,7 @@
  * read or write outside the workspace and the configured data/model roots.
  */
 import * as path from 'node:path';
-import type { RunConfig } from '../config/run';
+import type { RunConfig } from '../protocol/runConfig';
 import { resolveDatasetPath } from '../config/datasetPath';
 import { runDirOf } from '../blackbox/train';
 import { confinePath } from '../security/paths';

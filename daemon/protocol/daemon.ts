@@ -135,4 +135,3 @@ export const DAEMON_REQUESTS = [
   UnsubscribeRequest, ListJobKindsRequest, ShutdownRequest,
 ] as const;
 
-export const DAEMON_NOTIFICATIONS = [JobProgressNotification, JobStateNotification, LogNotification] as const;

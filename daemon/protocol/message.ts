@@ -6,6 +6,7 @@
  * senders and receivers share one name and one payload type, and dispatch is a lookup, not a switch.
  */
 import { Static, TSchema, Type } from '@sinclair/typebox';
+import { isPlainObject } from './json';
 
 export interface RequestType<M extends string, P extends TSchema, R extends TSchema> {
   readonly kind: 'request';
@@ -84,17 +85,9 @@ export const NotificationEnvelope = Type.Object({
 export type WireRequest = Static<typeof RequestEnvelope>;
 export type WireResponse = Static<typeof ResponseEnvelope>;
 export type WireNotification = Static<typeof NotificationEnvelope>;
-export type WireMessage = WireRequest | WireResponse | WireNotification;
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 export function isWireResponse(v: unknown): v is WireResponse {
-  return isObject(v) && v.type === 'response' && Number.isInteger(v.id);
+  return isPlainObject(v) && v.type === 'response' && Number.isInteger(v.id);
 }
 export function isWireNotification(v: unknown): v is WireNotification {
-  return isObject(v) && v.type === 'notification' && typeof v.method === 'string';
-}
-export function isWireRequest(v: unknown): v is WireRequest {
-  return isObject(v) && v.type === 'request' && Number.isInteger(v.id) && typeof v.method === 'string';
+  return isPlainObject(v) && v.type === 'notification' && typeof v.method === 'string';
 }

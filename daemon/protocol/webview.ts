@@ -6,76 +6,20 @@
  * `is()` guard; the webview bundle imports this module for types and guards only (TypeBox's `Value.Check`,
  * which needs no `eval` and so runs under the webview's CSP).
  *
- * Run-folder payloads mirror `daemon/runs/layout.ts`; the `_sameAs…` assertions at the end make `tsc` fail
- * when a schema here drifts from the interface there.
+ * Run-folder payloads are the schemas of daemon/protocol/runFolder.ts (one source of schema and type).
  */
 import { Static, TSchema, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import type { MetricsLine, ReconstructionIndex, ReconstructionItem, RunManifest } from '../runs/layout';
 import { BudgetSchema } from './budget';
 import { EvaluationReportSchema } from './report';
+import { MetricsLineSchema, ReconstructionIndexSchema, ReconstructionItemSchema, RunKindSchema, RunManifestSchema } from './runFolder';
 import { defineNotification, NotificationType } from './message';
+import { isPlainObject } from './json';
 
 // ---------------------------------------------------------------------------------------------------------
-// Run-folder payloads (schemas of the files in daemon/runs/layout.ts)
+// Run-folder payloads: the schemas of daemon/protocol/runFolder.ts
 
-const RunKindSchema = Type.Union([Type.Literal('blackbox'), Type.Literal('whitebox')]);
-
-export const RunManifestSchema = Type.Object({
-  name: Type.String(),
-  kind: RunKindSchema,
-  encoderId: Type.String(),
-  embeddingDim: Type.Integer({ minimum: 1 }),
-  route: Type.Object({
-    chosen: RunKindSchema,
-    requested: Type.Union([Type.Literal('auto'), RunKindSchema]),
-    reason: Type.String(),
-  }),
-  createdAt: Type.String(),
-  updatedAt: Type.String(),
-  state: Type.Union([Type.Literal('running'), Type.Literal('finished'), Type.Literal('failed'), Type.Literal('interrupted')]),
-  progress: Type.Optional(Type.Object({
-    step: Type.Integer({ minimum: 0 }), totalSteps: Type.Integer({ minimum: 0 }),
-    epoch: Type.Optional(Type.Integer({ minimum: 0 })), totalEpochs: Type.Optional(Type.Integer({ minimum: 0 })),
-    budget: Type.Optional(BudgetSchema),
-  })),
-  stopReason: Type.Optional(Type.String()),
-  trainSeconds: Type.Optional(Type.Number()),
-  method: Type.Optional(Type.String()),
-  error: Type.Optional(Type.String()),
-});
-
-export const MetricsLineSchema = Type.Object({
-  time: Type.String(),
-  step: Type.Integer({ minimum: 0 }),
-  epoch: Type.Optional(Type.Integer({ minimum: 0 })),
-  split: Type.Union([Type.Literal('train'), Type.Literal('test'), Type.Literal('search')]),
-  loss: Type.Number(),
-  cosine: Type.Optional(Type.Number()),
-  imgPerSec: Type.Optional(Type.Number()),
-  learningRate: Type.Optional(Type.Number()),
-  target: Type.Optional(Type.String()),
-});
-
-export const ReconstructionItemSchema = Type.Object({
-  id: Type.String({ minLength: 1 }),
-  identity: Type.Optional(Type.String()),
-  source: Type.Optional(Type.String()),
-  image: Type.String({ minLength: 1 }),
-  original: Type.Optional(Type.String()),
-  cosine: Type.Optional(Type.Number()),
-  queries: Type.Optional(Type.Integer({ minimum: 0 })),
-});
-
-export const ReconstructionIndexSchema = Type.Object({
-  createdAt: Type.String(),
-  model: Type.Optional(Type.String()),
-  encoderId: Type.String(),
-  frame: Type.Optional(Type.Object({ template: Type.String(), size: Type.Integer({ minimum: 8 }) })),
-  items: Type.Array(ReconstructionItemSchema),
-});
-
-export { EvaluationReportSchema };
+export { EvaluationReportSchema, MetricsLineSchema, ReconstructionIndexSchema, ReconstructionItemSchema, RunManifestSchema };
 
 // ---------------------------------------------------------------------------------------------------------
 // Dashboard state
@@ -173,16 +117,13 @@ export interface WebviewMessageType<M extends string, P extends TSchema> extends
   create(params: Static<P>): WebviewMessage<M, Static<P>>;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 export function defineWebviewMessage<M extends `dashboard/${string}`, P extends TSchema>(method: M, direction: Direction, params: P): WebviewMessageType<M, P> {
   return {
     ...defineNotification(method, params),
     direction,
     is(msg: unknown): msg is WebviewMessage<M, Static<P>> {
-      return isObject(msg) && msg.method === method && Value.Check(params, msg.params);
+      return isPlainObject(msg) && msg.method === method && Value.Check(params, msg.params);
     },
     create(p: Static<P>): WebviewMessage<M, Static<P>> { return { method, params: p }; },
   };
@@ -244,13 +185,3 @@ export const TO_WEBVIEW = [StateMessage, MetricsMessage, ManifestMessage, FacesM
 
 export type ToExtensionMessage = ReturnType<typeof TO_EXTENSION[number]['create']>;
 export type ToWebviewMessage = ReturnType<typeof TO_WEBVIEW[number]['create']>;
-
-// ---------------------------------------------------------------------------------------------------------
-// Drift checks against daemon/runs/layout.ts: each line fails to compile when the two types differ.
-
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const _sameAsManifest: Same<Static<typeof RunManifestSchema>, RunManifest> = true;
-const _sameAsMetricsLine: Same<Static<typeof MetricsLineSchema>, MetricsLine> = true;
-const _sameAsReconstructionItem: Same<Static<typeof ReconstructionItemSchema>, ReconstructionItem> = true;
-const _sameAsIndex: Same<Static<typeof ReconstructionIndexSchema>, ReconstructionIndex> = true;
-void [_sameAsManifest, _sameAsMetricsLine, _sameAsReconstructionItem, _sameAsIndex];

@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { MetricsLine, RUN_FILES, RunManifest } from './layout';
+import { MetricsLine, RUN_FILES, RunManifest } from '../protocol/runFolder';
 
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });

@@ -23,6 +23,7 @@ import { confinePath } from '../security/paths';
 import { AllowedRoots, daemonRoots } from '../security/roots';
 import { checkUpgrade } from './auth';
 import { HandlerTable } from './handlers';
+import { isPlainObject } from '../protocol/json';
 
 export interface EngineSummary {
   backend: string;
@@ -201,7 +202,7 @@ export class DaemonServer {
 
   /** Confines the path-valued top-level params of a job (`PATH_PARAM_KEYS`) to the daemon's roots. */
   private confineJobPaths(kind: string, params: unknown): void {
-    if (!this.opts.kinds.has(kind) || !isObject(params)) return; // the queue answers unknown kinds / bad params
+    if (!this.opts.kinds.has(kind) || !isPlainObject(params)) return; // the queue answers unknown kinds / bad params
     for (const key of PATH_PARAM_KEYS) {
       const value = (params as Record<string, unknown>)[key];
       if (typeof value === 'string') confinePath(value, this.roots.all, `${kind.slice(0, 64)} params.${key}`);
@@ -229,10 +230,10 @@ export class DaemonServer {
       } catch {
         throw new ProtocolError(ErrorCode.ParseError, 'frame is not valid JSON (NaN, Infinity, comments and trailing commas are not JSON)');
       }
-      if (isObject(msg) && Number.isSafeInteger(msg.id) && (msg.id as number) >= 0) id = msg.id as number;
+      if (isPlainObject(msg) && Number.isSafeInteger(msg.id) && (msg.id as number) >= 0) id = msg.id as number;
       const shape = checkJsonShape(msg, this.opts.jsonLimits ?? DEFAULT_JSON_LIMITS);
       if (shape) throw new ProtocolError(ErrorCode.InvalidRequest, `message refused: ${shape}`);
-      if (isObject(msg) && (msg.type === 'response' || msg.type === 'notification')) {
+      if (isPlainObject(msg) && (msg.type === 'response' || msg.type === 'notification')) {
         throw new ProtocolError(ErrorCode.InvalidRequest, `the daemon accepts only requests; a ${msg.type} frame cannot be sent to it`);
       }
       const problems = validate(RequestEnvelope, msg);
@@ -297,9 +298,6 @@ export function safeJob(job: JobInfo): JobInfo {
   }
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 export function toWireError(err: unknown): WireError {
   if (err instanceof ProtocolError) return { code: err.code, message: err.message, ...(err.data !== undefined ? { data: err.data } : {}) };

@@ -11,7 +11,7 @@ import type { JobKind } from '../jobs/kind';
 import type { LogLevel } from '../protocol/daemon';
 import { daemonRoots, setActiveRoots } from '../security/roots';
 import { newToken } from './auth';
-import { defaultConnectionFile, removeConnectionFile, writeConnectionFile } from './connectionFile';
+import { defaultConnectionFile, removeConnectionFile, writeConnectionFile } from '../protocol/connectionFile';
 import { DaemonServer } from './server';
 
 export interface StartOptions {

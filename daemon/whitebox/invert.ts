@@ -3,7 +3,7 @@
  * the embedding space, so the black-box answer is the starting point), the encoder is differentiated through
  * (daemon/whitebox/diffEncoderFor.ts), and many targets are optimised together in batches.
  */
-import type { EncoderConfig } from '../config/encoder';
+import type { EncoderConfig } from '../protocol/encoderConfig';
 import { tf } from '../engine/tf';
 import { JobCancelledError } from '../jobs/context';
 import type { LoadedDecoder } from '../blackbox/decoderModel';

@@ -10,12 +10,12 @@ import { decodeEmbeddings, writeReconstructions } from '../blackbox/reconstruct'
 import type { DecoderModelMeta } from '../blackbox/train';
 import { l2NormalizeRows, readEmbeddingsFile } from '../io/embeddingsFile';
 import type { JobContext } from '../jobs/context';
-import { RUN_FILES } from '../runs/layout';
+import { RUN_FILES } from '../protocol/runFolder';
 import { readJson, writeJsonAtomic } from '../runs/runFolder';
 import { loadDiffEncoder } from './diffEncoderFor';
 import { invertTargets } from './invert';
 import { judgeRoute, RouteRequest } from './judge';
-import { defaultWhitebox } from '../config/run';
+import { DEFAULT_RUNS_DIR, defaultWhitebox } from '../protocol/runConfig';
 import { findEncoderConfig } from '../encoders/registry';
 
 export interface InvertFileOptions {
@@ -30,7 +30,7 @@ export interface InvertFileOptions {
 
 /** Newest finished black-box decoder for `encoderId` under `<workspace>/runs`. */
 export function findGenerator(workspaceDir: string, encoderId: string): string {
-  const runsDir = path.join(workspaceDir, 'runs');
+  const runsDir = path.join(workspaceDir, DEFAULT_RUNS_DIR);
   const candidates = (fs.existsSync(runsDir) ? fs.readdirSync(runsDir) : [])
     .map((name) => path.join(runsDir, name, RUN_FILES.model, 'meta.json'))
     .filter((f) => fs.existsSync(f))

@@ -4,8 +4,8 @@
  * through the encoder), else the black-box route (learn an inverse decoder from queries). The user can force
  * either; forcing white box on an encoder that cannot be differentiated is an error that says why.
  */
-import type { EncoderConfig } from '../config/encoder';
-import type { RunKind } from '../runs/layout';
+import type { EncoderConfig } from '../protocol/encoderConfig';
+import type { RunKind } from '../protocol/runFolder';
 
 export type RouteRequest = 'auto' | RunKind;
 

@@ -5,6 +5,7 @@
  * files to `asWebviewUri` URIs and relays messages. State survives hiding through the webview's own
  * getState/setState plus `dashboard/ready` (no retainContextWhenHidden).
  */
+import { DEFAULT_RUNS_DIR } from '../../daemon/protocol/runConfig';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { DaemonClient } from '../../daemon/protocol/client';
@@ -24,7 +25,7 @@ export interface DashboardContext {
 let current: { panel: vscode.WebviewPanel; controller: DashboardController; roots: vscode.Uri[] } | undefined;
 
 function runsRootOf(ctx: DashboardContext): string | null {
-  return ctx.workspaceRoot ? path.join(ctx.workspaceRoot, 'runs') : null;
+  return ctx.workspaceRoot ? path.join(ctx.workspaceRoot, DEFAULT_RUNS_DIR) : null;
 }
 
 function baseRoots(ctx: DashboardContext, runDir?: string): vscode.Uri[] {

@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import type { TSchema } from '@sinclair/typebox';
-import { RUN_FILES, type EvaluationReport, type MetricsLine, type ReconstructionIndex, type RunManifest } from '../../daemon/runs/layout';
+import { RUN_FILES, type EvaluationReport, type MetricsLine, type ReconstructionIndex, type RunManifest } from '../../daemon/protocol/runFolder';
 import { EvaluationReportSchema, MetricsLineSchema, ReconstructionIndexSchema, RunManifestSchema, type RunSummary } from '../../daemon/protocol/webview';
 
 /** A value read from a file, or null with the reason (null and no problem: the file does not exist yet). */

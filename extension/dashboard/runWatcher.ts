@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { RUN_FILES, type EvaluationReport, type MetricsLine, type RunManifest } from '../../daemon/runs/layout';
+import { RUN_FILES, type EvaluationReport, type MetricsLine, type RunManifest } from '../../daemon/protocol/runFolder';
 import type { RunSummary } from '../../daemon/protocol/webview';
 import { listRuns, readEvaluation, readFaces, readManifest, readMetrics, type FaceFiles, type RunSnapshot } from './runReader';
 

@@ -14,7 +14,7 @@ import { tf } from '../../daemon/engine/tf';
 import { defineJobKind, JobKind } from '../../daemon/jobs/kind';
 import { probeJob } from '../../daemon/jobs/kinds/probe';
 import { throwIfCancelled, yieldToEventLoop } from '../../daemon/jobs/context';
-import { readConnectionFile } from '../../daemon/server/connectionFile';
+import { readConnectionFile } from '../../daemon/protocol/connectionFile';
 import type { DaemonServer } from '../../daemon/server/server';
 import { REPO_ROOT, RawClient, spawnDaemon, startTestServer } from './harness';
 

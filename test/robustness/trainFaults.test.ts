@@ -14,7 +14,7 @@ import { tf } from '../../daemon/engine/tf';
 import type { DaemonServer } from '../../daemon/server/server';
 import { lfwAvailable, makeTinyWorkspace, TinyWorkspace } from '../fixtures/tinyWorkspace';
 import { RawClient, spawnDaemon, startTestServer } from './harness';
-import { readConnectionFile } from '../../daemon/server/connectionFile';
+import { readConnectionFile } from '../../daemon/protocol/connectionFile';
 
 describe('robustness: train job faults', function () {
   this.timeout(300_000);

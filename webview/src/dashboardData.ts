@@ -5,7 +5,7 @@
  * history rows and the persisted view state. Pure functions of plain data; unit tested under Node.
  */
 import { budgetFraction, formatBudget, formatSeconds } from '../../daemon/protocol/budget';
-import type { MetricsLine } from '../../daemon/runs/layout';
+import type { MetricsLine } from '../../daemon/protocol/runFolder';
 import type { DashboardState, FaceView, RunJob, RunSummary, RunView, ToWebviewMessage } from '../../daemon/protocol/webview';
 
 // ---------------------------------------------------------------------------------------------------------

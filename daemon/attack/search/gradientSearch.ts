@@ -3,7 +3,7 @@
  * and G; Cole et al. / Razzhigaev et al. style, daemon/nets/latentSearch.ts does the maths): G is the run's
  * face model, started from the `start` estimate, and every step is projected back into the model's range.
  */
-import type { WhiteboxConfig } from '../../config/run';
+import type { WhiteboxConfig } from '../../protocol/runConfig';
 import { CropSpec, latentSearch, StepInfo } from '../../nets/latentSearch';
 import type { LoadedDiffEncoder } from '../../whitebox/diffEncoderFor';
 import type { FaceModel } from '../faceModel/types';

@@ -4,13 +4,13 @@ import { runAttack } from '../../attack/orchestrator';
 import { loadRunConfig } from '../../config/loadRunConfig';
 import { reportMarkdown } from '../../evaluation/reportMarkdown';
 import { consoleContext } from '../../jobs/consoleContext';
-import { RUN_FILES } from '../../runs/layout';
+import { RUN_FILES } from '../../protocol/runFolder';
 import { parseArgs } from '../args';
 import { CliCommand } from '../command';
 import { initEngineFromFlags } from '../engineFlags';
+import { INSTALL_ROOT } from '../../io/installation';
 
-const REPO_ROOT = path.resolve(__dirname, '..', '..', '..', '..');
-const DEFAULT_CONFIG = path.join(REPO_ROOT, 'models', 'experiments', 'quick-attack.json');
+const DEFAULT_CONFIG = path.join(INSTALL_ROOT, 'models', 'experiments', 'quick-attack.json');
 
 export const command: CliCommand = {
   name: 'demo',

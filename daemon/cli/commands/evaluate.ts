@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { evaluateRun } from '../../evaluation/evaluate';
 import { reportMarkdown } from '../../evaluation/reportMarkdown';
 import { consoleContext } from '../../jobs/consoleContext';
-import { RUN_FILES } from '../../runs/layout';
+import { RUN_FILES } from '../../protocol/runFolder';
 import { intFlag, parseArgs } from '../args';
 import { CliCommand, UsageError } from '../command';
 import { initEngineFromFlags } from '../engineFlags';

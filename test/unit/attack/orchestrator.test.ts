@@ -9,11 +9,11 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { runAttack } from '../../../daemon/attack/orchestrator';
-import { assertRunConfig, RunConfig } from '../../../daemon/config/run';
+import { assertRunConfig, RunConfig } from '../../../daemon/protocol/runConfig';
 import { makeIdentitySplit } from '../../../daemon/data/split';
 import { initEngine } from '../../../daemon/engine/backend';
 import { tf } from '../../../daemon/engine/tf';
-import { RUN_FILES, type ReconstructionIndex } from '../../../daemon/runs/layout';
+import { RUN_FILES, type ReconstructionIndex } from '../../../daemon/protocol/runFolder';
 import { quietContext } from '../../fixtures/evaluatedRun';
 import { lfwAvailable, makeTinyWorkspace, TinyWorkspace } from '../../fixtures/tinyWorkspace';
 

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { tf } from '../../../daemon/engine/tf';
 import { ErrorCode } from '../../../daemon/protocol/message';
 import { newToken, tokensEqual } from '../../../daemon/server/auth';
-import { readConnectionFile, writeConnectionFile } from '../../../daemon/server/connectionFile';
+import { readConnectionFile, writeConnectionFile } from '../../../daemon/protocol/connectionFile';
 import type { DaemonServer } from '../../../daemon/server/server';
 import { startDaemon } from '../../../daemon/server/start';
 import { probeKinds, RawClient, startTestServer, TEST_TOKEN } from '../../robustness/harness';

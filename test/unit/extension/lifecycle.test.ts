@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { SubmitJobRequest } from '../../../daemon/protocol/daemon';
-import { readConnectionFile } from '../../../daemon/server/connectionFile';
+import { readConnectionFile } from '../../../daemon/protocol/connectionFile';
 import { DaemonConnection, Endpoint } from '../../../extension/connection';
 import { daemonArgs, DaemonProcess, lineSplitter, parseReadyLine } from '../../../extension/daemonProcess';
 import type { ConnectionStateName } from '../../../extension/format';

@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { rate } from '../../../daemon/evaluation/stats';
-import type { EvaluationReport, MetricsLine, ReconstructionIndex, RunManifest } from '../../../daemon/runs/layout';
+import type { EvaluationReport, MetricsLine, ReconstructionIndex, RunManifest } from '../../../daemon/protocol/runFolder';
 
 /** /work/shared/data/lfw, resolved from the compiled test (out/test/unit/webview → repo root → ../shared). */
 export const LFW_IMAGES = path.resolve(__dirname, '..', '..', '..', '..', '..', 'shared', 'data', 'lfw', 'lfw-deepfunneled');

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import type { EncoderConfig } from '../../../daemon/config/encoder';
+import type { EncoderConfig } from '../../../daemon/protocol/encoderConfig';
 import { judgeRoute, whiteboxObstacle } from '../../../daemon/whitebox/judge';
 
 function config(over: Partial<EncoderConfig> & { known?: EncoderConfig['known'] }): EncoderConfig {

@@ -1,5 +1,6 @@
 /**
- * Where a running daemon tells its clients how to reach it: `<state dir>/daemon.json` holding url, token and
+ * Where a running daemon tells its clients (the editor, `faceinv status`, another machine's user via
+ * "Connect to Daemon…") how to reach it: `<state dir>/daemon.json` holding url, token and
  * pid, readable by the user alone (0600), written atomically. The token never goes to stdout or logs.
  */
 import * as fs from 'node:fs';

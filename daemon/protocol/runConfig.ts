@@ -9,7 +9,8 @@
  */
 import { Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { Problem, validate } from '../protocol/validate';
+import { Problem, validate } from './validate';
+import { isPlainObject } from './json';
 
 export const DecoderConfigSchema = Type.Object({
   outputSize: Type.Union([Type.Literal(64), Type.Literal(128)], { default: 128, description: 'Side of the reconstructed face (64 for quick runs).' }),
@@ -120,14 +121,14 @@ export const RunConfigSchema = Type.Object({
 }, { $id: 'run.schema.json', title: 'Face Inversion Lab run config', additionalProperties: false });
 
 export type RunConfig = Static<typeof RunConfigSchema>;
+
+/** Where run folders go when a config does not say (the schema's default: one place for it). */
+export const DEFAULT_RUNS_DIR: string = RunConfigSchema.properties.runsDir.default as string;
 export type DecoderConfig = Static<typeof DecoderConfigSchema>;
 export type WhiteboxConfig = Static<typeof WhiteboxConfigSchema>;
 export type FaceModelConfig = Static<typeof FaceModelConfigSchema>;
 export type SearchConfig = Static<typeof SearchConfigSchema>;
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /**
  * The schema written to `models/schemas/run.schema.json`: the same schema, except that a property with a

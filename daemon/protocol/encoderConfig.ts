@@ -13,7 +13,7 @@
  */
 import * as path from 'node:path';
 import { Static, Type } from '@sinclair/typebox';
-import { Problem, validate } from '../protocol/validate';
+import { Problem, validate } from './validate';
 
 /** Names of alignment templates; implemented by `daemon/data` (alignment). */
 export const ALIGNMENT_TEMPLATES = ['arcface-5pt', 'dlib-5pt-chip', 'human-crop'] as const;
@@ -75,9 +75,8 @@ export const EncoderConfigSchema = Type.Object({
 });
 
 export type EncoderConfig = Static<typeof EncoderConfigSchema>;
-export type ModelLocation = EncoderConfig['model'];
 
-export type { Problem } from '../protocol/validate';
+export type { Problem } from './validate';
 
 /**
  * Schema + semantic validation. `where` prefixes each problem location (usually the file path), so problems
