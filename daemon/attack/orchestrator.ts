@@ -18,7 +18,6 @@ import { resolveDatasetPath } from '../config/datasetPath';
 import { limitIdentities, openImageDataset, subsetByIdentity } from '../data/dataset';
 import { getAlignedCrops, getEmbeddings, getEmbeddingsWithCrops } from '../data/embeddingCache';
 import type { AlignmentSpec } from '../data/templates';
-import { tf } from '../engine/tf';
 import { loadEncoder } from '../encoders/load';
 import { findEncoderConfig, scopeOf } from '../encoders/registry';
 import { chooseRows, evaluateRun } from '../evaluation/evaluate';
@@ -28,14 +27,15 @@ import { claimRunFolder, MetricsWriter, readJson, truncateMetrics, updateManifes
 import { loadDecoderModel } from '../blackbox/decoderModel';
 import { writeReconstructions } from '../blackbox/reconstruct';
 import { runDirOf, trainBlackBox } from '../blackbox/train';
-import { loadDiffEncoder } from '../whitebox/diffEncoderFor';
-import { judgeRoute, RouteDecision } from '../whitebox/judge';
-import type { AttackContext } from './context';
-import { JobCancelledError, throwIfCancelled } from './context';
+import { loadDiffEncoder } from './search/diffEncoder';
+import { judgeRoute, RouteDecision } from '../encoders/judge';
+import type { AttackContext } from '../runs/context';
+import { JobCancelledError, throwIfCancelled } from '../runs/context';
 import { DecoderFaceModel } from './faceModel/decoder';
 import { buildPcaFaceModel, loadPcaFaceModel, PcaFaceModel } from './faceModel/pca';
 import type { FaceModel } from './faceModel/types';
 import { makeFaceCheck } from './faceCheck';
+import { checkFrame, renderFaces } from './inversion';
 import { ensureRunSplit, readRunSplit } from './runSplit';
 import { gradientSearch } from './search/gradientSearch';
 import { QueryOracle } from './search/oracle';
@@ -71,18 +71,6 @@ function methodText(config: RunConfig, decision: RouteDecision, model: FaceModel
   return `black box: ${model.describe()}; ${start}; ${search}`;
 }
 
-async function toUint8(model: FaceModel, latents: Float32Array, n: number): Promise<Uint8Array> {
-  const k = model.latentDim;
-  const S = model.frame.size;
-  const out = new Uint8Array(n * S * S * 3);
-  for (let s = 0; s < n; s += 64) {
-    const m = Math.min(64, n - s);
-    const px = tf.tidy(() => tf.cast(tf.round(tf.mul(model.render(tf.tensor2d(latents.subarray(s * k, (s + m) * k), [m, k])), 255)), 'int32'));
-    out.set(await px.data() as Int32Array, s * S * S * 3);
-    px.dispose();
-  }
-  return out;
-}
 
 export async function runAttack(config: RunConfig, ctx: AttackContext, opts: AttackOptions = {}): Promise<AttackOutcome> {
   const t0 = Date.now();
@@ -191,10 +179,7 @@ async function attack(config: RunConfig, ctx: AttackContext, p: AttackPlan): Pro
     pairs = { templates: train.embeddings, dim: train.dim, latents: train.embeddings, latentDim: train.dim, n: train.rels.length };
   }
   try {
-    if (model.frame.template !== enc.alignment.template) {
-      throw new Error(`the face model renders ${model.frame.template} crops, but encoder ${enc.id} takes ${enc.alignment.template} crops: ` +
-        'its output cannot be mapped to the encoder\'s input by a resize; use faceModel "pca" (built in the encoder\'s own frame)');
-    }
+    checkFrame(model, enc);
     const k = model.latentDim;
     const testEmb = await getEmbeddings(testDs, config.encoder, dataOpts);
     const rows = chooseRows(testEmb.rels.length, config.evaluation.maxImages, config.split.seed);
@@ -213,7 +198,7 @@ async function attack(config: RunConfig, ctx: AttackContext, p: AttackPlan): Pro
     const cropRow = new Map(testCrops.rels.map((r, i) => [r, i]));
     const S3 = S * S * 3;
     const writeIndex = async (latents: Float32Array, cosine: (number | undefined)[], queries: (number | undefined)[]): Promise<ReconstructionIndex> => {
-      const images = await toUint8(model, latents, targets.length);
+      const images = await renderFaces(model, latents, targets.length);
       return writeReconstructions(path.join(runDir, RUN_FILES.reconstructions), ids.map((id, i) => {
         const c = cropRow.get(id);
         return {

@@ -12,12 +12,12 @@ import { resolveDatasetPath } from '../config/datasetPath';
 import { seededShuffle } from '../data/split';
 import { tf } from '../engine/tf';
 import { Decoder } from '../nets/decoder';
-import { JobCancelledError, JobContext, throwIfCancelled, yieldToEventLoop } from '../jobs/context';
+import { JobCancelledError, AttackContext, throwIfCancelled, yieldToEventLoop } from '../runs/context';
 import { budgetReached, governingBudget, type Budget, type BudgetLimit } from '../protocol/budget';
 import { MetricsLine, RUN_FILES, type RunManifest } from '../protocol/runFolder';
 import { claimRunFolder, MetricsWriter, truncateMetrics, updateManifest, writeJsonAtomic } from '../runs/runFolder';
 import { buildTrainingData, flipCrops, PairSet, TrainingData } from './trainingSet';
-import type { RouteDecision } from '../whitebox/judge';
+import type { RouteDecision } from '../encoders/judge';
 
 export interface TrainOptions {
   overwrite?: boolean;
@@ -130,7 +130,7 @@ export function heldOutLoss(decoder: Decoder, data: TrainingData, maxPairs = 256
   return sum / n;
 }
 
-export async function trainBlackBox(config: RunConfig, ctx: JobContext, opts: TrainOptions = {}): Promise<TrainOutcome> {
+export async function trainBlackBox(config: RunConfig, ctx: AttackContext, opts: TrainOptions = {}): Promise<TrainOutcome> {
   if (config.faceModel.kind !== 'decoder' || config.faceModel.run) {
     throw new Error(`run config ${config.name} does not train a decoder (faceModel ${config.faceModel.kind}${config.faceModel.run ? ` from ${config.faceModel.run}` : ''}): use "faceinv run" for it`);
   }

@@ -21,7 +21,7 @@ import { runFacePipeline } from '../data/pipeline';
 import { IdentitySplit, parseSplit, seededShuffle } from '../data/split';
 import { isTemplateName, type AlignmentSpec } from '../data/templates';
 import { loadEncoderById } from '../encoders/load';
-import { JobContext, throwIfCancelled } from '../jobs/context';
+import { AttackContext, throwIfCancelled } from '../runs/context';
 import { EvaluationReport, Protocol, PROTOCOLS, ReportItem, ScoreRow, Subject } from '../protocol/report';
 import { ReconstructionIndexSchema } from '../protocol/webview';
 import { ReconstructionIndex, RUN_FILES, RunManifest } from '../protocol/runFolder';
@@ -81,7 +81,7 @@ export function chooseRows(n: number, max: number | undefined, seed: number): nu
 }
 
 /** A decoder run without reconstructions yet: decode the chosen test embeddings into reconstructions/. */
-async function decodeTestSet(run: OpenedRun, attacked: EmbeddingSet, rows: number[], opts: DataApiOptions, ctx: JobContext): Promise<ReconstructionIndex> {
+async function decodeTestSet(run: OpenedRun, attacked: EmbeddingSet, rows: number[], opts: DataApiOptions, ctx: AttackContext): Promise<ReconstructionIndex> {
   const { decoder, meta } = await loadDecoderModel(run.runDir);
   try {
     const size = meta.outputSize;
@@ -147,7 +147,7 @@ function pct(x: number | null): string {
   return x === null ? 'n/a' : `${(100 * x).toFixed(1)}%`;
 }
 
-export async function evaluateRun(runDir: string, ctx: JobContext, opts: EvaluateOptions = {}): Promise<EvaluationReport> {
+export async function evaluateRun(runDir: string, ctx: AttackContext, opts: EvaluateOptions = {}): Promise<EvaluationReport> {
   const run = openRun(path.resolve(runDir), ctx.workspaceDir);
   ctx.setRunDir(run.runDir);
   const points = opts.operatingPoints ?? DEFAULT_OPERATING_POINTS;

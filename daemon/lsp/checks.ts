@@ -16,7 +16,7 @@ import { RunConfig, validateRunConfig } from '../protocol/runConfig';
 import { lfwCandidates } from '../config/datasetPath';
 import { IMAGE_EXTENSIONS, ARCHIVE_FOLDERS } from '../data/dataset';
 import { validate } from '../protocol/validate';
-import { judgeRoute, whiteboxObstacle } from '../whitebox/judge';
+import { judgeRoute, whiteboxObstacle } from '../encoders/judge';
 import { checkGenerator, finishedBlackboxRuns, generatorMismatch, type GeneratorCode } from './generator';
 import { JsonNode, nodeAt, parseJsonTree, propertyAt, toValue } from './jsonTree';
 import { Dim, ModelShapes, readModelShapes } from './modelShapes';

@@ -52,7 +52,7 @@ class Gen {
   id(): number { return this.nextId++; }
 
   str(): string {
-    const pools = ['abc', '\u0000\u0001\u001f', 'ü漢字🙂\u202e', '../..//etc/passwd', '"\\\'{}[]', ' \t\n', 'NaN', 'Infinity', '__proto__', 'constructor'];
+    const pools = ['abc', '\u0000\u0001\u001f', 'ü漢字🙂\u202e', '../../etc/passwd', '"\\\'{}[]', ' \t\n', 'NaN', 'Infinity', '__proto__', 'constructor'];
     let s = '';
     const len = this.int(4) === 0 ? this.int(2000) : this.int(12);
     for (let i = 0; i < len; i++) s += this.pick(pools);

@@ -5,7 +5,7 @@
  */
 import type { WhiteboxConfig } from '../../protocol/runConfig';
 import { CropSpec, latentSearch, StepInfo } from '../../nets/latentSearch';
-import type { LoadedDiffEncoder } from '../../whitebox/diffEncoderFor';
+import type { LoadedDiffEncoder } from './diffEncoder';
 import type { FaceModel } from '../faceModel/types';
 
 /** How the face model's crops reach E: a resize when their sides differ (same template; checked by the caller). */

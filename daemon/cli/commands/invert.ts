@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { consoleContext } from '../../jobs/consoleContext';
-import { RouteRequest } from '../../whitebox/judge';
-import { invertFile } from '../../whitebox/invertFile';
+import { RouteRequest } from '../../encoders/judge';
+import { invertFile } from '../../attack/invertFile';
 import { intFlag, parseArgs } from '../args';
 import { CliCommand, UsageError } from '../command';
 import { initEngineFromFlags } from '../engineFlags';

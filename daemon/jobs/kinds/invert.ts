@@ -2,7 +2,7 @@
 import { DEFAULT_RUNS_DIR } from '../../protocol/runConfig';
 import * as path from 'node:path';
 import { Type } from '@sinclair/typebox';
-import { invertFile } from '../../whitebox/invertFile';
+import { invertFile } from '../../attack/invertFile';
 import { defineJobKind } from '../kind';
 
 export const invertJob = defineJobKind({

@@ -3,10 +3,10 @@
  * (TF.js-native formats run there; ONNX models are imported into TF.js ops by the ONNX encoder when the
  * config declares them differentiable), so gradients flow from the embedding back to the pixels.
  */
-import type { EncoderConfig } from '../protocol/encoderConfig';
-import { loadEncoder } from '../encoders/load';
-import type { DiffEncoder } from '../nets/latentSearch';
-import { whiteboxObstacle } from './judge';
+import type { EncoderConfig } from '../../protocol/encoderConfig';
+import { loadEncoder } from '../../encoders/load';
+import type { DiffEncoder } from '../../nets/latentSearch';
+import { whiteboxObstacle } from '../../encoders/judge';
 
 export interface LoadedDiffEncoder {
   E: DiffEncoder;

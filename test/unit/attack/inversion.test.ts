@@ -4,8 +4,10 @@ import type { DecoderModelMeta } from '../../../daemon/blackbox/train';
 import { initEngine } from '../../../daemon/engine/backend';
 import { tf } from '../../../daemon/engine/tf';
 import { Decoder } from '../../../daemon/nets/decoder';
-import { loadDiffEncoder, LoadedDiffEncoder } from '../../../daemon/whitebox/diffEncoderFor';
-import { cropForEncoder, invertTargets } from '../../../daemon/whitebox/invert';
+import { loadDiffEncoder, LoadedDiffEncoder } from '../../../daemon/attack/search/diffEncoder';
+import { DecoderFaceModel } from '../../../daemon/attack/faceModel/decoder';
+import { checkFrame, checkTargets, renderFaces } from '../../../daemon/attack/inversion';
+import { gradientSearch } from '../../../daemon/attack/search/gradientSearch';
 import { findEncoderConfig } from '../../../daemon/encoders/registry';
 
 function unitRandom(dim: number, seed: number): Float32Array {
@@ -15,7 +17,7 @@ function unitRandom(dim: number, seed: number): Float32Array {
   return v.map((x) => x / n);
 }
 
-describe('white-box inversion through the imported ArcFace encoder', function () {
+describe('white-box inversion through the imported ArcFace encoder (decoder face model)', function () {
   this.timeout(300_000);
   const config = findEncoderConfig('arcface512-faceplugin').config;
   let encoder: LoadedDiffEncoder;
@@ -39,11 +41,14 @@ describe('white-box inversion through the imported ArcFace encoder', function ()
   it('raises the cosine to the targets by gradient steps through E and G, leaking nothing', async () => {
     const before = tf.memory().numTensors;
     const cos: number[] = [];
-    const res = await invertTargets(generator, encoder, config, [unitRandom(512, 7), unitRandom(512, 11)], {
-      steps: 8, learningRate: 0.1, init: 'normal', priorWeight: 0, batchSize: 2, seed: 3,
-      onStep: (_b, _n, s) => cos.push(s.meanCosine),
+    const model = new DecoderFaceModel(generator);
+    const targets = [unitRandom(512, 7), unitRandom(512, 11)];
+    const start = new Float32Array(2 * 512);
+    const res = await gradientSearch(model, encoder, targets, start, { steps: 8, learningRate: 0.1, init: 'normal', priorWeight: 0, batchSize: 2 }, {
+      seed: 3, onStep: (_b, _n, s) => cos.push(s.meanCosine),
     });
-    assert.equal(res.images.length, 2 * 64 * 64 * 3);
+    const images = await renderFaces(model, res.latents, 2);
+    assert.equal(images.length, 2 * 64 * 64 * 3);
     // Arbitrary unit vectors are far from any face this small generator draws, so the gain is small but it
     // must be there: without gradients reaching z the cosine stays exactly where it started.
     assert.ok(cos[cos.length - 1] > cos[0] + 1e-3, `cosine ${cos[0].toFixed(4)} → ${cos[cos.length - 1].toFixed(4)}`);
@@ -51,16 +56,17 @@ describe('white-box inversion through the imported ArcFace encoder', function ()
     assert.equal(tf.memory().numTensors, before);
   });
 
-  it('rejects targets of the wrong dimension or with non-finite values', async () => {
-    const opts = { steps: 1, learningRate: 0.1, init: 'normal' as const, priorWeight: 0, batchSize: 2 };
-    await assert.rejects(invertTargets(generator, encoder, config, [new Float32Array(128)], opts), /dimension 128, encoder arcface512-faceplugin produces 512/);
+  it('rejects targets of the wrong dimension or with non-finite values', () => {
+    assert.throws(() => checkTargets([new Float32Array(128)], config), /dimension 128, encoder arcface512-faceplugin produces 512/);
     const bad = unitRandom(512, 5); bad[3] = NaN;
-    await assert.rejects(invertTargets(generator, encoder, config, [bad], opts), /value 3 is NaN/);
+    assert.throws(() => checkTargets([bad], config), /value 3 is NaN/);
+    assert.throws(() => checkTargets([], config), /no targets/);
   });
 
   it('refuses a generator whose output cannot be mapped to the encoder input', () => {
     const faceapi = findEncoderConfig('faceapi-resnet128').config;
-    assert.throws(() => cropForEncoder(generator, faceapi), /cannot be mapped to the encoder's input/);
-    assert.deepEqual(cropForEncoder(generator, config), { size: 112 });
+    const model = new DecoderFaceModel(generator);
+    assert.throws(() => checkFrame(model, faceapi), /cannot be mapped to the encoder's input/);
+    assert.doesNotThrow(() => checkFrame(model, config));
   });
 });

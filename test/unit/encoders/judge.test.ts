@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import type { EncoderConfig } from '../../../daemon/protocol/encoderConfig';
-import { judgeRoute, whiteboxObstacle } from '../../../daemon/whitebox/judge';
+import { judgeRoute, whiteboxObstacle } from '../../../daemon/encoders/judge';
 
 function config(over: Partial<EncoderConfig> & { known?: EncoderConfig['known'] }): EncoderConfig {
   return {

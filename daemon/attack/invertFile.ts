@@ -6,17 +6,19 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadDecoderModel, LoadedDecoder } from '../blackbox/decoderModel';
-import { decodeEmbeddings, writeReconstructions } from '../blackbox/reconstruct';
+import { writeReconstructions } from '../blackbox/reconstruct';
 import type { DecoderModelMeta } from '../blackbox/train';
 import { l2NormalizeRows, readEmbeddingsFile } from '../io/embeddingsFile';
-import type { JobContext } from '../jobs/context';
+import type { AttackContext as JobContext } from '../runs/context';
 import { RUN_FILES } from '../protocol/runFolder';
 import { readJson, writeJsonAtomic } from '../runs/runFolder';
-import { loadDiffEncoder } from './diffEncoderFor';
-import { invertTargets } from './invert';
-import { judgeRoute, RouteRequest } from './judge';
+import { loadDiffEncoder } from './search/diffEncoder';
+import { DecoderFaceModel } from './faceModel/decoder';
+import { checkFrame, checkTargets, renderFaces } from './inversion';
+import { gradientSearch } from './search/gradientSearch';
+import { judgeRoute, RouteRequest } from '../encoders/judge';
 import { DEFAULT_RUNS_DIR, defaultWhitebox } from '../protocol/runConfig';
-import { findEncoderConfig } from '../encoders/registry';
+import { findEncoderConfig, scopeOf } from '../encoders/registry';
 
 export interface InvertFileOptions {
   encoderId: string;
@@ -45,48 +47,52 @@ export function findGenerator(workspaceDir: string, encoderId: string): string {
 }
 
 export async function invertFile(o: InvertFileOptions, ctx: JobContext): Promise<{ route: string; reason: string; outDir: string; cosine: number[] }> {
-  const config = findEncoderConfig(o.encoderId).config;
+  const config = findEncoderConfig(o.encoderId, scopeOf(ctx.workspaceDir)).config;
   const decision = judgeRoute(config, o.route);
   ctx.log('info', `route: ${decision.route} — ${decision.reason}`);
   const { ids, rows } = readEmbeddingsFile(o.embeddingsFile, config.embeddingDim);
   l2NormalizeRows(rows);
   const generatorDir = o.generator ? path.resolve(ctx.workspaceDir, o.generator) : findGenerator(ctx.workspaceDir, config.id);
-  const generator: LoadedDecoder = await loadDecoderModel(generatorDir);
+  checkTargets(rows, config);
+  const loaded: LoadedDecoder = await loadDecoderModel(generatorDir);
+  const generator = new DecoderFaceModel(loaded);
   try {
-    if (generator.meta.encoderId !== config.id) {
-      ctx.log('warn', `the generator was trained on ${generator.meta.encoderId} embeddings, the targets come from ${config.id}`);
+    if (loaded.meta.encoderId !== config.id) {
+      ctx.log('warn', `the generator was trained on ${loaded.meta.encoderId} embeddings, the targets come from ${config.id}`);
     }
-    if (generator.meta.embeddingDim !== config.embeddingDim) {
-      throw new Error(`model/encoder mismatch: the generator takes ${generator.meta.embeddingDim}-d inputs, ${config.id} embeddings are ${config.embeddingDim}-d`);
+    if (loaded.meta.embeddingDim !== config.embeddingDim) {
+      throw new Error(`model/encoder mismatch: the generator takes ${loaded.meta.embeddingDim}-d inputs, ${config.id} embeddings are ${config.embeddingDim}-d`);
     }
-    const S = generator.meta.outputSize;
-    let images: Uint8Array;
+    checkFrame(generator, config);
+    const S = generator.frame.size;
+    // The decoder's latent is the template itself: its own answer is the start.
+    const start = new Float32Array(rows.length * generator.latentDim);
+    rows.forEach((r, i) => start.set(r, i * generator.latentDim));
+    let latents: Float32Array = start;
     let cosine: number[] = [];
     if (decision.route === 'whitebox') {
       const encoder = await loadDiffEncoder(config, ctx.workspaceDir);
       try {
-        const wb = defaultWhitebox();
-        const steps = o.steps ?? wb.steps;
-        const res = await invertTargets(generator, encoder, config, rows, {
-          ...wb, steps, signal: ctx.signal,
-          onStep: (b, batches, s) => ctx.progress(b * steps + s.step, batches * steps, { loss: s.loss, cosine: s.meanCosine }),
+        const wb = { ...defaultWhitebox(), ...(o.steps ? { steps: o.steps } : {}) };
+        const res = await gradientSearch(generator, encoder, rows, start, wb, {
+          signal: ctx.signal,
+          onStep: (b, batches, s) => ctx.progress(b * wb.steps + s.step, batches * wb.steps, { loss: s.loss, cosine: s.meanCosine }),
         });
-        images = res.images;
+        latents = res.latents;
         cosine = res.cosine;
         const diverged = res.diverged.filter(Boolean).length;
         if (diverged) ctx.log('warn', `${diverged} targets diverged (NaN loss): stopped, best result kept`);
       } finally {
         encoder.dispose();
       }
-    } else {
-      images = decodeEmbeddings(generator.decoder, rows);
     }
+    const images = await renderFaces(generator, latents, rows.length);
     const S3 = S * S * 3;
     await writeReconstructions(o.outDir, ids.map((id, i) => ({ id, image: images.subarray(i * S3, (i + 1) * S3), ...(cosine[i] !== undefined ? { cosine: cosine[i] } : {}) })), S,
-      { encoderId: config.id, model: generator.dir, title: `${decision.route} inversion of ${path.basename(o.embeddingsFile)}` });
+      { encoderId: config.id, model: generator.dir, title: `${decision.route} inversion of ${path.basename(o.embeddingsFile)}`, frame: generator.frame });
     writeJsonAtomic(path.join(o.outDir, 'report.json'), { route: decision.route, reason: decision.reason, encoderId: config.id, generator: generator.dir, ids, cosine });
     return { route: decision.route, reason: decision.reason, outDir: o.outDir, cosine };
   } finally {
-    generator.decoder.dispose();
+    generator.dispose();
   }
 }
