@@ -12,6 +12,7 @@ import { activeRoots } from '../security/roots';
 import type { JobContext } from './context';
 
 export function confineRunConfig(config: RunConfig, ctx: JobContext, where: string): void {
+  if (ctx.trusted) return;
   const roots = activeRoots(ctx.workspaceDir).all;
   confinePath(resolveDatasetPath(config.dataset.path, ctx.workspaceDir), roots, `${where} dataset.path`);
   confinePath(runDirOf(config, ctx.workspaceDir), roots, `${where} runsDir/name`);

@@ -20,6 +20,14 @@ export interface AttackContext {
   log(level: LogLevel, message: string): void;
   /** Tell clients which run folder this job writes (dashboard follows it). */
   setRunDir(dir: string): void;
+  /** Where the face-pipeline caches live (default: <repo or cwd>/.cache/embeddings) and how many workers fill them. */
+  readonly cacheDir?: string;
+  readonly workers?: number;
+  /**
+   * True when the caller is the machine's own user running the CLI: paths named in params and configs are
+   * then not confined to the daemon's allowed roots (the daemon's network-facing jobs always are).
+   */
+  readonly trusted?: boolean;
 }
 
 /** Thrown (or rethrown) when a job notices its signal was aborted. */

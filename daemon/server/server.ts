@@ -16,7 +16,7 @@ import {
 } from '../protocol/message';
 import { formatProblems, validate } from '../protocol/validate';
 import type { TSchema } from '@sinclair/typebox';
-import type { JobKind } from '../jobs/kind';
+import type { JobKind } from '../jobs/defineJobKind';
 import { JobQueue } from '../jobs/queue';
 import { checkJsonShape, DEFAULT_JSON_LIMITS, JsonLimits } from '../security/jsonGuard';
 import { confinePath } from '../security/paths';

@@ -10,7 +10,7 @@
  */
 import * as assert from 'node:assert/strict';
 import { tf } from '../../daemon/engine/tf';
-import type { JobKind } from '../../daemon/jobs/kind';
+import type { JobKind } from '../../daemon/jobs/defineJobKind';
 import { DAEMON_REQUESTS } from '../../daemon/protocol/daemon';
 import { ErrorCode } from '../../daemon/protocol/message';
 import { validate } from '../../daemon/protocol/validate';
@@ -25,7 +25,7 @@ const COUNT = Number(process.env.FACEINV_FUZZ_COUNT ?? 10000);
 function kindsUnderTest(): Map<string, JobKind> {
   try {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
-    return (require('../../daemon/jobs/kinds') as typeof import('../../daemon/jobs/kinds')).jobKindMap();
+    return (require('../../daemon/jobs/registry') as typeof import('../../daemon/jobs/registry')).jobKindMap();
   } catch (err) {
     console.log(`      (fuzzing the probe kind only: the job kinds do not load: ${(err as Error).message.split('\n')[0]})`);
     return probeKinds();

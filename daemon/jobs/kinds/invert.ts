@@ -3,7 +3,7 @@ import { DEFAULT_RUNS_DIR } from '../../protocol/runConfig';
 import * as path from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { invertFile } from '../../attack/invertFile';
-import { defineJobKind } from '../kind';
+import { defineJobKind } from '../defineJobKind';
 
 export const invertJob = defineJobKind({
   kind: 'invert',

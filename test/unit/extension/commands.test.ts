@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { tf } from '../../../daemon/engine/tf';
-import type { JobKind } from '../../../daemon/jobs/kind';
+import type { JobKind } from '../../../daemon/jobs/defineJobKind';
 import { probeJob } from '../../../daemon/jobs/kinds/probe';
 import type { JobInfo } from '../../../daemon/protocol/daemon';
 import { DaemonServer } from '../../../daemon/server/server';

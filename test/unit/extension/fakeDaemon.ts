@@ -5,7 +5,7 @@
  */
 import { tf } from '../../../daemon/engine/tf';
 import { probeJob } from '../../../daemon/jobs/kinds/probe';
-import type { JobKind } from '../../../daemon/jobs/kind';
+import type { JobKind } from '../../../daemon/jobs/defineJobKind';
 import { newToken } from '../../../daemon/server/auth';
 import { removeConnectionFile, writeConnectionFile } from '../../../daemon/protocol/connectionFile';
 import { DaemonServer } from '../../../daemon/server/server';

@@ -1,5 +1,5 @@
 /** Every job kind the daemon and the CLI know, by name. Add new kinds here. */
-import type { JobKind } from './kind';
+import type { JobKind } from './defineJobKind';
 import { probeJob } from './kinds/probe';
 import { trainJob } from './kinds/train';
 import { evaluateJob } from './kinds/evaluate';

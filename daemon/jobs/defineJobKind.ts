@@ -1,6 +1,6 @@
 /**
  * A job kind: the parameter schema the daemon validates before queueing, and the function that runs it.
- * Kinds are listed in `kinds.ts`; the daemon queue and the CLI both look them up there.
+ * Kinds are listed in `registry.ts`; the daemon queue and the CLI (runInProcess.ts) both look them up there.
  */
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { JobContext } from './context';
