@@ -11,6 +11,8 @@ import * as path from 'node:path';
 import { runAttack } from '../../../daemon/attack/orchestrator';
 import { assertRunConfig, RunConfig } from '../../../daemon/protocol/runConfig';
 import { makeIdentitySplit } from '../../../daemon/data/split';
+import { INSTALL_ROOT } from '../../../daemon/io/installation';
+import { checkConfigText } from '../../../daemon/lsp/checks';
 import { initEngine } from '../../../daemon/engine/backend';
 import { tf } from '../../../daemon/engine/tf';
 import { RUN_FILES, type ReconstructionIndex } from '../../../daemon/protocol/runFolder';
@@ -79,6 +81,31 @@ describe('attack orchestrator (tiny LFW subset)', function () {
     fs.rmSync(path.join(ws.dir, 'runs', 'gen', RUN_FILES.split));
     const again = config({ name: 'same2', faceModel: { kind: 'decoder', run: 'runs/gen' }, start: 'decoder' });
     await assert.rejects(runAttack(again, quietContext(ws.dir), { cacheDir: ws.cacheDir, evaluate: false }), /runs\/gen has no split\.json \(a run from an older version\)/);
+  });
+
+  it('a workspace encoder config: checked clean by the language server, then attacked and evaluated by the daemon; a shadowing copy is noted', async () => {
+    const shipped = JSON.parse(fs.readFileSync(path.join(INSTALL_ROOT, 'models', 'encoders', 'arcface512-faceplugin.json'), 'utf8'));
+    delete shipped.$schema;
+    fs.writeFileSync(path.join(ws.dir, 'mine.faceinv-encoder.json'), JSON.stringify({ ...shipped, id: 'my-arcface' }));
+    fs.mkdirSync(path.join(ws.dir, 'models', 'encoders'), { recursive: true });
+    fs.writeFileSync(path.join(ws.dir, 'models', 'encoders', 'arcface512-faceplugin.json'), JSON.stringify({ ...shipped, description: 'a workspace copy' }));
+    const runFile = path.join(ws.dir, 'mine.faceinv-run.json');
+    const text = JSON.stringify({ name: 'mine', encoder: 'my-arcface', dataset: { path: 'data/tiny' }, split: { testFraction: 0.34 }, faceModel: { kind: 'pca', components: 8 }, start: 'ridge', evaluation: { encoders: [], maxImages: 6 } });
+    fs.writeFileSync(runFile, text);
+    const diags = await checkConfigText(runFile, text, { repoRoot: INSTALL_ROOT, workspaceDirs: [ws.dir] });
+    assert.deepEqual(diags.filter((d) => d.severity === 'error'), [], 'the language server knows the workspace encoder');
+    const out = await runAttack(assertRunConfig(JSON.parse(text), runFile), quietContext(ws.dir), { cacheDir: ws.cacheDir });
+    assert.equal(out.report?.attackedEncoderId, 'my-arcface');
+    assert.ok((out.report?.probes ?? 0) > 0);
+    const manifest = JSON.parse(fs.readFileSync(path.join(out.runDir, RUN_FILES.manifest), 'utf8'));
+    assert.equal(manifest.encoderConfig.file, path.join(ws.dir, 'mine.faceinv-encoder.json'));
+    const shadow = config({ name: 'shadow', faceModel: { kind: 'pca', components: 8 }, start: 'ridge' });
+    const logs: string[] = [];
+    const s = await runAttack(shadow, { ...quietContext(ws.dir), log: (_l, m) => logs.push(m) }, { cacheDir: ws.cacheDir, evaluate: false });
+    const m2 = JSON.parse(fs.readFileSync(path.join(s.runDir, RUN_FILES.manifest), 'utf8'));
+    assert.equal(m2.encoderConfig.shadows, path.join(INSTALL_ROOT, 'models', 'encoders', 'arcface512-faceplugin.json'));
+    assert.ok(logs.some((l) => /replaces the shipped/.test(l)), logs.join('\n'));
+    fs.rmSync(path.join(ws.dir, 'models'), { recursive: true });
   });
 
   it('refuses a stored split that does not match the config', async () => {
