@@ -32,7 +32,9 @@ import { judgeRoute, RouteDecision } from '../encoders/judge';
 import type { AttackContext } from '../runs/context';
 import { JobCancelledError, throwIfCancelled } from '../runs/context';
 import { DecoderFaceModel } from './faceModel/decoder';
-import { buildPcaFaceModel, loadPcaFaceModel, PcaFaceModel } from './faceModel/pca';
+import { buildPcaFaceModel, PcaFaceModel } from './faceModel/pca';
+import { findPcaFaceModel, keepPcaFaceModel } from './faceModel/pcaCache';
+import { defaultCacheDir } from '../data/pipeline';
 import type { FaceModel } from './faceModel/types';
 import { makeFaceCheck } from './faceCheck';
 import { checkFrame, renderFaces } from './inversion';
@@ -143,17 +145,15 @@ async function attack(config: RunConfig, ctx: AttackContext, p: AttackPlan): Pro
     ctx.log('info', `the attacker's training data: ${trainDs.images.length} photos of ${split.train.length} identities, queried once each (cached after the first run)`);
     const train = await getEmbeddingsWithCrops(trainDs, config.encoder, frame, dataOpts);
     throwIfCancelled(ctx);
-    let pca = loadPcaFaceModel(runDir);
-    if (pca && (pca.description.components !== config.faceModel.components || pca.description.frame.template !== frame.template || pca.description.frame.size !== frame.size || pca.description.clamp !== config.faceModel.clamp)) {
-      pca.dispose();
-      pca = null;
-    }
+    const key = { datasetId: trainDs.id, rels: train.rels, frame, components: config.faceModel.components, clamp: config.faceModel.clamp, seed: config.training.seed };
+    const cacheDir = dataOpts.cacheDir ?? defaultCacheDir();
+    let pca = findPcaFaceModel(runDir, cacheDir, key);
     if (!pca) {
-      ctx.log('info', `building the PCA face model: ${config.faceModel.components} components of ${train.rels.length} training faces`);
+      ctx.log('info', `building the PCA face model: ${config.faceModel.components} components of ${train.rels.length} training faces (kept for every run with this split)`);
       pca = await buildPcaFaceModel(train.crops, train.rels.length, frame, { components: config.faceModel.components, clamp: config.faceModel.clamp, seed: config.training.seed, log: (m) => ctx.log('info', m), signal: ctx.signal });
-      await pca.save(runDir);
+      await keepPcaFaceModel(pca, runDir, cacheDir, key);
     } else {
-      ctx.log('info', `using the run's PCA face model (${pca.describe()})`);
+      ctx.log('info', `using the PCA face model built for this split before (${pca.describe()})`);
     }
     model = pca;
     pairs = { templates: train.embeddings, dim: train.dim, latents: await (pca as PcaFaceModel).project(train.crops, train.rels.length), latentDim: pca.latentDim, n: train.rels.length };

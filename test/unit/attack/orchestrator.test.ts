@@ -59,8 +59,12 @@ describe('attack orchestrator (tiny LFW subset)', function () {
 
   it('white box: gradient steps through the imported encoder from the ridge start', async () => {
     const c = config({ name: 'white', route: 'whitebox', faceModel: { kind: 'pca', components: 8 }, start: 'ridge', whitebox: { steps: 3, batchSize: 16, learningRate: 0.05 } });
-    const out = await runAttack(c, quietContext(ws.dir), { cacheDir: ws.cacheDir, evaluate: false });
+    const logs: string[] = [];
+    const out = await runAttack(c, { ...quietContext(ws.dir), log: (_l, m) => logs.push(m) }, { cacheDir: ws.cacheDir, evaluate: false });
     assert.equal(out.decision.route, 'whitebox');
+    assert.ok(logs.some((l) => /using the PCA face model built for this split before/.test(l)), 'the face model of the earlier run with this split is reused');
+    const st = fs.statSync(path.join(out.runDir, 'facemodel', 'pca.bin'));
+    assert.ok(st.size > 0 && st.nlink >= 2, `pca.bin is hard-linked from the shared cache (links: ${st.nlink})`);
     const index = JSON.parse(fs.readFileSync(path.join(out.runDir, RUN_FILES.reconstructionIndex), 'utf8')) as ReconstructionIndex;
     assert.ok(index.items.every((it) => typeof it.cosine === 'number' && it.queries === undefined));
     const metrics = fs.readFileSync(path.join(out.runDir, RUN_FILES.metrics), 'utf8').trim().split('\n');
