@@ -4,7 +4,7 @@
  * read back afterwards). Failed images are left out of `files` and listed in `failed`.
  */
 import { openImageDataset, ImageDataset } from './dataset';
-import { runFacePipeline, PipelineOptions, PipelineStats, EncoderTarget } from './pipeline';
+import { runFacePipeline, PipelineOptions, PipelineOutcome, PipelineStats, EncoderTarget } from './pipeline';
 import { encoderTarget } from './encoderTarget';
 import type { FaceFailure } from './errors';
 import { AlignmentSpec, alignmentKey, getTemplate } from './templates';
@@ -50,7 +50,11 @@ function toDataset(d: ImageDataset | string): ImageDataset {
 export async function getEmbeddings(dataset: ImageDataset | string, encoderId: string, opts: DataApiOptions = {}): Promise<EmbeddingSet> {
   const ds = toDataset(dataset);
   const enc = opts.encoderTarget ?? encoderTarget(encoderId, { workspaceDir: opts.workspaceDir });
-  const out = await runFacePipeline(ds, { encoder: enc }, opts);
+  return embeddingSetOf(await runFacePipeline(ds, { encoder: enc }, opts), enc);
+}
+
+/** The successful rows of a pipeline pass that embedded with `enc`. */
+function embeddingSetOf(out: PipelineOutcome, enc: EncoderTarget): EmbeddingSet {
   const keep = out.ok;
   return {
     encoder: enc,
@@ -73,19 +77,7 @@ export async function getEmbeddingsWithCrops(dataset: ImageDataset | string, enc
   const enc = opts.encoderTarget ?? encoderTarget(encoderId, { workspaceDir: opts.workspaceDir });
   const alignment: AlignmentSpec = { template: getTemplate(spec.template).name, size: spec.size };
   const out = await runFacePipeline(ds, { encoder: enc, crops: [alignment] }, opts);
-  const keep = out.ok;
-  return {
-    encoder: enc,
-    files: keep.map((i) => out.images[i].file),
-    rels: keep.map((i) => out.images[i].rel),
-    identities: keep.map((i) => out.images[i].identity),
-    embeddings: out.embeddings as Float32Array,
-    dim: out.dim ?? 0,
-    failed: out.failures,
-    stats: out.stats,
-    crops: out.crops.get(alignmentKey(alignment)) as Uint8Array,
-    alignment,
-  };
+  return { ...embeddingSetOf(out, enc), crops: out.crops.get(alignmentKey(alignment)) as Uint8Array, alignment };
 }
 
 /**

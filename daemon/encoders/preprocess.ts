@@ -61,3 +61,12 @@ export function splitRows(data: Float32Array, n: number, dim: number): Float32Ar
   for (let i = 0; i < n; i++) rows.push(data.slice(i * dim, (i + 1) * dim));
   return rows;
 }
+
+/** Reads a [N, dim] tensor into N rows and disposes it (the host side of every encoder's embed/embedRaw). */
+export async function takeRows(t: tf.Tensor2D, dim: number): Promise<Float32Array[]> {
+  try {
+    return splitRows((await t.data()) as Float32Array, t.shape[0], dim);
+  } finally {
+    t.dispose();
+  }
+}
