@@ -32,6 +32,11 @@ export type StepOutcome = { loss: number; skipped: false } | { loss: number; ski
 interface TrainSession { s: OrtSession; g: TrainGraph; gathers: (Int32Array | null)[]; grads: Map<string, ort.Tensor> }
 interface ForwardSession { s: OrtSession; g: ForwardGraph }
 
+/** A checkpoint that does not fit the decoder (missing tensor, other shape): not an engine problem. */
+export class CheckpointMismatchError extends Error {
+  constructor(message: string) { super(message); this.name = 'CheckpointMismatchError'; }
+}
+
 /** Checks that a checkpoint's tensors are exactly the ones this decoder needs (names and shapes). */
 export function checkStateShapes(state: DecoderState, net: DecoderNet, where: string): void {
   const have = new Map(state.tensors.map((t) => [t.name, t]));
@@ -39,9 +44,9 @@ export function checkStateShapes(state: DecoderState, net: DecoderNet, where: st
     { name: `${p.name}/adam_m`, shape: p.shape }, { name: `${p.name}/adam_v`, shape: p.shape }])];
   for (const n of need) {
     const t = have.get(n.name);
-    if (!t) throw new Error(`${where}: tensor '${n.name}' is missing (the checkpoint is not of this decoder architecture)`);
+    if (!t) throw new CheckpointMismatchError(`${where}: tensor '${n.name}' is missing (the checkpoint is not of this decoder architecture)`);
     if (t.shape.length !== n.shape.length || t.shape.some((d, i) => d !== n.shape[i]) || t.data.length !== sizeOf(n.shape)) {
-      throw new Error(`${where}: tensor '${n.name}' has shape [${t.shape}] (${t.data.length} values), this decoder needs [${n.shape}]`);
+      throw new CheckpointMismatchError(`${where}: tensor '${n.name}' has shape [${t.shape}] (${t.data.length} values), this decoder needs [${n.shape}]`);
     }
   }
 }
@@ -103,7 +108,8 @@ export class OrtDecoderTrainer {
     try {
       return new OrtDecoderTrainer(state, settings);
     } catch (e) {
-      throw new Error(`${dir}: ${(e as Error).message}`);
+      if (e instanceof CheckpointMismatchError) throw new CheckpointMismatchError(`${dir}: ${e.message}`);
+      throw e;
     }
   }
 

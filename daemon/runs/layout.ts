@@ -45,6 +45,8 @@ export interface RunManifest {
   progress?: { step: number; totalSteps: number; epoch: number; totalEpochs: number };
   trainSeconds?: number;
   error?: string;
+  /** Compute engine of the run (training, search, decoding): the config's request, the choice and why. */
+  engine?: { requested: 'auto' | 'onnxruntime' | 'tfjs'; chosen: 'onnxruntime' | 'tfjs'; reason: string; provider?: 'cpu' | 'cuda' };
 }
 
 /** One line of metrics.jsonl. `split` distinguishes train-batch loss from held-out evaluation loss. */
