@@ -4,10 +4,15 @@
  * (daemon/whitebox/diffEncoderFor.ts), and many targets are optimised together in batches.
  */
 import type { EncoderConfig } from '../config/encoder';
+import { resolveModelPath } from '../encoders/registry';
 import { tf } from '../engine/tf';
 import { JobCancelledError } from '../jobs/context';
 import type { LoadedDecoder } from '../blackbox/decoderModel';
-import { CropSpec, latentSearch, LatentSearchOptions, StepInfo } from '../nets/latentSearch';
+import { CropSpec, latentSearch, latentSearchOn, LatentSearchOptions, StepInfo } from '../nets/latentSearch';
+import type { EngineDecision, EngineRequest } from '../ort/decoderRunner';
+import { onnxEncoderSource } from '../ort/encoderGraph';
+import { decoderGenerator } from '../ort/generators';
+import { OrtSearch } from '../ort/search';
 import type { LoadedDiffEncoder } from './diffEncoderFor';
 
 /** The decoder renders `arcface-5pt` crops; only encoders aligned to that template can take them by a resize. */
@@ -29,12 +34,39 @@ export interface InvertResult {
   images: Uint8Array;
   cosine: number[];
   diverged: boolean[];
+  /** Which engine ran the search, and why. */
+  engine: EngineDecision;
 }
 
 export interface InvertOptions extends LatentSearchOptions {
   batchSize: number;
   signal?: AbortSignal;
   onStep?: (batch: number, batches: number, s: StepInfo) => void;
+  /**
+   * 'auto' (default; FACEINV_ENGINE overrides it): ONNX Runtime when the encoder is an ONNX model whose graph
+   * compiles with gradients, else TF.js with a warning; 'onnxruntime': ONNX Runtime or an error; 'tfjs'.
+   */
+  engine?: EngineRequest;
+  /** Resolves relative encoder model paths (default: the repository root). */
+  workspaceDir?: string;
+  warn?: (msg: string) => void;
+}
+
+/** The ONNX Runtime search for this decoder and encoder, or the reason TF.js runs it instead. */
+async function openOrtSearch(decoder: LoadedDecoder, config: EncoderConfig, crop: CropSpec, opts: InvertOptions): Promise<{ search: OrtSearch | null; engine: EngineDecision }> {
+  const requested: EngineRequest = opts.engine ?? (process.env.FACEINV_ENGINE as EngineRequest | undefined) ?? 'auto';
+  if (requested === 'tfjs') return { search: null, engine: { requested, chosen: 'tfjs', reason: 'requested' } };
+  try {
+    if (config.format !== 'onnx') throw new Error(`encoder ${config.id} is a ${config.format} model (the ONNX Runtime search takes ONNX encoders)`);
+    const src = onnxEncoderSource(config, resolveModelPath(config, opts.workspaceDir));
+    const search = await OrtSearch.create(decoderGenerator(await decoder.decoder.exportState()), src, crop, opts.priorWeight);
+    return { search, engine: { requested, chosen: 'onnxruntime', reason: `${requested === 'auto' ? 'default' : 'requested'}; ${search.provider.reason}`, provider: search.provider.provider } };
+  } catch (e) {
+    const msg = (e as Error).message;
+    if (requested === 'onnxruntime') throw new Error(`engine 'onnxruntime': ${msg}`);
+    opts.warn?.(`white box on TF.js: ${msg}`);
+    return { search: null, engine: { requested, chosen: 'tfjs', reason: `fallback: ${msg}` } };
+  }
 }
 
 export async function invertTargets(decoder: LoadedDecoder, encoder: LoadedDiffEncoder, config: EncoderConfig, targets: Float32Array[], opts: InvertOptions): Promise<InvertResult> {
@@ -53,21 +85,29 @@ export async function invertTargets(decoder: LoadedDecoder, encoder: LoadedDiffE
   const cosine: number[] = [];
   const diverged: boolean[] = [];
   const G = (z: tf.Tensor2D) => decoder.decoder.forward(z, false);
-  const batches = Math.ceil(targets.length / opts.batchSize);
-  for (let b = 0; b < batches; b++) {
-    if (opts.signal?.aborted) throw new JobCancelledError();
-    const chunk = targets.slice(b * opts.batchSize, (b + 1) * opts.batchSize);
-    const res = await latentSearch(G, encoder.E, chunk, dim, {
+  const { search, engine } = await openOrtSearch(decoder, config, crop, opts);
+  const searchBatch = (chunk: Float32Array[], b: number, batches: number) => {
+    const searchOpts = {
       steps: opts.steps, learningRate: opts.learningRate, init: opts.init, priorWeight: opts.priorWeight, seed: opts.seed,
-      estimate: opts.init === 'estimate' ? chunk : undefined, crop, signal: opts.signal,
-      onStep: opts.onStep ? (s) => opts.onStep?.(b, batches, s) : undefined,
-    });
-    const px = tf.tidy(() => res.images.mul(255).round().clipByValue(0, 255).toInt());
-    images.set(px.dataSync() as Int32Array, b * opts.batchSize * S3);
-    px.dispose();
-    res.images.dispose();
-    cosine.push(...res.cosine);
-    diverged.push(...res.diverged);
+      estimate: opts.init === 'estimate' ? chunk : undefined, signal: opts.signal,
+      onStep: opts.onStep ? (s: StepInfo) => opts.onStep?.(b, batches, s) : undefined,
+    };
+    return search ? latentSearchOn(search, chunk, dim, searchOpts) : latentSearch(G, encoder.E, chunk, dim, { ...searchOpts, crop });
+  };
+  try {
+    const batches = Math.ceil(targets.length / opts.batchSize);
+    for (let b = 0; b < batches; b++) {
+      if (opts.signal?.aborted) throw new JobCancelledError();
+      const res = await searchBatch(targets.slice(b * opts.batchSize, (b + 1) * opts.batchSize), b, batches);
+      const px = tf.tidy(() => res.images.mul(255).round().clipByValue(0, 255).toInt());
+      images.set(px.dataSync() as Int32Array, b * opts.batchSize * S3);
+      px.dispose();
+      res.images.dispose();
+      cosine.push(...res.cosine);
+      diverged.push(...res.diverged);
+    }
+  } finally {
+    await search?.dispose();
   }
-  return { images, cosine, diverged };
+  return { images, cosine, diverged, engine };
 }
