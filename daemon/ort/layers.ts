@@ -29,9 +29,13 @@ function bnAxes(rank: number): number[] {
 
 /**
  * Batch norm with batch statistics (+ ReLU), x [N, C] or [N, C, H, W], gamma/beta [C]. Returns y and the
- * statistics (mean and biased variance over the M = N·H·W values per channel), as TF.js batchNormTrain.
- * Backward (g = dy masked by y > 0 when fused with ReLU, x̂ = (x − μ)/σ):
- *   dβ = Σ g,  dγ = Σ g·x̂,  dx = (γ/σ)·(g − dβ/M − x̂·dγ/M).
+ * statistics (mean and biased variance over the M = N·H·W values per channel, the variance two-pass as
+ * tf.moments), as TF.js batchNormTrain. Backward (g = dy masked by y > 0 when fused with ReLU, σ⁻¹ = inv,
+ * a = γ·inv):
+ *   dβ = Σ g,  dγ = Σ g·x̂ = inv·(Σ g·x − μ·dβ),  dx = a·(g − dβ/M − x̂·dγ/M) = a·g + c1·x + c0
+ *   with c1 = −a·inv·dγ/M and c0 = −a·dβ/M + a·inv·μ·dγ/M per channel.
+ * Full-size passes: forward Sub (for the variance), BatchNormalization, Relu; backward the mask, g·x, and
+ * dx as one BatchNormalization affine (c1·x + c0), one Mul and one Add — everything else is per channel.
  */
 export function batchNormTrain(b: GraphBuilder, x: string, gamma: string, beta: string, relu: boolean): { y: string; stats: BatchStatOutputs } {
   const xs = b.shape(x);
@@ -40,32 +44,38 @@ export function batchNormTrain(b: GraphBuilder, x: string, gamma: string, beta: 
   const m = axes.reduce((p, a) => p * (xs[a] as number), 1);
   if (!Number.isInteger(m)) throw new Error(`${b.graphName}: batch norm needs a static batch (got shape [${xs}])`);
   const pshape = xs.length === 2 ? [1, c] : [1, c, 1, 1];
-  let xc = ''; let inv = ''; let a = ''; let y = '';
+  const zeros = b.constant(new Float32Array(c), [c], 'float32', 'bn_zeros');
+  const ones = b.constant(new Float32Array(c).fill(1), [c], 'float32', 'bn_ones');
+  let mean = ''; let inv = ''; let y = '';
   const rule: GradRule = (g) => {
     const dy = g.dy[0];
     if (!dy) return [null, null, null];
     const gg = relu ? b.op('Where', [b.op('Greater', [y, b.scalar(0)]), dy, b.scalar(0)]) : dy;
-    const dBeta = b.op('ReduceSum', [gg, b.ints(axes)], { keepdims: 1 });
-    const xhat = b.op('Mul', [xc, inv]);
-    const dGamma = b.op('ReduceSum', [b.op('Mul', [gg, xhat]), b.ints(axes)], { keepdims: 1 });
+    const dBeta = b.op('ReduceSum', [gg, b.ints(axes)], { keepdims: 0 }); // [C]
+    const sgx = b.op('ReduceSum', [b.op('Mul', [gg, x]), b.ints(axes)], { keepdims: 0 }); // Σ g·x [C]
+    const dGamma = b.op('Mul', [inv, b.op('Sub', [sgx, b.op('Mul', [mean, dBeta])])]);
     let dx: string | null = null;
     if (g.needs[0]) {
-      const inner = b.op('Sub', [b.op('Sub', [gg, b.op('Mul', [dBeta, b.scalar(1 / m)])]), b.op('Mul', [xhat, b.op('Mul', [dGamma, b.scalar(1 / m)])])]);
-      dx = b.op('Mul', [inner, a]);
+      const a = b.op('Mul', [gamma, inv]);
+      const aM = b.op('Mul', [a, b.scalar(1 / m)]);
+      const c1 = b.op('Neg', [b.op('Mul', [aM, b.op('Mul', [inv, dGamma])])]);
+      const c0 = b.op('Sub', [b.op('Mul', [b.op('Mul', [aM, inv]), b.op('Mul', [mean, dGamma])]), b.op('Mul', [aM, dBeta])]);
+      const lin = b.op('BatchNormalization', [x, c1, c0, zeros, ones], { epsilon: f(0) }); // c1·x + c0
+      dx = b.op('Add', [b.op('Mul', [gg, b.op('Reshape', [a, b.ints(pshape)])]), lin]);
     }
-    return [dx, g.needs[1] ? b.op('Reshape', [dGamma, b.ints([c])]) : null, g.needs[2] ? b.op('Reshape', [dBeta, b.ints([c])]) : null];
+    return [dx, g.needs[1] ? dGamma : null, g.needs[2] ? dBeta : null];
   };
-  const [yo, mean, variance] = b.composite(relu ? 'BatchNormTrainRelu' : 'BatchNormTrain', [x, gamma, beta], rule, () => {
+  const [yo, mo, vo] = b.composite(relu ? 'BatchNormTrainRelu' : 'BatchNormTrain', [x, gamma, beta], rule, () => {
     const mu = b.op('ReduceMean', [x], { axes, keepdims: 1 });
-    xc = b.op('Sub', [x, mu]);
-    const v = b.op('Mul', [b.op('ReduceSumSquare', [xc], { axes, keepdims: 1 }), b.scalar(1 / m)]);
+    const xc = b.op('Sub', [x, mu]);
+    mean = b.op('Reshape', [mu, b.ints([c])]);
+    const v = b.op('Mul', [b.op('ReduceSumSquare', [xc], { axes, keepdims: 0 }), b.scalar(1 / m)]);
     inv = b.op('Reciprocal', [b.op('Sqrt', [b.op('Add', [v, b.scalar(BN_EPSILON)])])]);
-    a = b.op('Mul', [b.op('Reshape', [gamma, b.ints(pshape)]), inv]);
-    const lin = b.op('Add', [b.op('Mul', [xc, a]), b.op('Reshape', [beta, b.ints(pshape)])]);
+    const lin = b.op('BatchNormalization', [x, gamma, beta, mean, v], { epsilon: f(BN_EPSILON) });
     y = relu ? b.op('Relu', [lin]) : lin;
-    return [y, b.op('Reshape', [mu, b.ints([c])]), b.op('Reshape', [v, b.ints([c])])];
+    return [y, mean, v];
   });
-  return { y: yo, stats: { mean, variance } };
+  return { y: yo, stats: { mean: mo, variance: vo } };
 }
 
 /** Batch norm with moving statistics (+ ReLU): one BatchNormalization node. */

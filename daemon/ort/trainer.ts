@@ -65,6 +65,8 @@ export class OrtDecoderTrainer {
   private readonly trainSessions = new Map<number, Promise<TrainSession>>();
   private readonly forwardSessions = new Map<number, Promise<ForwardSession>>();
   private disposed = false;
+  /** Where the last training step spent its time (ms): ONNX Runtime's run, and the host's Adam + moving averages. */
+  lastTimings = { runMs: 0, hostMs: 0 };
   /** Provider and reason of the last session created. */
   provider: { provider: 'cpu' | 'cuda'; reason: string; threads: number } | null = null;
 
@@ -157,6 +159,11 @@ export class OrtDecoderTrainer {
     return p;
   }
 
+  /** The training session of batch size n (built on first use), e.g. for its profile (./session.ts readProfile). */
+  async trainingSession(n: number): Promise<OrtSession> {
+    return (await this.trainSession(n)).s;
+  }
+
   /** Builds and starts the session(s) for batch size n ahead of use (surfaces graph/provider errors early). */
   async prepare(n: number, training = true): Promise<void> {
     this.check('prepare');
@@ -196,7 +203,10 @@ export class OrtDecoderTrainer {
     for (const p of this.net.trainables) feeds[p.name] = this.tensorFor(p);
     const fetches: Record<string, ort.Tensor | null> = Object.fromEntries(ts.grads);
     for (const k of ['loss', 'gradSumSq', ...ts.g.statOutputs.flatMap((o) => [o.mean, o.variance])]) fetches[k] = null;
+    const t0 = performance.now();
     const out = await ts.s.session.run(feeds, fetches as ort.InferenceSession.FetchesType);
+    const t1 = performance.now();
+    this.lastTimings = { runMs: t1 - t0, hostMs: 0 };
     const loss = (out.loss.data as Float32Array)[0];
     const sumSq = (out.gradSumSq.data as Float32Array)[0];
     this.step += 1;
@@ -223,6 +233,7 @@ export class OrtDecoderTrainer {
         mv[c] = Math.fround(mv[c] * k1) + Math.fround(variance[c] * k3);
       }
     });
+    this.lastTimings.hostMs = performance.now() - t1;
     return { loss, skipped: false };
   }
 
