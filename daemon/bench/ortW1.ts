@@ -12,6 +12,8 @@ export interface OrtW1Result {
   batch: number; steps: number; msPerStep: number; msMin: number; imgPerSec: number; gflops: number;
   /** Mean ms per step inside session.run and on the host (Adam, moving averages). */
   runMs: number; hostMs: number;
+  /** Process CPU time per step (all threads), ms: with T threads and an idle machine, wall ≈ cpu / T. */
+  cpuMsPerStep: number;
   provider: string;
   threads: number;
   profile?: { totalMs: number; byOp: OpTime[]; topNodes: Array<{ node: string; op: string; shape: string; ms: number }> };
@@ -32,14 +34,17 @@ export async function benchOrtW1Step(batch = 32, steps = 5, warmup = 2, profile 
   try {
     for (let i = 0; i < warmup; i++) await tr.trainStep(z, t, batch);
     const times: number[] = []; let run = 0; let host = 0;
+    const cpu0 = process.cpuUsage();
     for (let i = 0; i < steps; i++) {
       const t0 = performance.now();
       await tr.trainStep(z, t, batch);
       times.push(performance.now() - t0);
       run += tr.lastTimings.runMs; host += tr.lastTimings.hostMs;
     }
+    const cpu = process.cpuUsage(cpu0);
     const ms = times.reduce((a, b) => a + b, 0) / steps;
     res = {
+      cpuMsPerStep: (cpu.user + cpu.system) / 1000 / steps,
       batch, steps, msPerStep: ms, msMin: Math.min(...times), imgPerSec: (batch * 1000) / ms,
       gflops: (3 * flopsPerImage(opts) * batch) / ms / 1e6, runMs: run / steps, hostMs: host / steps,
       provider: tr.provider?.reason ?? '?', threads: tr.provider?.threads ?? 0,

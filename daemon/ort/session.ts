@@ -19,6 +19,15 @@ export interface SessionSettings {
   provider?: ProviderChoice;
   /** Intra-op threads (CPU provider). Default: FACEINV_ORT_THREADS or the core count, at most 8. */
   threads?: number;
+  /** ONNX Runtime graph optimisation level (default 'all': includes the NCHWc layout transform on x64). */
+  optimization?: 'basic' | 'extended' | 'all';
+  /**
+   * Whether idle intra-op threads spin between ops (ONNX Runtime's default). Default here: only on a quiet
+   * machine (1-minute load average below half the cores; FACEINV_ORT_SPIN=0/1 forces it) — on a machine shared
+   * with other work, spinning threads fight the other processes and measured 2.3× slower (W1 step at load 4.5:
+   * 1638 ms spinning, 702 ms not).
+   */
+  spinning?: boolean;
   /** Write an ONNX Runtime profile (JSON) for this session, under `profileDir` (default os.tmpdir()). */
   profile?: boolean;
   profileDir?: string;
@@ -57,13 +66,21 @@ export function cudaAvailability(): { ok: boolean; reason: string } {
 
 let cudaFailure: string | null = null;
 
+/** The spinning default (see SessionSettings.spinning). */
+export function defaultSpinning(): boolean {
+  const env = process.env.FACEINV_ORT_SPIN;
+  if (env === '0' || env === '1') return env === '1';
+  return os.loadavg()[0] < 0.5 * (os.availableParallelism?.() ?? os.cpus().length);
+}
+
 function options(provider: 'cpu' | 'cuda', threads: number, s: SessionSettings, prefix?: string): ort.InferenceSession.SessionOptions {
   return {
     executionProviders: provider === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
-    graphOptimizationLevel: 'all',
+    graphOptimizationLevel: s.optimization ?? (process.env.FACEINV_ORT_OPT as 'basic' | 'extended' | 'all' | undefined) ?? 'all',
     ...(s.profile ? { enableProfiling: true, profileFilePrefix: prefix } : {}),
+    ...((s.spinning ?? defaultSpinning()) ? {} : { extra: { session: { intra_op: { allow_spinning: '0' } } } }),
   };
 }
 
@@ -90,7 +107,7 @@ export async function createSession(model: Uint8Array, what: string, s: SessionS
   }
   try {
     const session = await ort.InferenceSession.create(model, options('cpu', threads, s, prefix));
-    return { session, provider: 'cpu', reason: `${reason}cpu (${threads} threads)`, threads, profilePrefix: prefix };
+    return { session, provider: 'cpu', reason: `${reason}cpu (${threads} threads${(s.spinning ?? defaultSpinning()) ? '' : ', no spinning'})`, threads, profilePrefix: prefix };
   } catch (e) {
     throw new Error(`ONNX Runtime could not load ${what}: ${(e as Error).message.split('\n')[0]}`);
   }
