@@ -152,6 +152,21 @@ export function importOnnx(b: GraphBuilder, bytes: Uint8Array, file: string, opt
       if ((axis < 0 ? axis + rank : axis) !== rank - 1) throw new Error(`${where}: Softmax over axes ${axis}… of a rank-${rank} tensor (opset ${opset} coercion) is not supported`);
     }
     while (ins.length && ins[ins.length - 1] === '') ins.pop();
+    const slope = op === 'PRelu' ? b.constFloats(ins[1]) : null;
+    if (slope) {
+      // onnxruntime's per-channel PRelu is slow; the same values as Max/Min/Where (./preluRewrite.ts), with
+      // PRelu's own backward rule.
+      const [x, sl] = ins;
+      const rule = RULES.PRelu;
+      const [y] = b.composite('PRelu', [x, sl], (g) => rule({ ...g, entry: { ...g.entry, op: 'PRelu', origin: nodeName } }), () => {
+        const scaled = b.op('Mul', [x, sl]);
+        if (slope.every((v) => v <= 1)) return [b.op('Max', [x, scaled])];
+        if (slope.every((v) => v >= 1)) return [b.op('Min', [x, scaled])];
+        return [b.op('Where', [b.op('Greater', [x, b.scalar(0)]), x, scaled])];
+      });
+      names.set(outs[0], y);
+      return;
+    }
     const res = b.opN(op, ins, outs.length, attrs, { name: `${pre}${nodeName}`, origin: nodeName });
     outs.forEach((o, k) => { if (o) names.set(o, res[k]); });
   });
