@@ -10,6 +10,7 @@
 import * as fs from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import type { EncoderConfig } from '../config/encoder';
+import { resolveModelPath } from '../encoders/registry';
 import { gradients } from './autodiff';
 import { GraphBuilder } from './graph';
 import { importOnnx } from './importOnnx';
@@ -69,6 +70,11 @@ export interface EncoderGrad {
   embedding: Float32Array;
   /** [N, s, s, 3]: (dE/dx)ᵀ·upstream for every image. */
   inputGrad: Float32Array;
+}
+
+/** `OrtEncoderGrad` for an encoder config (its model file resolved as the registry does). */
+export async function loadOrtEncoderGrad(config: EncoderConfig, opts: { workspaceDir?: string; normalize?: boolean } & SessionSettings = {}): Promise<OrtEncoderGrad> {
+  return OrtEncoderGrad.create(onnxEncoderSource(config, resolveModelPath(config, opts.workspaceDir)), opts);
 }
 
 /** E and its batched input gradient on ONNX Runtime (see the header). */

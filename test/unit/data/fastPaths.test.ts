@@ -13,7 +13,7 @@ import { OnnxEncoder } from '../../../daemon/encoders/onnxEncoder';
 import { resolveModelPath } from '../../../daemon/encoders/registry';
 import { tf } from '../../../daemon/engine/tf';
 import { encoderConfigById } from '../../../daemon/whitebox/run';
-import { wasmEngine } from '../engine/helpers';
+import { wasmBackend } from '../ort/helpers';
 
 const LFW = path.resolve(__dirname, '..', '..', '..', '..', '..', 'shared', 'data', 'lfw', 'lfw-deepfunneled');
 
@@ -30,7 +30,7 @@ function noise(w: number, h: number, seed: number): RgbImage {
 
 describe('data: fast paths are bit-identical', function () {
   this.timeout(120000);
-  before(() => wasmEngine());
+  before(() => wasmBackend());
 
   it('detector input: the tabled resize equals resizeRegion + normalisation', async () => {
     const imgs: RgbImage[] = [noise(40, 33, 1), noise(641, 480, 2), noise(320, 240, 3), noise(1, 50, 4)];

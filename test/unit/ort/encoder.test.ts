@@ -27,8 +27,7 @@ import { OrtSearch } from '../../../daemon/ort/search';
 import { createSession, cudaAvailability } from '../../../daemon/ort/session';
 import { cropForEncoder, invertTargets } from '../../../daemon/whitebox/invert';
 import { encoderConfigById } from '../../../daemon/whitebox/run';
-import { wasmEngine } from '../engine/helpers';
-import { checkGradients, relError, values } from './helpers';
+import { checkGradients, relError, values, wasmBackend } from './helpers';
 
 function unit(dim: number, seed: number): Float32Array {
   const v = values(dim, seed);
@@ -62,7 +61,7 @@ describe('ort/encoder: E and dE/dx, and the white-box search on ONNX Runtime', f
   const file = resolveModelPath(config);
   let tmp: string;
   before(async () => {
-    await wasmEngine();
+    await wasmBackend();
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'faceinv-ort-enc-'));
   });
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));

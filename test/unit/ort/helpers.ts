@@ -8,6 +8,16 @@ import * as ort from 'onnxruntime-node';
 import { gradients } from '../../../daemon/ort/autodiff';
 import { GraphBuilder, Shape } from '../../../daemon/ort/graph';
 import { tf } from '../../../daemon/engine/tf';
+import { wasmEngine } from '../engine/helpers';
+
+/**
+ * The wasm engine, made the active backend again (tests that run earlier in the suite may leave TF.js on the
+ * pure-JS `cpu` backend, which is far too slow for the TF.js references here).
+ */
+export async function wasmBackend(): Promise<void> {
+  await wasmEngine();
+  if (tf.getBackend() !== 'wasm') await tf.setBackend('wasm');
+}
 
 /** Deterministic values in [lo, hi) (xorshift32). */
 export function values(n: number, seed: number, lo = -1, hi = 1): Float32Array {

@@ -11,8 +11,7 @@ import { f, GraphBuilder } from '../../../daemon/ort/graph';
 import { batchNormTrain, conv3x3, convTransposeK4S2, oneMinusCos, pixelLoss } from '../../../daemon/ort/layers';
 import { batchNormTrain as tfBatchNormTrain } from '../../../daemon/nets/layers/batchNorm';
 import { toGraphLayout } from '../../../daemon/ort/paramLayout';
-import { wasmEngine } from '../engine/helpers';
-import { awayFromZero, checkGradients, GradCase, size, values } from './helpers';
+import { awayFromZero, checkGradients, GradCase, size, values, wasmBackend } from './helpers';
 
 const inp = (shape: number[], seed: number, kind: 'any' | 'away' | 'pos' = 'any', diff = true) => ({
   shape, diff,
@@ -167,7 +166,7 @@ const CASES: GradCase[] = [
 
 describe('ort/ops: backward rules vs finite differences and TF.js', function () {
   this.timeout(120000);
-  before(() => wasmEngine());
+  before(() => wasmBackend());
   for (const c of CASES) {
     it(c.name, async () => {
       const r = await checkGradients(c);

@@ -10,8 +10,8 @@ import { trainBlackBox } from '../../../daemon/blackbox/train';
 import type { JobContext } from '../../../daemon/jobs/context';
 import { RUN_FILES, RunManifest } from '../../../daemon/runs/layout';
 import { readMetrics } from '../../../daemon/runs/runFolder';
+import { wasmBackend } from './helpers';
 import { lfwAvailable, makeTinyWorkspace, TinyWorkspace } from '../../fixtures/tinyWorkspace';
-import { wasmEngine } from '../engine/helpers';
 
 function ctxFor(dir: string, logs: string[], abortAtStep?: number): JobContext {
   const abort = new AbortController();
@@ -28,7 +28,7 @@ describe('ort/train: the engine choice in a black-box run', function () {
   let ws: TinyWorkspace;
   before(async function () {
     if (!lfwAvailable()) { console.log('    (skipped: ../shared/data/lfw not found)'); this.skip(); }
-    await wasmEngine();
+    await wasmBackend();
     ws = makeTinyWorkspace({ name: 'engines', training: { engine: 'onnxruntime', epochs: 2 } });
   });
   after(() => ws?.cleanup());

@@ -22,8 +22,7 @@ import { openDecoderRunner } from '../../../daemon/ort/decoderRunner';
 import { fromGraphLayout, graphShape, layoutOf, toGraphLayout } from '../../../daemon/ort/paramLayout';
 import { CheckpointMismatchError, OrtDecoderTrainer } from '../../../daemon/ort/trainer';
 import { Adam } from '../../../daemon/nets/layers/adam';
-import { wasmEngine } from '../engine/helpers';
-import { relError, values } from './helpers';
+import { relError, values, wasmBackend } from './helpers';
 
 const small: DecoderOptions = { inputDim: 16, outputSize: 64, residualLayers: 1, noiseVariance: 0.001, loss: 'l1', learningRate: 5e-4, seed: 7, baseChannels: 32 };
 
@@ -37,7 +36,7 @@ describe('ort/trainer: W1 on ONNX Runtime vs the TF.js Decoder', function () {
   this.timeout(300000);
   let tmp: string;
   before(async () => {
-    await wasmEngine();
+    await wasmBackend();
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'faceinv-ort-'));
   });
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -106,6 +105,45 @@ describe('ort/trainer: W1 on ONNX Runtime vs the TF.js Decoder', function () {
       });
     }
   }
+
+  it('the whole training graph agrees with finite differences of its own loss (along its gradient and a random direction)', async () => {
+    const o = { ...small, noiseVariance: 0, residualLayers: 2 as const, loss: 'l2' as const };
+    const n = 4;
+    const d = Decoder.create(o);
+    const st = await d.exportState();
+    d.dispose();
+    const { z, t } = batch(n, o, 51);
+    const net = decoderNet(o);
+    const g = buildTrainGraph(net, n);
+    const s = await ort.InferenceSession.create(g.bytes, { intraOpNumThreads: 2 });
+    const byName = new Map(st.tensors.map((x) => [x.name, x.data]));
+    const base = net.trainables.map((p) => toGraphLayout(byName.get(p.name)!, p, layoutOf(p, 'native')));
+    const run = async (eps: number, dirs: Float32Array[] | null) => {
+      const feeds: Record<string, ort.Tensor> = { z: new ort.Tensor('float32', z, [n, o.inputDim]), target: new ort.Tensor('float32', t, [n, 64, 64, 3]) };
+      net.trainables.forEach((p, i) => { feeds[p.name] = new ort.Tensor('float32', dirs ? base[i].map((v, k) => v + eps * dirs[i][k]) : base[i], graphShape(p, layoutOf(p, 'native'))); });
+      return s.run(feeds);
+    };
+    const out = await run(0, null);
+    const grads = net.trainables.map((_, i) => {
+      const gv = out[g.gradOutputs[i]].data as Float32Array;
+      const l = g.gradLayouts[i];
+      return l ? Float32Array.from(transposeGather(l.shape, l.perm), (k) => gv[k]) : gv.slice();
+    });
+    const gnorm = Math.sqrt(grads.reduce((a, gv) => a + gv.reduce((b, v) => b + v * v, 0), 0));
+    // Each tensor's random direction is in proportion to its own scale (kernels ~0.02, BN vectors ~1).
+    const random = net.trainables.map((_, i) => {
+      const rms = Math.sqrt(base[i].reduce((a, v) => a + v * v, 0) / base[i].length) || 0.02;
+      return values(base[i].length, 100 + i).map((v) => v * rms);
+    });
+    for (const [what, dirs, eps] of [['gradient', grads.map((gv) => gv.map((v) => v / gnorm)), 5e-4], ['random', random, 1e-2]] as const) {
+      let an = 0;
+      grads.forEach((gv, i) => { for (let k = 0; k < gv.length; k++) an += gv[k] * dirs[i][k]; });
+      const fd = (((await run(eps, dirs)).loss.data as Float32Array)[0] - ((await run(-eps, dirs)).loss.data as Float32Array)[0]) / (2 * eps);
+      console.log(`    ${what} direction: finite differences ${fd.toExponential(4)}, graph ${an.toExponential(4)}`);
+      assert.ok(Math.abs(fd - an) <= 5e-2 * Math.abs(an), `${what} direction: finite differences ${fd}, graph ${an}`);
+    }
+    await s.release();
+  });
 
   it('Adam on the host is the TF.js Adam (and a transposed gradient lands where it belongs)', () => {
     const n = 6 * 5;
