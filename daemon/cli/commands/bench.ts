@@ -9,6 +9,7 @@ import * as os from 'os';
 import { benchFaceApi } from '../../bench/faceApi';
 import { benchMatmul } from '../../bench/matmul';
 import { benchOrtW1Step, OrtW1Result } from '../../bench/ortW1';
+import { compareLossCurves, CurveResult } from '../../bench/curve';
 import { benchTorchW1 } from '../../bench/torch';
 import { benchW1Step, W1StepResult } from '../../bench/w1Step';
 import { benchWhiteboxStep, WhiteboxStepResult } from '../../bench/whiteboxStep';
@@ -23,7 +24,7 @@ export const command: CliCommand = {
   summary: 'Measure both compute engines: W1 training step (TF.js and ONNX Runtime), white-box step, PyTorch comparison, per-op profile.',
   usage: `faceinv bench [--engine both|onnxruntime|tfjs] [--backend auto|tensorflow-gpu|tensorflow|webgpu|wasm|cpu]
                 [--batch N] [--steps N] [--threads N] [--profile] [--no-torch] [--no-faceapi]
-                [--no-whitebox] [--whitebox-targets N] [--whitebox-steps N] [--whitebox-tfjs] [--json]
+                [--no-whitebox] [--whitebox-targets N] [--whitebox-steps N] [--whitebox-tfjs] [--curve N] [--json]
   --engine E          W1 step on both engines (default), or one
   --batch N           W1 batch size (default 32)           --steps N   timed W1 steps (default 5, after 2 warm-up)
   --threads N         wasm XNNPACK threads / ONNX Runtime intra-op threads (default: cores)
@@ -31,10 +32,11 @@ export const command: CliCommand = {
                       and white-box step
   --whitebox-targets  targets per white-box batch (default 16)   --whitebox-steps  timed steps (default 10)
   --whitebox-tfjs     also time the white-box step on TF.js (slow: about 1.5 s per step)
+  --curve N           also train W1 N steps on both engines from the same start and compare the loss curves
   --json              print one JSON object instead of text`,
   async run(args) {
     const a = parseArgs(args, {
-      values: ['backend', 'batch', 'steps', 'threads', 'engine', 'whitebox-targets', 'whitebox-steps'],
+      values: ['backend', 'batch', 'steps', 'threads', 'engine', 'whitebox-targets', 'whitebox-steps', 'curve'],
       booleans: ['json', 'profile', 'no-torch', 'no-faceapi', 'no-whitebox', 'whitebox-tfjs'],
     });
     const batch = intFlag(a, 'batch', 32);
@@ -120,6 +122,13 @@ export const command: CliCommand = {
         }
       }
     }
+    let curve: CurveResult | null = null;
+    if (a.flags.has('curve')) {
+      const n = intFlag(a, 'curve', 50);
+      curve = await compareLossCurves(n, batch);
+      say(`W1 loss curve, ${n} steps of batch ${batch} on both engines from the same start: largest relative difference ${curve.maxRelDiff.toExponential(2)} ` +
+        `(step ${curve.atStep}; stated tolerance 1e-3); loss ${curve.tfjs[0].toFixed(5)} → ${curve.tfjs[n - 1].toFixed(5)} (TF.js), ${curve.onnxruntime[0].toFixed(5)} → ${curve.onnxruntime[n - 1].toFixed(5)} (ONNX Runtime)`);
+    }
     const loadAfter = os.loadavg()[0];
     say(`load average after: ${load()}`);
     if (json) {
@@ -127,7 +136,7 @@ export const command: CliCommand = {
         engine, machine: { cores: os.cpus().length, loadBefore, loadAfter }, matmul: mm, w1, w1Ort: ort, faceApi: fa, torch,
         ratioToTorch: torch.ok && w1 ? w1.msPerStep / torch.msPerStep : null,
         ortRatioToTorch: torch.ok && ortMs !== null ? ortMs / torch.msPerStep : null,
-        whitebox: wb,
+        whitebox: wb, curve,
       }));
     }
     return 0;

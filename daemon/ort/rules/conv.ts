@@ -199,7 +199,7 @@ const maxPool: GradRule = (g) => {
 /** Inference-mode BatchNormalization (the imported encoders' unfused BN): a per-channel affine map. */
 const batchNormalization: GradRule = (g) => {
   const { b } = g;
-  const [x, scale, bias, mean, variance] = g.entry.inputs;
+  const [x, scale, , mean, variance] = g.entry.inputs;
   const eA = g.entry.attrs.epsilon;
   const eps = eA !== undefined && isFloatAttr(eA) ? eA.f : 1e-5;
   if (g.entry.attrs.training_mode === 1) throw new Error(`${where(g)}: training-mode BatchNormalization is not supported`);

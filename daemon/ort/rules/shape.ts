@@ -3,7 +3,7 @@
  * (Reshape ↔ Reshape, Transpose ↔ inverse Transpose, Slice ↔ zero Pad, Pad ↔ Slice, Concat ↔ Split,
  * DepthToSpace ↔ SpaceToDepth, Expand ↔ sum over the expanded axes).
  */
-import { GradCtx, GradRule, GraphBuilder, Shape } from '../graph';
+import { GradCtx, GradRule, GraphBuilder } from '../graph';
 import { invertPerm, unbroadcast } from './util';
 
 const where = (g: GradCtx) => `${g.b.graphName}: node '${g.entry.origin ?? g.entry.name}' (${g.entry.op})`;
@@ -27,9 +27,9 @@ const transpose: GradRule = (g) => {
 
 const slice: GradRule = (g) => {
   const { b } = g;
-  const [x, s, e, ax, st] = g.entry.inputs;
+  const [x, s, , ax, st] = g.entry.inputs;
   const xs = b.shape(x);
-  const starts = b.constInts(s)!; const ends = b.constInts(e)!;
+  const starts = b.constInts(s)!;
   const axes = (ax ? b.constInts(ax)! : starts.map((_, i) => i)).map((a) => (a < 0 ? a + xs.length : a));
   const steps = st ? b.constInts(st)! : starts.map(() => 1);
   let dy = g.dy[0]!;
@@ -149,4 +149,3 @@ export const SHAPE_RULES: Record<string, GradRule> = {
   Expand: expand, Cast: cast,
 };
 
-export type { Shape };
