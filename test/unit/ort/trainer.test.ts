@@ -19,6 +19,8 @@ import { transposeGather, adamUpdate } from '../../../daemon/ort/adam';
 import { buildTrainGraph } from '../../../daemon/ort/decoderGraph';
 import { decoderNet } from '../../../daemon/ort/decoderNet';
 import { openDecoderRunner } from '../../../daemon/ort/decoderRunner';
+import { decodeEmbeddingsOrt } from '../../../daemon/ort/decode';
+import { decodeEmbeddings } from '../../../daemon/blackbox/reconstruct';
 import { fromGraphLayout, graphShape, layoutOf, toGraphLayout } from '../../../daemon/ort/paramLayout';
 import { CheckpointMismatchError, OrtDecoderTrainer } from '../../../daemon/ort/trainer';
 import { Adam } from '../../../daemon/nets/layers/adam';
@@ -243,6 +245,21 @@ describe('ort/trainer: W1 on ONNX Runtime vs the TF.js Decoder', function () {
     assert.equal(o.consecutiveSkips, 0);
     await o.dispose();
     await assert.rejects(o.trainStep(z, t, n), /used after dispose/);
+  });
+
+  it('decodes embeddings to the same uint8 images as the TF.js decodeEmbeddings (±1 level at rounding ties)', async () => {
+    const d = Decoder.create(small);
+    const { z, t } = batch(8, small, 61);
+    tf.tidy(() => { const zt = tf.tensor2d(z, [8, 16]); const tt = tf.tensor4d(t, [8, 64, 64, 3]); for (let i = 0; i < 5; i++) d.trainStep(zt, tt); });
+    const rows = Array.from({ length: 5 }, (_, i) => z.slice(i * 16, (i + 1) * 16));
+    const a = decodeEmbeddings(d, rows, 2);
+    const state = await d.exportState();
+    const b = await decodeEmbeddingsOrt(state, rows, 2);
+    d.dispose();
+    let off = 0; let worst = 0;
+    for (let i = 0; i < a.length; i++) { const e = Math.abs(a[i] - b[i]); if (e) off++; worst = Math.max(worst, e); }
+    assert.ok(worst <= 1 && off <= a.length * 1e-3, `${off} of ${a.length} pixels differ, by up to ${worst}`);
+    await assert.rejects(decodeEmbeddingsOrt(state, [new Float32Array(3)]), /embedding 0 has 3 values, the decoder takes 16/);
   });
 
   it('rejects batches of the wrong size by name', async () => {
