@@ -108,7 +108,9 @@ describe('ort/encoder: E and dE/dx, and the white-box search on ONNX Runtime', f
     const targets = [unit(512, 1), unit(512, 2)];
     const opts = { steps: 4, learningRate: 0.05, init: 'estimate' as const, estimate: targets, priorWeight: 0.01 };
     const search = await OrtSearch.create(decoderGenerator(await d.exportState()), onnxEncoderSource(config, file), { size: 112 }, opts.priorWeight, { threads: 2 });
+    const before = tf.memory().numTensors;
     const a = await latentSearchOn(search, targets, 512, opts);
+    assert.equal(tf.memory().numTensors, before + 1, 'latentSearchOn should hold only the images it returns');
     const enc = await OnnxEncoder.load(config, file, { threads: 2 });
     const b = await latentSearch((z) => d.forward(z, false), enc.forward!, targets, 512, { ...opts, crop: { size: 112 } });
     a.cosine.forEach((c, i) => assert.ok(Math.abs(c - b.cosine[i]) <= 1e-4, `target ${i}: cosine ${c} vs TF.js ${b.cosine[i]}`));

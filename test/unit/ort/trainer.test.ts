@@ -262,6 +262,17 @@ describe('ort/trainer: W1 on ONNX Runtime vs the TF.js Decoder', function () {
     await assert.rejects(decodeEmbeddingsOrt(state, [new Float32Array(3)]), /embedding 0 has 3 values, the decoder takes 16/);
   });
 
+  it('leaves no TF.js tensors behind (initialisation and noise draws are the only TF.js work)', async () => {
+    const before = tf.memory().numTensors;
+    const o = await OrtDecoderTrainer.create(small, { threads: 1 });
+    const { z, t } = batch(4, small, 71);
+    for (let i = 0; i < 3; i++) await o.trainStep(z, t, 4);
+    await o.forward(z, 4);
+    await o.save(path.join(tmp, 'leak'));
+    await o.dispose();
+    assert.equal(tf.memory().numTensors, before);
+  });
+
   it('rejects batches of the wrong size by name', async () => {
     const o = await OrtDecoderTrainer.create(small, { threads: 1 });
     await assert.rejects(o.trainStep(new Float32Array(5), new Float32Array(4 * 64 * 64 * 3), 4), /z must be \[4, 16\]/);
