@@ -12,7 +12,6 @@ import { l2NormalizeRows, readEmbeddingsFile } from '../io/embeddingsFile';
 import type { AttackContext as JobContext } from '../runs/context';
 import { RUN_FILES } from '../protocol/runFolder';
 import { readJson, writeJsonAtomic } from '../runs/runFolder';
-import { loadDiffEncoder } from './search/diffEncoder';
 import { DecoderFaceModel } from './faceModel/decoder';
 import { checkFrame, checkTargets, renderFaces } from './inversion';
 import { gradientSearch } from './search/gradientSearch';
@@ -71,20 +70,15 @@ export async function invertFile(o: InvertFileOptions, ctx: JobContext): Promise
     let latents: Float32Array = start;
     let cosine: number[] = [];
     if (decision.route === 'whitebox') {
-      const encoder = await loadDiffEncoder(config, ctx.workspaceDir);
-      try {
-        const wb = { ...defaultWhitebox(), ...(o.steps ? { steps: o.steps } : {}) };
-        const res = await gradientSearch(generator, encoder, rows, start, wb, {
-          signal: ctx.signal,
+      const wb = { ...defaultWhitebox(), ...(o.steps ? { steps: o.steps } : {}) };
+        const res = await gradientSearch(generator, config, rows, start, wb, {
+          signal: ctx.signal, workspaceDir: ctx.workspaceDir, warn: (m) => ctx.log('warn', m),
           onStep: (b, batches, s) => ctx.progress(b * wb.steps + s.step, batches * wb.steps, { loss: s.loss, cosine: s.meanCosine }),
         });
         latents = res.latents;
         cosine = res.cosine;
         const diverged = res.diverged.filter(Boolean).length;
         if (diverged) ctx.log('warn', `${diverged} targets diverged (NaN loss): stopped, best result kept`);
-      } finally {
-        encoder.dispose();
-      }
     }
     const images = await renderFaces(generator, latents, rows.length);
     const S3 = S * S * 3;

@@ -13,7 +13,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { RunConfig } from '../protocol/runConfig';
+import { configIdentity, type RunConfig } from '../protocol/runConfig';
 import { resolveDatasetPath } from '../config/datasetPath';
 import { limitIdentities, openImageDataset, subsetByIdentity } from '../data/dataset';
 import { getAlignedCrops, getEmbeddings, getEmbeddingsWithCrops } from '../data/embeddingCache';
@@ -27,7 +27,6 @@ import { claimRunFolder, MetricsWriter, readJson, truncateMetrics, updateManifes
 import { loadDecoderModel } from '../blackbox/decoderModel';
 import { writeReconstructions } from '../blackbox/reconstruct';
 import { runDirOf, trainBlackBox } from '../blackbox/train';
-import { loadDiffEncoder } from './search/diffEncoder';
 import { judgeRoute, RouteDecision } from '../encoders/judge';
 import type { AttackContext } from '../runs/context';
 import { JobCancelledError, throwIfCancelled } from '../runs/context';
@@ -90,7 +89,7 @@ export async function runAttack(config: RunConfig, ctx: AttackContext, opts: Att
   const finished = !opts.overwrite && fs.existsSync(indexFile) && fs.existsSync(manifestFile) &&
     readJson<{ state?: string; method?: string }>(manifestFile).state === 'finished' && readJson<{ method?: string }>(manifestFile).method !== undefined;
   if (finished) {
-    claimRunFolder(runDir, config, false);
+    claimRunFolder(runDir, configIdentity(config), false);
     ctx.setRunDir(runDir);
     ctx.log('info', `${runDir}: the attack already finished; evaluating it again`);
   } else {
@@ -98,7 +97,7 @@ export async function runAttack(config: RunConfig, ctx: AttackContext, opts: Att
       // The seed's route: train the decoder in this run folder first (resumable); it claims the folder.
       await trainBlackBox(config, ctx, { overwrite: opts.overwrite, cacheDir: opts.cacheDir, workers: opts.workers, decision });
     } else {
-      claimRunFolder(runDir, config, opts.overwrite ?? false);
+      claimRunFolder(runDir, configIdentity(config), opts.overwrite ?? false);
     }
     ctx.setRunDir(runDir);
     const dataset = limitIdentities(openImageDataset(datasetDir), config.dataset.maxIdentities, config.split.seed);
@@ -214,27 +213,25 @@ async function attack(config: RunConfig, ctx: AttackContext, p: AttackPlan): Pro
     let queries: (number | undefined)[] = decision.route === 'blackbox' ? targets.map(() => 0) : targets.map(() => undefined);
     try {
       if (decision.route === 'whitebox') {
-        const E = await loadDiffEncoder(enc, ctx.workspaceDir);
-        try {
-          let step = 0;
-          const res = await gradientSearch(model, E, targets, start, config.whitebox, {
-            seed: config.training.seed, signal: ctx.signal,
-            onStep: (b, batches, s) => {
-              step++;
-              metrics.append({ time: new Date().toISOString(), step, split: 'search', loss: s.loss, cosine: s.meanCosine });
-              const used = b * config.whitebox.steps + s.step, limit = batches * config.whitebox.steps;
-              ctx.progress(used, limit, { loss: s.loss, cosine: s.meanCosine, batch: b + 1 }, undefined,
-                { budget: { kind: 'steps', used, limit }, ...(used === limit ? { stopReason: `budget of ${config.whitebox.steps} gradient steps per target reached` } : {}) });
-            },
-          });
-          if (res.aborted) throw new JobCancelledError();
-          const diverged = res.diverged.filter(Boolean).length;
-          if (diverged) ctx.log('warn', `${diverged} targets diverged (non-finite loss) and were stopped; their best result so far is kept`);
-          latents = res.latents;
-          cosine = res.cosine;
-        } finally {
-          E.dispose();
-        }
+        let step = 0;
+        const res = await gradientSearch(model, enc, targets, start, config.whitebox, {
+          seed: config.training.seed, signal: ctx.signal, engine: config.training.engine, workspaceDir: ctx.workspaceDir,
+          warn: (m) => ctx.log('warn', m),
+          onStep: (b, batches, s) => {
+            step++;
+            metrics.append({ time: new Date().toISOString(), step, split: 'search', loss: s.loss, cosine: s.meanCosine });
+            const used = b * config.whitebox.steps + s.step, limit = batches * config.whitebox.steps;
+            ctx.progress(used, limit, { loss: s.loss, cosine: s.meanCosine, batch: b + 1 }, undefined,
+              { budget: { kind: 'steps', used, limit }, ...(used === limit ? { stopReason: `budget of ${config.whitebox.steps} gradient steps per target reached` } : {}) });
+          },
+        });
+        if (res.aborted) throw new JobCancelledError();
+        const diverged = res.diverged.filter(Boolean).length;
+        if (diverged) ctx.log('warn', `${diverged} targets diverged (non-finite loss) and were stopped; their best result so far is kept`);
+        latents = res.latents;
+        cosine = res.cosine;
+        ctx.log('info', `white box on ${res.engine.chosen} (${res.engine.reason})`);
+        updateManifest(runDir, { engine: res.engine });
       } else if (config.search.method !== 'none') {
         const encoder = await loadEncoder(enc, { workspaceDir: ctx.workspaceDir });
         const check = config.search.detectorCheck ? await makeFaceCheck(model) : null;

@@ -127,10 +127,19 @@ export class PipelineCore {
 
   /** Embeds crops in one batch; if the batch throws, retries one by one so only the bad image fails. */
   private async embedCrops(list: EmbedJob[]): Promise<void> {
-    const enc = this.encoder as Encoder;
+    const enc = this.encoder as Encoder & { embedUint8?: (crops: Uint8Array, n: number) => Promise<Float32Array[]> };
     const S = (this.encAlign as AlignmentSpec).size;
     const run = async (part: typeof list) => {
       const n = part.length;
+      if (enc.embedUint8 && S === enc.inputSize) {
+        // Host-side preprocessing, bit-identical to the TF.js path below (OnnxEncoder.embedUint8).
+        const crops = new Uint8Array(n * S * S * 3);
+        part.forEach((p, i) => crops.set(p.crop, i * S * S * 3));
+        const rows = await enc.embedUint8(crops, n);
+        if (rows.length !== n) throw new Error(`encoder ${enc.id} returned ${rows.length} embeddings for ${n} crops`);
+        part.forEach((p, i) => { p.r.embedding = rows[i]; });
+        return;
+      }
       const buf = new Float32Array(n * S * S * 3);
       part.forEach((p, i) => {
         for (let k = 0; k < p.crop.length; k++) buf[i * S * S * 3 + k] = p.crop[k] / 255;

@@ -25,6 +25,8 @@ export interface LatentSearchOptions {
   seed?: number;
   /** Maps every updated latent back into the generator's domain (e.g. a clamp); returns a new tensor. */
   project?: (z: tf.Tensor2D) => tf.Tensor2D;
+  /** The same for latentSearchOn, on the host array [N, latentDim], in place. */
+  projectHost?: (z: Float32Array) => void;
 }
 
 /** [N,D] latents → [N,S,S,3] float32 images in [0,1]. */
@@ -157,6 +159,97 @@ function checkOptions(targets: Float32Array[], latentDim: number, o: LatentSearc
 }
 
 const ADAM = { beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+
+/**
+ * The search on an engine other than TF.js (daemon/ort/search.ts): per-target loss, cosine and ∂loss/∂z at z
+ * (rows with active = 0 give loss 0), and renders G(z). Host arrays, row-major: z [n, latentDim],
+ * targets [n, d] (unit rows), images [n, S, S, 3].
+ */
+export interface SearchEngine {
+  readonly outputSize: number;
+  lossAndGrad(z: Float32Array, targets: Float32Array, active: Float32Array, n: number): Promise<{ loss: Float32Array; cos: Float32Array; grad: Float32Array }>;
+  render(z: Float32Array, n: number): Promise<Float32Array>;
+}
+
+/**
+ * latentSearch with the loss and gradients from `engine`: the same initialisation (TF.js's seeded normal
+ * draw), Adam (β1 0.9, β2 0.999, ε 1e-8, masked per row), best-cosine tracking, per-target freezing of
+ * diverged rows (a non-finite loss, cosine or gradient freezes the row at its best z), abort and step reports.
+ */
+export async function latentSearchOn(engine: SearchEngine, targets: Float32Array[], latentDim: number,
+  opts: LatentSearchOptions & { estimate?: Float32Array[]; onStep?: (s: StepInfo) => void; signal?: AbortSignal },
+): Promise<LatentSearchResult> {
+  checkOptions(targets, latentDim, opts);
+  const n = targets.length;
+  const d = targets[0].length;
+  const D = latentDim;
+  const tNorm = targets.map((t, i) => l2normalise(t, `target ${i}`));
+  const diverged = tNorm.map((t) => t.some((x) => !Number.isFinite(x)));
+  const T = new Float32Array(n * d);
+  tNorm.forEach((t, i) => T.set(t.map((x) => (Number.isFinite(x) ? x : 0)), i * d));
+  let z: Float32Array;
+  if (opts.init === 'zeros') z = new Float32Array(n * D);
+  else if (opts.init === 'normal') z = tf.tidy(() => tf.randomNormal([n, D], 0, 1, 'float32', opts.seed).dataSync() as Float32Array).slice();
+  else { z = new Float32Array(n * D); opts.estimate!.forEach((e, i) => z.set(e, i * D)); }
+  const m = new Float32Array(n * D);
+  const v = new Float32Array(n * D);
+  const best = z.slice();
+  const bestCos = new Array<number>(n).fill(-Infinity);
+  const b1 = ADAM.beta1; const b2 = ADAM.beta2;
+  let stepsRun = 0;
+  let aborted = false;
+  for (let step = 1; step <= opts.steps + 1; step++) {
+    if (opts.signal?.aborted) { aborted = true; break; }
+    const final = step === opts.steps + 1;
+    const active = Float32Array.from(diverged, (x) => (x ? 0 : 1));
+    const { loss, cos, grad } = await engine.lossAndGrad(z, T, active, n);
+    for (let i = 0; i < n; i++) {
+      if (diverged[i]) continue;
+      if (!Number.isFinite(loss[i]) || !Number.isFinite(cos[i])) { diverged[i] = true; continue; }
+      if (cos[i] > bestCos[i]) { bestCos[i] = cos[i]; best.set(z.subarray(i * D, (i + 1) * D), i * D); }
+      if (!final) {
+        for (let k = i * D; k < (i + 1) * D; k++) {
+          if (!Number.isFinite(grad[k])) { diverged[i] = true; break; }
+        }
+      }
+    }
+    if (!final) {
+      const a = opts.learningRate / (1 - b1 ** step);
+      const c = 1 - b2 ** step;
+      for (let i = 0; i < n; i++) {
+        if (diverged[i]) continue;
+        for (let k = i * D; k < (i + 1) * D; k++) {
+          const g = grad[k];
+          const m1 = Math.fround(b1 * m[k] + (1 - b1) * g);
+          const v1 = Math.fround(b2 * v[k] + (1 - b2) * g * g);
+          m[k] = m1; v[k] = v1;
+          z[k] = z[k] - (a * m1) / (Math.sqrt(v1 / c) + ADAM.eps);
+        }
+      }
+      if (opts.projectHost) {
+        // Frozen rows keep their values: project a copy of each live row only.
+        for (let i = 0; i < n; i++) if (!diverged[i]) opts.projectHost(z.subarray(i * D, (i + 1) * D));
+      }
+      stepsRun = step;
+      if (opts.onStep) {
+        const live = diverged.map((x, i) => (x ? -1 : i)).filter((i) => i >= 0);
+        const mean = (x: ArrayLike<number>): number => (live.length ? live.reduce((p, i) => p + x[i], 0) / live.length : NaN);
+        opts.onStep({
+          step, steps: opts.steps, loss: mean(loss), meanCosine: mean(cos),
+          cosine: Array.from(cos, (x, i) => (diverged[i] ? NaN : x)), bestCosine: bestCos.slice(), diverged: diverged.slice(),
+        });
+      }
+      await new Promise<void>((r) => setImmediate(r));
+    }
+  }
+  const S = engine.outputSize;
+  const px = await engine.render(best, n);
+  const images = tf.tensor4d(px, [n, S, S, 3]);
+  return {
+    z: Array.from({ length: n }, (_, i) => best.slice(i * D, (i + 1) * D)), images,
+    cosine: bestCos.map((x) => (x === -Infinity ? NaN : x)), diverged: diverged.slice(), stepsRun, aborted,
+  };
+}
 
 export async function latentSearch(G: Generator, E: DiffEncoder, targets: Float32Array[], latentDim: number,
   opts: LatentSearchOptions & { estimate?: Float32Array[]; onStep?: (s: StepInfo) => void; signal?: AbortSignal; crop?: CropSpec },

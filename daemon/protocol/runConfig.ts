@@ -35,6 +35,14 @@ export const TrainingConfigSchema = Type.Object({
   evalEvery: Type.Integer({ minimum: 1, default: 200 }),
   seed: Type.Integer({ minimum: 0, default: 0 }),
   augmentation: AugmentationSchema,
+  /**
+   * Compute engine for training, the white-box search and decoding: 'auto' = ONNX Runtime where it covers the
+   * model, else TF.js with a warning; 'onnxruntime' = ONNX Runtime or an error; 'tfjs' = the TF.js reference.
+   */
+  engine: Type.Optional(Type.Union([Type.Literal('auto'), Type.Literal('onnxruntime'), Type.Literal('tfjs')], {
+    default: 'auto',
+    description: "Compute engine: 'auto' (ONNX Runtime where it covers the model, else TF.js), 'onnxruntime', or 'tfjs' (the reference).",
+  })),
 }, { additionalProperties: false, default: {} });
 
 export const DatasetConfigSchema = Type.Object({
@@ -179,6 +187,16 @@ export function validateRunConfig(value: unknown, where: string): { config?: Run
 /** The white-box settings with every default filled from the schema (the one place they are written). */
 export function defaultWhitebox(): WhiteboxConfig {
   return Value.Default(WhiteboxConfigSchema, {}) as WhiteboxConfig;
+}
+
+/**
+ * The part of a run config that identifies the experiment, for "same config?" checks when a run resumes:
+ * everything but `training.engine` (an execution choice: a run may resume on the other engine).
+ */
+export function configIdentity(config: RunConfig): unknown {
+  const { engine: _engine, ...training } = config.training;
+  void _engine;
+  return { ...config, training };
 }
 
 export function assertRunConfig(value: unknown, where: string): RunConfig {

@@ -68,6 +68,13 @@ export const RunManifestSchema = Type.Object({
   /** What the attack is, in words (face model, start, search), for reports. */
   method: Type.Optional(Type.String()),
   error: Type.Optional(Type.String()),
+  /** Compute engine of the run (training, search, decoding): the config's request, the choice and why. */
+  engine: Type.Optional(Type.Object({
+    requested: Type.Union([Type.Literal('auto'), Type.Literal('onnxruntime'), Type.Literal('tfjs')]),
+    chosen: Type.Union([Type.Literal('onnxruntime'), Type.Literal('tfjs')]),
+    reason: Type.String(),
+    provider: Type.Optional(Type.Union([Type.Literal('cpu'), Type.Literal('cuda')])),
+  })),
 });
 export type RunManifest = Static<typeof RunManifestSchema>;
 

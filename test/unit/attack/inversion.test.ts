@@ -44,9 +44,10 @@ describe('white-box inversion through the imported ArcFace encoder (decoder face
     const model = new DecoderFaceModel(generator);
     const targets = [unitRandom(512, 7), unitRandom(512, 11)];
     const start = new Float32Array(2 * 512);
-    const res = await gradientSearch(model, encoder, targets, start, { steps: 8, learningRate: 0.1, init: 'normal', priorWeight: 0, batchSize: 2 }, {
-      seed: 3, onStep: (_b, _n, s) => cos.push(s.meanCosine),
+    const res = await gradientSearch(model, config, targets, start, { steps: 8, learningRate: 0.1, init: 'normal', priorWeight: 0, batchSize: 2 }, {
+      seed: 3, engine: 'tfjs', loadTfEncoder: async () => ({ ...encoder, dispose: () => undefined }), onStep: (_b, _n, s) => cos.push(s.meanCosine),
     });
+    assert.equal(res.engine.chosen, 'tfjs');
     const images = await renderFaces(model, res.latents, 2);
     assert.equal(images.length, 2 * 64 * 64 * 3);
     // Arbitrary unit vectors are far from any face this small generator draws, so the gain is small but it

@@ -1,0 +1,71 @@
+/**
+ * Adam (Kingma & Ba 2015) on host arrays, the same update as daemon/nets/layers/adam.ts (bias corrections
+ * folded into the step size and ε, as there):
+ *   m ← β1·m + (1−β1)·g,  v ← β2·v + (1−β2)·g²,  θ ← θ − α_t·m / (√v + ε̂_t),
+ *   α_t = lr·√(1−β2^t)/(1−β1^t),  ε̂_t = ε·√(1−β2^t).
+ * m and v are rounded to float32 after each update, as the TF.js version stores them. A gradient may come
+ * in another element order than θ (`gather[i]` = index of θ's element i in g), so a graph can hand over a
+ * weight gradient before its final transpose and the permutation costs nothing extra here.
+ */
+
+export interface AdamConstants { learningRate: number; beta1: number; beta2: number; epsilon: number }
+
+/** Step size and ε̂ of update number `t` (1-based). */
+export function adamScalars(c: AdamConstants, t: number): { stepSize: number; epsHat: number } {
+  const c2 = Math.sqrt(1 - Math.pow(c.beta2, t));
+  return { stepSize: (c.learningRate * c2) / (1 - Math.pow(c.beta1, t)), epsHat: c.epsilon * c2 };
+}
+
+/** One in-place update of θ, m, v from g (same length), update number t. */
+export function adamUpdate(theta: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, c: AdamConstants, t: number, gather?: Int32Array): void {
+  const n = theta.length;
+  if (m.length !== n || v.length !== n || g.length !== n || (gather && gather.length !== n)) {
+    throw new Error(`adamUpdate: θ has ${n} values, m ${m.length}, v ${v.length}, g ${g.length}${gather ? `, gather ${gather.length}` : ''}`);
+  }
+  const { stepSize, epsHat } = adamScalars(c, t);
+  const b1 = c.beta1; const b2 = c.beta2; const c1 = 1 - b1; const c2 = 1 - b2;
+  if (gather) {
+    for (let i = 0; i < n; i++) {
+      const gi = g[gather[i]];
+      const mi = Math.fround(b1 * m[i] + c1 * gi);
+      const vi = Math.fround(b2 * v[i] + c2 * gi * gi);
+      m[i] = mi; v[i] = vi;
+      theta[i] -= (stepSize * mi) / (Math.sqrt(vi) + epsHat);
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const gi = g[i];
+      const mi = Math.fround(b1 * m[i] + c1 * gi);
+      const vi = Math.fround(b2 * v[i] + c2 * gi * gi);
+      m[i] = mi; v[i] = vi;
+      theta[i] -= (stepSize * mi) / (Math.sqrt(vi) + epsHat);
+    }
+  }
+}
+
+/**
+ * Gather map for θ = reshape(transpose(G, perm)) with G of shape `shape`: out[i] = flat index in G of θ's
+ * element i.
+ */
+export function transposeGather(shape: number[], perm: number[]): Int32Array {
+  const r = shape.length;
+  const stride = new Array<number>(r);
+  let s = 1;
+  for (let k = r - 1; k >= 0; k--) { stride[k] = s; s *= shape[k]; }
+  const tShape = perm.map((p) => shape[p]);
+  const tStride = perm.map((p) => stride[p]);
+  const out = new Int32Array(s);
+  const idx = new Array<number>(r).fill(0);
+  let off = 0;
+  for (let i = 0; i < s; i++) {
+    out[i] = off;
+    for (let k = r - 1; k >= 0; k--) {
+      idx[k]++;
+      off += tStride[k];
+      if (idx[k] < tShape[k]) break;
+      off -= tStride[k] * tShape[k];
+      idx[k] = 0;
+    }
+  }
+  return out;
+}
