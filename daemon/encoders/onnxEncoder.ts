@@ -16,7 +16,7 @@ import * as ort from 'onnxruntime-node';
 import type { EncoderConfig } from '../protocol/encoderConfig';
 import { tf } from '../engine/tf';
 import { liftFixedBatch } from '../onnx/batchLift';
-import { rewritePrelu } from '../ort/preluRewrite';
+import { rewritePrelu } from '../onnx/preluRewrite';
 import { loadOnnxAsTf, TfOnnxModel } from '../onnx/model';
 import type { AlignedBatch, Encoder } from './types';
 import { checkAlignedBatch, l2NormalizeInPlace, l2NormalizeRows, toModelInput } from './preprocess';

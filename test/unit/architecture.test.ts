@@ -1,7 +1,8 @@
 /**
  * The daemon's folders form layers, each importing only from folders below it (or itself), so a change low
  * down never needs code above it: the shared protocol at the bottom; then the engine, run folders, I/O,
- * security and config; the ONNX importer; networks and encoders; the data pipeline; decoder training; the
+ * security and config; the ONNX importer; networks and encoders; the data pipeline and the ONNX Runtime
+ * training/search engine; decoder training; the
  * evaluation; the attacks; jobs and the language server; the daemon's server; the CLI and the benches.
  * (The extension and webview may import only daemon/protocol: `tsc -b` enforces that through project references.)
  */
@@ -16,7 +17,7 @@ export const LAYERS: string[][] = [
   ['engine', 'runs', 'io', 'security', 'config'],
   ['onnx'],
   ['nets', 'encoders'],
-  ['data'],
+  ['data', 'ort'],
   ['blackbox'],
   ['evaluation'],
   ['attack'],

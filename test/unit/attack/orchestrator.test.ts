@@ -9,7 +9,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { runAttack } from '../../../daemon/attack/orchestrator';
-import { assertRunConfig, RunConfig } from '../../../daemon/protocol/runConfig';
+import { assertRunConfig, configIdentity, RunConfig } from '../../../daemon/protocol/runConfig';
 import { makeIdentitySplit } from '../../../daemon/data/split';
 import { INSTALL_ROOT } from '../../../daemon/io/installation';
 import { checkConfigText } from '../../../daemon/lsp/checks';
@@ -58,7 +58,7 @@ describe('attack orchestrator (tiny LFW subset)', function () {
   });
 
   it('white box: gradient steps through the imported encoder from the ridge start', async () => {
-    const c = config({ name: 'white', route: 'whitebox', faceModel: { kind: 'pca', components: 8 }, start: 'ridge', whitebox: { steps: 3, batchSize: 16, learningRate: 0.05 } });
+    const c = config({ name: 'white', route: 'whitebox', faceModel: { kind: 'pca', components: 8 }, start: 'ridge', whitebox: { steps: 3, batchSize: 16, learningRate: 0.05, restarts: 2 } });
     const logs: string[] = [];
     const out = await runAttack(c, { ...quietContext(ws.dir), log: (_l, m) => logs.push(m) }, { cacheDir: ws.cacheDir, evaluate: false });
     assert.equal(out.decision.route, 'whitebox');
@@ -68,7 +68,10 @@ describe('attack orchestrator (tiny LFW subset)', function () {
     const index = JSON.parse(fs.readFileSync(path.join(out.runDir, RUN_FILES.reconstructionIndex), 'utf8')) as ReconstructionIndex;
     assert.ok(index.items.every((it) => typeof it.cosine === 'number' && it.queries === undefined));
     const metrics = fs.readFileSync(path.join(out.runDir, RUN_FILES.metrics), 'utf8').trim().split('\n');
-    assert.ok(metrics.length >= 3, 'one metrics line per step');
+    assert.ok(metrics.length >= 6, 'one metrics line per step of each restart');
+    const manifest = JSON.parse(fs.readFileSync(path.join(out.runDir, RUN_FILES.manifest), 'utf8'));
+    assert.match(manifest.method, /3 gradient steps through arcface512-faceplugin × 2 restarts, answers the face detector finds/);
+    assert.equal(manifest.engine.chosen, 'onnxruntime', 'the white box runs on ONNX Runtime for an ONNX encoder');
   });
 
   it('refuses a decoder trained on this run\'s held-out identities, and an old decoder run without a split', async () => {
@@ -116,7 +119,7 @@ describe('attack orchestrator (tiny LFW subset)', function () {
     const c = config({ name: 'splitcheck', faceModel: { kind: 'pca', components: 8 }, start: 'ridge' });
     const dir = path.join(ws.dir, 'runs', 'splitcheck');
     fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, RUN_FILES.config), JSON.stringify(c));
+    fs.writeFileSync(path.join(dir, RUN_FILES.config), JSON.stringify(configIdentity(c)));
     const ids = fs.readdirSync(path.join(ws.dir, 'data', 'tiny')).sort();
     fs.writeFileSync(path.join(dir, RUN_FILES.split), JSON.stringify(makeIdentitySplit(ids, { seed: 3, testFraction: 0.34 })));
     await assert.rejects(runAttack(c, quietContext(ws.dir), { cacheDir: ws.cacheDir, evaluate: false }),

@@ -4,7 +4,7 @@
  */
 import * as assert from 'node:assert/strict';
 import { GraphBuilder } from '../../../daemon/ort/graph';
-import { rewritePrelu } from '../../../daemon/ort/preluRewrite';
+import { rewritePrelu } from '../../../daemon/onnx/preluRewrite';
 import { runGraph, values } from './helpers';
 
 function model(slopes: Float32Array[]): Uint8Array {
@@ -16,7 +16,7 @@ function model(slopes: Float32Array[]): Uint8Array {
   return b.toBytes();
 }
 
-describe('ort/preluRewrite', () => {
+describe('onnx/preluRewrite', () => {
   it('rewrites each PRelu to the exact Max/Min/Where form', async () => {
     const bytes = model([Float32Array.of(0.1, -0.5, 1, 0.9), Float32Array.of(1, 1.3, 2, 1.01), Float32Array.of(0.2, 1.5, -1.2, 0.7)]);
     const r = rewritePrelu(bytes, 'test');
