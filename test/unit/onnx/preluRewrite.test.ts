@@ -5,7 +5,7 @@
 import * as assert from 'node:assert/strict';
 import { GraphBuilder } from '../../../daemon/ort/graph';
 import { rewritePrelu } from '../../../daemon/onnx/preluRewrite';
-import { runGraph, values } from './helpers';
+import { runGraph, values } from '../ort/helpers';
 
 function model(slopes: Float32Array[]): Uint8Array {
   const b = new GraphBuilder('prelus');
