@@ -107,7 +107,7 @@ export class PcaFaceModel implements FaceModel {
 
   describe(): string {
     const d = this.description;
-    return `PCA face model, ${d.components} components of ${d.faces.toLocaleString('en-US')} training faces (${(100 * d.varianceKept).toFixed(1)} % of their variance), ${d.frame.template} ${d.frame.size} px`;
+    return `PCA face model, ${d.components} components of ${d.faces.toLocaleString('en-US')} training faces (${(100 * d.varianceKept).toFixed(1)} % of their variance; built in ${d.seconds.toFixed(0)} s, once per split), ${d.frame.template} ${d.frame.size} px`;
   }
 
   async save(runDir: string): Promise<void> {
