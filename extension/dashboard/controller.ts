@@ -43,6 +43,8 @@ export interface DashboardLink {
   readonly lastError: unknown;
   readonly jobs: { all(): JobInfo[]; onEvent(fn: (e: JobEvent) => void): () => void };
   onState(fn: (s: ConnectionStateName) => void): () => void;
+  /** A reconnect attempt failed (so the dashboard can say why while it keeps trying). */
+  onRetryFailed?(fn: (err: unknown) => void): () => void;
 }
 
 /** A picture to open in an editor tab. */
@@ -150,6 +152,7 @@ export class DashboardController {
     this.offLink = [
       opts.link.onState(() => this.onLinkState()),
       opts.link.jobs.onEvent((e) => this.onJob(e.job)),
+      opts.link.onRetryFailed?.(() => this.post(DaemonMessage.create(daemonLink(this.opts.link)))) ?? (() => undefined),
     ];
     this.onLinkState();
   }

@@ -279,6 +279,7 @@ describe('dashboard controller (fed by a real daemon through DaemonConnection)',
     const refused = await waitFor('the refusal on the dashboard', () => host.posts.find((p) => p.method === 'dashboard/daemon' && /refused the token/.test(p.params.problem ?? '')));
     assert.ok(refused.method === 'dashboard/daemon' && refused.params.url === url);
     await waitFor('the connection to give up', () => conn.state === 'failed');
+    assert.ok(host.posts.some((p) => p.method === 'dashboard/daemon' && /refused the token; retrying/.test(p.params.problem ?? '')), 'said while it still retries');
     const failed = daemonLink(conn);
     assert.match(failed.problem ?? '', /refused the token .*connect again with its current token/);
     appendMetrics(dir, metricsLines(2, 10));
