@@ -7,7 +7,9 @@
  *   1. dev suite: the repository as the extension under development (out/test/host/suite/*.test.js);
  *   2. vsix suite (unless --skip-vsix; --vsix-only skips 1, --reuse-vsix reuses the last package): `vsce package`, `--install-extension` into a fresh extensions folder,
  *      then a probe extension's test checks the installed copy activates and its commands and config server run.
- * Needs a build (`npm run build`). Exit code 0 when every suite passed. Output and logs: .test-output/host/.
+ * Each suite's counts (mocha inside the host, plus this runner's own end check) go to FACEINV_TEST_SUMMARY
+ * for `npm test`'s total. Needs a build (`npm run build`). Exit code 0 when every suite passed. Output and
+ * logs: .test-output/host/.
  */
 'use strict';
 const { spawn, spawnSync } = require('node:child_process');
@@ -129,25 +131,45 @@ async function runInBrowser(runDir, port, workspace, devPath, testsPath) {
     log(`end state: ${JSON.stringify(seen)}`);
     // Every job of the suite has ended: a progress toast still open would be a notification that never closes.
     const stuck = (seen.toasts ?? []).filter((t) => PROGRESS_TOAST.test(t ?? ''));
-    if (stuck.length) { log(`FAIL: progress notifications left open after their jobs ended: ${JSON.stringify(stuck)}`); return 1; }
+    if (stuck.length) log(`FAIL: progress notifications left open after their jobs ended: ${JSON.stringify(stuck)}`);
     fs.writeFileSync(path.join(runDir, 'tests.log'), lines.join('\n'));
-    if (code === 'timeout') { log(`suite timed out after ${SUITE_TIMEOUT_MS / 1000} s`); return 124; }
-    return code;
+    if (code === 'timeout') { log(`suite timed out after ${SUITE_TIMEOUT_MS / 1000} s`); return { code: 124, stuck }; }
+    return { code, stuck };
   } finally {
     await context.close().catch(() => undefined);
   }
 }
 
+/** Adds one mocha-in-host run's counts (and this runner's own end check) to `npm test`'s total. */
+function reportCounts(name, counts) {
+  const file = process.env.FACEINV_TEST_SUMMARY;
+  if (file) fs.appendFileSync(file, `${JSON.stringify({ suite: process.env.FACEINV_TEST_SUITE || 'host', part: name, passed: counts.passed, failed: counts.failed, skipped: counts.skipped })}\n`);
+}
+
 async function suite(name, { devPath, extensionsDir, workspace, env }) {
   const runDir = path.join(OUT, name);
   fs.mkdirSync(runDir, { recursive: true });
+  fs.rmSync(path.join(runDir, 'counts.json'), { force: true });
+  const countsFile = path.join(runDir, 'counts.json');
   const port = await freePort();
   const t0 = Date.now();
-  const server = await startServer(runDir, port, extensionsDir, env);
+  const server = await startServer(runDir, port, extensionsDir, { ...env, FACEINV_HOST_COUNTS: countsFile });
   try {
-    const code = await runInBrowser(runDir, port, workspace, devPath, path.join(ROOT, 'out', 'test', 'host', 'suite', 'index'));
-    log(`${name} suite: exit ${code} in ${((Date.now() - t0) / 1000).toFixed(1)} s (logs in ${path.relative(ROOT, runDir)})`);
-    return code;
+    const { code, stuck } = await runInBrowser(runDir, port, workspace, devPath, path.join(ROOT, 'out', 'test', 'host', 'suite', 'index'));
+    let counts;
+    try {
+      counts = JSON.parse(fs.readFileSync(countsFile, 'utf8'));
+    } catch {
+      counts = { passed: 0, failed: 1, skipped: 0, failures: [`the ${name} suite reported no counts (exit ${code})`] };
+    }
+    if (code === 124) { counts.failed++; counts.failures.push(`the ${name} suite timed out`); }
+    // This runner's own check is one test too: no progress notification is left open once every job ended.
+    if (stuck.length) { counts.failed++; counts.failures.push(`progress notifications left open: ${JSON.stringify(stuck)}`); } else counts.passed++;
+    reportCounts(name, counts);
+    const failed = code !== 0 || counts.failed > 0;
+    log(`${name} suite: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped; exit ${code} in ${((Date.now() - t0) / 1000).toFixed(1)} s (logs in ${path.relative(ROOT, runDir)})`);
+    for (const f of counts.failures ?? []) log(`  failed: ${f}`);
+    return failed ? 1 : 0;
   } finally {
     stopServer(server);
   }
