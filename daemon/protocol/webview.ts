@@ -15,7 +15,7 @@
 import { Static, TSchema, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { BudgetSchema } from './budget';
-import { RunSummarySchema, type RunSummary } from './daemon';
+import { RunStateSchema, RunSummarySchema, type RunSummary } from './daemon';
 import { EvaluationReportSchema } from './report';
 import { MetricsLineSchema, ReconstructionIndexSchema, ReconstructionItemSchema, RunManifestSchema } from './runFolder';
 import { defineNotification, NotificationType } from './message';
@@ -63,24 +63,20 @@ export const RunJobSchema = Type.Object({
 });
 export type RunJob = Static<typeof RunJobSchema>;
 
-/** Everything the dashboard shows for the selected run. */
-export const RunViewSchema = Type.Object({
-  name: Type.String(),
-  dir: Type.String(),
-  manifest: Type.Union([RunManifestSchema, Type.Null()]),
-  /** Every line of metrics.jsonl so far, in file order. */
-  metrics: Type.Array(MetricsLineSchema),
-  faces: Type.Array(FaceViewSchema),
-  evaluation: Type.Union([EvaluationReportSchema, Type.Null()]),
-  /** Why evaluation/report.json exists but cannot be shown (older version, bad JSON…), naming what is missing. */
-  evaluationProblem: Type.Optional(Type.String()),
-  /** The daemon job writing this run, when the daemon knows one. */
-  job: Type.Union([RunJobSchema, Type.Null()]),
-  /** Readable problems with the run's files (bad JSON, bad lines, paths escaping the folder). */
-  problems: Type.Array(Type.String()),
-  /** True once the folder has disappeared from disk while shown. */
-  removed: Type.Boolean(),
-});
+/**
+ * Everything the dashboard shows for the selected run: the daemon's RunState (daemon.ts), its faces as
+ * FaceViews, the daemon job writing it, and whether its folder is gone.
+ */
+export const RunViewSchema = Type.Composite([
+  Type.Omit(RunStateSchema, ['faces']),
+  Type.Object({
+    faces: Type.Array(FaceViewSchema),
+    /** The daemon job writing this run, when the daemon knows one. */
+    job: Type.Union([RunJobSchema, Type.Null()]),
+    /** True once the folder has disappeared from disk while shown. */
+    removed: Type.Boolean(),
+  }),
+]);
 export type RunView = Static<typeof RunViewSchema>;
 
 /** The daemon the dashboard reads: whether it is live, where, and why not. */

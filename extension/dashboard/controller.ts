@@ -129,6 +129,8 @@ interface Wanted { id: string; which: 'image' | 'original'; version: string }
 
 export class DashboardController {
   private attached: { client: FeedClient; off: (() => void)[] } | undefined;
+  /** The daemon the runs below came from (another one's runs are not shown meanwhile). */
+  private source: string | undefined;
   private runsRoot: string | null = null;
   private runs: RunSummary[] = [];
   /** The run the user asked for (by name), shown once the daemon has it. */
@@ -226,6 +228,17 @@ export class DashboardController {
   }
 
   private attach(c: FeedClient): void {
+    const url = this.opts.link.endpoint?.url;
+    if (url !== this.source) {
+      // Another daemon (or the local one restarted on another port): what the last one sent is not its
+      // state; the run shown is asked for again by name.
+      this.wanted ??= this.shown?.state.name;
+      this.source = url;
+      this.runsRoot = null;
+      this.runs = [];
+      this.shown = undefined;
+      this.message = undefined;
+    }
     const on = <P extends TSchema>(type: NotificationType<string, P>, fn: (p: ParamsOf<NotificationType<string, P>>) => void) => c.on(type, (p) => {
       if (this.disposed || this.attached?.client !== c) return;
       if (!type.isParams(p)) { this.host.log(`dashboard: dropped a ${type.method} from the daemon that does not match its schema`); return; }
@@ -393,7 +406,7 @@ export class DashboardController {
   // Pictures
 
   private key(run: string, w: Wanted): string {
-    return `${run}\0${w.id}\0${w.which}\0${w.version}`;
+    return `${this.source ?? ''}\0${run}\0${w.id}\0${w.which}\0${w.version}`;
   }
 
   private wantedPictures(state: RunState): Wanted[] {

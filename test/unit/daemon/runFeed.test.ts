@@ -22,18 +22,10 @@ import type { TSchema } from '@sinclair/typebox';
 import { DaemonServer } from '../../../daemon/server/server';
 import { imageType, MAX_RUNS_PER_CONNECTION } from '../../../daemon/server/runFeed';
 import { appendMetrics, makeRun, manifest, metricsLines, tempDir, writeJson } from '../webview/fixture';
+import { waitFor } from '../waitFor';
 
 const TOKEN = 'run-feed-test-token-0123456789';
 
-async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** Every notification a client got, by method, in order. */
 function record(client: DaemonClient): { method: string; params: Record<string, unknown> }[] {

@@ -17,20 +17,12 @@ import { DaemonServer } from '../../../daemon/server/server';
 import type { FaceInversionApi } from '../../../extension/extension';
 import { makeRun } from '../webview/fixture';
 import { fakeExtensionContext, fakeLanguageClient, FakePanel, installVscodeStub, makeVscodeStub } from './vscodeStub';
+import { waitFor } from '../waitFor';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 const TOKEN = 'panel-test-token-0123456789';
 const OUT_EXTENSION = `${path.sep}out${path.sep}extension${path.sep}`;
 
-async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 15_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** Modules of the extension loaded under another test's stub are dropped, so they bind to this one. */
 function forgetExtensionModules(): void {

@@ -20,18 +20,10 @@ import { DaemonServer } from '../../../daemon/server/server';
 import { DaemonConnection, type ConnectionOptions } from '../../../extension/connection';
 import { DashboardController, daemonLink, pictureUri, type DashboardHost, type PictureToOpen } from '../../../extension/dashboard/controller';
 import { appendMetrics, makeRun, manifest, metricsLines, tempDir, writeJson } from './fixture';
+import { waitFor } from '../waitFor';
 
 const TOKEN = 'dashboard-test-token-0123456789';
 
-async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 15_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 class FakeHost implements DashboardHost {
   posts: ToWebviewMessage[] = [];
@@ -288,6 +280,37 @@ describe('dashboard controller (fed by a real daemon through DaemonConnection)',
     const back = await waitFor('the whole state again', () => host.states().length > states && host.lastState());
     assert.deepEqual(back.daemon, { connected: true, url, remote: true });
     assert.equal(back.selected?.metrics.length, 13);
+  });
+
+  it('switching to another daemon (Connect to Daemon… to a GPU box) shows that daemon\'s runs only, and back', async () => {
+    await makeRun(runsRoot, 'local-run', { faces: 1, steps: 3, evaluation: false });
+    const other = tempDir('dash-remote-ws');
+    await makeRun(path.join(other, 'runs'), 'gpu-run', { faces: 1, steps: 7, evaluation: false });
+    const remote = new DaemonServer({
+      host: '127.0.0.1', port: 0, token: 'remote-token-0123456789abcdef', workspaceDir: other,
+      kinds: new Map([['probe', probeJob as unknown as JobKind]]),
+      engine: { backend: 'cpu', reason: 'test', threads: 1, versions: {}, memory: () => tf.memory() },
+      runFeed: { runPollMs: 0, listPollMs: 0 },
+    });
+    const remoteUrl = `ws://127.0.0.1:${await remote.listen()}`;
+    try {
+      await connect();
+      const host = new FakeHost();
+      await ready(host);
+      await waitFor('local pictures', () => host.pictures('local-run').size === 1);
+      await conn.connect({ url: remoteUrl, token: 'remote-token-0123456789abcdef', remote: true });
+      const s = await waitFor('the remote daemon\'s state', () => host.lastState().selected?.name === 'gpu-run' && host.lastState());
+      assert.deepEqual(s.runs.map((r) => r.name), ['gpu-run'], 'no run of the other daemon');
+      assert.equal(s.runsRoot, path.join(other, 'runs'));
+      assert.equal(s.selected?.metrics.length, 7);
+      assert.ok(!host.states().some((x) => x.daemon.url === remoteUrl && x.runs.some((r) => r.name === 'local-run')), 'never the local runs under the remote daemon');
+      await waitFor('remote pictures', () => host.pictures('gpu-run').size === 1);
+      await conn.connect({ url, token: TOKEN, remote: false });
+      await waitFor('the local daemon\'s state again', () => host.lastState().selected?.name === 'local-run' && host.lastState().runs.length === 1);
+    } finally {
+      await remote.close();
+      fs.rmSync(other, { recursive: true, force: true });
+    }
   });
 
   it('shows the first run that appears in an empty history, and says when no daemon is connected', async () => {
