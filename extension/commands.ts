@@ -12,6 +12,7 @@ import { ListJobKindsRequest } from '../daemon/protocol/daemon';
 import { RUN_FILES } from '../daemon/protocol/runFolder';
 import { configKindOf, type EncoderSummary } from '../daemon/protocol/configServer';
 import type { CommandFactory, Ctx } from './ctx';
+import { openDashboard as showDashboard } from './dashboard/panel';
 import { checkDaemonUrl } from './format';
 import { evaluateJob, invertJob, JOB_KIND, JobSubmission, probeJob, runJob, trainJob } from './jobParams';
 import { isActive } from './jobTracker';
@@ -219,20 +220,7 @@ export const selfCheck: CommandFactory = {
 export const openDashboard: CommandFactory = {
   needsDaemon: false,
   enabled: (ctx) => async (runArg?: unknown) => {
-    // Loaded lazily: the dashboard module is another helper's and may be absent from a partial build.
-    let mod: { openDashboard?: (c: unknown, runDir?: string) => void };
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-var-requires
-      mod = require('./dashboard/panel') as typeof mod;
-    } catch (err) {
-      void ctx.notify('error', `Face Inversion: the dashboard is not available in this build (${(err as Error).message.split('\n')[0]}).`);
-      return false;
-    }
-    if (typeof mod.openDashboard !== 'function') {
-      void ctx.notify('error', 'Face Inversion: extension/dashboard/panel does not export openDashboard(ctx, runDir?).');
-      return false;
-    }
-    mod.openDashboard(ctx, str(runArg));
+    showDashboard(ctx, str(runArg));
     return true;
   },
 };

@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 const DAEMON = path.resolve(__dirname, '..', '..', '..', 'daemon');
+const EXTENSION = path.resolve(__dirname, '..', '..', '..', 'extension');
 
 export const LAYERS: string[][] = [
   ['protocol'],
@@ -46,5 +47,20 @@ describe('architecture: import layers of daemon/', () => {
       }
     }
     assert.deepEqual(upward, [], `imports that run upwards:\n${upward.join('\n')}`);
+  });
+});
+
+describe('architecture: the dashboard is fed by the daemon', () => {
+  it('no extension file reads run folders or polls them (the daemon\'s run feed sends them, local or remote)', () => {
+    const readers: string[] = [];
+    for (const file of tsFiles(path.join(EXTENSION, 'dashboard'))) {
+      const src = fs.readFileSync(file, 'utf8');
+      const rel = path.relative(EXTENSION, file);
+      if (/\bRUN_FILES\b|protocol\/runFolder'/.test(src)) readers.push(`${rel} uses the run-folder layout`);
+      if (/\bset(Interval|Timeout)\(/.test(src)) readers.push(`${rel} runs a timer (polling)`);
+      if (/\b(readFileSync|readdirSync|statSync|createReadStream|watch)\(/.test(src)) readers.push(`${rel} reads the disk`);
+    }
+    assert.deepEqual(readers, []);
+    assert.ok(!fs.existsSync(path.join(EXTENSION, 'dashboard', 'runReader.ts')) && !fs.existsSync(path.join(EXTENSION, 'dashboard', 'runWatcher.ts')));
   });
 });

@@ -17,7 +17,7 @@ export function applyMessage(state: DashboardState | null, msg: ToWebviewMessage
   if (!state) return state;
   switch (msg.method) {
     case 'dashboard/runs': return { ...state, runs: msg.params.runs };
-    case 'dashboard/daemon': return { ...state, daemonConnected: msg.params.connected };
+    case 'dashboard/daemon': return { ...state, daemon: msg.params };
     default: break;
   }
   const sel = state.selected;
@@ -28,6 +28,7 @@ export function applyMessage(state: DashboardState | null, msg: ToWebviewMessage
       return withRun({ metrics: sel.metrics.concat(msg.params.lines), problems: mergeProblems(sel.problems, msg.params.problems ?? []) });
     case 'dashboard/manifest': return withRun({ manifest: msg.params.manifest });
     case 'dashboard/faces': return withRun({ faces: msg.params.faces });
+    case 'dashboard/faceImages': return withRun({ faces: withImages(sel.faces, msg.params.images) });
     case 'dashboard/evaluation': {
       const { evaluationProblem: _old, ...rest } = sel;
       const next = { ...rest, evaluation: msg.params.evaluation, ...(msg.params.problem ? { evaluationProblem: msg.params.problem } : {}) };
@@ -36,6 +37,21 @@ export function applyMessage(state: DashboardState | null, msg: ToWebviewMessage
     case 'dashboard/job': return withRun({ job: msg.params.job });
     case 'dashboard/runRemoved': return { ...state, selected: { ...sel, removed: true }, message: msg.params.message };
   }
+}
+
+/** Faces with the pictures that arrived filled in; faces without news stay the same objects. */
+export function withImages(faces: readonly FaceView[], images: readonly { id: string; imageUri?: string; originalUri?: string }[]): FaceView[] {
+  const byId = new Map(images.map((i) => [i.id, i]));
+  return faces.map((f) => {
+    const got = byId.get(f.id);
+    if (!got || ((got.imageUri ?? f.imageUri) === f.imageUri && (got.originalUri ?? f.originalUri) === f.originalUri)) return f;
+    return { ...f, ...(got.imageUri ? { imageUri: got.imageUri } : {}), ...(got.originalUri ? { originalUri: got.originalUri } : {}) };
+  });
+}
+
+/** The banner over the whole view: why the daemon is not live, then the view's own message. */
+export function bannerText(state: DashboardState | null): string {
+  return state ? [state.daemon.problem, state.message].filter(Boolean).join(' ') : '';
 }
 
 /** At most `max` problems kept (newest last), duplicates dropped. */
