@@ -147,6 +147,23 @@ export const LogNotification = defineNotification('daemon/log',
 export const RunNameSchema = Type.String({ minLength: 1, maxLength: 255, pattern: '^(?!\\.\\.?$)[^/\\\\\\u0000]+$' });
 
 /** One row of the run history: a folder under the daemon's runs root (`<workspace>/runs`). */
+const RateOrNull = Type.Union([Type.Number({ minimum: 0, maximum: 1 }), Type.Null()]);
+
+/** A run's headline figures, from its evaluation report (daemon/protocol/report.ts `runHeadline`). */
+export const RunHeadlineSchema = Type.Object({
+  method: Type.String(),
+  queriesPerTarget: Type.Optional(Type.Number({ minimum: 0 })),
+  probes: Type.Integer({ minimum: 0 }),
+  /** Type I at FMR 1e-4 and type II (per pair) at 1e-3, `redetect`, by the attacked encoder. */
+  typeI1e4: RateOrNull,
+  typeII1e3: RateOrNull,
+  /** The first transfer encoder's type I at 1e-3, `redetect`. */
+  transfer: Type.Optional(Type.Object({ encoderId: Type.String(), typeI1e3: RateOrNull })),
+  /** The nearest-training-face baseline's type I at 1e-4, for scale. */
+  nearestFace1e4: RateOrNull,
+});
+export type RunHeadline = Static<typeof RunHeadlineSchema>;
+
 export const RunSummarySchema = Type.Object({
   name: Type.String(),
   /** Absolute path of the run folder on the daemon's machine (shown, never opened by the client). */
@@ -158,6 +175,8 @@ export const RunSummarySchema = Type.Object({
   /** ISO time used for newest-first ordering (manifest createdAt, else the folder's mtime). */
   createdAt: Type.String(),
   hasReport: Type.Boolean(),
+  /** The evaluated attack in a few figures (redetect, attacked encoder), so the history compares methods. */
+  headline: Type.Optional(RunHeadlineSchema),
   /** Why the manifest could not be read, when it could not. */
   problem: Type.Optional(Type.String()),
 });

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import type { TSchema } from '@sinclair/typebox';
 import { compareRuns, type RunFace, type RunState, type RunSummary } from '../protocol/daemon';
-import { EvaluationReportSchema } from '../protocol/report';
+import { EvaluationReportSchema, runHeadline } from '../protocol/report';
 import {
   MetricsLineSchema, ReconstructionIndexSchema, RUN_FILES, RunManifestSchema,
   type EvaluationReport, type MetricsLine, type ReconstructionIndex, type RunManifest,
@@ -212,7 +212,11 @@ export function summarizeRun(runDir: string): RunSummary {
   const hasReport = fs.existsSync(path.join(dir, RUN_FILES.evaluationReport));
   if (manifest.value) {
     const m = manifest.value;
-    return { name: path.basename(dir), dir, kind: m.kind, encoderId: m.encoderId, state: m.state, createdAt: m.createdAt, hasReport };
+    const report = hasReport ? readEvaluation(dir).value : null;
+    return {
+      name: path.basename(dir), dir, kind: m.kind, encoderId: m.encoderId, state: m.state, createdAt: m.createdAt, hasReport,
+      ...(report ? { headline: runHeadline(report) } : {}),
+    };
   }
   let createdAt = new Date(0).toISOString();
   try { createdAt = fs.statSync(dir).mtime.toISOString(); } catch { /* vanished meanwhile: epoch sorts it last */ }

@@ -290,6 +290,8 @@ export interface HistoryRow {
   state: RunSummary['state'];
   detail: string;
   time: string;
+  /** The evaluated attack's headline figures (redetect), to compare methods across runs. */
+  figures?: string;
   selected: boolean;
   problem?: string;
 }
@@ -301,6 +303,16 @@ export function formatTime(iso: string): string {
   return new Date(t).toISOString().slice(0, 16).replace('T', ' ');
 }
 
+/** "1e-4 type I 98.7 % (lookalike 40.0 %) · type II 74.2 % · faceapi-resnet128 69.3 % · 96 queries" (redetect). */
+export function headlineText(h: NonNullable<RunSummary['headline']>): string {
+  return [
+    `type I @1e-4 ${formatRate(h.typeI1e4)}${h.nearestFace1e4 !== null ? ` (lookalike ${formatRate(h.nearestFace1e4)})` : ''}`,
+    `type II @1e-3 ${formatRate(h.typeII1e3)}`,
+    ...(h.transfer ? [`${h.transfer.encoderId} @1e-3 ${formatRate(h.transfer.typeI1e3)}`] : []),
+    h.queriesPerTarget !== undefined ? `${h.queriesPerTarget.toFixed(0)} queries/target` : 'white box',
+  ].join(' · ');
+}
+
 export function historyRows(runs: readonly RunSummary[], selected: string | undefined): HistoryRow[] {
   return runs.map((r) => ({
     name: r.name,
@@ -308,6 +320,7 @@ export function historyRows(runs: readonly RunSummary[], selected: string | unde
     detail: [r.kind === 'blackbox' ? 'black box' : r.kind === 'whitebox' ? 'white box' : undefined, r.encoderId, r.hasReport ? 'evaluated' : undefined]
       .filter((s): s is string => s !== undefined).join(' · '),
     time: formatTime(r.createdAt),
+    ...(r.headline ? { figures: headlineText(r.headline) } : {}),
     selected: r.name === selected,
     ...(r.problem ? { problem: r.problem } : {}),
   }));

@@ -18,6 +18,7 @@ export function renderRuns(rows: HistoryRow[], runsRoot: string | null, select: 
       h('span', { class: `state ${r.state}`, text: r.state }),
       h('span', { class: 'name', text: r.name }),
       h('span', { class: 'detail muted', text: r.detail }),
+      r.figures ? h('span', { class: 'figures', attrs: { 'data-testid': 'run-figures' }, text: r.figures, title: 'redetect, attacked encoder; lookalike = the nearest-training-face baseline' }) : null,
       h('span', { class: 'time muted', text: r.time }),
     ]),
   ])))];

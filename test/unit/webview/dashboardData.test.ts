@@ -8,6 +8,7 @@ import {
   applyMessage, bannerText, curves, downsample, faceCards, formatRate, historyRows, jobLine, mergeProblems, progressFraction, restoreViewState, runProgress, sarTable,
 } from '../../../webview/src/dashboardData';
 import { manifest, metricsLines, syntheticReport } from './fixture';
+import { runHeadline } from '../../../daemon/protocol/report';
 
 const ids6 = ['a', 'b', 'c', 'd', 'e', 'f'].map((x) => ({ id: x, identity: x.toUpperCase() }));
 
@@ -257,6 +258,12 @@ describe('dashboardData', () => {
     // A run kind that records no progress claims nothing.
     const wb = runProgress(run({ manifest: manifest('wb', { kind: 'whitebox', progress: undefined }) }));
     assert.deepEqual(wb, { fraction: null, text: '' });
+  });
+
+  it('the run history shows each evaluated run\'s headline figures, so methods compare', () => {
+    const h = runHeadline(syntheticReport('r', ids6));
+    const rows = historyRows([{ name: 'r', dir: '/r', state: 'finished', createdAt: 't', hasReport: true, headline: h }], undefined);
+    assert.equal(rows[0].figures, 'type I @1e-4 50.0 % (lookalike 16.7 %) · type II @1e-3 66.7 % · faceapi-resnet128 @1e-3 33.3 % · 96 queries/target');
   });
 
   it('restoreViewState accepts its own shape and defaults anything else', () => {
