@@ -232,6 +232,13 @@ const Ok = Type.Object({ ok: Type.Boolean() });
 export const SubscribeRunsRequest = defineRequest('daemon/subscribeRuns', Type.Object({}, { additionalProperties: false }),
   Type.Object({ runsRoot: Type.String(), runs: Type.Array(RunSummarySchema) }));
 
+/**
+ * client → daemon: the run history under the daemon's runs root (newest first) once, without following it:
+ * what a picker (Evaluate, Invert with a run's decoder) offers. `dir` is a path on the daemon's machine.
+ */
+export const ListRunsRequest = defineRequest('daemon/listRuns', Type.Object({}, { additionalProperties: false }),
+  Type.Object({ runsRoot: Type.String(), runs: Type.Array(RunSummarySchema) }));
+
 /** client → daemon: no more `daemon/runsChanged` on this connection. */
 export const UnsubscribeRunsRequest = defineRequest('daemon/unsubscribeRuns', Type.Object({}, { additionalProperties: false }), Ok);
 
@@ -308,7 +315,7 @@ export const RunStateNotification = defineNotification('daemon/runState', Type.O
 export const DAEMON_REQUESTS = [
   StatusRequest, SubmitJobRequest, CancelJobRequest, ListJobsRequest, GetJobRequest, SubscribeRequest,
   UnsubscribeRequest, ListJobKindsRequest, ShutdownRequest,
-  SubscribeRunsRequest, UnsubscribeRunsRequest, SubscribeRunRequest, UnsubscribeRunRequest, RunImagesRequest,
+  ListRunsRequest, SubscribeRunsRequest, UnsubscribeRunsRequest, SubscribeRunRequest, UnsubscribeRunRequest, RunImagesRequest,
 ] as const;
 
 /** Every notification the daemon sends. */

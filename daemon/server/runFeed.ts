@@ -64,14 +64,18 @@ export class RunFeed {
     this.runsRoot = path.resolve(opts.runsRoot);
   }
 
-  /** Whole history now; `daemon/runsChanged` to `notify` from then on. */
-  subscribeRuns(conn: object, notify: Notify): { runsRoot: string; runs: RunSummary[] } {
-    let runs: RunSummary[];
+  /** Whole history now, not followed. */
+  listRuns(): { runsRoot: string; runs: RunSummary[] } {
     try {
-      runs = listRuns(this.runsRoot);
+      return { runsRoot: this.runsRoot, runs: listRuns(this.runsRoot) };
     } catch (e) {
       throw new ProtocolError(ErrorCode.InternalError, (e as Error).message);
     }
+  }
+
+  /** Whole history now; `daemon/runsChanged` to `notify` from then on. */
+  subscribeRuns(conn: object, notify: Notify): { runsRoot: string; runs: RunSummary[] } {
+    const { runs } = this.listRuns();
     this.listeners.set(conn, notify);
     if (!this.listWatcher) {
       this.listWatcher = new RunsListWatcher(this.runsRoot, runs, (delta) => {

@@ -10,7 +10,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import {
   CancelJobRequest, GetJobRequest, JobInfo, JobProgress, JobProgressNotification, JobStateNotification, ListJobKindsRequest,
   ListJobsRequest, LogLevel, LogNotification, PROTOCOL_VERSION, RunImagesRequest, ShutdownRequest, StatusRequest, StatusResult,
-  SubmitJobRequest, SubscribeRequest, SubscribeRunRequest, SubscribeRunsRequest, UnsubscribeRequest, UnsubscribeRunRequest,
+  ListRunsRequest, SubmitJobRequest, SubscribeRequest, SubscribeRunRequest, SubscribeRunsRequest, UnsubscribeRequest, UnsubscribeRunRequest,
   UnsubscribeRunsRequest,
 } from '../protocol/daemon';
 import { DEFAULT_RUNS_DIR } from '../protocol/runConfig';
@@ -208,6 +208,7 @@ export class DaemonServer {
         setImmediate(() => this.opts.onShutdownRequested?.());
         return { ok: true };
       })
+      .on(ListRunsRequest, () => this.runs.listRuns())
       .on(SubscribeRunsRequest, (_p, conn) => this.runs.subscribeRuns(conn, this.notifier(conn)))
       .on(UnsubscribeRunsRequest, (_p, conn) => ({ ok: this.runs.unsubscribeRuns(conn) }))
       .on(SubscribeRunRequest, (p, conn) => this.runs.subscribeRun(conn, this.notifier(conn), p.run))

@@ -15,7 +15,7 @@ import { DaemonClient, DaemonRequestError } from '../../../daemon/protocol/clien
 import {
   DAEMON_NOTIFICATIONS, DAEMON_REQUESTS, RunEvaluationNotification, RunFacesNotification, RunImagesRequest, RunManifestNotification,
   RunMetricsNotification, RunRemovedNotification, RunsChangedNotification, RunStateNotification, SubscribeRunRequest,
-  SubscribeRunsRequest, UnsubscribeRunRequest, UnsubscribeRunsRequest,
+  ListRunsRequest, SubscribeRunsRequest, UnsubscribeRunRequest, UnsubscribeRunsRequest,
 } from '../../../daemon/protocol/daemon';
 import { ErrorCode, type NotificationType } from '../../../daemon/protocol/message';
 import type { TSchema } from '@sinclair/typebox';
@@ -92,6 +92,23 @@ describe('daemon: run feed (runs, one run, pictures)', function () {
     assert.deepEqual(got[1].params.removed, ['old']);
     assert.deepEqual((await client.request(UnsubscribeRunsRequest, {})).ok, true);
     assert.equal(server.runs.watching.list, false, 'the list watcher stops with its last subscriber');
+  });
+
+  it('lists the history once for a picker, without following it', async () => {
+    await makeRun(runsRoot, 'older', { faces: 0, evaluation: false, manifest: { createdAt: '2026-11-01T00:00:00.000Z' } });
+    await makeRun(runsRoot, 'newer', { faces: 0, manifest: { createdAt: '2026-11-02T00:00:00.000Z' } });
+    const got = record(client);
+    const list = await client.request(ListRunsRequest, {});
+    assert.ok(ListRunsRequest.isResult(list));
+    assert.equal(list.runsRoot, runsRoot);
+    assert.deepEqual(list.runs.map((r) => [r.name, r.hasReport]), [['newer', true], ['older', false]]);
+    assert.equal(list.runs[0].dir, path.join(runsRoot, 'newer'), 'the folder a job on the daemon reads');
+    assert.equal(server.runs.watching.list, false, 'a list is not a subscription');
+    await makeRun(runsRoot, 'later', { faces: 0, evaluation: false });
+    server.runs.poll();
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(got.length, 0);
+    await assert.rejects(client.request(ListRunsRequest, { extra: 1 } as never), DaemonRequestError);
   });
 
   it('sends one run whole, then its deltas; a rewrite whole again; a deletion once', async () => {
