@@ -14,7 +14,7 @@
 import * as ort from 'onnxruntime-node';
 import { tf } from '../engine/tf';
 import { Decoder, DecoderOptions, DecoderState, readDecoderCheckpoint, trainingNoiseSeed, validateDecoderOptions, writeDecoderCheckpoint } from '../nets/decoder';
-import { AdamConstants, adamUpdate, transposeGather } from './adam';
+import { AdamConstants, adamUpdate, transposeGather } from '../nets/layers/adam';
 import { buildForwardGraph, buildTrainGraph, ForwardGraph, GraphOptions, TrainGraph } from './decoderGraph';
 import { decoderNet, DecoderNet, sizeOf, TensorSpec } from './decoderNet';
 import { fromGraphLayout, graphShape, GraphLayout, layoutOf, toGraphLayout } from './paramLayout';

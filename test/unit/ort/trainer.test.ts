@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { tf } from '../../../daemon/engine/tf';
 import { Decoder, DecoderOptions } from '../../../daemon/nets/decoder';
-import { transposeGather, adamUpdate } from '../../../daemon/ort/adam';
+import { transposeGather, adamUpdate } from '../../../daemon/nets/layers/adam';
 import { buildTrainGraph } from '../../../daemon/ort/decoderGraph';
 import { decoderNet } from '../../../daemon/ort/decoderNet';
 import { openDecoderRunner } from '../../../daemon/ort/decoderRunner';
