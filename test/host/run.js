@@ -116,6 +116,9 @@ async function readDashboard(page) {
       placeholders: document.querySelectorAll('.faces .missing.loading').length,
       banner: document.querySelector('[data-testid="banner"]')?.textContent ?? '',
       daemon: document.querySelector('#header .daemon')?.textContent ?? '',
+      sarRows: { redetect: document.querySelectorAll('table[data-testid="sar-table-redetect"] tbody tr').length, direct: document.querySelectorAll('table[data-testid="sar-table-direct"] tbody tr').length },
+      sarProblem: document.querySelector('[data-testid="sar-problem"]')?.textContent ?? null,
+      badges: Array.from(document.querySelectorAll('.faces .badge')).map((b) => b.getAttribute('data-verdict')),
     };
   });
 }
@@ -226,17 +229,40 @@ async function suite(name, { devPath, extensionsDir, workspace, env, probes }) {
   }
 }
 
+/**
+ * A run attacked and evaluated by the real code (test/fixtures/evaluatedRun.ts: one reconstruction with no
+ * detectable face), copied into `runsRoot` as `remote-evaluated`, oldest of the history. Undefined without LFW
+ * (the test that reads it then skips, which CI counts as a failure).
+ */
+async function addEvaluatedRun(runsRoot) {
+  const fixture = require(path.join(ROOT, 'out', 'test', 'fixtures', 'evaluatedRun.js'));
+  if (!fixture.lfwAvailable()) { log('no LFW here: the dashboard test on a really evaluated run will skip'); return undefined; }
+  const t0 = Date.now();
+  const made = await fixture.makeEvaluatedRun('remote-evaluated');
+  try {
+    const dir = path.join(runsRoot, 'remote-evaluated');
+    fs.cpSync(made.runDir, dir, { recursive: true });
+    const file = path.join(dir, 'run.json');
+    fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), createdAt: '2026-11-29T10:00:00.000Z' }));
+    log(`evaluated run for the dashboard made by the real attack and evaluation in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    return { name: 'remote-evaluated', items: made.report.items.length, failedId: made.failedId };
+  } finally {
+    made.ws.cleanup();
+  }
+}
+
 /** The daemon "elsewhere" for remote.test.ts, and the probe that restarts it (same port, a new token). */
 async function remoteDaemon() {
   const home = path.join(OUT, 'remote-home');
   fs.rmSync(home, { recursive: true, force: true });
   const ws = await makeRemoteWorkspace(path.join(OUT, 'remote-workspace'));
+  const evaluated = await addEvaluatedRun(path.join(ws.dir, 'runs'));
   const logFile = path.join(OUT, 'remote-daemon.log');
   fs.rmSync(logFile, { force: true });
   let daemon = await startRemoteDaemon({ home, workspace: ws.dir, log: logFile });
   log(`remote daemon (FACEINV_HOME ${path.relative(ROOT, home)}, workspace ${path.relative(ROOT, ws.dir)}) at ${daemon.url}`);
   return {
-    env: () => ({ FACEINV_REMOTE_DAEMON: JSON.stringify({ url: daemon.url, token: daemon.token, workspace: ws.dir, home }) }),
+    env: () => ({ FACEINV_REMOTE_DAEMON: JSON.stringify({ url: daemon.url, token: daemon.token, workspace: ws.dir, home, evaluated }) }),
     probes: {
       'restart-remote': async () => {
         await daemon.stop();

@@ -125,7 +125,8 @@ export function curves(metrics: readonly MetricsLine[], kind: 'blackbox' | 'whit
     train: downsample(train, maxPoints), test: downsample(test, maxPoints), search: querySearch ? [] : downsample(search, maxPoints),
     cosine: downsample(cosine, maxPoints),
     targets: [...perTarget.entries()].map(([id, points]) => ({ id, points: downsample(points, maxPoints) })),
-    title: querySearch ? 'Query search: best cosine to the target against encoder queries (mean over targets, and the first targets one by one)'
+    title: metrics.length === 0 ? 'Training and search curves'
+      : querySearch ? 'Query search: best cosine to the target against encoder queries (mean over targets, and the first targets one by one)'
       : whitebox ? 'Latent search: loss and cosine to the target per step' : 'Decoder training: loss per step (train batches, held-out test)',
     xLabel: querySearch ? 'queries per target' : 'step',
     count: metrics.length,

@@ -41,7 +41,8 @@ export function renderHeader(run: RunView | null, link: DaemonLink | undefined, 
       h('span', { class: 'spacer' }), daemon, refreshBtn,
     ]),
     m ? h('p', { class: 'meta' }, [
-      h('span', { text: m.kind === 'blackbox' ? 'black box (decoder)' : 'white box (latent search)' }),
+      // The attack in words where the run says it (face model, start, search); older runs say only their route.
+      h('span', { class: 'method', text: m.method ?? (m.kind === 'blackbox' ? 'black box (decoder)' : 'white box (latent search)') }),
       ' · ', h('span', { text: `${m.encoderId} (${m.embeddingDim}-d)` }),
       ' · ', h('span', { class: 'muted', title: m.route.reason, text: `route ${m.route.requested} → ${m.route.chosen}` }),
       m.trainSeconds !== undefined ? h('span', { class: 'muted', text: ` · ${(m.trainSeconds / 60).toFixed(1)} min` }) : null,

@@ -16,10 +16,15 @@ import { waitFor } from './waitFor';
 
 const EXT_ID = 'face-inversion-lab.face-inversion-lab';
 
-interface Remote { url: string; token: string; workspace: string; home: string }
+interface Remote {
+  url: string; token: string; workspace: string; home: string;
+  /** The run run.js attacked and evaluated with the real code (one face not detectable); absent without LFW. */
+  evaluated?: { name: string; items: number; failedId: string };
+}
 interface DashboardDom {
   found: boolean; title: string | null; runs: string[]; lines: number; chartEmpty: boolean;
   images: [number, number]; placeholders: number; banner: string; daemon: string; error?: string;
+  sarRows: { redetect: number; direct: number }; sarProblem: string | null; badges: (string | null)[];
 }
 
 
@@ -81,10 +86,11 @@ describe('Face Inversion dashboard on a daemon started elsewhere (real VS Code h
     assert.equal(await vscode.commands.executeCommand<boolean>('faceInversion.openDashboard'), true);
     const state = await waitFor('the remote runs in the dashboard state', () => { const s = api.dashboard(); return s?.selected?.name === 'remote-live' && s; }, 30_000);
     assert.equal(state.runsRoot, path.join(remote.workspace, 'runs'));
-    assert.deepEqual(state.runs.map((r) => r.name), ['remote-live', 'remote-done']);
+    const history = ['remote-live', 'remote-done', ...(remote.evaluated ? [remote.evaluated.name] : [])];
+    assert.deepEqual(state.runs.map((r) => r.name), history);
     assert.deepEqual(state.daemon, { connected: true, url: remote.url, remote: true });
     const dom = await dashboardWhen('the remote runs drawn with their pictures', (d) => d.found && d.title === 'remote-live' && d.images[0] === 4);
-    assert.deepEqual(dom.runs, ['remote-live', 'remote-done']);
+    assert.deepEqual(dom.runs, history);
     assert.equal(dom.lines, 22, '20 train + 2 test lines of the remote run');
     assert.equal(dom.chartEmpty, false, 'curves are drawn');
     assert.deepEqual(dom.images, [4, 4], 'both faces with their originals, sent through the protocol');
@@ -103,6 +109,22 @@ describe('Face Inversion dashboard on a daemon started elsewhere (real VS Code h
       await dashboardWhen(`${want} lines drawn`, (d) => d.lines === want, 20_000);
     }
     await probe('screenshot');
+  });
+
+  it('shows the SAR tables and every badge of a report the real evaluation wrote, with a face the detector cannot find', async function () {
+    this.timeout(120_000);
+    const ev = remote.evaluated;
+    if (!ev) this.skip();
+    assert.equal(await vscode.commands.executeCommand<boolean>('faceInversion.openDashboard', ev.name), true);
+    await waitFor(`${ev.name} selected`, () => api.dashboard()?.selected?.name === ev.name, 30_000);
+    const dom = await dashboardWhen('the SAR tables and the badges', (d) => d.title === ev.name && d.sarRows.redetect > 0 && d.badges.length === ev.items, 30_000);
+    assert.equal(dom.sarProblem, null, 'no "cannot read this report" problem');
+    assert.ok(dom.sarRows.direct > 0, 'the direct protocol\'s table too');
+    assert.equal(dom.badges.filter((b) => b === 'no-face').length, 1, `one "no face" badge: ${JSON.stringify(dom.badges)}`);
+    assert.equal(dom.badges.filter((b) => b === null).length, 0, 'every badge says its verdict');
+    await probe('screenshot');
+    assert.equal(await vscode.commands.executeCommand<boolean>('faceInversion.openDashboard', 'remote-live'), true);
+    await dashboardWhen('back on remote-live', (d) => d.title === 'remote-live' && d.images[0] === 4, 30_000);
   });
 
   it('a remote daemon restarted with a new token: the dashboard says so, and shows everything again once connected with it', async function () {
