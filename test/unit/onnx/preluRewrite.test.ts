@@ -1,5 +1,5 @@
 /**
- * daemon/ort/preluRewrite.ts: PRelu nodes with slopes ≤ 1, ≥ 1 and straddling 1 become Max, Min and Where
+ * daemon/onnx/preluRewrite.ts: PRelu nodes with slopes ≤ 1, ≥ 1 and straddling 1 become Max, Min and Where
  * forms whose outputs are bit-identical to onnxruntime's PRelu; models without constant-slope PRelu are left.
  */
 import * as assert from 'node:assert/strict';
