@@ -7,11 +7,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { ListJobKindsRequest } from '../daemon/protocol/daemon';
-import { RUN_FILES } from '../daemon/runs/layout';
-import { configKindOf, knownEncoders } from '../daemon/lsp/checks';
-import type { EncoderConfig } from '../daemon/config/encoder';
+import { ListJobKindsRequest, ListRunsRequest, type RunSummary } from '../daemon/protocol/daemon';
+import { configKindOf, type EncoderSummary } from '../daemon/protocol/configServer';
 import type { CommandFactory, Ctx } from './ctx';
+import { openDashboard as showDashboard } from './dashboard/panel';
 import { checkDaemonUrl } from './format';
 import { auditJob, evaluateJob, invertJob, JOB_KIND, JobSubmission, probeJob, runJob, trainJob } from './jobParams';
 import { isActive } from './jobTracker';
@@ -141,27 +140,49 @@ export const trainModel: CommandFactory = {
   },
 };
 
-/** Run folders under `<workspace>/runs/` (those with a run.json), newest first. */
-export function listRunFolders(workspace: string | undefined): string[] {
-  if (!workspace) return [];
-  const runs = path.join(workspace, 'runs');
-  let names: string[];
-  try { names = fs.readdirSync(runs); } catch { return []; }
-  return names
-    .map((n) => path.join(runs, n))
-    .filter((d) => fs.existsSync(path.join(d, RUN_FILES.manifest)))
-    .sort((a, b) => fs.statSync(path.join(b, RUN_FILES.manifest)).mtimeMs - fs.statSync(path.join(a, RUN_FILES.manifest)).mtimeMs);
+/**
+ * The runs the daemon serves (its runs root, newest first): the folders a job there can read, local or remote.
+ * Says why, and returns undefined, when the daemon cannot list them.
+ */
+async function runsOrSay(ctx: Ctx): Promise<RunSummary[] | undefined> {
+  try {
+    const r = await ctx.client()?.request(ListRunsRequest, {}, 10_000);
+    if (!r) throw new Error('the daemon is not connected');
+    return r.runs;
+  } catch (err) {
+    void vscode.window.showErrorMessage(`Face Inversion: cannot list the daemon's runs: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
+/** A picker line for a run: its name, what it is and how it stands, its folder on the daemon's machine. */
+export function runPickItem(r: RunSummary): { label: string; description: string; detail: string; dir: string } {
+  const what = [r.kind, r.encoderId, r.state, r.hasReport ? 'evaluated' : undefined].filter(Boolean).join(' · ');
+  return { label: r.name, description: what, detail: r.dir, dir: r.dir };
 }
 
 async function pickRunFolder(ctx: Ctx, title: string): Promise<string | undefined> {
-  const runs = listRunFolders(ctx.workspaceRoot);
-  const browse = { label: '$(folder-opened) Browse…', dir: '' };
-  const items = [...runs.map((d) => ({ label: path.basename(d), description: d, dir: d })), browse];
-  const pick = runs.length ? await vscode.window.showQuickPick(items, { title }) : browse;
+  const runs = await runsOrSay(ctx);
+  if (!runs) return undefined;
+  const browse = { label: '$(folder-opened) Browse…', description: 'a run folder on this machine', detail: '', dir: '' };
+  const items = [...runs.filter((r) => r.state !== 'unknown').map(runPickItem), browse];
+  const pick = items.length > 1 ? await vscode.window.showQuickPick(items, { title }) : browse;
   if (!pick) return undefined;
   if (pick.dir) return pick.dir;
   const uris = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, title, openLabel: 'Select run folder' });
   return uris?.[0]?.fsPath;
+}
+
+/** The registry's encoders (through the config server); says why, and returns undefined, when it cannot list them. */
+async function encodersOrSay(ctx: Ctx): Promise<EncoderSummary[] | undefined> {
+  try {
+    const r = await ctx.listEncoders();
+    for (const bad of r.invalid) ctx.output.appendLine(`encoder config ${bad.file} is invalid: ${bad.problem}`);
+    return r.encoders;
+  } catch (err) {
+    void vscode.window.showErrorMessage(`Face Inversion: cannot list the encoder configs: ${(err as Error).message}`);
+    return undefined;
+  }
 }
 
 export const invertEmbeddings: CommandFactory = {
@@ -174,14 +195,17 @@ export const invertEmbeddings: CommandFactory = {
     if (!file) return undefined;
     let encoder = str(encoderArg);
     if (!encoder) {
-      const known = knownEncoders({ repoRoot: ctx.ext.extensionPath, workspaceDirs: (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath) });
-      encoder = (await vscode.window.showQuickPick([...known.values()].map((e) => ({ label: e.config.id, description: `${e.config.embeddingDim}-d · ${e.config.format}` })), { title: 'Encoder that produced these embeddings' }))?.label;
+      const known = await encodersOrSay(ctx);
+      if (!known) return undefined;
+      encoder = (await vscode.window.showQuickPick(known.map((e) => ({ label: e.id, description: `${e.embeddingDim}-d · ${e.format}` })), { title: 'Encoder that produced these embeddings' }))?.label;
     }
     if (!encoder) return undefined;
     let generator = str(generatorArg);
     if (generatorArg === undefined) {
       const judge = { label: 'Let the judge decide', description: 'white box where the encoder is differentiable, else a trained decoder', dir: '' };
-      const runs = listRunFolders(ctx.workspaceRoot).map((d) => ({ label: path.basename(d), description: `decoder of ${d}`, dir: d }));
+      const known = await runsOrSay(ctx);
+      if (!known) return undefined;
+      const runs = known.filter((r) => r.state === 'finished').map((r) => ({ ...runPickItem(r), description: `its face model · ${runPickItem(r).description}` }));
       const pick = await vscode.window.showQuickPick([judge, ...runs], { title: 'Generator / decoder' });
       if (!pick) return undefined;
       generator = pick.dir || undefined;
@@ -201,13 +225,9 @@ export const evaluateAttack: CommandFactory = {
 /** Key of an HTTP encoder's secret in the editor's secret storage. */
 export const encoderSecretKey = (name: string) => `faceInversion.encoderSecret.${name}`;
 
-/** Secret names the `auth.secret` of these encoder configs refer to. */
-function secretNames(configs: EncoderConfig[]): string[] {
-  return [...new Set(configs.flatMap((c) => ('http' in c.model && c.model.http.auth?.secret ? [c.model.http.auth.secret] : [])))];
-}
-
-function encoderEnv(ctx: Ctx) {
-  return { repoRoot: ctx.ext.extensionPath, workspaceDirs: (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath) };
+/** Secret names the `auth.secret` of these encoders refer to. */
+function secretNames(encoders: readonly EncoderSummary[]): string[] {
+  return [...new Set(encoders.flatMap((e) => (e.secret ? [e.secret] : [])))];
 }
 
 /**
@@ -221,14 +241,16 @@ export const auditTemplateStore: CommandFactory = {
     const active = vscode.window.activeTextEditor?.document;
     let file = str(fileArg);
     if (!file && active?.uri.scheme === 'file' && configKindOf(active.uri.fsPath) === 'audit') file = active.uri.fsPath;
-    const known = knownEncoders(encoderEnv(ctx));
+    const listed = await encodersOrSay(ctx);
+    if (!listed) return undefined;
+    const known = new Map(listed.map((e) => [e.id, e]));
     let sub: Parameters<typeof auditJob>[0];
-    let encoders: EncoderConfig[];
+    let encoders: EncoderSummary[];
     if (file && configKindOf(file) === 'audit') {
       if (active && active.uri.fsPath === file && active.isDirty) await active.save();
       let cfg: { encoder?: unknown; transfer?: { encoder?: unknown }[] } = {};
       try { cfg = JSON.parse(fs.readFileSync(file, 'utf8')) as typeof cfg; } catch { /* the daemon names the problem */ }
-      encoders = [cfg.encoder, ...(cfg.transfer ?? []).map((t) => t.encoder)].map((id) => (typeof id === 'string' ? known.get(id)?.config : undefined)).filter((c): c is EncoderConfig => !!c);
+      encoders = [cfg.encoder, ...(cfg.transfer ?? []).map((t) => t.encoder)].map((id) => (typeof id === 'string' ? known.get(id) : undefined)).filter((e): e is EncoderSummary => !!e);
       sub = { config: file };
     } else {
       const templates = file ?? (await vscode.window.showOpenDialog({
@@ -238,8 +260,8 @@ export const auditTemplateStore: CommandFactory = {
       if (!templates) return undefined;
       let encoder = str(encoderArg);
       if (!encoder) {
-        encoder = (await vscode.window.showQuickPick([...known.values()].map((e) => ({
-          label: e.config.id, description: `${e.config.embeddingDim}-d · ${e.config.format}${e.config.known.differentiable ? ' · white box possible' : ' · black box'}`, detail: e.config.description,
+        encoder = (await vscode.window.showQuickPick(listed.map((e) => ({
+          label: e.id, description: `${e.embeddingDim}-d · ${e.format}${e.route === 'whitebox' ? ' · white box possible' : ' · black box'}`, detail: e.description,
         })), { title: 'Encoder that made these templates (the system to audit)' }))?.label;
       }
       if (!encoder) return undefined;
@@ -254,7 +276,7 @@ export const auditTemplateStore: CommandFactory = {
           if (!reference) return undefined;
         }
       }
-      encoders = [known.get(encoder)?.config].filter((c): c is EncoderConfig => !!c);
+      encoders = [known.get(encoder)].filter((e): e is EncoderSummary => !!e);
       sub = { templates, encoder, ...(reference ? { reference } : {}) };
     }
     const secrets: Record<string, string> = {};
@@ -288,7 +310,8 @@ export const setEncoderSecret: CommandFactory = {
   enabled: (ctx) => async (nameArg?: unknown, valueArg?: unknown) => {
     let name = str(nameArg);
     if (!name) {
-      const names = secretNames([...knownEncoders(encoderEnv(ctx)).values()].map((e) => e.config));
+      // Offer the names the registry's HTTP encoders use; without the config server, the name can still be typed.
+      const names = secretNames((await ctx.listEncoders().catch(() => undefined))?.encoders ?? []);
       const other = { label: '$(edit) Another name…' };
       const pick = names.length ? await vscode.window.showQuickPick([...names.map((n) => ({ label: n })), other], { title: 'Secret named by an HTTP encoder\'s auth.secret' }) : other;
       if (!pick) return false;
@@ -311,20 +334,7 @@ export const selfCheck: CommandFactory = {
 export const openDashboard: CommandFactory = {
   needsDaemon: false,
   enabled: (ctx) => async (runArg?: unknown) => {
-    // Loaded lazily: the dashboard module is another helper's and may be absent from a partial build.
-    let mod: { openDashboard?: (c: unknown, runDir?: string) => void };
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-var-requires
-      mod = require('./dashboard/panel') as typeof mod;
-    } catch (err) {
-      void ctx.notify('error', `Face Inversion: the dashboard is not available in this build (${(err as Error).message.split('\n')[0]}).`);
-      return false;
-    }
-    if (typeof mod.openDashboard !== 'function') {
-      void ctx.notify('error', 'Face Inversion: extension/dashboard/panel does not export openDashboard(ctx, runDir?).');
-      return false;
-    }
-    mod.openDashboard(ctx, str(runArg));
+    showDashboard(ctx, str(runArg));
     return true;
   },
 };
@@ -379,9 +389,10 @@ export const newRunConfig: CommandFactory = {
   enabled: (ctx) => async (encoderArg?: unknown, nameArg?: unknown) => {
     let encoder = str(encoderArg);
     if (!encoder) {
-      const known = knownEncoders({ repoRoot: ctx.ext.extensionPath, workspaceDirs: (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath) });
-      const pick = await vscode.window.showQuickPick([...known.values()].map((e) => ({
-        label: e.config.id, description: `${e.config.format} · ${e.config.embeddingDim}-d${e.config.known.differentiable ? ' · differentiable' : ''}`, detail: e.config.description,
+      const known = await encodersOrSay(ctx);
+      if (!known) return undefined;
+      const pick = await vscode.window.showQuickPick(known.map((e) => ({
+        label: e.id, description: `${e.format} · ${e.embeddingDim}-d · ${e.route === 'whitebox' ? 'white box' : 'black box'}${e.shadows ? ' · workspace copy' : ''}`, detail: e.description,
       })), { title: 'Encoder to attack' });
       encoder = pick?.label;
     }

@@ -7,9 +7,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import type { ListEncodersResult } from '../daemon/protocol/configServer';
 import type { DaemonClient } from '../daemon/protocol/client';
 import { CancelJobRequest, JobInfo, SubmitJobRequest } from '../daemon/protocol/daemon';
-import { readConnectionFile } from '../daemon/server/connectionFile';
+import { readConnectionFile } from '../daemon/protocol/connectionFile';
 import { CrashPolicy } from './backoff';
 import { Config } from './config';
 import { DaemonConnection, Endpoint } from './connection';
@@ -57,6 +58,11 @@ export class Ctx {
   private runtime: { setting: string; choice: RuntimeChoice } | undefined;
   /** Delay before a job's progress notification opens (tests set 0). */
   progressDelayMs = PROGRESS_DELAY_MS;
+  /**
+   * The encoders a run config of this workspace can name, from the config language server (which asks the
+   * daemon's own registry): the pickers offer exactly what the daemon will resolve. Set once the server runs.
+   */
+  listEncoders: () => Promise<ListEncodersResult> = () => Promise.reject(new Error('the config language server is not running yet'));
 
   constructor(readonly ext: vscode.ExtensionContext) {
     this.output = vscode.window.createOutputChannel('Face Inversion');
@@ -85,7 +91,7 @@ export class Ctx {
     this.statusBar.show();
   }
 
-  // --- DashboardContext (extension/dashboard/panel.ts) ---
+  // --- DashboardContext (extension/dashboard/panel.ts): extensionUri, connection, log ---
   get extensionUri(): vscode.Uri { return this.ext.extensionUri; }
   get workspaceRoot(): string | undefined { return vscode.workspace.workspaceFolders?.[0]?.uri.fsPath; }
   client(): DaemonClient | undefined { return this.connection.client; }

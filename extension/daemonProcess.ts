@@ -7,7 +7,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readConnectionFile } from '../daemon/server/connectionFile';
+import { readConnectionFile } from '../daemon/protocol/connectionFile';
 
 /** Same literal as `daemon/cli/commands/daemon.ts` (not imported: that module pulls in the whole daemon). */
 export const READY_PREFIX = 'FACEINV_READY ';

@@ -10,7 +10,10 @@ import { COMMANDS } from './commands';
 import { Config } from './config';
 import { Ctx, Notice } from './ctx';
 import type { ConnectionStateName } from './format';
+import { currentDashboard, registerDashboardSerializer } from './dashboard/panel';
+import type { DashboardState } from '../daemon/protocol/webview';
 import { startConfigServer } from './lspClient';
+import { ListEncodersRequest, type ListEncodersResult } from '../daemon/protocol/configServer';
 
 /** What `activate` returns: a read-only view for other extensions and the host tests. */
 export interface FaceInversionApi {
@@ -25,6 +28,8 @@ export interface FaceInversionApi {
   log(): string[];
   /** Resolves once the config language server is running (or rejects with why it is not). */
   configServerReady: Promise<void>;
+  /** The open dashboard's state as last sent to its webview, undefined when none is open. */
+  dashboard(): DashboardState | undefined;
 }
 
 let ctx: Ctx | undefined;
@@ -39,6 +44,8 @@ export async function activate(ext: vscode.ExtensionContext): Promise<FaceInvers
   }
   const c = ctx;
   for (const [name, factory] of Object.entries(COMMANDS)) c.registerCommand(name, factory);
+  // A dashboard open before a window reload comes back (activation event onWebviewPanel:faceInversion.dashboard).
+  ext.subscriptions.push(registerDashboardSerializer(c));
   ext.subscriptions.push(vscode.workspace.onDidChangeConfiguration(async (e) => {
     const changed = Config.restartNeeded(e);
     if (changed.length && c.localDaemonRunning) {
@@ -46,7 +53,10 @@ export async function activate(ext: vscode.ExtensionContext): Promise<FaceInvers
       if (pick) await vscode.commands.executeCommand('faceInversion.restartDaemon');
     }
   }));
-  const configServerReady = startConfigServer(ext, c.output).then((client) => { lsp = client; }, (err: Error) => {
+  const configServerReady = startConfigServer(ext, c.output).then((client) => {
+    lsp = client;
+    c.listEncoders = () => client.sendRequest<ListEncodersResult>(ListEncodersRequest.method, {});
+  }, (err: Error) => {
     c.output.appendLine(`config language server failed to start: ${err.stack ?? err.message}`);
     void c.notify('error', `Face Inversion: the config checks server did not start: ${err.message}`);
     throw err;
@@ -62,6 +72,7 @@ export async function activate(ext: vscode.ExtensionContext): Promise<FaceInvers
     notices: () => [...c.notices],
     log: () => [...c.recentLog],
     configServerReady,
+    dashboard: () => currentDashboard()?.snapshot(),
   };
 }
 

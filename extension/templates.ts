@@ -3,7 +3,7 @@
  * `run.schema.json` (a unit test checks them with the daemon's own validators), with `$schema` pointing at
  * the shipped schema so the file validates even outside the extension's file-name bindings.
  */
-import type { EncoderConfig } from '../daemon/config/encoder';
+import type { EncoderConfig } from '../daemon/protocol/encoderConfig';
 
 export function encoderTemplate(id: string, schemaUri?: string): EncoderConfig {
   return {
@@ -25,7 +25,7 @@ export function encoderTemplate(id: string, schemaUri?: string): EncoderConfig {
   };
 }
 
-/** A small black-box run config; fields left out take the defaults of `daemon/config/run.ts`. */
+/** A small black-box run config; fields left out take the defaults of `daemon/protocol/runConfig.ts`. */
 export function runTemplate(name: string, encoderId: string, schemaUri?: string): Record<string, unknown> {
   return {
     ...(schemaUri ? { $schema: schemaUri } : {}),

@@ -13,30 +13,32 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { RunConfig } from '../config/run';
+import { configIdentity, type RunConfig } from '../protocol/runConfig';
 import { resolveDatasetPath } from '../config/datasetPath';
 import { limitIdentities, openImageDataset, subsetByIdentity } from '../data/dataset';
 import { getAlignedCrops, getEmbeddings, getEmbeddingsWithCrops } from '../data/embeddingCache';
 import type { AlignmentSpec } from '../data/templates';
-import { tf } from '../engine/tf';
-import { findEncoderConfig, loadEncoder } from '../encoders/registry';
+import { loadEncoder } from '../encoders/load';
+import { findEncoderConfig, scopeOf } from '../encoders/registry';
 import { chooseRows, evaluateRun } from '../evaluation/evaluate';
 import type { EvaluationReport } from '../protocol/report';
-import { RUN_FILES, type ReconstructionIndex } from '../runs/layout';
+import { RUN_FILES, type ReconstructionIndex } from '../protocol/runFolder';
 import { claimRunFolder, MetricsWriter, readJson, truncateMetrics, updateManifest } from '../runs/runFolder';
 import { loadDecoderModel } from '../blackbox/decoderModel';
 import { writeReconstructions } from '../blackbox/reconstruct';
 import { runDirOf, trainBlackBox } from '../blackbox/train';
-import { loadDiffEncoder } from '../whitebox/diffEncoderFor';
-import { judgeRoute, RouteDecision } from '../whitebox/judge';
-import type { AttackContext } from './context';
-import { JobCancelledError, throwIfCancelled } from './context';
+import { judgeRoute, RouteDecision } from '../encoders/judge';
+import type { AttackContext } from '../runs/context';
+import { JobCancelledError, throwIfCancelled } from '../runs/context';
 import { DecoderFaceModel } from './faceModel/decoder';
-import { buildPcaFaceModel, loadPcaFaceModel, PcaFaceModel } from './faceModel/pca';
+import { buildPcaFaceModel, PcaFaceModel } from './faceModel/pca';
+import { findPcaFaceModel, keepPcaFaceModel } from './faceModel/pcaCache';
+import { defaultCacheDir } from '../data/pipeline';
 import type { FaceModel } from './faceModel/types';
 import { makeFaceCheck } from './faceCheck';
+import { checkFrame, renderFaces } from './inversion';
 import { ensureRunSplit, readRunSplit } from './runSplit';
-import { gradientSearch } from './search/gradientSearch';
+import { whiteboxWithRestarts } from './search/whiteboxRestarts';
 import { QueryOracle } from './search/oracle';
 import { querySearch } from './search/querySearch';
 import { AttackerPairs, startLatents } from './start';
@@ -48,8 +50,6 @@ export interface AttackOptions {
   /** Evaluate after the attack (default true). */
   evaluate?: boolean;
   evalEncoders?: string[];
-  /** Extra encoder config folders (the workspace's), searched after the shipped ones. */
-  encoderDirs?: string[];
 }
 
 export interface AttackOutcome {
@@ -67,41 +67,32 @@ const SNAPSHOT_SECONDS = 45;
 
 function methodText(config: RunConfig, decision: RouteDecision, model: FaceModel): string {
   const start = { ridge: 'ridge-regression start', nearest: 'top-5 nearest training faces start', decoder: "the decoder's answer as start" }[config.start];
-  if (decision.route === 'whitebox') return `white box: ${model.describe()}; ${start}; ${config.whitebox.steps} gradient steps through ${config.encoder}`;
+  if (decision.route === 'whitebox') {
+    const w = config.whitebox;
+    return `white box: ${model.describe()}; ${start}; ${w.steps} gradient steps through ${config.encoder}${w.restarts > 1 ? ` × ${w.restarts} restarts` : ''}${w.select === 'detected' ? ', answers the face detector finds' : ''}`;
+  }
   const search = config.search.method === 'none' ? 'no per-target queries' : `${config.search.method} search, ${config.search.queries} queries per target`;
   return `black box: ${model.describe()}; ${start}; ${search}`;
 }
 
-/** Renders `n` latents to [n, S, S, 3] uint8 faces in the model's frame (what is written and scored). */
-export async function toUint8(model: FaceModel, latents: Float32Array, n: number): Promise<Uint8Array> {
-  const k = model.latentDim;
-  const S = model.frame.size;
-  const out = new Uint8Array(n * S * S * 3);
-  for (let s = 0; s < n; s += 64) {
-    const m = Math.min(64, n - s);
-    const px = tf.tidy(() => tf.cast(tf.round(tf.mul(model.render(tf.tensor2d(latents.subarray(s * k, (s + m) * k), [m, k])), 255)), 'int32'));
-    out.set(await px.data() as Int32Array, s * S * S * 3);
-    px.dispose();
-  }
-  return out;
-}
 
 export async function runAttack(config: RunConfig, ctx: AttackContext, opts: AttackOptions = {}): Promise<AttackOutcome> {
   const t0 = Date.now();
-  const entry = findEncoderConfig(config.encoder, opts.encoderDirs);
+  const entry = findEncoderConfig(config.encoder, scopeOf(ctx.workspaceDir));
   const enc = entry.config;
+  if (entry.shadows) ctx.log('warn', `encoder "${enc.id}" comes from the workspace's ${entry.file}, which replaces the shipped ${entry.shadows}`);
   const decision = judgeRoute(enc, config.route);
   ctx.log('info', `route: ${decision.route} — ${decision.reason}`);
   const runDir = runDirOf(config, ctx.workspaceDir);
   const datasetDir = resolveDatasetPath(config.dataset.path, ctx.workspaceDir);
-  const dataOpts = { cacheDir: opts.cacheDir, workers: opts.workers, workspaceDir: ctx.workspaceDir, encoderDirs: opts.encoderDirs };
+  const dataOpts = { cacheDir: opts.cacheDir, workers: opts.workers, workspaceDir: ctx.workspaceDir };
 
   const indexFile = path.join(runDir, RUN_FILES.reconstructionIndex);
   const manifestFile = path.join(runDir, RUN_FILES.manifest);
   const finished = !opts.overwrite && fs.existsSync(indexFile) && fs.existsSync(manifestFile) &&
     readJson<{ state?: string; method?: string }>(manifestFile).state === 'finished' && readJson<{ method?: string }>(manifestFile).method !== undefined;
   if (finished) {
-    claimRunFolder(runDir, config, false);
+    claimRunFolder(runDir, configIdentity(config), false);
     ctx.setRunDir(runDir);
     ctx.log('info', `${runDir}: the attack already finished; evaluating it again`);
   } else {
@@ -109,13 +100,14 @@ export async function runAttack(config: RunConfig, ctx: AttackContext, opts: Att
       // The seed's route: train the decoder in this run folder first (resumable); it claims the folder.
       await trainBlackBox(config, ctx, { overwrite: opts.overwrite, cacheDir: opts.cacheDir, workers: opts.workers, decision });
     } else {
-      claimRunFolder(runDir, config, opts.overwrite ?? false);
+      claimRunFolder(runDir, configIdentity(config), opts.overwrite ?? false);
     }
     ctx.setRunDir(runDir);
     const dataset = limitIdentities(openImageDataset(datasetDir), config.dataset.maxIdentities, config.split.seed);
     const split = ensureRunSplit(runDir, dataset, config);
     updateManifest(runDir, {
       name: config.name, kind: decision.route, encoderId: config.encoder, embeddingDim: enc.embeddingDim,
+      encoderConfig: { file: entry.file, ...(entry.shadows ? { shadows: entry.shadows } : {}) },
       route: { chosen: decision.route, requested: decision.requested, reason: decision.reason },
       ...(fs.existsSync(manifestFile) ? {} : { createdAt: new Date().toISOString() }), state: 'running',
     });
@@ -137,7 +129,7 @@ interface AttackPlan {
   decision: RouteDecision;
   dataset: ReturnType<typeof openImageDataset>;
   split: ReturnType<typeof ensureRunSplit>;
-  dataOpts: { cacheDir?: string; workers?: number; workspaceDir: string; encoderDirs?: string[] };
+  dataOpts: { cacheDir?: string; workers?: number; workspaceDir: string };
 }
 
 async function attack(config: RunConfig, ctx: AttackContext, p: AttackPlan): Promise<void> {
@@ -155,17 +147,15 @@ async function attack(config: RunConfig, ctx: AttackContext, p: AttackPlan): Pro
     ctx.log('info', `the attacker's training data: ${trainDs.images.length} photos of ${split.train.length} identities, queried once each (cached after the first run)`);
     const train = await getEmbeddingsWithCrops(trainDs, config.encoder, frame, dataOpts);
     throwIfCancelled(ctx);
-    let pca = loadPcaFaceModel(runDir);
-    if (pca && (pca.description.components !== config.faceModel.components || pca.description.frame.template !== frame.template || pca.description.frame.size !== frame.size || pca.description.clamp !== config.faceModel.clamp)) {
-      pca.dispose();
-      pca = null;
-    }
+    const key = { datasetId: trainDs.id, rels: train.rels, frame, components: config.faceModel.components, clamp: config.faceModel.clamp, seed: config.training.seed };
+    const cacheDir = dataOpts.cacheDir ?? defaultCacheDir();
+    let pca = findPcaFaceModel(runDir, cacheDir, key);
     if (!pca) {
-      ctx.log('info', `building the PCA face model: ${config.faceModel.components} components of ${train.rels.length} training faces`);
+      ctx.log('info', `building the PCA face model: ${config.faceModel.components} components of ${train.rels.length} training faces (kept for every run with this split)`);
       pca = await buildPcaFaceModel(train.crops, train.rels.length, frame, { components: config.faceModel.components, clamp: config.faceModel.clamp, seed: config.training.seed, log: (m) => ctx.log('info', m), signal: ctx.signal });
-      await pca.save(runDir);
+      await keepPcaFaceModel(pca, runDir, cacheDir, key);
     } else {
-      ctx.log('info', `using the run's PCA face model (${pca.describe()})`);
+      ctx.log('info', `using the PCA face model built for this split before (${pca.describe()})`);
     }
     model = pca;
     pairs = { templates: train.embeddings, dim: train.dim, latents: await (pca as PcaFaceModel).project(train.crops, train.rels.length), latentDim: pca.latentDim, n: train.rels.length };
@@ -191,10 +181,7 @@ async function attack(config: RunConfig, ctx: AttackContext, p: AttackPlan): Pro
     pairs = { templates: train.embeddings, dim: train.dim, latents: train.embeddings, latentDim: train.dim, n: train.rels.length };
   }
   try {
-    if (model.frame.template !== enc.alignment.template) {
-      throw new Error(`the face model renders ${model.frame.template} crops, but encoder ${enc.id} takes ${enc.alignment.template} crops: ` +
-        'its output cannot be mapped to the encoder\'s input by a resize; use faceModel "pca" (built in the encoder\'s own frame)');
-    }
+    checkFrame(model, enc);
     const k = model.latentDim;
     const testEmb = await getEmbeddings(testDs, config.encoder, dataOpts);
     const rows = chooseRows(testEmb.rels.length, config.evaluation.maxImages, config.split.seed);
@@ -213,7 +200,7 @@ async function attack(config: RunConfig, ctx: AttackContext, p: AttackPlan): Pro
     const cropRow = new Map(testCrops.rels.map((r, i) => [r, i]));
     const S3 = S * S * 3;
     const writeIndex = async (latents: Float32Array, cosine: (number | undefined)[], queries: (number | undefined)[]): Promise<ReconstructionIndex> => {
-      const images = await toUint8(model, latents, targets.length);
+      const images = await renderFaces(model, latents, targets.length);
       return writeReconstructions(path.join(runDir, RUN_FILES.reconstructions), ids.map((id, i) => {
         const c = cropRow.get(id);
         return {
@@ -229,27 +216,30 @@ async function attack(config: RunConfig, ctx: AttackContext, p: AttackPlan): Pro
     let queries: (number | undefined)[] = decision.route === 'blackbox' ? targets.map(() => 0) : targets.map(() => undefined);
     try {
       if (decision.route === 'whitebox') {
-        const E = await loadDiffEncoder(enc, ctx.workspaceDir);
-        try {
-          let step = 0;
-          const res = await gradientSearch(model, E, targets, start, config.whitebox, {
-            seed: config.training.seed, signal: ctx.signal,
-            onStep: (b, batches, s) => {
-              step++;
-              metrics.append({ time: new Date().toISOString(), step, split: 'search', loss: s.loss, cosine: s.meanCosine });
-              const used = b * config.whitebox.steps + s.step, limit = batches * config.whitebox.steps;
-              ctx.progress(used, limit, { loss: s.loss, cosine: s.meanCosine, batch: b + 1 }, undefined,
-                { budget: { kind: 'steps', used, limit }, ...(used === limit ? { stopReason: `budget of ${config.whitebox.steps} gradient steps per target reached` } : {}) });
-            },
-          });
-          if (res.aborted) throw new JobCancelledError();
-          const diverged = res.diverged.filter(Boolean).length;
-          if (diverged) ctx.log('warn', `${diverged} targets diverged (non-finite loss) and were stopped; their best result so far is kept`);
-          latents = res.latents;
-          cosine = res.cosine;
-        } finally {
-          E.dispose();
-        }
+        let step = 0;
+        const check = config.whitebox.select === 'detected' ? await makeFaceCheck(model) : null;
+        const res = await whiteboxWithRestarts(model, enc, targets, start, config.whitebox, {
+          ...(check ? { detect: check.detect } : {}),
+          seed: config.training.seed, signal: ctx.signal, engine: config.training.engine, workspaceDir: ctx.workspaceDir,
+          warn: (m) => ctx.log('warn', m),
+          onStep: (b, batches, s) => {
+            step++;
+            metrics.append({ time: new Date().toISOString(), step, split: 'search', loss: s.loss, cosine: s.meanCosine });
+            const used = b * config.whitebox.steps + s.step, limit = batches * config.whitebox.steps;
+            ctx.progress(used, limit, { loss: s.loss, cosine: s.meanCosine, batch: b + 1 }, undefined,
+              { budget: { kind: 'steps', used, limit }, ...(used === limit ? { stopReason: `budget of ${config.whitebox.steps} gradient steps × ${config.whitebox.restarts} restart(s) per target reached` } : {}) });
+          },
+        });
+        await check?.dispose();
+        const undetected = res.detected.filter((d) => !d).length;
+        if (check && undetected) ctx.log('warn', `${undetected} white-box answers are not found by the face detector in any of the ${config.whitebox.restarts} restart(s)`);
+        if (res.aborted) throw new JobCancelledError();
+        const diverged = res.diverged.filter(Boolean).length;
+        if (diverged) ctx.log('warn', `${diverged} targets diverged (non-finite loss) and were stopped; their best result so far is kept`);
+        latents = res.latents;
+        cosine = res.cosine;
+        ctx.log('info', `white box on ${res.engine.chosen} (${res.engine.reason})`);
+        updateManifest(runDir, { engine: res.engine });
       } else if (config.search.method !== 'none') {
         const encoder = await loadEncoder(enc, { workspaceDir: ctx.workspaceDir });
         const check = config.search.detectorCheck ? await makeFaceCheck(model) : null;

@@ -6,10 +6,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { RunConfig } from '../config/run';
+import type { RunConfig } from '../protocol/runConfig';
 import type { ImageDataset } from '../data/dataset';
 import { hashIdentities, IdentitySplit, makeIdentitySplit, parseSplit, splitToJson } from '../data/split';
-import { RUN_FILES } from '../runs/layout';
+import { RUN_FILES } from '../protocol/runFolder';
 import { writeFileAtomic } from '../runs/runFolder';
 
 export function ensureRunSplit(runDir: string, dataset: ImageDataset, config: RunConfig): IdentitySplit {

@@ -6,7 +6,7 @@
  *   ICIP 2023, initialise from a top-k latent ensemble);
  * - `decoder`: the decoder's own answer (decoder face model: the latent is the target template itself).
  */
-import type { RunConfig } from '../config/run';
+import type { RunConfig } from '../protocol/runConfig';
 import { applyRidge, fitRidge } from './ridge';
 
 export interface AttackerPairs {

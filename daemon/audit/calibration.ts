@@ -17,7 +17,7 @@ import * as path from 'node:path';
 import { tf } from '../engine/tf';
 import { MIN_IMPOSTORS_ABOVE, type Histogram } from '../protocol/report';
 import { writeJsonAtomic } from '../runs/runFolder';
-import { DISTRIBUTION_GRID } from './distribution';
+import { DISTRIBUTION_GRID } from '../protocol/distribution';
 
 export interface CalibrationPoint {
   fmr: number;

@@ -16,7 +16,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { AuditConfig } from '../config/audit';
+import type { AuditConfig } from '../protocol/auditConfig';
 import { mulberry32 } from '../data/split';
 import { canonicalJson, readJson, writeJsonAtomic } from '../runs/runFolder';
 import type { Budget } from '../protocol/budget';

@@ -1,11 +1,11 @@
 /**
  * An audit config from its three sources, in one place for the CLI and the daemon's `audit` job: a
  * `*.faceinv-audit.json` file (optional), then the flags or job params that override its fields, then the
- * schema's defaults (daemon/config/audit.ts). JSON and schema problems are one Error naming the file.
+ * schema's defaults (daemon/protocol/auditConfig.ts). JSON and schema problems are one Error naming the file.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { assertAuditConfig, type AuditConfig, type TransferConfig } from '../config/audit';
+import { assertAuditConfig, type AuditConfig, type TransferConfig } from '../protocol/auditConfig';
 
 export interface AuditOverrides {
   name?: string;

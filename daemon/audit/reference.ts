@@ -12,8 +12,8 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { AuditConfig } from '../config/audit';
-import type { EncoderConfig } from '../config/encoder';
+import type { AuditConfig } from '../protocol/auditConfig';
+import type { EncoderConfig } from '../protocol/encoderConfig';
 import { resolveDatasetPath } from '../config/datasetPath';
 import { ImageDataset, limitIdentities, openImageDataset, subsetByIdentity } from '../data/dataset';
 import { DataApiOptions, getAlignedCrops, getEmbeddings, getEmbeddingsWithCrops } from '../data/embeddingCache';
@@ -55,9 +55,9 @@ export function openReference(ref: AuditConfig['reference'], workspaceDir: strin
 }
 
 /** What identifies an encoder's answers (cache keys, the report): model-file hash, or the service mapping for HTTP. */
-export function encoderHash(entry: EncoderConfigEntry, workspaceDir: string, dirs?: string[]): string {
+export function encoderHash(entry: EncoderConfigEntry, workspaceDir: string): string {
   if (entry.config.format === 'http') return httpEncoderHash(entry.config);
-  return encoderTarget(entry.config.id, { dirs, workspaceDir }).modelHash;
+  return encoderTarget(entry.config.id, { workspaceDir }).modelHash;
 }
 
 /** True when the face pipeline's workers can load this encoder themselves (they know only the shipped configs). */
@@ -78,7 +78,6 @@ export interface ReferenceEmbeddings {
 }
 
 export interface ReferenceEmbeddingOptions extends DataApiOptions {
-  encoderDirs?: string[];
   workspaceDir: string;
   log?: (m: string) => void;
   signal?: AbortSignal;
@@ -96,7 +95,7 @@ export async function referenceEmbeddings(ref: ReferenceSet, entry: EncoderConfi
   }
   const spec: AlignmentSpec = { template: enc.alignment.template, size: enc.alignment.size };
   const crops = await getAlignedCrops(ref.dataset, spec.template, spec.size, o);
-  const hash = encoderHash(entry, o.workspaceDir, o.encoderDirs);
+  const hash = encoderHash(entry, o.workspaceDir);
   const base = path.join(path.resolve(o.cacheDir ?? defaultCacheDir()), 'audit', 'reference-embeddings', enc.id, hash.slice(0, 16), ref.key);
   const n = crops.rels.length;
   const relsHash = crypto.createHash('sha1').update(crops.rels.join('\n')).digest('hex');

@@ -12,20 +12,20 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import type { AuditConfig } from '../config/audit';
+import type { AuditConfig } from '../protocol/auditConfig';
 import type { EncoderConfigEntry } from '../encoders/registry';
-import type { RouteDecision } from '../whitebox/judge';
+import type { RouteDecision } from '../encoders/judge';
 import type { ScoreDistribution } from '../protocol/report';
 import { writeFileAtomic, writeJsonAtomic } from '../runs/runFolder';
 import type { PcaFaceModel } from '../attack/faceModel/pca';
 import type { Calibration } from './calibration';
 import { AUDIT_FILES } from './chunks';
-import { distributionPlot, distributionSvg } from './distribution';
+import { distributionPlot, distributionSvg } from '../protocol/distribution';
 import type { ReferenceEmbeddings, ReferenceSet } from './reference';
 import type { AuditReport, AuditVerdict, TemplateResult } from './reportSchema';
 import { distributionFor, passesAt, rowCounts, verdictsFor, type ScorerSummaryInput } from './summary';
 import type { TemplateStore } from './templateStore';
-import { fmrText, VERDICT_CLASS_TEXT } from './verdict';
+import { fmrText, VERDICT_CLASS_TEXT } from '../protocol/verdict';
 
 export interface ReportTransfer {
   entry: EncoderConfigEntry;

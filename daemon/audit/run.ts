@@ -2,7 +2,7 @@
  * `faceinv audit`: can the templates of a store the user owns be turned back into faces their system
  * accepts, at its operating point, and how much better than a lookalike? (ISO/IEC 30136 irreversibility.)
  *
- *   1. judge the route from what the encoder config declares (daemon/whitebox/judge.ts);
+ *   1. judge the route from what the encoder config declares (daemon/encoders/judge.ts);
  *   2. read the store, flagging bad rows (templateStore.ts);
  *   3. calibrate the encoder's thresholds at the operating points on a labelled reference set it embeds
  *      (reference.ts, calibration.ts; cached per encoder and reference set);
@@ -21,27 +21,27 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { AuditConfig } from '../config/audit';
-import type { EncoderConfig } from '../config/encoder';
+import type { AuditConfig } from '../protocol/auditConfig';
+import type { EncoderConfig } from '../protocol/encoderConfig';
 import { FaceAnalyzer } from '../data/faceAnalysis';
 import type { FaceGeometry } from '../data/align';
 import { writePng } from '../data/image';
 import { defaultCacheDir, runFacePipeline } from '../data/pipeline';
 import type { AlignmentSpec } from '../data/templates';
-import { findEncoderConfig, loadEncoder, type EncoderConfigEntry } from '../encoders/registry';
+import { findEncoderConfig, scopeOf, type EncoderConfigEntry } from '../encoders/registry';
+import { loadEncoder } from '../encoders/load';
 import type { Encoder } from '../encoders/types';
 import { getEngineInfo } from '../engine/backend';
 import { nearestRows } from '../evaluation/baselines';
 import { meanFaceGeometry } from '../evaluation/meanGeometry';
-import { JobCancelledError, throwIfCancelled, type JobContext } from '../jobs/context';
+import { JobCancelledError, throwIfCancelled, type AttackContext as JobContext } from '../runs/context';
 import type { Budget } from '../protocol/budget';
-import { loadDiffEncoder, type LoadedDiffEncoder } from '../whitebox/diffEncoderFor';
-import { judgeRoute, type RouteDecision } from '../whitebox/judge';
+import { judgeRoute, type RouteDecision } from '../encoders/judge';
 import { buildPcaFaceModel, loadPcaFaceModel, PcaFaceModel } from '../attack/faceModel/pca';
 import { makeFaceCheck } from '../attack/faceCheck';
-import { toUint8 } from '../attack/orchestrator';
+import { renderFaces } from '../attack/inversion';
 import { applyRidge, fitRidge, type RidgeMap } from '../attack/ridge';
-import { gradientSearch } from '../attack/search/gradientSearch';
+import { whiteboxWithRestarts } from '../attack/search/whiteboxRestarts';
 import { QueryOracle } from '../attack/search/oracle';
 import { querySearch } from '../attack/search/querySearch';
 import { RIDGE_LAMBDA, startLatents, type AttackerPairs } from '../attack/start';
@@ -58,8 +58,6 @@ export interface AuditOptions {
   overwrite?: boolean;
   cacheDir?: string;
   workers?: number;
-  /** Extra encoder config folders (the workspace's). */
-  encoderDirs?: string[];
   /** Secrets handed over for HTTP encoders' auth.secret, by name (never stored). */
   secrets?: Readonly<Record<string, string>>;
   /** Redo finished chunks whose templates failed because of the encoder. */
@@ -112,7 +110,8 @@ function matchRows(a: TemplateStore, b: TemplateStore, where: string): Int32Arra
 
 function describeMethod(config: AuditConfig, decision: RouteDecision, model: PcaFaceModel): string {
   const start = config.start === 'ridge' ? 'ridge-regression start' : 'top-5 nearest reference faces start';
-  if (decision.route === 'whitebox') return `white box: ${model.describe()}; ${start}; ${config.whitebox.steps} gradient steps per template through ${config.encoder}`;
+  const w = config.whitebox;
+  if (decision.route === 'whitebox') return `white box: ${model.describe()}; ${start}; ${w.steps} gradient steps per template through ${config.encoder}${w.restarts > 1 ? ` × ${w.restarts} restarts` : ''}${w.select === 'detected' ? ', answers the face detector finds' : ''}`;
   const search = config.search.method === 'none' ? 'no per-template queries (the start is the answer)' : `${config.search.method} search, a budget of ${config.budget} queries per template, every face 8-bit`;
   return `black box: ${model.describe()}; ${start}; ${search}`;
 }
@@ -122,8 +121,9 @@ const serviceFailures = (e: Encoder) => (e as { stats?: { serviceFailures?: numb
 export async function runAudit(config: AuditConfig, ctx: JobContext, opts: AuditOptions = {}): Promise<AuditOutcome> {
   const t0 = Date.now();
   const ws = ctx.workspaceDir;
-  const dirs = opts.encoderDirs;
-  const entry = findEncoderConfig(config.encoder, dirs);
+  // The registry's scope: the shipped encoder configs and the workspace's own (an HTTP service usually is one).
+  const scope = scopeOf(ws);
+  const entry = findEncoderConfig(config.encoder, scope);
   const enc = entry.config;
   const decision = judgeRoute(enc, config.route);
   ctx.log('info', `route: ${decision.route} — ${decision.reason}`);
@@ -132,7 +132,7 @@ export async function runAudit(config: AuditConfig, ctx: JobContext, opts: Audit
   const bad = store.rows - store.usable;
   ctx.log('info', `template store ${storeFile}: ${store.rows} templates of dimension ${store.dim}${bad ? `; ${bad} rows cannot be audited (flagged in the report)` : ''}`);
   const transferEntries = config.transfer.map((t) => {
-    const e = findEncoderConfig(t.encoder, dirs);
+    const e = findEncoderConfig(t.encoder, scope);
     const file = path.resolve(ws, t.templates);
     const s = readTemplateStore(file, e.config.embeddingDim, e.config.id);
     return { entry: e, store: s, rowOf: matchRows(store, s, `transfer template store ${file}`) };
@@ -141,7 +141,7 @@ export async function runAudit(config: AuditConfig, ctx: JobContext, opts: Audit
   const { manifest, resumed } = claimAuditFolder(auditDir, config, store, opts.overwrite ?? false);
   ctx.log('info', `${resumed ? 'resuming' : 'starting'} the audit in ${auditDir} (${manifest.chunks} chunks of ${config.chunkSize})`);
 
-  const dataOpts = { cacheDir: opts.cacheDir, workers: opts.workers, workspaceDir: ws, encoderDirs: dirs };
+  const dataOpts = { cacheDir: opts.cacheDir, workers: opts.workers, workspaceDir: ws };
   const frame: AlignmentSpec = { template: enc.alignment.template, size: enc.alignment.size };
   const disposers: (() => unknown)[] = [];
   let stage = 'loading';
@@ -153,14 +153,14 @@ export async function runAudit(config: AuditConfig, ctx: JobContext, opts: Audit
     stage = 'calibrating';
     const refA = await referenceEmbeddings(ref, entry, frame, async () => encoderA, { ...dataOpts, log: (m) => ctx.log('info', m), signal: ctx.signal });
     throwIfCancelled(ctx);
-    const hashA = encoderHash(entry, ws, dirs);
+    const hashA = encoderHash(entry, ws);
     const calA = await calibrationOf(ctx, opts, enc, hashA, ref, refA, config.operatingPoints);
     const transfers: Transfer[] = [];
     for (const t of transferEntries) {
       const e = await loadEncoder(t.entry.config, { workspaceDir: ws, secrets: opts.secrets });
       disposers.push(() => e.dispose());
       const r = await referenceEmbeddings(ref, t.entry, null, async () => e, { ...dataOpts, log: (m) => ctx.log('info', m), signal: ctx.signal });
-      const c = await calibrationOf(ctx, opts, t.entry.config, encoderHash(t.entry, ws, dirs), ref, r, config.operatingPoints);
+      const c = await calibrationOf(ctx, opts, t.entry.config, encoderHash(t.entry, ws), ref, r, config.operatingPoints);
       transfers.push({ ...t, encoder: e, ref: r, calibration: c.calibration, calibrationCached: c.cached });
     }
     throwIfCancelled(ctx);
@@ -194,13 +194,10 @@ export async function runAudit(config: AuditConfig, ctx: JobContext, opts: Audit
     }
     const analyzer = await FaceAnalyzer.load();
     disposers.push(() => analyzer.dispose());
-    let E: LoadedDiffEncoder | null = null;
     let check: Awaited<ReturnType<typeof makeFaceCheck>> | null = null;
-    if (decision.route === 'whitebox') {
-      E = await loadDiffEncoder(enc, ws);
-      const e = E;
-      disposers.push(() => e.dispose());
-    } else if (config.search.method !== 'none' && config.search.detectorCheck) {
+    // The face detector in the loop, as in the attack: the black box's search, the white box's choice among restarts.
+    const wantsCheck = decision.route === 'whitebox' ? config.whitebox.select === 'detected' : config.search.method !== 'none' && config.search.detectorCheck;
+    if (wantsCheck) {
       check = await makeFaceCheck(pca);
       const c = check;
       disposers.push(() => c.dispose());
@@ -249,7 +246,7 @@ export async function runAudit(config: AuditConfig, ctx: JobContext, opts: Audit
       const failuresBefore = [encoderA, ...transfers.map((t) => t.encoder)].map(serviceFailures);
       const usedBefore = used;
       const out = await auditChunk({
-        k, from, to, config, decision, store, transfers, model: pca, ridge, pairs, refA, frame, encoderA, analyzer, meanGeometry, E, check, kept, auditDir, ctx,
+        k, from, to, config, decision, store, transfers, model: pca, ridge, pairs, refA, frame, enc, encoderA, analyzer, meanGeometry, check, kept, auditDir, ctx,
         onSearch: (qpt, m) => report(usedBefore + (budgetKind === 'queries' ? qpt * m : 0), `chunk ${k + 1} of ${chunkCount}: searching`),
       });
       const serviceHit = [encoderA, ...transfers.map((t) => t.encoder)].findIndex((e, i) => serviceFailures(e) > failuresBefore[i]);
@@ -310,7 +307,8 @@ interface ChunkJob {
   k: number; from: number; to: number;
   config: AuditConfig; decision: RouteDecision; store: TemplateStore; transfers: Transfer[];
   model: PcaFaceModel; ridge: RidgeMap | null; pairs: AttackerPairs; refA: ReferenceEmbeddings; frame: AlignmentSpec;
-  encoderA: Encoder; analyzer: FaceAnalyzer; meanGeometry: FaceGeometry | null; E: LoadedDiffEncoder | null;
+  /** The audited encoder: its config (the white box searches through it) and the loaded encoder that scores. */
+  enc: EncoderConfig; encoderA: Encoder; analyzer: FaceAnalyzer; meanGeometry: FaceGeometry | null;
   check: Awaited<ReturnType<typeof makeFaceCheck>> | null; kept: Set<number>; auditDir: string; ctx: JobContext;
   onSearch: (queriesPerTarget: number, targets: number) => void;
 }
@@ -343,7 +341,10 @@ async function auditChunk(j: ChunkJob): Promise<{ results: TemplateResult[]; cou
   let optimiser: ArrayLike<number> | undefined;
   const seed = (config.seed + j.k) >>> 0;
   if (j.decision.route === 'whitebox') {
-    const res = await gradientSearch(model, (j.E as LoadedDiffEncoder), targets, start, config.whitebox, { seed, signal: j.ctx.signal });
+    // The attack's white box: its engine choice (ONNX Runtime, else TF.js) and its restarts, chosen by the detector.
+    const res = await whiteboxWithRestarts(model, j.enc, targets, start, config.whitebox, {
+      seed, signal: j.ctx.signal, workspaceDir: j.ctx.workspaceDir, warn: (m) => j.ctx.log('warn', m), ...(j.check ? { detect: j.check.detect } : {}),
+    });
     if (res.aborted) throw new JobCancelledError();
     latents = res.latents;
     optimiser = res.cosine;
@@ -363,7 +364,7 @@ async function auditChunk(j: ChunkJob): Promise<{ results: TemplateResult[]; cou
     counts.searchQueries = res.queries.reduce((a, b) => a + b, 0);
   }
   const S = frame.size, S3 = S * S * 3;
-  const pixels = await toUint8(model, latents, m);
+  const pixels = await renderFaces(model, latents, m);
   const recons = usable.map((_, i) => pixels.subarray(i * S3, (i + 1) * S3));
   const near = nearestRows(targets, j.refA.embeddings, j.refA.dim);
   const uniq = [...new Set(near.map((x) => x.row))];

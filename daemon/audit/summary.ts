@@ -9,9 +9,9 @@
 import type { Histogram, ScoreDistribution } from '../protocol/report';
 import { rate } from '../evaluation/stats';
 import type { CalibrationPoint } from './calibration';
-import { histogramOf } from './distribution';
+import { histogramOf } from '../protocol/distribution';
 import type { AuditPoint, AuditVerdict, ByProtocol, TemplateResult } from './reportSchema';
-import { AUDIT_WORDS, verdictClass, verdictSentence, type VerdictWords } from './verdict';
+import { AUDIT_WORDS, verdictClass, verdictSentence, type VerdictWords } from '../protocol/verdict';
 
 export interface ScorerSummaryInput {
   encoderId: string;

@@ -13,8 +13,8 @@
  * an unreadable, empty or truncated file. The file's SHA-256 identifies the store (a resumed audit checks it).
  */
 import * as crypto from 'node:crypto';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { float32Rows, readNonEmpty, readNpy } from '../io/embeddingsFile';
 
 export type TemplateFlagKind = 'not-finite' | 'wrong-dimension' | 'zero' | 'unnormalised';
 
@@ -126,29 +126,8 @@ function parseJsonl(file: string, buf: Buffer, dim: number, encoderId: string): 
 }
 
 function parseNpy(file: string, buf: Buffer, dim: number, encoderId: string): TemplateStore {
-  if (buf.length < 10 || buf.readUInt8(0) !== 0x93 || buf.toString('latin1', 1, 6) !== 'NUMPY') fail(file, 'not a .npy file (bad magic)');
-  const major = buf.readUInt8(6);
-  const headerLen = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
-  const start = (major === 1 ? 10 : 12) + headerLen;
-  const header = buf.toString('latin1', major === 1 ? 10 : 12, start);
-  const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
-  const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
-  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (!descr || !fortran || shapeText === undefined) fail(file, `unreadable .npy header: ${header.trim()}`);
-  if (fortran === 'True') fail(file, 'Fortran-order arrays are not supported; save with np.ascontiguousarray');
-  if (descr !== '<f4' && descr !== '<f8') fail(file, `dtype ${descr} is not supported (use float32 '<f4' or float64 '<f8')`);
-  const shape = shapeText.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
-  if (shape.length < 1 || shape.length > 2) fail(file, `expected a 1-D or 2-D array, got shape (${shapeText})`);
-  const [n, d] = shape.length === 1 ? [1, shape[0]] : shape;
-  const bytes = descr === '<f4' ? 4 : 8;
-  if (buf.length - start < n * d * bytes) fail(file, `truncated: shape (${shapeText}) needs ${n * d * bytes} bytes, the file has ${buf.length - start}`);
-  const rows: RawRow[] = [];
-  for (let i = 0; i < n; i++) {
-    const off = start + i * d * bytes;
-    const values = bytes === 4 ? new Float32Array(d) : new Float64Array(d);
-    for (let k = 0; k < d; k++) values[k] = bytes === 4 ? buf.readFloatLE(off + k * 4) : buf.readDoubleLE(off + k * 8);
-    rows.push({ id: String(i), values });
-  }
+  const a = readNpy(buf, (msg) => fail(file, msg));
+  const rows: RawRow[] = Array.from({ length: a.n }, (_, i) => ({ id: String(i), values: a.row(i) }));
   return finish(file, buf, 'npy', rows, dim, encoderId);
 }
 
@@ -156,24 +135,13 @@ function parseRaw(file: string, buf: Buffer, dim: number, encoderId: string): Te
   if (buf.length % (4 * dim) !== 0) {
     fail(file, `raw float32: ${buf.length} bytes are not a multiple of ${4 * dim} (${dim} values × 4 bytes, encoder "${encoderId}"): another dimension, or not float32`);
   }
-  const n = buf.length / (4 * dim);
-  const rows: RawRow[] = Array.from({ length: n }, (_, i) => {
-    const values = new Float32Array(dim);
-    for (let k = 0; k < dim; k++) values[k] = buf.readFloatLE((i * dim + k) * 4);
-    return { id: String(i), values };
-  });
+  const rows: RawRow[] = float32Rows(buf, dim).map((values, i) => ({ id: String(i), values }));
   return finish(file, buf, 'raw', rows, dim, encoderId);
 }
 
 /** Reads a template store for an encoder of dimension `dim`; see the header for what happens to bad rows. */
 export function readTemplateStore(file: string, dim: number, encoderId: string): TemplateStore {
-  let buf: Buffer;
-  try {
-    buf = fs.readFileSync(file);
-  } catch (err) {
-    fail(file, `cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
-  if (buf.length === 0) fail(file, 'is empty');
+  const buf = readNonEmpty(file, (msg) => fail(file, msg));
   const ext = path.extname(file).toLowerCase();
   if (ext === '.json') return parseJson(file, buf, dim, encoderId);
   if (ext === '.jsonl' || ext === '.ndjson') return parseJsonl(file, buf, dim, encoderId);

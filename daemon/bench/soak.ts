@@ -5,7 +5,7 @@
  * RSS is judged on the second half of the run (after allocator and JIT warm-up) by its least-squares slope.
  */
 import { tf } from '../engine/tf';
-import type { JobKind } from '../jobs/kind';
+import type { JobKind } from '../jobs/defineJobKind';
 import { probeJob } from '../jobs/kinds/probe';
 import { DaemonClient } from '../protocol/client';
 import { JobInfo, JobStateNotification, SubmitJobRequest, SubscribeRequest } from '../protocol/daemon';

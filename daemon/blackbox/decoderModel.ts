@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Decoder } from '../nets/decoder';
-import { RUN_FILES } from '../runs/layout';
+import { RUN_FILES } from '../protocol/runFolder';
 import { readJson } from '../runs/runFolder';
 import type { DecoderModelMeta } from './train';
 

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { writePng } from '../data/image';
 import { tf } from '../engine/tf';
 import type { Decoder } from '../nets/decoder';
-import { ReconstructionIndex, ReconstructionItem } from '../runs/layout';
+import { ReconstructionIndex, ReconstructionItem } from '../protocol/runFolder';
 import { writeFileAtomic, writeJsonAtomic } from '../runs/runFolder';
 
 /** Decodes unit-norm embeddings in batches: returns [N, S, S, 3] uint8 images. */

@@ -7,17 +7,18 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { RunConfig } from '../config/run';
+import { configIdentity, type RunConfig } from '../protocol/runConfig';
 import { resolveDatasetPath } from '../config/datasetPath';
 import { seededShuffle } from '../data/split';
 import { tf } from '../engine/tf';
-import { Decoder } from '../nets/decoder';
-import { JobCancelledError, JobContext, throwIfCancelled, yieldToEventLoop } from '../jobs/context';
+import { Decoder, DecoderOptions } from '../nets/decoder';
+import { DecoderRunner, HostBatch, openDecoderRunner } from '../ort/decoderRunner';
+import { JobCancelledError, AttackContext, throwIfCancelled, yieldToEventLoop } from '../runs/context';
 import { budgetReached, governingBudget, type Budget, type BudgetLimit } from '../protocol/budget';
-import { MetricsLine, RUN_FILES, type RunManifest } from '../runs/layout';
+import { MetricsLine, RUN_FILES, type RunManifest } from '../protocol/runFolder';
 import { claimRunFolder, MetricsWriter, truncateMetrics, updateManifest, writeJsonAtomic } from '../runs/runFolder';
 import { buildTrainingData, flipCrops, PairSet, TrainingData } from './trainingSet';
-import type { RouteDecision } from '../whitebox/judge';
+import type { RouteDecision } from '../encoders/judge';
 
 export interface TrainOptions {
   overwrite?: boolean;
@@ -82,8 +83,8 @@ function permutation(n: number, seed: number): Int32Array {
   return seededShuffle(Int32Array.from({ length: n }, (_, i) => i), seed);
 }
 
-/** Batch tensors for pair indices; index ≥ n means the mirrored version of pair index − n. */
-function makeBatch(set: PairSet, flippedTargets: Uint8Array | undefined, idx: ArrayLike<number>, dim: number, size: number): { z: tf.Tensor2D; target: tf.Tensor4D } {
+/** Host batch for pair indices; index ≥ n means the mirrored version of pair index − n. */
+function hostBatch(set: PairSet, flippedTargets: Uint8Array | undefined, idx: ArrayLike<number>, dim: number, size: number): HostBatch {
   const n = set.rels.length;
   const S3 = size * size * 3;
   const z = new Float32Array(idx.length * dim);
@@ -98,44 +99,45 @@ function makeBatch(set: PairSet, flippedTargets: Uint8Array | undefined, idx: Ar
     const tgtSrc = flipped ? (flippedTargets as Uint8Array) : set.targets;
     pixels.set(tgtSrc.subarray(t * S3, (t + 1) * S3), k * S3);
   }
+  return { z, pixels, n: idx.length };
+}
+
+/** Batch tensors for pair indices (see hostBatch). */
+function makeBatch(set: PairSet, flippedTargets: Uint8Array | undefined, idx: ArrayLike<number>, dim: number, size: number): { z: tf.Tensor2D; target: tf.Tensor4D } {
+  const b = hostBatch(set, flippedTargets, idx, dim, size);
   return tf.tidy(() => ({
-    z: tf.tensor2d(z, [idx.length, dim]),
-    target: tf.tensor4d(pixels, [idx.length, size, size, 3], 'int32').toFloat().div(255) as tf.Tensor4D,
+    z: tf.tensor2d(b.z, [b.n, dim]),
+    target: tf.tensor4d(b.pixels, [b.n, size, size, 3], 'int32').toFloat().div(255) as tf.Tensor4D,
   }));
 }
 
 /**
- * Mean held-out L1 over a fixed subset of the test pairs (no noise, BN in inference mode). Always L1, whatever
- * the training loss, so runs with different losses compare.
+ * Mean L1 (always L1, whatever the training loss, so runs with different losses compare; no noise, BN in
+ * inference mode) on a seeded random sample of at most `maxPairs` held-out pairs, on either engine: the
+ * validation identities when the split has them (model selection ranks on these, never on test), else the
+ * test ones (a monitoring curve only: the weights saved are always the last ones).
  */
-/**
- * Mean L1 of the decoder on a seeded random sample of at most `maxPairs` held-out pairs: the validation
- * identities when the split has them (model selection ranks on these, never on test), else the test ones
- * (a monitoring curve only: the weights saved are always the last ones).
- */
-export function heldOutLoss(decoder: Decoder, data: TrainingData, maxPairs = 256, batch = 32, seed = 0): number {
+export async function heldOutLossOf(runner: DecoderRunner, data: TrainingData, maxPairs = 256, batch = 32, seed = 0): Promise<number> {
   const set = data.validation ?? data.test;
   const rows = seededShuffle(Int32Array.from({ length: set.rels.length }, (_, i) => i), seed ^ 0x4e1d).subarray(0, Math.min(maxPairs, set.rels.length));
   const n = rows.length;
   let sum = 0;
   for (let s = 0; s < n; s += batch) {
     const idx = rows.subarray(s, Math.min(n, s + batch));
-    const { z, target } = makeBatch(set, undefined, idx, data.dim, data.size);
-    try {
-      sum += tf.tidy(() => decoder.forward(z, false).sub(target).abs().mean().dataSync()[0]) * idx.length;
-    } finally {
-      z.dispose(); target.dispose();
-    }
+    sum += (await runner.meanAbsError(hostBatch(set, undefined, idx, data.dim, data.size))) * idx.length;
   }
   return sum / n;
 }
 
-export async function trainBlackBox(config: RunConfig, ctx: JobContext, opts: TrainOptions = {}): Promise<TrainOutcome> {
+/** Consecutive steps with non-finite gradients after which an ONNX Runtime run stops. */
+export const MAX_SKIPPED_STEPS = 5;
+
+export async function trainBlackBox(config: RunConfig, ctx: AttackContext, opts: TrainOptions = {}): Promise<TrainOutcome> {
   if (config.faceModel.kind !== 'decoder' || config.faceModel.run) {
     throw new Error(`run config ${config.name} does not train a decoder (faceModel ${config.faceModel.kind}${config.faceModel.run ? ` from ${config.faceModel.run}` : ''}): use "faceinv run" for it`);
   }
   const runDir = runDirOf(config, ctx.workspaceDir);
-  const claim = claimRunFolder(runDir, config, opts.overwrite ?? false);
+  const claim = claimRunFolder(runDir, configIdentity(config), opts.overwrite ?? false);
   ctx.setRunDir(runDir);
   ctx.log('info', `${claim === 'resume' ? 'resuming' : 'starting'} black-box run ${config.name} in ${runDir}`);
   const now = new Date().toISOString();
@@ -167,13 +169,18 @@ export async function trainBlackBox(config: RunConfig, ctx: JobContext, opts: Tr
     (data.validation ? `${data.validation.rels.length} validation images (model selection ranks on these)` : 'a sample of the test images (a monitoring curve only)'));
 
   const ckptDir = path.join(runDir, RUN_FILES.checkpoints, 'latest');
-  const decoderOptions = {
+  const decoderOptions: DecoderOptions = {
     inputDim: data.dim, outputSize: config.decoder.outputSize, residualLayers: config.decoder.residualLayers,
     noiseVariance: config.decoder.noiseVariance, loss: config.decoder.loss, learningRate: config.training.learningRate,
     seed: config.training.seed,
   };
   const resumeFrom = findCheckpoint(ckptDir);
-  const decoder = resumeFrom ? await Decoder.load(resumeFrom) : Decoder.create(decoderOptions);
+  const decoder = await openDecoderRunner(config.training.engine ?? 'auto', {
+    create: decoderOptions, resumeFrom, batch: B, warn: (m) => ctx.log('warn', m),
+  });
+  const engine = decoder.decision;
+  ctx.log('info', `engine: ${engine.chosen === 'onnxruntime' ? `ONNX Runtime (${engine.provider})` : 'TF.js'} — ${engine.reason}`);
+  updateManifest(runDir, { engine });
   const metricsFile = path.join(runDir, RUN_FILES.metrics);
   const resumedAt = decoder.step;
   if (resumedAt > 0) ctx.log('info', `resumed from checkpoint at step ${resumedAt}`);
@@ -222,12 +229,17 @@ export async function trainBlackBox(config: RunConfig, ctx: JobContext, opts: Tr
       if (epoch !== orderEpoch) { order = permutation(pairs, config.training.seed * 100003 + epoch); orderEpoch = epoch; }
       const at = (step % stepsPerEpoch) * B;
       const idx = (order as Int32Array).subarray(at, Math.min(at + B, pairs));
-      const { z, target } = makeBatch(train, flippedTargets, idx, data.dim, data.size);
-      try {
-        lastLoss = decoder.trainStep(z, target);
-      } finally {
-        z.dispose(); target.dispose();
+      const outcome = await decoder.trainStep(hostBatch(train, flippedTargets, idx, data.dim, data.size));
+      if (outcome.skipped) {
+        ctx.log('warn', `step ${decoder.step} skipped: ${outcome.reason}`);
+        if (decoder.consecutiveSkips >= MAX_SKIPPED_STEPS) {
+          throw new Error(`training stopped at step ${decoder.step}: ${decoder.consecutiveSkips} consecutive steps had non-finite gradients; ` +
+            (step > 0 && step === resumedAt ? `the checkpoint it resumed from (${ckptDir}) may be corrupt` : 'lower training.learningRate'));
+        }
+        await yieldToEventLoop();
+        continue;
       }
+      lastLoss = outcome.loss;
       if (!Number.isFinite(lastLoss)) {
         throw new Error(`training diverged at step ${step + 1}: loss is ${lastLoss}; ` +
           (step > 0 && step === resumedAt ? `the checkpoint it resumed from (${ckptDir}) may be corrupt` : 'lower training.learningRate'));
@@ -240,7 +252,7 @@ export async function trainBlackBox(config: RunConfig, ctx: JobContext, opts: Tr
       metrics.append(line);
       const done = decoder.step;
       if (done % config.training.evalEvery === 0 || done === totalSteps) {
-        testLoss = heldOutLoss(decoder, data);
+        testLoss = await heldOutLossOf(decoder, data);
         metrics.append({ time: new Date().toISOString(), step: done, epoch, split: 'test', loss: testLoss });
       }
       ctx.progress(done, totalSteps, { loss: lastLoss, imgPerSec, epoch, ...(Number.isFinite(testLoss) ? { testLoss } : {}) }, undefined, budgetAt(done));
@@ -253,7 +265,7 @@ export async function trainBlackBox(config: RunConfig, ctx: JobContext, opts: Tr
     }
     ctx.log('info', `stopped at step ${decoder.step} (epoch ${(decoder.step / stepsPerEpoch).toFixed(1)} of ${config.training.epochs}): ${stopReason}`);
     if (!Number.isFinite(testLoss) || stoppedEarly) {
-      testLoss = heldOutLoss(decoder, data);
+      testLoss = await heldOutLossOf(decoder, data);
       metrics.append({ time: new Date().toISOString(), step: decoder.step, split: 'test', loss: testLoss });
     }
     await checkpoint();
@@ -276,6 +288,6 @@ export async function trainBlackBox(config: RunConfig, ctx: JobContext, opts: Tr
     throw err;
   } finally {
     metrics.close();
-    decoder.dispose();
+    await decoder.dispose();
   }
 }

@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { RunConfig } from '../config/run';
+import type { RunConfig } from '../protocol/runConfig';
 import { getAlignedCrops, getEmbeddings, DataApiOptions } from '../data/embeddingCache';
 import { defaultCacheDir } from '../data/pipeline';
 import { formatProgress, ProgressSink } from '../data/progress';
@@ -19,10 +19,10 @@ import { ImageDataset, limitIdentities, openImageDataset } from '../data/dataset
 import { IdentitySplit, makeIdentitySplit, parseSplit, splitToJson } from '../data/split';
 import type { FaceFailure } from '../data/errors';
 import { tf } from '../engine/tf';
-import { loadEncoderById } from '../encoders/registry';
+import { loadEncoderById } from '../encoders/load';
 import { encoderTarget } from '../data/encoderTarget';
 import { writeFileAtomic } from '../runs/runFolder';
-import { RUN_FILES } from '../runs/layout';
+import { RUN_FILES } from '../protocol/runFolder';
 
 /** The decoder's target template. */
 export const TARGET_TEMPLATE = 'arcface-5pt';

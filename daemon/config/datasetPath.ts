@@ -5,7 +5,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { stateDir } from '../server/connectionFile';
+import { stateDir } from '../protocol/connectionFile';
+import { INSTALL_ROOT } from '../io/installation';
 
 export const LFW_HELP =
   'LFW was not found. Download the deep-funneled LFW archive (lfw-deepfunneled.tgz) and pairs.txt from the LFW site ' +
@@ -13,12 +14,11 @@ export const LFW_HELP =
   '<dir>/pairs.txt exist, then either set FACEINV_LFW=<dir>, put it at ~/.faceinv/data/lfw, or name <dir> in the ' +
   'run config\'s dataset.path (or --dataset).';
 
-const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 
 export function lfwCandidates(): string[] {
   return [
     process.env.FACEINV_LFW,
-    path.join(REPO_ROOT, '..', 'shared', 'data', 'lfw'),
+    path.join(INSTALL_ROOT, '..', 'shared', 'data', 'lfw'),
     path.join(stateDir(), 'data', 'lfw'),
   ].filter((p): p is string => !!p);
 }

@@ -1,6 +1,6 @@
 /** Reads a run config file: JSON errors and schema problems become one Error naming the file. */
 import * as fs from 'node:fs';
-import { assertRunConfig, RunConfig } from './run';
+import { assertRunConfig, RunConfig } from '../protocol/runConfig';
 
 export function loadRunConfig(file: string): RunConfig {
   let text: string;

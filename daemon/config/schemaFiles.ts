@@ -5,9 +5,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { EncoderConfigSchema } from './encoder';
-import { RunConfigFileSchema } from './run';
-import { AuditConfigFileSchema } from './audit';
+import { EncoderConfigSchema } from '../protocol/encoderConfig';
+import { RunConfigFileSchema } from '../protocol/runConfig';
+import { AuditConfigFileSchema } from '../protocol/auditConfig';
 
 export interface SchemaFile {
   /** File name inside the schema folder, e.g. `encoder.schema.json`. */

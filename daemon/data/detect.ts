@@ -63,8 +63,51 @@ export class FaceDetector {
   }
 }
 
-/** [1, 3, 240, 320] float32: the whole image stretched to 320×240, (p − 127) / 128 per RGB channel. */
+/**
+ * [1, 3, 240, 320] float32: the whole image stretched to 320×240, (p − 127) / 128 per RGB channel.
+ * Bit-identical to resizeRegion (pixels.ts) followed by the normalisation — same sample positions and the
+ * same float64 expressions, each resized value rounded to float32 before it is normalised — but with the
+ * column positions and weights computed once per call instead of once per pixel (about 3× faster).
+ */
 export function detectorInput(img: RgbImage): Float32Array {
+  const outW = DETECT_INPUT_W; const outH = DETECT_INPUT_H;
+  const { width: W, height: H, data } = img;
+  const plane = outW * outH;
+  const out = new Float32Array(3 * plane);
+  const sx = W / outW; const sy = H / outH;
+  const col0 = new Int32Array(outW); const col1 = new Int32Array(outW); const colA = new Float64Array(outW);
+  for (let ox = 0; ox < outW; ox++) {
+    let fx = (ox + 0.5) * sx - 0.5;
+    fx = Math.min(Math.max(fx, 0), W - 1);
+    const ix = Math.min(Math.floor(fx), W - 2 < 0 ? 0 : W - 2);
+    colA[ox] = W === 1 ? 0 : fx - ix;
+    col0[ox] = ix * 3;
+    col1[ox] = ix * 3 + (W > 1 ? 3 : 0);
+  }
+  const f = Math.fround;
+  for (let oy = 0; oy < outH; oy++) {
+    let fy = (oy + 0.5) * sy - 0.5;
+    fy = Math.min(Math.max(fy, 0), H - 1);
+    const iy = Math.min(Math.floor(fy), H - 2 < 0 ? 0 : H - 2);
+    const ay = H === 1 ? 0 : fy - iy;
+    const r0 = iy * W * 3;
+    const r1 = r0 + (H > 1 ? W * 3 : 0);
+    const o = oy * outW;
+    for (let ox = 0; ox < outW; ox++) {
+      const ax = colA[ox];
+      const p00 = r0 + col0[ox]; const p01 = r0 + col1[ox]; const p10 = r1 + col0[ox]; const p11 = r1 + col1[ox];
+      for (let c = 0; c < 3; c++) {
+        const top = data[p00 + c] + (data[p01 + c] - data[p00 + c]) * ax;
+        const bot = data[p10 + c] + (data[p11 + c] - data[p10 + c]) * ax;
+        out[c * plane + o + ox] = (f(top + (bot - top) * ay) - 127) / 128;
+      }
+    }
+  }
+  return out;
+}
+
+/** The straightforward form of detectorInput (resizeRegion, then normalise), kept as its reference. */
+export function detectorInputReference(img: RgbImage): Float32Array {
   const rgb = resizeRegion(img, 0, 0, img.width, img.height, DETECT_INPUT_W, DETECT_INPUT_H);
   const plane = DETECT_INPUT_W * DETECT_INPUT_H;
   const out = new Float32Array(3 * plane);

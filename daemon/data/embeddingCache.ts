@@ -4,15 +4,13 @@
  * read back afterwards). Failed images are left out of `files` and listed in `failed`.
  */
 import { openImageDataset, ImageDataset } from './dataset';
-import { runFacePipeline, PipelineOptions, PipelineStats, EncoderTarget } from './pipeline';
+import { runFacePipeline, PipelineOptions, PipelineOutcome, PipelineStats, EncoderTarget } from './pipeline';
 import { encoderTarget } from './encoderTarget';
 import type { FaceFailure } from './errors';
 import { AlignmentSpec, alignmentKey, getTemplate } from './templates';
 
 export interface DataApiOptions extends PipelineOptions {
-  /** Extra encoder config folders (registry `dirs`). */
-  encoderDirs?: string[];
-  /** Folder `{ path }` models are relative to. */
+  /** Workspace: its encoder configs are looked up besides the shipped ones, and `{ path }` models are relative to it. */
   workspaceDir?: string;
   /** Use this encoder identity instead of looking the id up in the registry (tests, custom loaders). */
   encoderTarget?: EncoderTarget;
@@ -51,8 +49,12 @@ function toDataset(d: ImageDataset | string): ImageDataset {
 /** Embeddings of every image of `dataset` (a folder or an opened dataset) under encoder `encoderId`. */
 export async function getEmbeddings(dataset: ImageDataset | string, encoderId: string, opts: DataApiOptions = {}): Promise<EmbeddingSet> {
   const ds = toDataset(dataset);
-  const enc = opts.encoderTarget ?? encoderTarget(encoderId, { dirs: opts.encoderDirs, workspaceDir: opts.workspaceDir });
-  const out = await runFacePipeline(ds, { encoder: enc }, opts);
+  const enc = opts.encoderTarget ?? encoderTarget(encoderId, { workspaceDir: opts.workspaceDir });
+  return embeddingSetOf(await runFacePipeline(ds, { encoder: enc }, opts), enc);
+}
+
+/** The successful rows of a pipeline pass that embedded with `enc`. */
+function embeddingSetOf(out: PipelineOutcome, enc: EncoderTarget): EmbeddingSet {
   const keep = out.ok;
   return {
     encoder: enc,
@@ -72,22 +74,10 @@ export async function getEmbeddings(dataset: ImageDataset | string, encoderId: s
  */
 export async function getEmbeddingsWithCrops(dataset: ImageDataset | string, encoderId: string, spec: AlignmentSpec, opts: DataApiOptions = {}): Promise<EmbeddingSet & { crops: Uint8Array; alignment: AlignmentSpec }> {
   const ds = toDataset(dataset);
-  const enc = opts.encoderTarget ?? encoderTarget(encoderId, { dirs: opts.encoderDirs, workspaceDir: opts.workspaceDir });
+  const enc = opts.encoderTarget ?? encoderTarget(encoderId, { workspaceDir: opts.workspaceDir });
   const alignment: AlignmentSpec = { template: getTemplate(spec.template).name, size: spec.size };
   const out = await runFacePipeline(ds, { encoder: enc, crops: [alignment] }, opts);
-  const keep = out.ok;
-  return {
-    encoder: enc,
-    files: keep.map((i) => out.images[i].file),
-    rels: keep.map((i) => out.images[i].rel),
-    identities: keep.map((i) => out.images[i].identity),
-    embeddings: out.embeddings as Float32Array,
-    dim: out.dim ?? 0,
-    failed: out.failures,
-    stats: out.stats,
-    crops: out.crops.get(alignmentKey(alignment)) as Uint8Array,
-    alignment,
-  };
+  return { ...embeddingSetOf(out, enc), crops: out.crops.get(alignmentKey(alignment)) as Uint8Array, alignment };
 }
 
 /**

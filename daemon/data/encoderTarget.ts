@@ -6,7 +6,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { listEncoderConfigs, resolveModelPath } from '../encoders/registry';
+import { findEncoderConfig, resolveModelPath, scopeOf } from '../encoders/registry';
 import type { EncoderTarget } from './pipeline';
 import { isTemplateName } from './templates';
 
@@ -38,11 +38,9 @@ export function modelFilesOf(modelFile: string): string[] {
   return files;
 }
 
-/** Looks `id` up in the registry (shipped configs + `dirs`) and builds its cache identity. */
-export function encoderTarget(id: string, opts: { dirs?: string[]; workspaceDir?: string } = {}): EncoderTarget {
-  const entries = listEncoderConfigs(opts.dirs);
-  const entry = entries.find((e) => e.config.id === id);
-  if (!entry) throw new Error(`no encoder config with id "${id}" (known: ${entries.map((e) => e.config.id).join(', ') || 'none'})`);
+/** Looks `id` up in the registry (shipped configs + the workspace's) and builds its cache identity. */
+export function encoderTarget(id: string, opts: { workspaceDir?: string } = {}): EncoderTarget {
+  const entry = findEncoderConfig(id, scopeOf(opts.workspaceDir));
   const { config } = entry;
   if (!isTemplateName(config.alignment.template)) {
     throw new Error(`${entry.file}: alignment template "${config.alignment.template}" is not implemented by daemon/data/templates.ts`);
@@ -57,5 +55,8 @@ export function encoderTarget(id: string, opts: { dirs?: string[]; workspaceDir?
   } else {
     for (const f of modelFilesOf(resolveModelPath(config, opts.workspaceDir))) h.update(`${path.basename(f)}:${hashFile(f)}\n`);
   }
-  return { id, modelHash: h.digest('hex'), alignment: { template: config.alignment.template, size: config.alignment.size } };
+  return {
+    id, modelHash: h.digest('hex'), alignment: { template: config.alignment.template, size: config.alignment.size },
+    ...(opts.workspaceDir ? { workspaceDir: opts.workspaceDir } : {}),
+  };
 }

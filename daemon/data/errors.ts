@@ -15,10 +15,6 @@ export type FaceFailureKind =
   | 'embed-failed' // the encoder threw on this image
   | 'pipeline-error'; // an unexpected error in the pipeline itself (a bug or a crashed worker)
 
-export const FACE_FAILURE_KINDS: readonly FaceFailureKind[] = [
-  'unreadable', 'not-an-image', 'corrupt', 'too-small', 'no-face', 'landmarks-failed', 'embed-failed', 'pipeline-error',
-];
-
 /** One image the pipeline could not use, as listed in run summaries and caches. */
 export interface FaceFailure {
   /** Path of the image (as given to the pipeline, usually absolute). */

@@ -30,7 +30,9 @@ export interface EncoderTarget {
   /** Hash of the model file(s) (hex); part of the cache key. */
   modelHash: string;
   alignment: AlignmentSpec;
-  /** Module + export that loads the encoder by id in a worker (default: daemon/encoders/registry loadEncoderById). */
+  /** Workspace whose encoder configs (and relative model paths) the id is looked up in, besides the shipped ones. */
+  workspaceDir?: string;
+  /** Module + export that loads the encoder by id in a worker (default: daemon/encoders/load loadEncoderById). */
   loader?: { module: string; exportName: string };
 }
 
@@ -96,7 +98,7 @@ export function defaultCacheDir(cwd = process.cwd()): string {
 
 /** Default encoder loader: the encoder registry. */
 export const REGISTRY_LOADER = {
-  module: path.resolve(__dirname, '..', 'encoders', 'registry.js'),
+  module: path.resolve(__dirname, '..', 'encoders', 'load.js'),
   exportName: 'loadEncoderById',
 };
 
@@ -271,7 +273,7 @@ export async function runFacePipeline(ds: ImageDataset, want: PipelineWant, opts
 
 function encoderLoaderSpec(enc: EncoderTarget): EncoderLoaderSpec {
   const loader = enc.loader ?? REGISTRY_LOADER;
-  return { module: loader.module, exportName: loader.exportName, id: enc.id, alignment: enc.alignment };
+  return { module: loader.module, exportName: loader.exportName, id: enc.id, alignment: enc.alignment, ...(enc.workspaceDir ? { workspaceDir: enc.workspaceDir } : {}) };
 }
 
 /** Spreads `todo` over `count` workers, `chunk` images per message; resolves when all results are in. */

@@ -13,13 +13,15 @@ import { alignFace } from './align';
 import type { AlignmentSpec } from './templates';
 import { FaceFailure, toFailure } from './errors';
 
-/** How a worker obtains its encoder: `require(module)[exportName](id, { threads })`. */
+/** How a worker obtains its encoder: `require(module)[exportName](id, { threads, workspaceDir })`. */
 export interface EncoderLoaderSpec {
   module: string;
   exportName: string;
   id: string;
   /** Alignment the encoder's crops use (from its config). */
   alignment: AlignmentSpec;
+  /** Workspace the id is looked up in (its encoder configs and relative model paths). */
+  workspaceDir?: string;
 }
 
 export interface CoreInit {
@@ -79,7 +81,7 @@ export class PipelineCore {
       if (typeof load !== 'function') {
         throw new Error(`${init.encoder.module} does not export a function "${init.encoder.exportName}" to load encoders`);
       }
-      encoder = (await (load as (id: string, o: { threads: number }) => Promise<Encoder>)(init.encoder.id, { threads: init.threads }));
+      encoder = (await (load as (id: string, o: { threads: number; workspaceDir?: string }) => Promise<Encoder>)(init.encoder.id, { threads: init.threads, ...(init.encoder.workspaceDir ? { workspaceDir: init.encoder.workspaceDir } : {}) }));
     }
     return new PipelineCore(analyzer, encoder, init.encoder?.alignment ?? null);
   }
@@ -125,10 +127,19 @@ export class PipelineCore {
 
   /** Embeds crops in one batch; if the batch throws, retries one by one so only the bad image fails. */
   private async embedCrops(list: EmbedJob[]): Promise<void> {
-    const enc = this.encoder as Encoder;
+    const enc = this.encoder as Encoder & { embedUint8?: (crops: Uint8Array, n: number) => Promise<Float32Array[]> };
     const S = (this.encAlign as AlignmentSpec).size;
     const run = async (part: typeof list) => {
       const n = part.length;
+      if (enc.embedUint8 && S === enc.inputSize) {
+        // Host-side preprocessing, bit-identical to the TF.js path below (OnnxEncoder.embedUint8).
+        const crops = new Uint8Array(n * S * S * 3);
+        part.forEach((p, i) => crops.set(p.crop, i * S * S * 3));
+        const rows = await enc.embedUint8(crops, n);
+        if (rows.length !== n) throw new Error(`encoder ${enc.id} returned ${rows.length} embeddings for ${n} crops`);
+        part.forEach((p, i) => { p.r.embedding = rows[i]; });
+        return;
+      }
       const buf = new Float32Array(n * S * S * 3);
       part.forEach((p, i) => {
         for (let k = 0; k < p.crop.length; k++) buf[i * S * S * 3 + k] = p.crop[k] / 255;

@@ -2,20 +2,14 @@
  * Progress on stderr for long dataset passes: a bar redrawn in place on a terminal, or one line every few
  * seconds when stderr is a file/pipe; images/s over the run so far and the ETA from that rate.
  */
+import { formatSeconds } from '../protocol/budget';
 export interface ProgressSink {
   update(done: number, total: number, failed: number): void;
   finish(done: number, total: number, failed: number): void;
 }
 
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return '?';
-  const s = Math.round(seconds);
-  const m = Math.floor(s / 60);
-  const h = Math.floor(m / 60);
-  if (h > 0) return `${h}h${String(m % 60).padStart(2, '0')}m`;
-  if (m > 0) return `${m}m${String(s % 60).padStart(2, '0')}s`;
-  return `${s}s`;
-}
+/** Durations as every progress line writes them (one formatter: protocol/budget.ts). */
+export { formatSeconds as formatDuration } from '../protocol/budget';
 
 /** One progress line: `[#####-----] 120/1000 12.0% 85.3 img/s ETA 10s failed 2 label`. */
 export function formatProgress(label: string, done: number, total: number, failed: number, elapsedS: number): string {
@@ -25,7 +19,7 @@ export function formatProgress(label: string, done: number, total: number, faile
   const rate = elapsedS > 0 ? done / elapsedS : 0;
   const eta = rate > 0 ? (total - done) / rate : NaN;
   return `${label} [${'#'.repeat(fill)}${'-'.repeat(width - fill)}] ${done}/${total} ${(frac * 100).toFixed(1)}% ` +
-    `${rate.toFixed(1)} img/s ETA ${formatDuration(eta)}${failed > 0 ? ` failed ${failed}` : ''}`;
+    `${rate.toFixed(1)} img/s ETA ${formatSeconds(eta)}${failed > 0 ? ` failed ${failed}` : ''}`;
 }
 
 export function stderrProgress(label: string, stream: NodeJS.WriteStream = process.stderr): ProgressSink {

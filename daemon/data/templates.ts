@@ -13,11 +13,13 @@
  * - `human-crop`: a box crop, not a landmark fit: the detector box made square around its centre and enlarged
  *   by 1.2, then resized to S — the way @vladmandic/human crops faces for its description models.
  */
+import { ALIGNMENT_TEMPLATES, type AlignmentTemplate as TemplateId } from '../protocol/encoderConfig';
 import type { Landmarks68, Points5 } from './landmarks';
 import { arcfacePointsFrom68, dlibPointsFrom68 } from './landmarks';
 
-export type TemplateName = 'arcface-5pt' | 'dlib-5pt-chip' | 'human-crop';
-export const TEMPLATE_NAMES: readonly TemplateName[] = ['arcface-5pt', 'dlib-5pt-chip', 'human-crop'];
+/** The template names encoder configs may use (their one list is the config schema's). */
+export type TemplateName = TemplateId;
+export const TEMPLATE_NAMES: readonly TemplateName[] = ALIGNMENT_TEMPLATES;
 
 /** A template that places five landmark-derived points by a similarity transform. */
 export interface PointTemplate {

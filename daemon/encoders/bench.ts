@@ -5,7 +5,8 @@
  */
 import { tf } from '../engine/tf';
 import type { Encoder } from './types';
-import { listEncoderConfigs, loadEncoder } from './registry';
+import { loadEncoder } from './load';
+import { listEncoderConfigs } from './registry';
 
 export interface BenchResult {
   id: string;

@@ -9,7 +9,7 @@
  * Anything else (non-zero exit, bad JSON, wrong row count or length) is an Error naming the command.
  */
 import { spawn } from 'node:child_process';
-import type { EncoderConfig } from '../config/encoder';
+import type { EncoderConfig } from '../protocol/encoderConfig';
 import type { AlignedBatch, Encoder } from './types';
 import { checkAlignedBatch, l2NormalizeInPlace, toModelInput } from './preprocess';
 

@@ -16,9 +16,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tf } from '../engine/tf';
-import type { EncoderConfig } from '../config/encoder';
+import type { EncoderConfig } from '../protocol/encoderConfig';
 import type { AlignedBatch, Encoder } from './types';
-import { checkAlignedBatch, l2NormalizeRows, splitRows, toModelInput } from './preprocess';
+import { checkAlignedBatch, l2NormalizeRows, takeRows, toModelInput } from './preprocess';
 
 /** One conv layer with the scale layer folded in: filters [k,k,cin,cout], bias [cout]. */
 interface FoldedConv {
@@ -224,18 +224,12 @@ export class FaceApiResnetEncoder implements Encoder {
   /** The network's own descriptors ([N][128], not normalised; face-api compares them by Euclidean distance). */
   async embedRaw(images: AlignedBatch): Promise<Float32Array[]> {
     this.check(images);
-    const out = tf.tidy(() => this.net(toModelInput(images, this.config), true));
-    const data = (await out.data()) as Float32Array;
-    out.dispose();
-    return splitRows(data, images.shape[0], this.dim);
+    return takeRows(tf.tidy(() => this.net(toModelInput(images, this.config), true)) as tf.Tensor2D, this.dim);
   }
 
   async embed(images: AlignedBatch): Promise<Float32Array[]> {
     this.check(images);
-    const out = tf.tidy(() => l2NormalizeRows(this.net(toModelInput(images, this.config), true)));
-    const data = (await out.data()) as Float32Array;
-    out.dispose();
-    return splitRows(data, images.shape[0], this.dim);
+    return takeRows(tf.tidy(() => l2NormalizeRows(this.net(toModelInput(images, this.config), true))), this.dim);
   }
 
   dispose(): void {

@@ -2,7 +2,7 @@
  * An encoder behind an HTTP service (format "http"): the black box an auditor most often has — a vendor's
  * or an in-house face-recognition endpoint that takes a face image and answers its template. The request
  * and response mapping, the limits and the retry policy come from the config's `model.http`
- * (daemon/config/encoder.ts):
+ * (daemon/protocol/encoderConfig.ts):
  *
  *   body      a JSON template; the string "$image" (batch 1) or "$images" (batch > 1) is replaced by the
  *             aligned crop(s) at `inputSize`: base64 PNG / JPEG of the 8-bit crop, or base64 float32 of the
@@ -23,10 +23,11 @@
  */
 import * as crypto from 'node:crypto';
 import sharp from 'sharp';
-import { httpSettings, type EncoderConfig, type HttpSettings } from '../config/encoder';
+import { httpSettings, type EncoderConfig, type HttpSettings } from '../protocol/encoderConfig';
 import { tf } from '../engine/tf';
 import type { AlignedBatch, Encoder } from './types';
 import { checkAlignedBatch, l2NormalizeInPlace, toModelInput } from './preprocess';
+import { padToCanvas } from './canvas';
 
 export type HttpErrorKind = 'auth' | 'unavailable' | 'bad-response' | 'refused' | 'config';
 
@@ -336,8 +337,6 @@ export class HttpEncoder implements Encoder {
       let crop: Uint8Array = Uint8Array.from(all.subarray(i * S * S * 3, (i + 1) * S * S * 3));
       let side = S;
       if (this.h.image.canvas === 'padded') {
-        // Loaded on use: the evaluation module pulls in the face detector, which the registry must not.
-        const { padToCanvas } = await import('../evaluation/protocols');
         const c = padToCanvas(crop, S);
         crop = c.data;
         side = c.width;

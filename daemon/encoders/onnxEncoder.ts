@@ -6,13 +6,17 @@
  * faceplugin's fr_feature.onnx) has its batch lifted at load (daemon/onnx/batchLift.ts) and the lifted graph is
  * checked against the original on random faces (max difference ≤ 1e-5 of the output scale); if the rewrite is
  * impossible or fails the check, the model runs one face at a time. Dynamic-batch models run in chunks of `maxBatch`.
+ * PRelu nodes with constant slopes are rewritten into Mul + Max/Min/Where (daemon/onnx/preluRewrite.ts: onnxruntime's
+ * per-channel PRelu is 4–6× slower than those ops; fr_feature runs about twice as fast) and the rewritten graph is
+ * used only when its outputs are bit-identical to the original's on random faces, so cached embeddings stay valid.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as ort from 'onnxruntime-node';
-import type { EncoderConfig } from '../config/encoder';
+import type { EncoderConfig } from '../protocol/encoderConfig';
 import { tf } from '../engine/tf';
 import { liftFixedBatch } from '../onnx/batchLift';
+import { rewritePrelu } from '../onnx/preluRewrite';
 import { loadOnnxAsTf, TfOnnxModel } from '../onnx/model';
 import type { AlignedBatch, Encoder } from './types';
 import { checkAlignedBatch, l2NormalizeInPlace, l2NormalizeRows, toModelInput } from './preprocess';
@@ -24,6 +28,8 @@ export interface OnnxEncoderOptions {
   maxBatch?: number;
   /** Keep a fixed batch of 1 as it is (no batch lifting); for comparisons. */
   keepFixedBatch?: boolean;
+  /** Keep PRelu nodes as they are (no rewrite); for comparisons. */
+  keepPrelu?: boolean;
 }
 
 /** Largest output difference, relative to the output scale, that a lifted graph may show against the original. */
@@ -99,13 +105,22 @@ export class OnnxEncoder implements Encoder {
         }
         if (typeof shape[0] === 'number' && shape[0] > 0) { batch = shape[0]; fixedBatch = true; }
       }
+      let modelBytes: Uint8Array | null = null;
       if (fixedBatch && batch === 1 && !opts.keepFixedBatch) {
         const lifted = await liftedSession(config, file, session, inputName, outputName, threads);
         if (lifted) {
           await session.release();
-          session = lifted;
+          session = lifted.session;
+          modelBytes = lifted.bytes;
           batch = opts.maxBatch ?? 32;
           fixedBatch = false;
+        }
+      }
+      if (!opts.keepPrelu) {
+        const faster = await preluRewrittenSession(config, modelBytes ?? fs.readFileSync(file), session, inputName, outputName, threads, fixedBatch ? batch : 3);
+        if (faster) {
+          await session.release();
+          session = faster;
         }
       }
       const enc = new OnnxEncoder(config, file, session, inputName, outputName, batch, fixedBatch);
@@ -192,6 +207,46 @@ export class OnnxEncoder implements Encoder {
     return (await this.embedRaw(images)).map(l2NormalizeInPlace);
   }
 
+  /**
+   * `embed` for uint8 crops on the host (the face pipeline's path): `n` crops [n, S, S, 3] RGB 0..255,
+   * S = inputSize. Preprocessing is done here in float32 with the same operations, in the same order, as
+   * `toModelInput` on crop/255 (x·(255/std) then − mean/std, each rounded to float32), so the embeddings are
+   * bit-identical to `embed`'s, without TF.js.
+   */
+  async embedUint8(crops: Uint8Array, n: number): Promise<Float32Array[]> {
+    if (this.released) throw new Error(`encoder "${this.id}" (${this.file}): used after dispose()`);
+    const s = this.inputSize;
+    const per = s * s * 3;
+    if (!(Number.isInteger(n) && n >= 1) || crops.length !== n * per) {
+      throw new Error(`encoder "${this.id}" (${this.file}): embedUint8 needs ${n} crops of ${s}×${s}×3 (${n * per} bytes), got ${crops.length}`);
+    }
+    const { mean, std } = this.config.normalization;
+    const bgr = this.config.channelOrder === 'BGR';
+    const scale = std.map((v) => Math.fround(255 / v));
+    const shift = mean.map((m, i) => Math.fround(m / std[i]));
+    const nchw = this.config.layout === 'NCHW';
+    const plane = s * s;
+    const rows: Float32Array[] = [];
+    for (let start = 0; start < n; start += this.batch) {
+      const count = Math.min(this.batch, n - start);
+      const runN = this.fixedBatch ? this.batch : count;
+      const x = new Float32Array(runN * per);
+      for (let i = 0; i < count; i++) {
+        const src = (start + i) * per;
+        for (let p = 0; p < plane; p++) {
+          for (let c = 0; c < 3; c++) {
+            const v = Math.fround(crops[src + p * 3 + (bgr ? 2 - c : c)] / 255);
+            const y = Math.fround(Math.fround(v * scale[c]) - shift[c]);
+            x[nchw ? i * per + c * plane + p : i * per + p * 3 + c] = y;
+          }
+        }
+      }
+      const out = await this.runRaw(x, runN);
+      for (let i = 0; i < count; i++) rows.push(l2NormalizeInPlace(out.slice(i * this.dim, (i + 1) * this.dim)));
+    }
+    return rows;
+  }
+
   dispose(): void {
     if (this.released) return;
     this.released = true;
@@ -204,7 +259,7 @@ export class OnnxEncoder implements Encoder {
  * A session over `file` with its batch of 1 lifted, when the rewrite applies and reproduces the original's
  * outputs on three random faces run together; otherwise null (the caller keeps the batch-1 session).
  */
-async function liftedSession(config: EncoderConfig, file: string, original: ort.InferenceSession, inputName: string, outputName: string, threads: number): Promise<ort.InferenceSession | null> {
+async function liftedSession(config: EncoderConfig, file: string, original: ort.InferenceSession, inputName: string, outputName: string, threads: number): Promise<{ session: ort.InferenceSession; bytes: Uint8Array } | null> {
   let lifted;
   try {
     lifted = liftFixedBatch(fs.readFileSync(file), file);
@@ -237,9 +292,47 @@ async function liftedSession(config: EncoderConfig, file: string, original: ort.
         scale = Math.max(scale, Math.abs(one[k]));
       }
     }
-    if (maxDiff <= BATCH_LIFT_TOLERANCE * Math.max(scale, 1e-12)) return session;
+    if (maxDiff <= BATCH_LIFT_TOLERANCE * Math.max(scale, 1e-12)) return { session, bytes: lifted.bytes };
   } catch {
     /* falls through: the lifted graph is not trusted */
+  }
+  await session.release();
+  return null;
+}
+
+/** Deterministic model-range inputs ([n, …] in the config's layout), so a failing check reproduces. */
+function probeInput(config: EncoderConfig, n: number): { data: Float32Array; dims: number[] } {
+  const s = config.inputSize;
+  let seed = 0x2545f491;
+  const data = Float32Array.from({ length: n * 3 * s * s }, () => { seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; return seed / 2 ** 31 - 1; });
+  return { data, dims: config.layout === 'NCHW' ? [n, 3, s, s] : [n, s, s, 3] };
+}
+
+/**
+ * A session over `bytes` with its PRelu nodes rewritten (daemon/onnx/preluRewrite.ts) when that reproduces the
+ * current session's outputs bit for bit on random inputs; otherwise null.
+ */
+async function preluRewrittenSession(config: EncoderConfig, bytes: Uint8Array, current: ort.InferenceSession, inputName: string, outputName: string, threads: number, n: number): Promise<ort.InferenceSession | null> {
+  let rewritten;
+  try {
+    rewritten = rewritePrelu(bytes, config.id);
+  } catch {
+    return null;
+  }
+  if (!rewritten) return null;
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(rewritten.bytes, sessionOptions(threads));
+  } catch {
+    return null;
+  }
+  try {
+    const { data, dims } = probeInput(config, n);
+    const a = (await current.run({ [inputName]: new ort.Tensor('float32', data, dims) }, [outputName]))[outputName].data as Float32Array;
+    const b = (await session.run({ [inputName]: new ort.Tensor('float32', data, dims) }, [outputName]))[outputName].data as Float32Array;
+    if (a.length === b.length && a.every((v, i) => Object.is(v, b[i]))) return session;
+  } catch {
+    /* falls through: keep the original graph */
   }
   await session.release();
   return null;

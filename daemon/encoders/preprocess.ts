@@ -1,10 +1,10 @@
 /**
  * Turning aligned crops into what a particular model takes, as the encoder config describes it
- * (daemon/config/encoder.ts): size check, RGB→BGR, `(255·x − mean) / std`, NHWC→NCHW. Plus the L2
+ * (daemon/protocol/encoderConfig.ts): size check, RGB→BGR, `(255·x − mean) / std`, NHWC→NCHW. Plus the L2
  * normalisation every encoder applies to its output. Pure TF.js ops, so gradients flow through them.
  */
 import { tf } from '../engine/tf';
-import type { EncoderConfig } from '../config/encoder';
+import type { EncoderConfig } from '../protocol/encoderConfig';
 
 export type InputSpec = Pick<EncoderConfig, 'inputSize' | 'layout' | 'channelOrder' | 'normalization'>;
 
@@ -60,4 +60,13 @@ export function splitRows(data: Float32Array, n: number, dim: number): Float32Ar
   const rows: Float32Array[] = [];
   for (let i = 0; i < n; i++) rows.push(data.slice(i * dim, (i + 1) * dim));
   return rows;
+}
+
+/** Reads a [N, dim] tensor into N rows and disposes it (the host side of every encoder's embed/embedRaw). */
+export async function takeRows(t: tf.Tensor2D, dim: number): Promise<Float32Array[]> {
+  try {
+    return splitRows((await t.data()) as Float32Array, t.shape[0], dim);
+  } finally {
+    t.dispose();
+  }
 }

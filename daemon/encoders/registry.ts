@@ -1,42 +1,27 @@
 /**
- * Where encoder configs live and how a config becomes a running `Encoder`. Shipped configs are in
- * `models/encoders/*.json`; a workspace can add its own folder (same schema, later folders override ids of
- * earlier ones). Model files are found by `resolveModelPath`: `{ path }` absolute or relative to the
+ * Where encoder configs live (loading them as running encoders is load.ts, so that reading configs — the
+ * language server does — pulls in no model runtime). Shipped configs are in
+ * `models/encoders/*.json`; a workspace adds `models/encoders/*.json` and `*.faceinv-encoder.json` files (same
+ * schema; a workspace config with a shipped id replaces it). Model files are found by `resolveModelPath`: `{ path }` absolute or relative to the
  * workspace folder (the repository root when none is given), `{ npm, file }` inside an installed package.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { EncoderConfig, Problem, validateEncoderConfig } from '../config/encoder';
-import type { Encoder } from './types';
-import { OnnxEncoder } from './onnxEncoder';
-import { FaceApiResnetEncoder } from './faceApiResnet';
-import { TfjsModelEncoder } from './tfjsModelEncoder';
-import { CommandEncoder } from './commandEncoder';
-import { HttpEncoder } from './httpEncoder';
+import { INSTALL_ROOT } from '../io/installation';
+import { EncoderConfig, Problem, validateEncoderConfig } from '../protocol/encoderConfig';
 
 /** Repository (installation) root: this file runs from `out/daemon/encoders/`. */
-export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 /** The shipped encoder configs. */
-export const SHIPPED_ENCODER_DIR = path.join(REPO_ROOT, 'models', 'encoders');
+export const SHIPPED_ENCODER_DIR = path.join(INSTALL_ROOT, 'models', 'encoders');
 
 export interface EncoderConfigEntry {
   config: EncoderConfig;
   /** Absolute path of the config file. */
   file: string;
+  /** The earlier config file with the same id that this one replaces (a workspace config over a shipped one). */
+  shadows?: string;
 }
 
-export interface EncoderLoadOptions {
-  /** Folder `{ path }` models are relative to, and where npm packages are looked up first. */
-  workspaceDir?: string;
-  /** onnxruntime intra-op threads (onnx encoders). */
-  threads?: number;
-  /** Largest onnxruntime batch for dynamic-batch ONNX models. */
-  maxBatch?: number;
-  /** Kill a command encoder's process after this many ms. */
-  timeoutMs?: number;
-  /** Secrets handed over for the job (http encoders' `auth.secret`), by name; never stored. */
-  secrets?: Readonly<Record<string, string>>;
-}
 
 /** Reads and validates one config file; throws an Error listing every problem. */
 export function loadEncoderConfig(file: string): EncoderConfig {
@@ -65,44 +50,103 @@ export function readEncoderConfig(file: string): { config?: EncoderConfig; probl
   return problems.length === 0 ? { config: value as EncoderConfig, problems } : { problems };
 }
 
-/**
- * Every valid config in `dirs` (default: the shipped folder), plus the problems of invalid files and
- * duplicate ids. A later folder's config replaces an earlier one with the same id.
- */
-export function scanEncoderConfigs(dirs: string[] = [SHIPPED_ENCODER_DIR]): { entries: EncoderConfigEntry[]; problems: Problem[] } {
-  const byId = new Map<string, EncoderConfigEntry>();
-  const problems: Problem[] = [];
-  for (const dir of dirs) {
-    if (!fs.existsSync(dir)) continue;
-    const seenHere = new Map<string, string>();
-    for (const name of fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
-      const file = path.resolve(dir, name);
-      const { config, problems: p } = readEncoderConfig(file);
-      if (!config) { problems.push(...p); continue; }
-      const clash = seenHere.get(config.id);
-      if (clash) {
-        problems.push({ reason: `id "${config.id}" is also used by ${clash}`, where: `${file}#/id`, expected: 'a unique id per folder' });
-        continue;
-      }
-      seenHere.set(config.id, file);
-      byId.set(config.id, { config, file });
-    }
-  }
-  return { entries: [...byId.values()], problems };
+/** Where encoder configs are looked for besides the shipped ones: the workspace folders. */
+export interface RegistryScope {
+  /** Workspace folders: their `models/encoders/*.json` and `*.faceinv-encoder.json` files (4 folders deep). */
+  workspaceDirs?: readonly string[];
 }
 
-/** Valid configs in the shipped folder plus `dirs` (e.g. a workspace folder), later ones overriding. */
-export function listEncoderConfigs(dirs?: string[]): EncoderConfigEntry[] {
-  const all = dirs === undefined ? [SHIPPED_ENCODER_DIR] : [SHIPPED_ENCODER_DIR, ...dirs.filter((d) => path.resolve(d) !== SHIPPED_ENCODER_DIR)];
-  return scanEncoderConfigs(all).entries;
+/** The workspace folders of a job or command: the one it runs in, unless that is the installation itself. */
+export function scopeOf(workspaceDir: string | undefined): RegistryScope {
+  return { workspaceDirs: workspaceDir && path.resolve(workspaceDir) !== INSTALL_ROOT ? [workspaceDir] : [] };
+}
+
+/** Folders never searched for workspace configs (build output, caches, runs, audits). */
+export const WORKSPACE_SKIP_DIRS: ReadonlySet<string> = new Set(['node_modules', '.git', 'out', 'runs', 'audits', '.cache', '.faceinv', '.vscode-test']);
+const WORKSPACE_DEPTH = 4;
+
+function walkForEncoderFiles(dir: string, depth: number, out: string[]): void {
+  let entries: fs.Dirent[];
+  try { entries = fs.readdirSync(dir, { withFileTypes: true }); } catch { return; }
+  for (const e of entries) {
+    if (e.isDirectory() && depth > 0 && !WORKSPACE_SKIP_DIRS.has(e.name)) walkForEncoderFiles(path.join(dir, e.name), depth - 1, out);
+    else if (e.isFile() && /\.faceinv-encoder\.json$/i.test(e.name)) out.push(path.join(dir, e.name));
+  }
+}
+
+/** Encoder config files in lookup order: shipped, then per workspace its models/encoders/, then its *.faceinv-encoder.json. */
+export function encoderConfigFiles(scope: RegistryScope = {}): string[] {
+  const files: string[] = [];
+  const addDir = (dir: string) => {
+    try { for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.json')).sort()) files.push(path.join(dir, f)); } catch { /* absent */ }
+  };
+  addDir(SHIPPED_ENCODER_DIR);
+  for (const ws of scope.workspaceDirs ?? []) {
+    if (path.resolve(ws, 'models', 'encoders') !== SHIPPED_ENCODER_DIR) addDir(path.join(ws, 'models', 'encoders'));
+    const found: string[] = [];
+    walkForEncoderFiles(ws, WORKSPACE_DEPTH, found);
+    files.push(...found.sort());
+  }
+  return [...new Set(files.map((f) => path.resolve(f)))];
+}
+
+/** An encoder config file that exists but cannot be used, with why (its id when that much could be read). */
+export interface InvalidEncoderFile { file: string; id?: string; problems: Problem[] }
+
+export interface EncoderScan {
+  /** Usable configs by id; a later file replaces an earlier one with the same id (`shadows` names it). */
+  valid: Map<string, EncoderConfigEntry>;
+  /** Files that exist but are invalid (bad JSON, schema or semantic problems), in scan order. */
+  invalid: InvalidEncoderFile[];
+}
+
+/**
+ * The one registry of encoder configs, for the daemon, the CLI, the language server and the editor's pickers:
+ * the shipped configs, then the workspace's. A workspace config with a shipped id wins, and says so.
+ */
+export function scanEncoders(scope: RegistryScope = {}): EncoderScan {
+  const valid = new Map<string, EncoderConfigEntry>();
+  const invalid: InvalidEncoderFile[] = [];
+  for (const file of encoderConfigFiles(scope)) {
+    const { config, problems } = readEncoderConfig(file);
+    if (config) {
+      const before = valid.get(config.id);
+      valid.set(config.id, { config, file, ...(before ? { shadows: before.file } : {}) });
+      continue;
+    }
+    let id: string | undefined;
+    try {
+      const v = JSON.parse(fs.readFileSync(file, 'utf8')) as { id?: unknown } | null;
+      if (typeof v?.id === 'string') id = v.id;
+    } catch { /* unreadable */ }
+    invalid.push({ file, ...(id !== undefined ? { id } : {}), problems });
+  }
+  return { valid, invalid };
+}
+
+/** Usable configs (shipped + the scope's workspace ones, later ones overriding). */
+export function listEncoderConfigs(scope: RegistryScope = {}): EncoderConfigEntry[] {
+  return [...scanEncoders(scope).valid.values()];
+}
+
+/** The config with `id`; throws naming an invalid file that declares it, or listing the known ids. */
+export function findEncoderConfig(id: string, scope: RegistryScope = {}): EncoderConfigEntry {
+  const scan = scanEncoders(scope);
+  const entry = scan.valid.get(id);
+  if (entry) return entry;
+  const bad = scan.invalid.find((f) => f.id === id);
+  if (bad) {
+    throw new Error(`encoder "${id}" is defined in ${bad.file}, but that file is invalid:\n${bad.problems.map((p) => `  ${p.where}: ${p.reason} (expected ${p.expected})`).join('\n')}`);
+  }
+  throw new Error(`no encoder config with id "${id}" (known: ${[...scan.valid.keys()].join(', ') || 'none'})`);
 }
 
 /** Absolute path of the config's model file. Throws for command encoders and uninstalled packages. */
 export function resolveModelPath(config: EncoderConfig, workspaceDir?: string): string {
   const m = config.model;
-  if ('path' in m) return path.isAbsolute(m.path) ? m.path : path.resolve(workspaceDir ?? REPO_ROOT, m.path);
+  if ('path' in m) return path.isAbsolute(m.path) ? m.path : path.resolve(workspaceDir ?? INSTALL_ROOT, m.path);
   if ('npm' in m) {
-    const lookup = [workspaceDir, REPO_ROOT].filter((d): d is string => !!d);
+    const lookup = [workspaceDir, INSTALL_ROOT].filter((d): d is string => !!d);
     let pkgJson: string;
     try {
       pkgJson = require.resolve(`${m.npm}/package.json`, { paths: lookup });
@@ -113,37 +157,4 @@ export function resolveModelPath(config: EncoderConfig, workspaceDir?: string): 
     return path.join(path.dirname(pkgJson), m.file);
   }
   throw new Error(`encoder "${config.id}": format "${config.format}" ${config.format === 'http' ? 'is an HTTP service' : 'runs a command'} and has no model file`);
-}
-
-/** Loads the model a config describes; checks the real output size against `embeddingDim`. */
-export async function loadEncoder(config: EncoderConfig, opts: EncoderLoadOptions = {}): Promise<Encoder> {
-  switch (config.format) {
-    case 'onnx':
-      return OnnxEncoder.load(config, resolveModelPath(config, opts.workspaceDir), { threads: opts.threads, maxBatch: opts.maxBatch });
-    case 'face-api':
-      return FaceApiResnetEncoder.load(config, resolveModelPath(config, opts.workspaceDir));
-    case 'tfjs-graph':
-    case 'tfjs-layers':
-      return TfjsModelEncoder.load(config, resolveModelPath(config, opts.workspaceDir));
-    case 'command':
-      return CommandEncoder.load(config, { cwd: opts.workspaceDir, timeoutMs: opts.timeoutMs });
-    case 'http':
-      return HttpEncoder.load(config, { secrets: opts.secrets });
-  }
-}
-
-/** Finds `id` among the shipped configs (and `dirs`) and loads it. */
-export async function loadEncoderById(id: string, opts: EncoderLoadOptions & { dirs?: string[] } = {}): Promise<Encoder> {
-  const entries = listEncoderConfigs(opts.dirs);
-  const entry = entries.find((e) => e.config.id === id);
-  if (!entry) throw new Error(`no encoder config with id "${id}" (known: ${entries.map((e) => e.config.id).join(', ') || 'none'})`);
-  return loadEncoder(entry.config, opts);
-}
-
-/** The config with `id` among the shipped ones and `dirs` (later folders win); throws listing the known ids. */
-export function findEncoderConfig(id: string, dirs?: string[]): EncoderConfigEntry {
-  const entries = listEncoderConfigs(dirs);
-  const entry = entries.find((e) => e.config.id === id);
-  if (!entry) throw new Error(`no encoder config with id "${id}" (known: ${entries.map((e) => e.config.id).join(', ') || 'none'})`);
-  return entry;
 }

@@ -8,10 +8,10 @@
  */
 import * as fs from 'node:fs';
 import { tf } from '../engine/tf';
-import type { EncoderConfig } from '../config/encoder';
+import type { EncoderConfig } from '../protocol/encoderConfig';
 import type { AlignedBatch, Encoder } from './types';
 import { fileSystemLoader } from './fileIoHandler';
-import { checkAlignedBatch, l2NormalizeRows, splitRows, toModelInput } from './preprocess';
+import { checkAlignedBatch, l2NormalizeRows, takeRows, toModelInput } from './preprocess';
 
 type Runner = (x: tf.Tensor4D) => tf.Tensor;
 
@@ -92,18 +92,12 @@ export class TfjsModelEncoder implements Encoder {
   /** The model's own outputs, [N][dim], not re-normalised. */
   async embedRaw(images: AlignedBatch): Promise<Float32Array[]> {
     this.check(images);
-    const out = this.raw(images);
-    const data = (await out.data()) as Float32Array;
-    out.dispose();
-    return splitRows(data, images.shape[0], this.dim);
+    return takeRows(this.raw(images), this.dim);
   }
 
   async embed(images: AlignedBatch): Promise<Float32Array[]> {
     this.check(images);
-    const out = tf.tidy(() => l2NormalizeRows(this.raw(images)));
-    const data = (await out.data()) as Float32Array;
-    out.dispose();
-    return splitRows(data, images.shape[0], this.dim);
+    return takeRows(tf.tidy(() => l2NormalizeRows(this.raw(images))), this.dim);
   }
 
   dispose(): void {

@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Value } from '@sinclair/typebox/value';
-import type { RunConfig } from '../config/run';
+import type { RunConfig } from '../protocol/runConfig';
 import { resolveDatasetPath } from '../config/datasetPath';
 import { openImageDataset, subsetByIdentity } from '../data/dataset';
 import { getAlignedCrops, getEmbeddings, DataApiOptions, EmbeddingSet } from '../data/embeddingCache';
@@ -20,11 +20,11 @@ import { decodeImage } from '../data/image';
 import { runFacePipeline } from '../data/pipeline';
 import { IdentitySplit, parseSplit, seededShuffle } from '../data/split';
 import { isTemplateName, type AlignmentSpec } from '../data/templates';
-import { loadEncoderById } from '../encoders/registry';
-import { JobContext, throwIfCancelled } from '../jobs/context';
+import { loadEncoderById } from '../encoders/load';
+import { AttackContext, throwIfCancelled } from '../runs/context';
 import { EvaluationReport, Protocol, PROTOCOLS, ReportItem, ScoreRow, Subject } from '../protocol/report';
 import { ReconstructionIndexSchema } from '../protocol/webview';
-import { ReconstructionIndex, RUN_FILES, RunManifest } from '../runs/layout';
+import { ReconstructionIndex, RUN_FILES, RunManifest } from '../protocol/runFolder';
 import { readJson, writeFileAtomic, writeJsonAtomic } from '../runs/runFolder';
 import { decodeEmbeddings, writeReconstructions } from '../blackbox/reconstruct';
 import { loadDecoderModel } from '../blackbox/decoderModel';
@@ -37,7 +37,7 @@ import { AlignedOrFailure, directCrop, embedCrops, redetect, redetectedCrops, Re
 import { reportMarkdown } from './reportMarkdown';
 import { Gallery, successAttackRates } from './sar';
 import { encoderThresholds } from './thresholds';
-import { evaluationDistribution } from '../audit/evaluationDistribution';
+import { evaluationDistribution } from './distribution';
 
 /** The operating points every report scores (false match rates). */
 export const DEFAULT_OPERATING_POINTS = [1e-2, 1e-3, 1e-4, 1e-5];
@@ -82,7 +82,7 @@ export function chooseRows(n: number, max: number | undefined, seed: number): nu
 }
 
 /** A decoder run without reconstructions yet: decode the chosen test embeddings into reconstructions/. */
-async function decodeTestSet(run: OpenedRun, attacked: EmbeddingSet, rows: number[], opts: DataApiOptions, ctx: JobContext): Promise<ReconstructionIndex> {
+async function decodeTestSet(run: OpenedRun, attacked: EmbeddingSet, rows: number[], opts: DataApiOptions, ctx: AttackContext): Promise<ReconstructionIndex> {
   const { decoder, meta } = await loadDecoderModel(run.runDir);
   try {
     const size = meta.outputSize;
@@ -148,7 +148,7 @@ function pct(x: number | null): string {
   return x === null ? 'n/a' : `${(100 * x).toFixed(1)}%`;
 }
 
-export async function evaluateRun(runDir: string, ctx: JobContext, opts: EvaluateOptions = {}): Promise<EvaluationReport> {
+export async function evaluateRun(runDir: string, ctx: AttackContext, opts: EvaluateOptions = {}): Promise<EvaluationReport> {
   const run = openRun(path.resolve(runDir), ctx.workspaceDir);
   ctx.setRunDir(run.runDir);
   const points = opts.operatingPoints ?? DEFAULT_OPERATING_POINTS;

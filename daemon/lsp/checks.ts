@@ -6,23 +6,26 @@
  * generator that cannot serve (`generator.ts`), and the semantic checks of `validateEncoderConfig` /
  * `validateRunConfig` that a schema cannot express. A workspace encoder file that exists but is invalid is
  * named as such, with its problems, wherever its id is used. Route hints come from the daemon's own judge
- * (`whitebox/judge.ts`), so the editor and the daemon cannot disagree. A JSON syntax error is one
+ * (`encoders/judge.ts`), so the editor and the daemon cannot disagree. A JSON syntax error is one
  * diagnostic, never an exception. Plain Node: unit-tested without VS Code or the LSP library.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { EncoderConfig, EncoderConfigSchema, validateEncoderConfig } from '../config/encoder';
-import { RunConfig, validateRunConfig } from '../config/run';
-import { validateAuditConfig } from '../config/audit';
+import { EncoderConfig, EncoderConfigSchema, validateEncoderConfig } from '../protocol/encoderConfig';
+import { RunConfig, validateRunConfig } from '../protocol/runConfig';
+import { validateAuditConfig } from '../protocol/auditConfig';
 import { lfwCandidates } from '../config/datasetPath';
 import { IMAGE_EXTENSIONS, ARCHIVE_FOLDERS } from '../data/dataset';
 import { validate } from '../protocol/validate';
-import { judgeRoute, whiteboxObstacle } from '../whitebox/judge';
+import { judgeRoute, whiteboxObstacle } from '../encoders/judge';
 import { checkGenerator, finishedBlackboxRuns, generatorMismatch, type GeneratorCode } from './generator';
 import { JsonNode, nodeAt, parseJsonTree, propertyAt, toValue } from './jsonTree';
 import { Dim, ModelShapes, readModelShapes } from './modelShapes';
+import { EncoderConfigEntry, scanEncoders as registryScan, WORKSPACE_SKIP_DIRS } from '../encoders/registry';
+import { configKindOf, type ConfigKind, type ListEncodersResult } from '../protocol/configServer';
 
-export type ConfigKind = 'encoder' | 'run' | 'audit';
+export { configKindOf };
+export type { ConfigKind };
 
 export type DiagnosticCode =
   | 'json-syntax' | 'not-an-object' | 'config-semantic' | 'model-missing' | 'model-unreadable' | 'shape-mismatch'
@@ -47,14 +50,6 @@ export interface CheckEnv {
   lfwCandidates?: () => string[];
 }
 
-/** Which config a file is, by name: `*.faceinv-encoder.json` / `models/encoders/*.json` and the run forms. */
-export function configKindOf(file: string): ConfigKind | undefined {
-  const norm = file.replace(/\\/g, '/');
-  if (/\.faceinv-encoder\.json$/i.test(norm) || /(^|\/)models\/encoders\/[^/]+\.json$/i.test(norm)) return 'encoder';
-  if (/\.faceinv-run\.json$/i.test(norm) || /(^|\/)models\/experiments\/[^/]+\.json$/i.test(norm)) return 'run';
-  if (/\.faceinv-audit\.json$/i.test(norm)) return 'audit';
-  return undefined;
-}
 
 /** The workspace folder holding `file`, else the repository root for shipped configs, else the file's folder. */
 export function baseDirFor(file: string, env: CheckEnv): string {
@@ -81,20 +76,9 @@ export function resolveModelFile(config: EncoderConfig, baseDir: string, repoRoo
   return new Error('a command encoder has no model file');
 }
 
-export interface EncoderEntry { config: EncoderConfig; file: string }
+export type EncoderEntry = EncoderConfigEntry;
 
-const SKIP_DIRS = new Set(['node_modules', '.git', 'out', 'runs', '.cache', '.faceinv', '.vscode-test']);
-
-function walkForEncoderFiles(dir: string, depth: number, out: string[]): void {
-  let entries: fs.Dirent[];
-  try { entries = fs.readdirSync(dir, { withFileTypes: true }); } catch { return; }
-  for (const e of entries) {
-    if (e.isDirectory() && depth > 0 && !SKIP_DIRS.has(e.name)) walkForEncoderFiles(path.join(dir, e.name), depth - 1, out);
-    else if (e.isFile() && /\.faceinv-encoder\.json$/i.test(e.name)) out.push(path.join(dir, e.name));
-  }
-}
-
-/** An encoder config file that exists but cannot be used, with why (its id when that much could be read). */
+/** An encoder config file that exists but cannot be used, with why, as the editor words it. */
 export interface InvalidEncoderFile { file: string; id?: string; problems: string[] }
 
 export interface EncoderScan {
@@ -104,44 +88,16 @@ export interface EncoderScan {
   invalid: InvalidEncoderFile[];
 }
 
-function encoderFiles(env: CheckEnv): string[] {
-  const files: string[] = [];
-  const addDir = (dir: string) => {
-    try { for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.json')).sort()) files.push(path.join(dir, f)); } catch { /* absent */ }
-  };
-  addDir(path.join(env.repoRoot, 'models', 'encoders'));
-  for (const ws of env.workspaceDirs) {
-    if (path.resolve(ws) !== path.resolve(env.repoRoot)) addDir(path.join(ws, 'models', 'encoders'));
-    const found: string[] = [];
-    walkForEncoderFiles(ws, 4, found);
-    files.push(...found.sort());
-  }
-  return files;
-}
-
-/**
- * Encoder configs a run config can name: shipped ones, then the workspace's `models/encoders/*.json` and
- * `*.faceinv-encoder.json` files (up to 4 folders deep); later ones override earlier ones with the same id.
- * Files that exist but are invalid are listed apart with their problems.
- */
+/** The registry's scan (daemon/encoders/registry.ts, the one the daemon uses), with problems worded for diagnostics. */
 export function scanEncoders(env: CheckEnv): EncoderScan {
-  const valid = new Map<string, EncoderEntry>();
-  const invalid: InvalidEncoderFile[] = [];
-  for (const file of encoderFiles(env)) {
-    let value: unknown;
-    try {
-      value = JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      invalid.push({ file, problems: [e.code ? `cannot read it (${e.code})` : `not valid JSON (${e.message})`] });
-      continue;
-    }
-    const problems = validateEncoderConfig(value, file);
-    if (problems.length === 0) { valid.set((value as EncoderConfig).id, { config: value as EncoderConfig, file }); continue; }
-    const id = typeof (value as { id?: unknown } | null)?.id === 'string' ? (value as { id: string }).id : undefined;
-    invalid.push({ file, ...(id !== undefined ? { id } : {}), problems: problems.map((p) => `${pointerOf(p.where) || '/'}: ${p.reason} (expected ${p.expected})`) });
-  }
-  return { valid, invalid };
+  const scan = registryScan({ workspaceDirs: env.workspaceDirs });
+  return {
+    valid: scan.valid,
+    invalid: scan.invalid.map((f) => ({
+      ...f,
+      problems: f.problems.map((p) => (p.where.includes('#') ? `${pointerOf(p.where) || '/'}: ${p.reason} (expected ${p.expected})` : p.reason.replace(/^(not valid JSON|cannot read): (.*)$/, (_m, a, b) => `${a === 'cannot read' ? 'cannot read it' : a} (${b})`))),
+    })),
+  };
 }
 
 /** Usable encoder configs by id (see `scanEncoders`). */
@@ -190,7 +146,7 @@ function walkForRunFiles(dir: string, depth: number, out: string[]): void {
   let entries: fs.Dirent[];
   try { entries = fs.readdirSync(dir, { withFileTypes: true }); } catch { return; }
   for (const e of entries) {
-    if (e.isDirectory() && depth > 0 && !SKIP_DIRS.has(e.name)) walkForRunFiles(path.join(dir, e.name), depth - 1, out);
+    if (e.isDirectory() && depth > 0 && !WORKSPACE_SKIP_DIRS.has(e.name)) walkForRunFiles(path.join(dir, e.name), depth - 1, out);
     else if (e.isFile() && RUN_CONFIG_FILE.test(e.name)) out.push(path.join(dir, e.name));
   }
 }
@@ -528,4 +484,20 @@ export function generatorFixes(file: string, text: string, env: CheckEnv): TextF
     title: `Use the finished black-box run "${r.value}" (${r.meta.encoderId}, ${r.meta.embeddingDim}-d) as generator`,
     start: node.start, end: node.end, newText: JSON.stringify(r.value),
   }));
+}
+
+/** The encoders the editor's pickers offer (ListEncodersRequest): the registry's, with the judge's route for "auto". */
+export function listEncoders(env: CheckEnv): ListEncodersResult {
+  const scan = scanEncoders(env);
+  return {
+    encoders: [...scan.valid.values()].map((e) => {
+      const hint = routeHint('auto', e.config);
+      return {
+        id: e.config.id, file: e.file, format: e.config.format, embeddingDim: e.config.embeddingDim, description: e.config.description,
+        route: hint.route, reason: hint.reason, ...(e.shadows ? { shadows: e.shadows } : {}),
+        ...('http' in e.config.model && e.config.model.http.auth?.secret ? { secret: e.config.model.http.auth.secret } : {}),
+      };
+    }).sort((a, b) => a.id.localeCompare(b.id)),
+    invalid: scan.invalid.map((f) => ({ file: f.file, problem: f.problems[0] ?? 'invalid' })),
+  };
 }

@@ -8,8 +8,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { EncoderConfig } from '../config/encoder';
-import type { RunConfig } from '../config/run';
+import type { EncoderConfig } from '../protocol/encoderConfig';
+import { DEFAULT_RUNS_DIR, type RunConfig } from '../protocol/runConfig';
 
 export type GeneratorCode = 'generator-missing' | 'generator-not-finished' | 'generator-mismatch';
 
@@ -105,7 +105,7 @@ function producerOf(dir: string, base: string, runConfigs: readonly string[]): s
       const v = JSON.parse(fs.readFileSync(file, 'utf8')) as { name?: unknown; runsDir?: unknown; faceModel?: { kind?: unknown; run?: unknown } };
       // Only a config that trains its own decoder produces one.
       if (typeof v.name !== 'string' || v.faceModel?.kind === 'pca' || v.faceModel?.run !== undefined) continue;
-      if (path.resolve(base, typeof v.runsDir === 'string' ? v.runsDir : 'runs', v.name) === path.resolve(dir)) return file;
+      if (path.resolve(base, typeof v.runsDir === 'string' ? v.runsDir : DEFAULT_RUNS_DIR, v.name) === path.resolve(dir)) return file;
     } catch { /* unreadable: its own diagnostics say so */ }
   }
   return undefined;

@@ -6,7 +6,7 @@
  * by mtime and size, so re-checking a config on every keystroke does not reload the model.
  */
 import * as fs from 'node:fs';
-import type { EncoderFormat } from '../config/encoder';
+import type { EncoderFormat } from '../protocol/encoderConfig';
 
 /** A dimension: a number, or null when the model leaves it free (batch, dynamic axes). */
 export type Dim = number | null;

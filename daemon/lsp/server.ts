@@ -12,17 +12,18 @@ import {
   TextDocumentSyncKind,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { CheckEnv, checkConfigText, configKindOf, ConfigDiagnostic, generatorFixes, hoverText } from './checks';
+import { CheckEnv, checkConfigText, configKindOf, ConfigDiagnostic, generatorFixes, hoverText, listEncoders } from './checks';
+import { ListEncodersRequest, type ListEncodersResult } from '../protocol/configServer';
 import { positionAt } from './jsonTree';
+import { INSTALL_ROOT } from '../io/installation';
 
 /** Installation root (this file runs from `out/daemon/lsp/`). */
-const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 /** Milliseconds of quiet typing before a document is re-checked. */
 const CHECK_DELAY_MS = 200;
 
 const connection = createConnection(ProposedFeatures.all);
 const documents = new TextDocuments(TextDocument);
-const env: CheckEnv = { repoRoot: REPO_ROOT, workspaceDirs: [] };
+const env: CheckEnv = { repoRoot: INSTALL_ROOT, workspaceDirs: [] };
 
 process.on('uncaughtException', (err) => connection.console.error(`faceinv config server: uncaught exception (continuing): ${err.stack ?? err}`));
 process.on('unhandledRejection', (err) => connection.console.error(`faceinv config server: unhandled rejection (continuing): ${err instanceof Error ? err.stack : err}`));
@@ -127,6 +128,9 @@ connection.onCodeAction((params): CodeAction[] => {
   }
 });
 
+/** The editor's encoder pickers: the registry's encoders for the open workspace. */
+connection.onRequest(ListEncodersRequest.method, (): ListEncodersResult => listEncoders(env));
+
 documents.listen(connection);
 connection.listen();
-connection.console.info(`faceinv config server ${pathToFileURL(__filename).href} ready (repo ${REPO_ROOT})`);
+connection.console.info(`faceinv config server ${pathToFileURL(__filename).href} ready (repo ${INSTALL_ROOT})`);

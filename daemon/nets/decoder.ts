@@ -109,6 +109,19 @@ export function flopsPerImage(o: Pick<DecoderOptions, 'inputDim' | 'outputSize' 
   return 2 * macs;
 }
 
+/** Seed of the training noise at Adam step `step` (both engines draw the same N(0, noiseVariance) noise). */
+export function trainingNoiseSeed(opts: Pick<DecoderOptions, 'seed'>, step: number): number {
+  return ((opts.seed ?? 0) * 1000003 + step) % 2147483647;
+}
+
+/** Everything a checkpoint holds, as host arrays by tensor name (parameters, moving stats, Adam moments). */
+export interface DecoderState {
+  options: DecoderOptions;
+  step: number;
+  /** In save order: parameters and moving statistics, then `…/adam_m`, `…/adam_v` per trainable. */
+  tensors: Array<{ name: string; shape: number[]; data: Float32Array }>;
+}
+
 let instanceCounter = 0;
 
 interface BnParams { gamma: tf.Variable; beta: tf.Variable; movingMean: tf.Variable; movingVar: tf.Variable }
@@ -221,12 +234,12 @@ export class Decoder {
   }
 
   /** The network; `stats` (training only) collects batch statistics for the moving averages. */
-  private run(z: tf.Tensor2D, training: boolean, stats?: BatchStats[]): tf.Tensor4D {
+  private run(z: tf.Tensor2D, training: boolean, stats?: BatchStats[], noise = true): tf.Tensor4D {
     const n = z.shape[0];
     const norm = (x: tf.Tensor, p: BnParams, relu: boolean): tf.Tensor => training
       ? batchNormTrain(x, p.gamma as tf.Tensor1D, p.beta as tf.Tensor1D, relu, stats)
       : batchNormInfer(x, p.gamma as tf.Tensor1D, p.beta as tf.Tensor1D, p.movingMean as tf.Tensor1D, p.movingVar as tf.Tensor1D, relu);
-    const x = training ? noisyInput(z, this.options.noiseVariance, ((this.options.seed ?? 0) * 1000003 + this.adam.step) % 2147483647) : z;
+    const x = training && noise ? noisyInput(z, this.options.noiseVariance, trainingNoiseSeed(this.options, this.adam.step)) : z;
     let h = norm(tf.matMul(x as tf.Tensor2D, this.denseW as tf.Tensor2D), this.denseBn, true);
     h = tf.reshape(h, [n, 4, 4, this.options.baseChannels ?? 512]);
     let side = 4;
@@ -319,70 +332,56 @@ export class Decoder {
   /** Writes decoder.json + weights.bin into `dir` atomically (a sibling temp dir renamed into place). */
   async save(dir: string): Promise<void> {
     this.checkAlive('save');
+    await writeDecoderCheckpoint(dir, await this.exportState());
+  }
+
+  /** The checkpoint's contents as host arrays (for the ONNX Runtime engine and cross-engine checks). */
+  async exportState(): Promise<DecoderState> {
+    this.checkAlive('exportState');
     const entries: Array<{ name: string; t: tf.Tensor }> = [];
     for (const [name, v] of this.named) entries.push({ name, t: v });
     this.trainables.forEach((p, i) => {
       entries.push({ name: `${this.logicalName(p)}/adam_m`, t: this.adam.m[i] });
       entries.push({ name: `${this.logicalName(p)}/adam_v`, t: this.adam.v[i] });
     });
-    const total = entries.reduce((a, e) => a + e.t.size, 0);
-    const buf = new Float32Array(total);
-    const tensors: Manifest['tensors'] = [];
-    let off = 0;
-    for (const e of entries) {
-      buf.set(await e.t.data() as Float32Array, off);
-      tensors.push({ name: e.name, shape: e.t.shape, offset: off, length: e.t.size });
-      off += e.t.size;
-    }
-    const manifest: Manifest = { format: FORMAT, version: VERSION, options: { ...this.options }, step: this.adam.step, tensors };
-    const abs = path.resolve(dir);
-    await fs.promises.mkdir(path.dirname(abs), { recursive: true });
-    const tmp = `${abs}.tmp-${crypto.randomBytes(4).toString('hex')}`;
-    await fs.promises.mkdir(tmp);
+    const tensors: DecoderState['tensors'] = [];
+    for (const e of entries) tensors.push({ name: e.name, shape: e.t.shape.slice(), data: new Float32Array(await e.t.data() as Float32Array) });
+    return { options: { ...this.options }, step: this.adam.step, tensors };
+  }
+
+  /** A decoder holding `state` (as written by `exportState` or read from a checkpoint). */
+  static fromState(state: DecoderState, where = 'decoder state'): Decoder {
+    const opts = validateDecoderOptions(state.options, `${where} options`);
+    const init = new Map(state.tensors.map((t) => [t.name, t.data]));
+    const d = new Decoder(opts, init);
+    if (!(Number.isInteger(state.step) && state.step >= 0)) throw new Error(`${where}: bad step ${state.step}`);
+    d.adam.step = state.step;
+    return d;
+  }
+
+  /**
+   * Loss, gradients (by checkpoint name) and batch statistics of a training step on (z, target), without
+   * applying it; `z` is used as given (no noise). For cross-engine gradient checks.
+   */
+  lossAndGradients(z: tf.Tensor2D, target: tf.Tensor4D): { loss: number; grads: Map<string, Float32Array>; stats: Array<{ mean: Float32Array; variance: Float32Array }> } {
+    this.checkInputs(z, target, 'lossAndGradients');
+    const stats: BatchStats[] = [];
     try {
-      const bytes = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-      if (!isLittleEndian()) throw new Error('Decoder.save: big-endian hosts are not supported');
-      await fs.promises.writeFile(path.join(tmp, 'weights.bin'), bytes);
-      await fs.promises.writeFile(path.join(tmp, 'decoder.json'), JSON.stringify(manifest, null, 1));
-      let old: string | null = null;
-      if (fs.existsSync(abs)) {
-        old = `${abs}.old-${crypto.randomBytes(4).toString('hex')}`;
-        await fs.promises.rename(abs, old);
-      }
-      await fs.promises.rename(tmp, abs);
-      if (old) await fs.promises.rm(old, { recursive: true, force: true });
-    } catch (e) {
-      await fs.promises.rm(tmp, { recursive: true, force: true });
-      throw e;
+      const { value, grads } = tf.variableGrads(() => this.lossOf(this.run(z, true, stats, false), target), this.trainables);
+      const out = new Map<string, Float32Array>();
+      for (const v of this.trainables) out.set(this.logicalName(v), grads[v.name].dataSync() as Float32Array);
+      const loss = value.dataSync()[0];
+      tf.dispose([value, ...Object.values(grads)]);
+      return { loss, grads: out, stats: stats.map((s) => ({ mean: s.mean.dataSync() as Float32Array, variance: s.variance.dataSync() as Float32Array })) };
+    } finally {
+      for (const s of stats) { s.mean.dispose(); s.variance.dispose(); }
     }
   }
 
   /** Loads a decoder saved by `save` (weights, BN moving stats, Adam state, options, step). */
   static async load(dir: string): Promise<Decoder> {
-    const mpath = path.join(dir, 'decoder.json');
-    let manifest: Manifest;
-    try {
-      manifest = JSON.parse(await fs.promises.readFile(mpath, 'utf8')) as Manifest;
-    } catch (e) {
-      throw new Error(`Decoder.load: cannot read ${mpath}: ${(e as Error).message}`);
-    }
-    if (manifest.format !== FORMAT || manifest.version !== VERSION) {
-      throw new Error(`Decoder.load: ${mpath} is not a ${FORMAT} v${VERSION} manifest (format ${manifest.format}, version ${manifest.version})`);
-    }
-    const opts = validateDecoderOptions(manifest.options, `${mpath} options`);
-    const wpath = path.join(dir, 'weights.bin');
-    const raw = await fs.promises.readFile(wpath);
-    if (raw.byteLength % 4 !== 0) throw new Error(`Decoder.load: ${wpath} size ${raw.byteLength} is not a multiple of 4`);
-    const all = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
-    const init = new Map<string, Float32Array>();
-    for (const t of manifest.tensors) {
-      if (t.offset < 0 || t.offset + t.length > all.length) throw new Error(`Decoder.load: tensor '${t.name}' lies outside ${wpath}`);
-      init.set(t.name, all.subarray(t.offset, t.offset + t.length));
-    }
-    const d = new Decoder(opts, init);
-    if (!(Number.isInteger(manifest.step) && manifest.step >= 0)) throw new Error(`Decoder.load: bad step ${manifest.step} in ${mpath}`);
-    d.adam.step = manifest.step;
-    return d;
+    const state = await readDecoderCheckpoint(dir);
+    return Decoder.fromState(state, path.join(dir, 'decoder.json'));
   }
 
   /** Number of trainable parameters. */
@@ -396,6 +395,72 @@ export class Decoder {
     for (const v of this.named.values()) v.dispose();
     this.adam.dispose();
   }
+}
+
+/** Writes a checkpoint folder (decoder.json + weights.bin) atomically: a sibling temp dir renamed into place. */
+export async function writeDecoderCheckpoint(dir: string, state: DecoderState): Promise<void> {
+  const total = state.tensors.reduce((a, e) => a + e.data.length, 0);
+  const buf = new Float32Array(total);
+  const tensors: Manifest['tensors'] = [];
+  let off = 0;
+  for (const e of state.tensors) {
+    const size = e.shape.reduce((a, b) => a * b, 1);
+    if (size !== e.data.length) throw new Error(`decoder save: tensor '${e.name}' has ${e.data.length} values for shape [${e.shape}]`);
+    buf.set(e.data, off);
+    tensors.push({ name: e.name, shape: e.shape, offset: off, length: e.data.length });
+    off += e.data.length;
+  }
+  const manifest: Manifest = { format: FORMAT, version: VERSION, options: { ...state.options }, step: state.step, tensors };
+  const abs = path.resolve(dir);
+  await fs.promises.mkdir(path.dirname(abs), { recursive: true });
+  const tmp = `${abs}.tmp-${crypto.randomBytes(4).toString('hex')}`;
+  await fs.promises.mkdir(tmp);
+  try {
+    const bytes = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+    if (!isLittleEndian()) throw new Error('Decoder.save: big-endian hosts are not supported');
+    await fs.promises.writeFile(path.join(tmp, 'weights.bin'), bytes);
+    await fs.promises.writeFile(path.join(tmp, 'decoder.json'), JSON.stringify(manifest, null, 1));
+    let old: string | null = null;
+    if (fs.existsSync(abs)) {
+      old = `${abs}.old-${crypto.randomBytes(4).toString('hex')}`;
+      await fs.promises.rename(abs, old);
+    }
+    await fs.promises.rename(tmp, abs);
+    if (old) await fs.promises.rm(old, { recursive: true, force: true });
+  } catch (e) {
+    await fs.promises.rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** Reads a checkpoint folder written by `writeDecoderCheckpoint` (either engine); errors name the file. */
+export async function readDecoderCheckpoint(dir: string): Promise<DecoderState> {
+  const mpath = path.join(dir, 'decoder.json');
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(await fs.promises.readFile(mpath, 'utf8')) as Manifest;
+  } catch (e) {
+    throw new Error(`Decoder.load: cannot read ${mpath}: ${(e as Error).message}`);
+  }
+  if (manifest.format !== FORMAT || manifest.version !== VERSION) {
+    throw new Error(`Decoder.load: ${mpath} is not a ${FORMAT} v${VERSION} manifest (format ${manifest.format}, version ${manifest.version})`);
+  }
+  const options = validateDecoderOptions(manifest.options, `${mpath} options`);
+  const wpath = path.join(dir, 'weights.bin');
+  const raw = await fs.promises.readFile(wpath);
+  if (raw.byteLength % 4 !== 0) throw new Error(`Decoder.load: ${wpath} size ${raw.byteLength} is not a multiple of 4`);
+  const all = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+  const tensors: DecoderState['tensors'] = [];
+  for (const t of manifest.tensors) {
+    if (t.offset < 0 || t.offset + t.length > all.length) throw new Error(`Decoder.load: tensor '${t.name}' lies outside ${wpath}`);
+    const data = all.subarray(t.offset, t.offset + t.length);
+    // A corrupt (e.g. diverged) checkpoint would otherwise train on as NaN gradients, far from its cause.
+    const bad = data.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw new Error(`Decoder.load: tensor '${t.name}' in ${wpath} holds ${data[bad]} at ${bad} (not finite): the checkpoint is corrupt; run with --overwrite to start afresh`);
+    tensors.push({ name: t.name, shape: t.shape, data });
+  }
+  if (!(Number.isInteger(manifest.step) && manifest.step >= 0)) throw new Error(`Decoder.load: bad step ${manifest.step} in ${mpath}`);
+  return { options, step: manifest.step, tensors };
 }
 
 function isLittleEndian(): boolean {

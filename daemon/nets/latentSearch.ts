@@ -13,6 +13,7 @@
  */
 import { tf } from '../engine/tf';
 import { matMulConstLeft } from '../onnx/ops/matmulGrad';
+import { adamScalars, adamUpdate } from './layers/adam';
 
 export interface LatentSearchOptions {
   /** Adam steps (default 200 in callers' config). */
@@ -25,6 +26,8 @@ export interface LatentSearchOptions {
   seed?: number;
   /** Maps every updated latent back into the generator's domain (e.g. a clamp); returns a new tensor. */
   project?: (z: tf.Tensor2D) => tf.Tensor2D;
+  /** The same for latentSearchOn, on the host array [N, latentDim], in place. */
+  projectHost?: (z: Float32Array) => void;
 }
 
 /** [N,D] latents → [N,S,S,3] float32 images in [0,1]. */
@@ -156,7 +159,91 @@ function checkOptions(targets: Float32Array[], latentDim: number, o: LatentSearc
   }
 }
 
-const ADAM = { beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+const ADAM = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
+
+/**
+ * The search on an engine other than TF.js (daemon/ort/search.ts): per-target loss, cosine and ∂loss/∂z at z
+ * (rows with active = 0 give loss 0), and renders G(z). Host arrays, row-major: z [n, latentDim],
+ * targets [n, d] (unit rows), images [n, S, S, 3].
+ */
+export interface SearchEngine {
+  readonly outputSize: number;
+  lossAndGrad(z: Float32Array, targets: Float32Array, active: Float32Array, n: number): Promise<{ loss: Float32Array; cos: Float32Array; grad: Float32Array }>;
+  render(z: Float32Array, n: number): Promise<Float32Array>;
+}
+
+/**
+ * latentSearch with the loss and gradients from `engine`: the same initialisation (TF.js's seeded normal
+ * draw), Adam (β1 0.9, β2 0.999, ε 1e-8, masked per row), best-cosine tracking, per-target freezing of
+ * diverged rows (a non-finite loss, cosine or gradient freezes the row at its best z), abort and step reports.
+ */
+export async function latentSearchOn(engine: SearchEngine, targets: Float32Array[], latentDim: number,
+  opts: LatentSearchOptions & { estimate?: Float32Array[]; onStep?: (s: StepInfo) => void; signal?: AbortSignal },
+): Promise<LatentSearchResult> {
+  checkOptions(targets, latentDim, opts);
+  const n = targets.length;
+  const d = targets[0].length;
+  const D = latentDim;
+  const tNorm = targets.map((t, i) => l2normalise(t, `target ${i}`));
+  const diverged = tNorm.map((t) => t.some((x) => !Number.isFinite(x)));
+  const T = new Float32Array(n * d);
+  tNorm.forEach((t, i) => T.set(t.map((x) => (Number.isFinite(x) ? x : 0)), i * d));
+  let z: Float32Array;
+  if (opts.init === 'zeros') z = new Float32Array(n * D);
+  else if (opts.init === 'normal') z = tf.tidy(() => tf.randomNormal([n, D], 0, 1, 'float32', opts.seed).dataSync() as Float32Array).slice();
+  else { z = new Float32Array(n * D); opts.estimate!.forEach((e, i) => z.set(e, i * D)); }
+  const m = new Float32Array(n * D);
+  const v = new Float32Array(n * D);
+  const best = z.slice();
+  const bestCos = new Array<number>(n).fill(-Infinity);
+  let stepsRun = 0;
+  let aborted = false;
+  for (let step = 1; step <= opts.steps + 1; step++) {
+    if (opts.signal?.aborted) { aborted = true; break; }
+    const final = step === opts.steps + 1;
+    const active = Float32Array.from(diverged, (x) => (x ? 0 : 1));
+    const { loss, cos, grad } = await engine.lossAndGrad(z, T, active, n);
+    for (let i = 0; i < n; i++) {
+      if (diverged[i]) continue;
+      if (!Number.isFinite(loss[i]) || !Number.isFinite(cos[i])) { diverged[i] = true; continue; }
+      if (cos[i] > bestCos[i]) { bestCos[i] = cos[i]; best.set(z.subarray(i * D, (i + 1) * D), i * D); }
+      if (!final) {
+        for (let k = i * D; k < (i + 1) * D; k++) {
+          if (!Number.isFinite(grad[k])) { diverged[i] = true; break; }
+        }
+      }
+    }
+    if (!final) {
+      const adam = { ...ADAM, learningRate: opts.learningRate };
+      for (let i = 0; i < n; i++) {
+        if (diverged[i]) continue;
+        const row = (a: Float32Array) => a.subarray(i * D, (i + 1) * D);
+        adamUpdate(row(z), row(m), row(v), row(grad), adam, step);
+      }
+      if (opts.projectHost) {
+        // Frozen rows keep their values: project a copy of each live row only.
+        for (let i = 0; i < n; i++) if (!diverged[i]) opts.projectHost(z.subarray(i * D, (i + 1) * D));
+      }
+      stepsRun = step;
+      if (opts.onStep) {
+        const live = diverged.map((x, i) => (x ? -1 : i)).filter((i) => i >= 0);
+        const mean = (x: ArrayLike<number>): number => (live.length ? live.reduce((p, i) => p + x[i], 0) / live.length : NaN);
+        opts.onStep({
+          step, steps: opts.steps, loss: mean(loss), meanCosine: mean(cos),
+          cosine: Array.from(cos, (x, i) => (diverged[i] ? NaN : x)), bestCosine: bestCos.slice(), diverged: diverged.slice(),
+        });
+      }
+      await new Promise<void>((r) => setImmediate(r));
+    }
+  }
+  const S = engine.outputSize;
+  const px = await engine.render(best, n);
+  const images = tf.tensor4d(px, [n, S, S, 3]);
+  return {
+    z: Array.from({ length: n }, (_, i) => best.slice(i * D, (i + 1) * D)), images,
+    cosine: bestCos.map((x) => (x === -Infinity ? NaN : x)), diverged: diverged.slice(), stepsRun, aborted,
+  };
+}
 
 export async function latentSearch(G: Generator, E: DiffEncoder, targets: Float32Array[], latentDim: number,
   opts: LatentSearchOptions & { estimate?: Float32Array[]; onStep?: (s: StepInfo) => void; signal?: AbortSignal; crop?: CropSpec },
@@ -244,7 +331,8 @@ export async function latentSearch(G: Generator, E: DiffEncoder, targets: Float3
           const g = grad as tf.Tensor2D;
           const m1 = tf.add(tf.mul(b1, m), tf.mul(1 - b1, g));
           const v1 = tf.add(tf.mul(b2, v), tf.mul(1 - b2, tf.square(g)));
-          const stepT = tf.div(tf.mul(opts.learningRate / (1 - b1 ** t), m1), tf.add(tf.sqrt(tf.div(v1, 1 - b2 ** t)), ADAM.eps));
+          const { stepSize, epsHat } = adamScalars({ ...ADAM, learningRate: opts.learningRate }, t);
+          const stepT = tf.div(tf.mul(stepSize, m1), tf.add(tf.sqrt(v1), epsHat));
           const z1 = tf.sub(z, stepT);
           return {
             z: tf.where(mask, z1, z) as tf.Tensor2D, m: tf.where(mask, m1, m) as tf.Tensor2D, v: tf.where(mask, v1, v) as tf.Tensor2D,

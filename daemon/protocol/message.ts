@@ -6,26 +6,38 @@
  * senders and receivers share one name and one payload type, and dispatch is a lookup, not a switch.
  */
 import { Static, TSchema, Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { isPlainObject } from './json';
 
 export interface RequestType<M extends string, P extends TSchema, R extends TSchema> {
   readonly kind: 'request';
   readonly method: M;
   readonly params: P;
   readonly result: R;
+  /** Guard: `v` matches the params schema (TypeBox `Value.Check`, no `eval`, so it also runs in webviews). */
+  isParams(v: unknown): v is Static<P>;
+  /** Guard for a result received from a peer that is not trusted to get it right (a remote daemon). */
+  isResult(v: unknown): v is Static<R>;
 }
 
 export interface NotificationType<M extends string, P extends TSchema> {
   readonly kind: 'notification';
   readonly method: M;
   readonly params: P;
+  /** Guard: `v` matches the params schema. */
+  isParams(v: unknown): v is Static<P>;
 }
 
 export function defineRequest<M extends string, P extends TSchema, R extends TSchema>(method: M, params: P, result: R): RequestType<M, P, R> {
-  return { kind: 'request', method, params, result };
+  return {
+    kind: 'request', method, params, result,
+    isParams: (v: unknown): v is Static<P> => Value.Check(params, v),
+    isResult: (v: unknown): v is Static<R> => Value.Check(result, v),
+  };
 }
 
 export function defineNotification<M extends string, P extends TSchema>(method: M, params: P): NotificationType<M, P> {
-  return { kind: 'notification', method, params };
+  return { kind: 'notification', method, params, isParams: (v: unknown): v is Static<P> => Value.Check(params, v) };
 }
 
 export type ParamsOf<T> = T extends RequestType<string, infer P, TSchema> ? Static<P> : T extends NotificationType<string, infer P> ? Static<P> : never;
@@ -84,17 +96,9 @@ export const NotificationEnvelope = Type.Object({
 export type WireRequest = Static<typeof RequestEnvelope>;
 export type WireResponse = Static<typeof ResponseEnvelope>;
 export type WireNotification = Static<typeof NotificationEnvelope>;
-export type WireMessage = WireRequest | WireResponse | WireNotification;
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 export function isWireResponse(v: unknown): v is WireResponse {
-  return isObject(v) && v.type === 'response' && Number.isInteger(v.id);
+  return isPlainObject(v) && v.type === 'response' && Number.isInteger(v.id);
 }
 export function isWireNotification(v: unknown): v is WireNotification {
-  return isObject(v) && v.type === 'notification' && typeof v.method === 'string';
-}
-export function isWireRequest(v: unknown): v is WireRequest {
-  return isObject(v) && v.type === 'request' && Number.isInteger(v.id) && typeof v.method === 'string';
+  return isPlainObject(v) && v.type === 'notification' && typeof v.method === 'string';
 }

@@ -5,6 +5,8 @@
  */
 import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
 import type { TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { isPlainObject } from './json';
 
 const ajv = new Ajv({ allErrors: true, strict: false, allowUnionTypes: true });
 const cache = new WeakMap<object, ValidateFunction>();
@@ -53,4 +55,24 @@ export function validate(schema: TSchema | object, value: unknown): Problem[] {
 
 export function formatProblems(problems: readonly Problem[], prefix = ''): string {
   return problems.map((p) => `${prefix}${p.where}: ${p.reason} (expected ${p.expected})`).join('\n');
+}
+
+/**
+ * A config object with its schema's `default` keywords filled in (the one source of defaults; the caller's
+ * object is not touched), or why not: not an object, or the schema's problems. Problems are located at
+ * `<where>#<pointer>` (`at` makes such locations for the caller's own checks of meaning).
+ */
+export function withDefaults<T>(schema: TSchema, value: unknown, where: string, what: { name: string; expected: string }):
+  { config?: T; problems: Problem[]; at: (pointer: string) => string } {
+  const at = (p: string) => `${where}#${p || '/'}`;
+  if (!isPlainObject(value)) return { problems: [{ reason: `${what.name} must be a JSON object`, where: at(''), expected: what.expected }], at };
+  const filled = Value.Default(schema, Value.Clone(value));
+  const problems = validate(schema, filled).map((p) => ({ ...p, where: at(p.where === '/' ? '' : p.where) }));
+  return problems.length ? { problems, at } : { config: filled as T, problems, at };
+}
+
+/** The config when it has no problems; else an Error listing every one (`what`: "run config", …). */
+export function assertConfig<T>(result: { config?: T; problems: readonly Problem[] }, what: string, where: string): T {
+  if (!result.config || result.problems.length) throw new Error(`invalid ${what} ${where}:\n${formatProblems(result.problems, '  ')}`);
+  return result.config;
 }

@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { MetricsLine, RUN_FILES, RunManifest } from './layout';
+import { MetricsLine, RUN_FILES, RunManifest } from '../protocol/runFolder';
 
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -128,7 +128,13 @@ export function claimRunFolder(runDir: string, config: unknown, overwrite: boole
   const configFile = path.join(runDir, RUN_FILES.config);
   if (fs.existsSync(configFile)) {
     const existing = readJson<unknown>(configFile);
-    if (canonicalJson(existing) === canonicalJson(config)) return 'resume';
+    // Where the file's `$schema` points depends on where the config file sits, not on the run.
+    const withoutSchema = (v: unknown) => {
+      if (!v || typeof v !== 'object' || Array.isArray(v)) return v;
+      const { $schema: _s, ...rest } = v as Record<string, unknown>;
+      return rest;
+    };
+    if (canonicalJson(withoutSchema(existing)) === canonicalJson(withoutSchema(config))) return 'resume';
     if (!overwrite) {
       throw new Error(`run folder ${runDir} already holds a different config (${configFile}); choose another run name or pass --overwrite to replace it`);
     }

@@ -7,11 +7,11 @@
 import * as path from 'node:path';
 import { initEngine, BackendChoice } from '../engine/backend';
 import { tf } from '../engine/tf';
-import type { JobKind } from '../jobs/kind';
+import type { JobKind } from '../jobs/defineJobKind';
 import type { LogLevel } from '../protocol/daemon';
 import { daemonRoots, setActiveRoots } from '../security/roots';
 import { newToken } from './auth';
-import { defaultConnectionFile, removeConnectionFile, writeConnectionFile } from './connectionFile';
+import { defaultConnectionFile, removeConnectionFile, writeConnectionFile } from '../protocol/connectionFile';
 import { DaemonServer } from './server';
 
 export interface StartOptions {
@@ -62,7 +62,7 @@ export async function startDaemon(opts: StartOptions = {}): Promise<RunningDaemo
   const engine = await initEngine({ backend: opts.backend ?? 'auto', threads: opts.threads, log: (m) => log('debug', m) });
   log('info', `engine: ${engine.summary}`);
   // Loaded lazily: the kinds pull in the whole model stack, which tests with their own kinds do not need.
-  const kinds = opts.kinds ?? (await import('../jobs/kinds')).jobKindMap();
+  const kinds = opts.kinds ?? (await import('../jobs/registry')).jobKindMap();
   const token = opts.token ?? newToken();
   let stopping: Promise<void> | undefined;
   const server: DaemonServer = new DaemonServer({

@@ -11,10 +11,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { tf } from '../../daemon/engine/tf';
-import { defineJobKind, JobKind } from '../../daemon/jobs/kind';
+import { defineJobKind, JobKind } from '../../daemon/jobs/defineJobKind';
 import { probeJob } from '../../daemon/jobs/kinds/probe';
 import { throwIfCancelled, yieldToEventLoop } from '../../daemon/jobs/context';
-import { readConnectionFile } from '../../daemon/server/connectionFile';
+import { readConnectionFile } from '../../daemon/protocol/connectionFile';
 import type { DaemonServer } from '../../daemon/server/server';
 import { REPO_ROOT, RawClient, spawnDaemon, startTestServer } from './harness';
 

@@ -10,7 +10,7 @@
  */
 import * as assert from 'node:assert/strict';
 import { tf } from '../../daemon/engine/tf';
-import type { JobKind } from '../../daemon/jobs/kind';
+import type { JobKind } from '../../daemon/jobs/defineJobKind';
 import { DAEMON_REQUESTS } from '../../daemon/protocol/daemon';
 import { ErrorCode } from '../../daemon/protocol/message';
 import { validate } from '../../daemon/protocol/validate';
@@ -25,7 +25,7 @@ const COUNT = Number(process.env.FACEINV_FUZZ_COUNT ?? 10000);
 function kindsUnderTest(): Map<string, JobKind> {
   try {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
-    return (require('../../daemon/jobs/kinds') as typeof import('../../daemon/jobs/kinds')).jobKindMap();
+    return (require('../../daemon/jobs/registry') as typeof import('../../daemon/jobs/registry')).jobKindMap();
   } catch (err) {
     console.log(`      (fuzzing the probe kind only: the job kinds do not load: ${(err as Error).message.split('\n')[0]})`);
     return probeKinds();
@@ -52,7 +52,7 @@ class Gen {
   id(): number { return this.nextId++; }
 
   str(): string {
-    const pools = ['abc', '\u0000\u0001\u001f', 'ü漢字🙂\u202e', '../..//etc/passwd', '"\\\'{}[]', ' \t\n', 'NaN', 'Infinity', '__proto__', 'constructor'];
+    const pools = ['abc', '\u0000\u0001\u001f', 'ü漢字🙂\u202e', '../../etc/passwd', '"\\\'{}[]', ' \t\n', 'NaN', 'Infinity', '__proto__', 'constructor'];
     let s = '';
     const len = this.int(4) === 0 ? this.int(2000) : this.int(12);
     for (let i = 0; i < len; i++) s += this.pick(pools);

@@ -6,7 +6,7 @@
 import { WebSocket } from 'ws';
 import { mulberry32 } from '../../daemon/data/split';
 import { tf } from '../../daemon/engine/tf';
-import type { JobKind } from '../../daemon/jobs/kind';
+import type { JobKind } from '../../daemon/jobs/defineJobKind';
 import { probeJob } from '../../daemon/jobs/kinds/probe';
 import { TOKEN_HEADER } from '../../daemon/protocol/daemon';
 import { DaemonServer, DaemonServerOptions } from '../../daemon/server/server';

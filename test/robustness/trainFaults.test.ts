@@ -14,7 +14,7 @@ import { tf } from '../../daemon/engine/tf';
 import type { DaemonServer } from '../../daemon/server/server';
 import { lfwAvailable, makeTinyWorkspace, TinyWorkspace } from '../fixtures/tinyWorkspace';
 import { RawClient, spawnDaemon, startTestServer } from './harness';
-import { readConnectionFile } from '../../daemon/server/connectionFile';
+import { readConnectionFile } from '../../daemon/protocol/connectionFile';
 
 describe('robustness: train job faults', function () {
   this.timeout(300_000);
@@ -28,7 +28,7 @@ describe('robustness: train job faults', function () {
     await initEngine({ backend: 'wasm', threads: 1, log: () => undefined });
     ws = makeTinyWorkspace({ name: 'faults', training: { epochs: 3, batchSize: 4, checkpointEvery: 1, evalEvery: 100000 } });
     fs.writeFileSync(ws.configFile, JSON.stringify({ ...ws.config, decoder: { ...ws.config.decoder, residualLayers: 0 } }, null, 2));
-    const { jobKindMap } = await import('../../daemon/jobs/kinds');
+    const { jobKindMap } = await import('../../daemon/jobs/registry');
     ({ server, url } = await startTestServer({ workspaceDir: ws.dir, kinds: jobKindMap() }));
     c = await RawClient.connect(url);
     await c.request(nextId++, 'daemon/subscribe', {});

@@ -1,12 +1,12 @@
 /**
  * Draws an evaluated run's score distribution (evaluation/report.json `distribution`) and its verdict
  * sentences, the same picture and words as the audit report: the plot is laid out by
- * daemon/audit/distribution.ts (data shaping) and built here as SVG elements (drawing; no innerHTML), the
- * sentences come from daemon/audit/verdict.ts.
+ * daemon/protocol/distribution.ts (data shaping) and built here as SVG elements (drawing; no innerHTML), the
+ * sentences come from daemon/protocol/verdict.ts.
  */
 import type { EvaluationReport } from '../../daemon/protocol/report';
-import { distributionPlot, type PlotModel } from '../../daemon/audit/distribution';
-import { evaluationVerdicts, evaluationWords, verdictSentence } from '../../daemon/audit/verdict';
+import { distributionPlot, type PlotModel } from '../../daemon/protocol/distribution';
+import { evaluationVerdicts, evaluationWords, verdictSentence } from '../../daemon/protocol/verdict';
 import { h, type Child } from './dom';
 
 const SVG = 'http://www.w3.org/2000/svg';

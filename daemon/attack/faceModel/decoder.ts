@@ -7,6 +7,7 @@ import type { LoadedDecoder } from '../../blackbox/decoderModel';
 import type { AlignmentSpec } from '../../data/templates';
 import { isTemplateName } from '../../data/templates';
 import { tf } from '../../engine/tf';
+import { decoderGenerator, type OrtGenerator } from '../../ort/generators';
 import type { FaceModel } from './types';
 
 export class DecoderFaceModel implements FaceModel {
@@ -38,6 +39,10 @@ export class DecoderFaceModel implements FaceModel {
 
   clampLatents(): void {
     /* the decoder takes any template-like vector */
+  }
+
+  async ortGenerator(): Promise<OrtGenerator> {
+    return decoderGenerator(await this.loaded.decoder.exportState());
   }
 
   clampTensor(z: tf.Tensor2D): tf.Tensor2D {

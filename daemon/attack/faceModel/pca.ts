@@ -17,6 +17,7 @@ import type { AlignmentSpec } from '../../data/templates';
 import { tf } from '../../engine/tf';
 import { writeFileAtomic, writeJsonAtomic } from '../../runs/runFolder';
 import { cholesky, invertUpper, symmetricEigen } from '../linalg';
+import { pcaGenerator, type OrtGenerator } from '../../ort/generators';
 import type { FaceModel } from './types';
 
 export interface PcaDescription {
@@ -89,13 +90,24 @@ export class PcaFaceModel implements FaceModel {
     for (let i = 0; i < z.length; i++) z[i] = z[i] > c ? c : z[i] < -c ? -c : z[i];
   }
 
+  async ortGenerator(): Promise<OrtGenerator> {
+    // The same x = (mean + (σ ⊙ u)·V) / 255 clipped to [0, 1], with σ/255 folded into the components.
+    const { dim: D, components: k } = this.description;
+    const comps = new Float32Array(k * D);
+    for (let j = 0; j < k; j++) {
+      const s = this.sigma[j] / 255;
+      for (let d = 0; d < D; d++) comps[j * D + d] = this.components[j * D + d] * s;
+    }
+    return pcaGenerator({ mean: Float32Array.from(this.mean, (v) => v / 255), components: comps, k, size: this.frame.size, layout: 'nhwc', clip: true });
+  }
+
   clampTensor(z: tf.Tensor2D): tf.Tensor2D {
     return tf.clipByValue(z, -this.description.clamp, this.description.clamp);
   }
 
   describe(): string {
     const d = this.description;
-    return `PCA face model, ${d.components} components of ${d.faces.toLocaleString('en-US')} training faces (${(100 * d.varianceKept).toFixed(1)} % of their variance), ${d.frame.template} ${d.frame.size} px`;
+    return `PCA face model, ${d.components} components of ${d.faces.toLocaleString('en-US')} training faces (${(100 * d.varianceKept).toFixed(1)} % of their variance; built in ${d.seconds.toFixed(0)} s, once per split), ${d.frame.template} ${d.frame.size} px`;
   }
 
   async save(runDir: string): Promise<void> {

@@ -6,6 +6,7 @@
  */
 import type { AlignmentSpec } from '../../data/templates';
 import type { tf } from '../../engine/tf';
+import type { OrtGenerator } from '../../ort/generators';
 
 export interface FaceModel {
   readonly kind: 'pca' | 'decoder';
@@ -21,6 +22,8 @@ export interface FaceModel {
   clampLatents(z: Float32Array): void;
   /** The same on a tensor (a new tensor; the white box projects after every step). */
   clampTensor(z: tf.Tensor2D): tf.Tensor2D;
+  /** The same rendering as an ONNX Runtime graph (daemon/ort), for the white box's fused G → E search. */
+  ortGenerator(): Promise<OrtGenerator>;
   /** One line for logs and reports, e.g. "PCA face model, 512 components of 10,678 training faces". */
   describe(): string;
   dispose(): void;

@@ -6,7 +6,6 @@
 import * as path from 'node:path';
 import { auditConfigFrom, type AuditOverrides } from '../../audit/configFrom';
 import { runAudit } from '../../audit/run';
-import { workspaceEncoderDirs } from '../../audit/workspaceEncoders';
 import { consoleContext } from '../../jobs/consoleContext';
 import { intFlag, parseArgs, type ParsedArgs } from '../args';
 import { CliCommand, UsageError } from '../command';
@@ -88,7 +87,7 @@ export const command: CliCommand = {
     const ctx = consoleContext(workspace);
     try {
       const out = await runAudit(config, ctx, {
-        encoderDirs: workspaceEncoderDirs(workspace), overwrite: a.booleans.has('overwrite'), retryFailed: a.booleans.has('retry-failed'), cacheDir: a.flags.get('cache'),
+        overwrite: a.booleans.has('overwrite'), retryFailed: a.booleans.has('retry-failed'), cacheDir: a.flags.get('cache'),
         workers: a.flags.has('workers') ? intFlag(a, 'workers', 0, 0) : undefined,
         maxChunks: a.flags.has('max-chunks') ? intFlag(a, 'max-chunks', 1, 1) : undefined,
         command: `faceinv audit ${args.map((x) => (/\s/.test(x) ? JSON.stringify(x) : x)).join(' ')}`,

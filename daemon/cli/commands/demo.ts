@@ -1,43 +1,31 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { runAttack } from '../../attack/orchestrator';
-import { loadRunConfig } from '../../config/loadRunConfig';
-import { reportMarkdown } from '../../evaluation/reportMarkdown';
-import { consoleContext } from '../../jobs/consoleContext';
-import { RUN_FILES } from '../../runs/layout';
+import { INSTALL_ROOT } from '../../io/installation';
+import { RUN_FILES } from '../../protocol/runFolder';
 import { parseArgs } from '../args';
 import { CliCommand } from '../command';
 import { initEngineFromFlags } from '../engineFlags';
+import { runConfigHeadless } from './run';
 
-const REPO_ROOT = path.resolve(__dirname, '..', '..', '..', '..');
-const DEFAULT_CONFIG = path.join(REPO_ROOT, 'models', 'experiments', 'quick-attack.json');
+const DEFAULT_CONFIG = path.join(INSTALL_ROOT, 'models', 'experiments', 'quick-attack.json');
 
 export const command: CliCommand = {
   name: 'demo',
   summary: 'The main job: a complete black-box query attack on held-out LFW identities — face model, search, evaluation beside the baselines, report (≈10 min on 2 cores).',
-  usage: `faceinv demo [--config RUN_CONFIG] [--dataset DIR] [--workspace DIR] [--overwrite]
+  usage: `faceinv demo [--config RUN_CONFIG] [--dataset DIR] [--workspace DIR] [--overwrite] [--cache DIR] [--workers N]
   Default config: models/experiments/quick-attack.json (arcface512-faceplugin attacked as a black box: a PCA face
   model of the attacker's training faces, a ridge-regression start, a zeroth-order search with a budget of encoder
   queries per target; scored by the attacked encoder and by faceapi-resnet128 (transfer), under both protocols, beside
   the nearest-training-face and mean-face baselines). Dataset: the config's (LFW by default: FACEINV_LFW,
   ../shared/data/lfw, or ~/.faceinv/data/lfw). Results: <workspace>/runs/<name>/evaluation/report.md and grid.png.`,
   async run(args) {
-    const a = parseArgs(args, { values: ['config', 'dataset', 'workspace', 'backend', 'cache'], booleans: ['overwrite'] });
-    const config = loadRunConfig(path.resolve(a.flags.get('config') ?? DEFAULT_CONFIG));
-    if (a.flags.has('dataset')) config.dataset.path = path.resolve(a.flags.get('dataset') as string);
-    const workspace = path.resolve(a.flags.get('workspace') ?? process.cwd());
+    const a = parseArgs(args, { values: ['config', 'dataset', 'workspace', 'backend', 'cache', 'workers'], booleans: ['overwrite'] });
     await initEngineFromFlags(a);
-    const ctx = consoleContext(workspace);
-    try {
-      const t0 = Date.now();
-      const out = await runAttack(config, ctx, { overwrite: a.booleans.has('overwrite'), cacheDir: a.flags.get('cache') });
-      if (out.report) console.log(reportMarkdown(out.report));
-      const files = [RUN_FILES.evaluationMarkdown, RUN_FILES.evaluationGrid, path.join(RUN_FILES.reconstructions, 'index.html')]
-        .map((f) => path.join(out.runDir, f)).filter((f) => fs.existsSync(f));
-      console.log(`Total time ${((Date.now() - t0) / 60000).toFixed(1)} min (attack ${(out.attackSeconds / 60).toFixed(1)} min). Files:\n${files.map((f) => `  ${f}`).join('\n')}`);
-      return 0;
-    } finally {
-      ctx.close();
-    }
+    const t0 = Date.now();
+    const out = await runConfigHeadless(path.resolve(a.flags.get('config') ?? DEFAULT_CONFIG), a);
+    const files = [RUN_FILES.evaluationMarkdown, RUN_FILES.evaluationGrid, path.join(RUN_FILES.reconstructions, 'index.html')]
+      .map((f) => path.join(out.runDir, f)).filter((f) => fs.existsSync(f));
+    console.log(`Total time ${((Date.now() - t0) / 60000).toFixed(1)} min${out.attackSeconds !== undefined ? ` (attack ${(out.attackSeconds / 60).toFixed(1)} min)` : ''}. Files:\n${files.map((f) => `  ${f}`).join('\n')}`);
+    return 0;
   },
 };

@@ -3,6 +3,7 @@
  * into the resumable embedding cache; optionally also fill aligned-crop caches. Progress on stderr; at the
  * end a summary listing every image that failed. Exit code 0 when every image was embedded, 1 otherwise.
  */
+import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { parseArgs, intFlag } from '../args';
 import { CliCommand, UsageError } from '../command';
@@ -33,7 +34,8 @@ export const command: CliCommand = {
   name: 'embed',
   summary: 'Embed a face dataset with an encoder into the resumable embedding cache (lists failures).',
   usage: 'faceinv embed --encoder ID --dataset DIR [--cache DIR] [--workers N] [--crops TEMPLATE:SIZE,...]\n' +
-    '              [--encoder-dir DIR] [--backend NAME] [--failures FILE.json]\n' +
+    '              [--workspace DIR] [--backend NAME] [--failures FILE.json]\n' +
+    '  --workspace folder whose encoder configs (models/encoders/, *.faceinv-encoder.json) count too (default: cwd)\n' +
     '  --dataset   folder of identity folders, or a folder holding lfw-deepfunneled/\n' +
     '  --cache     cache root (default <repo or cwd>/.cache/embeddings); reruns skip finished images\n' +
     '  --workers   worker threads (default: CPU count)\n' +
@@ -41,7 +43,7 @@ export const command: CliCommand = {
     '  --failures  write every failure as JSON [{ file, kind, detail }]\n' +
     'Exit code: 0 all images embedded, 1 some failed (listed), 2 bad arguments.',
   async run(args) {
-    const a = parseArgs(args, { values: ['encoder', 'dataset', 'cache', 'workers', 'crops', 'encoder-dir', 'backend', 'failures'] });
+    const a = parseArgs(args, { values: ['encoder', 'dataset', 'cache', 'workers', 'crops', 'workspace', 'backend', 'failures'] });
     const encoderId = a.flags.get('encoder');
     const datasetDir = a.flags.get('dataset');
     if (!datasetDir) throw new UsageError('--dataset DIR is required');
@@ -56,8 +58,7 @@ export const command: CliCommand = {
     } catch (err) {
       throw new UsageError(`--dataset: ${(err as Error).message}`);
     }
-    const dirs = a.flags.has('encoder-dir') ? [a.flags.get('encoder-dir') as string] : undefined;
-    const enc = encoderId ? encoderTarget(encoderId, { dirs }) : undefined;
+    const enc = encoderId ? encoderTarget(encoderId, { workspaceDir: path.resolve(a.flags.get('workspace') ?? process.cwd()) }) : undefined;
     if (backend) process.env.FACEINV_BACKEND = backend;
     console.error(`dataset ${ds.root}: ${ds.images.length} images, ${ds.identities.length} identities; cache ${cacheDir}`);
     const out = await runFacePipeline(ds, { encoder: enc, crops }, {

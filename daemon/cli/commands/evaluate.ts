@@ -1,32 +1,37 @@
 import * as path from 'node:path';
-import { evaluateRun } from '../../evaluation/evaluate';
 import { reportMarkdown } from '../../evaluation/reportMarkdown';
 import { consoleContext } from '../../jobs/consoleContext';
-import { RUN_FILES } from '../../runs/layout';
+import { runJobKind } from '../../jobs/runInProcess';
+import type { EvaluationReport } from '../../protocol/report';
+import { RUN_FILES } from '../../protocol/runFolder';
+import { readJson } from '../../runs/runFolder';
 import { intFlag, parseArgs } from '../args';
 import { CliCommand, UsageError } from '../command';
 import { initEngineFromFlags } from '../engineFlags';
 
 export const command: CliCommand = {
   name: 'evaluate',
-  summary: 'Score an attack run: SAR type I/II at FMR 1e-2…1e-5 under both protocols beside the baselines, rank-1, SSIM/PSNR, by the attacked and other encoders.',
-  usage: `faceinv evaluate RUN_DIR [--eval-encoders a,b,…] [--max-images N] [--workspace DIR] [--cache DIR] [--json]
+  summary: 'Score an attack run: SAR type I/II at FMR 1e-2…1e-5 under both protocols beside the baselines, rank-1, SSIM/PSNR, by the attacked and other encoders (the daemon\'s "evaluate" job).',
+  usage: `faceinv evaluate RUN_DIR [--eval-encoders a,b,…] [--max-images N] [--workspace DIR] [--cache DIR] [--workers N] [--json]
   Writes RUN_DIR/evaluation/report.json, report.md and grid.png. Encoders other than the attacked one measure transfer.`,
   async run(args) {
     const a = parseArgs(args, { values: ['eval-encoders', 'max-images', 'workspace', 'cache', 'backend', 'workers'], booleans: ['json'] });
     if (a.positionals.length !== 1) throw new UsageError('give exactly one run folder');
     await initEngineFromFlags(a, a.booleans.has('json'));
-    const ctx = consoleContext(path.resolve(a.flags.get('workspace') ?? process.cwd()));
+    const ctx = consoleContext(path.resolve(a.flags.get('workspace') ?? process.cwd()), {
+      cacheDir: a.flags.get('cache'), workers: a.flags.has('workers') ? intFlag(a, 'workers', 0, 0) : undefined,
+    });
     try {
-      const evalEncoders = a.flags.get('eval-encoders')?.split(',').map((s) => s.trim()).filter(Boolean);
-      const report = await evaluateRun(path.resolve(a.positionals[0]), ctx, {
-        evalEncoders, maxImages: a.flags.has('max-images') ? intFlag(a, 'max-images', 1) : undefined,
-        cacheDir: a.flags.get('cache'), workers: a.flags.has('workers') ? intFlag(a, 'workers', 0, 0) : undefined,
-      });
+      const runDir = path.resolve(a.positionals[0]);
+      await runJobKind('evaluate', {
+        runDir, evalEncoders: a.flags.get('eval-encoders')?.split(',').map((s) => s.trim()).filter(Boolean),
+        maxImages: a.flags.has('max-images') ? intFlag(a, 'max-images', 1) : undefined,
+      }, ctx);
+      const report = readJson<EvaluationReport>(path.join(runDir, RUN_FILES.evaluationReport));
       if (a.booleans.has('json')) console.log(JSON.stringify(report, null, 2));
       else {
         console.log(reportMarkdown(report));
-        console.log(`report: ${path.join(path.resolve(a.positionals[0]), RUN_FILES.evaluationMarkdown)}\ngrid:   ${path.join(path.resolve(a.positionals[0]), RUN_FILES.evaluationGrid)}`);
+        console.log(`report: ${path.join(runDir, RUN_FILES.evaluationMarkdown)}\ngrid:   ${path.join(runDir, RUN_FILES.evaluationGrid)}`);
       }
       return 0;
     } finally {

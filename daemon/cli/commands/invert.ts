@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { consoleContext } from '../../jobs/consoleContext';
-import { RouteRequest } from '../../whitebox/judge';
-import { invertFile } from '../../whitebox/invertFile';
+import { RouteRequest } from '../../encoders/judge';
+import { runJobKind } from '../../jobs/runInProcess';
 import { intFlag, parseArgs } from '../args';
 import { CliCommand, UsageError } from '../command';
 import { initEngineFromFlags } from '../engineFlags';
@@ -25,11 +25,11 @@ export const command: CliCommand = {
     const workspace = path.resolve(a.flags.get('workspace') ?? process.cwd());
     const ctx = consoleContext(workspace);
     try {
-      const out = await invertFile({
-        encoderId, embeddingsFile: path.resolve(file), route, generator: a.flags.get('generator'),
+      const out = await runJobKind('invert', {
+        encoder: encoderId, embeddings: path.resolve(file), route, generator: a.flags.get('generator'),
         steps: a.flags.has('steps') ? intFlag(a, 'steps', 1) : undefined,
-        outDir: path.resolve(a.flags.get('out') ?? `${path.basename(file).replace(/\.[^.]+$/, '')}-inverted`),
-      }, ctx);
+        out: path.resolve(a.flags.get('out') ?? `${path.basename(file).replace(/\.[^.]+$/, '')}-inverted`),
+      }, ctx) as { route: string; reason: string; outDir: string; cosine: number[] };
       const valid = out.cosine.filter(Number.isFinite);
       console.log(`route ${out.route}: ${out.reason}`);
       if (valid.length) console.log(`mean cosine to the targets: ${(valid.reduce((p, q) => p + q, 0) / valid.length).toFixed(4)}`);

@@ -1,30 +1,44 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadRunConfig } from '../../config/loadRunConfig';
 import { reportMarkdown } from '../../evaluation/reportMarkdown';
 import { consoleContext } from '../../jobs/consoleContext';
-import { runAttack } from '../../attack/orchestrator';
-import { parseArgs } from '../args';
+import { runJobKind } from '../../jobs/runInProcess';
+import type { EvaluationReport } from '../../protocol/report';
+import { RUN_FILES } from '../../protocol/runFolder';
+import { readJson } from '../../runs/runFolder';
+import { intFlag, parseArgs } from '../args';
 import { CliCommand, UsageError } from '../command';
 import { initEngineFromFlags } from '../engineFlags';
 
+/** Runs the daemon's "run" job in this process and prints its route and report; shared by `run` and `demo`. */
+export async function runConfigHeadless(configFile: string, a: ReturnType<typeof parseArgs>): Promise<{ runDir: string; attackSeconds?: number }> {
+  const ctx = consoleContext(path.resolve(a.flags.get('workspace') ?? process.cwd()), {
+    cacheDir: a.flags.get('cache'), workers: a.flags.has('workers') ? intFlag(a, 'workers', 0, 0) : undefined,
+  });
+  try {
+    const out = await runJobKind('run', {
+      config: configFile, overwrite: a.booleans.has('overwrite') || undefined, evaluate: a.booleans.has('no-evaluate') ? false : undefined,
+      dataset: a.flags.has('dataset') ? path.resolve(a.flags.get('dataset') as string) : undefined,
+    }, ctx) as { runDir: string; route: string; reason: string; attackSeconds?: number };
+    console.log(`route: ${out.route} (${out.reason})\nrun folder: ${out.runDir}`);
+    const reportFile = path.join(out.runDir, RUN_FILES.evaluationReport);
+    if (!a.booleans.has('no-evaluate') && fs.existsSync(reportFile)) console.log(reportMarkdown(readJson<EvaluationReport>(reportFile)));
+    return out;
+  } finally {
+    ctx.close();
+  }
+}
+
 export const command: CliCommand = {
   name: 'run',
-  summary: 'Run a run config end to end headless: judge the route, build the face model, attack the held-out targets, evaluate (what the editor\'s "Run Config" does).',
-  usage: `faceinv run CONFIG [--workspace DIR] [--overwrite] [--no-evaluate] [--backend NAME] [--cache DIR]
+  summary: 'Run a run config end to end headless: judge the route, build the face model, attack the held-out targets, evaluate (the daemon\'s "run" job, as the editor\'s "Run Config" does).',
+  usage: `faceinv run CONFIG [--workspace DIR] [--overwrite] [--no-evaluate] [--backend NAME] [--cache DIR] [--workers N]
   The route comes from the config ("auto" lets the judge decide from the encoder config's "known" fields).`,
   async run(args) {
-    const a = parseArgs(args, { values: ['workspace', 'backend', 'cache'], booleans: ['overwrite', 'no-evaluate'] });
+    const a = parseArgs(args, { values: ['workspace', 'backend', 'cache', 'workers'], booleans: ['overwrite', 'no-evaluate'] });
     if (a.positionals.length !== 1) throw new UsageError('give exactly one run config file');
-    const config = loadRunConfig(path.resolve(a.positionals[0]));
     await initEngineFromFlags(a);
-    const ctx = consoleContext(path.resolve(a.flags.get('workspace') ?? process.cwd()));
-    try {
-      const out = await runAttack(config, ctx, { overwrite: a.booleans.has('overwrite'), cacheDir: a.flags.get('cache'), evaluate: !a.booleans.has('no-evaluate') });
-      console.log(`route: ${out.decision.route} (${out.decision.reason})\nrun folder: ${out.runDir}`);
-      if (out.report) console.log(reportMarkdown(out.report));
-      return 0;
-    } finally {
-      ctx.close();
-    }
+    await runConfigHeadless(path.resolve(a.positionals[0]), a);
+    return 0;
   },
 };

@@ -1,7 +1,7 @@
 import { DaemonClient } from '../../protocol/client';
 import { formatBudget, formatSeconds, progressFraction } from '../../protocol/budget';
 import { StatusRequest, type JobInfo } from '../../protocol/daemon';
-import { readConnectionFile } from '../../server/connectionFile';
+import { readConnectionFile } from '../../protocol/connectionFile';
 import { parseArgs } from '../args';
 import { CliCommand } from '../command';
 

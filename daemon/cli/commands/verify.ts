@@ -3,6 +3,7 @@
  * 1e-3 thresholds from the all-pairs impostor distribution of the test identities, saved to
  * `<cache>/thresholds/<encoderId>.json` for the attack evaluation.
  */
+import * as path from 'node:path';
 import { parseArgs, intFlag, numberFlag } from '../args';
 import { CliCommand, UsageError } from '../command';
 import { verifyEncoder } from '../../data/verifyRun';
@@ -19,12 +20,12 @@ export const command: CliCommand = {
   name: 'verify',
   summary: 'LFW 10-fold verification accuracy, TAR@FAR=1e-3 and FMR thresholds of an encoder (saved for attacks).',
   usage: 'faceinv verify --encoder ID --dataset DIR [--cache DIR] [--pairs FILE] [--seed N] [--test-fraction F]\n' +
-    '               [--workers N] [--encoder-dir DIR] [--backend NAME] [--json]\n' +
+    '               [--workers N] [--workspace DIR] [--backend NAME] [--json]\n' +
     '  --pairs          LFW pairs.txt (default: next to the dataset)\n' +
     '  --seed, --test-fraction   identity split whose test identities give the impostor distribution (0, 0.2)\n' +
     'Exit code: 0 done (images that failed to embed are reported and count as rejected pairs), 2 bad arguments.',
   async run(args) {
-    const a = parseArgs(args, { values: ['encoder', 'dataset', 'cache', 'pairs', 'seed', 'test-fraction', 'workers', 'encoder-dir', 'backend'], booleans: ['json'] });
+    const a = parseArgs(args, { values: ['encoder', 'dataset', 'cache', 'pairs', 'seed', 'test-fraction', 'workers', 'workspace', 'backend'], booleans: ['json'] });
     const encoderId = a.flags.get('encoder');
     const datasetDir = a.flags.get('dataset');
     if (!encoderId) throw new UsageError('--encoder ID is required');
@@ -45,7 +46,7 @@ export const command: CliCommand = {
       seed: intFlag(a, 'seed', 0, 0),
       testFraction,
       workers: intFlag(a, 'workers', 0, 0) || undefined,
-      encoderDirs: a.flags.has('encoder-dir') ? [a.flags.get('encoder-dir') as string] : undefined,
+      workspaceDir: path.resolve(a.flags.get('workspace') ?? process.cwd()),
       progress: stderrProgress(`embed ${encoderId}`),
     });
     const t = out.thresholds;

@@ -7,11 +7,10 @@ import * as path from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { auditConfigFrom } from '../../audit/configFrom';
 import { auditDirOf, runAudit } from '../../audit/run';
-import { workspaceEncoderDirs } from '../../audit/workspaceEncoders';
 import { resolveDatasetPath } from '../../config/datasetPath';
 import { confinePath } from '../../security/paths';
 import { activeRoots } from '../../security/roots';
-import { defineJobKind } from '../kind';
+import { defineJobKind } from '../defineJobKind';
 
 const PathParam = Type.String({ minLength: 1, maxLength: 4096 });
 
@@ -48,7 +47,7 @@ export const auditJob = defineJobKind({
     for (const [k, t] of config.transfer.entries()) confinePath(path.resolve(ctx.workspaceDir, t.templates), roots, `audit transfer[${k}].templates`);
     confinePath(resolveDatasetPath(config.reference.path, ctx.workspaceDir), roots, 'audit reference.path');
     confinePath(auditDirOf(config, ctx.workspaceDir), roots, 'audit outDir');
-    const out = await runAudit(config, ctx, { encoderDirs: workspaceEncoderDirs(ctx.workspaceDir), overwrite: p.overwrite, retryFailed: p.retryFailed, ...(p.secrets ? { secrets: p.secrets } : {}), command: `faceinv audit${file ? ` ${file}` : ''} (from the editor)` });
+    const out = await runAudit(config, ctx, { overwrite: p.overwrite, retryFailed: p.retryFailed, ...(p.secrets ? { secrets: p.secrets } : {}), command: `faceinv audit${file ? ` ${file}` : ''} (from the editor)` });
     const main = out.report.verdicts.find((v) => !v.transfer && v.protocol === 'redetect');
     return {
       state: out.state, auditDir: out.auditDir, report: out.files.html, json: out.files.json, csv: out.files.csv,

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { evaluateRun } from '../../evaluation/evaluate';
 import { reportSummary } from '../../evaluation/reportMarkdown';
-import { defineJobKind } from '../kind';
+import { defineJobKind } from '../defineJobKind';
 
 export const evaluateJob = defineJobKind({
   kind: 'evaluate',
@@ -15,7 +15,7 @@ export const evaluateJob = defineJobKind({
   }, { additionalProperties: false }),
   label: (p) => `evaluate ${path.basename(p.runDir)}`,
   async run(p, ctx) {
-    const report = await evaluateRun(path.resolve(ctx.workspaceDir, p.runDir), ctx, { evalEncoders: p.evalEncoders, maxImages: p.maxImages });
+    const report = await evaluateRun(path.resolve(ctx.workspaceDir, p.runDir), ctx, { evalEncoders: p.evalEncoders, maxImages: p.maxImages, cacheDir: ctx.cacheDir, workers: ctx.workers });
     return reportSummary(report);
   },
 });

@@ -1,8 +1,9 @@
 /** `invert`: invert the embeddings of a file, white or black box as the judge (or the user) decides. */
+import { DEFAULT_RUNS_DIR } from '../../protocol/runConfig';
 import * as path from 'node:path';
 import { Type } from '@sinclair/typebox';
-import { invertFile } from '../../whitebox/invertFile';
-import { defineJobKind } from '../kind';
+import { invertFile } from '../../attack/invertFile';
+import { defineJobKind } from '../defineJobKind';
 
 export const invertJob = defineJobKind({
   kind: 'invert',
@@ -18,7 +19,7 @@ export const invertJob = defineJobKind({
   label: (p) => `invert ${path.basename(p.embeddings)}`,
   async run(p, ctx) {
     const file = path.resolve(ctx.workspaceDir, p.embeddings);
-    const outDir = path.resolve(ctx.workspaceDir, p.out ?? path.join('runs', 'inversions', path.basename(file).replace(/\.[^.]+$/, '')));
+    const outDir = path.resolve(ctx.workspaceDir, p.out ?? path.join(DEFAULT_RUNS_DIR, 'inversions', path.basename(file).replace(/\.[^.]+$/, '')));
     ctx.setRunDir(outDir);
     return invertFile({ encoderId: p.encoder, embeddingsFile: file, route: p.route ?? 'auto', generator: p.generator, steps: p.steps, outDir }, ctx);
   },

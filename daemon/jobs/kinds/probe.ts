@@ -6,7 +6,7 @@
 import { Type } from '@sinclair/typebox';
 import { tf } from '../../engine/tf';
 import { throwIfCancelled, yieldToEventLoop } from '../context';
-import { defineJobKind } from '../kind';
+import { defineJobKind } from '../defineJobKind';
 
 export const probeJob = defineJobKind({
   kind: 'probe',

@@ -5,7 +5,7 @@ import { loadRunConfig } from '../../config/loadRunConfig';
 import { reportSummary } from '../../evaluation/reportMarkdown';
 import { runAttack } from '../../attack/orchestrator';
 import { confineRunConfig } from '../confine';
-import { defineJobKind } from '../kind';
+import { defineJobKind } from '../defineJobKind';
 
 export const runJob = defineJobKind({
   kind: 'run',
@@ -14,13 +14,16 @@ export const runJob = defineJobKind({
     config: Type.String({ minLength: 1, maxLength: 4096 }),
     overwrite: Type.Optional(Type.Boolean()),
     evaluate: Type.Optional(Type.Boolean()),
+    /** Another dataset folder than the config's (relative to the workspace). */
+    dataset: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
   }, { additionalProperties: false }),
   label: (p) => `run ${path.basename(p.config)}`,
   async run(p, ctx) {
     const file = path.resolve(ctx.workspaceDir, p.config);
     const config = loadRunConfig(file);
+    if (p.dataset) config.dataset.path = path.resolve(ctx.workspaceDir, p.dataset);
     confineRunConfig(config, ctx, file);
-    const out = await runAttack(config, ctx, { overwrite: p.overwrite, evaluate: p.evaluate });
+    const out = await runAttack(config, ctx, { overwrite: p.overwrite, evaluate: p.evaluate, cacheDir: ctx.cacheDir, workers: ctx.workers });
     return { runDir: out.runDir, route: out.decision.route, reason: out.decision.reason, attackSeconds: out.attackSeconds, ...(out.report ? { report: reportSummary(out.report) } : {}) };
   },
 });

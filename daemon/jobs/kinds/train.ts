@@ -4,7 +4,7 @@ import { Type } from '@sinclair/typebox';
 import { trainBlackBox } from '../../blackbox/train';
 import { loadRunConfig } from '../../config/loadRunConfig';
 import { confineRunConfig } from '../confine';
-import { defineJobKind } from '../kind';
+import { defineJobKind } from '../defineJobKind';
 
 export const trainJob = defineJobKind({
   kind: 'train',
@@ -18,6 +18,6 @@ export const trainJob = defineJobKind({
     const file = path.resolve(ctx.workspaceDir, p.config);
     const config = loadRunConfig(file);
     confineRunConfig(config, ctx, file);
-    return trainBlackBox(config, ctx, { overwrite: p.overwrite });
+    return trainBlackBox(config, ctx, { overwrite: p.overwrite, cacheDir: ctx.cacheDir, workers: ctx.workers });
   },
 });

@@ -102,8 +102,8 @@ describe('audit: end to end on tiny LFW', function () {
 
   it('through a local HTTP front of the same ONNX encoder: the same figures, queries within the budget', async () => {
     server = await startEmbeddingServer(onnx.embed);
-    const dirs = [aw.httpEncoder(server.url)];
-    viaHttp = await runAudit(aw.config({ encoder: 'arcface512-http', outDir: 'audits/http' }), ctxFor(aw.dir), { cacheDir: aw.cacheDir, encoderDirs: dirs, workers: 0 });
+    aw.httpEncoder(server.url); // the workspace's own encoder config
+    viaHttp = await runAudit(aw.config({ encoder: 'arcface512-http', outDir: 'audits/http' }), ctxFor(aw.dir), { cacheDir: aw.cacheDir, workers: 0 });
     const plain = await runAudit(aw.config({ outDir: 'audits/plain' }), ctxFor(aw.dir), { cacheDir: aw.cacheDir, workers: 0 });
     assert.deepEqual(figures(viaHttp.report).map((f) => f.replace('arcface512-http', 'X')), figures(plain.report).map((f) => f.replace('arcface512-faceplugin', 'X')));
     const a = chunkResults(viaHttp), b = chunkResults(plain);
@@ -129,8 +129,8 @@ describe('audit: end to end on tiny LFW', function () {
     const script: Record<number, Fault> = { 3: { status: 503 }, 4: { status: 429, retryAfter: 0 }, 6: { stall: true }, 9: { status: 502 }, 12: { status: 429, retryAfter: 0 } };
     const base = (server as EmbeddingServer).log.requests;
     (server as EmbeddingServer).setFaults((n) => script[n - base]);
-    const dirs = [aw.httpEncoder((server as EmbeddingServer).url, { timeoutMs: 1500 })];
-    const flaky = await runAudit(aw.config({ encoder: 'arcface512-http', outDir: 'audits/flaky' }), ctxFor(aw.dir), { cacheDir: aw.cacheDir, encoderDirs: dirs, workers: 0 });
+    aw.httpEncoder((server as EmbeddingServer).url, { timeoutMs: 1500 }); // the workspace's own encoder config
+    const flaky = await runAudit(aw.config({ encoder: 'arcface512-http', outDir: 'audits/flaky' }), ctxFor(aw.dir), { cacheDir: aw.cacheDir, workers: 0 });
     (server as EmbeddingServer).setFaults(() => undefined);
     assert.equal(flaky.state, 'finished');
     assert.deepEqual(figures(flaky.report), figures(viaHttp.report));
@@ -141,7 +141,7 @@ describe('audit: end to end on tiny LFW', function () {
 
   it('a service that goes down pauses the audit after its last whole chunk; a rerun continues to the same figures', async () => {
     const s = server as EmbeddingServer;
-    const dirs = [aw.httpEncoder(s.url, { retries: 1, backoffMs: 10, maxBackoffMs: 20 })];
+    aw.httpEncoder(s.url, { retries: 1, backoffMs: 10, maxBackoffMs: 20 }); // the workspace's own encoder config
     const config = aw.config({ encoder: 'arcface512-http', outDir: 'audits/down' });
     // Healthy for the probe, the reference (cached already) and the first chunk; then down for good.
     const start = s.log.requests;
@@ -149,7 +149,7 @@ describe('audit: end to end on tiny LFW', function () {
     s.setFaults((n) => (n >= downFrom ? { status: 503 } : undefined));
     const logs: string[] = [];
     const ctx = ctxFor(aw.dir, logs);
-    const first = runAudit(config, { ...ctx, progress: (_s, _t, _m, msg) => { if (/chunk 1 of 3 done/.test(msg ?? '')) downFrom = s.log.requests; } }, { cacheDir: aw.cacheDir, encoderDirs: dirs, workers: 0 });
+    const first = runAudit(config, { ...ctx, progress: (_s, _t, _m, msg) => { if (/chunk 1 of 3 done/.test(msg ?? '')) downFrom = s.log.requests; } }, { cacheDir: aw.cacheDir, workers: 0 });
     const paused = await first;
     assert.ok(s.log.requests > start);
     assert.equal(paused.state, 'paused');
@@ -159,7 +159,7 @@ describe('audit: end to end on tiny LFW', function () {
     assert.equal(fs.readdirSync(path.join(paused.auditDir, 'chunks')).length, 1, 'the chunk that met the failure is not written');
     assert.equal(JSON.parse(fs.readFileSync(path.join(paused.auditDir, 'audit.json'), 'utf8')).state, 'paused');
     s.setFaults(() => undefined);
-    const resumed = await runAudit(config, ctxFor(aw.dir, logs), { cacheDir: aw.cacheDir, encoderDirs: dirs, workers: 0 });
+    const resumed = await runAudit(config, ctxFor(aw.dir, logs), { cacheDir: aw.cacheDir, workers: 0 });
     assert.equal(resumed.state, 'finished');
     assert.ok(logs.some((l) => /1 of 3 chunks already done; 2 to go/.test(l)));
     assert.deepEqual(figures(resumed.report), figures(viaHttp.report));
@@ -167,11 +167,11 @@ describe('audit: end to end on tiny LFW', function () {
 
   it('continue-on-error: a dead service fails the templates it touches, clearly, and the audit goes on', async () => {
     const s = server as EmbeddingServer;
-    const dirs = [aw.httpEncoder(s.url, { retries: 0, backoffMs: 0, maxBackoffMs: 0 })];
+    aw.httpEncoder(s.url, { retries: 0, backoffMs: 0, maxBackoffMs: 0 }); // the workspace's own encoder config
     s.setFaults(() => undefined);
     const loadOnly = s.log.requests;
     s.setFaults((n) => (n > loadOnly ? { status: 500 } : undefined));
-    const out = await runAudit(aw.config({ encoder: 'arcface512-http', outDir: 'audits/continue', onEncoderError: 'continue' }), ctxFor(aw.dir), { cacheDir: aw.cacheDir, encoderDirs: dirs, workers: 0 });
+    const out = await runAudit(aw.config({ encoder: 'arcface512-http', outDir: 'audits/continue', onEncoderError: 'continue' }), ctxFor(aw.dir), { cacheDir: aw.cacheDir, workers: 0 });
     s.setFaults(() => undefined);
     assert.equal(out.state, 'finished');
     const v = out.report.verdicts[0];
@@ -182,9 +182,9 @@ describe('audit: end to end on tiny LFW', function () {
   });
 
   it('an HTTP encoder whose secret is not set: a clear error, and the audit folder says why', async () => {
-    const dirs = [aw.httpEncoder('http://127.0.0.1:9/none', { auth: { prefix: 'Bearer ', secret: 'face-service' } })];
+    aw.httpEncoder('http://127.0.0.1:9/none', { auth: { prefix: 'Bearer ', secret: 'face-service' } }); // the workspace's own encoder config
     const config = aw.config({ encoder: 'arcface512-http', outDir: 'audits/nosecret' });
-    await assert.rejects(runAudit(config, ctxFor(aw.dir), { cacheDir: aw.cacheDir, encoderDirs: dirs, workers: 0 }), /secret "face-service", which was not handed to the daemon/);
+    await assert.rejects(runAudit(config, ctxFor(aw.dir), { cacheDir: aw.cacheDir, workers: 0 }), /secret "face-service", which was not handed to the daemon/);
     const m = JSON.parse(fs.readFileSync(path.join(aw.dir, 'audits', 'nosecret', 'audit.json'), 'utf8')) as { state: string; error: string };
     assert.equal(m.state, 'failed');
     assert.match(m.error, /face-service/);

@@ -13,8 +13,8 @@ import * as path from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { npyBytes } from '../../../daemon/audit/templateStore';
 import { tf } from '../../../daemon/engine/tf';
-import type { JobKind } from '../../../daemon/jobs/kind';
-import { checkConfigText, configKindOf, hoverText, storeDimension, type CheckEnv } from '../../../daemon/lsp/checks';
+import type { JobKind } from '../../../daemon/jobs/defineJobKind';
+import { checkConfigText, configKindOf, hoverText, listEncoders, storeDimension, type CheckEnv } from '../../../daemon/lsp/checks';
 import { DaemonServer } from '../../../daemon/server/server';
 import { fakeExtensionContext, installVscodeStub, makeVscodeStub } from '../extension/vscodeStub';
 
@@ -94,6 +94,7 @@ describe('audit: editor', function () {
     before(async () => {
       forget();
       uninstall = installVscodeStub(stub.vscode);
+      await tf.ready(); // the suite's backend when one is set, else the default one, initialised (run alone)
       server = new DaemonServer({
         host: '127.0.0.1', port: 0, token: 'editor-test-token-0123456789', workspaceDir: tmp, kinds: new Map([['audit', auditKind]]),
         engine: { backend: tf.getBackend(), reason: 'unit test', threads: 1, versions: {}, memory: () => tf.memory() },
@@ -103,8 +104,10 @@ describe('audit: editor', function () {
       const { Ctx } = await import('../../../extension/ctx');
       const { COMMANDS } = await import('../../../extension/commands');
       ctx = new Ctx(fakeExtensionContext(ROOT, path.join(tmp, 'storage')) as never);
+      // The pickers list the registry through the config language server (ListEncodersRequest): its handler, in process.
+      ctx.listEncoders = async () => listEncoders(env);
       for (const [name, f] of Object.entries(COMMANDS)) ctx.registerCommand(name, f);
-      assert.ok(await ctx.connectRemote(url, 'editor-test-token-0123456789'));
+      assert.ok(await ctx.connectRemote(url, 'editor-test-token-0123456789'), JSON.stringify(stub.shown));
     });
     after(async () => {
       await ctx?.dispose();

@@ -5,11 +5,11 @@
  * escaped), and the evaluation report's distribution.
  */
 import * as assert from 'node:assert/strict';
-import { binOf, distributionPlot, distributionSvg, histogramOf } from '../../../daemon/audit/distribution';
-import { evaluationDistribution } from '../../../daemon/audit/evaluationDistribution';
+import { binOf, distributionPlot, distributionSvg, histogramOf } from '../../../daemon/protocol/distribution';
+import { evaluationDistribution } from '../../../daemon/evaluation/distribution';
 import type { TemplateResult } from '../../../daemon/audit/reportSchema';
 import { distributionFor, rowCounts, verdictsFor, type ScorerSummaryInput } from '../../../daemon/audit/summary';
-import { evaluationVerdicts, verdictClass, verdictSentence } from '../../../daemon/audit/verdict';
+import { evaluationVerdicts, verdictClass, verdictSentence } from '../../../daemon/protocol/verdict';
 import { rate } from '../../../daemon/evaluation/stats';
 
 const sc = (c: number | null, failure?: string) => ({ cosine: c, ...(failure ? { failure } : {}) });

@@ -8,7 +8,7 @@ import { evaluateRun } from '../../../daemon/evaluation/evaluate';
 import type { JobContext } from '../../../daemon/jobs/context';
 import { Value } from '@sinclair/typebox/value';
 import { EvaluationReportSchema } from '../../../daemon/protocol/report';
-import { EvaluationReport, RUN_FILES } from '../../../daemon/runs/layout';
+import { EvaluationReport, RUN_FILES } from '../../../daemon/protocol/runFolder';
 import { readManifest, readMetrics } from '../../../daemon/runs/runFolder';
 import type { ProgressExtras } from '../../../daemon/protocol/budget';
 import { lfwAvailable, makeTinyWorkspace, TinyWorkspace } from '../../fixtures/tinyWorkspace';

@@ -4,7 +4,7 @@
  * combinations that cannot work are named.
  */
 import * as assert from 'node:assert/strict';
-import { validateRunConfig } from '../../../daemon/config/run';
+import { validateRunConfig } from '../../../daemon/protocol/runConfig';
 import { makeIdentitySplit, parseSplit, splitToJson } from '../../../daemon/data/split';
 import { initEngine } from '../../../daemon/engine/backend';
 import { tf } from '../../../daemon/engine/tf';

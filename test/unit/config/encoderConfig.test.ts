@@ -1,6 +1,6 @@
 /** Encoder config validation: schema + semantic checks return useful { reason, where, expected } problems. */
 import * as assert from 'node:assert';
-import { EncoderConfig, assertEncoderConfig, validateEncoderConfig } from '../../../daemon/config/encoder';
+import { EncoderConfig, assertEncoderConfig, validateEncoderConfig } from '../../../daemon/protocol/encoderConfig';
 
 function good(): EncoderConfig {
   return {

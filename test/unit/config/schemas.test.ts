@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import Ajv from 'ajv';
 import { SCHEMA_FILES, defaultSchemaDir, schemaText, staleSchemaFiles, writeSchemaFiles } from '../../../daemon/config/schemaFiles';
-import { validateEncoderConfig } from '../../../daemon/config/encoder';
+import { validateEncoderConfig } from '../../../daemon/protocol/encoderConfig';
 import { command as schemasCommand } from '../../../daemon/cli/commands/schemas';
 
 const REPO = path.resolve(__dirname, '..', '..', '..', '..');

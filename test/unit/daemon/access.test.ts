@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { tf } from '../../../daemon/engine/tf';
 import { ErrorCode } from '../../../daemon/protocol/message';
 import { newToken, tokensEqual } from '../../../daemon/server/auth';
-import { readConnectionFile, writeConnectionFile } from '../../../daemon/server/connectionFile';
+import { readConnectionFile, writeConnectionFile } from '../../../daemon/protocol/connectionFile';
 import type { DaemonServer } from '../../../daemon/server/server';
 import { startDaemon } from '../../../daemon/server/start';
 import { probeKinds, RawClient, startTestServer, TEST_TOKEN } from '../../robustness/harness';
@@ -113,7 +113,7 @@ describe('daemon access control', () => {
       // The probe kind has no path params; confinement applies to the PATH_PARAM_KEYS of known kinds only,
       // so exercise it through the server's own check on a kind that declares one.
       const { DaemonServer: Server } = await import('../../../daemon/server/server');
-      const { defineJobKind } = await import('../../../daemon/jobs/kind');
+      const { defineJobKind } = await import('../../../daemon/jobs/defineJobKind');
       const { Type } = await import('@sinclair/typebox');
       const readKind = defineJobKind({
         kind: 'read', summary: 'reads a file (test kind)', params: Type.Object({ config: Type.String() }, { additionalProperties: false }),

@@ -92,7 +92,7 @@ describe('daemon answers hostile and out-of-order frames with structured errors'
 
 describe('daemon survives a job whose result cannot be serialised', () => {
   it('the job still finishes, subscribers are not broken, the daemon answers', async () => {
-    const { defineJobKind } = await import('../../../daemon/jobs/kind');
+    const { defineJobKind } = await import('../../../daemon/jobs/defineJobKind');
     const { Type } = await import('@sinclair/typebox');
     const cyclic = defineJobKind({
       kind: 'cyclic', summary: 'returns a cyclic result (test kind)', params: Type.Object({}, { additionalProperties: false }),

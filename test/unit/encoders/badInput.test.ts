@@ -8,9 +8,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { tf } from '../../../daemon/engine/tf';
-import type { EncoderConfig } from '../../../daemon/config/encoder';
+import type { EncoderConfig } from '../../../daemon/protocol/encoderConfig';
+import { loadEncoder, loadEncoderById } from '../../../daemon/encoders/load';
 import {
-  listEncoderConfigs, loadEncoder, loadEncoderById, loadEncoderConfig, resolveModelPath, scanEncoderConfigs, SHIPPED_ENCODER_DIR,
+  findEncoderConfig, listEncoderConfigs, loadEncoderConfig, resolveModelPath, scanEncoders, SHIPPED_ENCODER_DIR,
 } from '../../../daemon/encoders/registry';
 import { initTestEngine } from './helpers';
 
@@ -189,21 +190,26 @@ describe('encoder errors and registry', function () {
   });
 
   describe('registry', () => {
-    it('lists the shipped configs and lets a workspace folder override and add', () => {
+    it('lists the shipped configs and lets a workspace override and add (models/encoders and *.faceinv-encoder.json)', () => {
       const ws = fs.mkdtempSync(path.join(tmp, 'ws-'));
       const mine = withConfig('human-mobilefacenet', { description: 'workspace copy' });
-      fs.writeFileSync(path.join(ws, 'human-mobilefacenet.json'), JSON.stringify(mine));
-      fs.writeFileSync(path.join(ws, 'extra.json'), JSON.stringify({ ...mine, id: 'extra' }));
-      fs.writeFileSync(path.join(ws, 'broken.json'), '{ not json');
-      fs.writeFileSync(path.join(ws, 'invalid.json'), JSON.stringify({ ...mine, id: 'invalid', layout: 'CHW' }));
-      const entries = listEncoderConfigs([ws]);
+      fs.mkdirSync(path.join(ws, 'models', 'encoders'), { recursive: true });
+      fs.mkdirSync(path.join(ws, 'sub', 'deeper'), { recursive: true });
+      fs.writeFileSync(path.join(ws, 'models', 'encoders', 'human-mobilefacenet.json'), JSON.stringify(mine));
+      fs.writeFileSync(path.join(ws, 'sub', 'deeper', 'extra.faceinv-encoder.json'), JSON.stringify({ ...mine, id: 'extra' }));
+      fs.writeFileSync(path.join(ws, 'broken.faceinv-encoder.json'), '{ not json');
+      fs.writeFileSync(path.join(ws, 'invalid.faceinv-encoder.json'), JSON.stringify({ ...mine, id: 'invalid', layout: 'CHW' }));
+      const entries = listEncoderConfigs({ workspaceDirs: [ws] });
       const ids = entries.map((e) => e.config.id).sort();
       assert.deepStrictEqual(ids, ['arcface512-faceplugin', 'extra', 'faceapi-resnet128', 'human-faceres', 'human-mobilefacenet']);
-      assert.strictEqual(entries.find((e) => e.config.id === 'human-mobilefacenet')!.config.description, 'workspace copy');
-      const { problems } = scanEncoderConfigs([ws]);
-      assert.ok(problems.some((p) => p.where.endsWith('broken.json') && /not valid JSON/.test(p.reason)), JSON.stringify(problems));
-      assert.ok(problems.some((p) => p.where.endsWith('invalid.json#/layout')), JSON.stringify(problems));
-      assert.throws(() => loadEncoderConfig(path.join(ws, 'invalid.json')), /invalid encoder config .*invalid\.json/);
+      const shadow = entries.find((e) => e.config.id === 'human-mobilefacenet')!;
+      assert.strictEqual(shadow.config.description, 'workspace copy');
+      assert.strictEqual(shadow.shadows, path.join(SHIPPED_ENCODER_DIR, 'human-mobilefacenet.json'), 'the workspace config says whom it replaces');
+      const { invalid } = scanEncoders({ workspaceDirs: [ws] });
+      assert.ok(invalid.some((f) => f.file.endsWith('broken.faceinv-encoder.json') && /not valid JSON/.test(f.problems[0].reason)), JSON.stringify(invalid));
+      assert.ok(invalid.some((f) => f.id === 'invalid' && f.problems.some((p) => p.where.endsWith('invalid.faceinv-encoder.json#/layout'))), JSON.stringify(invalid));
+      assert.throws(() => findEncoderConfig('invalid', { workspaceDirs: [ws] }), /encoder "invalid" is defined in .*invalid\.faceinv-encoder\.json, but that file is invalid:\n.*#\/layout/);
+      assert.throws(() => loadEncoderConfig(path.join(ws, 'invalid.faceinv-encoder.json')), /invalid encoder config .*invalid\.faceinv-encoder\.json/);
     });
 
     it('resolves npm and path model locations, and fails clearly', async () => {

@@ -6,7 +6,8 @@
 import * as assert from 'node:assert';
 import * as path from 'node:path';
 import { tf } from '../../../daemon/engine/tf';
-import { loadEncoderById, REPO_ROOT } from '../../../daemon/encoders/registry';
+import { loadEncoderById } from '../../../daemon/encoders/load';
+import { INSTALL_ROOT as REPO_ROOT } from '../../../daemon/io/installation';
 import { FaceApiResnetEncoder } from '../../../daemon/encoders/faceApiResnet';
 import { CROP_BOX, initTestEngine, lfwAvailable, lfwFile, loadCrops, LFW_DIR } from './helpers';
 

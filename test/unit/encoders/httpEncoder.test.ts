@@ -7,7 +7,7 @@
  * and rate limits as the server sees them.
  */
 import * as assert from 'node:assert/strict';
-import { validateEncoderConfig, type EncoderConfig } from '../../../daemon/config/encoder';
+import { validateEncoderConfig, type EncoderConfig } from '../../../daemon/protocol/encoderConfig';
 import { initEngine } from '../../../daemon/engine/backend';
 import { tf } from '../../../daemon/engine/tf';
 import { HttpEncoder, HttpEncoderError, pointerValues, secretEnvName } from '../../../daemon/encoders/httpEncoder';

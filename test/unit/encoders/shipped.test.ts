@@ -5,9 +5,10 @@
  */
 import * as assert from 'node:assert';
 import { tf } from '../../../daemon/engine/tf';
-import { listEncoderConfigs, loadEncoder } from '../../../daemon/encoders/registry';
+import { loadEncoder } from '../../../daemon/encoders/load';
+import { listEncoderConfigs } from '../../../daemon/encoders/registry';
 import type { Encoder } from '../../../daemon/encoders/types';
-import type { EncoderConfig } from '../../../daemon/config/encoder';
+import type { EncoderConfig } from '../../../daemon/protocol/encoderConfig';
 import { CROP_BOX, dot, initTestEngine, lfwAvailable, lfwFile, loadCrops, norm, LFW_DIR } from './helpers';
 
 /** 10 people × 4 images for the identity checks; the first 12 faces for the mechanical checks. */

@@ -7,8 +7,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { tf } from '../../../daemon/engine/tf';
-import type { EncoderConfig } from '../../../daemon/config/encoder';
-import { loadEncoder } from '../../../daemon/encoders/registry';
+import type { EncoderConfig } from '../../../daemon/protocol/encoderConfig';
+import { loadEncoder } from '../../../daemon/encoders/load';
 import { initTestEngine } from './helpers';
 
 describe('tfjs-layers encoder', () => {

@@ -8,14 +8,14 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { runAttack } from '../../../daemon/attack/orchestrator';
-import { assertRunConfig } from '../../../daemon/config/run';
+import { assertRunConfig } from '../../../daemon/protocol/runConfig';
 import { openImageDataset, subsetByIdentity } from '../../../daemon/data/dataset';
 import { getEmbeddings } from '../../../daemon/data/embeddingCache';
 import { parseSplit } from '../../../daemon/data/split';
 import { initEngine } from '../../../daemon/engine/backend';
 import { evaluateRun } from '../../../daemon/evaluation/evaluate';
 import { findRow } from '../../../daemon/protocol/report';
-import { RUN_FILES, type ReconstructionIndex } from '../../../daemon/runs/layout';
+import { RUN_FILES, type ReconstructionIndex } from '../../../daemon/protocol/runFolder';
 import { quietContext } from '../../fixtures/evaluatedRun';
 import { lfwAvailable, makeTinyWorkspace, TinyWorkspace } from '../../fixtures/tinyWorkspace';
 

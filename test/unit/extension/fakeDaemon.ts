@@ -5,9 +5,9 @@
  */
 import { tf } from '../../../daemon/engine/tf';
 import { probeJob } from '../../../daemon/jobs/kinds/probe';
-import type { JobKind } from '../../../daemon/jobs/kind';
+import type { JobKind } from '../../../daemon/jobs/defineJobKind';
 import { newToken } from '../../../daemon/server/auth';
-import { removeConnectionFile, writeConnectionFile } from '../../../daemon/server/connectionFile';
+import { removeConnectionFile, writeConnectionFile } from '../../../daemon/protocol/connectionFile';
 import { DaemonServer } from '../../../daemon/server/server';
 import { READY_PREFIX } from '../../../extension/daemonProcess';
 

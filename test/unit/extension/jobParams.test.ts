@@ -1,6 +1,6 @@
 /** The jobs the commands submit are accepted by the daemon's own job-kind schemas (catches drift). */
 import * as assert from 'node:assert/strict';
-import { jobKindMap } from '../../../daemon/jobs/kinds';
+import { jobKindMap } from '../../../daemon/jobs/registry';
 import { validate } from '../../../daemon/protocol/validate';
 import { evaluateJob, invertJob, JobSubmission, probeJob, runJob, trainJob } from '../../../extension/jobParams';
 

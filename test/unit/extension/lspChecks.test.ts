@@ -4,8 +4,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { checkConfigText, CheckEnv, configKindOf, escapeMarkdown, generatorFixes, hoverText } from '../../../daemon/lsp/checks';
-import { judgeRoute, type RouteRequest } from '../../../daemon/whitebox/judge';
-import type { EncoderConfig } from '../../../daemon/config/encoder';
+import { judgeRoute, type RouteRequest } from '../../../daemon/encoders/judge';
+import type { EncoderConfig } from '../../../daemon/protocol/encoderConfig';
 import { nodeAt, parseJsonTree, positionAt, toValue } from '../../../daemon/lsp/jsonTree';
 import { clearShapeCache, shapeCacheSize } from '../../../daemon/lsp/modelShapes';
 

@@ -1,7 +1,7 @@
 /** Pure extension modules: back-off, crash policy, job tracker, status/notice formatting, templates. */
 import * as assert from 'node:assert/strict';
-import { validateEncoderConfig } from '../../../daemon/config/encoder';
-import { validateRunConfig } from '../../../daemon/config/run';
+import { validateEncoderConfig } from '../../../daemon/protocol/encoderConfig';
+import { validateRunConfig } from '../../../daemon/protocol/runConfig';
 import type { JobInfo } from '../../../daemon/protocol/daemon';
 import { Backoff, CrashPolicy } from '../../../extension/backoff';
 import {

@@ -6,7 +6,7 @@
 import * as assert from 'node:assert/strict';
 import { progressLine } from '../../../daemon/jobs/consoleContext';
 import { Type } from '@sinclair/typebox';
-import { defineJobKind } from '../../../daemon/jobs/kind';
+import { defineJobKind } from '../../../daemon/jobs/defineJobKind';
 import { cleanExtras, JobQueue } from '../../../daemon/jobs/queue';
 import { jobStatusLine } from '../../../daemon/cli/commands/status';
 import {

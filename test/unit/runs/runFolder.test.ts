@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { validateRunConfig } from '../../../daemon/config/run';
+import { validateRunConfig } from '../../../daemon/protocol/runConfig';
 import { claimRunFolder, ensureWritableDir, MetricsWriter, readMetrics, truncateMetrics, writeJsonAtomic } from '../../../daemon/runs/runFolder';
 
 describe('run folders', () => {

@@ -1,0 +1,205 @@
+/**
+ * Run config: one attack experiment — which encoder, which dataset and split, which route, the decoder and
+ * its training, the white-box search, and how to evaluate. The TypeScript type and
+ * `models/schemas/run.schema.json` both come from `RunConfigSchema` (TypeBox); `faceinv schemas --check`
+ * and `test/unit/config/schemas.test.ts` fail when the written schema is stale.
+ *
+ * Defaults follow the seed's best group (group 3: L1 loss, input noise variance 0.001, one residual layer,
+ * average-face targets, 128×128 output).
+ */
+import { Static, Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { assertConfig, Problem, withDefaults } from './validate';
+import { isPlainObject } from './json';
+
+export const DecoderConfigSchema = Type.Object({
+  outputSize: Type.Union([Type.Literal(64), Type.Literal(128)], { default: 128, description: 'Side of the reconstructed face (64 for quick runs).' }),
+  residualLayers: Type.Union([Type.Literal(0), Type.Literal(1), Type.Literal(2)], { default: 1, description: 'Layers in the residual unit between every two transposed-conv blocks (0 = none).' }),
+  noiseVariance: Type.Number({ minimum: 0, maximum: 1, default: 0.001, description: 'Variance of the Gaussian noise added to input embeddings in training.' }),
+  loss: Type.Union([Type.Literal('l1'), Type.Literal('l2'), Type.Literal('l1+l2')], { default: 'l1', description: 'Pixel loss between reconstruction and target.' }),
+}, { additionalProperties: false, default: {} });
+
+export const AugmentationSchema = Type.Object({
+  flip: Type.Boolean({ default: true, description: 'Also train on mirrored faces, with the encoder queried on the mirrored crop.' }),
+}, { additionalProperties: false, default: {} });
+
+export const TrainingConfigSchema = Type.Object({
+  epochs: Type.Integer({ minimum: 1, maximum: 100000, default: 20 }),
+  batchSize: Type.Integer({ minimum: 1, maximum: 1024, default: 32 }),
+  learningRate: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.0005 }),
+  /** Steps between checkpoints (atomic writes; `faceinv train` resumes from the last one). */
+  checkpointEvery: Type.Integer({ minimum: 1, default: 200 }),
+  /** Stop after this many minutes of training (checkpointed, the model saved): a time budget for quick runs. */
+  maxMinutes: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+  /** Steps between held-out (test identities) loss evaluations written to metrics.jsonl. */
+  evalEvery: Type.Integer({ minimum: 1, default: 200 }),
+  seed: Type.Integer({ minimum: 0, default: 0 }),
+  augmentation: AugmentationSchema,
+  /**
+   * Compute engine for training, the white-box search and decoding: 'auto' = ONNX Runtime where it covers the
+   * model, else TF.js with a warning; 'onnxruntime' = ONNX Runtime or an error; 'tfjs' = the TF.js reference.
+   */
+  engine: Type.Optional(Type.Union([Type.Literal('auto'), Type.Literal('onnxruntime'), Type.Literal('tfjs')], {
+    default: 'auto',
+    description: "Compute engine: 'auto' (ONNX Runtime where it covers the model, else TF.js), 'onnxruntime', or 'tfjs' (the reference).",
+  })),
+}, { additionalProperties: false, default: {} });
+
+export const DatasetConfigSchema = Type.Object({
+  /** Folder-per-identity dataset root or the folder holding `lfw-deepfunneled/`; "lfw" = the default LFW location. */
+  path: Type.String({ minLength: 1, default: 'lfw' }),
+  /** Keep at most this many identities (sorted, seeded choice) — for quick runs. */
+  maxIdentities: Type.Optional(Type.Integer({ minimum: 2 })),
+}, { additionalProperties: false, default: {} });
+
+export const SplitConfigSchema = Type.Object({
+  seed: Type.Integer({ minimum: 0, default: 0 }),
+  testFraction: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, default: 0.2 }),
+  /**
+   * Share of the *training* identities held out as a validation split (never trained on), on which model
+   * selection (ablations, settings) ranks; the test identities stay the same whatever its value.
+   */
+  validationFraction: Type.Number({ minimum: 0, exclusiveMaximum: 1, default: 0, description: 'Share of the training identities held out for validation (model selection never looks at the test identities).' }),
+}, { additionalProperties: false, default: {} });
+
+export const WhiteboxConfigSchema = Type.Object({
+  steps: Type.Integer({ minimum: 1, maximum: 100000, default: 200, description: 'Gradient steps per target (white box).' }),
+  learningRate: Type.Number({ exclusiveMinimum: 0, default: 0.01, description: 'Adam step size in latent units (pca: standard deviations of the training faces; decoder: template space).' }),
+  init: Type.Union([Type.Literal('normal'), Type.Literal('zeros'), Type.Literal('estimate')], { default: 'estimate', description: 'estimate = start from the `start` estimate.' }),
+  priorWeight: Type.Number({ minimum: 0, default: 0 }),
+  batchSize: Type.Integer({ minimum: 1, maximum: 256, default: 16 }),
+  restarts: Type.Integer({ minimum: 1, maximum: 32, default: 1, description: 'Searches per target, the first from the start, the others from the start plus Gaussian noise; the answer is chosen by `select`.' }),
+  restartSigma: Type.Number({ exclusiveMinimum: 0, default: 0.5, description: 'Noise of the restarts\' starting points, in latent standard deviations.' }),
+  select: Type.Union([Type.Literal('detected'), Type.Literal('cosine')], {
+    default: 'detected',
+    description: '"detected": the highest cosine among the restarts the face detector finds (the highest overall when it finds none); "cosine": the highest cosine.',
+  }),
+}, { additionalProperties: false, default: {} });
+
+export const FaceModelConfigSchema = Type.Object({
+  kind: Type.Union([Type.Literal('decoder'), Type.Literal('pca')], {
+    default: 'decoder',
+    description: 'The generator both routes search in: "pca" = a linear face model built in seconds from the attacker\'s training faces in the attacked encoder\'s frame; "decoder" = the seed\'s DCGAN-style decoder (trained by this run from `decoder`/`training`, or taken from `run`).',
+  }),
+  components: Type.Integer({ minimum: 2, maximum: 4096, default: 512, description: 'pca: number of principal components (latent dimension).' }),
+  clamp: Type.Number({ exclusiveMinimum: 0, default: 3, description: 'pca: latents are clamped to ±clamp standard deviations of the training faces.' }),
+  run: Type.Optional(Type.String({ minLength: 1, description: 'decoder: a finished black-box run folder whose decoder to use instead of training one (relative to the workspace).' })),
+}, { additionalProperties: false, default: {} });
+
+export const SearchConfigSchema = Type.Object({
+  method: Type.Union([Type.Literal('none'), Type.Literal('zeroth-order'), Type.Literal('genetic')], {
+    default: 'none',
+    description: 'Black-box search per target with encoder queries only: "zeroth-order" (antithetic Gaussian directions + Adam, Park et al. ICIP 2023), "genetic" (Dong et al. 2021/2023); "none" = the start alone.',
+  }),
+  queries: Type.Integer({ minimum: 1, maximum: 1000000, default: 200, description: 'Encoder queries per target (the budget a real black-box attacker pays), start included.' }),
+  directions: Type.Integer({ minimum: 1, maximum: 64, default: 2, description: 'zeroth-order: antithetic direction pairs per step (2 → 4 + 1 queries a step).' }),
+  sigma: Type.Number({ exclusiveMinimum: 0, default: 0.5, description: 'Probe radius (zeroth-order) or mutation scale (genetic), in latent standard deviations.' }),
+  learningRate: Type.Number({ exclusiveMinimum: 0, default: 0.1, description: 'zeroth-order: Adam step size, in latent standard deviations.' }),
+  population: Type.Integer({ minimum: 4, maximum: 1024, default: 24, description: 'genetic: population size.' }),
+  detectorCheck: Type.Boolean({ default: true, description: 'Keep only results the face detector still finds (acceptance test on the best-so-far).' }),
+  batchTargets: Type.Integer({ minimum: 1, maximum: 4096, default: 64, description: 'Targets searched together (their queries share encoder calls).' }),
+}, { additionalProperties: false, default: {} });
+
+export const EvaluationConfigSchema = Type.Object({
+  /** Encoders that score the reconstructions; the attacked one is always included. */
+  encoders: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+  /** Evaluate at most this many test images (seeded choice; a smaller number picks a subset of a larger one). */
+  maxImages: Type.Integer({ minimum: 1, default: 300, description: 'Held-out targets to attack and score (seeded choice); ≥ 300 keeps the intervals useful.' }),
+}, { additionalProperties: false, default: {} });
+
+export const RunConfigSchema = Type.Object({
+  $schema: Type.Optional(Type.String()),
+  name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', maxLength: 100, description: 'Run folder name under runsDir.' }),
+  description: Type.Optional(Type.String()),
+  runsDir: Type.String({ minLength: 1, default: 'runs', description: 'Folder holding run folders, relative to the workspace.' }),
+  encoder: Type.String({
+    minLength: 1,
+    description: 'Id of the attacked encoder (models/encoders/<id>.json or a workspace encoder config).',
+    // Editors render descriptions as markdown, where a bare <id> is an HTML tag and disappears.
+    markdownDescription: 'Id of the attacked encoder (`models/encoders/<id>.json` or a workspace encoder config).',
+  }),
+  route: Type.Union([Type.Literal('auto'), Type.Literal('blackbox'), Type.Literal('whitebox')], { default: 'blackbox', description: 'auto lets the judge decide from what the encoder config declares as known.' }),
+  dataset: DatasetConfigSchema,
+  split: SplitConfigSchema,
+  target: Type.Union([Type.Literal('average-face'), Type.Literal('image')], { default: 'average-face', description: "Decoder target: the identity's average aligned face, or the image itself." }),
+  faceModel: FaceModelConfigSchema,
+  start: Type.Union([Type.Literal('decoder'), Type.Literal('ridge'), Type.Literal('nearest')], {
+    default: 'decoder',
+    description: 'Starting latent per target: "decoder" = the decoder\'s answer (decoder face model); "ridge" = ridge regression from embedding to face-model latent (closed form, seconds); "nearest" = mean latent of the attacker\'s top-5 training faces by cosine (Park et al.).',
+  }),
+  search: SearchConfigSchema,
+  decoder: DecoderConfigSchema,
+  training: TrainingConfigSchema,
+  whitebox: WhiteboxConfigSchema,
+  evaluation: EvaluationConfigSchema,
+}, { $id: 'run.schema.json', title: 'Face Inversion Lab run config', additionalProperties: false });
+
+export type RunConfig = Static<typeof RunConfigSchema>;
+
+/** Where run folders go when a config does not say (the schema's default: one place for it). */
+export const DEFAULT_RUNS_DIR: string = RunConfigSchema.properties.runsDir.default as string;
+export type DecoderConfig = Static<typeof DecoderConfigSchema>;
+export type WhiteboxConfig = Static<typeof WhiteboxConfigSchema>;
+export type FaceModelConfig = Static<typeof FaceModelConfigSchema>;
+export type SearchConfig = Static<typeof SearchConfigSchema>;
+
+
+/**
+ * The schema written to `models/schemas/run.schema.json`: the same schema, except that a property with a
+ * default (or an object whose properties all have defaults) is optional, since config files may omit it.
+ */
+export function fileSchemaOf(schema: object): object {
+  const walk = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(walk);
+    if (!isPlainObject(node)) return node;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(node)) out[k] = k === 'properties' && isPlainObject(v) ? Object.fromEntries(Object.entries(v).map(([pk, pv]) => [pk, walk(pv)])) : walk(v);
+    if (isPlainObject(out.properties) && Array.isArray(out.required)) {
+      const props = out.properties as Record<string, Record<string, unknown>>;
+      out.required = (out.required as string[]).filter((k) => props[k] === undefined || !('default' in props[k]));
+      if ((out.required as string[]).length === 0) delete out.required;
+    }
+    return out;
+  };
+  return walk(schema) as object;
+}
+
+export const RunConfigFileSchema = fileSchemaOf(RunConfigSchema);
+
+/** Fills defaults, then checks schema and meaning. `where` prefixes problem locations (usually the file). */
+export function validateRunConfig(value: unknown, where: string): { config?: RunConfig; problems: Problem[] } {
+  const { config: c, problems, at } = withDefaults<RunConfig>(RunConfigSchema, value, where, { name: 'a run config', expected: '{ "name": …, "encoder": … }' });
+  if (!c) return { problems };
+  if (c.evaluation.encoders.some((e) => e === '')) {
+    problems.push({ reason: 'empty encoder id in evaluation.encoders', where: at('/evaluation/encoders'), expected: 'encoder ids' });
+  }
+  if (c.start === 'decoder' && c.faceModel.kind !== 'decoder') {
+    problems.push({ reason: `start "decoder" needs the decoder face model, but faceModel.kind is "${c.faceModel.kind}"`, where: at('/start'), expected: '"ridge" or "nearest" for a pca face model' });
+  }
+  if (c.start === 'ridge' && c.faceModel.kind !== 'pca') {
+    problems.push({ reason: 'start "ridge" regresses onto a linear face model, but faceModel.kind is "decoder" (its latent is the embedding itself)', where: at('/start'), expected: '"decoder" or "nearest" for a decoder face model' });
+  }
+  if (c.faceModel.run !== undefined && c.faceModel.kind !== 'decoder') {
+    problems.push({ reason: 'faceModel.run names a decoder run, but faceModel.kind is not "decoder"', where: at('/faceModel/run'), expected: 'kind "decoder", or no run' });
+  }
+  return { config: c, problems };
+}
+
+/** The white-box settings with every default filled from the schema (the one place they are written). */
+export function defaultWhitebox(): WhiteboxConfig {
+  return Value.Default(WhiteboxConfigSchema, {}) as WhiteboxConfig;
+}
+
+/**
+ * The part of a run config that identifies the experiment, for "same config?" checks when a run resumes:
+ * everything but `training.engine` (an execution choice: a run may resume on the other engine).
+ */
+export function configIdentity(config: RunConfig): unknown {
+  const { engine: _engine, ...training } = config.training;
+  void _engine;
+  return { ...config, training };
+}
+
+export function assertRunConfig(value: unknown, where: string): RunConfig {
+  return assertConfig(validateRunConfig(value, where), 'run config', where);
+}

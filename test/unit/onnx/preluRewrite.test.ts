@@ -1,0 +1,42 @@
+/**
+ * daemon/onnx/preluRewrite.ts: PRelu nodes with slopes ≤ 1, ≥ 1 and straddling 1 become Max, Min and Where
+ * forms whose outputs are bit-identical to onnxruntime's PRelu; models without constant-slope PRelu are left.
+ */
+import * as assert from 'node:assert/strict';
+import { GraphBuilder } from '../../../daemon/ort/graph';
+import { rewritePrelu } from '../../../daemon/onnx/preluRewrite';
+import { runGraph, values } from '../ort/helpers';
+
+function model(slopes: Float32Array[]): Uint8Array {
+  const b = new GraphBuilder('prelus');
+  let x = b.input('x', [2, 4, 5, 5]);
+  slopes.forEach((s, i) => { x = b.op('PRelu', [b.op('Mul', [x, b.scalar(1.5)]), b.constant(s, [4, 1, 1], 'float32', `s${i}`)], {}, { name: `prelu_${i}` }); });
+  b.rename(x, 'y');
+  b.output('y');
+  return b.toBytes();
+}
+
+describe('onnx/preluRewrite', () => {
+  it('rewrites each PRelu to the exact Max/Min/Where form', async () => {
+    const bytes = model([Float32Array.of(0.1, -0.5, 1, 0.9), Float32Array.of(1, 1.3, 2, 1.01), Float32Array.of(0.2, 1.5, -1.2, 0.7)]);
+    const r = rewritePrelu(bytes, 'test');
+    assert.ok(r);
+    assert.deepEqual([r.max, r.min, r.where], [1, 1, 1]);
+    const x = { data: values(2 * 4 * 5 * 5, 3, -2, 2), shape: [2, 4, 5, 5] };
+    const a = (await runGraph(bytes, { x }, ['y'])).y;
+    const b = (await runGraph(r.bytes, { x }, ['y'])).y;
+    assert.equal(a.length, b.length);
+    for (let i = 0; i < a.length; i++) assert.ok(Object.is(a[i], b[i]), `value ${i}: ${a[i]} vs ${b[i]}`);
+  });
+
+  it('leaves models without constant-slope PRelu alone', () => {
+    const b = new GraphBuilder('none');
+    b.rename(b.op('Relu', [b.input('x', [2])]), 'y');
+    b.output('y');
+    assert.equal(rewritePrelu(b.toBytes(), 'test'), null);
+    const c = new GraphBuilder('dynamic slope');
+    c.rename(c.op('PRelu', [c.input('x', [2]), c.input('s', [2])]), 'y');
+    c.output('y');
+    assert.equal(rewritePrelu(c.toBytes(), 'test'), null);
+  });
+});
