@@ -8,6 +8,7 @@
 //
 //   npm run build && node scripts/lfw-audit-store.js [OUT_DIR]        (default audits/lfw-300-input)
 //   node bin/faceinv.js audit OUT_DIR/lfw-300.faceinv-audit.json
+//   node scripts/lfw-audit-compare.js audits/lfw-300/report.json runs/quick-attack/evaluation/report.json   (docs/audit.md)
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
