@@ -80,8 +80,11 @@ export interface LatentSearchResult {
   aborted: boolean;
 }
 
-/** 1-D bilinear interpolation matrix [out, inSize] for the segment [a, b] of an axis of length inSize. */
-function interpMatrix(out: number, inSize: number, a: number, b: number): tf.Tensor2D {
+/**
+ * 1-D bilinear interpolation matrix [out, inSize] (row-major) for the segment [a, b] of an axis of length
+ * inSize: the crop-and-resize of the white box as two matrix products, on either engine.
+ */
+export function interpMatrix(out: number, inSize: number, a: number, b: number): Float32Array {
   const m = new Float32Array(out * inSize);
   for (let i = 0; i < out; i++) {
     const u = (a + ((i + 0.5) / out) * (b - a)) * inSize - 0.5;
@@ -92,7 +95,7 @@ function interpMatrix(out: number, inSize: number, a: number, b: number): tf.Ten
     m[i * inSize + lo] += 1 - f;
     m[i * inSize + hi] += f;
   }
-  return tf.tensor2d(m, [out, inSize]);
+  return m;
 }
 
 /** Checks a crop spec; throws naming the problem. */
@@ -120,8 +123,8 @@ export function cropResize(img: tf.Tensor4D, crop: CropSpec): tf.Tensor4D {
   const [y1, x1, y2, x2] = crop.box ?? [0, 0, 1, 1];
   const s = crop.size;
   if (s === h && y1 === 0 && x1 === 0 && y2 === 1 && x2 === 1) return img;
-  const ry = interpMatrix(s, h, y1, y2);
-  const rx = interpMatrix(s, w, x1, x2);
+  const ry = tf.tensor2d(interpMatrix(s, h, y1, y2), [s, h]);
+  const rx = tf.tensor2d(interpMatrix(s, w, x1, x2), [s, w]);
   // rows: [H, N·W·C] → [s, N·W·C]; columns: [W, s·N·C] → [s, s·N·C]. (Gradients use Rᵀ precomputed.)
   const a = matMulConstLeft(ry, tf.transpose(ry), tf.reshape(tf.transpose(img, [1, 0, 2, 3]), [h, n * w * c]));
   const b = tf.transpose(tf.reshape(a, [s, n, w, c]), [2, 0, 1, 3]);

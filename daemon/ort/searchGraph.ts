@@ -9,26 +9,11 @@
  *   z → image [N, S, S, 3] for the final renders.
  */
 import type { CropSpec } from '../nets/latentSearch';
-import { validateCrop } from '../nets/latentSearch';
+import { interpMatrix, validateCrop } from '../nets/latentSearch';
 import { gradients } from './autodiff';
 import { emitEncoder, OnnxEncoderSource } from './encoderGraph';
 import type { OrtGenerator } from './generators';
 import { GraphBuilder } from './graph';
-
-/** 1-D bilinear interpolation matrix [out, inSize] for the segment [a, b] (latentSearch's interpMatrix). */
-export function interpMatrix(out: number, inSize: number, a: number, b: number): Float32Array {
-  const m = new Float32Array(out * inSize);
-  for (let i = 0; i < out; i++) {
-    const u = (a + ((i + 0.5) / out) * (b - a)) * inSize - 0.5;
-    const uc = Math.min(Math.max(u, 0), inSize - 1);
-    const lo = Math.floor(uc);
-    const hi = Math.min(lo + 1, inSize - 1);
-    const f = uc - lo;
-    m[i * inSize + lo] += 1 - f;
-    m[i * inSize + hi] += f;
-  }
-  return m;
-}
 
 /** img NCHW [N, C, S, S] → [N, C, s, s] over the crop box (identity when it is the whole image at S). */
 export function emitCropResize(b: GraphBuilder, img: string, crop: CropSpec): string {
