@@ -1,7 +1,7 @@
 /**
  * The daemon's folders form layers, each importing only from folders below it (or itself), so a change low
  * down never needs code above it: the shared protocol at the bottom; then the engine, run folders, I/O,
- * security and config; the ONNX importer; networks and encoders; the data pipeline; decoder training; the
+ * security and config; the ONNX importer; networks, encoders and the ONNX Runtime engine; the data pipeline; decoder training; the
  * evaluation; the attacks; jobs and the language server; the daemon's server; the CLI and the benches.
  * (The extension and webview may import only daemon/protocol: `tsc -b` enforces that through project references.)
  */
@@ -15,7 +15,7 @@ export const LAYERS: string[][] = [
   ['protocol'],
   ['engine', 'runs', 'io', 'security', 'config'],
   ['onnx'],
-  ['nets', 'encoders'],
+  ['nets', 'encoders', 'ort'],
   ['data'],
   ['blackbox'],
   ['evaluation'],
