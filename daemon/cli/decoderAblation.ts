@@ -8,6 +8,7 @@
  * decoder's fitted linear base alone (no training) and the PCA + ridge inverse of models/experiments/
  * ridge-1024.json — show the linear inverse the nonlinear decoders have to beat.
  */
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { readDecoderCheckpoint } from '../nets/decoder';
@@ -228,6 +229,8 @@ export async function ablateDecoders(o: AblationOptions): Promise<number> {
       const ctx = consoleContext(o.workspace);
       try {
         if (row.linear === 'base') { c.training.maxMinutes = 1e-9; }
+        // --overwrite means a fresh row: the same config would otherwise resume its last checkpoint.
+        if (o.overwrite) fs.rmSync(runDirOf(c, o.workspace), { recursive: true, force: true });
         const r = await trainBlackBox(c, ctx, { overwrite: o.overwrite, cacheDir: o.cacheDir });
         out = r;
         const state = await readDecoderCheckpoint(r.modelDir);

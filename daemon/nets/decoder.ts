@@ -17,11 +17,12 @@
  *   112  s0 = 7, C = 256, blocks 14²×128, 28²×64, 56²×32: four doublings give 112 = the ArcFace crop, so the
  *        output is already in the attacked encoder's aligned frame (arcface-5pt at its own size); the same
  *        channels per resolution as W1 at 56 % of its forward FLOPs (0.29 vs 0.52 GFLOP per image).
- * `linearBase` (residual on the linear inverse): y = L(z) + C(z), where L(z) = z·W + b is a fixed ridge
+ * `linearBase` (residual on the linear inverse): y = L(z) + C(z̃), where L(z) = z·W + b is a fixed ridge
  * regression from template to pixels fitted on the training pairs (the closed-form inverse that a
  * ridge/PCA face model computes, daemon/blackbox/linearBase.ts), and C is the network above with its last
  * layer initialised to zero and no sigmoid, so training starts exactly at the linear inverse and learns a
- * nonlinear correction; the output is clipped to [0, 1] in inference (the loss sees the unclipped sum).
+ * nonlinear correction; the output is clipped to [0, 1] in inference (the loss sees the unclipped sum). The
+ * training noise goes into C only (z̃ = z + noise): through the fixed map it would just add L(noise).
  * BN: batch statistics in training, moving averages (momentum 0.9, unbiased variance) in inference.
  * Optimiser: Adam (./layers/adam.ts); `setLearningRate` lets the trainer follow a schedule.
  * Loss: pixel loss (mean |y − t| (l1), mean (y − t)² (l2), or their sum)
@@ -357,7 +358,9 @@ export class Decoder {
     const s = this.options.outputSize;
     const y = tf.add(tf.conv2dTranspose(h as tf.Tensor4D, this.finalW as tf.Tensor4D, [n, s, s, 3], 2, 'same'), this.finalB);
     if (this.baseW && this.baseB) {
-      const lin = tf.reshape(tf.add(tf.matMul(x as tf.Tensor2D, this.baseW as tf.Tensor2D), this.baseB), [n, s, s, 3]);
+      // The base sees the clean template: input noise regularises the learned network, while through a fixed
+      // linear map it would only add W·noise to the picture.
+      const lin = tf.reshape(tf.add(tf.matMul(z, this.baseW as tf.Tensor2D), this.baseB), [n, s, s, 3]);
       return tf.add(lin, y) as tf.Tensor4D;
     }
     return tf.sigmoid(y) as tf.Tensor4D;

@@ -16,6 +16,8 @@ import { graphShape, layoutOf } from './paramLayout';
 
 export interface EmitOptions {
   training: boolean;
+  /** The clean template for the linear base (training: z carries the input noise); default z. */
+  zBase?: string;
   /** Graph layout of the up-sampling kernels (default 'native'). */
   convT?: ConvTLayout;
 }
@@ -77,7 +79,7 @@ export function emitDecoder(b: GraphBuilder, net: DecoderNet, z: string, t: (nam
       case 'linearBase': {
         const n = b.shape(z)[0];
         const s = l.size;
-        const flat = b.op('Add', [b.op('MatMul', [z, t('base/kernel')]), t('base/bias')]);
+        const flat = b.op('Add', [b.op('MatMul', [o.zBase ?? z, t('base/kernel')]), t('base/bias')]);
         const nhwc = b.op('Reshape', [flat, b.ints([0, s, s, 3])], {}, { outShape: [n, s, s, 3] });
         h = b.op('Add', [h, b.op('Transpose', [nhwc], { perm: [0, 3, 1, 2] })]);
         // Inference clips to [0, 1] (as Decoder.forward); the training loss sees the unclipped sum.
@@ -94,7 +96,8 @@ export interface TrainGraph {
   batch: number;
   /**
    * Graph input names: 'z', 'target', 'idTarget' (identity term only: the surrogate's embeddings of the
-   * target photos [B, d]), then the trainables and the fixed tensors by checkpoint name (in graph layouts).
+   * target photos [B, d]), then the trainables, 'zClean' (linear base only: z without the training noise),
+   * and the fixed tensors by checkpoint name (in graph layouts).
    */
   inputs: string[];
   /** Whether the graph takes 'idTarget'. */
@@ -130,7 +133,8 @@ export function buildTrainGraph(net: DecoderNet, batch: number, opts: GraphOptio
     if (!v) throw new Error(`decoder graph: no trainable '${name}'`);
     return v;
   };
-  const { image, stats } = emitDecoder(b, net, z, t, { training: true, convT });
+  const zBase = net.layers.some((l) => l.kind === 'linearBase') ? b.input('zClean', [batch, d]) : undefined;
+  const { image, stats } = emitDecoder(b, net, z, t, { training: true, convT, ...(zBase ? { zBase } : {}) });
   const tn = b.op('Transpose', [target], { perm: [0, 3, 1, 2] });
   const pixel = pixelLoss(b, image, tn, opts.loss ?? net.options.loss);
   let loss = pixel;

@@ -227,6 +227,7 @@ export class OrtDecoderTrainer {
     }
     for (const p of this.net.trainables) feeds[p.name] = this.tensorFor(p);
     for (const p of this.net.tensors) if (p.role === 'fixed') feeds[p.name] = this.tensorFor(p);
+    if (this.net.options.linearBase) feeds.zClean = new ort.Tensor('float32', z, [n, d]);
     const fetches: Record<string, ort.Tensor | null> = Object.fromEntries(ts.grads);
     for (const k of ['loss', 'terms', 'gradSumSq', ...ts.g.statOutputs.flatMap((o) => [o.mean, o.variance])]) fetches[k] = null;
     const t0 = performance.now();
