@@ -69,7 +69,7 @@ export interface LinearBaseData {
 export async function fitLinearBase(d: LinearBaseData, lambda = LINEAR_BASE_LAMBDA, signal?: AbortSignal): Promise<LinearBaseInit> {
   const { n, dim: D, outDim: P } = d;
   if (!(lambda >= 0 && Number.isFinite(lambda))) throw new Error(`linear base: λ must be a finite number ≥ 0, got ${lambda}`);
-  if (n < D + 1) throw new Error(`linear base: ${n} training pairs cannot fit ${D + 1} coefficients per pixel`);
+  if (lambda === 0 && n < D + 1) throw new Error(`linear base: ${n} training pairs cannot fit ${D + 1} coefficients per pixel without a ridge penalty (λ > 0)`);
   const m = D + 1;
   const A = new Float64Array(m * m);
   const x = new Float64Array(m);

@@ -148,6 +148,12 @@ export async function trainBlackBox(config: RunConfig, ctx: AttackContext, opts:
   if (config.faceModel.kind !== 'decoder' || config.faceModel.run) {
     throw new Error(`run config ${config.name} does not train a decoder (faceModel ${config.faceModel.kind}${config.faceModel.run ? ` from ${config.faceModel.run}` : ''}): use "faceinv run" for it`);
   }
+  const idTerm = config.decoder.identity && config.decoder.identity.weight > 0 ? config.decoder.identity : null;
+  if (config.decoder.identity && !(Number.isFinite(config.decoder.identity.weight) && config.decoder.identity.weight >= 0)) {
+    throw new Error(`decoder.identity.weight must be a finite number ≥ 0, got ${config.decoder.identity.weight}`);
+  }
+  // Checked before any data is built: a surrogate that cannot be used is a config error.
+  const surrogatePlan = idTerm ? resolveSurrogate(idTerm.surrogate, config.encoder, config.training.engine ?? 'auto', config.decoder.outputSize, ctx.workspaceDir) : null;
   const runDir = runDirOf(config, ctx.workspaceDir);
   const claim = claimRunFolder(runDir, configIdentity(config), opts.overwrite ?? false);
   ctx.setRunDir(runDir);
@@ -161,12 +167,6 @@ export async function trainBlackBox(config: RunConfig, ctx: AttackContext, opts:
     ...(claim === 'new' ? { createdAt: now } : {}), state: 'running', stopReason: undefined,
   });
 
-  const idTerm = config.decoder.identity && config.decoder.identity.weight > 0 ? config.decoder.identity : null;
-  if (config.decoder.identity && !(Number.isFinite(config.decoder.identity.weight) && config.decoder.identity.weight >= 0)) {
-    throw new Error(`decoder.identity.weight must be a finite number ≥ 0, got ${config.decoder.identity.weight}`);
-  }
-  // Checked before any data is built: a surrogate that cannot be used is a config error.
-  const surrogatePlan = idTerm ? resolveSurrogate(idTerm.surrogate, config.encoder, config.training.engine ?? 'auto', config.decoder.outputSize, ctx.workspaceDir) : null;
   const datasetDir = resolveDatasetPath(config.dataset.path, ctx.workspaceDir);
   const data = await buildTrainingData(config, {
     runDir, datasetDir, cacheDir: opts.cacheDir, workers: opts.workers, workspaceDir: ctx.workspaceDir,

@@ -1,0 +1,71 @@
+/**
+ * Decoder training with the issue-13 options end to end on a tiny LFW subset: a run with the 112-px frame,
+ * the linear base, SSIM and an identity term through faceapi-resnet128 trains on ONNX Runtime, records the
+ * surrogate (run.json and model/meta.json), follows its cosine learning-rate schedule and reports the loss
+ * terms per step; a surrogate that is the attacked encoder is refused before any data is built; a
+ * non-finite identity weight passed past the schema is refused too.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { trainBlackBox } from '../../../daemon/blackbox/train';
+import type { DecoderModelMeta } from '../../../daemon/blackbox/train';
+import { initEngine } from '../../../daemon/engine/backend';
+import { tf } from '../../../daemon/engine/tf';
+import type { JobContext } from '../../../daemon/jobs/context';
+import { RUN_FILES } from '../../../daemon/protocol/runFolder';
+import { readManifest, readMetrics } from '../../../daemon/runs/runFolder';
+import { lfwAvailable, makeTinyWorkspace, TinyWorkspace } from '../../fixtures/tinyWorkspace';
+
+function ctxOf(dir: string, logs: string[] = []): JobContext {
+  return { jobId: 't', signal: new AbortController().signal, workspaceDir: dir, progress: () => undefined, log: (_l, m) => { logs.push(m); }, setRunDir: () => undefined };
+}
+
+describe('black-box decoder training with the issue-13 options (tiny LFW subset)', function () {
+  this.timeout(600_000);
+  let ws: TinyWorkspace;
+  before(async function () {
+    if (!lfwAvailable()) { console.log('    (skipped: ../shared/data/lfw not found)'); this.skip(); }
+    await initEngine({ backend: 'wasm' });
+    ws = makeTinyWorkspace({ name: 'options', training: { epochs: 2, checkpointEvery: 100, evalEvery: 100, lrSchedule: 'cosine' } });
+  });
+  after(() => ws?.cleanup());
+
+  it('trains with every option, records the surrogate and follows the schedule', async () => {
+    const config = {
+      ...ws.config, target: 'image' as const,
+      decoder: { ...ws.config.decoder, outputSize: 112 as const, baseChannels: 32, linearBase: true, ssimWeight: 0.5, identity: { surrogate: 'faceapi-resnet128', weight: 0.2 } },
+    };
+    const before = tf.memory().numTensors;
+    const logs: string[] = [];
+    const out = await trainBlackBox(config, ctxOf(ws.dir, logs), { cacheDir: ws.cacheDir });
+    assert.ok(out.steps >= 2);
+    const runDir = path.join(ws.dir, 'runs', 'options');
+    const m = readManifest(runDir)!;
+    assert.equal(m.engine?.chosen, 'onnxruntime');
+    assert.equal(m.surrogate?.encoderId, 'faceapi-resnet128');
+    assert.match(m.surrogate?.modelHash ?? '', /^[0-9a-f]{64}$/);
+    assert.equal(m.surrogate?.weight, 0.2);
+    assert.equal(m.surrogate?.engine, 'onnxruntime');
+    const meta = JSON.parse(fs.readFileSync(path.join(runDir, RUN_FILES.model, 'meta.json'), 'utf8')) as DecoderModelMeta;
+    assert.equal(meta.surrogate?.encoderId, 'faceapi-resnet128');
+    assert.equal(meta.outputSize, 112);
+    assert.ok(logs.some((l) => /identity term: weight 0.2 through the surrogate faceapi-resnet128 \(not the attacked arcface512-faceplugin\)/.test(l)));
+    assert.ok(logs.some((l) => /^linear base: ridge regression/.test(l)));
+    const train = readMetrics(path.join(runDir, RUN_FILES.metrics)).filter((l) => l.split === 'train');
+    assert.equal(train[0].lr, config.training.learningRate, 'the cosine starts at the learning rate');
+    for (let i = 1; i < train.length; i++) assert.ok(train[i].lr! <= train[i - 1].lr!, 'and decays');
+    assert.ok(train.every((l) => l.terms && l.terms.identity > 0 && l.terms.identity < 2 && l.terms.ssim > 0));
+    assert.equal(tf.memory().numTensors, before, 'no tensors left');
+  });
+
+  it('refuses the attacked encoder as surrogate before building any data, and a non-finite weight', async () => {
+    const attacked = { ...ws.config, name: 'self', decoder: { ...ws.config.decoder, identity: { surrogate: 'arcface512-faceplugin', weight: 0.1 } } };
+    await assert.rejects(trainBlackBox(attacked, ctxOf(ws.dir), { cacheDir: ws.cacheDir }), /"arcface512-faceplugin" is the attacked encoder: a black-box attack has no gradients of the encoder it attacks; surrogates that can be used: .*faceapi-resnet128/);
+    assert.ok(!fs.existsSync(path.join(ws.dir, 'runs', 'self')), 'no run folder, split or data made');
+    for (const weight of [Infinity, -1]) {
+      const bad = { ...ws.config, name: 'badweight', decoder: { ...ws.config.decoder, identity: { surrogate: 'faceapi-resnet128', weight } } };
+      await assert.rejects(trainBlackBox(bad, ctxOf(ws.dir), { cacheDir: ws.cacheDir, overwrite: true }), /decoder.identity.weight must be a finite number ≥ 0, got (Infinity|-1)/);
+    }
+  });
+});
