@@ -35,7 +35,7 @@ function choleskyLower(A: Float64Array, n: number): Float64Array {
 }
 
 /** A⁻¹ for symmetric positive definite A (n×n) through its Cholesky factor. */
-function spdInverse(A: Float64Array, n: number): Float64Array {
+export function spdInverse(A: Float64Array, n: number): Float64Array {
   const L = choleskyLower(A, n);
   const inv = new Float64Array(n * n);
   const y = new Float64Array(n);

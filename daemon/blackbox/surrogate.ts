@@ -41,6 +41,7 @@ import { GraphBuilder } from '../ort/graph';
 import { interpMatrix } from '../ort/searchGraph';
 import { createSession } from '../ort/session';
 import { writeFileAtomic } from '../runs/runFolder';
+import { spdInverse } from './linearBase';
 import { TARGET_TEMPLATE } from './trainingSet';
 
 /** Scale and shift taking decoder-frame pixel coordinates to the surrogate's: x' = scale·x + t. */
@@ -285,4 +286,72 @@ export async function surrogateTargets(sur: Surrogate, crops: Uint8Array, rels: 
   writeFileAtomic(file, new Uint8Array(out.buffer));
   opts.log?.(`surrogate ${sur.id}: embedded ${rels.length} ${opts.flipped ? 'mirrored ' : ''}training targets in ${((Date.now() - t0) / 1000).toFixed(0)} s (cached in ${file})`);
   return out;
+}
+
+/**
+ * A linear head H from the surrogate's embeddings to the attacked encoder's templates (identity.target
+ * "template"): ridge regression with a bias, fitted on the attacker's own training pairs (its photos' surrogate
+ * embeddings and the templates the black box returned for them), so the identity term can compare against the
+ * attacked template itself: 1 − cos(H·F(warp(G(z))), z). A distillation of the black box from queries the
+ * attacker already made, not a gradient of it. Returns W [d, D] and b [D] (row-major).
+ */
+export function fitTemplateHead(features: Float32Array, templates: Float32Array, n: number, d: number, D: number, lambda = 0.1): { W: Float32Array; b: Float32Array; inDim: number; outDim: number } {
+  if (features.length !== n * d || templates.length !== n * D) throw new Error(`template head: ${n} pairs do not fit [${features.length}] features and [${templates.length}] templates`);
+  const m = d + 1;
+  const A = new Float64Array(m * m);
+  const B = new Float64Array(m * D);
+  const x = new Float64Array(m);
+  x[d] = 1;
+  for (let r = 0; r < n; r++) {
+    for (let i = 0; i < d; i++) x[i] = features[r * d + i];
+    for (let i = 0; i < m; i++) {
+      const xi = x[i];
+      for (let j = 0; j <= i; j++) A[i * m + j] += xi * x[j];
+      for (let c = 0; c < D; c++) B[i * D + c] += xi * templates[r * D + c];
+    }
+  }
+  for (let i = 0; i < m; i++) for (let j = i + 1; j < m; j++) A[i * m + j] = A[j * m + i];
+  for (let i = 0; i < d; i++) A[i * m + i] += lambda;
+  const inv = spdInverse(A, m);
+  const W = new Float32Array(m * D);
+  for (let i = 0; i < m; i++) {
+    for (let k = 0; k < m; k++) {
+      const a = inv[i * m + k];
+      if (a === 0) continue;
+      for (let c = 0; c < D; c++) W[i * D + c] += a * B[k * D + c];
+    }
+  }
+  return { W: W.slice(0, d * D), b: W.slice(d * D), inDim: d, outDim: D };
+}
+
+/** The surrogate followed by the head and an L2 normalisation: F′ = normalise(H·F). */
+export function withTemplateHead(sur: Surrogate, head: ReturnType<typeof fitTemplateHead>): Surrogate {
+  if (head.inDim !== sur.dim) throw new Error(`template head takes ${head.inDim}-d embeddings, surrogate ${sur.id} gives ${sur.dim}`);
+  const emit = sur.ort;
+  return {
+    ...sur, dim: head.outDim,
+    ort: emit ? {
+      id: sur.id, dim: head.outDim,
+      emit: (b, img) => {
+        const e = b.op('Add', [b.op('MatMul', [emit.emit(b, img), b.constant(head.W, [head.inDim, head.outDim], 'float32', 'surrogate_head_w')]), b.constant(head.b, [head.outDim], 'float32', 'surrogate_head_b')]);
+        const ss = b.op('ReduceSum', [b.op('Mul', [e, e]), b.ints([1])], { keepdims: 1 });
+        return b.op('Mul', [e, b.op('Reciprocal', [b.op('Sqrt', [b.op('Add', [ss, b.scalar(1e-12)])])])]);
+      },
+    } : null,
+    async tfjs() {
+      const inner = await sur.tfjs();
+      const W = tf.tensor2d(head.W, [head.inDim, head.outDim]);
+      const bias = tf.tensor1d(head.b);
+      return {
+        embed: (img) => {
+          const e = tf.add(tf.matMul(inner.embed(img), W), bias);
+          return tf.mul(e, tf.rsqrt(tf.add(tf.sum(tf.square(e), 1, true), 1e-12))) as tf.Tensor2D;
+        },
+        dispose: () => { inner.dispose(); W.dispose(); bias.dispose(); },
+      };
+    },
+    async embedCrops() {
+      throw new Error('template head: the targets are the attacked templates themselves, not embeddings of crops');
+    },
+  };
 }

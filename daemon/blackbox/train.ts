@@ -23,7 +23,7 @@ import type { LinearBaseInit } from '../nets/decoder';
 import { modelFilesHash } from '../data/encoderTarget';
 import { fitLinearBase } from './linearBase';
 import { scheduledLearningRate } from './schedule';
-import { openSurrogate, resolveSurrogate, Surrogate, surrogateTargets } from './surrogate';
+import { fitTemplateHead, openSurrogate, resolveSurrogate, Surrogate, surrogateTargets, withTemplateHead } from './surrogate';
 
 export interface TrainOptions {
   overwrite?: boolean;
@@ -60,7 +60,7 @@ export interface DecoderModelMeta {
   trainSeconds: number;
   testLoss: number;
   /** The identity term's surrogate encoder (never the attacked one), when the decoder was trained with one. */
-  surrogate?: { encoderId: string; modelHash: string; weight: number };
+  surrogate?: { encoderId: string; modelHash: string; weight: number; target: 'photo' | 'template' };
 }
 
 /**
@@ -223,7 +223,22 @@ export async function trainBlackBox(config: RunConfig, ctx: AttackContext, opts:
     const dsId = data.dataset.id;
     const plain = await surrogateTargets(surrogate, train.crops, train.rels, data.size, dsId, { cacheDir: opts.cacheDir, workspaceDir: ctx.workspaceDir, log: (m) => ctx.log('info', m) });
     const flipped = flip ? await surrogateTargets(surrogate, flipCrops(train.crops, data.size), train.rels, data.size, dsId, { cacheDir: opts.cacheDir, workspaceDir: ctx.workspaceDir, flipped: true, log: (m) => ctx.log('info', m) }) : undefined;
-    idTargets = { dim: surrogate.dim, plain, ...(flipped ? { flipped } : {}) };
+    if (idTerm.target === 'template') {
+      // Distil the black box from the attacker's own pairs: a linear head from F's embeddings to templates.
+      const t0 = Date.now();
+      const n = train.rels.length;
+      const feats = flipped ? concatRows(plain, flipped) : plain;
+      const temps = flip ? concatRows(train.embeddings, train.flipEmbeddings as Float32Array) : train.embeddings;
+      const head = fitTemplateHead(feats, temps, flipped ? 2 * n : n, surrogate.dim, data.dim);
+      surrogate = withTemplateHead(surrogate, head);
+      idTargets = { dim: data.dim, plain: train.embeddings, ...(flip ? { flipped: train.flipEmbeddings as Float32Array } : {}) };
+      const headMs = Date.now() - t0;
+      // Part of the method, like the linear base: it counts against the time budget.
+      setupMs += headMs;
+      ctx.log('info', `identity term against the attacked templates: a linear head ${head.inDim}→${head.outDim} from ${surrogatePlan.config.id}'s embeddings, fitted on ${flipped ? 2 * n : n} training pairs in ${(headMs / 1000).toFixed(1)} s`);
+    } else {
+      idTargets = { dim: surrogate.dim, plain, ...(flipped ? { flipped } : {}) };
+    }
   }
   let decoder: DecoderRunner;
   try {
@@ -238,7 +253,7 @@ export async function trainBlackBox(config: RunConfig, ctx: AttackContext, opts:
   const engine = decoder.decision;
   ctx.log('info', `engine: ${engine.chosen === 'onnxruntime' ? `ONNX Runtime (${engine.provider})` : 'TF.js'} — ${engine.reason}`);
   const surrogateRecord = surrogate && idTerm
-    ? { encoderId: surrogate.id, modelHash: modelFilesHash(surrogate.plan.config, ctx.workspaceDir), weight: idTerm.weight }
+    ? { encoderId: surrogate.id, modelHash: modelFilesHash(surrogate.plan.config, ctx.workspaceDir), weight: idTerm.weight, target: idTerm.target ?? 'photo' }
     : undefined;
   if (surrogateRecord) ctx.log('info', `identity term: weight ${surrogateRecord.weight} through the surrogate ${surrogateRecord.encoderId} (not the attacked ${config.encoder}), differentiated on ${engine.chosen === 'onnxruntime' ? 'ONNX Runtime' : 'TF.js'}`);
   updateManifest(runDir, { engine, ...(surrogateRecord ? { surrogate: { ...surrogateRecord, engine: engine.chosen } } : {}) });

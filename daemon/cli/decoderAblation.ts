@@ -52,7 +52,7 @@ const image = (c: RunConfig) => { c.target = 'image'; };
 const f112 = (c: RunConfig) => { image(c); c.decoder.outputSize = 112; };
 const ssim = (c: RunConfig) => { f112(c); c.decoder.ssimWeight = SSIM_WEIGHT; };
 const cosine = (c: RunConfig) => { ssim(c); c.training.lrSchedule = 'cosine'; };
-const identity = (c: RunConfig) => { cosine(c); c.decoder.identity = { surrogate: SURROGATE, weight: IDENTITY_WEIGHT }; };
+const identity = (c: RunConfig) => { cosine(c); c.decoder.identity = { surrogate: SURROGATE, weight: IDENTITY_WEIGHT, target: 'photo' }; };
 
 export const DECODER_ROWS: AblationRow[] = [
   { key: 'seed', label: "seed (models/experiments/seed-decoder.json: average faces, L1, 128², constant lr)", patch: () => undefined },
@@ -61,6 +61,7 @@ export const DECODER_ROWS: AblationRow[] = [
   { key: 'ssim', label: `+ SSIM term (${SSIM_WEIGHT})`, patch: ssim },
   { key: 'cosine', label: '+ cosine learning-rate decay', patch: cosine },
   { key: 'identity', label: `+ identity term through ${SURROGATE} (${IDENTITY_WEIGHT})`, patch: identity },
+  { key: 'id-template', label: `identity term against the attacked template instead (linear head on ${SURROGATE}'s embedding, ${IDENTITY_WEIGHT})`, patch: (c) => { cosine(c); c.decoder.identity = { surrogate: SURROGATE, weight: IDENTITY_WEIGHT, target: 'template' }; } },
   { key: 'linear', label: '+ residual on the linear inverse (linearBase)', patch: (c) => { identity(c); c.decoder.linearBase = true; } },
   { key: 'linear-noid', label: 'linearBase, 112², image targets, SSIM, cosine (no identity term)', patch: (c) => { cosine(c); c.decoder.linearBase = true; } },
   { key: 'base-alone', label: "the decoder's linear base alone (pixel ridge, no training)", patch: (c) => { f112(c); c.decoder.linearBase = true; }, linear: 'base' },
@@ -106,7 +107,7 @@ function configOf(row: AblationRow, o: AblationOptions): RunConfig {
  * Seconds per training step of the slowest row on random data (a few steps after a warm-up), and seconds to
  * fit a linear base (from a timed product of its size): what the shortest useful budget is made of.
  */
-async function probeCosts(rows: AblationRow[], o: AblationOptions, pairs: number): Promise<{ row: string; stepSeconds: number; fitSeconds: number }> {
+async function probeCosts(rows: AblationRow[], o: AblationOptions, pairs: number): Promise<RowCost> {
   let worst = { row: '', stepSeconds: 0, fitSeconds: 0 };
   for (const row of rows.filter((r) => !r.linear)) {
     const c = configOf(row, o);
@@ -145,6 +146,25 @@ async function probeCosts(rows: AblationRow[], o: AblationOptions, pairs: number
   return worst;
 }
 
+/** What one row's first held-out evaluation costs: the slowest row's seconds per step and linear-base fit. */
+export interface RowCost { row: string; stepSeconds: number; fitSeconds: number }
+
+/** The shortest budget (minutes, rounded up to a tenth) in which a row reaches its first held-out evaluation. */
+export function minimumRowMinutes(evalEvery: number, cost: RowCost): number {
+  return Math.ceil(((cost.fitSeconds + evalEvery * cost.stepSeconds) / 60) * 10) / 10;
+}
+
+/** Refuses a per-row budget too short to finish one held-out evaluation, with the minimum. */
+export function checkRowBudget(minutes: number, evalEvery: number, cost: RowCost, load: number): void {
+  if (!(Number.isFinite(minutes) && minutes > 0)) throw new UsageError(`--minutes must be a positive number of minutes, got ${minutes}`);
+  const minMinutes = minimumRowMinutes(evalEvery, cost);
+  if (minutes < minMinutes) {
+    throw new UsageError(`--minutes ${minutes} is too short to finish one held-out evaluation: row "${cost.row}" takes ≈ ${cost.stepSeconds.toFixed(2)} s a step here ` +
+      `(load ${load.toFixed(1)})${cost.fitSeconds ? ` and ≈ ${cost.fitSeconds.toFixed(0)} s to fit its linear base` : ''}, so its first evaluation (after ${evalEvery} steps) ` +
+      `comes at ≈ ${minMinutes} min; use --minutes ≥ ${minMinutes}`);
+  }
+}
+
 const pct = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(1)} %` : 'n/a');
 
 /** Mean |reconstruction − photo| over the scored targets (both [n, S, S, 3] uint8). */
@@ -172,12 +192,7 @@ export async function ablateDecoders(o: AblationOptions): Promise<number> {
   const pairs = data.train.rels.length * 2;
 
   const cost = await probeCosts(o.rows, o, pairs);
-  const minMinutes = Math.ceil(((cost.fitSeconds + o.evalEvery * cost.stepSeconds) / 60) * 10) / 10;
-  if (o.minutes < minMinutes) {
-    throw new UsageError(`--minutes ${o.minutes} is too short to finish one held-out evaluation: row "${cost.row}" takes ≈ ${cost.stepSeconds.toFixed(2)} s a step here ` +
-      `(load ${os.loadavg()[0].toFixed(1)})${cost.fitSeconds ? ` and ≈ ${cost.fitSeconds.toFixed(0)} s to fit its linear base` : ''}, so its first evaluation (after ${o.evalEvery} steps) ` +
-      `comes at ≈ ${minMinutes} min; use --minutes ≥ ${minMinutes}`);
-  }
+  checkRowBudget(o.minutes, o.evalEvery, cost, os.loadavg()[0]);
   log(`\n${o.rows.length} rows × ${o.minutes} min each; ${targetRows.length} validation targets of ${new Set(targetRows.map((r) => val.identities[r])).size} identities ` +
     `(${val.rels.length} validation photos of ${data.split.validation.length} identities, ${(100 * o.validation).toFixed(0)} % of the training identities); slowest row "${cost.row}": ${cost.stepSeconds.toFixed(2)} s/step`);
 

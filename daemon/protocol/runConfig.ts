@@ -17,7 +17,11 @@ export const IdentityTermSchema = Type.Object({
     minLength: 1,
     description: 'Id of a differentiable surrogate encoder (never the attacked one: a black-box attacker has no gradients of it), e.g. "faceapi-resnet128".',
   }),
-  weight: Type.Number({ minimum: 0, description: 'Weight of the identity term mean(1 − cos(F(decoded), F(target photo))) in the training loss.' }),
+  weight: Type.Number({ minimum: 0, description: 'Weight of the identity term mean(1 − cos(…)) in the training loss.' }),
+  target: Type.Union([Type.Literal('photo'), Type.Literal('template')], {
+    default: 'photo',
+    description: '"photo": match the surrogate\'s embedding of the target photo, cos(F(decoded), F(photo)); "template": match the attacked template itself through a linear head from the surrogate\'s embedding to the attacked encoder\'s template space, fitted in closed form on the attacker\'s own (photo, template) pairs, cos(H·F(decoded), template).',
+  }),
 }, { additionalProperties: false });
 
 export const DecoderConfigSchema = Type.Object({
@@ -234,6 +238,13 @@ export function configIdentity(config: RunConfig): unknown {
   // defaults, so a run folder made before them still resumes and re-evaluates with the same config.
   for (const [section, key, neutral] of LATER_SETTINGS) {
     if (out[section][key] === neutral) delete out[section][key];
+  }
+  // identity.target came after identity itself: "photo" is what identity terms did before it.
+  const id = config.decoder.identity;
+  if (id && (id.target === 'photo' || id.target === undefined)) {
+    const { target: _target, ...rest } = id;
+    void _target;
+    out.decoder.identity = rest;
   }
   return out;
 }

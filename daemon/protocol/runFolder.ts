@@ -76,6 +76,8 @@ export const RunManifestSchema = Type.Object({
     encoderId: Type.String(),
     modelHash: Type.String(),
     weight: Type.Number(),
+    /** What the term matches: the surrogate's embedding of the photo, or the attacked template through a fitted head. */
+    target: Type.Optional(Type.Union([Type.Literal('photo'), Type.Literal('template')])),
     engine: Type.Union([Type.Literal('onnxruntime'), Type.Literal('tfjs')]),
   })),
   /** Compute engine of the run (training, search, decoding): the config's request, the choice and why. */

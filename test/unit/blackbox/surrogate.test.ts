@@ -3,7 +3,9 @@
  * the identity term's surrogate is never the attacked encoder (same id, or the same model files under another
  * id) and must be differentiable on the engine (errors name it and list the encoders that can be used); the
  * warp from the decoder's ArcFace frame to a surrogate's template lands the eye centres where that template
- * puts them; the linear base's closed-form fit recovers a linear map; the learning-rate schedules.
+ * puts them; the linear base's closed-form fit recovers a linear map; the template head (identity.target
+ * "template") recovers a linear map from surrogate embeddings to templates and normalises H·F the same way on
+ * both engines; the learning-rate schedules.
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -11,11 +13,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fitLinearBase } from '../../../daemon/blackbox/linearBase';
 import { scheduledLearningRate } from '../../../daemon/blackbox/schedule';
-import { frameWarp, resolveSurrogate, warpMatrices } from '../../../daemon/blackbox/surrogate';
+import { fitTemplateHead, frameWarp, resolveSurrogate, warpMatrices, withTemplateHead, type Surrogate } from '../../../daemon/blackbox/surrogate';
+import { GraphBuilder } from '../../../daemon/ort/graph';
+import { tf } from '../../../daemon/engine/tf';
 import { resolveModelPath, findEncoderConfig } from '../../../daemon/encoders/registry';
 import { ARCFACE_112, getTemplate } from '../../../daemon/data/templates';
 import { wasmEngine } from '../engine/helpers';
-import { values } from '../ort/helpers';
+import { runGraph, values } from '../ort/helpers';
 
 const ATTACKED = 'arcface512-faceplugin';
 
@@ -79,6 +83,82 @@ describe('blackbox/surrogate: the identity term\'s surrogate encoder', function 
     let best = -1, bi = 0, bj = 0;
     for (let i = 0; i < 150; i++) for (let j = 0; j < 150; j++) { const v = ry[i * 112 + ey] * rx[j * 112 + ex]; if (v > best) { best = v; bi = i; bj = j; } }
     assert.ok(Math.abs(bj + 0.5 - eyeL[0]) < 1.5 && Math.abs(bi + 0.5 - eyeL[1]) < 1.5, `dot at (${bj}, ${bi}), eye at [${eyeL}]`);
+  });
+});
+
+describe('blackbox/surrogate: the template head (identity.target "template")', function () {
+  this.timeout(60000);
+  before(wasmEngine);
+
+  const d = 6, D = 4, n = 120;
+  const W = Float32Array.from({ length: d * D }, (_, i) => Math.sin(i + 1) * 0.5);
+  const bias = Float32Array.from({ length: D }, (_, i) => 0.1 * (i - 1));
+  const feats = values(n * d, 11, -1, 1);
+  const temps = new Float32Array(n * D);
+  for (let r = 0; r < n; r++) for (let c = 0; c < D; c++) {
+    let v = bias[c];
+    for (let i = 0; i < d; i++) v += feats[r * d + i] * W[i * D + c];
+    temps[r * D + c] = v;
+  }
+
+  it('recovers a linear map with a bias from (embedding, template) pairs', () => {
+    const h = fitTemplateHead(feats, temps, n, d, D, 1e-6);
+    assert.equal(h.inDim, d); assert.equal(h.outDim, D);
+    for (let i = 0; i < W.length; i++) assert.ok(Math.abs(h.W[i] - W[i]) < 1e-3, `W[${i}] ${h.W[i]} vs ${W[i]}`);
+    for (let c = 0; c < D; c++) assert.ok(Math.abs(h.b[c] - bias[c]) < 1e-3, `b[${c}] ${h.b[c]} vs ${bias[c]}`);
+    // The ridge penalty shrinks the map, never the bias.
+    const shrunk = fitTemplateHead(feats, temps, n, d, D, 1e4);
+    assert.ok(shrunk.W.every((w) => Math.abs(w) < 0.05), 'a large λ shrinks W towards 0');
+    for (let c = 0; c < D; c++) {
+      let mean = 0;
+      for (let r = 0; r < n; r++) mean += temps[r * D + c] / n;
+      assert.ok(Math.abs(shrunk.b[c] - mean) < 0.05, 'and leaves the bias at the templates\' mean');
+    }
+    assert.throws(() => fitTemplateHead(feats, temps, n + 1, d, D), /template head: 121 pairs do not fit/);
+  });
+
+  it('normalises H·F alike as graph ops and on TF.js, and refuses a head of the wrong width', async () => {
+    const h = fitTemplateHead(feats, temps, n, d, D, 0.1);
+    // A stand-in surrogate whose F is the identity on d-vectors.
+    const fake = {
+      id: 'fake', dim: d, plan: {} as Surrogate['plan'],
+      ort: { id: 'fake', dim: d, emit: (_b: GraphBuilder, img: string) => img },
+      tfjs: async () => ({ embed: (img: tf.Tensor4D) => img as unknown as tf.Tensor2D, dispose: () => undefined }),
+      embedCrops: async () => new Float32Array(0), dispose: async () => undefined,
+    } as unknown as Surrogate;
+    const sur = withTemplateHead(fake, h);
+    assert.equal(sur.dim, D);
+    assert.equal(sur.ort?.dim, D);
+    const k = 5;
+    const x = feats.subarray(0, k * d);
+    const want = new Float32Array(k * D);
+    for (let r = 0; r < k; r++) {
+      let ss = 0;
+      for (let c = 0; c < D; c++) {
+        let v = h.b[c];
+        for (let i = 0; i < d; i++) v += x[r * d + i] * h.W[i * D + c];
+        want[r * D + c] = v; ss += v * v;
+      }
+      for (let c = 0; c < D; c++) want[r * D + c] /= Math.sqrt(ss);
+    }
+    const b = new GraphBuilder('head');
+    const inp = b.input('x', [k, d]);
+    b.rename(sur.ort!.emit(b, inp), 'y');
+    b.output('y');
+    const got = (await runGraph(b.toBytes(), { x: { data: Float32Array.from(x), shape: [k, d] } }, ['y'])).y;
+    for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i] - want[i]) < 1e-5, `ORT y[${i}] ${got[i]} vs ${want[i]}`);
+    const before = tf.memory().numTensors;
+    const t = await sur.tfjs();
+    const xt = tf.tensor2d(Float32Array.from(x), [k, d]);
+    // Called inside a tidy or a gradient function, as the trainer does.
+    const yt = tf.tidy(() => t.embed(xt as unknown as tf.Tensor4D));
+    const tv = yt.dataSync();
+    tf.dispose([xt, yt]);
+    t.dispose();
+    for (let i = 0; i < want.length; i++) assert.ok(Math.abs(tv[i] - want[i]) < 1e-5, `TF.js y[${i}] ${tv[i]} vs ${want[i]}`);
+    assert.equal(tf.memory().numTensors, before, 'no tensors left');
+    await assert.rejects(sur.embedCrops(new Uint8Array(0), 0), /the targets are the attacked templates themselves/);
+    assert.throws(() => withTemplateHead(fake, fitTemplateHead(temps, temps, n, D, D)), /template head takes 4-d embeddings, surrogate fake gives 6/);
   });
 });
 

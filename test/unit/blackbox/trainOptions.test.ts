@@ -2,7 +2,7 @@
  * Decoder training with the issue-13 options end to end on a tiny LFW subset: a run with the 112-px frame,
  * the linear base, SSIM and an identity term through faceapi-resnet128 trains on ONNX Runtime, records the
  * surrogate (run.json and model/meta.json), follows its cosine learning-rate schedule and reports the loss
- * terms per step; a surrogate that is the attacked encoder is refused before any data is built; a
+ * terms per step; an identity term against the attacked template through a fitted head trains and is recorded; a surrogate that is the attacked encoder is refused before any data is built; a
  * non-finite identity weight passed past the schema is refused too.
  */
 import * as assert from 'node:assert/strict';
@@ -34,7 +34,7 @@ describe('black-box decoder training with the issue-13 options (tiny LFW subset)
   it('trains with every option, records the surrogate and follows the schedule', async () => {
     const config = {
       ...ws.config, target: 'image' as const,
-      decoder: { ...ws.config.decoder, outputSize: 112 as const, baseChannels: 32, linearBase: true, ssimWeight: 0.5, identity: { surrogate: 'faceapi-resnet128', weight: 0.2 } },
+      decoder: { ...ws.config.decoder, outputSize: 112 as const, baseChannels: 32, linearBase: true, ssimWeight: 0.5, identity: { surrogate: 'faceapi-resnet128', weight: 0.2, target: 'photo' as const } },
     };
     const before = tf.memory().numTensors;
     const logs: string[] = [];
@@ -59,13 +59,37 @@ describe('black-box decoder training with the issue-13 options (tiny LFW subset)
     assert.equal(tf.memory().numTensors, before, 'no tensors left');
   });
 
-  it('refuses the attacked encoder as surrogate before building any data, and a non-finite weight', async () => {
-    const attacked = { ...ws.config, name: 'self', decoder: { ...ws.config.decoder, identity: { surrogate: 'arcface512-faceplugin', weight: 0.1 } } };
+  it('matches the attacked template through a fitted head (identity.target "template") and records it', async () => {
+    const config = {
+      ...ws.config, name: 'template', target: 'image' as const,
+      decoder: { ...ws.config.decoder, outputSize: 112 as const, baseChannels: 32, identity: { surrogate: 'faceapi-resnet128', weight: 0.2, target: 'template' as const } },
+    };
+    const before = tf.memory().numTensors;
+    const logs: string[] = [];
+    const out = await trainBlackBox(config, ctxOf(ws.dir, logs), { cacheDir: ws.cacheDir });
+    assert.ok(out.steps >= 2);
+    const runDir = path.join(ws.dir, 'runs', 'template');
+    const m = readManifest(runDir)!;
+    assert.equal(m.surrogate?.encoderId, 'faceapi-resnet128');
+    assert.equal(m.surrogate?.target, 'template');
+    const meta = JSON.parse(fs.readFileSync(path.join(runDir, RUN_FILES.model, 'meta.json'), 'utf8')) as DecoderModelMeta;
+    assert.equal(meta.surrogate?.target, 'template');
+    assert.ok(logs.some((l) => /identity term against the attacked templates: a linear head 128→512 from faceapi-resnet128's embeddings, fitted on \d+ training pairs/.test(l)), logs.join('\n'));
+    const train = readMetrics(path.join(runDir, RUN_FILES.metrics)).filter((l) => l.split === 'train');
+    assert.ok(train.length > 0 && train.every((l) => l.terms && Number.isFinite(l.terms.identity) && l.terms.identity > 0 && l.terms.identity < 2), 'the identity term is 1 − cos against the attacked template');
+    assert.equal(tf.memory().numTensors, before, 'no tensors left');
+  });
+
+  it('refuses the attacked encoder and a surrogate the engine cannot differentiate before building any data, and a negative or non-finite weight', async () => {
+    const attacked = { ...ws.config, name: 'self', decoder: { ...ws.config.decoder, identity: { surrogate: 'arcface512-faceplugin', weight: 0.1, target: 'photo' as const } } };
     await assert.rejects(trainBlackBox(attacked, ctxOf(ws.dir), { cacheDir: ws.cacheDir }), /"arcface512-faceplugin" is the attacked encoder: a black-box attack has no gradients of the encoder it attacks; surrogates that can be used: .*faceapi-resnet128/);
     assert.ok(!fs.existsSync(path.join(ws.dir, 'runs', 'self')), 'no run folder, split or data made');
-    for (const weight of [Infinity, -1]) {
-      const bad = { ...ws.config, name: 'badweight', decoder: { ...ws.config.decoder, identity: { surrogate: 'faceapi-resnet128', weight } } };
-      await assert.rejects(trainBlackBox(bad, ctxOf(ws.dir), { cacheDir: ws.cacheDir, overwrite: true }), /decoder.identity.weight must be a finite number ≥ 0, got (Infinity|-1)/);
+    const stiff = { ...ws.config, name: 'stiff', decoder: { ...ws.config.decoder, identity: { surrogate: 'human-faceres', weight: 0.1, target: 'photo' as const } } };
+    await assert.rejects(trainBlackBox(stiff, ctxOf(ws.dir), { cacheDir: ws.cacheDir }), /"human-faceres" cannot be differentiated by the engine: .*surrogates that can be used: .*faceapi-resnet128/);
+    assert.ok(!fs.existsSync(path.join(ws.dir, 'runs', 'stiff')), 'no run folder for a surrogate the engine cannot differentiate');
+    for (const weight of [Infinity, -1, NaN]) {
+      const bad = { ...ws.config, name: 'badweight', decoder: { ...ws.config.decoder, identity: { surrogate: 'faceapi-resnet128', weight, target: 'photo' as const } } };
+      await assert.rejects(trainBlackBox(bad, ctxOf(ws.dir), { cacheDir: ws.cacheDir, overwrite: true }), /decoder.identity.weight must be a finite number ≥ 0, got (Infinity|-1|NaN)/);
     }
   });
 });

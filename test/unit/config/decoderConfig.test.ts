@@ -24,6 +24,10 @@ describe('run config: decoder training options', () => {
     }, 'c.json');
     assert.deepEqual(problems, []);
     assert.equal(config!.decoder.outputSize, 112);
+    assert.equal(config!.decoder.identity?.target, 'photo', 'the identity term matches the photo unless told otherwise');
+    const tmpl = validateRunConfig({ ...base, decoder: { identity: { surrogate: 'faceapi-resnet128', weight: 0.1, target: 'template' } } }, 'c.json');
+    assert.deepEqual(tmpl.problems, []);
+    assert.equal(tmpl.config!.decoder.identity?.target, 'template');
     const plain = validateRunConfig(base, 'c.json').config!;
     assert.equal(plain.decoder.linearBase, false);
     assert.equal(plain.decoder.ssimWeight, 0);
@@ -42,6 +46,7 @@ describe('run config: decoder training options', () => {
     at({ decoder: { outputSize: 96 } }, '/decoder/outputSize');
     at({ decoder: { baseChannels: 100 } }, '/decoder/baseChannels');
     at({ training: { lrSchedule: 'linear' } }, '/training/lrSchedule');
+    at({ decoder: { identity: { surrogate: 'faceapi-resnet128', weight: 0.1, target: 'embedding' } } }, '/decoder/identity/target');
     const self = problemsOf({ decoder: { identity: { surrogate: 'arcface512-faceplugin', weight: 0.1 } } });
     assert.ok(self.some((p) => p.where.endsWith('/decoder/identity/surrogate') && /is the attacked encoder/.test(p.reason)), JSON.stringify(self));
   });
@@ -55,5 +60,11 @@ describe('run config: decoder training options', () => {
     const changed = configIdentity(c) as typeof id;
     assert.equal(changed.decoder.linearBase, true);
     assert.equal(changed.training.lrSchedule, 'cosine');
+    // identity.target came later than identity: "photo" (what identity terms did before) is left out.
+    c.decoder.identity = { surrogate: 'faceapi-resnet128', weight: 0.1, target: 'photo' };
+    const photo = configIdentity(c) as { decoder: { identity: Record<string, unknown> } };
+    assert.deepEqual(photo.decoder.identity, { surrogate: 'faceapi-resnet128', weight: 0.1 });
+    c.decoder.identity = { surrogate: 'faceapi-resnet128', weight: 0.1, target: 'template' };
+    assert.equal((configIdentity(c) as typeof photo).decoder.identity.target, 'template');
   });
 });
