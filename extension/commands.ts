@@ -4,14 +4,13 @@
  * connected. Commands accept optional arguments (paths, ids) so other commands and tests can run them without
  * a picker.
  */
-import { DEFAULT_RUNS_DIR } from '../daemon/protocol/runConfig';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { ListJobKindsRequest } from '../daemon/protocol/daemon';
-import { RUN_FILES } from '../daemon/protocol/runFolder';
+import { ListJobKindsRequest, ListRunsRequest, type RunSummary } from '../daemon/protocol/daemon';
 import { configKindOf, type EncoderSummary } from '../daemon/protocol/configServer';
 import type { CommandFactory, Ctx } from './ctx';
+import { openDashboard as showDashboard } from './dashboard/panel';
 import { checkDaemonUrl } from './format';
 import { evaluateJob, invertJob, JOB_KIND, JobSubmission, probeJob, runJob, trainJob } from './jobParams';
 import { isActive } from './jobTracker';
@@ -141,23 +140,33 @@ export const trainModel: CommandFactory = {
   },
 };
 
-/** Run folders under `<workspace>/runs/` (those with a run.json), newest first. */
-export function listRunFolders(workspace: string | undefined): string[] {
-  if (!workspace) return [];
-  const runs = path.join(workspace, DEFAULT_RUNS_DIR);
-  let names: string[];
-  try { names = fs.readdirSync(runs); } catch { return []; }
-  return names
-    .map((n) => path.join(runs, n))
-    .filter((d) => fs.existsSync(path.join(d, RUN_FILES.manifest)))
-    .sort((a, b) => fs.statSync(path.join(b, RUN_FILES.manifest)).mtimeMs - fs.statSync(path.join(a, RUN_FILES.manifest)).mtimeMs);
+/**
+ * The runs the daemon serves (its runs root, newest first): the folders a job there can read, local or remote.
+ * Says why, and returns undefined, when the daemon cannot list them.
+ */
+async function runsOrSay(ctx: Ctx): Promise<RunSummary[] | undefined> {
+  try {
+    const r = await ctx.client()?.request(ListRunsRequest, {}, 10_000);
+    if (!r) throw new Error('the daemon is not connected');
+    return r.runs;
+  } catch (err) {
+    void vscode.window.showErrorMessage(`Face Inversion: cannot list the daemon's runs: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
+/** A picker line for a run: its name, what it is and how it stands, its folder on the daemon's machine. */
+export function runPickItem(r: RunSummary): { label: string; description: string; detail: string; dir: string } {
+  const what = [r.kind, r.encoderId, r.state, r.hasReport ? 'evaluated' : undefined].filter(Boolean).join(' · ');
+  return { label: r.name, description: what, detail: r.dir, dir: r.dir };
 }
 
 async function pickRunFolder(ctx: Ctx, title: string): Promise<string | undefined> {
-  const runs = listRunFolders(ctx.workspaceRoot);
-  const browse = { label: '$(folder-opened) Browse…', dir: '' };
-  const items = [...runs.map((d) => ({ label: path.basename(d), description: d, dir: d })), browse];
-  const pick = runs.length ? await vscode.window.showQuickPick(items, { title }) : browse;
+  const runs = await runsOrSay(ctx);
+  if (!runs) return undefined;
+  const browse = { label: '$(folder-opened) Browse…', description: 'a run folder on this machine', detail: '', dir: '' };
+  const items = [...runs.filter((r) => r.state !== 'unknown').map(runPickItem), browse];
+  const pick = items.length > 1 ? await vscode.window.showQuickPick(items, { title }) : browse;
   if (!pick) return undefined;
   if (pick.dir) return pick.dir;
   const uris = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, title, openLabel: 'Select run folder' });
@@ -194,7 +203,9 @@ export const invertEmbeddings: CommandFactory = {
     let generator = str(generatorArg);
     if (generatorArg === undefined) {
       const judge = { label: 'Let the judge decide', description: 'white box where the encoder is differentiable, else a trained decoder', dir: '' };
-      const runs = listRunFolders(ctx.workspaceRoot).map((d) => ({ label: path.basename(d), description: `decoder of ${d}`, dir: d }));
+      const known = await runsOrSay(ctx);
+      if (!known) return undefined;
+      const runs = known.filter((r) => r.state === 'finished').map((r) => ({ ...runPickItem(r), description: `its face model · ${runPickItem(r).description}` }));
       const pick = await vscode.window.showQuickPick([judge, ...runs], { title: 'Generator / decoder' });
       if (!pick) return undefined;
       generator = pick.dir || undefined;
@@ -219,20 +230,7 @@ export const selfCheck: CommandFactory = {
 export const openDashboard: CommandFactory = {
   needsDaemon: false,
   enabled: (ctx) => async (runArg?: unknown) => {
-    // Loaded lazily: the dashboard module is another helper's and may be absent from a partial build.
-    let mod: { openDashboard?: (c: unknown, runDir?: string) => void };
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-var-requires
-      mod = require('./dashboard/panel') as typeof mod;
-    } catch (err) {
-      void ctx.notify('error', `Face Inversion: the dashboard is not available in this build (${(err as Error).message.split('\n')[0]}).`);
-      return false;
-    }
-    if (typeof mod.openDashboard !== 'function') {
-      void ctx.notify('error', 'Face Inversion: extension/dashboard/panel does not export openDashboard(ctx, runDir?).');
-      return false;
-    }
-    mod.openDashboard(ctx, str(runArg));
+    showDashboard(ctx, str(runArg));
     return true;
   },
 };

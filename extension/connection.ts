@@ -48,6 +48,7 @@ export class DaemonConnection {
   private readonly logListeners = new Set<(p: LogParams) => void>();
   private readonly failListeners = new Set<(err: unknown, endpoint: Endpoint) => void>();
   private readonly statusListeners = new Set<(s: StatusResult) => void>();
+  private readonly retryListeners = new Set<(err: unknown) => void>();
   private readonly backoff: Backoff;
 
   constructor(private readonly opts: ConnectionOptions = {}) {
@@ -65,6 +66,8 @@ export class DaemonConnection {
   /** The connection gave up (first connect failed, or reconnecting ran out of attempts / was refused). */
   onFailed(fn: (err: unknown, endpoint: Endpoint) => void): () => void { this.failListeners.add(fn); return () => this.failListeners.delete(fn); }
   onStatus(fn: (s: StatusResult) => void): () => void { this.statusListeners.add(fn); return () => this.statusListeners.delete(fn); }
+  /** A reconnect attempt failed (`lastError` says why: unreachable, token refused…); more may follow. */
+  onRetryFailed(fn: (err: unknown) => void): () => void { this.retryListeners.add(fn); return () => this.retryListeners.delete(fn); }
 
   /** Marks a local daemon as being started (status bar shows it) before `connect` is called. */
   markStarting(): void { this.setState('starting'); }
@@ -148,6 +151,7 @@ export class DaemonConnection {
       this.open(fresh, gen).catch((err) => {
         if (gen !== this.generation) return;
         this.lastErrorRef = err;
+        for (const l of this.retryListeners) l(err);
         // A refused token will not get better by waiting, unless the endpoint can be re-read (new local start).
         if (classifyConnectError(err) === 'unauthorized' && !this.opts.refreshEndpoint) { this.fail(err, fresh); return; }
         this.scheduleReconnect(gen);

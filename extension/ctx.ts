@@ -91,7 +91,7 @@ export class Ctx {
     this.statusBar.show();
   }
 
-  // --- DashboardContext (extension/dashboard/panel.ts) ---
+  // --- DashboardContext (extension/dashboard/panel.ts): extensionUri, connection, log ---
   get extensionUri(): vscode.Uri { return this.ext.extensionUri; }
   get workspaceRoot(): string | undefined { return vscode.workspace.workspaceFolders?.[0]?.uri.fsPath; }
   client(): DaemonClient | undefined { return this.connection.client; }

@@ -10,6 +10,8 @@ import { COMMANDS } from './commands';
 import { Config } from './config';
 import { Ctx, Notice } from './ctx';
 import type { ConnectionStateName } from './format';
+import { currentDashboard, registerDashboardSerializer } from './dashboard/panel';
+import type { DashboardState } from '../daemon/protocol/webview';
 import { startConfigServer } from './lspClient';
 import { ListEncodersRequest, type ListEncodersResult } from '../daemon/protocol/configServer';
 
@@ -26,6 +28,8 @@ export interface FaceInversionApi {
   log(): string[];
   /** Resolves once the config language server is running (or rejects with why it is not). */
   configServerReady: Promise<void>;
+  /** The open dashboard's state as last sent to its webview, undefined when none is open. */
+  dashboard(): DashboardState | undefined;
 }
 
 let ctx: Ctx | undefined;
@@ -40,6 +44,8 @@ export async function activate(ext: vscode.ExtensionContext): Promise<FaceInvers
   }
   const c = ctx;
   for (const [name, factory] of Object.entries(COMMANDS)) c.registerCommand(name, factory);
+  // A dashboard open before a window reload comes back (activation event onWebviewPanel:faceInversion.dashboard).
+  ext.subscriptions.push(registerDashboardSerializer(c));
   ext.subscriptions.push(vscode.workspace.onDidChangeConfiguration(async (e) => {
     const changed = Config.restartNeeded(e);
     if (changed.length && c.localDaemonRunning) {
@@ -66,6 +72,7 @@ export async function activate(ext: vscode.ExtensionContext): Promise<FaceInvers
     notices: () => [...c.notices],
     log: () => [...c.recentLog],
     configServerReady,
+    dashboard: () => currentDashboard()?.snapshot(),
   };
 }
 

@@ -1,5 +1,6 @@
 // Mocha's spec reporter plus a closing line CI reads: "tests: N passed, N failed, N skipped". When
-// FACEINV_TEST_SUMMARY names a file, the counts are also appended to it, so test/runAll.js can total them.
+// FACEINV_TEST_SUMMARY names a file, the counts are also appended to it (with the suite's name from
+// FACEINV_TEST_SUITE), so test/runAll.js can total them per suite.
 'use strict';
 const fs = require('node:fs');
 const Mocha = require('mocha');
@@ -12,7 +13,7 @@ class SpecWithSummary extends Mocha.reporters.Spec {
       const s = runner.stats || {};
       const counts = { passed: s.passes || 0, failed: s.failures || 0, skipped: s.pending || 0 };
       process.stdout.write(`\ntests: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`);
-      if (process.env.FACEINV_TEST_SUMMARY) fs.appendFileSync(process.env.FACEINV_TEST_SUMMARY, `${JSON.stringify(counts)}\n`);
+      if (process.env.FACEINV_TEST_SUMMARY) fs.appendFileSync(process.env.FACEINV_TEST_SUMMARY, `${JSON.stringify({ suite: process.env.FACEINV_TEST_SUITE, ...counts })}\n`);
     });
   }
 }

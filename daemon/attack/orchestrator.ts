@@ -38,7 +38,7 @@ import type { FaceModel } from './faceModel/types';
 import { makeFaceCheck } from './faceCheck';
 import { checkFrame, renderFaces } from './inversion';
 import { ensureRunSplit, readRunSplit } from './runSplit';
-import { gradientSearch } from './search/gradientSearch';
+import { whiteboxWithRestarts } from './search/whiteboxRestarts';
 import { QueryOracle } from './search/oracle';
 import { querySearch } from './search/querySearch';
 import { AttackerPairs, startLatents } from './start';
@@ -67,7 +67,10 @@ const SNAPSHOT_SECONDS = 45;
 
 function methodText(config: RunConfig, decision: RouteDecision, model: FaceModel): string {
   const start = { ridge: 'ridge-regression start', nearest: 'top-5 nearest training faces start', decoder: "the decoder's answer as start" }[config.start];
-  if (decision.route === 'whitebox') return `white box: ${model.describe()}; ${start}; ${config.whitebox.steps} gradient steps through ${config.encoder}`;
+  if (decision.route === 'whitebox') {
+    const w = config.whitebox;
+    return `white box: ${model.describe()}; ${start}; ${w.steps} gradient steps through ${config.encoder}${w.restarts > 1 ? ` × ${w.restarts} restarts` : ''}${w.select === 'detected' ? ', answers the face detector finds' : ''}`;
+  }
   const search = config.search.method === 'none' ? 'no per-target queries' : `${config.search.method} search, ${config.search.queries} queries per target`;
   return `black box: ${model.describe()}; ${start}; ${search}`;
 }
@@ -214,7 +217,9 @@ async function attack(config: RunConfig, ctx: AttackContext, p: AttackPlan): Pro
     try {
       if (decision.route === 'whitebox') {
         let step = 0;
-        const res = await gradientSearch(model, enc, targets, start, config.whitebox, {
+        const check = config.whitebox.select === 'detected' ? await makeFaceCheck(model) : null;
+        const res = await whiteboxWithRestarts(model, enc, targets, start, config.whitebox, {
+          ...(check ? { detect: check.detect } : {}),
           seed: config.training.seed, signal: ctx.signal, engine: config.training.engine, workspaceDir: ctx.workspaceDir,
           warn: (m) => ctx.log('warn', m),
           onStep: (b, batches, s) => {
@@ -222,9 +227,12 @@ async function attack(config: RunConfig, ctx: AttackContext, p: AttackPlan): Pro
             metrics.append({ time: new Date().toISOString(), step, split: 'search', loss: s.loss, cosine: s.meanCosine });
             const used = b * config.whitebox.steps + s.step, limit = batches * config.whitebox.steps;
             ctx.progress(used, limit, { loss: s.loss, cosine: s.meanCosine, batch: b + 1 }, undefined,
-              { budget: { kind: 'steps', used, limit }, ...(used === limit ? { stopReason: `budget of ${config.whitebox.steps} gradient steps per target reached` } : {}) });
+              { budget: { kind: 'steps', used, limit }, ...(used === limit ? { stopReason: `budget of ${config.whitebox.steps} gradient steps × ${config.whitebox.restarts} restart(s) per target reached` } : {}) });
           },
         });
+        await check?.dispose();
+        const undetected = res.detected.filter((d) => !d).length;
+        if (check && undetected) ctx.log('warn', `${undetected} white-box answers are not found by the face detector in any of the ${config.whitebox.restarts} restart(s)`);
         if (res.aborted) throw new JobCancelledError();
         const diverged = res.diverged.filter(Boolean).length;
         if (diverged) ctx.log('warn', `${diverged} targets diverged (non-finite loss) and were stopped; their best result so far is kept`);

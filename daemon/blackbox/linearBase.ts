@@ -1,7 +1,7 @@
 /**
  * The decoder's linear base (DecoderOptions.linearBase): ridge regression from a template (plus a bias) to the
  * target image's pixels, fitted in closed form on the attacker's training pairs — the linear inverse that the
- * ridge start computes through a PCA face model (daemon/attack/ridge.ts, start "ridge"), here straight into
+ * ridge start computes through a PCA face model (daemon/math/ridge.ts, start "ridge"), here straight into
  * pixel space so the decoder can hold it as one fixed [D, S·S·3] map and learn a nonlinear correction on top.
  *
  *   W = (EᵀE + λ·I′)⁻¹ EᵀX,  E = [templates | 1] [n, D+1], X the targets [n, S·S·3] on [0, 1], I′ = I with a
@@ -13,45 +13,15 @@
  */
 import { tf } from '../engine/tf';
 import type { LinearBaseInit } from '../nets/decoder';
+import { cholesky, choleskySolve } from '../math/linalg';
 
 export const LINEAR_BASE_LAMBDA = 0.1;
 
-/** Lower-triangular L with A = L·Lᵀ (row-major n×n, float64). */
-function choleskyLower(A: Float64Array, n: number): Float64Array {
-  const L = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = A[i * n + j];
-      for (let k = 0; k < j; k++) s -= L[i * n + k] * L[j * n + k];
-      if (i === j) {
-        if (!(s > 0)) throw new Error(`linear base: the normal equations are singular at pivot ${i} (${s}); more training pairs or a larger λ are needed`);
-        L[i * n + i] = Math.sqrt(s);
-      } else {
-        L[i * n + j] = s / L[j * n + j];
-      }
-    }
-  }
-  return L;
-}
-
-/** A⁻¹ for symmetric positive definite A (n×n) through its Cholesky factor. */
-export function spdInverse(A: Float64Array, n: number): Float64Array {
-  const L = choleskyLower(A, n);
-  const inv = new Float64Array(n * n);
-  const y = new Float64Array(n);
-  for (let c = 0; c < n; c++) {
-    for (let i = 0; i < n; i++) {
-      let s = i === c ? 1 : 0;
-      for (let k = 0; k < i; k++) s -= L[i * n + k] * y[k];
-      y[i] = s / L[i * n + i];
-    }
-    for (let i = n - 1; i >= 0; i--) {
-      let s = y[i];
-      for (let k = i + 1; k < n; k++) s -= L[k * n + i] * inv[k * n + c];
-      inv[i * n + c] = s / L[i * n + i];
-    }
-  }
-  return inv;
+/** A⁻¹ for symmetric positive definite A (n×n) through its Cholesky factor (daemon/math/linalg.ts). */
+function spdInverse(A: Float64Array, n: number): Float64Array {
+  const I = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) I[i * n + i] = 1;
+  return choleskySolve(cholesky(A, n, 'linear base: the normal equations (more training pairs or a larger λ are needed)'), I, n, n);
 }
 
 export interface LinearBaseData {

@@ -41,7 +41,7 @@ import { GraphBuilder } from '../ort/graph';
 import { interpMatrix } from '../ort/searchGraph';
 import { createSession } from '../ort/session';
 import { writeFileAtomic } from '../runs/runFolder';
-import { spdInverse } from './linearBase';
+import { fitRidge } from '../math/ridge';
 import { TARGET_TEMPLATE } from './trainingSet';
 
 /** Scale and shift taking decoder-frame pixel coordinates to the surrogate's: x' = scale·x + t. */
@@ -293,34 +293,12 @@ export async function surrogateTargets(sur: Surrogate, crops: Uint8Array, rels: 
  * "template"): ridge regression with a bias, fitted on the attacker's own training pairs (its photos' surrogate
  * embeddings and the templates the black box returned for them), so the identity term can compare against the
  * attacked template itself: 1 − cos(H·F(warp(G(z))), z). A distillation of the black box from queries the
- * attacker already made, not a gradient of it. Returns W [d, D] and b [D] (row-major).
+ * attacker already made, not a gradient of it. The ridge start's fit (daemon/math/ridge.ts: the bias is not
+ * penalised). Returns W [d, D] and b [D] (row-major).
  */
 export function fitTemplateHead(features: Float32Array, templates: Float32Array, n: number, d: number, D: number, lambda = 0.1): { W: Float32Array; b: Float32Array; inDim: number; outDim: number } {
-  if (features.length !== n * d || templates.length !== n * D) throw new Error(`template head: ${n} pairs do not fit [${features.length}] features and [${templates.length}] templates`);
-  const m = d + 1;
-  const A = new Float64Array(m * m);
-  const B = new Float64Array(m * D);
-  const x = new Float64Array(m);
-  x[d] = 1;
-  for (let r = 0; r < n; r++) {
-    for (let i = 0; i < d; i++) x[i] = features[r * d + i];
-    for (let i = 0; i < m; i++) {
-      const xi = x[i];
-      for (let j = 0; j <= i; j++) A[i * m + j] += xi * x[j];
-      for (let c = 0; c < D; c++) B[i * D + c] += xi * templates[r * D + c];
-    }
-  }
-  for (let i = 0; i < m; i++) for (let j = i + 1; j < m; j++) A[i * m + j] = A[j * m + i];
-  for (let i = 0; i < d; i++) A[i * m + i] += lambda;
-  const inv = spdInverse(A, m);
-  const W = new Float32Array(m * D);
-  for (let i = 0; i < m; i++) {
-    for (let k = 0; k < m; k++) {
-      const a = inv[i * m + k];
-      if (a === 0) continue;
-      for (let c = 0; c < D; c++) W[i * D + c] += a * B[k * D + c];
-    }
-  }
+  const map = fitRidge(features, templates, n, d, D, lambda);
+  const W = Float32Array.from(map.weights);
   return { W: W.slice(0, d * D), b: W.slice(d * D), inDim: d, outDim: D };
 }
 

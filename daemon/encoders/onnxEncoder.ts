@@ -6,7 +6,7 @@
  * faceplugin's fr_feature.onnx) has its batch lifted at load (daemon/onnx/batchLift.ts) and the lifted graph is
  * checked against the original on random faces (max difference ≤ 1e-5 of the output scale); if the rewrite is
  * impossible or fails the check, the model runs one face at a time. Dynamic-batch models run in chunks of `maxBatch`.
- * PRelu nodes with constant slopes are rewritten into Mul + Max/Min/Where (daemon/ort/preluRewrite.ts: onnxruntime's
+ * PRelu nodes with constant slopes are rewritten into Mul + Max/Min/Where (daemon/onnx/preluRewrite.ts: onnxruntime's
  * per-channel PRelu is 4–6× slower than those ops; fr_feature runs about twice as fast) and the rewritten graph is
  * used only when its outputs are bit-identical to the original's on random faces, so cached embeddings stay valid.
  */
@@ -16,7 +16,7 @@ import * as ort from 'onnxruntime-node';
 import type { EncoderConfig } from '../protocol/encoderConfig';
 import { tf } from '../engine/tf';
 import { liftFixedBatch } from '../onnx/batchLift';
-import { rewritePrelu } from '../ort/preluRewrite';
+import { rewritePrelu } from '../onnx/preluRewrite';
 import { loadOnnxAsTf, TfOnnxModel } from '../onnx/model';
 import type { AlignedBatch, Encoder } from './types';
 import { checkAlignedBatch, l2NormalizeInPlace, l2NormalizeRows, toModelInput } from './preprocess';
@@ -309,7 +309,7 @@ function probeInput(config: EncoderConfig, n: number): { data: Float32Array; dim
 }
 
 /**
- * A session over `bytes` with its PRelu nodes rewritten (daemon/ort/preluRewrite.ts) when that reproduces the
+ * A session over `bytes` with its PRelu nodes rewritten (daemon/onnx/preluRewrite.ts) when that reproduces the
  * current session's outputs bit for bit on random inputs; otherwise null.
  */
 async function preluRewrittenSession(config: EncoderConfig, bytes: Uint8Array, current: ort.InferenceSession, inputName: string, outputName: string, threads: number, n: number): Promise<ort.InferenceSession | null> {

@@ -574,7 +574,11 @@ export async function readDecoderCheckpoint(dir: string): Promise<DecoderState> 
   const tensors: DecoderState['tensors'] = [];
   for (const t of manifest.tensors) {
     if (t.offset < 0 || t.offset + t.length > all.length) throw new Error(`Decoder.load: tensor '${t.name}' lies outside ${wpath}`);
-    tensors.push({ name: t.name, shape: t.shape, data: all.subarray(t.offset, t.offset + t.length) });
+    const data = all.subarray(t.offset, t.offset + t.length);
+    // A corrupt (e.g. diverged) checkpoint would otherwise train on as NaN gradients, far from its cause.
+    const bad = data.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw new Error(`Decoder.load: tensor '${t.name}' in ${wpath} holds ${data[bad]} at ${bad} (not finite): the checkpoint is corrupt; run with --overwrite to start afresh`);
+    tensors.push({ name: t.name, shape: t.shape, data });
   }
   if (!(Number.isInteger(manifest.step) && manifest.step >= 0)) throw new Error(`Decoder.load: bad step ${manifest.step} in ${mpath}`);
   return { options, step: manifest.step, tensors };

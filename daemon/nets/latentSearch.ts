@@ -13,6 +13,7 @@
  */
 import { tf } from '../engine/tf';
 import { matMulConstLeft } from '../onnx/ops/matmulGrad';
+import { adamScalars, adamUpdate } from './layers/adam';
 
 export interface LatentSearchOptions {
   /** Adam steps (default 200 in callers' config). */
@@ -158,7 +159,7 @@ function checkOptions(targets: Float32Array[], latentDim: number, o: LatentSearc
   }
 }
 
-const ADAM = { beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+const ADAM = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
 
 /**
  * The search on an engine other than TF.js (daemon/ort/search.ts): per-target loss, cosine and ∂loss/∂z at z
@@ -195,7 +196,6 @@ export async function latentSearchOn(engine: SearchEngine, targets: Float32Array
   const v = new Float32Array(n * D);
   const best = z.slice();
   const bestCos = new Array<number>(n).fill(-Infinity);
-  const b1 = ADAM.beta1; const b2 = ADAM.beta2;
   let stepsRun = 0;
   let aborted = false;
   for (let step = 1; step <= opts.steps + 1; step++) {
@@ -214,17 +214,11 @@ export async function latentSearchOn(engine: SearchEngine, targets: Float32Array
       }
     }
     if (!final) {
-      const a = opts.learningRate / (1 - b1 ** step);
-      const c = 1 - b2 ** step;
+      const adam = { ...ADAM, learningRate: opts.learningRate };
       for (let i = 0; i < n; i++) {
         if (diverged[i]) continue;
-        for (let k = i * D; k < (i + 1) * D; k++) {
-          const g = grad[k];
-          const m1 = Math.fround(b1 * m[k] + (1 - b1) * g);
-          const v1 = Math.fround(b2 * v[k] + (1 - b2) * g * g);
-          m[k] = m1; v[k] = v1;
-          z[k] = z[k] - (a * m1) / (Math.sqrt(v1 / c) + ADAM.eps);
-        }
+        const row = (a: Float32Array) => a.subarray(i * D, (i + 1) * D);
+        adamUpdate(row(z), row(m), row(v), row(grad), adam, step);
       }
       if (opts.projectHost) {
         // Frozen rows keep their values: project a copy of each live row only.
@@ -337,7 +331,8 @@ export async function latentSearch(G: Generator, E: DiffEncoder, targets: Float3
           const g = grad as tf.Tensor2D;
           const m1 = tf.add(tf.mul(b1, m), tf.mul(1 - b1, g));
           const v1 = tf.add(tf.mul(b2, v), tf.mul(1 - b2, tf.square(g)));
-          const stepT = tf.div(tf.mul(opts.learningRate / (1 - b1 ** t), m1), tf.add(tf.sqrt(tf.div(v1, 1 - b2 ** t)), ADAM.eps));
+          const { stepSize, epsHat } = adamScalars({ ...ADAM, learningRate: opts.learningRate }, t);
+          const stepT = tf.div(tf.mul(stepSize, m1), tf.add(tf.sqrt(v1), epsHat));
           const z1 = tf.sub(z, stepT);
           return {
             z: tf.where(mask, z1, z) as tf.Tensor2D, m: tf.where(mask, m1, m) as tf.Tensor2D, v: tf.where(mask, v1, v) as tf.Tensor2D,

@@ -2,7 +2,7 @@
  * Training and decoding the W1 decoder on ONNX Runtime, with Decoder.trainStep's semantics (daemon/nets/
  * decoder.ts): the same N(0, noiseVariance) input noise per step (drawn with TF.js's seeded generator, seed
  * trainingNoiseSeed), batch norm with batch statistics and moving averages (momentum 0.9, unbiased variance
- * M/(M−1)), the same Adam constants and update (./adam.ts). One ONNX graph per batch size computes the loss,
+ * M/(M−1)), the same Adam constants and update (../nets/layers/adam.ts). One ONNX graph per batch size computes the loss,
  * every gradient and the batch statistics (./decoderGraph.ts); Adam and the moving averages run on the host.
  *
  * State is the Decoder's checkpoint (decoder.json + weights.bin, readDecoderCheckpoint/writeDecoderCheckpoint),
@@ -14,7 +14,7 @@
 import * as ort from 'onnxruntime-node';
 import { tf } from '../engine/tf';
 import { Decoder, DecoderOptions, DecoderState, LinearBaseInit, readDecoderCheckpoint, trainingNoiseSeed, validateDecoderOptions, writeDecoderCheckpoint } from '../nets/decoder';
-import { AdamConstants, adamUpdate, transposeGather } from './adam';
+import { AdamConstants, adamUpdate, transposeGather } from '../nets/layers/adam';
 import { buildForwardGraph, buildTrainGraph, ForwardGraph, GraphOptions, TrainGraph } from './decoderGraph';
 import { decoderNet, DecoderNet, sizeOf, TensorSpec } from './decoderNet';
 import { fromGraphLayout, graphShape, GraphLayout, layoutOf, toGraphLayout } from './paramLayout';

@@ -6,10 +6,21 @@
  * Flow: a client authenticates at the WebSocket upgrade (token), sends requests with ids, gets one response
  * per request; after `daemon/subscribe` it gets the full state of the jobs it asked for once, then small
  * `daemon/jobProgress` / `daemon/jobState` / `daemon/log` notifications.
+ *
+ * Run folders (the dashboard's feed, so that a dashboard works the same against a local daemon and one on a
+ * GPU box): `daemon/subscribeRuns` answers with the whole run history under the daemon's runs root, then
+ * `daemon/runsChanged` deltas; `daemon/subscribeRun` answers with one run's whole state (manifest, every
+ * metric line, reconstructions, evaluation report), then `daemon/runMetrics` (appended lines),
+ * `daemon/runManifest`, `daemon/runFaces`, `daemon/runEvaluation`, `daemon/runRemoved`, and `daemon/runState`
+ * when the run must be taken whole again (metrics.jsonl rewritten by a resume, the folder back). Face images
+ * travel as bytes (`daemon/runImages`, a page at a time): a client never reads the daemon's disk. Every path
+ * the daemon serves stays inside its runs root (symlinks out of it are refused).
  */
 import { Static, Type } from '@sinclair/typebox';
 import { BudgetSchema } from './budget';
 import { defineNotification, defineRequest } from './message';
+import { EvaluationReportSchema } from './report';
+import { MetricsLineSchema, RunKindSchema, RunManifestSchema } from './runFolder';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -129,9 +140,188 @@ export type LogLevel = Static<typeof LogLevel>;
 export const LogNotification = defineNotification('daemon/log',
   Type.Object({ level: LogLevel, message: Type.String(), time: Type.String(), jobId: Type.Optional(Type.String()) }));
 
+// ---------------------------------------------------------------------------------------------------------
+// Run folders: the dashboard's feed
+
+/** A run folder's name under the daemon's runs root: one path segment, never `.` or `..`. */
+export const RunNameSchema = Type.String({ minLength: 1, maxLength: 255, pattern: '^(?!\\.\\.?$)[^/\\\\\\u0000]+$' });
+
+/** One row of the run history: a folder under the daemon's runs root (`<workspace>/runs`). */
+const RateOrNull = Type.Union([Type.Number({ minimum: 0, maximum: 1 }), Type.Null()]);
+
+/** A run's headline figures, from its evaluation report (daemon/protocol/report.ts `runHeadline`). */
+export const RunHeadlineSchema = Type.Object({
+  method: Type.String(),
+  queriesPerTarget: Type.Optional(Type.Number({ minimum: 0 })),
+  probes: Type.Integer({ minimum: 0 }),
+  /** Type I at FMR 1e-4 and type II (per pair) at 1e-3, `redetect`, by the attacked encoder. */
+  typeI1e4: RateOrNull,
+  typeII1e3: RateOrNull,
+  /** The first transfer encoder's type I at 1e-3, `redetect`. */
+  transfer: Type.Optional(Type.Object({ encoderId: Type.String(), typeI1e3: RateOrNull })),
+  /** The nearest-training-face baseline's type I at 1e-4, for scale. */
+  nearestFace1e4: RateOrNull,
+});
+export type RunHeadline = Static<typeof RunHeadlineSchema>;
+
+export const RunSummarySchema = Type.Object({
+  name: Type.String(),
+  /** Absolute path of the run folder on the daemon's machine (shown, never opened by the client). */
+  dir: Type.String(),
+  kind: Type.Optional(RunKindSchema),
+  encoderId: Type.Optional(Type.String()),
+  /** Manifest state; 'unknown' when run.json is missing or unreadable. */
+  state: Type.Union([Type.Literal('running'), Type.Literal('finished'), Type.Literal('failed'), Type.Literal('interrupted'), Type.Literal('unknown')]),
+  /** ISO time used for newest-first ordering (manifest createdAt, else the folder's mtime). */
+  createdAt: Type.String(),
+  hasReport: Type.Boolean(),
+  /** The evaluated attack in a few figures (redetect, attacked encoder), so the history compares methods. */
+  headline: Type.Optional(RunHeadlineSchema),
+  /** Why the manifest could not be read, when it could not. */
+  problem: Type.Optional(Type.String()),
+});
+export type RunSummary = Static<typeof RunSummarySchema>;
+
+/** The history order: newest first, ties by name. One comparator for the daemon's list and a client's deltas. */
+export function compareRuns(a: Pick<RunSummary, 'name' | 'createdAt'>, b: Pick<RunSummary, 'name' | 'createdAt'>): number {
+  return a.createdAt === b.createdAt ? a.name.localeCompare(b.name) : a.createdAt < b.createdAt ? 1 : -1;
+}
+
+/**
+ * A reconstruction as the daemon serves it. Its pictures come through `daemon/runImages`; a `…Version`
+ * changes whenever that file does (size and modification time), so a client caches by (run, id, version).
+ */
+export const RunFaceSchema = Type.Object({
+  id: Type.String({ minLength: 1 }),
+  identity: Type.Optional(Type.String()),
+  /** The attack's own final cosine to its target, before any evaluation. */
+  cosine: Type.Optional(Type.Number()),
+  /** The reconstruction's file, relative to the run's reconstructions folder. */
+  image: Type.String(),
+  imageVersion: Type.String(),
+  /** The aligned original's file, when the index names one that stays inside the folder. */
+  original: Type.Optional(Type.String()),
+  originalVersion: Type.Optional(Type.String()),
+});
+export type RunFace = Static<typeof RunFaceSchema>;
+
+/** Everything a client shows of one run, read whole. */
+export const RunStateSchema = Type.Object({
+  name: Type.String(),
+  /** The run folder on the daemon's machine. */
+  dir: Type.String(),
+  manifest: Type.Union([RunManifestSchema, Type.Null()]),
+  /** Every line of metrics.jsonl so far, in file order. */
+  metrics: Type.Array(MetricsLineSchema),
+  faces: Type.Array(RunFaceSchema),
+  evaluation: Type.Union([EvaluationReportSchema, Type.Null()]),
+  /** Why evaluation/report.json exists but cannot be shown (older version, bad JSON…), naming what is missing. */
+  evaluationProblem: Type.Optional(Type.String()),
+  /** Readable problems with the run's files (bad JSON, bad lines, paths escaping the folder). */
+  problems: Type.Array(Type.String()),
+});
+export type RunState = Static<typeof RunStateSchema>;
+
+const RunParams = Type.Object({ run: RunNameSchema }, { additionalProperties: false });
+const Ok = Type.Object({ ok: Type.Boolean() });
+
+/**
+ * client → daemon: the whole run history under the daemon's runs root (newest first), then `daemon/runsChanged`
+ * deltas on this connection until `daemon/unsubscribeRuns` or the connection closes.
+ */
+export const SubscribeRunsRequest = defineRequest('daemon/subscribeRuns', Type.Object({}, { additionalProperties: false }),
+  Type.Object({ runsRoot: Type.String(), runs: Type.Array(RunSummarySchema) }));
+
+/**
+ * client → daemon: the run history under the daemon's runs root (newest first) once, without following it:
+ * what a picker (Evaluate, Invert with a run's decoder) offers. `dir` is a path on the daemon's machine.
+ */
+export const ListRunsRequest = defineRequest('daemon/listRuns', Type.Object({}, { additionalProperties: false }),
+  Type.Object({ runsRoot: Type.String(), runs: Type.Array(RunSummarySchema) }));
+
+/** client → daemon: no more `daemon/runsChanged` on this connection. */
+export const UnsubscribeRunsRequest = defineRequest('daemon/unsubscribeRuns', Type.Object({}, { additionalProperties: false }), Ok);
+
+/**
+ * client → daemon: one run's whole state, then its deltas (`daemon/runMetrics`, `daemon/runManifest`,
+ * `daemon/runFaces`, `daemon/runEvaluation`, `daemon/runRemoved`, `daemon/runState`) on this connection until
+ * `daemon/unsubscribeRun`. NotFound for a name that is not a folder of the runs root; PathNotAllowed for one
+ * that leads out of it (a symlink).
+ */
+export const SubscribeRunRequest = defineRequest('daemon/subscribeRun', RunParams, Type.Object({ run: RunStateSchema }));
+
+/** client → daemon: no more deltas of this run on this connection. */
+export const UnsubscribeRunRequest = defineRequest('daemon/unsubscribeRun', RunParams, Ok);
+
+/** Most pictures one `daemon/runImages` asks for. */
+export const MAX_IMAGES_PER_REQUEST = 32;
+
+/**
+ * client → daemon: the bytes (base64) of some of a run's face pictures, by reconstruction id. Each answer
+ * item has `data` and `type`, or a `problem` (no such id, file missing, not a PNG/JPEG, too large, outside
+ * the run). Items left out of the answer (its size limit was reached) are asked for again.
+ */
+export const RunImagesRequest = defineRequest('daemon/runImages',
+  Type.Object({
+    run: RunNameSchema,
+    faces: Type.Array(Type.Object({
+      id: Type.String({ minLength: 1, maxLength: 512 }),
+      which: Type.Union([Type.Literal('image'), Type.Literal('original')]),
+    }, { additionalProperties: false }), { minItems: 1, maxItems: MAX_IMAGES_PER_REQUEST }),
+  }, { additionalProperties: false }),
+  Type.Object({
+    images: Type.Array(Type.Object({
+      id: Type.String(),
+      which: Type.Union([Type.Literal('image'), Type.Literal('original')]),
+      /** The file's version (as in RunFace) when it was read. */
+      version: Type.Optional(Type.String()),
+      type: Type.Optional(Type.Union([Type.Literal('image/png'), Type.Literal('image/jpeg')])),
+      /** base64 of the file. */
+      data: Type.Optional(Type.String()),
+      problem: Type.Optional(Type.String()),
+    })),
+  }));
+
+/** daemon → clients subscribed to runs: rows added or changed (`changed`), folders gone (`removed`, by name). */
+export const RunsChangedNotification = defineNotification('daemon/runsChanged',
+  Type.Object({ changed: Type.Array(RunSummarySchema), removed: Type.Array(Type.String()) }));
+
+/** daemon → clients subscribed to the run: lines appended to its metrics.jsonl since the last report. */
+export const RunMetricsNotification = defineNotification('daemon/runMetrics',
+  Type.Object({ run: Type.String(), lines: Type.Array(MetricsLineSchema), problems: Type.Optional(Type.Array(Type.String())) }));
+
+/** daemon → clients subscribed to the run: its run.json changed (state, progress). */
+export const RunManifestNotification = defineNotification('daemon/runManifest',
+  Type.Object({ run: Type.String(), manifest: Type.Union([RunManifestSchema, Type.Null()]), problem: Type.Optional(Type.String()) }));
+
+/** daemon → clients subscribed to the run: its reconstructions/index.json changed (or a picture in it). */
+export const RunFacesNotification = defineNotification('daemon/runFaces',
+  Type.Object({ run: Type.String(), faces: Type.Array(RunFaceSchema), problems: Type.Optional(Type.Array(Type.String())) }));
+
+/** daemon → clients subscribed to the run: its evaluation/report.json appeared or changed. */
+export const RunEvaluationNotification = defineNotification('daemon/runEvaluation',
+  Type.Object({ run: Type.String(), evaluation: Type.Union([EvaluationReportSchema, Type.Null()]), problem: Type.Optional(Type.String()) }));
+
+/** daemon → clients subscribed to the run: its folder was deleted (the subscription stays: it may come back). */
+export const RunRemovedNotification = defineNotification('daemon/runRemoved', Type.Object({ run: Type.String() }));
+
+/**
+ * daemon → clients subscribed to the run: take this run whole again, replacing what was sent (metrics.jsonl
+ * was rewritten by a resume, or the folder came back after `daemon/runRemoved`).
+ */
+export const RunStateNotification = defineNotification('daemon/runState', Type.Object({ run: RunStateSchema }));
+
 /** Every request the daemon answers, for dispatch tables and the fuzz test. */
 export const DAEMON_REQUESTS = [
   StatusRequest, SubmitJobRequest, CancelJobRequest, ListJobsRequest, GetJobRequest, SubscribeRequest,
   UnsubscribeRequest, ListJobKindsRequest, ShutdownRequest,
+  ListRunsRequest, SubscribeRunsRequest, UnsubscribeRunsRequest, SubscribeRunRequest, UnsubscribeRunRequest, RunImagesRequest,
+] as const;
+
+/** Every notification the daemon sends. */
+export const DAEMON_NOTIFICATIONS = [
+  JobProgressNotification, JobStateNotification, LogNotification,
+  RunsChangedNotification, RunMetricsNotification, RunManifestNotification, RunFacesNotification, RunEvaluationNotification,
+  RunRemovedNotification, RunStateNotification,
 ] as const;
 

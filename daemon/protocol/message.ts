@@ -6,6 +6,7 @@
  * senders and receivers share one name and one payload type, and dispatch is a lookup, not a switch.
  */
 import { Static, TSchema, Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
 import { isPlainObject } from './json';
 
 export interface RequestType<M extends string, P extends TSchema, R extends TSchema> {
@@ -13,20 +14,30 @@ export interface RequestType<M extends string, P extends TSchema, R extends TSch
   readonly method: M;
   readonly params: P;
   readonly result: R;
+  /** Guard: `v` matches the params schema (TypeBox `Value.Check`, no `eval`, so it also runs in webviews). */
+  isParams(v: unknown): v is Static<P>;
+  /** Guard for a result received from a peer that is not trusted to get it right (a remote daemon). */
+  isResult(v: unknown): v is Static<R>;
 }
 
 export interface NotificationType<M extends string, P extends TSchema> {
   readonly kind: 'notification';
   readonly method: M;
   readonly params: P;
+  /** Guard: `v` matches the params schema. */
+  isParams(v: unknown): v is Static<P>;
 }
 
 export function defineRequest<M extends string, P extends TSchema, R extends TSchema>(method: M, params: P, result: R): RequestType<M, P, R> {
-  return { kind: 'request', method, params, result };
+  return {
+    kind: 'request', method, params, result,
+    isParams: (v: unknown): v is Static<P> => Value.Check(params, v),
+    isResult: (v: unknown): v is Static<R> => Value.Check(result, v),
+  };
 }
 
 export function defineNotification<M extends string, P extends TSchema>(method: M, params: P): NotificationType<M, P> {
-  return { kind: 'notification', method, params };
+  return { kind: 'notification', method, params, isParams: (v: unknown): v is Static<P> => Value.Check(params, v) };
 }
 
 export type ParamsOf<T> = T extends RequestType<string, infer P, TSchema> ? Static<P> : T extends NotificationType<string, infer P> ? Static<P> : never;

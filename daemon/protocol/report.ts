@@ -167,3 +167,19 @@ export function findRow(r: Pick<EvaluationReport, 'rows'>, subject: Subject, pro
 export function pointIndex(r: Pick<EvaluationReport, 'operatingPoints'>, fmr: number): number {
   return r.operatingPoints.findIndex((p) => Math.abs(p - fmr) <= fmr * 1e-9);
 }
+
+/** A report's few headline figures (the run history's comparison): redetect, type I @1e-4, type II @1e-3, transfer @1e-3. */
+export function runHeadline(r: EvaluationReport): { method: string; queriesPerTarget?: number; probes: number; typeI1e4: number | null; typeII1e3: number | null; transfer?: { encoderId: string; typeI1e3: number | null }; nearestFace1e4: number | null } {
+  const k4 = pointIndex(r, 1e-4), k3 = pointIndex(r, 1e-3);
+  const attack = findRow(r, 'attack', 'redetect', r.attackedEncoderId);
+  const nearest = findRow(r, 'nearest-face', 'redetect', r.attackedEncoderId);
+  const t = r.rows.find((x) => x.subject === 'attack' && x.protocol === 'redetect' && x.transfer);
+  const rate = (a: Rate[] | undefined, k: number) => (a && k >= 0 ? a[k]?.rate ?? null : null);
+  return {
+    method: r.method, probes: r.probes,
+    ...(r.queriesPerTarget !== undefined ? { queriesPerTarget: r.queriesPerTarget } : {}),
+    typeI1e4: rate(attack?.typeI, k4), typeII1e3: rate(attack?.typeII.perPair, k3),
+    ...(t ? { transfer: { encoderId: t.encoderId, typeI1e3: rate(t.typeI, k3) } } : {}),
+    nearestFace1e4: rate(nearest?.typeI, k4),
+  };
+}

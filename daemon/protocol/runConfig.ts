@@ -90,10 +90,16 @@ export const SplitConfigSchema = Type.Object({
 
 export const WhiteboxConfigSchema = Type.Object({
   steps: Type.Integer({ minimum: 1, maximum: 100000, default: 200, description: 'Gradient steps per target (white box).' }),
-  learningRate: Type.Number({ exclusiveMinimum: 0, default: 0.01, description: 'Adam step size, in units of the face model\'s latent scale.' }),
+  learningRate: Type.Number({ exclusiveMinimum: 0, default: 0.01, description: 'Adam step size in latent units (pca: standard deviations of the training faces; decoder: template space).' }),
   init: Type.Union([Type.Literal('normal'), Type.Literal('zeros'), Type.Literal('estimate')], { default: 'estimate', description: 'estimate = start from the `start` estimate.' }),
   priorWeight: Type.Number({ minimum: 0, default: 0 }),
   batchSize: Type.Integer({ minimum: 1, maximum: 256, default: 16 }),
+  restarts: Type.Integer({ minimum: 1, maximum: 32, default: 1, description: 'Searches per target, the first from the start, the others from the start plus Gaussian noise; the answer is chosen by `select`.' }),
+  restartSigma: Type.Number({ exclusiveMinimum: 0, default: 0.5, description: 'Noise of the restarts\' starting points, in latent standard deviations.' }),
+  select: Type.Union([Type.Literal('detected'), Type.Literal('cosine')], {
+    default: 'detected',
+    description: '"detected": the highest cosine among the restarts the face detector finds (the highest overall when it finds none); "cosine": the highest cosine.',
+  }),
 }, { additionalProperties: false, default: {} });
 
 export const FaceModelConfigSchema = Type.Object({

@@ -6,51 +6,45 @@
  * `is()` guard; the webview bundle imports this module for types and guards only (TypeBox's `Value.Check`,
  * which needs no `eval` and so runs under the webview's CSP).
  *
- * Run-folder payloads are the schemas of daemon/protocol/runFolder.ts (one source of schema and type).
+ * Run-folder payloads are the schemas of daemon/protocol/runFolder.ts and the run feed's of daemon.ts (one
+ * source of schema and type): the extension relays what the daemon's feed sends (`daemon/subscribeRuns`,
+ * `daemon/subscribeRun` and their deltas), from a local daemon or a remote one alike. Face pictures arrive
+ * as `data:` URIs (fetched from the daemon a page at a time, `dashboard/faceImages`), so the webview loads
+ * nothing from disk and its CSP allows images from `data:` only.
  */
 import { Static, TSchema, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { BudgetSchema } from './budget';
+import { RunStateSchema, RunSummarySchema, type RunSummary } from './daemon';
 import { EvaluationReportSchema } from './report';
-import { MetricsLineSchema, ReconstructionIndexSchema, ReconstructionItemSchema, RunKindSchema, RunManifestSchema } from './runFolder';
+import { MetricsLineSchema, ReconstructionIndexSchema, ReconstructionItemSchema, RunManifestSchema } from './runFolder';
 import { defineNotification, NotificationType } from './message';
 import { isPlainObject } from './json';
 
 // ---------------------------------------------------------------------------------------------------------
 // Run-folder payloads: the schemas of daemon/protocol/runFolder.ts
 
-export { EvaluationReportSchema, MetricsLineSchema, ReconstructionIndexSchema, ReconstructionItemSchema, RunManifestSchema };
+export { EvaluationReportSchema, MetricsLineSchema, ReconstructionIndexSchema, ReconstructionItemSchema, RunManifestSchema, RunSummarySchema };
+export type { RunSummary };
 
 // ---------------------------------------------------------------------------------------------------------
 // Dashboard state
 
-/** One row of the run history: a folder under `<workspace>/runs/`. */
-export const RunSummarySchema = Type.Object({
-  name: Type.String(),
-  /** Absolute path of the run folder (extension side; the webview only shows it). */
-  dir: Type.String(),
-  kind: Type.Optional(RunKindSchema),
-  encoderId: Type.Optional(Type.String()),
-  /** Manifest state; 'unknown' when run.json is missing or unreadable. */
-  state: Type.Union([Type.Literal('running'), Type.Literal('finished'), Type.Literal('failed'), Type.Literal('interrupted'), Type.Literal('unknown')]),
-  /** ISO time used for newest-first ordering (manifest createdAt, else the folder's mtime). */
-  createdAt: Type.String(),
-  hasReport: Type.Boolean(),
-  /** Why the manifest could not be read, when it could not. */
-  problem: Type.Optional(Type.String()),
-});
-export type RunSummary = Static<typeof RunSummarySchema>;
+/** A picture as the webview may load it: a PNG or JPEG `data:` URI (the CSP allows no other image source). */
+export const ImageDataUriSchema = Type.String({ pattern: '^data:image/(png|jpeg);base64,[A-Za-z0-9+/]*={0,2}$' });
 
-/** A reconstruction with its images as webview URIs (`webview.asWebviewUri`), ready for `<img src>`. */
+/**
+ * A reconstruction. Its pictures are filled in as they arrive from the daemon (`dashboard/faceImages`):
+ * until then the webview draws a placeholder.
+ */
 export const FaceViewSchema = Type.Object({
   id: Type.String(),
   identity: Type.Optional(Type.String()),
-  imageUri: Type.String(),
-  originalUri: Type.Optional(Type.String()),
   cosine: Type.Optional(Type.Number()),
-  /** Absolute file paths, for `dashboard/openImage`. */
-  imagePath: Type.String(),
-  originalPath: Type.Optional(Type.String()),
+  imageUri: Type.Optional(ImageDataUriSchema),
+  /** The run has an original for this reconstruction (its picture may still be on its way). */
+  hasOriginal: Type.Boolean(),
+  originalUri: Type.Optional(ImageDataUriSchema),
 });
 export type FaceView = Static<typeof FaceViewSchema>;
 
@@ -69,34 +63,42 @@ export const RunJobSchema = Type.Object({
 });
 export type RunJob = Static<typeof RunJobSchema>;
 
-/** Everything the dashboard shows for the selected run. */
-export const RunViewSchema = Type.Object({
-  name: Type.String(),
-  dir: Type.String(),
-  manifest: Type.Union([RunManifestSchema, Type.Null()]),
-  /** Every line of metrics.jsonl so far, in file order. */
-  metrics: Type.Array(MetricsLineSchema),
-  faces: Type.Array(FaceViewSchema),
-  evaluation: Type.Union([EvaluationReportSchema, Type.Null()]),
-  /** Why evaluation/report.json exists but cannot be shown (older version, bad JSON…), naming what is missing. */
-  evaluationProblem: Type.Optional(Type.String()),
-  /** The daemon job writing this run, when the daemon knows one. */
-  job: Type.Union([RunJobSchema, Type.Null()]),
-  /** Readable problems with the run's files (bad JSON, bad lines, paths escaping the folder). */
-  problems: Type.Array(Type.String()),
-  /** True once the folder has disappeared from disk while shown. */
-  removed: Type.Boolean(),
-});
+/**
+ * Everything the dashboard shows for the selected run: the daemon's RunState (daemon.ts), its faces as
+ * FaceViews, the daemon job writing it, and whether its folder is gone.
+ */
+export const RunViewSchema = Type.Composite([
+  Type.Omit(RunStateSchema, ['faces']),
+  Type.Object({
+    faces: Type.Array(FaceViewSchema),
+    /** The daemon job writing this run, when the daemon knows one. */
+    job: Type.Union([RunJobSchema, Type.Null()]),
+    /** True once the folder has disappeared from disk while shown. */
+    removed: Type.Boolean(),
+  }),
+]);
 export type RunView = Static<typeof RunViewSchema>;
 
+/** The daemon the dashboard reads: whether it is live, where, and why not. */
+export const DaemonLinkSchema = Type.Object({
+  connected: Type.Boolean(),
+  /** ws://… of the daemon (local or remote), once one was connected or tried. */
+  url: Type.Optional(Type.String()),
+  /** A daemon this window did not start ("Connect to Daemon…"). */
+  remote: Type.Optional(Type.Boolean()),
+  /** Why the view is not live: not connected, unreachable and reconnecting, token refused… */
+  problem: Type.Optional(Type.String()),
+});
+export type DaemonLink = Static<typeof DaemonLinkSchema>;
+
 export const DashboardStateSchema = Type.Object({
-  /** `<workspace>/runs`, or null without a workspace folder. */
+  /** The daemon's `<workspace>/runs` (a path on its machine), or null before a daemon answered. */
   runsRoot: Type.Union([Type.String(), Type.Null()]),
   /** Newest first. */
   runs: Type.Array(RunSummarySchema),
   selected: Type.Union([RunViewSchema, Type.Null()]),
-  daemonConnected: Type.Boolean(),
-  /** A banner for the whole view (no workspace, the selected run is gone…). */
+  daemon: DaemonLinkSchema,
+  /** A banner for the whole view (no daemon, the selected run is gone…). */
   message: Type.Optional(Type.String()),
 });
 export type DashboardState = Static<typeof DashboardStateSchema>;
@@ -137,12 +139,20 @@ export const ReadyMessage = defineWebviewMessage('dashboard/ready', 'toExtension
 export const SelectRunMessage = defineWebviewMessage('dashboard/selectRun', 'toExtension',
   Type.Object({ run: Type.String({ minLength: 1, maxLength: 512 }) }, { additionalProperties: false }));
 
-/** webview → extension: open one face image (reconstruction or original) in an editor tab. */
+/** webview → extension: open one face picture (reconstruction or original) of the shown run in an editor tab. */
 export const OpenImageMessage = defineWebviewMessage('dashboard/openImage', 'toExtension',
-  Type.Object({ path: Type.String({ minLength: 1, maxLength: 4096 }) }, { additionalProperties: false }));
+  Type.Object({
+    run: Type.String({ minLength: 1, maxLength: 512 }),
+    face: Type.String({ minLength: 1, maxLength: 512 }),
+    which: Type.Union([Type.Literal('image'), Type.Literal('original')]),
+  }, { additionalProperties: false }));
 
-/** webview → extension: re-read everything from disk and push a whole `dashboard/state`. */
+/** webview → extension: ask the daemon for everything again and push a whole `dashboard/state`. */
 export const RefreshMessage = defineWebviewMessage('dashboard/refresh', 'toExtension',
+  Type.Object({}, { additionalProperties: false }));
+
+/** webview → extension: the banner's button when the daemon is gone: connect again (Connect to Daemon… or Start Daemon). */
+export const ReconnectMessage = defineWebviewMessage('dashboard/reconnect', 'toExtension',
   Type.Object({}, { additionalProperties: false }));
 
 /** extension → webview: the whole state; replaces whatever the webview had. */
@@ -160,6 +170,13 @@ export const ManifestMessage = defineWebviewMessage('dashboard/manifest', 'toWeb
 export const FacesMessage = defineWebviewMessage('dashboard/faces', 'toWebview',
   Type.Object({ run: Type.String(), faces: Type.Array(FaceViewSchema) }));
 
+/** extension → webview: pictures of the selected run's faces that arrived from the daemon (one page). */
+export const FaceImagesMessage = defineWebviewMessage('dashboard/faceImages', 'toWebview',
+  Type.Object({
+    run: Type.String(),
+    images: Type.Array(Type.Object({ id: Type.String(), imageUri: Type.Optional(ImageDataUriSchema), originalUri: Type.Optional(ImageDataUriSchema) })),
+  }));
+
 /** extension → webview: the selected run's evaluation/report.json appeared or changed. */
 export const EvaluationMessage = defineWebviewMessage('dashboard/evaluation', 'toWebview',
   Type.Object({ run: Type.String(), evaluation: Type.Union([EvaluationReportSchema, Type.Null()]), problem: Type.Optional(Type.String()) }));
@@ -176,12 +193,11 @@ export const RunsMessage = defineWebviewMessage('dashboard/runs', 'toWebview',
 export const RunRemovedMessage = defineWebviewMessage('dashboard/runRemoved', 'toWebview',
   Type.Object({ run: Type.String(), message: Type.String() }));
 
-/** extension → webview: the daemon connection came up or went down. */
-export const DaemonMessage = defineWebviewMessage('dashboard/daemon', 'toWebview',
-  Type.Object({ connected: Type.Boolean() }));
+/** extension → webview: the daemon connection came up, went down or is being re-established. */
+export const DaemonMessage = defineWebviewMessage('dashboard/daemon', 'toWebview', DaemonLinkSchema);
 
-export const TO_EXTENSION = [ReadyMessage, SelectRunMessage, OpenImageMessage, RefreshMessage] as const;
-export const TO_WEBVIEW = [StateMessage, MetricsMessage, ManifestMessage, FacesMessage, EvaluationMessage, JobMessage, RunsMessage, RunRemovedMessage, DaemonMessage] as const;
+export const TO_EXTENSION = [ReadyMessage, SelectRunMessage, OpenImageMessage, RefreshMessage, ReconnectMessage] as const;
+export const TO_WEBVIEW = [StateMessage, MetricsMessage, ManifestMessage, FacesMessage, FaceImagesMessage, EvaluationMessage, JobMessage, RunsMessage, RunRemovedMessage, DaemonMessage] as const;
 
 export type ToExtensionMessage = ReturnType<typeof TO_EXTENSION[number]['create']>;
 export type ToWebviewMessage = ReturnType<typeof TO_WEBVIEW[number]['create']>;

@@ -5,12 +5,15 @@
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
 import { WebSocket, WebSocketServer } from 'ws';
 import {
   CancelJobRequest, GetJobRequest, JobInfo, JobProgress, JobProgressNotification, JobStateNotification, ListJobKindsRequest,
-  ListJobsRequest, LogLevel, LogNotification, PROTOCOL_VERSION, ShutdownRequest, StatusRequest, StatusResult,
-  SubmitJobRequest, SubscribeRequest, UnsubscribeRequest,
+  ListJobsRequest, LogLevel, LogNotification, PROTOCOL_VERSION, RunImagesRequest, ShutdownRequest, StatusRequest, StatusResult,
+  ListRunsRequest, SubmitJobRequest, SubscribeRequest, SubscribeRunRequest, SubscribeRunsRequest, UnsubscribeRequest, UnsubscribeRunRequest,
+  UnsubscribeRunsRequest,
 } from '../protocol/daemon';
+import { DEFAULT_RUNS_DIR } from '../protocol/runConfig';
 import {
   ErrorCode, NotificationType, ParamsOf, ProtocolError, RequestEnvelope, WireError, WireResponse,
 } from '../protocol/message';
@@ -24,6 +27,7 @@ import { AllowedRoots, daemonRoots } from '../security/roots';
 import { checkUpgrade } from './auth';
 import { HandlerTable } from './handlers';
 import { isPlainObject } from '../protocol/json';
+import { RunFeed, type Notify, type RunFeedOptions } from './runFeed';
 
 export interface EngineSummary {
   backend: string;
@@ -52,6 +56,8 @@ export interface DaemonServerOptions {
   log?: (level: LogLevel, message: string) => void;
   /** Called after `daemon/shutdown` has been answered. */
   onShutdownRequested?: () => void;
+  /** Poll periods of the run feed (tests); its runs root is always `<workspace>/runs`. */
+  runFeed?: Omit<RunFeedOptions, 'runsRoot'>;
 }
 
 /** Per-connection state. */
@@ -85,9 +91,12 @@ export class DaemonServer {
   private closing = false;
   private readonly closedListeners: (() => void)[] = [];
   readonly roots: AllowedRoots;
+  /** Run folders for the dashboard: history, one run's state and deltas, pictures. */
+  readonly runs: RunFeed;
 
   constructor(private readonly opts: DaemonServerOptions) {
     this.roots = opts.roots ?? daemonRoots({ workspaceDir: opts.workspaceDir });
+    this.runs = new RunFeed({ ...opts.runFeed, runsRoot: path.join(path.resolve(opts.workspaceDir), DEFAULT_RUNS_DIR) });
     this.queue = new JobQueue(opts.kinds, opts.workspaceDir);
     this.queue.listen({
       state: (job) => this.broadcastJob(job.id, JobStateNotification, { job: safeJob(job) }),
@@ -131,6 +140,7 @@ export class DaemonServer {
     if (this.closing) return;
     this.closing = true;
     await this.queue.cancelAll();
+    this.runs.dispose();
     for (const c of this.connections) c.socket.close(1001, 'daemon shutting down');
     this.wss.close();
     await new Promise<void>((resolve) => this.http.close(() => resolve()));
@@ -197,7 +207,18 @@ export class DaemonServer {
       .on(ShutdownRequest, () => {
         setImmediate(() => this.opts.onShutdownRequested?.());
         return { ok: true };
-      });
+      })
+      .on(ListRunsRequest, () => this.runs.listRuns())
+      .on(SubscribeRunsRequest, (_p, conn) => this.runs.subscribeRuns(conn, this.notifier(conn)))
+      .on(UnsubscribeRunsRequest, (_p, conn) => ({ ok: this.runs.unsubscribeRuns(conn) }))
+      .on(SubscribeRunRequest, (p, conn) => this.runs.subscribeRun(conn, this.notifier(conn), p.run))
+      .on(UnsubscribeRunRequest, (p, conn) => ({ ok: this.runs.unsubscribeRun(conn, p.run) }))
+      .on(RunImagesRequest, (p) => this.runs.images(p));
+  }
+
+  /** Sends notifications to one connection (the run feed's deltas). */
+  private notifier(conn: Connection): Notify {
+    return (type, params) => this.send(conn, { type: 'notification', method: type.method, params });
   }
 
   /** Confines the path-valued top-level params of a job (`PATH_PARAM_KEYS`) to the daemon's roots. */
@@ -213,7 +234,7 @@ export class DaemonServer {
     const conn: Connection = { socket, subscriptions: new Set() };
     this.connections.add(conn);
     socket.on('message', (data, isBinary) => void this.onFrame(conn, data as Buffer, isBinary));
-    socket.on('close', () => this.connections.delete(conn));
+    socket.on('close', () => { this.connections.delete(conn); this.runs.drop(conn); });
     socket.on('error', (err) => {
       // ws reports oversized frames here (and closes with 1009); the daemon carries on.
       this.log('warn', `connection error: ${err.message}`);

@@ -1,52 +1,84 @@
 /**
- * The extension side of the dashboard, without `vscode`: answers webview messages
- * (daemon/protocol/webview.ts), builds the whole DashboardState from the run folders, then relays changes as
- * small notifications: new metric lines, run.json / reconstructions / report changes and the run list from
- * the watchers, and job progress from the daemon (the job whose `runDir` is the shown run). The panel
- * (panel.ts) supplies a `DashboardHost`; tests supply a fake one.
+ * The extension side of the dashboard, without `vscode`: feeds the webview (daemon/protocol/webview.ts) from
+ * the daemon's run feed (daemon/protocol/daemon.ts) over the extension's daemon connection, a local daemon or
+ * a remote one alike. On connect it subscribes to the run history and the shown run (whole state), keeps a
+ * copy current from the daemon's deltas and relays them to the webview as small notifications. Pictures are
+ * fetched as bytes a page at a time once the state is posted (a 300-face run does not hold up the first
+ * paint) and handed over as `data:` URIs; job progress comes from the connection's job tracker (the job whose
+ * runDir is the shown run). When the daemon is lost (unreachable, token refused) the view keeps what it has
+ * and says so; once the connection is back it subscribes again and posts the whole state, so nothing is lost.
+ * The panel (panel.ts) supplies a `DashboardHost`; tests supply a fake one.
  *
- * The webview is treated as untrusted input: messages that match no declaration are logged and ignored,
- * run names must be folders of the runs root, and `openImage` only opens files inside the shown run.
+ * Untrusted input: the webview (messages that match no declaration are logged and ignored, runs are chosen
+ * by name from the daemon's list, pictures opened only of the shown run's faces) and a remote daemon (its
+ * answers and notifications are checked against their schemas, pictures must be PNG or JPEG).
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DaemonClient } from '../../daemon/protocol/client';
-import { JobProgressNotification, JobStateNotification, ListJobsRequest, SubscribeRequest, UnsubscribeRequest, type JobInfo, type JobProgress } from '../../daemon/protocol/daemon';
 import {
-  DaemonMessage, EvaluationMessage, FacesMessage, JobMessage, ManifestMessage, MetricsMessage, OpenImageMessage, ReadyMessage,
-  RefreshMessage, RunRemovedMessage, RunsMessage, SelectRunMessage, StateMessage,
-  type DashboardState, type FaceView, type RunJob, type RunSummary, type ToWebviewMessage,
+  compareRuns, RunEvaluationNotification, RunFacesNotification, RunImagesRequest, RunManifestNotification, RunMetricsNotification,
+  RunRemovedNotification, RunsChangedNotification, RunStateNotification, SubscribeRunRequest, SubscribeRunsRequest,
+  UnsubscribeRunRequest, UnsubscribeRunsRequest, MAX_IMAGES_PER_REQUEST,
+  type JobInfo, type RunFace, type RunState, type RunSummary,
+} from '../../daemon/protocol/daemon';
+import type { NotificationType, ParamsOf } from '../../daemon/protocol/message';
+import {
+  DaemonMessage, EvaluationMessage, FaceImagesMessage, FacesMessage, JobMessage, ManifestMessage, MetricsMessage, OpenImageMessage,
+  ReadyMessage, ReconnectMessage, RefreshMessage, RunRemovedMessage, RunsMessage, SelectRunMessage, StateMessage,
+  type DaemonLink, type DashboardState, type FaceView, type RunJob, type ToWebviewMessage,
 } from '../../daemon/protocol/webview';
-import { listRuns, readRun, type FaceFiles } from './runReader';
-import { RunsListWatcher, RunWatcher } from './runWatcher';
+import type { TSchema } from '@sinclair/typebox';
+import { classifyConnectError, type ConnectionStateName } from '../format';
+import type { JobEvent } from '../jobTracker';
 
 /** The daemon client methods the dashboard uses. */
-export type JobSource = Pick<DaemonClient, 'request' | 'on' | 'onClose' | 'isOpen'>;
+export type FeedClient = Pick<DaemonClient, 'request' | 'on' | 'isOpen'>;
+
+/** What the dashboard needs of the extension's daemon connection (`DaemonConnection` is one). */
+export interface DashboardLink {
+  /** The connected client, undefined unless connected. */
+  readonly client: FeedClient | undefined;
+  readonly state: ConnectionStateName;
+  readonly endpoint: { url: string; remote: boolean } | undefined;
+  readonly lastError: unknown;
+  readonly jobs: { all(): JobInfo[]; onEvent(fn: (e: JobEvent) => void): () => void };
+  onState(fn: (s: ConnectionStateName) => void): () => void;
+  /** A reconnect attempt failed (so the dashboard can say why while it keeps trying). */
+  onRetryFailed?(fn: (err: unknown) => void): () => void;
+}
+
+/** A picture to open in an editor tab. */
+export interface PictureToOpen {
+  run: string;
+  face: string;
+  which: 'image' | 'original';
+  type: 'image/png' | 'image/jpeg';
+  bytes: Buffer;
+  /** The file itself, when the daemon runs on this machine (the extension started it). */
+  localPath?: string;
+}
 
 export interface DashboardHost {
   /** Posts to the webview (dropped while it is hidden; it asks again with `dashboard/ready`). */
   post(msg: ToWebviewMessage): void;
-  /** Absolute file path → URI the webview can load (`webview.asWebviewUri`). */
-  toUri(absPath: string): string;
-  /** Opens a file in an editor tab. */
-  openFile(absPath: string): void;
-  /** Makes sure the webview may load files under `dir` (a run shown from outside the runs root). */
-  allowRoot(dir: string): void;
+  openImage(picture: PictureToOpen): void;
+  /** The banner's button: Connect to Daemon… for a remote daemon, else Start Daemon. */
+  reconnect(remote: boolean): void;
   log(msg: string): void;
 }
 
 export interface DashboardOptions {
-  /** `<workspace>/runs`, or null without a workspace. */
-  runsRoot: string | null;
-  client(): JobSource | undefined;
-  /** Poll period of the shown run's files (ms); 0 = no timer (tests call `poll()`). */
-  runPollMs?: number;
-  /** Poll period of the runs root listing (ms); 0 = no timer. */
-  listPollMs?: number;
+  link: DashboardLink;
+  /** Pictures per `daemon/runImages` request (image and original count one each). */
+  imagePage?: number;
+  /** Most bytes of `data:` URIs kept for runs shown (older ones are fetched again when needed). */
+  imageCacheBytes?: number;
 }
 
-function jobView(job: JobInfo, progress?: JobProgress): RunJob {
-  const p = progress ?? job.progress;
+const REQUEST_MS = 30_000;
+
+function jobView(job: JobInfo): RunJob {
+  const p = job.progress;
   return {
     jobId: job.id, state: job.state,
     ...(p ? {
@@ -58,234 +90,434 @@ function jobView(job: JobInfo, progress?: JobProgress): RunJob {
   };
 }
 
+const sameDir = (a: string | undefined, b: string): boolean => a !== undefined && a.replace(/[\\/]+$/, '') === b.replace(/[\\/]+$/, '');
+
+/** What the dashboard says about its daemon: live, or why not and what happens next. */
+export function daemonLink(link: Pick<DashboardLink, 'state' | 'endpoint' | 'lastError'>): DaemonLink {
+  const url = link.endpoint?.url;
+  const where = { ...(url ? { url } : {}), ...(link.endpoint ? { remote: link.endpoint.remote } : {}) };
+  const refused = classifyConnectError(link.lastError) === 'unauthorized';
+  const detail = link.lastError instanceof Error ? link.lastError.message : link.lastError ? String(link.lastError) : '';
+  const upToDate = 'The view keeps what it has and is brought up to date when the connection is back.';
+  switch (link.state) {
+    case 'connected': return { connected: true, ...where };
+    case 'starting': return { connected: false, ...where, problem: 'Starting the local daemon…' };
+    case 'connecting': return { connected: false, ...where, problem: `Connecting to the daemon at ${url ?? '?'}…` };
+    case 'reconnecting':
+      return { connected: false, ...where, problem: refused
+        ? `The daemon at ${url} refused the token; retrying. ${upToDate}`
+        : `Lost the daemon at ${url}; reconnecting… ${upToDate}` };
+    case 'failed':
+      return { connected: false, ...where, problem: refused
+        ? `The daemon at ${url} refused the token (restarted with a new one, or a wrong one): connect again with its current token (daemon.json on that machine). ${upToDate}`
+        : `Cannot reach the daemon at ${url ?? '?'}${detail ? ` (${detail})` : ''}. ${upToDate}` };
+    case 'stopped':
+      return { connected: false, ...where, problem: 'No daemon is connected: start one (Start Daemon), or connect to one on another machine (Connect to Daemon…), to see its runs.' };
+  }
+}
+
+/** `data:` URI of a picture, or undefined when its bytes are neither PNG nor JPEG (whatever the daemon said). */
+export function pictureUri(bytes: Buffer): { uri: string; type: 'image/png' | 'image/jpeg' } | undefined {
+  const png = bytes.length >= 8 && bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+  const jpeg = bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
+  const type = png ? 'image/png' : jpeg ? 'image/jpeg' : undefined;
+  return type ? { uri: `data:${type};base64,${bytes.toString('base64')}`, type } : undefined;
+}
+
+interface Shown { state: RunState; removed: boolean }
+interface Wanted { id: string; which: 'image' | 'original'; version: string }
+
 export class DashboardController {
-  private runDir: string | undefined;
+  private attached: { client: FeedClient; off: (() => void)[] } | undefined;
+  /** The daemon the runs below came from (another one's runs are not shown meanwhile). */
+  private source: string | undefined;
+  private runsRoot: string | null = null;
   private runs: RunSummary[] = [];
-  private watcher: RunWatcher | undefined;
-  private readonly listWatcher: RunsListWatcher | undefined;
-  private attached: { client: JobSource; off: (() => void)[] } | undefined;
-  private job: { info: JobInfo; view: RunJob } | undefined;
-  private subscribedJob: string | undefined;
+  /** The run the user asked for (by name), shown once the daemon has it. */
+  private wanted: string | undefined;
+  private shown: Shown | undefined;
+  private message: string | undefined;
   private disposed = false;
   /** The webview has asked for the state at least once (before that, pushes would be lost). */
   private readySeen = false;
-  /** Incremented by each pushState, so only the newest one posts and watches. */
-  private pushGen = 0;
-  private readonly clientTimer: NodeJS.Timeout | undefined;
+  /** Bumped by every (re)subscription and selection: answers to an older one are dropped. */
+  private gen = 0;
+  /** Bumped when the shown faces change: an older picture loop stops. */
+  private imageGen = 0;
+  /** `data:` URIs by run, face, picture and version (insertion order = age). */
+  private readonly pictures = new Map<string, string>();
+  private pictureBytes = 0;
+  private readonly offLink: (() => void)[];
 
-  constructor(private readonly host: DashboardHost, private readonly opts: DashboardOptions, initialRunDir?: string) {
-    if (initialRunDir) this.runDir = path.resolve(initialRunDir);
-    this.runs = this.safeList();
-    if (opts.runsRoot) {
-      this.listWatcher = new RunsListWatcher(opts.runsRoot, this.runs, (runs) => {
-        this.runs = runs;
-        // The first run appearing in an empty history is shown right away (a training just started).
-        if (!this.runDir && runs.length > 0 && this.readySeen) void this.pushState();
-        else this.host.post(RunsMessage.create({ runs }));
-      }, opts.listPollMs ?? 2000);
-    }
-    const clientPoll = opts.runPollMs ?? 1000;
-    if (clientPoll > 0) {
-      this.clientTimer = setInterval(() => this.tick(), clientPoll);
-      this.clientTimer.unref();
-    }
+  constructor(private readonly host: DashboardHost, private readonly opts: DashboardOptions, initialRun?: string) {
+    if (initialRun) this.wanted = this.runName(initialRun);
+    this.offLink = [
+      opts.link.onState(() => this.onLinkState()),
+      opts.link.jobs.onEvent((e) => this.onJob(e.job)),
+      opts.link.onRetryFailed?.(() => this.post(DaemonMessage.create(daemonLink(this.opts.link)))) ?? (() => undefined),
+    ];
+    this.onLinkState();
   }
 
-  get shownRunDir(): string | undefined { return this.runDir; }
-
-  private safeList(): RunSummary[] {
-    if (!this.opts.runsRoot) return [];
-    try {
-      return listRuns(this.opts.runsRoot);
-    } catch (e) {
-      this.host.log((e as Error).message);
-      return [];
-    }
-  }
+  /** The run shown (its name), if any. */
+  get shownRun(): string | undefined { return this.shown?.state.name; }
 
   /** A message from the webview. Unknown or malformed ones are logged and ignored. */
   async handle(msg: unknown): Promise<void> {
     if (this.disposed) return;
     if (ReadyMessage.is(msg)) {
       this.readySeen = true;
-      // An explicit run (openDashboard(runDir)) wins over the one the restored webview remembers.
-      if (!this.runDir && msg.params.run) this.runDir = this.runByName(msg.params.run);
-      await this.pushState();
+      // An explicit run (openDashboard(run)) wins over the one the restored webview remembers.
+      this.wanted ??= msg.params.run;
+      if (this.attached && this.wanted && this.wanted !== this.shown?.state.name && this.runs.some((r) => r.name === this.wanted)) await this.select(this.wanted);
+      else { this.postState(); void this.loadPictures(); }
     } else if (SelectRunMessage.is(msg)) {
-      const dir = this.runByName(msg.params.run);
-      if (!dir) { this.host.log(`dashboard: selectRun "${msg.params.run}" is not a run folder under ${this.opts.runsRoot ?? '(no workspace)'}; ignored`); return; }
-      this.runDir = dir;
-      await this.pushState();
+      if (!this.runs.some((r) => r.name === msg.params.run)) {
+        this.host.log(`dashboard: selectRun "${msg.params.run}" is not a run of the daemon (runs in ${this.runsRoot ?? 'no daemon yet'}); ignored`);
+        return;
+      }
+      this.wanted = msg.params.run;
+      await this.select(msg.params.run);
     } else if (OpenImageMessage.is(msg)) {
-      const file = path.resolve(msg.params.path);
-      if (!this.runDir || !file.startsWith(this.runDir + path.sep)) { this.host.log(`dashboard: openImage of ${file} refused: not inside the shown run`); return; }
-      this.host.openFile(file);
+      await this.openImage(msg.params.run, msg.params.face, msg.params.which);
     } else if (RefreshMessage.is(msg)) {
-      this.runs = this.safeList();
-      await this.pushState();
+      await this.resubscribe();
+    } else if (ReconnectMessage.is(msg)) {
+      this.host.reconnect(this.opts.link.endpoint?.remote ?? false);
     } else {
       const method = typeof msg === 'object' && msg !== null ? String((msg as { method?: unknown }).method) : typeof msg;
       this.host.log(`dashboard: ignored a webview message that matches no declaration (method ${method})`);
     }
   }
 
-  /** Shows `runDir` (from openDashboard on an open panel). */
-  async show(runDir: string): Promise<void> {
-    this.runDir = path.resolve(runDir);
-    await this.pushState();
-  }
-
-  private runByName(name: string): string | undefined {
-    if (!this.opts.runsRoot || name.includes('/') || name.includes('\\') || name === '.' || name === '..') return undefined;
-    return this.runs.some((r) => r.name === name) ? path.join(path.resolve(this.opts.runsRoot), name) : undefined;
-  }
-
-  private faceViews(faces: FaceFiles[]): FaceView[] {
-    return faces.map((f) => ({
-      id: f.id,
-      ...(f.identity !== undefined ? { identity: f.identity } : {}),
-      ...(f.cosine !== undefined ? { cosine: f.cosine } : {}),
-      imageUri: this.host.toUri(f.imagePath),
-      imagePath: f.imagePath,
-      ...(f.originalPath ? { originalUri: this.host.toUri(f.originalPath), originalPath: f.originalPath } : {}),
-    }));
-  }
-
-  /** Re-reads the shown run and posts the whole state; restarts its watcher and job relay. */
-  async pushState(): Promise<void> {
-    if (this.disposed) return;
-    const gen = ++this.pushGen;
-    this.watcher?.dispose();
-    this.watcher = undefined;
-    if (!this.runDir && this.runs.length > 0) this.runDir = this.runs[0].dir;
-    const state: DashboardState = { runsRoot: this.opts.runsRoot, runs: this.runs, selected: null, daemonConnected: this.client() !== undefined };
-    if (this.runDir) {
-      const root = this.opts.runsRoot ? path.resolve(this.opts.runsRoot) : undefined;
-      if (!root || path.dirname(this.runDir) !== root) this.host.allowRoot(this.runDir);
-      const snap = readRun(this.runDir);
-      const removed = !this.exists(this.runDir);
-      await this.findJob();
-      // A later pushState (another selectRun, a reset) started while the daemon answered: it wins.
-      if (gen !== this.pushGen || this.disposed) return;
-      state.selected = {
-        name: snap.name, dir: snap.dir, manifest: snap.manifest, metrics: snap.metrics, faces: this.faceViews(snap.faces),
-        evaluation: snap.evaluation, ...(snap.evaluationProblem ? { evaluationProblem: snap.evaluationProblem } : {}),
-        job: this.job?.view ?? null, problems: snap.problems, removed,
-      };
-      if (removed) state.message = `Run folder ${snap.dir} no longer exists.`;
-      else this.watch(snap);
-    } else if (!this.opts.runsRoot) {
-      state.message = 'No workspace folder is open: runs are read from <workspace>/runs/.';
+  /** Shows a run, by name or by its folder on the daemon's machine (openDashboard on an open panel). */
+  async show(run: string): Promise<void> {
+    const name = this.runName(run);
+    if (!name) return;
+    this.wanted = name;
+    if (!this.attached) { this.postState(); return; }
+    if (!this.runs.some((r) => r.name === name)) {
+      this.message = `${run} is not a run of the daemon${this.runsRoot ? ` (its runs are the folders of ${this.runsRoot})` : ''}.`;
+      this.postState();
+      return;
     }
-    this.host.post(StateMessage.create(state));
+    await this.select(name);
   }
 
-  private exists(dir: string): boolean {
-    try { return fs.statSync(dir).isDirectory(); } catch { return false; }
-  }
-
-  private watch(snap: ReturnType<typeof readRun>): void {
-    const run = snap.name;
-    this.watcher = new RunWatcher(snap, {
-      metrics: (lines, problems) => this.host.post(MetricsMessage.create({ run, lines, ...(problems.length ? { problems } : {}) })),
-      manifest: (manifest, problem) => {
-        if (problem) this.host.log(`dashboard: ${problem}`);
-        this.host.post(ManifestMessage.create({ run, manifest }));
-        // A job may have started for this run (or finished): look again.
-        void this.findJob().then(() => this.host.post(JobMessage.create({ run, job: this.job?.view ?? null })));
-      },
-      faces: (faces, problems) => {
-        for (const p of problems) this.host.log(`dashboard: ${p}`);
-        this.host.post(FacesMessage.create({ run, faces: this.faceViews(faces) }));
-      },
-      evaluation: (evaluation, problem) => {
-        if (problem) this.host.log(`dashboard: ${problem}`);
-        this.host.post(EvaluationMessage.create({ run, evaluation, ...(problem ? { problem } : {}) }));
-      },
-      removed: () => this.host.post(RunRemovedMessage.create({ run, message: `Run folder ${snap.dir} was deleted.` })),
-      reset: () => { void this.pushState(); },
-    }, this.opts.runPollMs ?? 1000);
-  }
-
-  /** Checks the watchers once now (tests; the timers do this on their own). */
-  poll(): void {
-    this.tick();
-    this.listWatcher?.poll();
-    this.watcher?.poll();
+  /** A run's name from a name or a folder of the daemon's runs root; undefined (logged) for another folder. */
+  private runName(run: string): string | undefined {
+    if (!/[\\/]/.test(run)) return run;
+    const dir = path.resolve(run);
+    if (this.runsRoot === null || sameDir(path.dirname(dir), this.runsRoot)) return path.basename(dir);
+    this.host.log(`dashboard: ${run} is not a folder of the daemon's runs root ${this.runsRoot}; only those are shown`);
+    this.message = `${run} is outside the daemon's runs (${this.runsRoot}): only folders there are shown.`;
+    return undefined;
   }
 
   // ---------------------------------------------------------------------------------------------------
-  // Daemon job relay
+  // The daemon connection
 
-  private client(): JobSource | undefined {
-    const c = this.opts.client();
-    return c && c.isOpen ? c : undefined;
-  }
-
-  /** Re-attaches when the extension's daemon client appeared, changed or closed. */
-  tick(): void {
-    const c = this.client();
-    if (c === this.attached?.client) return;
+  private onLinkState(): void {
+    if (this.disposed) return;
+    const c = this.opts.link.client;
+    const live = c && c.isOpen ? c : undefined;
+    if (live && live === this.attached?.client) return;
     this.detach();
-    this.host.post(DaemonMessage.create({ connected: c !== undefined }));
-    if (!c) return;
-    const off = [
-      c.on(JobProgressNotification, (p) => {
-        if (this.job && p.jobId === this.job.info.id) this.setJob(this.job.info, p.progress);
-      }),
-      c.on(JobStateNotification, (p) => {
-        if (this.runDir && p.job.runDir && path.resolve(p.job.runDir) === this.runDir) this.setJob(p.job);
-      }),
-      c.onClose(() => { this.detach(); this.host.post(DaemonMessage.create({ connected: false })); }),
-    ];
-    this.attached = { client: c, off };
-    void this.findJob().then(() => { if (this.job && this.runDir) this.host.post(JobMessage.create({ run: path.basename(this.runDir), job: this.job.view })); });
+    this.post(DaemonMessage.create(daemonLink(this.opts.link)));
+    if (live) this.attach(live);
   }
 
-  private setJob(info: JobInfo, progress?: JobProgress): void {
-    this.job = { info, view: jobView(info, progress) };
-    if (this.runDir) this.host.post(JobMessage.create({ run: path.basename(this.runDir), job: this.job.view }));
+  private attach(c: FeedClient): void {
+    const url = this.opts.link.endpoint?.url;
+    if (url !== this.source) {
+      // Another daemon (or the local one restarted on another port): what the last one sent is not its
+      // state; the run shown is asked for again by name.
+      this.wanted ??= this.shown?.state.name;
+      this.source = url;
+      this.runsRoot = null;
+      this.runs = [];
+      this.shown = undefined;
+      this.message = undefined;
+    }
+    const on = <P extends TSchema>(type: NotificationType<string, P>, fn: (p: ParamsOf<NotificationType<string, P>>) => void) => c.on(type, (p) => {
+      if (this.disposed || this.attached?.client !== c) return;
+      if (!type.isParams(p)) { this.host.log(`dashboard: dropped a ${type.method} from the daemon that does not match its schema`); return; }
+      fn(p);
+    });
+    this.attached = {
+      client: c,
+      off: [
+        on(RunsChangedNotification, (p) => this.onRunsChanged(p.changed, p.removed)),
+        on(RunMetricsNotification, (p) => {
+          const s = this.shownAs(p.run);
+          if (!s) return;
+          s.state.metrics = s.state.metrics.concat(p.lines);
+          if (p.problems) for (const x of p.problems) if (!s.state.problems.includes(x)) s.state.problems.push(x);
+          this.post(MetricsMessage.create({ run: p.run, lines: p.lines, ...(p.problems ? { problems: p.problems } : {}) }));
+        }),
+        on(RunManifestNotification, (p) => {
+          const s = this.shownAs(p.run);
+          if (!s) return;
+          if (p.problem) this.host.log(`dashboard: ${p.problem}`);
+          s.state.manifest = p.manifest;
+          this.post(ManifestMessage.create({ run: p.run, manifest: p.manifest }));
+        }),
+        on(RunFacesNotification, (p) => {
+          const s = this.shownAs(p.run);
+          if (!s) return;
+          for (const x of p.problems ?? []) this.host.log(`dashboard: ${x}`);
+          s.state.faces = p.faces;
+          this.post(FacesMessage.create({ run: p.run, faces: this.faceViews(s.state) }));
+          void this.loadPictures();
+        }),
+        on(RunEvaluationNotification, (p) => {
+          const s = this.shownAs(p.run);
+          if (!s) return;
+          if (p.problem) this.host.log(`dashboard: ${p.problem}`);
+          const { evaluationProblem: _old, ...rest } = s.state;
+          s.state = { ...rest, evaluation: p.evaluation, ...(p.problem ? { evaluationProblem: p.problem } : {}) };
+          this.post(EvaluationMessage.create({ run: p.run, evaluation: p.evaluation, ...(p.problem ? { problem: p.problem } : {}) }));
+        }),
+        on(RunRemovedNotification, (p) => {
+          const s = this.shownAs(p.run);
+          if (!s) return;
+          s.removed = true;
+          this.message = `Run folder ${s.state.dir} was deleted.`;
+          this.post(RunRemovedMessage.create({ run: p.run, message: this.message }));
+        }),
+        on(RunStateNotification, (p) => {
+          if (!this.shownAs(p.run.name)) return;
+          this.shown = { state: p.run, removed: false };
+          this.message = undefined;
+          this.postState();
+          void this.loadPictures();
+        }),
+      ],
+    };
+    void this.resubscribe();
   }
 
   private detach(): void {
     for (const f of this.attached?.off ?? []) f();
     this.attached = undefined;
-    this.subscribedJob = undefined;
+    this.gen++;
+    this.imageGen++;
   }
 
-  /** The newest daemon job writing the shown run; subscribes to its notifications. */
-  private async findJob(): Promise<void> {
-    this.job = undefined;
-    const c = this.client();
-    if (!c || !this.runDir) return;
-    if (this.attached?.client !== c) { this.tick(); return; }
-    const runDir = this.runDir;
+  private shownAs(run: string): Shown | undefined {
+    return this.shown?.state.name === run ? this.shown : undefined;
+  }
+
+  /** Subscribes to the history and the shown run again and posts the whole state (connect, reconnect, Refresh). */
+  private async resubscribe(): Promise<void> {
+    const c = this.attached?.client;
+    if (!c) { this.postState(); return; }
+    const gen = ++this.gen;
     try {
-      const { jobs } = await c.request(ListJobsRequest, {}, 5000);
-      const mine = jobs.filter((j) => j.runDir !== undefined && path.resolve(j.runDir) === runDir);
-      const job = mine[mine.length - 1];
-      if (!job || this.runDir !== runDir) return;
-      if (this.subscribedJob !== job.id) {
-        if (this.subscribedJob) await c.request(UnsubscribeRequest, { jobId: this.subscribedJob }, 5000).catch(() => undefined);
-        const sub = await c.request(SubscribeRequest, { jobId: job.id }, 5000);
-        this.subscribedJob = job.id;
-        const hist = sub.history[job.id] ?? [];
-        this.job = { info: job, view: jobView(job, hist[hist.length - 1]) };
-      } else {
-        this.job = { info: job, view: jobView(job) };
+      const list = await c.request(SubscribeRunsRequest, {}, REQUEST_MS);
+      if (gen !== this.gen) return;
+      if (!SubscribeRunsRequest.isResult(list)) throw new Error('the daemon answered daemon/subscribeRuns with something that does not match its schema');
+      this.runsRoot = list.runsRoot;
+      this.runs = list.runs;
+      if (this.message && !this.shown?.removed) this.message = undefined;
+      const name = [this.wanted, this.shown?.state.name].find((n) => n !== undefined && this.runs.some((r) => r.name === n)) ?? this.runs[0]?.name;
+      if (!name) {
+        this.shown = undefined;
+        this.postState();
+        return;
       }
+      await this.subscribeRun(c, name, gen);
     } catch (e) {
-      this.host.log(`dashboard: cannot read daemon jobs for ${runDir}: ${(e as Error).message}`);
+      if (gen === this.gen) this.host.log(`dashboard: cannot read the daemon's runs: ${(e as Error).message}`);
     }
   }
 
-  dispose(): void {
-    this.disposed = true;
-    if (this.clientTimer) clearInterval(this.clientTimer);
-    this.watcher?.dispose();
-    this.listWatcher?.dispose();
+  /** Shows another run: the daemon's whole state of it, then its deltas. */
+  private async select(name: string): Promise<void> {
     const c = this.attached?.client;
-    if (c && this.subscribedJob) void c.request(UnsubscribeRequest, { jobId: this.subscribedJob }, 5000).catch(() => undefined);
+    if (!c) { this.postState(); return; }
+    const gen = ++this.gen;
+    await this.subscribeRun(c, name, gen).catch((e: Error) => { if (gen === this.gen) this.host.log(`dashboard: cannot show run "${name}": ${e.message}`); });
+  }
+
+  private async subscribeRun(c: FeedClient, name: string, gen: number): Promise<void> {
+    const previous = this.shown?.state.name;
+    if (previous !== undefined && previous !== name) void c.request(UnsubscribeRunRequest, { run: previous }, REQUEST_MS).catch(() => undefined);
+    const r = await c.request(SubscribeRunRequest, { run: name }, REQUEST_MS);
+    if (gen !== this.gen) return;
+    if (!SubscribeRunRequest.isResult(r)) throw new Error('the daemon answered daemon/subscribeRun with something that does not match its schema');
+    this.shown = { state: r.run, removed: false };
+    this.message = undefined;
+    this.postState();
+    void this.loadPictures();
+  }
+
+  private onRunsChanged(changed: RunSummary[], removed: string[]): void {
+    const gone = new Set([...removed, ...changed.map((r) => r.name)]);
+    this.runs = [...this.runs.filter((r) => !gone.has(r.name)), ...changed].sort(compareRuns);
+    // The first run appearing in an empty history is shown right away (a training just started).
+    if (!this.shown && this.runs.length > 0 && this.readySeen) void this.select(this.wanted && this.runs.some((r) => r.name === this.wanted) ? this.wanted : this.runs[0].name);
+    else this.post(RunsMessage.create({ runs: this.runs }));
+  }
+
+  private onJob(job: JobInfo): void {
+    const s = this.shown;
+    if (s && sameDir(job.runDir, s.state.dir) && this.jobFor(s.state.dir)?.id === job.id) this.post(JobMessage.create({ run: s.state.name, job: jobView(job) }));
+  }
+
+  /** The newest daemon job writing `dir`, from the connection's job tracker (every job, full state then deltas). */
+  private jobFor(dir: string): JobInfo | undefined {
+    return this.opts.link.jobs.all().filter((j) => sameDir(j.runDir, dir)).sort((a, b) => a.createdAt.localeCompare(b.createdAt)).at(-1);
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Posting
+
+  private post(msg: ToWebviewMessage): void {
+    if (!this.disposed) this.host.post(msg);
+  }
+
+  private wholeState(): DashboardState {
+    const s = this.shown;
+    const job = s ? this.jobFor(s.state.dir) : undefined;
+    return {
+      runsRoot: this.runsRoot,
+      runs: this.runs,
+      selected: s ? {
+        name: s.state.name, dir: s.state.dir, manifest: s.state.manifest, metrics: s.state.metrics, faces: this.faceViews(s.state),
+        evaluation: s.state.evaluation, ...(s.state.evaluationProblem ? { evaluationProblem: s.state.evaluationProblem } : {}),
+        job: job ? jobView(job) : null, problems: s.state.problems, removed: s.removed,
+      } : null,
+      daemon: daemonLink(this.opts.link),
+      ...(this.message ? { message: this.message } : {}),
+    };
+  }
+
+  private postState(): void {
+    if (this.readySeen) this.post(StateMessage.create(this.wholeState()));
+  }
+
+  /** The state the webview was last sent, rebuilt (the extension API hands it to the host tests). */
+  snapshot(): DashboardState {
+    return this.wholeState();
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Pictures
+
+  private key(run: string, w: Wanted): string {
+    return `${this.source ?? ''}\0${run}\0${w.id}\0${w.which}\0${w.version}`;
+  }
+
+  private wantedPictures(state: RunState): Wanted[] {
+    return state.faces.flatMap((f: RunFace): Wanted[] => [
+      { id: f.id, which: 'image', version: f.imageVersion },
+      ...(f.original !== undefined ? [{ id: f.id, which: 'original' as const, version: f.originalVersion ?? '' }] : []),
+    ]);
+  }
+
+  private faceViews(state: RunState): FaceView[] {
+    return state.faces.map((f) => {
+      const image = this.pictures.get(this.key(state.name, { id: f.id, which: 'image', version: f.imageVersion }));
+      const original = f.original !== undefined ? this.pictures.get(this.key(state.name, { id: f.id, which: 'original', version: f.originalVersion ?? '' })) : undefined;
+      return {
+        id: f.id,
+        ...(f.identity !== undefined ? { identity: f.identity } : {}),
+        ...(f.cosine !== undefined ? { cosine: f.cosine } : {}),
+        hasOriginal: f.original !== undefined,
+        ...(image ? { imageUri: image } : {}),
+        ...(original ? { originalUri: original } : {}),
+      };
+    });
+  }
+
+  private remember(key: string, uri: string): void {
+    const max = this.opts.imageCacheBytes ?? 64 * 1024 * 1024;
+    this.pictures.delete(key);
+    this.pictures.set(key, uri);
+    this.pictureBytes += uri.length;
+    for (const [k, v] of this.pictures) {
+      if (this.pictureBytes <= max || k === key) break;
+      this.pictures.delete(k);
+      this.pictureBytes -= v.length;
+    }
+  }
+
+  /** Fetches the shown run's pictures that are not cached, a page at a time, posting each page as it arrives. */
+  private async loadPictures(): Promise<void> {
+    const s = this.shown;
+    const c = this.attached?.client;
+    if (!s || !c || !this.readySeen) return;
+    const gen = ++this.imageGen;
+    const run = s.state.name;
+    const queue = this.wantedPictures(s.state).filter((w) => !this.pictures.has(this.key(run, w)));
+    const page = Math.max(1, Math.min(this.opts.imagePage ?? MAX_IMAGES_PER_REQUEST, MAX_IMAGES_PER_REQUEST));
+    while (queue.length > 0) {
+      const ask = queue.splice(0, page);
+      let answer;
+      try {
+        answer = await c.request(RunImagesRequest, { run, faces: ask.map(({ id, which }) => ({ id, which })) }, REQUEST_MS);
+      } catch (e) {
+        if (gen === this.imageGen) this.host.log(`dashboard: cannot fetch pictures of run "${run}": ${(e as Error).message}`);
+        return;
+      }
+      if (gen !== this.imageGen || this.shown?.state.name !== run) return;
+      if (!RunImagesRequest.isResult(answer)) { this.host.log('dashboard: the daemon answered daemon/runImages with something that does not match its schema'); return; }
+      const got = new Map<string, { id: string; imageUri?: string; originalUri?: string }>();
+      const answered = new Set<string>();
+      for (const item of answer.images) {
+        const w = ask.find((x) => x.id === item.id && x.which === item.which);
+        if (!w) continue;
+        answered.add(`${w.id}\0${w.which}`);
+        if (item.problem || item.data === undefined) { this.host.log(`dashboard: picture ${item.which} of "${item.id}" in run "${run}": ${item.problem ?? 'no data'}`); continue; }
+        const pic = pictureUri(Buffer.from(item.data, 'base64'));
+        if (!pic) { this.host.log(`dashboard: picture ${item.which} of "${item.id}" in run "${run}" is neither a PNG nor a JPEG; not shown`); continue; }
+        this.remember(this.key(run, w), pic.uri);
+        const entry = got.get(w.id) ?? { id: w.id };
+        entry[w.which === 'image' ? 'imageUri' : 'originalUri'] = pic.uri;
+        got.set(w.id, entry);
+      }
+      // Left out of the answer (its size limit): asked for again, unless nothing at all came back.
+      const left = ask.filter((w) => !answered.has(`${w.id}\0${w.which}`));
+      if (left.length === ask.length) { this.host.log(`dashboard: the daemon answered none of ${ask.length} pictures of run "${run}"`); return; }
+      queue.unshift(...left);
+      if (got.size > 0) this.post(FaceImagesMessage.create({ run, images: [...got.values()] }));
+    }
+  }
+
+  private async openImage(run: string, face: string, which: 'image' | 'original'): Promise<void> {
+    const s = this.shownAs(run);
+    const f = s?.state.faces.find((x) => x.id === face);
+    const rel = which === 'image' ? f?.image : f?.original;
+    const c = this.attached?.client;
+    if (!s || !f || rel === undefined) { this.host.log(`dashboard: openImage of ${which} "${face}" in run "${run}" refused: not a picture of the shown run`); return; }
+    const w: Wanted = { id: face, which, version: which === 'image' ? f.imageVersion : f.originalVersion ?? '' };
+    let uri = this.pictures.get(this.key(run, w));
+    if (!uri && c) {
+      try {
+        const r = await c.request(RunImagesRequest, { run, faces: [{ id: face, which }] }, REQUEST_MS);
+        const item = RunImagesRequest.isResult(r) ? r.images[0] : undefined;
+        if (item?.data) uri = pictureUri(Buffer.from(item.data, 'base64'))?.uri;
+        else if (item?.problem) this.host.log(`dashboard: ${item.problem}`);
+      } catch (e) {
+        this.host.log(`dashboard: cannot fetch ${which} "${face}": ${(e as Error).message}`);
+      }
+    }
+    if (!uri) { this.host.log(`dashboard: ${which} "${face}" of run "${run}" cannot be opened${c ? '' : ' (no daemon connected)'}`); return; }
+    const comma = uri.indexOf(',');
+    const type = uri.startsWith('data:image/png') ? 'image/png' : 'image/jpeg';
+    const local = this.opts.link.endpoint && !this.opts.link.endpoint.remote ? path.join(s.state.dir, 'reconstructions', rel) : undefined;
+    this.host.openImage({ run, face, which, type, bytes: Buffer.from(uri.slice(comma + 1), 'base64'), ...(local ? { localPath: local } : {}) });
+  }
+
+  dispose(): void {
+    const c = this.attached?.client;
+    if (c) {
+      if (this.shown) void c.request(UnsubscribeRunRequest, { run: this.shown.state.name }, REQUEST_MS).catch(() => undefined);
+      void c.request(UnsubscribeRunsRequest, {}, REQUEST_MS).catch(() => undefined);
+    }
     this.detach();
+    this.disposed = true;
+    for (const f of this.offLink) f();
   }
 }

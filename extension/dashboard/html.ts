@@ -1,6 +1,7 @@
 /**
  * The dashboard webview's HTML shell: a strict Content-Security-Policy (nothing but the bundle, which carries
- * the nonce; styles and images only from the webview's resource origin), the stylesheet and the element ids
+ * the nonce; styles only from the webview's resource origin; images only as `data:` URIs, which is how the
+ * daemon's pictures arrive, so the page loads no file from disk), the stylesheet and the element ids
  * the bundle (webview/src/main.ts) fills in. Pure, no `vscode` import: the panel passes
  * `webview.cspSource` and `asWebviewUri` strings, the browser test passes its local server's.
  */
@@ -29,7 +30,7 @@ function attr(v: string): string {
 export function dashboardCsp(cspSource: string, nonce: string): string {
   return [
     "default-src 'none'",
-    `img-src ${cspSource} data:`,
+    'img-src data:',
     `style-src ${cspSource}`,
     `font-src ${cspSource}`,
     `script-src 'nonce-${nonce}'`,

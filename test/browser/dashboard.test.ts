@@ -1,11 +1,14 @@
 /**
  * Browser test of the dashboard webview: the real HTML shell (extension/dashboard/html.ts, with its CSP and
- * nonce), the esbuild bundle (out/webview/dashboard.js) and the real DashboardController, wired through a
- * stub `acquireVsCodeApi` in Debian's Chromium (playwright-core). A local HTTP server plays the webview
- * resource origin (`asWebviewUri`). The fixture is a finished black-box run (LFW crops as originals, blurred
- * copies as reconstructions) plus a running white-box run. Saves `.test-output/dashboard.png` (and the
- * enlarged view) and asserts the loss curves were drawn, every face image loaded, no CSP violation or page
- * error happened, live metric lines reach the chart, and the view state survives a reload.
+ * nonce), the esbuild bundle (out/webview/dashboard.js) and the real DashboardController fed by a real daemon
+ * (DaemonServer in this process, its run feed) through the extension's DaemonConnection, wired through a stub
+ * `acquireVsCodeApi` in Debian's Chromium (playwright-core). A local HTTP server plays the webview resource
+ * origin (`asWebviewUri`) for the bundle and the stylesheet only: the pictures travel through the daemon
+ * protocol as data: URIs. The fixture is a finished black-box run (LFW crops as originals, blurred copies as
+ * reconstructions), a running white-box run and a run attacked and evaluated by the real code. Saves
+ * `.test-output/dashboard.png` (and the enlarged view) and asserts the loss curves were drawn, every face
+ * image loaded, no CSP violation or page error happened, live metric lines reach the chart, the view state
+ * survives a reload, and a daemon that goes away is announced and the view brought back when it returns.
  *
  * Run: `npm run test:browser` (builds first). Skips with a reason when /usr/bin/chromium is absent
  * (`apt-get install -y chromium`).
@@ -16,6 +19,11 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { tf } from '../../daemon/engine/tf';
+import type { JobKind } from '../../daemon/jobs/defineJobKind';
+import { probeJob } from '../../daemon/jobs/kinds/probe';
+import { DaemonServer } from '../../daemon/server/server';
+import { DaemonConnection } from '../../extension/connection';
 import { DashboardController } from '../../extension/dashboard/controller';
 import { dashboardHtml, newNonce } from '../../extension/dashboard/html';
 import { appendMetrics, HAVE_LFW, makeRun, metricsLines, tempDir } from '../unit/webview/fixture';
@@ -30,8 +38,21 @@ const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', 
 
 const TYPES: Record<string, string> = { '.js': 'text/javascript', '.css': 'text/css', '.png': 'image/png', '.map': 'application/json' };
 
-/** Serves the page, the assets and (read-only) files under `dataRoot` at /fs/<absolute path>. */
-function startServer(dataRoot: string, page: () => string): Promise<{ server: http.Server; origin: string }> {
+const TOKEN = 'browser-test-token-0123456789';
+
+/** A daemon serving `workspace` (its runs/), polled by the test (`server.runs.poll()`). */
+async function startDaemon(workspace: string, port = 0): Promise<{ daemon: DaemonServer; url: string }> {
+  const daemon = new DaemonServer({
+    host: '127.0.0.1', port, token: TOKEN, workspaceDir: workspace,
+    kinds: new Map([['probe', probeJob as unknown as JobKind]]),
+    engine: { backend: 'cpu', reason: 'browser test', threads: 1, versions: {}, memory: () => tf.memory() },
+    runFeed: { runPollMs: 0, listPollMs: 0 },
+  });
+  return { daemon, url: `ws://127.0.0.1:${await daemon.listen()}` };
+}
+
+/** Serves the page and its two assets, nothing else (no run file: the pictures come as data: URIs). */
+function startServer(page: () => string): Promise<{ server: http.Server; origin: string }> {
   const server = http.createServer((req, res) => {
     const url = decodeURIComponent((req.url ?? '/').split('?')[0]);
     let file: string | undefined;
@@ -44,10 +65,6 @@ function startServer(dataRoot: string, page: () => string): Promise<{ server: ht
     if (url === '/assets/dashboard.js') file = BUNDLE;
     else if (url === '/assets/dashboard.js.map') file = BUNDLE + '.map';
     else if (url === '/assets/dashboard.css') file = CSS;
-    else if (url.startsWith('/fs/')) {
-      const abs = path.resolve(url.slice(3));
-      if (abs.startsWith(dataRoot + path.sep)) file = abs;
-    }
     if (!file || !fs.existsSync(file)) { res.writeHead(404); res.end(); return; }
     res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' });
     fs.createReadStream(file).pipe(res);
@@ -84,7 +101,12 @@ describe('dashboard webview in Chromium', function () {
   let context: BrowserContext | undefined;
   let server: http.Server | undefined;
   let controller: DashboardController | undefined;
+  let daemon: DaemonServer | undefined;
+  let daemonUrl = '';
+  let conn: DaemonConnection | undefined;
   let page: Page;
+  /** One check of the daemon's watchers, then a moment for the deltas to reach the page. */
+  const poll = async () => { daemon?.runs.poll(); await new Promise((r) => setTimeout(r, 300)); };
   let finishedDir: string;
   let evaluated: EvaluatedRun | undefined;
   const problems: string[] = [];
@@ -117,8 +139,13 @@ describe('dashboard webview in Chromium', function () {
       console.log('    (LFW absent: the real-evaluation dashboard test is skipped)');
     }
 
+    await tf.setBackend('cpu');
+    ({ daemon, url: daemonUrl } = await startDaemon(path.join(tmp, 'ws')));
+    conn = new DaemonConnection({ backoff: { initialMs: 50, maxMs: 200, factor: 2, maxAttempts: 200 } });
+    await conn.connect({ url: daemonUrl, token: TOKEN, remote: true });
+
     let origin = '';
-    const started = await startServer(tmp, () => dashboardHtml({
+    const started = await startServer(() => dashboardHtml({
       cspSource: origin, scriptUri: `${origin}/assets/dashboard.js`, styleUri: `${origin}/assets/dashboard.css`, nonce: newNonce(),
     }));
     server = started.server;
@@ -136,11 +163,10 @@ describe('dashboard webview in Chromium', function () {
 
     controller = new DashboardController({
       post: (msg) => { void page.evaluate((m) => window.postMessage(m, '*'), msg).catch(() => undefined); },
-      toUri: (file) => `${origin}/fs${file}`,
-      openFile: (file) => logs.push(`open ${file}`),
-      allowRoot: () => undefined,
+      openImage: (p) => logs.push(`open ${p.which} ${p.face} ${p.bytes.length} bytes`),
+      reconnect: (remote) => logs.push(`reconnect ${remote}`),
       log: (m) => logs.push(m),
-    }, { runsRoot, client: () => undefined, runPollMs: 0, listPollMs: 0 });
+    }, { link: conn });
     const ctl = controller;
     await page.exposeFunction('__toExtension', (msg: unknown) => ctl.handle(msg));
     // The stub VS Code API: messages to the controller, view state kept in sessionStorage (survives reload).
@@ -158,13 +184,15 @@ describe('dashboard webview in Chromium', function () {
     await page.waitForSelector('body[data-ready="true"]', { timeout: 20_000 });
     await page.waitForFunction(() => {
       const imgs = Array.from(document.querySelectorAll<HTMLImageElement>('.faces img'));
-      return imgs.length > 0 && imgs.every((i) => i.complete);
+      return imgs.length === 12 && imgs.every((i) => i.complete);
     }, undefined, { timeout: 20_000 });
   });
 
   after(async () => {
     evaluated?.ws.cleanup();
     controller?.dispose();
+    await conn?.disconnect();
+    await daemon?.close();
     await context?.close();
     server?.close();
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
@@ -241,7 +269,8 @@ describe('dashboard webview in Chromium', function () {
     await page.click('.lightbox button:has-text("Open reconstruction")');
     await page.waitForFunction(() => true);
     await new Promise((r) => setTimeout(r, 200));
-    assert.ok(logs.some((l) => l.startsWith(`open ${path.join(finishedDir, 'reconstructions')}`)), logs.join('\n'));
+    const png = fs.readFileSync(path.join(finishedDir, 'reconstructions', `${await page.getAttribute('.face >> nth=0', 'data-id')}.png`));
+    assert.ok(logs.includes(`open image ${await page.getAttribute('.face >> nth=0', 'data-id')} ${png.length} bytes`), logs.join('\n'));
     await page.keyboard.press('Escape');
     assert.equal(await page.$('.lightbox'), null);
   });
@@ -249,10 +278,11 @@ describe('dashboard webview in Chromium', function () {
   it('draws metric lines appended while shown', async () => {
     const before = await canvasPixelsNear(page, [0x37, 0x94, 0xff]);
     const x0 = await page.evaluate(() => document.querySelector('#loss-chart')?.getAttribute('width'));
+    const lines0 = Number(await page.getAttribute('#loss-chart', 'data-lines'));
     appendMetrics(finishedDir, metricsLines(300, 300).map((l) => ({ ...l, loss: l.loss + 0.5 })));
-    controller?.poll();
-    await page.waitForFunction(() => true);
-    await new Promise((r) => setTimeout(r, 300));
+    await poll();
+    await page.waitForFunction((n) => Number(document.getElementById('loss-chart')?.getAttribute('data-lines')) > n, lines0, { timeout: 10_000 });
+    assert.equal(Number(await page.getAttribute('#loss-chart', 'data-lines')), lines0 + 330, 'the appended lines (300 train + 30 test) reached the chart');
     const after = await canvasPixelsNear(page, [0x37, 0x94, 0xff]);
     assert.notEqual(after, before, `the curve changed (pixels ${before} → ${after}, canvas width ${x0})`);
   });
@@ -273,7 +303,7 @@ describe('dashboard webview in Chromium', function () {
 
   it('says so when the shown run folder is deleted', async () => {
     fs.rmSync(path.join(path.dirname(finishedDir), 'wb-faceapi-search'), { recursive: true });
-    controller?.poll();
+    await poll();
     await page.waitForSelector('.banner', { timeout: 10_000 });
     assert.match(await page.textContent('.banner') ?? '', /was deleted/);
     assert.equal(await page.textContent('#header .state'), 'removed');
@@ -288,7 +318,7 @@ describe('dashboard webview in Chromium', function () {
       },
     });
     await makeRun(runsRoot, 'old-format', { steps: 20, faces: 0, evaluation: false, manifest: { createdAt: '2026-11-25T08:00:00.000Z', progress: { step: 149, totalSteps: 5310, epoch: 0, totalEpochs: 30 } } });
-    controller?.poll();
+    await poll();
     await page.waitForSelector('.runs .run[data-run="old-format"]', { timeout: 10_000 });
     await page.click('.runs .run[data-run="timed-5min"]');
     await page.waitForFunction(() => document.querySelector('#header h1')?.textContent === 'timed-5min');
@@ -302,6 +332,28 @@ describe('dashboard webview in Chromium', function () {
     assert.equal(await page.getAttribute('#header .progress', 'aria-valuenow'), '100', 'a finished run is done, not at 3 %');
     assert.equal(await page.textContent('#header .progress-text'), 'step 149 / 5310 · 0.84 of 30 epochs');
     assert.equal(await page.textContent('#header .missing'), 'budget and stop reason not recorded (run.json of an older version)');
+    assert.deepEqual(problems, []);
+  });
+
+  it('says so when the daemon goes away, offers to connect again, and is brought back up to date when it returns', async () => {
+    await page.click('.runs .run[data-run="bb-arcface-lfw"]');
+    await page.waitForFunction(() => document.querySelector('#header h1')?.textContent === 'bb-arcface-lfw');
+    const lines0 = Number(await page.getAttribute('#loss-chart', 'data-lines'));
+    const port = Number(new URL(daemonUrl).port);
+    await daemon?.close();
+    await page.waitForSelector('[data-testid="banner"]', { timeout: 10_000 });
+    assert.match(await page.textContent('[data-testid="banner"]') ?? '', new RegExp(`Lost the daemon at ${daemonUrl.replace(/[.]/g, '\\.')}; reconnecting`));
+    assert.match(await page.textContent('#header .daemon') ?? '', /not connected/);
+    assert.equal(await page.textContent('#header h1'), 'bb-arcface-lfw', 'what was shown stays');
+    await page.click('[data-testid="banner"] button:has-text("Connect to Daemon…")');
+    await new Promise((r) => setTimeout(r, 200));
+    assert.ok(logs.includes('reconnect true'), logs.slice(-5).join('\n'));
+    appendMetrics(finishedDir, metricsLines(50, 600)); // while no daemon serves it
+    ({ daemon } = await startDaemon(path.join(path.dirname(path.dirname(finishedDir))), port));
+    await page.waitForSelector('[data-testid="banner"]', { state: 'detached', timeout: 20_000 });
+    await page.waitForFunction((n) => Number(document.getElementById('loss-chart')?.getAttribute('data-lines')) === n + 55, lines0, { timeout: 10_000 });
+    assert.match(await page.textContent('#header .daemon') ?? '', /remote daemon ws:\/\/127\.0\.0\.1/);
+    await page.screenshot({ path: path.join(OUTPUT, 'dashboard-reconnected.png') });
     assert.deepEqual(problems, []);
   });
 });

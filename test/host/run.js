@@ -7,7 +7,12 @@
  *   1. dev suite: the repository as the extension under development (out/test/host/suite/*.test.js);
  *   2. vsix suite (unless --skip-vsix; --vsix-only skips 1, --reuse-vsix reuses the last package): `vsce package`, `--install-extension` into a fresh extensions folder,
  *      then a probe extension's test checks the installed copy activates and its commands and config server run.
- * Needs a build (`npm run build`). Exit code 0 when every suite passed. Output and logs: .test-output/host/.
+ * For the dev suite a second daemon runs "elsewhere" (its own FACEINV_HOME and workspace, remoteDaemon.js):
+ * remote.test.ts connects to it by URL + token. What only the browser can see (the dashboard webview's DOM)
+ * a test asks for by logging `[faceinv-probe] <id> <action>`; this runner answers in <suite dir>/probe-<id>.json.
+ * Each suite's counts (mocha inside the host, plus this runner's own end check) go to FACEINV_TEST_SUMMARY
+ * for `npm test`'s total. Needs a build (`npm run build`). Exit code 0 when every suite passed. Output and
+ * logs: .test-output/host/.
  */
 'use strict';
 const { spawn, spawnSync } = require('node:child_process');
@@ -15,6 +20,7 @@ const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
 const util = require('node:util');
+const { makeRemoteWorkspace, startRemoteDaemon } = require('./remoteDaemon');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CS = path.join(ROOT, '.cache', 'code-server', 'node_modules', 'code-server');
@@ -85,8 +91,40 @@ function stopServer(child) {
   try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ }
 }
 
+/** The dashboard webview's frame (VS Code nests it in two iframes), or undefined when none is open. */
+async function dashboardFrame(page) {
+  for (const frame of page.frames()) {
+    const found = await frame.evaluate(() => !!document.getElementById('loss-chart') && !!document.getElementById('runs')).catch(() => false);
+    if (found) return frame;
+  }
+  return undefined;
+}
+
+/** What the dashboard shows, read from its DOM. */
+async function readDashboard(page) {
+  const frame = await dashboardFrame(page);
+  if (!frame) return { found: false, frames: page.frames().map((f) => f.url().slice(0, 120)) };
+  return frame.evaluate(() => {
+    const imgs = Array.from(document.querySelectorAll('.faces img'));
+    return {
+      found: true,
+      title: document.querySelector('#header h1')?.textContent ?? null,
+      runs: Array.from(document.querySelectorAll('.runs .run')).map((b) => b.getAttribute('data-run')),
+      lines: Number(document.getElementById('loss-chart')?.getAttribute('data-lines') ?? -1),
+      chartEmpty: !document.getElementById('chart-empty')?.hidden,
+      images: [imgs.filter((i) => i.complete && i.naturalWidth > 0).length, imgs.length],
+      placeholders: document.querySelectorAll('.faces .missing.loading').length,
+      banner: document.querySelector('[data-testid="banner"]')?.textContent ?? '',
+      daemon: document.querySelector('#header .daemon')?.textContent ?? '',
+      sarRows: { redetect: document.querySelectorAll('table[data-testid="sar-table-redetect"] tbody tr').length, direct: document.querySelectorAll('table[data-testid="sar-table-direct"] tbody tr').length },
+      sarProblem: document.querySelector('[data-testid="sar-problem"]')?.textContent ?? null,
+      badges: Array.from(document.querySelectorAll('.faces .badge')).map((b) => b.getAttribute('data-verdict')),
+    };
+  });
+}
+
 /** Opens the workbench with the test payload; resolves with the exit code the tests report. */
-async function runInBrowser(runDir, port, workspace, devPath, testsPath) {
+async function runInBrowser(runDir, port, workspace, devPath, testsPath, probes = {}) {
   const { chromium } = require('playwright-core');
   const profile = path.join(runDir, 'chromium');
   fs.rmSync(profile, { recursive: true, force: true });
@@ -104,6 +142,8 @@ async function runInBrowser(runDir, port, workspace, devPath, testsPath) {
       const text = Array.isArray(msgArgs) ? util.format(...msgArgs) : String(msgArgs);
       if (/DialogService: refused|ENOTFOUND open-vsx|ChatSessionStore|^\s+at /.test(text)) { lines.push(text); return; }
       lines.push(text);
+      const probe = /\[faceinv-probe\] ([\w-]+) ([\w-]+)/.exec(text);
+      if (probe) { void answerProbe(page, runDir, probe[1], probe[2], probes); return; } // kept in tests.log only
       process.stdout.write(`  ${text}\n`);
     });
     await page.exposeFunction('codeAutomationExit', (code) => resolveExit(Number(code)));
@@ -129,28 +169,109 @@ async function runInBrowser(runDir, port, workspace, devPath, testsPath) {
     log(`end state: ${JSON.stringify(seen)}`);
     // Every job of the suite has ended: a progress toast still open would be a notification that never closes.
     const stuck = (seen.toasts ?? []).filter((t) => PROGRESS_TOAST.test(t ?? ''));
-    if (stuck.length) { log(`FAIL: progress notifications left open after their jobs ended: ${JSON.stringify(stuck)}`); return 1; }
+    if (stuck.length) log(`FAIL: progress notifications left open after their jobs ended: ${JSON.stringify(stuck)}`);
     fs.writeFileSync(path.join(runDir, 'tests.log'), lines.join('\n'));
-    if (code === 'timeout') { log(`suite timed out after ${SUITE_TIMEOUT_MS / 1000} s`); return 124; }
-    return code;
+    if (code === 'timeout') { log(`suite timed out after ${SUITE_TIMEOUT_MS / 1000} s`); return { code: 124, stuck }; }
+    return { code, stuck };
   } finally {
     await context.close().catch(() => undefined);
   }
 }
 
-async function suite(name, { devPath, extensionsDir, workspace, env }) {
+/** Answers a test's `[faceinv-probe] <id> <action>` in <runDir>/probe-<id>.json. */
+async function answerProbe(page, runDir, id, action, probes) {
+  let answer;
+  try {
+    if (action === 'dashboard') answer = await readDashboard(page);
+    else if (action === 'screenshot') { await page.screenshot({ path: path.join(runDir, `${id}.png`) }); answer = { ok: true }; }
+    else if (probes[action]) answer = await probes[action]();
+    else answer = { error: `unknown probe action "${action}"` };
+  } catch (err) {
+    answer = { error: String(err && err.stack || err) };
+  }
+  const file = path.join(runDir, `probe-${id}.json`);
+  fs.writeFileSync(`${file}.tmp`, JSON.stringify(answer));
+  fs.renameSync(`${file}.tmp`, file);
+}
+
+/** Adds one mocha-in-host run's counts (and this runner's own end check) to `npm test`'s total. */
+function reportCounts(name, counts) {
+  const file = process.env.FACEINV_TEST_SUMMARY;
+  if (file) fs.appendFileSync(file, `${JSON.stringify({ suite: process.env.FACEINV_TEST_SUITE || 'host', part: name, passed: counts.passed, failed: counts.failed, skipped: counts.skipped })}\n`);
+}
+
+async function suite(name, { devPath, extensionsDir, workspace, env, probes }) {
   const runDir = path.join(OUT, name);
   fs.mkdirSync(runDir, { recursive: true });
+  for (const f of fs.readdirSync(runDir)) if (/^probe-|^counts\.json$/.test(f)) fs.rmSync(path.join(runDir, f), { force: true });
+  const countsFile = path.join(runDir, 'counts.json');
   const port = await freePort();
   const t0 = Date.now();
-  const server = await startServer(runDir, port, extensionsDir, env);
+  const server = await startServer(runDir, port, extensionsDir, { ...env, FACEINV_HOST_COUNTS: countsFile, FACEINV_HOST_PROBE_DIR: runDir });
   try {
-    const code = await runInBrowser(runDir, port, workspace, devPath, path.join(ROOT, 'out', 'test', 'host', 'suite', 'index'));
-    log(`${name} suite: exit ${code} in ${((Date.now() - t0) / 1000).toFixed(1)} s (logs in ${path.relative(ROOT, runDir)})`);
-    return code;
+    const { code, stuck } = await runInBrowser(runDir, port, workspace, devPath, path.join(ROOT, 'out', 'test', 'host', 'suite', 'index'), probes);
+    let counts;
+    try {
+      counts = JSON.parse(fs.readFileSync(countsFile, 'utf8'));
+    } catch {
+      counts = { passed: 0, failed: 1, skipped: 0, failures: [`the ${name} suite reported no counts (exit ${code})`] };
+    }
+    if (code === 124) { counts.failed++; counts.failures.push(`the ${name} suite timed out`); }
+    // This runner's own check is one test too: no progress notification is left open once every job ended.
+    if (stuck.length) { counts.failed++; counts.failures.push(`progress notifications left open: ${JSON.stringify(stuck)}`); } else counts.passed++;
+    reportCounts(name, counts);
+    const failed = code !== 0 || counts.failed > 0;
+    log(`${name} suite: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped; exit ${code} in ${((Date.now() - t0) / 1000).toFixed(1)} s (logs in ${path.relative(ROOT, runDir)})`);
+    for (const f of counts.failures ?? []) log(`  failed: ${f}`);
+    return failed ? 1 : 0;
   } finally {
     stopServer(server);
   }
+}
+
+/**
+ * A run attacked and evaluated by the real code (test/fixtures/evaluatedRun.ts: one reconstruction with no
+ * detectable face), copied into `runsRoot` as `remote-evaluated`, oldest of the history. Undefined without LFW
+ * (the test that reads it then skips, which CI counts as a failure).
+ */
+async function addEvaluatedRun(runsRoot) {
+  const fixture = require(path.join(ROOT, 'out', 'test', 'fixtures', 'evaluatedRun.js'));
+  if (!fixture.lfwAvailable()) { log('no LFW here: the dashboard test on a really evaluated run will skip'); return undefined; }
+  const t0 = Date.now();
+  const made = await fixture.makeEvaluatedRun('remote-evaluated');
+  try {
+    const dir = path.join(runsRoot, 'remote-evaluated');
+    fs.cpSync(made.runDir, dir, { recursive: true });
+    const file = path.join(dir, 'run.json');
+    fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), createdAt: '2026-11-29T10:00:00.000Z' }));
+    log(`evaluated run for the dashboard made by the real attack and evaluation in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    return { name: 'remote-evaluated', items: made.report.items.length, failedId: made.failedId };
+  } finally {
+    made.ws.cleanup();
+  }
+}
+
+/** The daemon "elsewhere" for remote.test.ts, and the probe that restarts it (same port, a new token). */
+async function remoteDaemon() {
+  const home = path.join(OUT, 'remote-home');
+  fs.rmSync(home, { recursive: true, force: true });
+  const ws = await makeRemoteWorkspace(path.join(OUT, 'remote-workspace'));
+  const evaluated = await addEvaluatedRun(path.join(ws.dir, 'runs'));
+  const logFile = path.join(OUT, 'remote-daemon.log');
+  fs.rmSync(logFile, { force: true });
+  let daemon = await startRemoteDaemon({ home, workspace: ws.dir, log: logFile });
+  log(`remote daemon (FACEINV_HOME ${path.relative(ROOT, home)}, workspace ${path.relative(ROOT, ws.dir)}) at ${daemon.url}`);
+  return {
+    env: () => ({ FACEINV_REMOTE_DAEMON: JSON.stringify({ url: daemon.url, token: daemon.token, workspace: ws.dir, home, evaluated }) }),
+    probes: {
+      'restart-remote': async () => {
+        await daemon.stop();
+        daemon = await startRemoteDaemon({ home, workspace: ws.dir, port: daemon.port, log: logFile });
+        return { url: daemon.url, token: daemon.token };
+      },
+    },
+    stop: () => daemon.stop(),
+  };
 }
 
 function packageVsix() {
@@ -177,8 +298,13 @@ async function main() {
   makeWorkspace(workspace);
   let failed = 0;
   if (!args.has('--vsix-only')) {
-    const code = await suite('dev', { devPath: ROOT, extensionsDir: path.join(OUT, 'dev-extensions'), workspace, env: {} });
-    if (code !== 0) failed++;
+    const remote = await remoteDaemon();
+    try {
+      const code = await suite('dev', { devPath: ROOT, extensionsDir: path.join(OUT, 'dev-extensions'), workspace, env: remote.env(), probes: remote.probes });
+      if (code !== 0) failed++;
+    } finally {
+      await remote.stop();
+    }
   }
   if (!args.has('--skip-vsix')) {
     const extensionsDir = path.join(OUT, 'vsix-extensions');

@@ -1,8 +1,9 @@
 /**
  * The daemon's folders form layers, each importing only from folders below it (or itself), so a change low
  * down never needs code above it: the shared protocol at the bottom; then the engine, run folders, I/O,
- * security and config; the ONNX importer; networks, encoders and the ONNX Runtime engine; the data pipeline; decoder training; the
- * evaluation; the attacks; jobs and the language server; the daemon's server; the CLI and the benches.
+ * security, config and small dense linear algebra (math); the ONNX importer; networks and encoders; the data
+ * pipeline and the ONNX Runtime training/search engine; decoder training; the evaluation; the attacks; jobs
+ * and the language server; the daemon's server; the CLI and the benches.
  * (The extension and webview may import only daemon/protocol: `tsc -b` enforces that through project references.)
  */
 import * as assert from 'node:assert/strict';
@@ -10,13 +11,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 const DAEMON = path.resolve(__dirname, '..', '..', '..', 'daemon');
+const EXTENSION = path.resolve(__dirname, '..', '..', '..', 'extension');
 
 export const LAYERS: string[][] = [
   ['protocol'],
-  ['engine', 'runs', 'io', 'security', 'config'],
+  ['engine', 'runs', 'io', 'security', 'config', 'math'],
   ['onnx'],
-  ['nets', 'encoders', 'ort'],
-  ['data'],
+  ['nets', 'encoders'],
+  ['data', 'ort'],
   ['blackbox'],
   ['evaluation'],
   ['attack'],
@@ -45,5 +47,20 @@ describe('architecture: import layers of daemon/', () => {
       }
     }
     assert.deepEqual(upward, [], `imports that run upwards:\n${upward.join('\n')}`);
+  });
+});
+
+describe('architecture: the dashboard is fed by the daemon', () => {
+  it('no extension file reads run folders or polls them (the daemon\'s run feed sends them, local or remote)', () => {
+    const readers: string[] = [];
+    for (const file of tsFiles(path.join(EXTENSION, 'dashboard'))) {
+      const src = fs.readFileSync(file, 'utf8');
+      const rel = path.relative(EXTENSION, file);
+      if (/\bRUN_FILES\b|protocol\/runFolder'/.test(src)) readers.push(`${rel} uses the run-folder layout`);
+      if (/\bset(Interval|Timeout)\(/.test(src)) readers.push(`${rel} runs a timer (polling)`);
+      if (/\b(readFileSync|readdirSync|statSync|createReadStream|watch)\(/.test(src)) readers.push(`${rel} reads the disk`);
+    }
+    assert.deepEqual(readers, []);
+    assert.ok(!fs.existsSync(path.join(EXTENSION, 'dashboard', 'runReader.ts')) && !fs.existsSync(path.join(EXTENSION, 'dashboard', 'runWatcher.ts')));
   });
 });

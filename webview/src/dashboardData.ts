@@ -17,7 +17,7 @@ export function applyMessage(state: DashboardState | null, msg: ToWebviewMessage
   if (!state) return state;
   switch (msg.method) {
     case 'dashboard/runs': return { ...state, runs: msg.params.runs };
-    case 'dashboard/daemon': return { ...state, daemonConnected: msg.params.connected };
+    case 'dashboard/daemon': return { ...state, daemon: msg.params };
     default: break;
   }
   const sel = state.selected;
@@ -28,6 +28,7 @@ export function applyMessage(state: DashboardState | null, msg: ToWebviewMessage
       return withRun({ metrics: sel.metrics.concat(msg.params.lines), problems: mergeProblems(sel.problems, msg.params.problems ?? []) });
     case 'dashboard/manifest': return withRun({ manifest: msg.params.manifest });
     case 'dashboard/faces': return withRun({ faces: msg.params.faces });
+    case 'dashboard/faceImages': return withRun({ faces: withImages(sel.faces, msg.params.images) });
     case 'dashboard/evaluation': {
       const { evaluationProblem: _old, ...rest } = sel;
       const next = { ...rest, evaluation: msg.params.evaluation, ...(msg.params.problem ? { evaluationProblem: msg.params.problem } : {}) };
@@ -36,6 +37,21 @@ export function applyMessage(state: DashboardState | null, msg: ToWebviewMessage
     case 'dashboard/job': return withRun({ job: msg.params.job });
     case 'dashboard/runRemoved': return { ...state, selected: { ...sel, removed: true }, message: msg.params.message };
   }
+}
+
+/** Faces with the pictures that arrived filled in; faces without news stay the same objects. */
+export function withImages(faces: readonly FaceView[], images: readonly { id: string; imageUri?: string; originalUri?: string }[]): FaceView[] {
+  const byId = new Map(images.map((i) => [i.id, i]));
+  return faces.map((f) => {
+    const got = byId.get(f.id);
+    if (!got || ((got.imageUri ?? f.imageUri) === f.imageUri && (got.originalUri ?? f.originalUri) === f.originalUri)) return f;
+    return { ...f, ...(got.imageUri ? { imageUri: got.imageUri } : {}), ...(got.originalUri ? { originalUri: got.originalUri } : {}) };
+  });
+}
+
+/** The banner over the whole view: why the daemon is not live, then the view's own message. */
+export function bannerText(state: DashboardState | null): string {
+  return state ? [state.daemon.problem, state.message].filter(Boolean).join(' ') : '';
 }
 
 /** At most `max` problems kept (newest last), duplicates dropped. */
@@ -109,7 +125,8 @@ export function curves(metrics: readonly MetricsLine[], kind: 'blackbox' | 'whit
     train: downsample(train, maxPoints), test: downsample(test, maxPoints), search: querySearch ? [] : downsample(search, maxPoints),
     cosine: downsample(cosine, maxPoints),
     targets: [...perTarget.entries()].map(([id, points]) => ({ id, points: downsample(points, maxPoints) })),
-    title: querySearch ? 'Query search: best cosine to the target against encoder queries (mean over targets, and the first targets one by one)'
+    title: metrics.length === 0 ? 'Training and search curves'
+      : querySearch ? 'Query search: best cosine to the target against encoder queries (mean over targets, and the first targets one by one)'
       : whitebox ? 'Latent search: loss and cosine to the target per step' : 'Decoder training: loss per step (train batches, held-out test)',
     xLabel: querySearch ? 'queries per target' : 'step',
     count: metrics.length,
@@ -274,6 +291,8 @@ export interface HistoryRow {
   state: RunSummary['state'];
   detail: string;
   time: string;
+  /** The evaluated attack's headline figures (redetect), to compare methods across runs. */
+  figures?: string;
   selected: boolean;
   problem?: string;
 }
@@ -285,6 +304,16 @@ export function formatTime(iso: string): string {
   return new Date(t).toISOString().slice(0, 16).replace('T', ' ');
 }
 
+/** "1e-4 type I 98.7 % (lookalike 40.0 %) · type II 74.2 % · faceapi-resnet128 69.3 % · 96 queries" (redetect). */
+export function headlineText(h: NonNullable<RunSummary['headline']>): string {
+  return [
+    `type I @1e-4 ${formatRate(h.typeI1e4)}${h.nearestFace1e4 !== null ? ` (lookalike ${formatRate(h.nearestFace1e4)})` : ''}`,
+    `type II @1e-3 ${formatRate(h.typeII1e3)}`,
+    ...(h.transfer ? [`${h.transfer.encoderId} @1e-3 ${formatRate(h.transfer.typeI1e3)}`] : []),
+    h.queriesPerTarget !== undefined ? `${h.queriesPerTarget.toFixed(0)} queries/target` : 'white box',
+  ].join(' · ');
+}
+
 export function historyRows(runs: readonly RunSummary[], selected: string | undefined): HistoryRow[] {
   return runs.map((r) => ({
     name: r.name,
@@ -292,6 +321,7 @@ export function historyRows(runs: readonly RunSummary[], selected: string | unde
     detail: [r.kind === 'blackbox' ? 'black box' : r.kind === 'whitebox' ? 'white box' : undefined, r.encoderId, r.hasReport ? 'evaluated' : undefined]
       .filter((s): s is string => s !== undefined).join(' · '),
     time: formatTime(r.createdAt),
+    ...(r.headline ? { figures: headlineText(r.headline) } : {}),
     selected: r.name === selected,
     ...(r.problem ? { problem: r.problem } : {}),
   }));

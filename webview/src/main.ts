@@ -4,9 +4,10 @@
  * declaration are dropped with a console warning. Each section re-renders only when its slice of the state
  * changed (the reducer keeps unchanged slices identical), so metric lines redraw the chart, not the faces.
  */
-import { TO_WEBVIEW, OpenImageMessage, ReadyMessage, RefreshMessage, SelectRunMessage, type DashboardState, type ToWebviewMessage } from '../../daemon/protocol/webview';
-import { applyMessage, curves, faceCards, historyRows, sarTable, type ViewState } from './dashboardData';
+import { TO_WEBVIEW, OpenImageMessage, ReadyMessage, ReconnectMessage, RefreshMessage, SelectRunMessage, type DashboardState, type ToWebviewMessage } from '../../daemon/protocol/webview';
+import { applyMessage, bannerText, curves, faceCards, historyRows, sarTable, type ViewState } from './dashboardData';
 import { byId, h, setChildren } from './dom';
+import { renderBanner } from './renderBanner';
 import { CurveChart } from './renderChart';
 import { renderFaces, renderLightbox, type FaceActions } from './renderFaces';
 import { renderHeader } from './renderHeader';
@@ -34,7 +35,7 @@ function setView(patch: Partial<ViewState>): void {
 
 const faceActions: FaceActions = {
   enlarge: (id) => setView({ enlarged: id }),
-  open: (path) => post(OpenImageMessage.create({ path })),
+  open: (face, which) => { if (state?.selected) post(OpenImageMessage.create({ run: state.selected.name, face, which })); },
 };
 
 /** True when `value` differs from what section `key` drew last (and records it). */
@@ -51,8 +52,8 @@ function render(): void {
   const s = state;
   const run = s?.selected ?? null;
 
-  if (changed('banner', s?.message)) {
-    setChildren(byId('banner'), s?.message ? [h('div', { class: 'banner', text: s.message })] : []);
+  if (changed('banner', [bannerText(s), s?.daemon.connected])) {
+    setChildren(byId('banner'), renderBanner(s, () => post(ReconnectMessage.create({}))));
   }
   if (changed('runs', [s?.runs, s?.runsRoot, run?.name])) {
     setChildren(byId('runs'), s ? renderRuns(historyRows(s.runs, run?.name), s.runsRoot, (name) => {
@@ -60,14 +61,15 @@ function render(): void {
       post(SelectRunMessage.create({ run: name }));
     }) : [h('p', { class: 'empty', text: 'Loading…' })]);
   }
-  if (changed('header', [run?.name, run?.manifest, run?.job, run?.problems, run?.removed, s?.daemonConnected])) {
-    setChildren(byId('header'), renderHeader(run, s?.daemonConnected ?? false, () => post(RefreshMessage.create({}))));
+  if (changed('header', [run?.name, run?.manifest, run?.job, run?.problems, run?.removed, s?.daemon])) {
+    setChildren(byId('header'), renderHeader(run, s?.daemon, () => post(RefreshMessage.create({}))));
   }
   if (changed('chart', [run?.metrics, run?.manifest?.kind, view.logScale])) {
     const set = curves(run?.metrics ?? [], run?.manifest?.kind);
     byId('chart-title').textContent = set.title;
     chart ??= new CurveChart(byId<HTMLCanvasElement>('loss-chart'));
     chart.update(set, view.logScale);
+    byId('loss-chart').dataset.lines = String(set.count); // what the curves are drawn from (tests read it)
     const empty = byId('chart-empty');
     empty.hidden = chart.drawnPoints > 0;
     empty.textContent = run ? 'No metrics yet (metrics.jsonl).' : '';

@@ -1,22 +1,25 @@
 /**
  * Draws the reconstructed faces next to their originals (a grid; original left, reconstruction right), with
  * the per-item cosine and verdict (the strictest FMR it passes, no match, or no face) when the evaluation has them; a click enlarges one pair,
- * from where either image opens in an editor tab. Cards come shaped by dashboardData.faceCards.
+ * from where either image opens in an editor tab. Cards come shaped by dashboardData.faceCards; a picture
+ * still on its way from the daemon is drawn as a placeholder of the same size.
  */
 import { h, type Child } from './dom';
 import type { FaceCard } from './dashboardData';
 
 export interface FaceActions {
   enlarge(id: string | undefined): void;
-  open(path: string): void;
+  open(id: string, which: 'image' | 'original'): void;
 }
 
 function pair(card: FaceCard, cls: string): HTMLElement {
   return h('div', { class: `pair ${cls}` }, [
     card.originalUri
       ? h('img', { class: 'original', title: 'original (aligned)', attrs: { src: card.originalUri, alt: `original ${card.id}` } })
-      : h('div', { class: 'original missing', text: 'no original' }),
-    h('img', { class: 'recon', title: 'reconstruction', attrs: { src: card.imageUri, alt: `reconstruction ${card.id}` } }),
+      : h('div', { class: `original missing${card.hasOriginal ? ' loading' : ''}`, text: card.hasOriginal ? '…' : 'no original' }),
+    card.imageUri
+      ? h('img', { class: 'recon', title: 'reconstruction', attrs: { src: card.imageUri, alt: `reconstruction ${card.id}` } })
+      : h('div', { class: 'recon missing loading', text: '…' }),
   ]);
 }
 
@@ -55,8 +58,8 @@ export function renderLightbox(card: FaceCard | undefined, act: FaceActions): Ch
       h('div', { class: 'lightbox-bar' }, [
         h('span', { class: 'who', text: card.identity ?? card.id }), ' ', h('span', { class: 'muted', text: card.caption }), ' ', verdict(card),
         h('span', { class: 'spacer' }),
-        card.originalPath ? h('button', { text: 'Open original', on: { click: () => act.open(card.originalPath as string) } }) : null,
-        h('button', { text: 'Open reconstruction', on: { click: () => act.open(card.imagePath) } }),
+        card.hasOriginal ? h('button', { text: 'Open original', on: { click: () => act.open(card.id, 'original') } }) : null,
+        h('button', { text: 'Open reconstruction', on: { click: () => act.open(card.id, 'image') } }),
         h('button', { text: 'Close', on: { click: () => act.enlarge(undefined) } }),
       ]),
     ]),

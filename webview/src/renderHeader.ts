@@ -5,7 +5,7 @@
  */
 import { h, type Child } from './dom';
 import { jobLine, runProgress } from './dashboardData';
-import type { RunView } from '../../daemon/protocol/webview';
+import type { DaemonLink, RunView } from '../../daemon/protocol/webview';
 
 function progressBar(frac: number, title: string): HTMLElement {
   const bar = h('div', { class: 'bar' });
@@ -13,8 +13,15 @@ function progressBar(frac: number, title: string): HTMLElement {
   return h('div', { class: 'progress', title, attrs: { role: 'progressbar', 'aria-valuenow': String(Math.round(frac * 100)), 'aria-valuemin': '0', 'aria-valuemax': '100' } }, [bar]);
 }
 
-export function renderHeader(run: RunView | null, daemonConnected: boolean, refresh: () => void): Child[] {
-  const daemon = h('span', { class: `daemon ${daemonConnected ? 'up' : 'down'}`, text: daemonConnected ? 'daemon connected' : 'daemon not connected' });
+/** "remote daemon ws://gpu:7391", "daemon connected", "daemon not connected". */
+export function daemonLabel(link: DaemonLink | undefined): string {
+  if (!link?.connected) return link?.url ? `daemon ${link.url} not connected` : 'daemon not connected';
+  return link.remote && link.url ? `remote daemon ${link.url}` : 'daemon connected';
+}
+
+export function renderHeader(run: RunView | null, link: DaemonLink | undefined, refresh: () => void): Child[] {
+  const daemonConnected = link?.connected ?? false;
+  const daemon = h('span', { class: `daemon ${daemonConnected ? 'up' : 'down'}`, text: daemonLabel(link), title: link?.problem ?? link?.url ?? '' });
   const refreshBtn = h('button', { class: 'secondary', text: 'Refresh', on: { click: refresh } });
   if (!run) return [h('div', { class: 'title-row' }, [h('h1', { text: 'Face Inversion Lab' }), h('span', { class: 'spacer' }), daemon, refreshBtn]), h('p', { class: 'empty', text: 'Select a run.' })];
   const m = run.manifest;
@@ -34,7 +41,8 @@ export function renderHeader(run: RunView | null, daemonConnected: boolean, refr
       h('span', { class: 'spacer' }), daemon, refreshBtn,
     ]),
     m ? h('p', { class: 'meta' }, [
-      h('span', { text: m.kind === 'blackbox' ? 'black box (decoder)' : 'white box (latent search)' }),
+      // The attack in words where the run says it (face model, start, search); older runs say only their route.
+      h('span', { class: 'method', text: m.method ?? (m.kind === 'blackbox' ? 'black box (decoder)' : 'white box (latent search)') }),
       ' · ', h('span', { text: `${m.encoderId} (${m.embeddingDim}-d)` }),
       ' · ', h('span', { class: 'muted', title: m.route.reason, text: `route ${m.route.requested} → ${m.route.chosen}` }),
       m.trainSeconds !== undefined ? h('span', { class: 'muted', text: ` · ${(m.trainSeconds / 60).toFixed(1)} min` }) : null,

@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import type { AlignmentSpec } from '../../data/templates';
 import { tf } from '../../engine/tf';
 import { writeFileAtomic, writeJsonAtomic } from '../../runs/runFolder';
-import { cholesky, invertUpper, symmetricEigen } from '../linalg';
+import { cholesky, invertUpper, symmetricEigen } from '../../math/linalg';
 import { pcaGenerator, type OrtGenerator } from '../../ort/generators';
 import type { FaceModel } from './types';
 
@@ -107,7 +107,7 @@ export class PcaFaceModel implements FaceModel {
 
   describe(): string {
     const d = this.description;
-    return `PCA face model, ${d.components} components of ${d.faces.toLocaleString('en-US')} training faces (${(100 * d.varianceKept).toFixed(1)} % of their variance), ${d.frame.template} ${d.frame.size} px`;
+    return `PCA face model, ${d.components} components of ${d.faces.toLocaleString('en-US')} training faces (${(100 * d.varianceKept).toFixed(1)} % of their variance; built in ${d.seconds.toFixed(0)} s, once per split), ${d.frame.template} ${d.frame.size} px`;
   }
 
   async save(runDir: string): Promise<void> {

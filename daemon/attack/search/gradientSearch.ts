@@ -7,6 +7,9 @@
  */
 import type { EncoderConfig } from '../../protocol/encoderConfig';
 import type { WhiteboxConfig } from '../../protocol/runConfig';
+
+/** The settings one search uses (restarts and the choice among them are whiteboxRestarts.ts's). */
+export type SearchSettings = Pick<WhiteboxConfig, 'steps' | 'learningRate' | 'init' | 'priorWeight' | 'batchSize'>;
 import { resolveModelPath } from '../../encoders/registry';
 import { CropSpec, latentSearch, latentSearchOn, StepInfo } from '../../nets/latentSearch';
 import type { EngineDecision, EngineRequest } from '../../ort/decoderRunner';
@@ -46,7 +49,7 @@ export interface GradientSearchOptions {
 }
 
 /** The ONNX Runtime search for this face model and encoder, or why TF.js runs it instead. */
-async function openOrtSearch(model: FaceModel, enc: EncoderConfig, crop: CropSpec, wb: WhiteboxConfig, o: GradientSearchOptions): Promise<{ search: OrtSearch | null; engine: EngineDecision }> {
+async function openOrtSearch(model: FaceModel, enc: EncoderConfig, crop: CropSpec, wb: SearchSettings, o: GradientSearchOptions): Promise<{ search: OrtSearch | null; engine: EngineDecision }> {
   const requested: EngineRequest = o.engine ?? (process.env.FACEINV_ENGINE as EngineRequest | undefined) ?? 'auto';
   if (requested === 'tfjs') return { search: null, engine: { requested, chosen: 'tfjs', reason: 'requested' } };
   try {
@@ -62,7 +65,7 @@ async function openOrtSearch(model: FaceModel, enc: EncoderConfig, crop: CropSpe
   }
 }
 
-export async function gradientSearch(model: FaceModel, enc: EncoderConfig, targets: readonly Float32Array[], start: Float32Array, wb: WhiteboxConfig,
+export async function gradientSearch(model: FaceModel, enc: EncoderConfig, targets: readonly Float32Array[], start: Float32Array, wb: SearchSettings,
   o: GradientSearchOptions = {}): Promise<GradientSearchResult> {
   const k = model.latentDim;
   const crop = cropFor(model, enc.inputSize) ?? { size: enc.inputSize };

@@ -14,6 +14,7 @@
  * search resumes from there), so answers stay faces a re-detecting pipeline accepts.
  */
 import { mulberry32 } from '../../data/split';
+import { adamUpdate } from '../../nets/layers/adam';
 import type { FaceModel } from '../faceModel/types';
 import { QueryOracle } from './oracle';
 
@@ -130,7 +131,8 @@ export async function querySearch(oracle: QueryOracle, model: FaceModel, start: 
     const per = 2 * q + 1;
     const u = Float32Array.from(best);
     const m1 = new Float32Array(n * k), v1 = new Float32Array(n * k);
-    const sigma = o.sigma * scale, lr = o.learningRate * scale;
+    const sigma = o.sigma * scale;
+    const adam = { learningRate: o.learningRate * scale, beta1: 0.9, beta2: 0.999, epsilon: 1e-12 };
     for (let step = 1; ; step++) {
       if (o.signal?.aborted) { aborted = true; break; }
       const live = Array.from({ length: n }, (_, t) => t).filter((t) => oracle.remaining(t) >= per);
@@ -154,7 +156,6 @@ export async function querySearch(oracle: QueryOracle, model: FaceModel, start: 
       });
       model.clampLatents(cand);
       const f = await oracle.score(cand, owners);
-      const b1 = 0.9, b2 = 0.999;
       live.forEach((t, i) => {
         if (oracle.failure[t]) return;
         for (let s = 0; s < per; s++) take(t, cand, (i * per + s) * k, f[i * per + s]);
@@ -164,12 +165,10 @@ export async function querySearch(oracle: QueryOracle, model: FaceModel, start: 
           const d = dirs.subarray((i * q + j) * k, (i * q + j + 1) * k);
           for (let c = 0; c < k; c++) g[c] += w * d[c];
         }
-        for (let c = 0; c < k; c++) {
-          const x = t * k + c;
-          m1[x] = b1 * m1[x] + (1 - b1) * g[c];
-          v1[x] = b2 * v1[x] + (1 - b2) * g[c] * g[c];
-          u[x] += (lr * (m1[x] / (1 - b1 ** step))) / (Math.sqrt(v1[x] / (1 - b2 ** step)) + 1e-12);
-        }
+        // Ascent on the cosine: Adam descends on −g.
+        for (let c = 0; c < k; c++) g[c] = -g[c];
+        const row = (a: Float32Array) => a.subarray(t * k, (t + 1) * k);
+        adamUpdate(row(u), row(m1), row(v1), g, adam, step);
       });
       model.clampLatents(u);
       const spent = Math.min(...live.map((t) => oracle.used[t]));

@@ -7,6 +7,7 @@ import * as assert from 'node:assert/strict';
 import { buildPcaFaceModel, PcaFaceModel } from '../../../daemon/attack/faceModel/pca';
 import { QueryOracle } from '../../../daemon/attack/search/oracle';
 import { querySearch, QuerySearchOptions } from '../../../daemon/attack/search/querySearch';
+import { pickRestarts } from '../../../daemon/attack/search/whiteboxRestarts';
 import { mulberry32 } from '../../../daemon/data/split';
 import { initEngine } from '../../../daemon/engine/backend';
 import { tf } from '../../../daemon/engine/tf';
@@ -107,3 +108,15 @@ describe('attack/search: query search', function () {
     enc.dispose();
   });
 });
+
+describe('attack/search: white-box restarts', () => {
+  it('answer with the best restart the detector finds, else the best overall', () => {
+    const runs = [
+      { cosine: [0.9, 0.5, NaN], found: [false, true, false] },
+      { cosine: [0.8, 0.7, 0.2], found: [true, false, false] },
+      { cosine: [0.7, 0.6, 0.1], found: [true, true, false] },
+    ];
+    assert.deepEqual(pickRestarts(runs, 3), [1, 2, 1]);
+  });
+});
+

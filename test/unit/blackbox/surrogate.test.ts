@@ -9,7 +9,6 @@
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { fitLinearBase } from '../../../daemon/blackbox/linearBase';
 import { scheduledLearningRate } from '../../../daemon/blackbox/schedule';
@@ -18,17 +17,17 @@ import { GraphBuilder } from '../../../daemon/ort/graph';
 import { tf } from '../../../daemon/engine/tf';
 import { resolveModelPath, findEncoderConfig } from '../../../daemon/encoders/registry';
 import { ARCFACE_112, getTemplate } from '../../../daemon/data/templates';
-import { wasmEngine } from '../engine/helpers';
+import { useTmpDir, wasmEngine } from '../engine/helpers';
 import { runGraph, values } from '../ort/helpers';
 
 const ATTACKED = 'arcface512-faceplugin';
 
 describe('blackbox/surrogate: the identity term\'s surrogate encoder', function () {
   this.timeout(60000);
+  const tmp = useTmpDir('faceinv-sur-');
   let ws: string;
-  before(async () => {
-    await wasmEngine();
-    ws = fs.mkdtempSync(path.join(os.tmpdir(), 'faceinv-sur-'));
+  before(() => {
+    ws = tmp.dir;
     const arc = findEncoderConfig(ATTACKED).config;
     // The attacked model under another name, and a query-only service: neither may be a surrogate.
     fs.writeFileSync(path.join(ws, 'copy.faceinv-encoder.json'), JSON.stringify({ ...arc, id: 'arcface-copy', model: { path: resolveModelPath(arc) } }));
@@ -38,7 +37,6 @@ describe('blackbox/surrogate: the identity term\'s surrogate encoder', function 
       known: { architecture: false, weights: false, differentiable: false }, description: 'a remote face API', license: 'n/a', source: 'test',
     }));
   });
-  after(() => fs.rmSync(ws, { recursive: true, force: true }));
 
   it('accepts faceapi-resnet128 on ONNX Runtime and records the warp into its dlib chip', () => {
     const p = resolveSurrogate('faceapi-resnet128', ATTACKED, 'onnxruntime', 112, ws);
@@ -114,7 +112,7 @@ describe('blackbox/surrogate: the template head (identity.target "template")', f
       for (let r = 0; r < n; r++) mean += temps[r * D + c] / n;
       assert.ok(Math.abs(shrunk.b[c] - mean) < 0.05, 'and leaves the bias at the templates\' mean');
     }
-    assert.throws(() => fitTemplateHead(feats, temps, n + 1, d, D), /template head: 121 pairs do not fit/);
+    assert.throws(() => fitTemplateHead(feats, temps, n + 1, d, D), /ridge: 121 pairs do not fit/);
   });
 
   it('normalises H·F alike as graph ops and on TF.js, and refuses a head of the wrong width', async () => {

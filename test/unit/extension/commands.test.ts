@@ -14,19 +14,11 @@ import { probeJob } from '../../../daemon/jobs/kinds/probe';
 import type { JobInfo } from '../../../daemon/protocol/daemon';
 import { DaemonServer } from '../../../daemon/server/server';
 import { fakeExtensionContext, installVscodeStub, makeVscodeStub } from './vscodeStub';
+import { waitFor } from '../waitFor';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 const TOKEN = 'unit-test-token-0123456789';
 
-async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('extension: commands and context (vscode stubbed)', function () {
   this.timeout(60_000);

@@ -12,18 +12,10 @@ import { readConnectionFile } from '../../../daemon/protocol/connectionFile';
 import { DaemonConnection, Endpoint } from '../../../extension/connection';
 import { daemonArgs, DaemonProcess, lineSplitter, parseReadyLine } from '../../../extension/daemonProcess';
 import type { ConnectionStateName } from '../../../extension/format';
+import { waitFor } from '../waitFor';
 
 const FAKE = path.join(__dirname, 'fakeDaemon.js');
 
-async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('extension: daemon process helpers', () => {
   it('parses the ready line and splits chunked output into lines', () => {

@@ -9,6 +9,29 @@ import * as path from 'node:path';
 
 export interface Shown { level: 'info' | 'warning' | 'error'; message: string; items: string[] }
 
+/** A webview panel as the dashboard uses it: what it was sent, its HTML, and a way to send it messages. */
+export class FakePanel {
+  readonly received: unknown[] = [];
+  revealed = 0;
+  disposed = false;
+  private readonly onMessage: ((m: unknown) => void)[] = [];
+  private readonly onDispose: (() => void)[] = [];
+  readonly webview = {
+    html: '',
+    options: {} as Record<string, unknown>,
+    cspSource: 'https://webview.test',
+    asWebviewUri: (u: { fsPath: string }) => ({ toString: () => `https://webview.test${u.fsPath}` }),
+    postMessage: async (m: unknown) => { this.received.push(m); return true; },
+    onDidReceiveMessage: (fn: (m: unknown) => void) => { this.onMessage.push(fn); return { dispose: () => undefined }; },
+  };
+  constructor(readonly viewType: string) {}
+  onDidDispose(fn: () => void) { this.onDispose.push(fn); return { dispose: () => undefined }; }
+  reveal() { this.revealed++; }
+  dispose() { this.disposed = true; for (const f of this.onDispose) f(); }
+  /** As if the webview posted `m`. */
+  send(m: unknown) { for (const f of this.onMessage) f(m); }
+}
+
 class Uri {
   private constructor(readonly scheme: string, readonly fsPath: string) {}
   static file(p: string): Uri { return new Uri('file', path.resolve(p)); }
@@ -23,6 +46,8 @@ export function makeVscodeStub(settings: Record<string, unknown> = {}) {
   const progress: { title: string; reports: { increment?: number; message?: string }[]; cancel: () => void; done: boolean }[] = [];
   const output: string[] = [];
   const contexts = new Map<string, unknown>();
+  const serializers = new Map<string, { deserializeWebviewPanel(panel: unknown, state: unknown): Promise<void> }>();
+  const panels: FakePanel[] = [];
   let answer: ((s: Shown) => string | undefined) | undefined;
   const show = (level: Shown['level']) => (message: string, ...items: string[]) => {
     const s = { level, message, items };
@@ -35,6 +60,7 @@ export function makeVscodeStub(settings: Record<string, unknown> = {}) {
     Uri,
     StatusBarAlignment: { Left: 1, Right: 2 },
     ProgressLocation: { Notification: 15 },
+    ViewColumn: { Active: -1 },
     ThemeColor: class { constructor(readonly id: string) {} },
     window: {
       createOutputChannel: () => ({ appendLine: (l: string) => output.push(l), append() {}, show() {}, dispose() {} }),
@@ -54,6 +80,11 @@ export function makeVscodeStub(settings: Record<string, unknown> = {}) {
       showInputBox: async () => undefined,
       showOpenDialog: async () => undefined,
       showTextDocument: async () => undefined,
+      createWebviewPanel: (viewType: string) => { const p = new FakePanel(viewType); panels.push(p); return p; },
+      registerWebviewPanelSerializer: (viewType: string, s: { deserializeWebviewPanel(panel: unknown, state: unknown): Promise<void> }) => {
+        serializers.set(viewType, s);
+        return { dispose: () => serializers.delete(viewType) };
+      },
     },
     workspace: {
       workspaceFolders: undefined as unknown,
@@ -63,6 +94,7 @@ export function makeVscodeStub(settings: Record<string, unknown> = {}) {
       fs: { writeFile: async () => undefined },
       openTextDocument: async () => ({ uri: Uri.file('/untitled') }),
       onDidChangeConfiguration: () => ({ dispose() {} }),
+      createFileSystemWatcher: () => ({ dispose() {} }),
     },
     commands: {
       registerCommand: (name: string, fn: (...a: unknown[]) => unknown) => { commands.set(name, fn); return { dispose: () => commands.delete(name) }; },
@@ -75,7 +107,7 @@ export function makeVscodeStub(settings: Record<string, unknown> = {}) {
     },
   };
   return {
-    vscode, commands, shown, progress, output, statusBar, contexts,
+    vscode, commands, shown, progress, output, statusBar, contexts, serializers, panels,
     /** Decide how the "user" answers notifications from now on. */
     setAnswer(fn: ((s: Shown) => string | undefined) | undefined) { answer = fn; },
   };
@@ -83,15 +115,30 @@ export function makeVscodeStub(settings: Record<string, unknown> = {}) {
 
 type Loader = (request: string, parent: unknown, isMain: boolean) => unknown;
 
-/** Makes `require('vscode')` return `stub` until the returned function is called. */
-export function installVscodeStub(stub: unknown): () => void {
+/**
+ * Makes `require('vscode')` return `stub` (and `require(name)` return `others[name]`) until the returned
+ * function is called.
+ */
+export function installVscodeStub(stub: unknown, others: Record<string, unknown> = {}): () => void {
   const M = Module as unknown as { _load: Loader };
   const original = M._load;
   M._load = function (request: string, parent: unknown, isMain: boolean) {
-    return request === 'vscode' ? stub : original.call(this, request, parent, isMain);
+    if (request === 'vscode') return stub;
+    if (Object.prototype.hasOwnProperty.call(others, request)) return others[request];
+    return original.call(this, request, parent, isMain);
   };
   return () => { M._load = original; };
 }
+
+/** A `vscode-languageclient/node` whose client starts at once and answers nothing (no server process). */
+export const fakeLanguageClient = {
+  TransportKind: { ipc: 1 },
+  LanguageClient: class {
+    async start(): Promise<void> { /* no server */ }
+    async stop(): Promise<void> { /* no server */ }
+    sendRequest(): Promise<never> { return Promise.reject(new Error('no config server in unit tests')); }
+  },
+};
 
 /** A fake ExtensionContext over a temp folder. */
 export function fakeExtensionContext(root: string, storage: string) {

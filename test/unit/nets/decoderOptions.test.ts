@@ -5,13 +5,11 @@
  * (the loss is the documented sum), the settable learning rate, option checks and tensor leaks.
  */
 import * as assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { tf } from '../../../daemon/engine/tf';
 import { Decoder, DecoderOptions, decoderGeometry, flopsPerImage, identityLoss, linearBaseShapes, validateDecoderOptions } from '../../../daemon/nets/decoder';
 import { ssimLuma } from '../../../daemon/nets/layers/ssim';
-import { wasmEngine } from '../engine/helpers';
+import { wasmEngine, useTmpDir } from '../engine/helpers';
 
 const small: DecoderOptions = { inputDim: 8, outputSize: 112, residualLayers: 1, noiseVariance: 0, loss: 'l1', learningRate: 1e-2, seed: 3, baseChannels: 32 };
 
@@ -46,12 +44,7 @@ function toySurrogate(S: number, dim = 6): { embed: (y: tf.Tensor4D) => tf.Tenso
 
 describe('nets/decoder: training options (issue 13)', function () {
   this.timeout(120000);
-  let tmp: string;
-  before(async () => {
-    await wasmEngine();
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'faceinv-decopts-'));
-  });
-  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  const tmp = useTmpDir('faceinv-decopts-');
 
   it('renders 112² in four doublings from a 7×7 map, at fewer FLOPs than the seed\'s 128²', () => {
     assert.deepEqual(decoderGeometry({ outputSize: 112 }), { startSide: 7, base: 256, blocks: [128, 64, 32] });
@@ -86,7 +79,7 @@ describe('nets/decoder: training options (issue 13)', function () {
       assert.ok(tf.tidy(() => tf.max(tf.abs(tf.sub(tf.clipByValue(yTrain, 0, 1), want))).dataSync()[0]) < 1e-6, 'no noise through the fixed base');
       const losses = Array.from({ length: 8 }, () => d.trainStep(z, t));
       assert.ok(losses[7] < losses[0], `the correction learns (training loss ${losses[0]} → ${losses[7]})`);
-      const dir = path.join(tmp, 'lin');
+      const dir = path.join(tmp.dir, 'lin');
       await d.save(dir);
       const back = await Decoder.load(dir);
       const a = d.forward(z, false); const b = back.forward(z, false);

@@ -11,7 +11,7 @@ import * as assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
 import { tf } from '../../../daemon/engine/tf';
 import { Decoder, DecoderOptions, linearBaseShapes } from '../../../daemon/nets/decoder';
-import { transposeGather } from '../../../daemon/ort/adam';
+import { transposeGather } from '../../../daemon/nets/layers/adam';
 import { buildTrainGraph, SurrogateEmitter } from '../../../daemon/ort/decoderGraph';
 import { decoderNet } from '../../../daemon/ort/decoderNet';
 import { emitFaceApi } from '../../../daemon/ort/faceApiGraph';

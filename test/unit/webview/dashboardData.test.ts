@@ -3,11 +3,12 @@
  */
 import * as assert from 'node:assert/strict';
 import type { DashboardState, RunView } from '../../../daemon/protocol/webview';
-import { EvaluationMessage, FacesMessage, JobMessage, MetricsMessage, RunRemovedMessage, RunsMessage, StateMessage } from '../../../daemon/protocol/webview';
+import { DaemonMessage, EvaluationMessage, FaceImagesMessage, FacesMessage, JobMessage, MetricsMessage, RunRemovedMessage, RunsMessage, StateMessage } from '../../../daemon/protocol/webview';
 import {
-  applyMessage, curves, downsample, faceCards, formatRate, historyRows, jobLine, mergeProblems, progressFraction, restoreViewState, runProgress, sarTable,
+  applyMessage, bannerText, curves, downsample, faceCards, formatRate, historyRows, jobLine, mergeProblems, progressFraction, restoreViewState, runProgress, sarTable,
 } from '../../../webview/src/dashboardData';
 import { manifest, metricsLines, syntheticReport } from './fixture';
+import { runHeadline } from '../../../daemon/protocol/report';
 
 const ids6 = ['a', 'b', 'c', 'd', 'e', 'f'].map((x) => ({ id: x, identity: x.toUpperCase() }));
 
@@ -15,15 +16,15 @@ function run(over: Partial<RunView> = {}): RunView {
   return {
     name: 'r1', dir: '/ws/runs/r1', manifest: manifest('r1'), metrics: metricsLines(20), evaluation: null, job: null, problems: [], removed: false,
     faces: [
-      { id: 'a', identity: 'Ann', imageUri: 'u:a', imagePath: '/a.png', originalUri: 'u:ao', originalPath: '/ao.png', cosine: 0.4 },
-      { id: 'b', imageUri: 'u:b', imagePath: '/b.png' },
+      { id: 'a', identity: 'Ann', imageUri: 'data:image/png;base64,YQ==', hasOriginal: true, originalUri: 'data:image/png;base64,YW8=', cosine: 0.4 },
+      { id: 'b', hasOriginal: false },
     ],
     ...over,
   };
 }
 
 function state(over: Partial<DashboardState> = {}): DashboardState {
-  return { runsRoot: '/ws/runs', runs: [], selected: run(), daemonConnected: true, ...over };
+  return { runsRoot: '/ws/runs', runs: [], selected: run(), daemon: { connected: true, url: 'ws://127.0.0.1:1', remote: false }, ...over };
 }
 
 describe('dashboardData', () => {
@@ -70,6 +71,34 @@ describe('dashboardData', () => {
       assert.equal(s?.selected?.removed, true);
       assert.equal(s?.message, 'Run folder gone.');
     });
+  });
+
+  it('fills in pictures as pages arrive, leaving the other faces (and slices) the same objects', () => {
+    const s: DashboardState = state({ selected: run({ faces: [{ id: 'a', hasOriginal: true }, { id: 'b', hasOriginal: false }, { id: 'c', hasOriginal: false }] }) });
+    const uri = 'data:image/png;base64,iVBORw0KGgo=';
+    const next = applyMessage(s, FaceImagesMessage.create({ run: 'r1', images: [{ id: 'a', imageUri: uri }, { id: 'zzz', imageUri: uri }] }));
+    const faces = next?.selected?.faces ?? [];
+    assert.equal(faces[0].imageUri, uri);
+    assert.equal(faces[0].originalUri, undefined, 'the original is still on its way');
+    assert.equal(faces[1], s.selected!.faces[1], 'faces without news stay identical');
+    assert.equal(next?.selected?.metrics, s.selected!.metrics);
+    const both = applyMessage(next, FaceImagesMessage.create({ run: 'r1', images: [{ id: 'a', originalUri: uri }] }));
+    assert.deepEqual([both?.selected?.faces[0].imageUri, both?.selected?.faces[0].originalUri], [uri, uri]);
+    assert.equal(applyMessage(s, FaceImagesMessage.create({ run: 'other', images: [{ id: 'a', imageUri: uri }] })), s, 'another run\'s pictures are ignored');
+    assert.equal(FaceImagesMessage.is(FaceImagesMessage.create({ run: 'r1', images: [{ id: 'a', imageUri: 'https://evil.example/x.png' }] })), false, 'only data: URIs of PNG/JPEG pass');
+  });
+
+  it('the banner says why the daemon is not live, then the view\'s own message', () => {
+    const s = state();
+    assert.equal(bannerText(s), '');
+    const lost = applyMessage(s, DaemonMessage.create({ connected: false, url: 'ws://gpu:7391', remote: true, problem: 'Lost the daemon at ws://gpu:7391; reconnecting…' }));
+    assert.equal(lost?.daemon.connected, false);
+    assert.equal(lost?.selected, s.selected, 'what was shown stays');
+    assert.equal(bannerText(lost), 'Lost the daemon at ws://gpu:7391; reconnecting…');
+    const gone = applyMessage(lost, RunRemovedMessage.create({ run: 'r1', message: 'Run folder gone.' }));
+    assert.equal(bannerText(gone), 'Lost the daemon at ws://gpu:7391; reconnecting… Run folder gone.');
+    assert.equal(bannerText(applyMessage(gone, DaemonMessage.create({ connected: true, url: 'ws://gpu:7391', remote: true }))), 'Run folder gone.');
+    assert.equal(bannerText(null), '');
   });
 
   it('mergeProblems drops duplicates and keeps the newest max', () => {
@@ -163,7 +192,7 @@ describe('dashboardData', () => {
     report.items[0].passesAt = 1e-4;
     report.items[0].attack.redetect = { cosine: 0.71234 };
     report.items[1].passesAt = null;
-    const r = run({ evaluation: report, faces: [...run().faces, { id: 'c', imageUri: 'u', imagePath: '/p/c.png' }] });
+    const r = run({ evaluation: report, faces: [...run().faces, { id: 'c', imageUri: 'data:image/png;base64,', hasOriginal: false }] });
     const cards = faceCards(r);
     assert.equal(cards[0].verdict, undefined);
     assert.equal(cards[0].caption, 'cos 0.400');
@@ -229,6 +258,12 @@ describe('dashboardData', () => {
     // A run kind that records no progress claims nothing.
     const wb = runProgress(run({ manifest: manifest('wb', { kind: 'whitebox', progress: undefined }) }));
     assert.deepEqual(wb, { fraction: null, text: '' });
+  });
+
+  it('the run history shows each evaluated run\'s headline figures, so methods compare', () => {
+    const h = runHeadline(syntheticReport('r', ids6));
+    const rows = historyRows([{ name: 'r', dir: '/r', state: 'finished', createdAt: 't', hasReport: true, headline: h }], undefined);
+    assert.equal(rows[0].figures, 'type I @1e-4 50.0 % (lookalike 16.7 %) · type II @1e-3 66.7 % · faceapi-resnet128 @1e-3 33.3 % · 96 queries/target');
   });
 
   it('restoreViewState accepts its own shape and defaults anything else', () => {

@@ -1,5 +1,5 @@
 /**
- * Synthetic run folders for the dashboard tests (layout: daemon/runs/layout.ts), written to a temp dir:
+ * Synthetic run folders for the dashboard tests (layout: daemon/protocol/runFolder.ts), written to a temp dir:
  * run.json, metrics.jsonl with a decreasing loss (train every step, test every 10), reconstructions with
  * originals and an evaluation/report.json (syntheticReport). With LFW present (read-only, never copied into the repo) the
  * originals are 112×112 centre crops of real LFW faces and the "reconstructions" blurred copies of them;

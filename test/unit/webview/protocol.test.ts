@@ -16,9 +16,9 @@ function sampleState(): DashboardState {
     runs: [{ name: 'r1', dir: '/ws/runs/r1', kind: 'blackbox', encoderId: 'arcface512-faceplugin', state: 'finished', createdAt: '2026-11-27T10:00:00.000Z', hasReport: false }],
     selected: {
       name: 'r1', dir: '/ws/runs/r1', manifest: manifest('r1'), metrics: metricsLines(3), evaluation: null, job: null, problems: [], removed: false,
-      faces: [{ id: 'a', imageUri: 'https://x/a.png', imagePath: '/ws/runs/r1/reconstructions/a.png' }],
+      faces: [{ id: 'a', imageUri: 'data:image/png;base64,iVBORw0KGgo=', hasOriginal: false }],
     },
-    daemonConnected: false,
+    daemon: { connected: false, problem: 'No daemon is connected' },
   };
 }
 
@@ -56,7 +56,12 @@ describe('webview protocol', () => {
     assert.equal(StateMessage.is({ method: 'dashboard/state', params: badState }), false);
     assert.equal(SelectRunMessage.is({ method: 'dashboard/selectRun', params: { run: '' } }), false);
     assert.equal(SelectRunMessage.is({ method: 'dashboard/selectRun', params: { run: 'r1', extra: 1 } }), false);
-    assert.equal(OpenImageMessage.is({ method: 'dashboard/openImage', params: { path: 42 } }), false);
+    assert.equal(OpenImageMessage.is({ method: 'dashboard/openImage', params: { path: '/etc/passwd' } }), false, 'pictures are opened by face id, not by path');
+    assert.equal(OpenImageMessage.is({ method: 'dashboard/openImage', params: { run: 'r1', face: 'a', which: 'thumbnail' } }), false);
+    assert.ok(OpenImageMessage.is(OpenImageMessage.create({ run: 'r1', face: 'a', which: 'original' })));
+    const remoteFile = sampleState();
+    remoteFile.selected!.faces[0].imageUri = 'file:///ws/runs/r1/reconstructions/a.png';
+    assert.equal(StateMessage.is(StateMessage.create(remoteFile)), false, 'a picture is a data: URI, never a path');
   });
 
   it('rejects SAR rates outside [0,1] in a report, and accepts a valid one', () => {

@@ -1,20 +1,20 @@
 /**
- * Watches the shown run folder and the runs root for the dashboard, by polling `stat` (files there are
+ * Watches a run folder and the runs root for the daemon's run feed (server/runFeed.ts), by polling `stat` (files there are
  * replaced by rename and appended, which `fs.watch` on a file follows badly; polling also works on network
  * and container mounts). Reports only changes: new metric lines (read from the last offset), a changed
- * run.json / reconstructions index / evaluation report, the folder disappearing, the run list changing.
- * Plain Node, no `vscode` import; `poll()` is public so tests drive it without timers.
+ * run.json / reconstructions index / evaluation report, the folder disappearing, the run list changing
+ * (as the rows added or changed and the names removed). `poll()` is public so tests drive it without timers.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { RUN_FILES, type EvaluationReport, type MetricsLine, type RunManifest } from '../../daemon/protocol/runFolder';
-import type { RunSummary } from '../../daemon/protocol/webview';
-import { listRuns, readEvaluation, readFaces, readManifest, readMetrics, type FaceFiles, type RunSnapshot } from './runReader';
+import type { RunFace, RunSummary } from '../protocol/daemon';
+import { RUN_FILES, type EvaluationReport, type MetricsLine, type RunManifest } from '../protocol/runFolder';
+import { listRuns, readEvaluation, readFaces, readManifest, readMetrics, type RunSnapshot } from './runReader';
 
 export interface RunWatcherHandlers {
   metrics?(lines: MetricsLine[], problems: string[]): void;
   manifest?(manifest: RunManifest | null, problem?: string): void;
-  faces?(faces: FaceFiles[], problems: string[]): void;
+  faces?(faces: RunFace[], problems: string[]): void;
   evaluation?(report: EvaluationReport | null, problem?: string): void;
   /** The run folder is gone (called once per disappearance). */
   removed?(): void;
@@ -130,31 +130,44 @@ export class RunWatcher {
   }
 }
 
-/** Polls the run history under `runsRoot` and reports the whole list when any row changed. */
+/** What changed between two run lists: rows new or different, and names gone. */
+export interface RunsDelta { changed: RunSummary[]; removed: string[] }
+
+export function runsDelta(before: readonly RunSummary[], after: readonly RunSummary[]): RunsDelta {
+  const old = new Map(before.map((r) => [r.name, JSON.stringify(r)]));
+  const now = new Set(after.map((r) => r.name));
+  return {
+    changed: after.filter((r) => old.get(r.name) !== JSON.stringify(r)),
+    removed: before.filter((r) => !now.has(r.name)).map((r) => r.name),
+  };
+}
+
+/** Polls the run history under `runsRoot` and reports what changed since the last report. */
 export class RunsListWatcher {
-  private last: string;
+  private last: RunSummary[];
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly runsRoot: string, initial: RunSummary[], private readonly onChange: (runs: RunSummary[]) => void, intervalMs = 2000) {
-    this.last = JSON.stringify(initial);
+  constructor(private readonly runsRoot: string, initial: RunSummary[], private readonly onChange: (delta: RunsDelta, runs: RunSummary[]) => void, intervalMs = 2000) {
+    this.last = initial;
     if (intervalMs > 0) {
       this.timer = setInterval(() => this.poll(), intervalMs);
       this.timer.unref();
     }
   }
 
+  /** The list as of the last poll. */
+  get runs(): RunSummary[] { return this.last; }
+
   poll(): void {
     let runs: RunSummary[];
     try {
       runs = listRuns(this.runsRoot);
     } catch {
-      return; // unreadable root: keep the last list; the panel reports the error on the next full read
+      return; // unreadable root: keep the last list; a new subscription reports the error
     }
-    const sig = JSON.stringify(runs);
-    if (sig !== this.last) {
-      this.last = sig;
-      this.onChange(runs);
-    }
+    const delta = runsDelta(this.last, runs);
+    this.last = runs;
+    if (delta.changed.length > 0 || delta.removed.length > 0) this.onChange(delta, runs);
   }
 
   dispose(): void {

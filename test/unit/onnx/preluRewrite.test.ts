@@ -1,11 +1,11 @@
 /**
- * daemon/ort/preluRewrite.ts: PRelu nodes with slopes ≤ 1, ≥ 1 and straddling 1 become Max, Min and Where
+ * daemon/onnx/preluRewrite.ts: PRelu nodes with slopes ≤ 1, ≥ 1 and straddling 1 become Max, Min and Where
  * forms whose outputs are bit-identical to onnxruntime's PRelu; models without constant-slope PRelu are left.
  */
 import * as assert from 'node:assert/strict';
 import { GraphBuilder } from '../../../daemon/ort/graph';
-import { rewritePrelu } from '../../../daemon/ort/preluRewrite';
-import { runGraph, values } from './helpers';
+import { rewritePrelu } from '../../../daemon/onnx/preluRewrite';
+import { runGraph, values } from '../ort/helpers';
 
 function model(slopes: Float32Array[]): Uint8Array {
   const b = new GraphBuilder('prelus');
@@ -16,7 +16,7 @@ function model(slopes: Float32Array[]): Uint8Array {
   return b.toBytes();
 }
 
-describe('ort/preluRewrite', () => {
+describe('onnx/preluRewrite', () => {
   it('rewrites each PRelu to the exact Max/Min/Where form', async () => {
     const bytes = model([Float32Array.of(0.1, -0.5, 1, 0.9), Float32Array.of(1, 1.3, 2, 1.01), Float32Array.of(0.2, 1.5, -1.2, 0.7)]);
     const r = rewritePrelu(bytes, 'test');

@@ -1,8 +1,7 @@
 /**
- * Reads run folders (layout: daemon/runs/layout.ts) for the dashboard: the run history under
- * `<workspace>/runs/`, one run's manifest, metrics (incrementally, from a byte offset, so a growing
- * metrics.jsonl is read once), reconstructions index and evaluation report. Plain Node, no `vscode` import,
- * so it is unit tested directly.
+ * Reads run folders (layout: daemon/protocol/runFolder.ts) for the daemon's run feed (server/runFeed.ts, the
+ * dashboard's source): the run history under `<workspace>/runs/`, one run's manifest, metrics (incrementally,
+ * from a byte offset, so a growing metrics.jsonl is read once), reconstructions index and evaluation report.
  *
  * Files are written by the trainer temp + rename, but metrics.jsonl is appended: a last line without its
  * newline is held back until it is complete. Nothing here throws for bad content; every problem comes back
@@ -12,8 +11,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import type { TSchema } from '@sinclair/typebox';
-import { RUN_FILES, type EvaluationReport, type MetricsLine, type ReconstructionIndex, type RunManifest } from '../../daemon/protocol/runFolder';
-import { EvaluationReportSchema, MetricsLineSchema, ReconstructionIndexSchema, RunManifestSchema, type RunSummary } from '../../daemon/protocol/webview';
+import { compareRuns, type RunFace, type RunState, type RunSummary } from '../protocol/daemon';
+import { EvaluationReportSchema, runHeadline } from '../protocol/report';
+import {
+  MetricsLineSchema, ReconstructionIndexSchema, RUN_FILES, RunManifestSchema,
+  type EvaluationReport, type MetricsLine, type ReconstructionIndex, type RunManifest,
+} from '../protocol/runFolder';
 
 /** A value read from a file, or null with the reason (null and no problem: the file does not exist yet). */
 export interface ReadResult<T> { value: T | null; problem?: string }
@@ -21,21 +24,10 @@ export interface ReadResult<T> { value: T | null; problem?: string }
 /** Metric lines parsed from `offset` on; `offset` is where the next read starts (after the last complete line). */
 export interface MetricsChunk { lines: MetricsLine[]; offset: number; problems: string[]; lineNumber: number }
 
-/** One reconstruction with absolute, checked paths (inside the run's reconstructions folder). */
-export interface FaceFiles { id: string; identity?: string; cosine?: number; imagePath: string; originalPath?: string }
-
-export interface RunSnapshot {
-  name: string;
-  dir: string;
-  manifest: RunManifest | null;
-  metrics: MetricsLine[];
+/** A run read whole (what `daemon/subscribeRun` answers), with where its metrics.jsonl was read up to. */
+export interface RunSnapshot extends RunState {
   metricsOffset: number;
   metricsLineNumber: number;
-  faces: FaceFiles[];
-  evaluation: EvaluationReport | null;
-  /** Why the report exists but could not be read. */
-  evaluationProblem?: string;
-  problems: string[];
 }
 
 function firstProblem(schema: TSchema, value: unknown): string | undefined {
@@ -150,12 +142,25 @@ export function resolveInside(base: string, rel: string): string | null {
   return full.startsWith(root + path.sep) ? full : null;
 }
 
-/** reconstructions/index.json with image paths resolved and checked to stay inside the reconstructions folder. */
-export function readFaces(runDir: string): ReadResult<FaceFiles[]> & { problems: string[] } {
+/** `size-mtime` of a file, '' when it is not a readable regular file: a picture's version (RunFace). */
+export function fileVersion(file: string): string {
+  try {
+    const st = fs.statSync(file);
+    return st.isFile() ? `${st.size}-${Math.round(st.mtimeMs)}` : '';
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * reconstructions/index.json as RunFaces: image paths stay relative to the reconstructions folder and are
+ * checked to stay inside it (an item whose image leaves it is skipped, an original that does is dropped).
+ */
+export function readFaces(runDir: string): ReadResult<RunFace[]> & { problems: string[] } {
   const index = readJsonFile<ReconstructionIndex>(path.join(runDir, RUN_FILES.reconstructionIndex), ReconstructionIndexSchema);
   if (!index.value) return { value: index.problem ? null : [], problem: index.problem, problems: index.problem ? [index.problem] : [] };
   const base = path.join(runDir, RUN_FILES.reconstructions);
-  const faces: FaceFiles[] = [];
+  const faces: RunFace[] = [];
   const problems: string[] = [];
   for (const item of index.value.items) {
     const imagePath = resolveInside(base, item.image);
@@ -166,8 +171,9 @@ export function readFaces(runDir: string): ReadResult<FaceFiles[]> & { problems:
       id: item.id,
       ...(item.identity !== undefined ? { identity: item.identity } : {}),
       ...(item.cosine !== undefined ? { cosine: item.cosine } : {}),
-      imagePath,
-      ...(originalPath ? { originalPath } : {}),
+      image: path.relative(base, imagePath),
+      imageVersion: fileVersion(imagePath),
+      ...(originalPath && item.original !== undefined ? { original: path.relative(base, originalPath), originalVersion: fileVersion(originalPath) } : {}),
     });
   }
   return { value: faces, problems };
@@ -193,6 +199,12 @@ export function readRun(runDir: string): RunSnapshot {
   };
 }
 
+/** The part of a snapshot that goes on the wire (the read offsets stay with the watcher). */
+export function runState(snap: RunSnapshot): RunState {
+  const { metricsOffset: _o, metricsLineNumber: _n, ...state } = snap;
+  return state;
+}
+
 /** One history row for a run folder. */
 export function summarizeRun(runDir: string): RunSummary {
   const dir = path.resolve(runDir);
@@ -200,7 +212,11 @@ export function summarizeRun(runDir: string): RunSummary {
   const hasReport = fs.existsSync(path.join(dir, RUN_FILES.evaluationReport));
   if (manifest.value) {
     const m = manifest.value;
-    return { name: path.basename(dir), dir, kind: m.kind, encoderId: m.encoderId, state: m.state, createdAt: m.createdAt, hasReport };
+    const report = hasReport ? readEvaluation(dir).value : null;
+    return {
+      name: path.basename(dir), dir, kind: m.kind, encoderId: m.encoderId, state: m.state, createdAt: m.createdAt, hasReport,
+      ...(report ? { headline: runHeadline(report) } : {}),
+    };
   }
   let createdAt = new Date(0).toISOString();
   try { createdAt = fs.statSync(dir).mtime.toISOString(); } catch { /* vanished meanwhile: epoch sorts it last */ }
@@ -217,8 +233,8 @@ export function listRuns(runsRoot: string): RunSummary[] {
     entries = fs.readdirSync(runsRoot, { withFileTypes: true });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw new Error(`dashboard: cannot list runs folder ${runsRoot}: ${(e as Error).message}`);
+    throw new Error(`cannot list runs folder ${runsRoot}: ${(e as Error).message}`);
   }
   const runs = entries.filter((d) => d.isDirectory() && !d.name.startsWith('.')).map((d) => summarizeRun(path.join(runsRoot, d.name)));
-  return runs.sort((a, b) => (a.createdAt === b.createdAt ? a.name.localeCompare(b.name) : a.createdAt < b.createdAt ? 1 : -1));
+  return runs.sort(compareRuns);
 }

@@ -9,7 +9,7 @@
  * A node whose slopes straddle 1 becomes Where(x > 0, x, s·x), also exact. Non-constant slopes are left alone.
  */
 import { onnx } from 'onnx-proto';
-import { tensorToHost } from '../onnx/proto';
+import { tensorToHost } from './proto';
 
 export interface PreluRewrite {
   bytes: Uint8Array;

@@ -1,5 +1,5 @@
 /**
- * Reading run folders for the dashboard (extension/dashboard/runReader.ts) and watching them
+ * Reading run folders for the daemon's run feed (daemon/runs/runReader.ts) and watching them
  * (runWatcher.ts): history order, incremental metrics with a partial last line, bad content reported with
  * the file named, index paths that leave the folder, and the change events (append, new report, rewrite,
  * deletion).
@@ -7,11 +7,11 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { listRuns, readFaces, readMetrics, readRun, resolveInside } from '../../../extension/dashboard/runReader';
-import { RunsListWatcher, RunWatcher } from '../../../extension/dashboard/runWatcher';
-import { appendMetrics, makeRun, manifest, metricsLines, tempDir, writeJson } from './fixture';
+import { fileVersion, listRuns, readFaces, readMetrics, readRun, resolveInside } from '../../../daemon/runs/runReader';
+import { RunsListWatcher, RunWatcher, type RunsDelta } from '../../../daemon/runs/runWatcher';
+import { appendMetrics, makeRun, manifest, metricsLines, tempDir, writeJson } from '../webview/fixture';
 
-describe('dashboard runReader', function () {
+describe('run feed: runReader', function () {
   this.timeout(60_000);
   let root: string;
   beforeEach(() => { root = tempDir('runs'); });
@@ -75,7 +75,8 @@ describe('dashboard runReader', function () {
     writeJson(path.join(base, 'index.json'), index);
     const faces = readFaces(dir);
     assert.equal(faces.value?.length, 1, 'the item whose image escapes is skipped');
-    assert.equal(faces.value?.[0].originalPath, undefined, 'an escaping original is dropped');
+    assert.equal(faces.value?.[0].original, undefined, 'an escaping original is dropped');
+    assert.equal(faces.value?.[0].originalVersion, undefined);
     assert.equal(faces.problems.length, 2);
     assert.match(faces.problems[0], /leaves the reconstructions folder/);
   });
@@ -86,7 +87,12 @@ describe('dashboard runReader', function () {
     assert.equal(snap.manifest?.state, 'finished');
     assert.equal(snap.metrics.length, 33);
     assert.equal(snap.faces.length, 3);
-    assert.ok(fs.existsSync(snap.faces[0].imagePath) && snap.faces[0].originalPath && fs.existsSync(snap.faces[0].originalPath));
+    const base = path.join(dir, 'reconstructions');
+    const f = snap.faces[0];
+    assert.ok(fs.existsSync(path.join(base, f.image)) && f.original && fs.existsSync(path.join(base, f.original)), 'paths relative to reconstructions/');
+    assert.equal(f.imageVersion, fileVersion(path.join(base, f.image)));
+    assert.match(f.imageVersion, /^\d+-\d+$/);
+    assert.equal(fileVersion(path.join(base, 'missing.png')), '');
     assert.equal(snap.evaluation?.rows.length, 12);
     assert.deepEqual(snap.problems, []);
   });
@@ -184,18 +190,24 @@ describe('dashboard runReader', function () {
     });
   });
 
-  it('RunsListWatcher reports the list only when it changed', async () => {
+  it('RunsListWatcher reports what changed (rows added or changed, names removed) only when something did', async () => {
     await makeRun(root, 'a', { faces: 0, evaluation: false });
+    const deltas: RunsDelta[] = [];
     const lists: string[][] = [];
-    const w = new RunsListWatcher(root, listRuns(root), (runs) => lists.push(runs.map((r) => r.name)), 0);
+    const w = new RunsListWatcher(root, listRuns(root), (d, runs) => { deltas.push(d); lists.push(runs.map((r) => r.name)); }, 0);
     w.poll();
-    assert.equal(lists.length, 0);
+    assert.equal(deltas.length, 0);
     await makeRun(root, 'b', { faces: 0, evaluation: false, manifest: { createdAt: '2026-11-28T00:00:00.000Z' } });
     w.poll();
     assert.deepEqual(lists, [['b', 'a']]);
+    assert.deepEqual([deltas[0].changed.map((r) => r.name), deltas[0].removed], [['b'], []]);
+    writeJson(path.join(root, 'b', 'run.json'), manifest('b', { createdAt: '2026-11-28T00:00:00.000Z', state: 'failed' }));
+    w.poll();
+    assert.deepEqual([deltas[1].changed.map((r) => [r.name, r.state]), deltas[1].removed], [[['b', 'failed']], []]);
     fs.rmSync(path.join(root, 'a'), { recursive: true });
     w.poll();
-    assert.deepEqual(lists[1], ['b']);
+    assert.deepEqual([deltas[2].changed, deltas[2].removed], [[], ['a']]);
+    assert.deepEqual(lists[2], ['b']);
     w.dispose();
   });
 });
