@@ -7,7 +7,7 @@
  * - `decoder`: the decoder's own answer (decoder face model: the latent is the target template itself).
  */
 import type { RunConfig } from '../protocol/runConfig';
-import { applyRidge, fitRidge } from './ridge';
+import { applyRidge, fitRidge } from '../math/ridge';
 
 export interface AttackerPairs {
   /** [n, dim] unit-norm templates of the attacker's training photos. */

@@ -19,6 +19,11 @@ import { MetricsLine, RUN_FILES, type RunManifest } from '../protocol/runFolder'
 import { claimRunFolder, MetricsWriter, truncateMetrics, updateManifest, writeJsonAtomic } from '../runs/runFolder';
 import { buildTrainingData, flipCrops, PairSet, TrainingData } from './trainingSet';
 import type { RouteDecision } from '../encoders/judge';
+import type { LinearBaseInit } from '../nets/decoder';
+import { modelFilesHash } from '../data/encoderTarget';
+import { fitLinearBase } from './linearBase';
+import { scheduledLearningRate } from './schedule';
+import { fitTemplateHead, openSurrogate, resolveSurrogate, Surrogate, surrogateTargets, withTemplateHead } from './surrogate';
 
 export interface TrainOptions {
   overwrite?: boolean;
@@ -54,6 +59,8 @@ export interface DecoderModelMeta {
   steps: number;
   trainSeconds: number;
   testLoss: number;
+  /** The identity term's surrogate encoder (never the attacked one), when the decoder was trained with one. */
+  surrogate?: { encoderId: string; modelHash: string; weight: number; target: 'photo' | 'template' };
 }
 
 /**
@@ -83,12 +90,16 @@ function permutation(n: number, seed: number): Int32Array {
   return seededShuffle(Int32Array.from({ length: n }, (_, i) => i), seed);
 }
 
+/** The surrogate's embeddings of each training photo and of its mirrored copy, [N, d] each (identity term). */
+export interface IdentityTargets { dim: number; plain: Float32Array; flipped?: Float32Array }
+
 /** Host batch for pair indices; index ≥ n means the mirrored version of pair index − n. */
-function hostBatch(set: PairSet, flippedTargets: Uint8Array | undefined, idx: ArrayLike<number>, dim: number, size: number): HostBatch {
+function hostBatch(set: PairSet, flippedTargets: Uint8Array | undefined, idx: ArrayLike<number>, dim: number, size: number, id?: IdentityTargets): HostBatch {
   const n = set.rels.length;
   const S3 = size * size * 3;
   const z = new Float32Array(idx.length * dim);
   const pixels = new Uint8Array(idx.length * S3);
+  const idTarget = id ? new Float32Array(idx.length * id.dim) : undefined;
   for (let k = 0; k < idx.length; k++) {
     const i = idx[k];
     const flipped = i >= n;
@@ -98,8 +109,9 @@ function hostBatch(set: PairSet, flippedTargets: Uint8Array | undefined, idx: Ar
     const t = set.targetIndex[p];
     const tgtSrc = flipped ? (flippedTargets as Uint8Array) : set.targets;
     pixels.set(tgtSrc.subarray(t * S3, (t + 1) * S3), k * S3);
+    if (id && idTarget) idTarget.set((flipped ? (id.flipped as Float32Array) : id.plain).subarray(p * id.dim, (p + 1) * id.dim), k * id.dim);
   }
-  return { z, pixels, n: idx.length };
+  return { z, pixels, n: idx.length, ...(idTarget ? { idTarget } : {}) };
 }
 
 /** Batch tensors for pair indices (see hostBatch). */
@@ -136,6 +148,12 @@ export async function trainBlackBox(config: RunConfig, ctx: AttackContext, opts:
   if (config.faceModel.kind !== 'decoder' || config.faceModel.run) {
     throw new Error(`run config ${config.name} does not train a decoder (faceModel ${config.faceModel.kind}${config.faceModel.run ? ` from ${config.faceModel.run}` : ''}): use "faceinv run" for it`);
   }
+  const idTerm = config.decoder.identity && config.decoder.identity.weight > 0 ? config.decoder.identity : null;
+  if (config.decoder.identity && !(Number.isFinite(config.decoder.identity.weight) && config.decoder.identity.weight >= 0)) {
+    throw new Error(`decoder.identity.weight must be a finite number ≥ 0, got ${config.decoder.identity.weight}`);
+  }
+  // Checked before any data is built: a surrogate that cannot be used is a config error.
+  const surrogatePlan = idTerm ? resolveSurrogate(idTerm.surrogate, config.encoder, config.training.engine ?? 'auto', config.decoder.outputSize, ctx.workspaceDir) : null;
   const runDir = runDirOf(config, ctx.workspaceDir);
   const claim = claimRunFolder(runDir, configIdentity(config), opts.overwrite ?? false);
   ctx.setRunDir(runDir);
@@ -173,20 +191,78 @@ export async function trainBlackBox(config: RunConfig, ctx: AttackContext, opts:
     inputDim: data.dim, outputSize: config.decoder.outputSize, residualLayers: config.decoder.residualLayers,
     noiseVariance: config.decoder.noiseVariance, loss: config.decoder.loss, learningRate: config.training.learningRate,
     seed: config.training.seed,
+    ...(config.decoder.baseChannels !== undefined ? { baseChannels: config.decoder.baseChannels } : {}),
+    ...(config.decoder.linearBase ? { linearBase: true } : {}),
+    ...(config.decoder.ssimWeight > 0 ? { ssimWeight: config.decoder.ssimWeight } : {}),
+    ...(idTerm ? { identityWeight: idTerm.weight } : {}),
   };
   const resumeFrom = findCheckpoint(ckptDir);
-  const decoder = await openDecoderRunner(config.training.engine ?? 'auto', {
-    create: decoderOptions, resumeFrom, batch: B, warn: (m) => ctx.log('warn', m),
-  });
+  // Time spent before the first step that belongs to the method (fitting the linear base) counts against
+  // the time budget, so every option is compared at equal wall time.
+  let setupMs = 0;
+  let linear: LinearBaseInit | null = null;
+  if (config.decoder.linearBase && !resumeFrom) {
+    const t0 = Date.now();
+    const n = train.rels.length;
+    linear = await fitLinearBase({
+      n: pairs, dim: data.dim, outDim: data.size * data.size * 3,
+      z: flip ? concatRows(train.embeddings, train.flipEmbeddings as Float32Array) : train.embeddings,
+      pixels: (r) => {
+        const S3 = data.size * data.size * 3;
+        const t = train.targetIndex[r >= n ? r - n : r];
+        return (r >= n ? (flippedTargets as Uint8Array) : train.targets).subarray(t * S3, (t + 1) * S3);
+      },
+    }, undefined, ctx.signal);
+    setupMs = Date.now() - t0;
+    ctx.log('info', `linear base: ridge regression from ${data.dim}-d templates to ${data.size}×${data.size} pixels on ${pairs} pairs in ${(setupMs / 1000).toFixed(1)} s`);
+  }
+  let surrogate: Surrogate | null = null;
+  let idTargets: IdentityTargets | undefined;
+  if (surrogatePlan && idTerm) {
+    surrogate = await openSurrogate(surrogatePlan, ctx.workspaceDir);
+    const dsId = data.dataset.id;
+    const plain = await surrogateTargets(surrogate, train.crops, train.rels, data.size, dsId, { cacheDir: opts.cacheDir, workspaceDir: ctx.workspaceDir, log: (m) => ctx.log('info', m) });
+    const flipped = flip ? await surrogateTargets(surrogate, flipCrops(train.crops, data.size), train.rels, data.size, dsId, { cacheDir: opts.cacheDir, workspaceDir: ctx.workspaceDir, flipped: true, log: (m) => ctx.log('info', m) }) : undefined;
+    if (idTerm.target === 'template') {
+      // Distil the black box from the attacker's own pairs: a linear head from F's embeddings to templates.
+      const t0 = Date.now();
+      const n = train.rels.length;
+      const feats = flipped ? concatRows(plain, flipped) : plain;
+      const temps = flip ? concatRows(train.embeddings, train.flipEmbeddings as Float32Array) : train.embeddings;
+      const head = fitTemplateHead(feats, temps, flipped ? 2 * n : n, surrogate.dim, data.dim);
+      surrogate = withTemplateHead(surrogate, head);
+      idTargets = { dim: data.dim, plain: train.embeddings, ...(flip ? { flipped: train.flipEmbeddings as Float32Array } : {}) };
+      const headMs = Date.now() - t0;
+      // Part of the method, like the linear base: it counts against the time budget.
+      setupMs += headMs;
+      ctx.log('info', `identity term against the attacked templates: a linear head ${head.inDim}→${head.outDim} from ${surrogatePlan.config.id}'s embeddings, fitted on ${flipped ? 2 * n : n} training pairs in ${(headMs / 1000).toFixed(1)} s`);
+    } else {
+      idTargets = { dim: surrogate.dim, plain, ...(flipped ? { flipped } : {}) };
+    }
+  }
+  let decoder: DecoderRunner;
+  try {
+    decoder = await openDecoderRunner(config.training.engine ?? 'auto', {
+      create: decoderOptions, resumeFrom, batch: B, warn: (m) => ctx.log('warn', m), linear,
+      identity: surrogate ? { id: surrogate.id, dim: surrogate.dim, ort: surrogate.ort, ortObstacle: surrogate.plan.ortObstacle, tfjs: () => surrogate!.tfjs() } : null,
+    });
+  } catch (e) {
+    await surrogate?.dispose();
+    throw e;
+  }
   const engine = decoder.decision;
   ctx.log('info', `engine: ${engine.chosen === 'onnxruntime' ? `ONNX Runtime (${engine.provider})` : 'TF.js'} — ${engine.reason}`);
-  updateManifest(runDir, { engine });
+  const surrogateRecord = surrogate && idTerm
+    ? { encoderId: surrogate.id, modelHash: modelFilesHash(surrogate.plan.config, ctx.workspaceDir), weight: idTerm.weight, target: idTerm.target ?? 'photo' }
+    : undefined;
+  if (surrogateRecord) ctx.log('info', `identity term: weight ${surrogateRecord.weight} through the surrogate ${surrogateRecord.encoderId} (not the attacked ${config.encoder}), differentiated on ${engine.chosen === 'onnxruntime' ? 'ONNX Runtime' : 'TF.js'}`);
+  updateManifest(runDir, { engine, ...(surrogateRecord ? { surrogate: { ...surrogateRecord, engine: engine.chosen } } : {}) });
   const metricsFile = path.join(runDir, RUN_FILES.metrics);
   const resumedAt = decoder.step;
   if (resumedAt > 0) ctx.log('info', `resumed from checkpoint at step ${resumedAt}`);
   truncateMetrics(metricsFile, decoder.step);
   const metrics = new MetricsWriter(metricsFile);
-  const startedAt = Date.now();
+  const startedAt = Date.now() - setupMs;
   const deadline = config.training.maxMinutes ? startedAt + config.training.maxMinutes * 60_000 : Infinity;
   // Budgets (protocol/budget.ts): the epochs of the config and, when set, its minutes (of this session,
   // as the deadline above counts them); progress reports the one that runs out first.
@@ -195,6 +271,8 @@ export async function trainBlackBox(config: RunConfig, ctx: AttackContext, opts:
     ...(config.training.maxMinutes ? [{ kind: 'minutes' as const, used: (Date.now() - startedAt) / 60_000, limit: config.training.maxMinutes }] : []),
   ];
   const budgetAt = (done: number) => governingBudget(limitsAt(done), (Date.now() - startedAt) / 1000);
+  /** Share of the governing budget used (the learning-rate schedule's clock). */
+  const budgetFraction = (done: number) => Math.max(done / totalSteps, config.training.maxMinutes ? (Date.now() - startedAt) / (config.training.maxMinutes * 60_000) : 0);
   const progressOf = (done: number, budget = budgetAt(done).budget): NonNullable<RunManifest['progress']> =>
     ({ step: done, totalSteps, epoch: Math.floor(done / stepsPerEpoch), totalEpochs: config.training.epochs, budget });
   let stopReason = '';
@@ -229,7 +307,9 @@ export async function trainBlackBox(config: RunConfig, ctx: AttackContext, opts:
       if (epoch !== orderEpoch) { order = permutation(pairs, config.training.seed * 100003 + epoch); orderEpoch = epoch; }
       const at = (step % stepsPerEpoch) * B;
       const idx = (order as Int32Array).subarray(at, Math.min(at + B, pairs));
-      const outcome = await decoder.trainStep(hostBatch(train, flippedTargets, idx, data.dim, data.size));
+      const lr = scheduledLearningRate(config.training.lrSchedule, config.training.learningRate, budgetFraction(step));
+      decoder.setLearningRate(lr);
+      const outcome = await decoder.trainStep(hostBatch(train, flippedTargets, idx, data.dim, data.size, idTargets));
       if (outcome.skipped) {
         ctx.log('warn', `step ${decoder.step} skipped: ${outcome.reason}`);
         if (decoder.consecutiveSkips >= MAX_SKIPPED_STEPS) {
@@ -248,7 +328,7 @@ export async function trainBlackBox(config: RunConfig, ctx: AttackContext, opts:
       const elapsed = (Date.now() - windowStart) / 1000;
       const imgPerSec = elapsed > 0 ? windowImages / elapsed : 0;
       if (elapsed > 10) { windowStart = Date.now(); windowImages = 0; }
-      const line: MetricsLine = { time: new Date().toISOString(), step: decoder.step, epoch, split: 'train', loss: lastLoss, imgPerSec };
+      const line: MetricsLine = { time: new Date().toISOString(), step: decoder.step, epoch, split: 'train', loss: lastLoss, imgPerSec, lr, ...(outcome.terms ? { terms: outcome.terms } : {}) };
       metrics.append(line);
       const done = decoder.step;
       if (done % config.training.evalEvery === 0 || done === totalSteps) {
@@ -276,7 +356,7 @@ export async function trainBlackBox(config: RunConfig, ctx: AttackContext, opts:
       kind: 'faceinv-blackbox-decoder', encoderId: config.encoder, embeddingDim: data.dim, outputSize: data.size,
       template: 'arcface-5pt', inputNormalization: 'l2', config,
       split: { seed: data.split.seed, testFraction: data.split.testFraction, train: data.split.train.length, test: data.split.test.length },
-      steps: decoder.step, trainSeconds, testLoss,
+      steps: decoder.step, trainSeconds, testLoss, ...(surrogateRecord ? { surrogate: surrogateRecord } : {}),
     };
     writeJsonAtomic(path.join(modelDir, 'meta.json'), meta);
     updateManifest(runDir, { state: 'finished', trainSeconds, stopReason, progress: progressOf(decoder.step, stopBudget) });
@@ -289,5 +369,13 @@ export async function trainBlackBox(config: RunConfig, ctx: AttackContext, opts:
   } finally {
     metrics.close();
     await decoder.dispose();
+    await surrogate?.dispose();
   }
+}
+
+function concatRows(a: Float32Array, b: Float32Array): Float32Array {
+  const out = new Float32Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
 }

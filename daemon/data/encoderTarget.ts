@@ -7,6 +7,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { findEncoderConfig, resolveModelPath, scopeOf } from '../encoders/registry';
+import type { EncoderConfig } from '../protocol/encoderConfig';
 import type { EncoderTarget } from './pipeline';
 import { isTemplateName } from './templates';
 
@@ -36,6 +37,21 @@ export function modelFilesOf(modelFile: string): string[] {
     }
   }
   return files;
+}
+
+/**
+ * SHA-256 over the model files alone (for a command encoder: its command), whatever the config calls the
+ * encoder: two configs with this hash run the same network, e.g. a workspace copy of a shipped encoder under
+ * another id.
+ */
+export function modelFilesHash(config: EncoderConfig, workspaceDir?: string): string {
+  const h = crypto.createHash('sha256');
+  if (config.format === 'command' && 'command' in config.model) {
+    h.update(JSON.stringify(config.model.command));
+  } else {
+    for (const f of modelFilesOf(resolveModelPath(config, workspaceDir))) h.update(`${hashFile(f)}\n`);
+  }
+  return h.digest('hex');
 }
 
 /** Looks `id` up in the registry (shipped configs + the workspace's) and builds its cache identity. */

@@ -116,6 +116,20 @@ function takeFolded(map: tf.NamedTensorMap, prefix: string, shape: number[], who
   }));
 }
 
+/** One folded conv as host arrays: filters in TF layout [k, k, cin, cout] (`shape`), bias [cout]. */
+export interface FaceApiConv { filters: Float32Array; shape: number[]; bias: Float32Array }
+
+/** The whole network's weights on the host (see FaceApiResnetEncoder.exportParams). */
+export interface FaceApiParams {
+  stem: FaceApiConv;
+  layers: Array<{ down: boolean; conv1: FaceApiConv; conv2: FaceApiConv }>;
+  /** [256, 128]. */
+  fc: Float32Array;
+  /** The config's input normalisation: (255·x − mean) / std per RGB channel. */
+  mean: number[];
+  std: number[];
+}
+
 export class FaceApiResnetEncoder implements Encoder {
   readonly id: string;
   readonly dim = FACE_API_DIM;
@@ -208,6 +222,21 @@ export class FaceApiResnetEncoder implements Encoder {
     });
     const pooled = tf.mean(out, [1, 2]) as tf.Tensor2D;
     return tf.matMul(pooled, this.fc);
+  }
+
+  /**
+   * The folded weights as host arrays (TF layouts: filters [k, k, cin, cout], fc [256, 128]), in network order,
+   * for engines that build the same network from them (daemon/ort/faceApiGraph.ts).
+   */
+  exportParams(): FaceApiParams {
+    if (this.disposed) throw new Error(`encoder "${this.id}" (${this.file}): used after dispose()`);
+    const host = (c: FoldedConv): FaceApiConv => ({ filters: c.filters.dataSync() as Float32Array, shape: c.filters.shape.slice(), bias: c.bias.dataSync() as Float32Array });
+    return {
+      stem: host(this.stem),
+      layers: this.layers.map((l, i) => ({ down: RESIDUAL_LAYERS[i].down, conv1: host(l.conv1), conv2: host(l.conv2) })),
+      fc: this.fc.dataSync() as Float32Array,
+      mean: this.config.normalization.mean.slice(), std: this.config.normalization.std.slice(),
+    };
   }
 
   private check(images: AlignedBatch): void {

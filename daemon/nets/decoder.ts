@@ -1,5 +1,5 @@
 /**
- * W1, the seed black-box inverse decoder: face template → face image.
+ * W1, the seed black-box inverse decoder: face template → face image, and the training options of issue 13.
  *
  * Claim followed: a DCGAN-style deconvolutional decoder trained to reconstruct faces from deep templates
  * (NbNet, Mai et al. 2018, TPAMI, "On the reconstruction of face images from deep face templates"), with
@@ -7,18 +7,36 @@
  * up-sampling blocks (their "NbB" neighbourly blocks, here x + f(x) with 1–2 3×3 conv-BN-ReLU layers).
  *
  *   z [N, D] (+ N(0, noiseVariance) when training)
- *   → dense D→8192 (no bias) + BN + ReLU → reshape [N, 4, 4, 512]   (512 = `baseChannels`, default)
- *   → 4× { conv2dTranspose k4 s2 'same' (no bias) + BN + ReLU }: 8²×256, 16²×128, 32²×64, 64²×32
- *     (outputSize 64: three blocks, up to 32²×64), a residual unit after every block but the last
- *   → conv2dTranspose k4 s2 + bias + sigmoid → [N, S, S, 3] in [0, 1], S = outputSize.
+ *   → dense D→s0²·C (no bias) + BN + ReLU → reshape [N, s0, s0, C]       (C = `baseChannels`)
+ *   → blocks { conv2dTranspose k4 s2 'same' (no bias) + BN + ReLU }, each halving the channels, a residual
+ *     unit after every block but the last
+ *   → conv2dTranspose k4 s2 + bias → sigmoid → [N, S, S, 3] in [0, 1], S = outputSize.
+ * Output sizes (decoderGeometry):
+ *   64   s0 = 4, C = 512, blocks 8²×256, 16²×128, 32²×64               (quick runs)
+ *   128  s0 = 4, C = 512, blocks 8²×256 … 64²×32                        (the seed's W1)
+ *   112  s0 = 7, C = 256, blocks 14²×128, 28²×64, 56²×32: four doublings give 112 = the ArcFace crop, so the
+ *        output is already in the attacked encoder's aligned frame (arcface-5pt at its own size); the same
+ *        channels per resolution as W1 at 56 % of its forward FLOPs (0.29 vs 0.52 GFLOP per image).
+ * `linearBase` (residual on the linear inverse): y = L(z) + C(z̃), where L(z) = z·W + b is a fixed ridge
+ * regression from template to pixels fitted on the training pairs (the closed-form inverse that a
+ * ridge/PCA face model computes, daemon/blackbox/linearBase.ts), and C is the network above with its last
+ * layer initialised to zero and no sigmoid, so training starts exactly at the linear inverse and learns a
+ * nonlinear correction; the output is clipped to [0, 1] in inference (the loss sees the unclipped sum). The
+ * training noise goes into C only (z̃ = z + noise): through the fixed map it would just add L(noise).
  * BN: batch statistics in training, moving averages (momentum 0.9, unbiased variance) in inference.
- * Optimiser: Adam (./layers/adam.ts). Loss: mean |y − t| (l1), mean (y − t)² (l2), or their sum.
+ * Optimiser: Adam (./layers/adam.ts); `setLearningRate` lets the trainer follow a schedule.
+ * Loss: pixel loss (mean |y − t| (l1), mean (y − t)² (l2), or their sum)
+ *   + ssimWeight · (1 − SSIM(y, t))                 (./layers/ssim.ts; Shahreza et al. use 0.75)
+ *   + identityWeight · mean(1 − cos(F(y), f_t))     (F = a differentiable surrogate face encoder including the
+ *                                                    warp into its frame, set by `setIdentityTerm`; f_t its
+ *                                                    embedding of the target photo; never the attacked one)
  *
  * Save format (directory, written atomically: `<dir>.tmp-XXXXXX` then rename):
  *   decoder.json — { format: 'faceinv-decoder', version: 1, options, step,
  *                    tensors: [{ name, shape, offset, length }] }  (offset/length in float32 elements)
  *   weights.bin  — all tensors as little-endian float32, concatenated in manifest order: parameters,
- *                  BN moving statistics (`…/moving_mean`, `…/moving_variance`), Adam moments (`…/adam_m`, `…/adam_v`).
+ *                  BN moving statistics (`…/moving_mean`, `…/moving_variance`), the fixed linear base
+ *                  (`base/kernel`, `base/bias`) when there is one, Adam moments (`…/adam_m`, `…/adam_v`).
  */
 import * as crypto from 'crypto';
 import * as fs from 'fs';
@@ -26,11 +44,12 @@ import * as path from 'path';
 import { tf } from '../engine/tf';
 import { Adam } from './layers/adam';
 import { BatchStats, batchNormInfer, batchNormTrain } from './layers/batchNorm';
+import { ssimLuma } from './layers/ssim';
 
 export interface DecoderOptions {
   /** Template dimension D. */
   inputDim: number;
-  outputSize: 64 | 128;
+  outputSize: DecoderOutputSize;
   /** Layers in each residual unit (0 = no residual units). */
   residualLayers: 0 | 1 | 2;
   /** Variance of the Gaussian noise added to z in training (NbNet: 0.001). */
@@ -43,11 +62,45 @@ export interface DecoderOptions {
   /** Seed for weight init and training noise (default 0). */
   seed?: number;
   /**
-   * Channels of the 4×4 map after the dense layer (default 512, as W1); each block halves them. Smaller
-   * values give the same architecture at reduced width (fast tests, quick experiments).
+   * Channels of the first map after the dense layer (default 512 for 64/128, as W1; 256 for 112); each block
+   * halves them. Smaller values give the same architecture at reduced width (fast tests, quick experiments).
    */
   baseChannels?: number;
+  /** Residual on a fixed linear inverse (see the header); needs `base/kernel` and `base/bias` at create. */
+  linearBase?: boolean;
+  /** Weight of the 1 − SSIM term (default 0 = none). */
+  ssimWeight?: number;
+  /** Weight of the identity term through a surrogate encoder (default 0 = none). */
+  identityWeight?: number;
 }
+
+export type DecoderOutputSize = 64 | 112 | 128;
+export const DECODER_OUTPUT_SIZES: readonly DecoderOutputSize[] = [64, 112, 128];
+
+/** Side of the first map, its channels, and the channels after each up-sampling block. */
+export interface DecoderGeometry { startSide: number; base: number; blocks: number[] }
+
+export function decoderGeometry(o: Pick<DecoderOptions, 'outputSize' | 'baseChannels'>): DecoderGeometry {
+  const startSide = o.outputSize === 112 ? 7 : 4;
+  const base = o.baseChannels ?? (o.outputSize === 112 ? 256 : 512);
+  const doublings = Math.round(Math.log2(o.outputSize / startSide));
+  return { startSide, base, blocks: Array.from({ length: doublings - 1 }, (_, i) => base / 2 ** (i + 1)) };
+}
+
+/** Names and shapes of the fixed linear base: z·kernel + bias = the NHWC image [S, S, 3] flattened. */
+export function linearBaseShapes(o: Pick<DecoderOptions, 'inputDim' | 'outputSize'>): { kernel: number[]; bias: number[] } {
+  const px = o.outputSize * o.outputSize * 3;
+  return { kernel: [o.inputDim, px], bias: [px] };
+}
+
+/** A fixed linear base (host arrays, NHWC pixel order, values on the [0, 1] scale). */
+export interface LinearBaseInit { kernel: Float32Array; bias: Float32Array }
+
+/**
+ * The identity term's surrogate F on the active TF.js backend: decoder images [N, S, S, 3] (unclipped, about
+ * [0, 1]) → [N, d] L2-normalised embeddings, differentiable (warp into the surrogate's frame included).
+ */
+export type IdentityEmbed = (images: tf.Tensor4D) => tf.Tensor2D;
 
 export const DEFAULT_DECODER_OPTIONS: DecoderOptions = {
   inputDim: 512, outputSize: 128, residualLayers: 1, noiseVariance: 0.001, loss: 'l1', learningRate: 2e-4,
@@ -64,11 +117,6 @@ interface Manifest {
   tensors: Array<{ name: string; shape: number[]; offset: number; length: number }>;
 }
 
-/** Channels after each up-sampling block (the dense output is 4×4×base, base 512 for W1). */
-function blockChannels(outputSize: 64 | 128, base = 512): number[] {
-  return outputSize === 128 ? [base / 2, base / 4, base / 8, base / 16] : [base / 2, base / 4, base / 8];
-}
-
 /** Checks options (any source: config, manifest, API); returns them with defaults filled in. */
 export function validateDecoderOptions(o: Partial<DecoderOptions>, where = 'decoder options'): DecoderOptions {
   const bad = (field: string, want: string, got: unknown): never => {
@@ -76,7 +124,7 @@ export function validateDecoderOptions(o: Partial<DecoderOptions>, where = 'deco
   };
   const opts = { ...o } as DecoderOptions;
   if (!(Number.isInteger(opts.inputDim) && opts.inputDim > 0)) bad('inputDim', 'a positive integer', opts.inputDim);
-  if (opts.outputSize !== 64 && opts.outputSize !== 128) bad('outputSize', '64 or 128', opts.outputSize);
+  if (!DECODER_OUTPUT_SIZES.includes(opts.outputSize)) bad('outputSize', DECODER_OUTPUT_SIZES.join(', ').replace(/, (\d+)$/, ' or $1'), opts.outputSize);
   if (![0, 1, 2].includes(opts.residualLayers)) bad('residualLayers', '0, 1 or 2', opts.residualLayers);
   if (!(typeof opts.noiseVariance === 'number' && opts.noiseVariance >= 0)) bad('noiseVariance', 'a number ≥ 0', opts.noiseVariance);
   if (!['l1', 'l2', 'l1+l2'].includes(opts.loss)) bad('loss', "'l1', 'l2' or 'l1+l2'", opts.loss);
@@ -88,6 +136,10 @@ export function validateDecoderOptions(o: Partial<DecoderOptions>, where = 'deco
   if (opts.baseChannels !== undefined && !(Number.isInteger(opts.baseChannels) && opts.baseChannels >= 16 && opts.baseChannels % 16 === 0)) {
     bad('baseChannels', 'a multiple of 16, ≥ 16', opts.baseChannels);
   }
+  if (opts.linearBase !== undefined && typeof opts.linearBase !== 'boolean') bad('linearBase', 'true or false', opts.linearBase);
+  for (const k of ['ssimWeight', 'identityWeight'] as const) {
+    if (opts[k] !== undefined && !(typeof opts[k] === 'number' && Number.isFinite(opts[k]) && opts[k]! >= 0)) bad(k, 'a finite number ≥ 0', opts[k]);
+  }
   return opts;
 }
 
@@ -95,11 +147,11 @@ export function validateDecoderOptions(o: Partial<DecoderOptions>, where = 'deco
  * Forward FLOPs per image (multiply-adds × 2 of dense and conv layers; BN, activations and the bias are
  * not counted). A training step costs about 3× this.
  */
-export function flopsPerImage(o: Pick<DecoderOptions, 'inputDim' | 'outputSize' | 'residualLayers' | 'baseChannels'>): number {
-  const base = o.baseChannels ?? 512;
-  let macs = o.inputDim * 16 * base;
-  let side = 4, ch = base;
-  const chans = blockChannels(o.outputSize, base);
+export function flopsPerImage(o: Pick<DecoderOptions, 'inputDim' | 'outputSize' | 'residualLayers' | 'baseChannels' | 'linearBase'>): number {
+  const { startSide, base, blocks: chans } = decoderGeometry(o);
+  let macs = o.inputDim * startSide * startSide * base;
+  if (o.linearBase) macs += o.inputDim * o.outputSize * o.outputSize * 3;
+  let side = startSide, ch = base;
   chans.forEach((c, i) => {
     macs += side * side * 16 * ch * c;      // k4 s2 transposed conv: every input pixel meets 16 taps × c outputs
     side *= 2; ch = c;
@@ -132,6 +184,14 @@ export function noisyInput(z: tf.Tensor2D, variance: number, seed: number): tf.T
   return tf.add(z, tf.randomNormal(z.shape, 0, Math.sqrt(variance), 'float32', seed));
 }
 
+/** mean over rows of 1 − cos(e, t), e and t [N, d] (neither need be normalised; ε as ort/layers.ts oneMinusCos). */
+export function identityLoss(e: tf.Tensor2D, t: tf.Tensor2D): tf.Scalar {
+  if (e.shape[1] !== t.shape[1]) throw new Error(`identity term: the surrogate gives ${e.shape[1]} values per face, the targets have ${t.shape[1]}`);
+  const dot = tf.sum(tf.mul(e, t), 1);
+  const norms = tf.mul(tf.norm(e, 'euclidean', 1), tf.norm(t, 'euclidean', 1));
+  return tf.mean(tf.sub(1, tf.div(dot, tf.add(norms, 1e-12))));
+}
+
 export class Decoder {
   readonly options: DecoderOptions;
   private readonly prefix: string;
@@ -147,14 +207,19 @@ export class Decoder {
   private readonly blocks: Array<{ w: tf.Variable; bn: BnParams; res: Array<{ w: tf.Variable; bn: BnParams }> }> = [];
   private readonly finalW: tf.Variable;
   private readonly finalB: tf.Variable;
+  private readonly geometry: DecoderGeometry;
+  /** Fixed linear base (linearBase only): [D, S·S·3] and [S·S·3]. */
+  private readonly baseW: tf.Variable | null = null;
+  private readonly baseB: tf.Variable | null = null;
+  private identity: IdentityEmbed | null = null;
 
-  private constructor(opts: DecoderOptions, init: Map<string, Float32Array> | null) {
+  private constructor(opts: DecoderOptions, init: Map<string, Float32Array> | null, linear: LinearBaseInit | null = null) {
     this.options = Object.freeze({ ...opts });
     this.prefix = `decoder${instanceCounter++}`;
     const seed = opts.seed ?? 0;
     let seedIdx = 0;
-    const make = (name: string, shape: number[], kind: 'weight' | 'zeros' | 'ones', trainable: boolean): tf.Variable => {
-      const given = init?.get(name);
+    const make = (name: string, shape: number[], kind: 'weight' | 'zeros' | 'ones' | 'fixed', trainable: boolean, fixed?: Float32Array): tf.Variable => {
+      const given = init?.get(name) ?? fixed;
       const size = shape.reduce((a, b) => a * b, 1);
       if (init && !given) throw new Error(`decoder load: tensor '${name}' missing from the saved file`);
       if (given && given.length !== size) throw new Error(`decoder load: tensor '${name}' has ${given.length} values, expected ${size} for shape [${shape}]`);
@@ -173,10 +238,11 @@ export class Decoder {
       movingMean: make(`${name}/moving_mean`, [c], 'zeros', false),
       movingVar: make(`${name}/moving_variance`, [c], 'ones', false),
     });
-    const base = opts.baseChannels ?? 512;
-    this.denseW = make('dense/kernel', [opts.inputDim, 16 * base], 'weight', true);
-    this.denseBn = bn('dense/bn', 16 * base);
-    const chans = blockChannels(opts.outputSize, base);
+    this.geometry = decoderGeometry(opts);
+    const { startSide, base, blocks: chans } = this.geometry;
+    const cells = startSide * startSide;
+    this.denseW = make('dense/kernel', [opts.inputDim, cells * base], 'weight', true);
+    this.denseBn = bn('dense/bn', cells * base);
     let inC = base;
     chans.forEach((c, i) => {
       const w = make(`up${i}/kernel`, [4, 4, c, inC], 'weight', true); // conv2dTranspose: [k, k, out, in]
@@ -190,8 +256,18 @@ export class Decoder {
       this.blocks.push({ w, bn: b, res });
       inC = c;
     });
-    this.finalW = make('out/kernel', [4, 4, 3, inC], 'weight', true);
+    // With a linear base the correction starts at zero, so training starts at the linear inverse itself.
+    this.finalW = make('out/kernel', [4, 4, 3, inC], opts.linearBase ? 'zeros' : 'weight', true);
     this.finalB = make('out/bias', [3], 'zeros', true);
+    if (opts.linearBase) {
+      if (!init && !linear) throw new Error('Decoder.create: linearBase needs the fitted base (kernel and bias), see daemon/blackbox/linearBase.ts');
+      const shapes = linearBaseShapes(opts);
+      if (linear && (linear.kernel.length !== shapes.kernel[0] * shapes.kernel[1] || linear.bias.length !== shapes.bias[0])) {
+        throw new Error(`Decoder.create: the linear base must be [${shapes.kernel}] and [${shapes.bias}], got ${linear.kernel.length} and ${linear.bias.length} values`);
+      }
+      this.baseW = make('base/kernel', shapes.kernel, 'fixed', false, linear?.kernel);
+      this.baseB = make('base/bias', shapes.bias, 'fixed', false, linear?.bias);
+    }
     this.adam = new Adam(this.trainables, {
       learningRate: opts.learningRate, beta1: opts.beta1 ?? 0.9, beta2: opts.beta2 ?? 0.999, epsilon: ADAM_EPSILON,
     });
@@ -207,8 +283,24 @@ export class Decoder {
     }
   }
 
-  static create(opts: DecoderOptions): Decoder {
-    return new Decoder(validateDecoderOptions(opts), null);
+  /** A fresh decoder; `linear` is the fitted base when `opts.linearBase`. */
+  static create(opts: DecoderOptions, linear: LinearBaseInit | null = null): Decoder {
+    return new Decoder(validateDecoderOptions(opts), null, linear);
+  }
+
+  /** The identity term's surrogate (needed when identityWeight > 0; the caller owns whatever it holds). */
+  setIdentityTerm(embed: IdentityEmbed | null): void {
+    this.identity = embed;
+  }
+
+  /** The Adam step size from now on (a learning-rate schedule; the step count and moments are kept). */
+  setLearningRate(lr: number): void {
+    if (!(Number.isFinite(lr) && lr > 0)) throw new Error(`Decoder.setLearningRate: the learning rate must be a finite number > 0, got ${lr}`);
+    this.adam.opts.learningRate = lr;
+  }
+
+  get learningRate(): number {
+    return this.adam.opts.learningRate;
   }
 
   /** Number of Adam steps taken. */
@@ -224,16 +316,25 @@ export class Decoder {
     if (this.disposed) throw new Error(`Decoder.${where}: the decoder has been disposed`);
   }
 
-  private checkInputs(z: tf.Tensor, target: tf.Tensor | null, where: string): void {
+  private checkInputs(z: tf.Tensor, target: tf.Tensor | null, where: string, idTarget?: tf.Tensor2D): void {
     this.checkAlive(where);
     const { inputDim: d, outputSize: s } = this.options;
     if (z.rank !== 2 || z.shape[1] !== d) throw new Error(`Decoder.${where}: z must be [N, ${d}], got [${z.shape}]`);
     if (target && (target.rank !== 4 || target.shape[0] !== z.shape[0] || target.shape[1] !== s || target.shape[2] !== s || target.shape[3] !== 3)) {
       throw new Error(`Decoder.${where}: target must be [${z.shape[0]}, ${s}, ${s}, 3] in [0, 1], got [${target.shape}]`);
     }
+    if (target && (this.options.identityWeight ?? 0) > 0) {
+      if (!this.identity) throw new Error(`Decoder.${where}: identityWeight is ${this.options.identityWeight} but no surrogate encoder is set (setIdentityTerm)`);
+      if (!idTarget || idTarget.rank !== 2 || idTarget.shape[0] !== z.shape[0]) {
+        throw new Error(`Decoder.${where}: the identity term needs the surrogate's embeddings of the targets, [${z.shape[0]}, d]; got ${idTarget ? `[${idTarget.shape}]` : 'none'}`);
+      }
+    }
   }
 
-  /** The network; `stats` (training only) collects batch statistics for the moving averages. */
+  /**
+   * The network; `stats` (training only) collects batch statistics for the moving averages. The output is the
+   * raw one the loss sees: sigmoid, or (linearBase) the unclipped sum L(z) + C(z).
+   */
   private run(z: tf.Tensor2D, training: boolean, stats?: BatchStats[], noise = true): tf.Tensor4D {
     const n = z.shape[0];
     const norm = (x: tf.Tensor, p: BnParams, relu: boolean): tf.Tensor => training
@@ -241,8 +342,9 @@ export class Decoder {
       : batchNormInfer(x, p.gamma as tf.Tensor1D, p.beta as tf.Tensor1D, p.movingMean as tf.Tensor1D, p.movingVar as tf.Tensor1D, relu);
     const x = training && noise ? noisyInput(z, this.options.noiseVariance, trainingNoiseSeed(this.options, this.adam.step)) : z;
     let h = norm(tf.matMul(x as tf.Tensor2D, this.denseW as tf.Tensor2D), this.denseBn, true);
-    h = tf.reshape(h, [n, 4, 4, this.options.baseChannels ?? 512]);
-    let side = 4;
+    const { startSide, base } = this.geometry;
+    h = tf.reshape(h, [n, startSide, startSide, base]);
+    let side = startSide;
     for (const b of this.blocks) {
       side *= 2;
       const c = b.w.shape[2] as number;
@@ -255,31 +357,50 @@ export class Decoder {
     }
     const s = this.options.outputSize;
     const y = tf.add(tf.conv2dTranspose(h as tf.Tensor4D, this.finalW as tf.Tensor4D, [n, s, s, 3], 2, 'same'), this.finalB);
+    if (this.baseW && this.baseB) {
+      // The base sees the clean template: input noise regularises the learned network, while through a fixed
+      // linear map it would only add W·noise to the picture.
+      const lin = tf.reshape(tf.add(tf.matMul(z, this.baseW as tf.Tensor2D), this.baseB), [n, s, s, 3]);
+      return tf.add(lin, y) as tf.Tensor4D;
+    }
     return tf.sigmoid(y) as tf.Tensor4D;
   }
 
-  private lossOf(y: tf.Tensor, t: tf.Tensor): tf.Scalar {
+  /** The training loss (see the header) of raw outputs y against targets t and surrogate embeddings idTarget. */
+  private lossOf(y: tf.Tensor4D, t: tf.Tensor4D, idTarget?: tf.Tensor2D): tf.Scalar {
     const d = tf.sub(y, t);
+    let loss: tf.Scalar;
     switch (this.options.loss) {
-      case 'l1': return tf.mean(tf.abs(d));
-      case 'l2': return tf.mean(tf.square(d));
-      case 'l1+l2': return tf.add(tf.mean(tf.abs(d)), tf.mean(tf.square(d)));
+      case 'l1': loss = tf.mean(tf.abs(d)); break;
+      case 'l2': loss = tf.mean(tf.square(d)); break;
+      case 'l1+l2': loss = tf.add(tf.mean(tf.abs(d)), tf.mean(tf.square(d))); break;
     }
+    const ws = this.options.ssimWeight ?? 0;
+    if (ws > 0) loss = tf.add(loss, tf.mul(tf.sub(1, ssimLuma(y, t)), ws));
+    const wi = this.options.identityWeight ?? 0;
+    if (wi > 0 && this.identity && idTarget) loss = tf.add(loss, tf.mul(identityLoss(this.identity(y), idTarget), wi));
+    return loss;
   }
 
   /** [N, D] → [N, S, S, 3] in [0, 1]. training: input noise and batch statistics (moving stats untouched). */
   forward(z: tf.Tensor2D, training: boolean): tf.Tensor4D {
     this.checkInputs(z, null, 'forward');
-    return tf.tidy(() => this.run(z, training));
+    return tf.tidy(() => {
+      const y = this.run(z, training);
+      return this.baseW ? tf.clipByValue(y, 0, 1) : y;
+    });
   }
 
-  /** One Adam step on (z [N, D], target [N, S, S, 3] in [0, 1]); returns the batch loss before the step. */
-  trainStep(z: tf.Tensor2D, target: tf.Tensor4D): number {
-    this.checkInputs(z, target, 'trainStep');
+  /**
+   * One Adam step on (z [N, D], target [N, S, S, 3] in [0, 1], and with an identity term the surrogate's
+   * embeddings of the target photos [N, d]); returns the batch loss before the step.
+   */
+  trainStep(z: tf.Tensor2D, target: tf.Tensor4D, idTarget?: tf.Tensor2D): number {
+    this.checkInputs(z, target, 'trainStep', idTarget);
     const stats: BatchStats[] = [];
     try {
       const lossT = tf.tidy(() => {
-        const { value, grads } = tf.variableGrads(() => this.lossOf(this.run(z, true, stats), target), this.trainables);
+        const { value, grads } = tf.variableGrads(() => this.lossOf(this.run(z, true, stats), target, idTarget), this.trainables);
         this.adam.apply(this.trainables.map((v) => grads[v.name]));
         this.updateMovingStats(stats, z.shape[0]);
         return value;
@@ -310,7 +431,7 @@ export class Decoder {
 
   private elementsPerChannel(bnIndex: number, n: number): number {
     if (bnIndex === 0) return n;
-    let idx = 1, side = 4;
+    let idx = 1, side = this.geometry.startSide;
     for (const b of this.blocks) {
       side *= 2;
       const count = 1 + b.res.length;
@@ -320,10 +441,10 @@ export class Decoder {
     throw new Error(`Decoder: no batch-norm layer ${bnIndex}`);
   }
 
-  /** Loss without noise, BN in inference mode. */
-  evalLoss(z: tf.Tensor2D, target: tf.Tensor4D): number {
-    this.checkInputs(z, target, 'evalLoss');
-    const l = tf.tidy(() => this.lossOf(this.run(z, false), target));
+  /** The training loss without noise, BN in inference mode (the identity term needs idTarget as in trainStep). */
+  evalLoss(z: tf.Tensor2D, target: tf.Tensor4D, idTarget?: tf.Tensor2D): number {
+    this.checkInputs(z, target, 'evalLoss', idTarget);
+    const l = tf.tidy(() => this.lossOf(this.run(z, false), target, idTarget));
     const v = l.dataSync()[0];
     l.dispose();
     return v;
@@ -363,11 +484,11 @@ export class Decoder {
    * Loss, gradients (by checkpoint name) and batch statistics of a training step on (z, target), without
    * applying it; `z` is used as given (no noise). For cross-engine gradient checks.
    */
-  lossAndGradients(z: tf.Tensor2D, target: tf.Tensor4D): { loss: number; grads: Map<string, Float32Array>; stats: Array<{ mean: Float32Array; variance: Float32Array }> } {
-    this.checkInputs(z, target, 'lossAndGradients');
+  lossAndGradients(z: tf.Tensor2D, target: tf.Tensor4D, idTarget?: tf.Tensor2D): { loss: number; grads: Map<string, Float32Array>; stats: Array<{ mean: Float32Array; variance: Float32Array }> } {
+    this.checkInputs(z, target, 'lossAndGradients', idTarget);
     const stats: BatchStats[] = [];
     try {
-      const { value, grads } = tf.variableGrads(() => this.lossOf(this.run(z, true, stats, false), target), this.trainables);
+      const { value, grads } = tf.variableGrads(() => this.lossOf(this.run(z, true, stats, false), target, idTarget), this.trainables);
       const out = new Map<string, Float32Array>();
       for (const v of this.trainables) out.set(this.logicalName(v), grads[v.name].dataSync() as Float32Array);
       const loss = value.dataSync()[0];

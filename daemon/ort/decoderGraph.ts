@@ -10,12 +10,14 @@
  */
 import { gradients } from './autodiff';
 import { GraphBuilder } from './graph';
-import { batchNormInfer, batchNormTrain, BatchStatOutputs, convTransposeK4S2, conv3x3, ConvTLayout, dense, pixelLoss, PixelLoss } from './layers';
+import { batchNormInfer, batchNormTrain, BatchStatOutputs, convTransposeK4S2, conv3x3, ConvTLayout, dense, oneMinusCos, pixelLoss, PixelLoss, ssim } from './layers';
 import { DecoderNet } from './decoderNet';
 import { graphShape, layoutOf } from './paramLayout';
 
 export interface EmitOptions {
   training: boolean;
+  /** The clean template for the linear base (training: z carries the input noise); default z. */
+  zBase?: string;
   /** Graph layout of the up-sampling kernels (default 'native'). */
   convT?: ConvTLayout;
 }
@@ -25,6 +27,20 @@ export interface GraphOptions {
   weightGrad?: 'shift' | 'im2col';
   /** Overrides the decoder's loss (e.g. 'ssim'). */
   loss?: PixelLoss;
+  /** The identity term's surrogate (needed when the decoder's identityWeight > 0). */
+  identity?: SurrogateEmitter;
+}
+
+/**
+ * A surrogate face encoder F as graph ops: decoder images NCHW [N, 3, S, S] (about [0, 1], in the decoder's
+ * frame) → [N, dim] embeddings, the warp into F's own frame included. F's weights are constants: only dF/dx
+ * flows back.
+ */
+export interface SurrogateEmitter {
+  /** Encoder id (for messages and the manifest). */
+  id: string;
+  dim: number;
+  emit(b: GraphBuilder, images: string): string;
 }
 
 /**
@@ -60,6 +76,16 @@ export function emitDecoder(b: GraphBuilder, net: DecoderNet, z: string, t: (nam
         break;
       }
       case 'sigmoid': h = b.op('Sigmoid', [h]); break;
+      case 'linearBase': {
+        const n = b.shape(z)[0];
+        const s = l.size;
+        const flat = b.op('Add', [b.op('MatMul', [o.zBase ?? z, t('base/kernel')]), t('base/bias')]);
+        const nhwc = b.op('Reshape', [flat, b.ints([0, s, s, 3])], {}, { outShape: [n, s, s, 3] });
+        h = b.op('Add', [h, b.op('Transpose', [nhwc], { perm: [0, 3, 1, 2] })]);
+        // Inference clips to [0, 1] (as Decoder.forward); the training loss sees the unclipped sum.
+        if (!o.training) h = b.op('Clip', [h, b.scalar(0), b.scalar(1)]);
+        break;
+      }
     }
   }
   return { image: h, stats };
@@ -68,8 +94,14 @@ export function emitDecoder(b: GraphBuilder, net: DecoderNet, z: string, t: (nam
 export interface TrainGraph {
   bytes: Uint8Array;
   batch: number;
-  /** Graph input names: 'z', 'target', then the trainables by checkpoint name (in graph layouts). */
+  /**
+   * Graph input names: 'z', 'target', 'idTarget' (identity term only: the surrogate's embeddings of the
+   * target photos [B, d]), then the trainables, 'zClean' (linear base only: z without the training noise),
+   * and the fixed tensors by checkpoint name (in graph layouts).
+   */
   inputs: string[];
+  /** Whether the graph takes 'idTarget'. */
+  identity: boolean;
   options: GraphOptions;
   /** `grad:<name>` per trainable, in Adam order. */
   gradOutputs: string[];
@@ -88,16 +120,36 @@ export function buildTrainGraph(net: DecoderNet, batch: number, opts: GraphOptio
   const convT = opts.convT ?? 'native';
   const z = b.input('z', [batch, d]);
   const target = b.input('target', [batch, s, s, 3]);
+  const wId = net.options.identityWeight ?? 0;
+  const wSsim = net.options.ssimWeight ?? 0;
+  if (wId > 0 && !opts.identity) throw new Error(`decoder graph: identityWeight is ${wId} but no surrogate encoder was given`);
+  const idTarget = wId > 0 ? b.input('idTarget', [batch, opts.identity!.dim]) : null;
   const params = new Map<string, string>();
   for (const p of net.trainables) params.set(p.name, b.input(p.name, graphShape(p, layoutOf(p, convT))));
+  const fixed = new Map<string, string>();
+  for (const p of net.tensors.filter((x) => x.role === 'fixed')) fixed.set(p.name, b.input(p.name, graphShape(p, layoutOf(p, convT))));
   const t = (name: string) => {
-    const v = params.get(name);
+    const v = params.get(name) ?? fixed.get(name);
     if (!v) throw new Error(`decoder graph: no trainable '${name}'`);
     return v;
   };
-  const { image, stats } = emitDecoder(b, net, z, t, { training: true, convT });
+  const zBase = net.layers.some((l) => l.kind === 'linearBase') ? b.input('zClean', [batch, d]) : undefined;
+  const { image, stats } = emitDecoder(b, net, z, t, { training: true, convT, ...(zBase ? { zBase } : {}) });
   const tn = b.op('Transpose', [target], { perm: [0, 3, 1, 2] });
-  const loss = pixelLoss(b, image, tn, opts.loss ?? net.options.loss);
+  const pixel = pixelLoss(b, image, tn, opts.loss ?? net.options.loss);
+  let loss = pixel;
+  const zero = b.scalar(0);
+  let ssimTerm = zero;
+  let idTerm = zero;
+  if (wSsim > 0) {
+    ssimTerm = b.op('Sub', [b.scalar(1), ssim(b, image, tn)]);
+    loss = b.op('Add', [loss, b.op('Mul', [ssimTerm, b.scalar(wSsim)])]);
+  }
+  if (idTarget) {
+    const e = opts.identity!.emit(b, image);
+    idTerm = b.op('ReduceMean', [oneMinusCos(b, e, idTarget).loss], { keepdims: 0 });
+    loss = b.op('Add', [loss, b.op('Mul', [idTerm, b.scalar(wId)])]);
+  }
   const grads = gradients(b, [{ value: loss, grad: b.scalar(1) }], [...params.values()]);
   b.rename(loss, 'loss');
   b.output('loss');
@@ -118,13 +170,16 @@ export function buildTrainGraph(net: DecoderNet, batch: number, opts: GraphOptio
   }
   b.rename(b.op('Sum', sq), 'gradSumSq');
   b.output('gradSumSq');
+  // The loss terms for the metrics: [pixel, 1 − SSIM, 1 − cos] (0 for a term not in the loss).
+  b.rename(b.op('Concat', [pixel, ssimTerm, idTerm].map((v) => b.op('Reshape', [v, b.ints([1])])), { axis: 0 }), 'terms');
+  b.output('terms');
   const statOutputs = stats.map((st) => {
     const mean = b.rename(st.mean, `bn_mean:${st.layer}`);
     const variance = b.rename(st.variance, `bn_var:${st.layer}`);
     b.output(mean, variance);
     return { layer: st.layer, mean, variance };
   });
-  return { bytes: b.toBytes(), batch, inputs: b.inputs.slice(), options: { ...opts, convT }, gradOutputs, gradLayouts, statOutputs };
+  return { bytes: b.toBytes(), batch, inputs: b.inputs.slice(), identity: !!idTarget, options: { ...opts, convT }, gradOutputs, gradLayouts, statOutputs };
 }
 
 /**

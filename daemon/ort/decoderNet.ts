@@ -1,10 +1,11 @@
 /**
  * The engine's description of the W1 decoder (daemon/nets/decoder.ts), as data: the layer sequence and every
  * tensor of the checkpoint with its name, shape and role, in the order Decoder.save writes them (parameters
- * and moving statistics in creation order, then Adam m/v per trainable), so the ONNX Runtime trainer reads
- * and writes the very same decoder.json + weights.bin.
+ * and moving statistics in creation order, the fixed linear base, then Adam m/v per trainable), so the ONNX
+ * Runtime trainer reads and writes the very same decoder.json + weights.bin. Geometry (first map side,
+ * channels) comes from the Decoder's own decoderGeometry, so the two engines cannot disagree on it.
  */
-import type { DecoderOptions } from '../nets/decoder';
+import { decoderGeometry, linearBaseShapes, type DecoderOptions } from '../nets/decoder';
 
 export type DecoderLayer =
   | { kind: 'dense'; name: string; inDim: number; outDim: number }
@@ -12,12 +13,15 @@ export type DecoderLayer =
   | { kind: 'toMap'; channels: number; side: number }
   | { kind: 'convT'; name: string; inC: number; outC: number; bias: boolean }
   | { kind: 'residual'; body: Array<{ conv: string; bn: string; channels: number }> }
-  | { kind: 'sigmoid' };
+  | { kind: 'sigmoid' }
+  /** y += reshape(z·base/kernel + base/bias) (NHWC pixels), the fixed linear inverse of linearBase. */
+  | { kind: 'linearBase'; size: number };
 
 export interface TensorSpec {
   name: string;
   shape: number[];
-  role: 'param' | 'moving_mean' | 'moving_variance';
+  /** 'fixed': saved and fed like a parameter, never trained (the linear base). */
+  role: 'param' | 'moving_mean' | 'moving_variance' | 'fixed';
 }
 
 export interface DecoderNet {
@@ -31,12 +35,9 @@ export interface DecoderNet {
   bnLayers: Array<{ name: string; channels: number; perChannel: (batch: number) => number }>;
 }
 
-function blockChannels(outputSize: 64 | 128, base: number): number[] {
-  return outputSize === 128 ? [base / 2, base / 4, base / 8, base / 16] : [base / 2, base / 4, base / 8];
-}
-
 export function decoderNet(opts: DecoderOptions): DecoderNet {
-  const base = opts.baseChannels ?? 512;
+  const { startSide, base, blocks: chans } = decoderGeometry(opts);
+  const cells = startSide * startSide;
   const tensors: TensorSpec[] = [];
   const layers: DecoderLayer[] = [];
   const bnLayers: DecoderNet['bnLayers'] = [];
@@ -48,14 +49,13 @@ export function decoderNet(opts: DecoderOptions): DecoderNet {
     tensors.push({ name: `${name}/moving_variance`, shape: [c], role: 'moving_variance' });
     bnLayers.push({ name, channels: c, perChannel: (n) => n * side * side });
   };
-  param('dense/kernel', [opts.inputDim, 16 * base]);
-  bn('dense/bn', 16 * base, 1);
-  layers.push({ kind: 'dense', name: 'dense', inDim: opts.inputDim, outDim: 16 * base });
-  layers.push({ kind: 'bn', name: 'dense/bn', channels: 16 * base, relu: true });
-  layers.push({ kind: 'toMap', channels: base, side: 4 });
-  const chans = blockChannels(opts.outputSize, base);
+  param('dense/kernel', [opts.inputDim, cells * base]);
+  bn('dense/bn', cells * base, 1);
+  layers.push({ kind: 'dense', name: 'dense', inDim: opts.inputDim, outDim: cells * base });
+  layers.push({ kind: 'bn', name: 'dense/bn', channels: cells * base, relu: true });
+  layers.push({ kind: 'toMap', channels: base, side: startSide });
   let inC = base;
-  let side = 4;
+  let side = startSide;
   chans.forEach((c, i) => {
     side *= 2;
     param(`up${i}/kernel`, [4, 4, c, inC]);
@@ -76,7 +76,14 @@ export function decoderNet(opts: DecoderOptions): DecoderNet {
   param('out/kernel', [4, 4, 3, inC]);
   param('out/bias', [3]);
   layers.push({ kind: 'convT', name: 'out', inC, outC: 3, bias: true });
-  layers.push({ kind: 'sigmoid' });
+  if (opts.linearBase) {
+    const shapes = linearBaseShapes(opts);
+    tensors.push({ name: 'base/kernel', shape: shapes.kernel, role: 'fixed' });
+    tensors.push({ name: 'base/bias', shape: shapes.bias, role: 'fixed' });
+    layers.push({ kind: 'linearBase', size: opts.outputSize });
+  } else {
+    layers.push({ kind: 'sigmoid' });
+  }
   return { options: opts, layers, tensors, trainables: tensors.filter((t) => t.role === 'param'), bnLayers };
 }
 

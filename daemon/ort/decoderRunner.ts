@@ -10,7 +10,8 @@
  *   'tfjs'         TF.js.
  */
 import { tf } from '../engine/tf';
-import { Decoder, DecoderOptions } from '../nets/decoder';
+import { Decoder, DecoderOptions, IdentityEmbed, LinearBaseInit } from '../nets/decoder';
+import type { SurrogateEmitter } from './decoderGraph';
 import { CheckpointMismatchError, OrtDecoderTrainer, OrtTrainerSettings, StepOutcome } from './trainer';
 
 export type EngineRequest = 'auto' | 'onnxruntime' | 'tfjs';
@@ -25,8 +26,21 @@ export interface EngineDecision {
   provider?: 'cpu' | 'cuda';
 }
 
-/** One batch on the host: z [n, D] and target pixels [n, S, S, 3] uint8 (0..255). */
-export interface HostBatch { z: Float32Array; pixels: Uint8Array; n: number }
+/**
+ * One batch on the host: z [n, D], target pixels [n, S, S, 3] uint8 (0..255) and, for the identity term, the
+ * surrogate's unit embeddings of the target photos [n, d].
+ */
+export interface HostBatch { z: Float32Array; pixels: Uint8Array; n: number; idTarget?: Float32Array }
+
+/** The identity term's surrogate on either engine (see daemon/blackbox/surrogate.ts). */
+export interface IdentitySurrogate {
+  id: string;
+  dim: number;
+  /** Graph ops for ONNX Runtime, or null with the reason in `ortObstacle`. */
+  ort: SurrogateEmitter | null;
+  ortObstacle?: string | null;
+  tfjs(): Promise<{ embed: IdentityEmbed; dispose(): void }>;
+}
 
 export interface DecoderRunner {
   readonly decision: EngineDecision;
@@ -36,6 +50,8 @@ export interface DecoderRunner {
   /** Consecutive skipped (non-finite) steps up to now. */
   readonly consecutiveSkips: number;
   trainStep(b: HostBatch): Promise<StepOutcome>;
+  /** The Adam step size from the next step on (a learning-rate schedule). */
+  setLearningRate(lr: number): void;
   /** Mean |G(z) − target| with batch norm in inference mode (no noise). */
   meanAbsError(b: HostBatch): Promise<number>;
   /** Inference decode: z [n, D] → [n, S, S, 3] float32 in [0, 1]. */
@@ -52,16 +68,18 @@ function batchTensors(b: HostBatch, d: number, s: number): { z: tf.Tensor2D; tar
 }
 
 class TfjsRunner implements DecoderRunner {
-  constructor(readonly decision: EngineDecision, private readonly decoder: Decoder) {}
+  constructor(readonly decision: EngineDecision, private readonly decoder: Decoder, private readonly release: () => void = () => undefined) {}
   get options(): DecoderOptions { return this.decoder.options; }
   get step(): number { return this.decoder.step; }
   get consecutiveSkips(): number { return 0; }
+  setLearningRate(lr: number): void { this.decoder.setLearningRate(lr); }
   async trainStep(b: HostBatch): Promise<StepOutcome> {
     const { z, target } = batchTensors(b, this.options.inputDim, this.options.outputSize);
+    const id = b.idTarget ? tf.tensor2d(b.idTarget, [b.n, b.idTarget.length / b.n]) : undefined;
     try {
-      return { loss: this.decoder.trainStep(z, target), skipped: false };
+      return { loss: this.decoder.trainStep(z, target, id), skipped: false };
     } finally {
-      z.dispose(); target.dispose();
+      z.dispose(); target.dispose(); id?.dispose();
     }
   }
   async meanAbsError(b: HostBatch): Promise<number> {
@@ -84,7 +102,7 @@ class TfjsRunner implements DecoderRunner {
     }
   }
   save(dir: string): Promise<void> { return this.decoder.save(dir); }
-  async dispose(): Promise<void> { this.decoder.dispose(); }
+  async dispose(): Promise<void> { this.decoder.dispose(); this.release(); }
 }
 
 /** Pixels 0..255 → float32 in [0, 1] (the value TF.js's toFloat().div(255) gives). */
@@ -99,7 +117,8 @@ class OrtRunner implements DecoderRunner {
   get options(): DecoderOptions { return this.t.options; }
   get step(): number { return this.t.step; }
   get consecutiveSkips(): number { return this.t.consecutiveSkips; }
-  trainStep(b: HostBatch): Promise<StepOutcome> { return this.t.trainStep(b.z, pixelsToUnit(b.pixels), b.n); }
+  trainStep(b: HostBatch): Promise<StepOutcome> { return this.t.trainStep(b.z, pixelsToUnit(b.pixels), b.n, b.idTarget); }
+  setLearningRate(lr: number): void { this.t.setLearningRate(lr); }
   async meanAbsError(b: HostBatch): Promise<number> {
     const y = await this.t.forward(b.z, b.n);
     let s = 0;
@@ -114,6 +133,10 @@ class OrtRunner implements DecoderRunner {
 export interface OpenRunnerOptions {
   /** Options of a fresh decoder (ignored when resuming). */
   create: DecoderOptions;
+  /** The fitted linear base of a fresh linearBase decoder. */
+  linear?: LinearBaseInit | null;
+  /** The identity term's surrogate (when the decoder's identityWeight > 0). */
+  identity?: IdentitySurrogate | null;
   /** Checkpoint folder to resume from (either engine's), or null. */
   resumeFrom: string | null;
   /** Training batch size: its session is built up front, so failures surface before training starts. */
@@ -126,13 +149,28 @@ export interface OpenRunnerOptions {
 export async function openDecoderRunner(requested: EngineRequest, o: OpenRunnerOptions): Promise<DecoderRunner> {
   if (!ENGINE_REQUESTS.includes(requested)) throw new Error(`unknown engine '${requested}' (expected ${ENGINE_REQUESTS.join(', ')})`);
   const tfjs = async (reason: string): Promise<DecoderRunner> => {
-    const d = o.resumeFrom ? await Decoder.load(o.resumeFrom) : Decoder.create(o.create);
-    return new TfjsRunner({ requested, chosen: 'tfjs', reason }, d);
+    const d = o.resumeFrom ? await Decoder.load(o.resumeFrom) : Decoder.create(o.create, o.linear ?? null);
+    if (!o.identity || !((d.options.identityWeight ?? 0) > 0)) return new TfjsRunner({ requested, chosen: 'tfjs', reason }, d);
+    try {
+      const term = await o.identity.tfjs();
+      d.setIdentityTerm(term.embed);
+      return new TfjsRunner({ requested, chosen: 'tfjs', reason }, d, term.dispose);
+    } catch (e) {
+      d.dispose();
+      throw e;
+    }
   };
   if (requested === 'tfjs') return tfjs('requested by the run config');
+  if (o.identity && !o.identity.ort) {
+    const why = `ONNX Runtime cannot build the identity term's surrogate ${o.identity.id} (${o.identity.ortObstacle ?? 'no graph emitter'})`;
+    if (requested === 'onnxruntime') throw new Error(`engine 'onnxruntime': ${why}`);
+    o.warn?.(`${why}; training on TF.js`);
+    return tfjs(`fallback: ${why}`);
+  }
+  const settings: OrtTrainerSettings = o.identity?.ort ? { ...o.settings, graph: { ...o.settings?.graph, identity: o.identity.ort } } : (o.settings ?? {});
   let trainer: OrtDecoderTrainer | null = null;
   try {
-    trainer = o.resumeFrom ? await OrtDecoderTrainer.load(o.resumeFrom, o.settings) : await OrtDecoderTrainer.create(o.create, o.settings);
+    trainer = o.resumeFrom ? await OrtDecoderTrainer.load(o.resumeFrom, settings) : await OrtDecoderTrainer.create(o.create, settings, o.linear ?? null);
     await trainer.prepare(o.batch, true);
     const p = trainer.provider!;
     return new OrtRunner({ requested, chosen: 'onnxruntime', reason: `${requested === 'auto' ? 'default' : 'requested by the run config'}; ${p.reason}`, provider: p.provider }, trainer);

@@ -2,7 +2,7 @@
  * Training and decoding the W1 decoder on ONNX Runtime, with Decoder.trainStep's semantics (daemon/nets/
  * decoder.ts): the same N(0, noiseVariance) input noise per step (drawn with TF.js's seeded generator, seed
  * trainingNoiseSeed), batch norm with batch statistics and moving averages (momentum 0.9, unbiased variance
- * M/(M−1)), the same Adam constants and update (./adam.ts). One ONNX graph per batch size computes the loss,
+ * M/(M−1)), the same Adam constants and update (../nets/layers/adam.ts). One ONNX graph per batch size computes the loss,
  * every gradient and the batch statistics (./decoderGraph.ts); Adam and the moving averages run on the host.
  *
  * State is the Decoder's checkpoint (decoder.json + weights.bin, readDecoderCheckpoint/writeDecoderCheckpoint),
@@ -13,7 +13,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { tf } from '../engine/tf';
-import { Decoder, DecoderOptions, DecoderState, readDecoderCheckpoint, trainingNoiseSeed, validateDecoderOptions, writeDecoderCheckpoint } from '../nets/decoder';
+import { Decoder, DecoderOptions, DecoderState, LinearBaseInit, readDecoderCheckpoint, trainingNoiseSeed, validateDecoderOptions, writeDecoderCheckpoint } from '../nets/decoder';
 import { AdamConstants, adamUpdate, transposeGather } from '../nets/layers/adam';
 import { buildForwardGraph, buildTrainGraph, ForwardGraph, GraphOptions, TrainGraph } from './decoderGraph';
 import { decoderNet, DecoderNet, sizeOf, TensorSpec } from './decoderNet';
@@ -27,7 +27,12 @@ export interface OrtTrainerSettings extends SessionSettings {
   graph?: GraphOptions;
 }
 
-export type StepOutcome = { loss: number; skipped: false } | { loss: number; skipped: true; reason: string };
+/**
+ * A training step's loss before the update; `terms` (when the engine reports them): the pixel loss, 1 − SSIM
+ * and the identity term's mean 1 − cos, unweighted (0 for a term not in the loss).
+ */
+export type StepOutcome = { loss: number; skipped: false; terms?: LossTerms } | { loss: number; skipped: true; reason: string };
+export interface LossTerms { pixel: number; ssim: number; identity: number }
 
 interface TrainSession { s: OrtSession; g: TrainGraph; gathers: (Int32Array | null)[]; grads: Map<string, ort.Tensor> }
 interface ForwardSession { s: OrtSession; g: ForwardGraph }
@@ -90,9 +95,12 @@ export class OrtDecoderTrainer {
     this.adam = { learningRate: this.options.learningRate, beta1: this.options.beta1 ?? 0.9, beta2: this.options.beta2 ?? 0.999, epsilon: ADAM_EPSILON };
   }
 
-  /** A fresh decoder with the TF.js Decoder's seeded initialisation (needs a TF.js backend for the draws). */
-  static async create(opts: DecoderOptions, settings: OrtTrainerSettings = {}): Promise<OrtDecoderTrainer> {
-    const d = Decoder.create(opts);
+  /**
+   * A fresh decoder with the TF.js Decoder's seeded initialisation (needs a TF.js backend for the draws);
+   * `linear` is the fitted base of a linearBase decoder.
+   */
+  static async create(opts: DecoderOptions, settings: OrtTrainerSettings = {}, linear: LinearBaseInit | null = null): Promise<OrtDecoderTrainer> {
+    const d = Decoder.create(opts, linear);
     try {
       return new OrtDecoderTrainer(await d.exportState(), settings);
     } finally {
@@ -117,6 +125,16 @@ export class OrtDecoderTrainer {
 
   private check(where: string): void {
     if (this.disposed) throw new Error(`OrtDecoderTrainer.${where}: used after dispose()`);
+  }
+
+  /** The Adam step size from now on (a learning-rate schedule; the step count and moments are kept). */
+  setLearningRate(lr: number): void {
+    if (!(Number.isFinite(lr) && lr > 0)) throw new Error(`OrtDecoderTrainer.setLearningRate: the learning rate must be a finite number > 0, got ${lr}`);
+    this.adam.learningRate = lr;
+  }
+
+  get learningRate(): number {
+    return this.adam.learningRate;
   }
 
   private tensorFor(t: TensorSpec): ort.Tensor {
@@ -191,7 +209,7 @@ export class OrtDecoderTrainer {
    * One training step on z [n, D] and target [n, S, S, 3] in [0, 1] (row-major NHWC): the loss before the
    * step, or a skipped step when a gradient is not finite.
    */
-  async trainStep(z: Float32Array, target: Float32Array, n: number): Promise<StepOutcome> {
+  async trainStep(z: Float32Array, target: Float32Array, n: number, idTarget?: Float32Array): Promise<StepOutcome> {
     this.check('trainStep');
     this.checkBatch(z, target, n, 'trainStep');
     const ts = await this.trainSession(n);
@@ -200,14 +218,25 @@ export class OrtDecoderTrainer {
       z: new ort.Tensor('float32', this.noisy(z, n), [n, d]),
       target: new ort.Tensor('float32', target, [n, s, s, 3]),
     };
+    if (ts.g.identity) {
+      const dim = this.settings.graph!.identity!.dim;
+      if (!idTarget || idTarget.length !== n * dim) {
+        throw new Error(`OrtDecoderTrainer.trainStep: the identity term needs the surrogate's embeddings of the targets, [${n}, ${dim}]; got ${idTarget ? `${idTarget.length} values` : 'none'}`);
+      }
+      feeds.idTarget = new ort.Tensor('float32', idTarget, [n, dim]);
+    }
     for (const p of this.net.trainables) feeds[p.name] = this.tensorFor(p);
+    for (const p of this.net.tensors) if (p.role === 'fixed') feeds[p.name] = this.tensorFor(p);
+    if (this.net.options.linearBase) feeds.zClean = new ort.Tensor('float32', z, [n, d]);
     const fetches: Record<string, ort.Tensor | null> = Object.fromEntries(ts.grads);
-    for (const k of ['loss', 'gradSumSq', ...ts.g.statOutputs.flatMap((o) => [o.mean, o.variance])]) fetches[k] = null;
+    for (const k of ['loss', 'terms', 'gradSumSq', ...ts.g.statOutputs.flatMap((o) => [o.mean, o.variance])]) fetches[k] = null;
     const t0 = performance.now();
     const out = await ts.s.session.run(feeds, fetches as ort.InferenceSession.FetchesType);
     const t1 = performance.now();
     this.lastTimings = { runMs: t1 - t0, hostMs: 0 };
     const loss = (out.loss.data as Float32Array)[0];
+    const tv = out.terms.data as Float32Array;
+    const terms: LossTerms = { pixel: tv[0], ssim: tv[1], identity: tv[2] };
     const sumSq = (out.gradSumSq.data as Float32Array)[0];
     this.step += 1;
     if (!Number.isFinite(sumSq) || !Number.isFinite(loss)) {
@@ -234,7 +263,7 @@ export class OrtDecoderTrainer {
       }
     });
     this.lastTimings.hostMs = performance.now() - t1;
-    return { loss, skipped: false };
+    return { loss, skipped: false, terms };
   }
 
   /** Inference forward (BN with moving statistics): z [n, D] → [n, S, S, 3] in [0, 1], row-major NHWC. */

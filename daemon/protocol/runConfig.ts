@@ -12,8 +12,30 @@ import { Value } from '@sinclair/typebox/value';
 import { assertConfig, Problem, withDefaults } from './validate';
 import { isPlainObject } from './json';
 
+export const IdentityTermSchema = Type.Object({
+  surrogate: Type.String({
+    minLength: 1,
+    description: 'Id of a differentiable surrogate encoder (never the attacked one: a black-box attacker has no gradients of it), e.g. "faceapi-resnet128".',
+  }),
+  weight: Type.Number({ minimum: 0, description: 'Weight of the identity term mean(1 − cos(…)) in the training loss.' }),
+  target: Type.Union([Type.Literal('photo'), Type.Literal('template')], {
+    default: 'photo',
+    description: '"photo": match the surrogate\'s embedding of the target photo, cos(F(decoded), F(photo)); "template": match the attacked template itself through a linear head from the surrogate\'s embedding to the attacked encoder\'s template space, fitted in closed form on the attacker\'s own (photo, template) pairs, cos(H·F(decoded), template).',
+  }),
+}, { additionalProperties: false });
+
 export const DecoderConfigSchema = Type.Object({
-  outputSize: Type.Union([Type.Literal(64), Type.Literal(128)], { default: 128, description: 'Side of the reconstructed face (64 for quick runs).' }),
+  outputSize: Type.Union([Type.Literal(64), Type.Literal(112), Type.Literal(128)], {
+    default: 128,
+    description: 'Side of the reconstructed face, an arcface-5pt crop: 128 (the seed), 112 (ArcFace\'s own aligned frame and size: 7×7 start, four doublings, fewer FLOPs than 128) or 64 (quick runs).',
+  }),
+  baseChannels: Type.Optional(Type.Integer({ minimum: 16, maximum: 1024, multipleOf: 16, description: 'Channels of the first feature map (default 512 at 64/128 px, 256 at 112 px); every block halves them.' })),
+  linearBase: Type.Boolean({
+    default: false,
+    description: 'Residual on the linear inverse: the output is a fixed ridge regression from template to pixels (fitted in closed form on the training pairs) plus a learned correction that starts at zero.',
+  }),
+  ssimWeight: Type.Number({ minimum: 0, default: 0, description: 'Weight of the 1 − SSIM term added to the pixel loss (Shahreza et al.: 0.75).' }),
+  identity: Type.Optional(IdentityTermSchema),
   residualLayers: Type.Union([Type.Literal(0), Type.Literal(1), Type.Literal(2)], { default: 1, description: 'Layers in the residual unit between every two transposed-conv blocks (0 = none).' }),
   noiseVariance: Type.Number({ minimum: 0, maximum: 1, default: 0.001, description: 'Variance of the Gaussian noise added to input embeddings in training.' }),
   loss: Type.Union([Type.Literal('l1'), Type.Literal('l2'), Type.Literal('l1+l2')], { default: 'l1', description: 'Pixel loss between reconstruction and target.' }),
@@ -33,6 +55,10 @@ export const TrainingConfigSchema = Type.Object({
   maxMinutes: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
   /** Steps between held-out (test identities) loss evaluations written to metrics.jsonl. */
   evalEvery: Type.Integer({ minimum: 1, default: 200 }),
+  lrSchedule: Type.Union([Type.Literal('constant'), Type.Literal('cosine'), Type.Literal('step')], {
+    default: 'constant',
+    description: 'Learning rate over the budget (epochs or minutes, whichever runs out first): constant; cosine decay to 1 % of learningRate; or step decay (×0.1 at half the budget, ×0.01 at three quarters).',
+  }),
   seed: Type.Integer({ minimum: 0, default: 0 }),
   augmentation: AugmentationSchema,
   /**
@@ -139,6 +165,8 @@ export type RunConfig = Static<typeof RunConfigSchema>;
 /** Where run folders go when a config does not say (the schema's default: one place for it). */
 export const DEFAULT_RUNS_DIR: string = RunConfigSchema.properties.runsDir.default as string;
 export type DecoderConfig = Static<typeof DecoderConfigSchema>;
+export type IdentityTermConfig = Static<typeof IdentityTermSchema>;
+export type LrSchedule = Static<typeof TrainingConfigSchema>['lrSchedule'];
 export type WhiteboxConfig = Static<typeof WhiteboxConfigSchema>;
 export type FaceModelConfig = Static<typeof FaceModelConfigSchema>;
 export type SearchConfig = Static<typeof SearchConfigSchema>;
@@ -179,6 +207,15 @@ export function validateRunConfig(value: unknown, where: string): { config?: Run
   if (c.start === 'ridge' && c.faceModel.kind !== 'pca') {
     problems.push({ reason: 'start "ridge" regresses onto a linear face model, but faceModel.kind is "decoder" (its latent is the embedding itself)', where: at('/start'), expected: '"decoder" or "nearest" for a decoder face model' });
   }
+  if (c.decoder.identity && c.decoder.identity.surrogate === c.encoder) {
+    problems.push({
+      reason: `decoder.identity.surrogate "${c.encoder}" is the attacked encoder: a black-box attack has no gradients of the encoder it attacks`,
+      where: at('/decoder/identity/surrogate'), expected: 'another differentiable encoder, e.g. "faceapi-resnet128"',
+    });
+  }
+  if (c.decoder.identity && !Number.isFinite(c.decoder.identity.weight)) {
+    problems.push({ reason: `decoder.identity.weight is ${c.decoder.identity.weight}`, where: at('/decoder/identity/weight'), expected: 'a finite number ≥ 0' });
+  }
   if (c.faceModel.run !== undefined && c.faceModel.kind !== 'decoder') {
     problems.push({ reason: 'faceModel.run names a decoder run, but faceModel.kind is not "decoder"', where: at('/faceModel/run'), expected: 'kind "decoder", or no run' });
   }
@@ -197,8 +234,26 @@ export function defaultWhitebox(): WhiteboxConfig {
 export function configIdentity(config: RunConfig): unknown {
   const { engine: _engine, ...training } = config.training;
   void _engine;
-  return { ...config, training };
+  const out = { ...config, training: training as Record<string, unknown>, decoder: { ...config.decoder } as Record<string, unknown> };
+  // Settings added after run folders already existed (issue 13) are left out while at their neutral
+  // defaults, so a run folder made before them still resumes and re-evaluates with the same config.
+  for (const [section, key, neutral] of LATER_SETTINGS) {
+    if (out[section][key] === neutral) delete out[section][key];
+  }
+  // identity.target came after identity itself: "photo" is what identity terms did before it.
+  const id = config.decoder.identity;
+  if (id && (id.target === 'photo' || id.target === undefined)) {
+    const { target: _target, ...rest } = id;
+    void _target;
+    out.decoder.identity = rest;
+  }
+  return out;
 }
+
+/** Settings whose neutral default keeps the behaviour of run folders made before they existed. */
+const LATER_SETTINGS: ReadonlyArray<readonly ['decoder' | 'training', string, unknown]> = [
+  ['decoder', 'linearBase', false], ['decoder', 'ssimWeight', 0], ['training', 'lrSchedule', 'constant'],
+];
 
 export function assertRunConfig(value: unknown, where: string): RunConfig {
   return assertConfig(validateRunConfig(value, where), 'run config', where);

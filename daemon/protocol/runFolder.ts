@@ -68,6 +68,18 @@ export const RunManifestSchema = Type.Object({
   /** What the attack is, in words (face model, start, search), for reports. */
   method: Type.Optional(Type.String()),
   error: Type.Optional(Type.String()),
+  /**
+   * Black-box decoder trained with an identity term: the surrogate encoder whose gradients it used (never the
+   * attacked one), the hash of its model files, the term's weight, and the engine that differentiated it.
+   */
+  surrogate: Type.Optional(Type.Object({
+    encoderId: Type.String(),
+    modelHash: Type.String(),
+    weight: Type.Number(),
+    /** What the term matches: the surrogate's embedding of the photo, or the attacked template through a fitted head. */
+    target: Type.Optional(Type.Union([Type.Literal('photo'), Type.Literal('template')])),
+    engine: Type.Union([Type.Literal('onnxruntime'), Type.Literal('tfjs')]),
+  })),
   /** Compute engine of the run (training, search, decoding): the config's request, the choice and why. */
   engine: Type.Optional(Type.Object({
     requested: Type.Union([Type.Literal('auto'), Type.Literal('onnxruntime'), Type.Literal('tfjs')]),
@@ -88,6 +100,10 @@ export const MetricsLineSchema = Type.Object({
   /** Searches: mean (or, with `target`, one target's best) cosine to the target templates. */
   cosine: Type.Optional(Type.Number()),
   imgPerSec: Type.Optional(Type.Number()),
+  /** Decoder training: the step's learning rate (a schedule changes it). */
+  lr: Type.Optional(Type.Number()),
+  /** Decoder training: the loss's unweighted terms (pixel loss, 1 − SSIM, identity 1 − cos), when reported. */
+  terms: Type.Optional(Type.Object({ pixel: Type.Number(), ssim: Type.Number(), identity: Type.Number() })),
   /** Query search: the line is one target's best so far (by its id), `step` its queries spent. */
   target: Type.Optional(Type.String()),
 });

@@ -1,9 +1,9 @@
 /**
  * The daemon's folders form layers, each importing only from folders below it (or itself), so a change low
  * down never needs code above it: the shared protocol at the bottom; then the engine, run folders, I/O,
- * security and config; the ONNX importer; networks and encoders; the data pipeline and the ONNX Runtime
- * training/search engine; decoder training; the
- * evaluation; the attacks; jobs and the language server; the daemon's server; the CLI and the benches.
+ * security, config and small dense linear algebra (math); the ONNX importer; networks and encoders; the data
+ * pipeline and the ONNX Runtime training/search engine; decoder training; the evaluation; the attacks; jobs
+ * and the language server; the daemon's server; the CLI and the benches.
  * (The extension and webview may import only daemon/protocol: `tsc -b` enforces that through project references.)
  */
 import * as assert from 'node:assert/strict';
@@ -15,7 +15,7 @@ const EXTENSION = path.resolve(__dirname, '..', '..', '..', 'extension');
 
 export const LAYERS: string[][] = [
   ['protocol'],
-  ['engine', 'runs', 'io', 'security', 'config'],
+  ['engine', 'runs', 'io', 'security', 'config', 'math'],
   ['onnx'],
   ['nets', 'encoders'],
   ['data', 'ort'],

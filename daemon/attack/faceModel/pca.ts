@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import type { AlignmentSpec } from '../../data/templates';
 import { tf } from '../../engine/tf';
 import { writeFileAtomic, writeJsonAtomic } from '../../runs/runFolder';
-import { cholesky, invertUpper, symmetricEigen } from '../linalg';
+import { cholesky, invertUpper, symmetricEigen } from '../../math/linalg';
 import { pcaGenerator, type OrtGenerator } from '../../ort/generators';
 import type { FaceModel } from './types';
 

@@ -13,28 +13,21 @@ import { assertRunConfig, configIdentity, RunConfig } from '../../../daemon/prot
 import { makeIdentitySplit } from '../../../daemon/data/split';
 import { INSTALL_ROOT } from '../../../daemon/io/installation';
 import { checkConfigText } from '../../../daemon/lsp/checks';
-import { initEngine } from '../../../daemon/engine/backend';
 import { tf } from '../../../daemon/engine/tf';
 import { RUN_FILES, type ReconstructionIndex } from '../../../daemon/protocol/runFolder';
 import { quietContext } from '../../fixtures/evaluatedRun';
-import { lfwAvailable, makeTinyWorkspace, TinyWorkspace } from '../../fixtures/tinyWorkspace';
+import { useTinyWorkspace } from '../../fixtures/tinyWorkspace';
 
 describe('attack orchestrator (tiny LFW subset)', function () {
   this.timeout(600_000);
-  let ws: TinyWorkspace;
-  before(async function () {
-    if (!lfwAvailable()) { console.log('    (skipped: ../shared/data/lfw not found)'); this.skip(); }
-    await initEngine({ backend: 'wasm' });
-    ws = makeTinyWorkspace({ identities: 10 });
-  });
-  after(() => ws?.cleanup());
+  const tiny = useTinyWorkspace({ identities: 10 });
 
-  const config = (over: Record<string, unknown>): RunConfig => assertRunConfig({ ...JSON.parse(JSON.stringify(ws.config)), ...over }, 'test');
+  const config = (over: Record<string, unknown>): RunConfig => assertRunConfig({ ...JSON.parse(JSON.stringify(tiny.ws.config)), ...over }, 'test');
 
   it('black box: PCA face model, ridge start, zeroth-order search within its budget, then the evaluation', async () => {
     const c = config({ name: 'query', faceModel: { kind: 'pca', components: 8 }, start: 'ridge', search: { method: 'zeroth-order', queries: 11 } });
     const before = tf.memory().numTensors;
-    const out = await runAttack(c, quietContext(ws.dir), { cacheDir: ws.cacheDir });
+    const out = await runAttack(c, quietContext(tiny.ws.dir), { cacheDir: tiny.ws.cacheDir });
     assert.equal(out.decision.route, 'blackbox');
     const index = JSON.parse(fs.readFileSync(path.join(out.runDir, RUN_FILES.reconstructionIndex), 'utf8')) as ReconstructionIndex;
     assert.deepEqual(index.frame, { template: 'arcface-5pt', size: 112 });
@@ -52,7 +45,7 @@ describe('attack orchestrator (tiny LFW subset)', function () {
 
     // A rerun of the finished run evaluates it again without a new search.
     const mtime = fs.statSync(path.join(out.runDir, RUN_FILES.reconstructionIndex)).mtimeMs;
-    const again = await runAttack(c, quietContext(ws.dir), { cacheDir: ws.cacheDir });
+    const again = await runAttack(c, quietContext(tiny.ws.dir), { cacheDir: tiny.ws.cacheDir });
     assert.equal(fs.statSync(path.join(again.runDir, RUN_FILES.reconstructionIndex)).mtimeMs, mtime);
     assert.equal(again.report?.probes, r.probes);
   });
@@ -60,7 +53,7 @@ describe('attack orchestrator (tiny LFW subset)', function () {
   it('white box: gradient steps through the imported encoder from the ridge start', async () => {
     const c = config({ name: 'white', route: 'whitebox', faceModel: { kind: 'pca', components: 8 }, start: 'ridge', whitebox: { steps: 3, batchSize: 16, learningRate: 0.05, restarts: 2 } });
     const logs: string[] = [];
-    const out = await runAttack(c, { ...quietContext(ws.dir), log: (_l, m) => logs.push(m) }, { cacheDir: ws.cacheDir, evaluate: false });
+    const out = await runAttack(c, { ...quietContext(tiny.ws.dir), log: (_l, m) => logs.push(m) }, { cacheDir: tiny.ws.cacheDir, evaluate: false });
     assert.equal(out.decision.route, 'whitebox');
     assert.ok(logs.some((l) => /using the PCA face model built for this split before/.test(l)), 'the face model of the earlier run with this split is reused');
     const st = fs.statSync(path.join(out.runDir, 'facemodel', 'pca.bin'));
@@ -75,54 +68,54 @@ describe('attack orchestrator (tiny LFW subset)', function () {
   });
 
   it('refuses a decoder trained on this run\'s held-out identities, and an old decoder run without a split', async () => {
-    const gen = config({ name: 'gen', training: { ...ws.config.training, epochs: 1 } });
-    await runAttack(gen, quietContext(ws.dir), { cacheDir: ws.cacheDir, evaluate: false });
+    const gen = config({ name: 'gen', training: { ...tiny.ws.config.training, epochs: 1 } });
+    await runAttack(gen, quietContext(tiny.ws.dir), { cacheDir: tiny.ws.cacheDir, evaluate: false });
     // Another split seed puts some of the decoder's training identities on this run's test side.
     const borrow = config({ name: 'borrow', split: { seed: 7, testFraction: 0.34 }, faceModel: { kind: 'decoder', run: 'runs/gen' }, start: 'decoder' });
-    await assert.rejects(runAttack(borrow, quietContext(ws.dir), { cacheDir: ws.cacheDir, evaluate: false }),
+    await assert.rejects(runAttack(borrow, quietContext(tiny.ws.dir), { cacheDir: tiny.ws.cacheDir, evaluate: false }),
       /the decoder of .*runs\/gen was trained on \d+ of this run's held-out identities/);
     // The same split is fine.
     const same = config({ name: 'same', faceModel: { kind: 'decoder', run: 'runs/gen' }, start: 'decoder' });
-    const ok = await runAttack(same, quietContext(ws.dir), { cacheDir: ws.cacheDir, evaluate: false });
+    const ok = await runAttack(same, quietContext(tiny.ws.dir), { cacheDir: tiny.ws.cacheDir, evaluate: false });
     assert.ok(fs.existsSync(path.join(ok.runDir, RUN_FILES.reconstructionIndex)));
-    fs.rmSync(path.join(ws.dir, 'runs', 'gen', RUN_FILES.split));
+    fs.rmSync(path.join(tiny.ws.dir, 'runs', 'gen', RUN_FILES.split));
     const again = config({ name: 'same2', faceModel: { kind: 'decoder', run: 'runs/gen' }, start: 'decoder' });
-    await assert.rejects(runAttack(again, quietContext(ws.dir), { cacheDir: ws.cacheDir, evaluate: false }), /runs\/gen has no split\.json \(a run from an older version\)/);
+    await assert.rejects(runAttack(again, quietContext(tiny.ws.dir), { cacheDir: tiny.ws.cacheDir, evaluate: false }), /runs\/gen has no split\.json \(a run from an older version\)/);
   });
 
   it('a workspace encoder config: checked clean by the language server, then attacked and evaluated by the daemon; a shadowing copy is noted', async () => {
     const shipped = JSON.parse(fs.readFileSync(path.join(INSTALL_ROOT, 'models', 'encoders', 'arcface512-faceplugin.json'), 'utf8'));
     delete shipped.$schema;
-    fs.writeFileSync(path.join(ws.dir, 'mine.faceinv-encoder.json'), JSON.stringify({ ...shipped, id: 'my-arcface' }));
-    fs.mkdirSync(path.join(ws.dir, 'models', 'encoders'), { recursive: true });
-    fs.writeFileSync(path.join(ws.dir, 'models', 'encoders', 'arcface512-faceplugin.json'), JSON.stringify({ ...shipped, description: 'a workspace copy' }));
-    const runFile = path.join(ws.dir, 'mine.faceinv-run.json');
+    fs.writeFileSync(path.join(tiny.ws.dir, 'mine.faceinv-encoder.json'), JSON.stringify({ ...shipped, id: 'my-arcface' }));
+    fs.mkdirSync(path.join(tiny.ws.dir, 'models', 'encoders'), { recursive: true });
+    fs.writeFileSync(path.join(tiny.ws.dir, 'models', 'encoders', 'arcface512-faceplugin.json'), JSON.stringify({ ...shipped, description: 'a workspace copy' }));
+    const runFile = path.join(tiny.ws.dir, 'mine.faceinv-run.json');
     const text = JSON.stringify({ name: 'mine', encoder: 'my-arcface', dataset: { path: 'data/tiny' }, split: { testFraction: 0.34 }, faceModel: { kind: 'pca', components: 8 }, start: 'ridge', evaluation: { encoders: [], maxImages: 6 } });
     fs.writeFileSync(runFile, text);
-    const diags = await checkConfigText(runFile, text, { repoRoot: INSTALL_ROOT, workspaceDirs: [ws.dir] });
+    const diags = await checkConfigText(runFile, text, { repoRoot: INSTALL_ROOT, workspaceDirs: [tiny.ws.dir] });
     assert.deepEqual(diags.filter((d) => d.severity === 'error'), [], 'the language server knows the workspace encoder');
-    const out = await runAttack(assertRunConfig(JSON.parse(text), runFile), quietContext(ws.dir), { cacheDir: ws.cacheDir });
+    const out = await runAttack(assertRunConfig(JSON.parse(text), runFile), quietContext(tiny.ws.dir), { cacheDir: tiny.ws.cacheDir });
     assert.equal(out.report?.attackedEncoderId, 'my-arcface');
     assert.ok((out.report?.probes ?? 0) > 0);
     const manifest = JSON.parse(fs.readFileSync(path.join(out.runDir, RUN_FILES.manifest), 'utf8'));
-    assert.equal(manifest.encoderConfig.file, path.join(ws.dir, 'mine.faceinv-encoder.json'));
+    assert.equal(manifest.encoderConfig.file, path.join(tiny.ws.dir, 'mine.faceinv-encoder.json'));
     const shadow = config({ name: 'shadow', faceModel: { kind: 'pca', components: 8 }, start: 'ridge' });
     const logs: string[] = [];
-    const s = await runAttack(shadow, { ...quietContext(ws.dir), log: (_l, m) => logs.push(m) }, { cacheDir: ws.cacheDir, evaluate: false });
+    const s = await runAttack(shadow, { ...quietContext(tiny.ws.dir), log: (_l, m) => logs.push(m) }, { cacheDir: tiny.ws.cacheDir, evaluate: false });
     const m2 = JSON.parse(fs.readFileSync(path.join(s.runDir, RUN_FILES.manifest), 'utf8'));
     assert.equal(m2.encoderConfig.shadows, path.join(INSTALL_ROOT, 'models', 'encoders', 'arcface512-faceplugin.json'));
     assert.ok(logs.some((l) => /replaces the shipped/.test(l)), logs.join('\n'));
-    fs.rmSync(path.join(ws.dir, 'models'), { recursive: true });
+    fs.rmSync(path.join(tiny.ws.dir, 'models'), { recursive: true });
   });
 
   it('refuses a stored split that does not match the config', async () => {
     const c = config({ name: 'splitcheck', faceModel: { kind: 'pca', components: 8 }, start: 'ridge' });
-    const dir = path.join(ws.dir, 'runs', 'splitcheck');
+    const dir = path.join(tiny.ws.dir, 'runs', 'splitcheck');
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, RUN_FILES.config), JSON.stringify(configIdentity(c)));
-    const ids = fs.readdirSync(path.join(ws.dir, 'data', 'tiny')).sort();
+    const ids = fs.readdirSync(path.join(tiny.ws.dir, 'data', 'tiny')).sort();
     fs.writeFileSync(path.join(dir, RUN_FILES.split), JSON.stringify(makeIdentitySplit(ids, { seed: 3, testFraction: 0.34 })));
-    await assert.rejects(runAttack(c, quietContext(ws.dir), { cacheDir: ws.cacheDir, evaluate: false }),
+    await assert.rejects(runAttack(c, quietContext(tiny.ws.dir), { cacheDir: tiny.ws.cacheDir, evaluate: false }),
       /split\.json was made with seed 3, testFraction 0\.34, validationFraction 0, but the config asks for 0, 0\.34, 0/);
   });
 });

@@ -2,7 +2,6 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { trainBlackBox } from '../../../daemon/blackbox/train';
-import { initEngine } from '../../../daemon/engine/backend';
 import { tf } from '../../../daemon/engine/tf';
 import { evaluateRun } from '../../../daemon/evaluation/evaluate';
 import type { JobContext } from '../../../daemon/jobs/context';
@@ -11,7 +10,7 @@ import { EvaluationReportSchema } from '../../../daemon/protocol/report';
 import { EvaluationReport, RUN_FILES } from '../../../daemon/protocol/runFolder';
 import { readManifest, readMetrics } from '../../../daemon/runs/runFolder';
 import type { ProgressExtras } from '../../../daemon/protocol/budget';
-import { lfwAvailable, makeTinyWorkspace, TinyWorkspace } from '../../fixtures/tinyWorkspace';
+import { makeTinyWorkspace, useTinyWorkspace } from '../../fixtures/tinyWorkspace';
 
 function testContext(workspaceDir: string, abortAtStep?: number): JobContext & { steps: number[]; reports: ProgressExtras[] } {
   const abort = new AbortController();
@@ -30,26 +29,20 @@ function testContext(workspaceDir: string, abortAtStep?: number): JobContext & {
 
 describe('black-box attack end to end (tiny LFW subset)', function () {
   this.timeout(600_000);
-  let ws: TinyWorkspace;
-  before(async function () {
-    if (!lfwAvailable()) { console.log('    (skipped: ../shared/data/lfw not found)'); this.skip(); }
-    await initEngine({ backend: 'wasm' });
-    ws = makeTinyWorkspace();
-  });
-  after(() => ws?.cleanup());
+  const tiny = useTinyWorkspace();
 
   it('trains, is interrupted, resumes from its checkpoint, then evaluates', async () => {
     const before = tf.memory().numTensors;
-    const first = testContext(ws.dir, 3);
-    await assert.rejects(trainBlackBox(ws.config, first, { cacheDir: ws.cacheDir }), /cancelled/);
-    const runDir = path.join(ws.dir, 'runs', 'tiny');
+    const first = testContext(tiny.ws.dir, 3);
+    await assert.rejects(trainBlackBox(tiny.ws.config, first, { cacheDir: tiny.ws.cacheDir }), /cancelled/);
+    const runDir = path.join(tiny.ws.dir, 'runs', 'tiny');
     assert.ok(fs.existsSync(path.join(runDir, RUN_FILES.checkpoints, 'latest')), 'checkpoint written on cancel');
     assert.equal(tf.memory().numTensors, before, 'no tensors left after a cancelled run');
 
     assert.match(readManifest(runDir).stopReason ?? '', /^cancelled at step 3 /);
 
-    const second = testContext(ws.dir);
-    const out = await trainBlackBox(ws.config, second, { cacheDir: ws.cacheDir });
+    const second = testContext(tiny.ws.dir);
+    const out = await trainBlackBox(tiny.ws.config, second, { cacheDir: tiny.ws.cacheDir });
     assert.equal(second.steps[0], 4, 'resumed right after the checkpointed step');
     // No time budget: the epochs are the budget; the last report and run.json say they were used up.
     assert.equal(second.reports[0].budget?.kind, 'epochs');
@@ -66,7 +59,7 @@ describe('black-box attack end to end (tiny LFW subset)', function () {
     assert.ok(fs.existsSync(path.join(runDir, RUN_FILES.model, 'meta.json')));
     assert.equal(tf.memory().numTensors, before, 'no tensors left after training');
 
-    const report: EvaluationReport = await evaluateRun(runDir, testContext(ws.dir), { cacheDir: ws.cacheDir });
+    const report: EvaluationReport = await evaluateRun(runDir, testContext(tiny.ws.dir), { cacheDir: tiny.ws.cacheDir });
     assert.ok(Value.Check(EvaluationReportSchema, report), 'the report matches its schema');
     assert.deepEqual(report.thresholds.map((t) => t.encoderId), ['arcface512-faceplugin', 'faceapi-resnet128'], 'the transfer encoder scores too');
     assert.ok(report.probes > 0);
@@ -119,7 +112,7 @@ describe('black-box attack end to end (tiny LFW subset)', function () {
   });
 
   it('refuses a different config in the same run folder', async () => {
-    const changed = { ...ws.config, decoder: { ...ws.config.decoder, loss: 'l2' as const } };
-    await assert.rejects(trainBlackBox(changed, testContext(ws.dir), { cacheDir: ws.cacheDir }), /already holds a different config/);
+    const changed = { ...tiny.ws.config, decoder: { ...tiny.ws.config.decoder, loss: 'l2' as const } };
+    await assert.rejects(trainBlackBox(changed, testContext(tiny.ws.dir), { cacheDir: tiny.ws.cacheDir }), /already holds a different config/);
   });
 });

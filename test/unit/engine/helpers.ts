@@ -2,6 +2,9 @@
  * Test helpers for the engine: start the wasm engine once, run the same computation on `cpu` (the
  * reference) and on `wasm`, and compare with the relative error max|a − b| / max|b| (b = cpu).
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { initEngine } from '../../../daemon/engine/backend';
 import { tf } from '../../../daemon/engine/tf';
 
@@ -11,6 +14,20 @@ let ready: Promise<unknown> | null = null;
 export function wasmEngine(): Promise<unknown> {
   ready ??= initEngine({ backend: 'wasm' });
   return ready;
+}
+
+/**
+ * Mocha hooks for a suite: `setup` (default: the wasm engine) and a fresh temporary folder before it, the
+ * folder removed after it. Call inside `describe`; read the folder as `.dir` inside the tests.
+ */
+export function useTmpDir(prefix: string, setup: () => Promise<unknown> = wasmEngine): { readonly dir: string } {
+  let dir = '';
+  before(async () => {
+    await setup();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  });
+  after(() => { if (dir) fs.rmSync(dir, { recursive: true, force: true }); });
+  return { get dir() { return dir; } };
 }
 
 /** Deterministic pseudo-random values in [-1, 1) (xorshift32). */

@@ -5,12 +5,11 @@
  */
 import * as assert from 'node:assert';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { tf } from '../../../daemon/engine/tf';
 import { Decoder, DecoderOptions, flopsPerImage } from '../../../daemon/nets/decoder';
 import { BatchStats, BN_EPSILON, batchNormTrain } from '../../../daemon/nets/layers/batchNorm';
-import { wasmEngine } from '../engine/helpers';
+import { wasmEngine, useTmpDir } from '../engine/helpers';
 
 const small: DecoderOptions = { inputDim: 16, outputSize: 64, residualLayers: 1, noiseVariance: 0.001, loss: 'l1', learningRate: 1e-2, seed: 7, baseChannels: 64 };
 
@@ -29,12 +28,7 @@ function batch(n: number, d: number, s: number, seed: number): { z: tf.Tensor2D;
 
 describe('nets/decoder (W1)', function () {
   this.timeout(120000);
-  let tmp: string;
-  before(async () => {
-    await wasmEngine();
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'faceinv-decoder-'));
-  });
-  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  const tmp = useTmpDir('faceinv-decoder-');
 
   it('maps [N, D] to [N, S, S, 3] in [0, 1] for both output sizes and residual settings', () => {
     for (const [outputSize, residualLayers] of [[64, 0], [64, 2], [128, 1]] as const) {
@@ -70,10 +64,10 @@ describe('nets/decoder (W1)', function () {
     const a = Decoder.create({ ...small, residualLayers: 2 });
     const { z, t } = batch(4, 16, 64, 21);
     for (let i = 0; i < 3; i++) a.trainStep(z, t);
-    const dir = path.join(tmp, 'w1');
+    const dir = path.join(tmp.dir, 'w1');
     await a.save(dir);
     assert.deepStrictEqual(fs.readdirSync(dir).sort(), ['decoder.json', 'weights.bin']);
-    assert.deepStrictEqual(fs.readdirSync(tmp).filter((f) => f.includes('.tmp-')), []);
+    assert.deepStrictEqual(fs.readdirSync(tmp.dir).filter((f) => f.includes('.tmp.dir-')), []);
     const b = await Decoder.load(dir);
     assert.deepStrictEqual(b.options, a.options);
     assert.strictEqual(b.step, 3);
@@ -93,7 +87,7 @@ describe('nets/decoder (W1)', function () {
 
   it('load rejects a damaged checkpoint with the file named', async () => {
     const d = Decoder.create(small);
-    const dir = path.join(tmp, 'bad');
+    const dir = path.join(tmp.dir, 'bad');
     await d.save(dir);
     d.dispose();
     fs.truncateSync(path.join(dir, 'weights.bin'), 100);
@@ -111,7 +105,7 @@ describe('nets/decoder (W1)', function () {
     d.forward(z, true).dispose();
     d.forward(z, false).dispose();
     d.evalLoss(z, t);
-    await d.save(path.join(tmp, 'leak'));
+    await d.save(path.join(tmp.dir, 'leak'));
     tf.dispose([z, t]);
     assert.strictEqual(tf.memory().numTensors, afterCreate);
     d.dispose();
@@ -158,7 +152,7 @@ describe('nets/decoder (W1)', function () {
   });
 
   it('rejects bad options and inputs with the field named', () => {
-    assert.throws(() => Decoder.create({ ...small, outputSize: 96 as 64 }), /outputSize must be 64 or 128, got 96/);
+    assert.throws(() => Decoder.create({ ...small, outputSize: 96 as 64 }), /outputSize must be 64, 112 or 128, got 96/);
     assert.throws(() => Decoder.create({ ...small, residualLayers: 3 as 1 }), /residualLayers/);
     assert.throws(() => Decoder.create({ ...small, loss: 'l3' as 'l1' }), /loss/);
     assert.throws(() => Decoder.create({ ...small, learningRate: 0 }), /learningRate must be a number > 0/);

@@ -10,7 +10,6 @@
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { tf } from '../../../daemon/engine/tf';
@@ -25,6 +24,7 @@ import { fromGraphLayout, graphShape, layoutOf, toGraphLayout } from '../../../d
 import { CheckpointMismatchError, OrtDecoderTrainer } from '../../../daemon/ort/trainer';
 import { Adam } from '../../../daemon/nets/layers/adam';
 import { relError, values, wasmBackend } from './helpers';
+import { useTmpDir } from '../engine/helpers';
 
 const small: DecoderOptions = { inputDim: 16, outputSize: 64, residualLayers: 1, noiseVariance: 0.001, loss: 'l1', learningRate: 5e-4, seed: 7, baseChannels: 32 };
 
@@ -36,12 +36,7 @@ function batch(n: number, o: DecoderOptions, seed: number): { z: Float32Array; t
 
 describe('ort/trainer: W1 on ONNX Runtime vs the TF.js Decoder', function () {
   this.timeout(300000);
-  let tmp: string;
-  before(async () => {
-    await wasmBackend();
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'faceinv-ort-'));
-  });
-  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  const tmp = useTmpDir('faceinv-ort-', wasmBackend);
 
   it('describes the checkpoint exactly as the Decoder writes it (names, shapes, order)', async () => {
     for (const [outputSize, residualLayers] of [[64, 0], [64, 2], [128, 1]] as const) {
@@ -199,15 +194,15 @@ describe('ort/trainer: W1 on ONNX Runtime vs the TF.js Decoder', function () {
     for (let i = 0; i < 6; i++) refLoss.push(ref.trainStep(zt, tt));
     const a = Decoder.create(small);
     a.trainStep(zt, tt); a.trainStep(zt, tt);
-    await a.save(path.join(tmp, 'a'));
+    await a.save(path.join(tmp.dir, 'a'));
     a.dispose();
-    const o = await OrtDecoderTrainer.load(path.join(tmp, 'a'), { threads: 2 });
+    const o = await OrtDecoderTrainer.load(path.join(tmp.dir, 'a'), { threads: 2 });
     assert.equal(o.step, 2);
     const l3 = (await o.trainStep(z, t, n)).loss;
     const l4 = (await o.trainStep(z, t, n)).loss;
-    await o.save(path.join(tmp, 'b'));
+    await o.save(path.join(tmp.dir, 'b'));
     await o.dispose();
-    const back = await Decoder.load(path.join(tmp, 'b'));
+    const back = await Decoder.load(path.join(tmp.dir, 'b'));
     assert.equal(back.step, 4);
     const l5 = back.trainStep(zt, tt);
     const l6 = back.trainStep(zt, tt);
@@ -218,13 +213,13 @@ describe('ort/trainer: W1 on ONNX Runtime vs the TF.js Decoder', function () {
 
   it('refuses a checkpoint of another architecture with a clear error, on ONNX Runtime and through the runner', async () => {
     const other = Decoder.create({ ...small, baseChannels: 16 });
-    await other.save(path.join(tmp, 'other'));
+    await other.save(path.join(tmp.dir, 'other'));
     other.dispose();
-    const st = JSON.parse(fs.readFileSync(path.join(tmp, 'other', 'decoder.json'), 'utf8'));
+    const st = JSON.parse(fs.readFileSync(path.join(tmp.dir, 'other', 'decoder.json'), 'utf8'));
     st.options.baseChannels = 32; // claims the architecture of `small`, holds tensors of another
-    fs.writeFileSync(path.join(tmp, 'other', 'decoder.json'), JSON.stringify(st));
-    await assert.rejects(OrtDecoderTrainer.load(path.join(tmp, 'other')), (e: Error) => e instanceof CheckpointMismatchError && /tensor 'dense\/kernel' has shape \[16,256\].*needs \[16,512\]/.test(e.message));
-    await assert.rejects(openDecoderRunner('auto', { create: small, resumeFrom: path.join(tmp, 'other'), batch: 4 }), /dense\/kernel' has shape/);
+    fs.writeFileSync(path.join(tmp.dir, 'other', 'decoder.json'), JSON.stringify(st));
+    await assert.rejects(OrtDecoderTrainer.load(path.join(tmp.dir, 'other')), (e: Error) => e instanceof CheckpointMismatchError && /tensor 'dense\/kernel' has shape \[16,256\].*needs \[16,512\]/.test(e.message));
+    await assert.rejects(openDecoderRunner('auto', { create: small, resumeFrom: path.join(tmp.dir, 'other'), batch: 4 }), /dense\/kernel' has shape/);
   });
 
   it('skips a step with non-finite gradients (parameters untouched), counts repeats, and recovers', async () => {
@@ -268,7 +263,7 @@ describe('ort/trainer: W1 on ONNX Runtime vs the TF.js Decoder', function () {
     const { z, t } = batch(4, small, 71);
     for (let i = 0; i < 3; i++) await o.trainStep(z, t, 4);
     await o.forward(z, 4);
-    await o.save(path.join(tmp, 'leak'));
+    await o.save(path.join(tmp.dir, 'leak'));
     await o.dispose();
     assert.equal(tf.memory().numTensors, before);
   });

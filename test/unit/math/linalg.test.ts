@@ -1,15 +1,15 @@
-/** Small dense linear algebra (daemon/attack/linalg.ts) and the ridge start (daemon/attack/ridge.ts). */
+/** Small dense linear algebra (daemon/math/linalg.ts) and the ridge start (daemon/math/ridge.ts). */
 import * as assert from 'node:assert/strict';
 import { mulberry32 } from '../../../daemon/data/split';
-import { cholesky, choleskySolve, invertUpper, symmetricEigen } from '../../../daemon/attack/linalg';
-import { applyRidge, fitRidge } from '../../../daemon/attack/ridge';
+import { cholesky, choleskySolve, invertUpper, symmetricEigen } from '../../../daemon/math/linalg';
+import { applyRidge, fitRidge } from '../../../daemon/math/ridge';
 
 function randomMatrix(n: number, m: number, seed: number): Float64Array {
   const r = mulberry32(seed);
   return Float64Array.from({ length: n * m }, () => r() * 2 - 1);
 }
 
-describe('attack/linalg', () => {
+describe('math/linalg', () => {
   it('solves an SPD system through its Cholesky factor', () => {
     const n = 12;
     const M = randomMatrix(n, n, 1);
@@ -53,7 +53,7 @@ describe('attack/linalg', () => {
   });
 });
 
-describe('attack/ridge', () => {
+describe('math/ridge', () => {
   it('recovers a linear map with a bias from noise-free pairs, and refuses a bad λ', () => {
     const n = 200, d = 6, k = 4;
     const W = randomMatrix(d, k, 5), b = [0.5, -1, 2, 0];

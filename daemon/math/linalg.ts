@@ -1,5 +1,5 @@
 /**
- * Small dense linear algebra in float64 for the face model and the ridge start: Cholesky factorisation and
+ * Small dense linear algebra in float64 for the face model, the ridge start and the decoder's linear base: Cholesky factorisation and
  * solves (ridge regression's normal equations, CholeskyQR), and the symmetric eigendecomposition of a small
  * matrix by cyclic Jacobi rotations (Golub & Van Loan, Matrix Computations, §8.5) — the ℓ×ℓ core of a
  * randomized SVD, where ℓ is a few hundred. The large products run on the tensor engine (pca.ts).

@@ -1,0 +1,194 @@
+/**
+ * Surrogate hygiene and the pieces of the decoder's training options that need no training (issue 13):
+ * the identity term's surrogate is never the attacked encoder (same id, or the same model files under another
+ * id) and must be differentiable on the engine (errors name it and list the encoders that can be used); the
+ * warp from the decoder's ArcFace frame to a surrogate's template lands the eye centres where that template
+ * puts them; the linear base's closed-form fit recovers a linear map; the template head (identity.target
+ * "template") recovers a linear map from surrogate embeddings to templates and normalises H·F the same way on
+ * both engines; the learning-rate schedules.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fitLinearBase } from '../../../daemon/blackbox/linearBase';
+import { scheduledLearningRate } from '../../../daemon/blackbox/schedule';
+import { fitTemplateHead, frameWarp, resolveSurrogate, warpMatrices, withTemplateHead, type Surrogate } from '../../../daemon/blackbox/surrogate';
+import { GraphBuilder } from '../../../daemon/ort/graph';
+import { tf } from '../../../daemon/engine/tf';
+import { resolveModelPath, findEncoderConfig } from '../../../daemon/encoders/registry';
+import { ARCFACE_112, getTemplate } from '../../../daemon/data/templates';
+import { useTmpDir, wasmEngine } from '../engine/helpers';
+import { runGraph, values } from '../ort/helpers';
+
+const ATTACKED = 'arcface512-faceplugin';
+
+describe('blackbox/surrogate: the identity term\'s surrogate encoder', function () {
+  this.timeout(60000);
+  const tmp = useTmpDir('faceinv-sur-');
+  let ws: string;
+  before(() => {
+    ws = tmp.dir;
+    const arc = findEncoderConfig(ATTACKED).config;
+    // The attacked model under another name, and a query-only service: neither may be a surrogate.
+    fs.writeFileSync(path.join(ws, 'copy.faceinv-encoder.json'), JSON.stringify({ ...arc, id: 'arcface-copy', model: { path: resolveModelPath(arc) } }));
+    fs.writeFileSync(path.join(ws, 'svc.faceinv-encoder.json'), JSON.stringify({
+      id: 'remote-api', format: 'command', model: { command: ['node', '-e', '0'] }, inputSize: 112, layout: 'NHWC', channelOrder: 'RGB',
+      normalization: { mean: [0, 0, 0], std: [1, 1, 1] }, alignment: { template: 'arcface-5pt', size: 112 }, embeddingDim: 8, l2Normalized: false,
+      known: { architecture: false, weights: false, differentiable: false }, description: 'a remote face API', license: 'n/a', source: 'test',
+    }));
+  });
+
+  it('accepts faceapi-resnet128 on ONNX Runtime and records the warp into its dlib chip', () => {
+    const p = resolveSurrogate('faceapi-resnet128', ATTACKED, 'onnxruntime', 112, ws);
+    assert.equal(p.config.id, 'faceapi-resnet128');
+    assert.equal(p.ortObstacle, null);
+    assert.equal(p.warp.to, 150);
+  });
+
+  it('refuses the attacked encoder, by id and by its model files under another id, listing the usable ones', () => {
+    assert.throws(() => resolveSurrogate(ATTACKED, ATTACKED, 'auto', 112, ws), /"arcface512-faceplugin" is the attacked encoder.*surrogates that can be used: .*faceapi-resnet128/);
+    assert.throws(() => resolveSurrogate('arcface-copy', ATTACKED, 'auto', 112, ws), /"arcface-copy" runs the attacked encoder's own model \(arcface512-faceplugin: same model files, sha256 [0-9a-f]{12}…\)/);
+    try {
+      resolveSurrogate('arcface-copy', ATTACKED, 'auto', 112, ws);
+    } catch (e) {
+      const list = (e as Error).message.split('surrogates that can be used: ')[1];
+      assert.ok(!list.includes('arcface-copy') && !list.includes(ATTACKED), `the attacked model is not offered: ${list}`);
+    }
+  });
+
+  it('refuses encoders the engine cannot differentiate, naming them and the options', () => {
+    assert.throws(() => resolveSurrogate('remote-api', ATTACKED, 'auto', 112, ws), /"remote-api" cannot be differentiated by the engine: encoder "remote-api" is a query-only service.*surrogates that can be used: .*faceapi-resnet128/);
+    // A detector-box crop has no fixed place in the decoder's frame.
+    assert.throws(() => resolveSurrogate('human-faceres', ATTACKED, 'auto', 112, ws), /"human-faceres" cannot be differentiated by the engine: it takes "human-crop" crops/);
+    assert.throws(() => resolveSurrogate('no-such', ATTACKED, 'auto', 112, ws), /no encoder config with id "no-such".*surrogates that can be used/);
+  });
+
+  it('maps the decoder frame\'s eye centres onto the surrogate template\'s', () => {
+    const same = frameWarp(128, 'arcface-5pt', 112)!;
+    assert.ok(Math.abs(same.scale - 112 / 128) < 1e-9 && Math.abs(same.tx) < 1e-9 && Math.abs(same.ty) < 1e-9);
+    const w = frameWarp(112, 'dlib-5pt-chip', 150)!;
+    const dlib = getTemplate('dlib-5pt-chip');
+    if (dlib.kind !== 'points') throw new Error('dlib template has points');
+    const p = dlib.pointsAt(150);
+    const eyeL = [(p[2][0] + p[3][0]) / 2, (p[2][1] + p[3][1]) / 2];
+    const map = ([x, y]: number[]) => [w.scale * x + w.tx, w.scale * y + w.ty];
+    const got = map(ARCFACE_112[0]);
+    assert.ok(Math.hypot(got[0] - eyeL[0], got[1] - eyeL[1]) < 0.3, `left eye at [${got}], template [${eyeL}]`);
+    assert.equal(frameWarp(112, 'human-crop', 224), null);
+    // A bright pixel at the arcface left-eye centre shows up at the chip's left-eye centre.
+    const { ry, rx } = warpMatrices(w);
+    const [ex, ey] = ARCFACE_112[0].map(Math.floor);
+    let best = -1, bi = 0, bj = 0;
+    for (let i = 0; i < 150; i++) for (let j = 0; j < 150; j++) { const v = ry[i * 112 + ey] * rx[j * 112 + ex]; if (v > best) { best = v; bi = i; bj = j; } }
+    assert.ok(Math.abs(bj + 0.5 - eyeL[0]) < 1.5 && Math.abs(bi + 0.5 - eyeL[1]) < 1.5, `dot at (${bj}, ${bi}), eye at [${eyeL}]`);
+  });
+});
+
+describe('blackbox/surrogate: the template head (identity.target "template")', function () {
+  this.timeout(60000);
+  before(wasmEngine);
+
+  const d = 6, D = 4, n = 120;
+  const W = Float32Array.from({ length: d * D }, (_, i) => Math.sin(i + 1) * 0.5);
+  const bias = Float32Array.from({ length: D }, (_, i) => 0.1 * (i - 1));
+  const feats = values(n * d, 11, -1, 1);
+  const temps = new Float32Array(n * D);
+  for (let r = 0; r < n; r++) for (let c = 0; c < D; c++) {
+    let v = bias[c];
+    for (let i = 0; i < d; i++) v += feats[r * d + i] * W[i * D + c];
+    temps[r * D + c] = v;
+  }
+
+  it('recovers a linear map with a bias from (embedding, template) pairs', () => {
+    const h = fitTemplateHead(feats, temps, n, d, D, 1e-6);
+    assert.equal(h.inDim, d); assert.equal(h.outDim, D);
+    for (let i = 0; i < W.length; i++) assert.ok(Math.abs(h.W[i] - W[i]) < 1e-3, `W[${i}] ${h.W[i]} vs ${W[i]}`);
+    for (let c = 0; c < D; c++) assert.ok(Math.abs(h.b[c] - bias[c]) < 1e-3, `b[${c}] ${h.b[c]} vs ${bias[c]}`);
+    // The ridge penalty shrinks the map, never the bias.
+    const shrunk = fitTemplateHead(feats, temps, n, d, D, 1e4);
+    assert.ok(shrunk.W.every((w) => Math.abs(w) < 0.05), 'a large λ shrinks W towards 0');
+    for (let c = 0; c < D; c++) {
+      let mean = 0;
+      for (let r = 0; r < n; r++) mean += temps[r * D + c] / n;
+      assert.ok(Math.abs(shrunk.b[c] - mean) < 0.05, 'and leaves the bias at the templates\' mean');
+    }
+    assert.throws(() => fitTemplateHead(feats, temps, n + 1, d, D), /ridge: 121 pairs do not fit/);
+  });
+
+  it('normalises H·F alike as graph ops and on TF.js, and refuses a head of the wrong width', async () => {
+    const h = fitTemplateHead(feats, temps, n, d, D, 0.1);
+    // A stand-in surrogate whose F is the identity on d-vectors.
+    const fake = {
+      id: 'fake', dim: d, plan: {} as Surrogate['plan'],
+      ort: { id: 'fake', dim: d, emit: (_b: GraphBuilder, img: string) => img },
+      tfjs: async () => ({ embed: (img: tf.Tensor4D) => img as unknown as tf.Tensor2D, dispose: () => undefined }),
+      embedCrops: async () => new Float32Array(0), dispose: async () => undefined,
+    } as unknown as Surrogate;
+    const sur = withTemplateHead(fake, h);
+    assert.equal(sur.dim, D);
+    assert.equal(sur.ort?.dim, D);
+    const k = 5;
+    const x = feats.subarray(0, k * d);
+    const want = new Float32Array(k * D);
+    for (let r = 0; r < k; r++) {
+      let ss = 0;
+      for (let c = 0; c < D; c++) {
+        let v = h.b[c];
+        for (let i = 0; i < d; i++) v += x[r * d + i] * h.W[i * D + c];
+        want[r * D + c] = v; ss += v * v;
+      }
+      for (let c = 0; c < D; c++) want[r * D + c] /= Math.sqrt(ss);
+    }
+    const b = new GraphBuilder('head');
+    const inp = b.input('x', [k, d]);
+    b.rename(sur.ort!.emit(b, inp), 'y');
+    b.output('y');
+    const got = (await runGraph(b.toBytes(), { x: { data: Float32Array.from(x), shape: [k, d] } }, ['y'])).y;
+    for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i] - want[i]) < 1e-5, `ORT y[${i}] ${got[i]} vs ${want[i]}`);
+    const before = tf.memory().numTensors;
+    const t = await sur.tfjs();
+    const xt = tf.tensor2d(Float32Array.from(x), [k, d]);
+    // Called inside a tidy or a gradient function, as the trainer does.
+    const yt = tf.tidy(() => t.embed(xt as unknown as tf.Tensor4D));
+    const tv = yt.dataSync();
+    tf.dispose([xt, yt]);
+    t.dispose();
+    for (let i = 0; i < want.length; i++) assert.ok(Math.abs(tv[i] - want[i]) < 1e-5, `TF.js y[${i}] ${tv[i]} vs ${want[i]}`);
+    assert.equal(tf.memory().numTensors, before, 'no tensors left');
+    await assert.rejects(sur.embedCrops(new Uint8Array(0), 0), /the targets are the attacked templates themselves/);
+    assert.throws(() => withTemplateHead(fake, fitTemplateHead(temps, temps, n, D, D)), /template head takes 4-d embeddings, surrogate fake gives 6/);
+  });
+});
+
+describe('blackbox/linearBase and schedule', function () {
+  this.timeout(60000);
+  before(wasmEngine);
+
+  it('fits a linear map from templates to pixels in closed form', async () => {
+    const D = 4, P = 6, n = 40;
+    const W = Float32Array.from({ length: D * P }, (_, i) => Math.sin(i + 1) * 0.2);
+    const bias = Float32Array.from({ length: P }, (_, i) => 0.45 + 0.01 * i);
+    const z = values(n * D, 5, -0.5, 0.5);
+    const px = Array.from({ length: n }, (_, r) => Uint8Array.from({ length: P }, (_, q) => {
+      let v = bias[q];
+      for (let i = 0; i < D; i++) v += z[r * D + i] * W[i * P + q];
+      return Math.round(v * 255);
+    }));
+    const fit = await fitLinearBase({ z, dim: D, n, outDim: P, pixels: (r) => px[r] }, 0);
+    for (let i = 0; i < W.length; i++) assert.ok(Math.abs(fit.kernel[i] - W[i]) < 0.02, `W[${i}] ${fit.kernel[i]} vs ${W[i]}`);
+    for (let q = 0; q < P; q++) assert.ok(Math.abs(fit.bias[q] - bias[q]) < 0.01);
+    await assert.rejects(fitLinearBase({ z, dim: D, n: 3, outDim: P, pixels: (r) => px[r] }, 0), /3 training pairs cannot fit 5 coefficients per pixel without a ridge penalty/);
+    const few = await fitLinearBase({ z, dim: D, n: 3, outDim: P, pixels: (r) => px[r] });
+    assert.ok(few.kernel.every(Number.isFinite), 'with λ > 0 a few pairs still give a (shrunk) fit');
+    await assert.rejects(fitLinearBase({ z, dim: D, n, outDim: P, pixels: (r) => px[r] }, -1), /λ must be a finite number ≥ 0/);
+  });
+
+  it('schedules the learning rate over the budget', () => {
+    assert.equal(scheduledLearningRate('constant', 1e-3, 0.9), 1e-3);
+    assert.equal(scheduledLearningRate('cosine', 1e-3, 0), 1e-3);
+    assert.ok(Math.abs(scheduledLearningRate('cosine', 1e-3, 0.5) - 1e-3 * (0.01 + 0.99 * 0.5)) < 1e-12);
+    assert.ok(Math.abs(scheduledLearningRate('cosine', 1e-3, 1) - 1e-5) < 1e-12);
+    assert.equal(scheduledLearningRate('cosine', 1e-3, 7), scheduledLearningRate('cosine', 1e-3, 1), 'past the budget it stays at the floor');
+    assert.deepEqual([0.1, 0.6, 0.8].map((f) => scheduledLearningRate('step', 1, f)), [1, 0.1, 0.01]);
+  });
+});
