@@ -40,7 +40,7 @@ import { judgeRoute, type RouteDecision } from '../encoders/judge';
 import { buildPcaFaceModel, loadPcaFaceModel, PcaFaceModel } from '../attack/faceModel/pca';
 import { makeFaceCheck } from '../attack/faceCheck';
 import { renderFaces } from '../attack/inversion';
-import { applyRidge, fitRidge, type RidgeMap } from '../attack/ridge';
+import { applyRidge, fitRidge, type RidgeMap } from '../math/ridge';
 import { whiteboxWithRestarts } from '../attack/search/whiteboxRestarts';
 import { QueryOracle } from '../attack/search/oracle';
 import { querySearch } from '../attack/search/querySearch';

@@ -38,7 +38,7 @@ import type { EngineRequest } from '../ort/decoderRunner';
 import { emitEncoder, onnxEncoderSource } from '../ort/encoderGraph';
 import { emitFaceApi } from '../ort/faceApiGraph';
 import { GraphBuilder } from '../ort/graph';
-import { interpMatrix } from '../ort/searchGraph';
+import { interpMatrix } from '../nets/latentSearch';
 import { createSession } from '../ort/session';
 import { writeFileAtomic } from '../runs/runFolder';
 import { fitRidge } from '../math/ridge';
