@@ -1,8 +1,9 @@
 /**
- * face-api ResNet (dlib-style, 150×150 → 128) forward at a given batch, through the encoder registry
+ * face-api ResNet (dlib-style, 150×150 → 128) forward at a given batch, loaded by id like every encoder
  * (`faceapi-resnet128`). Reports why when the encoder cannot be loaded.
  */
 import { tf } from '../engine/tf';
+import { loadEncoderById } from '../encoders/load';
 
 export type FaceApiResult = { ok: true; batch: number; msPerBatch: number; imgPerSec: number; via: 'forward' | 'embed' } | { ok: false; reason: string };
 
@@ -14,17 +15,9 @@ interface EncoderLike {
 }
 
 export async function benchFaceApi(batch = 8, reps = 3): Promise<FaceApiResult> {
-  let loadById: (id: string) => Promise<EncoderLike>;
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    loadById = (require('../encoders/registry') as { loadEncoderById: (id: string) => Promise<EncoderLike> }).loadEncoderById;
-    if (typeof loadById !== 'function') return { ok: false, reason: 'daemon/encoders/registry has no loadEncoderById' };
-  } catch (e) {
-    return { ok: false, reason: `daemon/encoders/registry not available: ${(e as Error).message.split('\n')[0]}` };
-  }
   let enc: EncoderLike;
   try {
-    enc = await loadById('faceapi-resnet128');
+    enc = (await loadEncoderById('faceapi-resnet128')) as unknown as EncoderLike;
   } catch (e) {
     return { ok: false, reason: (e as Error).message.split('\n')[0] };
   }
