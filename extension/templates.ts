@@ -35,8 +35,9 @@ export function runTemplate(name: string, encoderId: string, schemaUri?: string)
     route: 'blackbox',
     dataset: { path: 'lfw', maxIdentities: 200 },
     split: { seed: 0, testFraction: 0.2 },
-    decoder: { outputSize: 64, residualLayers: 1, noiseVariance: 0.001, loss: 'l1' },
-    training: { epochs: 2, batchSize: 32, learningRate: 0.0005, checkpointEvery: 200, evalEvery: 200, seed: 0, augmentation: { flip: true }, maxMinutes: 10 },
+    // Only what differs from the schema's defaults (a small, quick run); the language server's hover shows the rest.
+    decoder: { outputSize: 64 },
+    training: { epochs: 2, maxMinutes: 10 },
     evaluation: { encoders: [] },
   };
 }

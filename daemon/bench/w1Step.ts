@@ -3,13 +3,12 @@
  * layer) doing Adam steps on a fixed random batch. GFLOP/s counts 3 × forward FLOPs per image.
  */
 import { tf } from '../engine/tf';
-import { Decoder, DecoderOptions, flopsPerImage } from '../nets/decoder';
+import { DEFAULT_DECODER_OPTIONS, Decoder, DecoderOptions, flopsPerImage } from '../nets/decoder';
 import { collectInnerKernelTimes } from '../engine/kernels/scope';
 import { KernelTime, profileKernels } from './profile';
 
-export const W1_BENCH_OPTIONS: DecoderOptions = {
-  inputDim: 512, outputSize: 128, residualLayers: 1, noiseVariance: 0.001, loss: 'l1', learningRate: 2e-4, seed: 0,
-};
+/** W1 as the seed defines it: the decoder's defaults (from the run config schema) at 128², seed 0. */
+export const W1_BENCH_OPTIONS: DecoderOptions = { ...DEFAULT_DECODER_OPTIONS, outputSize: 128, seed: 0 };
 
 export interface W1StepResult {
   batch: number; steps: number; msPerStep: number; msMin: number; imgPerSec: number; gflops: number;

@@ -31,148 +31,28 @@
  *                                                    warp into its frame, set by `setIdentityTerm`; f_t its
  *                                                    embedding of the target photo; never the attacked one)
  *
- * Save format (directory, written atomically: `<dir>.tmp-XXXXXX` then rename):
- *   decoder.json — { format: 'faceinv-decoder', version: 1, options, step,
- *                    tensors: [{ name, shape, offset, length }] }  (offset/length in float32 elements)
- *   weights.bin  — all tensors as little-endian float32, concatenated in manifest order: parameters,
- *                  BN moving statistics (`…/moving_mean`, `…/moving_variance`), the fixed linear base
- *                  (`base/kernel`, `base/bias`) when there is one, Adam moments (`…/adam_m`, `…/adam_v`).
+ * Options and geometry: ./decoderOptions.ts; save format (both engines): ./decoderCheckpoint.ts.
  */
-import * as crypto from 'crypto';
-import * as fs from 'fs';
 import * as path from 'path';
 import { tf } from '../engine/tf';
-import { Adam } from './layers/adam';
-import { BatchStats, batchNormInfer, batchNormTrain } from './layers/batchNorm';
+import { Adam, adamConstantsOf } from './layers/adam';
+import { BatchStats, batchNormInfer, batchNormTrain, updateMovingAverages } from './layers/batchNorm';
 import { ssimLuma } from './layers/ssim';
+import { DecoderState, readDecoderCheckpoint, writeDecoderCheckpoint } from './decoderCheckpoint';
+import {
+  DecoderGeometry, DecoderOptions, LinearBaseInit, decoderGeometry, linearBaseShapes, trainingNoiseSeed, validateDecoderOptions,
+} from './decoderOptions';
 
-export interface DecoderOptions {
-  /** Template dimension D. */
-  inputDim: number;
-  outputSize: DecoderOutputSize;
-  /** Layers in each residual unit (0 = no residual units). */
-  residualLayers: 0 | 1 | 2;
-  /** Variance of the Gaussian noise added to z in training (NbNet: 0.001). */
-  noiseVariance: number;
-  loss: 'l1' | 'l2' | 'l1+l2';
-  learningRate: number;
-  /** Adam β1, β2 (defaults 0.9, 0.999). */
-  beta1?: number;
-  beta2?: number;
-  /** Seed for weight init and training noise (default 0). */
-  seed?: number;
-  /**
-   * Channels of the first map after the dense layer (default 512 for 64/128, as W1; 256 for 112); each block
-   * halves them. Smaller values give the same architecture at reduced width (fast tests, quick experiments).
-   */
-  baseChannels?: number;
-  /** Residual on a fixed linear inverse (see the header); needs `base/kernel` and `base/bias` at create. */
-  linearBase?: boolean;
-  /** Weight of the 1 − SSIM term (default 0 = none). */
-  ssimWeight?: number;
-  /** Weight of the identity term through a surrogate encoder (default 0 = none). */
-  identityWeight?: number;
-}
+export * from './decoderOptions';
+export * from './decoderCheckpoint';
 
-export type DecoderOutputSize = 64 | 112 | 128;
-export const DECODER_OUTPUT_SIZES: readonly DecoderOutputSize[] = [64, 112, 128];
-
-/** Side of the first map, its channels, and the channels after each up-sampling block. */
-export interface DecoderGeometry { startSide: number; base: number; blocks: number[] }
-
-export function decoderGeometry(o: Pick<DecoderOptions, 'outputSize' | 'baseChannels'>): DecoderGeometry {
-  const startSide = o.outputSize === 112 ? 7 : 4;
-  const base = o.baseChannels ?? (o.outputSize === 112 ? 256 : 512);
-  const doublings = Math.round(Math.log2(o.outputSize / startSide));
-  return { startSide, base, blocks: Array.from({ length: doublings - 1 }, (_, i) => base / 2 ** (i + 1)) };
-}
-
-/** Names and shapes of the fixed linear base: z·kernel + bias = the NHWC image [S, S, 3] flattened. */
-export function linearBaseShapes(o: Pick<DecoderOptions, 'inputDim' | 'outputSize'>): { kernel: number[]; bias: number[] } {
-  const px = o.outputSize * o.outputSize * 3;
-  return { kernel: [o.inputDim, px], bias: [px] };
-}
-
-/** A fixed linear base (host arrays, NHWC pixel order, values on the [0, 1] scale). */
-export interface LinearBaseInit { kernel: Float32Array; bias: Float32Array }
+const INIT_STD = 0.02; // DCGAN initialisation
 
 /**
  * The identity term's surrogate F on the active TF.js backend: decoder images [N, S, S, 3] (unclipped, about
  * [0, 1]) → [N, d] L2-normalised embeddings, differentiable (warp into the surrogate's frame included).
  */
 export type IdentityEmbed = (images: tf.Tensor4D) => tf.Tensor2D;
-
-export const DEFAULT_DECODER_OPTIONS: DecoderOptions = {
-  inputDim: 512, outputSize: 128, residualLayers: 1, noiseVariance: 0.001, loss: 'l1', learningRate: 2e-4,
-};
-
-const FORMAT = 'faceinv-decoder';
-const VERSION = 1;
-const ADAM_EPSILON = 1e-8;
-const BN_MOMENTUM = 0.9;
-const INIT_STD = 0.02; // DCGAN initialisation
-
-interface Manifest {
-  format: string; version: number; options: DecoderOptions; step: number;
-  tensors: Array<{ name: string; shape: number[]; offset: number; length: number }>;
-}
-
-/** Checks options (any source: config, manifest, API); returns them with defaults filled in. */
-export function validateDecoderOptions(o: Partial<DecoderOptions>, where = 'decoder options'): DecoderOptions {
-  const bad = (field: string, want: string, got: unknown): never => {
-    throw new Error(`${where}: ${field} must be ${want}, got ${JSON.stringify(got)}`);
-  };
-  const opts = { ...o } as DecoderOptions;
-  if (!(Number.isInteger(opts.inputDim) && opts.inputDim > 0)) bad('inputDim', 'a positive integer', opts.inputDim);
-  if (!DECODER_OUTPUT_SIZES.includes(opts.outputSize)) bad('outputSize', DECODER_OUTPUT_SIZES.join(', ').replace(/, (\d+)$/, ' or $1'), opts.outputSize);
-  if (![0, 1, 2].includes(opts.residualLayers)) bad('residualLayers', '0, 1 or 2', opts.residualLayers);
-  if (!(typeof opts.noiseVariance === 'number' && opts.noiseVariance >= 0)) bad('noiseVariance', 'a number ≥ 0', opts.noiseVariance);
-  if (!['l1', 'l2', 'l1+l2'].includes(opts.loss)) bad('loss', "'l1', 'l2' or 'l1+l2'", opts.loss);
-  if (!(typeof opts.learningRate === 'number' && opts.learningRate > 0)) bad('learningRate', 'a number > 0', opts.learningRate);
-  for (const k of ['beta1', 'beta2'] as const) {
-    if (opts[k] !== undefined && !(opts[k]! >= 0 && opts[k]! < 1)) bad(k, 'in [0, 1)', opts[k]);
-  }
-  if (opts.seed !== undefined && !Number.isInteger(opts.seed)) bad('seed', 'an integer', opts.seed);
-  if (opts.baseChannels !== undefined && !(Number.isInteger(opts.baseChannels) && opts.baseChannels >= 16 && opts.baseChannels % 16 === 0)) {
-    bad('baseChannels', 'a multiple of 16, ≥ 16', opts.baseChannels);
-  }
-  if (opts.linearBase !== undefined && typeof opts.linearBase !== 'boolean') bad('linearBase', 'true or false', opts.linearBase);
-  for (const k of ['ssimWeight', 'identityWeight'] as const) {
-    if (opts[k] !== undefined && !(typeof opts[k] === 'number' && Number.isFinite(opts[k]) && opts[k]! >= 0)) bad(k, 'a finite number ≥ 0', opts[k]);
-  }
-  return opts;
-}
-
-/**
- * Forward FLOPs per image (multiply-adds × 2 of dense and conv layers; BN, activations and the bias are
- * not counted). A training step costs about 3× this.
- */
-export function flopsPerImage(o: Pick<DecoderOptions, 'inputDim' | 'outputSize' | 'residualLayers' | 'baseChannels' | 'linearBase'>): number {
-  const { startSide, base, blocks: chans } = decoderGeometry(o);
-  let macs = o.inputDim * startSide * startSide * base;
-  if (o.linearBase) macs += o.inputDim * o.outputSize * o.outputSize * 3;
-  let side = startSide, ch = base;
-  chans.forEach((c, i) => {
-    macs += side * side * 16 * ch * c;      // k4 s2 transposed conv: every input pixel meets 16 taps × c outputs
-    side *= 2; ch = c;
-    if (i < chans.length - 1) macs += o.residualLayers * side * side * 9 * ch * ch;
-  });
-  macs += side * side * 16 * ch * 3;
-  return 2 * macs;
-}
-
-/** Seed of the training noise at Adam step `step` (both engines draw the same N(0, noiseVariance) noise). */
-export function trainingNoiseSeed(opts: Pick<DecoderOptions, 'seed'>, step: number): number {
-  return ((opts.seed ?? 0) * 1000003 + step) % 2147483647;
-}
-
-/** Everything a checkpoint holds, as host arrays by tensor name (parameters, moving stats, Adam moments). */
-export interface DecoderState {
-  options: DecoderOptions;
-  step: number;
-  /** In save order: parameters and moving statistics, then `…/adam_m`, `…/adam_v` per trainable. */
-  tensors: Array<{ name: string; shape: number[]; data: Float32Array }>;
-}
 
 let instanceCounter = 0;
 
@@ -268,9 +148,7 @@ export class Decoder {
       this.baseW = make('base/kernel', shapes.kernel, 'fixed', false, linear?.kernel);
       this.baseB = make('base/bias', shapes.bias, 'fixed', false, linear?.bias);
     }
-    this.adam = new Adam(this.trainables, {
-      learningRate: opts.learningRate, beta1: opts.beta1 ?? 0.9, beta2: opts.beta2 ?? 0.999, epsilon: ADAM_EPSILON,
-    });
+    this.adam = new Adam(this.trainables, adamConstantsOf(opts));
     if (init) {
       this.trainables.forEach((p, i) => {
         for (const [slot, vars] of [['adam_m', this.adam.m], ['adam_v', this.adam.v]] as const) {
@@ -418,15 +296,7 @@ export class Decoder {
     const order: BnParams[] = [this.denseBn];
     for (const b of this.blocks) { order.push(b.bn); for (const l of b.res) order.push(l.bn); }
     if (stats.length !== order.length) throw new Error(`Decoder: ${stats.length} batch-norm statistics for ${order.length} layers`);
-    tf.tidy(() => {
-      order.forEach((p, i) => {
-        // Elements per channel in this layer's batch: the unbiased variance uses M/(M−1).
-        const perChannel = this.elementsPerChannel(i, n);
-        const unbias = perChannel > 1 ? perChannel / (perChannel - 1) : 1;
-        p.movingMean.assign(tf.add(tf.mul(p.movingMean, BN_MOMENTUM), tf.mul(stats[i].mean, 1 - BN_MOMENTUM)));
-        p.movingVar.assign(tf.add(tf.mul(p.movingVar, BN_MOMENTUM), tf.mul(stats[i].variance, (1 - BN_MOMENTUM) * unbias)));
-      });
-    });
+    order.forEach((p, i) => updateMovingAverages(p.movingMean, p.movingVar, stats[i], this.elementsPerChannel(i, n)));
   }
 
   private elementsPerChannel(bnIndex: number, n: number): number {
@@ -516,74 +386,4 @@ export class Decoder {
     for (const v of this.named.values()) v.dispose();
     this.adam.dispose();
   }
-}
-
-/** Writes a checkpoint folder (decoder.json + weights.bin) atomically: a sibling temp dir renamed into place. */
-export async function writeDecoderCheckpoint(dir: string, state: DecoderState): Promise<void> {
-  const total = state.tensors.reduce((a, e) => a + e.data.length, 0);
-  const buf = new Float32Array(total);
-  const tensors: Manifest['tensors'] = [];
-  let off = 0;
-  for (const e of state.tensors) {
-    const size = e.shape.reduce((a, b) => a * b, 1);
-    if (size !== e.data.length) throw new Error(`decoder save: tensor '${e.name}' has ${e.data.length} values for shape [${e.shape}]`);
-    buf.set(e.data, off);
-    tensors.push({ name: e.name, shape: e.shape, offset: off, length: e.data.length });
-    off += e.data.length;
-  }
-  const manifest: Manifest = { format: FORMAT, version: VERSION, options: { ...state.options }, step: state.step, tensors };
-  const abs = path.resolve(dir);
-  await fs.promises.mkdir(path.dirname(abs), { recursive: true });
-  const tmp = `${abs}.tmp-${crypto.randomBytes(4).toString('hex')}`;
-  await fs.promises.mkdir(tmp);
-  try {
-    const bytes = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-    if (!isLittleEndian()) throw new Error('Decoder.save: big-endian hosts are not supported');
-    await fs.promises.writeFile(path.join(tmp, 'weights.bin'), bytes);
-    await fs.promises.writeFile(path.join(tmp, 'decoder.json'), JSON.stringify(manifest, null, 1));
-    let old: string | null = null;
-    if (fs.existsSync(abs)) {
-      old = `${abs}.old-${crypto.randomBytes(4).toString('hex')}`;
-      await fs.promises.rename(abs, old);
-    }
-    await fs.promises.rename(tmp, abs);
-    if (old) await fs.promises.rm(old, { recursive: true, force: true });
-  } catch (e) {
-    await fs.promises.rm(tmp, { recursive: true, force: true });
-    throw e;
-  }
-}
-
-/** Reads a checkpoint folder written by `writeDecoderCheckpoint` (either engine); errors name the file. */
-export async function readDecoderCheckpoint(dir: string): Promise<DecoderState> {
-  const mpath = path.join(dir, 'decoder.json');
-  let manifest: Manifest;
-  try {
-    manifest = JSON.parse(await fs.promises.readFile(mpath, 'utf8')) as Manifest;
-  } catch (e) {
-    throw new Error(`Decoder.load: cannot read ${mpath}: ${(e as Error).message}`);
-  }
-  if (manifest.format !== FORMAT || manifest.version !== VERSION) {
-    throw new Error(`Decoder.load: ${mpath} is not a ${FORMAT} v${VERSION} manifest (format ${manifest.format}, version ${manifest.version})`);
-  }
-  const options = validateDecoderOptions(manifest.options, `${mpath} options`);
-  const wpath = path.join(dir, 'weights.bin');
-  const raw = await fs.promises.readFile(wpath);
-  if (raw.byteLength % 4 !== 0) throw new Error(`Decoder.load: ${wpath} size ${raw.byteLength} is not a multiple of 4`);
-  const all = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
-  const tensors: DecoderState['tensors'] = [];
-  for (const t of manifest.tensors) {
-    if (t.offset < 0 || t.offset + t.length > all.length) throw new Error(`Decoder.load: tensor '${t.name}' lies outside ${wpath}`);
-    const data = all.subarray(t.offset, t.offset + t.length);
-    // A corrupt (e.g. diverged) checkpoint would otherwise train on as NaN gradients, far from its cause.
-    const bad = data.findIndex((v) => !Number.isFinite(v));
-    if (bad >= 0) throw new Error(`Decoder.load: tensor '${t.name}' in ${wpath} holds ${data[bad]} at ${bad} (not finite): the checkpoint is corrupt; run with --overwrite to start afresh`);
-    tensors.push({ name: t.name, shape: t.shape, data });
-  }
-  if (!(Number.isInteger(manifest.step) && manifest.step >= 0)) throw new Error(`Decoder.load: bad step ${manifest.step} in ${mpath}`);
-  return { options, step: manifest.step, tensors };
-}
-
-function isLittleEndian(): boolean {
-  return new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 }

@@ -13,7 +13,7 @@
  */
 import { tf } from '../engine/tf';
 import { matMulConstLeft } from '../onnx/ops/matmulGrad';
-import { adamScalars, adamUpdate } from './layers/adam';
+import { ADAM_DEFAULTS, adamScalars, adamUpdate } from './layers/adam';
 
 export interface LatentSearchOptions {
   /** Adam steps (default 200 in callers' config). */
@@ -162,7 +162,7 @@ function checkOptions(targets: Float32Array[], latentDim: number, o: LatentSearc
   }
 }
 
-const ADAM = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
+const ADAM = ADAM_DEFAULTS;
 
 /**
  * The search on an engine other than TF.js (daemon/ort/search.ts): per-target loss, cosine and ∂loss/∂z at z

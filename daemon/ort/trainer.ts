@@ -14,14 +14,13 @@
 import * as ort from 'onnxruntime-node';
 import { tf } from '../engine/tf';
 import { Decoder, DecoderOptions, DecoderState, LinearBaseInit, readDecoderCheckpoint, trainingNoiseSeed, validateDecoderOptions, writeDecoderCheckpoint } from '../nets/decoder';
-import { AdamConstants, adamUpdate, transposeGather } from '../nets/layers/adam';
+import { AdamConstants, adamConstantsOf, adamUpdate, transposeGather } from '../nets/layers/adam';
+import { updateMovingAveragesHost } from '../nets/layers/batchNorm';
 import { buildForwardGraph, buildTrainGraph, ForwardGraph, GraphOptions, TrainGraph } from './decoderGraph';
 import { decoderNet, DecoderNet, sizeOf, TensorSpec } from './decoderNet';
 import { fromGraphLayout, graphShape, GraphLayout, layoutOf, toGraphLayout } from './paramLayout';
 import { createSession, OrtSession, SessionSettings } from './session';
 
-const BN_MOMENTUM = 0.9;
-const ADAM_EPSILON = 1e-8;
 
 export interface OrtTrainerSettings extends SessionSettings {
   graph?: GraphOptions;
@@ -92,7 +91,7 @@ export class OrtDecoderTrainer {
       this.v.set(p.name, toGraphLayout(byName.get(`${p.name}/adam_v`)!, p, layout));
     }
     this.step = state.step;
-    this.adam = { learningRate: this.options.learningRate, beta1: this.options.beta1 ?? 0.9, beta2: this.options.beta2 ?? 0.999, epsilon: ADAM_EPSILON };
+    this.adam = adamConstantsOf(this.options);
   }
 
   /**
@@ -251,16 +250,7 @@ export class OrtDecoderTrainer {
     this.net.bnLayers.forEach((l, i) => {
       const mean = out[ts.g.statOutputs[i].mean].data as Float32Array;
       const variance = out[ts.g.statOutputs[i].variance].data as Float32Array;
-      const perChannel = l.perChannel(n);
-      const unbias = perChannel > 1 ? perChannel / (perChannel - 1) : 1;
-      // As Decoder.updateMovingStats in float32: mm·0.9 + mean·0.1, mv·0.9 + var·(0.1·unbias).
-      const mm = this.theta.get(`${l.name}/moving_mean`)!;
-      const mv = this.theta.get(`${l.name}/moving_variance`)!;
-      const k1 = Math.fround(BN_MOMENTUM); const k2 = Math.fround(1 - BN_MOMENTUM); const k3 = Math.fround((1 - BN_MOMENTUM) * unbias);
-      for (let c = 0; c < mm.length; c++) {
-        mm[c] = Math.fround(mm[c] * k1) + Math.fround(mean[c] * k2);
-        mv[c] = Math.fround(mv[c] * k1) + Math.fround(variance[c] * k3);
-      }
+      updateMovingAveragesHost(this.theta.get(`${l.name}/moving_mean`)!, this.theta.get(`${l.name}/moving_variance`)!, mean, variance, l.perChannel(n));
     });
     this.lastTimings.hostMs = performance.now() - t1;
     return { loss, skipped: false, terms };

@@ -222,6 +222,11 @@ export function validateRunConfig(value: unknown, where: string): { config?: Run
   return { config: c, problems };
 }
 
+/** The decoder and training settings with every default filled from the schema (the decoder's defaults). */
+export function defaultDecoderSettings(): { decoder: DecoderConfig; training: Static<typeof TrainingConfigSchema> } {
+  return { decoder: Value.Default(DecoderConfigSchema, {}) as DecoderConfig, training: Value.Default(TrainingConfigSchema, {}) as Static<typeof TrainingConfigSchema> };
+}
+
 /** The white-box settings with every default filled from the schema (the one place they are written). */
 export function defaultWhitebox(): WhiteboxConfig {
   return Value.Default(WhiteboxConfigSchema, {}) as WhiteboxConfig;

@@ -14,7 +14,7 @@
  * search resumes from there), so answers stay faces a re-detecting pipeline accepts.
  */
 import { mulberry32 } from '../../data/split';
-import { adamUpdate } from '../../nets/layers/adam';
+import { ADAM_DEFAULTS, adamUpdate } from '../../nets/layers/adam';
 import type { FaceModel } from '../faceModel/types';
 import { QueryOracle } from './oracle';
 
@@ -132,7 +132,7 @@ export async function querySearch(oracle: QueryOracle, model: FaceModel, start: 
     const u = Float32Array.from(best);
     const m1 = new Float32Array(n * k), v1 = new Float32Array(n * k);
     const sigma = o.sigma * scale;
-    const adam = { learningRate: o.learningRate * scale, beta1: 0.9, beta2: 0.999, epsilon: 1e-12 };
+    const adam = { learningRate: o.learningRate * scale, beta1: ADAM_DEFAULTS.beta1, beta2: ADAM_DEFAULTS.beta2, epsilon: 1e-12 };
     for (let step = 1; ; step++) {
       if (o.signal?.aborted) { aborted = true; break; }
       const live = Array.from({ length: n }, (_, t) => t).filter((t) => oracle.remaining(t) >= per);

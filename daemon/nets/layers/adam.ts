@@ -53,6 +53,14 @@ export class Adam {
 
 export interface AdamConstants { learningRate: number; beta1: number; beta2: number; epsilon: number }
 
+/** Kingma & Ba's defaults, used by every Adam here unless a caller says otherwise. */
+export const ADAM_DEFAULTS = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 } as const;
+
+/** The constants of a decoder's Adam: its options' learning rate and betas over the defaults. */
+export function adamConstantsOf(o: { learningRate: number; beta1?: number; beta2?: number }): AdamConstants {
+  return { learningRate: o.learningRate, beta1: o.beta1 ?? ADAM_DEFAULTS.beta1, beta2: o.beta2 ?? ADAM_DEFAULTS.beta2, epsilon: ADAM_DEFAULTS.epsilon };
+}
+
 /** Step size and ε̂ of update number `t` (1-based). */
 export function adamScalars(c: AdamConstants, t: number): { stepSize: number; epsHat: number } {
   const c2 = Math.sqrt(1 - Math.pow(c.beta2, t));

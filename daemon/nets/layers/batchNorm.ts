@@ -75,3 +75,34 @@ export function batchNormInfer(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor
     return relu ? tf.relu(y) : y;
   });
 }
+
+/** Moving averages of the batch statistics, as in inference: m ← m·0.9 + batch·0.1 (both engines). */
+export const BN_MOMENTUM = 0.9;
+
+/**
+ * Factors of the moving-average update for a layer with `perChannel` values per channel in its batch: the
+ * variance term carries the unbiased correction M/(M−1) (the batch variance is the biased one). Rounded
+ * to float32 so the host update equals TF.js's float32 arithmetic.
+ */
+function movingFactors(perChannel: number): { keep: number; mean: number; variance: number } {
+  const unbias = perChannel > 1 ? perChannel / (perChannel - 1) : 1;
+  return { keep: Math.fround(BN_MOMENTUM), mean: Math.fround(1 - BN_MOMENTUM), variance: Math.fround((1 - BN_MOMENTUM) * unbias) };
+}
+
+/** TF.js form: updates the variables in place (the statistics stay owned by the caller). */
+export function updateMovingAverages(movingMean: tf.Variable, movingVar: tf.Variable, stats: BatchStats, perChannel: number): void {
+  const k = movingFactors(perChannel);
+  tf.tidy(() => {
+    movingMean.assign(tf.add(tf.mul(movingMean, k.keep), tf.mul(stats.mean, k.mean)));
+    movingVar.assign(tf.add(tf.mul(movingVar, k.keep), tf.mul(stats.variance, k.variance)));
+  });
+}
+
+/** Host form (ONNX Runtime trainer), float32 arrays updated in place. */
+export function updateMovingAveragesHost(mm: Float32Array, mv: Float32Array, mean: Float32Array, variance: Float32Array, perChannel: number): void {
+  const k = movingFactors(perChannel);
+  for (let c = 0; c < mm.length; c++) {
+    mm[c] = Math.fround(mm[c] * k.keep) + Math.fround(mean[c] * k.mean);
+    mv[c] = Math.fround(mv[c] * k.keep) + Math.fround(variance[c] * k.variance);
+  }
+}
