@@ -3,10 +3,12 @@
  * prints the verdict and where the report is. Exit 0 when every chunk is scored, 3 when the audit paused
  * (the encoder service failed; run again to continue), 1 on an error.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { auditConfigFrom, type AuditOverrides } from '../../audit/configFrom';
-import { runAudit } from '../../audit/run';
+import type { AuditOutcome } from '../../audit/run';
 import { consoleContext } from '../../jobs/consoleContext';
+import { runJobKind } from '../../jobs/runInProcess';
 import { intFlag, parseArgs, type ParsedArgs } from '../args';
 import { CliCommand, UsageError } from '../command';
 import { initEngineFromFlags } from '../engineFlags';
@@ -73,9 +75,9 @@ export const command: CliCommand = {
     if (a.positionals.length > 1) throw new UsageError('give at most one audit config file');
     const file = a.positionals[0] ? path.resolve(a.positionals[0]) : undefined;
     if (!file && (!a.flags.has('encoder') || !a.flags.has('templates'))) throw new UsageError('give an audit config file, or --encoder and --templates');
-    let config;
     try {
-      config = auditConfigFrom(file, overridesOf(a));
+      // Checked before the engine starts, so a bad config or flag exits 2 at once (the job checks it again).
+      auditConfigFrom(file, overridesOf(a));
     } catch (err) {
       if (err instanceof UsageError) throw err;
       console.error(`faceinv audit: ${(err as Error).message}`);
@@ -84,21 +86,27 @@ export const command: CliCommand = {
     const json = a.booleans.has('json');
     await initEngineFromFlags(a, json);
     const workspace = path.resolve(a.flags.get('workspace') ?? process.cwd());
-    const ctx = consoleContext(workspace);
+    const ctx = consoleContext(workspace, { cacheDir: a.flags.get('cache'), workers: a.flags.has('workers') ? intFlag(a, 'workers', 0, 0) : undefined });
     try {
-      const out = await runAudit(config, ctx, {
-        overwrite: a.booleans.has('overwrite'), retryFailed: a.booleans.has('retry-failed'), cacheDir: a.flags.get('cache'),
-        workers: a.flags.has('workers') ? intFlag(a, 'workers', 0, 0) : undefined,
+      // The daemon's audit job in this process (jobs/runInProcess.ts), so the CLI and the editor's audit cannot drift.
+      const o = overridesOf(a);
+      const out = await runJobKind('audit', {
+        config: file, name: o.name, encoder: o.encoder, templates: o.templates, reference: o.reference, referenceSplit: o.referenceSplit,
+        route: o.route, budget: o.budget, transfer: o.transfer, out: o.out, search: o.search, chunkSize: o.chunkSize,
+        onEncoderError: o.onEncoderError, operatingPoints: o.operatingPoints, keepImages: o.keepImages, seed: o.seed,
+        overwrite: a.booleans.has('overwrite') || undefined, retryFailed: a.booleans.has('retry-failed') || undefined,
         maxChunks: a.flags.has('max-chunks') ? intFlag(a, 'max-chunks', 1, 1) : undefined,
         command: `faceinv audit ${args.map((x) => (/\s/.test(x) ? JSON.stringify(x) : x)).join(' ')}`,
-      });
-      if (json) console.log(JSON.stringify({ state: out.state, auditDir: out.auditDir, files: out.files, report: out.report }, null, 2));
+      }, ctx) as { state: AuditOutcome['state']; auditDir: string; report: string; json: string; csv: string; stopReason?: string };
+      const report = JSON.parse(fs.readFileSync(out.json, 'utf8')) as AuditOutcome['report'];
+      const files = { html: out.report, json: out.json, csv: out.csv };
+      if (json) console.log(JSON.stringify({ state: out.state, auditDir: out.auditDir, files, report }, null, 2));
       else {
-        const v = out.report.verdicts;
-        console.log(`\n${out.state === 'finished' ? 'Verdict' : `Verdict so far (${out.state}: ${out.stopReason})`} — ${out.report.encoder.id}, re-detected:`);
+        const v = report.verdicts;
+        console.log(`\n${out.state === 'finished' ? 'Verdict' : `Verdict so far (${out.state}: ${out.stopReason})`} — ${report.encoder.id}, re-detected:`);
         for (const p of v.find((x) => !x.transfer && x.protocol === 'redetect')?.points ?? []) console.log(`  ${p.sentence}`);
         for (const t of v.filter((x) => x.transfer && x.protocol === 'redetect')) for (const p of t.points.filter((q) => q.attainable)) console.log(`  transfer: ${p.sentence}`);
-        console.log(`\nreport: ${out.files.html}\n        ${out.files.json}\n        ${out.files.csv}`);
+        console.log(`\nreport: ${files.html}\n        ${files.json}\n        ${files.csv}`);
       }
       return out.state === 'paused' ? 3 : 0;
     } catch (err) {
