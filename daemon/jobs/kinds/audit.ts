@@ -14,10 +14,7 @@ import { defineJobKind } from '../defineJobKind';
 
 const PathParam = Type.String({ minLength: 1, maxLength: 4096 });
 
-export const auditJob = defineJobKind({
-  kind: 'audit',
-  summary: 'Audit a template store: invert every template, score each against its own template at FMR 1e-3…1e-5 beside the nearest-reference-photo baseline; a self-contained HTML report.',
-  params: Type.Object({
+const AuditFields = {
     config: Type.Optional(PathParam),
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
     encoder: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
@@ -42,7 +39,17 @@ export const auditJob = defineJobKind({
     command: Type.Optional(Type.String({ maxLength: 4096 })),
     /** HTTP encoders' auth.secret values by name; held in memory for this job only. */
     secrets: Type.Optional(Type.Record(Type.String({ maxLength: 100 }), Type.String({ maxLength: 16384 }))),
-  }, { additionalProperties: false }),
+};
+
+export const auditJob = defineJobKind({
+  kind: 'audit',
+  summary: 'Audit a template store: invert every template, score each against its own template at FMR 1e-3…1e-5 beside the nearest-reference-photo baseline; a self-contained HTML report.',
+  // Either an audit config file or an encoder and its templates: a submission with neither is refused by
+  // its schema before it is queued.
+  params: Type.Union([
+    Type.Object({ ...AuditFields, config: PathParam }, { additionalProperties: false }),
+    Type.Object({ ...AuditFields, encoder: Type.String({ minLength: 1, maxLength: 100 }), templates: PathParam }, { additionalProperties: false }),
+  ]),
   label: (p) => `audit ${path.basename(p.config ?? p.templates ?? 'templates')}`,
   async run(p, ctx) {
     if (!p.config && (!p.encoder || !p.templates)) throw new Error('audit: give an audit config file, or encoder and templates');

@@ -23,7 +23,10 @@ describe('audit: the daemon job kind', () => {
   it('takes what the editor sends and refuses unknown fields', () => {
     assert.deepEqual(validate(auditJob.params, { templates: '/x/s.npy', encoder: 'e', reference: '/r', secrets: { 'svc-token': 'v' } }), []);
     assert.ok(validate(auditJob.params, { templates: 's.npy', encoder: 'e', token: 'x' }).some((p) => /unknown property "token"/.test(p.reason)));
-    assert.equal(auditJob.label({ templates: '/x/store.npy' }), 'audit store.npy');
+    assert.equal(auditJob.label({ encoder: 'e', templates: '/x/store.npy' }), 'audit store.npy');
+    // Neither a config nor an encoder with its templates: refused by the schema, before the job is queued.
+    for (const p of [{}, { templates: 's.npy' }, { encoder: 'e' }, { budget: 5 }]) assert.notDeepEqual(validate(auditJob.params, p), [], JSON.stringify(p));
+    assert.deepEqual(validate(auditJob.params, { config: 'a.faceinv-audit.json' }), []);
   });
 
   it('confines the store, transfer stores, the reference set and the audit folder to the daemon\'s roots', async () => {
@@ -36,7 +39,7 @@ describe('audit: the daemon job kind', () => {
       await assert.rejects(auditJob.run({ encoder: 'arcface512-faceplugin', templates: 's.npy', reference: outside }, ctx), /audit reference\.path: .* outside the allowed roots/);
       await assert.rejects(auditJob.run({ encoder: 'arcface512-faceplugin', templates: 's.npy', reference: 'ref', out: outside }, ctx), /audit outDir: .* outside the allowed roots/);
       await assert.rejects(auditJob.run({ encoder: 'arcface512-faceplugin', templates: 's.npy', reference: 'ref', transfer: [{ encoder: 'faceapi-resnet128', templates: path.join(outside, 's.npy') }] }, ctx), /audit transfer\[0\]\.templates: .* outside the allowed roots/);
-      await assert.rejects(auditJob.run({ templates: 's.npy' }, ctx), /give an audit config file, or encoder and templates/);
+      await assert.rejects(auditJob.run({ templates: 's.npy' } as never, ctx), /give an audit config file, or encoder and templates/);
       assert.equal(fs.existsSync(path.join(tmp, 'audits')), false, 'nothing was written');
     } finally {
       fs.rmSync(outside, { recursive: true, force: true });
