@@ -75,9 +75,11 @@ export const command: CliCommand = {
     if (a.positionals.length > 1) throw new UsageError('give at most one audit config file');
     const file = a.positionals[0] ? path.resolve(a.positionals[0]) : undefined;
     if (!file && (!a.flags.has('encoder') || !a.flags.has('templates'))) throw new UsageError('give an audit config file, or --encoder and --templates');
+    let o: AuditOverrides;
     try {
       // Checked before the engine starts, so a bad config or flag exits 2 at once (the job checks it again).
-      auditConfigFrom(file, overridesOf(a));
+      o = overridesOf(a);
+      auditConfigFrom(file, o);
     } catch (err) {
       if (err instanceof UsageError) throw err;
       console.error(`faceinv audit: ${(err as Error).message}`);
@@ -89,7 +91,6 @@ export const command: CliCommand = {
     const ctx = consoleContext(workspace, { cacheDir: a.flags.get('cache'), workers: a.flags.has('workers') ? intFlag(a, 'workers', 0, 0) : undefined });
     try {
       // The daemon's audit job in this process (jobs/runInProcess.ts), so the CLI and the editor's audit cannot drift.
-      const o = overridesOf(a);
       const out = await runJobKind('audit', {
         config: file, name: o.name, encoder: o.encoder, templates: o.templates, reference: o.reference, referenceSplit: o.referenceSplit,
         route: o.route, budget: o.budget, transfer: o.transfer, out: o.out, search: o.search, chunkSize: o.chunkSize,
