@@ -80,6 +80,16 @@ export const RunManifestSchema = Type.Object({
     target: Type.Optional(Type.Union([Type.Literal('photo'), Type.Literal('template')])),
     engine: Type.Union([Type.Literal('onnxruntime'), Type.Literal('tfjs')]),
   })),
+  /**
+   * Every model the attack used, by role: the attacked encoder (queried, or differentiated in the white box),
+   * surrogate encoders whose gradients guided it, and the face detector of its acceptance test. None of them
+   * may score the run as transfer (the evaluation refuses them and says why). Absent in older run.json files.
+   */
+  encoderRoles: Type.Optional(Type.Object({
+    attacked: Type.String(),
+    surrogates: Type.Array(Type.String()),
+    acceptanceDetector: Type.Optional(Type.String()),
+  })),
   /** Compute engine of the run (training, search, decoding): the config's request, the choice and why. */
   engine: Type.Optional(Type.Object({
     requested: Type.Union([Type.Literal('auto'), Type.Literal('onnxruntime'), Type.Literal('tfjs')]),
