@@ -18,11 +18,10 @@ import { resolveDatasetPath } from '../config/datasetPath';
 import { limitIdentities, openImageDataset, subsetByIdentity } from '../data/dataset';
 import { getAlignedCrops, getEmbeddings, getEmbeddingsWithCrops } from '../data/embeddingCache';
 import type { AlignmentSpec } from '../data/templates';
-import { loadEncoder } from '../encoders/load';
 import { findEncoderConfig, scopeOf } from '../encoders/registry';
 import { chooseRows, evaluateRun } from '../evaluation/evaluate';
 import type { EvaluationReport } from '../protocol/report';
-import { RUN_FILES, type ReconstructionIndex } from '../protocol/runFolder';
+import { RUN_FILES, type ReconstructionIndex, type RunManifest } from '../protocol/runFolder';
 import { claimRunFolder, MetricsWriter, readJson, truncateMetrics, updateManifest } from '../runs/runFolder';
 import { loadDecoderModel } from '../blackbox/decoderModel';
 import { writeReconstructions } from '../blackbox/reconstruct';
@@ -39,8 +38,8 @@ import { makeFaceCheck } from './faceCheck';
 import { checkFrame, renderFaces } from './inversion';
 import { ensureRunSplit, readRunSplit } from './runSplit';
 import { whiteboxWithRestarts } from './search/whiteboxRestarts';
-import { QueryOracle } from './search/oracle';
-import { querySearch } from './search/querySearch';
+import { blackboxSearch } from './blackboxSearch';
+import type { AttackerPhotos } from './search/surrogatePrior';
 import { AttackerPairs, startLatents } from './start';
 
 export interface AttackOptions {
@@ -59,11 +58,6 @@ export interface AttackOutcome {
   /** Wall time of the attack itself (training, face model, search), seconds. */
   attackSeconds: number;
 }
-
-/** Targets whose live progress is drawn per target on the dashboard. */
-const SHOWN_TARGETS = 6;
-/** Seconds between live snapshots of the current best faces during a query search. */
-const SNAPSHOT_SECONDS = 45;
 
 function methodText(config: RunConfig, decision: RouteDecision, model: FaceModel): string {
   const start = { ridge: 'ridge-regression start', nearest: 'top-5 nearest training faces start', decoder: "the decoder's answer as start" }[config.start];
@@ -109,6 +103,7 @@ export async function runAttack(config: RunConfig, ctx: AttackContext, opts: Att
       name: config.name, kind: decision.route, encoderId: config.encoder, embeddingDim: enc.embeddingDim,
       encoderConfig: { file: entry.file, ...(entry.shadows ? { shadows: entry.shadows } : {}) },
       route: { chosen: decision.route, requested: decision.requested, reason: decision.reason },
+      encoderRoles: encoderRoles(config, decision),
       ...(fs.existsSync(manifestFile) ? {} : { createdAt: new Date().toISOString() }), state: 'running',
     });
     try {
@@ -142,6 +137,7 @@ async function attack(config: RunConfig, ctx: AttackContext, p: AttackPlan): Pro
   // The face model, in a frame the attacked encoder takes by a resize.
   let model: FaceModel;
   let pairs: AttackerPairs;
+  let photos: AttackerPhotos | undefined;
   if (config.faceModel.kind === 'pca') {
     const frame: AlignmentSpec = { template: enc.alignment.template, size: enc.alignment.size };
     ctx.log('info', `the attacker's training data: ${trainDs.images.length} photos of ${split.train.length} identities, queried once each (cached after the first run)`);
@@ -158,6 +154,7 @@ async function attack(config: RunConfig, ctx: AttackContext, p: AttackPlan): Pro
       ctx.log('info', `using the PCA face model built for this split before (${pca.describe()})`);
     }
     model = pca;
+    photos = { templates: train.embeddings, dim: train.dim, crops: train.crops, rels: train.rels, identities: train.identities, datasetId: trainDs.id };
     pairs = { templates: train.embeddings, dim: train.dim, latents: await (pca as PcaFaceModel).project(train.crops, train.rels.length), latentDim: pca.latentDim, n: train.rels.length };
   } else {
     const genDir = config.faceModel.run ? path.resolve(ctx.workspaceDir, config.faceModel.run) : runDir;
@@ -241,57 +238,13 @@ async function attack(config: RunConfig, ctx: AttackContext, p: AttackPlan): Pro
         ctx.log('info', `white box on ${res.engine.chosen} (${res.engine.reason})`);
         updateManifest(runDir, { engine: res.engine });
       } else if (config.search.method !== 'none') {
-        const encoder = await loadEncoder(enc, { workspaceDir: ctx.workspaceDir });
-        const check = config.search.detectorCheck ? await makeFaceCheck(model) : null;
-        try {
-          const oracle = new QueryOracle(encoder, model, targets, config.search.queries);
-          let lastSnap = Date.now();
-          const searchStart = Date.now();
-          const total = targets.length * config.search.queries;
-          const budgetOf = (used: number) => ({ kind: 'queries' as const, used: Math.round(used), limit: total });
-          const res = await querySearch(oracle, model, start, {
-            method: config.search.method, sigma: config.search.sigma, learningRate: config.search.learningRate,
-            directions: config.search.directions, population: config.search.population, seed: config.training.seed,
-            ...(check ? { detect: check.detect } : {}), signal: ctx.signal,
-            onStep: async (s) => {
-              const valid = Array.from(s.best).filter((c) => Number.isFinite(c));
-              const mean = valid.reduce((a, b) => a + b, 0) / Math.max(1, valid.length);
-              const time = new Date().toISOString();
-              const q = Math.round(s.queriesPerTarget);
-              metrics.append({ time, step: q, split: 'search', loss: 1 - mean, cosine: mean });
-              for (let t = 0; t < Math.min(SHOWN_TARGETS, targets.length); t++) {
-                if (Number.isFinite(s.best[t])) metrics.append({ time, step: oracle.used[t], split: 'search', loss: 1 - s.best[t], cosine: s.best[t], target: ids[t] });
-              }
-              const used = s.queriesPerTarget * targets.length;
-              const elapsed = (Date.now() - searchStart) / 1000;
-              const etaSeconds = used > 0 ? (elapsed / used) * Math.max(0, total - used) : undefined;
-              ctx.progress(Math.round(used), total, { cosine: mean, queriesPerTarget: s.queriesPerTarget }, `query search: ${s.activeTargets} targets still searching`,
-                { budget: budgetOf(used), ...(etaSeconds !== undefined ? { etaSeconds } : {}) });
-              updateManifest(runDir, { progress: { step: Math.round(used), totalSteps: total, budget: budgetOf(used) } });
-              if (Date.now() - lastSnap > SNAPSHOT_SECONDS * 1000) {
-                lastSnap = Date.now();
-                await writeIndex(s.bestLatents, Array.from(s.best), Array.from(oracle.used));
-              }
-            },
-          });
-          if (res.aborted) throw new JobCancelledError();
-          const failed = res.failure.filter(Boolean).length;
-          if (failed) ctx.log('warn', `${failed} targets failed during the search (${res.failure.find(Boolean)}); their best result so far is kept`);
-          const undetected = res.detected.filter((d) => !d).length;
-          if (undetected) ctx.log('warn', `${undetected} answers are not found by the face detector (no detectable candidate was reached)`);
-          latents = res.bestLatents;
-          cosine = Array.from(res.bestCos);
-          queries = Array.from(res.queries);
-          const spent = queries.reduce((a, b) => (a ?? 0) + (b ?? 0), 0) as number;
-          const stopReason = `budget of ${config.search.queries} queries per target reached (${(spent / targets.length).toFixed(0)} spent on average: a step that would overrun it is not taken)`;
-          ctx.progress(spent, total, {}, 'query search done', { budget: budgetOf(spent), stopReason });
-          updateManifest(runDir, { progress: { step: spent, totalSteps: total, budget: budgetOf(spent) }, stopReason });
-          const mean = (a: ArrayLike<number>) => Array.from(a).filter(Number.isFinite).reduce((x, y) => x + y, 0) / Math.max(1, a.length);
-          ctx.log('info', `query search: mean cosine to the targets ${mean(res.startCos).toFixed(3)} at the start → ${mean(res.bestCos).toFixed(3)} after ${mean(res.queries).toFixed(0)} queries per target (the optimiser's own figure)`);
-        } finally {
-          encoder.dispose();
-          await check?.dispose();
-        }
+        const out = await blackboxSearch(ctx, {
+          config, enc, model, targets, ids, start, runDir, metrics, cacheDir: dataOpts.cacheDir, ...(photos ? { photos } : {}),
+          writeSnapshot: async (z, c, q) => { await writeIndex(z, c, q); },
+        });
+        latents = out.latents;
+        cosine = out.cosine;
+        queries = out.queries;
       }
       await writeIndex(latents, cosine, queries);
     } finally {
@@ -303,6 +256,18 @@ async function attack(config: RunConfig, ctx: AttackContext, p: AttackPlan): Pro
   } finally {
     model.dispose();
   }
+}
+
+/** The face detector the acceptance tests run (the face pipeline's: faceplugin's detector and 68 landmarks). */
+export const ACCEPTANCE_DETECTOR = 'faceplugin-detector';
+
+/** Every model the attack uses, by role (run.json), so none of them is counted as transfer. */
+function encoderRoles(config: RunConfig, decision: RouteDecision): NonNullable<RunManifest['encoderRoles']> {
+  const surrogates = new Set<string>();
+  if (decision.route === 'blackbox' && config.search.method === 'zeroth-order' && config.search.surrogate) surrogates.add(config.search.surrogate.encoder);
+  if (trainsDecoder(config) && config.decoder.identity) surrogates.add(config.decoder.identity.surrogate);
+  const detects = decision.route === 'whitebox' ? config.whitebox.select === 'detected' : config.search.method !== 'none' && config.search.detectorCheck;
+  return { attacked: config.encoder, surrogates: [...surrogates], ...(detects ? { acceptanceDetector: ACCEPTANCE_DETECTOR } : {}) };
 }
 
 function trainsDecoder(config: RunConfig): boolean {

@@ -7,21 +7,26 @@ import * as ort from 'onnxruntime-node';
 import type { CropSpec, SearchEngine } from '../nets/latentSearch';
 import type { OnnxEncoderSource } from './encoderGraph';
 import type { OrtGenerator } from './generators';
-import { buildSearchGraphs } from './searchGraph';
+import { buildScorerGraphs, encoderScorer, type SearchScorer } from './searchGraph';
 import { createSession, OrtSession, SessionSettings } from './session';
 
 export class OrtSearch implements SearchEngine {
-  private constructor(readonly generator: OrtGenerator, readonly encoder: OnnxEncoderSource, private readonly stepS: OrtSession, private readonly renderS: OrtSession) {}
+  private constructor(readonly generator: OrtGenerator, readonly scorer: SearchScorer, private readonly stepS: OrtSession, private readonly renderS: OrtSession) {}
 
   get outputSize(): number { return this.generator.outputSize; }
   get provider(): { provider: 'cpu' | 'cuda'; reason: string } { return { provider: this.stepS.provider, reason: this.stepS.reason }; }
 
   static async create(G: OrtGenerator, E: OnnxEncoderSource, crop: CropSpec, priorWeight: number, settings: SessionSettings = {}): Promise<OrtSearch> {
-    const g = buildSearchGraphs(G, E, crop, priorWeight);
-    const step = await createSession(g.step, `the white-box step graph (${G.kind} → ${E.config.id})`, settings);
+    return OrtSearch.withScorer(G, encoderScorer(E, crop), priorWeight, settings);
+  }
+
+  /** The same search scored by any differentiable scorer (a surrogate encoder behind its frame warp). */
+  static async withScorer(G: OrtGenerator, scorer: SearchScorer, priorWeight: number, settings: SessionSettings = {}): Promise<OrtSearch> {
+    const g = buildScorerGraphs(G, scorer, priorWeight);
+    const step = await createSession(g.step, `the latent step graph (${G.kind} → ${scorer.id})`, settings);
     try {
       const render = await createSession(g.render, `the generator graph (${G.kind})`, { ...settings, profile: false });
-      return new OrtSearch(G, E, step, render);
+      return new OrtSearch(G, scorer, step, render);
     } catch (e) {
       await step.session.release();
       throw e;
@@ -32,7 +37,7 @@ export class OrtSearch implements SearchEngine {
   get stepSession(): OrtSession { return this.stepS; }
 
   async lossAndGrad(z: Float32Array, targets: Float32Array, active: Float32Array, n: number): Promise<{ loss: Float32Array; cos: Float32Array; grad: Float32Array }> {
-    const D = this.generator.latentDim; const d = this.encoder.config.embeddingDim;
+    const D = this.generator.latentDim; const d = this.scorer.dim;
     if (z.length !== n * D || targets.length !== n * d || active.length !== n) {
       throw new Error(`white-box step: z must be [${n}, ${D}], targets [${n}, ${d}], active [${n}]; got ${z.length}, ${targets.length}, ${active.length} values`);
     }

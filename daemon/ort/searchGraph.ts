@@ -40,17 +40,36 @@ export interface SearchGraphs {
   render: Uint8Array;
 }
 
+/**
+ * What the step graph scores against the targets: `emit` takes G's images NCHW [N, 3, S, S] and returns
+ * L2-normalised embeddings [N, dim] (the attacked encoder behind its crop in the white box; a surrogate
+ * encoder behind its frame warp in the surrogate-guided black box).
+ */
+export interface SearchScorer {
+  id: string;
+  dim: number;
+  emit(b: GraphBuilder, img: string): string;
+}
+
+/** The attacked ONNX encoder behind the crop to its input: the white box's scorer. */
+export function encoderScorer(E: OnnxEncoderSource, crop: CropSpec): SearchScorer {
+  return { id: E.config.id, dim: E.config.embeddingDim, emit: (b, img) => emitEncoder(b, E, emitCropResize(b, img, crop), { normalize: true }) };
+}
+
 export function buildSearchGraphs(G: OrtGenerator, E: OnnxEncoderSource, crop: CropSpec, priorWeight: number): SearchGraphs {
-  const d = E.config.embeddingDim;
-  const b = new GraphBuilder(`white-box step (${G.kind} → ${E.config.id})`);
+  return buildScorerGraphs(G, encoderScorer(E, crop), priorWeight);
+}
+
+export function buildScorerGraphs(G: OrtGenerator, scorer: SearchScorer, priorWeight: number): SearchGraphs {
+  const d = scorer.dim;
+  const b = new GraphBuilder(`latent step (${G.kind} → ${scorer.id})`);
   const z = b.input('z', ['N', G.latentDim]);
   const T = b.input('targets', ['N', d]);
   const active = b.input('active', ['N']);
   const img = G.emit(b, z);
   const is = b.shape(img);
   if (is.length !== 4 || is[1] !== 3 || is[2] !== G.outputSize) throw new Error(`search graph: generator ${G.kind} emitted [${is}], expected [N, 3, ${G.outputSize}, ${G.outputSize}]`);
-  const x = emitCropResize(b, img, crop);
-  const e = emitEncoder(b, E, x, { normalize: true });
+  const e = scorer.emit(b, img);
   const dot = b.op('ReduceSum', [b.op('Mul', [e, T]), b.ints([1])], { keepdims: 0 });
   const norm = b.op('Sqrt', [b.op('ReduceSum', [b.op('Mul', [e, e]), b.ints([1])], { keepdims: 0 })]);
   const cos = b.op('Div', [dot, b.op('Add', [norm, b.scalar(1e-12)])]);

@@ -29,7 +29,7 @@ export const TransferConfigSchema = Type.Object({
 }, { additionalProperties: false });
 
 export const AuditSearchSchema = Type.Composite([
-  Type.Omit(SearchConfigSchema, ['queries', 'batchTargets', 'method']),
+  Type.Omit(SearchConfigSchema, ['queries', 'batchTargets', 'method', 'surrogate', 'minutes']),
   Type.Object({
     method: Type.Union([Type.Literal('zeroth-order'), Type.Literal('genetic'), Type.Literal('none')], { default: 'zeroth-order', description: 'Black-box search with encoder queries only (see run configs); "none" = the start alone.' }),
   }),

@@ -124,6 +124,20 @@ export const SearchConfigSchema = Type.Object({
   population: Type.Integer({ minimum: 4, maximum: 1024, default: 24, description: 'genetic: population size.' }),
   detectorCheck: Type.Boolean({ default: true, description: 'Keep only results the face detector still finds (acceptance test on the best-so-far).' }),
   batchTargets: Type.Integer({ minimum: 1, maximum: 4096, default: 64, description: 'Targets searched together (their queries share encoder calls).' }),
+  minutes: Type.Optional(Type.Number({
+    exclusiveMinimum: 0, maximum: 100000,
+    description: 'Wall-clock budget of the search: it measures its own query rate on this machine and lowers the queries per target to fit (never above `queries`); the report says what each target got and why.',
+  })),
+  surrogate: Type.Optional(Type.Object({
+    encoder: Type.String({ minLength: 1, description: 'An encoder the attacker owns and the engine can differentiate (never the attacked one, nor its model under another id).' }),
+    weight: Type.Number({ minimum: 0, maximum: 100, default: 0.5, description: "Weight of the surrogate's cosine (to the mapped template) beside the attacked encoder's in each step." }),
+    warmupSteps: Type.Integer({ minimum: 0, maximum: 10000, default: 30, description: 'Gradient steps on the surrogate alone before the first query (no queries).' }),
+    warmupLearningRate: Type.Number({ exclusiveMinimum: 0, maximum: 10, default: 0.05, description: 'Adam step size of the warm-up, in latent standard deviations.' }),
+    fitPhotos: Type.Integer({ minimum: 100, maximum: 1000000, default: 3000, description: "Attacker's photos the template map is fitted on (seeded subset; the surrogate embeds each once, cached)." }),
+  }, {
+    additionalProperties: false,
+    description: "zeroth-order: a surrogate encoder's gradients guide the search (its first probe pair runs along them, and its cosine to the attacked template mapped into its space joins the objective); they cost no query and are reported apart.",
+  })),
 }, { additionalProperties: false, default: {} });
 
 export const EvaluationConfigSchema = Type.Object({

@@ -90,6 +90,14 @@ export const RunManifestSchema = Type.Object({
     surrogates: Type.Array(Type.String()),
     acceptanceDetector: Type.Optional(Type.String()),
   })),
+  /**
+   * Surrogate-guided query search: the surrogate encoder, its weight in the objective, the held-out cosine of
+   * the template map into its space, and its gradient evaluations and seconds (work, not queries).
+   */
+  searchSurrogate: Type.Optional(Type.Object({
+    encoderId: Type.String(), weight: Type.Number(), mapCosine: Type.Number(),
+    evaluations: Type.Integer({ minimum: 0 }), seconds: Type.Number({ minimum: 0 }),
+  })),
   /** Compute engine of the run (training, search, decoding): the config's request, the choice and why. */
   engine: Type.Optional(Type.Object({
     requested: Type.Union([Type.Literal('auto'), Type.Literal('onnxruntime'), Type.Literal('tfjs')]),

@@ -18,25 +18,36 @@ export class QueryOracle {
   /** Why a target failed (encoder error, non-finite template), when it did. */
   readonly failure: (string | undefined)[];
   private readonly dim: number;
+  private readonly configured: number;
 
   constructor(
     private readonly encoder: Encoder,
     private readonly model: FaceModel,
     /** Unit-norm target templates. */
     private readonly targets: readonly Float32Array[],
-    /** Queries allowed per target. */
-    readonly budget: number,
+    /** Queries allowed per target (the configured maximum; a wall-clock budget may lower it while searching). */
+    private maxBudget: number,
     private readonly renderChunk = 128,
   ) {
     if (!targets.length) throw new Error('query search: no targets');
+    this.configured = maxBudget;
     this.dim = targets[0].length;
     if (encoder.dim !== this.dim) throw new Error(`query search: encoder ${encoder.id} answers ${encoder.dim}-d templates, the targets are ${this.dim}-d`);
     this.used = new Int32Array(targets.length);
     this.failure = targets.map(() => undefined);
   }
 
+  /** Queries allowed per target now. */
+  get budget(): number { return this.maxBudget; }
+
+  /** Lowers (or restores up to the first configured value) the queries allowed per target. */
+  setBudget(queries: number): void {
+    if (!(Number.isInteger(queries) && queries >= 0)) throw new Error(`query budget must be a whole number ≥ 0, got ${queries}`);
+    this.maxBudget = Math.min(queries, this.configured);
+  }
+
   remaining(t: number): number {
-    return this.failure[t] ? 0 : this.budget - this.used[t];
+    return this.failure[t] ? 0 : Math.max(0, this.maxBudget - this.used[t]);
   }
 
   /**

@@ -1,0 +1,182 @@
+/**
+ * The surrogate-guided black box's prior: an encoder the attacker owns and can differentiate (never the
+ * attacked one: same id or same model files are refused by resolveSurrogate), and a map from the attacked
+ * encoder's template space into the surrogate's, fitted on the attacker's own photos only (ridge, as the
+ * linear adapter of Shahreza, George & Marcel 2024, "Face reconstruction from face embeddings using adapter
+ * to a face foundation model"). For a target template t the surrogate's goal is normalise(M·t) in its centred
+ * space (μ: centreRows); the gradient of cos(F(warp(G(z))) − μ, M·t) with respect to the face model's latent z
+ * is exact and costs no query.
+ *
+ * The map's held-out cosine (on identities of the attacker's photos it was not fitted on) says how far the
+ * surrogate can be trusted: below `MIN_MAP_COSINE` the prior is refused with the figure, and the search runs
+ * on queries alone. Surrogate evaluations are reported (count, seconds), never counted as queries.
+ */
+import type { EncoderConfig } from '../../protocol/encoderConfig';
+import type { EngineRequest } from '../../ort/decoderRunner';
+import { OrtSearch } from '../../ort/search';
+import type { SearchScorer } from '../../ort/searchGraph';
+import { openSurrogate, resolveSurrogate, surrogateTargets, type Surrogate } from '../../blackbox/surrogate';
+import { applyRidge, fitRidge } from '../../math/ridge';
+import { latentSearchOn } from '../../nets/latentSearch';
+import type { FaceModel } from '../faceModel/types';
+
+/** Held-out cosine below which a fitted map is not trusted as a prior. */
+export const MIN_MAP_COSINE = 0.5;
+const MAP_LAMBDA = 0.1;
+
+export interface SurrogatePrior {
+  readonly id: string;
+  /** Weight of the surrogate's own cosine in the search's objective (cos_E + weight·cos_F). */
+  readonly weight: number;
+  /** Held-out cosine of the template map (attacker's photos of identities it was not fitted on). */
+  readonly mapCosine: number;
+  /** Ascent directions [m, k]: d cos_F / dz at rows of `latents` for `targets` (no queries). */
+  gradient(latents: Float32Array, targets: readonly number[]): Promise<Float32Array>;
+  /** `steps` gradient steps on cos_F alone from `start` (no queries): a start that already carries the identity. */
+  warmup(start: Float32Array, steps: number, learningRate: number): Promise<Float32Array>;
+  readonly stats: { evaluations: number; seconds: number };
+  dispose(): Promise<void>;
+}
+
+/** The attacker's own photos: their templates from the attacked encoder, and crops in the face model's frame. */
+export interface AttackerPhotos {
+  templates: Float32Array;
+  dim: number;
+  crops: Uint8Array;
+  rels: readonly string[];
+  identities: readonly string[];
+  datasetId: string;
+}
+
+export interface PriorSettings {
+  surrogate: string;
+  weight: number;
+  /** Photos used to fit the map (a seeded subset keeps the surrogate's embedding pass short). */
+  fitPhotos: number;
+  seed: number;
+}
+
+/**
+ * The surrogate's embeddings centred on their mean over the attacker's photos. Face embeddings share a large
+ * common component (two strangers' face-api vectors already have cosine ≈ 0.9), so a cosine to an uncentred
+ * goal barely tells one person from another, and neither does its gradient.
+ */
+export function centreRows(feats: Float32Array, fd: number): { centred: Float32Array; mean: Float32Array } {
+  const n = feats.length / fd;
+  const mean = new Float32Array(fd);
+  for (let r = 0; r < n; r++) for (let j = 0; j < fd; j++) mean[j] += feats[r * fd + j] / n;
+  const centred = feats.map((v, i) => v - mean[i % fd]);
+  return { centred, mean };
+}
+
+/** Fits the map on the attacker's photos and reports its held-out cosine (the last tenth of identities). */
+export function fitTemplateMap(photos: AttackerPhotos, feats: Float32Array, fd: number): { apply: (t: Float32Array, n: number) => Float32Array; heldOut: number } {
+  const ids = [...new Set(photos.identities)];
+  const heldIds = new Set(ids.slice(Math.floor(ids.length * 0.9)));
+  const n = photos.rels.length;
+  const fit: number[] = [], held: number[] = [];
+  for (let r = 0; r < n; r++) (heldIds.has(photos.identities[r]) ? held : fit).push(r);
+  const rows = (a: Float32Array, w: number, rs: number[]) => { const o = new Float32Array(rs.length * w); rs.forEach((r, i) => o.set(a.subarray(r * w, (r + 1) * w), i * w)); return o; };
+  const d = photos.dim;
+  const check = fitRidge(rows(photos.templates, d, fit), rows(feats, fd, fit), fit.length, d, fd, MAP_LAMBDA);
+  const heldOut = meanCosine(applyRidge(check, rows(photos.templates, d, held), held.length), rows(feats, fd, held), fd);
+  const all = fitRidge(photos.templates, feats, n, d, fd, MAP_LAMBDA);
+  return { apply: (t, m) => normaliseRows(applyRidge(all, t, m), fd), heldOut };
+}
+
+export async function openSurrogatePrior(model: FaceModel, attacked: EncoderConfig, targets: readonly Float32Array[], photos: AttackerPhotos,
+  s: PriorSettings, o: { engine?: EngineRequest; workspaceDir?: string; cacheDir?: string; log?: (m: string) => void }): Promise<SurrogatePrior> {
+  const plan = resolveSurrogate(s.surrogate, attacked.id, 'onnxruntime', model.frame.size, o.workspaceDir);
+  const sur = await openSurrogate(plan, o.workspaceDir);
+  try {
+    if (!sur.ort) throw new Error(`surrogate "${s.surrogate}": ${plan.ortObstacle}`);
+    const sub = subsetRows(photos, s.fitPhotos, s.seed, model.frame.size);
+    const feats = await surrogateTargets(sur, sub.crops, sub.rels, model.frame.size, photos.datasetId, { cacheDir: o.cacheDir, workspaceDir: o.workspaceDir, log: o.log });
+    const { centred, mean } = centreRows(feats, sur.dim);
+    const map = fitTemplateMap(sub, centred, sur.dim);
+    if (!(map.heldOut >= MIN_MAP_COSINE)) {
+      throw new Error(`surrogate "${s.surrogate}": the map from ${attacked.id} templates fits badly (held-out cosine ${map.heldOut.toFixed(3)} < ${MIN_MAP_COSINE})`);
+    }
+    const flat = new Float32Array(targets.length * photos.dim);
+    targets.forEach((t, i) => flat.set(t, i * photos.dim));
+    const mapped = map.apply(flat, targets.length);
+    o.log?.(`surrogate ${s.surrogate}: template map fitted on ${sub.rels.length} of the attacker's photos, held-out cosine ${map.heldOut.toFixed(3)}`);
+    const emitF = sur.ort;
+    const centredScorer: SearchScorer = { id: sur.id, dim: sur.dim, emit: (b, img) => b.op('Sub', [emitF.emit(b, img), b.constant(mean, [1, sur.dim], 'float32', 'surrogate_mean')]) };
+    const search = await OrtSearch.withScorer(await model.ortGenerator(), centredScorer, 0);
+    return priorOver(search, sur, model, mapped, s.weight, map.heldOut);
+  } catch (e) {
+    await sur.dispose();
+    throw e;
+  }
+}
+
+function priorOver(search: OrtSearch, sur: Surrogate, model: FaceModel, mapped: Float32Array, weight: number, mapCosine: number): SurrogatePrior {
+  const k = model.latentDim, fd = sur.dim;
+  const stats = { evaluations: 0, seconds: 0 };
+  const gradient = async (latents: Float32Array, targets: readonly number[]): Promise<Float32Array> => {
+    const t0 = Date.now();
+    const m = targets.length;
+    const T = new Float32Array(m * fd);
+    targets.forEach((t, i) => T.set(mapped.subarray(t * fd, (t + 1) * fd), i * fd));
+    const { grad } = await search.lossAndGrad(latents, T, new Float32Array(m).fill(1), m);
+    stats.evaluations += m;
+    stats.seconds += (Date.now() - t0) / 1000;
+    // The graph descends on 1 − cos: its gradient's negative climbs the cosine.
+    return grad.map((g) => -g);
+  };
+  return {
+    id: sur.id, weight, mapCosine, stats, gradient,
+    async warmup(start, steps, learningRate) {
+      if (steps <= 0) return Float32Array.from(start);
+      const t0 = Date.now();
+      const n = start.length / k;
+      const targets = Array.from({ length: n }, (_, i) => mapped.slice(i * fd, (i + 1) * fd));
+      const res = await latentSearchOn(search, targets, k, {
+        steps, learningRate: learningRate * model.latentScale, init: 'estimate', priorWeight: 0,
+        estimate: Array.from({ length: n }, (_, i) => start.slice(i * k, (i + 1) * k)), projectHost: (z) => model.clampLatents(z),
+      });
+      res.images.dispose();
+      stats.evaluations += n * (steps + 1);
+      stats.seconds += (Date.now() - t0) / 1000;
+      const out = new Float32Array(n * k);
+      res.z.forEach((z, i) => out.set(z, i * k));
+      return out;
+    },
+    async dispose() { await search.dispose(); await sur.dispose(); },
+  };
+}
+
+/** A seeded subset of at most `count` photos (whole identities stay together for the held-out check). */
+function subsetRows(p: AttackerPhotos, count: number, seed: number, size: number): AttackerPhotos {
+  const n = p.rels.length;
+  if (n <= count) return p;
+  const step = n / count;
+  const rows = Array.from({ length: count }, (_, i) => Math.min(n - 1, Math.floor((i + ((seed % 997) / 997)) * step)));
+  const S3 = size * size * 3;
+  const crops = new Uint8Array(rows.length * S3);
+  const templates = new Float32Array(rows.length * p.dim);
+  rows.forEach((r, i) => { crops.set(p.crops.subarray(r * S3, (r + 1) * S3), i * S3); templates.set(p.templates.subarray(r * p.dim, (r + 1) * p.dim), i * p.dim); });
+  return { ...p, crops, templates, rels: rows.map((r) => p.rels[r]), identities: rows.map((r) => p.identities[r]) };
+}
+
+function normaliseRows(a: Float32Array, d: number): Float32Array {
+  for (let r = 0; r < a.length / d; r++) {
+    let s = 0;
+    for (let j = 0; j < d; j++) s += a[r * d + j] ** 2;
+    const f = 1 / (Math.sqrt(s) + 1e-12);
+    for (let j = 0; j < d; j++) a[r * d + j] *= f;
+  }
+  return a;
+}
+
+function meanCosine(a: Float32Array, b: Float32Array, d: number): number {
+  const n = a.length / d;
+  let total = 0;
+  for (let r = 0; r < n; r++) {
+    let ab = 0, aa = 0, bb = 0;
+    for (let j = 0; j < d; j++) { ab += a[r * d + j] * b[r * d + j]; aa += a[r * d + j] ** 2; bb += b[r * d + j] ** 2; }
+    total += ab / Math.sqrt(aa * bb + 1e-24);
+  }
+  return n ? total / n : NaN;
+}
