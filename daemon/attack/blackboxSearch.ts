@@ -41,6 +41,7 @@ export interface BlackboxSearchOutput { latents: Float32Array; cosine: number[];
 export async function blackboxSearch(ctx: AttackContext, p: BlackboxSearchInput): Promise<BlackboxSearchOutput> {
   const { config, targets } = p;
   const sc = config.search;
+  const startedAt = Date.now();
   let start = p.start;
   const prior = sc.surrogate ? await openPrior(ctx, p) : null;
   const encoder = await loadEncoder(p.enc, { workspaceDir: ctx.workspaceDir });
@@ -56,7 +57,7 @@ export async function blackboxSearch(ctx: AttackContext, p: BlackboxSearchInput)
     const res = await querySearch(oracle, p.model, start, {
       method: sc.method as 'zeroth-order' | 'genetic', sigma: sc.sigma, learningRate: sc.learningRate,
       directions: sc.directions, population: sc.population, seed: config.training.seed,
-      ...(sc.minutes !== undefined ? { minutes: sc.minutes } : {}), ...(prior ? { prior } : {}),
+      ...(sc.minutes !== undefined ? { minutes: sc.minutes, startedAt } : {}), ...(prior ? { prior } : {}),
       ...(check ? { detect: check.detect } : {}), signal: ctx.signal, onStep: progress,
     });
     if (res.aborted) throw new JobCancelledError();
@@ -107,7 +108,13 @@ function searchProgress(ctx: AttackContext, p: BlackboxSearchInput, oracle: Quer
   const total = targets.length * p.config.search.queries;
   const t0 = Date.now();
   let lastSnap = Date.now();
+  let announced = false;
   return async (s) => {
+    if (!announced && oracle.budget < p.config.search.queries) {
+      // Said as soon as the first steps show it, not at the end: the user learns at once what this machine affords.
+      announced = true;
+      ctx.log('warn', `query search: this machine affords ${oracle.budget} of the ${p.config.search.queries} queries per target within search.minutes ${p.config.search.minutes}; the search is cut to fit (the report says so)`);
+    }
     const valid = Array.from(s.best).filter((c) => Number.isFinite(c));
     const mean = valid.reduce((a, b) => a + b, 0) / Math.max(1, valid.length);
     const time = new Date().toISOString();

@@ -111,7 +111,7 @@ function obstacles(config: EncoderConfig, size: number): { any: string | null; o
  * Checks `id` as the surrogate of a run attacking `attackedId` on `engine`, with decoder output size `size`.
  * Errors name the problem and list the encoders that can be used instead.
  */
-export function resolveSurrogate(id: string, attackedId: string, engine: EngineRequest, size: number, workspaceDir?: string): SurrogatePlan {
+export function resolveSurrogate(id: string, attackedId: string, engine: EngineRequest, size: number, workspaceDir?: string, field = 'decoder.identity.surrogate'): SurrogatePlan {
   const scope = scopeOf(workspaceDir);
   const attacked = findEncoderConfig(attackedId, scope).config;
   let attackedHash: string | null = null;
@@ -135,20 +135,20 @@ export function resolveSurrogate(id: string, attackedId: string, engine: EngineR
   try {
     entry = findEncoderConfig(id, scope);
   } catch (e) {
-    throw new Error(`decoder.identity.surrogate: ${(e as Error).message}; ${options}`);
+    throw new Error(`${field}: ${(e as Error).message}; ${options}`);
   }
   const c = entry.config;
   if (id === attackedId) {
-    throw new Error(`decoder.identity.surrogate "${id}" is the attacked encoder: a black-box attack has no gradients of the encoder it attacks; ${options}`);
+    throw new Error(`${field} "${id}" is the attacked encoder: a black-box attack has no gradients of the encoder it attacks; ${options}`);
   }
   const h = hashOf(c);
   if (h !== null && h === attackedHash) {
-    throw new Error(`decoder.identity.surrogate "${id}" runs the attacked encoder's own model (${attackedId}: same model files, sha256 ${h.slice(0, 12)}…): ` +
+    throw new Error(`${field} "${id}" runs the attacked encoder's own model (${attackedId}: same model files, sha256 ${h.slice(0, 12)}…): ` +
       `a black-box attack has no gradients of the encoder it attacks; ${options}`);
   }
   const o = obstacles(c, size);
-  if (o.any) throw new Error(`decoder.identity.surrogate "${id}" cannot be differentiated by the engine: ${o.any}; ${options}`);
-  if (engine === 'onnxruntime' && o.ort) throw new Error(`decoder.identity.surrogate "${id}" cannot be used with training.engine "onnxruntime": ${o.ort}; use "auto" or "tfjs" to train on TF.js, or ${options}`);
+  if (o.any) throw new Error(`${field} "${id}" cannot be differentiated by the engine: ${o.any}; ${options}`);
+  if (engine === 'onnxruntime' && o.ort) throw new Error(`${field} "${id}" cannot be used with training.engine "onnxruntime": ${o.ort}; use "auto" or "tfjs" to train on TF.js, or ${options}`);
   return { config: c, file: entry.file, warp: frameWarp(size, c.alignment.template, c.alignment.size)!, ortObstacle: o.ort };
 }
 

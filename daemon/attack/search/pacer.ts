@@ -26,9 +26,11 @@ export class QueryPacer {
     /** Wall-clock budget of the search in seconds; undefined = queries only. */
     private readonly seconds: number | undefined,
     private readonly now: () => number = Date.now,
+    /** When the budgeted work began (a surrogate warm-up before the first query counts too); default now. */
+    startedAt?: number,
   ) {
     if (seconds !== undefined && !(seconds > 0)) throw new Error(`search.minutes must be > 0, got ${seconds / 60}`);
-    this.t0 = now();
+    this.t0 = startedAt ?? now();
     this.decision = { budget: maxQueries };
   }
 

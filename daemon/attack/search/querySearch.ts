@@ -28,6 +28,8 @@ export interface QuerySearchOptions extends SearchHooks {
   seed?: number;
   /** Wall-clock budget of the search (start, steps, acceptance tests, surrogate work), minutes. */
   minutes?: number;
+  /** When the budgeted work began (Date.now() units), if before this call: a surrogate warm-up counts too. */
+  startedAt?: number;
   /** zeroth-order: a surrogate encoder's gradients as prior (no queries). */
   prior?: SurrogatePrior;
   signal?: AbortSignal;
@@ -52,7 +54,7 @@ export async function querySearch(oracle: QueryOracle, model: FaceModel, start: 
   if (!Number.isInteger(n) || n < 1) throw new Error(`query search: start latents (${start.length} values) are not rows of ${k}`);
   if (!(o.sigma > 0) || !(o.learningRate > 0)) throw new Error('query search: sigma and learningRate must be > 0');
   if (o.prior && o.method !== 'zeroth-order') throw new Error(`query search: a surrogate prior guides the zeroth-order search, not "${o.method}"`);
-  const pacer = new QueryPacer(oracle.budget, o.minutes !== undefined ? o.minutes * 60 : undefined);
+  const pacer = new QueryPacer(oracle.budget, o.minutes !== undefined ? o.minutes * 60 : undefined, Date.now, o.startedAt);
   const state = await SearchState.open(oracle, model, start, o, pacer);
   const startCos = Float32Array.from(state.bestCos);
   const aborted = o.method === 'zeroth-order'

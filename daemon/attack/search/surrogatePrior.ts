@@ -23,6 +23,8 @@ import type { FaceModel } from '../faceModel/types';
 /** Held-out cosine below which a fitted map is not trusted as a prior. */
 export const MIN_MAP_COSINE = 0.5;
 const MAP_LAMBDA = 0.1;
+/** Faces per surrogate gradient call. */
+const PRIOR_BATCH = 8;
 
 export interface SurrogatePrior {
   readonly id: string;
@@ -86,7 +88,7 @@ export function fitTemplateMap(photos: AttackerPhotos, feats: Float32Array, fd: 
 
 export async function openSurrogatePrior(model: FaceModel, attacked: EncoderConfig, targets: readonly Float32Array[], photos: AttackerPhotos,
   s: PriorSettings, o: { engine?: EngineRequest; workspaceDir?: string; cacheDir?: string; log?: (m: string) => void }): Promise<SurrogatePrior> {
-  const plan = resolveSurrogate(s.surrogate, attacked.id, 'onnxruntime', model.frame.size, o.workspaceDir);
+  const plan = resolveSurrogate(s.surrogate, attacked.id, 'onnxruntime', model.frame.size, o.workspaceDir, 'search.surrogate.encoder');
   const sur = await openSurrogate(plan, o.workspaceDir);
   try {
     if (!sur.ort) throw new Error(`surrogate "${s.surrogate}": ${plan.ortObstacle}`);
@@ -116,14 +118,20 @@ function priorOver(search: OrtSearch, sur: Surrogate, model: FaceModel, mapped: 
   const stats = { evaluations: 0, seconds: 0 };
   const gradient = async (latents: Float32Array, targets: readonly number[]): Promise<Float32Array> => {
     const t0 = Date.now();
-    const m = targets.length;
-    const T = new Float32Array(m * fd);
-    targets.forEach((t, i) => T.set(mapped.subarray(t * fd, (t + 1) * fd), i * fd));
-    const { grad } = await search.lossAndGrad(latents, T, new Float32Array(m).fill(1), m);
-    stats.evaluations += m;
+    const out = new Float32Array(targets.length * k);
+    // In chunks: the surrogate's activations and their gradients for hundreds of faces at once would take gigabytes.
+    for (let at = 0; at < targets.length; at += PRIOR_BATCH) {
+      const ts = targets.slice(at, at + PRIOR_BATCH);
+      const m = ts.length;
+      const T = new Float32Array(m * fd);
+      ts.forEach((t, i) => T.set(mapped.subarray(t * fd, (t + 1) * fd), i * fd));
+      const { grad } = await search.lossAndGrad(latents.subarray(at * k, (at + m) * k), T, new Float32Array(m).fill(1), m);
+      // The graph descends on 1 − cos: its gradient's negative climbs the cosine.
+      for (let i = 0; i < m * k; i++) out[at * k + i] = -grad[i];
+    }
+    stats.evaluations += targets.length;
     stats.seconds += (Date.now() - t0) / 1000;
-    // The graph descends on 1 − cos: its gradient's negative climbs the cosine.
-    return grad.map((g) => -g);
+    return out;
   };
   return {
     id: sur.id, weight, mapCosine, stats, gradient,
@@ -131,16 +139,19 @@ function priorOver(search: OrtSearch, sur: Surrogate, model: FaceModel, mapped: 
       if (steps <= 0) return Float32Array.from(start);
       const t0 = Date.now();
       const n = start.length / k;
-      const targets = Array.from({ length: n }, (_, i) => mapped.slice(i * fd, (i + 1) * fd));
-      const res = await latentSearchOn(search, targets, k, {
-        steps, learningRate: learningRate * model.latentScale, init: 'estimate', priorWeight: 0,
-        estimate: Array.from({ length: n }, (_, i) => start.slice(i * k, (i + 1) * k)), projectHost: (z) => model.clampLatents(z),
-      });
-      res.images.dispose();
+      const out = new Float32Array(n * k);
+      for (let at = 0; at < n; at += PRIOR_BATCH) {
+        const m = Math.min(PRIOR_BATCH, n - at);
+        const targets = Array.from({ length: m }, (_, i) => mapped.slice((at + i) * fd, (at + i + 1) * fd));
+        const res = await latentSearchOn(search, targets, k, {
+          steps, learningRate: learningRate * model.latentScale, init: 'estimate', priorWeight: 0,
+          estimate: Array.from({ length: m }, (_, i) => start.slice((at + i) * k, (at + i + 1) * k)), projectHost: (z) => model.clampLatents(z),
+        });
+        res.images.dispose();
+        res.z.forEach((z, i) => out.set(z, (at + i) * k));
+      }
       stats.evaluations += n * (steps + 1);
       stats.seconds += (Date.now() - t0) / 1000;
-      const out = new Float32Array(n * k);
-      res.z.forEach((z, i) => out.set(z, i * k));
       return out;
     },
     async dispose() { await search.dispose(); await sur.dispose(); },

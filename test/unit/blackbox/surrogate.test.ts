@@ -19,6 +19,8 @@ import { resolveModelPath, findEncoderConfig } from '../../../daemon/encoders/re
 import { ARCFACE_112, getTemplate } from '../../../daemon/data/templates';
 import { useTmpDir, wasmEngine } from '../engine/helpers';
 import { runGraph, values } from '../ort/helpers';
+import { centreRows, fitTemplateMap, MIN_MAP_COSINE } from '../../../daemon/attack/search/surrogatePrior';
+import { mulberry32 } from '../../../daemon/data/split';
 
 const ATTACKED = 'arcface512-faceplugin';
 
@@ -54,6 +56,26 @@ describe('blackbox/surrogate: the identity term\'s surrogate encoder', function 
       const list = (e as Error).message.split('surrogates that can be used: ')[1];
       assert.ok(!list.includes('arcface-copy') && !list.includes(ATTACKED), `the attacked model is not offered: ${list}`);
     }
+  });
+
+  it('the search\'s surrogate is refused the same way, named by its own config field', () => {
+    assert.throws(() => resolveSurrogate('arcface-copy', ATTACKED, 'onnxruntime', 112, ws, 'search.surrogate.encoder'), /^Error: search.surrogate.encoder "arcface-copy" runs the attacked encoder's own model/);
+  });
+
+  it('the template map into the surrogate\'s centred space: near 1 held out when the spaces are linearly related, low for noise', () => {
+    const rand = mulberry32(5);
+    const n = 600, d = 24, fd = 8;
+    const ids = Array.from({ length: n }, (_, i) => `id${Math.floor(i / 3)}`);
+    const templates = Float32Array.from({ length: n * d }, () => rand() * 2 - 1);
+    const A = Float32Array.from({ length: d * fd }, () => rand() * 2 - 1);
+    const related = new Float32Array(n * fd);
+    for (let r = 0; r < n; r++) for (let j = 0; j < fd; j++) { let v = 3; for (let i = 0; i < d; i++) v += templates[r * d + i] * A[i * fd + j]; related[r * fd + j] = v; }
+    const photos = { templates, dim: d, crops: new Uint8Array(0), rels: ids.map((x, i) => `${x}/${i}.jpg`), identities: ids, datasetId: 'toy' };
+    const { centred, mean } = centreRows(related, fd);
+    assert.ok(Math.abs(mean[0] - related.filter((_, i) => i % fd === 0).reduce((a, b) => a + b, 0) / n) < 1e-4);
+    assert.ok(fitTemplateMap(photos, centred, fd).heldOut > 0.99);
+    const noise = centreRows(Float32Array.from({ length: n * fd }, () => rand()), fd).centred;
+    assert.ok(fitTemplateMap(photos, noise, fd).heldOut < MIN_MAP_COSINE, 'noise cannot be mapped: the prior would be refused');
   });
 
   it('refuses encoders the engine cannot differentiate, naming them and the options', () => {
