@@ -33,15 +33,45 @@ export interface BlackboxSearchInput {
   /** The attacker's own photos (PCA face model only): what a surrogate's template map is fitted on. */
   photos?: AttackerPhotos;
   cacheDir?: string;
+  /** When the run's wall-clock budget ends (config.minutes), Date.now() units. */
+  deadline?: number;
   writeSnapshot(latents: Float32Array, cosine: number[], queries: number[]): Promise<void>;
 }
 
 export interface BlackboxSearchOutput { latents: Float32Array; cosine: number[]; queries: number[] }
 
+/** Share of a run's wall-clock budget kept for the evaluation after the search. */
+export const EVALUATION_SHARE = 0.25;
+/** The least a search gets under a run budget that setup has already spent (start and a few steps). */
+export const MIN_SEARCH_MINUTES = 0.5;
+
+/**
+ * The search's minutes: search.minutes, capped by what the run's budget leaves after setup less the
+ * evaluation's share; when even the floor does not fit, the run says so now, and what it cuts.
+ */
+export function searchMinutes(config: RunConfig, deadline: number | undefined, now: number, warn: (m: string) => void): number | undefined {
+  const own = config.search.minutes;
+  if (deadline === undefined || config.minutes === undefined) return own;
+  const left = (deadline - now) / 60_000 - EVALUATION_SHARE * config.minutes;
+  const spentOnSetup = config.minutes - (deadline - now) / 60_000;
+  if (left < MIN_SEARCH_MINUTES) {
+    warn(`this run cannot keep its budget of ${config.minutes} min on this machine: setup took ${spentOnSetup.toFixed(1)} min; ` +
+      `the search gets its floor of ${MIN_SEARCH_MINUTES} min (fewer queries per target; the report says how many) and the evaluation its ${(EVALUATION_SHARE * config.minutes).toFixed(1)} min share`);
+    return MIN_SEARCH_MINUTES;
+  }
+  const m = own !== undefined ? Math.min(own, left) : left;
+  if (own === undefined || left < own) ctx0Log(`the search gets ${m.toFixed(1)} min of the run's ${config.minutes} (setup took ${spentOnSetup.toFixed(1)} min; ${(EVALUATION_SHARE * config.minutes).toFixed(1)} min kept for the evaluation)`, warn);
+  return m;
+}
+
+function ctx0Log(m: string, warn: (m: string) => void): void { warn(m); }
+
 export async function blackboxSearch(ctx: AttackContext, p: BlackboxSearchInput): Promise<BlackboxSearchOutput> {
   const { config, targets } = p;
-  const sc = config.search;
+  const sc = { ...config.search };
   const startedAt = Date.now();
+  const minutes = searchMinutes(config, p.deadline, startedAt, (m) => ctx.log('warn', m));
+  if (minutes !== undefined) sc.minutes = minutes;
   let start = p.start;
   const prior = sc.surrogate ? await openPrior(ctx, p) : null;
   const encoder = await loadEncoder(p.enc, { workspaceDir: ctx.workspaceDir });
@@ -113,7 +143,7 @@ function searchProgress(ctx: AttackContext, p: BlackboxSearchInput, oracle: Quer
     if (!announced && oracle.budget < p.config.search.queries) {
       // Said as soon as the first steps show it, not at the end: the user learns at once what this machine affords.
       announced = true;
-      ctx.log('warn', `query search: this machine affords ${oracle.budget} of the ${p.config.search.queries} queries per target within search.minutes ${p.config.search.minutes}; the search is cut to fit (the report says so)`);
+      ctx.log('warn', `query search: this machine affords ${oracle.budget} of the ${p.config.search.queries} queries per target within its time; the search is cut to fit (the report says so)`);
     }
     const valid = Array.from(s.best).filter((c) => Number.isFinite(c));
     const mean = valid.reduce((a, b) => a + b, 0) / Math.max(1, valid.length);

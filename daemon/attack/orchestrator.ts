@@ -107,7 +107,7 @@ export async function runAttack(config: RunConfig, ctx: AttackContext, opts: Att
       ...(fs.existsSync(manifestFile) ? {} : { createdAt: new Date().toISOString() }), state: 'running',
     });
     try {
-      await attack(config, ctx, { runDir, enc, decision, dataset, split, dataOpts });
+      await attack(config, ctx, { runDir, enc, decision, dataset, split, dataOpts, ...(config.minutes !== undefined ? { deadline: t0 + config.minutes * 60_000 } : {}) });
     } catch (err) {
       updateManifest(runDir, err instanceof JobCancelledError ? { state: 'interrupted' } : { state: 'failed', error: (err as Error).message });
       throw err;
@@ -125,6 +125,8 @@ interface AttackPlan {
   dataset: ReturnType<typeof openImageDataset>;
   split: ReturnType<typeof ensureRunSplit>;
   dataOpts: { cacheDir?: string; workers?: number; workspaceDir: string };
+  /** When the run's wall-clock budget (config.minutes) ends, Date.now() units. */
+  deadline?: number;
 }
 
 async function attack(config: RunConfig, ctx: AttackContext, p: AttackPlan): Promise<void> {
@@ -239,7 +241,7 @@ async function attack(config: RunConfig, ctx: AttackContext, p: AttackPlan): Pro
         updateManifest(runDir, { engine: res.engine });
       } else if (config.search.method !== 'none') {
         const out = await blackboxSearch(ctx, {
-          config, enc, model, targets, ids, start, runDir, metrics, cacheDir: dataOpts.cacheDir, ...(photos ? { photos } : {}),
+          config, enc, model, targets, ids, start, runDir, metrics, cacheDir: dataOpts.cacheDir, ...(photos ? { photos } : {}), ...(p.deadline ? { deadline: p.deadline } : {}),
           writeSnapshot: async (z, c, q) => { await writeIndex(z, c, q); },
         });
         latents = out.latents;

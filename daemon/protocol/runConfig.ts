@@ -152,6 +152,10 @@ export const RunConfigSchema = Type.Object({
   name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', maxLength: 100, description: 'Run folder name under runsDir.' }),
   description: Type.Optional(Type.String()),
   runsDir: Type.String({ minLength: 1, default: 'runs', description: 'Folder holding run folders, relative to the workspace.' }),
+  minutes: Type.Optional(Type.Number({
+    exclusiveMinimum: 0, maximum: 100000,
+    description: 'Wall-clock budget of the whole run (setup, attack, evaluation): a query search gets what setup leaves, less a quarter of the budget kept for the evaluation (and never more than search.minutes); the run says at the search\'s start when it cannot keep the budget and what it cuts.',
+  })),
   encoder: Type.String({
     minLength: 1,
     description: 'Id of the attacked encoder (models/encoders/<id>.json or a workspace encoder config).',

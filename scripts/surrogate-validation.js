@@ -1,0 +1,93 @@
+#!/usr/bin/env node
+// Chooses the surrogate-guided search's settings on a VALIDATION split, never on the test identities:
+// the default split's training identities (seed 0, 20 % held out for test) are split again, 10 % of them
+// held out for validation; the PCA face model, the ridge start and the surrogate's template map are fitted on
+// the rest, and validation photos are the targets. Each variant runs the real search (daemon/attack/search)
+// with the same query budget; the table gives the attacked encoder's mean cosine at the start and at the end,
+// and the identity seen by the surrogate (face-api's centred cosine between the reconstruction and the
+// target photo: biased toward variants that use it, so the attacked encoder's cosine decides).
+// Usage: npm run build && node scripts/surrogate-validation.js [n=32] [q=100] [v=none,w0.5u0,w0.5u30]
+//   variant wWuU[lL]: surrogate weight W, U warm-up steps at learning rate L (default 0.05); "none": queries only.
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+const O = path.join(__dirname, '..', 'out', 'daemon') + '/';
+const { openImageDataset, subsetByIdentity } = require(O + 'data/dataset');
+const { makeIdentitySplit } = require(O + 'data/split');
+const { getEmbeddingsWithCrops } = require(O + 'data/embeddingCache');
+const { resolveDatasetPath } = require(O + 'config/datasetPath');
+const { defaultCacheDir } = require(O + 'data/pipeline');
+const { buildPcaFaceModel, loadPcaFaceModel } = require(O + 'attack/faceModel/pca');
+const { fitRidge, applyRidge } = require(O + 'math/ridge');
+const { openSurrogatePrior, centreRows } = require(O + 'attack/search/surrogatePrior');
+const { QueryOracle } = require(O + 'attack/search/oracle');
+const { querySearch } = require(O + 'attack/search/querySearch');
+const { loadEncoder } = require(O + 'encoders/load');
+const { findEncoderConfig } = require(O + 'encoders/registry');
+const { resolveSurrogate, openSurrogate, surrogateTargets } = require(O + 'blackbox/surrogate');
+const { tf } = require(O + 'engine/tf');
+const { initEngine } = require(O + 'engine/backend');
+
+const args = Object.fromEntries(process.argv.slice(2).map((a) => a.split('=')));
+const NT = +(args.n ?? 32), Q = +(args.q ?? 100), K = 512, ATTACKED = 'arcface512-faceplugin', SURROGATE = 'faceapi-resnet128';
+const mean = (a) => Array.from(a).reduce((x, y) => x + y, 0) / a.length;
+const rowsOf = (rows, src, w) => { const o = new src.constructor(rows.length * w); rows.forEach((r, i) => o.set(src.subarray(r * w, (r + 1) * w), i * w)); return o; };
+
+async function main() {
+  await initEngine({});
+  const ds = openImageDataset(resolveDatasetPath('lfw', process.cwd()));
+  const split = makeIdentitySplit(ds.identities, { seed: 0, testFraction: 0.2, validationFraction: 0.1 });
+  const frame = { template: 'arcface-5pt', size: 112 };
+  // The main job's training side (train + validation identities): its embeddings are already cached.
+  const data = await getEmbeddingsWithCrops(subsetByIdentity(ds, [...split.train, ...split.validation]), ATTACKED, frame, {});
+  const val = new Set(split.validation), S3 = 112 * 112 * 3, d = data.dim;
+  const fitRows = [], valRows = [];
+  data.identities.forEach((id, i) => (val.has(id) ? valRows : fitRows).push(i));
+  const fitCrops = rowsOf(fitRows, data.crops, S3), fitT = rowsOf(fitRows, data.embeddings, d);
+  const pcaDir = path.join(defaultCacheDir(), 'validation', `pca${K}-seed0-val0.1`);
+  let pca = fs.existsSync(path.join(pcaDir, 'facemodel', 'pca.json')) ? loadPcaFaceModel(pcaDir) : null;
+  if (!pca) { pca = await buildPcaFaceModel(fitCrops, fitRows.length, frame, { components: K, seed: 0 }); await pca.save(pcaDir); }
+  const ridge = fitRidge(fitT, await pca.project(fitCrops, fitRows.length), fitRows.length, d, K, 0.1);
+  const vr = valRows.filter((_, i) => i % Math.max(1, Math.floor(valRows.length / NT)) === 0).slice(0, NT);
+  const vT = rowsOf(vr, data.embeddings, d);
+  const targets = vr.map((_, i) => vT.slice(i * d, (i + 1) * d));
+  const start = applyRidge(ridge, vT, vr.length);
+  pca.clampLatents(start);
+  const photos = { templates: fitT, dim: d, crops: fitCrops, rels: fitRows.map((r) => data.rels[r]), identities: fitRows.map((r) => data.identities[r]), datasetId: `${ds.id}-val0.1` };
+  const encCfg = findEncoderConfig(ATTACKED).config;
+  const enc = await loadEncoder(encCfg, {});
+  // The identity proxy: the surrogate's centred cosine between a reconstruction and its target photo.
+  const sur = await openSurrogate(resolveSurrogate(SURROGATE, ATTACKED, 'onnxruntime', 112));
+  const idRows = [...fitRows.slice(0, 3000), ...vr];
+  const F = await surrogateTargets(sur, rowsOf(idRows, data.crops, S3), idRows.map((r) => data.rels[r]), 112, `${ds.id}-idproxy`, {});
+  const mu = centreRows(F.subarray(0, 3000 * 128), 128).mean;
+  const vF = F.subarray(3000 * 128);
+  const identity = async (z) => {
+    const px = tf.tidy(() => tf.mul(pca.render(tf.tensor2d(z, [vr.length, K])), 255));
+    const E = await sur.embedCrops(Uint8Array.from(px.dataSync(), (v) => Math.max(0, Math.min(255, Math.round(v)))), vr.length);
+    px.dispose();
+    const c = vr.map((_, i) => { let s = 0, x = 0, y = 0; for (let j = 0; j < 128; j++) { const a = E[i * 128 + j] - mu[j], b = vF[i * 128 + j] - mu[j]; s += a * b; x += a * a; y += b * b; } return s / Math.sqrt(x * y); });
+    return mean(c);
+  };
+  console.log(`validation: ${vr.length} targets of ${new Set(vr.map((r) => data.identities[r])).size} identities; fitted on ${fitRows.length} photos; ${Q} queries per target`);
+  console.log('| variant | surrogate weight | warm-up steps | attacked cosine: start → end | identity (face-api, centred) | surrogate evaluations / target | warm-up s | search s |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const v of (args.v ?? 'none,w0.5u0,w0.5u30').split(',')) {
+    const m = /^w([\d.]+)u(\d+)(?:l([\d.]+))?$/.exec(v);
+    if (!m && v !== 'none') throw new Error(`variant "${v}": expected none or wWuU[lL]`);
+    const t0 = Date.now();
+    let prior = null, s0 = start;
+    if (m) {
+      prior = await openSurrogatePrior(pca, encCfg, targets, photos, { surrogate: SURROGATE, weight: +m[1], fitPhotos: 3000, seed: 0 }, {});
+      if (+m[2] > 0) { s0 = await prior.warmup(start, +m[2], +(m[3] ?? 0.05)); pca.clampLatents(s0); }
+    }
+    const t1 = Date.now();
+    const oracle = new QueryOracle(enc, pca, targets, Q);
+    const res = await querySearch(oracle, pca, s0, { method: 'zeroth-order', sigma: 0.5, learningRate: 0.1, directions: 2, population: 24, seed: 0, ...(prior ? { prior } : {}) });
+    const t2 = Date.now();
+    console.log(`| ${v} | ${m ? m[1] : '—'} | ${m ? m[2] : 0} | ${mean(res.startCos).toFixed(3)} → ${mean(res.bestCos).toFixed(3)} | ${(await identity(res.bestLatents)).toFixed(3)} | ${prior ? (prior.stats.evaluations / vr.length).toFixed(0) : 0} | ${((t1 - t0) / 1000).toFixed(0)} | ${((t2 - t1) / 1000).toFixed(0)} |`);
+    await prior?.dispose();
+  }
+  console.log(`ridge start alone: identity ${(await identity(start)).toFixed(3)}; load average ${require('node:os').loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+}
+main().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });
