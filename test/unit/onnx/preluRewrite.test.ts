@@ -29,6 +29,19 @@ describe('onnx/preluRewrite', () => {
     for (let i = 0; i < a.length; i++) assert.ok(Object.is(a[i], b[i]), `value ${i}: ${a[i]} vs ${b[i]}`);
   });
 
+  it('blocked form: s·x + (1 − s)·relu(x) for every slope, within a rounding of PRelu, with no Max/Min/Where', async () => {
+    const bytes = model([Float32Array.of(0.1, -0.5, 1, 0.9), Float32Array.of(1, 1.3, 2, 1.01), Float32Array.of(0.2, 1.5, -1.2, 0.7)]);
+    const r = rewritePrelu(bytes, 'test', 'blocked');
+    assert.ok(r);
+    assert.deepEqual([r.max, r.min, r.where, r.blocked], [0, 0, 0, 3]);
+    const x = { data: values(2 * 4 * 5 * 5, 3, -2, 2), shape: [2, 4, 5, 5] };
+    const a = (await runGraph(bytes, { x }, ['y'])).y;
+    const b = (await runGraph(r.bytes, { x }, ['y'])).y;
+    let worst = 0;
+    for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / Math.max(Math.abs(a[i]), 1e-3));
+    assert.ok(worst < 1e-6, `relative difference ${worst}`);
+  });
+
   it('leaves models without constant-slope PRelu alone', () => {
     const b = new GraphBuilder('none');
     b.rename(b.op('Relu', [b.input('x', [2])]), 'y');
