@@ -44,6 +44,8 @@ export interface OnnxEncoderOptions {
    * 16.6 ms per face spinning, 9.2 ms not.
    */
   spinning?: boolean;
+  /** Do not import the model into TF.js even when the config declares it differentiable (no `forward`). */
+  embedOnly?: boolean;
   /** Warnings (threads clamped, batch not lifted and why, a rewrite refused); default console.warn. */
   log?: (msg: string) => void;
 }
@@ -157,7 +159,7 @@ export class OnnxEncoder implements Encoder {
         throw new Error(`${who}: the model outputs ${probe.length / probeN} values per face, config embeddingDim is ${config.embeddingDim}`);
       }
       // Imported last, once the model is known good, so a failed load never holds TF.js weights.
-      if (config.known.differentiable) await enc.attachTfModel();
+      if (config.known.differentiable && !opts.embedOnly) await enc.attachTfModel();
       return enc;
     } catch (err) {
       if (chosen && chosen.session !== session) await chosen.session.release();
