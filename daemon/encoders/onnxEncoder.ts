@@ -310,7 +310,7 @@ interface GraphChoice {
   warnings: string[];
 }
 
-interface Candidate { bytes: Uint8Array; lifted: boolean; prelus: number }
+interface Candidate { bytes: Uint8Array; lifted: boolean; prelus: number; folded: number }
 
 /**
  * The fastest graph of `io.file` that answers as `original` does: lifted batch + blocked PRelu, then lifted
@@ -336,11 +336,11 @@ async function chooseGraph(io: GraphIo, original: ort.InferenceSession, settings
   };
   const candidates: Candidate[] = [];
   const pr = want.prelu ? blocked(lifted ?? bytes) : null;
-  if (pr) candidates.push({ bytes: pr.bytes, lifted: lifted !== null, prelus: pr.blocked });
-  if (lifted) candidates.push({ bytes: lifted, lifted: true, prelus: 0 });
+  if (pr) candidates.push({ bytes: pr.bytes, lifted: lifted !== null, prelus: pr.blocked, folded: pr.folded });
+  if (lifted) candidates.push({ bytes: lifted, lifted: true, prelus: 0, folded: 0 });
   if (pr && lifted) {
     const only = blocked(bytes);
-    if (only) candidates.push({ bytes: only.bytes, lifted: false, prelus: only.blocked });
+    if (only) candidates.push({ bytes: only.bytes, lifted: false, prelus: only.blocked, folded: only.folded });
   }
   for (const c of candidates) {
     let session: ort.InferenceSession;
@@ -364,7 +364,7 @@ async function chooseGraph(io: GraphIo, original: ort.InferenceSession, settings
 }
 
 function describeCandidate(c: Candidate): string {
-  const parts = [...(c.lifted ? ['batch lifted'] : []), ...(c.prelus ? [`${c.prelus} PRelu in blocked form`] : [])];
+  const parts = [...(c.lifted ? ['batch lifted'] : []), ...(c.prelus ? [`${c.prelus} PRelu in blocked form (${c.folded} folded into depthwise convs)`] : [])];
   return parts.join(', ') || 'unchanged';
 }
 

@@ -52,7 +52,7 @@ describe('encoders: the attacked encoder at native speed', function () {
     const plain = await ort.InferenceSession.create(file, { executionProviders: ['cpu'], intraOpNumThreads: 1, graphOptimizationLevel: 'all' });
     try {
       assert.deepEqual(warnings, []);
-      assert.match(enc.graphNote, /batch lifted, 33 PRelu in blocked form; 4 faces per run/);
+      assert.match(enc.graphNote, /batch lifted, 33 PRelu in blocked form \(17 folded into depthwise convs\); 4 faces per run/);
       const fast = await enc.embed(crops);
       const x = toModelInput(crops, config);
       const all = (await x.data()) as Float32Array;
