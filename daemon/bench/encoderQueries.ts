@@ -9,11 +9,13 @@
  * reported: the project's path must answer as the model does (stated tolerance 1e-4).
  */
 import * as os from 'node:os';
+import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { tf } from '../engine/tf';
 import { OnnxEncoder } from '../encoders/onnxEncoder';
 import { findEncoderConfig, resolveModelPath } from '../encoders/registry';
 import { toModelInput } from '../encoders/preprocess';
+import { OpTime, readProfile } from '../ort/session';
 
 export interface EncoderQueryResult {
   encoder: string;
@@ -31,7 +33,11 @@ export interface EncoderQueryResult {
   plainThreads: number;
   /** 1-minute load average before and after. */
   load: [number, number];
+  /** ONNX Runtime's per-op profile (kernel ms per face) of both sessions, when asked for. */
+  profile?: { plain: FaceProfile; project: FaceProfile };
 }
+
+export interface FaceProfile { msPerFace: number; batch: number; byOp: OpTime[] }
 
 export interface EncoderQueryOptions {
   /** Encoder id (an ONNX encoder; default the attacked one, arcface512-faceplugin). */
@@ -41,6 +47,8 @@ export interface EncoderQueryOptions {
   reps?: number;
   /** Intra-op threads of the project's encoder (default: its own default, the cores). */
   threads?: number;
+  /** Also profile both sessions per op (a twin session of each, with ONNX Runtime's profiler on). */
+  profile?: boolean;
   log?: (msg: string) => void;
 }
 
@@ -109,8 +117,12 @@ export async function benchEncoderQueries(opts: EncoderQueryOptions = {}): Promi
       projS.push(pr);
       ratios.push(pl / pr);
     }
+    const profile = opts.profile ? {
+      plain: await profileSession(file, { executionProviders: ['cpu'], intraOpNumThreads: PLAIN_THREADS, graphOptimizationLevel: 'all' }, flat, per, dims, 1, q),
+      project: await profileSession(enc.sessionRecipe().model, enc.sessionRecipe().options, flat, per, dims, enc.runBatch, q),
+    } : undefined;
     return {
-      encoder: config.id, graphNote: enc.graphNote, queries: q, reps,
+      encoder: config.id, graphNote: enc.graphNote, queries: q, reps, ...(profile ? { profile } : {}),
       plainQps: q / median(plainS), projectQps: q / median(projS), ratio: median(ratios),
       worstCosineGap: worst, plainThreads: PLAIN_THREADS, load: [load0, os.loadavg()[0]],
     };
@@ -119,4 +131,26 @@ export async function benchEncoderQueries(opts: EncoderQueryOptions = {}): Promi
     enc.dispose();
     await plain.release();
   }
+}
+
+/**
+ * Kernel time per face by op type of a twin session (`model`, `options` + profiling) running `q` faces of `flat`
+ * in runs of `batch` (after one warm-up run, which the profile also holds and the division accounts for).
+ */
+async function profileSession(model: Uint8Array | string, options: ort.InferenceSession.SessionOptions, flat: Float32Array, per: number, dims1: number[], batch: number, q: number): Promise<FaceProfile> {
+  const prefix = path.join(os.tmpdir(), `faceinv-encoder-profile-${process.pid}-${Date.now()}`);
+  const session = typeof model === 'string'
+    ? await ort.InferenceSession.create(model, { ...options, enableProfiling: true, profileFilePrefix: prefix })
+    : await ort.InferenceSession.create(model, { ...options, enableProfiling: true, profileFilePrefix: prefix });
+  const input = session.inputNames[0];
+  const runs = Math.floor(q / batch);
+  const dims = [batch, ...dims1.slice(1)];
+  for (let r = 0; r <= runs; r++) {
+    const i = (r % runs) * batch;
+    await session.run({ [input]: new ort.Tensor('float32', flat.subarray(i * per, (i + batch) * per), dims) });
+  }
+  const faces = (runs + 1) * batch;
+  const p = readProfile({ session, provider: 'cpu', reason: 'profile', threads: Number(options.intraOpNumThreads ?? 1), profilePrefix: prefix }, faces);
+  await session.release();
+  return { msPerFace: p.totalMs, batch, byOp: p.byOp };
 }

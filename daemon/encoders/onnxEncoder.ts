@@ -84,6 +84,8 @@ export class OnnxEncoder implements Encoder {
   forward?: (images: AlignedBatch) => tf.Tensor2D;
   private tfModel: TfOnnxModel | undefined;
   private released = false;
+  /** The graph (rewritten bytes, or the file) and options the session was created from; see `sessionRecipe`. */
+  private recipe: { model: Uint8Array | string; options: ort.InferenceSession.SessionOptions } | null = null;
 
   private constructor(
     private readonly config: EncoderConfig,
@@ -148,6 +150,7 @@ export class OnnxEncoder implements Encoder {
       const runBatch = chosen.batch ?? opts.maxBatch ?? DEFAULT_RUN_BATCH;
       const enc = new OnnxEncoder(config, file, chosen.session, inputName, outputName, runBatch, chosen.batch !== null,
         `${chosen.note}; ${runBatch} face${runBatch === 1 ? '' : 's'} per run, ${threads} thread${threads === 1 ? '' : 's'}${settings.spinning ? '' : ', no spinning'}`);
+      enc.recipe = { model: chosen.bytes ?? file, options: sessionOptions(settings) };
       if (chosen.session !== session) {
         const original = session;
         session = chosen.session; // from here on the only session to release on failure
@@ -176,6 +179,15 @@ export class OnnxEncoder implements Encoder {
   /** Faces per onnxruntime call. */
   get runBatch(): number {
     return this.batch;
+  }
+
+  /**
+   * The model (rewritten graph bytes, or the file's path) and session options `embed` runs on, so a profiler
+   * (`faceinv bench --profile`) can open a twin session with ONNX Runtime's per-op profiling turned on.
+   */
+  sessionRecipe(): { model: Uint8Array | string; options: ort.InferenceSession.SessionOptions } {
+    if (!this.recipe) throw new Error(`encoder "${this.id}": not loaded`);
+    return this.recipe;
   }
 
   private async attachTfModel(): Promise<void> {
@@ -304,6 +316,8 @@ interface GraphChoice {
   session: ort.InferenceSession;
   /** The session's fixed batch dimension; null when it takes any batch. */
   batch: number | null;
+  /** The rewritten graph the session runs; null when it is the file as it is. */
+  bytes: Uint8Array | null;
   /** The rewrites kept, e.g. "batch lifted, 33 PRelu in blocked form". */
   note: string;
   /** Why a faster graph was not used (batch not lifted, a rewrite that failed its check). */
@@ -354,13 +368,13 @@ async function chooseGraph(io: GraphIo, original: ort.InferenceSession, settings
     const diff = await graphDifference(io, original, session, batch);
     if (diff <= GRAPH_TOLERANCE) {
       if (lifted && !c.lifted) warnings.push('its batch dimension is fixed at 1 and the lifted graph does not answer as the original does; it runs one face per call');
-      return { session, batch, note: describeCandidate(c), warnings };
+      return { session, batch, bytes: c.bytes, note: describeCandidate(c), warnings };
     }
     warnings.push(`a rewritten graph (${describeCandidate(c)}) differs from the original by ${diff.toExponential(2)} of the output scale (tolerance ${GRAPH_TOLERANCE}); not used`);
     await session.release();
   }
   if (lifted && candidates.every((c) => c.lifted)) warnings.push('its batch dimension is fixed at 1 and the lifted graph does not answer as the original does; it runs one face per call');
-  return { session: original, batch: io.originalBatch, note: 'the model file as it is', warnings };
+  return { session: original, batch: io.originalBatch, bytes: null, note: 'the model file as it is', warnings };
 }
 
 function describeCandidate(c: Candidate): string {

@@ -39,8 +39,8 @@ export const command: CliCommand = {
   --engine E          W1 step on both engines (default), or one
   --batch N           W1 batch size (default 32)           --steps N   timed W1 steps (default 5, after 2 warm-up)
   --threads N         wasm XNNPACK threads / ONNX Runtime intra-op threads (default: cores; above the cores: clamped)
-  --profile           per-kernel times of one TF.js W1 step and ONNX Runtime's per-op profile of its W1 step
-                      and white-box step
+  --profile           per-kernel times of one TF.js W1 step and ONNX Runtime's per-op profile of its W1 step,
+                      white-box step and the attacked encoder (plain and project sessions)
   --whitebox-targets  targets per white-box batch (default 16)   --whitebox-steps  timed steps (default 10)
   --whitebox-tfjs     also time the white-box step on TF.js (slow: about 1.5 s per step)
   --curve N           also train W1 N steps on both engines from the same start and compare the loss curves
@@ -70,11 +70,17 @@ export const command: CliCommand = {
     let queries: EncoderQueryResult | { error: string } | null = null;
     if (!a.booleans.has('no-queries')) {
       try {
-        const q = await benchEncoderQueries({ queries: intFlag(a, 'queries', 64), threads, log: (m) => console.error(`warning: ${m}`) });
+        const q = await benchEncoderQueries({ queries: intFlag(a, 'queries', 64), threads, profile, log: (m) => console.error(`warning: ${m}`) });
         queries = q;
         say(`attacked encoder ${q.encoder}, ${q.queries} queries × ${q.reps}: project path ${q.projectQps.toFixed(1)} queries/s (${q.graphNote}), ` +
           `plain ONNX Runtime session of the same file ${q.plainQps.toFixed(1)} queries/s (batch 1, ${PLAIN_THREADS} threads, 'all') → ` +
           `×${q.ratio.toFixed(2)} (target ≥ 4); templates agree to 1 − cos ≤ ${q.worstCosineGap.toExponential(1)} (tolerance 1e-4)  [load ${load()}]`);
+        if (q.profile) {
+          for (const [name, p] of [['plain session', q.profile.plain], ['project session', q.profile.project]] as const) {
+            say(`  ONNX Runtime profile, ${name} (batch ${p.batch}): kernel time ${p.msPerFace.toFixed(2)} ms per face`);
+            for (const o of p.byOp.slice(0, 8)) say(`    ${o.op.padEnd(24)} ${o.ms.toFixed(2).padStart(8)} ms/face  ${o.nodes} nodes`);
+          }
+        }
       } catch (e) {
         queries = { error: (e as Error).message };
         say(`attacked encoder queries: unavailable (${(e as Error).message})`);

@@ -43,6 +43,8 @@ export const command: CliCommand = {
     '  --failures  write every failure as JSON [{ file, kind, detail }]\n' +
     '  --plain-ort ONNX encoders as a plain ONNX Runtime session of the model file (batch and graph as shipped):\n' +
     '              the speed baseline; use a separate --cache to time it\n' +
+    'A dataset of aligned crops (declared by a faceinv-dataset.json {"aligned": "arcface-5pt:112"} in its folder, or\n' +
+    'detected: the photos sampled are all square at the encoder\'s crop size) goes to the encoder without detection.\n' +
     'Exit code: 0 all images embedded, 1 some failed (listed), 2 bad arguments.',
   async run(args) {
     const a = parseArgs(args, { values: ['encoder', 'dataset', 'cache', 'workers', 'crops', 'workspace', 'backend', 'failures'], booleans: ['plain-ort'] });
