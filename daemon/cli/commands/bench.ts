@@ -93,7 +93,7 @@ export const command: CliCommand = {
         pipeline = p;
         say(`LFW face pipeline (decode, detect, landmarks, align, embed), ${p.images} photos × 2 each way, ${p.workers} workers: ` +
           `${p.projectIps.toFixed(1)} photos/s (all ${p.datasetImages} ≈ ${p.lfwSeconds.toFixed(0)} s), plain-ORT encoder ${p.plainIps.toFixed(1)} photos/s ` +
-          `(≈ ${p.lfwSecondsPlain.toFixed(0)} s) → ×${p.ratio.toFixed(2)}  [load ${load()}]`);
+          `(≈ ${p.lfwSecondsPlain.toFixed(0)} s) → ×${p.ratio.toFixed(2)}; steady state, worker start-up ${p.startupSeconds.toFixed(1)} s per run on top  [load ${load()}]`);
       } catch (e) {
         pipeline = { error: (e as Error).message };
         say(`LFW face pipeline: unavailable (${(e as Error).message})`);
