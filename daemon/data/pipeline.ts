@@ -23,6 +23,7 @@ import { AlignmentSpec, alignmentKey } from './templates';
 import { CoreInit, EncoderLoaderSpec, PipelineCore, WorkItem, WorkResult } from './pipelineCore';
 import type { FromWorker, ToWorker } from './pipelineWorker';
 import { ProgressSink } from './progress';
+import { PreAlignment, preAlignmentFor } from './preAligned';
 
 /** The encoder side of a run: what identifies its embeddings, and how workers load it. */
 export interface EncoderTarget {
@@ -83,6 +84,10 @@ export interface PipelineStats {
   /** processed / seconds (work actually done). */
   imagesPerSecond: number;
   workers: number;
+  /** Photos given to the encoder as they are (an already aligned dataset), without detection. */
+  preAligned: number;
+  /** Why the dataset counts as already aligned (declared or detected); absent when it does not. */
+  preAlignment?: PreAlignment;
 }
 
 /** `<repo root or cwd>/.cache/embeddings`: the repo root is the nearest ancestor of cwd with a package.json. */
@@ -100,6 +105,12 @@ export function defaultCacheDir(cwd = process.cwd()): string {
 export const REGISTRY_LOADER = {
   module: path.resolve(__dirname, '..', 'encoders', 'load.js'),
   exportName: 'loadEncoderById',
+};
+
+/** The registry loader with ONNX encoders as plain ONNX Runtime sessions of their files (a speed baseline). */
+export const PLAIN_ORT_LOADER = {
+  module: REGISTRY_LOADER.module,
+  exportName: 'loadPlainEncoderById',
 };
 
 /** Failure kinds that depend only on the file's bytes (cached); others are retried on the next run. */
@@ -136,6 +147,8 @@ export async function runFacePipeline(ds: ImageDataset, want: PipelineWant, opts
   const embLog = want.encoder ? RecordLog.open(embeddingsLogPath(cacheDir, ds.id, want.encoder)) : null;
   const logs = [facesLog, ...cropLogs, ...(embLog ? [embLog] : [])];
 
+  // An already aligned dataset (preAligned.ts) skips detection for the encoder's crops.
+  const pre = want.encoder ? await preAlignmentFor(ds, want.encoder.alignment) : null;
   const analyses: (FaceAnalysis | null)[] = new Array(N).fill(null);
   const failureOf: (FaceFailure | null)[] = new Array(N).fill(null);
   const todo: WorkItem[] = [];
@@ -155,13 +168,14 @@ export async function runFacePipeline(ds: ImageDataset, want: PipelineWant, opts
     }
     const missingCrops = cropSpecs.filter((_, c) => !cropLogs[c].has(keys[i]));
     const needEmb = embLog !== null && !embLog.has(keys[i]);
-    if (analyses[i] && missingCrops.length === 0 && !needEmb) continue;
-    todo.push({ index: i, file: images[i].file, analysis: analyses[i] ?? undefined, embed: needEmb, crops: missingCrops });
+    if ((analyses[i] || (pre && cropSpecs.length === 0)) && missingCrops.length === 0 && !needEmb) continue;
+    todo.push({ index: i, file: images[i].file, analysis: analyses[i] ?? undefined, embed: needEmb, crops: missingCrops, ...(pre ? { preAligned: pre.spec } : {}) });
   }
   const cachedCount = N - todo.length;
   let done = cachedCount;
   let failed = failureOf.filter((f) => f !== null).length;
   let multiFace = 0;
+  let preAligned = 0;
   let dim: number | undefined;
   opts.progress?.update(done, N, failed);
 
@@ -172,6 +186,7 @@ export async function runFacePipeline(ds: ImageDataset, want: PipelineWant, opts
       const i = r.index;
       if (r.analysis && r.analysedNow) facesLog.append(keys[i], Buffer.from(JSON.stringify({ ok: r.analysis } satisfies FaceRecord)));
       if (r.analysis) analyses[i] = r.analysis;
+      if (r.preAligned) preAligned++;
       if (r.failure) {
         failureOf[i] = r.failure;
         failed++;
@@ -267,6 +282,8 @@ export async function runFacePipeline(ds: ImageDataset, want: PipelineWant, opts
       seconds,
       imagesPerSecond: todo.length > 0 ? todo.length / seconds : 0,
       workers: workerCount,
+      preAligned,
+      ...(pre ? { preAlignment: pre } : {}),
     },
   };
 }

@@ -12,8 +12,9 @@ import { FaceAnalyzer, FaceAnalysis, geometryOf } from './faceAnalysis';
 import { alignFace } from './align';
 import type { AlignmentSpec } from './templates';
 import { FaceFailure, toFailure } from './errors';
+import { cropFromAligned } from './preAligned';
 
-/** How a worker obtains its encoder: `require(module)[exportName](id, { threads, workspaceDir })`. */
+/** How a worker obtains its encoder: `require(module)[exportName](id, { threads, embedOnly, workspaceDir })`. */
 export interface EncoderLoaderSpec {
   module: string;
   exportName: string;
@@ -42,6 +43,8 @@ export interface WorkItem {
   embed: boolean;
   /** Extra aligned crops to return (uint8 [S,S,3] each). */
   crops: AlignmentSpec[];
+  /** The photo is already an aligned crop in this template (preAligned.ts): the encoder's crop needs no detection. */
+  preAligned?: AlignmentSpec;
 }
 
 export interface WorkResult {
@@ -55,6 +58,8 @@ export interface WorkResult {
   embedding?: Float32Array;
   /** Same order as WorkItem.crops. */
   crops?: Uint8Array[];
+  /** True when the photo went to the encoder as it is, without detection. */
+  preAligned?: boolean;
 }
 
 interface EmbedJob {
@@ -81,7 +86,8 @@ export class PipelineCore {
       if (typeof load !== 'function') {
         throw new Error(`${init.encoder.module} does not export a function "${init.encoder.exportName}" to load encoders`);
       }
-      encoder = (await (load as (id: string, o: { threads: number; workspaceDir?: string }) => Promise<Encoder>)(init.encoder.id, { threads: init.threads, ...(init.encoder.workspaceDir ? { workspaceDir: init.encoder.workspaceDir } : {}) }));
+      // embedOnly: the pipeline never differentiates, so a differentiable encoder skips its TF.js import.
+      encoder = (await (load as (id: string, o: { threads: number; embedOnly: boolean; workspaceDir?: string }) => Promise<Encoder>)(init.encoder.id, { threads: init.threads, embedOnly: true, ...(init.encoder.workspaceDir ? { workspaceDir: init.encoder.workspaceDir } : {}) }));
     }
     return new PipelineCore(analyzer, encoder, init.encoder?.alignment ?? null);
   }
@@ -101,6 +107,13 @@ export class PipelineCore {
         image = await decodeImage(item.file);
       } catch (err) {
         r.failure = toFailure(item.file, err, 'corrupt');
+        continue;
+      }
+      const direct = item.embed && item.crops.length === 0 && item.preAligned && this.encAlign ? cropFromAligned(image, this.encAlign) : null;
+      if (direct) {
+        r.preAligned = true;
+        r.crops = [];
+        toEmbed.push({ r, file: item.file, crop: direct });
         continue;
       }
       try {

@@ -15,5 +15,6 @@ export function formatFailures(failures: readonly FaceFailure[], maxListed = 50)
 export function formatStats(s: PipelineStats): string {
   return `images: ${s.total} (cached ${s.cached}, processed ${s.processed} in ${s.seconds.toFixed(1)} s` +
     `${s.processed > 0 ? `, ${s.imagesPerSecond.toFixed(1)} images/s on ${s.workers} worker${s.workers === 1 ? '' : 's'}` : ''})` +
-    `; several faces found in ${s.multiFace} (largest central one used)`;
+    `; several faces found in ${s.multiFace} (largest central one used)` +
+    (s.preAlignment ? `; already aligned (${s.preAlignment.detail}): ${s.preAligned} photos embedded without detection` : '');
 }

@@ -16,8 +16,15 @@ export interface EncoderLoadOptions {
   workspaceDir?: string;
   /** onnxruntime intra-op threads (onnx encoders). */
   threads?: number;
-  /** Largest onnxruntime batch for dynamic-batch ONNX models. */
+  /** Faces per onnxruntime run for dynamic or lifted batches (ONNX encoders). */
   maxBatch?: number;
+  /** Skip what only gradients need (ONNX: the TF.js import of a differentiable model); for embedding-only users. */
+  embedOnly?: boolean;
+  /**
+   * ONNX encoders as a plain ONNX Runtime session of the file (its own batch, PRelu as it is, spinning threads:
+   * onnxruntime-node's defaults): the baseline the bench and `faceinv embed --plain-ort` compare against.
+   */
+  plainOrt?: boolean;
   /** Kill a command encoder's process after this many ms. */
   timeoutMs?: number;
   /** Secrets handed over for the job (http encoders' `auth.secret`), by name; never stored. */
@@ -28,7 +35,10 @@ export interface EncoderLoadOptions {
 export async function loadEncoder(config: EncoderConfig, opts: EncoderLoadOptions = {}): Promise<Encoder> {
   switch (config.format) {
     case 'onnx':
-      return OnnxEncoder.load(config, resolveModelPath(config, opts.workspaceDir), { threads: opts.threads, maxBatch: opts.maxBatch });
+      return OnnxEncoder.load(config, resolveModelPath(config, opts.workspaceDir), {
+        threads: opts.threads, maxBatch: opts.maxBatch, embedOnly: opts.embedOnly,
+        ...(opts.plainOrt ? { keepFixedBatch: true, keepPrelu: true, spinning: true } : {}),
+      });
     case 'face-api':
       return FaceApiResnetEncoder.load(config, resolveModelPath(config, opts.workspaceDir));
     case 'tfjs-graph':
@@ -44,4 +54,9 @@ export async function loadEncoder(config: EncoderConfig, opts: EncoderLoadOption
 /** Finds `id` in the registry (shipped configs and the scope's workspace folders) and loads it. */
 export async function loadEncoderById(id: string, opts: EncoderLoadOptions & RegistryScope = {}): Promise<Encoder> {
   return loadEncoder(findEncoderConfig(id, opts.workspaceDirs ? opts : scopeOf(opts.workspaceDir)).config, opts);
+}
+
+/** `loadEncoderById` with `plainOrt` (the pipeline's loader for the plain-ORT comparison). */
+export async function loadPlainEncoderById(id: string, opts: EncoderLoadOptions & RegistryScope = {}): Promise<Encoder> {
+  return loadEncoderById(id, { ...opts, plainOrt: true });
 }

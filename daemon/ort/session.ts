@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { clampThreads, machineCores } from '../engine/threads';
 
 export type ProviderChoice = 'auto' | 'cpu' | 'cuda';
 
@@ -43,10 +44,12 @@ export interface OrtSession {
   profilePrefix?: string;
 }
 
+export { clampThreads, machineCores };
+
 export function defaultThreads(): number {
   const env = Number(process.env.FACEINV_ORT_THREADS);
-  if (Number.isInteger(env) && env > 0) return env;
-  return Math.min(8, os.availableParallelism?.() ?? os.cpus().length);
+  if (Number.isInteger(env) && env > 0) return clampThreads(env, 'FACEINV_ORT_THREADS', (m) => console.warn(m));
+  return Math.min(8, machineCores());
 }
 
 /** Whether onnxruntime-node has its CUDA provider library next to its binding; the reason when not. */

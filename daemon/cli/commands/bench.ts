@@ -1,9 +1,12 @@
 /**
- * `faceinv bench`: compute throughput of both engines in the same run — matmul 1024³ on the active TensorFlow.js
+ * `faceinv bench`: what this machine can do, in one run — queries per second of the attacked encoder as the
+ * project runs it and as a plain ONNX Runtime session of the same file (the ratio is the figure), LFW photos per
+ * second through the face pipeline (both ways), and compute throughput of both engines — matmul 1024³ on the active TensorFlow.js
  * backend, the W1 decoder training step on TF.js and on ONNX Runtime (with ONNX Runtime's per-op profile on
  * request), face-api ResNet forward, the same W1 step in PyTorch where Debian's python3-torch is installed
  * (`apt-get install -y python3-torch`), and the white-box step (G + E forward and backward, 16 targets).
- * Machine load (1-minute load average) is printed with the numbers: figures taken under load say so.
+ * Machine load (1-minute load average) is printed with the numbers: figures taken under load say so. It ends
+ * with one "bench line" summing the machine up, for the README to quote beside times measured on it.
  */
 import * as os from 'os';
 import { benchFaceApi } from '../../bench/faceApi';
@@ -13,6 +16,10 @@ import { compareLossCurves, CurveResult } from '../../bench/curve';
 import { benchTorchW1 } from '../../bench/torch';
 import { benchW1Step, W1StepResult } from '../../bench/w1Step';
 import { benchWhiteboxStep, WhiteboxStepResult } from '../../bench/whiteboxStep';
+import { benchEncoderQueries, EncoderQueryResult, PLAIN_THREADS } from '../../bench/encoderQueries';
+import { benchPipeline, PipelineBenchResult } from '../../bench/pipeline';
+import { benchLine } from '../../bench/line';
+import { clampThreads } from '../../engine/threads';
 import { initEngine, parseBackendChoice } from '../../engine/backend';
 import { cliOutput } from '../engineFlags';
 import { intFlag, parseArgs } from '../args';
@@ -22,27 +29,30 @@ const ENGINES = ['both', 'onnxruntime', 'tfjs'] as const;
 
 export const command: CliCommand = {
   name: 'bench',
-  summary: 'Measure both compute engines: W1 training step (TF.js and ONNX Runtime), white-box step, PyTorch comparison, per-op profile.',
+  summary: 'What this machine can do: attacked-encoder queries/s (project vs plain ONNX Runtime), LFW photos/s, W1 step on both engines and PyTorch, white-box step; ends with a bench line.',
   usage: `faceinv bench [--engine both|onnxruntime|tfjs] [--backend auto|tensorflow-gpu|tensorflow|webgpu|wasm|cpu]
                 [--batch N] [--steps N] [--threads N] [--profile] [--no-torch] [--no-faceapi]
                 [--no-whitebox] [--whitebox-targets N] [--whitebox-steps N] [--whitebox-tfjs] [--curve N] [--json]
+                [--no-queries] [--queries N] [--no-pipeline] [--pipeline-images N]
+  --queries N         faces per repetition of the attacked-encoder query bench (default 64; 3 repetitions)
+  --pipeline-images N LFW photos per pipeline run (default 160; two runs each way)
   --engine E          W1 step on both engines (default), or one
   --batch N           W1 batch size (default 32)           --steps N   timed W1 steps (default 5, after 2 warm-up)
-  --threads N         wasm XNNPACK threads / ONNX Runtime intra-op threads (default: cores)
-  --profile           per-kernel times of one TF.js W1 step and ONNX Runtime's per-op profile of its W1 step
-                      and white-box step
+  --threads N         wasm XNNPACK threads / ONNX Runtime intra-op threads (default: cores; above the cores: clamped)
+  --profile           per-kernel times of one TF.js W1 step and ONNX Runtime's per-op profile of its W1 step,
+                      white-box step and the attacked encoder (plain and project sessions)
   --whitebox-targets  targets per white-box batch (default 16)   --whitebox-steps  timed steps (default 10)
   --whitebox-tfjs     also time the white-box step on TF.js (slow: about 1.5 s per step)
   --curve N           also train W1 N steps on both engines from the same start and compare the loss curves
   --json              print one JSON object instead of text`,
   async run(args) {
     const a = parseArgs(args, {
-      values: ['backend', 'batch', 'steps', 'threads', 'engine', 'whitebox-targets', 'whitebox-steps', 'curve'],
-      booleans: ['json', 'profile', 'no-torch', 'no-faceapi', 'no-whitebox', 'whitebox-tfjs'],
+      values: ['backend', 'batch', 'steps', 'threads', 'engine', 'whitebox-targets', 'whitebox-steps', 'curve', 'queries', 'pipeline-images'],
+      booleans: ['json', 'profile', 'no-torch', 'no-faceapi', 'no-whitebox', 'whitebox-tfjs', 'no-queries', 'no-pipeline'],
     });
     const batch = intFlag(a, 'batch', 32);
     const steps = intFlag(a, 'steps', 5);
-    const threads = a.flags.has('threads') ? intFlag(a, 'threads', 1) : undefined;
+    const threads = a.flags.has('threads') ? clampThreads(intFlag(a, 'threads', 1), '--threads', (m) => console.error(`warning: ${m}`)) : undefined;
     const engineFlag = a.flags.get('engine') ?? 'both';
     if (!(ENGINES as readonly string[]).includes(engineFlag)) throw new UsageError(`--engine must be one of ${ENGINES.join(', ')}, got '${engineFlag}'`);
     const wantTf = engineFlag !== 'onnxruntime';
@@ -56,6 +66,39 @@ export const command: CliCommand = {
     const engine = await initEngine({ backend, threads, log: cliOutput.verbose && !json ? (m) => console.error(m) : undefined });
     say(`TF.js backend: ${engine.backend} (${engine.threads} thread(s)${engine.simd ? ', SIMD' : ''}) — ${engine.reason}`);
     say(`machine: ${os.cpus().length} cores, load average ${load()} (1/5/15 min) before the run${loadBefore > 0.5 ? ' — the machine is busy: figures below are slowed by other work' : ''}`);
+
+    let queries: EncoderQueryResult | { error: string } | null = null;
+    if (!a.booleans.has('no-queries')) {
+      try {
+        const q = await benchEncoderQueries({ queries: intFlag(a, 'queries', 64), threads, profile, log: (m) => console.error(`warning: ${m}`) });
+        queries = q;
+        say(`attacked encoder ${q.encoder}, ${q.queries} queries × ${q.reps}: project path ${q.projectQps.toFixed(1)} queries/s (${q.graphNote}), ` +
+          `plain ONNX Runtime session of the same file ${q.plainQps.toFixed(1)} queries/s (batch 1, ${PLAIN_THREADS} threads, 'all') → ` +
+          `×${q.ratio.toFixed(2)} (target ≥ 4); templates agree to 1 − cos ≤ ${q.worstCosineGap.toExponential(1)} (tolerance 1e-4)  [load ${load()}]`);
+        if (q.profile) {
+          for (const [name, p] of [['plain session', q.profile.plain], ['project session', q.profile.project]] as const) {
+            say(`  ONNX Runtime profile, ${name} (batch ${p.batch}): kernel time ${p.msPerFace.toFixed(2)} ms per face`);
+            for (const o of p.byOp.slice(0, 8)) say(`    ${o.op.padEnd(24)} ${o.ms.toFixed(2).padStart(8)} ms/face  ${o.nodes} nodes`);
+          }
+        }
+      } catch (e) {
+        queries = { error: (e as Error).message };
+        say(`attacked encoder queries: unavailable (${(e as Error).message})`);
+      }
+    }
+    let pipeline: PipelineBenchResult | { error: string } | null = null;
+    if (!a.booleans.has('no-pipeline')) {
+      try {
+        const p = await benchPipeline({ images: intFlag(a, 'pipeline-images', 160) });
+        pipeline = p;
+        say(`LFW face pipeline (decode, detect, landmarks, align, embed), ${p.images} photos × 2 each way, ${p.workers} workers: ` +
+          `${p.projectIps.toFixed(1)} photos/s (all ${p.datasetImages} ≈ ${p.lfwSeconds.toFixed(0)} s), plain-ORT encoder ${p.plainIps.toFixed(1)} photos/s ` +
+          `(≈ ${p.lfwSecondsPlain.toFixed(0)} s) → ×${p.ratio.toFixed(2)}; steady state, worker start-up ${p.startupSeconds.toFixed(1)} s per run on top  [load ${load()}]`);
+      } catch (e) {
+        pipeline = { error: (e as Error).message };
+        say(`LFW face pipeline: unavailable (${(e as Error).message})`);
+      }
+    }
 
     const mm = benchMatmul(1024, 10);
     say(`matmul 1024³ (TF.js): ${mm.msPerMatmul.toFixed(1)} ms, ${mm.gflops.toFixed(1)} GFLOP/s`);
@@ -132,9 +175,18 @@ export const command: CliCommand = {
     }
     const loadAfter = os.loadavg()[0];
     say(`load average after: ${load()}`);
+    const wbOrt = wb.find((r): r is WhiteboxStepResult => 'msPerStep' in r && r.engine === 'onnxruntime');
+    const line = benchLine({
+      loadBefore, loadAfter,
+      queries: queries && 'ratio' in queries ? queries : null,
+      pipeline: pipeline && 'projectIps' in pipeline ? pipeline : null,
+      w1OrtMs: ortMs, torchMs: torch.ok ? torch.msPerStep : null,
+      whitebox: wbOrt ? { targets: wbOrt.targets, msPerStep: wbOrt.msPerStep } : null,
+    });
+    say(line);
     if (json) {
       console.log(JSON.stringify({
-        engine, machine: { cores: os.cpus().length, loadBefore, loadAfter }, matmul: mm, w1, w1Ort: ort, faceApi: fa, torch,
+        engine, machine: { cores: os.cpus().length, loadBefore, loadAfter }, queries, pipeline, benchLine: line, matmul: mm, w1, w1Ort: ort, faceApi: fa, torch,
         ratioToTorch: torch.ok && w1 ? w1.msPerStep / torch.msPerStep : null,
         ortRatioToTorch: torch.ok && ortMs !== null ? ortMs / torch.msPerStep : null,
         whitebox: wb, curve,

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import { parseArgs, intFlag } from '../args';
 import { CliCommand, UsageError } from '../command';
 import { openImageDataset } from '../../data/dataset';
-import { runFacePipeline, defaultCacheDir } from '../../data/pipeline';
+import { runFacePipeline, defaultCacheDir, PLAIN_ORT_LOADER } from '../../data/pipeline';
 import { encoderTarget } from '../../data/encoderTarget';
 import { stderrProgress } from '../../data/progress';
 import { formatFailures, formatStats } from '../../data/summary';
@@ -34,16 +34,20 @@ export const command: CliCommand = {
   name: 'embed',
   summary: 'Embed a face dataset with an encoder into the resumable embedding cache (lists failures).',
   usage: 'faceinv embed --encoder ID --dataset DIR [--cache DIR] [--workers N] [--crops TEMPLATE:SIZE,...]\n' +
-    '              [--workspace DIR] [--backend NAME] [--failures FILE.json]\n' +
+    '              [--workspace DIR] [--backend NAME] [--failures FILE.json] [--plain-ort]\n' +
     '  --workspace folder whose encoder configs (models/encoders/, *.faceinv-encoder.json) count too (default: cwd)\n' +
     '  --dataset   folder of identity folders, or a folder holding lfw-deepfunneled/\n' +
     '  --cache     cache root (default <repo or cwd>/.cache/embeddings); reruns skip finished images\n' +
     '  --workers   worker threads (default: CPU count)\n' +
     '  --crops     also cache aligned uint8 crops, e.g. arcface-5pt:128\n' +
     '  --failures  write every failure as JSON [{ file, kind, detail }]\n' +
+    '  --plain-ort ONNX encoders as a plain ONNX Runtime session of the model file (batch and graph as shipped):\n' +
+    '              the speed baseline; use a separate --cache to time it\n' +
+    'A dataset of aligned crops (declared by a faceinv-dataset.json {"aligned": "arcface-5pt:112"} in its folder, or\n' +
+    'detected: the photos sampled are all square at the encoder\'s crop size) goes to the encoder without detection.\n' +
     'Exit code: 0 all images embedded, 1 some failed (listed), 2 bad arguments.',
   async run(args) {
-    const a = parseArgs(args, { values: ['encoder', 'dataset', 'cache', 'workers', 'crops', 'workspace', 'backend', 'failures'] });
+    const a = parseArgs(args, { values: ['encoder', 'dataset', 'cache', 'workers', 'crops', 'workspace', 'backend', 'failures'], booleans: ['plain-ort'] });
     const encoderId = a.flags.get('encoder');
     const datasetDir = a.flags.get('dataset');
     if (!datasetDir) throw new UsageError('--dataset DIR is required');
@@ -58,7 +62,8 @@ export const command: CliCommand = {
     } catch (err) {
       throw new UsageError(`--dataset: ${(err as Error).message}`);
     }
-    const enc = encoderId ? encoderTarget(encoderId, { workspaceDir: path.resolve(a.flags.get('workspace') ?? process.cwd()) }) : undefined;
+    const target = encoderId ? encoderTarget(encoderId, { workspaceDir: path.resolve(a.flags.get('workspace') ?? process.cwd()) }) : undefined;
+    const enc = target && a.booleans.has('plain-ort') ? { ...target, loader: PLAIN_ORT_LOADER } : target;
     if (backend) process.env.FACEINV_BACKEND = backend;
     console.error(`dataset ${ds.root}: ${ds.images.length} images, ${ds.identities.length} identities; cache ${cacheDir}`);
     const out = await runFacePipeline(ds, { encoder: enc, crops }, {

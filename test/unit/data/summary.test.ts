@@ -26,8 +26,11 @@ describe('data/summary, progress and embed flags', () => {
       '  … and 1 more',
     ]);
     assert.deepStrictEqual(formatFailures([]), ['failures: none']);
-    assert.match(formatStats({ total: 10, cached: 4, processed: 6, multiFace: 1, seconds: 2, imagesPerSecond: 3, workers: 2 }),
-      /images: 10 \(cached 4, processed 6 in 2\.0 s, 3\.0 images\/s on 2 workers\); several faces found in 1/);
+    assert.match(formatStats({ total: 10, cached: 4, processed: 6, multiFace: 1, seconds: 2, imagesPerSecond: 3, workers: 2, preAligned: 0 }),
+      /images: 10 \(cached 4, processed 6 in 2\.0 s, 3\.0 images\/s on 2 workers\); several faces found in 1 \(largest central one used\)$/);
+    const pre = { spec: { template: 'arcface-5pt' as const, size: 112 }, how: 'detected' as const, detail: 'the 8 photos sampled are all 112×112' };
+    assert.match(formatStats({ total: 10, cached: 0, processed: 10, multiFace: 0, seconds: 2, imagesPerSecond: 5, workers: 2, preAligned: 10, preAlignment: pre }),
+      /; already aligned \(the 8 photos sampled are all 112×112\): 10 photos embedded without detection$/);
   });
 
   it('parses --crops and names bad items', () => {
