@@ -60,11 +60,9 @@ export function searchMinutes(config: RunConfig, deadline: number | undefined, n
     return MIN_SEARCH_MINUTES;
   }
   const m = own !== undefined ? Math.min(own, left) : left;
-  if (own === undefined || left < own) ctx0Log(`the search gets ${m.toFixed(1)} min of the run's ${config.minutes} (setup took ${spentOnSetup.toFixed(1)} min; ${(EVALUATION_SHARE * config.minutes).toFixed(1)} min kept for the evaluation)`, warn);
+  if (own === undefined || left < own) warn(`the search gets ${m.toFixed(1)} min of the run's ${config.minutes} (setup took ${spentOnSetup.toFixed(1)} min; ${(EVALUATION_SHARE * config.minutes).toFixed(1)} min kept for the evaluation)`);
   return m;
 }
-
-function ctx0Log(m: string, warn: (m: string) => void): void { warn(m); }
 
 export async function blackboxSearch(ctx: AttackContext, p: BlackboxSearchInput): Promise<BlackboxSearchOutput> {
   const { config, targets } = p;
