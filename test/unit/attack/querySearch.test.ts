@@ -49,19 +49,23 @@ function faces(n: number, seed: number): Uint8Array {
   return Uint8Array.from({ length: n * D }, (_, i) => Math.round(128 + 60 * Math.sin(i * 0.1 + r() * 2) * r()));
 }
 
+/** A PCA face model of toy faces, and `n` targets: the toy encoder's templates of other toy faces. */
+async function toyWorld(n: number, seed: number): Promise<{ model: PcaFaceModel; targets: Float32Array[] }> {
+  await initEngine({ backend: 'wasm' });
+  const model = await buildPcaFaceModel(faces(80, 1), 80, { template: 'arcface-5pt', size: S }, { components: 12, clamp: 3 });
+  const enc = toyEncoder();
+  const t = tf.tensor4d(Float32Array.from(faces(n, seed), (v) => v / 255), [n, S, S, 3]);
+  const targets = await enc.embed(t);
+  t.dispose();
+  enc.dispose();
+  return { model, targets };
+}
+
 describe('attack/search: query search', function () {
   this.timeout(120000);
   let model: PcaFaceModel;
   let targets: Float32Array[];
-  before(async () => {
-    await initEngine({ backend: 'wasm' });
-    model = await buildPcaFaceModel(faces(80, 1), 80, { template: 'arcface-5pt', size: S }, { components: 12, clamp: 3 });
-    const enc = toyEncoder();
-    const t = tf.tensor4d(Float32Array.from(faces(4, 2), (v) => v / 255), [4, S, S, 3]);
-    targets = await enc.embed(t);
-    t.dispose();
-    enc.dispose();
-  });
+  before(async () => ({ model, targets } = await toyWorld(4, 2)));
   after(() => model?.dispose());
 
   const base: Omit<QuerySearchOptions, 'method'> = { sigma: 0.5, learningRate: 0.3, directions: 2, population: 8, seed: 1, checks: 0 };
@@ -120,15 +124,7 @@ describe('attack/search: surrogate prior and wall-clock budget', function () {
   this.timeout(120000);
   let model: PcaFaceModel;
   let targets: Float32Array[];
-  before(async () => {
-    await initEngine({ backend: 'wasm' });
-    model = await buildPcaFaceModel(faces(80, 1), 80, { template: 'arcface-5pt', size: S }, { components: 12, clamp: 3 });
-    const enc = toyEncoder();
-    const t = tf.tensor4d(Float32Array.from(faces(6, 3), (v) => v / 255), [6, S, S, 3]);
-    targets = await enc.embed(t);
-    t.dispose();
-    enc.dispose();
-  });
+  before(async () => ({ model, targets } = await toyWorld(6, 3)));
   after(() => model?.dispose());
 
   /** A prior that knows the toy encoder exactly: the true gradient of the cosine (what a perfect surrogate gives). */
