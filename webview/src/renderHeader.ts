@@ -19,6 +19,15 @@ export function daemonLabel(link: DaemonLink | undefined): string {
   return link.remote && link.url ? `remote daemon ${link.url}` : 'daemon connected';
 }
 
+/**
+ * The attack in words: run.json's `method` once the run recorded it; before that (a run still in its setup, or
+ * a run.json of an older version) only the route, since its face model may be a PCA model as well as a decoder.
+ */
+export function methodLabel(m: NonNullable<RunView['manifest']>): string {
+  if (m.method) return m.method;
+  return m.kind === 'blackbox' ? 'black box' : 'white box (latent search)';
+}
+
 export function renderHeader(run: RunView | null, link: DaemonLink | undefined, refresh: () => void): Child[] {
   const daemonConnected = link?.connected ?? false;
   const daemon = h('span', { class: `daemon ${daemonConnected ? 'up' : 'down'}`, text: daemonLabel(link), title: link?.problem ?? link?.url ?? '' });
@@ -42,7 +51,7 @@ export function renderHeader(run: RunView | null, link: DaemonLink | undefined, 
     ]),
     m ? h('p', { class: 'meta' }, [
       // The attack in words where the run says it (face model, start, search); older runs say only their route.
-      h('span', { class: 'method', text: m.method ?? (m.kind === 'blackbox' ? 'black box (decoder)' : 'white box (latent search)') }),
+      h('span', { class: 'method', text: methodLabel(m) }),
       ' · ', h('span', { text: `${m.encoderId} (${m.embeddingDim}-d)` }),
       ' · ', h('span', { class: 'muted', title: m.route.reason, text: `route ${m.route.requested} → ${m.route.chosen}` }),
       m.trainSeconds !== undefined ? h('span', { class: 'muted', text: ` · ${(m.trainSeconds / 60).toFixed(1)} min` }) : null,
