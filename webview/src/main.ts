@@ -71,6 +71,7 @@ function render(): void {
     chart ??= new CurveChart(byId<HTMLCanvasElement>('loss-chart'));
     chart.update(set, view.logScale);
     byId('loss-chart').dataset.lines = String(set.count); // what the curves are drawn from (tests read it)
+    byId('loss-chart').dataset.axes = chart.valueAxes.join(' ');
     const empty = byId('chart-empty');
     empty.hidden = chart.drawnPoints > 0;
     empty.textContent = run ? 'No metrics yet (metrics.jsonl).' : '';
