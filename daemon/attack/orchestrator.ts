@@ -114,7 +114,10 @@ export async function runAttack(config: RunConfig, ctx: AttackContext, opts: Att
     try {
       await attack(config, ctx, { runDir, enc, decision, dataset, split, dataOpts });
     } catch (err) {
-      updateManifest(runDir, err instanceof JobCancelledError ? { state: 'interrupted' } : { state: 'failed', error: (err as Error).message });
+      // A cancelled run says so in run.json (the dashboard otherwise takes it for a run.json of an older version).
+      updateManifest(runDir, err instanceof JobCancelledError || ctx.signal.aborted
+        ? { state: 'interrupted', stopReason: 'cancelled before the attack finished (run the config again to start it over)' }
+        : { state: 'failed', error: (err as Error).message });
       throw err;
     }
   }

@@ -4,7 +4,7 @@
  * running; a job that throws fails alone and the queue moves on.
  */
 import { randomUUID } from 'node:crypto';
-import { BUDGET_KINDS, type ProgressExtras } from '../protocol/budget';
+import { BUDGET_KINDS, formatBudget, type ProgressExtras } from '../protocol/budget';
 import type { JobInfo, JobProgress, LogLevel } from '../protocol/daemon';
 import { ErrorCode, ProtocolError } from '../protocol/message';
 import { formatProblems, validate } from '../protocol/validate';
@@ -182,6 +182,12 @@ export class JobQueue {
   private finish(entry: Entry, state: 'succeeded' | 'failed' | 'cancelled', error?: string, result?: unknown): void {
     entry.info.state = state;
     entry.info.endedAt = new Date().toISOString();
+    const last = entry.info.progress;
+    if (state === 'cancelled' && last && !last.stopReason) {
+      // The last report was written while the job ran ("20 targets still searching"): it no longer holds.
+      const { message: _live, etaSeconds: _eta, ...rest } = last;
+      entry.info.progress = { ...rest, stopReason: `cancelled at ${last.budget ? formatBudget(last.budget) : `step ${last.step} of ${last.total}`}` };
+    }
     if (error !== undefined) entry.info.error = error;
     if (result !== undefined) entry.info.result = result;
     this.emitState(entry);

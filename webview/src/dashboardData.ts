@@ -379,7 +379,7 @@ export function runProgress(run: RunView): ProgressView {
   const job = run.job;
   const m = run.manifest;
   if (job && job.step !== undefined && (ACTIVE_JOB.has(job.state) || job.stopReason)) {
-    const fraction = job.stopReason ? 1 : job.budget ? budgetFraction(job.budget) : job.total ? Math.min(1, job.step / job.total) : null;
+    const fraction = job.stopReason && job.state !== 'cancelled' && job.state !== 'failed' ? 1 : job.budget ? budgetFraction(job.budget) : job.total ? Math.min(1, job.step / job.total) : null;
     const text = job.budget
       ? [job.stopReason, formatBudget(job.budget), `step ${job.step}`].filter(Boolean).join(' · ')
       : [job.stopReason, job.total ? `step ${job.step} / ${job.total}` : `step ${job.step}`].filter(Boolean).join(' · ');
