@@ -1,6 +1,6 @@
 /**
- * What the config language server says about an encoder or run config beyond its JSON schema (VS Code's
- * `jsonValidation` already checks the schema): the model file is missing or unreadable, the model's real
+ * What the config language server says about an encoder, run or audit config: its JSON schema problems as
+ * errors (checked here, not left to VS Code's `jsonValidation`, which follows the file's `$schema`), the model file is missing or unreadable, the model's real
  * input/output shape differs from the config, a run config names an unknown encoder, the dataset folder is
  * missing or empty, white box is requested for an encoder that cannot be differentiated, a named white-box
  * generator that cannot serve (`generator.ts`), and the semantic checks of `validateEncoderConfig` /
@@ -28,7 +28,7 @@ export { configKindOf };
 export type { ConfigKind };
 
 export type DiagnosticCode =
-  | 'json-syntax' | 'not-an-object' | 'config-semantic' | 'model-missing' | 'model-unreadable' | 'shape-mismatch'
+  | 'json-syntax' | 'not-an-object' | 'config-schema' | 'config-semantic' | 'model-missing' | 'model-unreadable' | 'shape-mismatch'
   | 'encoder-unknown' | 'encoder-invalid' | 'dataset-missing' | 'dataset-empty' | 'whitebox-not-differentiable' | 'credential-unset'
   | 'templates-missing' | 'templates-unreadable' | 'templates-dimension' | 'reference-missing' | GeneratorCode;
 
@@ -245,6 +245,18 @@ function pointerOf(where: string): string {
   return k >= 0 ? where.slice(k + 1) : '';
 }
 
+/**
+ * Schema problems as errors, checked here against the daemon's own schema whatever the file's `$schema` says:
+ * VS Code's JSON validation follows `$schema`, so a sample copied away from `../schemas/` loses it, and it
+ * reports warnings for values the daemon refuses outright.
+ */
+function schemaDiagnostics(root: JsonNode, problems: readonly { reason: string; where: string; expected: string }[]): ConfigDiagnostic[] {
+  return problems.map((p) => {
+    const pointer = pointerOf(p.where);
+    return { ...spanOf(root, pointer), severity: 'error' as const, code: 'config-schema' as const, message: `${pointer || '/'}: ${p.reason} (expected ${p.expected}); the daemon refuses this config` };
+  });
+}
+
 /** Checks one config text. Never throws for bad input; I/O failures become diagnostics. */
 export async function checkConfigText(file: string, text: string, env: CheckEnv, kind = configKindOf(file)): Promise<ConfigDiagnostic[]> {
   if (!kind) return [];
@@ -264,8 +276,8 @@ export async function checkConfigText(file: string, text: string, env: CheckEnv,
 async function checkEncoder(file: string, root: JsonNode, value: unknown, env: CheckEnv): Promise<ConfigDiagnostic[]> {
   const diags: ConfigDiagnostic[] = [];
   const add = (pointer: string, code: DiagnosticCode, message: string, severity: ConfigDiagnostic['severity'] = 'error') => diags.push({ ...spanOf(root, pointer), severity, code, message });
-  // Schema problems are VS Code's (jsonValidation); only the semantic ones, which need a schema-valid config, are ours.
-  if (validate(EncoderConfigSchema, value).length > 0) return diags;
+  const schemaProblems = validate(EncoderConfigSchema, value);
+  if (schemaProblems.length > 0) return schemaDiagnostics(root, schemaProblems.map((p) => ({ ...p, where: `#${p.where === '/' ? '' : p.where}` })));
   for (const p of validateEncoderConfig(value, file)) add(pointerOf(p.where), 'config-semantic', `${p.reason} (expected ${p.expected})`);
   const c = value as EncoderConfig;
   if (c.format === 'command') return diags;
@@ -296,7 +308,7 @@ async function checkRun(file: string, root: JsonNode, value: unknown, env: Check
   const diags: ConfigDiagnostic[] = [];
   const add = (pointer: string, code: DiagnosticCode, message: string, severity: ConfigDiagnostic['severity'] = 'error') => diags.push({ ...spanOf(root, pointer), severity, code, message });
   const { config, problems } = validateRunConfig(value, file);
-  if (!config) return diags; // schema problems: VS Code's
+  if (!config) return schemaDiagnostics(root, problems);
   for (const p of problems) add(pointerOf(p.where), 'config-semantic', `${p.reason} (expected ${p.expected})`);
   const base = baseDirFor(file, env);
   const scan = scanEncoders(env);
@@ -351,7 +363,7 @@ async function checkAudit(file: string, root: JsonNode, value: unknown, env: Che
   const diags: ConfigDiagnostic[] = [];
   const add = (pointer: string, code: DiagnosticCode, message: string, severity: ConfigDiagnostic['severity'] = 'error') => diags.push({ ...spanOf(root, pointer), severity, code, message });
   const { config, problems } = validateAuditConfig(value, file);
-  if (!config) return diags; // schema problems: VS Code's (jsonValidation)
+  if (!config) return schemaDiagnostics(root, problems);
   for (const p of problems) add(pointerOf(p.where), 'config-semantic', `${p.reason} (expected ${p.expected})`);
   const base = baseDirFor(file, env);
   const scan = scanEncoders(env);

@@ -2,7 +2,8 @@
  * The config language server (LSP over node IPC, started by the extension through vscode-languageclient).
  * It publishes the diagnostics of `checks.ts` for encoder/run config files, answers hovers on the
  * encoder field, and offers quick fixes for a white-box generator that cannot serve (the finished black-box
- * runs of the workspace); the JSON schema itself is VS Code's job (`contributes.jsonValidation`). Crash guards follow
+ * runs of the workspace). Schema problems are its own errors too (`checks.ts`): VS Code's `jsonValidation` follows a
+ * file's `$schema`, which a copied file breaks, and still gives completion and hovers. Crash guards follow
  * vscode-eslint's server: stray exceptions are logged to the client, never fatal.
  */
 import * as path from 'node:path';
