@@ -370,7 +370,6 @@ async function createConfig(ctx: Ctx, base: string, suffix: string, value: objec
   return uri;
 }
 
-const schemaRef = (ctx: Ctx, file: string) => vscode.Uri.joinPath(ctx.extensionUri, 'models', 'schemas', file).toString();
 
 export const newEncoderConfig: CommandFactory = {
   needsDaemon: false,
@@ -380,7 +379,7 @@ export const newEncoderConfig: CommandFactory = {
       validateInput: (v) => (/^[a-z0-9][a-z0-9._-]*$/.test(v) ? undefined : 'use lower-case letters, digits, ".", "_" or "-", starting with a letter or digit'),
     });
     if (!id) return undefined;
-    return createConfig(ctx, id, '.faceinv-encoder.json', encoderTemplate(id, schemaRef(ctx, 'encoder.schema.json')));
+    return createConfig(ctx, id, '.faceinv-encoder.json', encoderTemplate(id));
   },
 };
 
@@ -398,7 +397,7 @@ export const newRunConfig: CommandFactory = {
     }
     if (!encoder) return undefined;
     const name = str(nameArg) ?? `${encoder}-blackbox`;
-    return createConfig(ctx, name, '.faceinv-run.json', runTemplate(name, encoder, schemaRef(ctx, 'run.schema.json')));
+    return createConfig(ctx, name, '.faceinv-run.json', runTemplate(name, encoder));
   },
 };
 
