@@ -60,7 +60,7 @@ export const stopDaemon: CommandFactory = {
 export const restartDaemon: CommandFactory = {
   needsDaemon: false,
   enabled: (ctx) => async () => {
-    await ctx.stopLocalDaemon();
+    // startLocalDaemon stops the running one itself, with the link saying "starting" all along (no "stopped" gap).
     await ctx.startLocalDaemon();
     return ctx.connection.status;
   },

@@ -138,9 +138,11 @@ export class Ctx {
 
   /** Starts the local daemon (stopping a previous one) and connects to it. */
   async startLocalDaemon(): Promise<void> {
-    if (this.proc.running) await this.proc.stop();
+    // Disconnect before stopping a running daemon, and say "starting" at once: otherwise a restart shows a lost
+    // daemon being reconnected to, then none at all, before the new one is up.
     await this.connection.disconnect();
     this.connection.markStarting();
+    if (this.proc.running) await this.proc.stop();
     const ws = this.workspaceRoot;
     const picked = await this.daemonRuntime();
     if ('error' in picked) {

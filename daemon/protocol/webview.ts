@@ -88,6 +88,8 @@ export const DaemonLinkSchema = Type.Object({
   remote: Type.Optional(Type.Boolean()),
   /** Why the view is not live: not connected, unreachable and reconnecting, token refused… */
   problem: Type.Optional(Type.String()),
+  /** Where the link is when not live: a daemon starting (or restarting) or being reached is not "not connected". */
+  status: Type.Optional(Type.Union([Type.Literal('starting'), Type.Literal('connecting'), Type.Literal('reconnecting'), Type.Literal('failed'), Type.Literal('stopped')])),
 });
 export type DaemonLink = Static<typeof DaemonLinkSchema>;
 

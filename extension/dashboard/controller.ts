@@ -101,18 +101,18 @@ export function daemonLink(link: Pick<DashboardLink, 'state' | 'endpoint' | 'las
   const upToDate = 'The view keeps what it has and is brought up to date when the connection is back.';
   switch (link.state) {
     case 'connected': return { connected: true, ...where };
-    case 'starting': return { connected: false, ...where, problem: 'Starting the local daemon…' };
-    case 'connecting': return { connected: false, ...where, problem: `Connecting to the daemon at ${url ?? '?'}…` };
+    case 'starting': return { connected: false, ...where, status: 'starting', problem: `Starting the local daemon… ${upToDate}` };
+    case 'connecting': return { connected: false, ...where, status: 'connecting', problem: `Connecting to the daemon at ${url ?? '?'}… ${upToDate}` };
     case 'reconnecting':
-      return { connected: false, ...where, problem: refused
+      return { connected: false, ...where, status: 'reconnecting', problem: refused
         ? `The daemon at ${url} refused the token; retrying. ${upToDate}`
         : `Lost the daemon at ${url}; reconnecting… ${upToDate}` };
     case 'failed':
-      return { connected: false, ...where, problem: refused
+      return { connected: false, ...where, status: 'failed', problem: refused
         ? `The daemon at ${url} refused the token (restarted with a new one, or a wrong one): connect again with its current token (daemon.json on that machine). ${upToDate}`
         : `Cannot reach the daemon at ${url ?? '?'}${detail ? ` (${detail})` : ''}. ${upToDate}` };
     case 'stopped':
-      return { connected: false, ...where, problem: 'No daemon is connected: start one (Start Daemon), or connect to one on another machine (Connect to Daemon…), to see its runs.' };
+      return { connected: false, ...where, status: 'stopped', problem: 'No daemon is connected: start one (Start Daemon), or connect to one on another machine (Connect to Daemon…), to see its runs.' };
   }
 }
 

@@ -127,6 +127,29 @@ describe('dashboard runs in Chromium (issue 21)', function () {
     await page.screenshot({ path: path.join(SHOTS, 'cancelled-run.png'), clip: { x: 0, y: 0, width: 1280, height: 420 } });
   });
 
+  it('says the daemon is starting while it restarts, keeps the view, and is live again after (item 10)', async () => {
+    const dash = d as Dashboard;
+    const page = dash.page;
+    await showRun(page, 'query-search');
+    let during = { daemon: '', banner: '', runs: 0, title: '' };
+    await dash.restart(async () => {
+      await page.waitForFunction(() => !/connected$/.test(document.querySelector('#header .daemon')?.textContent ?? ''), undefined, { timeout: 5_000 }).catch(() => undefined);
+      during = await page.evaluate(() => ({
+        daemon: document.querySelector('#header .daemon')?.textContent ?? '',
+        banner: document.querySelector('[data-testid="banner"]')?.textContent ?? '',
+        runs: document.querySelectorAll('.runs .run').length,
+        title: document.querySelector('#header h1')?.textContent ?? '',
+      }));
+    });
+    assert.equal(during.daemon, 'daemon starting…', JSON.stringify(during));
+    assert.match(during.banner, /Starting the local daemon… The view keeps what it has/);
+    assert.doesNotMatch(`${during.daemon} ${during.banner}`, /not connected|No daemon is connected|Loading/);
+    assert.equal(during.title, 'query-search', 'the run shown stays while the daemon restarts');
+    assert.ok(during.runs >= 4, 'the history stays');
+    await page.waitForFunction(() => document.querySelector('#header .daemon')?.textContent === 'daemon connected', undefined, { timeout: 10_000 });
+    assert.equal(await page.textContent('#header h1'), 'query-search', 'the same run is shown by the new daemon');
+  });
+
   it('draws the score-distribution thresholds with labels that do not overlap (item 9)', async () => {
     const page = (d as Dashboard).page;
     await showRun(page, 'bb-arcface-evaluated');

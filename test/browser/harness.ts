@@ -33,16 +33,23 @@ export interface Dashboard {
   problems: string[];
   /** One check of the daemon's run watchers, then a moment for the deltas to reach the page. */
   poll(): Promise<void>;
+  /**
+   * Restarts the daemon as the extension's Restart Daemon does (extension/ctx.ts startLocalDaemon: disconnect,
+   * "starting", stop the old one, start a new one on a new port and token, connect); `whileStarting` runs
+   * between the old daemon's end and the new one's start.
+   */
+  restart(whileStarting?: () => Promise<void>): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function openDashboard(workspace: string, profileDir: string, kinds: Map<string, JobKind> = new Map([['probe', probeJob as unknown as JobKind]])): Promise<Dashboard> {
   await tf.setBackend('cpu');
-  const daemon = new DaemonServer({
+  const newDaemon = () => new DaemonServer({
     host: '127.0.0.1', port: 0, token: TOKEN, workspaceDir: workspace, kinds,
     engine: { backend: 'cpu', reason: 'browser test', threads: 1, versions: {}, memory: () => tf.memory() },
     runFeed: { runPollMs: 0, listPollMs: 0 },
   });
+  let daemon = newDaemon();
   const url = `ws://127.0.0.1:${await daemon.listen()}`;
   const conn = new DaemonConnection({ backoff: { initialMs: 50, maxMs: 200, factor: 2, maxAttempts: 200 } });
   await conn.connect({ url, token: TOKEN, remote: false });
@@ -89,9 +96,18 @@ export async function openDashboard(workspace: string, profileDir: string, kinds
   });
   await page.goto(origin + '/');
   await page.waitForSelector('body[data-ready="true"]', { timeout: 20_000 });
-  return {
+  const d: Dashboard = {
     page, daemon, problems,
-    poll: async () => { daemon.runs.poll(); await new Promise((r) => setTimeout(r, 300)); },
+    poll: async () => { d.daemon.runs.poll(); await new Promise((r) => setTimeout(r, 300)); },
+    restart: async (whileStarting) => {
+      await conn.disconnect();
+      conn.markStarting();
+      await daemon.close();
+      await whileStarting?.();
+      daemon = newDaemon();
+      d.daemon = daemon;
+      await conn.connect({ url: `ws://127.0.0.1:${await daemon.listen()}`, token: TOKEN, remote: false });
+    },
     close: async () => {
       controller.dispose();
       await conn.disconnect();
@@ -100,6 +116,7 @@ export async function openDashboard(workspace: string, profileDir: string, kinds
       server.close();
     },
   };
+  return d;
 }
 
 /** Shows run `name` from the history and waits for its header. */

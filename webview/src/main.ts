@@ -60,7 +60,7 @@ function render(): void {
     setChildren(byId('runs'), s ? renderRuns(historyRows(s.runs, run?.name), s.runsRoot, (name) => {
       setView({ run: name, enlarged: undefined });
       post(SelectRunMessage.create({ run: name }));
-    }) : [h('p', { class: 'empty', text: 'Loading…' })]);
+    }) : [h('p', { class: 'empty', text: 'Waiting for the extension…' })]);
   }
   if (changed('header', [run?.name, run?.manifest, run?.job, run?.problems, run?.removed, s?.daemon])) {
     setChildren(byId('header'), renderHeader(run, s?.daemon, () => post(RefreshMessage.create({}))));

@@ -13,9 +13,15 @@ function progressBar(frac: number, title: string): HTMLElement {
   return h('div', { class: 'progress', title, attrs: { role: 'progressbar', 'aria-valuenow': String(Math.round(frac * 100)), 'aria-valuemin': '0', 'aria-valuemax': '100' } }, [bar]);
 }
 
-/** "remote daemon ws://gpu:7391", "daemon connected", "daemon not connected". */
+/** "remote daemon ws://gpu:7391", "daemon connected", "daemon starting…", "reconnecting to …", "daemon not connected". */
 export function daemonLabel(link: DaemonLink | undefined): string {
-  if (!link?.connected) return link?.url ? `daemon ${link.url} not connected` : 'daemon not connected';
+  if (!link?.connected) {
+    // A daemon being (re)started or reached again is on its way, which "not connected" does not say.
+    if (link?.status === 'starting') return 'daemon starting…';
+    if (link?.status === 'connecting') return `connecting to ${link.url ?? 'the daemon'}…`;
+    if (link?.status === 'reconnecting') return `reconnecting to ${link.url ?? 'the daemon'}…`;
+    return link?.url ? `daemon ${link.url} not connected` : 'daemon not connected';
+  }
   return link.remote && link.url ? `remote daemon ${link.url}` : 'daemon connected';
 }
 
@@ -30,7 +36,8 @@ export function methodLabel(m: NonNullable<RunView['manifest']>): string {
 
 export function renderHeader(run: RunView | null, link: DaemonLink | undefined, refresh: () => void): Child[] {
   const daemonConnected = link?.connected ?? false;
-  const daemon = h('span', { class: `daemon ${daemonConnected ? 'up' : 'down'}`, text: daemonLabel(link), title: link?.problem ?? link?.url ?? '' });
+  const pending = !daemonConnected && (link?.status === 'starting' || link?.status === 'connecting' || link?.status === 'reconnecting');
+  const daemon = h('span', { class: `daemon ${daemonConnected ? 'up' : pending ? 'pending' : 'down'}`, text: daemonLabel(link), title: link?.problem ?? link?.url ?? '' });
   const refreshBtn = h('button', { class: 'secondary', text: 'Refresh', on: { click: refresh } });
   if (!run) return [h('div', { class: 'title-row' }, [h('h1', { text: 'Face Inversion Lab' }), h('span', { class: 'spacer' }), daemon, refreshBtn]), h('p', { class: 'empty', text: 'Select a run.' })];
   const m = run.manifest;
