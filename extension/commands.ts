@@ -89,7 +89,7 @@ export const connectDaemon: CommandFactory = {
 };
 
 /** The run config a command acts on: its argument, else the active editor's file, else a picker. */
-async function pickRunConfig(ctx: Ctx, arg: unknown, preferActive: boolean): Promise<string | undefined> {
+async function pickRunConfig(ctx: Ctx, arg: unknown, preferActive: boolean, title = 'Run config to train'): Promise<string | undefined> {
   const given = str(arg);
   if (given) return given;
   const active = vscode.window.activeTextEditor?.document;
@@ -106,7 +106,7 @@ async function pickRunConfig(ctx: Ctx, arg: unknown, preferActive: boolean): Pro
       .then((pick) => pick && vscode.commands.executeCommand('faceInversion.newRunConfig'));
     return undefined;
   }
-  const item = await vscode.window.showQuickPick(found.map((u) => ({ label: path.basename(u.fsPath), description: vscode.workspace.asRelativePath(u), uri: u })), { title: 'Run config to train' });
+  const item = await vscode.window.showQuickPick(found.map((u) => ({ label: path.basename(u.fsPath), description: vscode.workspace.asRelativePath(u), uri: u })), { title });
   return item?.uri.fsPath;
 }
 
@@ -114,10 +114,13 @@ export const runConfig: CommandFactory = {
   needsDaemon: true,
   enabled: (ctx) => async (arg?: unknown) => {
     const doc = vscode.window.activeTextEditor?.document;
-    const file = str(arg) ?? (doc?.uri.scheme === 'file' ? doc.uri.fsPath : undefined);
-    const kind = file ? configKindOf(file) : undefined;
-    if (!file || !kind) {
-      void ctx.notify('warning', 'Face Inversion: open a run config (*.faceinv-run.json) to run it.');
+    const active = doc?.uri.scheme === 'file' && configKindOf(doc.uri.fsPath) ? doc.uri.fsPath : undefined;
+    // No config in hand (the dashboard or another file has the focus): offer the workspace's run configs.
+    const file = str(arg) ?? active ?? await pickRunConfig(ctx, undefined, false, 'Run config to run');
+    if (!file) return undefined;
+    const kind = configKindOf(file);
+    if (!kind) {
+      void ctx.notify('warning', `Face Inversion: ${path.basename(file)} is not a run config (*.faceinv-run.json).`);
       return undefined;
     }
     if (kind === 'encoder') {
