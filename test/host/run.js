@@ -61,6 +61,8 @@ function makeWorkspace(dir) {
   write(path.join(dir, 'uses-wonky.faceinv-run.json'), `${JSON.stringify({ name: 'uses-wonky', encoder: 'wonky', route: 'blackbox' }, null, 2)}\n`);
   write(path.join(dir, 'runs', 'bb-arcface', 'model', 'meta.json'), JSON.stringify({ kind: 'faceinv-blackbox-decoder', encoderId: 'arcface512-faceplugin', embeddingDim: 512, outputSize: 128, template: 'arcface-5pt', inputNormalization: 'l2' }));
   write(path.join(dir, 'bad-generator.faceinv-run.json'), `${JSON.stringify({ name: 'wb', encoder: 'arcface512-faceplugin', route: 'whitebox', faceModel: { kind: 'decoder', run: 'runs/no-such-run' } }, null, 2)}\n`);
+  // Issue 21: a shipped sample copied away from models/experiments, its relative $schema now pointing nowhere.
+  write(path.join(dir, 'copied', 'sample-copy.faceinv-run.json'), `${JSON.stringify({ $schema: '../schemas/run.schema.json', name: 'sample-copy', encoder: 'arcface512-faceplugin', route: 'blackbox', search: { queries: -5 } }, null, 2)}\n`);
   write(path.join(dir, '.vscode', 'settings.json'), JSON.stringify({ 'faceInversion.daemon.nodePath': process.execPath, 'workbench.startupEditor': 'none', 'security.workspace.trust.enabled': false }, null, 2));
 }
 
@@ -121,6 +123,25 @@ async function readDashboard(page) {
       badges: Array.from(document.querySelectorAll('.faces .badge')).map((b) => b.getAttribute('data-verdict')),
     };
   });
+}
+
+/** The quick pick the workbench shows (title, rows), polled for a few seconds; visible false when none opens. */
+async function readQuickPick(page) {
+  const read = () => page.evaluate(() => {
+    const w = document.querySelector('.quick-input-widget');
+    const visible = !!w && getComputedStyle(w).display !== 'none';
+    return {
+      visible,
+      title: visible ? (w.querySelector('.quick-input-title')?.textContent ?? '') : '',
+      items: visible ? Array.from(w.querySelectorAll('.quick-input-list .monaco-list-row')).map((r) => r.textContent ?? '') : [],
+    };
+  });
+  let seen = await read();
+  for (let i = 0; i < 20 && !(seen.visible && seen.items.length); i++) {
+    await new Promise((r) => setTimeout(r, 250));
+    seen = await read();
+  }
+  return seen;
 }
 
 /** Opens the workbench with the test payload; resolves with the exit code the tests report. */
@@ -184,6 +205,7 @@ async function answerProbe(page, runDir, id, action, probes) {
   try {
     if (action === 'dashboard') answer = await readDashboard(page);
     else if (action === 'screenshot') { await page.screenshot({ path: path.join(runDir, `${id}.png`) }); answer = { ok: true }; }
+    else if (action === 'quickpick') answer = await readQuickPick(page);
     else if (probes[action]) answer = await probes[action]();
     else answer = { error: `unknown probe action "${action}"` };
   } catch (err) {
