@@ -45,11 +45,12 @@ export function renderHeader(run: RunView | null, link: DaemonLink | undefined, 
   // Budget, not epochs: a run that stopped on its 5-minute budget shows "budget of 5 min reached" and a full bar.
   const progress = runProgress(run);
   const frac = progress.fraction;
-  const line = jobLine(run.job);
-  // A running job (or one that said why it stopped) says it in its own line: budget, step, ETA, stop reason.
+  // One progress line: a running job's (phase, budget, step, ETA), else run.json's (budget used, why it stopped);
+  // an ended job adds a line only when it failed, with its error.
   const j = run.job;
-  const jobSpeaks = !!j && j.step !== undefined && (j.state === 'running' || j.state === 'queued' || !!j.stopReason);
-  const progressText = jobSpeaks ? '' : progress.text;
+  const active = !!j && (j.state === 'running' || j.state === 'queued');
+  const line = active || j?.state === 'failed' ? jobLine(j) : '';
+  const progressText = active ? '' : progress.text;
   return [
     h('div', { class: 'title-row' }, [
       h('h1', { text: run.name }),
