@@ -12,7 +12,7 @@ import { configKindOf, type EncoderSummary } from '../daemon/protocol/configServ
 import type { CommandFactory, Ctx } from './ctx';
 import { openDashboard as showDashboard } from './dashboard/panel';
 import { checkDaemonUrl } from './format';
-import { auditJob, evaluateJob, invertJob, JOB_KIND, JobSubmission, probeJob, runJob, trainJob } from './jobParams';
+import { auditJob, evaluateJob, invertJob, JOB_KIND, JobSubmission, probeJob, runJob, runNameOf, trainJob } from './jobParams';
 import { isActive } from './jobTracker';
 import { configText, encoderTemplate, freshName, runTemplate } from './templates';
 
@@ -88,6 +88,13 @@ export const connectDaemon: CommandFactory = {
   },
 };
 
+/** A config's text: the open document's (it may be ahead of the disk), else the file's; '' when unreadable. */
+async function readText(file: string): Promise<string> {
+  const open = vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'file' && d.uri.fsPath === file);
+  if (open) return open.getText();
+  return fs.promises.readFile(file, 'utf8').catch(() => '');
+}
+
 /** The run config a command acts on: its argument, else the active editor's file, else a picker. */
 async function pickRunConfig(ctx: Ctx, arg: unknown, preferActive: boolean, title = 'Run config to train'): Promise<string | undefined> {
   const given = str(arg);
@@ -131,7 +138,8 @@ export const runConfig: CommandFactory = {
     if (doc && doc.uri.fsPath === file && doc.isDirty) await doc.save();
     // End to end (route judge → train or invert → evaluate) where the daemon has it; else black-box training.
     const kinds = await offeredKinds(ctx);
-    return submitChecked(ctx, kinds?.includes(JOB_KIND.run) ? runJob(file) : trainJob(file));
+    const name = runNameOf(await readText(file));
+    return submitChecked(ctx, kinds?.includes(JOB_KIND.run) ? runJob(file, name) : trainJob(file, name));
   },
 };
 
