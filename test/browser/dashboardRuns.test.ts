@@ -9,7 +9,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { histogramOf } from '../../daemon/protocol/distribution';
 import type { EvaluationReport } from '../../daemon/protocol/report';
-import { makeRun, metricsLines, tempDir, writeJson } from '../unit/webview/fixture';
+import { Type } from '@sinclair/typebox';
+import type { JobKind } from '../../daemon/jobs/defineJobKind';
+import { JobCancelledError, type JobContext } from '../../daemon/jobs/context';
+import { announcePhase, runPhases } from '../../daemon/runs/phases';
+import { makeRun, manifest, tempDir, writeJson } from '../unit/webview/fixture';
 import { BUNDLE, CHROMIUM, openDashboard, REPO, showRun, type Dashboard } from './harness';
 
 const SHOTS = path.join(REPO, 'docs', 'screenshots');
@@ -34,6 +38,33 @@ function distribution(): NonNullable<EvaluationReport['distribution']> {
     thresholds: [{ fmr: 1e-3, threshold: 0.301, lowSupport: false }, { fmr: 1e-4, threshold: 0.335, lowSupport: false }, { fmr: 1e-5, threshold: 0.372, lowSupport: true }],
   };
 }
+
+/**
+ * A run job in stages, driven by the test: it writes its run folder, announces it and its setup phase
+ * (through daemon/runs/phases.ts, as the orchestrator does), then on `next()` ends a query search on its
+ * budget and starts the evaluation, which lasts until cancelled.
+ */
+const staged = { next: () => undefined as void };
+const stagedRun = {
+  kind: 'staged-run', summary: 'test', label: (p: { run: string }) => `run ${p.run}`,
+  params: Type.Object({ run: Type.String() }),
+  async run(p: { run: string }, ctx: JobContext) {
+    const dir = path.join(ctx.workspaceDir, 'runs', p.run);
+    fs.mkdirSync(dir, { recursive: true });
+    writeJson(path.join(dir, 'run.json'), manifest(p.run, { state: 'running', createdAt: new Date().toISOString(), progress: undefined, trainSeconds: undefined }));
+    ctx.setRunDir(dir);
+    const phase = runPhases(true);
+    announcePhase(ctx, { ...phase('setup', "embedding the attacker's photos"), done: 3200, total: 10678 });
+    // Also ends on cancel, so a failed test's daemon can still close.
+    await new Promise<void>((resolve) => { staged.next = resolve; ctx.signal.addEventListener('abort', () => resolve()); });
+    if (ctx.signal.aborted) throw new JobCancelledError();
+    announcePhase(ctx, phase('attack', 'query search'));
+    ctx.progress(400, 400, { cosine: 0.7 }, 'query search done', { budget: { kind: 'queries', used: 400, limit: 400 }, stopReason: 'budget of 40 queries per target reached' });
+    announcePhase(ctx, phase('evaluation', 'evaluating the reconstructions'));
+    while (!ctx.signal.aborted) await new Promise((r) => setTimeout(r, 50));
+    throw new JobCancelledError();
+  },
+} as unknown as JobKind;
 
 describe('dashboard runs in Chromium (issue 21)', function () {
   this.timeout(120_000);
@@ -74,9 +105,8 @@ describe('dashboard runs in Chromium (issue 21)', function () {
         progress: { step: 700, totalSteps: 1920, budget: { kind: 'queries', used: 700, limit: 1920 } },
       },
     });
-    void metricsLines;
     fs.mkdirSync(SHOTS, { recursive: true });
-    d = await openDashboard(path.join(tmp, 'ws'), path.join(tmp, 'profile'));
+    d = await openDashboard(path.join(tmp, 'ws'), path.join(tmp, 'profile'), new Map([['staged-run', stagedRun]]));
   });
 
   after(async () => {
@@ -148,6 +178,29 @@ describe('dashboard runs in Chromium (issue 21)', function () {
     assert.ok(during.runs >= 4, 'the history stays');
     await page.waitForFunction(() => document.querySelector('#header .daemon')?.textContent === 'daemon connected', undefined, { timeout: 10_000 });
     assert.equal(await page.textContent('#header h1'), 'query-search', 'the same run is shown by the new daemon');
+  });
+
+  it('shows a new run at once, in its setup phase, and never calls it done while it evaluates (items 7, 8)', async () => {
+    const dash = d as Dashboard;
+    const page = dash.page;
+    await showRun(page, 'bb-arcface-evaluated');
+    const job = dash.daemon.queue.submit('staged-run', { run: 'fresh-run' });
+    // The job has announced its run folder and its first phase: the view switches to it without a click.
+    await page.waitForFunction(() => document.querySelector('#header h1')?.textContent === 'fresh-run', undefined, { timeout: 10_000 });
+    await page.waitForFunction(() => /embedding the attacker's photos 3,200 \/ 10,678/.test(document.querySelector('#header')?.textContent ?? ''), undefined, { timeout: 10_000 });
+    const header = await page.textContent('#header') ?? '';
+    assert.match(header, /running · 1\/3 embedding the attacker's photos 3,200 \/ 10,678/);
+    assert.doesNotMatch(header, /step 3200/, 'the count is said once');
+    assert.equal(await page.getAttribute('#header .progress', 'aria-valuenow'), '30', 'the bar is the phase\'s: 3,200 of 10,678 photos');
+    await page.screenshot({ path: path.join(SHOTS, 'running-setup.png'), clip: { x: 0, y: 0, width: 1280, height: 420 } });
+    // The search ends on its budget; the evaluation follows: the header says so, not "done" or 100 %.
+    staged.next();
+    await page.waitForFunction(() => /3\/3 evaluating the reconstructions/.test(document.querySelector('#header')?.textContent ?? ''), undefined, { timeout: 10_000 });
+    const evaluating = await page.textContent('#header') ?? '';
+    assert.doesNotMatch(evaluating, /100 %|budget of 40 queries per target reached|still searching/);
+    assert.equal((await page.$$('#header .progress-text')).length + (await page.$$('#header .job-line')).length, 1, 'one progress line');
+    dash.daemon.queue.cancel(job.id);
+    await dash.daemon.queue.idle();
   });
 
   it('draws the score-distribution thresholds with labels that do not overlap (item 9)', async () => {
