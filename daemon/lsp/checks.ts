@@ -15,6 +15,7 @@ import { EncoderConfig, EncoderConfigSchema, validateEncoderConfig } from '../pr
 import { RunConfig, validateRunConfig } from '../protocol/runConfig';
 import { validateAuditConfig } from '../protocol/auditConfig';
 import { lfwCandidates } from '../config/datasetPath';
+import { defaultDataRoots } from '../security/roots';
 import { IMAGE_EXTENSIONS, ARCHIVE_FOLDERS } from '../data/dataset';
 import { validate } from '../protocol/validate';
 import { judgeRoute, whiteboxObstacle } from '../encoders/judge';
@@ -29,7 +30,7 @@ export type { ConfigKind };
 
 export type DiagnosticCode =
   | 'json-syntax' | 'not-an-object' | 'config-schema' | 'config-semantic' | 'model-missing' | 'model-unreadable' | 'shape-mismatch'
-  | 'encoder-unknown' | 'encoder-invalid' | 'dataset-missing' | 'dataset-empty' | 'whitebox-not-differentiable' | 'credential-unset'
+  | 'encoder-unknown' | 'encoder-invalid' | 'dataset-missing' | 'dataset-empty' | 'dataset-outside-roots' | 'whitebox-not-differentiable' | 'credential-unset'
   | 'templates-missing' | 'templates-unreadable' | 'templates-dimension' | 'reference-missing' | GeneratorCode;
 
 export interface ConfigDiagnostic {
@@ -48,6 +49,11 @@ export interface CheckEnv {
   workspaceDirs: string[];
   /** Where `dataset.path: "lfw"` may be; default: the daemon's own search list. */
   lfwCandidates?: () => string[];
+  /**
+   * The editor daemon's dataset settings: LFW (searched first) and its extra data roots. A dataset outside
+   * the workspace, these and the daemon's default data roots is refused by that daemon: an error here too.
+   */
+  dataset?: { lfw: string; dataRoots: string[] };
 }
 
 
@@ -214,9 +220,9 @@ export function compareShapes(c: EncoderConfig, shapes: ModelShapes): { pointer:
 export function checkDatasetFolder(value: string, baseDir: string, env: CheckEnv): { code: 'dataset-missing' | 'dataset-empty'; message: string } | undefined {
   let dir: string;
   if (value === 'lfw') {
-    const candidates = (env.lfwCandidates ?? lfwCandidates)();
+    const candidates = [...(env.dataset?.lfw ? [path.resolve(baseDir, env.dataset.lfw)] : []), ...(env.lfwCandidates ?? lfwCandidates)()];
     const found = candidates.find((p) => fs.existsSync(p));
-    if (!found) return { code: 'dataset-missing', message: `LFW not found (looked in ${candidates.join(', ')}); set FACEINV_LFW or name a folder` };
+    if (!found) return { code: 'dataset-missing', message: `LFW not found (looked in ${candidates.join(', ')}); choose its folder with "Face Inversion: Choose Dataset Folder…" (setting faceInversion.dataset.lfw), or name a folder` };
     dir = found;
   } else {
     dir = path.resolve(baseDir, value);
@@ -238,6 +244,21 @@ export function checkDatasetFolder(value: string, baseDir: string, env: CheckEnv
     } catch { /* unreadable identity folder: keep looking */ }
   }
   return { code: 'dataset-empty', message: `dataset folder ${root} holds no identity folders with images (<root>/<Person>/*.jpg)` };
+}
+
+/**
+ * The daemon's path confinement (security/roots.ts) as the editor's daemon will apply it: the workspace, the
+ * chosen LFW, `faceInversion.dataset.dataRoots` and the default data roots. Checked only when the editor told
+ * the server its settings (a CLI user's daemon has its own flags).
+ */
+export function datasetOutsideRoots(value: string, baseDir: string, env: CheckEnv): { code: 'dataset-outside-roots'; message: string } | undefined {
+  if (!env.dataset || value === 'lfw') return undefined;
+  const real = (p: string) => { try { return fs.realpathSync(p); } catch { return path.resolve(p); } };
+  const dir = real(path.resolve(baseDir, value));
+  const roots = [baseDir, ...(env.dataset.lfw ? [env.dataset.lfw] : []), ...env.dataset.dataRoots, ...defaultDataRoots()].map((r) => real(path.resolve(baseDir, r)));
+  const inside = (r: string) => { const rel = path.relative(r, dir); return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel)); };
+  if (roots.some(inside)) return undefined;
+  return { code: 'dataset-outside-roots', message: `dataset folder ${dir} is outside the folders the daemon may read (${[...new Set(roots)].join(', ')}); add it with "Face Inversion: Choose Dataset Folder…" or to the setting faceInversion.dataset.dataRoots` };
 }
 
 function pointerOf(where: string): string {
@@ -329,7 +350,7 @@ async function checkRun(file: string, root: JsonNode, value: unknown, env: Check
     const at = nodeAt(root, '/faceModel/run').exact ? '/faceModel/run' : '/faceModel';
     for (const g of checkGenerator(config, base, enc.config, runConfigFiles(env).filter((f) => path.resolve(f) !== path.resolve(file)))) add(at, g.code, g.message, g.severity);
   }
-  const ds = checkDatasetFolder(config.dataset.path, base, env);
+  const ds = checkDatasetFolder(config.dataset.path, base, env) ?? datasetOutsideRoots(config.dataset.path, base, env);
   if (ds) add(nodeAt(root, '/dataset/path').exact ? '/dataset/path' : '/dataset', ds.code, ds.message, ds.code === 'dataset-missing' && config.dataset.path === 'lfw' ? 'warning' : 'error');
   return diags;
 }
