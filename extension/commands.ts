@@ -117,6 +117,50 @@ async function pickRunConfig(ctx: Ctx, arg: unknown, preferActive: boolean, titl
   return item?.uri.fsPath;
 }
 
+const DATASET_PICKER_TITLE = 'Dataset folder: LFW (holding lfw-deepfunneled/<Person>/*.jpg) or any <Person>/*.jpg folder';
+
+/**
+ * The folder picker for the dataset: the config server checks the folder by the daemon's rules before it is
+ * saved (user settings, `faceInversion.dataset.lfw`); a running local daemon is restarted with it.
+ */
+export async function chooseDatasetFolder(ctx: Ctx, why?: string): Promise<string | undefined> {
+  for (;;) {
+    const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, canSelectMany: false, openLabel: 'Use as Dataset', title: why ? `${why} ${DATASET_PICKER_TITLE}` : DATASET_PICKER_TITLE });
+    const folder = picked?.[0]?.fsPath;
+    if (!folder) return undefined;
+    const status = await ctx.datasetStatus(folder);
+    if (status.folderProblem) {
+      const again = await ctx.notify('error', `Face Inversion: ${status.folderProblem}.`, 'Choose Another Folder…');
+      if (again) continue;
+      return undefined;
+    }
+    ctx.settingDataset = true; // this command restarts the daemon itself: no "restart to apply" prompt
+    try {
+      await vscode.workspace.getConfiguration('faceInversion').update('dataset.lfw', folder, vscode.ConfigurationTarget.Global);
+    } finally {
+      ctx.settingDataset = false;
+    }
+    if (ctx.localDaemonRunning) await ctx.startLocalDaemon();
+    void ctx.notify('info', `Face Inversion: dataset folder set to ${folder} (setting faceInversion.dataset.lfw).`);
+    return folder;
+  }
+}
+
+export const chooseDataset: CommandFactory = {
+  needsDaemon: false,
+  enabled: (ctx) => () => chooseDatasetFolder(ctx),
+};
+
+/** A run config's dataset is LFW (named or by default) and LFW is nowhere the daemon looks: pick its folder. */
+async function ensureDataset(ctx: Ctx, configText: string): Promise<boolean> {
+  let ds: unknown;
+  try { ds = (JSON.parse(configText) as { dataset?: { path?: unknown } }).dataset?.path; } catch { return true; } // the daemon names a syntax error
+  if (ds !== undefined && ds !== 'lfw') return true;
+  const status = await ctx.datasetStatus().catch(() => undefined);
+  if (!status || status.lfw) return true;
+  return (await chooseDatasetFolder(ctx, 'LFW was not found.')) !== undefined;
+}
+
 export const runConfig: CommandFactory = {
   needsDaemon: true,
   enabled: (ctx) => async (arg?: unknown) => {
@@ -137,8 +181,10 @@ export const runConfig: CommandFactory = {
     }
     if (doc && doc.uri.fsPath === file && doc.isDirty) await doc.save();
     // End to end (route judge → train or invert → evaluate) where the daemon has it; else black-box training.
+    const text = await readText(file);
+    if (!await ensureDataset(ctx, text)) return undefined;
     const kinds = await offeredKinds(ctx);
-    const name = runNameOf(await readText(file));
+    const name = runNameOf(text);
     return submitChecked(ctx, kinds?.includes(JOB_KIND.run) ? runJob(file, name) : trainJob(file, name));
   },
 };
@@ -424,6 +470,7 @@ export const COMMANDS: Record<string, CommandFactory> = {
   'faceInversion.restartDaemon': restartDaemon,
   'faceInversion.connectDaemon': connectDaemon,
   'faceInversion.runConfig': runConfig,
+  'faceInversion.chooseDataset': chooseDataset,
   'faceInversion.trainModel': trainModel,
   'faceInversion.invertEmbeddings': invertEmbeddings,
   'faceInversion.evaluateAttack': evaluateAttack,
