@@ -33,7 +33,7 @@ function packageVsix(outFile) {
   const stage = path.join(ROOT, '.test-output', 'vsix-stage');
   fs.rmSync(stage, { recursive: true, force: true });
   fs.mkdirSync(stage, { recursive: true });
-  for (const entry of ['out', 'bin', 'models', 'webview', '.vscodeignore', 'LICENSE', 'README.md', 'CHANGELOG.md']) {
+  for (const entry of ['out', 'bin', 'models', 'media', 'webview', '.vscodeignore', 'LICENSE', 'README.md', 'CHANGELOG.md']) {
     if (fs.existsSync(path.join(ROOT, entry))) linkTree(path.join(ROOT, entry), path.join(stage, entry));
   }
   const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));

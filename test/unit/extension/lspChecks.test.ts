@@ -156,6 +156,28 @@ describe('config language server: checks', () => {
     assert.ok(audit.some((x) => x.code === 'config-schema' && x.severity === 'error' && /budget/.test(x.message)), JSON.stringify(audit));
   });
 
+  it('checks the dataset as the editor\'s daemon will: its LFW setting first, its data roots (issue 21)', async () => {
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'faceinv-outside-'));
+    try {
+      fs.mkdirSync(path.join(outside, 'bob'), { recursive: true });
+      fs.writeFileSync(path.join(outside, 'bob', 'b.jpg'), 'x');
+      const file = path.join(tmp, 'd.faceinv-run.json');
+      const check = async (e: CheckEnv, ds: string) => (await checkConfigText(file, JSON.stringify({ name: 'd', encoder: 'arcface512-faceplugin', dataset: { path: ds } }), e)).map((d) => [d.code, d.message]);
+      const noLfw = { ...env, lfwCandidates: () => [path.join(outside, 'nowhere')] };
+      const missing = await check({ ...noLfw, dataset: { lfw: '', dataRoots: [] } }, 'lfw');
+      assert.equal(missing[0][0], 'dataset-missing');
+      assert.match(missing[0][1], /Choose Dataset Folder/);
+      assert.deepEqual(await check({ ...noLfw, dataset: { lfw: outside, dataRoots: [] } }, 'lfw'), [], 'the LFW setting is looked at first');
+      const refused = await check({ ...env, dataset: { lfw: '', dataRoots: [] } }, outside);
+      assert.equal(refused[0]?.[0], 'dataset-outside-roots', JSON.stringify(refused));
+      assert.match(refused[0][1], /faceInversion\.dataset\.dataRoots/);
+      assert.deepEqual(await check({ ...env, dataset: { lfw: '', dataRoots: [outside] } }, outside), []);
+      assert.deepEqual(await check(env, outside), [], 'without the editor\'s settings (a CLI user\'s daemon) no roots are assumed');
+    } finally {
+      fs.rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
   it('LFW default: present → fine', async function () {
     if (!fs.existsSync(LFW)) { console.log(`      (skipped: LFW not at ${LFW})`); this.skip(); }
     const d = await checkConfigText(path.join(tmp, 'l.faceinv-run.json'), JSON.stringify({ name: 'l', encoder: 'arcface512-faceplugin' }), env);
