@@ -42,7 +42,7 @@ import { whiteboxWithRestarts } from './search/whiteboxRestarts';
 import { QueryOracle } from './search/oracle';
 import { querySearch } from './search/querySearch';
 import { AttackerPairs, startLatents } from './start';
-import { announcePhase, phaseSink, runPhases } from '../runs/phases';
+import { announcePhase, phaseSink, runPhases } from './phases';
 
 export interface AttackOptions {
   overwrite?: boolean;

@@ -12,7 +12,7 @@ import type { EvaluationReport } from '../../daemon/protocol/report';
 import { Type } from '@sinclair/typebox';
 import type { JobKind } from '../../daemon/jobs/defineJobKind';
 import { JobCancelledError, type JobContext } from '../../daemon/jobs/context';
-import { announcePhase, runPhases } from '../../daemon/runs/phases';
+import { announcePhase, runPhases } from '../../daemon/attack/phases';
 import { makeRun, manifest, tempDir, writeJson } from '../unit/webview/fixture';
 import { BUNDLE, CHROMIUM, openDashboard, REPO, showRun, type Dashboard } from './harness';
 
@@ -41,7 +41,7 @@ function distribution(): NonNullable<EvaluationReport['distribution']> {
 
 /**
  * A run job in stages, driven by the test: it writes its run folder, announces it and its setup phase
- * (through daemon/runs/phases.ts, as the orchestrator does), then on `next()` ends a query search on its
+ * (through daemon/attack/phases.ts, as the orchestrator does), then on `next()` ends a query search on its
  * budget and starts the evaluation, which lasts until cancelled.
  */
 const staged = { next: () => undefined as void };

@@ -5,7 +5,7 @@
  * reports although their steps start again from 0.
  */
 import * as assert from 'node:assert/strict';
-import { announcePhase, runPhases } from '../../../daemon/runs/phases';
+import { announcePhase, runPhases } from '../../../daemon/attack/phases';
 import type { JobInfo, JobProgress } from '../../../daemon/protocol/daemon';
 import type { ProgressExtras } from '../../../daemon/protocol/budget';
 import { progressMessage, statusBarView } from '../../../extension/format';
