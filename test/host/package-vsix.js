@@ -18,10 +18,13 @@ const MODEL_PACKAGES = ['faceplugin-face-recognition-js', '@vladmandic/human-mod
 
 function runtimePackages() {
   // `npm ls` exits non-zero on the model packages' missing dependencies; its parseable listing is still right.
-  const r = spawnSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20 });
-  const dirs = r.stdout.split('\n').filter((l) => l.startsWith(path.join(ROOT, 'node_modules') + path.sep));
+  // A git worktree may link node_modules from the main checkout: npm then sees every package as extraneous, so
+  // ask it where node_modules really is (same package.json dependencies).
+  const lsRoot = path.dirname(fs.realpathSync(path.join(ROOT, 'node_modules')));
+  const r = spawnSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: lsRoot, encoding: 'utf8', maxBuffer: 64 << 20 });
+  const dirs = r.stdout.split('\n').filter((l) => l.startsWith(path.join(lsRoot, 'node_modules') + path.sep));
   if (dirs.length < 10) throw new Error(`npm ls listed only ${dirs.length} runtime packages:\n${r.stderr}`);
-  return [...new Set(dirs.map((d) => path.relative(ROOT, d)))];
+  return [...new Set(dirs.map((d) => path.relative(lsRoot, d)))];
 }
 
 function linkTree(src, dst) {
