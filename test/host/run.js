@@ -190,15 +190,15 @@ async function pickFolder(page, runDir) {
 }
 
 /** The walkthrough page the workbench shows: its title and step titles. */
-async function readWalkthrough(page) {
-  for (let i = 0; i < 20; i++) {
-    const seen = await page.evaluate(() => ({
-      text: Array.from(document.querySelectorAll('.gettingStartedContainer .getting-started-step .step-title, .gettingStartedContainer h2, .gettingStartedContainer .category-title')).map((e) => e.textContent?.trim() ?? ''),
-    }));
-    if (seen.text.length > 0) return seen;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  return { text: [] };
+async function readWalkthrough(page, runDir) {
+  // The page may show another category for a moment before the one asked for.
+  await new Promise((r) => setTimeout(r, 2000));
+  const seen = await page.evaluate(() => ({
+    text: Array.from(document.querySelectorAll('.gettingStartedContainer .gettingStartedSlideDetails .getting-started-step .step-title, .gettingStartedContainer .gettingStartedSlideDetails h2')).map((e) => e.textContent?.trim() ?? ''),
+    categories: Array.from(document.querySelectorAll('.gettingStartedContainer .getting-started-category .category-title')).map((e) => e.textContent?.trim() ?? ''),
+  }));
+  await page.screenshot({ path: path.join(runDir, 'walkthrough.png') }).catch(() => undefined);
+  return seen;
 }
 
 /** Opens the workbench with the test payload; resolves with the exit code the tests report. */
@@ -264,7 +264,7 @@ async function answerProbe(page, runDir, id, action, probes) {
     else if (action === 'screenshot') { await page.screenshot({ path: path.join(runDir, `${id}.png`) }); answer = { ok: true }; }
     else if (action === 'quickpick') answer = await readQuickPick(page);
     else if (action === 'pickfolder') answer = await pickFolder(page, runDir);
-    else if (action === 'walkthrough') answer = await readWalkthrough(page);
+    else if (action === 'walkthrough') answer = await readWalkthrough(page, runDir);
     else if (probes[action]) answer = await probes[action]();
     else answer = { error: `unknown probe action "${action}"` };
   } catch (err) {
