@@ -12,7 +12,7 @@ import { configKindOf, type EncoderSummary } from '../daemon/protocol/configServ
 import type { CommandFactory, Ctx } from './ctx';
 import { openDashboard as showDashboard } from './dashboard/panel';
 import { checkDaemonUrl } from './format';
-import { auditJob, evaluateJob, invertJob, JOB_KIND, JobSubmission, probeJob, runJob, trainJob } from './jobParams';
+import { auditJob, evaluateJob, invertJob, JOB_KIND, JobSubmission, probeJob, runJob, runNameOf, trainJob } from './jobParams';
 import { isActive } from './jobTracker';
 import { configText, encoderTemplate, freshName, runTemplate } from './templates';
 
@@ -60,7 +60,7 @@ export const stopDaemon: CommandFactory = {
 export const restartDaemon: CommandFactory = {
   needsDaemon: false,
   enabled: (ctx) => async () => {
-    await ctx.stopLocalDaemon();
+    // startLocalDaemon stops the running one itself, with the link saying "starting" all along (no "stopped" gap).
     await ctx.startLocalDaemon();
     return ctx.connection.status;
   },
@@ -88,8 +88,15 @@ export const connectDaemon: CommandFactory = {
   },
 };
 
+/** A config's text: the open document's (it may be ahead of the disk), else the file's; '' when unreadable. */
+async function readText(file: string): Promise<string> {
+  const open = vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'file' && d.uri.fsPath === file);
+  if (open) return open.getText();
+  return fs.promises.readFile(file, 'utf8').catch(() => '');
+}
+
 /** The run config a command acts on: its argument, else the active editor's file, else a picker. */
-async function pickRunConfig(ctx: Ctx, arg: unknown, preferActive: boolean): Promise<string | undefined> {
+async function pickRunConfig(ctx: Ctx, arg: unknown, preferActive: boolean, title = 'Run config to train'): Promise<string | undefined> {
   const given = str(arg);
   if (given) return given;
   const active = vscode.window.activeTextEditor?.document;
@@ -106,18 +113,65 @@ async function pickRunConfig(ctx: Ctx, arg: unknown, preferActive: boolean): Pro
       .then((pick) => pick && vscode.commands.executeCommand('faceInversion.newRunConfig'));
     return undefined;
   }
-  const item = await vscode.window.showQuickPick(found.map((u) => ({ label: path.basename(u.fsPath), description: vscode.workspace.asRelativePath(u), uri: u })), { title: 'Run config to train' });
+  const item = await vscode.window.showQuickPick(found.map((u) => ({ label: path.basename(u.fsPath), description: vscode.workspace.asRelativePath(u), uri: u })), { title });
   return item?.uri.fsPath;
+}
+
+const DATASET_PICKER_TITLE = 'Dataset folder: LFW (holding lfw-deepfunneled/<Person>/*.jpg) or any <Person>/*.jpg folder';
+
+/**
+ * The folder picker for the dataset: the config server checks the folder by the daemon's rules before it is
+ * saved (user settings, `faceInversion.dataset.lfw`); a running local daemon is restarted with it.
+ */
+export async function chooseDatasetFolder(ctx: Ctx, why?: string): Promise<string | undefined> {
+  for (;;) {
+    const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, canSelectMany: false, openLabel: 'Use as Dataset', title: why ? `${why} ${DATASET_PICKER_TITLE}` : DATASET_PICKER_TITLE });
+    const folder = picked?.[0]?.fsPath;
+    if (!folder) return undefined;
+    const status = await ctx.datasetStatus(folder);
+    if (status.folderProblem) {
+      const again = await ctx.notify('error', `Face Inversion: ${status.folderProblem}.`, 'Choose Another Folder…');
+      if (again) continue;
+      return undefined;
+    }
+    ctx.settingDataset = true; // this command restarts the daemon itself: no "restart to apply" prompt
+    try {
+      await vscode.workspace.getConfiguration('faceInversion').update('dataset.lfw', folder, vscode.ConfigurationTarget.Global);
+    } finally {
+      ctx.settingDataset = false;
+    }
+    if (ctx.localDaemonRunning) await ctx.startLocalDaemon();
+    void ctx.notify('info', `Face Inversion: dataset folder set to ${folder} (setting faceInversion.dataset.lfw).`);
+    return folder;
+  }
+}
+
+export const chooseDataset: CommandFactory = {
+  needsDaemon: false,
+  enabled: (ctx) => () => chooseDatasetFolder(ctx),
+};
+
+/** A run config's dataset is LFW (named or by default) and LFW is nowhere the daemon looks: pick its folder. */
+async function ensureDataset(ctx: Ctx, configText: string): Promise<boolean> {
+  let ds: unknown;
+  try { ds = (JSON.parse(configText) as { dataset?: { path?: unknown } }).dataset?.path; } catch { return true; } // the daemon names a syntax error
+  if (ds !== undefined && ds !== 'lfw') return true;
+  const status = await ctx.datasetStatus().catch(() => undefined);
+  if (!status || status.lfw) return true;
+  return (await chooseDatasetFolder(ctx, 'LFW was not found.')) !== undefined;
 }
 
 export const runConfig: CommandFactory = {
   needsDaemon: true,
   enabled: (ctx) => async (arg?: unknown) => {
     const doc = vscode.window.activeTextEditor?.document;
-    const file = str(arg) ?? (doc?.uri.scheme === 'file' ? doc.uri.fsPath : undefined);
-    const kind = file ? configKindOf(file) : undefined;
-    if (!file || !kind) {
-      void ctx.notify('warning', 'Face Inversion: open a run config (*.faceinv-run.json) to run it.');
+    const active = doc?.uri.scheme === 'file' && configKindOf(doc.uri.fsPath) ? doc.uri.fsPath : undefined;
+    // No config in hand (the dashboard or another file has the focus): offer the workspace's run configs.
+    const file = str(arg) ?? active ?? await pickRunConfig(ctx, undefined, false, 'Run config to run');
+    if (!file) return undefined;
+    const kind = configKindOf(file);
+    if (!kind) {
+      void ctx.notify('warning', `Face Inversion: ${path.basename(file)} is not a run config (*.faceinv-run.json).`);
       return undefined;
     }
     if (kind === 'encoder') {
@@ -127,8 +181,11 @@ export const runConfig: CommandFactory = {
     }
     if (doc && doc.uri.fsPath === file && doc.isDirty) await doc.save();
     // End to end (route judge → train or invert → evaluate) where the daemon has it; else black-box training.
+    const text = await readText(file);
+    if (!await ensureDataset(ctx, text)) return undefined;
     const kinds = await offeredKinds(ctx);
-    return submitChecked(ctx, kinds?.includes(JOB_KIND.run) ? runJob(file) : trainJob(file));
+    const name = runNameOf(text);
+    return submitChecked(ctx, kinds?.includes(JOB_KIND.run) ? runJob(file, name) : trainJob(file, name));
   },
 };
 
@@ -370,7 +427,6 @@ async function createConfig(ctx: Ctx, base: string, suffix: string, value: objec
   return uri;
 }
 
-const schemaRef = (ctx: Ctx, file: string) => vscode.Uri.joinPath(ctx.extensionUri, 'models', 'schemas', file).toString();
 
 export const newEncoderConfig: CommandFactory = {
   needsDaemon: false,
@@ -380,7 +436,7 @@ export const newEncoderConfig: CommandFactory = {
       validateInput: (v) => (/^[a-z0-9][a-z0-9._-]*$/.test(v) ? undefined : 'use lower-case letters, digits, ".", "_" or "-", starting with a letter or digit'),
     });
     if (!id) return undefined;
-    return createConfig(ctx, id, '.faceinv-encoder.json', encoderTemplate(id, schemaRef(ctx, 'encoder.schema.json')));
+    return createConfig(ctx, id, '.faceinv-encoder.json', encoderTemplate(id));
   },
 };
 
@@ -398,7 +454,7 @@ export const newRunConfig: CommandFactory = {
     }
     if (!encoder) return undefined;
     const name = str(nameArg) ?? `${encoder}-blackbox`;
-    return createConfig(ctx, name, '.faceinv-run.json', runTemplate(name, encoder, schemaRef(ctx, 'run.schema.json')));
+    return createConfig(ctx, name, '.faceinv-run.json', runTemplate(name, encoder));
   },
 };
 
@@ -414,6 +470,7 @@ export const COMMANDS: Record<string, CommandFactory> = {
   'faceInversion.restartDaemon': restartDaemon,
   'faceInversion.connectDaemon': connectDaemon,
   'faceInversion.runConfig': runConfig,
+  'faceInversion.chooseDataset': chooseDataset,
   'faceInversion.trainModel': trainModel,
   'faceInversion.invertEmbeddings': invertEmbeddings,
   'faceInversion.evaluateAttack': evaluateAttack,

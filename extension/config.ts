@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 export const SECTION = 'faceInversion';
 
 /** Settings that only take effect when the local daemon is restarted. */
-export const REQUIRES_DAEMON_RESTART = ['daemon.nodePath', 'daemon.backend', 'daemon.threads', 'daemon.extraArgs'] as const;
+export const REQUIRES_DAEMON_RESTART = ['daemon.nodePath', 'daemon.backend', 'daemon.threads', 'daemon.extraArgs', 'dataset.lfw', 'dataset.dataRoots'] as const;
 
 export class Config {
   private get cfg(): vscode.WorkspaceConfiguration { return vscode.workspace.getConfiguration(SECTION); }
@@ -34,6 +34,18 @@ export class Config {
   get extraArgs(): string[] {
     const v = this.cfg.get<unknown>('daemon.extraArgs');
     return Array.isArray(v) ? v.filter((a): a is string => typeof a === 'string') : [];
+  }
+
+  /** The LFW folder the user chose (the daemon's FACEINV_LFW and a data root); '' when none. */
+  get lfw(): string {
+    const v = this.cfg.get<unknown>('dataset.lfw');
+    return typeof v === 'string' ? v.trim() : '';
+  }
+
+  /** More folders the local daemon may read (`--data-root` each). */
+  get dataRoots(): string[] {
+    const v = this.cfg.get<unknown>('dataset.dataRoots');
+    return Array.isArray(v) ? v.filter((a): a is string => typeof a === 'string' && a.trim().length > 0).map((a) => a.trim()) : [];
   }
 
   /** Start the local daemon when the extension activates. */

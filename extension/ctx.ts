@@ -6,6 +6,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { daemonDatasetArgs } from './dataset';
+import type { DatasetStatusResult } from '../daemon/protocol/configServer';
 import * as vscode from 'vscode';
 import type { ListEncodersResult } from '../daemon/protocol/configServer';
 import type { DaemonClient } from '../daemon/protocol/client';
@@ -63,6 +65,10 @@ export class Ctx {
    * daemon's own registry): the pickers offer exactly what the daemon will resolve. Set once the server runs.
    */
   listEncoders: () => Promise<ListEncodersResult> = () => Promise.reject(new Error('the config language server is not running yet'));
+  /** True while a command saves the dataset setting and restarts the daemon itself. */
+  settingDataset = false;
+  /** Where the daemon would find LFW, and whether `folder` holds a dataset (asked of the config server). */
+  datasetStatus: (folder?: string) => Promise<DatasetStatusResult> = () => Promise.reject(new Error('the config language server is not running yet'));
 
   constructor(readonly ext: vscode.ExtensionContext) {
     this.output = vscode.window.createOutputChannel('Face Inversion');
@@ -138,9 +144,11 @@ export class Ctx {
 
   /** Starts the local daemon (stopping a previous one) and connects to it. */
   async startLocalDaemon(): Promise<void> {
-    if (this.proc.running) await this.proc.stop();
+    // Disconnect before stopping a running daemon, and say "starting" at once: otherwise a restart shows a lost
+    // daemon being reconnected to, then none at all, before the new one is up.
     await this.connection.disconnect();
     this.connection.markStarting();
+    if (this.proc.running) await this.proc.stop();
     const ws = this.workspaceRoot;
     const picked = await this.daemonRuntime();
     if ('error' in picked) {
@@ -156,15 +164,16 @@ export class Ctx {
     this.output.appendLine(`starting daemon with ${runtime.label}, Node ${picked.node}: ${path.join(this.ext.extensionPath, 'bin', 'faceinv.js')} daemon (workspace ${ws ?? 'none'})`);
     let endpoint;
     try {
+      const dataset = daemonDatasetArgs({ lfw: this.config.lfw, dataRoots: this.config.dataRoots }, ws);
       endpoint = await this.proc.start({
         nodePath: runtime.command,
-        env: runtime.env,
+        env: { ...runtime.env, ...dataset.env },
         cliPath: path.join(this.ext.extensionPath, 'bin', 'faceinv.js'),
         connectionFile: this.connectionFile,
         workspace: ws,
         backend: this.config.backend,
         threads: this.config.threads,
-        extraArgs: this.config.extraArgs,
+        extraArgs: [...dataset.args, ...this.config.extraArgs],
       });
     } catch (err) {
       this.runtime = undefined; // look again next time (a runtime can go away)

@@ -13,7 +13,7 @@ import type { ConnectionStateName } from './format';
 import { currentDashboard, registerDashboardSerializer } from './dashboard/panel';
 import type { DashboardState } from '../daemon/protocol/webview';
 import { startConfigServer } from './lspClient';
-import { ListEncodersRequest, type ListEncodersResult } from '../daemon/protocol/configServer';
+import { DatasetSettingsNotification, DatasetStatusRequest, ListEncodersRequest, type DatasetStatusResult, type ListEncodersResult } from '../daemon/protocol/configServer';
 
 /** What `activate` returns: a read-only view for other extensions and the host tests. */
 export interface FaceInversionApi {
@@ -47,15 +47,17 @@ export async function activate(ext: vscode.ExtensionContext): Promise<FaceInvers
   // A dashboard open before a window reload comes back (activation event onWebviewPanel:faceInversion.dashboard).
   ext.subscriptions.push(registerDashboardSerializer(c));
   ext.subscriptions.push(vscode.workspace.onDidChangeConfiguration(async (e) => {
+    if (e.affectsConfiguration('faceInversion.dataset')) void lsp?.sendNotification(DatasetSettingsNotification.method, { lfw: c.config.lfw, dataRoots: c.config.dataRoots });
     const changed = Config.restartNeeded(e);
-    if (changed.length && c.localDaemonRunning) {
+    if (changed.length && c.localDaemonRunning && !c.settingDataset) {
       const pick = await c.notify('info', `Face Inversion: ${changed.join(', ')} changed; restart the daemon to apply.`, 'Restart Daemon');
       if (pick) await vscode.commands.executeCommand('faceInversion.restartDaemon');
     }
   }));
-  const configServerReady = startConfigServer(ext, c.output).then((client) => {
+  const configServerReady = startConfigServer(ext, c.output, { lfw: c.config.lfw, dataRoots: c.config.dataRoots }).then((client) => {
     lsp = client;
     c.listEncoders = () => client.sendRequest<ListEncodersResult>(ListEncodersRequest.method, {});
+    c.datasetStatus = (folder) => client.sendRequest<DatasetStatusResult>(DatasetStatusRequest.method, folder ? { folder } : {});
   }, (err: Error) => {
     c.output.appendLine(`config language server failed to start: ${err.stack ?? err.message}`);
     void c.notify('error', `Face Inversion: the config checks server did not start: ${err.message}`);

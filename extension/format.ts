@@ -3,7 +3,7 @@
  * notification (message + buttons) for a failed connection. Plain module (no vscode), unit-tested.
  */
 import type { JobInfo, JobProgress, LogLevel, StatusResult } from '../daemon/protocol/daemon';
-import { formatBudget, formatSeconds } from '../daemon/protocol/budget';
+import { formatBudget, formatSeconds, phaseText } from '../daemon/protocol/budget';
 import { percentOf } from './jobTracker';
 
 export type ConnectionStateName = 'stopped' | 'starting' | 'connecting' | 'connected' | 'reconnecting' | 'failed';
@@ -30,9 +30,14 @@ export function formatMetrics(metrics: Record<string, number>, max = 3): string 
  */
 export function progressMessage(progress: JobProgress): string {
   const m = formatMetrics(progress.metrics);
-  const where = progress.budget ? [formatBudget(progress.budget), `step ${progress.step}`] : [`step ${progress.step}/${progress.total}`];
+  const ph = progress.phase;
+  // A phase report that counts only its items ("3,200 / 10,678 photos") has no steps of its own to show.
+  const counted = !!ph && !progress.budget && (ph.total !== undefined ? progress.total === ph.total : !(progress.total > 0));
+  const where = counted ? [] : progress.budget ? [formatBudget(progress.budget), `step ${progress.step}`] : [`step ${progress.step}/${progress.total}`];
   const end = progress.stopReason ?? (progress.budget && progress.etaSeconds !== undefined ? `ETA ${formatSeconds(progress.etaSeconds)}` : undefined);
-  return [...where, m, progress.message, end].filter(Boolean).join(' · ');
+  const head = ph ? `${ph.index}/${ph.count} ${phaseText(ph)}` : undefined;
+  const message = ph && progress.message === phaseText(ph) ? undefined : progress.message;
+  return [head, ...where, m, message, end].filter(Boolean).join(' · ');
 }
 
 export function statusBarView(state: ConnectionStateName, status: Pick<StatusResult, 'backend'> | undefined, job: JobInfo | undefined, remote: boolean): StatusBarView {
@@ -47,7 +52,9 @@ export function statusBarView(state: ConnectionStateName, status: Pick<StatusRes
       const backend = status?.backend ?? '?';
       if (!job) return { text: `$(pulse) faceinv: ${backend}`, tooltip: `Face Inversion daemon (${where}) on backend ${backend}, idle — click for the dashboard`, alert: false };
       const pct = percentOf(job);
-      const what = `${job.kind}${pct === undefined ? (job.state === 'queued' ? ' queued' : '') : ` ${pct}%`}`;
+      const ph = job.progress?.phase;
+      // "run 2/3 attack 40%": a run's percent is its phase's, so it never reads 100 % while its evaluation runs.
+      const what = `${job.kind}${ph ? ` ${ph.index}/${ph.count} ${ph.id}` : ''}${pct === undefined ? (job.state === 'queued' ? ' queued' : '') : ` ${pct}%`}`;
       return {
         text: `$(pulse) faceinv: ${backend} · ${what}`,
         tooltip: `${job.label} (${job.state})${job.progress ? ` — ${progressMessage(job.progress)}` : ''} — click for the dashboard`,

@@ -13,13 +13,27 @@ export interface JobSubmission {
 
 const base = (p: string) => p.split(/[\\/]/).filter(Boolean).at(-1) ?? p;
 
-export function trainJob(configPath: string): JobSubmission {
-  return { kind: JOB_KIND.train, params: { config: configPath }, label: `train ${base(configPath)}` };
+/**
+ * The run a config writes, by the name the dashboard shows it under (its folder is runs/<name>), from the
+ * config's text; undefined when the text names none (the daemon's validation says why).
+ */
+export function runNameOf(configText: string): string | undefined {
+  try {
+    const name = (JSON.parse(configText) as { name?: unknown }).name;
+    return typeof name === 'string' && name.length > 0 ? name : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `runName`: the run's name, so notifications and the dashboard call it the same; else the file's name. */
+export function trainJob(configPath: string, runName?: string): JobSubmission {
+  return { kind: JOB_KIND.train, params: { config: configPath }, label: `train ${runName ?? base(configPath)}` };
 }
 
 /** A run config end to end: the daemon's judge picks the route, trains or inverts, then evaluates. */
-export function runJob(configPath: string): JobSubmission {
-  return { kind: JOB_KIND.run, params: { config: configPath }, label: `run ${base(configPath)}` };
+export function runJob(configPath: string, runName?: string): JobSubmission {
+  return { kind: JOB_KIND.run, params: { config: configPath }, label: `run ${runName ?? base(configPath)}` };
 }
 
 /**

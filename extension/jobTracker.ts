@@ -23,7 +23,10 @@ export function isActive(job: JobInfo): boolean {
  */
 export function percentOf(job: JobInfo): number | undefined {
   const p = job.progress;
-  if (p?.stopReason) return 100;
+  // A phase's stop reason ends that phase, not the job (a run's search is done while its evaluation runs).
+  if (p?.stopReason && (!p.phase || p.phase.index === p.phase.count)) return 100;
+  if (p?.phase && p.phase.total) return Math.floor((100 * Math.min(p.phase.done ?? 0, p.phase.total)) / p.phase.total);
+  if (p?.phase && !p.budget && !(p.total > 0)) return undefined; // a phase without a count: no percent to claim
   const frac = progressFraction(p);
   return frac === null ? undefined : Math.floor(100 * frac);
 }
@@ -59,7 +62,9 @@ export class JobTracker {
   applyProgress(jobId: string, progress: JobProgress): void {
     const prev = this.jobs.get(jobId);
     if (!prev) return; // progress of a job we never heard of: the next snapshot brings it
-    if (prev.progress && progress.step < prev.progress.step) return; // out of order
+    // Out of order, unless a new phase began (its steps count from 0 again).
+    const samePhase = prev.progress?.phase?.id === progress.phase?.id && prev.progress?.phase?.label === progress.phase?.label;
+    if (prev.progress && samePhase && progress.step < prev.progress.step) return;
     const job: JobInfo = { ...prev, progress, state: prev.state === 'queued' ? 'running' : prev.state };
     this.jobs.set(jobId, job);
     this.emit({ type: 'progress', job, progress });

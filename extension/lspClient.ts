@@ -3,12 +3,13 @@
  * The schema itself is bound by package.json `jsonValidation`; the server adds the checks a schema cannot.
  */
 import * as vscode from 'vscode';
+import type { DatasetSettings } from '../daemon/protocol/configServer';
 import { LanguageClient, LanguageClientOptions, ServerOptions, TransportKind } from 'vscode-languageclient/node';
 
 /** The config files the server watches (user workspaces and the shipped folders). */
 export const CONFIG_PATTERNS = ['**/*.faceinv-encoder.json', '**/*.faceinv-run.json', '**/*.faceinv-audit.json', '**/models/encoders/*.json', '**/models/experiments/*.json'];
 
-export async function startConfigServer(ext: vscode.ExtensionContext, output: vscode.OutputChannel): Promise<LanguageClient> {
+export async function startConfigServer(ext: vscode.ExtensionContext, output: vscode.OutputChannel, dataset: DatasetSettings): Promise<LanguageClient> {
   const module = ext.asAbsolutePath('out/daemon/lsp/server.js');
   const serverOptions: ServerOptions = {
     run: { module, transport: TransportKind.ipc },
@@ -22,7 +23,8 @@ export async function startConfigServer(ext: vscode.ExtensionContext, output: vs
   const clientOptions: LanguageClientOptions = {
     documentSelector: CONFIG_PATTERNS.map((pattern) => ({ scheme: 'file', pattern })),
     synchronize: { fileEvents: watchers },
-    initializationOptions: { repoRoot: ext.extensionPath },
+    // The dataset settings the editor's daemon runs with: the checks look for LFW and confine paths as it does.
+    initializationOptions: { repoRoot: ext.extensionPath, dataset },
     outputChannel: output,
   };
   const client = new LanguageClient('faceInversionConfig', 'Face Inversion config checks', serverOptions, clientOptions);

@@ -1,13 +1,13 @@
 /**
  * Starting points for New Encoder Config / New Run Config: valid against `encoder.schema.json` /
- * `run.schema.json` (a unit test checks them with the daemon's own validators), with `$schema` pointing at
- * the shipped schema so the file validates even outside the extension's file-name bindings.
+ * `run.schema.json` (a unit test checks them with the daemon's own validators). No `$schema`: a path (relative,
+ * or into this extension's versioned install folder) breaks once the file is copied or the extension updated,
+ * and the language server checks `*.faceinv-*.json` against the schema itself.
  */
 import type { EncoderConfig } from '../daemon/protocol/encoderConfig';
 
-export function encoderTemplate(id: string, schemaUri?: string): EncoderConfig {
+export function encoderTemplate(id: string): EncoderConfig {
   return {
-    ...(schemaUri ? { $schema: schemaUri } : {}),
     id,
     format: 'onnx',
     model: { path: 'models/my-encoder.onnx' },
@@ -26,9 +26,8 @@ export function encoderTemplate(id: string, schemaUri?: string): EncoderConfig {
 }
 
 /** A small black-box run config; fields left out take the defaults of `daemon/protocol/runConfig.ts`. */
-export function runTemplate(name: string, encoderId: string, schemaUri?: string): Record<string, unknown> {
+export function runTemplate(name: string, encoderId: string): Record<string, unknown> {
   return {
-    ...(schemaUri ? { $schema: schemaUri } : {}),
     name,
     description: 'Black-box decoder attack on one encoder, trained and evaluated on LFW (identity-disjoint split).',
     encoder: encoderId,

@@ -41,6 +41,7 @@ import { whiteboxWithRestarts } from './search/whiteboxRestarts';
 import { blackboxSearch } from './blackboxSearch';
 import type { AttackerPhotos } from './search/surrogatePrior';
 import { AttackerPairs, startLatents } from './start';
+import { announcePhase, phaseSink, runPhases } from './phases';
 
 export interface AttackOptions {
   overwrite?: boolean;
@@ -80,6 +81,7 @@ export async function runAttack(config: RunConfig, ctx: AttackContext, opts: Att
   const runDir = runDirOf(config, ctx.workspaceDir);
   const datasetDir = resolveDatasetPath(config.dataset.path, ctx.workspaceDir);
   const dataOpts = { cacheDir: opts.cacheDir, workers: opts.workers, workspaceDir: ctx.workspaceDir };
+  const phase = runPhases(opts.evaluate !== false);
 
   const indexFile = path.join(runDir, RUN_FILES.reconstructionIndex);
   const manifestFile = path.join(runDir, RUN_FILES.manifest);
@@ -92,6 +94,7 @@ export async function runAttack(config: RunConfig, ctx: AttackContext, opts: Att
   } else {
     if (trainsDecoder(config)) {
       // The seed's route: train the decoder in this run folder first (resumable); it claims the folder.
+      announcePhase(ctx, phase('attack', 'training the decoder'));
       await trainBlackBox(config, ctx, { overwrite: opts.overwrite, cacheDir: opts.cacheDir, workers: opts.workers, decision });
     } else {
       claimRunFolder(runDir, configIdentity(config), opts.overwrite ?? false);
@@ -107,13 +110,17 @@ export async function runAttack(config: RunConfig, ctx: AttackContext, opts: Att
       ...(fs.existsSync(manifestFile) ? {} : { createdAt: new Date().toISOString() }), state: 'running',
     });
     try {
-      await attack(config, ctx, { runDir, enc, decision, dataset, split, dataOpts, ...(config.minutes !== undefined ? { deadline: t0 + config.minutes * 60_000 } : {}) });
+      await attack(config, ctx, { runDir, enc, decision, dataset, split, dataOpts, phase, ...(config.minutes !== undefined ? { deadline: t0 + config.minutes * 60_000 } : {}) });
     } catch (err) {
-      updateManifest(runDir, err instanceof JobCancelledError ? { state: 'interrupted' } : { state: 'failed', error: (err as Error).message });
+      // A cancelled run says so in run.json (the dashboard otherwise takes it for a run.json of an older version).
+      updateManifest(runDir, err instanceof JobCancelledError || ctx.signal.aborted
+        ? { state: 'interrupted', stopReason: 'cancelled before the attack finished (run the config again to start it over)' }
+        : { state: 'failed', error: (err as Error).message });
       throw err;
     }
   }
   const attackSeconds = readJson<{ trainSeconds?: number }>(manifestFile).trainSeconds ?? (Date.now() - t0) / 1000;
+  if (opts.evaluate !== false) announcePhase(ctx, phase('evaluation', 'evaluating the reconstructions'));
   const report = opts.evaluate === false ? undefined : await evaluateRun(runDir, ctx, { ...dataOpts, evalEncoders: opts.evalEncoders });
   return { runDir, decision, attackSeconds, ...(report ? { report } : {}) };
 }
@@ -125,12 +132,15 @@ interface AttackPlan {
   dataset: ReturnType<typeof openImageDataset>;
   split: ReturnType<typeof ensureRunSplit>;
   dataOpts: { cacheDir?: string; workers?: number; workspaceDir: string };
+  phase: ReturnType<typeof runPhases>;
   /** When the run's wall-clock budget (config.minutes) ends, Date.now() units. */
   deadline?: number;
 }
 
 async function attack(config: RunConfig, ctx: AttackContext, p: AttackPlan): Promise<void> {
   const { runDir, enc, decision, split, dataOpts } = p;
+  // Dataset passes report as setup phases: a new run is shown with what it is doing from its first second.
+  const setup = (label: string) => ({ ...dataOpts, progress: phaseSink(ctx, p.phase('setup', label)) });
   const trainDs = subsetByIdentity(p.dataset, split.train);
   const testDs = subsetByIdentity(p.dataset, split.test);
   const trainSecondsBefore = readJson<{ trainSeconds?: number }>(path.join(runDir, RUN_FILES.manifest)).trainSeconds ?? 0;
@@ -143,12 +153,14 @@ async function attack(config: RunConfig, ctx: AttackContext, p: AttackPlan): Pro
   if (config.faceModel.kind === 'pca') {
     const frame: AlignmentSpec = { template: enc.alignment.template, size: enc.alignment.size };
     ctx.log('info', `the attacker's training data: ${trainDs.images.length} photos of ${split.train.length} identities, queried once each (cached after the first run)`);
-    const train = await getEmbeddingsWithCrops(trainDs, config.encoder, frame, dataOpts);
+    announcePhase(ctx, p.phase('setup', "embedding the attacker's photos"));
+    const train = await getEmbeddingsWithCrops(trainDs, config.encoder, frame, setup("embedding the attacker's photos"));
     throwIfCancelled(ctx);
     const key = { datasetId: trainDs.id, rels: train.rels, frame, components: config.faceModel.components, clamp: config.faceModel.clamp, seed: config.training.seed };
     const cacheDir = dataOpts.cacheDir ?? defaultCacheDir();
     let pca = findPcaFaceModel(runDir, cacheDir, key);
     if (!pca) {
+      announcePhase(ctx, p.phase('setup', 'building the PCA face model'));
       ctx.log('info', `building the PCA face model: ${config.faceModel.components} components of ${train.rels.length} training faces (kept for every run with this split)`);
       pca = await buildPcaFaceModel(train.crops, train.rels.length, frame, { components: config.faceModel.components, clamp: config.faceModel.clamp, seed: config.training.seed, log: (m) => ctx.log('info', m), signal: ctx.signal });
       await keepPcaFaceModel(pca, runDir, cacheDir, key);
@@ -176,13 +188,13 @@ async function attack(config: RunConfig, ctx: AttackContext, p: AttackPlan): Pro
       throw new Error(`the decoder of ${genDir} was trained on ${loaded.meta.encoderId} templates, this run attacks ${config.encoder}`);
     }
     model = new DecoderFaceModel(loaded);
-    const train = await getEmbeddings(trainDs, config.encoder, dataOpts);
+    const train = await getEmbeddings(trainDs, config.encoder, setup("embedding the attacker's photos"));
     pairs = { templates: train.embeddings, dim: train.dim, latents: train.embeddings, latentDim: train.dim, n: train.rels.length };
   }
   try {
     checkFrame(model, enc);
     const k = model.latentDim;
-    const testEmb = await getEmbeddings(testDs, config.encoder, dataOpts);
+    const testEmb = await getEmbeddings(testDs, config.encoder, setup('embedding the held-out targets'));
     const rows = chooseRows(testEmb.rels.length, config.evaluation.maxImages, config.split.seed);
     const targets = rows.map((r) => testEmb.embeddings.slice(r * testEmb.dim, (r + 1) * testEmb.dim));
     const ids = rows.map((r) => testEmb.rels[r]);
@@ -195,7 +207,8 @@ async function attack(config: RunConfig, ctx: AttackContext, p: AttackPlan): Pro
     if (!trainsDecoder(config)) truncateMetrics(metricsFile, -1);
     const metrics = new MetricsWriter(metricsFile);
     const S = model.frame.size;
-    const testCrops = await getAlignedCrops(testDs, model.frame.template, S, dataOpts);
+    const testCrops = await getAlignedCrops(testDs, model.frame.template, S, setup('aligning the held-out photos'));
+    announcePhase(ctx, p.phase('attack', decision.route === 'whitebox' ? 'white-box search' : config.search.method !== 'none' ? 'query search' : "rendering the start's faces"));
     const cropRow = new Map(testCrops.rels.map((r, i) => [r, i]));
     const S3 = S * S * 3;
     const writeIndex = async (latents: Float32Array, cosine: (number | undefined)[], queries: (number | undefined)[]): Promise<ReconstructionIndex> => {

@@ -57,7 +57,12 @@ export async function main(argv: string[]): Promise<number> {
   if (global.verbose) cliOutput.verbose = true;
   const [name, ...rest] = global.rest;
   if (!name || name === 'help' || name === '--help' || name === '-h') {
-    const topic = rest[0] && commands.get(rest[0]);
+    const topic = rest[0] ? commands.get(rest[0]) : undefined;
+    if (rest[0] && !topic) {
+      // A typo in "faceinv help CMD" must not look like a success (scripts check the exit code).
+      console.error(`faceinv help: unknown command "${rest[0]}" (known: ${[...commands.keys()].sort().join(', ')})`);
+      return 2;
+    }
     console.log(topic ? `${topic.summary}\n\n${topic.usage}` : help(commands));
     return 0;
   }

@@ -4,7 +4,7 @@
  * running; a job that throws fails alone and the queue moves on.
  */
 import { randomUUID } from 'node:crypto';
-import { BUDGET_KINDS, type ProgressExtras } from '../protocol/budget';
+import { BUDGET_KINDS, formatBudget, type ProgressExtras } from '../protocol/budget';
 import type { JobInfo, JobProgress, LogLevel } from '../protocol/daemon';
 import { ErrorCode, ProtocolError } from '../protocol/message';
 import { formatProblems, validate } from '../protocol/validate';
@@ -40,6 +40,12 @@ export function cleanExtras(extras: ProgressExtras | undefined): ProgressExtras 
   }
   if (extras.etaSeconds !== undefined && Number.isFinite(extras.etaSeconds)) out.etaSeconds = Math.max(0, extras.etaSeconds);
   if (typeof extras.stopReason === 'string' && extras.stopReason) out.stopReason = extras.stopReason;
+  const ph = extras.phase;
+  if (ph && typeof ph.id === 'string' && ph.id && typeof ph.label === 'string' && Number.isInteger(ph.index) && Number.isInteger(ph.count) && ph.index >= 1 && ph.count >= ph.index) {
+    const count = (v: unknown) => (Number.isInteger(v) && (v as number) >= 0 ? { v: v as number } : undefined);
+    const done = count(ph.done), total = count(ph.total);
+    out.phase = { id: ph.id, label: ph.label, index: ph.index, count: ph.count, ...(done ? { done: done.v } : {}), ...(total ? { total: total.v } : {}) };
+  }
   return out;
 }
 
@@ -158,6 +164,8 @@ export class JobQueue {
   }
 
   private contextFor(entry: Entry): JobContext {
+    // The phase a job last announced is the one its later reports belong to (one progress model per job).
+    let phase: ProgressExtras['phase'];
     return {
       jobId: entry.info.id,
       signal: entry.abort.signal,
@@ -165,7 +173,10 @@ export class JobQueue {
       progress: (step, total, metrics, message, extras) => {
         const clean: Record<string, number> = {};
         for (const [k, v] of Object.entries(metrics)) if (Number.isFinite(v)) clean[k] = v;
-        const progress: JobProgress = { step, total, metrics: clean, ...(message ? { message } : {}), ...cleanExtras(extras) };
+        const clean2 = cleanExtras(extras);
+        if (clean2.phase) phase = clean2.phase;
+        else if (phase) clean2.phase = phase;
+        const progress: JobProgress = { step, total, metrics: clean, ...(message ? { message } : {}), ...clean2 };
         entry.info.progress = progress;
         entry.history.push(progress);
         if (entry.history.length > HISTORY_LIMIT) entry.history = entry.history.filter((_, i) => i % 2 === 1);
@@ -182,6 +193,12 @@ export class JobQueue {
   private finish(entry: Entry, state: 'succeeded' | 'failed' | 'cancelled', error?: string, result?: unknown): void {
     entry.info.state = state;
     entry.info.endedAt = new Date().toISOString();
+    const last = entry.info.progress;
+    if (state === 'cancelled' && last && !last.stopReason) {
+      // The last report was written while the job ran ("20 targets still searching"): it no longer holds.
+      const { message: _live, etaSeconds: _eta, ...rest } = last;
+      entry.info.progress = { ...rest, stopReason: `cancelled at ${last.budget ? formatBudget(last.budget) : `step ${last.step} of ${last.total}`}` };
+    }
     if (error !== undefined) entry.info.error = error;
     if (result !== undefined) entry.info.result = result;
     this.emitState(entry);

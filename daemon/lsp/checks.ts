@@ -1,6 +1,6 @@
 /**
- * What the config language server says about an encoder or run config beyond its JSON schema (VS Code's
- * `jsonValidation` already checks the schema): the model file is missing or unreadable, the model's real
+ * What the config language server says about an encoder, run or audit config: its JSON schema problems as
+ * errors (checked here, not left to VS Code's `jsonValidation`, which follows the file's `$schema`), the model file is missing or unreadable, the model's real
  * input/output shape differs from the config, a run config names an unknown encoder, the dataset folder is
  * missing or empty, white box is requested for an encoder that cannot be differentiated, a named white-box
  * generator that cannot serve (`generator.ts`), and the semantic checks of `validateEncoderConfig` /
@@ -15,6 +15,7 @@ import { EncoderConfig, EncoderConfigSchema, validateEncoderConfig } from '../pr
 import { RunConfig, validateRunConfig } from '../protocol/runConfig';
 import { validateAuditConfig } from '../protocol/auditConfig';
 import { lfwCandidates } from '../config/datasetPath';
+import { defaultDataRoots } from '../security/roots';
 import { IMAGE_EXTENSIONS, ARCHIVE_FOLDERS } from '../data/dataset';
 import { validate } from '../protocol/validate';
 import { judgeRoute, whiteboxObstacle } from '../encoders/judge';
@@ -28,8 +29,8 @@ export { configKindOf };
 export type { ConfigKind };
 
 export type DiagnosticCode =
-  | 'json-syntax' | 'not-an-object' | 'config-semantic' | 'model-missing' | 'model-unreadable' | 'shape-mismatch'
-  | 'encoder-unknown' | 'encoder-invalid' | 'dataset-missing' | 'dataset-empty' | 'whitebox-not-differentiable' | 'credential-unset'
+  | 'json-syntax' | 'not-an-object' | 'config-schema' | 'config-semantic' | 'model-missing' | 'model-unreadable' | 'shape-mismatch'
+  | 'encoder-unknown' | 'encoder-invalid' | 'dataset-missing' | 'dataset-empty' | 'dataset-outside-roots' | 'whitebox-not-differentiable' | 'credential-unset'
   | 'templates-missing' | 'templates-unreadable' | 'templates-dimension' | 'reference-missing' | GeneratorCode;
 
 export interface ConfigDiagnostic {
@@ -48,6 +49,11 @@ export interface CheckEnv {
   workspaceDirs: string[];
   /** Where `dataset.path: "lfw"` may be; default: the daemon's own search list. */
   lfwCandidates?: () => string[];
+  /**
+   * The editor daemon's dataset settings: LFW (searched first) and its extra data roots. A dataset outside
+   * the workspace, these and the daemon's default data roots is refused by that daemon: an error here too.
+   */
+  dataset?: { lfw: string; dataRoots: string[] };
 }
 
 
@@ -214,9 +220,9 @@ export function compareShapes(c: EncoderConfig, shapes: ModelShapes): { pointer:
 export function checkDatasetFolder(value: string, baseDir: string, env: CheckEnv): { code: 'dataset-missing' | 'dataset-empty'; message: string } | undefined {
   let dir: string;
   if (value === 'lfw') {
-    const candidates = (env.lfwCandidates ?? lfwCandidates)();
+    const candidates = [...(env.dataset?.lfw ? [path.resolve(baseDir, env.dataset.lfw)] : []), ...(env.lfwCandidates ?? lfwCandidates)()];
     const found = candidates.find((p) => fs.existsSync(p));
-    if (!found) return { code: 'dataset-missing', message: `LFW not found (looked in ${candidates.join(', ')}); set FACEINV_LFW or name a folder` };
+    if (!found) return { code: 'dataset-missing', message: `LFW not found (looked in ${candidates.join(', ')}); choose its folder with "Face Inversion: Choose Dataset Folder…" (setting faceInversion.dataset.lfw), or name a folder` };
     dir = found;
   } else {
     dir = path.resolve(baseDir, value);
@@ -240,9 +246,36 @@ export function checkDatasetFolder(value: string, baseDir: string, env: CheckEnv
   return { code: 'dataset-empty', message: `dataset folder ${root} holds no identity folders with images (<root>/<Person>/*.jpg)` };
 }
 
+/**
+ * The daemon's path confinement (security/roots.ts) as the editor's daemon will apply it: the workspace, the
+ * chosen LFW, `faceInversion.dataset.dataRoots` and the default data roots. Checked only when the editor told
+ * the server its settings (a CLI user's daemon has its own flags).
+ */
+export function datasetOutsideRoots(value: string, baseDir: string, env: CheckEnv): { code: 'dataset-outside-roots'; message: string } | undefined {
+  if (!env.dataset || value === 'lfw') return undefined;
+  const real = (p: string) => { try { return fs.realpathSync(p); } catch { return path.resolve(p); } };
+  const dir = real(path.resolve(baseDir, value));
+  const roots = [baseDir, ...(env.dataset.lfw ? [env.dataset.lfw] : []), ...env.dataset.dataRoots, ...defaultDataRoots()].map((r) => real(path.resolve(baseDir, r)));
+  const inside = (r: string) => { const rel = path.relative(r, dir); return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel)); };
+  if (roots.some(inside)) return undefined;
+  return { code: 'dataset-outside-roots', message: `dataset folder ${dir} is outside the folders the daemon may read (${[...new Set(roots)].join(', ')}); add it with "Face Inversion: Choose Dataset Folder…" or to the setting faceInversion.dataset.dataRoots` };
+}
+
 function pointerOf(where: string): string {
   const k = where.indexOf('#');
   return k >= 0 ? where.slice(k + 1) : '';
+}
+
+/**
+ * Schema problems as errors, checked here against the daemon's own schema whatever the file's `$schema` says:
+ * VS Code's JSON validation follows `$schema`, so a sample copied away from `../schemas/` loses it, and it
+ * reports warnings for values the daemon refuses outright.
+ */
+function schemaDiagnostics(root: JsonNode, problems: readonly { reason: string; where: string; expected: string }[]): ConfigDiagnostic[] {
+  return problems.map((p) => {
+    const pointer = pointerOf(p.where);
+    return { ...spanOf(root, pointer), severity: 'error' as const, code: 'config-schema' as const, message: `${pointer || '/'}: ${p.reason} (expected ${p.expected}); the daemon refuses this config` };
+  });
 }
 
 /** Checks one config text. Never throws for bad input; I/O failures become diagnostics. */
@@ -264,8 +297,8 @@ export async function checkConfigText(file: string, text: string, env: CheckEnv,
 async function checkEncoder(file: string, root: JsonNode, value: unknown, env: CheckEnv): Promise<ConfigDiagnostic[]> {
   const diags: ConfigDiagnostic[] = [];
   const add = (pointer: string, code: DiagnosticCode, message: string, severity: ConfigDiagnostic['severity'] = 'error') => diags.push({ ...spanOf(root, pointer), severity, code, message });
-  // Schema problems are VS Code's (jsonValidation); only the semantic ones, which need a schema-valid config, are ours.
-  if (validate(EncoderConfigSchema, value).length > 0) return diags;
+  const schemaProblems = validate(EncoderConfigSchema, value);
+  if (schemaProblems.length > 0) return schemaDiagnostics(root, schemaProblems.map((p) => ({ ...p, where: `#${p.where === '/' ? '' : p.where}` })));
   for (const p of validateEncoderConfig(value, file)) add(pointerOf(p.where), 'config-semantic', `${p.reason} (expected ${p.expected})`);
   const c = value as EncoderConfig;
   if (c.format === 'command') return diags;
@@ -296,7 +329,7 @@ async function checkRun(file: string, root: JsonNode, value: unknown, env: Check
   const diags: ConfigDiagnostic[] = [];
   const add = (pointer: string, code: DiagnosticCode, message: string, severity: ConfigDiagnostic['severity'] = 'error') => diags.push({ ...spanOf(root, pointer), severity, code, message });
   const { config, problems } = validateRunConfig(value, file);
-  if (!config) return diags; // schema problems: VS Code's
+  if (!config) return schemaDiagnostics(root, problems);
   for (const p of problems) add(pointerOf(p.where), 'config-semantic', `${p.reason} (expected ${p.expected})`);
   const base = baseDirFor(file, env);
   const scan = scanEncoders(env);
@@ -317,7 +350,7 @@ async function checkRun(file: string, root: JsonNode, value: unknown, env: Check
     const at = nodeAt(root, '/faceModel/run').exact ? '/faceModel/run' : '/faceModel';
     for (const g of checkGenerator(config, base, enc.config, runConfigFiles(env).filter((f) => path.resolve(f) !== path.resolve(file)))) add(at, g.code, g.message, g.severity);
   }
-  const ds = checkDatasetFolder(config.dataset.path, base, env);
+  const ds = checkDatasetFolder(config.dataset.path, base, env) ?? datasetOutsideRoots(config.dataset.path, base, env);
   if (ds) add(nodeAt(root, '/dataset/path').exact ? '/dataset/path' : '/dataset', ds.code, ds.message, ds.code === 'dataset-missing' && config.dataset.path === 'lfw' ? 'warning' : 'error');
   return diags;
 }
@@ -351,7 +384,7 @@ async function checkAudit(file: string, root: JsonNode, value: unknown, env: Che
   const diags: ConfigDiagnostic[] = [];
   const add = (pointer: string, code: DiagnosticCode, message: string, severity: ConfigDiagnostic['severity'] = 'error') => diags.push({ ...spanOf(root, pointer), severity, code, message });
   const { config, problems } = validateAuditConfig(value, file);
-  if (!config) return diags; // schema problems: VS Code's (jsonValidation)
+  if (!config) return schemaDiagnostics(root, problems);
   for (const p of problems) add(pointerOf(p.where), 'config-semantic', `${p.reason} (expected ${p.expected})`);
   const base = baseDirFor(file, env);
   const scan = scanEncoders(env);

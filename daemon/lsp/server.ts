@@ -2,9 +2,11 @@
  * The config language server (LSP over node IPC, started by the extension through vscode-languageclient).
  * It publishes the diagnostics of `checks.ts` for encoder/run config files, answers hovers on the
  * encoder field, and offers quick fixes for a white-box generator that cannot serve (the finished black-box
- * runs of the workspace); the JSON schema itself is VS Code's job (`contributes.jsonValidation`). Crash guards follow
+ * runs of the workspace). Schema problems are its own errors too (`checks.ts`): VS Code's `jsonValidation` follows a
+ * file's `$schema`, which a copied file breaks, and still gives completion and hovers. Crash guards follow
  * vscode-eslint's server: stray exceptions are logged to the client, never fatal.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
@@ -12,8 +14,9 @@ import {
   TextDocumentSyncKind,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { CheckEnv, checkConfigText, configKindOf, ConfigDiagnostic, generatorFixes, hoverText, listEncoders } from './checks';
-import { ListEncodersRequest, type ListEncodersResult } from '../protocol/configServer';
+import { CheckEnv, checkConfigText, checkDatasetFolder, configKindOf, ConfigDiagnostic, generatorFixes, hoverText, listEncoders } from './checks';
+import { DatasetSettingsNotification, DatasetStatusRequest, ListEncodersRequest, type DatasetStatusParams, type DatasetStatusResult, type ListEncodersResult } from '../protocol/configServer';
+import { lfwCandidates } from '../config/datasetPath';
 import { positionAt } from './jsonTree';
 import { INSTALL_ROOT } from '../io/installation';
 
@@ -36,8 +39,9 @@ connection.onInitialize((params): InitializeResult => {
   const folders = params.workspaceFolders?.map((f) => uriToPath(f.uri)).filter((p): p is string => !!p) ?? [];
   const rootPath = params.rootUri ? uriToPath(params.rootUri) : undefined;
   env.workspaceDirs = folders.length ? folders : rootPath ? [rootPath] : [];
-  const opts = params.initializationOptions as { repoRoot?: unknown } | undefined;
+  const opts = params.initializationOptions as { repoRoot?: unknown; dataset?: unknown } | undefined;
   if (typeof opts?.repoRoot === 'string') env.repoRoot = opts.repoRoot;
+  if (opts?.dataset !== undefined) env.dataset = DatasetSettingsNotification.from(opts.dataset);
   return {
     capabilities: {
       textDocumentSync: TextDocumentSyncKind.Incremental, hoverProvider: true,
@@ -126,6 +130,22 @@ connection.onCodeAction((params): CodeAction[] => {
     connection.console.error(`faceinv config server: code actions failed: ${(err as Error).message}`);
     return [];
   }
+});
+
+// The editor's dataset settings changed: its daemon looks for LFW and confines paths differently now.
+connection.onNotification(DatasetSettingsNotification.method, (p: unknown) => {
+  env.dataset = DatasetSettingsNotification.from(p);
+  for (const d of documents.all()) schedule(d);
+});
+
+/** Where LFW is with the editor's settings, and whether a folder the user picks can serve as a dataset. */
+connection.onRequest(DatasetStatusRequest.method, (p: DatasetStatusParams | undefined): DatasetStatusResult => {
+  const base = env.workspaceDirs[0] ?? process.cwd();
+  const looked = [...(env.dataset?.lfw ? [path.resolve(base, env.dataset.lfw)] : []), ...lfwCandidates()];
+  const lfw = looked.find((c) => fs.existsSync(c));
+  const folder = typeof p?.folder === 'string' && p.folder ? path.resolve(base, p.folder) : undefined;
+  const problem = folder ? checkDatasetFolder(folder, base, env)?.message : undefined;
+  return { looked, ...(lfw ? { lfw } : {}), ...(problem ? { folderProblem: problem } : {}) };
 });
 
 /** The editor's encoder pickers: the registry's encoders for the open workspace. */

@@ -32,6 +32,31 @@ export const BudgetSchema = Type.Object({
 });
 export type Budget = Static<typeof BudgetSchema>;
 
+/**
+ * Where a job of several phases is (a run: setup → attack → evaluation), so every view says the same thing:
+ * "2/3 attack", "embedding the attacker's photos 3,200 / 10,678". A report's step / total and budget are
+ * the current phase's; a job without phases reports none.
+ */
+export const JobPhaseSchema = Type.Object({
+  /** Stable name of the phase: 'setup', 'attack', 'evaluation'. */
+  id: Type.String({ minLength: 1 }),
+  /** What the job is doing in it, in words: "embedding the attacker's photos". */
+  label: Type.String(),
+  /** 1-based position of the phase, of `count` phases. */
+  index: Type.Integer({ minimum: 1 }),
+  count: Type.Integer({ minimum: 1 }),
+  /** Items of the phase done and to do, when it counts any (photos embedded). */
+  done: Type.Optional(Type.Integer({ minimum: 0 })),
+  total: Type.Optional(Type.Integer({ minimum: 0 })),
+});
+export type JobPhase = Static<typeof JobPhaseSchema>;
+
+/** "embedding the attacker's photos 3,200 / 10,678" (the count when the phase has one). */
+export function phaseText(p: JobPhase): string {
+  const n = (v: number) => v.toLocaleString('en-US');
+  return p.total !== undefined && p.total > 0 && p.done !== undefined ? `${p.label} ${n(p.done)} / ${n(p.total)}` : p.label;
+}
+
 /** What a job adds to one progress report (all optional: jobs without a budget report step / total only). */
 export interface ProgressExtras {
   /** The governing budget. */
@@ -40,6 +65,8 @@ export interface ProgressExtras {
   etaSeconds?: number;
   /** Only on a job's last report: why it stopped, e.g. "budget of 5 min reached". */
   stopReason?: string;
+  /** The phase the report belongs to (jobs of several phases); the queue carries it on to later reports. */
+  phase?: JobPhase;
 }
 
 /** used / limit in [0, 1]. */

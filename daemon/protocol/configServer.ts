@@ -44,3 +44,44 @@ export interface ListEncodersResult {
   /** Encoder files that exist but are invalid, with their first problem. */
   invalid: { file: string; problem: string }[];
 }
+
+/**
+ * The dataset settings the editor's daemon runs with (`faceInversion.dataset.*`), so the config checks look
+ * for LFW and confine dataset paths exactly as that daemon will.
+ */
+export interface DatasetSettings {
+  /** The LFW folder chosen by the user (FACEINV_LFW of the daemon), '' when none. */
+  lfw: string;
+  /** More folders the daemon may read (`--data-root`), absolute. */
+  dataRoots: string[];
+}
+
+/** editor → server (notification): the dataset settings changed (also sent as `initializationOptions.dataset`). */
+export const DatasetSettingsNotification = {
+  method: 'faceinv/datasetSettings',
+  /** Untrusted input normalised: strings only, '' for none. */
+  from(value: unknown): DatasetSettings {
+    const v = typeof value === 'object' && value !== null ? value as Record<string, unknown> : {};
+    return {
+      lfw: typeof v.lfw === 'string' ? v.lfw.trim() : '',
+      dataRoots: Array.isArray(v.dataRoots) ? v.dataRoots.filter((r): r is string => typeof r === 'string' && r.trim().length > 0).map((r) => r.trim()) : [],
+    };
+  },
+} as const;
+
+/**
+ * editor → server: where the editor's daemon would find LFW with the current dataset settings, and, with
+ * `folder`, whether that folder can serve as a dataset (the Choose Dataset Folder picker asks before saving).
+ */
+export const DatasetStatusRequest = {
+  method: 'faceinv/datasetStatus',
+} as const;
+export interface DatasetStatusParams { folder?: string }
+export interface DatasetStatusResult {
+  /** The LFW folder found, when any. */
+  lfw?: string;
+  /** Where LFW was looked for, in order. */
+  looked: string[];
+  /** Why `folder` cannot serve (missing, not a folder, no identity folders with images); absent when it can. */
+  folderProblem?: string;
+}

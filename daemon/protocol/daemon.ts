@@ -17,7 +17,7 @@
  * the daemon serves stays inside its runs root (symlinks out of it are refused).
  */
 import { Static, Type } from '@sinclair/typebox';
-import { BudgetSchema } from './budget';
+import { BudgetSchema, JobPhaseSchema } from './budget';
 import { defineNotification, defineRequest } from './message';
 import { EvaluationReportSchema } from './report';
 import { MetricsLineSchema, RunKindSchema, RunManifestSchema } from './runFolder';
@@ -49,6 +49,8 @@ export const JobProgressSchema = Type.Object({
   etaSeconds: Type.Optional(Type.Number({ minimum: 0 })),
   /** Only on the last report of a job that stopped: why, e.g. "budget of 5 min reached". */
   stopReason: Type.Optional(Type.String()),
+  /** The job's current phase (a run: setup, attack, evaluation); step / total and budget are the phase's. */
+  phase: Type.Optional(JobPhaseSchema),
 });
 export type JobProgress = Static<typeof JobProgressSchema>;
 

@@ -56,9 +56,62 @@ export interface PlotModel {
   xTicks: { x: number; label: string }[];
   yTicks: { y: number; label: string }[];
   series: PlotSeries[];
-  thresholds: { x: number; label: string; lowSupport: boolean }[];
+  thresholds: ThresholdMark[];
   xLabel: string;
   yLabel: string;
+}
+
+/**
+ * A threshold's dotted line and its label. The label's box (`box`, in plot pixels, the text inside it at
+ * `labelX`/`labelY` with `anchor`) is placed so no two labels overlap: thresholds of adjacent operating points
+ * are often one bin apart, closer than a label is wide.
+ */
+export interface ThresholdMark {
+  x: number;
+  label: string;
+  lowSupport: boolean;
+  labelX: number;
+  labelY: number;
+  anchor: 'start' | 'end';
+  box: { x: number; y: number; w: number; h: number };
+}
+
+/** Font size of the threshold labels and the width a character takes at it (an upper bound for digits and "FMR"). */
+const LABEL_FONT = 10;
+const LABEL_CHAR_W = 6.2;
+const LABEL_ROW_H = 14;
+
+/**
+ * Places each label beside its line, right of it when it fits in the plot area, else left, on the first row
+ * (from the top) where its box meets no box placed before. Pure layout; the font metrics are an upper bound,
+ * so a real text box is never wider than its `box`.
+ */
+export function layoutThresholdLabels(marks: { x: number; label: string; lowSupport: boolean }[], area: { x: number; y: number; w: number; h: number }): ThresholdMark[] {
+  const placed: ThresholdMark[] = [];
+  const order = marks.map((m, i) => i).sort((a, b) => marks[a].x - marks[b].x);
+  const out = new Array<ThresholdMark>(marks.length);
+  const hits = (b: ThresholdMark['box']) => placed.some((p) => b.x < p.box.x + p.box.w && p.box.x < b.x + b.w && b.y < p.box.y + p.box.h && p.box.y < b.y + b.h);
+  for (const i of order) {
+    const m = marks[i];
+    const w = Math.ceil(m.label.length * LABEL_CHAR_W) + 4;
+    const fitsRight = m.x + 2 + w <= area.x + area.w;
+    const sides: ('start' | 'end')[] = fitsRight ? ['start', 'end'] : ['end', 'start'];
+    let mark: ThresholdMark | undefined;
+    for (let row = 0; !mark; row++) {
+      const y = area.y + 2 + row * LABEL_ROW_H;
+      for (const anchor of sides) {
+        const box = { x: anchor === 'start' ? m.x + 2 : m.x - 2 - w, y, w, h: LABEL_ROW_H - 2 };
+        // Past the bottom of the area there is no free row left: stack anyway rather than loop forever.
+        if (!hits(box) || y + LABEL_ROW_H > area.y + area.h) {
+          mark = { ...m, anchor, box, labelX: anchor === 'start' ? box.x + 2 : box.x + w - 2, labelY: y + LABEL_FONT };
+          break;
+        }
+      }
+    }
+    placed.push(mark);
+    out[i] = mark;
+  }
+  return out;
 }
 
 /** Colours and dashes by key: real photos muted, the attack bold, the baseline between. */
@@ -120,7 +173,7 @@ export function distributionPlot(dist: ScoreDistribution, width = 640, height = 
   for (let e = 0; e >= yMin; e--) yTicks.push({ y: r(Y(10 ** e)), label: e === 0 ? '1' : `1e${e}` });
   return {
     width, height, area, xTicks, yTicks, series,
-    thresholds: dist.thresholds.map((t) => ({ x: r(X(t.threshold)), label: `FMR ${fmtFmr(t.fmr)}${t.lowSupport ? ' †' : ''}`, lowSupport: t.lowSupport })),
+    thresholds: layoutThresholdLabels(dist.thresholds.map((t) => ({ x: r(X(t.threshold)), label: `FMR ${fmtFmr(t.fmr)}${t.lowSupport ? ' †' : ''}`, lowSupport: t.lowSupport })), area),
     xLabel: `cosine to the template (${dist.encoderId})`,
     yLabel: 'share per bin (log)',
   };
@@ -138,7 +191,8 @@ export function distributionSvg(p: PlotModel): string {
   for (const t of p.xTicks) out.push(`<line x1="${t.x}" y1="${a.y + a.h}" x2="${t.x}" y2="${a.y + a.h + 4}" stroke="#888"/><text x="${t.x}" y="${a.y + a.h + 16}" font-size="10" text-anchor="middle">${esc(t.label)}</text>`);
   for (const t of p.yTicks) out.push(`<line x1="${a.x - 4}" y1="${t.y}" x2="${a.x}" y2="${t.y}" stroke="#888"/><text x="${a.x - 6}" y="${t.y + 3}" font-size="10" text-anchor="end">${esc(t.label)}</text>`);
   for (const s of p.series) out.push(`<path d="${s.d}" fill="none" stroke="${s.color}" stroke-width="${s.dash ? 1.2 : 1.8}"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}><title>${esc(`${s.label}: ${s.total} scores${s.missing ? `, ${s.missing} without a score` : ''}`)}</title></path>`);
-  p.thresholds.forEach((t, i) => out.push(`<line x1="${t.x}" y1="${a.y}" x2="${t.x}" y2="${a.y + a.h}" stroke="#000" stroke-dasharray="2 3"/><text x="${t.x + 3}" y="${a.y + 11 + 11 * i}" font-size="10">${esc(t.label)}</text>`));
+  for (const t of p.thresholds) out.push(`<line x1="${t.x}" y1="${a.y}" x2="${t.x}" y2="${a.y + a.h}" stroke="#000" stroke-dasharray="2 3"/>`);
+  for (const t of p.thresholds) out.push(`<rect x="${t.box.x}" y="${t.box.y}" width="${t.box.w}" height="${t.box.h}" fill="#fff" fill-opacity="0.85"/><text x="${t.labelX}" y="${t.labelY}" font-size="${LABEL_FONT}" text-anchor="${t.anchor}">${esc(t.label)}</text>`);
   out.push(`<text x="${a.x + a.w / 2}" y="${p.height - 6}" font-size="11" text-anchor="middle">${esc(p.xLabel)}</text>`);
   out.push(`<text transform="translate(12 ${a.y + a.h / 2}) rotate(-90)" font-size="11" text-anchor="middle">${esc(p.yLabel)}</text>`);
   out.push('</svg>');

@@ -14,7 +14,7 @@
  */
 import { Static, TSchema, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { BudgetSchema } from './budget';
+import { BudgetSchema, JobPhaseSchema } from './budget';
 import { RunStateSchema, RunSummarySchema, type RunSummary } from './daemon';
 import { EvaluationReportSchema } from './report';
 import { MetricsLineSchema, ReconstructionIndexSchema, ReconstructionItemSchema, RunManifestSchema } from './runFolder';
@@ -59,6 +59,8 @@ export const RunJobSchema = Type.Object({
   budget: Type.Optional(BudgetSchema),
   etaSeconds: Type.Optional(Type.Number({ minimum: 0 })),
   stopReason: Type.Optional(Type.String()),
+  /** The job's current phase (setup, attack, evaluation): step, total and budget are the phase's. */
+  phase: Type.Optional(JobPhaseSchema),
   error: Type.Optional(Type.String()),
 });
 export type RunJob = Static<typeof RunJobSchema>;
@@ -88,6 +90,8 @@ export const DaemonLinkSchema = Type.Object({
   remote: Type.Optional(Type.Boolean()),
   /** Why the view is not live: not connected, unreachable and reconnecting, token refused… */
   problem: Type.Optional(Type.String()),
+  /** Where the link is when not live: a daemon starting (or restarting) or being reached is not "not connected". */
+  status: Type.Optional(Type.Union([Type.Literal('starting'), Type.Literal('connecting'), Type.Literal('reconnecting'), Type.Literal('failed'), Type.Literal('stopped')])),
 });
 export type DaemonLink = Static<typeof DaemonLinkSchema>;
 

@@ -84,7 +84,7 @@ function jobView(job: JobInfo): RunJob {
     ...(p ? {
       step: p.step, total: p.total, metrics: p.metrics, ...(p.message ? { message: p.message } : {}),
       ...(p.budget ? { budget: p.budget } : {}), ...(p.etaSeconds !== undefined ? { etaSeconds: p.etaSeconds } : {}),
-      ...(p.stopReason ? { stopReason: p.stopReason } : {}),
+      ...(p.stopReason ? { stopReason: p.stopReason } : {}), ...(p.phase ? { phase: p.phase } : {}),
     } : {}),
     ...(job.error ? { error: job.error } : {}),
   };
@@ -101,18 +101,18 @@ export function daemonLink(link: Pick<DashboardLink, 'state' | 'endpoint' | 'las
   const upToDate = 'The view keeps what it has and is brought up to date when the connection is back.';
   switch (link.state) {
     case 'connected': return { connected: true, ...where };
-    case 'starting': return { connected: false, ...where, problem: 'Starting the local daemon…' };
-    case 'connecting': return { connected: false, ...where, problem: `Connecting to the daemon at ${url ?? '?'}…` };
+    case 'starting': return { connected: false, ...where, status: 'starting', problem: `Starting the local daemon… ${upToDate}` };
+    case 'connecting': return { connected: false, ...where, status: 'connecting', problem: `Connecting to the daemon at ${url ?? '?'}… ${upToDate}` };
     case 'reconnecting':
-      return { connected: false, ...where, problem: refused
+      return { connected: false, ...where, status: 'reconnecting', problem: refused
         ? `The daemon at ${url} refused the token; retrying. ${upToDate}`
         : `Lost the daemon at ${url}; reconnecting… ${upToDate}` };
     case 'failed':
-      return { connected: false, ...where, problem: refused
+      return { connected: false, ...where, status: 'failed', problem: refused
         ? `The daemon at ${url} refused the token (restarted with a new one, or a wrong one): connect again with its current token (daemon.json on that machine). ${upToDate}`
         : `Cannot reach the daemon at ${url ?? '?'}${detail ? ` (${detail})` : ''}. ${upToDate}` };
     case 'stopped':
-      return { connected: false, ...where, problem: 'No daemon is connected: start one (Start Daemon), or connect to one on another machine (Connect to Daemon…), to see its runs.' };
+      return { connected: false, ...where, status: 'stopped', problem: 'No daemon is connected: start one (Start Daemon), or connect to one on another machine (Connect to Daemon…), to see its runs.' };
   }
 }
 
@@ -148,6 +148,8 @@ export class DashboardController {
   private readonly pictures = new Map<string, string>();
   private pictureBytes = 0;
   private readonly offLink: (() => void)[];
+  /** Jobs whose run folder the view already switched to (once each: the user may go back to another run). */
+  private readonly followed = new Set<string>();
 
   constructor(private readonly host: DashboardHost, private readonly opts: DashboardOptions, initialRun?: string) {
     if (initialRun) this.wanted = this.runName(initialRun);
@@ -361,6 +363,17 @@ export class DashboardController {
   }
 
   private onJob(job: JobInfo): void {
+    // A job that has just announced its run folder: show that run at once, in its setup, rather than the run
+    // shown before (the history lists it at its next poll; the run's own feed starts now).
+    if (job.runDir && job.state === 'running' && !this.followed.has(job.id) && this.runsRoot !== null && sameDir(path.dirname(job.runDir), this.runsRoot)) {
+      this.followed.add(job.id);
+      const name = path.basename(job.runDir);
+      if (this.shown?.state.name !== name && this.attached) {
+        this.wanted = name;
+        void this.select(name);
+        return;
+      }
+    }
     const s = this.shown;
     if (s && sameDir(job.runDir, s.state.dir) && this.jobFor(s.state.dir)?.id === job.id) this.post(JobMessage.create({ run: s.state.name, job: jobView(job) }));
   }

@@ -18,10 +18,13 @@ const MODEL_PACKAGES = ['faceplugin-face-recognition-js', '@vladmandic/human-mod
 
 function runtimePackages() {
   // `npm ls` exits non-zero on the model packages' missing dependencies; its parseable listing is still right.
-  const r = spawnSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20 });
-  const dirs = r.stdout.split('\n').filter((l) => l.startsWith(path.join(ROOT, 'node_modules') + path.sep));
+  // A git worktree may link node_modules from the main checkout: npm then sees every package as extraneous, so
+  // ask it where node_modules really is (same package.json dependencies).
+  const lsRoot = path.dirname(fs.realpathSync(path.join(ROOT, 'node_modules')));
+  const r = spawnSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: lsRoot, encoding: 'utf8', maxBuffer: 64 << 20 });
+  const dirs = r.stdout.split('\n').filter((l) => l.startsWith(path.join(lsRoot, 'node_modules') + path.sep));
   if (dirs.length < 10) throw new Error(`npm ls listed only ${dirs.length} runtime packages:\n${r.stderr}`);
-  return [...new Set(dirs.map((d) => path.relative(ROOT, d)))];
+  return [...new Set(dirs.map((d) => path.relative(lsRoot, d)))];
 }
 
 function linkTree(src, dst) {
@@ -33,7 +36,7 @@ function packageVsix(outFile) {
   const stage = path.join(ROOT, '.test-output', 'vsix-stage');
   fs.rmSync(stage, { recursive: true, force: true });
   fs.mkdirSync(stage, { recursive: true });
-  for (const entry of ['out', 'bin', 'models', 'webview', '.vscodeignore', 'LICENSE', 'README.md', 'CHANGELOG.md']) {
+  for (const entry of ['out', 'bin', 'models', 'media', 'webview', '.vscodeignore', 'LICENSE', 'README.md', 'CHANGELOG.md']) {
     if (fs.existsSync(path.join(ROOT, entry))) linkTree(path.join(ROOT, entry), path.join(stage, entry));
   }
   const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));

@@ -61,6 +61,14 @@ function makeWorkspace(dir) {
   write(path.join(dir, 'uses-wonky.faceinv-run.json'), `${JSON.stringify({ name: 'uses-wonky', encoder: 'wonky', route: 'blackbox' }, null, 2)}\n`);
   write(path.join(dir, 'runs', 'bb-arcface', 'model', 'meta.json'), JSON.stringify({ kind: 'faceinv-blackbox-decoder', encoderId: 'arcface512-faceplugin', embeddingDim: 512, outputSize: 128, template: 'arcface-5pt', inputNormalization: 'l2' }));
   write(path.join(dir, 'bad-generator.faceinv-run.json'), `${JSON.stringify({ name: 'wb', encoder: 'arcface512-faceplugin', route: 'whitebox', faceModel: { kind: 'decoder', run: 'runs/no-such-run' } }, null, 2)}\n`);
+  // Issue 21, the walkthrough: a tiny run of the main job on "lfw" (resolved only once a dataset folder is chosen).
+  write(path.join(dir, 'walkthrough-tiny.faceinv-run.json'), `${JSON.stringify({
+    name: 'walkthrough-tiny', encoder: 'arcface512-faceplugin', route: 'blackbox', dataset: { path: 'lfw' },
+    split: { seed: 0, testFraction: 0.34, validationFraction: 0 }, faceModel: { kind: 'pca', components: 4 }, start: 'ridge',
+    search: { method: 'none' }, evaluation: { encoders: [], maxImages: 12 },
+  }, null, 2)}\n`);
+  // Issue 21: a shipped sample copied away from models/experiments, its relative $schema now pointing nowhere.
+  write(path.join(dir, 'copied', 'sample-copy.faceinv-run.json'), `${JSON.stringify({ $schema: '../schemas/run.schema.json', name: 'sample-copy', encoder: 'arcface512-faceplugin', route: 'blackbox', search: { queries: -5 } }, null, 2)}\n`);
   write(path.join(dir, '.vscode', 'settings.json'), JSON.stringify({ 'faceInversion.daemon.nodePath': process.execPath, 'workbench.startupEditor': 'none', 'security.workspace.trust.enabled': false }, null, 2));
 }
 
@@ -121,6 +129,76 @@ async function readDashboard(page) {
       badges: Array.from(document.querySelectorAll('.faces .badge')).map((b) => b.getAttribute('data-verdict')),
     };
   });
+}
+
+/** The quick pick the workbench shows (title, rows), polled for a few seconds; visible false when none opens. */
+async function readQuickPick(page) {
+  const read = () => page.evaluate(() => {
+    const w = document.querySelector('.quick-input-widget');
+    const visible = !!w && getComputedStyle(w).display !== 'none';
+    return {
+      visible,
+      title: visible ? (w.querySelector('.quick-input-title')?.textContent ?? '') : '',
+      items: visible ? Array.from(w.querySelectorAll('.quick-input-list .monaco-list-row')).map((r) => r.textContent ?? '') : [],
+    };
+  });
+  let seen = await read();
+  for (let i = 0; i < 20 && !(seen.visible && seen.items.length); i++) {
+    await new Promise((r) => setTimeout(r, 250));
+    seen = await read();
+  }
+  return seen;
+}
+
+/**
+ * A small LFW-shaped folder (<Person>/*.jpg, linked from ../shared/data/lfw) for the walkthrough's folder
+ * picker; undefined without LFW here.
+ */
+function makeTinyLfw(dir) {
+  const src = path.join(ROOT, '..', 'shared', 'data', 'lfw', 'lfw-deepfunneled');
+  if (!fs.existsSync(src)) return undefined;
+  fs.rmSync(dir, { recursive: true, force: true });
+  const people = fs.readdirSync(src).sort().filter((p) => fs.readdirSync(path.join(src, p)).length >= 4).slice(0, 9);
+  for (const p of people) {
+    fs.mkdirSync(path.join(dir, p), { recursive: true });
+    for (const f of fs.readdirSync(path.join(src, p)).sort().slice(0, 4)) fs.symlinkSync(path.join(src, p, f), path.join(dir, p, f));
+  }
+  return dir;
+}
+
+/**
+ * The folder picker (showOpenDialog, VS Code's own dialog in a browser window): types the folder the test
+ * wrote to <runDir>/pick-folder.txt and accepts it.
+ */
+async function pickFolder(page, runDir) {
+  const folder = fs.readFileSync(path.join(runDir, 'pick-folder.txt'), 'utf8').trim();
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor({ state: 'visible', timeout: 20_000 });
+  const title = await page.locator('.quick-input-widget .quick-input-title').textContent().catch(() => '');
+  await input.fill(`${folder}/`);
+  await new Promise((r) => setTimeout(r, 800));
+  await input.press('Enter');
+  for (let i = 0; i < 10; i++) {
+    await new Promise((r) => setTimeout(r, 500));
+    if (!await page.locator('.quick-input-widget').isVisible()) return { picked: folder, title };
+    // Still open (it went into the folder): accept the folder itself with the dialog's OK button.
+    const ok = page.locator('.quick-input-widget .monaco-button', { hasText: 'Use as Dataset' });
+    if (await ok.count()) await ok.first().click().catch(() => undefined);
+    else await input.press('Enter').catch(() => undefined);
+  }
+  return { error: 'the folder dialog did not close', title };
+}
+
+/** The walkthrough page the workbench shows: its title and step titles. */
+async function readWalkthrough(page, runDir) {
+  // The page may show another category for a moment before the one asked for.
+  await new Promise((r) => setTimeout(r, 2000));
+  const seen = await page.evaluate(() => ({
+    text: Array.from(document.querySelectorAll('.gettingStartedContainer .gettingStartedSlideDetails .getting-started-step .step-title, .gettingStartedContainer .gettingStartedSlideDetails h2')).map((e) => e.textContent?.trim() ?? ''),
+    categories: Array.from(document.querySelectorAll('.gettingStartedContainer .getting-started-category .category-title')).map((e) => e.textContent?.trim() ?? ''),
+  }));
+  await page.screenshot({ path: path.join(runDir, 'walkthrough.png') }).catch(() => undefined);
+  return seen;
 }
 
 /** Opens the workbench with the test payload; resolves with the exit code the tests report. */
@@ -184,6 +262,9 @@ async function answerProbe(page, runDir, id, action, probes) {
   try {
     if (action === 'dashboard') answer = await readDashboard(page);
     else if (action === 'screenshot') { await page.screenshot({ path: path.join(runDir, `${id}.png`) }); answer = { ok: true }; }
+    else if (action === 'quickpick') answer = await readQuickPick(page);
+    else if (action === 'pickfolder') answer = await pickFolder(page, runDir);
+    else if (action === 'walkthrough') answer = await readWalkthrough(page, runDir);
     else if (probes[action]) answer = await probes[action]();
     else answer = { error: `unknown probe action "${action}"` };
   } catch (err) {
@@ -311,7 +392,10 @@ async function main() {
     const existing = path.join(OUT, 'face-inversion-lab.vsix');
     installVsix(args.has('--reuse-vsix') && fs.existsSync(existing) ? existing : packageVsix(), extensionsDir);
     makeWorkspace(workspace);
-    const code = await suite('vsix', { devPath: path.join(ROOT, 'test', 'host', 'vsixProbe'), extensionsDir, workspace, env: { FACEINV_HOST_SUITE: 'vsix' } });
+    // A new user: a fresh user-data folder (no dataset setting), the installed extension (no LFW next to it).
+    fs.rmSync(path.join(OUT, 'vsix', 'user-data'), { recursive: true, force: true });
+    const tinyLfw = makeTinyLfw(path.join(OUT, 'tiny-lfw'));
+    const code = await suite('vsix', { devPath: path.join(ROOT, 'test', 'host', 'vsixProbe'), extensionsDir, workspace, env: { FACEINV_HOST_SUITE: 'vsix', ...(tinyLfw ? { FACEINV_HOST_TINY_LFW: tinyLfw } : {}) } });
     if (code !== 0) failed++;
   }
   log(`${failed === 0 ? 'all host suites passed' : `${failed} host suite(s) failed`} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);

@@ -4,7 +4,7 @@
  * evaluation/report.json (ISO/IEC 30136-style success attack rates per protocol, beside the baselines), face cards, the run
  * history rows and the persisted view state. Pure functions of plain data; unit tested under Node.
  */
-import { budgetFraction, formatBudget, formatSeconds } from '../../daemon/protocol/budget';
+import { budgetFraction, formatBudget, formatSeconds, phaseText } from '../../daemon/protocol/budget';
 import type { MetricsLine } from '../../daemon/protocol/runFolder';
 import type { DashboardState, FaceView, RunJob, RunSummary, RunView, ToWebviewMessage } from '../../daemon/protocol/webview';
 
@@ -339,14 +339,18 @@ function metric(v: number): string {
 export function jobLine(job: RunJob | null): string {
   if (!job) return '';
   const parts: string[] = [job.state];
-  if (job.budget) {
+  const ph = job.phase;
+  if (ph) parts.push(`${ph.index}/${ph.count} ${phaseText(ph)}`);
+  if (ph && !job.budget && (ph.total !== undefined ? job.total === ph.total : !(job.total !== undefined && job.total > 0))) {
+    // A phase that counts only its items (photos embedded) has no steps to show.
+  } else if (job.budget) {
     parts.push(`${formatBudget(job.budget)} (${Math.floor(budgetFraction(job.budget) * 100)} %)`);
     if (job.step !== undefined) parts.push(`step ${job.step}`);
   } else if (job.step !== undefined && job.total !== undefined && job.total > 0) {
     parts.push(`step ${job.step} / ${job.total} (${Math.floor((job.step / job.total) * 100)} %)`);
   }
   for (const [k, v] of Object.entries(job.metrics ?? {})) parts.push(`${k} ${metric(v)}`);
-  if (job.message) parts.push(job.message);
+  if (job.message && !(ph && job.message === phaseText(ph))) parts.push(job.message);
   if (job.stopReason) parts.push(job.stopReason);
   else if (job.budget && job.etaSeconds !== undefined && (job.state === 'running' || job.state === 'queued')) parts.push(`ETA ${formatSeconds(job.etaSeconds)}`);
   if (job.error) parts.push(`error: ${job.error}`);
@@ -378,8 +382,14 @@ export interface ProgressView {
 export function runProgress(run: RunView): ProgressView {
   const job = run.job;
   const m = run.manifest;
-  if (job && job.step !== undefined && (ACTIVE_JOB.has(job.state) || job.stopReason)) {
-    const fraction = job.stopReason ? 1 : job.budget ? budgetFraction(job.budget) : job.total ? Math.min(1, job.step / job.total) : null;
+  if (job?.phase && ACTIVE_JOB.has(job.state)) {
+    // One progress model: the bar is the current phase's, and the text says which phase of how many.
+    const ph = job.phase;
+    const fraction = job.budget ? budgetFraction(job.budget) : ph.total ? Math.min(1, (ph.done ?? 0) / ph.total) : job.total ? Math.min(1, (job.step ?? 0) / job.total) : null;
+    return { fraction, text: jobLine(job) };
+  }
+  if (job && job.step !== undefined && ACTIVE_JOB.has(job.state)) {
+    const fraction = job.budget ? budgetFraction(job.budget) : job.total ? Math.min(1, job.step / job.total) : null;
     const text = job.budget
       ? [job.stopReason, formatBudget(job.budget), `step ${job.step}`].filter(Boolean).join(' · ')
       : [job.stopReason, job.total ? `step ${job.step} / ${job.total}` : `step ${job.step}`].filter(Boolean).join(' · ');
@@ -392,7 +402,8 @@ export function runProgress(run: RunView): ProgressView {
   const parts: string[] = [];
   if (ended && m.stopReason) parts.push(m.stopReason);
   if (budget) parts.push(formatBudget(budget));
-  if (p) parts.push(budget && budget.kind !== 'steps' ? `step ${p.step}${ended && p.step < p.totalSteps ? ` of ${p.totalSteps} planned` : ''}` : `step ${p.step} / ${p.totalSteps}`);
+  // Under a query budget the steps are the queries the budget already counts: no second count of them.
+  if (p && budget?.kind !== 'queries') parts.push(budget && budget.kind !== 'steps' ? `step ${p.step}${ended && p.step < p.totalSteps ? ` of ${p.totalSteps} planned` : ''}` : `step ${p.step} / ${p.totalSteps}`);
   if (p && p.totalEpochs && p.totalSteps > 0 && budget?.kind !== 'epochs') {
     const epochs = (p.step * p.totalEpochs) / p.totalSteps;
     parts.push(`${Number.isInteger(epochs) ? epochs : Number(epochs.toFixed(epochs < 10 ? 2 : 1))} of ${p.totalEpochs} epochs`);

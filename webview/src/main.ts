@@ -60,7 +60,7 @@ function render(): void {
     setChildren(byId('runs'), s ? renderRuns(historyRows(s.runs, run?.name), s.runsRoot, (name) => {
       setView({ run: name, enlarged: undefined });
       post(SelectRunMessage.create({ run: name }));
-    }) : [h('p', { class: 'empty', text: 'Loading…' })]);
+    }) : [h('p', { class: 'empty', text: 'Waiting for the extension…' })]);
   }
   if (changed('header', [run?.name, run?.manifest, run?.job, run?.problems, run?.removed, s?.daemon])) {
     setChildren(byId('header'), renderHeader(run, s?.daemon, () => post(RefreshMessage.create({}))));
@@ -71,6 +71,7 @@ function render(): void {
     chart ??= new CurveChart(byId<HTMLCanvasElement>('loss-chart'));
     chart.update(set, view.logScale);
     byId('loss-chart').dataset.lines = String(set.count); // what the curves are drawn from (tests read it)
+    byId('loss-chart').dataset.axes = chart.valueAxes.join(' ');
     const empty = byId('chart-empty');
     empty.hidden = chart.drawnPoints > 0;
     empty.textContent = run ? 'No metrics yet (metrics.jsonl).' : '';

@@ -48,6 +48,8 @@ export class CurveChart {
   }
 
   private xLabel = 'step';
+  /** Whether any loss curve is drawn: without one (query search) the cosine axis takes the left side. */
+  private hasLoss = true;
 
   private options(p: Palette, log: boolean): ChartOptions<'line'> {
     return {
@@ -63,10 +65,11 @@ export class CurveChart {
       },
       scales: {
         x: { type: 'linear', title: { display: true, text: this.xLabel, color: p.text }, ticks: { color: p.text }, grid: { color: p.grid } },
-        y: { type: log ? 'logarithmic' : 'linear', title: { display: true, text: 'loss', color: p.text }, ticks: { color: p.text }, grid: { color: p.grid } },
+        // 'auto': an axis shows only when a curve is drawn against it, so a chart of cosines has no "loss" axis.
+        y: { type: log ? 'logarithmic' : 'linear', display: 'auto', title: { display: true, text: 'loss', color: p.text }, ticks: { color: p.text }, grid: { color: p.grid } },
         cos: {
-          type: 'linear', position: 'right', display: 'auto', suggestedMin: 0, suggestedMax: 1,
-          title: { display: true, text: 'cosine', color: p.text }, ticks: { color: p.text }, grid: { drawOnChartArea: false },
+          type: 'linear', position: this.hasLoss ? 'right' : 'left', display: 'auto', suggestedMin: 0, suggestedMax: 1,
+          title: { display: true, text: 'cosine', color: p.text }, ticks: { color: p.text }, grid: this.hasLoss ? { drawOnChartArea: false } : { color: p.grid },
         },
       },
     };
@@ -90,9 +93,11 @@ export class CurveChart {
       datasets.push(d);
     });
     this.chart.data.datasets = datasets;
-    if (logScale !== this.logScale || set.xLabel !== this.xLabel) {
+    const hasLoss = datasets.some((d) => d.yAxisID === 'y');
+    if (logScale !== this.logScale || set.xLabel !== this.xLabel || hasLoss !== this.hasLoss) {
       this.logScale = logScale;
       this.xLabel = set.xLabel;
+      this.hasLoss = hasLoss;
       this.chart.options = this.options(p, logScale);
     }
     this.chart.update('none');
@@ -107,6 +112,14 @@ export class CurveChart {
       if (c) { d.borderColor = c; d.backgroundColor = c; }
     }
     this.chart.update('none');
+  }
+
+  /** The value axes shown, as "left:loss" / "right:cosine" (what a reader sees beside the plot; tests read it). */
+  get valueAxes(): string[] {
+    const used = new Set(this.chart.data.datasets.map((d) => (d as LineSet).yAxisID));
+    return Object.values(this.chart.scales)
+      .filter((sc) => sc.axis === 'y' && (sc.options.display === true || (sc.options.display === 'auto' && used.has(sc.id))))
+      .map((sc) => { const o = sc.options as { position?: string; title?: { text?: string } }; return `${o.position ?? ''}:${o.title?.text ?? ''}`; });
   }
 
   /** Datasets and points drawn, for tests and the empty-state message. */

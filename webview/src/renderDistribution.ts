@@ -29,9 +29,13 @@ export function plotSvg(p: PlotModel): SVGSVGElement {
     path.append(s('title', {}, `${se.label}: ${se.total} scores${se.missing ? `, ${se.missing} without a score` : ''}`));
     svg.append(path);
   }
-  p.thresholds.forEach((t, i) => svg.append(
-    s('line', { x1: t.x, y1: a.y, x2: t.x, y2: a.y + a.h, stroke: 'currentColor', 'stroke-dasharray': '2 3', class: 'threshold' }),
-    s('text', { x: t.x + 3, y: a.y + 11 + 11 * i, 'font-size': 10, fill: 'currentColor' }, t.label)));
+  // Lines first, then every label on its box: a label crossing a neighbour's line covers it.
+  for (const t of p.thresholds) svg.append(s('line', { x1: t.x, y1: a.y, x2: t.x, y2: a.y + a.h, stroke: 'currentColor', 'stroke-dasharray': '2 3', class: 'threshold' }));
+  for (const t of p.thresholds) {
+    svg.append(
+      s('rect', { x: t.box.x, y: t.box.y, width: t.box.w, height: t.box.h, class: 'label-bg' }),
+      s('text', { x: t.labelX, y: t.labelY, 'font-size': 10, 'text-anchor': t.anchor, fill: 'currentColor', class: 'threshold-label' }, t.label));
+  }
   svg.append(s('text', { x: a.x + a.w / 2, y: p.height - 6, 'font-size': 11, 'text-anchor': 'middle', fill: 'currentColor' }, p.xLabel));
   svg.append(s('text', { transform: `translate(12 ${a.y + a.h / 2}) rotate(-90)`, 'font-size': 11, 'text-anchor': 'middle', fill: 'currentColor' }, p.yLabel));
   return svg;

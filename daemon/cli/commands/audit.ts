@@ -12,6 +12,8 @@ import { runJobKind } from '../../jobs/runInProcess';
 import { intFlag, parseArgs, type ParsedArgs } from '../args';
 import { CliCommand, UsageError } from '../command';
 import { initEngineFromFlags } from '../engineFlags';
+import { ErrorCode, ProtocolError } from '../../protocol/message';
+import { daemonRoots, setActiveRoots } from '../../security/roots';
 
 const USAGE = `faceinv audit [CONFIG.faceinv-audit.json] [--encoder ID --templates FILE] [options]
   Can the templates of FILE be turned back into faces that encoder ID's system accepts, and how much better than a
@@ -31,6 +33,8 @@ const USAGE = `faceinv audit [CONFIG.faceinv-audit.json] [--encoder ID --templat
   --on-encoder-error pause|continue     when the service fails as a whole (default pause)
   --operating-points LIST   FMRs, e.g. 1e-3,1e-4,1e-5 (default)
   --keep-images N           reconstructions kept as PNG (default 1000, a seeded sample)
+  --data-root DIR[${path.delimiter}DIR…]  more folders the audit may read and write (paths named inside the config file);
+                            the folders of the files named on this command line are allowed without it
   --seed N · --overwrite · --retry-failed · --max-chunks N · --workspace DIR · --cache DIR · --backend NAME · --workers N · --json
 
   A killed or paused audit continues where it stopped when run again with the same settings. HTTP encoders read an
@@ -62,6 +66,19 @@ function overridesOf(a: ParsedArgs): AuditOverrides {
   };
 }
 
+/**
+ * Folders a local audit may use besides the workspace: those of the files named on the command line (config,
+ * templates, transfer templates, reference, out) and the --data-root list; each must exist.
+ */
+export function localDataRoots(file: string | undefined, o: AuditOverrides, dataRoot: string | undefined, workspace: string): string[] {
+  const named = [file, o.templates, ...(o.transfer ?? []).map((t) => t.templates)].filter((p): p is string => !!p).map((p) => path.dirname(path.resolve(workspace, p)));
+  if (o.reference && o.reference !== 'lfw') named.push(path.resolve(workspace, o.reference));
+  if (o.out) named.push(path.dirname(path.resolve(workspace, o.out)));
+  const given = (dataRoot ?? '').split(path.delimiter).filter(Boolean).map((d) => path.resolve(workspace, d));
+  for (const d of given) if (!fs.existsSync(d) || !fs.statSync(d).isDirectory()) throw new UsageError(`--data-root ${d}: no such folder`);
+  return [...new Set([...given, ...named.filter((d) => fs.existsSync(d))])];
+}
+
 export const command: CliCommand = {
   name: 'audit',
   summary: 'Audit a template store you own: can its templates be inverted into faces your system accepts (ISO/IEC 30136), beside a lookalike baseline; a self-contained HTML report.',
@@ -69,7 +86,7 @@ export const command: CliCommand = {
   async run(args) {
     const a = parseArgs(args, {
       values: ['encoder', 'templates', 'reference', 'reference-split', 'route', 'budget', 'search', 'transfer', 'transfer-templates', 'out', 'name', 'chunk-size',
-        'on-encoder-error', 'operating-points', 'keep-images', 'seed', 'max-chunks', 'workspace', 'cache', 'backend', 'workers'],
+        'on-encoder-error', 'operating-points', 'keep-images', 'seed', 'max-chunks', 'workspace', 'cache', 'backend', 'workers', 'data-root'],
       booleans: ['overwrite', 'retry-failed', 'json'],
     });
     if (a.positionals.length > 1) throw new UsageError('give at most one audit config file');
@@ -86,8 +103,12 @@ export const command: CliCommand = {
       return 2;
     }
     const json = a.booleans.has('json');
-    await initEngineFromFlags(a, json);
     const workspace = path.resolve(a.flags.get('workspace') ?? process.cwd());
+    const dataRoots = localDataRoots(file, o, a.flags.get('data-root'), workspace);
+    await initEngineFromFlags(a, json);
+    // Path confinement protects a daemon from its clients; here the user runs the audit on their own files, so the
+    // folders of the files they named (and --data-root) are allowed as data roots of this process.
+    setActiveRoots(daemonRoots({ workspaceDir: workspace, dataRoots }));
     const ctx = consoleContext(workspace, { cacheDir: a.flags.get('cache'), workers: a.flags.has('workers') ? intFlag(a, 'workers', 0, 0) : undefined });
     try {
       // The daemon's audit job in this process (jobs/runInProcess.ts), so the CLI and the editor's audit cannot drift.
@@ -111,7 +132,12 @@ export const command: CliCommand = {
       }
       return out.state === 'paused' ? 3 : 0;
     } catch (err) {
-      console.error(`faceinv audit: ${(err as Error).message}`);
+      const e = err as Error & { code?: number };
+      // The confinement message speaks of the daemon's flag; in a shell the fix is this command's own flag.
+      const msg = e instanceof ProtocolError && e.code === ErrorCode.PathNotAllowed
+        ? e.message.replace(/add its folder with "faceinv daemon --data-root DIR"/, 'add its folder with --data-root DIR')
+        : e.message;
+      console.error(`faceinv audit: ${msg}`);
       return 1;
     } finally {
       ctx.close();

@@ -138,8 +138,44 @@ describe('config language server: checks', () => {
     // A workspace encoder config is known by its id.
     fs.writeFileSync(path.join(tmp, 'mine.faceinv-encoder.json'), JSON.stringify({ ...ARCFACE, id: 'mine' }));
     assert.deepEqual(await codes({ name: 'r', encoder: 'mine', dataset: { path: 'data' } }), []);
-    // Schema problems are VS Code's (jsonValidation), not duplicated here.
-    assert.deepEqual(await codes({ name: 'bad name!', encoder: 'x' }), []);
+    // Schema problems are errors of ours too (issue 21: VS Code's check follows $schema, which a copied file breaks).
+    assert.deepEqual([...new Set(await codes({ name: 'bad name!', encoder: 'x' }))], ['config-schema']);
+  });
+
+  it('a copied config whose $schema path no longer resolves still gets its schema errors, as errors (issue 21)', async () => {
+    const text = JSON.stringify({ $schema: '../schemas/run.schema.json', name: 'copied', encoder: 'arcface512-faceplugin', dataset: { path: 'data' }, search: { queries: -5 } }, null, 2);
+    const d = await checkConfigText(path.join(tmp, 'elsewhere', 'copied.faceinv-run.json'), text, env);
+    const q = d.find((x) => x.code === 'config-schema');
+    assert.ok(q, JSON.stringify(d));
+    assert.equal(q.severity, 'error');
+    assert.match(q.message, /^\/search\/queries: .*>= 1/);
+    assert.equal(text.slice(q.start, q.end), '-5', 'the diagnostic sits on the value');
+    const enc = await checkConfigText(path.join(tmp, 'elsewhere', 'e.faceinv-encoder.json'), JSON.stringify({ ...ARCFACE, id: 'e', $schema: '../schemas/encoder.schema.json', inputSize: 0 }), env);
+    assert.deepEqual(enc.map((x) => [x.code, x.severity]), [['config-schema', 'error']], JSON.stringify(enc));
+    const audit = await checkConfigText(path.join(tmp, 'elsewhere', 'a.faceinv-audit.json'), JSON.stringify({ name: 'a', encoder: 'arcface512-faceplugin', templates: 't.npy', budget: 0 }), env);
+    assert.ok(audit.some((x) => x.code === 'config-schema' && x.severity === 'error' && /budget/.test(x.message)), JSON.stringify(audit));
+  });
+
+  it('checks the dataset as the editor\'s daemon will: its LFW setting first, its data roots (issue 21)', async () => {
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'faceinv-outside-'));
+    try {
+      fs.mkdirSync(path.join(outside, 'bob'), { recursive: true });
+      fs.writeFileSync(path.join(outside, 'bob', 'b.jpg'), 'x');
+      const file = path.join(tmp, 'd.faceinv-run.json');
+      const check = async (e: CheckEnv, ds: string) => (await checkConfigText(file, JSON.stringify({ name: 'd', encoder: 'arcface512-faceplugin', dataset: { path: ds } }), e)).map((d) => [d.code, d.message]);
+      const noLfw = { ...env, lfwCandidates: () => [path.join(outside, 'nowhere')] };
+      const missing = await check({ ...noLfw, dataset: { lfw: '', dataRoots: [] } }, 'lfw');
+      assert.equal(missing[0][0], 'dataset-missing');
+      assert.match(missing[0][1], /Choose Dataset Folder/);
+      assert.deepEqual(await check({ ...noLfw, dataset: { lfw: outside, dataRoots: [] } }, 'lfw'), [], 'the LFW setting is looked at first');
+      const refused = await check({ ...env, dataset: { lfw: '', dataRoots: [] } }, outside);
+      assert.equal(refused[0]?.[0], 'dataset-outside-roots', JSON.stringify(refused));
+      assert.match(refused[0][1], /faceInversion\.dataset\.dataRoots/);
+      assert.deepEqual(await check({ ...env, dataset: { lfw: '', dataRoots: [outside] } }, outside), []);
+      assert.deepEqual(await check(env, outside), [], 'without the editor\'s settings (a CLI user\'s daemon) no roots are assumed');
+    } finally {
+      fs.rmSync(outside, { recursive: true, force: true });
+    }
   });
 
   it('LFW default: present → fine', async function () {

@@ -102,10 +102,12 @@ describe('extension: formatting', () => {
 
 describe('extension: templates and job params', () => {
   it('new encoder and run configs pass the daemon validators', () => {
-    assert.deepEqual(validateEncoderConfig(encoderTemplate('my-enc', '../schemas/encoder.schema.json'), 't'), []);
+    assert.deepEqual(validateEncoderConfig(encoderTemplate('my-enc'), 't'), []);
     const r = validateRunConfig(JSON.parse(configText(runTemplate('my-run', 'arcface512-faceplugin'))), 't');
     assert.deepEqual(r.problems, []);
     assert.ok(r.config);
+    // No $schema path to break when the file is copied elsewhere (issue 21): the language server checks the schema.
+    assert.ok(!('$schema' in encoderTemplate('my-enc')) && !('$schema' in runTemplate('my-run', 'arcface512-faceplugin')));
   });
   it('fresh names do not clobber existing files', () => {
     const taken = new Set(['a.faceinv-run.json', 'a-2.faceinv-run.json']);
