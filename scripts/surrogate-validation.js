@@ -7,8 +7,8 @@
 // and the identity seen by the surrogate (face-api's centred cosine between the reconstruction and the
 // target photo: biased toward variants that use it, so the attacked encoder's cosine decides).
 // Usage: npm run build && node scripts/surrogate-validation.js [n=32] [q=100] [v=none,w0.5u0,w0.5u30]
-//   variant wWuU[lL][dD][sS]: surrogate weight W, U warm-up steps at learning rate L (default 0.05), D probe pairs
-//   a step (default 2), probe radius S (default 0.5); "none[dD][sS]": queries only.
+//   variant wWuU[lL][dD][rR][sS]: surrogate weight W, U warm-up steps at learning rate L (default 0.05), D probe
+//   pairs a step (default 2), search learning rate R (default 0.1), probe radius S (default 0.5); "none[dD][rR][sS]": queries only.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -75,8 +75,8 @@ async function main() {
   console.log('|---|---|---|---|---|---|---|---|');
   for (const v of (args.v ?? 'none,w0.5u0,w0.5u30').split(',')) {
     const m = /^w([\d.]+)u(\d+)(?:l([\d.]+))?/.exec(v);
-    const dirs = +(/d(\d+)/.exec(v)?.[1] ?? 2), sigma = +(/s([\d.]+)$/.exec(v)?.[1] ?? 0.5);
-    if (!m && !v.startsWith('none')) throw new Error(`variant "${v}": expected none or wWuU[lL][dD][sS]`);
+    const dirs = +(/d(\d+)/.exec(v)?.[1] ?? 2), sigma = +(/s([\d.]+)$/.exec(v)?.[1] ?? 0.5), lr = +(/r([\d.]+)/.exec(v)?.[1] ?? 0.1);
+    if (!m && !v.startsWith('none')) throw new Error(`variant "${v}": expected none or wWuU[lL][dD][rR][sS]`);
     const t0 = Date.now();
     let prior = null, s0 = start;
     if (m) {
@@ -85,7 +85,7 @@ async function main() {
     }
     const t1 = Date.now();
     const oracle = new QueryOracle(enc, pca, targets, Q);
-    const res = await querySearch(oracle, pca, s0, { method: 'zeroth-order', sigma, learningRate: 0.1, directions: dirs, population: 24, seed: 0, ...(prior ? { prior } : {}) });
+    const res = await querySearch(oracle, pca, s0, { method: 'zeroth-order', sigma, learningRate: lr, directions: dirs, population: 24, seed: 0, ...(prior ? { prior } : {}) });
     const t2 = Date.now();
     console.log(`| ${v} | ${m ? m[1] : '—'} | ${m ? m[2] : 0} | ${mean(res.startCos).toFixed(3)} → ${mean(res.bestCos).toFixed(3)} | ${(await identity(res.bestLatents)).toFixed(3)} | ${prior ? (prior.stats.evaluations / vr.length).toFixed(0) : 0} | ${((t1 - t0) / 1000).toFixed(0)} | ${((t2 - t1) / 1000).toFixed(0)} |`);
     await prior?.dispose();
