@@ -17,7 +17,10 @@ export interface PaceDecision {
 }
 
 export class QueryPacer {
+  /** When the budget began (a warm-up before the first query included). */
   private readonly t0: number;
+  /** When the queries began: the rate is measured from here, so one-off work before them is not taken for a per-query cost. */
+  private readonly tQueries: number;
   private decision: PaceDecision;
 
   constructor(
@@ -30,7 +33,8 @@ export class QueryPacer {
     startedAt?: number,
   ) {
     if (seconds !== undefined && !(seconds > 0)) throw new Error(`search.minutes must be > 0, got ${seconds / 60}`);
-    this.t0 = startedAt ?? now();
+    this.tQueries = now();
+    this.t0 = startedAt ?? this.tQueries;
     this.decision = { budget: maxQueries };
   }
 
@@ -45,7 +49,7 @@ export class QueryPacer {
   update(spent: number, meanUsed: number, live: number, stepQueries: number): PaceDecision {
     if (this.seconds === undefined || spent <= 0 || live <= 0) return this.decision;
     const elapsed = this.elapsedSeconds();
-    const perQuery = elapsed / spent;
+    const perQuery = (this.now() - this.tQueries) / 1000 / spent;
     const left = this.seconds - elapsed;
     const affordable = Math.floor(meanUsed + Math.max(0, left) / (perQuery * live));
     const minutes = `${+(this.seconds / 60).toFixed(2)}`;
@@ -54,7 +58,7 @@ export class QueryPacer {
     } else {
       const stepSeconds = perQuery * live * stepQueries;
       if (meanUsed <= 1 && left < stepSeconds) {
-        throw new Error(`search.minutes ${minutes} is too small for one search step here: the start took ${elapsed.toFixed(1)} s and one step of ` +
+        throw new Error(`search.minutes ${minutes} is too small for one search step here: ${elapsed.toFixed(1)} s went before the first step, and one step of ` +
           `${live} targets takes ≈ ${stepSeconds.toFixed(1)} s (${(1 / perQuery).toFixed(0)} queries/s); set search.minutes to at least ${Math.ceil(((elapsed + stepSeconds) / 60) * 10) / 10}`);
       }
       this.decision = {

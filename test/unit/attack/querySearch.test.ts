@@ -196,6 +196,17 @@ describe('attack/search: surrogate prior and wall-clock budget', function () {
     assert.equal(fast.current.budget, 300);
   });
 
+  it('one-off work before the first query (a surrogate warm-up) counts against the minutes, not as a per-query cost', async () => {
+    let now = 100_000;
+    // 100 s of warm-up before the queries began; 5-minute budget from the warm-up's start.
+    const pacer = new QueryPacer(300, 300, () => now, 0);
+    now = 110_000;
+    // 1,000 queries in the 10 s since: 100 queries/s; 190 s left for 100 targets → 190 more each, within 300.
+    const d = pacer.update(1000, 10, 100, 5);
+    assert.equal(d.budget, 200);
+    assert.match(d.cut ?? '', /measured 100 queries\/s/);
+  });
+
   it('a search budget too small for one step is an error naming the minimum', async () => {
     let now = 0;
     const pacer = new QueryPacer(300, 3, () => now);
