@@ -143,7 +143,8 @@ async function attack(config: RunConfig, ctx: AttackContext, p: AttackPlan): Pro
   const setup = (label: string) => ({ ...dataOpts, progress: phaseSink(ctx, p.phase('setup', label)) });
   const trainDs = subsetByIdentity(p.dataset, split.train);
   const testDs = subsetByIdentity(p.dataset, split.test);
-  const trainSecondsBefore = readJson<{ trainSeconds?: number }>(path.join(runDir, RUN_FILES.manifest)).trainSeconds ?? 0;
+  // Only a decoder's training resumes across runs; anything else starts its clock again (an overwritten run's time is not carried).
+  const trainSecondsBefore = trainsDecoder(config) ? readJson<{ trainSeconds?: number }>(path.join(runDir, RUN_FILES.manifest)).trainSeconds ?? 0 : 0;
   const tAttack = Date.now();
 
   // The face model, in a frame the attacked encoder takes by a resize.
