@@ -119,11 +119,13 @@ export function impostorWeight(m: Int32Array, images: Int32Array): number {
   return (s * s - s2) / 2;
 }
 
-/** Per resample (B) and operating point (P): the thresholds recomputed on the resampled identities. */
+/** Per resample (B) and operating point (P): the thresholds recomputed on the resampled identities (NaN without impostors). */
 export function resampledThresholds(imp: ImpostorScores, res: IdentityResamples, fmrs: readonly number[]): Float64Array[] {
   let fullSorted: { scores: Float32Array; a: Uint32Array; b: Uint32Array } | null = null;
   return res.multiplicity.map((m) => {
     const W = impostorWeight(m, imp.images);
+    // A resample that drew a single identity has no impostor pair: no threshold, and its rates are left out.
+    if (W === 0) return new Float64Array(fmrs.length).fill(NaN);
     return Float64Array.from(fmrs, (fmr) => {
       const t = weightedThreshold(imp, m, W, fmr);
       if (t !== null) return t;
@@ -176,6 +178,7 @@ export function bootstrapRates(probes: readonly BootProbe[], res: IdentityResamp
     const thr = thresholds(b);
     for (let p = 0; p < points; p++) {
       const t = thr[p];
+      if (!Number.isFinite(t)) { out.t1[p][b] = NaN; out.pp[p][b] = NaN; out.pi[p][b] = NaN; continue; }
       let n1 = 0, s1 = 0, hits = 0, pairs = 0;
       hitsId.fill(0); pairsId.fill(0);
       probes.forEach((q, i) => {

@@ -28,7 +28,9 @@ import { loadEncoderById } from '../encoders/load';
 import { AttackContext, throwIfCancelled } from '../runs/context';
 import { EncoderRolesReport, EncoderThresholds, EvaluationReport, Protocol, ProtocolInfo, PROTOCOLS, ReportItem, ScoreRow, Subject } from '../protocol/report';
 import { FaceApiAnalyzer } from '../data/faceApiDetector';
-import { attackRoles, attackUsedDetector, FACEAPI_DETECTOR_ID, notTransferReason, PIPELINE_DETECTOR_ID, roleOf, type AttackRoles } from './roles';
+import { modelFilesHash } from '../data/encoderTarget';
+import { findEncoderConfig, scopeOf } from '../encoders/registry';
+import { attackRoles, attackUsedDetector, withAliases, FACEAPI_DETECTOR_ID, notTransferReason, PIPELINE_DETECTOR_ID, roleOf, type AttackRoles } from './roles';
 import { bootstrapRates, BootProbe, impostorScores, percentileInterval, resampledThresholds, resampleIdentities } from './bootstrap';
 import { encoderDim, realismEncoder, realismOf } from './realism';
 import { ReconstructionIndexSchema } from '../protocol/webview';
@@ -317,7 +319,7 @@ export async function evaluateRun(runDir: string, ctx: AttackContext, opts: Eval
   const trainAnalyses = (await runFacePipeline(trainDs, {}, dataOpts)).analyses;
   const meanGeometry = meanFaceGeometry(trainAnalyses, frame);
 
-  const roles = rolesOfRun(run, attackedId);
+  const roles = withAliases(rolesOfRun(run, attackedId), evalIds, (id) => modelFilesHash(findEncoderConfig(id, scopeOf(ctx.workspaceDir)).config, ctx.workspaceDir));
   for (const e of evalIds) { const why = notTransferReason(e, roles); if (why) ctx.log('warn', why); }
   const protocols = chooseProtocols(opts.independent ?? true, roles, ctx);
   const found = await detectAll(subjects, size, protocols, ctx);

@@ -22,6 +22,8 @@ export interface AttackRoles {
   attacked: string;
   surrogates: string[];
   acceptanceDetector?: string;
+  /** Scoring encoders that run the same model files as a role-played one, under another id: id → that one. */
+  aliases?: Record<string, string>;
 }
 
 export type ScoringRole = 'attacked' | 'surrogate' | 'acceptance' | 'transfer';
@@ -43,6 +45,8 @@ export function attackRoles(manifest: Pick<RunManifest, 'encoderRoles' | 'surrog
 
 /** The role of scoring encoder `encoderId` in an attack with `roles`. */
 export function roleOf(encoderId: string, roles: AttackRoles): ScoringRole {
+  const alias = roles.aliases?.[encoderId];
+  if (alias !== undefined && alias !== encoderId) return roleOf(alias, { ...roles, aliases: {} });
   if (encoderId === roles.attacked) return 'attacked';
   if (roles.surrogates.includes(encoderId)) return 'surrogate';
   if (roles.acceptanceDetector === encoderId) return 'acceptance';
@@ -52,6 +56,8 @@ export function roleOf(encoderId: string, roles: AttackRoles): ScoringRole {
 /** Why `encoderId` cannot count as transfer, or null when it can. */
 export function notTransferReason(encoderId: string, roles: AttackRoles): string | null {
   const role = roleOf(encoderId, roles);
+  const alias = roles.aliases?.[encoderId];
+  if (alias !== undefined && role !== 'transfer') return `${encoderId} runs the same model files as ${alias} (the attack's ${role} encoder), so it is scored as ${role} and never counted as transfer`;
   if (role === 'surrogate') return `${encoderId} guided the attack as a surrogate (its gradients shaped the reconstructions), so it is scored under that role and never counted as transfer`;
   if (role === 'acceptance') return `${encoderId} was the attack's acceptance test, so it is scored under that role and never counted as transfer`;
   return null;
@@ -60,4 +66,27 @@ export function notTransferReason(encoderId: string, roles: AttackRoles): string
 /** True when the attack used detector family `detectorId` in some role (then a protocol on it is not independent). */
 export function attackUsedDetector(detectorId: string, roles: AttackRoles): boolean {
   return roles.acceptanceDetector === detectorId || roles.surrogates.includes(detectorId) || roles.attacked === detectorId;
+}
+
+/**
+ * Marks scoring encoders whose model files hash like a role-played encoder's (a copy under another id) as
+ * aliases of it: the same network is not another system. `hashOf` gives an encoder's model-files hash.
+ */
+export function withAliases(roles: AttackRoles, evalIds: readonly string[], hashOf: (id: string) => string): AttackRoles {
+  const encoders = [roles.attacked, ...roles.surrogates];
+  const played = [...encoders, ...(roles.acceptanceDetector ? [roles.acceptanceDetector] : [])];
+  const byHash = new Map<string, string>();
+  for (const id of encoders) {
+    const h = hashOf(id);
+    if (!byHash.has(h)) byHash.set(h, id);
+  }
+  // An acceptance test is usually a detector family (PIPELINE_DETECTOR_ID), not an encoder with model files;
+  // only when it names a scoring encoder is there a network to compare, and then the id already matches.
+  const aliases: Record<string, string> = { ...(roles.aliases ?? {}) };
+  for (const id of evalIds) {
+    if (played.includes(id)) continue;
+    const same = byHash.get(hashOf(id));
+    if (same !== undefined) aliases[id] = same;
+  }
+  return { ...roles, aliases };
 }
