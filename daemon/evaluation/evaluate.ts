@@ -247,6 +247,9 @@ export async function evaluateRun(runDir: string, ctx: AttackContext, opts: Eval
   const points = opts.operatingPoints ?? DEFAULT_OPERATING_POINTS;
   const attackedId = run.config.encoder;
   const evalIds = [attackedId, ...(opts.evalEncoders ?? run.config.evaluation.encoders).filter((e) => e !== attackedId)];
+  // Roles first: a run.json that contradicts the config fails before any work.
+  const roles = withAliases(rolesOfRun(run, attackedId), evalIds, (id) => modelFilesHash(findEncoderConfig(id, scopeOf(ctx.workspaceDir)).config, ctx.workspaceDir));
+  for (const e of evalIds) { const why = notTransferReason(e, roles); if (why) ctx.log('warn', why); }
   const full = openImageDataset(run.datasetDir);
   const testDs = subsetByIdentity(full, run.split.test);
   const trainDs = subsetByIdentity(full, run.split.train);
@@ -319,8 +322,6 @@ export async function evaluateRun(runDir: string, ctx: AttackContext, opts: Eval
   const trainAnalyses = (await runFacePipeline(trainDs, {}, dataOpts)).analyses;
   const meanGeometry = meanFaceGeometry(trainAnalyses, frame);
 
-  const roles = withAliases(rolesOfRun(run, attackedId), evalIds, (id) => modelFilesHash(findEncoderConfig(id, scopeOf(ctx.workspaceDir)).config, ctx.workspaceDir));
-  for (const e of evalIds) { const why = notTransferReason(e, roles); if (why) ctx.log('warn', why); }
   const protocols = chooseProtocols(opts.independent ?? true, roles, ctx);
   const found = await detectAll(subjects, size, protocols, ctx);
   const protocolInfo = describeProtocols(protocols, roles, found);
@@ -377,7 +378,7 @@ export async function evaluateRun(runDir: string, ctx: AttackContext, opts: Eval
           let bootstrap: ScoreRow['bootstrap'];
           if (resamples && thrB && bootIdentity) {
             const bp: BootProbe[] = items.map((it, i) => ({
-              identity: bootIdentity.get(gallery.identities[probes[i].sourceRow]) as number,
+              identity: bootIdentity.get((it.source as string).split('/')[0]) as number,
               typeI: sar.cosines[i], pairScores: sar.pairScores[i], pairs: sar.pairCounts[i],
             }));
             const withThr = bootstrapRates(bp, resamples, (b) => (thrB as Float64Array[])[b], points.length);
