@@ -57,7 +57,8 @@ export function shrunkGaussian(x: Float32Array | Float64Array, n: number, dim: n
     bsum += norm2 * norm2 - (2 * quad) / n;
   }
   const b2 = Math.min(bsum / (n * n * dim), d2);
-  const alpha = d2 > 0 ? b2 / d2 : 1;
+  // Identical rows leave only rounding noise in S (and can make the estimate of β̄² a hair negative): clamp.
+  const alpha = d2 > 1e-12 * Math.max(1, nu * nu) ? Math.min(1, Math.max(0, b2 / d2)) : 1;
   const cov = new Float64Array(dim * dim);
   for (let p = 0; p < dim; p++) for (let q = 0; q < dim; q++) cov[p * dim + q] = (1 - alpha) * S[p * dim + q] + (p === q ? alpha * nu : 0);
   return { mean, cov, dim, shrinkage: alpha };

@@ -13,7 +13,6 @@
 import { findEncoderConfig, scopeOf } from '../encoders/registry';
 import type { Realism, Subject } from '../protocol/report';
 import type { IdentityResamples } from './bootstrap';
-import { percentileInterval } from './bootstrap';
 import { frechetDistance, shrunkGaussian, takeRows } from './frechet';
 import { roleOf, type AttackRoles } from './roles';
 
@@ -32,6 +31,20 @@ export function realismEncoder(evalIds: readonly string[], roles: AttackRoles, d
 
 export function encoderDim(id: string, workspaceDir?: string): number {
   return findEncoderConfig(id, scopeOf(workspaceDir)).config.embeddingDim;
+}
+
+/**
+ * θ̂ ± 1.96·(bootstrap standard error), floored at 0. Not the percentile interval: a resample repeats identities,
+ * which lowers the sets' effective size, and the Fréchet distance's finite-sample bias is upward, so the
+ * resampled distances sit above θ̂ as a block (on quick-attack the percentile interval missed θ̂ altogether);
+ * their spread still measures the estimate's variability (Efron & Tibshirani 1993, §13.3 on biased statistics).
+ */
+export function normalInterval(estimate: number, values: Float64Array): [number, number] | null {
+  const v = values.filter(Number.isFinite);
+  if (v.length < 2) return null;
+  const mean = v.reduce((a, b) => a + b, 0) / v.length;
+  const sd = Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (v.length - 1));
+  return [Math.max(0, estimate - 1.959963984540054 * sd), estimate + 1.959963984540054 * sd];
 }
 
 /** Items embedded in every set compared (a failed embedding drops the item from both sides of its pair). */
@@ -78,7 +91,7 @@ export function realismOf(encoderId: string, embedded: ReadonlyMap<Subject, (Flo
         keep.forEach((row, j) => { for (let c = m[idIndex.get(identities[row]) ?? -1] ?? 0; c > 0; c--) pick.push(j); });
         values[b] = pick.length >= 2 ? distance(takeRows(x, dim, pick), takeRows(y, dim, pick), pick.length, dim).d : NaN;
       }
-      ci = percentileInterval(values);
+      ci = normalInterval(d, values);
     }
     return { subject, samples: keep.length, frechet: d, ci };
   });

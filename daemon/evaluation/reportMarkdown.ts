@@ -165,7 +165,7 @@ function realismSection(r: EvaluationReport): string[] {
   return [
     `## Realism: Fréchet distance to the targets' real crops in ${x.encoderId}'s ${x.dim}-d space`, '',
     `Embeddings through \`${x.protocol}\`; ${x.why}. Covariances shrunk toward a scaled identity (Ledoit–Wolf; intensities: ${x.shrinkage}); ` +
-      `intervals: identity bootstrap, ${x.resamples} resamples. Lower is more like the real photos; real faces of other people set the scale.`, '',
+      `intervals: ±1.96 identity-bootstrap standard errors (${x.resamples} resamples). Lower is more like the real photos; real faces of other people set the scale.`, '',
     '| images | samples | Fréchet distance |', '|---|---|---|',
     ...x.rows.map((row) => `| ${row.subject === 'attack' ? '**attack**' : SUBJECT_LABEL[row.subject]} | ${row.samples} | ${row.frechet.toFixed(4)}${row.ci ? ` [${row.ci[0].toFixed(4)}–${row.ci[1].toFixed(4)}]` : ''} |`),
     '',

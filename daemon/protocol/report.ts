@@ -230,7 +230,7 @@ export const RealismSchema = Type.Object({
     /** Images compared (distinct embeddings). */
     samples: Count,
     frechet: Type.Number({ minimum: 0 }),
-    /** Identity-bootstrap 95 % interval; null when too few samples. */
+    /** ±1.96 identity-bootstrap standard errors around `frechet` (floored at 0); null when too few samples. */
     ci: Type.Union([Type.Tuple([Type.Number(), Type.Number()]), Type.Null()]),
   }, { additionalProperties: false })),
 }, { additionalProperties: false });
