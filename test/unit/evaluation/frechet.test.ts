@@ -5,6 +5,7 @@
 import * as assert from 'node:assert/strict';
 import { mulberry32 } from '../../../daemon/data/split';
 import { frechetDistance, shrunkGaussian, sqrtPsd, symmetricEigen } from '../../../daemon/evaluation/frechet';
+import { normalInterval } from '../../../daemon/evaluation/realism';
 
 function gauss(rand: () => number): number {
   return Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand());
@@ -89,5 +90,16 @@ describe('evaluation: Fréchet distance', () => {
     const g = shrunkGaussian(x, n, d);
     assert.ok(g.shrinkage > 0.3, `shrinkage ${g.shrinkage}`);
     assert.ok(Math.min(...symmetricEigen(g.cov, d).values) > 0);
+  });
+
+  it('identical rows (the mean face) get full shrinkage to a zero covariance; the interval is centred on the estimate', () => {
+    const row = [0.3, -0.2, 0.5, 0.1];
+    const g = shrunkGaussian(Float64Array.from({ length: 40 }, (_, i) => row[i % 4]), 10, 4);
+    assert.equal(g.shrinkage, 1);
+    for (const v of g.cov) assert.ok(Math.abs(v) < 1e-12);
+    // Resampled values all above the estimate (the upward bias of a repeated-sample distance) still give an interval around it.
+    const ci = normalInterval(0.025, Float64Array.from([0.031, 0.033, 0.035, 0.030, 0.036]));
+    assert.ok(ci && ci[0] < 0.025 && ci[1] > 0.025, String(ci));
+    assert.equal(normalInterval(1, Float64Array.from([NaN, 2])), null);
   });
 });
