@@ -1,11 +1,15 @@
 /**
  * Attack evaluation on the run's held-out identities, stricter than the literature's single headline:
- * every reconstruction is scored by the attacked encoder and by encoders the attack never used (transfer),
- * under two protocols (`direct`, as NbNet's code scores; `redetect`, as a real photo), at FMR 1e-2 … 1e-5,
- * beside two baselines that need no inversion (the nearest training face, the mean face) scored through
- * the same pipeline. Thresholds come from the impostor pairs of each encoder on the test identities' real
- * photos, with their support. Rates carry Wilson intervals and counts; failures count as failed attacks
- * everywhere (type II included). See daemon/protocol/report.ts for the report and sar.ts for the rates.
+ * every reconstruction is scored by the attacked encoder and by encoders the attack never used (transfer;
+ * an encoder the attack used as a surrogate or acceptance test is scored under that role, never as transfer:
+ * roles.ts), under three protocols (`direct`, as NbNet's code scores; `redetect`, as a real photo through the
+ * project's detector; `independent`, through face-api's detector, which the attack never used), at FMR
+ * 1e-2 … 1e-5, beside two baselines that need no inversion (the nearest training face, the mean face) and a
+ * control (the targets' own real aligned crops) scored through the same paths. Thresholds come from the
+ * impostor pairs of each encoder on the test identities' real photos, with their support. Rates carry Wilson
+ * intervals and counts, and identity-bootstrap intervals in which the thresholds are recomputed in every
+ * resample (bootstrap.ts); failures count as failed attacks everywhere (type II included). Realism: Fréchet
+ * distances in a transfer encoder's space (frechet.ts). See daemon/protocol/report.ts for the report.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -22,7 +26,13 @@ import { IdentitySplit, parseSplit, seededShuffle } from '../data/split';
 import { isTemplateName, type AlignmentSpec } from '../data/templates';
 import { loadEncoderById } from '../encoders/load';
 import { AttackContext, throwIfCancelled } from '../runs/context';
-import { EvaluationReport, Protocol, PROTOCOLS, ReportItem, ScoreRow, Subject } from '../protocol/report';
+import { EncoderRolesReport, EncoderThresholds, EvaluationReport, Protocol, ProtocolInfo, PROTOCOLS, ReportItem, ScoreRow, Subject } from '../protocol/report';
+import { FaceApiAnalyzer } from '../data/faceApiDetector';
+import { modelFilesHash } from '../data/encoderTarget';
+import { findEncoderConfig, scopeOf } from '../encoders/registry';
+import { attackRoles, attackUsedDetector, withAliases, FACEAPI_DETECTOR_ID, notTransferReason, PIPELINE_DETECTOR_ID, roleOf, type AttackRoles } from './roles';
+import { bootstrapRates, BootProbe, impostorScores, percentileInterval, resampledThresholds, resampleIdentities } from './bootstrap';
+import { encoderDim, realismEncoder, realismOf } from './realism';
 import { ReconstructionIndexSchema } from '../protocol/webview';
 import { ReconstructionIndex, RUN_FILES, RunManifest } from '../protocol/runFolder';
 import { readJson, writeFileAtomic, writeJsonAtomic } from '../runs/runFolder';
@@ -33,7 +43,7 @@ import { meanImage, nearestRows } from './baselines';
 import { renderGrid } from './grid';
 import { psnr, ssim } from './imageQuality';
 import { meanFaceGeometry } from './meanGeometry';
-import { AlignedOrFailure, directCrop, embedCrops, redetect, redetectedCrops, Redetected } from './protocols';
+import { AlignedOrFailure, detectIndependent, directCrop, embedCrops, INDEPENDENT_CANVAS_FACTOR, INDEPENDENT_CANVAS_FILL, redetect, redetectedCrops, Redetected } from './protocols';
 import { reportMarkdown } from './reportMarkdown';
 import { Gallery, successAttackRates } from './sar';
 import { encoderThresholds } from './thresholds';
@@ -48,7 +58,20 @@ export interface EvaluateOptions extends DataApiOptions {
   /** At most this many test images (seeded choice); default: config.evaluation.maxImages or all. */
   maxImages?: number;
   operatingPoints?: number[];
+  /** Score the `independent` protocol too (default true; it runs a second detector and costs the most). */
+  independent?: boolean;
+  /** Identity-bootstrap resamples (default 1000; 0 = none). */
+  bootstrapResamples?: number;
 }
+
+/**
+ * Resamples of the identity bootstrap. 1000 keeps the Monte-Carlo error of a 95 % percentile bound near
+ * ±0.5 point at these sample sizes (Efron & Tibshirani 1993, §19.3: B ≈ 1000 for percentile intervals) and
+ * costs seconds (resampled thresholds are weighted quantiles of scores sorted once). Fixed, not tuned.
+ */
+export const BOOTSTRAP_RESAMPLES = 1000;
+/** Resamples of the Fréchet distance's interval (each costs two eigen-decompositions). */
+export const REALISM_RESAMPLES = 100;
 
 export interface OpenedRun {
   runDir: string;
@@ -148,12 +171,85 @@ function pct(x: number | null): string {
   return x === null ? 'n/a' : `${(100 * x).toFixed(1)}%`;
 }
 
+/** The attack's roles from run.json; an older run with the detector check on used the pipeline's detector. */
+function rolesOfRun(run: OpenedRun, attackedId: string): AttackRoles {
+  const roles = attackRoles(run.manifest, attackedId, path.join(run.runDir, RUN_FILES.manifest));
+  const checked = (run.config as { search?: { detectorCheck?: boolean } }).search?.detectorCheck;
+  if (!roles.acceptanceDetector && run.manifest.kind === 'blackbox' && checked) roles.acceptanceDetector = PIPELINE_DETECTOR_ID;
+  return roles;
+}
+
+/** `direct` and `redetect` always; `independent` unless switched off or the attack used face-api's detector. */
+function chooseProtocols(independent: boolean, roles: AttackRoles, ctx: AttackContext): Protocol[] {
+  if (!independent) return ['direct', 'redetect'];
+  if (attackUsedDetector(FACEAPI_DETECTOR_ID, roles)) {
+    ctx.log('warn', `the attack used ${FACEAPI_DETECTOR_ID} (run.json encoderRoles), so no protocol here is independent of it: "independent" is not scored`);
+    return ['direct', 'redetect'];
+  }
+  return [...PROTOCOLS];
+}
+
+/** Per `<subject>/<protocol>` with a detector, the face each image shows to it (or why none). */
+async function detectAll(subjects: readonly SubjectImages[], size: number, protocols: readonly Protocol[], ctx: AttackContext): Promise<Map<string, Redetected[]>> {
+  const found = new Map<string, Redetected[]>();
+  const total = subjects.reduce((a, s) => a + s.images.length, 0);
+  ctx.log('info', `detecting faces in ${total} images (reconstructions, baselines, real crops) with ${PIPELINE_DETECTOR_ID}`);
+  const analyzer = await FaceAnalyzer.load();
+  try {
+    for (const s of subjects) found.set(`${s.subject}/redetect`, await redetect(analyzer, s.images, size, s.images.map((_, i) => `${s.subject} ${i}`)));
+  } finally {
+    await analyzer.dispose();
+  }
+  if (!protocols.includes('independent')) return found;
+  ctx.log('info', `detecting the same ${total} images with ${FACEAPI_DETECTOR_ID} on a grey canvas ${INDEPENDENT_CANVAS_FACTOR}× the crop`);
+  const independent = await FaceApiAnalyzer.load();
+  try {
+    for (const s of subjects) {
+      throwIfCancelled(ctx);
+      found.set(`${s.subject}/independent`, await detectIndependent(independent, s.images, size, s.images.map((_, i) => `${s.subject} ${i}`)));
+    }
+  } finally {
+    independent.dispose();
+  }
+  return found;
+}
+
+/** What each protocol's detector was, whether the attack used it, and how many faces it missed per subject. */
+function describeProtocols(protocols: readonly Protocol[], roles: AttackRoles, found: Map<string, Redetected[]>): ProtocolInfo[] {
+  const missed = (protocol: Protocol) => {
+    const out: Record<string, number> = {};
+    for (const [key, list] of found) if (key.endsWith(`/${protocol}`)) out[key.split('/')[0]] = list.filter((x) => !x.face).length;
+    return out;
+  };
+  return protocols.map((protocol): ProtocolInfo => {
+    if (protocol === 'direct') return { protocol, detector: null, usedByAttack: false, notFound: {} };
+    const detector = protocol === 'redetect' ? PIPELINE_DETECTOR_ID : FACEAPI_DETECTOR_ID;
+    const canvas = protocol === 'redetect'
+      ? { factor: 2, fill: 'the crop\'s mean border colour' }
+      : { factor: INDEPENDENT_CANVAS_FACTOR, fill: `grey rgb(${INDEPENDENT_CANVAS_FILL.join(', ')})` };
+    return { protocol, detector, canvas, usedByAttack: attackUsedDetector(detector, roles), notFound: missed(protocol) };
+  });
+}
+
+/** The report's roles: the attack's, the transfer encoders, and why the others are not transfer. */
+function rolesReport(roles: AttackRoles, evalIds: readonly string[]): EncoderRolesReport {
+  const notes = evalIds.map((e) => notTransferReason(e, roles)).filter((n): n is string => n !== null);
+  return {
+    attacked: roles.attacked, surrogates: roles.surrogates,
+    ...(roles.acceptanceDetector ? { acceptanceDetector: roles.acceptanceDetector } : {}),
+    transfer: evalIds.filter((e) => roleOf(e, roles) === 'transfer'), notes,
+  };
+}
+
 export async function evaluateRun(runDir: string, ctx: AttackContext, opts: EvaluateOptions = {}): Promise<EvaluationReport> {
   const run = openRun(path.resolve(runDir), ctx.workspaceDir);
   ctx.setRunDir(run.runDir);
   const points = opts.operatingPoints ?? DEFAULT_OPERATING_POINTS;
   const attackedId = run.config.encoder;
   const evalIds = [attackedId, ...(opts.evalEncoders ?? run.config.evaluation.encoders).filter((e) => e !== attackedId)];
+  // Roles first: a run.json that contradicts the config fails before any work.
+  const roles = withAliases(rolesOfRun(run, attackedId), evalIds, (id) => modelFilesHash(findEncoderConfig(id, scopeOf(ctx.workspaceDir)).config, ctx.workspaceDir));
+  for (const e of evalIds) { const why = notTransferReason(e, roles); if (why) ctx.log('warn', why); }
   const full = openImageDataset(run.datasetDir);
   const testDs = subsetByIdentity(full, run.split.test);
   const trainDs = subsetByIdentity(full, run.split.train);
@@ -209,44 +305,66 @@ export async function evaluateRun(runDir: string, ctx: AttackContext, opts: Eval
     if (c === undefined) throw new Error(`nearest training face ${rel} has no ${frame.template} crop`);
     return trainCrops.crops.subarray(c * S3, (c + 1) * S3);
   };
+  // The control: the targets' own real photos, aligned by the project's pipeline into the same frame.
+  const testCrops = await getAlignedCrops(testDs, frame.template, frame.size, dataOpts);
+  const testCropRow = new Map(testCrops.rels.map((r, i) => [r, i]));
+  const realCrops = items.map((it) => {
+    const c = testCropRow.get(it.source as string);
+    if (c === undefined) throw new Error(`${it.source} (reconstruction ${it.id}) has no ${frame.template} crop: its photo failed the face pipeline`);
+    return testCrops.crops.subarray(c * S3, (c + 1) * S3);
+  });
   const subjects: SubjectImages[] = [
     { subject: 'attack', images: recons, of: items.map((_, i) => i) },
     { subject: 'nearest-face', images: uniqueNearest.map(cropOf), of: nearestRels.map((r) => uniqueNearest.indexOf(r)) },
     { subject: 'mean-face', images: [meanImage(trainCrops.crops, trainCrops.rels.length)], of: items.map(() => 0) },
+    { subject: 'real-crop', images: realCrops, of: items.map((_, i) => i) },
   ];
   const trainAnalyses = (await runFacePipeline(trainDs, {}, dataOpts)).analyses;
   const meanGeometry = meanFaceGeometry(trainAnalyses, frame);
 
-  ctx.log('info', `detecting faces in ${recons.length} reconstructions and ${uniqueNearest.length + 1} baseline faces`);
-  const analyzer = await FaceAnalyzer.load();
-  const found = new Map<Subject, Redetected[]>();
-  try {
-    for (const s of subjects) found.set(s.subject, await redetect(analyzer, s.images, size, s.images.map((_, i) => `${s.subject} ${i}`)));
-  } finally {
-    await analyzer.dispose();
+  const protocols = chooseProtocols(opts.independent ?? true, roles, ctx);
+  const found = await detectAll(subjects, size, protocols, ctx);
+  const protocolInfo = describeProtocols(protocols, roles, found);
+  for (const p of protocolInfo) {
+    const n = p.notFound.attack ?? 0;
+    if (n) ctx.log('warn', `${n} of ${recons.length} reconstructions have no face for ${p.detector} ("${p.protocol}"): they count as failed attacks`);
   }
-  const noFace = (found.get('attack') as Redetected[]).filter((a) => !a.face).length;
-  if (noFace) ctx.log('warn', `${noFace} of ${recons.length} reconstructions have no detectable face: under "redetect" they count as failed attacks`);
+
+  const B = opts.bootstrapResamples ?? BOOTSTRAP_RESAMPLES;
+  const resamples = B > 0 ? resampleIdentities([...run.split.test].sort(), B, (run.config.split.seed ^ 0xb0075) >>> 0) : null;
+  const bootIdentity = resamples ? new Map(resamples.identities.map((id, k) => [id, k])) : null;
+  const realismId = realismEncoder(evalIds, roles, (id) => encoderDim(id, ctx.workspaceDir));
+  const realismEmb = new Map<Subject, (Float32Array | null)[]>();
 
   const rows: ScoreRow[] = [];
-  const thresholds = [];
+  const thresholds: EncoderThresholds[] = [];
   const attackedCos = new Map<string, { cosine: number | null; failure?: string }[]>();
   for (const [k, encId] of evalIds.entries()) {
     throwIfCancelled(ctx);
     ctx.progress(k, evalIds.length, {}, `scoring with ${encId}`);
+    const role = roleOf(encId, roles);
     const gallerySet = encId === attackedId ? attacked : await getEmbeddings(testDs, encId, dataOpts);
     const gallery: Gallery = gallerySet;
     const thr = encoderThresholds(encId, gallery, run.split.test, points);
+    const fixed = thr.points.map((p) => p.threshold);
+    let thrB: Float64Array[] | null = null;
+    if (resamples) {
+      thrB = resampledThresholds(impostorScores(gallery, resamples, 4 * Math.max(...points)), resamples, points);
+      thr.points.forEach((p, j) => {
+        const ci = percentileInterval(Float64Array.from(thrB as Float64Array[], (t) => t[j]));
+        if (ci) p.bootstrapCi = ci;
+      });
+    }
     thresholds.push(thr);
     const spec = encoderTarget(encId, { workspaceDir: ctx.workspaceDir }).alignment;
     const row = new Map(gallery.rels.map((r, i) => [r, i]));
     const encoder = await loadEncoderById(encId, { workspaceDir: ctx.workspaceDir });
     try {
       for (const s of subjects) {
-        for (const protocol of PROTOCOLS) {
+        for (const protocol of protocols) {
           const crops: AlignedOrFailure[] = protocol === 'direct'
             ? s.images.map((img) => ({ crop: directCrop(img, frame, spec, meanGeometry) }))
-            : redetectedCrops(found.get(s.subject) as Redetected[], spec);
+            : redetectedCrops(found.get(`${s.subject}/${protocol}`) as Redetected[], spec);
           const embedded = await embedCrops(encoder, crops, spec);
           const probes = items.map((it, i) => {
             const src = row.get(it.source as string);
@@ -255,13 +373,25 @@ export async function evaluateRun(runDir: string, ctx: AttackContext, opts: Eval
               ? { embedding: null, failure: 'source-not-embedded', sourceRow: 0 }
               : { embedding: e.embedding, ...(e.failure ? { failure: e.failure.split(':')[0] } : {}), sourceRow: src };
           });
-          const sar = successAttackRates(probes, gallery, thr.points.map((p) => p.threshold));
+          if (encId === realismId && protocol === 'direct') realismEmb.set(s.subject, probes.map((p) => p.embedding));
+          const sar = successAttackRates(probes, gallery, fixed);
+          let bootstrap: ScoreRow['bootstrap'];
+          if (resamples && thrB && bootIdentity) {
+            const bp: BootProbe[] = items.map((it, i) => ({
+              identity: bootIdentity.get((it.source as string).split('/')[0]) as number,
+              typeI: sar.cosines[i], pairScores: sar.pairScores[i], pairs: sar.pairCounts[i],
+            }));
+            const withThr = bootstrapRates(bp, resamples, (b) => (thrB as Float64Array[])[b], points.length);
+            const fixedThr = bootstrapRates(bp, resamples, () => fixed, points.length);
+            bootstrap = { ...withThr, fixedThreshold: { typeI: fixedThr.typeI, typeIIPerIdentity: fixedThr.typeIIPerIdentity } };
+          }
           rows.push({
-            subject: s.subject, protocol, encoderId: encId, transfer: encId !== attackedId,
+            subject: s.subject, protocol, encoderId: encId, transfer: role === 'transfer', role,
             probes: sar.count, failed: sar.notEmbedded, failures: sar.failures, typeI: sar.typeI, typeII: sar.typeII,
             rank1: sar.rank1, rank1Excluded: sar.rank1Excluded, meanCosine: sar.meanCosine,
+            ...(bootstrap ? { bootstrap } : {}),
           });
-          if (encId === attackedId && s.subject !== 'mean-face') {
+          if (encId === attackedId && (s.subject === 'attack' || s.subject === 'nearest-face')) {
             attackedCos.set(`${s.subject}/${protocol}`, sar.cosines.map((c, i) => ({ cosine: c, ...(probes[i].failure ? { failure: probes[i].failure } : {}) })));
           }
         }
@@ -269,9 +399,11 @@ export async function evaluateRun(runDir: string, ctx: AttackContext, opts: Eval
     } finally {
       encoder.dispose();
     }
-    const a = rows.find((r) => r.subject === 'attack' && r.protocol === 'redetect' && r.encoderId === encId) as ScoreRow;
-    ctx.log('info', `${encId}${encId === attackedId ? '' : ' (transfer)'}, redetect: type I ${points.map((p, i) => `@${p} ${pct(a.typeI[i].rate)}`).join(' ')}; type II @1e-3 ${pct(a.typeII.perPair[points.indexOf(1e-3)]?.rate ?? null)}`);
+    const a = rows.find((r) => r.subject === 'attack' && r.protocol === protocols[protocols.length - 1] && r.encoderId === encId) as ScoreRow;
+    ctx.log('info', `${encId} (${role}), ${a.protocol}: type I ${points.map((p, i) => `@${p} ${pct(a.typeI[i].rate)}`).join(' ')}; type II per identity @1e-3 ${pct(a.typeII.perIdentity[points.indexOf(1e-3)] ?? null)}`);
   }
+  if (realismId) ctx.log('info', `realism: Fréchet distances in ${realismId}'s feature space`);
+  const realism = realismId ? realismOf(realismId, realismEmb, items.map((it) => (it.source as string).split('/')[0]), resamples, REALISM_RESAMPLES) : undefined;
 
   const attackedThr = thresholds[0].points;
   const scoredOf = (key: string, i: number) => (attackedCos.get(key) as { cosine: number | null; failure?: string }[])[i];
@@ -281,7 +413,7 @@ export async function evaluateRun(runDir: string, ctx: AttackContext, opts: Eval
     for (const p of attackedThr) if (red.cosine !== null && red.cosine > p.threshold) passesAt = passesAt === null ? p.fmr : Math.min(passesAt, p.fmr);
     return {
       id: it.id, identity: it.identity ?? (it.source as string).split('/')[0], source: it.source as string, image: it.image,
-      attack: { direct: scoredOf('attack/direct', i), redetect: red },
+      attack: { direct: scoredOf('attack/direct', i), redetect: red, ...(attackedCos.has('attack/independent') ? { independent: scoredOf('attack/independent', i) } : {}) },
       nearestFace: { rel: nearestRels[i], direct: scoredOf('nearest-face/direct', i), redetect: scoredOf('nearest-face/redetect', i) },
       passesAt,
       ...(it.cosine !== undefined && Number.isFinite(it.cosine) ? { optimiserCosine: it.cosine } : {}),
@@ -323,6 +455,10 @@ export async function evaluateRun(runDir: string, ctx: AttackContext, opts: Eval
     items: reportItems,
     // The score-distribution plot of the dashboard and the audit report: histograms, not raw scores.
     distribution: evaluationDistribution(attacked, run.split.test, thresholds[0], attackedCos),
+    encoderRoles: rolesReport(roles, evalIds),
+    protocols: protocolInfo,
+    ...(resamples ? { bootstrap: { resamples: resamples.multiplicity.length, seed: resamples.seed, identities: resamples.identities.length, unit: 'identity' as const } } : {}),
+    ...(realism ? { realism } : {}),
   };
   const evalDir = path.join(run.runDir, RUN_FILES.evaluation);
   fs.mkdirSync(evalDir, { recursive: true });

@@ -1,15 +1,25 @@
 /**
- * The two ways a reconstruction reaches a scoring encoder.
+ * The three ways a reconstruction reaches a scoring encoder.
  * - `direct` (NbNet's released code: the decoder's output is already an aligned crop and goes straight to the
  *   encoder): same template as the reconstruction's frame → a resize; another template → the crop is pasted
  *   on a canvas and aligned as if it showed the mean training face (meanGeometry.ts), no detector involved.
  * - `redetect` (as a real photo): the crop is pasted in the middle of a canvas twice its size filled with its
  *   own border colour (detectors are trained on faces with surroundings), then detected, given 68 landmarks
  *   and aligned to each encoder's template. A reconstruction with no detectable face fails, with its reason.
- * Both produce per image an aligned crop for each encoder, or a failure.
+ * - `independent` (issue 26 item 4): the same, but with a detector family the attack used in no role — face-api's
+ *   SSD MobileNet v1 + 68 landmarks (daemon/data/faceApiDetector.ts) — and the crop on a neutral grey canvas
+ *   INDEPENDENT_CANVAS_FACTOR times its side. Why 4×: the SSD resizes every input to 512×512; 4 × 112 = 448 px
+ *   is the largest whole multiple of the crop that the detector does not shrink (it is enlarged by 512/448 only),
+ *   and the face then spans about a quarter of the frame, inside the range of SSD's default anchors (Liu et al.
+ *   2016: scales 0.2–0.95 of the input) rather than at its edges. It was fixed from the detector's geometry, not
+ *   tuned on test targets, and the control row (the targets' real aligned crops) gets exactly the same canvas.
+ *   Grey rather than the crop's border colour: a neutral fill adds no colour cue that differs between a
+ *   reconstruction and a photo.
+ * All produce per image an aligned crop for each encoder, or a failure.
  */
 import { alignFace, FaceGeometry, warpSimilarity } from '../data/align';
 import { FaceAnalyzer, geometryOf } from '../data/faceAnalysis';
+import type { FaceApiAnalyzer } from '../data/faceApiDetector';
 import type { RgbImage } from '../data/image';
 import type { AlignmentSpec } from '../data/templates';
 import { tf } from '../engine/tf';
@@ -57,7 +67,40 @@ export async function redetect(analyzer: FaceAnalyzer, crops: readonly Uint8Arra
   return out;
 }
 
-/** `redetect`, second half: the aligned crop of each found face for one encoder's template. */
+/** Canvas side of the `independent` protocol, in crop sides (see the header for why 4). */
+export const INDEPENDENT_CANVAS_FACTOR = 4;
+/** Its fill: neutral mid-grey. */
+export const INDEPENDENT_CANVAS_FILL: [number, number, number] = [128, 128, 128];
+
+/** An [S,S,3] crop at the centre of a (factor·S)² canvas of one colour. */
+export function greyCanvas(crop: Uint8Array, size: number, factor: number, fill: readonly [number, number, number] = INDEPENDENT_CANVAS_FILL): RgbImage {
+  if (crop.length !== size * size * 3) throw new Error(`canvas: the crop has ${crop.length} values, expected ${size}×${size}×3`);
+  if (!(factor >= 1)) throw new Error(`canvas: factor ${factor} must be at least 1 (the canvas holds the crop)`);
+  const W = Math.round(size * factor);
+  const data = new Uint8Array(W * W * 3);
+  for (let i = 0; i < W * W; i++) { data[3 * i] = fill[0]; data[3 * i + 1] = fill[1]; data[3 * i + 2] = fill[2]; }
+  const off = Math.floor((W - size) / 2);
+  for (let y = 0; y < size; y++) data.set(crop.subarray(y * size * 3, (y + 1) * size * 3), ((y + off) * W + off) * 3);
+  return { width: W, height: W, data };
+}
+
+/** `independent`, first half: the face face-api finds in each crop's grey canvas (shared by every encoder). */
+export async function detectIndependent(analyzer: Pick<FaceApiAnalyzer, 'analyse'>, crops: readonly Uint8Array[], size: number, names: readonly string[], factor = INDEPENDENT_CANVAS_FACTOR): Promise<Redetected[]> {
+  const out: Redetected[] = [];
+  for (const [i, crop] of crops.entries()) {
+    const canvas = greyCanvas(crop, size, factor);
+    try {
+      out.push({ canvas, face: await analyzer.analyse(canvas, names[i]) });
+    } catch (err) {
+      const kind = (err as { kind?: string }).kind;
+      if (!kind) throw err;
+      out.push({ canvas, face: null, failure: kind });
+    }
+  }
+  return out;
+}
+
+/** `redetect` and `independent`, second half: the aligned crop of each found face for one encoder's template. */
 export function redetectedCrops(items: readonly Redetected[], spec: AlignmentSpec): AlignedOrFailure[] {
   return items.map((it) => (it.face ? { crop: alignFace(it.canvas, it.face, spec) } : { failure: it.failure ?? 'no-face' }));
 }

@@ -1,12 +1,40 @@
 /**
- * `evaluation/report.md`: the report as a reader meets it — thresholds with their support, then one table
- * per protocol in which each attack row sits above the baseline rows of the same encoder, every rate with
- * its count and Wilson 95 % interval. Failures are named ("no face"), never printed as NaN.
+ * `evaluation/report.md`: the report as a reader meets it — the headline (type II per identity, transfer at
+ * 1e-3 and 1e-4, with identity-bootstrap intervals whose thresholds are recomputed per resample), the roles
+ * each encoder played, thresholds with their support, then one table per protocol in which each attack row
+ * sits above the baseline and control rows of the same encoder, then realism. Failures are named ("no face"),
+ * never printed as NaN.
  */
-import type { EvaluationReport, Rate, ScoreRow } from '../protocol/report';
-import { PROTOCOLS, SUBJECTS } from '../protocol/report';
+import type { EvaluationReport, ProtocolInfo, Rate, ScoreRow } from '../protocol/report';
+import { pointIndex, PROTOCOLS, SUBJECTS } from '../protocol/report';
 
-const SUBJECT_LABEL: Record<string, string> = { attack: 'attack', 'nearest-face': 'baseline: nearest training face', 'mean-face': 'baseline: mean face' };
+const SUBJECT_LABEL: Record<string, string> = {
+  attack: 'attack', 'nearest-face': 'baseline: nearest training face', 'mean-face': 'baseline: mean face',
+  'real-crop': 'control: the target\'s real aligned crop',
+};
+
+const PROTOCOL_TITLE: Record<string, string> = {
+  direct: 'the reconstruction goes straight to each encoder, warped by the mean face geometry',
+  redetect: 'detection + landmarks + alignment by the project\'s pipeline, as a real photo',
+  independent: 'detection + landmarks + alignment by face-api\'s SSD MobileNet v1, a detector the attack never used',
+};
+
+/** "[12.3–45.6]" of a fraction interval, or "" without one. */
+function ci(x: [number, number] | null | undefined): string {
+  return x ? ` [${pct1(x[0])}–${pct1(x[1])}]` : '';
+}
+
+function roleText(row: ScoreRow): string {
+  const role = row.role ?? (row.transfer ? 'transfer' : 'attacked');
+  return role === 'attacked' ? '' : ` (${role})`;
+}
+
+function protocolLine(p: ProtocolInfo | undefined): string {
+  if (!p || !p.detector) return '';
+  const missed = Object.entries(p.notFound).map(([k, v]) => `${v} ${k}`).join(', ');
+  return `Detector ${p.detector}${p.canvas ? ` on a canvas ${p.canvas.factor}× the crop, filled with ${p.canvas.fill}` : ''}; ` +
+    `${p.usedByAttack ? '**the attack used this detector** (its acceptance test)' : 'the attack never used this detector'}. Not found as a face: ${missed || 'none'}.`;
+}
 
 export function fmtFmr(fmr: number): string {
   const e = Math.round(Math.log10(fmr));
@@ -44,33 +72,40 @@ export function reportMarkdown(r: EvaluationReport): string {
     ].filter(Boolean).join('; ') + (r.attackSeconds !== undefined || r.queriesPerTarget !== undefined || r.optimiserMeanCosine !== undefined ? '.' : ''),
     r.imageQuality.ssim !== null ? `Pixel similarity to the aligned source: SSIM ${r.imageQuality.ssim.toFixed(3)}, PSNR ${(r.imageQuality.psnr as number).toFixed(2)} dB (${r.imageQuality.compared} pairs).` : '',
     '',
+    ...headline(r),
+    ...rolesSection(r),
     '## Thresholds',
     '',
     `| scored by | ${pts.map((p) => `FMR ${fmtFmr(p)}`).join(' | ')} |`,
     `|---|${pts.map(() => '---').join('|')}|`,
     ...r.thresholds.map((t) => `| ${t.encoderId} (${t.images} photos, ${t.points[0]?.impostorPairs ?? 0} impostor pairs) | ` +
-      `${t.points.map((p) => `${p.threshold.toFixed(3)} (${p.impostorsAbove} above${p.lowSupport ? ' †' : ''})`).join(' | ')} |`),
+      `${t.points.map((p) => `${p.threshold.toFixed(3)}${p.bootstrapCi ? ` [${p.bootstrapCi[0].toFixed(3)}–${p.bootstrapCi[1].toFixed(3)}]` : ''} (${p.impostorsAbove} above${p.lowSupport ? ' †' : ''})`).join(' | ')} |`),
     '',
     '† fewer than 20 impostor scores lie above this threshold: the operating point is not reliably measured on this test set.',
     '',
   ];
   for (const protocol of PROTOCOLS) {
-    lines.push(`## Protocol \`${protocol}\`${protocol === 'direct' ? ' (the reconstruction goes straight to each encoder, warped by the mean face geometry)' : ' (detection + landmarks + alignment, as a real photo)'}`, '');
-    lines.push(`| subject | scored by | ${pts.map((p) => `type I @${fmtFmr(p)}`).join(' | ')} | ${pts.map((p) => `type II @${fmtFmr(p)}`).join(' | ')} | rank-1 | failed |`);
-    lines.push(`|---|---|${pts.map(() => '---').join('|')}|${pts.map(() => '---').join('|')}|---|---|`);
+    if (!r.rows.some((x) => x.protocol === protocol)) continue;
+    lines.push(`## Protocol \`${protocol}\` (${PROTOCOL_TITLE[protocol]})`, '');
+    const info = protocolLine(r.protocols?.find((p) => p.protocol === protocol));
+    if (info) lines.push(info, '');
+    lines.push(`| subject | scored by | ${pts.map((p) => `type I @${fmtFmr(p)}`).join(' | ')} | ${pts.map((p) => `type II per identity @${fmtFmr(p)}`).join(' | ')} | ${pts.map((p) => `type II per pair @${fmtFmr(p)}`).join(' | ')} | rank-1 | failed |`);
+    lines.push(`|---|---|${pts.map(() => '---').join('|')}|${pts.map(() => '---').join('|')}|${pts.map(() => '---').join('|')}|---|---|`);
     for (const t of r.thresholds) {
       for (const subject of SUBJECTS) {
         const row = r.rows.find((x) => x.subject === subject && x.protocol === protocol && x.encoderId === t.encoderId);
         if (!row) continue;
-        const enc = `${row.encoderId}${row.transfer ? ' (transfer)' : ''}`;
-        lines.push(`| ${subject === 'attack' ? '**attack**' : SUBJECT_LABEL[subject]} | ${enc} | ` +
-          `${row.typeI.map((x, k) => fmtRate(x) + mark(row.encoderId, k)).join(' | ')} | ` +
-          `${row.typeII.perPair.map((x, k) => fmtRate(x, false) + mark(row.encoderId, k)).join(' | ')} | ` +
+        const b = row.bootstrap;
+        lines.push(`| ${subject === 'attack' ? '**attack**' : SUBJECT_LABEL[subject]} | ${row.encoderId}${roleText(row)} | ` +
+          `${row.typeI.map((x, k) => fmtRate(x, !b) + (b ? ci(b.typeI[k]) : '') + mark(row.encoderId, k)).join(' | ')} | ` +
+          `${row.typeII.perIdentity.map((x, k) => (x === null ? 'n/a' : `${pct1(x)} %${b ? ci(b.typeIIPerIdentity[k]) : ''}`) + mark(row.encoderId, k)).join(' | ')} | ` +
+          `${row.typeII.perPair.map((x, k) => fmtRate(x, false) + (b ? ci(b.typeIIPerPair[k]) : '') + mark(row.encoderId, k)).join(' | ')} | ` +
           `${fmtRate(row.rank1, false)} | ${failuresText(row)} |`);
       }
     }
     lines.push('');
   }
+  lines.push(...realismSection(r));
   const a = r.rows.find((x) => x.subject === 'attack' && x.protocol === 'redetect' && !x.transfer);
   if (a) {
     const k3 = pts.findIndex((p) => Math.abs(p - 1e-3) < 1e-12);
@@ -81,11 +116,60 @@ export function reportMarkdown(r: EvaluationReport): string {
   }
   lines.push(
     'Type I: the reconstruction against the template of its own source photo. Type II: against every other photo of the same person ' +
-      '(a failed reconstruction fails all its pairs). Intervals: Wilson 95 % (type II per pair: pairs are not independent, see the identity bootstrap above). ' +
+      '(a failed reconstruction fails all its pairs), averaged per identity (the headline: a few people with many photos dominate the pairs) and per pair. ' +
+      (r.bootstrap
+        ? `Intervals in brackets: identity bootstrap, 95 % percentile, ${r.bootstrap.resamples} resamples of the ${r.bootstrap.identities} test identities (seed ${r.bootstrap.seed}); ` +
+          'every resample recomputes the thresholds from its identities\' impostor pairs, so they carry the threshold\'s own uncertainty and the clustering of targets by person. '
+        : 'Intervals: Wilson 95 % (type II per pair: pairs are not independent, see the identity bootstrap above). ') +
       'A comparison succeeds when its cosine is above the threshold set at the FMR on all cross-identity pairs of the test identities\' photos.',
     '',
   );
   return lines.join('\n');
+}
+
+/** The headline: attack type I @1e-4, type II per identity @1e-3 (per pair beside), transfer @1e-3 and @1e-4, per detector protocol. */
+function headline(r: EvaluationReport): string[] {
+  const k3 = pointIndex(r, 1e-3), k4 = pointIndex(r, 1e-4);
+  if (k3 < 0 || k4 < 0) return [];
+  const out = ['## Headline', '', '| protocol | type I @1e-4 | type II per identity @1e-3 | type II per pair @1e-3 | ' +
+    'transfer type I @1e-3 | transfer type I @1e-4 | nearest-face type I @1e-4 |', '|---|---|---|---|---|---|---|'];
+  for (const protocol of ['redetect', 'independent'] as const) {
+    const a = r.rows.find((x) => x.subject === 'attack' && x.protocol === protocol && x.encoderId === r.attackedEncoderId);
+    if (!a) continue;
+    const n = r.rows.find((x) => x.subject === 'nearest-face' && x.protocol === protocol && x.encoderId === r.attackedEncoderId);
+    const transfer = r.rows.filter((x) => x.subject === 'attack' && x.protocol === protocol && x.transfer);
+    const b = a.bootstrap;
+    const tr = (k: number) => transfer.map((t) => `${t.encoderId} ${fmtRate(t.typeI[k], !t.bootstrap)}${ci(t.bootstrap?.typeI[k])}`).join('; ') || 'none (no encoder the attack never used)';
+    const pi = a.typeII.perIdentity[k3];
+    out.push(`| \`${protocol}\` | ${fmtRate(a.typeI[k4], !b)}${ci(b?.typeI[k4])} | **${pi === null ? 'n/a' : `${pct1(pi)} %`}**${ci(b?.typeIIPerIdentity[k3])} | ` +
+      `${fmtRate(a.typeII.perPair[k3], false)}${ci(b?.typeIIPerPair[k3])} | ${tr(k3)} | ${tr(k4)} | ${n ? fmtRate(n.typeI[k4], false) : '—'} |`);
+  }
+  return [...out, ''];
+}
+
+/** Which encoder played which part in the attack; only the transfer ones are transfer columns. */
+function rolesSection(r: EvaluationReport): string[] {
+  const e = r.encoderRoles;
+  if (!e) return [];
+  return [
+    `Roles in the attack: attacked **${e.attacked}**; surrogates ${e.surrogates.length ? e.surrogates.join(', ') : 'none'}; ` +
+      `acceptance test ${e.acceptanceDetector ?? 'none'}; transfer (used in no role) ${e.transfer.length ? e.transfer.join(', ') : 'none'}.` +
+      (e.notes.length ? ` ${e.notes.map((n) => `${n.charAt(0).toUpperCase()}${n.slice(1)}.`).join(' ')}` : ''),
+    '',
+  ];
+}
+
+function realismSection(r: EvaluationReport): string[] {
+  const x = r.realism;
+  if (!x) return [];
+  return [
+    `## Realism: Fréchet distance to the targets' real crops in ${x.encoderId}'s ${x.dim}-d space`, '',
+    `Embeddings through \`${x.protocol}\`; ${x.why}. Covariances shrunk toward a scaled identity (Ledoit–Wolf; intensities: ${x.shrinkage}); ` +
+      `intervals: ±1.96 identity-bootstrap standard errors (${x.resamples} resamples). Lower is more like the real photos; real faces of other people set the scale.`, '',
+    '| images | samples | Fréchet distance |', '|---|---|---|',
+    ...x.rows.map((row) => `| ${row.subject === 'attack' ? '**attack**' : SUBJECT_LABEL[row.subject]} | ${row.samples} | ${row.frechet.toFixed(4)}${row.ci ? ` [${row.ci[0].toFixed(4)}–${row.ci[1].toFixed(4)}]` : ''} |`),
+    '',
+  ];
 }
 
 /** A compact summary of a report for job results and logs: per row, type I and type II (per pair) rates by operating point. */

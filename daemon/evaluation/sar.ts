@@ -44,6 +44,10 @@ export interface SarResult {
   meanCosine: number | null;
   /** Per-probe cosine to its source; null when not embedded. */
   cosines: (number | null)[];
+  /** Per probe, its cosines to the person's other photos (null when not embedded), for the bootstrap. */
+  pairScores: (Float64Array | null)[];
+  /** Per probe, how many other photos the person has (its type II pairs). */
+  pairCounts: number[];
 }
 
 function dotRow(e: Float32Array, g: Float32Array, row: number, dim: number): number {
@@ -73,6 +77,8 @@ export function successAttackRates(probes: readonly Probe[], gallery: Gallery, t
   let pairs = 0, probesWithPairs = 0, rank1 = 0, rank1Trials = 0, cosSum = 0, embedded = 0;
   const failures: Record<string, number> = {};
   const cosines: (number | null)[] = probes.map(() => null);
+  const pairScores: (Float64Array | null)[] = probes.map(() => null);
+  const pairCounts: number[] = probes.map(() => 0);
   probes.forEach((p, i) => {
     if (!(p.sourceRow >= 0 && p.sourceRow < n)) throw new Error(`probe ${i}: source row ${p.sourceRow} is outside the gallery (${n} images)`);
     const id = gallery.identities[p.sourceRow];
@@ -85,14 +91,18 @@ export function successAttackRates(probes: readonly Probe[], gallery: Gallery, t
       cosines[i] = c;
       cosSum += c;
       thresholds.forEach((t, k) => { if (c > t) t1[k]++; });
-      for (const r of others) {
-        const s = dotRow(p.embedding, gallery.embeddings, r, dim);
+      const scores = new Float64Array(others.length);
+      others.forEach((r, j) => {
+        const s = dotRow(p.embedding as Float32Array, gallery.embeddings, r, dim);
+        scores[j] = s;
         thresholds.forEach((t, k) => { if (s > t) hits[k]++; });
-      }
+      });
+      pairScores[i] = scores;
     } else {
       const why = p.failure ?? 'not-embedded';
       failures[why] = (failures[why] ?? 0) + 1;
     }
+    pairCounts[i] = others.length;
     if (others.length > 0) {
       pairs += others.length;
       probesWithPairs++;
@@ -135,5 +145,7 @@ export function successAttackRates(probes: readonly Probe[], gallery: Gallery, t
     rank1Excluded: count - rank1Trials,
     meanCosine: embedded ? cosSum / embedded : null,
     cosines,
+    pairScores,
+    pairCounts,
   };
 }

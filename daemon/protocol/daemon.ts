@@ -159,8 +159,10 @@ export const RunHeadlineSchema = Type.Object({
   /** Type I at FMR 1e-4 and type II (per pair) at 1e-3, `redetect`, by the attacked encoder. */
   typeI1e4: RateOrNull,
   typeII1e3: RateOrNull,
-  /** The first transfer encoder's type I at 1e-3, `redetect`. */
-  transfer: Type.Optional(Type.Object({ encoderId: Type.String(), typeI1e3: RateOrNull })),
+  /** Type II at 1e-3 averaged per identity (the headline form; absent for older reports). */
+  typeIIPerIdentity1e3: Type.Optional(RateOrNull),
+  /** The first transfer encoder's (one the attack never used) type I at 1e-3 and 1e-4, `redetect`. */
+  transfer: Type.Optional(Type.Object({ encoderId: Type.String(), typeI1e3: RateOrNull, typeI1e4: Type.Optional(RateOrNull) })),
   /** The nearest-training-face baseline's type I at 1e-4, for scale. */
   nearestFace1e4: RateOrNull,
 });

@@ -23,9 +23,13 @@ import { Static, Type } from '@sinclair/typebox';
 export const REPORT_VERSION = 2;
 
 /** The subjects every report scores. */
-export const SUBJECTS = ['attack', 'nearest-face', 'mean-face'] as const;
+export const SUBJECTS = ['attack', 'nearest-face', 'mean-face', 'real-crop'] as const;
 export type Subject = (typeof SUBJECTS)[number];
-export const PROTOCOLS = ['direct', 'redetect'] as const;
+/**
+ * `independent` (issue 26 item 4): detection, landmarks and alignment by a detector family the attack used in
+ * no role (face-api's SSD MobileNet v1 + 68 landmarks), each crop on a neutral grey canvas; absent in older reports.
+ */
+export const PROTOCOLS = ['direct', 'redetect', 'independent'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
 
 const Fraction = Type.Number({ minimum: 0, maximum: 1 });
@@ -52,6 +56,8 @@ export const ThresholdSchema = Type.Object({
   impostorPairs: Count,
   /** True when fewer than MIN_IMPOSTORS_ABOVE impostor scores lie above the threshold: the point is unreliable. */
   lowSupport: Type.Boolean(),
+  /** 95 % interval of the threshold over the identity bootstrap's resamples (absent in older reports). */
+  bootstrapCi: Type.Optional(Type.Tuple([Type.Number(), Type.Number()])),
 }, { additionalProperties: false });
 export type Threshold = Static<typeof ThresholdSchema>;
 
@@ -82,13 +88,35 @@ export const TypeIISchema = Type.Object({
 }, { additionalProperties: false });
 export type TypeII = Static<typeof TypeIISchema>;
 
+/**
+ * Identity-bootstrap 95 % intervals of one row (arrays follow `operatingPoints`): each resample draws the test
+ * identities with replacement, recomputes the thresholds from the resampled identities' impostor pairs and the
+ * rates over the resampled identities' targets (daemon/evaluation/bootstrap.ts). `fixedThreshold`: the same
+ * resamples with the full-sample thresholds, i.e. the clustering alone, for comparison.
+ */
+export const RowBootstrapSchema = Type.Object({
+  typeI: Type.Array(Type.Union([Interval, Type.Null()])),
+  typeIIPerPair: Type.Array(Type.Union([Interval, Type.Null()])),
+  typeIIPerIdentity: Type.Array(Type.Union([Interval, Type.Null()])),
+  fixedThreshold: Type.Object({
+    typeI: Type.Array(Type.Union([Interval, Type.Null()])),
+    typeIIPerIdentity: Type.Array(Type.Union([Interval, Type.Null()])),
+  }, { additionalProperties: false }),
+}, { additionalProperties: false });
+export type RowBootstrap = Static<typeof RowBootstrapSchema>;
+
+/** The part a scoring encoder played: only `transfer` encoders were never touched by the attack. */
+export const ScoringRoleSchema = Type.Union([Type.Literal('attacked'), Type.Literal('surrogate'), Type.Literal('acceptance'), Type.Literal('transfer')]);
+
 /** One row of the table: a subject, scored by one encoder under one protocol. Arrays follow `operatingPoints`. */
 export const ScoreRowSchema = Type.Object({
   subject: Type.Union(SUBJECTS.map((s) => Type.Literal(s))),
   protocol: Type.Union(PROTOCOLS.map((p) => Type.Literal(p))),
   encoderId: Type.String(),
-  /** True when this encoder is not the attacked one. */
+  /** True when the attack used this encoder in no role (not attacked, not a surrogate, not its acceptance test). */
   transfer: Type.Boolean(),
+  /** The encoder's role in the attack (absent in older reports, where `transfer` meant "not the attacked one"). */
+  role: Type.Optional(ScoringRoleSchema),
   probes: Count,
   /** Probes whose image could not be embedded (no face…): failed attacks in every rate. */
   failed: Count,
@@ -102,6 +130,8 @@ export const ScoreRowSchema = Type.Object({
   rank1Excluded: Count,
   /** Mean cosine to the source template over embedded probes; null when none was embedded. */
   meanCosine: Type.Union([Type.Number(), Type.Null()]),
+  /** Identity-bootstrap intervals with thresholds recomputed per resample (absent in older reports). */
+  bootstrap: Type.Optional(RowBootstrapSchema),
 }, { additionalProperties: false });
 export type ScoreRow = Static<typeof ScoreRowSchema>;
 
@@ -118,7 +148,7 @@ export const ReportItemSchema = Type.Object({
   source: Type.String(),
   /** PNG of the reconstruction, relative to the run's reconstructions folder. */
   image: Type.String(),
-  attack: Type.Object({ direct: Scored, redetect: Scored }, { additionalProperties: false }),
+  attack: Type.Object({ direct: Scored, redetect: Scored, independent: Type.Optional(Scored) }, { additionalProperties: false }),
   nearestFace: Type.Object({ rel: Type.String(), direct: Scored, redetect: Scored }, { additionalProperties: false }),
   /** Strictest operating point at which the attack passes type I under `redetect` (null: none). */
   passesAt: Type.Union([Type.Number(), Type.Null()]),
@@ -158,6 +188,54 @@ export const ScoreDistributionSchema = Type.Object({
 }, { additionalProperties: false });
 export type ScoreDistribution = Static<typeof ScoreDistributionSchema>;
 
+/** Which model played which part in the attack, and which scoring encoders were therefore not transfer. */
+export const EncoderRolesReportSchema = Type.Object({
+  attacked: Type.String(),
+  surrogates: Type.Array(Type.String()),
+  acceptanceDetector: Type.Optional(Type.String()),
+  /** Scoring encoders the attack used in no role: the only transfer columns. */
+  transfer: Type.Array(Type.String()),
+  /** Why a scoring encoder is not transfer, in words. */
+  notes: Type.Array(Type.String()),
+}, { additionalProperties: false });
+export type EncoderRolesReport = Static<typeof EncoderRolesReportSchema>;
+
+/** How a protocol brought faces to the encoders: its detector family and canvas, and whether the attack used that detector. */
+export const ProtocolInfoSchema = Type.Object({
+  protocol: Type.Union(PROTOCOLS.map((p) => Type.Literal(p))),
+  /** Detector family id (daemon/evaluation/roles.ts), or null for `direct` (no detector). */
+  detector: Type.Union([Type.String(), Type.Null()]),
+  /** Canvas side as a multiple of the crop's side, and its fill. */
+  canvas: Type.Optional(Type.Object({ factor: Type.Number({ exclusiveMinimum: 0 }), fill: Type.String() }, { additionalProperties: false })),
+  /** True when the attack used this detector in some role (then the protocol is not independent of it). */
+  usedByAttack: Type.Boolean(),
+  /** Faces the detector did not find, per subject (each fails all its pairs). */
+  notFound: Type.Record(Type.String(), Count),
+}, { additionalProperties: false });
+export type ProtocolInfo = Static<typeof ProtocolInfoSchema>;
+
+/** Fréchet distance between one subject's images and the real crops, in one encoder's feature space. */
+export const RealismSchema = Type.Object({
+  /** The encoder whose embeddings are compared, and why it was chosen. */
+  encoderId: Type.String(),
+  dim: Count,
+  why: Type.String(),
+  /** Protocol through which the images reached the encoder. */
+  protocol: Type.Union(PROTOCOLS.map((p) => Type.Literal(p))),
+  /** Ledoit–Wolf shrinkage intensity of each covariance, as used. */
+  shrinkage: Type.String(),
+  resamples: Count,
+  rows: Type.Array(Type.Object({
+    subject: Type.Union(SUBJECTS.map((x) => Type.Literal(x))),
+    /** Images compared (distinct embeddings). */
+    samples: Count,
+    frechet: Type.Number({ minimum: 0 }),
+    /** ±1.96 identity-bootstrap standard errors around `frechet` (floored at 0); null when too few samples. */
+    ci: Type.Union([Type.Tuple([Type.Number(), Type.Number()]), Type.Null()]),
+  }, { additionalProperties: false })),
+}, { additionalProperties: false });
+export type Realism = Static<typeof RealismSchema>;
+
 export const EvaluationReportSchema = Type.Object({
   version: Type.Literal(REPORT_VERSION),
   createdAt: Type.String(),
@@ -186,6 +264,14 @@ export const EvaluationReportSchema = Type.Object({
   items: Type.Array(ReportItemSchema),
   /** Score distribution under the attacked encoder (histograms); absent in reports of older versions. */
   distribution: Type.Optional(ScoreDistributionSchema),
+  /** Which encoder played which role in the attack (absent in older reports). */
+  encoderRoles: Type.Optional(EncoderRolesReportSchema),
+  /** Per protocol: detector, canvas, faces not found (absent in older reports). */
+  protocols: Type.Optional(Type.Array(ProtocolInfoSchema)),
+  /** The identity bootstrap behind every row's `bootstrap` intervals. */
+  bootstrap: Type.Optional(Type.Object({ resamples: Count, seed: Count, identities: Count, unit: Type.Literal('identity') }, { additionalProperties: false })),
+  /** Realism: Fréchet distances in a transfer encoder's feature space (absent in older reports). */
+  realism: Type.Optional(RealismSchema),
 }, { additionalProperties: false, $id: 'report.schema.json', title: 'Face Inversion Lab evaluation report' });
 export type EvaluationReport = Static<typeof EvaluationReportSchema>;
 
@@ -199,8 +285,11 @@ export function pointIndex(r: Pick<EvaluationReport, 'operatingPoints'>, fmr: nu
   return r.operatingPoints.findIndex((p) => Math.abs(p - fmr) <= fmr * 1e-9);
 }
 
-/** A report's few headline figures (the run history's comparison): redetect, type I @1e-4, type II @1e-3, transfer @1e-3. */
-export function runHeadline(r: EvaluationReport): { method: string; queriesPerTarget?: number; probes: number; typeI1e4: number | null; typeII1e3: number | null; transfer?: { encoderId: string; typeI1e3: number | null }; nearestFace1e4: number | null } {
+/**
+ * A report's few headline figures (the run history's comparison): redetect, type I @1e-4, type II @1e-3 (per
+ * pair, and per identity: the headline), transfer @1e-3 and @1e-4 (an encoder the attack never used).
+ */
+export function runHeadline(r: EvaluationReport): { method: string; queriesPerTarget?: number; probes: number; typeI1e4: number | null; typeII1e3: number | null; typeIIPerIdentity1e3?: number | null; transfer?: { encoderId: string; typeI1e3: number | null; typeI1e4?: number | null }; nearestFace1e4: number | null } {
   const k4 = pointIndex(r, 1e-4), k3 = pointIndex(r, 1e-3);
   const attack = findRow(r, 'attack', 'redetect', r.attackedEncoderId);
   const nearest = findRow(r, 'nearest-face', 'redetect', r.attackedEncoderId);
@@ -210,7 +299,8 @@ export function runHeadline(r: EvaluationReport): { method: string; queriesPerTa
     method: r.method, probes: r.probes,
     ...(r.queriesPerTarget !== undefined ? { queriesPerTarget: r.queriesPerTarget } : {}),
     typeI1e4: rate(attack?.typeI, k4), typeII1e3: rate(attack?.typeII.perPair, k3),
-    ...(t ? { transfer: { encoderId: t.encoderId, typeI1e3: rate(t.typeI, k3) } } : {}),
+    typeIIPerIdentity1e3: attack && k3 >= 0 ? attack.typeII.perIdentity[k3] ?? null : null,
+    ...(t ? { transfer: { encoderId: t.encoderId, typeI1e3: rate(t.typeI, k3), typeI1e4: rate(t.typeI, k4) } } : {}),
     nearestFace1e4: rate(nearest?.typeI, k4),
   };
 }

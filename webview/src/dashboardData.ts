@@ -192,7 +192,7 @@ function cell(r: RateT | undefined, what: string, lowSupport: boolean): SarCell 
   return { text: formatRate(r.rate), title: `${what}: ${r.successes} of ${r.trials}${ci}${lowSupport ? '; fewer than 20 impostor scores above this threshold' : ''}`, lowSupport };
 }
 
-const SUBJECT_LABEL: Record<Row['subject'], string> = { attack: 'attack', 'nearest-face': 'nearest training face', 'mean-face': 'mean face' };
+const SUBJECT_LABEL: Record<Row['subject'], string> = { attack: 'attack', 'nearest-face': 'nearest training face', 'mean-face': 'mean face', 'real-crop': 'real crop (control)' };
 
 /**
  * The SAR tables of an evaluation report, one per protocol: per scoring encoder (attacked first), the attack

@@ -11,14 +11,14 @@ import { CliCommand, UsageError } from '../command';
 export const command: CliCommand = {
   name: 'compare',
   summary: 'Evaluated runs side by side: method, queries per target, wall time, type I/II at each FMR and transfer, beside the baselines (markdown).',
-  usage: `faceinv compare RUN_DIR… [--protocol redetect|direct] [--transfer a,b] [--no-intervals]
+  usage: `faceinv compare RUN_DIR… [--protocol redetect|direct|independent] [--transfer a,b] [--no-intervals]
   Reads each RUN_DIR/evaluation/report.json (run "faceinv evaluate" first). Runs on different splits or targets are
   named as not comparable.`,
   async run(args) {
     const a = parseArgs(args, { values: ['protocol', 'transfer'], booleans: ['no-intervals'] });
     if (!a.positionals.length) throw new UsageError('give one or more run folders');
     const protocol = a.flags.get('protocol') ?? 'redetect';
-    if (protocol !== 'redetect' && protocol !== 'direct') throw new UsageError('--protocol must be redetect or direct');
+    if (protocol !== 'redetect' && protocol !== 'direct' && protocol !== 'independent') throw new UsageError('--protocol must be redetect, direct or independent');
     const inputs = a.positionals.map((dir) => {
       const file = path.join(path.resolve(dir), RUN_FILES.evaluationReport);
       if (!fs.existsSync(file)) throw new UsageError(`${file} is missing: run "faceinv evaluate ${dir}" first`);

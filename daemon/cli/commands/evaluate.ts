@@ -11,9 +11,11 @@ import { initEngineFromFlags } from '../engineFlags';
 
 export const command: CliCommand = {
   name: 'evaluate',
-  summary: 'Score an attack run: SAR type I/II at FMR 1e-2…1e-5 under both protocols beside the baselines, rank-1, SSIM/PSNR, by the attacked and other encoders (the daemon\'s "evaluate" job).',
+  summary: 'Score an attack run: SAR type I/II at FMR 1e-2…1e-5 under three protocols (direct, redetect, independent) beside the baselines and the real crops, identity-bootstrap intervals, rank-1, SSIM/PSNR, Fréchet distance, by the attacked and other encoders (the daemon\'s "evaluate" job).',
   usage: `faceinv evaluate RUN_DIR [--eval-encoders a,b,…] [--max-images N] [--workspace DIR] [--cache DIR] [--workers N] [--json]
-  Writes RUN_DIR/evaluation/report.json, report.md and grid.png. Encoders other than the attacked one measure transfer.`,
+  Writes RUN_DIR/evaluation/report.json, report.md and grid.png. Encoders the attack used in no role (run.json
+  encoderRoles: not attacked, not a surrogate, not its acceptance test) measure transfer; the others are scored
+  under their role.`,
   async run(args) {
     const a = parseArgs(args, { values: ['eval-encoders', 'max-images', 'workspace', 'cache', 'backend', 'workers'], booleans: ['json'] });
     if (a.positionals.length !== 1) throw new UsageError('give exactly one run folder');

@@ -63,14 +63,15 @@ describe('black-box attack end to end (tiny LFW subset)', function () {
     assert.ok(Value.Check(EvaluationReportSchema, report), 'the report matches its schema');
     assert.deepEqual(report.thresholds.map((t) => t.encoderId), ['arcface512-faceplugin', 'faceapi-resnet128'], 'the transfer encoder scores too');
     assert.ok(report.probes > 0);
-    // 3 subjects × 2 protocols × 2 encoders, each with a rate per operating point.
-    assert.equal(report.rows.length, 12);
+    // 4 subjects (attack, two baselines, the real-crop control) × 3 protocols (direct, redetect, independent) × 2 encoders.
+    assert.equal(report.rows.length, 24);
+    assert.deepEqual(report.protocols?.map((p) => p.protocol), ['direct', 'redetect', 'independent']);
     for (const row of report.rows) {
       assert.equal(row.typeI.length, report.operatingPoints.length);
       for (const t of row.typeI) assert.ok(t.trials === report.probes && t.successes <= t.trials);
     }
     const transfer = report.rows.filter((r) => r.transfer);
-    assert.ok(transfer.length === 6 && transfer.every((r) => r.encoderId === 'faceapi-resnet128'));
+    assert.ok(transfer.length === 12 && transfer.every((r) => r.encoderId === 'faceapi-resnet128' && r.role === 'transfer'));
     // The nearest-face baseline under `direct` by the attacked encoder is its stored template's cosine: the
     // same picture in the same frame, so its cosine equals the nearest training template's.
     for (const it of report.items) assert.ok(it.nearestFace.direct.cosine !== null && it.nearestFace.rel.split('/')[0] !== it.identity);

@@ -12,7 +12,7 @@ describe('evaluation: compare runs', () => {
     const t = compareTable([{ name: 'one', report: one, command: 'faceinv run x.json' }, { name: 'two', report: two }], { protocol: 'redetect' });
     const rows = t.split('\n').filter((l) => l.startsWith('| '));
     assert.equal(rows.length, 5, 'header + 2 runs + 2 baselines');
-    assert.match(rows[0], /type I @1e-3 \| type I @1e-4 \| type I @1e-5 \| type II @1e-3 \| type II @1e-4 \| transfer faceapi-resnet128 type I @1e-3/);
+    assert.match(rows[0], /type I @1e-3 \| type I @1e-4 \| type I @1e-5 \| type II per identity @1e-3 \| type II per identity @1e-4 \| type II per pair @1e-3 \| type II per pair @1e-4 \| transfer faceapi-resnet128 type I @1e-3 \| transfer faceapi-resnet128 type I @1e-4/);
     assert.match(rows[1], /\*\*one\*\*: black box.*\(`faceinv run x\.json`\) \| 6 \| 96 \| 5\.3 min \| 66\.7 % \[30\.0–90\.3\]/);
     assert.match(rows[2], /\*\*two\*\*: white box: something \| 6 \| white box \|/);
     assert.match(rows[3], /^\| baseline: nearest training face/);
