@@ -20,6 +20,7 @@ import { getAlignedCrops, getEmbeddings, getEmbeddingsWithCrops } from '../data/
 import type { AlignmentSpec } from '../data/templates';
 import { findEncoderConfig, scopeOf } from '../encoders/registry';
 import { chooseRows, evaluateRun } from '../evaluation/evaluate';
+import { PIPELINE_DETECTOR_ID } from '../evaluation/roles';
 import type { EvaluationReport } from '../protocol/report';
 import { RUN_FILES, type ReconstructionIndex, type RunManifest } from '../protocol/runFolder';
 import { claimRunFolder, MetricsWriter, readJson, truncateMetrics, updateManifest } from '../runs/runFolder';
@@ -274,16 +275,13 @@ async function attack(config: RunConfig, ctx: AttackContext, p: AttackPlan): Pro
   }
 }
 
-/** The face detector the acceptance tests run (the face pipeline's: faceplugin's detector and 68 landmarks). */
-export const ACCEPTANCE_DETECTOR = 'faceplugin-detector';
-
 /** Every model the attack uses, by role (run.json), so none of them is counted as transfer. */
 function encoderRoles(config: RunConfig, decision: RouteDecision): NonNullable<RunManifest['encoderRoles']> {
   const surrogates = new Set<string>();
   if (decision.route === 'blackbox' && config.search.method === 'zeroth-order' && config.search.surrogate) surrogates.add(config.search.surrogate.encoder);
   if (trainsDecoder(config) && config.decoder.identity) surrogates.add(config.decoder.identity.surrogate);
   const detects = decision.route === 'whitebox' ? config.whitebox.select === 'detected' : config.search.method !== 'none' && config.search.detectorCheck;
-  return { attacked: config.encoder, surrogates: [...surrogates], ...(detects ? { acceptanceDetector: ACCEPTANCE_DETECTOR } : {}) };
+  return { attacked: config.encoder, surrogates: [...surrogates], ...(detects ? { acceptanceDetector: PIPELINE_DETECTOR_ID } : {}) };
 }
 
 function trainsDecoder(config: RunConfig): boolean {
