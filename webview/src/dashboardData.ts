@@ -152,8 +152,8 @@ export interface SarRow {
   /** 'attack', or the baseline's name. */
   label: string;
   encoderId: string;
-  /** 'attacked' for the encoder the templates came from, 'transfer' for the others. */
-  role: 'attacked' | 'transfer';
+  /** The scoring encoder's role in the attack: only 'transfer' encoders were untouched by it. */
+  role: 'attacked' | 'surrogate' | 'acceptance' | 'transfer';
   typeI: SarCell[];
   typeII: SarCell[];
   rank1: SarCell;
@@ -192,6 +192,13 @@ function cell(r: RateT | undefined, what: string, lowSupport: boolean): SarCell 
   return { text: formatRate(r.rate), title: `${what}: ${r.successes} of ${r.trials}${ci}${lowSupport ? '; fewer than 20 impostor scores above this threshold' : ''}`, lowSupport };
 }
 
+const PROTOCOL_ORDER = ['redetect', 'independent', 'direct'] as const satisfies readonly Row['protocol'][];
+const PROTOCOL_TITLE: Record<Row['protocol'], string> = {
+  redetect: 'Re-detected (as a real photo: detection, landmarks, alignment)',
+  independent: 'Independent detector (face-api\'s SSD MobileNet v1 + 68 landmarks, used by the attack in no role)',
+  direct: 'Direct (the reconstruction straight into each encoder, NbNet\'s protocol)',
+};
+
 const SUBJECT_LABEL: Record<Row['subject'], string> = { attack: 'attack', 'nearest-face': 'nearest training face', 'mean-face': 'mean face', 'real-crop': 'real crop (control)' };
 
 /**
@@ -212,9 +219,11 @@ export function sarTable(report: RunView['evaluation'] | { [k: string]: unknown 
   const low = (enc: string, k: number) => rep.thresholds.find((t) => t.encoderId === enc)?.points[k]?.lowSupport ?? false;
   const encoders = rep.thresholds.map((t) => t.encoderId);
   const order = (x: Row) => [x.transfer ? 1 : 0, encoders.indexOf(x.encoderId), ['attack', 'nearest-face', 'mean-face'].indexOf(x.subject)];
-  const tables: SarProtocolTable[] = (['redetect', 'direct'] as const).map((protocol) => ({
+  // The protocols the report has, in a fixed order (an older report has no `independent`).
+  const protocols = PROTOCOL_ORDER.filter((p) => rep.rows.some((x) => x.protocol === p));
+  const tables: SarProtocolTable[] = protocols.map((protocol) => ({
     protocol,
-    title: protocol === 'redetect' ? 'Re-detected (as a real photo: detection, landmarks, alignment)' : 'Direct (the reconstruction straight into each encoder, NbNet\'s protocol)',
+    title: PROTOCOL_TITLE[protocol],
     rows: rep.rows.filter((x) => x.protocol === protocol).sort((a, b) => {
       const oa = order(a), ob = order(b);
       return oa[0] - ob[0] || oa[1] - ob[1] || oa[2] - ob[2];
@@ -222,7 +231,7 @@ export function sarTable(report: RunView['evaluation'] | { [k: string]: unknown 
       subject: x.subject,
       label: SUBJECT_LABEL[x.subject],
       encoderId: x.encoderId,
-      role: x.transfer ? 'transfer' : 'attacked',
+      role: x.role ?? (x.transfer ? 'transfer' : 'attacked'),
       typeI: x.typeI.map((t, k) => cell(t, `type I @ FMR ${fmrLabel(rep.operatingPoints[k])}`, low(x.encoderId, k))),
       typeII: x.typeII.perPair.map((t, k) => cell(t, `type II pairs @ FMR ${fmrLabel(rep.operatingPoints[k])}`, low(x.encoderId, k))),
       rank1: cell(x.rank1, `rank-1 over ${x.rank1.trials} targets with another photo (${x.rank1Excluded} left out)`, false),

@@ -29,7 +29,7 @@ export function renderSar(table: SarTable | null, running: boolean, problem?: st
     ]);
     const body = t.rows.map((r) => h('tr', { class: `${r.role} ${r.subject === 'attack' ? 'attack' : 'baseline'}` }, [
       h('td', {}, [h('span', { class: r.subject === 'attack' ? 'subject' : 'subject muted', text: r.label }), r.failed ? h('div', { class: 'muted small', text: r.failed }) : null]),
-      h('td', {}, [h('span', { class: 'encoder', text: r.encoderId }), ' ', h('span', { class: `badge ${r.role}`, text: r.role === 'transfer' ? 'transfer' : 'attacked' })]),
+      h('td', {}, [h('span', { class: 'encoder', text: r.encoderId }), ' ', h('span', { class: `badge ${r.role}`, text: r.role })]),
       ...r.typeI.map(num),
       ...r.typeII.map(num),
       num(r.rank1),

@@ -173,6 +173,16 @@ describe('dashboardData', () => {
       assert.equal(t.psnr, '17.8 dB');
     });
 
+    it('shows the independent protocol when the report has it, and a surrogate under its role, not as attacked or transfer', () => {
+      const rep = syntheticReport('r1', ids6);
+      const extra = rep.rows.filter((r) => r.protocol === 'redetect').map((r) => ({ ...r, protocol: 'independent' as const }));
+      rep.rows = [...rep.rows, ...extra].map((r) => (r.encoderId === 'faceapi-resnet128' ? { ...r, transfer: false, role: 'surrogate' as const } : r));
+      const t = sarTable(rep);
+      assert.deepEqual(t?.tables.map((x) => x.protocol), ['redetect', 'independent', 'direct']);
+      assert.match(t!.tables[1].title, /Independent detector/);
+      assert.deepEqual([...new Set(t!.tables[0].rows.map((r) => `${r.encoderId}:${r.role}`))], ['arcface512-faceplugin:attacked', 'faceapi-resnet128:surrogate']);
+    });
+
     it('names a report of an older version and what it lacks, instead of drawing nothing', () => {
       const old = { createdAt: 't', run: 'r1', attackedEncoderId: 'arc', route: 'blackbox', images: 6, scores: [], items: [] };
       const t = sarTable(old as never);
