@@ -15,6 +15,26 @@ import type { Realism, Subject } from '../protocol/report';
 import type { IdentityResamples } from './bootstrap';
 import { frechetDistance, shrunkGaussian, takeRows } from './frechet';
 import { roleOf, type AttackRoles } from './roles';
+import { mulberry32 } from '../data/split';
+
+/** Largest feature dimension the Fréchet distance is computed in (higher ones are projected down). */
+export const REALISM_MAX_DIM = 128;
+
+/** x ↦ Rx with R [out, dim] seeded standard normal / √out: one fixed map for every set. */
+function gaussianProjection(dim: number, out: number): (x: Float32Array) => Float32Array {
+  const rand = mulberry32(0x7ea1);
+  const R = new Float32Array(out * dim);
+  for (let i = 0; i < R.length; i += 2) {
+    const u = Math.max(rand(), 1e-12), v = rand(), r = Math.sqrt(-2 * Math.log(u)) / Math.sqrt(out);
+    R[i] = r * Math.cos(2 * Math.PI * v);
+    if (i + 1 < R.length) R[i + 1] = r * Math.sin(2 * Math.PI * v);
+  }
+  return (x) => {
+    const y = new Float32Array(out);
+    for (let o = 0; o < out; o++) { let s = 0; for (let j = 0; j < dim; j++) s += R[o * dim + j] * x[j]; y[o] = s; }
+    return y;
+  };
+}
 
 /** Subjects compared with the real crops. */
 const REALISM_SUBJECTS: Subject[] = ['attack', 'nearest-face', 'mean-face'];
@@ -69,10 +89,19 @@ function distance(a: Float32Array, b: Float32Array, n: number, dim: number): { d
  * identity bootstrap (an identity drawn m times contributes its targets m times to both sets).
  */
 export function realismOf(encoderId: string, embedded: ReadonlyMap<Subject, (Float32Array | null)[]>, identities: readonly string[], res: IdentityResamples | null, resamples: number): Realism {
-  const real = embedded.get('real-crop');
+  let real = embedded.get('real-crop');
   if (!real) throw new Error(`realism: the real crops were not embedded by ${encoderId}`);
-  const dim = real.find((e) => e)?.length ?? 0;
-  if (!dim) throw new Error(`realism: no real crop could be embedded by ${encoderId}`);
+  const fullDim = real.find((e) => e)?.length ?? 0;
+  if (!fullDim) throw new Error(`realism: no real crop could be embedded by ${encoderId}`);
+  // Above REALISM_MAX_DIM the Gaussians' square roots (dense eigen-decompositions, per bootstrap resample) cost
+  // minutes to hours, and a few hundred samples cannot estimate the covariance anyway: every set is projected by
+  // one seeded Gaussian map (Johnson–Lindenstrauss), the same for all, so the distances stay comparable.
+  const project = fullDim > REALISM_MAX_DIM ? gaussianProjection(fullDim, REALISM_MAX_DIM) : null;
+  const dim = project ? REALISM_MAX_DIM : fullDim;
+  if (project) {
+    embedded = new Map([...embedded].map(([k, list]) => [k, list.map((e) => (e ? project(e) : null))]));
+    real = embedded.get('real-crop') as (Float32Array | null)[];
+  }
   const idIndex = res ? new Map(res.identities.map((id, k) => [id, k])) : null;
   const shrinkages: string[] = [];
   const rows = REALISM_SUBJECTS.filter((s) => embedded.has(s)).map((subject) => {

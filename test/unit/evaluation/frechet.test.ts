@@ -5,7 +5,7 @@
 import * as assert from 'node:assert/strict';
 import { mulberry32 } from '../../../daemon/data/split';
 import { frechetDistance, shrunkGaussian, sqrtPsd, symmetricEigen } from '../../../daemon/evaluation/frechet';
-import { normalInterval } from '../../../daemon/evaluation/realism';
+import { normalInterval, realismOf, REALISM_MAX_DIM } from '../../../daemon/evaluation/realism';
 
 function gauss(rand: () => number): number {
   return Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand());
@@ -101,5 +101,25 @@ describe('evaluation: Fréchet distance', () => {
     const ci = normalInterval(0.025, Float64Array.from([0.031, 0.033, 0.035, 0.030, 0.036]));
     assert.ok(ci && ci[0] < 0.025 && ci[1] > 0.025, String(ci));
     assert.equal(normalInterval(1, Float64Array.from([NaN, 2])), null);
+  });
+});
+
+describe('evaluation/realism: high-dimensional feature spaces', () => {
+  it('a 1024-d transfer space is projected to REALISM_MAX_DIM by one map: fast, finite, and near sets stay nearer than far ones', () => {
+    const rand = mulberry32(3);
+    const n = 60, dim = 1024;
+    const row = (shift: number) => Float32Array.from({ length: dim }, (_, j) => rand() - 0.5 + (j < 8 ? shift : 0));
+    const real = Array.from({ length: n }, () => row(0));
+    const embedded = new Map<'real-crop' | 'attack' | 'mean-face', (Float32Array | null)[]>([
+      ['real-crop', real],
+      ['attack', Array.from({ length: n }, () => row(0.1))],
+      ['mean-face', Array.from({ length: n }, () => row(2))],
+    ]);
+    const t0 = Date.now();
+    const r = realismOf('wide', embedded as never, real.map((_, i) => `id${i}`), null, 0);
+    assert.ok(Date.now() - t0 < 20_000, `took ${Date.now() - t0} ms`);
+    const by = (s: string) => r.rows.find((x) => x.subject === s)!.frechet;
+    assert.ok(Number.isFinite(by('attack')) && by('attack') < by('mean-face'), `${by('attack')} vs ${by('mean-face')}`);
+    assert.equal(REALISM_MAX_DIM, 128);
   });
 });
