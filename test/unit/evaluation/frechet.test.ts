@@ -105,7 +105,7 @@ describe('evaluation: Fréchet distance', () => {
 });
 
 describe('evaluation/realism: high-dimensional feature spaces', () => {
-  it('a 1024-d transfer space is projected to REALISM_MAX_DIM by one map: fast, finite, and near sets stay nearer than far ones', () => {
+  it('a 1024-d transfer space is projected to REALISM_MAX_DIM by one map: finite, and near sets stay nearer than far ones', () => {
     const rand = mulberry32(3);
     const n = 60, dim = 1024;
     const row = (shift: number) => Float32Array.from({ length: dim }, (_, j) => rand() - 0.5 + (j < 8 ? shift : 0));
@@ -115,9 +115,7 @@ describe('evaluation/realism: high-dimensional feature spaces', () => {
       ['attack', Array.from({ length: n }, () => row(0.1))],
       ['mean-face', Array.from({ length: n }, () => row(2))],
     ]);
-    const t0 = Date.now();
     const r = realismOf('wide', embedded as never, real.map((_, i) => `id${i}`), null, 0);
-    assert.ok(Date.now() - t0 < 20_000, `took ${Date.now() - t0} ms`);
     const by = (s: string) => r.rows.find((x) => x.subject === s)!.frechet;
     assert.ok(Number.isFinite(by('attack')) && by('attack') < by('mean-face'), `${by('attack')} vs ${by('mean-face')}`);
     assert.equal(REALISM_MAX_DIM, 128);
