@@ -249,8 +249,10 @@ describe('dashboard webview in Chromium', function () {
     await page.waitForFunction(() => document.querySelector('#header h1')?.textContent === 'evaluated-for-real');
     await page.waitForSelector('table[data-testid="sar-table-redetect"]', { timeout: 10_000 });
     const rows = await page.$$eval('table[data-testid="sar-table-redetect"] tbody tr', (trs) => trs.map((tr) => tr.textContent ?? ''));
-    assert.equal(rows.length, 6);
+    // Per scoring encoder: the attack, two baselines and the real photos' own crops (the control row).
+    assert.equal(rows.length, 8);
     assert.match(rows[0], /attack.*1 of \d+ failed \(1 no-face\)/);
+    assert.equal(rows.filter((r) => /real crop \(control\)/.test(r)).length, 2);
     assert.equal(await page.$('[data-testid="sar-problem"]'), null, 'no "cannot read this report" problem');
     await page.waitForFunction(() => Array.from(document.querySelectorAll<HTMLImageElement>('.faces img')).every((i) => i.complete));
     const badges = await page.$$eval('.faces .badge', (b) => b.map((x) => x.getAttribute('data-verdict')));
