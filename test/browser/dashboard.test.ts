@@ -96,7 +96,7 @@ async function imagesLoaded(page: Page, selector: string): Promise<[number, numb
 }
 
 describe('dashboard webview in Chromium', function () {
-  this.timeout(120_000);
+  this.timeout(300_000); // the before hook runs a real evaluation (three protocols, identity bootstrap)
   let tmp: string;
   let context: BrowserContext | undefined;
   let server: http.Server | undefined;

@@ -61,7 +61,7 @@ function packageVsix(outFile) {
   fs.mkdirSync(path.dirname(outFile), { recursive: true });
   fs.rmSync(outFile, { force: true });
   const vsce = require.resolve('@vscode/vsce/vsce', { paths: [ROOT] });
-  const r = spawnSync(process.execPath, [vsce, 'package', '--allow-missing-repository', '--skip-license', '--no-update-package-json', '--out', outFile],
+  const r = spawnSync(process.execPath, [vsce, 'package', '--allow-missing-repository', '--no-rewrite-relative-links', '--skip-license', '--no-update-package-json', '--out', outFile],
     { cwd: stage, encoding: 'utf8', input: 'y\n', maxBuffer: 64 << 20 });
   if (r.status !== 0 || !fs.existsSync(outFile)) throw new Error(`vsce package failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
   fs.rmSync(stage, { recursive: true, force: true });

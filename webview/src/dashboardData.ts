@@ -218,7 +218,7 @@ export function sarTable(report: RunView['evaluation'] | { [k: string]: unknown 
   const rep = report as Report;
   const low = (enc: string, k: number) => rep.thresholds.find((t) => t.encoderId === enc)?.points[k]?.lowSupport ?? false;
   const encoders = rep.thresholds.map((t) => t.encoderId);
-  const order = (x: Row) => [x.transfer ? 1 : 0, encoders.indexOf(x.encoderId), ['attack', 'nearest-face', 'mean-face'].indexOf(x.subject)];
+  const order = (x: Row) => [x.transfer ? 1 : 0, encoders.indexOf(x.encoderId), ['attack', 'nearest-face', 'mean-face', 'real-crop'].indexOf(x.subject)];
   // The protocols the report has, in a fixed order (an older report has no `independent`).
   const protocols = PROTOCOL_ORDER.filter((p) => rep.rows.some((x) => x.protocol === p));
   const tables: SarProtocolTable[] = protocols.map((protocol) => ({
