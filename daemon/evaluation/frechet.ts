@@ -12,6 +12,7 @@
  * Matrix square roots come from a cyclic Jacobi eigen-decomposition (Golub & Van Loan, §8.5), exact enough
  * and fast for the ≤ 256-dimensional spaces this is used on.
  */
+import { symmetricEigen } from '../math/linalg';
 
 /** Mean and covariance (d×d, row-major) of n rows of `x` ([n, d]). */
 export interface Gaussian { mean: Float64Array; cov: Float64Array; dim: number; shrinkage: number }
@@ -64,48 +65,9 @@ export function shrunkGaussian(x: Float32Array | Float64Array, n: number, dim: n
   return { mean, cov, dim, shrinkage: alpha };
 }
 
-/** Eigenvalues and eigenvectors (columns of `vectors`, row-major) of a symmetric d×d matrix, cyclic Jacobi. */
-export function symmetricEigen(m: Float64Array, d: number): { values: Float64Array; vectors: Float64Array } {
-  const a = Float64Array.from(m);
-  const v = new Float64Array(d * d);
-  for (let i = 0; i < d; i++) v[i * d + i] = 1;
-  let scale = 0;
-  for (let i = 0; i < d * d; i++) scale += a[i] * a[i];
-  for (let sweep = 0; sweep < 100; sweep++) {
-    let off = 0;
-    for (let p = 0; p < d; p++) for (let q = p + 1; q < d; q++) off += a[p * d + q] ** 2;
-    if (off <= 1e-30 * scale || off === 0) break;
-    for (let p = 0; p < d - 1; p++) {
-      for (let q = p + 1; q < d; q++) {
-        const apq = a[p * d + q];
-        if (Math.abs(apq) < 1e-300) continue;
-        const theta = (a[q * d + q] - a[p * d + p]) / (2 * apq);
-        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const cs = 1 / Math.sqrt(t * t + 1), sn = t * cs;
-        for (let k = 0; k < d; k++) {
-          const akp = a[k * d + p], akq = a[k * d + q];
-          a[k * d + p] = cs * akp - sn * akq;
-          a[k * d + q] = sn * akp + cs * akq;
-        }
-        for (let k = 0; k < d; k++) {
-          const apk = a[p * d + k], aqk = a[q * d + k];
-          a[p * d + k] = cs * apk - sn * aqk;
-          a[q * d + k] = sn * apk + cs * aqk;
-        }
-        for (let k = 0; k < d; k++) {
-          const vkp = v[k * d + p], vkq = v[k * d + q];
-          v[k * d + p] = cs * vkp - sn * vkq;
-          v[k * d + q] = sn * vkp + cs * vkq;
-        }
-      }
-    }
-  }
-  return { values: Float64Array.from({ length: d }, (_, i) => a[i * d + i]), vectors: v };
-}
-
 /** Symmetric positive semi-definite square root (negative rounding noise in eigenvalues clipped to 0). */
 export function sqrtPsd(m: Float64Array, d: number): Float64Array {
-  const { values, vectors } = symmetricEigen(m, d);
+  const { values, vectors } = symmetricEigen(m, d, 100);
   const out = new Float64Array(d * d);
   for (let k = 0; k < d; k++) {
     const s = Math.sqrt(Math.max(0, values[k]));
@@ -138,7 +100,7 @@ export function frechetDistance(g1: Pick<Gaussian, 'mean' | 'cov' | 'dim'>, g2: 
   const r1 = sqrtPsd(g1.cov, d);
   const inner = matmul(matmul(r1, g2.cov, d), r1, d);
   for (let i = 0; i < d; i++) for (let j = i + 1; j < d; j++) { const s = (inner[i * d + j] + inner[j * d + i]) / 2; inner[i * d + j] = s; inner[j * d + i] = s; }
-  const { values } = symmetricEigen(inner, d);
+  const { values } = symmetricEigen(inner, d, 100);
   let trSqrt = 0;
   for (const v of values) trSqrt += Math.sqrt(Math.max(0, v));
   return Math.max(0, mu + tr - 2 * trSqrt);

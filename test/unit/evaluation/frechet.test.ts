@@ -4,7 +4,8 @@
  */
 import * as assert from 'node:assert/strict';
 import { mulberry32 } from '../../../daemon/data/split';
-import { frechetDistance, shrunkGaussian, sqrtPsd, symmetricEigen } from '../../../daemon/evaluation/frechet';
+import { frechetDistance, shrunkGaussian, sqrtPsd } from '../../../daemon/evaluation/frechet';
+import { symmetricEigen } from '../../../daemon/math/linalg';
 import { normalInterval, realismOf, REALISM_MAX_DIM } from '../../../daemon/evaluation/realism';
 
 function gauss(rand: () => number): number {
