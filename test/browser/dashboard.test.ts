@@ -28,6 +28,7 @@ import { DashboardController } from '../../extension/dashboard/controller';
 import { dashboardHtml, newNonce } from '../../extension/dashboard/html';
 import { appendMetrics, HAVE_LFW, makeRun, metricsLines, tempDir } from '../unit/webview/fixture';
 import { EvaluatedRun, lfwAvailable, makeEvaluatedRun } from '../fixtures/evaluatedRun';
+import { stubVsCodeApi } from './harness';
 
 const REPO = path.resolve(__dirname, '..', '..', '..');
 const BUNDLE = path.join(REPO, 'out', 'webview', 'dashboard.js');
@@ -169,17 +170,7 @@ describe('dashboard webview in Chromium', function () {
     }, { link: conn });
     const ctl = controller;
     await page.exposeFunction('__toExtension', (msg: unknown) => ctl.handle(msg));
-    // The stub VS Code API: messages to the controller, view state kept in sessionStorage (survives reload).
-    await page.addInitScript(() => {
-      const w = window as unknown as Record<string, unknown>;
-      w.__csp = [];
-      document.addEventListener('securitypolicyviolation', (e) => (w.__csp as string[]).push(`${e.violatedDirective} ${e.blockedURI}`));
-      w.acquireVsCodeApi = () => ({
-        postMessage: (m: unknown) => (w.__toExtension as (m: unknown) => void)(m),
-        getState: () => JSON.parse(sessionStorage.getItem('vscodeState') ?? 'null'),
-        setState: (s: unknown) => sessionStorage.setItem('vscodeState', JSON.stringify(s)),
-      });
-    });
+    await stubVsCodeApi(page);
     await page.goto(origin + '/');
     await page.waitForSelector('body[data-ready="true"]', { timeout: 20_000 });
     await page.waitForFunction(() => {

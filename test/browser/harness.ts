@@ -84,16 +84,7 @@ export async function openDashboard(workspace: string, profileDir: string, kinds
     log: () => undefined,
   }, { link: conn });
   await page.exposeFunction('__toExtension', (msg: unknown) => controller.handle(msg));
-  await page.addInitScript(() => {
-    const w = window as unknown as Record<string, unknown>;
-    w.__csp = [];
-    document.addEventListener('securitypolicyviolation', (e) => (w.__csp as string[]).push(`${e.violatedDirective} ${e.blockedURI}`));
-    w.acquireVsCodeApi = () => ({
-      postMessage: (m: unknown) => (w.__toExtension as (m: unknown) => void)(m),
-      getState: () => JSON.parse(sessionStorage.getItem('vscodeState') ?? 'null'),
-      setState: (s: unknown) => sessionStorage.setItem('vscodeState', JSON.stringify(s)),
-    });
-  });
+  await stubVsCodeApi(page);
   await page.goto(origin + '/');
   await page.waitForSelector('body[data-ready="true"]', { timeout: 20_000 });
   const d: Dashboard = {
@@ -124,4 +115,21 @@ export async function showRun(page: Page, name: string): Promise<void> {
   await page.waitForSelector(`.runs .run[data-run="${name}"]`, { timeout: 10_000 });
   await page.click(`.runs .run[data-run="${name}"]`);
   await page.waitForFunction((n) => document.querySelector('#header h1')?.textContent === n, name, { timeout: 10_000 });
+}
+
+/**
+ * The stub VS Code API of a dashboard page: messages go to `window.__toExtension` (exposed by the test), the
+ * view state is kept in sessionStorage (it survives a reload), and CSP violations are collected in `__csp`.
+ */
+export async function stubVsCodeApi(page: import('playwright-core').Page): Promise<void> {
+  await page.addInitScript(() => {
+    const w = window as unknown as Record<string, unknown>;
+    w.__csp = [];
+    document.addEventListener('securitypolicyviolation', (e) => (w.__csp as string[]).push(`${e.violatedDirective} ${e.blockedURI}`));
+    w.acquireVsCodeApi = () => ({
+      postMessage: (m: unknown) => (w.__toExtension as (m: unknown) => void)(m),
+      getState: () => JSON.parse(sessionStorage.getItem('vscodeState') ?? 'null'),
+      setState: (s: unknown) => sessionStorage.setItem('vscodeState', JSON.stringify(s)),
+    });
+  });
 }
