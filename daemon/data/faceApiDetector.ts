@@ -29,7 +29,8 @@ interface FaceApiNet { loadFromDisk(dir: string): Promise<void>; dispose(): void
 interface FaceApiModule {
   nets: { ssdMobilenetv1: FaceApiNet; faceLandmark68Net: FaceApiNet };
   SsdMobilenetv1Options: new (o: { minConfidence?: number; maxResults?: number }) => unknown;
-  detectSingleFace(input: tf.Tensor3D, options: unknown): { withFaceLandmarks(): Promise<FaceApiResult | undefined> };
+  /** Only `.run()` is used: the task's own `then` drops rejections (see `analyse`). */
+  detectAllFaces(input: tf.Tensor3D, options: unknown): { withFaceLandmarks(): { run(): Promise<FaceApiResult[]> } };
 }
 
 /** The package's model folder (weights manifests and shards). */
@@ -67,12 +68,17 @@ export class FaceApiAnalyzer {
     if (this.disposed) throw new Error('face-api detector: used after dispose()');
     if (img.data.length !== img.width * img.height * 3) throw new Error(`face-api detector: ${name} is not ${img.width}×${img.height} RGB`);
     const x = tf.tensor3d(img.data, [img.height, img.width, 3], 'int32');
-    let r: FaceApiResult | undefined;
+    let all: FaceApiResult[];
     try {
-      r = await this.api.detectSingleFace(x, new this.api.SsdMobilenetv1Options({ minConfidence: this.minConfidence })).withFaceLandmarks();
+      // Not `await detectSingleFace(...)`: face-api's tasks are thenables whose `then` ignores the rejection
+      // handler, and detectSingleFace wraps its detection in a promise that never settles when the detector
+      // throws; either way an error left the evaluation waiting forever. detectAllFaces(...).run() is a plain
+      // promise chain that rejects.
+      all = await this.api.detectAllFaces(x, new this.api.SsdMobilenetv1Options({ minConfidence: this.minConfidence })).withFaceLandmarks().run();
     } finally {
       x.dispose();
     }
+    const r = all.reduce<FaceApiResult | undefined>((best, f) => (!best || f.detection.score > best.detection.score ? f : best), undefined);
     if (!r) throw new FaceDataError(name, 'no-face', `face-api SSD MobileNet v1 found no face scored ≥ ${this.minConfidence} in ${img.width}×${img.height} px`);
     return geometryFromFaceApi(r);
   }
@@ -80,8 +86,8 @@ export class FaceApiAnalyzer {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.api.nets.ssdMobilenetv1.dispose();
-    this.api.nets.faceLandmark68Net.dispose();
+    // A net already unloaded throws on dispose: only loaded ones are released.
+    for (const net of [this.api.nets.ssdMobilenetv1, this.api.nets.faceLandmark68Net]) if (net.isLoaded) net.dispose();
   }
 }
 

@@ -91,4 +91,23 @@ describe('evaluation: the independent protocol', function () {
       fa.dispose();
     }
   });
+
+  it('an error inside face-api rejects the call instead of leaving it waiting forever', async function () {
+    await initEngine({ backend: 'wasm' });
+    const fa = await FaceApiAnalyzer.load();
+    // face-api's networks are module-level singletons: unloading the detector's weights under the analyzer
+    // makes its next detection throw inside face-api's own promise chain.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const api = require('@vladmandic/face-api/dist/face-api.node-wasm.js') as { nets: { ssdMobilenetv1: { dispose(): void } } };
+    api.nets.ssdMobilenetv1.dispose();
+    try {
+      const outcome = await Promise.race([
+        fa.analyse({ width: 64, height: 64, data: new Uint8Array(64 * 64 * 3).fill(128) }, 'grey').then(() => 'resolved', (e: Error) => `rejected: ${e.message}`),
+        new Promise<string>((resolve) => setTimeout(() => resolve('still waiting after 20 s'), 20_000).unref()),
+      ]);
+      assert.match(outcome, /^rejected: .*load model/);
+    } finally {
+      fa.dispose();
+    }
+  });
 });
