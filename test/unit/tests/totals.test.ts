@@ -79,4 +79,28 @@ describe('test runner totals (test/totals.js)', () => {
       fs.rmSync(tmp, { recursive: true, force: true });
     }
   });
+
+  it('runAll.js runs the unit tests a process per folder, and names the folder and test a crash ended in, with Node\'s reason', function () {
+    this.timeout(120_000);
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'faceinv-runall-'));
+    try {
+      const unit = path.join(tmp, 'unit');
+      fs.mkdirSync(path.join(unit, 'fine'), { recursive: true });
+      fs.mkdirSync(path.join(unit, 'dies'), { recursive: true });
+      fs.writeFileSync(path.join(unit, 'fine', 'a.test.js'), "describe('fine', () => { it('passes', () => {}); });\n");
+      // A heap that cannot hold what the test keeps: V8's fatal out-of-memory, an abort (exit 134), as a native crash would.
+      fs.writeFileSync(path.join(unit, 'dies', 'b.test.js'), "describe('dies', () => { it('first passes', () => {}); it('runs out of heap', () => { const keep = []; for (;;) keep.push(new Array(1e5).fill(keep.length)); }); });\n");
+      const r = spawnSync(process.execPath, [path.join(ROOT, 'test', 'runAll.js'), 'unit'], {
+        cwd: ROOT, encoding: 'utf8',
+        env: { ...process.env, CI: '', FACEINV_RUNALL_UNIT_DIR: unit, FACEINV_RUNALL_SUMMARY: path.join(tmp, 'summary.jsonl'), NODE_OPTIONS: '--max-old-space-size=24' },
+      });
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      assert.match(r.stdout, /FAIL unit .* 1 passed, 1 failed, 0 skipped \(exit 134\)/, r.stdout);
+      const tail = r.stdout.slice(r.stdout.lastIndexOf('tests: '));
+      assert.match(tail, /crash: unit\/dies ended \(exit 134\) without its counts, in test: b\.test\.js: dies runs out of heap/);
+      assert.match(tail, /fatal-reports\/.*\.json: .*(heap|Allocation)/i);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
 });
