@@ -115,3 +115,22 @@ describe('architecture: the environment has one door', () => {
     assert.deepEqual(missing, [], 'every variable is documented');
   });
 });
+
+describe('architecture: job kinds are typed both ways in the shared layer', () => {
+  it('no file outside daemon/protocol casts a job\'s params or result (they are ParamsOf / resultOf a kind of protocol/jobKinds.ts)', () => {
+    const casts: string[] = [];
+    const ROOT = path.dirname(DAEMON);
+    const files = [...tsFiles(path.join(DAEMON, 'cli')), ...tsFiles(path.join(DAEMON, 'jobs')), ...tsFiles(path.join(DAEMON, 'server')), ...tsFiles(EXTENSION), ...tsFiles(path.join(ROOT, 'webview'))];
+    for (const file of files) {
+      const src = fs.readFileSync(file, 'utf8');
+      const rel = path.relative(ROOT, file);
+      if (/runJobKind\([^;]*?\)\s+as\s/s.test(src)) casts.push(`${rel}: runJobKind(…) as`);
+      if (/\.result\s+as\s/.test(src)) casts.push(`${rel}: .result as`);
+      if (/\b(params|p|clean)\s+as\s+(never|unknown|Record|\{)/.test(src)) casts.push(`${rel}: params as`);
+      if (/params:\s*Record<string,\s*unknown>/.test(src)) casts.push(`${rel}: untyped params`);
+    }
+    assert.deepEqual(casts, []);
+    const shared = fs.readFileSync(path.join(DAEMON, 'protocol', 'jobKinds.ts'), 'utf8');
+    for (const kind of ['probe', 'train', 'evaluate', 'run', 'invert', 'audit']) assert.match(shared, new RegExp(`defineJobKind\\('${kind}'`), `job kind ${kind} is declared in the shared layer`);
+  });
+});
