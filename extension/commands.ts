@@ -14,6 +14,7 @@ import { openDashboard as showDashboard } from './dashboard/panel';
 import { checkDaemonUrl } from './format';
 import { auditJob, evaluateJob, invertJob, JOB_KIND, JobSubmission, probeJob, runJob, runNameOf, trainJob } from './jobParams';
 import { isActive } from './jobTracker';
+import { AuditJob, resultOf } from '../daemon/protocol/jobKinds';
 import { configText, encoderTemplate, freshName, runTemplate } from './templates';
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : v instanceof vscode.Uri ? v.fsPath : undefined);
@@ -351,7 +352,7 @@ export const auditTemplateStore: CommandFactory = {
     const off = ctx.connection.jobs.onEvent((e) => {
       if (e.job.id !== job.id || e.job.state === 'queued' || e.job.state === 'running') return;
       off();
-      const result = e.job.result as { report?: unknown; state?: unknown; stopReason?: unknown } | undefined;
+      const result = resultOf(AuditJob, e.job.result);
       if (e.job.state !== 'succeeded' || typeof result?.report !== 'string') return;
       const report = result.report;
       const msg = result.state === 'paused' ? `Face Inversion: the audit paused (${String(result.stopReason)}). Partial report:` : 'Face Inversion: audit report ready.';

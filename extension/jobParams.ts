@@ -3,13 +3,11 @@
  * schema (`daemon/listJobKinds` lists the kinds), so a mismatch comes back as an InvalidParams error naming
  * the field. Paths are absolute (the daemon confines them to its workspace and data roots).
  */
-export const JOB_KIND = { run: 'run', train: 'train', invert: 'invert', evaluate: 'evaluate', probe: 'probe', audit: 'audit' } as const;
+import { AuditJob, EvaluateJob, InvertJob, ProbeJob, RunJob, submission, TrainJob, type JobSubmission, type ParamsOf } from '../daemon/protocol/jobKinds';
 
-export interface JobSubmission {
-  kind: string;
-  params: Record<string, unknown>;
-  label: string;
-}
+export type { JobSubmission };
+
+export const JOB_KIND = { run: RunJob.name, train: TrainJob.name, invert: InvertJob.name, evaluate: EvaluateJob.name, probe: ProbeJob.name, audit: AuditJob.name } as const;
 
 const base = (p: string) => p.split(/[\\/]/).filter(Boolean).at(-1) ?? p;
 
@@ -28,12 +26,12 @@ export function runNameOf(configText: string): string | undefined {
 
 /** `runName`: the run's name, so notifications and the dashboard call it the same; else the file's name. */
 export function trainJob(configPath: string, runName?: string): JobSubmission {
-  return { kind: JOB_KIND.train, params: { config: configPath }, label: `train ${runName ?? base(configPath)}` };
+  return submission(TrainJob, { config: configPath }, `train ${runName ?? base(configPath)}`);
 }
 
 /** A run config end to end: the daemon's judge picks the route, trains or inverts, then evaluates. */
 export function runJob(configPath: string, runName?: string): JobSubmission {
-  return { kind: JOB_KIND.run, params: { config: configPath }, label: `run ${runName ?? base(configPath)}` };
+  return submission(RunJob, { config: configPath }, `run ${runName ?? base(configPath)}`);
 }
 
 /**
@@ -41,15 +39,11 @@ export function runJob(configPath: string, runName?: string): JobSubmission {
  * generator) is optional: without it the daemon's judge picks the route.
  */
 export function invertJob(embeddingsPath: string, encoderId: string, generator?: string): JobSubmission {
-  return {
-    kind: JOB_KIND.invert,
-    params: { encoder: encoderId, embeddings: embeddingsPath, route: 'auto', ...(generator ? { generator } : {}) },
-    label: `invert ${base(embeddingsPath)}`,
-  };
+  return submission(InvertJob, { encoder: encoderId, embeddings: embeddingsPath, route: 'auto', ...(generator ? { generator } : {}) }, `invert ${base(embeddingsPath)}`);
 }
 
 export function evaluateJob(runDir: string): JobSubmission {
-  return { kind: JOB_KIND.evaluate, params: { runDir }, label: `evaluate ${base(runDir)}` };
+  return submission(EvaluateJob, { runDir }, `evaluate ${base(runDir)}`);
 }
 
 /**
@@ -57,14 +51,15 @@ export function evaluateJob(runDir: string): JobSubmission {
  * optionally a reference set). `secrets` are HTTP encoders' auth.secret values from the editor's secret
  * storage, sent with the job only.
  */
-export function auditJob(a: { config?: string; templates?: string; encoder?: string; reference?: string; secrets?: Record<string, string> }): JobSubmission {
-  const params: Record<string, unknown> = {};
-  for (const k of ['config', 'templates', 'encoder', 'reference'] as const) if (a[k]) params[k] = a[k];
-  if (a.secrets && Object.keys(a.secrets).length) params.secrets = a.secrets;
-  return { kind: JOB_KIND.audit, params, label: `audit ${base(a.config ?? a.templates ?? 'templates')}` };
+export function auditJob(a: ({ config: string } | { templates: string; encoder: string }) & { reference?: string; secrets?: Record<string, string> }): JobSubmission {
+  const source = 'config' in a ? { config: a.config } : { templates: a.templates, encoder: a.encoder };
+  const params: ParamsOf<typeof AuditJob> = {
+    ...source, ...(a.reference ? { reference: a.reference } : {}), ...(a.secrets && Object.keys(a.secrets).length ? { secrets: a.secrets } : {}),
+  };
+  return submission(AuditJob, params, `audit ${base('config' in a ? a.config : a.templates)}`);
 }
 
 /** The daemon self-check: N matrix products on the active backend. */
 export function probeJob(steps = 20, size = 128): JobSubmission {
-  return { kind: JOB_KIND.probe, params: { steps, size }, label: `self-check ×${steps}` };
+  return submission(ProbeJob, { steps, size }, `self-check ×${steps}`);
 }

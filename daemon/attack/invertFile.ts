@@ -5,19 +5,19 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadDecoderModel, LoadedDecoder } from '../blackbox/decoderModel';
 import { writeReconstructions } from '../blackbox/reconstruct';
-import type { DecoderModelMeta } from '../blackbox/train';
 import { l2NormalizeRows, readEmbeddingsFile } from '../io/embeddingsFile';
 import type { AttackContext as JobContext } from '../runs/context';
 import { RUN_FILES } from '../protocol/runFolder';
+import type { DecoderMetaView } from '../protocol/decoderFit';
 import { readJson, writeJsonAtomic } from '../runs/runFolder';
-import { DecoderFaceModel } from './faceModel/decoder';
+import type { RouteRequest } from '../encoders/judge';
+import { DEFAULT_RUNS_DIR } from '../protocol/runConfig';
+import { openDecoderFaceModel } from './faceModel/decoder';
 import { checkFrame, checkTargets, renderFaces } from './inversion';
-import { gradientSearch } from './search/gradientSearch';
-import { judgeRoute, RouteRequest } from '../encoders/judge';
-import { DEFAULT_RUNS_DIR, defaultWhitebox } from '../protocol/runConfig';
-import { findEncoderConfig, scopeOf } from '../encoders/registry';
+import { invertTargets } from './invert';
+import { invertAttackSpec, planAttack } from './plan';
+import { startLatents } from './start';
 
 export interface InvertFileOptions {
   encoderId: string;
@@ -35,7 +35,7 @@ export function findGenerator(workspaceDir: string, encoderId: string): string {
   const candidates = (fs.existsSync(runsDir) ? fs.readdirSync(runsDir) : [])
     .map((name) => path.join(runsDir, name, RUN_FILES.model, 'meta.json'))
     .filter((f) => fs.existsSync(f))
-    .map((f) => ({ f, meta: readJson<DecoderModelMeta>(f), mtime: fs.statSync(f).mtimeMs }))
+    .map((f) => ({ f, meta: readJson<DecoderMetaView>(f), mtime: fs.statSync(f).mtimeMs }))
     .filter((c) => c.meta.encoderId === encoderId)
     .sort((a, b) => b.mtime - a.mtime);
   if (!candidates.length) {
@@ -46,45 +46,32 @@ export function findGenerator(workspaceDir: string, encoderId: string): string {
 }
 
 export async function invertFile(o: InvertFileOptions, ctx: JobContext): Promise<{ route: string; reason: string; outDir: string; cosine: number[] }> {
-  const config = findEncoderConfig(o.encoderId, scopeOf(ctx.workspaceDir)).config;
-  const decision = judgeRoute(config, o.route);
+  const plan = planAttack(invertAttackSpec(o), ctx.workspaceDir);
+  const { enc, decision } = plan;
   ctx.log('info', `route: ${decision.route} — ${decision.reason}`);
-  const { ids, rows } = readEmbeddingsFile(o.embeddingsFile, config.embeddingDim);
+  const { ids, rows } = readEmbeddingsFile(o.embeddingsFile, enc.embeddingDim);
   l2NormalizeRows(rows);
-  const generatorDir = o.generator ? path.resolve(ctx.workspaceDir, o.generator) : findGenerator(ctx.workspaceDir, config.id);
-  checkTargets(rows, config);
-  const loaded: LoadedDecoder = await loadDecoderModel(generatorDir);
-  const generator = new DecoderFaceModel(loaded);
+  const generatorDir = o.generator ? path.resolve(ctx.workspaceDir, o.generator) : findGenerator(ctx.workspaceDir, enc.id);
+  checkTargets(rows, enc);
+  const generator = await openDecoderFaceModel(generatorDir, enc);
   try {
-    if (loaded.meta.encoderId !== config.id) {
-      ctx.log('warn', `the generator was trained on ${loaded.meta.encoderId} embeddings, the targets come from ${config.id}`);
-    }
-    if (loaded.meta.embeddingDim !== config.embeddingDim) {
-      throw new Error(`model/encoder mismatch: the generator takes ${loaded.meta.embeddingDim}-d inputs, ${config.id} embeddings are ${config.embeddingDim}-d`);
-    }
-    checkFrame(generator, config);
+    checkFrame(generator, enc);
     const S = generator.frame.size;
     // The decoder's latent is the template itself: its own answer is the start.
-    const start = new Float32Array(rows.length * generator.latentDim);
-    rows.forEach((r, i) => start.set(r, i * generator.latentDim));
-    let latents: Float32Array = start;
-    let cosine: number[] = [];
-    if (decision.route === 'whitebox') {
-      const wb = { ...defaultWhitebox(), ...(o.steps ? { steps: o.steps } : {}) };
-        const res = await gradientSearch(generator, config, rows, start, wb, {
-          signal: ctx.signal, workspaceDir: ctx.workspaceDir, warn: (m) => ctx.log('warn', m),
-          onStep: (b, batches, s) => ctx.progress(b * wb.steps + s.step, batches * wb.steps, { loss: s.loss, cosine: s.meanCosine }),
-        });
-        latents = res.latents;
-        cosine = res.cosine;
-        const diverged = res.diverged.filter(Boolean).length;
-        if (diverged) ctx.log('warn', `${diverged} targets diverged (NaN loss): stopped, best result kept`);
-    }
-    const images = await renderFaces(generator, latents, rows.length);
+    const start = startLatents(plan.start, rows, { templates: new Float32Array(0), dim: enc.embeddingDim, latents: new Float32Array(0), latentDim: generator.latentDim, n: 0 });
+    const wb = plan.whitebox;
+    const res = await invertTargets(plan, generator, rows, start, {
+      signal: ctx.signal, workspaceDir: ctx.workspaceDir, log: (level, m) => ctx.log(level, m),
+      onWhiteboxStep: (b, batches, s) => ctx.progress(b * wb.steps + s.step, batches * wb.steps, { loss: s.loss, cosine: s.meanCosine }),
+    });
+    const diverged = (res.diverged ?? []).filter(Boolean).length;
+    if (diverged) ctx.log('warn', `${diverged} targets diverged (NaN loss): stopped, best result kept`);
+    const cosine = res.cosine ?? [];
+    const images = await renderFaces(generator, res.latents, rows.length);
     const S3 = S * S * 3;
     await writeReconstructions(o.outDir, ids.map((id, i) => ({ id, image: images.subarray(i * S3, (i + 1) * S3), ...(cosine[i] !== undefined ? { cosine: cosine[i] } : {}) })), S,
-      { encoderId: config.id, model: generator.dir, title: `${decision.route} inversion of ${path.basename(o.embeddingsFile)}`, frame: generator.frame });
-    writeJsonAtomic(path.join(o.outDir, 'report.json'), { route: decision.route, reason: decision.reason, encoderId: config.id, generator: generator.dir, ids, cosine });
+      { encoderId: enc.id, model: generator.dir, title: `${decision.route} inversion of ${path.basename(o.embeddingsFile)}`, frame: generator.frame });
+    writeJsonAtomic(path.join(o.outDir, 'report.json'), { route: decision.route, reason: decision.reason, encoderId: enc.id, generator: generator.dir, ids, cosine });
     return { route: decision.route, reason: decision.reason, outDir: o.outDir, cosine };
   } finally {
     generator.dispose();

@@ -15,31 +15,29 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { configIdentity, type RunConfig } from '../protocol/runConfig';
 import { resolveDatasetPath } from '../config/datasetPath';
-import { limitIdentities, openImageDataset, subsetByIdentity } from '../data/dataset';
+import { limitIdentities, openImageDataset, subsetByIdentity, type ImageDataset } from '../data/dataset';
 import { getAlignedCrops, getEmbeddings, getEmbeddingsWithCrops } from '../data/embeddingCache';
 import type { AlignmentSpec } from '../data/templates';
-import { findEncoderConfig, scopeOf } from '../encoders/registry';
 import { chooseRows, evaluateRun } from '../evaluation/evaluate';
 import { PIPELINE_DETECTOR_ID } from '../evaluation/roles';
 import type { EvaluationReport } from '../protocol/report';
 import { RUN_FILES, type ReconstructionIndex, type RunManifest } from '../protocol/runFolder';
 import { claimRunFolder, MetricsWriter, readJson, truncateMetrics, updateManifest } from '../runs/runFolder';
-import { loadDecoderModel } from '../blackbox/decoderModel';
 import { writeReconstructions } from '../blackbox/reconstruct';
 import { runDirOf, trainBlackBox } from '../blackbox/train';
-import { judgeRoute, RouteDecision } from '../encoders/judge';
+import type { RouteDecision } from '../encoders/judge';
 import type { AttackContext } from '../runs/context';
 import { JobCancelledError, throwIfCancelled } from '../runs/context';
-import { DecoderFaceModel } from './faceModel/decoder';
+import { openDecoderFaceModel } from './faceModel/decoder';
 import { buildPcaFaceModel, PcaFaceModel } from './faceModel/pca';
 import { findPcaFaceModel, keepPcaFaceModel } from './faceModel/pcaCache';
 import { defaultCacheDir } from '../data/pipeline';
 import type { FaceModel } from './faceModel/types';
-import { makeFaceCheck } from './faceCheck';
 import { checkFrame, renderFaces } from './inversion';
 import { ensureRunSplit, readRunSplit } from './runSplit';
-import { whiteboxWithRestarts } from './search/whiteboxRestarts';
-import { blackboxSearch } from './blackboxSearch';
+import { invertTargets, type Inversion, type InvertHooks } from './invert';
+import { planAttack, runAttackSpec, searchesByQueries, type AttackPlan } from './plan';
+import { queryReportHooks, reportQuerySearch, reportWhitebox, searchMinutes, whiteboxReportHooks, type QueryReportInput } from './runReport';
 import type { AttackerPhotos } from './search/surrogatePrior';
 import { AttackerPairs, startLatents } from './start';
 import { announcePhase, phaseSink, runPhases } from './phases';
@@ -74,10 +72,9 @@ function methodText(config: RunConfig, decision: RouteDecision, model: FaceModel
 
 export async function runAttack(config: RunConfig, ctx: AttackContext, opts: AttackOptions = {}): Promise<AttackOutcome> {
   const t0 = Date.now();
-  const entry = findEncoderConfig(config.encoder, scopeOf(ctx.workspaceDir));
-  const enc = entry.config;
+  const plan = planAttack(runAttackSpec(config), ctx.workspaceDir);
+  const { entry, enc, decision } = plan;
   if (entry.shadows) ctx.log('warn', `encoder "${enc.id}" comes from the workspace's ${entry.file}, which replaces the shipped ${entry.shadows}`);
-  const decision = judgeRoute(enc, config.route);
   ctx.log('info', `route: ${decision.route} — ${decision.reason}`);
   const runDir = runDirOf(config, ctx.workspaceDir);
   const datasetDir = resolveDatasetPath(config.dataset.path, ctx.workspaceDir);
@@ -111,7 +108,7 @@ export async function runAttack(config: RunConfig, ctx: AttackContext, opts: Att
       ...(fs.existsSync(manifestFile) ? {} : { createdAt: new Date().toISOString() }), state: 'running',
     });
     try {
-      await attack(config, ctx, { runDir, enc, decision, dataset, split, dataOpts, phase, ...(config.minutes !== undefined ? { deadline: t0 + config.minutes * 60_000 } : {}) });
+      await attack(config, ctx, { runDir, plan, dataset, split, dataOpts, phase, ...(config.minutes !== undefined ? { deadline: t0 + config.minutes * 60_000 } : {}) });
     } catch (err) {
       // A cancelled run says so in run.json (the dashboard otherwise takes it for a run.json of an older version).
       updateManifest(runDir, err instanceof JobCancelledError || ctx.signal.aborted
@@ -126,11 +123,11 @@ export async function runAttack(config: RunConfig, ctx: AttackContext, opts: Att
   return { runDir, decision, attackSeconds, ...(report ? { report } : {}) };
 }
 
-interface AttackPlan {
+/** One run's attack: its plan, folder, data and split, and how its setup reports. */
+interface RunAttack {
   runDir: string;
-  enc: ReturnType<typeof findEncoderConfig>['config'];
-  decision: RouteDecision;
-  dataset: ReturnType<typeof openImageDataset>;
+  plan: AttackPlan;
+  dataset: ImageDataset;
   split: ReturnType<typeof ensureRunSplit>;
   dataOpts: { cacheDir?: string; workers?: number; workspaceDir: string };
   phase: ReturnType<typeof runPhases>;
@@ -138,141 +135,143 @@ interface AttackPlan {
   deadline?: number;
 }
 
-async function attack(config: RunConfig, ctx: AttackContext, p: AttackPlan): Promise<void> {
-  const { runDir, enc, decision, split, dataOpts } = p;
-  // Dataset passes report as setup phases: a new run is shown with what it is doing from its first second.
-  const setup = (label: string) => ({ ...dataOpts, progress: phaseSink(ctx, p.phase('setup', label)) });
+/** The face model with the attacker's pairs (for the start) and, for PCA, the photos a surrogate prior is fitted on. */
+interface RunFaceModel { model: FaceModel; pairs: AttackerPairs; photos?: AttackerPhotos }
+
+/** The held-out targets: their templates, ids, rows of the test set and identities. */
+interface HeldOut { targets: Float32Array[]; ids: string[]; identities: string[] }
+
+async function attack(config: RunConfig, ctx: AttackContext, p: RunAttack): Promise<void> {
+  const { runDir, plan, split } = p;
   const trainDs = subsetByIdentity(p.dataset, split.train);
   const testDs = subsetByIdentity(p.dataset, split.test);
   // Only a decoder's training resumes across runs; anything else starts its clock again (an overwritten run's time is not carried).
   const trainSecondsBefore = trainsDecoder(config) ? readJson<{ trainSeconds?: number }>(path.join(runDir, RUN_FILES.manifest)).trainSeconds ?? 0 : 0;
   const tAttack = Date.now();
-
-  // The face model, in a frame the attacked encoder takes by a resize.
-  let model: FaceModel;
-  let pairs: AttackerPairs;
-  let photos: AttackerPhotos | undefined;
-  if (config.faceModel.kind === 'pca') {
-    const frame: AlignmentSpec = { template: enc.alignment.template, size: enc.alignment.size };
-    ctx.log('info', `the attacker's training data: ${trainDs.images.length} photos of ${split.train.length} identities, queried once each (cached after the first run)`);
-    announcePhase(ctx, p.phase('setup', "embedding the attacker's photos"));
-    const train = await getEmbeddingsWithCrops(trainDs, config.encoder, frame, setup("embedding the attacker's photos"));
-    throwIfCancelled(ctx);
-    const key = { datasetId: trainDs.id, rels: train.rels, frame, components: config.faceModel.components, clamp: config.faceModel.clamp, seed: config.training.seed };
-    const cacheDir = dataOpts.cacheDir ?? defaultCacheDir();
-    let pca = findPcaFaceModel(runDir, cacheDir, key);
-    if (!pca) {
-      announcePhase(ctx, p.phase('setup', 'building the PCA face model'));
-      ctx.log('info', `building the PCA face model: ${config.faceModel.components} components of ${train.rels.length} training faces (kept for every run with this split)`);
-      pca = await buildPcaFaceModel(train.crops, train.rels.length, frame, { components: config.faceModel.components, clamp: config.faceModel.clamp, seed: config.training.seed, log: (m) => ctx.log('info', m), signal: ctx.signal });
-      await keepPcaFaceModel(pca, runDir, cacheDir, key);
-    } else {
-      ctx.log('info', `using the PCA face model built for this split before (${pca.describe()})`);
-    }
-    model = pca;
-    photos = { templates: train.embeddings, dim: train.dim, crops: train.crops, rels: train.rels, identities: train.identities, datasetId: trainDs.id };
-    pairs = { templates: train.embeddings, dim: train.dim, latents: await (pca as PcaFaceModel).project(train.crops, train.rels.length), latentDim: pca.latentDim, n: train.rels.length };
-  } else {
-    const genDir = config.faceModel.run ? path.resolve(ctx.workspaceDir, config.faceModel.run) : runDir;
-    if (config.faceModel.run) {
-      // A decoder from another run must not have trained on this run's targets.
-      const genSplit = readRunSplit(genDir);
-      const trained = new Set([...genSplit.train, ...genSplit.validation]);
-      const leaked = split.test.filter((id) => trained.has(id));
-      if (leaked.length) {
-        throw new Error(`the decoder of ${genDir} was trained on ${leaked.length} of this run's held-out identities (e.g. ${leaked[0]}): ` +
-          'its split differs from this run\'s; use the same dataset, split and dataset.maxIdentities as the decoder\'s run, or train a decoder in this run');
-      }
-    }
-    const loaded = await loadDecoderModel(genDir);
-    if (loaded.meta.encoderId !== config.encoder) {
-      loaded.decoder.dispose();
-      throw new Error(`the decoder of ${genDir} was trained on ${loaded.meta.encoderId} templates, this run attacks ${config.encoder}`);
-    }
-    model = new DecoderFaceModel(loaded);
-    const train = await getEmbeddings(trainDs, config.encoder, setup("embedding the attacker's photos"));
-    pairs = { templates: train.embeddings, dim: train.dim, latents: train.embeddings, latentDim: train.dim, n: train.rels.length };
-  }
+  const { model, pairs, photos } = config.faceModel.kind === 'pca' ? await pcaFaceModel(config, ctx, p, trainDs) : await decoderFaceModel(config, ctx, p, trainDs);
   try {
-    checkFrame(model, enc);
-    const k = model.latentDim;
-    const testEmb = await getEmbeddings(testDs, config.encoder, setup('embedding the held-out targets'));
-    const rows = chooseRows(testEmb.rels.length, config.evaluation.maxImages, config.split.seed);
-    const targets = rows.map((r) => testEmb.embeddings.slice(r * testEmb.dim, (r + 1) * testEmb.dim));
-    const ids = rows.map((r) => testEmb.rels[r]);
-    ctx.log('info', `${targets.length} held-out targets of ${new Set(rows.map((r) => testEmb.identities[r])).size} identities; start: ${config.start}`);
-    const start = startLatents(config.start, targets, pairs);
+    checkFrame(model, plan.enc);
+    const held = await heldOutTargets(config, ctx, p, testDs);
+    ctx.log('info', `${held.targets.length} held-out targets of ${new Set(held.identities).size} identities; start: ${config.start}`);
+    const start = startLatents(plan.start, held.targets, pairs);
     model.clampLatents(start);
     throwIfCancelled(ctx);
 
     const metricsFile = path.join(runDir, RUN_FILES.metrics);
     if (!trainsDecoder(config)) truncateMetrics(metricsFile, -1);
     const metrics = new MetricsWriter(metricsFile);
-    const S = model.frame.size;
-    const testCrops = await getAlignedCrops(testDs, model.frame.template, S, setup('aligning the held-out photos'));
-    announcePhase(ctx, p.phase('attack', decision.route === 'whitebox' ? 'white-box search' : config.search.method !== 'none' ? 'query search' : "rendering the start's faces"));
-    const cropRow = new Map(testCrops.rels.map((r, i) => [r, i]));
-    const S3 = S * S * 3;
-    const writeIndex = async (latents: Float32Array, cosine: (number | undefined)[], queries: (number | undefined)[]): Promise<ReconstructionIndex> => {
-      const images = await renderFaces(model, latents, targets.length);
-      return writeReconstructions(path.join(runDir, RUN_FILES.reconstructions), ids.map((id, i) => {
-        const c = cropRow.get(id);
-        return {
-          id, identity: testEmb.identities[rows[i]], source: id, image: images.subarray(i * S3, (i + 1) * S3),
-          ...(c !== undefined ? { original: testCrops.crops.subarray(c * S3, (c + 1) * S3) } : {}),
-          ...(cosine[i] !== undefined && Number.isFinite(cosine[i]) ? { cosine: cosine[i] } : {}),
-          ...(queries[i] !== undefined ? { queries: queries[i] } : {}),
-        };
-      }), S, { encoderId: config.encoder, title: `${config.name}: reconstructions of held-out faces`, frame: model.frame });
-    };
-    let latents = start;
-    let cosine: (number | undefined)[] = targets.map(() => undefined);
-    let queries: (number | undefined)[] = decision.route === 'blackbox' ? targets.map(() => 0) : targets.map(() => undefined);
+    const writeIndex = await indexWriter(config, ctx, p, model, testDs, held);
+    announcePhase(ctx, p.phase('attack', plan.decision.route === 'whitebox' ? 'white-box search' : config.search.method !== 'none' ? 'query search' : "rendering the start's faces"));
     try {
-      if (decision.route === 'whitebox') {
-        let step = 0;
-        const check = config.whitebox.select === 'detected' ? await makeFaceCheck(model) : null;
-        const res = await whiteboxWithRestarts(model, enc, targets, start, config.whitebox, {
-          ...(check ? { detect: check.detect } : {}),
-          seed: config.training.seed, signal: ctx.signal, engine: config.training.engine, workspaceDir: ctx.workspaceDir,
-          warn: (m) => ctx.log('warn', m),
-          onStep: (b, batches, s) => {
-            step++;
-            metrics.append({ time: new Date().toISOString(), step, split: 'search', loss: s.loss, cosine: s.meanCosine });
-            const used = b * config.whitebox.steps + s.step, limit = batches * config.whitebox.steps;
-            ctx.progress(used, limit, { loss: s.loss, cosine: s.meanCosine, batch: b + 1 }, undefined,
-              { budget: { kind: 'steps', used, limit }, ...(used === limit ? { stopReason: `budget of ${config.whitebox.steps} gradient steps × ${config.whitebox.restarts} restart(s) per target reached` } : {}) });
-          },
-        });
-        await check?.dispose();
-        const undetected = res.detected.filter((d) => !d).length;
-        if (check && undetected) ctx.log('warn', `${undetected} white-box answers are not found by the face detector in any of the ${config.whitebox.restarts} restart(s)`);
-        if (res.aborted) throw new JobCancelledError();
-        const diverged = res.diverged.filter(Boolean).length;
-        if (diverged) ctx.log('warn', `${diverged} targets diverged (non-finite loss) and were stopped; their best result so far is kept`);
-        latents = res.latents;
-        cosine = res.cosine;
-        ctx.log('info', `white box on ${res.engine.chosen} (${res.engine.reason})`);
-        updateManifest(runDir, { engine: res.engine });
-      } else if (config.search.method !== 'none') {
-        const out = await blackboxSearch(ctx, {
-          config, enc, model, targets, ids, start, runDir, metrics, cacheDir: dataOpts.cacheDir, ...(photos ? { photos } : {}), ...(p.deadline ? { deadline: p.deadline } : {}),
-          writeSnapshot: async (z, c, q) => { await writeIndex(z, c, q); },
-        });
-        latents = out.latents;
-        cosine = out.cosine;
-        queries = out.queries;
-      }
-      await writeIndex(latents, cosine, queries);
+      const report: QueryReportInput = { config, targets: held.targets, ids: held.ids, runDir, metrics, writeSnapshot: async (z, c, q) => { await writeIndex(z, c, q); } };
+      const res = await invertTargets(plan, model, held.targets, start, runHooks(config, ctx, p, metrics, report, photos));
+      if (res.aborted) throw new JobCancelledError();
+      if (plan.decision.route === 'whitebox') reportWhitebox(ctx, config, runDir, res);
+      else if (searchesByQueries(plan)) reportQuerySearch(ctx, report, res);
+      await writeIndex(res.latents, ...answerFigures(plan, res, held.targets.length));
     } finally {
       metrics.close();
     }
     const seconds = trainSecondsBefore + (Date.now() - tAttack) / 1000;
-    updateManifest(runDir, { state: 'finished', trainSeconds: seconds, method: methodText(config, decision, model) });
-    ctx.log('info', `attack finished in ${(seconds / 60).toFixed(1)} min: ${methodText(config, decision, model)}`);
+    updateManifest(runDir, { state: 'finished', trainSeconds: seconds, method: methodText(config, plan.decision, model) });
+    ctx.log('info', `attack finished in ${(seconds / 60).toFixed(1)} min: ${methodText(config, plan.decision, model)}`);
   } finally {
     model.dispose();
   }
+}
+
+/** How the run reports the inversion: metrics and progress per step, snapshots, the search's share of the budget. */
+function runHooks(config: RunConfig, ctx: AttackContext, p: RunAttack, metrics: MetricsWriter, report: QueryReportInput, photos?: AttackerPhotos): InvertHooks {
+  const base: InvertHooks = { signal: ctx.signal, workspaceDir: ctx.workspaceDir, log: (level, m) => ctx.log(level, m), cacheDir: p.dataOpts.cacheDir, ...(photos ? { photos } : {}) };
+  if (p.plan.decision.route === 'whitebox') return { ...base, ...whiteboxReportHooks(ctx, config, metrics) };
+  const startedAt = Date.now();
+  const minutes = searchesByQueries(p.plan) ? searchMinutes(config, p.deadline, startedAt, (m) => ctx.log('warn', m)) : undefined;
+  return { ...base, ...(minutes !== undefined ? { minutes, startedAt } : {}), ...queryReportHooks(ctx, report) };
+}
+
+/** The cosine and queries the index records per answer: the optimiser's cosine, queries on the black box (0 without a search). */
+function answerFigures(plan: AttackPlan, res: Inversion, n: number): [(number | undefined)[], (number | undefined)[]] {
+  const cosine = res.cosine ?? new Array<undefined>(n).fill(undefined);
+  const queries = plan.decision.route === 'blackbox' ? res.queries ?? new Array<number>(n).fill(0) : new Array<undefined>(n).fill(undefined);
+  return [cosine, queries];
+}
+
+/** Dataset passes report as setup phases: a new run is shown with what it is doing from its first second. */
+function setupOpts(ctx: AttackContext, p: RunAttack, label: string) {
+  return { ...p.dataOpts, progress: phaseSink(ctx, p.phase('setup', label)) };
+}
+
+/** The PCA face model of the attacker's training faces, in the attacked encoder's frame (kept for every run with this split). */
+async function pcaFaceModel(config: RunConfig, ctx: AttackContext, p: RunAttack, trainDs: ImageDataset): Promise<RunFaceModel> {
+  const { enc } = p.plan;
+  if (p.plan.faceModel.kind !== 'pca') throw new Error('pcaFaceModel: the plan has no PCA face model');
+  const { components, clamp } = p.plan.faceModel;
+  const frame: AlignmentSpec = { template: enc.alignment.template, size: enc.alignment.size };
+  ctx.log('info', `the attacker's training data: ${trainDs.images.length} photos of ${p.split.train.length} identities, queried once each (cached after the first run)`);
+  announcePhase(ctx, p.phase('setup', "embedding the attacker's photos"));
+  const train = await getEmbeddingsWithCrops(trainDs, config.encoder, frame, setupOpts(ctx, p, "embedding the attacker's photos"));
+  throwIfCancelled(ctx);
+  const key = { datasetId: trainDs.id, rels: train.rels, frame, components, clamp, seed: p.plan.seed };
+  const cacheDir = p.dataOpts.cacheDir ?? defaultCacheDir();
+  let pca = findPcaFaceModel(p.runDir, cacheDir, key);
+  if (!pca) {
+    announcePhase(ctx, p.phase('setup', 'building the PCA face model'));
+    ctx.log('info', `building the PCA face model: ${components} components of ${train.rels.length} training faces (kept for every run with this split)`);
+    pca = await buildPcaFaceModel(train.crops, train.rels.length, frame, { components, clamp, seed: p.plan.seed, log: (m) => ctx.log('info', m), signal: ctx.signal });
+    await keepPcaFaceModel(pca, p.runDir, cacheDir, key);
+  } else {
+    ctx.log('info', `using the PCA face model built for this split before (${pca.describe()})`);
+  }
+  const photos = { templates: train.embeddings, dim: train.dim, crops: train.crops, rels: train.rels, identities: train.identities, datasetId: trainDs.id };
+  const pairs = { templates: train.embeddings, dim: train.dim, latents: await (pca as PcaFaceModel).project(train.crops, train.rels.length), latentDim: pca.latentDim, n: train.rels.length };
+  return { model: pca, pairs, photos };
+}
+
+/** The decoder this run trained, or another run's (refused when that run trained on this run's targets). */
+async function decoderFaceModel(config: RunConfig, ctx: AttackContext, p: RunAttack, trainDs: ImageDataset): Promise<RunFaceModel> {
+  const borrowed = p.plan.faceModel.kind === 'decoder' ? p.plan.faceModel.run : undefined;
+  const genDir = borrowed ? path.resolve(ctx.workspaceDir, borrowed) : p.runDir;
+  if (borrowed) {
+    // A decoder from another run must not have trained on this run's targets.
+    const genSplit = readRunSplit(genDir);
+    const trained = new Set([...genSplit.train, ...genSplit.validation]);
+    const leaked = p.split.test.filter((id) => trained.has(id));
+    if (leaked.length) {
+      throw new Error(`the decoder of ${genDir} was trained on ${leaked.length} of this run's held-out identities (e.g. ${leaked[0]}): ` +
+        'its split differs from this run\'s; use the same dataset, split and dataset.maxIdentities as the decoder\'s run, or train a decoder in this run');
+    }
+  }
+  const model = await openDecoderFaceModel(genDir, p.plan.enc);
+  const train = await getEmbeddings(trainDs, config.encoder, setupOpts(ctx, p, "embedding the attacker's photos"));
+  return { model, pairs: { templates: train.embeddings, dim: train.dim, latents: train.embeddings, latentDim: train.dim, n: train.rels.length } };
+}
+
+async function heldOutTargets(config: RunConfig, ctx: AttackContext, p: RunAttack, testDs: ImageDataset): Promise<HeldOut> {
+  const testEmb = await getEmbeddings(testDs, config.encoder, setupOpts(ctx, p, 'embedding the held-out targets'));
+  const rows = chooseRows(testEmb.rels.length, config.evaluation.maxImages, config.split.seed);
+  return {
+    targets: rows.map((r) => testEmb.embeddings.slice(r * testEmb.dim, (r + 1) * testEmb.dim)),
+    ids: rows.map((r) => testEmb.rels[r]), identities: rows.map((r) => testEmb.identities[r]),
+  };
+}
+
+/** Writes the reconstruction index (faces beside the aligned originals): the final one and the live snapshots. */
+async function indexWriter(config: RunConfig, ctx: AttackContext, p: RunAttack, model: FaceModel, testDs: ImageDataset, held: HeldOut) {
+  const S = model.frame.size, S3 = S * S * 3;
+  const testCrops = await getAlignedCrops(testDs, model.frame.template, S, setupOpts(ctx, p, 'aligning the held-out photos'));
+  const cropRow = new Map(testCrops.rels.map((r, i) => [r, i]));
+  return async (latents: Float32Array, cosine: (number | undefined)[], queries: (number | undefined)[]): Promise<ReconstructionIndex> => {
+    const images = await renderFaces(model, latents, held.targets.length);
+    return writeReconstructions(path.join(p.runDir, RUN_FILES.reconstructions), held.ids.map((id, i) => {
+      const c = cropRow.get(id);
+      return {
+        id, identity: held.identities[i], source: id, image: images.subarray(i * S3, (i + 1) * S3),
+        ...(c !== undefined ? { original: testCrops.crops.subarray(c * S3, (c + 1) * S3) } : {}),
+        ...(cosine[i] !== undefined && Number.isFinite(cosine[i]) ? { cosine: cosine[i] } : {}),
+        ...(queries[i] !== undefined ? { queries: queries[i] } : {}),
+      };
+    }), S, { encoderId: config.encoder, title: `${config.name}: reconstructions of held-out faces`, frame: model.frame });
+  };
 }
 
 /** Every model the attack uses, by role (run.json), so none of them is counted as transfer. */

@@ -39,24 +39,36 @@ function topK(t: Float32Array, pool: Float32Array, dim: number, k: number): numb
 }
 
 export function startLatents(kind: RunConfig['start'], targets: readonly Float32Array[], pairs: AttackerPairs): Float32Array {
+  return startFrom(kind, pairs)(targets);
+}
+
+/** The start as a function of the targets, fitted once on the attacker's pairs (the audit starts chunk by chunk). */
+export function startFrom(kind: RunConfig['start'], pairs: AttackerPairs): (targets: readonly Float32Array[]) => Float32Array {
   const { dim, latentDim } = pairs;
-  const out = new Float32Array(targets.length * latentDim);
   if (kind === 'decoder') {
     if (latentDim !== dim) throw new Error(`start "decoder" needs a face model whose latent is the template (${dim}-d), this one takes ${latentDim}-d latents`);
-    targets.forEach((t, i) => out.set(t, i * dim));
-    return out;
+    return (targets) => {
+      const out = new Float32Array(targets.length * latentDim);
+      targets.forEach((t, i) => out.set(t, i * dim));
+      return out;
+    };
   }
   if (kind === 'ridge') {
     const map = fitRidge(pairs.templates, pairs.latents, pairs.n, dim, latentDim, RIDGE_LAMBDA);
-    const flat = new Float32Array(targets.length * dim);
-    targets.forEach((t, i) => flat.set(t, i * dim));
-    return applyRidge(map, flat, targets.length);
+    return (targets) => {
+      const flat = new Float32Array(targets.length * dim);
+      targets.forEach((t, i) => flat.set(t, i * dim));
+      return applyRidge(map, flat, targets.length);
+    };
   }
   if (pairs.n < NEAREST_K) throw new Error(`start "nearest" averages the ${NEAREST_K} nearest training faces, the attacker has ${pairs.n}`);
-  targets.forEach((t, i) => {
-    for (const r of topK(t, pairs.templates, dim, NEAREST_K)) {
-      for (let c = 0; c < latentDim; c++) out[i * latentDim + c] += pairs.latents[r * latentDim + c] / NEAREST_K;
-    }
-  });
-  return out;
+  return (targets) => {
+    const out = new Float32Array(targets.length * latentDim);
+    targets.forEach((t, i) => {
+      for (const r of topK(t, pairs.templates, dim, NEAREST_K)) {
+        for (let c = 0; c < latentDim; c++) out[i * latentDim + c] += pairs.latents[r * latentDim + c] / NEAREST_K;
+      }
+    });
+    return out;
+  };
 }

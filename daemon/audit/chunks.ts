@@ -21,6 +21,7 @@ import { mulberry32 } from '../data/split';
 import { canonicalJson, readJson, writeJsonAtomic } from '../runs/runFolder';
 import type { Budget } from '../protocol/budget';
 import type { TemplateResult } from './reportSchema';
+import type { EngineDecision } from '../ort/engineChoice';
 
 export const AUDIT_FILES = {
   manifest: 'audit.json',
@@ -50,6 +51,8 @@ export interface AuditManifest {
   error?: string;
   /** Seconds spent attacking and scoring, over every session. */
   workSeconds: number;
+  /** The white box's engine (ONNX Runtime or TF.js) and why, as a run records it in run.json. */
+  attackEngine?: EngineDecision;
 }
 
 export interface ChunkFile {

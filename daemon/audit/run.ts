@@ -2,15 +2,15 @@
  * `faceinv audit`: can the templates of a store the user owns be turned back into faces their system
  * accepts, at its operating point, and how much better than a lookalike? (ISO/IEC 30136 irreversibility.)
  *
- *   1. judge the route from what the encoder config declares (daemon/encoders/judge.ts);
+ *   1. plan the attack (daemon/attack/plan.ts: the encoder, the judge's route, the engine), as a run does;
  *   2. read the store, flagging bad rows (templateStore.ts);
  *   3. calibrate the encoder's thresholds at the operating points on a labelled reference set it embeds
  *      (reference.ts, calibration.ts; cached per encoder and reference set);
  *   4. build the attacker's face model and start from the reference set (the attack's own building blocks:
- *      daemon/attack/faceModel/pca.ts, ridge.ts, start.ts);
- *   5. invert every template, a resumable chunk at a time (chunks.ts): black box = query search under the
- *      budget (daemon/attack/search/querySearch.ts, every face 8-bit: quantise.ts), white box = gradient
- *      search (daemon/attack/search/gradientSearch.ts);
+ *      daemon/attack/faceModel/pca.ts, start.ts);
+ *   5. invert every template, a resumable chunk at a time (chunks.ts), with the attack's one inversion
+ *      (daemon/attack/invert.ts): black box = query search under the budget, every face 8-bit (quantise.ts);
+ *      white box = gradient search through the encoder;
  *   6. score each reconstruction against its own template, `direct` and `redetect`, and the nearest
  *      reference photo the same way, by the audited encoder and any transfer encoder (score.ts);
  *   7. write report.json, a self-contained report.html and templates.csv (summary.ts, reportHtml.ts).
@@ -36,15 +36,13 @@ import { nearestRows } from '../evaluation/baselines';
 import { meanFaceGeometry } from '../evaluation/meanGeometry';
 import { JobCancelledError, throwIfCancelled, type AttackContext as JobContext } from '../runs/context';
 import type { Budget } from '../protocol/budget';
-import { judgeRoute, type RouteDecision } from '../encoders/judge';
+import type { RouteDecision } from '../encoders/judge';
 import { buildPcaFaceModel, loadPcaFaceModel, PcaFaceModel } from '../attack/faceModel/pca';
-import { makeFaceCheck } from '../attack/faceCheck';
 import { renderFaces } from '../attack/inversion';
-import { applyRidge, fitRidge, type RidgeMap } from '../math/ridge';
-import { whiteboxWithRestarts } from '../attack/search/whiteboxRestarts';
-import { QueryOracle } from '../attack/search/oracle';
-import { querySearch } from '../attack/search/querySearch';
-import { RIDGE_LAMBDA, startLatents, type AttackerPairs } from '../attack/start';
+import { invertTargets, openFaceDetector, type DetectFn } from '../attack/invert';
+import { auditAttackSpec, planAttack, searchesByQueries, type AttackPlan } from '../attack/plan';
+import { startFrom, type AttackerPairs } from '../attack/start';
+import type { EngineDecision } from '../ort/engineChoice';
 import { cachedCalibration, type Calibration } from './calibration';
 import { AUDIT_FILES, ChunkFile, claimAuditFolder, keptRows, readChunk, updateAuditManifest, writeChunk } from './chunks';
 import { eightBit } from './quantise';
@@ -118,164 +116,57 @@ function describeMethod(config: AuditConfig, decision: RouteDecision, model: Pca
 
 const serviceFailures = (e: Encoder) => (e as { stats?: { serviceFailures?: number } }).stats?.serviceFailures ?? 0;
 
+/** The audited encoder and the transfer systems, loaded, with their reference embeddings and thresholds. */
+interface Calibrated {
+  encoderA: Encoder;
+  ref: ReferenceSet;
+  refA: ReferenceEmbeddings;
+  hashA: string;
+  calA: { calibration: Calibration; cached: boolean };
+  transfers: Transfer[];
+}
+
+/** What the chunks share: the face model, the start, the scorers' helpers, the detector. */
+interface ChunkTools {
+  pca: PcaFaceModel;
+  start: (targets: readonly Float32Array[]) => Float32Array;
+  meanGeometry: FaceGeometry | null;
+  analyzer: FaceAnalyzer;
+  detect?: DetectFn;
+}
+
 export async function runAudit(config: AuditConfig, ctx: JobContext, opts: AuditOptions = {}): Promise<AuditOutcome> {
   const t0 = Date.now();
   const ws = ctx.workspaceDir;
-  // The registry's scope: the shipped encoder configs and the workspace's own (an HTTP service usually is one).
-  const scope = scopeOf(ws);
-  const entry = findEncoderConfig(config.encoder, scope);
-  const enc = entry.config;
-  const decision = judgeRoute(enc, config.route);
+  // The registry's scope (the shipped encoder configs and the workspace's own, an HTTP service usually is one) is the plan's.
+  const plan = planAttack(auditAttackSpec(config), ws);
+  const { entry, enc, decision } = plan;
   ctx.log('info', `route: ${decision.route} — ${decision.reason}`);
-  const storeFile = path.resolve(ws, config.templates);
-  const store = readTemplateStore(storeFile, enc.embeddingDim, enc.id);
-  const bad = store.rows - store.usable;
-  ctx.log('info', `template store ${storeFile}: ${store.rows} templates of dimension ${store.dim}${bad ? `; ${bad} rows cannot be audited (flagged in the report)` : ''}`);
-  const transferEntries = config.transfer.map((t) => {
-    const e = findEncoderConfig(t.encoder, scope);
-    const file = path.resolve(ws, t.templates);
-    const s = readTemplateStore(file, e.config.embeddingDim, e.config.id);
-    return { entry: e, store: s, rowOf: matchRows(store, s, `transfer template store ${file}`) };
-  });
+  const { store, transferEntries } = openStores(config, plan, ws, ctx);
   const auditDir = auditDirOf(config, ws);
   const { manifest, resumed } = claimAuditFolder(auditDir, config, store, opts.overwrite ?? false);
   ctx.log('info', `${resumed ? 'resuming' : 'starting'} the audit in ${auditDir} (${manifest.chunks} chunks of ${config.chunkSize})`);
-
-  const dataOpts = { cacheDir: opts.cacheDir, workers: opts.workers, workspaceDir: ws };
-  const frame: AlignmentSpec = { template: enc.alignment.template, size: enc.alignment.size };
   const disposers: (() => unknown)[] = [];
   let stage = 'loading';
   try {
-    const encoderA = await loadEncoder(enc, { workspaceDir: ws, secrets: opts.secrets });
-    disposers.push(() => encoderA.dispose());
-    const ref = openReference(config.reference, ws, config.seed);
-    ctx.log('info', `reference set: ${ref.description}`);
     stage = 'calibrating';
-    const refA = await referenceEmbeddings(ref, entry, frame, async () => encoderA, { ...dataOpts, log: (m) => ctx.log('info', m), signal: ctx.signal });
-    throwIfCancelled(ctx);
-    const hashA = encoderHash(entry, ws);
-    const calA = await calibrationOf(ctx, opts, enc, hashA, ref, refA, config.operatingPoints);
-    const transfers: Transfer[] = [];
-    for (const t of transferEntries) {
-      const e = await loadEncoder(t.entry.config, { workspaceDir: ws, secrets: opts.secrets });
-      disposers.push(() => e.dispose());
-      const r = await referenceEmbeddings(ref, t.entry, null, async () => e, { ...dataOpts, log: (m) => ctx.log('info', m), signal: ctx.signal });
-      const c = await calibrationOf(ctx, opts, t.entry.config, encoderHash(t.entry, ws), ref, r, config.operatingPoints);
-      transfers.push({ ...t, encoder: e, ref: r, calibration: c.calibration, calibrationCached: c.cached });
-    }
-    throwIfCancelled(ctx);
-
+    const cal = await calibrateEncoders(config, plan, ctx, opts, transferEntries, disposers);
     stage = 'building the face model';
-    const n = refA.rels.length;
-    const components = Math.min(config.faceModel.components, n - 1);
-    if (components < 2) throw new Error(`the reference set has ${n} usable photos: too few for a face model (at least 3)`);
-    if (components < config.faceModel.components) ctx.log('warn', `the reference set has ${n} photos: the face model gets ${components} components instead of ${config.faceModel.components}`);
-    let model = loadPcaFaceModel(auditDir);
-    const fits = (m: PcaFaceModel) => m.description.components === components && m.description.frame.template === frame.template && m.description.frame.size === frame.size &&
-      m.description.clamp === config.faceModel.clamp && m.description.faces === n && m.description.seed === config.seed;
-    if (model && !fits(model)) { model.dispose(); model = null; }
-    if (!model) {
-      ctx.log('info', `building the PCA face model: ${components} components of ${n} reference faces`);
-      model = await buildPcaFaceModel(refA.crops as Uint8Array, n, frame, { components, clamp: config.faceModel.clamp, seed: config.seed, log: (m) => ctx.log('info', m), signal: ctx.signal });
-      await model.save(auditDir);
-    }
-    const pca = model;
-    disposers.push(() => pca.dispose());
-    const refLatents = await pca.project(refA.crops as Uint8Array, n);
-    const pairs: AttackerPairs = { templates: refA.embeddings, dim: refA.dim, latents: refLatents, latentDim: pca.latentDim, n };
-    const ridge: RidgeMap | null = config.start === 'ridge' ? fitRidge(pairs.templates, pairs.latents, n, pairs.dim, pairs.latentDim, RIDGE_LAMBDA) : null;
-    const method = describeMethod(config, decision, pca);
+    const tools = await chunkTools(config, plan, ctx, opts, auditDir, cal, disposers);
+    const method = describeMethod(config, decision, tools.pca);
     ctx.log('info', method);
-
-    // Mean face geometry of the reference, for `direct` scoring by an encoder with another template.
-    let meanGeometry: FaceGeometry | null = null;
-    if (transfers.some((t) => t.entry.config.alignment.template !== frame.template)) {
-      meanGeometry = meanFaceGeometry((await runFacePipeline(ref.dataset, {}, dataOpts)).analyses, frame);
-    }
-    const analyzer = await FaceAnalyzer.load();
-    disposers.push(() => analyzer.dispose());
-    let check: Awaited<ReturnType<typeof makeFaceCheck>> | null = null;
-    // The face detector in the loop, as in the attack: the black box's search, the white box's choice among restarts.
-    const wantsCheck = decision.route === 'whitebox' ? config.whitebox.select === 'detected' : config.search.method !== 'none' && config.search.detectorCheck;
-    if (wantsCheck) {
-      check = await makeFaceCheck(pca);
-      const c = check;
-      disposers.push(() => c.dispose());
-    }
-
-    // The chunks.
     stage = 'inverting';
-    const chunkCount = manifest.chunks;
-    const kept = keptRows(store.rows, config.keepImages, config.seed);
-    fs.mkdirSync(path.join(auditDir, AUDIT_FILES.images), { recursive: true });
-    const results: TemplateResult[][] = new Array(chunkCount);
-    const usableRows = (from: number, to: number) => { let c = 0; for (let r = from; r < to; r++) if (!store.flags[r] || store.flags[r]?.usable) c++; return c; };
-    const perTemplate = decision.route === 'whitebox' ? config.whitebox.steps : config.search.method === 'none' ? 1 : config.budget;
-    const budgetKind: Budget['kind'] = decision.route === 'blackbox' && config.search.method !== 'none' ? 'queries' : 'steps';
-    const limit = Math.max(1, store.usable * perTemplate);
-    let used = 0;
-    let scoringQueries = 0;
-    let workSeconds = manifest.workSeconds;
-    const todo: number[] = [];
-    for (let k = 0; k < chunkCount; k++) {
-      const from = k * config.chunkSize, to = Math.min(store.rows, from + config.chunkSize);
-      const done = readChunk(auditDir, k, from, to);
-      if (done && !(opts.retryFailed && done.encoderFailures > 0)) {
-        results[k] = done.results;
-        scoringQueries += done.scoringQueries;
-        used += budgetKind === 'queries' ? done.searchQueries : usableRows(from, to) * perTemplate;
-      } else todo.push(k);
-    }
-    if (todo.length < chunkCount) ctx.log('info', `${chunkCount - todo.length} of ${chunkCount} chunks already done; ${todo.length} to go`);
-    const usedAtStart = used;
-    const tLoop = Date.now();
-    const budgetOf = (u: number): Budget => ({ kind: budgetKind, used: Math.round(u), limit });
-    const report = (u: number, message: string) => {
-      const elapsed = (Date.now() - tLoop) / 1000;
-      const gained = u - usedAtStart;
-      const eta = gained > 0 ? (elapsed / gained) * Math.max(0, limit - u) : undefined;
-      ctx.progress(Math.round(u), limit, {}, message, { budget: budgetOf(u), ...(eta !== undefined ? { etaSeconds: eta } : {}) });
-    };
-    let stop: { state: 'paused' | 'stopped'; reason: string } | undefined;
-    let sessionChunks = 0;
-    for (const k of todo) {
-      throwIfCancelled(ctx);
-      if (opts.maxChunks !== undefined && sessionChunks >= opts.maxChunks) { stop = { state: 'stopped', reason: `stopped after ${sessionChunks} chunks (maxChunks)` }; break; }
-      const from = k * config.chunkSize, to = Math.min(store.rows, from + config.chunkSize);
-      const tChunk = Date.now();
-      const failuresBefore = [encoderA, ...transfers.map((t) => t.encoder)].map(serviceFailures);
-      const usedBefore = used;
-      const out = await auditChunk({
-        k, from, to, config, decision, store, transfers, model: pca, ridge, pairs, refA, frame, enc, encoderA, analyzer, meanGeometry, check, kept, auditDir, ctx,
-        onSearch: (qpt, m) => report(usedBefore + (budgetKind === 'queries' ? qpt * m : 0), `chunk ${k + 1} of ${chunkCount}: searching`),
-      });
-      const serviceHit = [encoderA, ...transfers.map((t) => t.encoder)].findIndex((e, i) => serviceFailures(e) > failuresBefore[i]);
-      if (serviceHit >= 0 && config.onEncoderError === 'pause') {
-        const e = [encoderA, ...transfers.map((t) => t.encoder)][serviceHit];
-        stop = { state: 'paused', reason: `paused at chunk ${k + 1} of ${chunkCount}: encoder ${e.id} failed as a service (${serviceProblem(e)?.message ?? 'see the log'}); the ${results.filter(Boolean).length} chunks before it are kept — run the audit again to continue` };
-        ctx.log('warn', stop.reason);
-        break;
-      }
-      const seconds = (Date.now() - tChunk) / 1000;
-      const file: ChunkFile = { version: 1, chunk: k, from, to, seconds, ...out.counts, results: out.results };
-      writeChunk(auditDir, file);
-      results[k] = out.results;
-      scoringQueries += out.counts.scoringQueries;
-      sessionChunks++;
-      used += budgetKind === 'queries' ? out.counts.searchQueries : usableRows(from, to) * perTemplate;
-      workSeconds += seconds;
-      const doneCount = results.filter(Boolean).length;
-      updateAuditManifest(auditDir, { chunksDone: doneCount, workSeconds, progress: { templatesDone: Math.min(store.rows, to), budget: budgetOf(used) } });
-      report(used, `chunk ${k + 1} of ${chunkCount} done (${doneCount} of ${chunkCount})`);
-    }
+    const done = await invertChunks({ config, plan, ctx, opts, auditDir, manifest, store, cal, tools });
+    const { results, used, limit, budgetKind, stop, scoringQueries, workSeconds } = done;
     const all = results.filter(Boolean).flat();
     const state = stop ? 'partial' : 'finished';
     const stopReason = stop?.reason ?? (budgetKind === 'queries' ? `budget of ${config.budget} queries per template reached for every template` : 'every template inverted');
-    ctx.progress(Math.round(used), limit, {}, state === 'finished' ? 'audit done' : stopReason, { budget: budgetOf(used), stopReason });
+    ctx.progress(Math.round(used), limit, {}, state === 'finished' ? 'audit done' : stopReason, { budget: { kind: budgetKind, used: Math.round(used), limit }, stopReason });
     stage = 'writing the report';
+    const { encoderA, ref, refA, hashA, calA, transfers } = cal;
     const written = await writeAuditReport({
-      auditDir, config, state, entry, hash: hashA, decision, method, store, results: all, ref, refA, calA, transfers, pca,
-      chunks: { size: config.chunkSize, total: chunkCount, done: results.filter(Boolean).length },
+      auditDir, config, state, entry, hash: hashA, decision, method, store, results: all, ref, refA, calA, transfers, pca: tools.pca,
+      chunks: { size: config.chunkSize, total: manifest.chunks, done: results.filter(Boolean).length },
       scoringQueries, workSeconds, sessionSeconds: (Date.now() - t0) / 1000, command: opts.command ?? `faceinv audit ${path.join(auditDir, AUDIT_FILES.config)}`,
       engine: getEngineInfo()?.summary ?? 'unknown', versions: getEngineInfo()?.versions ?? { node: process.versions.node },
       http: [encoderA, ...transfers.map((t) => t.encoder)].map((e) => [e.id, (e as { stats?: unknown }).stats] as const).filter(([, s]) => s !== undefined),
@@ -293,6 +184,158 @@ export async function runAudit(config: AuditConfig, ctx: JobContext, opts: Audit
   }
 }
 
+/** The audited store and the transfer systems' stores, matched row for row (or id for id). */
+function openStores(config: AuditConfig, plan: AttackPlan, ws: string, ctx: JobContext) {
+  const storeFile = path.resolve(ws, config.templates);
+  const store = readTemplateStore(storeFile, plan.enc.embeddingDim, plan.enc.id);
+  const bad = store.rows - store.usable;
+  ctx.log('info', `template store ${storeFile}: ${store.rows} templates of dimension ${store.dim}${bad ? `; ${bad} rows cannot be audited (flagged in the report)` : ''}`);
+  const transferEntries = config.transfer.map((t) => {
+    const e = findEncoderConfig(t.encoder, scopeOf(ws));
+    const file = path.resolve(ws, t.templates);
+    const s = readTemplateStore(file, e.config.embeddingDim, e.config.id);
+    return { entry: e, store: s, rowOf: matchRows(store, s, `transfer template store ${file}`) };
+  });
+  return { store, transferEntries };
+}
+
+/** Loads the audited encoder and the transfer systems, embeds the reference set with each and calibrates their thresholds. */
+async function calibrateEncoders(config: AuditConfig, plan: AttackPlan, ctx: JobContext, opts: AuditOptions,
+  transferEntries: Omit<Transfer, 'encoder' | 'ref' | 'calibration' | 'calibrationCached'>[], disposers: (() => unknown)[]): Promise<Calibrated> {
+  const ws = ctx.workspaceDir;
+  const dataOpts = { cacheDir: opts.cacheDir, workers: opts.workers, workspaceDir: ws };
+  const frame: AlignmentSpec = { template: plan.enc.alignment.template, size: plan.enc.alignment.size };
+  const encoderA = await loadEncoder(plan.enc, { workspaceDir: ws, secrets: opts.secrets });
+  disposers.push(() => encoderA.dispose());
+  const ref = openReference(config.reference, ws, config.seed);
+  ctx.log('info', `reference set: ${ref.description}`);
+  const refA = await referenceEmbeddings(ref, plan.entry, frame, async () => encoderA, { ...dataOpts, log: (m) => ctx.log('info', m), signal: ctx.signal });
+  throwIfCancelled(ctx);
+  const hashA = encoderHash(plan.entry, ws);
+  const calA = await calibrationOf(ctx, opts, plan.enc, hashA, ref, refA, config.operatingPoints);
+  const transfers: Transfer[] = [];
+  for (const t of transferEntries) {
+    const e = await loadEncoder(t.entry.config, { workspaceDir: ws, secrets: opts.secrets });
+    disposers.push(() => e.dispose());
+    const r = await referenceEmbeddings(ref, t.entry, null, async () => e, { ...dataOpts, log: (m) => ctx.log('info', m), signal: ctx.signal });
+    const c = await calibrationOf(ctx, opts, t.entry.config, encoderHash(t.entry, ws), ref, r, config.operatingPoints);
+    transfers.push({ ...t, encoder: e, ref: r, calibration: c.calibration, calibrationCached: c.cached });
+  }
+  throwIfCancelled(ctx);
+  return { encoderA, ref, refA, hashA, calA, transfers };
+}
+
+/** The attacker's PCA face model of the reference faces (kept in the audit folder), the start, the scorers' helpers, the detector. */
+async function chunkTools(config: AuditConfig, plan: AttackPlan, ctx: JobContext, opts: AuditOptions, auditDir: string, cal: Calibrated, disposers: (() => unknown)[]): Promise<ChunkTools> {
+  const { refA, ref, transfers } = cal;
+  const frame: AlignmentSpec = { template: plan.enc.alignment.template, size: plan.enc.alignment.size };
+  const n = refA.rels.length;
+  const components = Math.min(config.faceModel.components, n - 1);
+  if (components < 2) throw new Error(`the reference set has ${n} usable photos: too few for a face model (at least 3)`);
+  if (components < config.faceModel.components) ctx.log('warn', `the reference set has ${n} photos: the face model gets ${components} components instead of ${config.faceModel.components}`);
+  let model = loadPcaFaceModel(auditDir);
+  const fits = (m: PcaFaceModel) => m.description.components === components && m.description.frame.template === frame.template && m.description.frame.size === frame.size &&
+    m.description.clamp === config.faceModel.clamp && m.description.faces === n && m.description.seed === config.seed;
+  if (model && !fits(model)) { model.dispose(); model = null; }
+  if (!model) {
+    ctx.log('info', `building the PCA face model: ${components} components of ${n} reference faces`);
+    model = await buildPcaFaceModel(refA.crops as Uint8Array, n, frame, { components, clamp: config.faceModel.clamp, seed: config.seed, log: (m) => ctx.log('info', m), signal: ctx.signal });
+    await model.save(auditDir);
+  }
+  const pca = model;
+  disposers.push(() => pca.dispose());
+  const refLatents = await pca.project(refA.crops as Uint8Array, n);
+  const pairs: AttackerPairs = { templates: refA.embeddings, dim: refA.dim, latents: refLatents, latentDim: pca.latentDim, n };
+  const start = startFrom(plan.start, pairs);
+  // Mean face geometry of the reference, for `direct` scoring by an encoder with another template.
+  let meanGeometry: FaceGeometry | null = null;
+  if (transfers.some((t) => t.entry.config.alignment.template !== frame.template)) {
+    const dataOpts = { cacheDir: opts.cacheDir, workers: opts.workers, workspaceDir: ctx.workspaceDir };
+    meanGeometry = meanFaceGeometry((await runFacePipeline(ref.dataset, {}, dataOpts)).analyses, frame);
+  }
+  const analyzer = await FaceAnalyzer.load();
+  disposers.push(() => analyzer.dispose());
+  // The face detector in the loop, as in the attack (one for every chunk): the black box's search, the white box's choice among restarts.
+  const check = await openFaceDetector(plan, pca);
+  if (check) disposers.push(() => check.dispose());
+  return { pca, start, meanGeometry, analyzer, ...(check ? { detect: check.detect } : {}) };
+}
+
+interface ChunkLoop {
+  config: AuditConfig; plan: AttackPlan; ctx: JobContext; opts: AuditOptions; auditDir: string;
+  manifest: { chunks: number; workSeconds: number }; store: TemplateStore; cal: Calibrated; tools: ChunkTools;
+}
+
+/** Inverts and scores the chunks not done yet, reporting the budget; pauses when a service fails as a whole. */
+async function invertChunks(l: ChunkLoop) {
+  const { config, plan, ctx, opts, auditDir, store, cal } = l;
+  const chunkCount = l.manifest.chunks;
+  const kept = keptRows(store.rows, config.keepImages, config.seed);
+  fs.mkdirSync(path.join(auditDir, AUDIT_FILES.images), { recursive: true });
+  const results: TemplateResult[][] = new Array(chunkCount);
+  const usableRows = (from: number, to: number) => { let c = 0; for (let r = from; r < to; r++) if (!store.flags[r] || store.flags[r]?.usable) c++; return c; };
+  const perTemplate = plan.decision.route === 'whitebox' ? config.whitebox.steps : config.search.method === 'none' ? 1 : config.budget;
+  const budgetKind: Budget['kind'] = searchesByQueries(plan) ? 'queries' : 'steps';
+  const limit = Math.max(1, store.usable * perTemplate);
+  let used = 0;
+  let scoringQueries = 0;
+  let workSeconds = l.manifest.workSeconds;
+  const todo: number[] = [];
+  for (let k = 0; k < chunkCount; k++) {
+    const from = k * config.chunkSize, to = Math.min(store.rows, from + config.chunkSize);
+    const done = readChunk(auditDir, k, from, to);
+    if (done && !(opts.retryFailed && done.encoderFailures > 0)) {
+      results[k] = done.results;
+      scoringQueries += done.scoringQueries;
+      used += budgetKind === 'queries' ? done.searchQueries : usableRows(from, to) * perTemplate;
+    } else todo.push(k);
+  }
+  if (todo.length < chunkCount) ctx.log('info', `${chunkCount - todo.length} of ${chunkCount} chunks already done; ${todo.length} to go`);
+  const usedAtStart = used;
+  const tLoop = Date.now();
+  const budgetOf = (u: number): Budget => ({ kind: budgetKind, used: Math.round(u), limit });
+  const report = (u: number, message: string) => {
+    const elapsed = (Date.now() - tLoop) / 1000;
+    const gained = u - usedAtStart;
+    const eta = gained > 0 ? (elapsed / gained) * Math.max(0, limit - u) : undefined;
+    ctx.progress(Math.round(u), limit, {}, message, { budget: budgetOf(u), ...(eta !== undefined ? { etaSeconds: eta } : {}) });
+  };
+  const encoders = [cal.encoderA, ...cal.transfers.map((t) => t.encoder)];
+  let stop: { state: 'paused' | 'stopped'; reason: string } | undefined;
+  let sessionChunks = 0;
+  for (const k of todo) {
+    throwIfCancelled(ctx);
+    if (opts.maxChunks !== undefined && sessionChunks >= opts.maxChunks) { stop = { state: 'stopped', reason: `stopped after ${sessionChunks} chunks (maxChunks)` }; break; }
+    const from = k * config.chunkSize, to = Math.min(store.rows, from + config.chunkSize);
+    const tChunk = Date.now();
+    const failuresBefore = encoders.map(serviceFailures);
+    const usedBefore = used;
+    const out = await auditChunk({
+      k, from, to, config, plan, store, cal, tools: l.tools, kept, auditDir, ctx,
+      onSearch: (qpt, m) => report(usedBefore + (budgetKind === 'queries' ? qpt * m : 0), `chunk ${k + 1} of ${chunkCount}: searching`),
+    });
+    const serviceHit = encoders.findIndex((e, i) => serviceFailures(e) > failuresBefore[i]);
+    if (serviceHit >= 0 && config.onEncoderError === 'pause') {
+      const e = encoders[serviceHit];
+      stop = { state: 'paused', reason: `paused at chunk ${k + 1} of ${chunkCount}: encoder ${e.id} failed as a service (${serviceProblem(e)?.message ?? 'see the log'}); the ${results.filter(Boolean).length} chunks before it are kept — run the audit again to continue` };
+      ctx.log('warn', stop.reason);
+      break;
+    }
+    const seconds = (Date.now() - tChunk) / 1000;
+    const file: ChunkFile = { version: 1, chunk: k, from, to, seconds, ...out.counts, results: out.results };
+    writeChunk(auditDir, file);
+    results[k] = out.results;
+    scoringQueries += out.counts.scoringQueries;
+    sessionChunks++;
+    used += budgetKind === 'queries' ? out.counts.searchQueries : usableRows(from, to) * perTemplate;
+    workSeconds += seconds;
+    const doneCount = results.filter(Boolean).length;
+    updateAuditManifest(auditDir, { chunksDone: doneCount, workSeconds, progress: { templatesDone: Math.min(store.rows, to), budget: budgetOf(used) }, ...(out.engine ? { attackEngine: out.engine } : {}) });
+    report(used, `chunk ${k + 1} of ${chunkCount} done (${doneCount} of ${chunkCount})`);
+  }
+  return { results, used, limit, budgetKind, stop, scoringQueries, workSeconds };
+}
+
 async function calibrationOf(ctx: JobContext, opts: AuditOptions, enc: EncoderConfig, hash: string, ref: ReferenceSet, emb: ReferenceEmbeddings, fmrs: number[]): Promise<{ calibration: Calibration; cached: boolean }> {
   const who = { encoderId: enc.id, encoderHash: hash, reference: { key: ref.key, description: ref.description, images: emb.rels.length, identities: new Set(emb.identities).size } };
   const { calibration, cached, file } = await cachedCalibration(opts.cacheDir ?? defaultCacheDir(), who, emb, fmrs, { signal: ctx.signal, log: (m) => ctx.log('info', m) });
@@ -305,16 +348,15 @@ async function calibrationOf(ctx: JobContext, opts: AuditOptions, enc: EncoderCo
 
 interface ChunkJob {
   k: number; from: number; to: number;
-  config: AuditConfig; decision: RouteDecision; store: TemplateStore; transfers: Transfer[];
-  model: PcaFaceModel; ridge: RidgeMap | null; pairs: AttackerPairs; refA: ReferenceEmbeddings; frame: AlignmentSpec;
-  /** The audited encoder: its config (the white box searches through it) and the loaded encoder that scores. */
-  enc: EncoderConfig; encoderA: Encoder; analyzer: FaceAnalyzer; meanGeometry: FaceGeometry | null;
-  check: Awaited<ReturnType<typeof makeFaceCheck>> | null; kept: Set<number>; auditDir: string; ctx: JobContext;
+  config: AuditConfig; plan: AttackPlan; store: TemplateStore; cal: Calibrated; tools: ChunkTools;
+  kept: Set<number>; auditDir: string; ctx: JobContext;
   onSearch: (queriesPerTarget: number, targets: number) => void;
 }
 
-async function auditChunk(j: ChunkJob): Promise<{ results: TemplateResult[]; counts: Pick<ChunkFile, 'searchQueries' | 'scoringQueries' | 'encoderFailures'> }> {
-  const { store, config, model, frame } = j;
+async function auditChunk(j: ChunkJob): Promise<{ results: TemplateResult[]; counts: Pick<ChunkFile, 'searchQueries' | 'scoringQueries' | 'encoderFailures'>; engine?: EngineDecision }> {
+  const { store, config, plan } = j;
+  const model = j.tools.pca;
+  const frame: AlignmentSpec = { template: plan.enc.alignment.template, size: plan.enc.alignment.size };
   const dim = store.dim;
   const rows = Array.from({ length: j.to - j.from }, (_, i) => j.from + i);
   const usable = rows.filter((r) => !store.flags[r] || store.flags[r]?.usable);
@@ -326,54 +368,34 @@ async function auditChunk(j: ChunkJob): Promise<{ results: TemplateResult[]; cou
   const m = usable.length;
   if (!m) return { results, counts };
   const targets = usable.map((r) => store.vectors.subarray(r * dim, (r + 1) * dim));
-  let start: Float32Array;
-  if (j.ridge) {
-    const flat = new Float32Array(m * dim);
-    targets.forEach((t, i) => flat.set(t, i * dim));
-    start = applyRidge(j.ridge, flat, m);
-  } else {
-    start = startLatents('nearest', targets, j.pairs);
-  }
+  const start = j.tools.start(targets);
   model.clampLatents(start);
-  let latents = start;
-  const failure: (string | undefined)[] = new Array(m).fill(undefined);
-  let queries: Int32Array | undefined;
-  let optimiser: ArrayLike<number> | undefined;
-  const seed = (config.seed + j.k) >>> 0;
-  if (j.decision.route === 'whitebox') {
-    // The attack's white box: its engine choice (ONNX Runtime, else TF.js) and its restarts, chosen by the detector.
-    const res = await whiteboxWithRestarts(model, j.enc, targets, start, config.whitebox, {
-      seed, signal: j.ctx.signal, workspaceDir: j.ctx.workspaceDir, warn: (m) => j.ctx.log('warn', m), ...(j.check ? { detect: j.check.detect } : {}),
-    });
-    if (res.aborted) throw new JobCancelledError();
-    latents = res.latents;
-    optimiser = res.cosine;
-    res.diverged.forEach((d, i) => { if (d) failure[i] = 'diverged: the gradient search met a non-finite loss; its best result is kept'; });
-  } else if (config.search.method !== 'none') {
-    const oracle = new QueryOracle(eightBit(j.encoderA), model, targets, config.budget);
-    const res = await querySearch(oracle, model, start, {
-      method: config.search.method, sigma: config.search.sigma, learningRate: config.search.learningRate, directions: config.search.directions,
-      population: config.search.population, seed, ...(j.check ? { detect: j.check.detect } : {}), signal: j.ctx.signal,
-      onStep: (s) => j.onSearch(s.queriesPerTarget, m),
-    });
-    if (res.aborted) throw new JobCancelledError();
-    latents = res.bestLatents;
-    queries = res.queries;
-    optimiser = res.bestCos;
-    res.failure.forEach((f, i) => { if (f) { failure[i] = `search stopped early: ${f}`; counts.encoderFailures++; } });
-    counts.searchQueries = res.queries.reduce((a, b) => a + b, 0);
+  const queried = searchesByQueries(plan);
+  // The attack's one inversion: the white box's engine and restarts, the black box's search through every face made 8-bit.
+  const inv = await invertTargets(plan, model, targets, start, {
+    seed: (config.seed + j.k) >>> 0, signal: j.ctx.signal, workspaceDir: j.ctx.workspaceDir, log: (level, msg) => { if (level === 'warn') j.ctx.log('warn', msg); },
+    ...(j.tools.detect ? { detect: j.tools.detect } : {}), ...(queried ? { queryEncoder: eightBit(j.cal.encoderA) } : {}),
+    onSearchStep: (s) => j.onSearch(s.queriesPerTarget, m),
+  });
+  if (inv.aborted) throw new JobCancelledError();
+  const { latents, queries, cosine: optimiser } = inv;
+  const failure: (string | undefined)[] = queried ? inv.failures.map((f) => (f ? `search stopped early: ${f}` : undefined)) : inv.failures;
+  if (queried) {
+    counts.encoderFailures = failure.filter(Boolean).length;
+    counts.searchQueries = (queries ?? []).reduce((a, b) => a + b, 0);
   }
   const S = frame.size, S3 = S * S * 3;
   const pixels = await renderFaces(model, latents, m);
   const recons = usable.map((_, i) => pixels.subarray(i * S3, (i + 1) * S3));
-  const near = nearestRows(targets, j.refA.embeddings, j.refA.dim);
+  const { refA } = j.cal;
+  const near = nearestRows(targets, refA.embeddings, refA.dim);
   const uniq = [...new Set(near.map((x) => x.row))];
   const of = near.map((x) => uniq.indexOf(x.row));
-  const crops = j.refA.crops as Uint8Array;
+  const crops = refA.crops as Uint8Array;
   const lookalikes = uniq.map((r) => crops.subarray(r * S3, (r + 1) * S3));
   const scorers: Scorer[] = [
-    { encoder: j.encoderA, spec: frame, targets },
-    ...j.transfers.map((t): Scorer => ({
+    { encoder: j.cal.encoderA, spec: frame, targets },
+    ...j.cal.transfers.map((t): Scorer => ({
       encoder: t.encoder,
       spec: { template: t.entry.config.alignment.template, size: t.entry.config.alignment.size },
       targets: usable.map((r) => {
@@ -383,7 +405,7 @@ async function auditChunk(j: ChunkJob): Promise<{ results: TemplateResult[]; cou
       }),
     })),
   ];
-  const scores = await scoreChunk(recons, lookalikes, of, frame, scorers, j.analyzer, j.meanGeometry);
+  const scores = await scoreChunk(recons, lookalikes, of, frame, scorers, j.tools.analyzer, j.tools.meanGeometry);
   counts.scoringQueries = scores.queries;
   for (const [i, r] of usable.entries()) {
     const res = results[r - j.from];
@@ -393,9 +415,9 @@ async function auditChunk(j: ChunkJob): Promise<{ results: TemplateResult[]; cou
     const a = scores.attack[0][i];
     if (a) res.attack = a;
     const b = scores.nearest[0][i];
-    if (b) res.nearest = { rel: j.refA.rels[near[i].row], cosine: near[i].cosine, direct: b.direct, redetect: b.redetect };
-    if (j.transfers.length) {
-      res.transfer = j.transfers.map((_, t) => {
+    if (b) res.nearest = { rel: refA.rels[near[i].row], cosine: near[i].cosine, direct: b.direct, redetect: b.redetect };
+    if (j.cal.transfers.length) {
+      res.transfer = j.cal.transfers.map((_, t) => {
         const ta = scores.attack[t + 1][i], tb = scores.nearest[t + 1][i];
         return ta && tb ? { attack: ta, nearest: tb } : null;
       });
@@ -406,5 +428,5 @@ async function auditChunk(j: ChunkJob): Promise<{ results: TemplateResult[]; cou
       res.image = name;
     }
   }
-  return { results, counts };
+  return { results, counts, ...(inv.engine ? { engine: inv.engine } : {}) };
 }

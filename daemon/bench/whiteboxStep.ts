@@ -65,7 +65,7 @@ export async function benchWhiteboxStep(engine: 'onnxruntime' | 'tfjs', targets 
         await search.dispose();
       }
     }
-    const enc = await loadEncoder(config);
+    const enc = await loadEncoder(config, { differentiable: true });
     try {
       if (!enc.forward) throw new Error(`encoder ${config.id} has no differentiable forward on TF.js`);
       const G = (z: tf.Tensor2D) => d.forward(z, false);

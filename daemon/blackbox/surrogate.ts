@@ -34,7 +34,7 @@ import { findEncoderConfig, listEncoderConfigs, resolveModelPath, scopeOf } from
 import type { Encoder } from '../encoders/types';
 import type { IdentityEmbed } from '../nets/decoder';
 import type { SurrogateEmitter } from '../ort/decoderGraph';
-import type { EngineRequest } from '../ort/decoderRunner';
+import type { EngineRequest } from '../ort/engineChoice';
 import { emitEncoder, onnxEncoderSource } from '../ort/encoderGraph';
 import { emitFaceApi } from '../ort/faceApiGraph';
 import { GraphBuilder } from '../ort/graph';
@@ -204,7 +204,7 @@ export async function openSurrogate(plan: SurrogatePlan, workspaceDir?: string):
   let tfEncoder: Encoder | null = null;
   const tfEncoderOf = async (): Promise<Encoder> => {
     if (faceApi) return faceApi;
-    if (!tfEncoder) tfEncoder = await loadEncoder(c, { workspaceDir });
+    if (!tfEncoder) tfEncoder = await loadEncoder(c, { workspaceDir, differentiable: true });
     return tfEncoder;
   };
   let forwardSession: Awaited<ReturnType<typeof createSession>> | null = null;

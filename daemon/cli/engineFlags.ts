@@ -5,9 +5,10 @@
  */
 import { initEngine, parseBackendChoice, EngineInfo } from '../engine/backend';
 import type { ParsedArgs } from './args';
+import { envSwitch, envValue } from '../protocol/env';
 
 /** Output options every command shares. */
-export const cliOutput = { verbose: process.env.FACEINV_VERBOSE === '1' };
+export const cliOutput = { verbose: envSwitch('FACEINV_VERBOSE') === true };
 
 /** The line a command prints before its own output (stderr). */
 export function engineLine(info: Pick<EngineInfo, 'summary'>, verbose = cliOutput.verbose): string {
@@ -15,7 +16,7 @@ export function engineLine(info: Pick<EngineInfo, 'summary'>, verbose = cliOutpu
 }
 
 export async function initEngineFromFlags(a: ParsedArgs, quiet = false): Promise<EngineInfo> {
-  const backend = parseBackendChoice(a.flags.get('backend') ?? process.env.FACEINV_BACKEND ?? 'auto', '--backend');
+  const backend = parseBackendChoice(a.flags.get('backend') ?? envValue('FACEINV_BACKEND') ?? 'auto', '--backend');
   const verbose = cliOutput.verbose && !quiet;
   const info = await initEngine({ backend, log: verbose ? (m) => console.error(m) : () => undefined });
   if (!quiet) console.error(engineLine(info));

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { stateDir } from '../protocol/connectionFile';
 import { INSTALL_ROOT } from '../io/installation';
+import { envValue } from '../protocol/env';
 
 export const LFW_HELP =
   'LFW was not found. Download the deep-funneled LFW archive (lfw-deepfunneled.tgz) and pairs.txt from the LFW site ' +
@@ -17,7 +18,7 @@ export const LFW_HELP =
 
 export function lfwCandidates(): string[] {
   return [
-    process.env.FACEINV_LFW,
+    envValue('FACEINV_LFW'),
     path.join(INSTALL_ROOT, '..', 'shared', 'data', 'lfw'),
     path.join(stateDir(), 'data', 'lfw'),
   ].filter((p): p is string => !!p);

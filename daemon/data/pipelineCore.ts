@@ -13,6 +13,7 @@ import { alignFace } from './align';
 import type { AlignmentSpec } from './templates';
 import { FaceFailure, toFailure } from './errors';
 import { cropFromAligned } from './preAligned';
+import { envValue } from '../protocol/env';
 
 /** How a worker obtains its encoder: `require(module)[exportName](id, { threads, embedOnly, workspaceDir })`. */
 export interface EncoderLoaderSpec {
@@ -77,7 +78,7 @@ export class PipelineCore {
     let encoder: Encoder | null = null;
     if (init.encoder) {
       if (!getEngineInfo()) {
-        const backend = init.backend ?? (process.env.FACEINV_BACKEND ? undefined : 'wasm');
+        const backend = init.backend ?? (envValue('FACEINV_BACKEND') ? undefined : 'wasm');
         await initEngine({ backend, threads: init.threads });
       }
       // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -86,8 +87,7 @@ export class PipelineCore {
       if (typeof load !== 'function') {
         throw new Error(`${init.encoder.module} does not export a function "${init.encoder.exportName}" to load encoders`);
       }
-      // embedOnly: the pipeline never differentiates, so a differentiable encoder skips its TF.js import.
-      encoder = (await (load as (id: string, o: { threads: number; embedOnly: boolean; workspaceDir?: string }) => Promise<Encoder>)(init.encoder.id, { threads: init.threads, embedOnly: true, ...(init.encoder.workspaceDir ? { workspaceDir: init.encoder.workspaceDir } : {}) }));
+      encoder = (await (load as (id: string, o: { threads: number; workspaceDir?: string }) => Promise<Encoder>)(init.encoder.id, { threads: init.threads, ...(init.encoder.workspaceDir ? { workspaceDir: init.encoder.workspaceDir } : {}) }));
     }
     return new PipelineCore(analyzer, encoder, init.encoder?.alignment ?? null);
   }

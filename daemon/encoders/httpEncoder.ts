@@ -28,6 +28,7 @@ import { tf } from '../engine/tf';
 import type { AlignedBatch, Encoder } from './types';
 import { checkAlignedBatch, l2NormalizeInPlace, toModelInput } from './preprocess';
 import { padToCanvas } from './canvas';
+import { secretVariable } from '../protocol/env';
 
 export type HttpErrorKind = 'auth' | 'unavailable' | 'bad-response' | 'refused' | 'config';
 
@@ -137,9 +138,9 @@ export function resolveCredential(config: EncoderConfig, h: HttpSettings, opts: 
   return { [a.header ?? 'Authorization']: `${a.prefix ?? ''}${v}` };
 }
 
-/** Environment variable the command line reads a named secret from: FACEINV_SECRET_<NAME>, upper case, [^A-Z0-9] → _. */
+/** Environment variable the command line reads a named secret from (protocol/env.ts names it). */
 export function secretEnvName(name: string): string {
-  return `FACEINV_SECRET_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
+  return secretVariable(name);
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

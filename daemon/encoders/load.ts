@@ -18,8 +18,8 @@ export interface EncoderLoadOptions {
   threads?: number;
   /** Faces per onnxruntime run for dynamic or lifted batches (ONNX encoders). */
   maxBatch?: number;
-  /** Skip what only gradients need (ONNX: the TF.js import of a differentiable model); for embedding-only users. */
-  embedOnly?: boolean;
+  /** Also what only TF.js gradients need (ONNX: the TF.js import of a differentiable model, for `forward`). */
+  differentiable?: boolean;
   /**
    * ONNX encoders as a plain ONNX Runtime session of the file (its own batch, PRelu as it is, spinning threads:
    * onnxruntime-node's defaults): the baseline the bench and `faceinv embed --plain-ort` compare against.
@@ -36,7 +36,7 @@ export async function loadEncoder(config: EncoderConfig, opts: EncoderLoadOption
   switch (config.format) {
     case 'onnx':
       return OnnxEncoder.load(config, resolveModelPath(config, opts.workspaceDir), {
-        threads: opts.threads, maxBatch: opts.maxBatch, embedOnly: opts.embedOnly,
+        threads: opts.threads, maxBatch: opts.maxBatch, differentiable: opts.differentiable,
         ...(opts.plainOrt ? { keepFixedBatch: true, keepPrelu: true, spinning: true } : {}),
       });
     case 'face-api':

@@ -23,10 +23,11 @@ import type { EncoderConfig } from '../protocol/encoderConfig';
 import { tf } from '../engine/tf';
 import { liftFixedBatch } from '../onnx/batchLift';
 import { rewritePrelu } from '../onnx/preluRewrite';
-import { loadOnnxAsTf, TfOnnxModel } from '../onnx/model';
+import type { TfOnnxModel } from '../onnx/model';
 import { clampThreads, machineCores } from '../engine/threads';
 import type { AlignedBatch, Encoder } from './types';
 import { checkAlignedBatch, l2NormalizeInPlace, l2NormalizeRows, toModelInput } from './preprocess';
+import { envSwitch } from '../protocol/env';
 
 export interface OnnxEncoderOptions {
   /** onnxruntime intra-op threads. Default: the machine's core count (capped at 8); above the cores: clamped with a warning. */
@@ -45,8 +46,12 @@ export interface OnnxEncoderOptions {
    * spinning, 110 not.
    */
   spinning?: boolean;
-  /** Do not import the model into TF.js even when the config declares it differentiable (no `forward`). */
-  embedOnly?: boolean;
+  /**
+   * Import the model into TF.js for `forward` (only a config that declares it differentiable): what the TF.js
+   * white box and a TF.js surrogate need. Off by default, so embedding workers and the query oracle never load
+   * the importer, and a model it cannot import still embeds.
+   */
+  differentiable?: boolean;
   /** Warnings (threads clamped, batch not lifted and why, a rewrite refused); default console.warn. */
   log?: (msg: string) => void;
 }
@@ -113,7 +118,7 @@ export class OnnxEncoder implements Encoder {
     if (!fs.existsSync(file)) throw new Error(`${who}: model file not found`);
     const log = opts.log ?? ((m: string) => console.warn(m));
     const threads = opts.threads === undefined ? Math.min(8, machineCores()) : clampThreads(opts.threads, `${who}: threads`, log);
-    const settings: SessionSettings = { threads, spinning: opts.spinning ?? process.env.FACEINV_ORT_SPIN === '1' };
+    const settings: SessionSettings = { threads, spinning: opts.spinning ?? envSwitch('FACEINV_ORT_SPIN') === true };
     let session: ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(file, sessionOptions(settings));
@@ -163,7 +168,7 @@ export class OnnxEncoder implements Encoder {
         throw new Error(`${who}: the model outputs ${probe.length / probeN} values per face, config embeddingDim is ${config.embeddingDim}`);
       }
       // Imported last, once the model is known good, so a failed load never holds TF.js weights.
-      if (config.known.differentiable && !opts.embedOnly) await enc.attachTfModel();
+      if (config.known.differentiable && opts.differentiable) await enc.attachTfModel();
       return enc;
     } catch (err) {
       if (chosen && chosen.session !== session) await chosen.session.release();
@@ -195,6 +200,8 @@ export class OnnxEncoder implements Encoder {
     const who = `encoder "${this.id}" (${this.file})`;
     let model: TfOnnxModel;
     try {
+      // The importer (about 1.5k lines) is the TF.js fallback's alone: loaded only when it is used.
+      const { loadOnnxAsTf } = await import('../onnx/model');
       model = await loadOnnxAsTf(this.file);
     } catch (err) {
       throw new Error(`${who} is declared differentiable but cannot be imported into TF.js: ${(err as Error).message}; set known.differentiable to false`);

@@ -23,6 +23,7 @@ import * as path from 'path';
 import { tf } from './tf';
 import { registerWasmKernels } from './kernels';
 import { enableWasmThreads, finishWasmThreads, unrefWasmWorkers, WasmThreadsResult } from './wasmThreads';
+import { envCount, envValue } from '../protocol/env';
 
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 export type BackendChoice = 'auto' | BackendName;
@@ -100,8 +101,8 @@ export async function initEngine(opts: EngineOptions = {}): Promise<EngineInfo> 
   if (opts.backend !== undefined) {
     choice = parseBackendChoice(opts.backend, 'initEngine option backend');
     forcedBy = 'option';
-  } else if (process.env.FACEINV_BACKEND) {
-    choice = parseBackendChoice(process.env.FACEINV_BACKEND, 'environment variable FACEINV_BACKEND');
+  } else if (envValue('FACEINV_BACKEND')) {
+    choice = parseBackendChoice(envValue('FACEINV_BACKEND') as string, 'environment variable FACEINV_BACKEND');
     forcedBy = 'FACEINV_BACKEND';
   }
   if (current && initPromise && (choice === 'auto' || choice === current.backend)) return initPromise;
@@ -300,10 +301,7 @@ export function wasmBinaryPaths(distDir?: string): Record<string, string> {
 async function tryWasm(threadsOpt: number | undefined): Promise<Attempt> {
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
-  const envThreads = process.env.FACEINV_THREADS ? Number(process.env.FACEINV_THREADS) : undefined;
-  if (envThreads !== undefined && !(Number.isInteger(envThreads) && envThreads >= 1)) {
-    throw new Error(`environment variable FACEINV_THREADS: expected an integer ≥ 1, got '${process.env.FACEINV_THREADS}'`);
-  }
+  const envThreads = envCount('FACEINV_THREADS');
   const wanted = threadsOpt ?? envThreads ?? Math.min(8, require('os').availableParallelism?.() ?? require('os').cpus().length);
   if (!(Number.isInteger(wanted) && wanted >= 1)) throw new Error(`initEngine: threads must be an integer ≥ 1, got ${threadsOpt}`);
   // Not tf.findBackend: it would initialise the backend before the paths and thread count are set.

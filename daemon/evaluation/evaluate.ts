@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import type { RunConfig } from '../protocol/runConfig';
 import { resolveDatasetPath } from '../config/datasetPath';
-import { openImageDataset, subsetByIdentity } from '../data/dataset';
+import { openImageDataset, subsetByIdentity, type ImageDataset } from '../data/dataset';
 import { getAlignedCrops, getEmbeddings, DataApiOptions, EmbeddingSet } from '../data/embeddingCache';
 import { encoderTarget } from '../data/encoderTarget';
 import { FaceAnalyzer } from '../data/faceAnalysis';
@@ -30,7 +30,7 @@ import { EncoderRolesReport, EncoderThresholds, EvaluationReport, Protocol, Prot
 import { FaceApiAnalyzer } from '../data/faceApiDetector';
 import { modelFilesHash } from '../data/encoderTarget';
 import { findEncoderConfig, scopeOf } from '../encoders/registry';
-import { attackRoles, attackUsedDetector, withAliases, FACEAPI_DETECTOR_ID, notTransferReason, PIPELINE_DETECTOR_ID, roleOf, type AttackRoles } from './roles';
+import { attackRoles, attackUsedDetector, withAliases, FACEAPI_DETECTOR_ID, notTransferReason, PIPELINE_DETECTOR_ID, roleOf, type AttackRoles, type ScoringRole } from './roles';
 import { bootstrapRates, BootProbe, impostorScores, percentileInterval, resampledThresholds, resampleIdentities } from './bootstrap';
 import { encoderDim, realismEncoder, realismOf } from './realism';
 import { ReconstructionIndexSchema } from '../protocol/webview';
@@ -241,25 +241,8 @@ function rolesReport(roles: AttackRoles, evalIds: readonly string[]): EncoderRol
   };
 }
 
-export async function evaluateRun(runDir: string, ctx: AttackContext, opts: EvaluateOptions = {}): Promise<EvaluationReport> {
-  const run = openRun(path.resolve(runDir), ctx.workspaceDir);
-  ctx.setRunDir(run.runDir);
-  const points = opts.operatingPoints ?? DEFAULT_OPERATING_POINTS;
-  const attackedId = run.config.encoder;
-  const evalIds = [attackedId, ...(opts.evalEncoders ?? run.config.evaluation.encoders).filter((e) => e !== attackedId)];
-  // Roles first: a run.json that contradicts the config fails before any work.
-  const roles = withAliases(rolesOfRun(run, attackedId), evalIds, (id) => modelFilesHash(findEncoderConfig(id, scopeOf(ctx.workspaceDir)).config, ctx.workspaceDir));
-  for (const e of evalIds) { const why = notTransferReason(e, roles); if (why) ctx.log('warn', why); }
-  const full = openImageDataset(run.datasetDir);
-  const testDs = subsetByIdentity(full, run.split.test);
-  const trainDs = subsetByIdentity(full, run.split.train);
-  const dataOpts: DataApiOptions = { ...opts, workspaceDir: ctx.workspaceDir };
-
-  ctx.log('info', `embedding ${testDs.images.length} test images with ${attackedId}`);
-  const attacked = await getEmbeddings(testDs, attackedId, dataOpts);
-  throwIfCancelled(ctx);
-
-  // The attack's reconstructions: written by the attack, or decoded now for a decoder run.
+/** The attack's reconstructions (written by the attack, or decoded now for a decoder run), checked to come from held-out identities. */
+async function readReconstructions(run: OpenedRun, attacked: Awaited<ReturnType<typeof getEmbeddings>>, ctx: AttackContext, opts: EvaluateOptions, dataOpts: DataApiOptions) {
   const indexFile = path.join(run.runDir, RUN_FILES.reconstructionIndex);
   let index: ReconstructionIndex;
   if (fs.existsSync(indexFile)) index = readIndex(indexFile);
@@ -284,127 +267,77 @@ export async function evaluateRun(runDir: string, ctx: AttackContext, opts: Eval
   const frame: AlignmentSpec = { template: frameTemplate, size };
   const originals = await Promise.all(items.map((it) => (it.original ? readCrop(path.join(recDir, it.original), size) : Promise.resolve(undefined))));
 
-  const attackedRow = new Map(attacked.rels.map((r, i) => [r, i]));
-  const targets = items.map((it) => {
-    const r = attackedRow.get(it.source as string);
-    if (r === undefined) throw new Error(`${it.source} (reconstruction ${it.id}) has no ${attackedId} template: its photo failed the face pipeline`);
-    return attacked.embeddings.subarray(r * attacked.dim, (r + 1) * attacked.dim);
-  });
+  return { items, recons, size, frame, originals };
+}
 
-  // Baselines from the attacker's own training photos, in the reconstructions' frame.
-  ctx.log('info', `baselines: the nearest of ${trainDs.images.length} training faces, and the mean training face`);
-  const trainEmb = await getEmbeddings(trainDs, attackedId, dataOpts);
-  const trainCrops = await getAlignedCrops(trainDs, frame.template, frame.size, dataOpts);
-  const trainCropRow = new Map(trainCrops.rels.map((r, i) => [r, i]));
-  const S3 = size * size * 3;
-  const nearest = nearestRows(targets, trainEmb.embeddings, trainEmb.dim);
-  const nearestRels = nearest.map((n) => trainEmb.rels[n.row]);
-  const uniqueNearest = [...new Set(nearestRels)];
-  const cropOf = (rel: string) => {
-    const c = trainCropRow.get(rel);
-    if (c === undefined) throw new Error(`nearest training face ${rel} has no ${frame.template} crop`);
-    return trainCrops.crops.subarray(c * S3, (c + 1) * S3);
-  };
-  // The control: the targets' own real photos, aligned by the project's pipeline into the same frame.
-  const testCrops = await getAlignedCrops(testDs, frame.template, frame.size, dataOpts);
-  const testCropRow = new Map(testCrops.rels.map((r, i) => [r, i]));
-  const realCrops = items.map((it) => {
-    const c = testCropRow.get(it.source as string);
-    if (c === undefined) throw new Error(`${it.source} (reconstruction ${it.id}) has no ${frame.template} crop: its photo failed the face pipeline`);
-    return testCrops.crops.subarray(c * S3, (c + 1) * S3);
-  });
-  const subjects: SubjectImages[] = [
-    { subject: 'attack', images: recons, of: items.map((_, i) => i) },
-    { subject: 'nearest-face', images: uniqueNearest.map(cropOf), of: nearestRels.map((r) => uniqueNearest.indexOf(r)) },
-    { subject: 'mean-face', images: [meanImage(trainCrops.crops, trainCrops.rels.length)], of: items.map(() => 0) },
-    { subject: 'real-crop', images: realCrops, of: items.map((_, i) => i) },
-  ];
-  const trainAnalyses = (await runFacePipeline(trainDs, {}, dataOpts)).analyses;
-  const meanGeometry = meanFaceGeometry(trainAnalyses, frame);
+interface SubjectScoring {
+  encId: string; role: ScoringRole; attackedId: string; gallery: Gallery; fixed: number[]; points: number[];
+  thrB: Float64Array[] | null; resamples: ReturnType<typeof resampleIdentities> | null; bootIdentity: Map<string, number> | null;
+  realismId: string | null; realismEmb: Map<Subject, (Float32Array | null)[]>;
+  rows: ScoreRow[]; attackedCos: Map<string, { cosine: number | null; failure?: string }[]>;
+  subjects: SubjectImages[]; protocols: Protocol[]; found: Awaited<ReturnType<typeof detectAll>>;
+  items: ReconstructionIndex['items']; frame: AlignmentSpec; meanGeometry: ReturnType<typeof meanFaceGeometry>; ctx: AttackContext;
+}
 
-  const protocols = chooseProtocols(opts.independent ?? true, roles, ctx);
-  const found = await detectAll(subjects, size, protocols, ctx);
-  const protocolInfo = describeProtocols(protocols, roles, found);
-  for (const p of protocolInfo) {
-    const n = p.notFound.attack ?? 0;
-    if (n) ctx.log('warn', `${n} of ${recons.length} reconstructions have no face for ${p.detector} ("${p.protocol}"): they count as failed attacks`);
-  }
-
-  const B = opts.bootstrapResamples ?? BOOTSTRAP_RESAMPLES;
-  const resamples = B > 0 ? resampleIdentities([...run.split.test].sort(), B, (run.config.split.seed ^ 0xb0075) >>> 0) : null;
-  const bootIdentity = resamples ? new Map(resamples.identities.map((id, k) => [id, k])) : null;
-  const realismId = realismEncoder(evalIds, roles, (id) => encoderDim(id, ctx.workspaceDir));
-  const realismEmb = new Map<Subject, (Float32Array | null)[]>();
-
-  const rows: ScoreRow[] = [];
-  const thresholds: EncoderThresholds[] = [];
-  const attackedCos = new Map<string, { cosine: number | null; failure?: string }[]>();
-  for (const [k, encId] of evalIds.entries()) {
-    throwIfCancelled(ctx);
-    ctx.progress(k, evalIds.length, {}, `scoring with ${encId}`);
-    const role = roleOf(encId, roles);
-    const gallerySet = encId === attackedId ? attacked : await getEmbeddings(testDs, encId, dataOpts);
-    const gallery: Gallery = gallerySet;
-    const thr = encoderThresholds(encId, gallery, run.split.test, points);
-    const fixed = thr.points.map((p) => p.threshold);
-    let thrB: Float64Array[] | null = null;
-    if (resamples) {
-      thrB = resampledThresholds(impostorScores(gallery, resamples, 4 * Math.max(...points)), resamples, points);
-      thr.points.forEach((p, j) => {
-        const ci = percentileInterval(Float64Array.from(thrB as Float64Array[], (t) => t[j]));
-        if (ci) p.bootstrapCi = ci;
-      });
-    }
-    thresholds.push(thr);
-    const spec = encoderTarget(encId, { workspaceDir: ctx.workspaceDir }).alignment;
-    const row = new Map(gallery.rels.map((r, i) => [r, i]));
-    const encoder = await loadEncoderById(encId, { workspaceDir: ctx.workspaceDir });
-    try {
-      for (const s of subjects) {
-        for (const protocol of protocols) {
-          const crops: AlignedOrFailure[] = protocol === 'direct'
-            ? s.images.map((img) => ({ crop: directCrop(img, frame, spec, meanGeometry) }))
-            : redetectedCrops(found.get(`${s.subject}/${protocol}`) as Redetected[], spec);
-          const embedded = await embedCrops(encoder, crops, spec);
-          const probes = items.map((it, i) => {
-            const src = row.get(it.source as string);
-            const e = embedded[s.of[i]];
-            return src === undefined
-              ? { embedding: null, failure: 'source-not-embedded', sourceRow: 0 }
-              : { embedding: e.embedding, ...(e.failure ? { failure: e.failure.split(':')[0] } : {}), sourceRow: src };
-          });
-          if (encId === realismId && protocol === 'direct') realismEmb.set(s.subject, probes.map((p) => p.embedding));
-          const sar = successAttackRates(probes, gallery, fixed);
-          let bootstrap: ScoreRow['bootstrap'];
-          if (resamples && thrB && bootIdentity) {
-            const bp: BootProbe[] = items.map((it, i) => ({
-              identity: bootIdentity.get((it.source as string).split('/')[0]) as number,
-              typeI: sar.cosines[i], pairScores: sar.pairScores[i], pairs: sar.pairCounts[i],
-            }));
-            const withThr = bootstrapRates(bp, resamples, (b) => (thrB as Float64Array[])[b], points.length);
-            const fixedThr = bootstrapRates(bp, resamples, () => fixed, points.length);
-            bootstrap = { ...withThr, fixedThreshold: { typeI: fixedThr.typeI, typeIIPerIdentity: fixedThr.typeIIPerIdentity } };
-          }
-          rows.push({
-            subject: s.subject, protocol, encoderId: encId, transfer: role === 'transfer', role,
-            probes: sar.count, failed: sar.notEmbedded, failures: sar.failures, typeI: sar.typeI, typeII: sar.typeII,
-            rank1: sar.rank1, rank1Excluded: sar.rank1Excluded, meanCosine: sar.meanCosine,
-            ...(bootstrap ? { bootstrap } : {}),
-          });
-          if (encId === attackedId && (s.subject === 'attack' || s.subject === 'nearest-face')) {
-            attackedCos.set(`${s.subject}/${protocol}`, sar.cosines.map((c, i) => ({ cosine: c, ...(probes[i].failure ? { failure: probes[i].failure } : {}) })));
-          }
+/** Every subject under every protocol, embedded by one encoder and scored against its gallery (rows, bootstrap, realism features). */
+async function scoreSubjects(c: SubjectScoring): Promise<void> {
+  const { encId, role, attackedId, gallery, fixed, points, thrB, resamples, bootIdentity, realismId, realismEmb, rows, attackedCos, subjects, protocols, found, items, frame, meanGeometry, ctx } = c;
+  const spec = encoderTarget(encId, { workspaceDir: ctx.workspaceDir }).alignment;
+  const row = new Map(gallery.rels.map((r, i) => [r, i]));
+  const encoder = await loadEncoderById(encId, { workspaceDir: ctx.workspaceDir });
+  try {
+    for (const s of subjects) {
+      for (const protocol of protocols) {
+        const crops: AlignedOrFailure[] = protocol === 'direct'
+          ? s.images.map((img) => ({ crop: directCrop(img, frame, spec, meanGeometry) }))
+          : redetectedCrops(found.get(`${s.subject}/${protocol}`) as Redetected[], spec);
+        const embedded = await embedCrops(encoder, crops, spec);
+        const probes = items.map((it, i) => {
+          const src = row.get(it.source as string);
+          const e = embedded[s.of[i]];
+          return src === undefined
+            ? { embedding: null, failure: 'source-not-embedded', sourceRow: 0 }
+            : { embedding: e.embedding, ...(e.failure ? { failure: e.failure.split(':')[0] } : {}), sourceRow: src };
+        });
+        if (encId === realismId && protocol === 'direct') realismEmb.set(s.subject, probes.map((p) => p.embedding));
+        const sar = successAttackRates(probes, gallery, fixed);
+        let bootstrap: ScoreRow['bootstrap'];
+        if (resamples && thrB && bootIdentity) {
+          const bp: BootProbe[] = items.map((it, i) => ({
+            identity: bootIdentity.get((it.source as string).split('/')[0]) as number,
+            typeI: sar.cosines[i], pairScores: sar.pairScores[i], pairs: sar.pairCounts[i],
+          }));
+          const withThr = bootstrapRates(bp, resamples, (b) => (thrB as Float64Array[])[b], points.length);
+          const fixedThr = bootstrapRates(bp, resamples, () => fixed, points.length);
+          bootstrap = { ...withThr, fixedThreshold: { typeI: fixedThr.typeI, typeIIPerIdentity: fixedThr.typeIIPerIdentity } };
+        }
+        rows.push({
+          subject: s.subject, protocol, encoderId: encId, transfer: role === 'transfer', role,
+          probes: sar.count, failed: sar.notEmbedded, failures: sar.failures, typeI: sar.typeI, typeII: sar.typeII,
+          rank1: sar.rank1, rank1Excluded: sar.rank1Excluded, meanCosine: sar.meanCosine,
+          ...(bootstrap ? { bootstrap } : {}),
+        });
+        if (encId === attackedId && (s.subject === 'attack' || s.subject === 'nearest-face')) {
+          attackedCos.set(`${s.subject}/${protocol}`, sar.cosines.map((c, i) => ({ cosine: c, ...(probes[i].failure ? { failure: probes[i].failure } : {}) })));
         }
       }
-    } finally {
-      encoder.dispose();
     }
-    const a = rows.find((r) => r.subject === 'attack' && r.protocol === protocols[protocols.length - 1] && r.encoderId === encId) as ScoreRow;
-    ctx.log('info', `${encId} (${role}), ${a.protocol}: type I ${points.map((p, i) => `@${p} ${pct(a.typeI[i].rate)}`).join(' ')}; type II per identity @1e-3 ${pct(a.typeII.perIdentity[points.indexOf(1e-3)] ?? null)}`);
+  } finally {
+    encoder.dispose();
   }
-  if (realismId) ctx.log('info', `realism: Fréchet distances in ${realismId}'s feature space`);
-  const realism = realismId ? realismOf(realismId, realismEmb, items.map((it) => (it.source as string).split('/')[0]), resamples, REALISM_RESAMPLES) : undefined;
+}
 
+interface ReportParts {
+  run: OpenedRun; attacked: Awaited<ReturnType<typeof getEmbeddings>>; attackedId: string; items: ReconstructionIndex['items'];
+  recons: Uint8Array[]; originals: (Uint8Array | undefined)[]; size: number; frame: AlignmentSpec; points: number[];
+  thresholds: EncoderThresholds[]; rows: ScoreRow[]; attackedCos: Map<string, { cosine: number | null; failure?: string }[]>;
+  nearestRels: string[]; roles: AttackRoles; evalIds: string[]; protocolInfo: ReturnType<typeof describeProtocols>;
+  resamples: ReturnType<typeof resampleIdentities> | null; realism: ReturnType<typeof realismOf> | undefined;
+}
+
+/** The evaluation report: per item, per encoder and protocol, image quality, and what the run spent. */
+function buildReport(r: ReportParts): { report: EvaluationReport; reportItems: ReportItem[] } {
+  const { run, attacked, attackedId, items, recons, originals, size, frame, points, thresholds, rows, attackedCos, nearestRels, roles, evalIds, protocolInfo, resamples, realism } = r;
   const attackedThr = thresholds[0].points;
   const scoredOf = (key: string, i: number) => (attackedCos.get(key) as { cosine: number | null; failure?: string }[])[i];
   const reportItems: ReportItem[] = items.map((it, i) => {
@@ -460,11 +393,15 @@ export async function evaluateRun(runDir: string, ctx: AttackContext, opts: Eval
     ...(resamples ? { bootstrap: { resamples: resamples.multiplicity.length, seed: resamples.seed, identities: resamples.identities.length, unit: 'identity' as const } } : {}),
     ...(realism ? { realism } : {}),
   };
+  return { report, reportItems };
+}
+
+/** Writes report.json, the Markdown summary and the grid of the first faces beside their originals and nearest faces. */
+async function writeEvaluation(run: OpenedRun, report: EvaluationReport, reportItems: ReportItem[], nearestImages: SubjectImages, originals: (Uint8Array | undefined)[], recons: Uint8Array[], size: number): Promise<void> {
   const evalDir = path.join(run.runDir, RUN_FILES.evaluation);
   fs.mkdirSync(evalDir, { recursive: true });
   writeJsonAtomic(path.join(run.runDir, RUN_FILES.evaluationReport), report);
   writeFileAtomic(path.join(run.runDir, RUN_FILES.evaluationMarkdown), reportMarkdown(report));
-  const nearestImages = subjects[1];
   const show = reportItems.slice(0, 24).map((it, i) => ({
     original: originals[i], reconstruction: recons[i], baseline: nearestImages.images[nearestImages.of[i]], ok: it.passesAt !== null && it.passesAt <= 1e-3,
     lines: [
@@ -474,6 +411,118 @@ export async function evaluateRun(runDir: string, ctx: AttackContext, opts: Eval
     ],
   }));
   await renderGrid(path.join(run.runDir, RUN_FILES.evaluationGrid), show, size);
+}
+
+/** The subjects scored beside the attack: the nearest training face, the mean training face and (the control) the targets' own photos. */
+async function baselineSubjects(items: ReconstructionIndex['items'], recons: Uint8Array[], targets: Float32Array[], frame: AlignmentSpec, attackedId: string,
+  testDs: ImageDataset, trainDs: ImageDataset, dataOpts: DataApiOptions, ctx: AttackContext) {
+  const size = frame.size;
+  // Baselines from the attacker's own training photos, in the reconstructions' frame.
+  ctx.log('info', `baselines: the nearest of ${trainDs.images.length} training faces, and the mean training face`);
+  const trainEmb = await getEmbeddings(trainDs, attackedId, dataOpts);
+  const trainCrops = await getAlignedCrops(trainDs, frame.template, frame.size, dataOpts);
+  const trainCropRow = new Map(trainCrops.rels.map((r, i) => [r, i]));
+  const S3 = size * size * 3;
+  const nearest = nearestRows(targets, trainEmb.embeddings, trainEmb.dim);
+  const nearestRels = nearest.map((n) => trainEmb.rels[n.row]);
+  const uniqueNearest = [...new Set(nearestRels)];
+  const cropOf = (rel: string) => {
+    const c = trainCropRow.get(rel);
+    if (c === undefined) throw new Error(`nearest training face ${rel} has no ${frame.template} crop`);
+    return trainCrops.crops.subarray(c * S3, (c + 1) * S3);
+  };
+  // The control: the targets' own real photos, aligned by the project's pipeline into the same frame.
+  const testCrops = await getAlignedCrops(testDs, frame.template, frame.size, dataOpts);
+  const testCropRow = new Map(testCrops.rels.map((r, i) => [r, i]));
+  const realCrops = items.map((it) => {
+    const c = testCropRow.get(it.source as string);
+    if (c === undefined) throw new Error(`${it.source} (reconstruction ${it.id}) has no ${frame.template} crop: its photo failed the face pipeline`);
+    return testCrops.crops.subarray(c * S3, (c + 1) * S3);
+  });
+  const subjects: SubjectImages[] = [
+    { subject: 'attack', images: recons, of: items.map((_, i) => i) },
+    { subject: 'nearest-face', images: uniqueNearest.map(cropOf), of: nearestRels.map((r) => uniqueNearest.indexOf(r)) },
+    { subject: 'mean-face', images: [meanImage(trainCrops.crops, trainCrops.rels.length)], of: items.map(() => 0) },
+    { subject: 'real-crop', images: realCrops, of: items.map((_, i) => i) },
+  ];
+  const trainAnalyses = (await runFacePipeline(trainDs, {}, dataOpts)).analyses;
+  const meanGeometry = meanFaceGeometry(trainAnalyses, frame);
+
+  return { subjects, nearestRels, meanGeometry };
+}
+
+export async function evaluateRun(runDir: string, ctx: AttackContext, opts: EvaluateOptions = {}): Promise<EvaluationReport> {
+  const run = openRun(path.resolve(runDir), ctx.workspaceDir);
+  ctx.setRunDir(run.runDir);
+  const points = opts.operatingPoints ?? DEFAULT_OPERATING_POINTS;
+  const attackedId = run.config.encoder;
+  const evalIds = [attackedId, ...(opts.evalEncoders ?? run.config.evaluation.encoders).filter((e) => e !== attackedId)];
+  // Roles first: a run.json that contradicts the config fails before any work.
+  const roles = withAliases(rolesOfRun(run, attackedId), evalIds, (id) => modelFilesHash(findEncoderConfig(id, scopeOf(ctx.workspaceDir)).config, ctx.workspaceDir));
+  for (const e of evalIds) { const why = notTransferReason(e, roles); if (why) ctx.log('warn', why); }
+  const full = openImageDataset(run.datasetDir);
+  const testDs = subsetByIdentity(full, run.split.test);
+  const trainDs = subsetByIdentity(full, run.split.train);
+  const dataOpts: DataApiOptions = { ...opts, workspaceDir: ctx.workspaceDir };
+
+  ctx.log('info', `embedding ${testDs.images.length} test images with ${attackedId}`);
+  const attacked = await getEmbeddings(testDs, attackedId, dataOpts);
+  throwIfCancelled(ctx);
+
+  const { items, recons, size, frame, originals } = await readReconstructions(run, attacked, ctx, opts, dataOpts);
+
+  const attackedRow = new Map(attacked.rels.map((r, i) => [r, i]));
+  const targets = items.map((it) => {
+    const r = attackedRow.get(it.source as string);
+    if (r === undefined) throw new Error(`${it.source} (reconstruction ${it.id}) has no ${attackedId} template: its photo failed the face pipeline`);
+    return attacked.embeddings.subarray(r * attacked.dim, (r + 1) * attacked.dim);
+  });
+
+  const { subjects, nearestRels, meanGeometry } = await baselineSubjects(items, recons, targets, frame, attackedId, testDs, trainDs, dataOpts, ctx);
+
+  const protocols = chooseProtocols(opts.independent ?? true, roles, ctx);
+  const found = await detectAll(subjects, size, protocols, ctx);
+  const protocolInfo = describeProtocols(protocols, roles, found);
+  for (const p of protocolInfo) {
+    const n = p.notFound.attack ?? 0;
+    if (n) ctx.log('warn', `${n} of ${recons.length} reconstructions have no face for ${p.detector} ("${p.protocol}"): they count as failed attacks`);
+  }
+
+  const B = opts.bootstrapResamples ?? BOOTSTRAP_RESAMPLES;
+  const resamples = B > 0 ? resampleIdentities([...run.split.test].sort(), B, (run.config.split.seed ^ 0xb0075) >>> 0) : null;
+  const bootIdentity = resamples ? new Map(resamples.identities.map((id, k) => [id, k])) : null;
+  const realismId = realismEncoder(evalIds, roles, (id) => encoderDim(id, ctx.workspaceDir));
+  const realismEmb = new Map<Subject, (Float32Array | null)[]>();
+
+  const rows: ScoreRow[] = [];
+  const thresholds: EncoderThresholds[] = [];
+  const attackedCos = new Map<string, { cosine: number | null; failure?: string }[]>();
+  for (const [k, encId] of evalIds.entries()) {
+    throwIfCancelled(ctx);
+    ctx.progress(k, evalIds.length, {}, `scoring with ${encId}`);
+    const role = roleOf(encId, roles);
+    const gallerySet = encId === attackedId ? attacked : await getEmbeddings(testDs, encId, dataOpts);
+    const gallery: Gallery = gallerySet;
+    const thr = encoderThresholds(encId, gallery, run.split.test, points);
+    const fixed = thr.points.map((p) => p.threshold);
+    let thrB: Float64Array[] | null = null;
+    if (resamples) {
+      thrB = resampledThresholds(impostorScores(gallery, resamples, 4 * Math.max(...points)), resamples, points);
+      thr.points.forEach((p, j) => {
+        const ci = percentileInterval(Float64Array.from(thrB as Float64Array[], (t) => t[j]));
+        if (ci) p.bootstrapCi = ci;
+      });
+    }
+    thresholds.push(thr);
+    await scoreSubjects({ encId, role, attackedId, gallery, fixed, points, thrB, resamples, bootIdentity, realismId, realismEmb, rows, attackedCos, subjects, protocols, found, items, frame, meanGeometry, ctx });
+    const a = rows.find((r) => r.subject === 'attack' && r.protocol === protocols[protocols.length - 1] && r.encoderId === encId) as ScoreRow;
+    ctx.log('info', `${encId} (${role}), ${a.protocol}: type I ${points.map((p, i) => `@${p} ${pct(a.typeI[i].rate)}`).join(' ')}; type II per identity @1e-3 ${pct(a.typeII.perIdentity[points.indexOf(1e-3)] ?? null)}`);
+  }
+  if (realismId) ctx.log('info', `realism: Fréchet distances in ${realismId}'s feature space`);
+  const realism = realismId ? realismOf(realismId, realismEmb, items.map((it) => (it.source as string).split('/')[0]), resamples, REALISM_RESAMPLES) : undefined;
+
+  const { report, reportItems } = buildReport({ run, attacked, attackedId, items, recons, originals, size, frame, points, thresholds, rows, attackedCos, nearestRels, roles, evalIds, protocolInfo, resamples, realism });
+  await writeEvaluation(run, report, reportItems, subjects[1], originals, recons, size);
   ctx.progress(evalIds.length, evalIds.length, {}, 'done');
   return report;
 }

@@ -75,7 +75,7 @@ export class JobQueue {
     const info: JobInfo = {
       id: randomUUID().slice(0, 8),
       kind: kindName,
-      label: label ?? kind.label(params as never),
+      label: label ?? kind.label(params),
       state: 'queued',
       createdAt: new Date().toISOString(),
     };
@@ -145,7 +145,7 @@ export class JobQueue {
     entry.info.startedAt = new Date().toISOString();
     this.emitState(entry);
     try {
-      const result = await entry.kind.run(entry.params as never, this.contextFor(entry));
+      const result = await entry.kind.run(entry.params, this.contextFor(entry));
       if (entry.abort.signal.aborted) this.finish(entry, 'cancelled');
       else this.finish(entry, 'succeeded', undefined, result);
     } catch (err) {

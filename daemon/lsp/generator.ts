@@ -9,6 +9,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { EncoderConfig } from '../protocol/encoderConfig';
+import { decoderMisfit, type DecoderMetaView } from '../protocol/decoderFit';
+
+export type { DecoderMetaView };
 import { DEFAULT_RUNS_DIR, type RunConfig } from '../protocol/runConfig';
 
 export type GeneratorCode = 'generator-missing' | 'generator-not-finished' | 'generator-mismatch';
@@ -17,14 +20,6 @@ export interface GeneratorProblem {
   code: GeneratorCode;
   severity: 'error' | 'warning';
   message: string;
-}
-
-/** What `model/meta.json` of a finished black-box run says (the fields the white box depends on). */
-export interface DecoderMetaView {
-  encoderId: string;
-  embeddingDim: number;
-  outputSize?: number;
-  template?: string;
 }
 
 /** A finished black-box run of the workspace, as a generator candidate. */
@@ -84,18 +79,10 @@ export function finishedBlackboxRuns(base: string, runsDir: string): FinishedRun
   return out;
 }
 
-/** Whether a decoder can serve as the face model of a run attacking `enc` (the orchestrator's checks); why not, when it cannot. */
+/** Whether a decoder can serve as the face model of a run attacking `enc` (protocol/decoderFit.ts decides it for the daemon too). */
 export function generatorMismatch(meta: DecoderMetaView, enc: EncoderConfig): GeneratorProblem | undefined {
-  if (meta.embeddingDim !== enc.embeddingDim) {
-    return { code: 'generator-mismatch', severity: 'error', message: `its decoder takes ${meta.embeddingDim}-d embeddings (trained on "${meta.encoderId}"), but "${enc.id}" produces ${enc.embeddingDim}-d ones` };
-  }
-  if (meta.template && meta.template !== enc.alignment.template) {
-    return { code: 'generator-mismatch', severity: 'error', message: `its decoder renders ${meta.template} crops, but "${enc.id}" expects ${enc.alignment.template} alignment` };
-  }
-  if (meta.encoderId !== enc.id) {
-    return { code: 'generator-mismatch', severity: 'error', message: `its decoder was trained on "${meta.encoderId}" templates, but this run attacks "${enc.id}"` };
-  }
-  return undefined;
+  const why = decoderMisfit(meta, enc);
+  return why === undefined ? undefined : { code: 'generator-mismatch', severity: 'error', message: why };
 }
 
 /** A run config elsewhere in the workspace that trains into `dir` (so a missing generator is only "not yet"). */

@@ -1,6 +1,6 @@
 /**
- * One engine choice for the black-box decoder: ONNX Runtime (./trainer.ts) by default wherever it covers
- * the model, TF.js (daemon/nets/decoder.ts, the reference) on request or as the fallback. Both sit behind
+ * The black-box decoder on either engine, chosen by ./engineChoice.ts: ONNX Runtime (./trainer.ts) wherever
+ * it covers the model, TF.js (daemon/nets/decoder.ts, the reference) on request or as the fallback. Both sit behind
  * `DecoderRunner`, fed host batches, so the training loop is the same on either; the TF.js runner builds the
  * very tensors the loop built before (so TF.js training is unchanged).
  *
@@ -13,18 +13,9 @@ import { tf } from '../engine/tf';
 import { Decoder, DecoderOptions, IdentityEmbed, LinearBaseInit } from '../nets/decoder';
 import type { SurrogateEmitter } from './decoderGraph';
 import { CheckpointMismatchError, OrtDecoderTrainer, OrtTrainerSettings, StepOutcome } from './trainer';
+import { openEngine, type EngineDecision, type EngineRequest } from './engineChoice';
 
-export type EngineRequest = 'auto' | 'onnxruntime' | 'tfjs';
-export const ENGINE_REQUESTS: readonly EngineRequest[] = ['auto', 'onnxruntime', 'tfjs'];
-
-export interface EngineDecision {
-  requested: EngineRequest;
-  chosen: 'onnxruntime' | 'tfjs';
-  /** Why: "requested", "default", or the ONNX Runtime failure that made 'auto' fall back. */
-  reason: string;
-  /** ONNX Runtime execution provider (and why), when chosen. */
-  provider?: 'cpu' | 'cuda';
-}
+export type { EngineDecision, EngineRequest } from './engineChoice';
 
 /**
  * One batch on the host: z [n, D], target pixels [n, S, S, 3] uint8 (0..255) and, for the identity term, the
@@ -145,42 +136,41 @@ export interface OpenRunnerOptions {
   warn?: (msg: string) => void;
 }
 
-/** Opens the decoder on the requested engine (see the header for 'auto'). */
+/** Opens the decoder on the requested engine (engineChoice.ts decides; see the header for 'auto'). */
 export async function openDecoderRunner(requested: EngineRequest, o: OpenRunnerOptions): Promise<DecoderRunner> {
-  if (!ENGINE_REQUESTS.includes(requested)) throw new Error(`unknown engine '${requested}' (expected ${ENGINE_REQUESTS.join(', ')})`);
-  const tfjs = async (reason: string): Promise<DecoderRunner> => {
-    const d = o.resumeFrom ? await Decoder.load(o.resumeFrom) : Decoder.create(o.create, o.linear ?? null);
-    if (!o.identity || !((d.options.identityWeight ?? 0) > 0)) return new TfjsRunner({ requested, chosen: 'tfjs', reason }, d);
-    try {
-      const term = await o.identity.tfjs();
-      d.setIdentityTerm(term.embed);
-      return new TfjsRunner({ requested, chosen: 'tfjs', reason }, d, term.dispose);
-    } catch (e) {
-      d.dispose();
-      throw e;
-    }
-  };
-  if (requested === 'tfjs') return tfjs('requested by the run config');
-  if (o.identity && !o.identity.ort) {
-    const why = `ONNX Runtime cannot build the identity term's surrogate ${o.identity.id} (${o.identity.ortObstacle ?? 'no graph emitter'})`;
-    if (requested === 'onnxruntime') throw new Error(`engine 'onnxruntime': ${why}`);
-    o.warn?.(`${why}; training on TF.js`);
-    return tfjs(`fallback: ${why}`);
-  }
-  const settings: OrtTrainerSettings = o.identity?.ort ? { ...o.settings, graph: { ...o.settings?.graph, identity: o.identity.ort } } : (o.settings ?? {});
-  let trainer: OrtDecoderTrainer | null = null;
-  try {
-    trainer = o.resumeFrom ? await OrtDecoderTrainer.load(o.resumeFrom, settings) : await OrtDecoderTrainer.create(o.create, settings, o.linear ?? null);
-    await trainer.prepare(o.batch, true);
-    const p = trainer.provider!;
-    return new OrtRunner({ requested, chosen: 'onnxruntime', reason: `${requested === 'auto' ? 'default' : 'requested by the run config'}; ${p.reason}`, provider: p.provider }, trainer);
-  } catch (e) {
-    await trainer?.dispose();
-    const msg = (e as Error).message;
-    // A checkpoint that does not fit is the same problem on either engine: no fallback.
-    if (e instanceof CheckpointMismatchError) throw e;
-    if (requested === 'onnxruntime') throw new Error(`engine 'onnxruntime': ${msg}`);
-    o.warn?.(`ONNX Runtime cannot train this decoder (${msg}); falling back to TF.js`);
-    return tfjs(`fallback: ${msg}`);
-  }
+  const identityObstacle = o.identity && !o.identity.ort ? `ONNX Runtime cannot build the identity term's surrogate ${o.identity.id} (${o.identity.ortObstacle ?? 'no graph emitter'})` : null;
+  const { value, engine } = await openEngine<(decision: EngineDecision) => DecoderRunner>(requested, {
+    requestedReason: 'requested by the run config',
+    async tfjs() {
+      const d = o.resumeFrom ? await Decoder.load(o.resumeFrom) : Decoder.create(o.create, o.linear ?? null);
+      if (!o.identity || !((d.options.identityWeight ?? 0) > 0)) return (decision) => new TfjsRunner(decision, d);
+      try {
+        const term = await o.identity.tfjs();
+        d.setIdentityTerm(term.embed);
+        return (decision) => new TfjsRunner(decision, d, term.dispose);
+      } catch (e) {
+        d.dispose();
+        throw e;
+      }
+    },
+    async ort() {
+      if (identityObstacle) throw new Error(identityObstacle);
+      const settings: OrtTrainerSettings = o.identity?.ort ? { ...o.settings, graph: { ...o.settings?.graph, identity: o.identity.ort } } : (o.settings ?? {});
+      let trainer: OrtDecoderTrainer | null = null;
+      try {
+        trainer = o.resumeFrom ? await OrtDecoderTrainer.load(o.resumeFrom, settings) : await OrtDecoderTrainer.create(o.create, settings, o.linear ?? null);
+        await trainer.prepare(o.batch, true);
+        const t = trainer, p = trainer.provider!;
+        return { value: (decision) => new OrtRunner(decision, t), reason: `${requested === 'auto' ? 'default' : 'requested by the run config'}; ${p.reason}`, provider: p.provider };
+      } catch (e) {
+        await trainer?.dispose();
+        throw e;
+      }
+    },
+    // A checkpoint that does not fit is the same problem on either engine.
+    noFallback: (e) => e instanceof CheckpointMismatchError,
+    fallbackWarning: (msg) => (msg === identityObstacle ? `${msg}; training on TF.js` : `ONNX Runtime cannot train this decoder (${msg}); falling back to TF.js`),
+    warn: o.warn,
+  });
+  return value(engine);
 }

@@ -12,6 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { clampThreads, machineCores } from '../engine/threads';
+import { envCount, envSwitch, envValue } from '../protocol/env';
 
 export type ProviderChoice = 'auto' | 'cpu' | 'cuda';
 
@@ -47,8 +48,8 @@ export interface OrtSession {
 export { clampThreads, machineCores };
 
 export function defaultThreads(): number {
-  const env = Number(process.env.FACEINV_ORT_THREADS);
-  if (Number.isInteger(env) && env > 0) return clampThreads(env, 'FACEINV_ORT_THREADS', (m) => console.warn(m));
+  const env = envCount('FACEINV_ORT_THREADS');
+  if (env !== undefined) return clampThreads(env, 'FACEINV_ORT_THREADS', (m) => console.warn(m));
   return Math.min(8, machineCores());
 }
 
@@ -69,10 +70,18 @@ export function cudaAvailability(): { ok: boolean; reason: string } {
 
 let cudaFailure: string | null = null;
 
+/** FACEINV_ORT_OPT, checked: a misspelt level is named rather than passed to ONNX Runtime. */
+function ortOptimisation(): 'basic' | 'extended' | 'all' | undefined {
+  const v = envValue('FACEINV_ORT_OPT');
+  if (v === undefined) return undefined;
+  if (v === 'basic' || v === 'extended' || v === 'all') return v;
+  throw new Error(`environment variable FACEINV_ORT_OPT: expected basic, extended or all, got '${v}'`);
+}
+
 /** The spinning default (see SessionSettings.spinning). */
 export function defaultSpinning(): boolean {
-  const env = process.env.FACEINV_ORT_SPIN;
-  if (env === '0' || env === '1') return env === '1';
+  const env = envSwitch('FACEINV_ORT_SPIN');
+  if (env !== undefined) return env;
   return os.loadavg()[0] < 0.5 * (os.availableParallelism?.() ?? os.cpus().length);
 }
 
@@ -81,7 +90,7 @@ function options(provider: 'cpu' | 'cuda', threads: number, s: SessionSettings, 
     executionProviders: provider === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
-    graphOptimizationLevel: s.optimization ?? (process.env.FACEINV_ORT_OPT as 'basic' | 'extended' | 'all' | undefined) ?? 'all',
+    graphOptimizationLevel: s.optimization ?? ortOptimisation() ?? 'all',
     ...(s.profile ? { enableProfiling: true, profileFilePrefix: prefix } : {}),
     ...((s.spinning ?? defaultSpinning()) ? {} : { extra: { session: { intra_op: { allow_spinning: '0' } } } }),
   };

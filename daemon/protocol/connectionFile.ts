@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { stateDirFromEnv } from './env';
 
 export interface ConnectionInfo {
   url: string;
@@ -17,7 +18,7 @@ export interface ConnectionInfo {
 
 /** `FACEINV_HOME` or `~/.faceinv`: per-user state (connection file, default caches). */
 export function stateDir(): string {
-  return process.env.FACEINV_HOME || path.join(os.homedir(), '.faceinv');
+  return stateDirFromEnv();
 }
 
 export function defaultConnectionFile(): string {

@@ -11,6 +11,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { envValue } from '../protocol/env';
 
 /** Repository root: the nearest folder above this file holding our package.json (source or `out/`). */
 export function repoRoot(): string {
@@ -49,7 +50,7 @@ export interface RootOptions {
 
 /** LFW next to the repository, and FACEINV_LFW, where they exist. */
 export function defaultDataRoots(): string[] {
-  return [process.env.FACEINV_LFW, path.join(repoRoot(), '..', 'shared', 'data', 'lfw')]
+  return [envValue('FACEINV_LFW'), path.join(repoRoot(), '..', 'shared', 'data', 'lfw')]
     .filter((p): p is string => !!p && fs.existsSync(p))
     .map((p) => path.resolve(p));
 }

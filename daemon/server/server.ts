@@ -225,7 +225,7 @@ export class DaemonServer {
   private confineJobPaths(kind: string, params: unknown): void {
     if (!this.opts.kinds.has(kind) || !isPlainObject(params)) return; // the queue answers unknown kinds / bad params
     for (const key of PATH_PARAM_KEYS) {
-      const value = (params as Record<string, unknown>)[key];
+      const value = params[key];
       if (typeof value === 'string') confinePath(value, this.roots.all, `${kind.slice(0, 64)} params.${key}`);
     }
   }

@@ -3,7 +3,9 @@
  * the embedding space itself (unit-norm templates go in, `arcface-5pt` crops come out), so the decoder's
  * own answer for a target is the latent equal to the target, and a search moves from there.
  */
-import type { LoadedDecoder } from '../../blackbox/decoderModel';
+import { loadDecoderModel, type LoadedDecoder } from '../../blackbox/decoderModel';
+import type { EncoderConfig } from '../../protocol/encoderConfig';
+import { decoderMisfit } from '../../protocol/decoderFit';
 import type { AlignmentSpec } from '../../data/templates';
 import { isTemplateName } from '../../data/templates';
 import { tf } from '../../engine/tf';
@@ -57,4 +59,18 @@ export class DecoderFaceModel implements FaceModel {
   dispose(): void {
     this.loaded.decoder.dispose();
   }
+}
+
+/**
+ * The decoder of a run folder (or model folder) as the face model of an attack on `enc`, refused when it
+ * does not fit that encoder (protocol/decoderFit.ts: the same answer the editor underlines).
+ */
+export async function openDecoderFaceModel(dir: string, enc: Pick<EncoderConfig, 'id' | 'embeddingDim' | 'alignment'>): Promise<DecoderFaceModel> {
+  const loaded = await loadDecoderModel(dir);
+  const why = decoderMisfit(loaded.meta, enc);
+  if (why) {
+    loaded.decoder.dispose();
+    throw new Error(`the decoder of ${dir} cannot attack ${enc.id}: ${why}`);
+  }
+  return new DecoderFaceModel(loaded);
 }

@@ -12,7 +12,7 @@ import type { WhiteboxConfig } from '../../protocol/runConfig';
 export type SearchSettings = Pick<WhiteboxConfig, 'steps' | 'learningRate' | 'init' | 'priorWeight' | 'batchSize'>;
 import { resolveModelPath } from '../../encoders/registry';
 import { CropSpec, latentSearch, latentSearchOn, StepInfo } from '../../nets/latentSearch';
-import type { EngineDecision, EngineRequest } from '../../ort/decoderRunner';
+import { engineRequest, openEngine, type EngineDecision, type EngineRequest } from '../../ort/engineChoice';
 import { onnxEncoderSource } from '../../ort/encoderGraph';
 import { OrtSearch } from '../../ort/search';
 import type { FaceModel } from '../faceModel/types';
@@ -39,7 +39,7 @@ export interface GradientSearchOptions {
   seed?: number;
   signal?: AbortSignal;
   onStep?: (batch: number, batches: number, s: StepInfo) => void;
-  /** 'auto' (FACEINV_ENGINE overrides it): ONNX Runtime where it covers the encoder, else TF.js. */
+  /** The config's engine; 'auto' or none lets FACEINV_ENGINE decide (ort/engineChoice.ts). */
   engine?: EngineRequest;
   /** Resolves relative encoder model paths. */
   workspaceDir?: string;
@@ -48,21 +48,21 @@ export interface GradientSearchOptions {
   loadTfEncoder?: () => Promise<LoadedDiffEncoder>;
 }
 
-/** The ONNX Runtime search for this face model and encoder, or why TF.js runs it instead. */
+/** The ONNX Runtime search for this face model and encoder, or why TF.js runs it instead (ort/engineChoice.ts decides). */
 async function openOrtSearch(model: FaceModel, enc: EncoderConfig, crop: CropSpec, wb: SearchSettings, o: GradientSearchOptions): Promise<{ search: OrtSearch | null; engine: EngineDecision }> {
-  const requested: EngineRequest = o.engine ?? (process.env.FACEINV_ENGINE as EngineRequest | undefined) ?? 'auto';
-  if (requested === 'tfjs') return { search: null, engine: { requested, chosen: 'tfjs', reason: 'requested' } };
-  try {
-    if (enc.format !== 'onnx') throw new Error(`encoder ${enc.id} is a ${enc.format} model (the ONNX Runtime search takes ONNX encoders)`);
-    const src = onnxEncoderSource(enc, resolveModelPath(enc, o.workspaceDir));
-    const search = await OrtSearch.create(await model.ortGenerator(), src, crop, wb.priorWeight);
-    return { search, engine: { requested, chosen: 'onnxruntime', reason: `${requested === 'auto' ? 'default' : 'requested'}; ${search.provider.reason}`, provider: search.provider.provider } };
-  } catch (e) {
-    const msg = (e as Error).message;
-    if (requested === 'onnxruntime') throw new Error(`engine 'onnxruntime': ${msg}`);
-    o.warn?.(`white box on TF.js: ${msg}`);
-    return { search: null, engine: { requested, chosen: 'tfjs', reason: `fallback: ${msg}` } };
-  }
+  const requested = engineRequest(o.engine);
+  const { value, engine } = await openEngine<OrtSearch | null>(requested, {
+    async ort() {
+      if (enc.format !== 'onnx') throw new Error(`encoder ${enc.id} is a ${enc.format} model (the ONNX Runtime search takes ONNX encoders)`);
+      const src = onnxEncoderSource(enc, resolveModelPath(enc, o.workspaceDir));
+      const search = await OrtSearch.create(await model.ortGenerator(), src, crop, wb.priorWeight);
+      return { value: search, reason: `${requested === 'auto' ? 'default' : 'requested'}; ${search.provider.reason}`, provider: search.provider.provider };
+    },
+    tfjs: async () => null,
+    fallbackWarning: (msg) => `white box on TF.js: ${msg}`,
+    warn: o.warn,
+  });
+  return { search: value, engine };
 }
 
 export async function gradientSearch(model: FaceModel, enc: EncoderConfig, targets: readonly Float32Array[], start: Float32Array, wb: SearchSettings,

@@ -12,7 +12,7 @@
  * on queries alone. Surrogate evaluations are reported (count, seconds), never counted as queries.
  */
 import type { EncoderConfig } from '../../protocol/encoderConfig';
-import type { EngineRequest } from '../../ort/decoderRunner';
+import type { EngineRequest } from '../../ort/engineChoice';
 import { OrtSearch } from '../../ort/search';
 import type { SearchScorer } from '../../ort/searchGraph';
 import { openSurrogate, resolveSurrogate, surrogateTargets, type Surrogate } from '../../blackbox/surrogate';

@@ -14,6 +14,7 @@ import { CliCommand, UsageError } from '../command';
 import { initEngineFromFlags } from '../engineFlags';
 import { ErrorCode, ProtocolError } from '../../protocol/message';
 import { daemonRoots, setActiveRoots } from '../../security/roots';
+import { AuditJob } from '../../protocol/jobKinds';
 
 const USAGE = `faceinv audit [CONFIG.faceinv-audit.json] [--encoder ID --templates FILE] [options]
   Can the templates of FILE be turned back into faces that encoder ID's system accepts, and how much better than a
@@ -79,6 +80,14 @@ export function localDataRoots(file: string | undefined, o: AuditOverrides, data
   return [...new Set([...given, ...named.filter((d) => fs.existsSync(d))])];
 }
 
+/** A flag's value when it is one of `allowed` (undefined when unset); a usage error naming them when not. */
+function oneOf<T extends string>(value: string | undefined, allowed: readonly T[], flag: string): T | undefined {
+  if (value === undefined) return undefined;
+  const hit = allowed.find((x) => x === value);
+  if (hit === undefined) throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, got '${value}'`);
+  return hit;
+}
+
 export const command: CliCommand = {
   name: 'audit',
   summary: 'Audit a template store you own: can its templates be inverted into faces your system accepts (ISO/IEC 30136), beside a lookalike baseline; a self-contained HTML report.',
@@ -112,14 +121,19 @@ export const command: CliCommand = {
     const ctx = consoleContext(workspace, { cacheDir: a.flags.get('cache'), workers: a.flags.has('workers') ? intFlag(a, 'workers', 0, 0) : undefined });
     try {
       // The daemon's audit job in this process (jobs/runInProcess.ts), so the CLI and the editor's audit cannot drift.
-      const out = await runJobKind('audit', {
-        config: file, name: o.name, encoder: o.encoder, templates: o.templates, reference: o.reference, referenceSplit: o.referenceSplit,
-        route: o.route, budget: o.budget, transfer: o.transfer, out: o.out, search: o.search, chunkSize: o.chunkSize,
-        onEncoderError: o.onEncoderError, operatingPoints: o.operatingPoints, keepImages: o.keepImages, seed: o.seed,
+      // A config file, or an encoder and its templates (checked above).
+      const source = file !== undefined ? { config: file, encoder: o.encoder, templates: o.templates }
+        : o.encoder !== undefined && o.templates !== undefined ? { encoder: o.encoder, templates: o.templates } : undefined;
+      if (!source) throw new UsageError('give an audit config file, or --encoder and --templates');
+      const out = await runJobKind(AuditJob, {
+        ...source, name: o.name, reference: o.reference, referenceSplit: o.referenceSplit,
+        route: oneOf(o.route, ['auto', 'whitebox', 'blackbox'] as const, '--route'), budget: o.budget, transfer: o.transfer, out: o.out,
+        search: oneOf(o.search, ['zeroth-order', 'genetic', 'none'] as const, '--search'), chunkSize: o.chunkSize,
+        onEncoderError: oneOf(o.onEncoderError, ['pause', 'continue'] as const, '--on-encoder-error'), operatingPoints: o.operatingPoints, keepImages: o.keepImages, seed: o.seed,
         overwrite: a.booleans.has('overwrite') || undefined, retryFailed: a.booleans.has('retry-failed') || undefined,
         maxChunks: a.flags.has('max-chunks') ? intFlag(a, 'max-chunks', 1, 1) : undefined,
         command: `faceinv audit ${args.map((x) => (/\s/.test(x) ? JSON.stringify(x) : x)).join(' ')}`,
-      }, ctx) as { state: AuditOutcome['state']; auditDir: string; report: string; json: string; csv: string; stopReason?: string };
+      }, ctx);
       const report = JSON.parse(fs.readFileSync(out.json, 'utf8')) as AuditOutcome['report'];
       const files = { html: out.report, json: out.json, csv: out.csv };
       if (json) console.log(JSON.stringify({ state: out.state, auditDir: out.auditDir, files, report }, null, 2));

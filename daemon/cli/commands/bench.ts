@@ -24,6 +24,7 @@ import { initEngine, parseBackendChoice } from '../../engine/backend';
 import { cliOutput } from '../engineFlags';
 import { intFlag, parseArgs } from '../args';
 import { CliCommand, UsageError } from '../command';
+import { envValue } from '../../protocol/env';
 
 const ENGINES = ['both', 'onnxruntime', 'tfjs'] as const;
 
@@ -61,7 +62,7 @@ export const command: CliCommand = {
     const json = a.booleans.has('json');
     const say = (s: string): void => { if (!json) console.log(s); };
     const load = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
-    const backend = parseBackendChoice(a.flags.get('backend') ?? process.env.FACEINV_BACKEND ?? 'auto', '--backend');
+    const backend = parseBackendChoice(a.flags.get('backend') ?? envValue('FACEINV_BACKEND') ?? 'auto', '--backend');
     const loadBefore = os.loadavg()[0];
     const engine = await initEngine({ backend, threads, log: cliOutput.verbose && !json ? (m) => console.error(m) : undefined });
     say(`TF.js backend: ${engine.backend} (${engine.threads} thread(s)${engine.simd ? ', SIMD' : ''}) — ${engine.reason}`);

@@ -3,6 +3,7 @@ import { installCrashGuards, startDaemon, stopOnSignals } from '../../server/sta
 import { intFlag, parseArgs } from '../args';
 import { CliCommand } from '../command';
 import { cliOutput } from '../engineFlags';
+import { envValue } from '../../protocol/env';
 
 /** Printed on stdout once listening, for the extension (which spawns us) to pick up. No secrets. */
 export const READY_PREFIX = 'FACEINV_READY ';
@@ -38,7 +39,7 @@ export const command: CliCommand = {
   async run(args) {
     const { values: dataRoots, rest } = takeRepeated(args, 'data-root');
     const a = parseArgs(rest, { values: ['port', 'host', 'workspace', 'backend', 'threads', 'connection-file', 'max-message-bytes', 'data-root'], booleans: ['allow-remote'] });
-    const backend: BackendChoice = parseBackendChoice(a.flags.get('backend') ?? process.env.FACEINV_BACKEND ?? 'auto', '--backend');
+    const backend: BackendChoice = parseBackendChoice(a.flags.get('backend') ?? envValue('FACEINV_BACKEND') ?? 'auto', '--backend');
     // Debug lines (the engine probe trail among them) only with --verbose.
     const log = (level: string, message: string) => {
       if (level === 'debug' && !cliOutput.verbose) return;

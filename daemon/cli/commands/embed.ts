@@ -14,6 +14,7 @@ import { stderrProgress } from '../../data/progress';
 import { formatFailures, formatStats } from '../../data/summary';
 import { AlignmentSpec, getTemplate } from '../../data/templates';
 import { parseBackendChoice } from '../../engine/backend';
+import { setEnvValue } from '../../protocol/env';
 
 /** "arcface-5pt:128,dlib-5pt-chip:150" → specs; throws UsageError naming the bad item. */
 export function parseCropSpecs(raw: string): AlignmentSpec[] {
@@ -64,7 +65,7 @@ export const command: CliCommand = {
     }
     const target = encoderId ? encoderTarget(encoderId, { workspaceDir: path.resolve(a.flags.get('workspace') ?? process.cwd()) }) : undefined;
     const enc = target && a.booleans.has('plain-ort') ? { ...target, loader: PLAIN_ORT_LOADER } : target;
-    if (backend) process.env.FACEINV_BACKEND = backend;
+    if (backend) setEnvValue('FACEINV_BACKEND', backend);
     console.error(`dataset ${ds.root}: ${ds.images.length} images, ${ds.identities.length} identities; cache ${cacheDir}`);
     const out = await runFacePipeline(ds, { encoder: enc, crops }, {
       cacheDir,

@@ -8,6 +8,7 @@ import { readJson } from '../../runs/runFolder';
 import { intFlag, parseArgs } from '../args';
 import { CliCommand, UsageError } from '../command';
 import { initEngineFromFlags } from '../engineFlags';
+import { EvaluateJob } from '../../protocol/jobKinds';
 
 export const command: CliCommand = {
   name: 'evaluate',
@@ -25,7 +26,7 @@ export const command: CliCommand = {
     });
     try {
       const runDir = path.resolve(a.positionals[0]);
-      await runJobKind('evaluate', {
+      await runJobKind(EvaluateJob, {
         runDir, evalEncoders: a.flags.get('eval-encoders')?.split(',').map((s) => s.trim()).filter(Boolean),
         maxImages: a.flags.has('max-images') ? intFlag(a, 'max-images', 1) : undefined,
       }, ctx);

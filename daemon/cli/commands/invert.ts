@@ -5,6 +5,7 @@ import { runJobKind } from '../../jobs/runInProcess';
 import { intFlag, parseArgs } from '../args';
 import { CliCommand, UsageError } from '../command';
 import { initEngineFromFlags } from '../engineFlags';
+import { InvertJob } from '../../protocol/jobKinds';
 
 const ROUTES: RouteRequest[] = ['auto', 'whitebox', 'blackbox'];
 
@@ -25,12 +26,12 @@ export const command: CliCommand = {
     const workspace = path.resolve(a.flags.get('workspace') ?? process.cwd());
     const ctx = consoleContext(workspace);
     try {
-      const out = await runJobKind('invert', {
+      const out = await runJobKind(InvertJob, {
         encoder: encoderId, embeddings: path.resolve(file), route, generator: a.flags.get('generator'),
         steps: a.flags.has('steps') ? intFlag(a, 'steps', 1) : undefined,
         out: path.resolve(a.flags.get('out') ?? `${path.basename(file).replace(/\.[^.]+$/, '')}-inverted`),
-      }, ctx) as { route: string; reason: string; outDir: string; cosine: number[] };
-      const valid = out.cosine.filter(Number.isFinite);
+      }, ctx);
+      const valid = out.cosine.filter((c): c is number => c !== null && Number.isFinite(c));
       console.log(`route ${out.route}: ${out.reason}`);
       if (valid.length) console.log(`mean cosine to the targets: ${(valid.reduce((p, q) => p + q, 0) / valid.length).toFixed(4)}`);
       console.log(`written to ${out.outDir} (open ${path.join(out.outDir, 'index.html')})`);

@@ -9,6 +9,7 @@ import { readJson } from '../../runs/runFolder';
 import { intFlag, parseArgs } from '../args';
 import { CliCommand, UsageError } from '../command';
 import { initEngineFromFlags } from '../engineFlags';
+import { RunJob } from '../../protocol/jobKinds';
 
 /** Runs the daemon's "run" job in this process and prints its route and report; shared by `run` and `demo`. */
 export async function runConfigHeadless(configFile: string, a: ReturnType<typeof parseArgs>): Promise<{ runDir: string; attackSeconds?: number }> {
@@ -16,10 +17,11 @@ export async function runConfigHeadless(configFile: string, a: ReturnType<typeof
     cacheDir: a.flags.get('cache'), workers: a.flags.has('workers') ? intFlag(a, 'workers', 0, 0) : undefined,
   });
   try {
-    const out = await runJobKind('run', {
+    const datasetFlag = a.flags.get('dataset');
+    const out = await runJobKind(RunJob, {
       config: configFile, overwrite: a.booleans.has('overwrite') || undefined, evaluate: a.booleans.has('no-evaluate') ? false : undefined,
-      dataset: a.flags.has('dataset') ? path.resolve(a.flags.get('dataset') as string) : undefined,
-    }, ctx) as { runDir: string; route: string; reason: string; attackSeconds?: number };
+      dataset: datasetFlag ? path.resolve(datasetFlag) : undefined,
+    }, ctx);
     console.log(`route: ${out.route} (${out.reason})\nrun folder: ${out.runDir}`);
     const reportFile = path.join(out.runDir, RUN_FILES.evaluationReport);
     if (!a.booleans.has('no-evaluate') && fs.existsSync(reportFile)) console.log(reportMarkdown(readJson<EvaluationReport>(reportFile)));

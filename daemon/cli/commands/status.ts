@@ -4,6 +4,7 @@ import { StatusRequest, type JobInfo } from '../../protocol/daemon';
 import { readConnectionFile } from '../../protocol/connectionFile';
 import { parseArgs } from '../args';
 import { CliCommand } from '../command';
+import { envValue } from '../../protocol/env';
 
 /**
  * One job of `faceinv status`: `job 3f2a train running 42% (2.1 / 5 min, ETA 2m54s)  train quick.json`. Under a
@@ -26,7 +27,7 @@ export const command: CliCommand = {
   async run(args) {
     const a = parseArgs(args, { values: ['connection-file', 'url', 'token'], booleans: ['json'] });
     const info = a.flags.has('url')
-      ? { url: a.flags.get('url') as string, token: a.flags.get('token') ?? process.env.FACEINV_TOKEN ?? '' }
+      ? { url: a.flags.get('url') as string, token: a.flags.get('token') ?? envValue('FACEINV_TOKEN') ?? '' }
       : readConnectionFile(a.flags.get('connection-file'));
     const client = await DaemonClient.connect(info.url, info.token);
     try {

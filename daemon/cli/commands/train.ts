@@ -4,6 +4,7 @@ import { runJobKind } from '../../jobs/runInProcess';
 import { intFlag, parseArgs } from '../args';
 import { CliCommand, UsageError } from '../command';
 import { initEngineFromFlags } from '../engineFlags';
+import { TrainJob } from '../../protocol/jobKinds';
 
 export const command: CliCommand = {
   name: 'train',
@@ -21,7 +22,7 @@ export const command: CliCommand = {
       cacheDir: a.flags.get('cache'), workers: a.flags.has('workers') ? intFlag(a, 'workers', 0, 0) : undefined,
     });
     try {
-      const out = await runJobKind('train', { config: path.resolve(a.positionals[0]), overwrite: a.booleans.has('overwrite') || undefined }, ctx);
+      const out = await runJobKind(TrainJob, { config: path.resolve(a.positionals[0]), overwrite: a.booleans.has('overwrite') || undefined }, ctx);
       console.log(JSON.stringify(out, null, 2));
       return 0;
     } finally {

@@ -13,6 +13,7 @@ import { stderrProgress } from '../../data/progress';
 import { formatFailures, formatStats } from '../../data/summary';
 import { FAILED_PAIR_SCORE } from '../../data/verify';
 import { parseBackendChoice } from '../../engine/backend';
+import { setEnvValue } from '../../protocol/env';
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 
@@ -37,7 +38,7 @@ export const command: CliCommand = {
     }
     const testFraction = numberFlag(a, 'test-fraction', 0.2);
     if (!(testFraction > 0 && testFraction < 1)) throw new UsageError(`--test-fraction must be in (0, 1), got ${testFraction}`);
-    if (a.flags.has('backend')) process.env.FACEINV_BACKEND = parseBackendChoice(a.flags.get('backend') as string, '--backend');
+    if (a.flags.has('backend')) setEnvValue('FACEINV_BACKEND', parseBackendChoice(a.flags.get('backend') as string, '--backend'));
     const out = await verifyEncoder({
       encoderId,
       datasetDir,

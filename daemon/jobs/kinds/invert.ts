@@ -1,21 +1,12 @@
 /** `invert`: invert the embeddings of a file, white or black box as the judge (or the user) decides. */
 import { DEFAULT_RUNS_DIR } from '../../protocol/runConfig';
 import * as path from 'node:path';
-import { Type } from '@sinclair/typebox';
+import { InvertJob } from '../../protocol/jobKinds';
 import { invertFile } from '../../attack/invertFile';
 import { defineJobKind } from '../defineJobKind';
 
-export const invertJob = defineJobKind({
-  kind: 'invert',
+export const invertJob = defineJobKind(InvertJob, {
   summary: 'Invert the embeddings of a file into faces (route: auto | whitebox | blackbox).',
-  params: Type.Object({
-    encoder: Type.String({ minLength: 1, maxLength: 100 }),
-    embeddings: Type.String({ minLength: 1, maxLength: 4096 }),
-    route: Type.Optional(Type.Union([Type.Literal('auto'), Type.Literal('whitebox'), Type.Literal('blackbox')])),
-    generator: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
-    steps: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000 })),
-    out: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
-  }, { additionalProperties: false }),
   label: (p) => `invert ${path.basename(p.embeddings)}`,
   async run(p, ctx) {
     const file = path.resolve(ctx.workspaceDir, p.embeddings);

@@ -3,20 +3,13 @@
  * Used to check a daemon end to end — queueing, progress streaming, cancellation, memory — without a
  * dataset, and by the soak benchmark.
  */
-import { Type } from '@sinclair/typebox';
+import { ProbeJob } from '../../protocol/jobKinds';
 import { tf } from '../../engine/tf';
 import { throwIfCancelled, yieldToEventLoop } from '../context';
 import { defineJobKind } from '../defineJobKind';
 
-export const probeJob = defineJobKind({
-  kind: 'probe',
+export const probeJob = defineJobKind(ProbeJob, {
   summary: 'Runs N small matrix products on the active backend, reporting each step (daemon self-check).',
-  params: Type.Object({
-    steps: Type.Integer({ minimum: 1, maximum: 100000 }),
-    size: Type.Optional(Type.Integer({ minimum: 1, maximum: 2048 })),
-    /** Fail deliberately at this step (fault-injection tests). */
-    failAtStep: Type.Optional(Type.Integer({ minimum: 0 })),
-  }, { additionalProperties: false }),
   label: (p) => `probe ×${p.steps}`,
   async run(p, ctx) {
     const size = p.size ?? 64;

@@ -1,22 +1,14 @@
 /** `run`: a run config end to end (daemon/attack/orchestrator.ts) — route by the judge, face model, attack, then evaluate. */
 import * as path from 'node:path';
-import { Type } from '@sinclair/typebox';
+import { RunJob } from '../../protocol/jobKinds';
 import { loadRunConfig } from '../../config/loadRunConfig';
 import { reportSummary } from '../../evaluation/reportMarkdown';
 import { runAttack } from '../../attack/orchestrator';
 import { confineRunConfig } from '../confine';
 import { defineJobKind } from '../defineJobKind';
 
-export const runJob = defineJobKind({
-  kind: 'run',
+export const runJob = defineJobKind(RunJob, {
   summary: 'Run a run config end to end: the judge picks the route, then the face model, the attack of every held-out target, and the evaluation.',
-  params: Type.Object({
-    config: Type.String({ minLength: 1, maxLength: 4096 }),
-    overwrite: Type.Optional(Type.Boolean()),
-    evaluate: Type.Optional(Type.Boolean()),
-    /** Another dataset folder than the config's (relative to the workspace). */
-    dataset: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
-  }, { additionalProperties: false }),
   label: (p) => `run ${path.basename(p.config)}`,
   async run(p, ctx) {
     const file = path.resolve(ctx.workspaceDir, p.config);

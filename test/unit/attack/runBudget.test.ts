@@ -4,7 +4,7 @@
  * what it cuts, and the search keeps its floor.
  */
 import * as assert from 'node:assert/strict';
-import { EVALUATION_SHARE, MIN_SEARCH_MINUTES, searchMinutes } from '../../../daemon/attack/blackboxSearch';
+import { EVALUATION_SHARE, MIN_SEARCH_MINUTES, searchMinutes } from '../../../daemon/attack/runReport';
 import type { RunConfig } from '../../../daemon/protocol/runConfig';
 
 const config = (minutes: number | undefined, search: number | undefined) => ({ minutes, search: { minutes: search } }) as unknown as RunConfig;

@@ -63,7 +63,7 @@ describe('data: already aligned datasets skip detection', function () {
     } finally {
       faces.close();
     }
-    const enc = await loadEncoderById(ENCODER, { threads: 1, embedOnly: true }) as unknown as { embedUint8(c: Uint8Array, n: number): Promise<Float32Array[]>; dispose(): void };
+    const enc = await loadEncoderById(ENCODER, { threads: 1 }) as unknown as { embedUint8(c: Uint8Array, n: number): Promise<Float32Array[]>; dispose(): void };
     try {
       const all = new Uint8Array(PHOTOS.length * 112 * 112 * 3);
       crops112.forEach((c, i) => all.set(c, i * c.length));

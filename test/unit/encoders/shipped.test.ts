@@ -103,7 +103,7 @@ describe('shipped encoders on LFW faces', function () {
         assert.ok(entry, `${id} config missing`);
         config = entry.config;
         baseline = tf.memory().numTensors;
-        enc = (await loadEncoder(config)) as WithRaw;
+        enc = (await loadEncoder(config, { differentiable: true })) as WithRaw;
         images = await loadCrops(FILES, CROP_BOX[config.alignment.template], config.inputSize);
         small = tf.slice(images, [0, 0, 0, 0], [SMALL, -1, -1, -1]);
       });

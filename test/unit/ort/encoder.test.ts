@@ -74,7 +74,7 @@ describe('ort/encoder: E and dE/dx, and the white-box search on ONNX Runtime', f
     const up = values(n * 512, 6);
     const eg = await OrtEncoderGrad.create(onnxEncoderSource(config, file), { threads: 2 });
     const { embedding, inputGrad } = await eg.run(images, up, n);
-    const enc = await OnnxEncoder.load(config, file, { threads: 2 });
+    const enc = await OnnxEncoder.load(config, file, { threads: 2, differentiable: true });
     const ref = tf.tidy(() => tf.tensor4d(images, [n, 112, 112, 3]));
     const rows = await enc.embed(ref as tf.Tensor4D);
     const flat = new Float32Array(n * 512);
@@ -113,7 +113,7 @@ describe('ort/encoder: E and dE/dx, and the white-box search on ONNX Runtime', f
     const before = tf.memory().numTensors;
     const a = await latentSearchOn(search, targets, 512, opts);
     assert.equal(tf.memory().numTensors, before + 1, 'latentSearchOn should hold only the images it returns');
-    const enc = await OnnxEncoder.load(config, file, { threads: 2 });
+    const enc = await OnnxEncoder.load(config, file, { threads: 2, differentiable: true });
     const b = await latentSearch((z) => d.forward(z, false), enc.forward!, targets, 512, { ...opts, crop: { size: 112 } });
     a.cosine.forEach((c, i) => assert.ok(Math.abs(c - b.cosine[i]) <= 1e-4, `target ${i}: cosine ${c} vs TF.js ${b.cosine[i]}`));
     a.z.forEach((z, i) => assert.ok(relError(z, b.z[i]) <= 1e-3, `target ${i}: latent differs by ${relError(z, b.z[i])}`));

@@ -1,0 +1,140 @@
+/**
+ * One inversion for every entry point: `invertTargets(plan, model, targets, start, hooks)` carries out an
+ * `AttackPlan` (./plan.ts) on a batch of templates — the white box's gradient search through E (with its
+ * restarts and the detector's choice among them, ./search/whiteboxRestarts.ts), or the black box's query
+ * search (./search/querySearch.ts: the encoder as an oracle under the per-target budget, a surrogate prior
+ * when the plan has one), or, without a search, the start itself. The run, the audit and `faceinv invert`
+ * differ only in what they report (the hooks) and how they store the answers.
+ */
+import type { Encoder } from '../encoders/types';
+import { loadEncoder } from '../encoders/load';
+import type { StepInfo } from '../nets/latentSearch';
+import type { EngineDecision } from '../ort/engineChoice';
+import { makeFaceCheck } from './faceCheck';
+import type { FaceModel } from './faceModel/types';
+import type { AttackPlan } from './plan';
+import { searchesByQueries, usesFaceDetector } from './plan';
+import { QueryOracle } from './search/oracle';
+import type { PaceDecision } from './search/pacer';
+import { querySearch, type SearchStep } from './search/querySearch';
+import { openSurrogatePrior, type AttackerPhotos, type SurrogatePrior } from './search/surrogatePrior';
+import { whiteboxWithRestarts } from './search/whiteboxRestarts';
+
+export type DetectFn = (latents: Float32Array, n: number) => Promise<boolean[]>;
+
+export interface InvertHooks {
+  signal: AbortSignal;
+  workspaceDir: string;
+  log(level: 'info' | 'warn', msg: string): void;
+  /** The searches' seed (default the plan's): the audit seeds each chunk apart. */
+  seed?: number;
+  /** A face detector the caller keeps open across calls (openFaceDetector); else opened here when the plan uses one. */
+  detect?: DetectFn;
+  /** The encoder the query search asks (the audit's 8-bit front of it); else the plan's encoder, loaded here. */
+  queryEncoder?: Encoder;
+  /** The attacker's own photos, which a surrogate prior's template map is fitted on (PCA face model only). */
+  photos?: AttackerPhotos;
+  cacheDir?: string;
+  /** The query search's wall-clock budget in minutes, and when its clock started (Date.now() units). */
+  minutes?: number;
+  startedAt?: number;
+  /** Before a surrogate prior's warm-up steps (they cost no queries). */
+  onWarmup?(surrogateId: string, steps: number): void;
+  onWhiteboxStep?(batch: number, batches: number, s: StepInfo): void;
+  onSearchStep?(s: SearchStep, oracle: QueryOracle): void | Promise<void>;
+}
+
+/** What the prior did, for the run manifest. */
+export interface PriorRecord { encoderId: string; weight: number; mapCosine: number; evaluations: number; seconds: number }
+
+export interface Inversion {
+  latents: Float32Array;
+  /** The optimiser's own cosine to each target (absent without a search). */
+  cosine?: number[];
+  /** Queries each target spent (query search only). */
+  queries?: number[];
+  /** Why a target's search stopped early (its best so far is kept). */
+  failures: (string | undefined)[];
+  /** Whether the face detector finds each answer (where it took part). */
+  detected?: boolean[];
+  /** White box: targets whose loss became non-finite (stopped; the best so far kept). */
+  diverged?: boolean[];
+  aborted: boolean;
+  /** White box: the engine it ran on, and why. */
+  engine?: EngineDecision;
+  /** Query search: the start's cosine, the pace it ended with, and the prior's record. */
+  search?: { startCos: Float32Array; pace: PaceDecision; prior?: PriorRecord };
+}
+
+/** The face detector the plan uses (the white box's choice among restarts, the black box's acceptance test), or null. */
+export async function openFaceDetector(plan: AttackPlan, model: FaceModel): Promise<{ detect: DetectFn; dispose(): Promise<void> } | null> {
+  return usesFaceDetector(plan) ? makeFaceCheck(model) : null;
+}
+
+export async function invertTargets(plan: AttackPlan, model: FaceModel, targets: readonly Float32Array[], start: Float32Array, hooks: InvertHooks): Promise<Inversion> {
+  if (plan.decision.route === 'whitebox') return whitebox(plan, model, targets, start, hooks);
+  if (searchesByQueries(plan)) return queries(plan, model, targets, start, hooks);
+  return { latents: start, failures: targets.map(() => undefined), aborted: false };
+}
+
+async function whitebox(plan: AttackPlan, model: FaceModel, targets: readonly Float32Array[], start: Float32Array, h: InvertHooks): Promise<Inversion> {
+  const own = h.detect ? null : await openFaceDetector(plan, model);
+  const detect = h.detect ?? own?.detect;
+  try {
+    const res = await whiteboxWithRestarts(model, plan.enc, targets, start, plan.whitebox, {
+      ...(detect ? { detect } : {}), seed: h.seed ?? plan.seed, signal: h.signal, engine: plan.engine, workspaceDir: h.workspaceDir,
+      warn: (m) => h.log('warn', m), ...(h.onWhiteboxStep ? { onStep: h.onWhiteboxStep } : {}),
+    });
+    const failures = res.diverged.map((d) => (d ? 'diverged: the gradient search met a non-finite loss; its best result is kept' : undefined));
+    return { latents: res.latents, cosine: res.cosine, failures, ...(detect ? { detected: res.detected } : {}), diverged: res.diverged, aborted: res.aborted, engine: res.engine };
+  } finally {
+    await own?.dispose();
+  }
+}
+
+async function queries(plan: AttackPlan, model: FaceModel, targets: readonly Float32Array[], start: Float32Array, h: InvertHooks): Promise<Inversion> {
+  const s = plan.search;
+  const prior = s.surrogate ? await openPrior(plan, model, targets, h) : null;
+  const encoder = h.queryEncoder ?? await loadEncoder(plan.enc, { workspaceDir: h.workspaceDir });
+  const own = h.detect || !s.detectorCheck ? null : await makeFaceCheck(model);
+  const detect = h.detect ?? own?.detect;
+  try {
+    let from = start;
+    if (prior && s.surrogate!.warmupSteps > 0) {
+      h.onWarmup?.(prior.id, s.surrogate!.warmupSteps);
+      from = await prior.warmup(start, s.surrogate!.warmupSteps, s.surrogate!.warmupLearningRate);
+      model.clampLatents(from);
+    }
+    const oracle = new QueryOracle(encoder, model, targets, s.queries);
+    const res = await querySearch(oracle, model, from, {
+      method: s.method as 'zeroth-order' | 'genetic', sigma: s.sigma, learningRate: s.learningRate, directions: s.directions, population: s.population,
+      seed: h.seed ?? plan.seed, ...(h.minutes !== undefined ? { minutes: h.minutes, startedAt: h.startedAt } : {}), ...(prior ? { prior } : {}),
+      ...(detect ? { detect } : {}), signal: h.signal, ...(h.onSearchStep ? { onStep: (step: SearchStep) => h.onSearchStep!(step, oracle) } : {}),
+    });
+    const record = prior ? { encoderId: prior.id, weight: prior.weight, mapCosine: prior.mapCosine, evaluations: prior.stats.evaluations, seconds: prior.stats.seconds } : undefined;
+    return {
+      latents: res.bestLatents, cosine: Array.from(res.bestCos), queries: Array.from(res.queries), failures: res.failure, detected: res.detected,
+      aborted: res.aborted, search: { startCos: res.startCos, pace: res.pace, ...(record ? { prior: record } : {}) },
+    };
+  } finally {
+    if (!h.queryEncoder) encoder.dispose();
+    await own?.dispose();
+    await prior?.dispose();
+  }
+}
+
+/** The surrogate prior, or null with the reason logged when it cannot be trusted (the search then runs on queries alone). */
+async function openPrior(plan: AttackPlan, model: FaceModel, targets: readonly Float32Array[], h: InvertHooks): Promise<SurrogatePrior | null> {
+  const s = plan.search.surrogate!;
+  if (!h.photos) throw new Error(`search.surrogate needs faceModel.kind "pca" (its map is fitted on the attacker's photos in the face model's frame)`);
+  try {
+    return await openSurrogatePrior(model, plan.enc, targets, h.photos, { surrogate: s.encoder, weight: s.weight, fitPhotos: s.fitPhotos, seed: plan.seed },
+      { workspaceDir: h.workspaceDir, cacheDir: h.cacheDir, log: (m) => h.log('info', m) });
+  } catch (e) {
+    const msg = (e as Error).message;
+    // A surrogate refused by identity (the attacked model) is a config error; one that fits badly is a measured fact.
+    if (!/fits badly/.test(msg)) throw e;
+    h.log('warn', `${msg}; the search falls back to queries only`);
+    return null;
+  }
+}

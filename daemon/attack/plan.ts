@@ -1,0 +1,104 @@
+/**
+ * The attack, decided once: which encoder config is attacked (its registry entry), by which route (the
+ * judge), on which engine, with which face model, from which start, and with which search settings. The run,
+ * the audit and `faceinv invert` each describe their attack as an `AttackSpec` from their own config, and
+ * `planAttack` turns it into the one `AttackPlan` that `invertTargets` (./invert.ts) carries out, so the
+ * three cannot drift apart; a new threat model is a new spec field decided here, not a branch in three places.
+ */
+import type { EncoderConfig } from '../protocol/encoderConfig';
+import type { AuditConfig } from '../protocol/auditConfig';
+import { defaultWhitebox, type RunConfig, type SearchConfig, type WhiteboxConfig } from '../protocol/runConfig';
+import { findEncoderConfig, scopeOf, type EncoderConfigEntry } from '../encoders/registry';
+import { judgeRoute, type RouteDecision, type RouteRequest } from '../encoders/judge';
+import { engineRequest, type EngineRequest } from '../ort/engineChoice';
+
+export type FaceModelPlan =
+  | { kind: 'pca'; components: number; clamp: number }
+  /** `run`: a finished decoder run to borrow (relative to the workspace); none = trained by this run. */
+  | { kind: 'decoder'; run?: string };
+
+export type StartKind = RunConfig['start'];
+
+/** The black box's per-target query search; `queries` is the budget per target, the start included. */
+export type SearchPlan = Pick<SearchConfig, 'queries' | 'directions' | 'sigma' | 'learningRate' | 'population' | 'detectorCheck' | 'minutes' | 'surrogate'> & {
+  method: SearchConfig['method'];
+};
+
+/** What an entry point's config says about its attack. */
+export interface AttackSpec {
+  encoder: string;
+  route: RouteRequest;
+  /** The config's engine choice; 'auto' or none lets FACEINV_ENGINE decide (daemon/protocol/env.ts). */
+  engine?: EngineRequest;
+  faceModel: FaceModelPlan;
+  start: StartKind;
+  whitebox: WhiteboxConfig;
+  search: SearchPlan;
+  seed: number;
+}
+
+export interface AttackPlan {
+  entry: EncoderConfigEntry;
+  enc: EncoderConfig;
+  decision: RouteDecision;
+  engine: EngineRequest;
+  faceModel: FaceModelPlan;
+  start: StartKind;
+  whitebox: WhiteboxConfig;
+  search: SearchPlan;
+  seed: number;
+}
+
+/** The one place an attack is decided: encoder entry, route, engine; the rest as the spec says. */
+export function planAttack(spec: AttackSpec, workspaceDir: string): AttackPlan {
+  const entry = findEncoderConfig(spec.encoder, scopeOf(workspaceDir));
+  return {
+    entry, enc: entry.config, decision: judgeRoute(entry.config, spec.route), engine: engineRequest(spec.engine),
+    faceModel: spec.faceModel, start: spec.start, whitebox: spec.whitebox, search: spec.search, seed: spec.seed,
+  };
+}
+
+/** A run config's attack. */
+export function runAttackSpec(config: RunConfig): AttackSpec {
+  const fm = config.faceModel;
+  return {
+    encoder: config.encoder, route: config.route, engine: config.training.engine,
+    faceModel: fm.kind === 'pca' ? { kind: 'pca', components: fm.components, clamp: fm.clamp } : { kind: 'decoder', ...(fm.run ? { run: fm.run } : {}) },
+    start: config.start, whitebox: config.whitebox, search: searchOf(config.search, config.search.queries), seed: config.training.seed,
+  };
+}
+
+/** An audit config's attack: a PCA face model of the reference faces, the budget as queries per template. */
+export function auditAttackSpec(config: AuditConfig): AttackSpec {
+  return {
+    encoder: config.encoder, route: config.route,
+    faceModel: { kind: 'pca', components: config.faceModel.components, clamp: config.faceModel.clamp },
+    start: config.start, whitebox: config.whitebox, search: searchOf(config.search, config.budget), seed: config.seed,
+  };
+}
+
+/** `faceinv invert`'s attack: a trained decoder from its own answer; the white box its single search through E. */
+export function invertAttackSpec(o: { encoderId: string; route: RouteRequest; generator?: string; steps?: number }): AttackSpec {
+  return {
+    encoder: o.encoderId, route: o.route, faceModel: { kind: 'decoder', ...(o.generator ? { run: o.generator } : {}) }, start: 'decoder',
+    whitebox: { ...defaultWhitebox(), ...(o.steps ? { steps: o.steps } : {}), restarts: 1, select: 'cosine' },
+    search: { method: 'none', queries: 1, directions: 2, sigma: 0.5, learningRate: 0.1, population: 24, detectorCheck: false }, seed: 0,
+  };
+}
+
+function searchOf(s: Omit<SearchPlan, 'queries'>, queries: number): SearchPlan {
+  return {
+    method: s.method, queries, directions: s.directions, sigma: s.sigma, learningRate: s.learningRate, population: s.population, detectorCheck: s.detectorCheck,
+    ...(s.minutes !== undefined ? { minutes: s.minutes } : {}), ...(s.surrogate ? { surrogate: s.surrogate } : {}),
+  };
+}
+
+/** Whether the plan's attack queries the encoder per target (a black box with a search). */
+export function searchesByQueries(plan: AttackPlan): boolean {
+  return plan.decision.route === 'blackbox' && plan.search.method !== 'none';
+}
+
+/** Whether the face detector takes part: the white box's choice among restarts, the black box's acceptance test. */
+export function usesFaceDetector(plan: AttackPlan): boolean {
+  return plan.decision.route === 'whitebox' ? plan.whitebox.select === 'detected' : searchesByQueries(plan) && plan.search.detectorCheck;
+}
