@@ -119,7 +119,7 @@ export async function runAttack(config: RunConfig, ctx: AttackContext, opts: Att
   }
   const attackSeconds = readJson<{ trainSeconds?: number }>(manifestFile).trainSeconds ?? (Date.now() - t0) / 1000;
   if (opts.evaluate !== false) announcePhase(ctx, phase('evaluation', 'evaluating the reconstructions'));
-  const report = opts.evaluate === false ? undefined : await evaluateRun(runDir, ctx, { ...dataOpts, evalEncoders: opts.evalEncoders });
+  const report = opts.evaluate === false ? undefined : await evaluateRun(runDir, ctx, { ...dataOpts, evalEncoders: opts.evalEncoders, ...(config.minutes !== undefined ? { deadline: t0 + config.minutes * 60_000 } : {}) });
   return { runDir, decision, attackSeconds, ...(report ? { report } : {}) };
 }
 

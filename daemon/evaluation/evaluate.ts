@@ -21,7 +21,8 @@ import { getAlignedCrops, getEmbeddings, DataApiOptions, EmbeddingSet } from '..
 import { encoderTarget } from '../data/encoderTarget';
 import { FaceAnalyzer } from '../data/faceAnalysis';
 import { decodeImage } from '../data/image';
-import { runFacePipeline } from '../data/pipeline';
+import { defaultCacheDir, runFacePipeline } from '../data/pipeline';
+import { DetectionCache } from './detectionCache';
 import { IdentitySplit, parseSplit, seededShuffle } from '../data/split';
 import { isTemplateName, type AlignmentSpec } from '../data/templates';
 import { loadEncoderById } from '../encoders/load';
@@ -43,7 +44,7 @@ import { meanImage, nearestRows } from './baselines';
 import { renderGrid } from './grid';
 import { psnr, ssim } from './imageQuality';
 import { meanFaceGeometry } from './meanGeometry';
-import { AlignedOrFailure, detectIndependent, directCrop, embedCrops, INDEPENDENT_CANVAS_FACTOR, INDEPENDENT_CANVAS_FILL, redetect, redetectedCrops, Redetected } from './protocols';
+import { AlignedOrFailure, detectIndependent, directCrop, embedCrops, independentCost, IndependentCost, INDEPENDENT_CANVAS_FACTOR, INDEPENDENT_CANVAS_FILL, redetect, redetectedCrops, Redetected } from './protocols';
 import { reportMarkdown } from './reportMarkdown';
 import { Gallery, successAttackRates } from './sar';
 import { encoderThresholds } from './thresholds';
@@ -62,7 +63,15 @@ export interface EvaluateOptions extends DataApiOptions {
   independent?: boolean;
   /** Identity-bootstrap resamples (default 1000; 0 = none). */
   bootstrapResamples?: number;
+  /**
+   * When the run's wall-clock budget ends (Date.now() units): the `independent` protocol, whose detector costs
+   * the most, is scored only when its detections fit before it, less SCORING_RESERVE_SECONDS.
+   */
+  deadline?: number;
 }
+
+/** Seconds kept after the detections for scoring with each encoder, the bootstrap and the report. */
+export const SCORING_RESERVE_SECONDS = 45;
 
 /**
  * Resamples of the identity bootstrap. 1000 keeps the Monte-Carlo error of a 95 % percentile bound near
@@ -189,8 +198,33 @@ function chooseProtocols(independent: boolean, roles: AttackRoles, ctx: AttackCo
   return [...PROTOCOLS];
 }
 
-/** Per `<subject>/<protocol>` with a detector, the face each image shows to it (or why none). */
-async function detectAll(subjects: readonly SubjectImages[], size: number, protocols: readonly Protocol[], ctx: AttackContext): Promise<Map<string, Redetected[]>> {
+/**
+ * The protocols this evaluation scores: chooseProtocols's, less `independent` when a run's deadline leaves
+ * too little time for the detections its cache lacks (`notScored` then says so, with the numbers).
+ */
+async function scoredProtocols(subjects: readonly SubjectImages[], size: number, roles: AttackRoles, ctx: AttackContext, opts: EvaluateOptions): Promise<{ protocols: Protocol[]; notScored?: string }> {
+  const chosen = chooseProtocols(opts.independent ?? true, roles, ctx);
+  if (opts.deadline === undefined || !chosen.includes('independent')) return { protocols: chosen };
+  const analyzer = await FaceApiAnalyzer.load();
+  let cost: IndependentCost;
+  try {
+    cost = await independentCost(analyzer, subjects.flatMap((s) => s.images), size, detectionCache(opts), opts.deadline - SCORING_RESERVE_SECONDS * 1000);
+  } finally {
+    analyzer.dispose();
+  }
+  if (cost.fits) return { protocols: chosen };
+  const notScored = `the run's time budget: ${cost.uncached} of its ${cost.images} images are not in the detection cache, ≈ ${(cost.needSeconds / 60).toFixed(1)} min ` +
+    `at ${cost.secondsPerImage.toFixed(2)} s each on this machine, ${Math.max(0, cost.leftSeconds / 60).toFixed(1)} min left; "faceinv evaluate RUN_DIR" scores it without a budget, and the detections made so far are kept`;
+  ctx.log('warn', `the "independent" protocol is not scored: ${notScored}`);
+  return { protocols: chosen.filter((p) => p !== 'independent'), notScored };
+}
+
+function detectionCache(opts: EvaluateOptions): DetectionCache {
+  return new DetectionCache(path.resolve(opts.cacheDir ?? defaultCacheDir()), FACEAPI_DETECTOR_ID);
+}
+
+/** Per `<subject>/<protocol>` with a detector, the face each image shows to it (or why none); the independent detector's answers are cached by content. */
+async function detectAll(subjects: readonly SubjectImages[], size: number, protocols: readonly Protocol[], ctx: AttackContext, opts: EvaluateOptions): Promise<Map<string, Redetected[]>> {
   const found = new Map<string, Redetected[]>();
   const total = subjects.reduce((a, s) => a + s.images.length, 0);
   ctx.log('info', `detecting faces in ${total} images (reconstructions, baselines, real crops) with ${PIPELINE_DETECTOR_ID}`);
@@ -202,11 +236,12 @@ async function detectAll(subjects: readonly SubjectImages[], size: number, proto
   }
   if (!protocols.includes('independent')) return found;
   ctx.log('info', `detecting the same ${total} images with ${FACEAPI_DETECTOR_ID} on a grey canvas ${INDEPENDENT_CANVAS_FACTOR}× the crop`);
+  const cache = detectionCache(opts);
   const independent = await FaceApiAnalyzer.load();
   try {
     for (const s of subjects) {
       throwIfCancelled(ctx);
-      found.set(`${s.subject}/independent`, await detectIndependent(independent, s.images, size, s.images.map((_, i) => `${s.subject} ${i}`)));
+      found.set(`${s.subject}/independent`, await detectIndependent(independent, s.images, size, s.images.map((_, i) => `${s.subject} ${i}`), INDEPENDENT_CANVAS_FACTOR, cache));
     }
   } finally {
     independent.dispose();
@@ -215,20 +250,23 @@ async function detectAll(subjects: readonly SubjectImages[], size: number, proto
 }
 
 /** What each protocol's detector was, whether the attack used it, and how many faces it missed per subject. */
-function describeProtocols(protocols: readonly Protocol[], roles: AttackRoles, found: Map<string, Redetected[]>): ProtocolInfo[] {
+function describeProtocols(protocols: readonly Protocol[], roles: AttackRoles, found: Map<string, Redetected[]>, independentNotScored?: string): ProtocolInfo[] {
   const missed = (protocol: Protocol) => {
     const out: Record<string, number> = {};
     for (const [key, list] of found) if (key.endsWith(`/${protocol}`)) out[key.split('/')[0]] = list.filter((x) => !x.face).length;
     return out;
   };
-  return protocols.map((protocol): ProtocolInfo => {
+  const skipped: ProtocolInfo[] = independentNotScored
+    ? [{ protocol: 'independent', detector: FACEAPI_DETECTOR_ID, usedByAttack: attackUsedDetector(FACEAPI_DETECTOR_ID, roles), notFound: {}, notScored: independentNotScored }]
+    : [];
+  return [...protocols.map((protocol): ProtocolInfo => {
     if (protocol === 'direct') return { protocol, detector: null, usedByAttack: false, notFound: {} };
     const detector = protocol === 'redetect' ? PIPELINE_DETECTOR_ID : FACEAPI_DETECTOR_ID;
     const canvas = protocol === 'redetect'
       ? { factor: 2, fill: 'the crop\'s mean border colour' }
       : { factor: INDEPENDENT_CANVAS_FACTOR, fill: `grey rgb(${INDEPENDENT_CANVAS_FILL.join(', ')})` };
     return { protocol, detector, canvas, usedByAttack: attackUsedDetector(detector, roles), notFound: missed(protocol) };
-  });
+  }), ...skipped];
 }
 
 /** The report's roles: the attack's, the transfer encoders, and why the others are not transfer. */
@@ -480,9 +518,9 @@ export async function evaluateRun(runDir: string, ctx: AttackContext, opts: Eval
 
   const { subjects, nearestRels, meanGeometry } = await baselineSubjects(items, recons, targets, frame, attackedId, testDs, trainDs, dataOpts, ctx);
 
-  const protocols = chooseProtocols(opts.independent ?? true, roles, ctx);
-  const found = await detectAll(subjects, size, protocols, ctx);
-  const protocolInfo = describeProtocols(protocols, roles, found);
+  const { protocols, notScored } = await scoredProtocols(subjects, size, roles, ctx, opts);
+  const found = await detectAll(subjects, size, protocols, ctx, opts);
+  const protocolInfo = describeProtocols(protocols, roles, found, notScored);
   for (const p of protocolInfo) {
     const n = p.notFound.attack ?? 0;
     if (n) ctx.log('warn', `${n} of ${recons.length} reconstructions have no face for ${p.detector} ("${p.protocol}"): they count as failed attacks`);

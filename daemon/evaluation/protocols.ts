@@ -24,6 +24,7 @@ import type { RgbImage } from '../data/image';
 import type { AlignmentSpec } from '../data/templates';
 import { tf } from '../engine/tf';
 import type { Encoder } from '../encoders/types';
+import { DetectionCache } from './detectionCache';
 import { shiftGeometry } from './meanGeometry';
 import { padToCanvas } from '../encoders/canvas';
 
@@ -85,19 +86,57 @@ export function greyCanvas(crop: Uint8Array, size: number, factor: number, fill:
 }
 
 /** `independent`, first half: the face face-api finds in each crop's grey canvas (shared by every encoder). */
-export async function detectIndependent(analyzer: Pick<FaceApiAnalyzer, 'analyse'>, crops: readonly Uint8Array[], size: number, names: readonly string[], factor = INDEPENDENT_CANVAS_FACTOR): Promise<Redetected[]> {
+export async function detectIndependent(analyzer: Pick<FaceApiAnalyzer, 'analyse'>, crops: readonly Uint8Array[], size: number, names: readonly string[], factor = INDEPENDENT_CANVAS_FACTOR, cache?: DetectionCache): Promise<Redetected[]> {
   const out: Redetected[] = [];
   for (const [i, crop] of crops.entries()) {
     const canvas = greyCanvas(crop, size, factor);
+    const key = cache ? DetectionCache.keyOf(canvas) : '';
+    const known = cache?.get(key);
+    if (known) {
+      out.push('face' in known ? { canvas, face: known.face } : { canvas, face: null, failure: known.failure });
+      continue;
+    }
     try {
-      out.push({ canvas, face: await analyzer.analyse(canvas, names[i]) });
+      const face = await analyzer.analyse(canvas, names[i]);
+      cache?.put(key, { face });
+      out.push({ canvas, face });
     } catch (err) {
       const kind = (err as { kind?: string }).kind;
       if (!kind) throw err;
+      cache?.put(key, { failure: kind });
       out.push({ canvas, face: null, failure: kind });
     }
   }
   return out;
+}
+
+/** What the independent detections of a set of crops will cost before a deadline, measured on the first few. */
+export interface IndependentCost { images: number; uncached: number; secondsPerImage: number; needSeconds: number; leftSeconds: number; fits: boolean }
+
+/**
+ * Whether the independent detections of `crops` fit before `until` (Date.now() units): the uncached ones
+ * are counted, a few of them detected (into the cache, so nothing measured is lost) to time the detector on
+ * this machine, and the rest estimated from that rate.
+ */
+export async function independentCost(analyzer: Pick<FaceApiAnalyzer, 'analyse'>, crops: readonly Uint8Array[], size: number, cache: DetectionCache, until: number, probes = 3): Promise<IndependentCost> {
+  const uncached = crops.map((c) => greyCanvas(c, size, INDEPENDENT_CANVAS_FACTOR)).filter((c) => !cache.has(DetectionCache.keyOf(c)));
+  let secondsPerImage = 0;
+  const timed = uncached.slice(0, probes);
+  if (timed.length) {
+    const t0 = Date.now();
+    for (const [i, canvas] of timed.entries()) {
+      const key = DetectionCache.keyOf(canvas);
+      try { cache.put(key, { face: await analyzer.analyse(canvas, `probe ${i}`) }); } catch (err) {
+        const kind = (err as { kind?: string }).kind;
+        if (!kind) throw err;
+        cache.put(key, { failure: kind });
+      }
+    }
+    secondsPerImage = (Date.now() - t0) / 1000 / timed.length;
+  }
+  const needSeconds = secondsPerImage * (uncached.length - timed.length);
+  const leftSeconds = (until - Date.now()) / 1000;
+  return { images: crops.length, uncached: uncached.length, secondsPerImage, needSeconds, leftSeconds, fits: needSeconds <= Math.max(0, leftSeconds) };
 }
 
 /** `redetect` and `independent`, second half: the aligned crop of each found face for one encoder's template. */

@@ -85,6 +85,8 @@ export function reportMarkdown(r: EvaluationReport): string {
     '',
   ];
   for (const protocol of PROTOCOLS) {
+    const notScored = r.protocols?.find((p) => p.protocol === protocol)?.notScored;
+    if (notScored) lines.push(`## Protocol \`${protocol}\` (${PROTOCOL_TITLE[protocol]}): not scored`, '', `Not scored in this evaluation: ${notScored}.`, '');
     if (!r.rows.some((x) => x.protocol === protocol)) continue;
     lines.push(`## Protocol \`${protocol}\` (${PROTOCOL_TITLE[protocol]})`, '');
     const info = protocolLine(r.protocols?.find((p) => p.protocol === protocol));

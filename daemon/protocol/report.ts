@@ -211,6 +211,8 @@ export const ProtocolInfoSchema = Type.Object({
   usedByAttack: Type.Boolean(),
   /** Faces the detector did not find, per subject (each fails all its pairs). */
   notFound: Type.Record(Type.String(), Count),
+  /** Why this protocol has no rows in this report (e.g. the run's time budget), and how to get them. */
+  notScored: Type.Optional(Type.String()),
 }, { additionalProperties: false });
 export type ProtocolInfo = Static<typeof ProtocolInfoSchema>;
 

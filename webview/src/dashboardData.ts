@@ -254,6 +254,7 @@ export function sarTable(report: RunView['evaluation'] | { [k: string]: unknown 
     note: [
       attack ? `Type II: ${attack.typeII.pairs} pairs of ${attack.typeII.probesWithPairs} targets (failed reconstructions fail all their pairs); rank-1 over ${attack.rank1.trials} targets (${attack.rank1Excluded} have no other photo).` : '',
       lowPoints.length ? `Weakly supported thresholds (fewer than 20 impostor scores above): ${lowPoints.join(', ')}.` : '',
+      ...(rep.protocols ?? []).filter((p) => p.notScored).map((p) => `Protocol "${p.protocol}" not scored: ${p.notScored}.`),
     ].filter(Boolean).join(' '),
   };
 }

@@ -183,6 +183,14 @@ describe('dashboardData', () => {
       assert.deepEqual([...new Set(t!.tables[0].rows.map((r) => `${r.encoderId}:${r.role}`))], ['arcface512-faceplugin:attacked', 'faceapi-resnet128:surrogate']);
     });
 
+    it('says when a protocol was not scored, and why (a run time budget)', () => {
+      const rep = syntheticReport('r1', ids6);
+      rep.protocols = [{ protocol: 'independent', detector: 'faceapi-ssd-mobilenetv1-landmark68', usedByAttack: false, notFound: {}, notScored: 'the run\'s time budget: 877 of its 877 images are not in the detection cache' }];
+      const t = sarTable(rep);
+      assert.deepEqual(t?.tables.map((x) => x.protocol), ['redetect', 'direct']);
+      assert.match(t!.note, /Protocol "independent" not scored: the run's time budget: 877 of its 877 images/);
+    });
+
     it('names a report of an older version and what it lacks, instead of drawing nothing', () => {
       const old = { createdAt: 't', run: 'r1', attackedEncoderId: 'arc', route: 'blackbox', images: 6, scores: [], items: [] };
       const t = sarTable(old as never);
