@@ -70,6 +70,22 @@ describe('evaluation wiring (tiny LFW subset)', function () {
     assert.ok(transfer && (transfer.meanCosine ?? 0) > 0.8, `a copy warped into dlib's chip by the mean geometry stays close: ${transfer?.meanCosine}`);
   });
 
+  it('under a deadline it cannot keep, the independent protocol is not scored and the report says why; without one it is, from the detection cache', async () => {
+    fs.rmSync(path.join(ws.cacheDir, 'detections'), { recursive: true, force: true }); // what earlier tests detected
+    const late = await evaluateRun(runDir, quietContext(ws.dir), { cacheDir: ws.cacheDir, deadline: Date.now() });
+    assert.ok(!late.rows.some((r) => r.protocol === 'independent'));
+    const info = late.protocols?.find((p) => p.protocol === 'independent');
+    assert.match(info?.notScored ?? '', /the run's time budget: \d+ of its \d+ images are not in the detection cache.*faceinv evaluate/);
+    assert.ok(late.rows.some((r) => r.protocol === 'redetect'), 'the other protocols are scored');
+    // The probes it timed are kept: the cache file exists and later evaluations reuse it.
+    assert.ok(fs.existsSync(path.join(ws.cacheDir, 'detections')));
+    const full = await evaluateRun(runDir, quietContext(ws.dir), { cacheDir: ws.cacheDir });
+    assert.ok(full.rows.some((r) => r.protocol === 'independent'));
+    assert.equal(full.protocols?.find((p) => p.protocol === 'independent')?.notScored, undefined);
+    const roomy = await evaluateRun(runDir, quietContext(ws.dir), { cacheDir: ws.cacheDir, deadline: Date.now() + 600_000 });
+    assert.deepEqual(roomy.rows.filter((r) => r.protocol === 'independent').map((r) => r.typeI), full.rows.filter((r) => r.protocol === 'independent').map((r) => r.typeI), 'cached detections give the same rows');
+  });
+
   it('names a missing or corrupt reconstruction or split file and overwrites nothing', async () => {
     const recDir = path.join(runDir, RUN_FILES.reconstructions);
     const index = JSON.parse(fs.readFileSync(path.join(recDir, 'index.json'), 'utf8')) as ReconstructionIndex;
