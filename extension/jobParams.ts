@@ -3,7 +3,7 @@
  * schema (`daemon/listJobKinds` lists the kinds), so a mismatch comes back as an InvalidParams error naming
  * the field. Paths are absolute (the daemon confines them to its workspace and data roots).
  */
-export const JOB_KIND = { run: 'run', train: 'train', invert: 'invert', evaluate: 'evaluate', probe: 'probe', audit: 'audit' } as const;
+export const JOB_KIND = { run: 'run', train: 'train', invert: 'invert', evaluate: 'evaluate', probe: 'probe', audit: 'audit', protect: 'protect' } as const;
 
 export interface JobSubmission {
   kind: string;
@@ -65,6 +65,11 @@ export function auditJob(a: { config?: string; templates?: string; encoder?: str
 }
 
 /** The daemon self-check: N matrix products on the active backend. */
+/** A protection config → the `protect` job (daemon/jobs/kinds/protect.ts). */
+export function protectJob(configPath: string): JobSubmission {
+  return { kind: JOB_KIND.protect, params: { config: configPath }, label: `protect ${base(configPath)}` };
+}
+
 export function probeJob(steps = 20, size = 128): JobSubmission {
   return { kind: JOB_KIND.probe, params: { steps, size }, label: `self-check ×${steps}` };
 }

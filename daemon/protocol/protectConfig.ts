@@ -78,8 +78,9 @@ export const ProtectConfigSchema = Type.Object({
     steps: Type.Integer({ minimum: 0, maximum: 5000, default: 100, description: 'Optimisation steps of the stolen-key inversion (from its closed-form or mean start).' }),
     learningRate: Type.Number({ exclusiveMinimum: 0, default: 0.01, description: 'Adam step size on the unit sphere.' }),
     ridgeLambda: Type.Number({ minimum: 0, default: 1, description: 'Key unknown: ridge penalty of the attacker\'s learned map protected template → embedding.' }),
+    baselinePool: Type.Integer({ minimum: 1, default: 500, description: 'Nearest-face baseline under the stolen key: the attacker enrols this many of their own photos under the victim\'s key and presents the closest.' }),
     attackerPhotos: Type.Integer({ minimum: 10, default: 3000, description: 'Key unknown: the attacker\'s own photos (train side) enrolled under their own keys to learn that map.' }),
-    whiteboxSteps: Type.Integer({ minimum: 0, maximum: 1000, default: 0, description: 'Gradient steps through the encoder after the ridge face start (0 = the start alone, the cheapest of the project\'s inversions).' }),
+    whiteboxSteps: Type.Integer({ minimum: 0, maximum: 1000, default: 20, description: 'White-box gradient steps through the encoder after the ridge face start, toward the recovered embedding (0 = the start alone, the cheapest of the project\'s inversions: faces much further from the target).' }),
     keepFaces: Type.Integer({ minimum: 0, maximum: 64, default: 6, description: 'Victims whose faces the report shows.' }),
   }, { additionalProperties: false, default: {} }),
   unlinkability: Type.Object({
