@@ -12,7 +12,7 @@ import { configKindOf, type EncoderSummary } from '../daemon/protocol/configServ
 import type { CommandFactory, Ctx } from './ctx';
 import { openDashboard as showDashboard } from './dashboard/panel';
 import { checkDaemonUrl } from './format';
-import { auditJob, evaluateJob, invertJob, JOB_KIND, JobSubmission, probeJob, runJob, runNameOf, trainJob } from './jobParams';
+import { auditJob, evaluateJob, invertJob, JOB_KIND, JobSubmission, probeJob, protectJob, runJob, runNameOf, trainJob } from './jobParams';
 import { isActive } from './jobTracker';
 import { AuditJob, resultOf } from '../daemon/protocol/jobKinds';
 import { configText, encoderTemplate, freshName, runTemplate } from './templates';
@@ -181,6 +181,8 @@ export const runConfig: CommandFactory = {
       return undefined;
     }
     if (doc && doc.uri.fsPath === file && doc.isDirty) await doc.save();
+    // A protection config runs as the `protect` job (its report opens from the job's result).
+    if (kind === 'protect') return submitChecked(ctx, protectJob(file));
     // End to end (route judge → train or invert → evaluate) where the daemon has it; else black-box training.
     const text = await readText(file);
     if (!await ensureDataset(ctx, text)) return undefined;

@@ -3,11 +3,11 @@
  * schema (`daemon/listJobKinds` lists the kinds), so a mismatch comes back as an InvalidParams error naming
  * the field. Paths are absolute (the daemon confines them to its workspace and data roots).
  */
-import { AuditJob, EvaluateJob, InvertJob, ProbeJob, RunJob, submission, TrainJob, type JobSubmission, type ParamsOf } from '../daemon/protocol/jobKinds';
+import { AuditJob, EvaluateJob, InvertJob, ProbeJob, ProtectJob, RunJob, submission, TrainJob, type JobSubmission, type ParamsOf } from '../daemon/protocol/jobKinds';
 
 export type { JobSubmission };
 
-export const JOB_KIND = { run: RunJob.name, train: TrainJob.name, invert: InvertJob.name, evaluate: EvaluateJob.name, probe: ProbeJob.name, audit: AuditJob.name } as const;
+export const JOB_KIND = { run: RunJob.name, train: TrainJob.name, invert: InvertJob.name, evaluate: EvaluateJob.name, probe: ProbeJob.name, audit: AuditJob.name, protect: ProtectJob.name } as const;
 
 const base = (p: string) => p.split(/[\\/]/).filter(Boolean).at(-1) ?? p;
 
@@ -57,6 +57,11 @@ export function auditJob(a: ({ config: string } | { templates: string; encoder: 
     ...source, ...(a.reference ? { reference: a.reference } : {}), ...(a.secrets && Object.keys(a.secrets).length ? { secrets: a.secrets } : {}),
   };
   return submission(AuditJob, params, `audit ${base('config' in a ? a.config : a.templates)}`);
+}
+
+/** A protection config → the `protect` job (daemon/jobs/kinds/protect.ts). */
+export function protectJob(configPath: string): JobSubmission {
+  return submission(ProtectJob, { config: configPath }, `protect ${base(configPath)}`);
 }
 
 /** The daemon self-check: N matrix products on the active backend. */

@@ -7,7 +7,7 @@ import type { DatasetSettings } from '../daemon/protocol/configServer';
 import { LanguageClient, LanguageClientOptions, ServerOptions, TransportKind } from 'vscode-languageclient/node';
 
 /** The config files the server watches (user workspaces and the shipped folders). */
-export const CONFIG_PATTERNS = ['**/*.faceinv-encoder.json', '**/*.faceinv-run.json', '**/*.faceinv-audit.json', '**/models/encoders/*.json', '**/models/experiments/*.json'];
+export const CONFIG_PATTERNS = ['**/*.faceinv-encoder.json', '**/*.faceinv-run.json', '**/*.faceinv-audit.json', '**/*.faceinv-protect.json', '**/models/encoders/*.json', '**/models/experiments/*.json'];
 
 export async function startConfigServer(ext: vscode.ExtensionContext, output: vscode.OutputChannel, dataset: DatasetSettings): Promise<LanguageClient> {
   const module = ext.asAbsolutePath('out/daemon/lsp/server.js');

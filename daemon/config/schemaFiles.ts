@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { EncoderConfigSchema } from '../protocol/encoderConfig';
 import { RunConfigFileSchema } from '../protocol/runConfig';
 import { AuditConfigFileSchema } from '../protocol/auditConfig';
+import { ProtectConfigFileSchema } from '../protocol/protectConfig';
 
 export interface SchemaFile {
   /** File name inside the schema folder, e.g. `encoder.schema.json`. */
@@ -20,6 +21,7 @@ export const SCHEMA_FILES: SchemaFile[] = [
   { file: 'encoder.schema.json', schema: EncoderConfigSchema },
   { file: 'run.schema.json', schema: RunConfigFileSchema },
   { file: 'audit.schema.json', schema: AuditConfigFileSchema },
+  { file: 'protect.schema.json', schema: ProtectConfigFileSchema },
 ];
 
 /** Folder the shipped schemas live in: `<repo>/models/schemas` (this file is `out/daemon/config/*.js`). */

@@ -14,6 +14,8 @@ import * as path from 'node:path';
 import { EncoderConfig, EncoderConfigSchema, validateEncoderConfig } from '../protocol/encoderConfig';
 import { RunConfig, validateRunConfig } from '../protocol/runConfig';
 import { validateAuditConfig } from '../protocol/auditConfig';
+import { validateProtectConfig } from '../protocol/protectConfig';
+import { makeScheme } from '../protect/schemes';
 import { lfwCandidates } from '../config/datasetPath';
 import { defaultDataRoots } from '../security/roots';
 import { IMAGE_EXTENSIONS, ARCHIVE_FOLDERS } from '../data/dataset';
@@ -291,7 +293,7 @@ export async function checkConfigText(file: string, text: string, env: CheckEnv,
     return [{ start: root.start, end: root.end, severity: 'error', code: 'not-an-object', message: `a ${kind} config must be a JSON object` }];
   }
   const value = toValue(root);
-  return kind === 'encoder' ? checkEncoder(file, root, value, env) : kind === 'audit' ? checkAudit(file, root, value, env) : checkRun(file, root, value, env);
+  return kind === 'encoder' ? checkEncoder(file, root, value, env) : kind === 'audit' ? checkAudit(file, root, value, env) : kind === 'protect' ? checkProtect(file, root, value, env) : checkRun(file, root, value, env);
 }
 
 async function checkEncoder(file: string, root: JsonNode, value: unknown, env: CheckEnv): Promise<ConfigDiagnostic[]> {
@@ -380,6 +382,25 @@ export function storeDimension(file: string): number | undefined {
   }
 }
 
+/** A protection config: its schema and meaning, the encoder, and each scheme built for that encoder's dimension (degenerate parameters named). */
+async function checkProtect(file: string, root: JsonNode, value: unknown, env: CheckEnv): Promise<ConfigDiagnostic[]> {
+  const diags: ConfigDiagnostic[] = [];
+  const add = (pointer: string, code: DiagnosticCode, message: string) => diags.push({ ...spanOf(root, pointer), severity: 'error', code, message });
+  const { config, problems } = validateProtectConfig(value, file);
+  if (!config) return schemaDiagnostics(root, problems);
+  for (const p of problems) add(pointerOf(p.where), 'config-semantic', `${p.reason} (expected ${p.expected})`);
+  const scan = scanEncoders(env);
+  const encProblem = encoderIdProblem(config.encoder, scan, env);
+  if (encProblem) { add('/encoder', encProblem.code, encProblem.message); return diags; }
+  const enc = scan.valid.get(config.encoder);
+  if (enc) {
+    config.schemes.forEach((c, k) => {
+      try { makeScheme(c, enc.config.embeddingDim); } catch (err) { add(`/schemes/${k}`, 'config-semantic', (err as Error).message); }
+    });
+  }
+  return diags;
+}
+
 async function checkAudit(file: string, root: JsonNode, value: unknown, env: CheckEnv): Promise<ConfigDiagnostic[]> {
   const diags: ConfigDiagnostic[] = [];
   const add = (pointer: string, code: DiagnosticCode, message: string, severity: ConfigDiagnostic['severity'] = 'error') => diags.push({ ...spanOf(root, pointer), severity, code, message });
@@ -448,7 +469,7 @@ export async function hoverText(file: string, text: string, offset: number, env:
     const hint = routeHint(v.route === 'auto' || v.route === 'whitebox' || v.route === 'blackbox' ? v.route : 'blackbox', enc.config);
     return `${await describeEncoder(enc, env)}\n\nroute: **${hint.error ? 'cannot start' : hint.route}** (${escapeMarkdown(hint.reason)})`;
   }
-  if (kind === 'audit') {
+  if (kind === 'audit' || kind === 'protect') {
     if (at.pointer !== '/encoder' && !/^\/transfer\/\d+\/encoder$/.test(at.pointer)) return undefined;
     const node = nodeAt(parsed.root, at.pointer).node;
     if (node.type !== 'string') return undefined;

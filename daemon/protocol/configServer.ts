@@ -6,14 +6,15 @@
  * payload types.
  */
 
-export type ConfigKind = 'encoder' | 'run' | 'audit';
+export type ConfigKind = 'encoder' | 'run' | 'audit' | 'protect';
 
-/** Which config a file is, by name: `*.faceinv-encoder.json` / `models/encoders/*.json`, the run forms, `*.faceinv-audit.json`. */
+/** Which config a file is, by name: `*.faceinv-encoder.json` / `models/encoders/*.json`, the run forms, `*.faceinv-audit.json`, `*.faceinv-protect.json`. */
 export function configKindOf(file: string): ConfigKind | undefined {
   const norm = file.replace(/\\/g, '/');
   if (/\.faceinv-encoder\.json$/i.test(norm) || /(^|\/)models\/encoders\/[^/]+\.json$/i.test(norm)) return 'encoder';
   if (/\.faceinv-run\.json$/i.test(norm) || /(^|\/)models\/experiments\/[^/]+\.json$/i.test(norm)) return 'run';
   if (/\.faceinv-audit\.json$/i.test(norm)) return 'audit';
+  if (/\.faceinv-protect\.json$/i.test(norm)) return 'protect';
   return undefined;
 }
 

@@ -146,5 +146,14 @@ export const AuditJob = defineJobKind('audit', Type.Union([
   stopReason: Type.Optional(Type.String()), verdict: Type.Array(Type.String()),
 }));
 
+/** Template protection schemes evaluated from a protection config (daemon/protect/run.ts). */
+export const ProtectJob = defineJobKind('protect', Type.Object({
+  config: PathParam,
+  /** The command line that asked for it, for the report's "reproduce" section. */
+  command: Type.Optional(Type.String({ maxLength: 4096 })),
+}, { additionalProperties: false }), Type.Object({
+  dir: Type.String(), report: Type.String(), json: Type.String(), seconds: Type.Number(), verdicts: Type.Array(Type.String()),
+}));
+
 /** Every kind, by name (the daemon attaches a runner to each: daemon/jobs/registry.ts). */
-export const JOB_KIND_SPECS = { probe: ProbeJob, train: TrainJob, evaluate: EvaluateJob, run: RunJob, invert: InvertJob, audit: AuditJob } as const;
+export const JOB_KIND_SPECS = { probe: ProbeJob, train: TrainJob, evaluate: EvaluateJob, run: RunJob, invert: InvertJob, audit: AuditJob, protect: ProtectJob } as const;

@@ -22,7 +22,7 @@ export const LAYERS: string[][] = [
   ['data', 'ort'],
   ['blackbox'],
   ['evaluation'],
-  ['attack', 'audit'],
+  ['attack', 'audit', 'protect'],
   ['jobs', 'lsp'],
   ['server'],
   ['cli', 'bench'],

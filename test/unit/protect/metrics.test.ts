@@ -1,0 +1,56 @@
+/** Accuracy and unlinkability metrics (daemon/protect/metrics.ts) on distributions with known answers. */
+import * as assert from 'node:assert/strict';
+import { KeyStream } from '../../../daemon/protect/keys';
+import { accuracy, unlinkability } from '../../../daemon/protect/metrics';
+
+describe('protect: metrics', () => {
+  it('D↔sys is 0 when mated and non-mated scores have the same distribution', () => {
+    const s = new KeyStream(1);
+    const a = s.normals(20000), b = s.normals(20000);
+    const u = unlinkability(a, b);
+    assert.ok(u.dsys < 0.05, `D↔sys ${u.dsys}`);
+    const same = unlinkability(Float64Array.from({ length: 1000 }, (_, i) => i % 10), Float64Array.from({ length: 1000 }, (_, i) => i % 10), { bins: 10 });
+    assert.equal(same.dsys, 0);
+  });
+
+  it('D↔sys → 1 for separated distributions, in between for overlapping ones', () => {
+    const s = new KeyStream(2);
+    const mated = s.normals(5000).map((x) => x + 10), non = s.normals(5000);
+    assert.ok(unlinkability(mated, non).dsys > 0.99);
+    const half = unlinkability(s.normals(20000).map((x) => x + 1), s.normals(20000));
+    assert.ok(half.dsys > 0.2 && half.dsys < 0.6, `D↔sys ${half.dsys}`);
+    // Local measure: 0 where the non-mated density dominates, 1 where only mated scores fall.
+    assert.equal(half.dLocal[0], 0);
+    assert.equal(unlinkability(mated, non).dLocal[unlinkability(mated, non).bins - 1], 1);
+  });
+
+  it('D↔(s) follows 2ωLR/(1+ωLR) − 1 on a two-bin case', () => {
+    // Bins [0, 0.5) and [0.5, 1]: mated 1/4 low, 3/4 high; non-mated 3/4 low, 1/4 high → LR 1/3 and 3.
+    const mated = [0, 0.9, 0.9, 0.9], non = [0, 0, 0, 1];
+    const u = unlinkability(mated, non, { bins: 2 });
+    assert.equal(u.dLocal[0], 0);
+    assert.ok(Math.abs(u.dLocal[1] - (2 * 3 / 4 - 1)) < 1e-12);
+    assert.ok(Math.abs(u.dsys - 0.5 * 0.75) < 1e-12);
+    assert.ok(unlinkability(mated, non, { bins: 2, omega: 3 }).dsys > u.dsys);
+  });
+
+  it('FNMR at FMR, EER and the DET curve on known scores', () => {
+    const impostor = Float64Array.from({ length: 10000 }, (_, i) => i / 10000); // uniform on [0, 1)
+    const genuine = Float64Array.from({ length: 1000 }, (_, i) => 0.5 + i / 2000); // uniform on [0.5, 1)
+    const a = accuracy(genuine, impostor, [1e-3, 1e-2]);
+    // FMR 1e-3 → threshold 0.9989 (10 of 10 000 impostor scores strictly above): nearly every genuine score is ≤ it.
+    assert.ok(Math.abs(a.points[0].threshold - 0.9989) < 1e-9);
+    assert.ok(a.points[0].measuredFmr <= 1e-3);
+    assert.ok(Math.abs(a.points[0].fnmr - 0.998) < 0.002);
+    // EER: FMR = 1 − t, FNMR = 2t − 1 → t = 2/3, EER = 1/3.
+    assert.ok(Math.abs(a.eer - 1 / 3) < 0.01, `EER ${a.eer}`);
+    assert.equal(a.det.fmr.length, a.det.fnmr.length);
+    assert.throws(() => accuracy([], impostor, [1e-3]), /no genuine/);
+  });
+
+  it('separated genuine and impostor scores: EER 0 and FNMR 0', () => {
+    const a = accuracy([0.9, 0.95, 0.8], [0.1, 0.2, 0.3, 0.15], [0.25]);
+    assert.equal(a.eer, 0);
+    assert.equal(a.points[0].fnmr, 0);
+  });
+});
