@@ -50,6 +50,19 @@ describe('attack orchestrator (tiny LFW subset)', function () {
     assert.equal(again.report?.probes, r.probes);
   });
 
+  it('under a wall-clock budget the evaluation encoders\' galleries are embedded during setup, before the search, then evaluated within the budget', async () => {
+    const c = config({ name: 'budgeted', minutes: 20, faceModel: { kind: 'pca', components: 8 }, start: 'ridge', search: { method: 'zeroth-order', queries: 6 } });
+    const events: string[] = [];
+    const ctx = { ...quietContext(tiny.ws.dir), log: (_l: string, m: string) => events.push(`log ${m}`), progress: (_s: number, _t: number, _m: unknown, phase?: string) => { if (phase) events.push(`phase ${phase}`); } };
+    fs.rmSync(path.join(tiny.ws.cacheDir, 'emb', 'faceapi-resnet128'), { recursive: true, force: true }); // as on a first run
+    const out = await runAttack(c, ctx as never, { cacheDir: tiny.ws.cacheDir });
+    const gallery = events.findIndex((e) => /embedding the held-out photos with faceapi-resnet128 \(the evaluation's gallery\)/.test(e));
+    const search = events.findIndex((e) => /query search/.test(e));
+    assert.ok(gallery >= 0, `no gallery step in: ${events.slice(0, 30).join(' | ')}`);
+    assert.ok(search > gallery, 'the gallery is embedded before the search');
+    assert.ok(out.report?.rows.some((r) => r.encoderId === 'faceapi-resnet128'));
+  });
+
   it('white box: gradient steps through the imported encoder from the ridge start', async () => {
     const c = config({ name: 'white', route: 'whitebox', faceModel: { kind: 'pca', components: 8 }, start: 'ridge', whitebox: { steps: 3, batchSize: 16, learningRate: 0.05, restarts: 2 } });
     const logs: string[] = [];
