@@ -92,6 +92,9 @@ async function whitebox(plan: AttackPlan, model: FaceModel, targets: readonly Fl
   }
 }
 
+/** The most of a timed search's minutes the surrogate warm-up may take (the queries need the rest). */
+export const WARMUP_SHARE = 0.25;
+
 async function queries(plan: AttackPlan, model: FaceModel, targets: readonly Float32Array[], start: Float32Array, h: InvertHooks): Promise<Inversion> {
   const s = plan.search;
   const prior = s.surrogate ? await openPrior(plan, model, targets, h) : null;
@@ -102,7 +105,9 @@ async function queries(plan: AttackPlan, model: FaceModel, targets: readonly Flo
     let from = start;
     if (prior && s.surrogate!.warmupSteps > 0) {
       h.onWarmup?.(prior.id, s.surrogate!.warmupSteps);
-      from = await prior.warmup(start, s.surrogate!.warmupSteps, s.surrogate!.warmupLearningRate);
+      // Under a time budget the warm-up may take WARMUP_SHARE of the search's minutes (its clock includes the warm-up).
+      const budget = h.minutes !== undefined ? { seconds: WARMUP_SHARE * h.minutes * 60, cut: (m: string) => h.log('warn', m) } : undefined;
+      from = await prior.warmup(start, s.surrogate!.warmupSteps, s.surrogate!.warmupLearningRate, budget);
       model.clampLatents(from);
     }
     const oracle = new QueryOracle(encoder, model, targets, s.queries);

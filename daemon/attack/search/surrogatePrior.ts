@@ -34,8 +34,12 @@ export interface SurrogatePrior {
   readonly mapCosine: number;
   /** Ascent directions [m, k]: d cos_F / dz at rows of `latents` for `targets` (no queries). */
   gradient(latents: Float32Array, targets: readonly number[]): Promise<Float32Array>;
-  /** `steps` gradient steps on cos_F alone from `start` (no queries): a start that already carries the identity. */
-  warmup(start: Float32Array, steps: number, learningRate: number): Promise<Float32Array>;
+  /**
+   * `steps` gradient steps on cos_F alone from `start` (no queries): a start that already carries the identity.
+   * With `seconds`, the targets still waiting get fewer steps (or none) once the measured pace would overrun it;
+   * `cut` then says what was cut.
+   */
+  warmup(start: Float32Array, steps: number, learningRate: number, budget?: { seconds: number; cut?: (what: string) => void }): Promise<Float32Array>;
   readonly stats: { evaluations: number; seconds: number };
   dispose(): Promise<void>;
 }
@@ -135,27 +139,53 @@ function priorOver(search: OrtSearch, sur: Surrogate, model: FaceModel, mapped: 
   };
   return {
     id: sur.id, weight, mapCosine, stats, gradient,
-    async warmup(start, steps, learningRate) {
+    async warmup(start, steps, learningRate, budget) {
       if (steps <= 0) return Float32Array.from(start);
       const t0 = Date.now();
       const n = start.length / k;
-      const out = new Float32Array(n * k);
+      const out = Float32Array.from(start);
+      let stepsNow = steps;
+      let stepsDone = 0;
       for (let at = 0; at < n; at += PRIOR_BATCH) {
+        if (budget && at > 0) {
+          const paced = pacedWarmupSteps(steps, (Date.now() - t0) / 1000, stepsDone, n - at, budget.seconds);
+          if (paced < stepsNow) {
+            stepsNow = paced;
+            budget.cut?.(`surrogate warm-up cut from ${steps} to ${paced} steps for the last ${n - at} of ${n} targets to fit its ${budget.seconds.toFixed(0)} s (measured pace on this machine)`);
+          }
+        }
+        if (stepsNow <= 0) break;
         const m = Math.min(PRIOR_BATCH, n - at);
         const targets = Array.from({ length: m }, (_, i) => mapped.slice((at + i) * fd, (at + i + 1) * fd));
         const res = await latentSearchOn(search, targets, k, {
-          steps, learningRate: learningRate * model.latentScale, init: 'estimate', priorWeight: 0,
+          steps: stepsNow, learningRate: learningRate * model.latentScale, init: 'estimate', priorWeight: 0,
           estimate: Array.from({ length: m }, (_, i) => start.slice((at + i) * k, (at + i + 1) * k)), projectHost: (z) => model.clampLatents(z),
         });
         res.images.dispose();
         res.z.forEach((z, i) => out.set(z, (at + i) * k));
+        stepsDone += m * stepsNow;
+        stats.evaluations += m * (stepsNow + 1);
       }
-      stats.evaluations += n * (steps + 1);
       stats.seconds += (Date.now() - t0) / 1000;
       return out;
     },
     async dispose() { await search.dispose(); await sur.dispose(); },
   };
+}
+
+/**
+ * Steps per target for the warm-up's remaining targets so that it ends within `budgetSeconds`: the seconds
+ * per target-step measured so far times what is left; never more than `planned`, 0 when not one step fits.
+ */
+export function pacedWarmupSteps(planned: number, elapsedSeconds: number, targetStepsDone: number, targetsLeft: number, budgetSeconds: number): number {
+  if (targetStepsDone <= 0 || targetsLeft <= 0) return planned;
+  const perTargetStep = elapsedSeconds / targetStepsDone;
+  const left = budgetSeconds - elapsedSeconds;
+  if (left <= 0) return 0;
+  const fit = Math.floor(left / (perTargetStep * targetsLeft));
+  if (fit >= planned) return planned;
+  // Less than one step for every remaining target: none for them (steps for some only would treat targets unequally).
+  return Math.max(0, fit);
 }
 
 /** A seeded subset of at most `count` photos (whole identities stay together for the held-out check). */

@@ -5,6 +5,7 @@
  */
 import * as assert from 'node:assert/strict';
 import { EVALUATION_SHARE, MIN_SEARCH_MINUTES, searchMinutes } from '../../../daemon/attack/runReport';
+import { pacedWarmupSteps } from '../../../daemon/attack/search/surrogatePrior';
 import type { RunConfig } from '../../../daemon/protocol/runConfig';
 
 const config = (minutes: number | undefined, search: number | undefined) => ({ minutes, search: { minutes: search } }) as unknown as RunConfig;
@@ -31,5 +32,16 @@ describe('attack: a run\'s wall-clock budget', () => {
     const said: string[] = [];
     assert.equal(searchMinutes(config(10, 5), at(10), at(7.4), (m) => said.push(m)), MIN_SEARCH_MINUTES);
     assert.match(said[0], /cannot keep its budget of 10 min on this machine: setup took 7.4 min; the search gets its floor of 0.5 min \(fewer queries per target/);
+  });
+});
+
+describe('attack: the surrogate warm-up within its share of a timed search', () => {
+  it('keeps the planned steps while the measured pace fits, then gives the targets left fewer, or none', () => {
+    // 10 steps planned; 8 targets × 10 steps took 8 s (0.1 s per target-step).
+    assert.equal(pacedWarmupSteps(10, 8, 80, 292, 400), 10, '292 × 10 × 0.1 = 292 s fits in the 392 s left');
+    assert.equal(pacedWarmupSteps(10, 8, 80, 292, 100), 3, '92 s left for 292 targets: 3 steps each');
+    assert.equal(pacedWarmupSteps(10, 8, 80, 292, 30), 0, 'less than one step each: none');
+    assert.equal(pacedWarmupSteps(10, 40, 80, 292, 30), 0, 'already over its time');
+    assert.equal(pacedWarmupSteps(10, 0, 0, 300, 30), 10, 'nothing measured yet: as planned');
   });
 });
