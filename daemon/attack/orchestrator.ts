@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import { configIdentity, type RunConfig } from '../protocol/runConfig';
 import { resolveDatasetPath } from '../config/datasetPath';
 import { limitIdentities, openImageDataset, subsetByIdentity, type ImageDataset } from '../data/dataset';
-import { getAlignedCrops, getEmbeddings, getEmbeddingsWithCrops } from '../data/embeddingCache';
+import { getAlignedCrops, getEmbeddings, getEmbeddingsWithCrops, uncachedEmbeddings } from '../data/embeddingCache';
 import type { AlignmentSpec } from '../data/templates';
 import { chooseRows, evaluateRun } from '../evaluation/evaluate';
 import { PIPELINE_DETECTOR_ID } from '../evaluation/roles';
@@ -37,7 +37,7 @@ import { checkFrame, renderFaces } from './inversion';
 import { ensureRunSplit, readRunSplit } from './runSplit';
 import { invertTargets, type Inversion, type InvertHooks } from './invert';
 import { planAttack, runAttackSpec, searchesByQueries, type AttackPlan } from './plan';
-import { queryReportHooks, reportQuerySearch, reportWhitebox, searchMinutes, whiteboxReportHooks, type QueryReportInput } from './runReport';
+import { MIN_SEARCH_MINUTES, queryReportHooks, reportQuerySearch, reportWhitebox, searchMinutes, whiteboxReportHooks, type QueryReportInput } from './runReport';
 import type { AttackerPhotos } from './search/surrogatePrior';
 import { AttackerPairs, startLatents } from './start';
 import { announcePhase, phaseSink, runPhases } from './phases';
@@ -148,6 +148,7 @@ async function attack(config: RunConfig, ctx: AttackContext, p: RunAttack): Prom
   // Only a decoder's training resumes across runs; anything else starts its clock again (an overwritten run's time is not carried).
   const trainSecondsBefore = trainsDecoder(config) ? readJson<{ trainSeconds?: number }>(path.join(runDir, RUN_FILES.manifest)).trainSeconds ?? 0 : 0;
   const tAttack = Date.now();
+  if (p.deadline !== undefined) forecastFirstRun(config, ctx, p, trainDs, testDs);
   const { model, pairs, photos } = config.faceModel.kind === 'pca' ? await pcaFaceModel(config, ctx, p, trainDs) : await decoderFaceModel(config, ctx, p, trainDs);
   try {
     checkFrame(model, plan.enc);
@@ -254,6 +255,23 @@ async function heldOutTargets(config: RunConfig, ctx: AttackContext, p: RunAttac
     targets: rows.map((r) => testEmb.embeddings.slice(r * testEmb.dim, (r + 1) * testEmb.dim)),
     ids: rows.map((r) => testEmb.rels[r]), identities: rows.map((r) => testEmb.identities[r]),
   };
+}
+
+/**
+ * Under a wall-clock budget, said before any work: how many photos the caches still lack (a first run's setup,
+ * paid once), and what the budget then cuts. The precise figure comes when the search starts (searchMinutes).
+ */
+function forecastFirstRun(config: RunConfig, ctx: AttackContext, p: RunAttack, trainDs: ImageDataset, testDs: ImageDataset): void {
+  const parts = [
+    { what: "the attacker's photos", n: uncachedEmbeddings(trainDs, config.encoder, p.dataOpts) },
+    { what: 'the held-out photos', n: uncachedEmbeddings(testDs, config.encoder, p.dataOpts) },
+    ...config.evaluation.encoders.filter((e) => e !== config.encoder).map((e) => ({ what: `the held-out photos under ${e}`, n: uncachedEmbeddings(testDs, e, p.dataOpts) })),
+  ].filter((x) => x.n > 0);
+  if (!parts.length) return;
+  const total = parts.reduce((a, x) => a + x.n, 0);
+  ctx.log('warn', `first run on this machine: ${total.toLocaleString('en-US')} photos are not embedded yet (${parts.map((x) => `${x.n.toLocaleString('en-US')} of ${x.what}`).join(', ')}); ` +
+    `this setup is paid once and may not fit the run's ${config.minutes} min (about 4 min on a quiet 2-core machine, several times that on a loaded one): ` +
+    `the search then gets what is left (at least ${MIN_SEARCH_MINUTES} min, fewer queries per target) and the "independent" protocol is scored only if its detections still fit; later runs reuse the caches`);
 }
 
 /**

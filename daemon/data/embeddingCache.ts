@@ -4,7 +4,9 @@
  * read back afterwards). Failed images are left out of `files` and listed in `failed`.
  */
 import { openImageDataset, ImageDataset } from './dataset';
-import { runFacePipeline, PipelineOptions, PipelineOutcome, PipelineStats, EncoderTarget } from './pipeline';
+import * as path from 'node:path';
+import { defaultCacheDir, embeddingsLogPath, facesLogPath, imageKey, runFacePipeline, PipelineOptions, PipelineOutcome, PipelineStats, EncoderTarget } from './pipeline';
+import { RecordLog } from './recordLog';
 import { encoderTarget } from './encoderTarget';
 import type { FaceFailure } from './errors';
 import { AlignmentSpec, alignmentKey, getTemplate } from './templates';
@@ -51,6 +53,29 @@ export async function getEmbeddings(dataset: ImageDataset | string, encoderId: s
   const ds = toDataset(dataset);
   const enc = opts.encoderTarget ?? encoderTarget(encoderId, { workspaceDir: opts.workspaceDir });
   return embeddingSetOf(await runFacePipeline(ds, { encoder: enc }, opts), enc);
+}
+
+/**
+ * How many images of `dataset` getEmbeddings would still have to run through the face pipeline for
+ * `encoderId`: neither embedded in the cache nor a cached failure. Reads the caches only (a first run's forecast).
+ */
+export function uncachedEmbeddings(dataset: ImageDataset | string, encoderId: string, opts: DataApiOptions = {}): number {
+  const ds = toDataset(dataset);
+  const enc = opts.encoderTarget ?? encoderTarget(encoderId, { workspaceDir: opts.workspaceDir });
+  const cacheDir = path.resolve(opts.cacheDir ?? defaultCacheDir());
+  const emb = RecordLog.open(embeddingsLogPath(cacheDir, ds.id, enc));
+  const faces = RecordLog.open(facesLogPath(cacheDir, ds.id));
+  try {
+    return ds.images.filter((img) => {
+      const key = imageKey(img);
+      if (key.endsWith('|missing') || emb.has(key)) return false;
+      const face = faces.get(key);
+      return !(face && face.toString('utf8').startsWith('{"fail"'));
+    }).length;
+  } finally {
+    emb.close();
+    faces.close();
+  }
 }
 
 /** The successful rows of a pipeline pass that embedded with `enc`. */

@@ -56,11 +56,17 @@ describe('attack orchestrator (tiny LFW subset)', function () {
     const ctx = { ...quietContext(tiny.ws.dir), log: (_l: string, m: string) => events.push(`log ${m}`), progress: (_s: number, _t: number, _m: unknown, phase?: string) => { if (phase) events.push(`phase ${phase}`); } };
     fs.rmSync(path.join(tiny.ws.cacheDir, 'emb', 'faceapi-resnet128'), { recursive: true, force: true }); // as on a first run
     const out = await runAttack(c, ctx as never, { cacheDir: tiny.ws.cacheDir });
+    const forecast = events.findIndex((e) => /first run on this machine: \d+ photos are not embedded yet \(.*\d+ of the held-out photos under faceapi-resnet128\).*the search then gets what is left/.test(e));
     const gallery = events.findIndex((e) => /embedding the held-out photos with faceapi-resnet128 \(the evaluation's gallery\)/.test(e));
+    assert.ok(forecast >= 0 && forecast < gallery, `said first: ${events.slice(0, 5).join(' | ')}`);
     const search = events.findIndex((e) => /query search/.test(e));
     assert.ok(gallery >= 0, `no gallery step in: ${events.slice(0, 30).join(' | ')}`);
     assert.ok(search > gallery, 'the gallery is embedded before the search');
     assert.ok(out.report?.rows.some((r) => r.encoderId === 'faceapi-resnet128'));
+    // With every cache filled, a second budgeted run has nothing to forecast.
+    events.length = 0;
+    await runAttack({ ...c, name: 'budgeted-again' }, ctx as never, { cacheDir: tiny.ws.cacheDir });
+    assert.ok(!events.some((e) => /first run on this machine/.test(e)), events.filter((e) => /first run/.test(e)).join(' | '));
   });
 
   it('white box: gradient steps through the imported encoder from the ridge start', async () => {
