@@ -11,7 +11,7 @@ import { openImageDataset, subsetByIdentity } from '../data/dataset';
 import { getEmbeddingsWithCrops } from '../data/embeddingCache';
 import { defaultCacheDir } from '../data/pipeline';
 import { makeIdentitySplit, seededShuffle } from '../data/split';
-import { findEncoderConfig, scopeOf } from '../encoders/registry';
+import { planAttack, protectAttackSpec } from '../attack/plan';
 import { loadEncoder } from '../encoders/load';
 import { throwIfCancelled, type AttackContext as JobContext } from '../runs/context';
 import { evaluateScheme, evaluateUnprotected, type PropertyOptions, type RowResult, type SubjectSet } from './evaluate';
@@ -28,8 +28,9 @@ export function protectDirOf(config: ProtectConfig, workspaceDir: string): strin
 export async function runProtect(config: ProtectConfig, ctx: JobContext, opts: { cacheDir?: string; workers?: number; command?: string } = {}): Promise<ProtectOutcome> {
   const t0 = Date.now();
   const ws = ctx.workspaceDir;
-  const entry = findEncoderConfig(config.encoder, scopeOf(ws));
-  const enc = entry.config;
+  // The face step's attack, planned once as the run's and the audit's are (the encoder's registry entry, route, engine).
+  const plan = planAttack(protectAttackSpec(config), ws);
+  const enc = plan.enc;
   // Every scheme is built first, so degenerate parameters fail before any data is read.
   const schemes = config.schemes.map((c) => makeScheme(c, enc.embeddingDim));
   const dir = protectDirOf(config, ws);
@@ -65,9 +66,10 @@ export async function runProtect(config: ProtectConfig, ctx: JobContext, opts: {
   ctx.log('info', `${rows.length} photos of ${keep.size} held-out subjects; the attacker has ${train.rels.length} photos (cached embeddings and crops read in ${((Date.now() - tData) / 1000).toFixed(0)} s)`);
 
   const encoder = await loadEncoder(enc, { workspaceDir: ws });
+  ctx.log('info', `face step: ${plan.decision.route === 'whitebox' ? `white box, ${plan.whitebox.steps} gradient steps through ${enc.id} from the ridge start` : `the ridge start alone (${plan.decision.reason})`}`);
   const faces = await loadFaceInverter({
-    enc, encoder, train: { embeddings: train.embeddings, crops: train.crops, rels: train.rels, n: train.rels.length, dim: train.dim, datasetId: subsetByIdentity(dataset, split.train).id },
-    outDir: dir, cacheDir: opts.cacheDir ?? defaultCacheDir(), seed: config.seed, whiteboxSteps: config.attack.whiteboxSteps, workspaceDir: ws,
+    plan, encoder, train: { embeddings: train.embeddings, crops: train.crops, rels: train.rels, n: train.rels.length, dim: train.dim, datasetId: subsetByIdentity(dataset, split.train).id },
+    outDir: dir, cacheDir: opts.cacheDir ?? defaultCacheDir(), workspaceDir: ws,
     log: (m) => ctx.log('info', m), signal: ctx.signal,
   });
   const setup = (Date.now() - t0) / 1000;
