@@ -15,7 +15,7 @@ import { checkDaemonUrl } from './format';
 import { auditJob, evaluateJob, invertJob, JOB_KIND, JobSubmission, probeJob, protectJob, runJob, runNameOf, trainJob } from './jobParams';
 import { isActive } from './jobTracker';
 import { AuditJob, resultOf } from '../daemon/protocol/jobKinds';
-import { configText, encoderTemplate, freshName, runTemplate } from './templates';
+import { configText, encoderTemplate, freshName, protectTemplate, runTemplate } from './templates';
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : v instanceof vscode.Uri ? v.fsPath : undefined);
 
@@ -461,6 +461,24 @@ export const newRunConfig: CommandFactory = {
   },
 };
 
+export const newProtectConfig: CommandFactory = {
+  needsDaemon: false,
+  enabled: (ctx) => async (encoderArg?: unknown, nameArg?: unknown) => {
+    let encoder = str(encoderArg);
+    if (!encoder) {
+      const known = await encodersOrSay(ctx);
+      if (!known) return undefined;
+      const pick = await vscode.window.showQuickPick(known.map((e) => ({
+        label: e.id, description: `${e.format} · ${e.embeddingDim}-d${e.shadows ? ' · workspace copy' : ''}`, detail: e.description,
+      })), { title: 'Encoder whose templates are protected' });
+      encoder = pick?.label;
+    }
+    if (!encoder) return undefined;
+    const name = str(nameArg) ?? `${encoder}-protection`;
+    return createConfig(ctx, name, '.faceinv-protect.json', protectTemplate(name, encoder));
+  },
+};
+
 export const showLog: CommandFactory = {
   needsDaemon: false,
   enabled: (ctx) => () => ctx.output.show(true),
@@ -483,6 +501,7 @@ export const COMMANDS: Record<string, CommandFactory> = {
   'faceInversion.cancelJob': cancelJob,
   'faceInversion.newEncoderConfig': newEncoderConfig,
   'faceInversion.newRunConfig': newRunConfig,
+  'faceInversion.newProtectConfig': newProtectConfig,
   'faceInversion.selfCheck': selfCheck,
   'faceInversion.showLog': showLog,
 };
