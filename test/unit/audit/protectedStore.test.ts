@@ -2,38 +2,19 @@
  * A protected store audited like any other (daemon/audit/protectedStore.ts, audit config `protection`): its rows
  * read as the scheme's templates (bad rows flagged, a store of another scheme refused), each inverted with its
  * stolen key into an embedding near the one that was protected; bad protection configs and key files are clear
- * errors; and end to end on the tiny LFW audit (skips without LFW), a BioHashed store is audited to a report.
+ * errors. (End to end on the tiny LFW audit: test/unit/audit/audit.test.ts.)
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { openStoreProtection, readProtectedStore, recoverStore } from '../../../daemon/audit/protectedStore';
-import { runAudit } from '../../../daemon/audit/run';
-import { initEngine } from '../../../daemon/engine/backend';
-import type { JobContext } from '../../../daemon/jobs/context';
 import { KeyStream, subjectSeed } from '../../../daemon/protect/keys';
-import { makeScheme } from '../../../daemon/protect/schemes';
-import type { ProtectedTemplate, ProtectionScheme } from '../../../daemon/protect/types';
-import { makeAuditWorkspace, type AuditWorkspace } from '../../fixtures/auditWorkspace';
-import { lfwAvailable } from '../../fixtures/tinyWorkspace';
+import { writeProtectedStore as writeProtected } from '../../fixtures/protectedStore';
 
 const DIM = 512;
 const unit = (v: Float32Array) => { const n = Math.hypot(...v); return v.map((x) => x / n); };
 const cos = (a: ArrayLike<number>, b: ArrayLike<number>) => { let s = 0; for (let i = 0; i < a.length; i++) s += a[i] * b[i]; return s; };
-const values = (t: ProtectedTemplate) => Array.from(t.kind === 'bits' ? t.bits : t.values);
-
-/** A protection config with BioHashing and IoM-GRP, a master-seed key file, and a store of `rows` protected by `scheme`. */
-function writeProtected(dir: string, rows: Float32Array[], ids: string[], schemeName: 'biohash' | 'iom-grp', masterSeed = 77): ProtectionScheme {
-  fs.writeFileSync(path.join(dir, 'p.faceinv-protect.json'), JSON.stringify({
-    name: 'p', schemes: [{ scheme: 'biohash', bits: 256, keySeed: 1 }, { scheme: 'iom-grp', hashes: 128, projections: 16, keySeed: 2 }], attack: { steps: 100 },
-  }));
-  fs.writeFileSync(path.join(dir, 'keys.json'), JSON.stringify({ keySeed: masterSeed, generation: 0 }));
-  const scheme = makeScheme(schemeName === 'biohash' ? { scheme: 'biohash', bits: 256, keySeed: 1 } : { scheme: 'iom-grp', hashes: 128, projections: 16, keySeed: 2 }, DIM);
-  const store = rows.map((e, i) => ({ id: ids[i], template: values(scheme.enrol(e, scheme.keyFromSeed(subjectSeed(masterSeed, ids[i], 0)) as never)) }));
-  fs.writeFileSync(path.join(dir, 'protected.json'), JSON.stringify(store));
-  return scheme;
-}
 
 describe('audit: a protected store', () => {
   let dir: string;
@@ -84,31 +65,5 @@ describe('audit: a protected store', () => {
     assert.throws(open({ scheme: 'biohash', keys: 'k3.json' }), /neither "keySeed" nor "seeds"/);
     fs.writeFileSync(path.join(dir, 'p2.faceinv-protect.json'), JSON.stringify({ name: 'p', schemes: [{ scheme: 'biohash', bits: 1024 }] }));
     assert.throws(() => openStoreProtection({ config: 'p2.faceinv-protect.json', keys: 'keys.json' }, dir, DIM), /BioHashing.*bits/);
-  });
-});
-
-describe('audit: a protected store end to end on tiny LFW', function () {
-  this.timeout(600_000);
-  let aw: AuditWorkspace;
-  before(async function () {
-    if (!lfwAvailable()) {
-      console.log('      (skipped: LFW not found at ../shared/data/lfw)');
-      this.skip();
-    }
-    await initEngine({ backend: 'wasm' });
-    aw = await makeAuditWorkspace();
-  });
-  after(() => aw?.cleanup());
-
-  it('a BioHashed store with the stolen master key: every template recovered and audited, the method says how', async () => {
-    writeProtected(aw.dir, aw.rows, aw.ids, 'biohash');
-    const logs: string[] = [];
-    const ctx: JobContext = { jobId: 'test', signal: new AbortController().signal, workspaceDir: aw.dir, progress: () => undefined, log: (l, m) => { logs.push(`${l}: ${m}`); }, setRunDir: () => undefined };
-    const out = await runAudit(aw.config({ templates: 'protected.json', protection: { config: 'p.faceinv-protect.json', scheme: 'biohash', keys: 'keys.json' }, outDir: 'audits/protected' }), ctx, { cacheDir: aw.cacheDir, workers: 0 });
-    assert.equal(out.state, 'finished');
-    assert.equal(out.report.templates.audited, aw.ids.length);
-    assert.match(out.report.method, /BioHashing \(256 bits\) templates first inverted with the stolen keys \(master key seed, generation 0; 100 steps/);
-    assert.ok(logs.some((l) => /protected templates inverted with their keys/.test(l)), logs.join('\n'));
-    assert.ok(fs.existsSync(out.files.html));
   });
 });
