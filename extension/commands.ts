@@ -15,7 +15,7 @@ import { checkDaemonUrl } from './format';
 import { auditJob, evaluateJob, invertJob, JOB_KIND, JobSubmission, probeJob, protectJob, runJob, runNameOf, trainJob } from './jobParams';
 import { isActive } from './jobTracker';
 import { AuditJob, resultOf } from '../daemon/protocol/jobKinds';
-import { configText, encoderTemplate, freshName, runTemplate } from './templates';
+import { configText, encoderTemplate, freshName, protectTemplate, runTemplate } from './templates';
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : v instanceof vscode.Uri ? v.fsPath : undefined);
 
@@ -443,23 +443,33 @@ export const newEncoderConfig: CommandFactory = {
   },
 };
 
-export const newRunConfig: CommandFactory = {
-  needsDaemon: false,
-  enabled: (ctx) => async (encoderArg?: unknown, nameArg?: unknown) => {
-    let encoder = str(encoderArg);
-    if (!encoder) {
-      const known = await encodersOrSay(ctx);
-      if (!known) return undefined;
-      const pick = await vscode.window.showQuickPick(known.map((e) => ({
-        label: e.id, description: `${e.format} · ${e.embeddingDim}-d · ${e.route === 'whitebox' ? 'white box' : 'black box'}${e.shadows ? ' · workspace copy' : ''}`, detail: e.description,
-      })), { title: 'Encoder to attack' });
-      encoder = pick?.label;
-    }
-    if (!encoder) return undefined;
-    const name = str(nameArg) ?? `${encoder}-blackbox`;
-    return createConfig(ctx, name, '.faceinv-run.json', runTemplate(name, encoder));
-  },
-};
+/** The encoder a new config is for: the argument, else picked from the registry (undefined when none or cancelled). */
+async function encoderFor(ctx: Ctx, arg: unknown, title: string, routeShown: boolean): Promise<string | undefined> {
+  const given = str(arg);
+  if (given) return given;
+  const known = await encodersOrSay(ctx);
+  if (!known) return undefined;
+  const pick = await vscode.window.showQuickPick(known.map((e) => ({
+    label: e.id, description: `${e.format} · ${e.embeddingDim}-d${routeShown ? ` · ${e.route === 'whitebox' ? 'white box' : 'black box'}` : ''}${e.shadows ? ' · workspace copy' : ''}`, detail: e.description,
+  })), { title });
+  return pick?.label;
+}
+
+/** A New … Config command for a config made from an encoder id and a name. */
+function newConfigForEncoder(suffix: string, pickTitle: string, routeShown: boolean, defaultName: (encoder: string) => string, template: (name: string, encoder: string) => object): CommandFactory {
+  return {
+    needsDaemon: false,
+    enabled: (ctx) => async (encoderArg?: unknown, nameArg?: unknown) => {
+      const encoder = await encoderFor(ctx, encoderArg, pickTitle, routeShown);
+      if (!encoder) return undefined;
+      const name = str(nameArg) ?? defaultName(encoder);
+      return createConfig(ctx, name, suffix, template(name, encoder));
+    },
+  };
+}
+
+export const newRunConfig = newConfigForEncoder('.faceinv-run.json', 'Encoder to attack', true, (e) => `${e}-blackbox`, runTemplate);
+export const newProtectConfig = newConfigForEncoder('.faceinv-protect.json', 'Encoder whose templates are protected', false, (e) => `${e}-protection`, protectTemplate);
 
 export const showLog: CommandFactory = {
   needsDaemon: false,
@@ -483,6 +493,7 @@ export const COMMANDS: Record<string, CommandFactory> = {
   'faceInversion.cancelJob': cancelJob,
   'faceInversion.newEncoderConfig': newEncoderConfig,
   'faceInversion.newRunConfig': newRunConfig,
+  'faceInversion.newProtectConfig': newProtectConfig,
   'faceInversion.selfCheck': selfCheck,
   'faceInversion.showLog': showLog,
 };

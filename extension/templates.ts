@@ -1,6 +1,7 @@
 /**
- * Starting points for New Encoder Config / New Run Config: valid against `encoder.schema.json` /
- * `run.schema.json` (a unit test checks them with the daemon's own validators). No `$schema`: a path (relative,
+ * Starting points for New Encoder Config / New Run Config / New Protection Config: valid against
+ * `encoder.schema.json` / `run.schema.json` / `protect.schema.json` (a unit test checks them with the daemon's
+ * own validators). No `$schema`: a path (relative,
  * or into this extension's versioned install folder) breaks once the file is copied or the extension updated,
  * and the language server checks `*.faceinv-*.json` against the schema itself.
  */
@@ -38,6 +39,30 @@ export function runTemplate(name: string, encoderId: string): Record<string, unk
     decoder: { outputSize: 64 },
     training: { epochs: 2, maxMinutes: 10 },
     evaluation: { encoders: [] },
+  };
+}
+
+/**
+ * A protection config comparing the five schemes (ISO/IEC 30136: accuracy, stolen-key and key-unknown inversion,
+ * unlinkability, renewability) on a quick sample of LFW's held-out subjects; fields left out take the defaults
+ * of `daemon/protocol/protectConfig.ts` (the language server's hover shows them, with each scheme's paper).
+ */
+export function protectTemplate(name: string, encoderId: string): Record<string, unknown> {
+  return {
+    name,
+    description: 'Template protection schemes compared on held-out LFW subjects: what each keeps (accuracy) and what it resists (inversion with and without the key, linkage, renewal).',
+    encoder: encoderId,
+    dataset: { path: 'lfw', split: { seed: 0, testFraction: 0.2 }, maxImagesPerIdentity: 6, maxIdentities: 150 },
+    // One subject key per scheme from its keySeed; remove the schemes you do not deploy, change parameters to yours.
+    schemes: [
+      { scheme: 'biohash', bits: 256, keySeed: 1 },
+      { scheme: 'iom-grp', hashes: 128, projections: 16, keySeed: 2 },
+      { scheme: 'iom-urp', hashes: 128, window: 16, permutations: 2, keySeed: 3 },
+      { scheme: 'polyprotect', order: 5, overlap: 3, coefficientRange: 50, keySeed: 4 },
+      { scheme: 'mlphash', hidden: [512], bits: 256, keySeed: 5 },
+    ],
+    operatingPoints: [1e-3, 1e-4],
+    attack: { targets: 20, whiteboxSteps: 20 },
   };
 }
 

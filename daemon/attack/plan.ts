@@ -3,10 +3,11 @@
  * judge), on which engine, with which face model, from which start, and with which search settings. The run,
  * the audit and `faceinv invert` each describe their attack as an `AttackSpec` from their own config, and
  * `planAttack` turns it into the one `AttackPlan` that `invertTargets` (./invert.ts) carries out, so the
- * three cannot drift apart; a new threat model is a new spec field decided here, not a branch in three places.
+ * three cannot drift apart (nor `faceinv protect`'s face step, the fourth caller); a new threat model is a new spec field decided here, not a branch in three places.
  */
 import type { EncoderConfig } from '../protocol/encoderConfig';
 import type { AuditConfig } from '../protocol/auditConfig';
+import type { ProtectConfig } from '../protocol/protectConfig';
 import { defaultWhitebox, type RunConfig, type SearchConfig, type WhiteboxConfig } from '../protocol/runConfig';
 import { findEncoderConfig, scopeOf, type EncoderConfigEntry } from '../encoders/registry';
 import { judgeRoute, type RouteDecision, type RouteRequest } from '../encoders/judge';
@@ -85,6 +86,26 @@ export function invertAttackSpec(o: { encoderId: string; route: RouteRequest; ge
     search: { method: 'none', queries: 1, directions: 2, sigma: 0.5, learningRate: 0.1, population: 24, detectorCheck: false }, seed: 0,
   };
 }
+
+/**
+ * `faceinv protect`'s face step: the embedding recovered from a protected template → a face, with the PCA face
+ * model of the attacker's photos, the ridge start and `attack.whiteboxSteps` gradient steps through the encoder
+ * (one restart, no detector: the step runs once per victim and scheme). With 0 steps, or an encoder the judge
+ * keeps to the black box, the start is the answer (no per-target queries: the attacker of a protected store
+ * has no oracle of the unprotected encoder to query).
+ */
+export function protectAttackSpec(config: ProtectConfig): AttackSpec {
+  const steps = config.attack.whiteboxSteps;
+  return {
+    encoder: config.encoder, route: steps > 0 ? 'auto' : 'blackbox',
+    faceModel: { kind: 'pca', components: PROTECT_FACE_MODEL.components, clamp: PROTECT_FACE_MODEL.clamp }, start: 'ridge',
+    whitebox: { ...defaultWhitebox(), steps: Math.max(1, steps), restarts: 1, select: 'cosine' },
+    search: { method: 'none', queries: 1, directions: 2, sigma: 0.5, learningRate: 0.1, population: 24, detectorCheck: false }, seed: config.seed,
+  };
+}
+
+/** The face model of `faceinv protect` (its config has no field for it): shared through the PCA cache with runs of these settings. */
+export const PROTECT_FACE_MODEL = { components: 512, clamp: 3 } as const;
 
 function searchOf(s: Omit<SearchPlan, 'queries'>, queries: number): SearchPlan {
   return {

@@ -3,7 +3,9 @@
  * accepts, at its operating point, and how much better than a lookalike? (ISO/IEC 30136 irreversibility.)
  *
  *   1. plan the attack (daemon/attack/plan.ts: the encoder, the judge's route, the engine), as a run does;
- *   2. read the store, flagging bad rows (templateStore.ts);
+ *   2. read the store, flagging bad rows (templateStore.ts); a protected store (config `protection`) is read as
+ *      the scheme's templates and, once the reference set is embedded, each is inverted with its stolen key
+ *      into an embedding (protectedStore.ts), which is audited from then on like any template;
  *   3. calibrate the encoder's thresholds at the operating points on a labelled reference set it embeds
  *      (reference.ts, calibration.ts; cached per encoder and reference set);
  *   4. build the attacker's face model and start from the reference set (the attack's own building blocks:
@@ -50,6 +52,7 @@ import { encoderHash, openReference, referenceEmbeddings, serviceProblem, type R
 import { writeAuditReport } from './reportHtml';
 import type { AuditReport, TemplateResult } from './reportSchema';
 import { scoreChunk, type Scorer } from './score';
+import { openStoreProtection, readProtectedStore, recoverStore } from './protectedStore';
 import { readTemplateStore, type TemplateStore } from './templateStore';
 
 export interface AuditOptions {
@@ -142,7 +145,7 @@ export async function runAudit(config: AuditConfig, ctx: JobContext, opts: Audit
   const plan = planAttack(auditAttackSpec(config), ws);
   const { entry, enc, decision } = plan;
   ctx.log('info', `route: ${decision.route} — ${decision.reason}`);
-  const { store, transferEntries } = openStores(config, plan, ws, ctx);
+  const { store, transferEntries, protectedStore } = openStores(config, plan, ws, ctx);
   const auditDir = auditDirOf(config, ws);
   const { manifest, resumed } = claimAuditFolder(auditDir, config, store, opts.overwrite ?? false);
   ctx.log('info', `${resumed ? 'resuming' : 'starting'} the audit in ${auditDir} (${manifest.chunks} chunks of ${config.chunkSize})`);
@@ -151,9 +154,15 @@ export async function runAudit(config: AuditConfig, ctx: JobContext, opts: Audit
   try {
     stage = 'calibrating';
     const cal = await calibrateEncoders(config, plan, ctx, opts, transferEntries, disposers);
+    if (protectedStore) {
+      stage = 'inverting the protected templates with the stolen keys';
+      const t = Date.now();
+      recoverStore(store, protectedStore.templates, protectedStore.protection, meanEmbedding(cal.refA.embeddings, cal.refA.dim));
+      ctx.log('info', `${store.usable} protected templates inverted with their keys (${((Date.now() - t) / 1000).toFixed(1)} s)`);
+    }
     stage = 'building the face model';
     const tools = await chunkTools(config, plan, ctx, opts, auditDir, cal, disposers);
-    const method = describeMethod(config, decision, tools.pca);
+    const method = describeMethod(config, decision, tools.pca) + (protectedStore ? `; the store's ${protectedStore.protection.scheme.label} templates first inverted with the stolen keys (${protectedStore.protection.describe}; ${protectedStore.protection.steps} steps of the scheme's stolen-key inversion), the faces scored against those recovered embeddings` : '');
     ctx.log('info', method);
     stage = 'inverting';
     const done = await invertChunks({ config, plan, ctx, opts, auditDir, manifest, store, cal, tools });
@@ -187,7 +196,11 @@ export async function runAudit(config: AuditConfig, ctx: JobContext, opts: Audit
 /** The audited store and the transfer systems' stores, matched row for row (or id for id). */
 function openStores(config: AuditConfig, plan: AttackPlan, ws: string, ctx: JobContext) {
   const storeFile = path.resolve(ws, config.templates);
-  const store = readTemplateStore(storeFile, plan.enc.embeddingDim, plan.enc.id);
+  const protection = config.protection ? openStoreProtection(config.protection, ws, plan.enc.embeddingDim) : null;
+  const read = protection ? readProtectedStore(storeFile, protection) : null;
+  if (protection) ctx.log('info', `protected store: ${protection.scheme.label} templates (${protection.scheme.outputDim} ${protection.scheme.output}), keys: ${protection.describe}`);
+  const store = read ? read.store : readTemplateStore(storeFile, plan.enc.embeddingDim, plan.enc.id);
+  const protectedStore = read && protection ? { templates: read.templates, protection } : null;
   const bad = store.rows - store.usable;
   ctx.log('info', `template store ${storeFile}: ${store.rows} templates of dimension ${store.dim}${bad ? `; ${bad} rows cannot be audited (flagged in the report)` : ''}`);
   const transferEntries = config.transfer.map((t) => {
@@ -196,7 +209,14 @@ function openStores(config: AuditConfig, plan: AttackPlan, ws: string, ctx: JobC
     const s = readTemplateStore(file, e.config.embeddingDim, e.config.id);
     return { entry: e, store: s, rowOf: matchRows(store, s, `transfer template store ${file}`) };
   });
-  return { store, transferEntries };
+  return { store, transferEntries, protectedStore };
+}
+
+/** The mean of [n, dim] unit embeddings: the attacker's prior for the stolen-key inversion (as faceinv protect's). */
+function meanEmbedding(e: Float32Array, dim: number): Float32Array {
+  const m = new Float32Array(dim), n = e.length / dim;
+  for (let i = 0; i < n; i++) for (let k = 0; k < dim; k++) m[k] += e[i * dim + k] / n;
+  return m;
 }
 
 /** Loads the audited encoder and the transfer systems, embeds the reference set with each and calibrates their thresholds. */

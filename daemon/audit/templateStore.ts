@@ -47,7 +47,9 @@ function fail(file: string, msg: string): never {
   throw new Error(`template store ${file}: ${msg}`);
 }
 
-interface RawRow { id: string; values: ArrayLike<unknown> | null; why?: string }
+/** A store's row as read: its id and values, or null with why it is not a vector. */
+export interface RawRow { id: string; values: ArrayLike<unknown> | null; why?: string }
+type Parsed = { format: TemplateStore['format']; rows: RawRow[] };
 
 function finish(file: string, buf: Buffer, format: TemplateStore['format'], rows: RawRow[], expectDim: number, encoderId: string): TemplateStore {
   if (rows.length === 0) fail(file, 'holds no templates');
@@ -81,7 +83,7 @@ function finish(file: string, buf: Buffer, format: TemplateStore['format'], rows
     if (Math.abs(norm - 1) > NORM_TOLERANCE) flags[i] = { kind: 'unnormalised', detail: `L2 norm ${norm.toPrecision(4)}: normalised before use`, usable: true };
     usable++;
   });
-  const sha256 = crypto.createHash('sha256').update(buf).digest('hex');
+  const sha256 = storeSha256(buf);
   return { file, sha256, format, dim, rows: n, ids: rows.map((r) => r.id), vectors, flags, usable };
 }
 
@@ -97,7 +99,7 @@ function jsonItem(item: unknown, i: number): RawRow {
   return { id, values: vec as unknown[] };
 }
 
-function parseJson(file: string, buf: Buffer, dim: number, encoderId: string): TemplateStore {
+function parseJson(file: string, buf: Buffer): Parsed {
   let v: unknown;
   try {
     v = JSON.parse(buf.toString('utf8'));
@@ -109,10 +111,10 @@ function parseJson(file: string, buf: Buffer, dim: number, encoderId: string): T
     v = o.embeddings ?? o.templates;
   }
   if (!Array.isArray(v)) fail(file, 'expected an array of vectors, an array of { id, embedding }, or { "embeddings": […] }');
-  return finish(file, buf, 'json', (v as unknown[]).map(jsonItem), dim, encoderId);
+  return { format: 'json', rows: (v as unknown[]).map(jsonItem) };
 }
 
-function parseJsonl(file: string, buf: Buffer, dim: number, encoderId: string): TemplateStore {
+function parseJsonl(buf: Buffer): Parsed {
   const rows: RawRow[] = [];
   buf.toString('utf8').split('\n').forEach((line, k) => {
     if (!line.trim()) return;
@@ -122,31 +124,43 @@ function parseJsonl(file: string, buf: Buffer, dim: number, encoderId: string): 
       rows.push({ id: String(rows.length), values: null, why: `line ${k + 1} is not JSON (${(err as Error).message})` });
     }
   });
-  return finish(file, buf, 'jsonl', rows, dim, encoderId);
+  return { format: 'jsonl', rows };
 }
 
-function parseNpy(file: string, buf: Buffer, dim: number, encoderId: string): TemplateStore {
+function parseNpy(file: string, buf: Buffer): Parsed {
   const a = readNpy(buf, (msg) => fail(file, msg));
   const rows: RawRow[] = Array.from({ length: a.n }, (_, i) => ({ id: String(i), values: a.row(i) }));
-  return finish(file, buf, 'npy', rows, dim, encoderId);
+  return { format: 'npy', rows };
 }
 
-function parseRaw(file: string, buf: Buffer, dim: number, encoderId: string): TemplateStore {
+function parseRaw(file: string, buf: Buffer, dim: number, encoderId: string): Parsed {
   if (buf.length % (4 * dim) !== 0) {
-    fail(file, `raw float32: ${buf.length} bytes are not a multiple of ${4 * dim} (${dim} values × 4 bytes, encoder "${encoderId}"): another dimension, or not float32`);
+    fail(file, `raw float32: ${buf.length} bytes are not a multiple of ${4 * dim} (${dim} values × 4 bytes, ${encoderId}): another dimension, or not float32`);
   }
   const rows: RawRow[] = float32Rows(buf, dim).map((values, i) => ({ id: String(i), values }));
-  return finish(file, buf, 'raw', rows, dim, encoderId);
+  return { format: 'raw', rows };
 }
+
+/**
+ * A store's rows as read, before any check of their values (a protected store's rows are bits or indices,
+ * daemon/audit/protectedStore.ts); `dim` and `what` are for raw float32 files, whose rows have no length of
+ * their own.
+ */
+export function readStoreRows(file: string, dim: number, what: string): Parsed & { buf: Buffer } {
+  const buf = readNonEmpty(file, (msg) => fail(file, msg));
+  const ext = path.extname(file).toLowerCase();
+  const parsed = ext === '.json' ? parseJson(file, buf) : ext === '.jsonl' || ext === '.ndjson' ? parseJsonl(buf) : ext === '.npy' ? parseNpy(file, buf) : parseRaw(file, buf, dim, what);
+  if (parsed.rows.length === 0) fail(file, 'holds no templates');
+  return { ...parsed, buf };
+}
+
+/** The SHA-256 of a store's bytes (a resumed audit checks it). */
+export const storeSha256 = (buf: Buffer) => crypto.createHash('sha256').update(buf).digest('hex');
 
 /** Reads a template store for an encoder of dimension `dim`; see the header for what happens to bad rows. */
 export function readTemplateStore(file: string, dim: number, encoderId: string): TemplateStore {
-  const buf = readNonEmpty(file, (msg) => fail(file, msg));
-  const ext = path.extname(file).toLowerCase();
-  if (ext === '.json') return parseJson(file, buf, dim, encoderId);
-  if (ext === '.jsonl' || ext === '.ndjson') return parseJsonl(file, buf, dim, encoderId);
-  if (ext === '.npy') return parseNpy(file, buf, dim, encoderId);
-  return parseRaw(file, buf, dim, encoderId);
+  const { buf, format, rows } = readStoreRows(file, dim, `encoder "${encoderId}"`);
+  return finish(file, buf, format, rows, dim, encoderId);
 }
 
 /** A store's rows as an .npy float32 file (tests, the LFW store script). */

@@ -16,6 +16,7 @@ import { RunConfig, validateRunConfig } from '../protocol/runConfig';
 import { validateAuditConfig } from '../protocol/auditConfig';
 import { validateProtectConfig } from '../protocol/protectConfig';
 import { makeScheme } from '../protect/schemes';
+import { openStoreProtection } from '../audit/protectedStore';
 import { lfwCandidates } from '../config/datasetPath';
 import { defaultDataRoots } from '../security/roots';
 import { IMAGE_EXTENSIONS, ARCHIVE_FOLDERS } from '../data/dataset';
@@ -409,6 +410,20 @@ async function checkAudit(file: string, root: JsonNode, value: unknown, env: Che
   for (const p of problems) add(pointerOf(p.where), 'config-semantic', `${p.reason} (expected ${p.expected})`);
   const base = baseDirFor(file, env);
   const scan = scanEncoders(env);
+  // A protected store: its rows are the scheme's templates (checked against the scheme's length, not the encoder's).
+  let scheme: { label: string; outputDim: number; output: string } | null | undefined;
+  if (config.protection) {
+    const encP = scan.valid.get(config.encoder);
+    scheme = null;
+    if (encP) {
+      try {
+        scheme = openStoreProtection(config.protection, base, encP.config.embeddingDim).scheme;
+      } catch (err) {
+        const msg = (err as Error).message;
+        add(msg.startsWith('protection.scheme') ? '/protection/scheme' : msg.startsWith('protection key file') ? '/protection/keys' : '/protection/config', 'config-semantic', msg);
+      }
+    }
+  }
   const checkStore = (pointer: string, store: string, encoderId: string) => {
     const abs = path.resolve(base, store);
     let st: fs.Stats;
@@ -417,6 +432,10 @@ async function checkAudit(file: string, root: JsonNode, value: unknown, env: Che
     try { fs.accessSync(abs, fs.constants.R_OK); } catch { add(pointer, 'templates-unreadable', `template store ${abs} is not readable`); return; }
     const enc = scan.valid.get(encoderId);
     const dim = storeDimension(abs);
+    if (scheme !== undefined && pointer === '/templates') {
+      if (scheme && dim !== undefined && dim !== scheme.outputDim) add(pointer, 'templates-dimension', `the templates in ${path.basename(abs)} have ${dim} values, but ${scheme.label} makes ${scheme.outputDim} ${scheme.output}: another scheme's store, other parameters, or not protected`);
+      return;
+    }
     if (enc && dim !== undefined && dim !== enc.config.embeddingDim) {
       add(pointer, 'templates-dimension', `the templates in ${path.basename(abs)} have dimension ${dim}, but encoder "${encoderId}" makes ${enc.config.embeddingDim}-d templates: a store of another system, or the wrong encoder`);
     }

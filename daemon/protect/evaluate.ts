@@ -22,7 +22,7 @@
 import { seededShuffle } from '../data/split';
 import { fitRidge, applyRidge } from '../math/ridge';
 import { subjectSeed } from './keys';
-import { accuracy, unlinkability, type Accuracy, type Unlinkability } from './metrics';
+import { accuracy, accuracyIntervals, unlinkability, wilson, type Accuracy, type Interval, type PairScores, type Unlinkability } from './metrics';
 import { minimiseOnSphere } from './optimise';
 import type { ProtectedTemplate, ProtectionScheme } from './types';
 
@@ -58,10 +58,13 @@ export interface PropertyOptions {
   seed: number;
   keySeed: number;
   keepFaces: number;
+  /** Subject-bootstrap resamples for the EER / FNMR intervals (0 = none). */
+  resamples: number;
   log?: (m: string) => void;
 }
 
-export interface RateAt { fmr: number; threshold: number; typeI: number; typeII: number }
+/** Success rates at one threshold, with their 95 % Wilson intervals over the victims. */
+export interface RateAt { fmr: number; threshold: number; typeI: number; typeII: number; typeICI: Interval; typeIICI: Interval }
 export interface AttackRates {
   /** Enrolled under the victim's key, compared with the scheme's comparator at its normal-scenario threshold. */
   protectedOp: RateAt[];
@@ -105,12 +108,31 @@ function rowsBy(identities: readonly string[]): Map<string, number[]> {
   return m;
 }
 
-/** Genuine / impostor scores over every pair of rows, by `score(i, j)`. */
-function allPairs(ids: readonly string[], score: (i: number, j: number) => number): { same: Float64Array; diff: Float64Array } {
+/** Genuine / impostor scores over every pair of rows, by `score(i, j)`, with each side's subject. */
+function allPairs(ids: readonly string[], score: (i: number, j: number) => number): PairScores {
   const n = ids.length;
-  const same: number[] = [], diff: number[] = [];
-  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) (ids[i] === ids[j] ? same : diff).push(score(i, j));
-  return { same: Float64Array.from(same), diff: Float64Array.from(diff) };
+  const index = new Map<string, number>();
+  const subj = ids.map((id) => { let k = index.get(id); if (k === undefined) { k = index.size; index.set(id, k); } return k; });
+  const same: number[] = [], sameSubject: number[] = [], diff: number[] = [], diffA: number[] = [], diffB: number[] = [];
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) {
+    const v = score(i, j);
+    if (subj[i] === subj[j]) { same.push(v); sameSubject.push(subj[i]); } else { diff.push(v); diffA.push(subj[i]); diffB.push(subj[j]); }
+  }
+  return {
+    same: Float64Array.from(same), sameSubject: Int32Array.from(sameSubject), diff: Float64Array.from(diff), diffA: Int32Array.from(diffA), diffB: Int32Array.from(diffB),
+    subjects: index.size,
+  };
+}
+
+/** Accuracy of a scenario with its subject-bootstrap intervals (o.resamples of them). */
+function scoredAccuracy(p: PairScores, o: PropertyOptions): Accuracy {
+  const acc = accuracy(p.same, p.diff, o.fmrs);
+  return o.resamples > 1 && p.subjects > 1 ? { ...acc, intervals: accuracyIntervals(p, o.fmrs, o.resamples, o.seed) } : acc;
+}
+
+/** A success rate at a threshold: k of n victims, with Wilson's interval. */
+function rateAt(fmr: number, threshold: number, I: number, II: number, n: number): RateAt {
+  return { fmr, threshold, typeI: I / n, typeII: II / n, typeICI: wilson(I, n), typeIICI: wilson(II, n) };
 }
 
 export function chooseVictims(s: SubjectSet, count: number, seed: number): { id: string; first: number; second: number }[] {
@@ -132,7 +154,7 @@ export async function evaluateUnprotected(s: SubjectSet, a: AttackerSet, faces: 
   const t0 = Date.now();
   const d = s.dim, E = s.embeddings;
   const pairs = allPairs(s.identities, (i, j) => cos(E, i * d, E, j * d, d));
-  const acc = accuracy(pairs.same, pairs.diff, o.fmrs);
+  const acc = scoredAccuracy(pairs, o);
   const unl = unlinkability(pairs.same, pairs.diff, { omega: o.omega, bins: o.bins });
   const victims = chooseVictims(s, o.targets, o.seed);
   const na = a.embeddings.length / d;
@@ -148,7 +170,7 @@ export async function evaluateUnprotected(s: SubjectSet, a: AttackerSet, faces: 
     const at = o.fmrs.map((fmr, k) => {
       let I = 0, II = 0;
       probes.forEach((p, i) => { if (cos(p, 0, E, victims[i].first * d, d) > th[k]) I++; if (cos(p, 0, E, victims[i].second * d, d) > th[k]) II++; });
-      return { fmr, threshold: th[k], typeI: I / probes.length, typeII: II / probes.length };
+      return rateAt(fmr, th[k], I, II, probes.length);
     });
     const meanCosine = probes.reduce((m, p, i) => m + cos(p, 0, E, victims[i].first * d, d), 0) / probes.length;
     return { protectedOp: at, unprotectedOp: at, meanCosine };
@@ -183,7 +205,7 @@ export async function evaluateScheme(scheme: ProtectionScheme, s: SubjectSet, a:
   log(`${scheme.label}: ${n} photos of ${by.size} subjects enrolled under their keys, renewed keys and one shared key (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   const normalPairs = allPairs(s.identities, (i, j) => scheme.compare(tA[i], tA[j]));
   const stolenPairs = allPairs(s.identities, (i, j) => scheme.compare(tS[i], tS[j]));
-  const acc = { normal: accuracy(normalPairs.same, normalPairs.diff, o.fmrs), stolenKey: accuracy(stolenPairs.same, stolenPairs.diff, o.fmrs) };
+  const acc = { normal: scoredAccuracy(normalPairs, o), stolenKey: scoredAccuracy(stolenPairs, o) };
   const linkPairs = allPairs(s.identities, (i, j) => scheme.compare(tA[i], tB[j]));
   const unl = unlinkability(linkPairs.same, linkPairs.diff, { omega: o.omega, bins: o.bins });
   log(`${scheme.label}: accuracy and unlinkability scored (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
@@ -234,12 +256,12 @@ export async function evaluateScheme(scheme: ProtectionScheme, s: SubjectSet, a:
     const protectedOp = o.fmrs.map((fmr, k) => {
       let I = 0, II = 0;
       enrolled.forEach((t, i) => { if (scheme.compare(t, tA[victims[i].first]) > thP[k]) I++; if (scheme.compare(t, tA[victims[i].second]) > thP[k]) II++; });
-      return { fmr, threshold: thP[k], typeI: I / probes.length, typeII: II / probes.length };
+      return rateAt(fmr, thP[k], I, II, probes.length);
     });
     const unprotectedOp = o.fmrs.map((fmr, k) => {
       let I = 0, II = 0;
       probes.forEach((p, i) => { if (cos(p, 0, E, victims[i].first * d, d) > thU[k]) I++; if (cos(p, 0, E, victims[i].second * d, d) > thU[k]) II++; });
-      return { fmr, threshold: thU[k], typeI: I / probes.length, typeII: II / probes.length };
+      return rateAt(fmr, thU[k], I, II, probes.length);
     });
     const meanCosine = probes.reduce((m, p, i) => m + cos(p, 0, E, victims[i].first * d, d), 0) / probes.length;
     return { protectedOp, unprotectedOp, meanCosine };

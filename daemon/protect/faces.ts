@@ -1,24 +1,21 @@
 /**
- * From a recovered embedding to a face, with this project's existing inversion and nothing new: the PCA face
- * model of the attacker's own photos in the encoder's frame (daemon/attack/faceModel/pca.ts, shared through
- * the face-model cache with every run on the same split), the ridge start from template to latent
- * (daemon/attack/start.ts `startLatents("ridge")`), optionally the white-box gradient search through the
- * encoder (daemon/attack/search/whiteboxRestarts.ts), and `renderFaces` (daemon/attack/inversion.ts). Each face
- * is then embedded by the encoder itself, as a system that captured it would.
- *
- * The narrowest entry the project has for "invert these targets" is the ridge start plus render (what
- * `faceinv invert` does without a decoder run); the lead plans one `invertTargets` for all callers, which this
- * file should then call instead of its own three lines.
+ * From a recovered embedding to a face, with this project's one inversion and nothing new: the attack is
+ * planned by daemon/attack/plan.ts (`protectAttackSpec`: the encoder's registry entry, the judge's route, the
+ * engine, the white box's steps) and carried out by `invertTargets` (daemon/attack/invert.ts), as the run, the
+ * audit and `faceinv invert` do. Its face model is the PCA face model of the attacker's own photos in the
+ * encoder's frame (daemon/attack/faceModel/pca.ts, shared through the face-model cache with every run on the
+ * same split), its start the ridge map template → latent (daemon/attack/start.ts), and `renderFaces`
+ * (daemon/attack/inversion.ts) draws the answer. Each face is then embedded by the encoder itself, as a
+ * system that captured it would.
  */
-import type { EncoderConfig } from '../protocol/encoderConfig';
 import { tf } from '../engine/tf';
 import type { Encoder } from '../encoders/types';
 import { buildPcaFaceModel, type PcaFaceModel } from '../attack/faceModel/pca';
 import { findPcaFaceModel, keepPcaFaceModel } from '../attack/faceModel/pcaCache';
 import { renderFaces } from '../attack/inversion';
-import { whiteboxWithRestarts } from '../attack/search/whiteboxRestarts';
-import { startLatents, type AttackerPairs } from '../attack/start';
-import { defaultWhitebox } from '../protocol/runConfig';
+import { invertTargets } from '../attack/invert';
+import type { AttackPlan } from '../attack/plan';
+import { startFrom, type AttackerPairs } from '../attack/start';
 import { seededShuffle } from '../data/split';
 
 export interface FaceInverter {
@@ -32,43 +29,44 @@ export interface FaceInverter {
 }
 
 export interface FaceInverterOptions {
-  enc: EncoderConfig;
+  /** The attack (daemon/attack/plan.ts `protectAttackSpec`); its face model must be the PCA one. */
+  plan: AttackPlan;
   encoder: Encoder;
   /** The attacker's own photos: unit embeddings [n, dim] and aligned crops [n, S, S, 3] in the encoder's frame. */
   train: { embeddings: Float32Array; crops: Uint8Array; rels: string[]; n: number; dim: number; datasetId: string };
   outDir: string;
   cacheDir: string;
-  seed: number;
-  whiteboxSteps: number;
   workspaceDir: string;
   log: (m: string) => void;
   signal?: AbortSignal;
 }
 
-export const FACE_MODEL_COMPONENTS = 512;
-export const FACE_MODEL_CLAMP = 3;
 /** Attacker photos the ridge start (template → face-model latent) is fitted on. */
 export const RIDGE_PAIRS = 4000;
 
 export async function loadFaceInverter(o: FaceInverterOptions): Promise<FaceInverter> {
-  const frame = { template: o.enc.alignment.template, size: o.enc.alignment.size };
-  const key = { datasetId: o.train.datasetId, rels: o.train.rels, frame, components: FACE_MODEL_COMPONENTS, clamp: FACE_MODEL_CLAMP, seed: o.seed };
+  const { plan } = o;
+  if (plan.faceModel.kind !== 'pca') throw new Error(`faceinv protect's face step needs a PCA face model of the attacker's photos, the plan has "${plan.faceModel.kind}"`);
+  const { components, clamp } = plan.faceModel;
+  const frame = { template: plan.enc.alignment.template, size: plan.enc.alignment.size };
+  const key = { datasetId: o.train.datasetId, rels: o.train.rels, frame, components, clamp, seed: plan.seed };
   let pca: PcaFaceModel | null = findPcaFaceModel(o.outDir, o.cacheDir, key);
   if (pca) o.log(`face model: the PCA face model built for this split before (${pca.describe()})`);
   else {
-    o.log(`face model: building the PCA face model (${FACE_MODEL_COMPONENTS} components of ${o.train.n} attacker photos; kept for every run with this split)`);
-    pca = await buildPcaFaceModel(o.train.crops, o.train.n, frame, { components: FACE_MODEL_COMPONENTS, clamp: FACE_MODEL_CLAMP, seed: o.seed, log: o.log, signal: o.signal });
+    o.log(`face model: building the PCA face model (${components} components of ${o.train.n} attacker photos; kept for every run with this split)`);
+    pca = await buildPcaFaceModel(o.train.crops, o.train.n, frame, { components, clamp, seed: plan.seed, log: o.log, signal: o.signal });
     await keepPcaFaceModel(pca, o.outDir, o.cacheDir, key);
   }
   const model = pca;
   // The ridge start's pairs: a seeded sample of the attacker's photos (projecting all 10⁴ crops costs minutes on 2 cores).
   const t0 = Date.now();
-  const rows = Array.from(seededShuffle(Int32Array.from({ length: o.train.n }, (_, i) => i), o.seed ^ 0xface).subarray(0, Math.min(o.train.n, RIDGE_PAIRS))).sort((a, b) => a - b);
+  const rows = Array.from(seededShuffle(Int32Array.from({ length: o.train.n }, (_, i) => i), plan.seed ^ 0xface).subarray(0, Math.min(o.train.n, RIDGE_PAIRS))).sort((a, b) => a - b);
   const S3 = model.frame.size * model.frame.size * 3, dim = o.train.dim;
   const crops = new Uint8Array(rows.length * S3), templates = new Float32Array(rows.length * dim);
   rows.forEach((r, i) => { crops.set(o.train.crops.subarray(r * S3, (r + 1) * S3), i * S3); templates.set(o.train.embeddings.subarray(r * dim, (r + 1) * dim), i * dim); });
   const latents = await model.project(crops, rows.length);
   const pairs: AttackerPairs = { templates, dim, latents, latentDim: model.latentDim, n: rows.length };
+  const start = startFrom(plan.start, pairs);
   o.log(`face model: ridge start fitted on ${rows.length} of the attacker's photos (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
   const S = model.frame.size;
   const embed = async (faces: readonly Uint8Array[]): Promise<Float32Array[]> => {
@@ -93,14 +91,14 @@ export async function loadFaceInverter(o: FaceInverterOptions): Promise<FaceInve
     embed,
     async invert(targets) {
       if (!targets.length) return { faces: [], embeddings: [] };
-      let z = startLatents('ridge', targets, pairs);
+      const z = start(targets);
       model.clampLatents(z);
-      if (o.whiteboxSteps > 0) {
-        const res = await whiteboxWithRestarts(model, o.enc, targets, z, { ...defaultWhitebox(), steps: o.whiteboxSteps, restarts: 1 },
-          { seed: o.seed, signal: o.signal, workspaceDir: o.workspaceDir, warn: o.log });
-        z = res.latents;
-      }
-      const px = await renderFaces(model, z, targets.length);
+      // The project's one inversion: the plan's white box (its steps, one restart, its engine), or the start itself.
+      const inv = await invertTargets(plan, model, targets, z, {
+        signal: o.signal ?? new AbortController().signal, workspaceDir: o.workspaceDir, log: (_level, m) => o.log(m),
+      });
+      if (inv.aborted) throw new Error('cancelled during the face step');
+      const px = await renderFaces(model, inv.latents, targets.length);
       const faces = targets.map((_, i) => px.slice(i * S * S * 3, (i + 1) * S * S * 3));
       return { faces, embeddings: await embed(faces) };
     },

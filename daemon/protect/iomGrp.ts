@@ -37,6 +37,7 @@ export class IomGrp implements ProtectionScheme<IomGrpKey> {
   readonly id = 'iom-grp';
   readonly paper = IOM_PAPER;
   readonly output = 'indices' as const;
+  get indexRange(): number { return this.params.projections; }
   readonly outputDim: number;
   readonly featureDim: number;
   readonly label: string;

@@ -23,6 +23,7 @@ export class IomUrp implements ProtectionScheme<IomUrpKey> {
   readonly id = 'iom-urp';
   readonly paper = IOM_PAPER;
   readonly output = 'indices' as const;
+  get indexRange(): number { return this.params.window; }
   readonly outputDim: number;
   readonly featureDim: number;
   readonly label: string;

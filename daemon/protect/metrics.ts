@@ -6,7 +6,9 @@
  * - unlinkability: Gomez-Barrero, Galbally, Rathgeb & Busch, "General framework to evaluate unlinkability in
  *   biometric template protection systems", IEEE TIFS 13(6), 2018: local D↔(s) = 2·ω·LR(s)/(1 + ω·LR(s)) − 1
  *   where ω·LR(s) > 1, else 0 (LR the ratio of the mated to the non-mated score density, by histogram; 1 where
- *   the non-mated density is 0), and global D↔sys = Σ D↔(s) · p_mated(s) · Δs, in [0, 1].
+ *   the non-mated density is 0), and global D↔sys = Σ D↔(s) · p_mated(s) · Δs, in [0, 1];
+ * - 95 % intervals: Wilson's for the attacks' success rates (one trial per victim), a subject bootstrap for
+ *   the EER and FNMR (`accuracyIntervals`).
  */
 import { thresholdAtFmr } from '../data/verify';
 
@@ -18,6 +20,8 @@ export interface Accuracy {
   points: FmrPoint[];
   /** DET curve: FMR and FNMR at a sweep of thresholds, FMR decreasing. */
   det: { fmr: number[]; fnmr: number[] };
+  /** 95 % intervals of `eer` and of each point's `fnmr` (subject bootstrap, `accuracyIntervals`), where computed. */
+  intervals?: AccuracyIntervals;
 }
 
 function sortedDesc(a: ArrayLike<number>): Float64Array {
@@ -102,4 +106,85 @@ export function unlinkability(mated: ArrayLike<number>, nonMated: ArrayLike<numb
     dsys: Math.min(1, Math.max(0, dsys)), omega, bins, centres: pm.map((_, i) => lo + (i + 0.5) * w), mated: pm, nonMated: pn, dLocal,
     matedPairs: mated.length, nonMatedPairs: nonMated.length,
   };
+}
+
+/** A 95 % interval [lo, hi]. */
+export type Interval = [number, number];
+
+/**
+ * Wilson score interval (Wilson, JASA 1927) of k successes in n independent trials, at 95 % (z = 1.96):
+ * used for the attacks' success rates, where each trial is a different victim.
+ */
+export function wilson(k: number, n: number, z = 1.959964): Interval {
+  if (!(n > 0)) return [NaN, NaN];
+  const p = k / n, z2 = z * z, den = 1 + z2 / n;
+  const centre = (p + z2 / (2 * n)) / den, half = (z / den) * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
+  return [Math.max(0, centre - half), Math.min(1, centre + half)];
+}
+
+/** Genuine / impostor scores with the subject (index) of each side, for the subject bootstrap. */
+export interface PairScores {
+  same: Float64Array;
+  /** Subject of each genuine pair. */
+  sameSubject: Int32Array;
+  diff: Float64Array;
+  diffA: Int32Array;
+  diffB: Int32Array;
+  subjects: number;
+}
+
+export interface AccuracyIntervals { eer: Interval; fnmr: Interval[]; resamples: number }
+
+/**
+ * 95 % percentile intervals of the EER and of FNMR at each FMR by a bootstrap over *subjects* (the cluster
+ * bootstrap of daemon/evaluation/bootstrap.ts; Bolle, Ratha & Pankanti, CVIU 2004): each resample draws the
+ * subjects with replacement; a genuine pair of subject i counts m_i times, an impostor pair of subjects i, j
+ * m_i·m_j times (m = times drawn), and the FMR threshold is recomputed from the resampled impostors, so the
+ * interval carries the threshold's own uncertainty. The EER is read on a fixed grid of 400 thresholds.
+ */
+export function accuracyIntervals(p: PairScores, fmrs: readonly number[], resamples: number, seed: number): AccuracyIntervals {
+  const U = p.subjects;
+  const impOrder = Int32Array.from(p.diff.keys()).sort((a, b) => p.diff[b] - p.diff[a]);
+  const genOrder = Int32Array.from(p.same.keys()).sort((a, b) => p.same[a] - p.same[b]);
+  const impDesc = Float64Array.from(impOrder, (i) => p.diff[i]);
+  const genAsc = Float64Array.from(genOrder, (i) => p.same[i]);
+  const iA = Int32Array.from(impOrder, (i) => p.diffA[i]), iB = Int32Array.from(impOrder, (i) => p.diffB[i]);
+  const gS = Int32Array.from(genOrder, (i) => p.sameSubject[i]);
+  // The EER grid: quantiles of both sets; for each, how many impostors lie strictly above, how many genuine at or below.
+  const grid = [...new Set(Array.from({ length: 201 }, (_, q) => [impDesc[Math.min(impDesc.length - 1, Math.floor((q / 200) * impDesc.length))], genAsc[Math.min(genAsc.length - 1, Math.floor((q / 200) * genAsc.length))]]).flat())].sort((a, b) => a - b);
+  const above = grid.map((t) => { let lo = 0, hi = impDesc.length; while (lo < hi) { const m = (lo + hi) >> 1; if (impDesc[m] > t) lo = m + 1; else hi = m; } return lo; });
+  const atMost = grid.map((t) => { let lo = 0, hi = genAsc.length; while (lo < hi) { const m = (lo + hi) >> 1; if (genAsc[m] <= t) lo = m + 1; else hi = m; } return lo; });
+  let state = (seed ^ 0x9e3779b9) >>> 0;
+  const rand = () => { state = (state + 0x6d2b79f5) >>> 0; let t = state; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
+  const eers: number[] = [], fnmrs: number[][] = fmrs.map(() => []);
+  const m = new Float64Array(U), cumI = new Float64Array(impDesc.length + 1), cumG = new Float64Array(genAsc.length + 1);
+  for (let b = 0; b < resamples; b++) {
+    m.fill(0);
+    for (let i = 0; i < U; i++) m[Math.floor(rand() * U)]++;
+    for (let k = 0; k < impDesc.length; k++) cumI[k + 1] = cumI[k] + m[iA[k]] * m[iB[k]];
+    for (let k = 0; k < genAsc.length; k++) cumG[k + 1] = cumG[k] + m[gS[k]];
+    const WI = cumI[impDesc.length], WG = cumG[genAsc.length];
+    if (!(WI > 0 && WG > 0)) continue;
+    fmrs.forEach((f, j) => {
+      // The threshold: the first impostor score (descending) whose weight above reaches f·W, as thresholdAtFmr does unweighted.
+      let lo = 0, hi = impDesc.length - 1;
+      while (lo < hi) { const mid = (lo + hi) >> 1; if (cumI[mid + 1] > f * WI) hi = mid; else lo = mid + 1; }
+      const t = impDesc[lo];
+      let a = 0, z = genAsc.length;
+      while (a < z) { const mid = (a + z) >> 1; if (genAsc[mid] <= t) a = mid + 1; else z = mid; }
+      fnmrs[j].push(cumG[a] / WG);
+    });
+    let eer = 1, gap = Infinity;
+    for (let g = 0; g < grid.length; g++) {
+      const fmr = cumI[above[g]] / WI, fnmr = cumG[atMost[g]] / WG;
+      if (Math.abs(fmr - fnmr) < gap) { gap = Math.abs(fmr - fnmr); eer = (fmr + fnmr) / 2; }
+    }
+    eers.push(eer);
+  }
+  const pct = (xs: number[]): Interval => {
+    if (!xs.length) return [NaN, NaN];
+    const s = [...xs].sort((a, b) => a - b), at = (q: number) => s[Math.min(s.length - 1, Math.max(0, Math.round(q * (s.length - 1))))];
+    return [at(0.025), at(0.975)];
+  };
+  return { eer: pct(eers), fnmr: fnmrs.map(pct), resamples };
 }

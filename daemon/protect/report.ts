@@ -7,7 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import type { ProtectConfig } from '../protocol/protectConfig';
-import type { RowResult } from './evaluate';
+import type { RateAt, RowResult } from './evaluate';
+import type { Interval } from './metrics';
 import { COLOURS, detSvg, unlinkabilitySvg } from './plots';
 import { verdicts } from './verdict';
 
@@ -26,6 +27,11 @@ export interface ProtectReportInput {
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const pct = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '–' : `${(100 * x).toFixed(x > 0 && x < 0.01 ? 2 : 1)}`);
 
+/** A rate with its 95 % interval, per cent: `1.2 [0.8–1.9]`. */
+const withCi = (x: number | undefined, ci: Interval | undefined) => (ci && !Number.isNaN(ci[0]) ? `${pct(x)} <span class="ci">[${pct(ci[0])}–${pct(ci[1])}]</span>` : pct(x));
+/** SAR type I / II with type II's Wilson interval. */
+const sar = (p: RateAt) => `${pct(p.typeI)} / ${withCi(p.typeII, p.typeIICI)}`;
+
 async function png(px: Uint8Array, S: number): Promise<string> {
   const buf = await sharp(Buffer.from(px.buffer, px.byteOffset, px.length), { raw: { width: S, height: S, channels: 3 } }).png().toBuffer();
   return `data:image/png;base64,${buf.toString('base64')}`;
@@ -38,8 +44,8 @@ export function reportJson(i: ProtectReportInput): object {
     rows: i.rows.map((r) => ({
       id: r.id, label: r.label, paper: r.paper, template: r.template, seconds: r.seconds,
       accuracy: {
-        normal: { eer: r.accuracy.normal.eer, points: r.accuracy.normal.points, genuine: r.accuracy.normal.genuine, impostor: r.accuracy.normal.impostor },
-        stolenKey: r.accuracy.stolenKey && { eer: r.accuracy.stolenKey.eer, points: r.accuracy.stolenKey.points },
+        normal: { eer: r.accuracy.normal.eer, points: r.accuracy.normal.points, intervals: r.accuracy.normal.intervals, genuine: r.accuracy.normal.genuine, impostor: r.accuracy.normal.impostor },
+        stolenKey: r.accuracy.stolenKey && { eer: r.accuracy.stolenKey.eer, points: r.accuracy.stolenKey.points, intervals: r.accuracy.stolenKey.intervals },
       },
       unlinkability: { dsys: r.unlinkability.dsys, bins: r.unlinkability.bins, omega: r.unlinkability.omega, matedPairs: r.unlinkability.matedPairs, nonMatedPairs: r.unlinkability.nonMatedPairs },
       attack: r.attack, renewability: r.renewability, verdicts: verdicts(r),
@@ -60,10 +66,10 @@ export async function writeProtectReport(dir: string, i: ProtectReportInput): Pr
     const a = r.attack;
     const cells = [
       `<b>${esc(r.label)}</b>${r.paper ? `<div class="paper">${esc(r.paper)}</div>` : ''}`, esc(r.template),
-      ...r.accuracy.normal.points.map((p) => pct(p.fnmr)), pct(r.accuracy.normal.eer),
-      ...fmrs.map((_, k) => pct(r.accuracy.stolenKey?.points[k].fnmr)), pct(r.accuracy.stolenKey?.eer), r.unlinkability.dsys.toFixed(3),
-      ...a.stolenKey.protectedOp.map((p) => `${pct(p.typeI)} / ${pct(p.typeII)}`), ...a.baseline.protectedOp.map((p) => `${pct(p.typeI)} / ${pct(p.typeII)}`),
-      ...a.stolenKey.unprotectedOp.map((p) => `${pct(p.typeI)} / ${pct(p.typeII)}`), ...fmrs.map((_, k) => (a.keyUnknown ? `${pct(a.keyUnknown.protectedOp[k].typeI)} / ${pct(a.keyUnknown.protectedOp[k].typeII)}` : '–')),
+      ...r.accuracy.normal.points.map((p, k) => withCi(p.fnmr, r.accuracy.normal.intervals?.fnmr[k])), withCi(r.accuracy.normal.eer, r.accuracy.normal.intervals?.eer),
+      ...fmrs.map((_, k) => withCi(r.accuracy.stolenKey?.points[k].fnmr, r.accuracy.stolenKey?.intervals?.fnmr[k])), withCi(r.accuracy.stolenKey?.eer, r.accuracy.stolenKey?.intervals?.eer), r.unlinkability.dsys.toFixed(3),
+      ...a.stolenKey.protectedOp.map(sar), ...a.baseline.protectedOp.map(sar),
+      ...a.stolenKey.unprotectedOp.map(sar), ...fmrs.map((_, k) => (a.keyUnknown ? sar(a.keyUnknown.protectedOp[k]) : '–')),
       ...fmrs.map((_, k) => (r.renewability ? `${pct(r.renewability.oldMatchesNew[k].rate)} / ${pct(r.renewability.reconstructionMatchesNew[k].rate)}` : '–')),
       a.stolenKey.meanCosine.toFixed(3), r.seconds.toFixed(0),
     ];
@@ -93,13 +99,13 @@ export async function writeProtectReport(dir: string, i: ProtectReportInput): Pr
   }
   const verdictHtml = i.rows.map((r) => `<li>${verdicts(r).map(esc).join('<br>')}</li>`).join('');
   const html = `<!doctype html><html><head><meta charset="utf-8"><title>Template protection — ${esc(i.config.name)}</title>
-<style>body{font-family:sans-serif;margin:1.5em;max-width:1500px;color:#222}table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:3px 5px;text-align:right;vertical-align:top}td:first-child{text-align:left}th{background:#f3f3f3}.paper{font-size:10px;color:#666;max-width:260px}.faces{display:flex;flex-wrap:wrap;gap:4px;margin:6px 0}figure{margin:0;width:${S + 8}px;font-size:10px;text-align:center}figure img{width:${S}px;height:${S}px}.figs{display:flex;flex-wrap:wrap;gap:12px}code{background:#f5f5f5}</style></head><body>
+<style>body{font-family:sans-serif;margin:1.5em;max-width:1500px;color:#222}table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:3px 5px;text-align:right;vertical-align:top}td:first-child{text-align:left}th{background:#f3f3f3}.paper{font-size:10px;color:#666;max-width:260px}.ci{font-size:10px;color:#666;white-space:nowrap}.faces{display:flex;flex-wrap:wrap;gap:4px;margin:6px 0}figure{margin:0;width:${S + 8}px;font-size:10px;text-align:center}figure img{width:${S}px;height:${S}px}.figs{display:flex;flex-wrap:wrap;gap:12px}code{background:#f5f5f5}</style></head><body>
 <h1>Template protection: ${esc(i.config.name)}</h1>
 <p>ISO/IEC 30136's four properties for each scheme, on ${i.subjects.photos} photos of ${i.subjects.identities} held-out subjects (${i.subjects.genuinePairs.toLocaleString('en-US')} genuine, ${i.subjects.impostorPairs.toLocaleString('en-US')} impostor pairs) embedded by <b>${esc(i.encoder)}</b>; the attacker owns ${i.attacker.photos} photos of ${i.attacker.identities} other people (the training side of the split). Every subject has their own key (normal scenario); in the stolen-key scenario impostors use the victim's key. Thresholds are each system's own at the FMR. SAR type I: the face is compared with the stolen template; type II: with the victim's other photo. Victims: ${i.rows[0]?.attack.victims ?? 0} per scheme. Total ${(i.seconds.total / 60).toFixed(1)} min.</p>
 <h2>Verdicts</h2><ul>${verdictHtml}</ul>
 <h2>Schemes compared</h2><table><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr>
 ${rowsHtml}</table>
-<p>SAR values are per cent of victims; the "protected op." columns enrol the face under the victim's key and compare it at the protected system's threshold, the "unprotected op." columns compare its embedding with the victim's by cosine at the unprotected system's threshold. Renewal: the victim's key is replaced and they enrol again (their second photo); "old template" = does the stolen template still match, "its face" = does the face reconstructed from it (with the old key), enrolled under the new key, match.</p>
+<p>Brackets are 95 % intervals: for FNMR and EER a bootstrap over subjects (${i.rows[0]?.accuracy.normal.intervals?.resamples ?? 0} resamples; each resample redraws the subjects, recomputes the threshold at the FMR and the rates), for SAR type II Wilson's interval over the victims (one trial per victim). SAR values are per cent of victims; the "protected op." columns enrol the face under the victim's key and compare it at the protected system's threshold, the "unprotected op." columns compare its embedding with the victim's by cosine at the unprotected system's threshold. Renewal: the victim's key is replaced and they enrol again (their second photo); "old template" = does the stolen template still match, "its face" = does the face reconstructed from it (with the old key), enrolled under the new key, match.</p>
 <h2>Accuracy: DET curves</h2>${det}
 <h2>Unlinkability (Gomez-Barrero et al., IEEE TIFS 2018)</h2><div class="figs">${unl}</div>
 <h2>Faces</h2><p>The victim's photo, then per scheme the face inverted from the stolen template with the stolen key, and the key-unknown attacker's face.</p>${faceRows.join('\n')}

@@ -11,7 +11,7 @@ import { openImageDataset, subsetByIdentity } from '../data/dataset';
 import { getEmbeddingsWithCrops } from '../data/embeddingCache';
 import { defaultCacheDir } from '../data/pipeline';
 import { makeIdentitySplit, seededShuffle } from '../data/split';
-import { findEncoderConfig, scopeOf } from '../encoders/registry';
+import { planAttack, protectAttackSpec } from '../attack/plan';
 import { loadEncoder } from '../encoders/load';
 import { throwIfCancelled, type AttackContext as JobContext } from '../runs/context';
 import { evaluateScheme, evaluateUnprotected, type PropertyOptions, type RowResult, type SubjectSet } from './evaluate';
@@ -19,7 +19,13 @@ import { loadFaceInverter } from './faces';
 import { writeProtectReport } from './report';
 import { makeScheme } from './schemes';
 
+/** Subject-bootstrap resamples of the EER / FNMR intervals (a few seconds per scheme on 400 k pairs). */
+export const BOOTSTRAP_RESAMPLES = 200;
+
 export interface ProtectOutcome { dir: string; html: string; json: string; rows: RowResult[]; seconds: number }
+
+/** A 95 % interval, per cent: `[0.71–1.12]`. */
+const ci = (c: readonly number[] | undefined) => (c ? `[${c.map((x) => (100 * x).toFixed(2)).join('–')}]` : '');
 
 export function protectDirOf(config: ProtectConfig, workspaceDir: string): string {
   return path.resolve(workspaceDir, config.outDir ?? path.join('protect', config.name));
@@ -28,8 +34,9 @@ export function protectDirOf(config: ProtectConfig, workspaceDir: string): strin
 export async function runProtect(config: ProtectConfig, ctx: JobContext, opts: { cacheDir?: string; workers?: number; command?: string } = {}): Promise<ProtectOutcome> {
   const t0 = Date.now();
   const ws = ctx.workspaceDir;
-  const entry = findEncoderConfig(config.encoder, scopeOf(ws));
-  const enc = entry.config;
+  // The face step's attack, planned once as the run's and the audit's are (the encoder's registry entry, route, engine).
+  const plan = planAttack(protectAttackSpec(config), ws);
+  const enc = plan.enc;
   // Every scheme is built first, so degenerate parameters fail before any data is read.
   const schemes = config.schemes.map((c) => makeScheme(c, enc.embeddingDim));
   const dir = protectDirOf(config, ws);
@@ -65,9 +72,10 @@ export async function runProtect(config: ProtectConfig, ctx: JobContext, opts: {
   ctx.log('info', `${rows.length} photos of ${keep.size} held-out subjects; the attacker has ${train.rels.length} photos (cached embeddings and crops read in ${((Date.now() - tData) / 1000).toFixed(0)} s)`);
 
   const encoder = await loadEncoder(enc, { workspaceDir: ws });
+  ctx.log('info', `face step: ${plan.decision.route === 'whitebox' ? `white box, ${plan.whitebox.steps} gradient steps through ${enc.id} from the ridge start` : `the ridge start alone (${plan.decision.reason})`}`);
   const faces = await loadFaceInverter({
-    enc, encoder, train: { embeddings: train.embeddings, crops: train.crops, rels: train.rels, n: train.rels.length, dim: train.dim, datasetId: subsetByIdentity(dataset, split.train).id },
-    outDir: dir, cacheDir: opts.cacheDir ?? defaultCacheDir(), seed: config.seed, whiteboxSteps: config.attack.whiteboxSteps, workspaceDir: ws,
+    plan, encoder, train: { embeddings: train.embeddings, crops: train.crops, rels: train.rels, n: train.rels.length, dim: train.dim, datasetId: subsetByIdentity(dataset, split.train).id },
+    outDir: dir, cacheDir: opts.cacheDir ?? defaultCacheDir(), workspaceDir: ws,
     log: (m) => ctx.log('info', m), signal: ctx.signal,
   });
   const setup = (Date.now() - t0) / 1000;
@@ -76,7 +84,7 @@ export async function runProtect(config: ProtectConfig, ctx: JobContext, opts: {
     const o: PropertyOptions = {
       fmrs: config.operatingPoints, targets: config.attack.targets, steps: config.attack.steps, learningRate: config.attack.learningRate,
       ridgeLambda: config.attack.ridgeLambda, attackerPhotos: config.attack.attackerPhotos, baselinePool: config.attack.baselinePool,
-      omega: config.unlinkability.omega, bins: config.unlinkability.bins, seed: config.seed, keySeed: 0, keepFaces: config.attack.keepFaces,
+      omega: config.unlinkability.omega, bins: config.unlinkability.bins, seed: config.seed, keySeed: 0, keepFaces: config.attack.keepFaces, resamples: BOOTSTRAP_RESAMPLES,
       log: (m) => ctx.log('info', m),
     };
     const attacker = { dim: d, embeddings: train.embeddings, identities: train.identities };
@@ -85,14 +93,14 @@ export async function runProtect(config: ProtectConfig, ctx: JobContext, opts: {
     ctx.progress(0, total, {}, 'no protection');
     const none = await evaluateUnprotected(subjects, attacker, faces, o);
     results.push(none);
-    ctx.log('info', `no protection: EER ${(100 * none.accuracy.normal.eer).toFixed(2)} %, D↔sys ${none.unlinkability.dsys.toFixed(3)} (${none.seconds.toFixed(0)} s)`);
+    ctx.log('info', `no protection: EER ${(100 * none.accuracy.normal.eer).toFixed(2)} % ${ci(none.accuracy.normal.intervals?.eer)}, D↔sys ${none.unlinkability.dsys.toFixed(3)} (${none.seconds.toFixed(0)} s)`);
     for (const [k, scheme] of schemes.entries()) {
       throwIfCancelled(ctx);
       ctx.progress(k + 1, total, {}, scheme.label);
       const r = await evaluateScheme(scheme, subjects, attacker, faces, { ...o, keySeed: config.schemes[k].keySeed }, none.accuracy.normal);
       results.push(r);
-      ctx.log('info', `${r.label}: EER ${(100 * r.accuracy.normal.eer).toFixed(2)} % (stolen key ${(100 * (r.accuracy.stolenKey?.eer ?? NaN)).toFixed(2)} %), D↔sys ${r.unlinkability.dsys.toFixed(3)}, ` +
-        `stolen-key faces SAR-II @${o.fmrs[0]} ${(100 * r.attack.stolenKey.protectedOp[0].typeII).toFixed(0)} % vs baseline ${(100 * r.attack.baseline.protectedOp[0].typeII).toFixed(0)} % (${r.seconds.toFixed(0)} s)`);
+      ctx.log('info', `${r.label}: EER ${(100 * r.accuracy.normal.eer).toFixed(2)} % ${ci(r.accuracy.normal.intervals?.eer)} (stolen key ${(100 * (r.accuracy.stolenKey?.eer ?? NaN)).toFixed(2)} % ${ci(r.accuracy.stolenKey?.intervals?.eer)}), D↔sys ${r.unlinkability.dsys.toFixed(3)}, ` +
+        `stolen-key faces SAR-II @${o.fmrs[0]} ${(100 * r.attack.stolenKey.protectedOp[0].typeII).toFixed(0)} % [${r.attack.stolenKey.protectedOp[0].typeIICI.map((x) => (100 * x).toFixed(0)).join('–')}] vs baseline ${(100 * r.attack.baseline.protectedOp[0].typeII).toFixed(0)} % (${r.seconds.toFixed(0)} s)`);
     }
     ctx.progress(total, total, {}, 'writing the report');
     const seconds = (Date.now() - t0) / 1000;

@@ -42,6 +42,8 @@ export interface ProtectionScheme<K = unknown> {
   /** Length of the protected template. */
   readonly outputDim: number;
   readonly output: TemplateKind;
+  /** Index templates: each index is in [0, indexRange) (q for IoM-GRP, k for IoM-URP); absent for bits and floats. */
+  readonly indexRange?: number;
   /** The key (per subject) from a 32-bit seed; deterministic. */
   keyFromSeed(seed: number): K;
   /** Throws a ProtectionInputError when `key` is not a key of this scheme's shape. */
@@ -108,4 +110,33 @@ export function logSigmoid(x: number): { value: number; grad: number } {
   if (x >= 0) { const e = Math.exp(-x); return { value: -Math.log1p(e), grad: e / (1 + e) }; }
   const e = Math.exp(x);
   return { value: x - Math.log1p(e), grad: 1 / (1 + e) };
+}
+
+/**
+ * A stored template's values (a row of a protected template store: numbers from JSON or .npy) → the scheme's
+ * protected template, or a ProtectionInputError naming the row's problem: bits must be 0 or 1, indices
+ * integers in [0, indexRange), floats finite; the length must be the scheme's.
+ */
+export function templateFromValues(scheme: Pick<ProtectionScheme, 'label' | 'output' | 'outputDim' | 'indexRange'>, values: ArrayLike<unknown>): ProtectedTemplate {
+  const n = scheme.outputDim;
+  if (values.length !== n) throw new ProtectionInputError(`${scheme.label}: ${values.length} values, this scheme's templates have ${n} ${scheme.output}`);
+  const num = (k: number): number => {
+    const v = values[k];
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new ProtectionInputError(`${scheme.label}: value ${k} is ${v === null ? 'null' : typeof v === 'number' ? String(v) : JSON.stringify(v)} (not a finite number)`);
+    return v;
+  };
+  if (scheme.output === 'bits') {
+    const bits = new Uint8Array(n);
+    for (let k = 0; k < n; k++) { const v = num(k); if (v !== 0 && v !== 1) throw new ProtectionInputError(`${scheme.label}: value ${k} is ${v}; a bit template holds 0s and 1s (floats? another scheme's template?)`); bits[k] = v; }
+    return { kind: 'bits', bits };
+  }
+  if (scheme.output === 'indices') {
+    const range = scheme.indexRange as number;
+    const out = new Int32Array(n);
+    for (let k = 0; k < n; k++) { const v = num(k); if (!Number.isInteger(v) || v < 0 || v >= range) throw new ProtectionInputError(`${scheme.label}: value ${k} is ${v}; an index template holds integers in [0, ${range})`); out[k] = v; }
+    return { kind: 'indices', values: out, range };
+  }
+  const out = new Float32Array(n);
+  for (let k = 0; k < n; k++) out[k] = num(k);
+  return { kind: 'floats', values: out };
 }

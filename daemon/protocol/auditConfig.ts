@@ -28,6 +28,12 @@ export const TransferConfigSchema = Type.Object({
   templates: Type.String({ minLength: 1, description: 'That system\'s templates of the same people, row for row (or id for id) with `templates`.' }),
 }, { additionalProperties: false });
 
+export const ProtectionStoreSchema = Type.Object({
+  config: Type.String({ minLength: 1, description: 'The protection config (*.faceinv-protect.json, relative to the workspace) whose scheme protected the store: its parameters, and its attack.steps / attack.learningRate for the stolen-key inversion.' }),
+  scheme: Type.Optional(Type.String({ minLength: 1, description: 'Which of its schemes: the scheme name ("biohash", "iom-grp", …) or its label; needed when the config lists more than one.' })),
+  keys: Type.String({ minLength: 1, description: 'The (stolen) key material, JSON relative to the workspace: { "keySeed": n, "generation": 0 } (the system\'s master seed: each template\'s key is derived from it and the template\'s id, as faceinv protect does) or { "seeds": { "<id>": n, … } } (one key seed per template id).' }),
+}, { additionalProperties: false, description: 'The store holds protected templates (bits, indices or floats of a template protection scheme): each is first inverted with the scheme\'s stolen-key inversion (daemon/protect), and the recovered embedding is audited like any other template.' });
+
 export const AuditSearchSchema = Type.Composite([
   Type.Omit(SearchConfigSchema, ['queries', 'batchTargets', 'method', 'surrogate', 'minutes']),
   Type.Object({
@@ -41,6 +47,7 @@ export const AuditConfigSchema = Type.Object({
   description: Type.Optional(Type.String()),
   encoder: Type.String({ minLength: 1, description: 'Encoder that made the templates (an encoder config id: onnx, command or http).' }),
   templates: Type.String({ minLength: 1, description: 'The template store: .npy (float32/64, [N, dim]), .json (vectors, { id, embedding } items, or { "embeddings": … }), .jsonl, or raw float32 (.f32/.bin); relative to the workspace.' }),
+  protection: Type.Optional(ProtectionStoreSchema),
   reference: ReferenceConfigSchema,
   route: Type.Union([Type.Literal('auto'), Type.Literal('blackbox'), Type.Literal('whitebox')], { default: 'auto', description: 'auto lets the judge decide from what the encoder config declares as known.' }),
   budget: Type.Integer({ minimum: 1, maximum: 100000, default: 100, description: 'Black box: encoder queries per template (what an attacker pays), the start included.' }),
@@ -62,6 +69,7 @@ export const AuditConfigSchema = Type.Object({
 
 export type AuditConfig = Static<typeof AuditConfigSchema>;
 export type TransferConfig = Static<typeof TransferConfigSchema>;
+export type ProtectionStoreConfig = Static<typeof ProtectionStoreSchema>;
 export const AuditConfigFileSchema = fileSchemaOf(AuditConfigSchema);
 
 /** Fills defaults, then checks schema and meaning. `where` prefixes problem locations (usually the file). */
@@ -71,6 +79,7 @@ export function validateAuditConfig(value: unknown, where: string): { config?: A
   c.transfer.forEach((t, k) => {
     if (t.encoder === c.encoder) problems.push({ reason: `transfer encoder "${t.encoder}" is the audited encoder itself`, where: at(`/transfer/${k}/encoder`), expected: 'another system\'s encoder' });
   });
+  if (c.protection && c.transfer.length) problems.push({ reason: 'a protected store with transfer systems: the transfer stores would have to be protected the same way', where: at('/transfer'), expected: 'no transfer for a protected store' });
   const seen = new Set<number>();
   c.operatingPoints.forEach((p, k) => {
     if (seen.has(p)) problems.push({ reason: `operating point ${p} is listed twice`, where: at(`/operatingPoints/${k}`), expected: 'distinct false match rates' });

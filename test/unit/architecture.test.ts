@@ -67,8 +67,12 @@ describe('architecture: the dashboard is fed by the daemon', () => {
 });
 
 describe('architecture: one plan, one inversion', () => {
-  /** The three entry points of an attack; each reads its config, plans once and inverts through ./invert.ts. */
-  const ENTRY_POINTS = ['attack/orchestrator.ts', 'audit/run.ts', 'attack/invertFile.ts'];
+  /**
+   * The entry points of an attack; each reads its config, plans once and inverts through ./invert.ts. An entry
+   * point may span files (`faceinv protect` plans in protect/run.ts and inverts in its face step, protect/faces.ts):
+   * together they import attack/plan and attack/invert, and none imports the attack below them.
+   */
+  const ENTRY_POINTS: string[][] = [['attack/orchestrator.ts'], ['audit/run.ts'], ['attack/invertFile.ts'], ['protect/run.ts', 'protect/faces.ts']];
   /** What assembling an attack by hand would import: the searches, the judge, the engine chooser, the detector. */
   const BELOW_THE_PLAN = [/^attack\/search\//, /^attack\/faceCheck$/, /^encoders\/judge$/, /^ort\/engineChoice$/, /^ort\/search$/, /^nets\/latentSearch$/];
 
@@ -79,16 +83,19 @@ describe('architecture: one plan, one inversion', () => {
       .map((m) => path.relative(DAEMON, path.resolve(path.dirname(file), m[2])).split(path.sep).join('/'));
   }
 
-  for (const rel of ENTRY_POINTS) {
-    it(`${rel} plans with attack/plan and inverts with attack/invert, importing nothing of the attack below them`, () => {
-      const imports = importsOf(rel);
-      assert.ok(imports.includes('attack/plan'), `${rel} does not import attack/plan`);
-      assert.ok(imports.includes('attack/invert'), `${rel} does not import attack/invert`);
-      const below = imports.filter((i) => BELOW_THE_PLAN.some((re) => re.test(i)));
-      assert.deepEqual(below, [], `${rel} assembles the attack itself: it imports ${below.join(', ')}`);
-      const src = fs.readFileSync(path.join(DAEMON, rel), 'utf8');
-      for (const call of ['judgeRoute(', 'whiteboxWithRestarts(', 'gradientSearch(', 'querySearch(', 'new QueryOracle(', 'findEncoderConfig(config.encoder']) {
-        assert.ok(!src.includes(call), `${rel} calls ${call.replace('(', '')} itself instead of going through the plan and invertTargets`);
+  for (const files of ENTRY_POINTS) {
+    const name = files.join(' + ');
+    it(`${name} plans with attack/plan and inverts with attack/invert, importing nothing of the attack below them`, () => {
+      const imports = files.flatMap(importsOf);
+      assert.ok(imports.includes('attack/plan'), `${name} does not import attack/plan`);
+      assert.ok(imports.includes('attack/invert'), `${name} does not import attack/invert`);
+      for (const rel of files) {
+        const below = importsOf(rel).filter((i) => BELOW_THE_PLAN.some((re) => re.test(i)));
+        assert.deepEqual(below, [], `${rel} assembles the attack itself: it imports ${below.join(', ')}`);
+        const src = fs.readFileSync(path.join(DAEMON, rel), 'utf8');
+        for (const call of ['judgeRoute(', 'whiteboxWithRestarts(', 'gradientSearch(', 'querySearch(', 'new QueryOracle(', 'findEncoderConfig(config.encoder']) {
+          assert.ok(!src.includes(call), `${rel} calls ${call.replace('(', '')} itself instead of going through the plan and invertTargets`);
+        }
       }
     });
   }

@@ -27,6 +27,10 @@ export const auditJob = defineJobKind(AuditJob, {
     // Every path the config names stays inside the daemon's roots, as for run configs (daemon/jobs/confine.ts).
     confinePath(path.resolve(ctx.workspaceDir, config.templates), roots, 'audit templates');
     for (const [k, t] of config.transfer.entries()) confinePath(path.resolve(ctx.workspaceDir, t.templates), roots, `audit transfer[${k}].templates`);
+    if (config.protection) {
+      confinePath(path.resolve(ctx.workspaceDir, config.protection.config), roots, 'audit protection.config');
+      confinePath(path.resolve(ctx.workspaceDir, config.protection.keys), roots, 'audit protection.keys');
+    }
     confinePath(resolveDatasetPath(config.reference.path, ctx.workspaceDir), roots, 'audit reference.path');
     confinePath(auditDirOf(config, ctx.workspaceDir), roots, 'audit outDir');
     const out = await runAudit(config, ctx, {

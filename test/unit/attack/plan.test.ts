@@ -7,7 +7,8 @@ import * as assert from 'node:assert/strict';
 import { assertAuditConfig } from '../../../daemon/protocol/auditConfig';
 import { assertRunConfig } from '../../../daemon/protocol/runConfig';
 import { decoderMisfit } from '../../../daemon/protocol/decoderFit';
-import { auditAttackSpec, invertAttackSpec, planAttack, runAttackSpec, type AttackPlan } from '../../../daemon/attack/plan';
+import { auditAttackSpec, invertAttackSpec, planAttack, protectAttackSpec, runAttackSpec, type AttackPlan } from '../../../daemon/attack/plan';
+import { validateProtectConfig } from '../../../daemon/protocol/protectConfig';
 import { INSTALL_ROOT } from '../../../daemon/io/installation';
 
 const ws = INSTALL_ROOT;
@@ -63,6 +64,20 @@ describe('attack plan: one plan for run, audit and invert', () => {
     assert.equal(planAttack(runAttackSpec(runConfig({ training: { seed: 3, engine: 'onnxruntime' } })), ws).engine, 'onnxruntime');
     process.env.FACEINV_ENGINE = 'gpu';
     assert.throws(() => planAttack(runAttackSpec(runConfig()), ws), /FACEINV_ENGINE: unknown engine 'gpu'/);
+  });
+
+  it("`faceinv protect`'s face step is a run's PCA white box (ridge start, one restart, its steps), or the start alone with 0 steps", () => {
+    delete process.env.FACEINV_ENGINE;
+    const protect = (whiteboxSteps: number) => validateProtectConfig({ name: 'p', encoder: attack.encoder, schemes: [{ scheme: 'biohash' }], attack: { whiteboxSteps }, seed: 3 }, 'plan test').config!;
+    const p = planAttack(protectAttackSpec(protect(20)), ws);
+    const run = planAttack(runAttackSpec(runConfig({
+      route: 'auto', faceModel: { kind: 'pca', components: 512, clamp: 3 }, start: 'ridge', search: { method: 'none' }, whitebox: { steps: 20, restarts: 1, select: 'cosine' },
+    })), ws);
+    assert.deepEqual({ ...view(p), search: run.search }, view(run));
+    assert.equal(p.decision.route, 'whitebox');
+    const none = planAttack(protectAttackSpec(protect(0)), ws);
+    assert.equal(none.decision.route, 'blackbox');
+    assert.equal(none.search.method, 'none', 'without steps the ridge start is the answer: no queries');
   });
 
   it('whether a decoder fits an encoder has one answer', () => {

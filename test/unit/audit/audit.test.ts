@@ -5,7 +5,8 @@
  * also when the service fails, stalls and rate-limits mid-audit; a service that goes down pauses the audit
  * after its last whole chunk, and a rerun continues to the same figures; queries stay within the budget;
  * bad rows are flagged while the rest go on; an unset secret and a store of another system are clear
- * errors; a stopped audit resumes, and a resumed audit refuses another config. Skips without LFW.
+ * errors; a stopped audit resumes, and a resumed audit refuses another config; a BioHashed store with its
+ * stolen master key is audited like any other. Skips without LFW.
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -20,6 +21,7 @@ import { initEngine } from '../../../daemon/engine/backend';
 import type { JobContext } from '../../../daemon/jobs/context';
 import { lfwAvailable } from '../../fixtures/tinyWorkspace';
 import { makeAuditWorkspace, type AuditWorkspace } from '../../fixtures/auditWorkspace';
+import { writeProtectedStore } from '../../fixtures/protectedStore';
 import { onnxEmbed, startEmbeddingServer, type EmbeddingServer, type Fault } from '../../fixtures/embeddingServer';
 
 function ctxFor(dir: string, logs: string[] = []): JobContext {
@@ -206,6 +208,18 @@ describe('audit: end to end on tiny LFW', function () {
     assert.match(csv, /L2 norm 3\.000: normalised before use/);
     fs.writeFileSync(path.join(aw.dir, 'other.npy'), npyBytes([new Array(128).fill(0.1)], 128));
     await assert.rejects(runAudit(aw.config({ templates: 'other.npy', outDir: 'audits/other' }), ctxFor(aw.dir), { cacheDir: aw.cacheDir }), /dimension 128, but encoder "arcface512-faceplugin" makes 512-d templates/);
+  });
+
+  it('a BioHashed store with the stolen master key: every template recovered and audited, the method says how', async () => {
+    writeProtectedStore(aw.dir, aw.rows, aw.ids, 'biohash');
+    const logs: string[] = [];
+    const out = await runAudit(aw.config({ templates: 'protected.json', protection: { config: 'p.faceinv-protect.json', scheme: 'biohash', keys: 'keys.json' }, outDir: 'audits/protected' }),
+      ctxFor(aw.dir, logs), { cacheDir: aw.cacheDir, workers: 0 });
+    assert.equal(out.state, 'finished');
+    assert.equal(out.report.templates.audited, aw.ids.length);
+    assert.match(out.report.method, /BioHashing \(256 bits\) templates first inverted with the stolen keys \(master key seed, generation 0; 100 steps/);
+    assert.ok(logs.some((l) => /protected templates inverted with their keys/.test(l)), logs.join('\n'));
+    assert.ok(fs.existsSync(out.files.html));
   });
 
   it('a stopped audit resumes with its next chunk to the uninterrupted figures; a resumed audit refuses another config', async () => {

@@ -70,6 +70,20 @@ describe('audit: editor', function () {
     assert.match(hover ?? '', /service: `POST https:\/\/faces\.example\/v1\/embed` \(queried; no model file\)/);
   });
 
+  it('a protected store: checked against its scheme\'s template length, and the protection config and key file named when bad', async () => {
+    fs.writeFileSync(path.join(tmp, 'p.faceinv-protect.json'), JSON.stringify({ name: 'p', schemes: [{ scheme: 'biohash', bits: 256 }, { scheme: 'iom-grp' }] }));
+    fs.writeFileSync(path.join(tmp, 'keys.json'), JSON.stringify({ keySeed: 9 }));
+    fs.writeFileSync(path.join(tmp, 'bits256.json'), JSON.stringify([{ id: 'a', template: new Array(256).fill(1) }]));
+    const base = { name: 'a', encoder: 'arcface512-faceplugin', reference: { path: 'ref' } };
+    assert.deepEqual(await check({ ...base, templates: 'bits256.json', protection: { config: 'p.faceinv-protect.json', scheme: 'biohash', keys: 'keys.json' } }), []);
+    const wrong = await check({ ...base, templates: 'store128.npy', protection: { config: 'p.faceinv-protect.json', scheme: 'biohash', keys: 'keys.json' } });
+    assert.ok(wrong.some((x) => /^templates-dimension: the templates in store128\.npy have 128 values, but BioHashing \(256 bits\) makes 256 bits/.test(x)), wrong.join('\n'));
+    const ambiguous = await check({ ...base, templates: 'bits256.json', protection: { config: 'p.faceinv-protect.json', keys: 'keys.json' } });
+    assert.ok(ambiguous.some((x) => /^config-semantic: protection\.scheme: .* lists 2 schemes/.test(x)), ambiguous.join('\n'));
+    const noKeys = await check({ ...base, templates: 'bits256.json', protection: { config: 'p.faceinv-protect.json', scheme: 'biohash', keys: 'nokeys.json' } });
+    assert.ok(noKeys.some((x) => /^config-semantic: protection key file .*nokeys\.json: cannot be read/.test(x)), noKeys.join('\n'));
+  });
+
   it('an HTTP encoder config: the credential\'s variable not set where the editor runs is a warning', async () => {
     const d = await checkConfigText(path.join(tmp, 'env-service.faceinv-encoder.json'), fs.readFileSync(path.join(tmp, 'env-service.faceinv-encoder.json'), 'utf8'), env);
     assert.deepEqual(d.map((x) => [x.code, x.severity]), [['credential-unset', 'warning']]);

@@ -20,7 +20,7 @@ describe('extension: manifest', () => {
     const registered = [...block.matchAll(/'(faceInversion\.[A-Za-z]+)'/g)].map((m) => m[1]).sort();
     assert.deepEqual(pkg.contributes.commands.map((c) => c.command).sort(), registered);
     for (const c of pkg.contributes.commands) assert.equal(c.category, 'Face Inversion', c.command);
-    for (const want of ['startDaemon', 'stopDaemon', 'restartDaemon', 'connectDaemon', 'runConfig', 'trainModel', 'invertEmbeddings', 'evaluateAttack', 'openDashboard', 'cancelJob', 'newEncoderConfig', 'newRunConfig']) {
+    for (const want of ['startDaemon', 'stopDaemon', 'restartDaemon', 'connectDaemon', 'runConfig', 'trainModel', 'invertEmbeddings', 'evaluateAttack', 'openDashboard', 'cancelJob', 'newEncoderConfig', 'newRunConfig', 'newProtectConfig']) {
       assert.ok(registered.includes(`faceInversion.${want}`), want);
     }
   });

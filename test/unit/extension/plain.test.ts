@@ -2,6 +2,8 @@
 import * as assert from 'node:assert/strict';
 import { validateEncoderConfig } from '../../../daemon/protocol/encoderConfig';
 import { validateRunConfig } from '../../../daemon/protocol/runConfig';
+import { validateProtectConfig } from '../../../daemon/protocol/protectConfig';
+import { makeScheme } from '../../../daemon/protect/schemes';
 import type { JobInfo } from '../../../daemon/protocol/daemon';
 import { Backoff, CrashPolicy } from '../../../extension/backoff';
 import {
@@ -9,7 +11,7 @@ import {
 } from '../../../extension/format';
 import { evaluateJob, invertJob, probeJob, runJob, trainJob } from '../../../extension/jobParams';
 import { JobEvent, JobTracker, percentOf } from '../../../extension/jobTracker';
-import { configText, encoderTemplate, freshName, runTemplate } from '../../../extension/templates';
+import { configText, encoderTemplate, freshName, protectTemplate, runTemplate } from '../../../extension/templates';
 
 const job = (id: string, state: JobInfo['state'], extra: Partial<JobInfo> = {}): JobInfo => ({ id, kind: 'probe', label: `probe ${id}`, state, createdAt: `2026-01-01T00:00:0${id}Z`, ...extra });
 
@@ -108,6 +110,14 @@ describe('extension: templates and job params', () => {
     assert.ok(r.config);
     // No $schema path to break when the file is copied elsewhere (issue 21): the language server checks the schema.
     assert.ok(!('$schema' in encoderTemplate('my-enc')) && !('$schema' in runTemplate('my-run', 'arcface512-faceplugin')));
+  });
+  it('a new protection config passes the daemon validator, lists the five schemes and builds each for the encoder', () => {
+    const r = validateProtectConfig(JSON.parse(configText(protectTemplate('my-protection', 'arcface512-faceplugin'))), 't');
+    assert.deepEqual(r.problems, []);
+    assert.ok(r.config);
+    assert.deepEqual(r.config.schemes.map((s) => s.scheme), ['biohash', 'iom-grp', 'iom-urp', 'polyprotect', 'mlphash']);
+    for (const s of r.config.schemes) assert.doesNotThrow(() => makeScheme(s, 512), s.scheme);
+    assert.ok(!('$schema' in protectTemplate('p', 'arcface512-faceplugin')));
   });
   it('fresh names do not clobber existing files', () => {
     const taken = new Set(['a.faceinv-run.json', 'a-2.faceinv-run.json']);

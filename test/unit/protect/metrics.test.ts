@@ -1,7 +1,7 @@
 /** Accuracy and unlinkability metrics (daemon/protect/metrics.ts) on distributions with known answers. */
 import * as assert from 'node:assert/strict';
 import { KeyStream } from '../../../daemon/protect/keys';
-import { accuracy, unlinkability } from '../../../daemon/protect/metrics';
+import { accuracy, accuracyIntervals, unlinkability, wilson, type PairScores } from '../../../daemon/protect/metrics';
 
 describe('protect: metrics', () => {
   it('D↔sys is 0 when mated and non-mated scores have the same distribution', () => {
@@ -52,5 +52,38 @@ describe('protect: metrics', () => {
     const a = accuracy([0.9, 0.95, 0.8], [0.1, 0.2, 0.3, 0.15], [0.25]);
     assert.equal(a.eer, 0);
     assert.equal(a.points[0].fnmr, 0);
+  });
+
+  it("Wilson's interval: known values, contains the rate, stays in [0, 1]", () => {
+    // Wilson 1927 / Newcombe 1998 table: 81 of 263 → [0.2553, 0.3662]; 0 of 10 → [0, 0.2775]; 10 of 10 → [0.7225, 1].
+    const [lo, hi] = wilson(81, 263);
+    assert.ok(Math.abs(lo - 0.2553) < 5e-4 && Math.abs(hi - 0.3662) < 5e-4, `${lo} ${hi}`);
+    assert.ok(Math.abs(wilson(0, 10)[1] - 0.2775) < 5e-4 && wilson(0, 10)[0] === 0);
+    assert.ok(Math.abs(wilson(10, 10)[0] - 0.7225) < 5e-4 && wilson(10, 10)[1] <= 1);
+    assert.ok(Number.isNaN(wilson(0, 0)[0]));
+  });
+
+  it('subject bootstrap of EER and FNMR: the interval holds the point estimate and narrows with more subjects', () => {
+    const pairsOf = (U: number, seed: number): PairScores => {
+      const s = new KeyStream(seed);
+      const per = 3, same: number[] = [], sameSubject: number[] = [], diff: number[] = [], diffA: number[] = [], diffB: number[] = [];
+      const shift = s.normals(U); // subject effects make pairs of one subject dependent, as photos of a person are
+      for (let a = 0; a < U; a++) for (let i = 0; i < per; i++) {
+        for (let j = i + 1; j < per; j++) { same.push(2 + 0.5 * shift[a] + s.normals(1)[0]); sameSubject.push(a); }
+        for (let b = a + 1; b < U; b++) { diff.push(s.normals(1)[0]); diffA.push(a); diffB.push(b); }
+      }
+      return { same: Float64Array.from(same), sameSubject: Int32Array.from(sameSubject), diff: Float64Array.from(diff), diffA: Int32Array.from(diffA), diffB: Int32Array.from(diffB), subjects: U };
+    };
+    const small = pairsOf(40, 3), big = pairsOf(400, 3);
+    for (const p of [small, big]) {
+      const a = accuracy(p.same, p.diff, [1e-2]);
+      const ci = accuracyIntervals(p, [1e-2], 100, 0);
+      assert.equal(ci.resamples, 100);
+      assert.ok(ci.eer[0] <= a.eer && a.eer <= ci.eer[1], `EER ${a.eer} in [${ci.eer}]`);
+      assert.ok(ci.fnmr[0][0] <= a.points[0].fnmr && a.points[0].fnmr <= ci.fnmr[0][1], `FNMR ${a.points[0].fnmr} in [${ci.fnmr[0]}]`);
+    }
+    const w = (p: PairScores) => { const c = accuracyIntervals(p, [1e-2], 100, 0).eer; return c[1] - c[0]; };
+    assert.ok(w(big) < w(small), `width ${w(big)} < ${w(small)}`);
+    assert.deepEqual(accuracyIntervals(small, [1e-2], 50, 7), accuracyIntervals(small, [1e-2], 50, 7), 'seeded');
   });
 });
