@@ -13,7 +13,7 @@
  * bit by construction; the loss (squared hinge on the signs) is there for the optimiser to keep them.
  */
 import { KeyStream } from './keys';
-import { bitFeatures, checkEmbedding, checkInt, checkKeyLength, checkTemplate, hammingSimilarity, ProtectionInputError, type ProtectedTemplate, type ProtectionScheme } from './types';
+import { bitTemplateFeatures, checkEmbedding, checkInt, checkKeyLength, checkTemplate, compareBits, ProtectionInputError, type ProtectedTemplate, type ProtectionScheme } from './types';
 
 export const BIOHASH_PAPER = 'Teoh, Ngo & Goh, "BioHashing: two factor authentication featuring fingerprint data and tokenised random numbers", Pattern Recognition 37(11), 2004';
 
@@ -83,14 +83,11 @@ export class BioHash implements ProtectionScheme<BioHashKey> {
   }
 
   compare(a: ProtectedTemplate, b: ProtectedTemplate): number {
-    checkTemplate('BioHashing', a, 'bits', this.outputDim, undefined, 'first template');
-    checkTemplate('BioHashing', b, 'bits', this.outputDim, undefined, 'second template');
-    return hammingSimilarity((a as { bits: Uint8Array }).bits, (b as { bits: Uint8Array }).bits);
+    return compareBits('BioHashing', a, b, this.outputDim);
   }
 
   features(t: ProtectedTemplate): Float32Array {
-    checkTemplate('BioHashing', t, 'bits', this.outputDim);
-    return bitFeatures((t as { bits: Uint8Array }).bits);
+    return bitTemplateFeatures('BioHashing', t, this.outputDim);
   }
 
   attack(t: ProtectedTemplate, key: BioHashKey, mean: Float32Array): { start: Float64Array; loss: (e: Float64Array, g: Float64Array) => number } {

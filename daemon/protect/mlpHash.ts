@@ -12,7 +12,7 @@
  * the unit sphere.
  */
 import { KeyStream } from './keys';
-import { bitFeatures, checkEmbedding, checkInt, checkKeyLength, checkTemplate, hammingSimilarity, logSigmoid, ProtectionInputError, type ProtectedTemplate, type ProtectionScheme } from './types';
+import { bitTemplateFeatures, checkEmbedding, checkInt, checkKeyLength, checkTemplate, compareBits, logSigmoid, ProtectionInputError, type ProtectedTemplate, type ProtectionScheme } from './types';
 
 export const MLPHASH_PAPER = 'Otroshi Shahreza, Krivokuća Hahn & Marcel, "MLP-Hash: protecting face templates via hashing of randomized multi-layer perceptron", EUSIPCO 2023 (arXiv 2204.11054)';
 
@@ -80,14 +80,11 @@ export class MlpHash implements ProtectionScheme<MlpHashKey> {
   }
 
   compare(a: ProtectedTemplate, b: ProtectedTemplate): number {
-    checkTemplate('MLP-Hash', a, 'bits', this.outputDim, undefined, 'first template');
-    checkTemplate('MLP-Hash', b, 'bits', this.outputDim, undefined, 'second template');
-    return hammingSimilarity((a as { bits: Uint8Array }).bits, (b as { bits: Uint8Array }).bits);
+    return compareBits('MLP-Hash', a, b, this.outputDim);
   }
 
   features(t: ProtectedTemplate): Float32Array {
-    checkTemplate('MLP-Hash', t, 'bits', this.outputDim);
-    return bitFeatures((t as { bits: Uint8Array }).bits);
+    return bitTemplateFeatures('MLP-Hash', t, this.outputDim);
   }
 
   attack(t: ProtectedTemplate, key: MlpHashKey, mean: Float32Array): { start: Float64Array; loss: (e: Float64Array, g: Float64Array) => number } {

@@ -105,6 +105,19 @@ export function bitFeatures(bits: Uint8Array): Float32Array {
   return Float32Array.from(bits, (b) => (b ? 1 : -1));
 }
 
+/** The comparator of bit templates (BioHashing, MLP-Hash): both checked as `length` bits, then Hamming similarity. */
+export function compareBits(scheme: string, a: ProtectedTemplate, b: ProtectedTemplate, length: number): number {
+  checkTemplate(scheme, a, 'bits', length, undefined, 'first template');
+  checkTemplate(scheme, b, 'bits', length, undefined, 'second template');
+  return hammingSimilarity((a as { bits: Uint8Array }).bits, (b as { bits: Uint8Array }).bits);
+}
+
+/** A bit template's ±1 features, checked as `length` bits. */
+export function bitTemplateFeatures(scheme: string, t: ProtectedTemplate, length: number): Float32Array {
+  checkTemplate(scheme, t, 'bits', length);
+  return bitFeatures((t as { bits: Uint8Array }).bits);
+}
+
 /** log σ(x) and its derivative, stable for large |x|. */
 export function logSigmoid(x: number): { value: number; grad: number } {
   if (x >= 0) { const e = Math.exp(-x); return { value: -Math.log1p(e), grad: e / (1 + e) }; }
