@@ -20,7 +20,7 @@ import { Static, Type } from '@sinclair/typebox';
 import { BudgetSchema, JobPhaseSchema } from './budget';
 import { defineNotification, defineRequest } from './message';
 import { EvaluationReportSchema } from './report';
-import { MetricsLineSchema, RunKindSchema, RunManifestSchema } from './runFolder';
+import { MetricsLineSchema, RUN_FILES, RunKindSchema, RunManifestSchema } from './runFolder';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -208,6 +208,16 @@ export const RunFaceSchema = Type.Object({
   originalVersion: Type.Optional(Type.String()),
 });
 export type RunFace = Static<typeof RunFaceSchema>;
+
+/**
+ * A face picture's file on the daemon's machine: `rel` (a RunFace's `image` or `original`) inside the run's
+ * reconstructions folder, joined with the separator `runDir` uses. For a client on the daemon's machine only
+ * (it opens the file itself); others fetch the bytes with `daemon/runImages`.
+ */
+export function runPictureFile(runDir: string, rel: string): string {
+  const sep = runDir.includes('\\') && !runDir.includes('/') ? '\\' : '/';
+  return [runDir.replace(/[\\/]+$/, ''), RUN_FILES.reconstructions, rel].join(sep);
+}
 
 /** Everything a client shows of one run, read whole. */
 export const RunStateSchema = Type.Object({
