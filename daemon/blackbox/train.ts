@@ -16,7 +16,7 @@ import { DecoderRunner, HostBatch, openDecoderRunner } from '../ort/decoderRunne
 import { JobCancelledError, AttackContext, throwIfCancelled, yieldToEventLoop } from '../runs/context';
 import { budgetReached, governingBudget, type Budget, type BudgetLimit } from '../protocol/budget';
 import { MetricsLine, RUN_FILES, type RunManifest } from '../protocol/runFolder';
-import { claimRunFolder, MetricsWriter, truncateMetrics, updateManifest, writeJsonAtomic } from '../runs/runFolder';
+import { claimRunFolder, MetricsWriter, runDirOf, truncateMetrics, updateManifest, writeJsonAtomic } from '../runs/runFolder';
 import { buildTrainingData, flipCrops, PairSet, TARGET_TEMPLATE, TrainingData } from './trainingSet';
 import { engineRequest } from '../ort/engineChoice';
 import type { RouteDecision } from '../encoders/judge';
@@ -81,10 +81,6 @@ export function findCheckpoint(ckptDir: string): string | null {
     .filter(complete)
     .sort((a, b) => fs.statSync(path.join(b, 'decoder.json')).mtimeMs - fs.statSync(path.join(a, 'decoder.json')).mtimeMs);
   return siblings[0] ?? null;
-}
-
-export function runDirOf(config: RunConfig, workspaceDir: string): string {
-  return path.resolve(workspaceDir, config.runsDir, config.name);
 }
 
 function permutation(n: number, seed: number): Int32Array {

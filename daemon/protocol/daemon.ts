@@ -239,19 +239,28 @@ export type RunState = Static<typeof RunStateSchema>;
 const RunParams = Type.Object({ run: RunNameSchema }, { additionalProperties: false });
 const Ok = Type.Object({ ok: Type.Boolean() });
 
+/** The run history: newest first, from `<workspace>/runs` and every other runs folder the workspace's run configs name. */
+const RunsListSchema = Type.Object({
+  /** `<workspace>/runs` on the daemon's machine. */
+  runsRoot: Type.String(),
+  /** Every folder whose runs are listed, runsRoot first (absent from older daemons: runsRoot only). */
+  runsRoots: Type.Optional(Type.Array(Type.String())),
+  runs: Type.Array(RunSummarySchema),
+});
+
 /**
  * client → daemon: the whole run history under the daemon's runs root (newest first), then `daemon/runsChanged`
  * deltas on this connection until `daemon/unsubscribeRuns` or the connection closes.
  */
 export const SubscribeRunsRequest = defineRequest('daemon/subscribeRuns', Type.Object({}, { additionalProperties: false }),
-  Type.Object({ runsRoot: Type.String(), runs: Type.Array(RunSummarySchema) }));
+  RunsListSchema);
 
 /**
  * client → daemon: the run history under the daemon's runs root (newest first) once, without following it:
  * what a picker (Evaluate, Invert with a run's decoder) offers. `dir` is a path on the daemon's machine.
  */
 export const ListRunsRequest = defineRequest('daemon/listRuns', Type.Object({}, { additionalProperties: false }),
-  Type.Object({ runsRoot: Type.String(), runs: Type.Array(RunSummarySchema) }));
+  RunsListSchema);
 
 /** client → daemon: no more `daemon/runsChanged` on this connection. */
 export const UnsubscribeRunsRequest = defineRequest('daemon/unsubscribeRuns', Type.Object({}, { additionalProperties: false }), Ok);

@@ -134,6 +134,8 @@ export class DashboardController {
   /** The daemon the runs below came from (another one's runs are not shown meanwhile). */
   private source: string | undefined;
   private runsRoot: string | null = null;
+  /** Every folder whose runs the daemon lists (its runs root first, then those its run configs name). */
+  private runsRoots: string[] = [];
   private runs: RunSummary[] = [];
   /** The run the user asked for (by name), shown once the daemon has it. */
   private wanted: string | undefined;
@@ -212,7 +214,7 @@ export class DashboardController {
   private runName(run: string): string | undefined {
     if (!/[\\/]/.test(run)) return run;
     const dir = path.resolve(run);
-    if (this.runsRoot === null || sameDir(path.dirname(dir), this.runsRoot)) return path.basename(dir);
+    if (this.runsRoot === null || this.isRunsRoot(path.dirname(dir))) return path.basename(dir);
     this.host.log(`dashboard: ${run} is not a folder of the daemon's runs root ${this.runsRoot}; only those are shown`);
     this.message = `${run} is outside the daemon's runs (${this.runsRoot}): only folders there are shown.`;
     return undefined;
@@ -239,6 +241,7 @@ export class DashboardController {
       this.wanted ??= this.shown?.name;
       this.source = url;
       this.runsRoot = null;
+      this.runsRoots = [];
       this.runs = [];
       this.shown = undefined;
       this.message = undefined;
@@ -291,6 +294,11 @@ export class DashboardController {
     void this.resubscribe();
   }
 
+  /** Whether `dir` is a folder whose runs the daemon lists. */
+  private isRunsRoot(dir: string): boolean {
+    return this.runsRoots.some((r) => sameDir(dir, r));
+  }
+
   private detach(): void {
     for (const f of this.attached?.off ?? []) f();
     this.attached = undefined;
@@ -320,6 +328,7 @@ export class DashboardController {
       if (gen !== this.gen) return;
       if (!SubscribeRunsRequest.isResult(list)) throw new Error('the daemon answered daemon/subscribeRuns with something that does not match its schema');
       this.runsRoot = list.runsRoot;
+      this.runsRoots = list.runsRoots ?? [list.runsRoot];
       this.runs = list.runs;
       if (this.message && !this.shown?.removed) this.message = undefined;
       const name = [this.wanted, this.shown?.name].find((n) => n !== undefined && this.runs.some((r) => r.name === n)) ?? this.runs[0]?.name;
@@ -365,7 +374,7 @@ export class DashboardController {
   private onJob(job: JobInfo): void {
     // A job that has just announced its run folder: show that run at once, in its setup, rather than the run
     // shown before (the history lists it at its next poll; the run's own feed starts now).
-    if (job.runDir && job.state === 'running' && !this.followed.has(job.id) && this.runsRoot !== null && sameDir(path.dirname(job.runDir), this.runsRoot)) {
+    if (job.runDir && job.state === 'running' && !this.followed.has(job.id) && this.isRunsRoot(path.dirname(job.runDir))) {
       this.followed.add(job.id);
       const name = path.basename(job.runDir);
       if (this.shown?.name !== name && this.attached) {

@@ -94,6 +94,35 @@ describe('daemon: run feed (runs, one run, pictures)', function () {
     assert.equal(server.runs.watching.list, false, 'the list watcher stops with its last subscriber');
   });
 
+  it('follows the runs folders the workspace\'s run configs name, not only <workspace>/runs (outside the allowed roots: not served)', async () => {
+    await makeRun(runsRoot, 'default', { faces: 0, evaluation: false, manifest: { createdAt: '2026-11-01T00:00:00.000Z' } });
+    const own = path.join(ws, 'experiments', 'my-runs');
+    writeJson(path.join(ws, 'experiments', 'bb.faceinv-run.json'), { name: 'bb', runsDir: 'experiments/my-runs' });
+    const outside = tempDir('feed-outside');
+    writeJson(path.join(ws, 'far.faceinv-run.json'), { name: 'far', runsDir: outside });
+    try {
+      await makeRun(own, 'bb', { faces: 1, evaluation: false, manifest: { createdAt: '2026-11-02T00:00:00.000Z' } });
+      await makeRun(outside, 'far', { faces: 0, evaluation: false });
+      const got = record(client);
+      const first = await client.request(SubscribeRunsRequest, {});
+      assert.equal(first.runsRoot, runsRoot);
+      assert.deepEqual(first.runsRoots, [runsRoot, own]);
+      assert.deepEqual(first.runs.map((r) => [r.name, r.dir]), [['bb', path.join(own, 'bb')], ['default', path.join(runsRoot, 'default')]]);
+      const one = await client.request(SubscribeRunRequest, { run: 'bb' });
+      assert.equal(one.run.dir, path.join(own, 'bb'));
+      assert.equal(one.run.faces.length, 1);
+      const pics = await client.request(RunImagesRequest, { run: 'bb', faces: [{ id: one.run.faces[0].id, which: 'image' }] });
+      assert.ok(pics.images[0].data, 'its pictures are served');
+      await assert.rejects(client.request(SubscribeRunRequest, { run: 'far' }), (e: unknown) => e instanceof DaemonRequestError && e.code === ErrorCode.NotFound);
+      await makeRun(own, 'bb2', { faces: 0, evaluation: false, manifest: { state: 'running' } });
+      server.runs.poll();
+      const added = await waitFor('runsChanged', () => got.find((g) => g.method === RunsChangedNotification.method));
+      assert.deepEqual((added.params.changed as { name: string }[]).map((r) => r.name), ['bb2']);
+    } finally {
+      fs.rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
   it('lists the history once for a picker, without following it', async () => {
     await makeRun(runsRoot, 'older', { faces: 0, evaluation: false, manifest: { createdAt: '2026-11-01T00:00:00.000Z' } });
     await makeRun(runsRoot, 'newer', { faces: 0, manifest: { createdAt: '2026-11-02T00:00:00.000Z' } });
