@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The LFW check of `faceinv audit` (issue 17): writes the template store of the main job's 300 held-out
+// The LFW check of `faceinv audit`: writes the template store of the main job's 300 held-out
 // targets — the same photos `faceinv demo` (models/experiments/quick-attack.json) attacks: the test side of
 // the seed-0 identity split, chosen by the evaluation's seeded rule — as templates only (the audit never
 // opens the photos), by arcface512-faceplugin (store.npy, rows named by their photo in store-ids.json) and

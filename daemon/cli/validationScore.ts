@@ -18,7 +18,7 @@ import type { Encoder } from '../encoders/types';
 import { encoderThresholds } from '../evaluation/thresholds';
 import { Gallery, Probe, successAttackRates } from '../evaluation/sar';
 import { frameWarp, warpImages, warpMatrices } from '../blackbox/surrogate';
-import type { PairSet } from '../blackbox/trainingSet';
+import { TARGET_TEMPLATE, type PairSet } from '../blackbox/trainingSet';
 
 export const VALIDATION_FMRS = [1e-3, 1e-4] as const;
 
@@ -86,7 +86,7 @@ export async function scoreOnValidation(images: Uint8Array, S: number, rows: rea
       sourceRows = rows.map((r) => at.get(val.rels[r]) ?? -1);
     }
     let warp: { ry: Float32Array; rx: Float32Array } | null = null;
-    if (cfg.alignment.template !== 'arcface-5pt' || cfg.alignment.size !== S) {
+    if (cfg.alignment.template !== TARGET_TEMPLATE || cfg.alignment.size !== S) {
       const w = frameWarp(S, cfg.alignment.template, cfg.alignment.size);
       if (!w) {
         scores.push({ encoderId: id, typeI: [], typeII: NaN, meanCosine: NaN, probes: 0, skipped: `its "${cfg.alignment.template}" crops have no fixed place in the arcface frame` });

@@ -1,5 +1,6 @@
 /**
- * W1, the seed black-box inverse decoder: face template → face image, and the training options of issue 13.
+ * W1, the seed black-box inverse decoder: face template → face image, and its training options (output size,
+ * identity loss through a surrogate, perceptual and adversarial terms: what `faceinv ablate --decoders` compares).
  *
  * Claim followed: a DCGAN-style deconvolutional decoder trained to reconstruct faces from deep templates
  * (NbNet, Mai et al. 2018, TPAMI, "On the reconstruction of face images from deep face templates"), with

@@ -1,5 +1,5 @@
 /**
- * An imported ONNX face encoder as a differentiable `DiffEncoder` (white-box route, claim 7): images
+ * An imported ONNX face encoder as a differentiable `DiffEncoder` (white-box route): images
  * [N,S,S,3] RGB in [0,1] → model input via pixel = (255·x − mean) / std (faceplugin fr_feature: mean 127,
  * std 128, see its lib/fr_feature.js) fed as NHWC, output rows L2-normalised.
  */

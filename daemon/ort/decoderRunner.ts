@@ -1,8 +1,8 @@
 /**
  * The black-box decoder on either engine, chosen by ./engineChoice.ts: ONNX Runtime (./trainer.ts) wherever
  * it covers the model, TF.js (daemon/nets/decoder.ts, the reference) on request or as the fallback. Both sit behind
- * `DecoderRunner`, fed host batches, so the training loop is the same on either; the TF.js runner builds the
- * very tensors the loop built before (so TF.js training is unchanged).
+ * `DecoderRunner`, fed host batches, so the training loop is the same on either; the TF.js runner builds exactly the tensors
+ * of the TF.js reference, so both engines train the same model from the same batches.
  *
  *   'auto'         ONNX Runtime; if its graph cannot be built or run (an op without a backward rule, a
  *                  session that does not start), TF.js with a warning naming the reason.

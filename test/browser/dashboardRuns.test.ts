@@ -1,5 +1,5 @@
 /**
- * Issue 21, what the dashboard shows of a run, in Chromium with the real daemon feed and controller
+ * What the dashboard shows of a run, in Chromium with the real daemon feed and controller
  * (harness.ts): the name of an evaluated run in the history (item 2), a cancelled run's stop reason (item 4),
  * a running PCA run's method (item 5), the query-search chart's axis (item 6) and the score-distribution
  * plot's threshold labels (item 9). Saves the screenshots under docs/screenshots/ that the README shows.
@@ -66,7 +66,7 @@ const stagedRun = {
   },
 } as unknown as JobKind;
 
-describe('dashboard runs in Chromium (issue 21)', function () {
+describe('dashboard runs in Chromium', function () {
   this.timeout(120_000);
   let tmp: string;
   let d: Dashboard | undefined;

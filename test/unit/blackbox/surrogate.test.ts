@@ -1,5 +1,5 @@
 /**
- * Surrogate hygiene and the pieces of the decoder's training options that need no training (issue 13):
+ * Surrogate hygiene and the pieces of the decoder's training options that need no training:
  * the identity term's surrogate is never the attacked encoder (same id, or the same model files under another
  * id) and must be differentiable on the engine (errors name it and list the encoders that can be used); the
  * warp from the decoder's ArcFace frame to a surrogate's template lands the eye centres where that template

@@ -1,5 +1,5 @@
 /**
- * Quiet, honest output (issue 16, item 4): `faceinv <command>` prints at most one engine line before its own
+ * Quiet, honest output: `faceinv <command>` prints at most one engine line before its own
  * output, never a third-party build path (Dawn's "Couldn't load Vulkan … BackendVk.cpp:368" from the
  * machine the npm `webgpu` package was built on); the probe trail comes with --verbose only.
  */

@@ -1,5 +1,5 @@
 /**
- * The decoder's training options (issue 13) on the TF.js reference, on reduced widths: the 112-px output in
+ * The decoder's training options on the TF.js reference, on reduced widths: the 112-px output in
  * the ArcFace frame (7×7 start, fewer FLOPs than 128), the residual on a fixed linear base (starts exactly at
  * it, keeps the training noise out of it, saved and loaded with the checkpoint), the SSIM and identity terms
  * (the loss is the documented sum), the settable learning rate, option checks and tensor leaks.
@@ -42,7 +42,7 @@ function toySurrogate(S: number, dim = 6): { embed: (y: tf.Tensor4D) => tf.Tenso
   };
 }
 
-describe('nets/decoder: training options (issue 13)', function () {
+describe('nets/decoder: training options', function () {
   this.timeout(120000);
   const tmp = useTmpDir('faceinv-decopts-');
 

@@ -1,5 +1,5 @@
 /**
- * Latent search (claim 7, white-box inversion) with a tiny random generator and a tiny encoder: cosine rises,
+ * Latent search (white-box inversion) with a tiny random generator and a tiny encoder: cosine rises,
  * a NaN target is frozen without touching the others, crop mapping is exact and validated, aborts stop early,
  * and no tensors leak. Runs on the wasm backend.
  */
