@@ -209,6 +209,13 @@ export const RunFaceSchema = Type.Object({
 });
 export type RunFace = Static<typeof RunFaceSchema>;
 
+/** PNG or JPEG by their magic bytes; anything else is neither served nor shown as a picture (daemon and extension alike). */
+export function pictureType(bytes: Uint8Array): 'image/png' | 'image/jpeg' | undefined {
+  if (bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47 && bytes[4] === 0x0d && bytes[5] === 0x0a && bytes[6] === 0x1a && bytes[7] === 0x0a) return 'image/png';
+  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'image/jpeg';
+  return undefined;
+}
+
 /**
  * A face picture's file on the daemon's machine: `rel` (a RunFace's `image` or `original`) inside the run's
  * reconstructions folder, joined with the separator `runDir` uses. For a client on the daemon's machine only

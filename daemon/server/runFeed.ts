@@ -14,7 +14,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  compareRuns, RunEvaluationNotification, RunFacesNotification, RunManifestNotification, RunMetricsNotification, RunRemovedNotification,
+  compareRuns, pictureType, RunEvaluationNotification, RunFacesNotification, RunManifestNotification, RunMetricsNotification, RunRemovedNotification,
   RunsChangedNotification, RunStateNotification,
   type RunImagesRequest, type RunState, type RunSummary,
 } from '../protocol/daemon';
@@ -50,13 +50,6 @@ export const MAX_IMAGES_ANSWER_BYTES = 16 * 1024 * 1024;
 
 type ImagesParams = ParamsOf<typeof RunImagesRequest>;
 type ImagesResult = ResultOf<typeof RunImagesRequest>;
-
-/** PNG or JPEG by their magic bytes; anything else is not served as a picture. */
-export function imageType(bytes: Uint8Array): 'image/png' | 'image/jpeg' | undefined {
-  if (bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47 && bytes[4] === 0x0d && bytes[5] === 0x0a && bytes[6] === 0x1a && bytes[7] === 0x0a) return 'image/png';
-  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'image/jpeg';
-  return undefined;
-}
 
 interface RunSub { watcher: RunWatcher }
 
@@ -208,7 +201,7 @@ export class RunFeed {
         images.push({ ...want, problem: code === 'ENOENT' ? `${file} does not exist` : (e as Error).message });
         continue;
       }
-      const type = imageType(data);
+      const type = pictureType(data);
       if (!type) { images.push({ ...want, problem: `${file} is neither a PNG nor a JPEG` }); continue; }
       if (images.some((i) => i.data) && bytes + data.length > MAX_IMAGES_ANSWER_BYTES) break; // asked for again
       bytes += data.length;

@@ -16,7 +16,7 @@
 import * as path from 'node:path';
 import type { DaemonClient } from '../../daemon/protocol/client';
 import {
-  compareRuns, runPictureFile, RunEvaluationNotification, RunFacesNotification, RunImagesRequest, RunManifestNotification, RunMetricsNotification,
+  compareRuns, pictureType, runPictureFile, RunEvaluationNotification, RunFacesNotification, RunImagesRequest, RunManifestNotification, RunMetricsNotification,
   RunRemovedNotification, RunsChangedNotification, RunStateNotification, SubscribeRunRequest, SubscribeRunsRequest,
   UnsubscribeRunRequest, UnsubscribeRunsRequest, MAX_IMAGES_PER_REQUEST,
   type JobInfo, type RunFace, type RunState, type RunSummary,
@@ -119,9 +119,7 @@ export function daemonLink(link: Pick<DashboardLink, 'state' | 'endpoint' | 'las
 
 /** `data:` URI of a picture, or undefined when its bytes are neither PNG nor JPEG (whatever the daemon said). */
 export function pictureUri(bytes: Buffer): { uri: string; type: 'image/png' | 'image/jpeg' } | undefined {
-  const png = bytes.length >= 8 && bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
-  const jpeg = bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
-  const type = png ? 'image/png' : jpeg ? 'image/jpeg' : undefined;
+  const type = pictureType(bytes);
   return type ? { uri: `data:${type};base64,${bytes.toString('base64')}`, type } : undefined;
 }
 

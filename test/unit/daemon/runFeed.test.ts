@@ -13,14 +13,14 @@ import type { JobKind } from '../../../daemon/jobs/defineJobKind';
 import { probeJob } from '../../../daemon/jobs/kinds/probe';
 import { DaemonClient, DaemonRequestError } from '../../../daemon/protocol/client';
 import {
-  DAEMON_NOTIFICATIONS, DAEMON_REQUESTS, RunEvaluationNotification, RunFacesNotification, RunImagesRequest, RunManifestNotification,
+  DAEMON_NOTIFICATIONS, DAEMON_REQUESTS, pictureType, RunEvaluationNotification, RunFacesNotification, RunImagesRequest, RunManifestNotification,
   RunMetricsNotification, RunRemovedNotification, RunsChangedNotification, RunStateNotification, SubscribeRunRequest,
   ListRunsRequest, SubscribeRunsRequest, UnsubscribeRunRequest, UnsubscribeRunsRequest,
 } from '../../../daemon/protocol/daemon';
 import { ErrorCode, type NotificationType } from '../../../daemon/protocol/message';
 import type { TSchema } from '@sinclair/typebox';
 import { DaemonServer } from '../../../daemon/server/server';
-import { imageType, MAX_RUNS_PER_CONNECTION } from '../../../daemon/server/runFeed';
+import { MAX_RUNS_PER_CONNECTION } from '../../../daemon/server/runFeed';
 import { appendMetrics, makeRun, manifest, metricsLines, tempDir, writeJson } from '../webview/fixture';
 import { waitFor } from '../waitFor';
 
@@ -191,7 +191,7 @@ describe('daemon: run feed (runs, one run, pictures)', function () {
     assert.deepEqual(bytes, fs.readFileSync(path.join(dir, 'reconstructions', a.image)), 'the file\'s bytes');
     assert.equal(r.images[0].type, 'image/png');
     assert.equal(r.images[0].version, a.imageVersion);
-    assert.equal(imageType(Buffer.from(r.images[1].data ?? '', 'base64')), 'image/png');
+    assert.equal(pictureType(Buffer.from(r.images[1].data ?? '', 'base64')), 'image/png');
     assert.match(r.images[2].problem ?? '', /no reconstruction "nobody"/);
     // Not a picture, or a link out of the runs root: refused, named.
     fs.writeFileSync(path.join(dir, 'reconstructions', b.image), 'not a png');
