@@ -145,7 +145,11 @@ export async function trainBlackBox(config: RunConfig, ctx: AttackContext, opts:
   if (config.faceModel.kind !== 'decoder' || config.faceModel.run) {
     throw new Error(`run config ${config.name} does not train a decoder (faceModel ${config.faceModel.kind}${config.faceModel.run ? ` from ${config.faceModel.run}` : ''}): use "faceinv run" for it`);
   }
-  // (decoder.identity.weight is checked finite and ≥ 0 by the run config's schema.)
+  // The schema checks the weight too, but trainBlackBox is also called with configs built in code (ablation,
+  // tests): a bad weight is refused here, before any data or run folder is made.
+  if (config.decoder.identity && !(Number.isFinite(config.decoder.identity.weight) && config.decoder.identity.weight >= 0)) {
+    throw new Error(`decoder.identity.weight must be a finite number ≥ 0, got ${config.decoder.identity.weight}`);
+  }
   const idTerm = config.decoder.identity && config.decoder.identity.weight > 0 ? config.decoder.identity : null;
   const engineAsked = engineRequest(config.training.engine);
   // Checked before any data is built: a surrogate that cannot be used is a config error.
