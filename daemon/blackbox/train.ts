@@ -1,5 +1,5 @@
 /**
- * Black-box inverse-decoder training (seed claims 2–6): embeddings from the queried encoder in, aligned
+ * Black-box inverse-decoder training: embeddings from the queried encoder in, aligned
  * (average) faces out, pixel loss, Adam. Checkpoints are written atomically every `checkpointEvery` steps
  * and on cancel; rerunning the same config resumes from the last one with the same batch order (each
  * epoch's order comes from the seed and the epoch number, so a resumed run sees exactly the batches the
