@@ -15,7 +15,7 @@ const path = require('node:path');
 
 const OUT = path.resolve(process.argv[2] ?? path.join('audits', 'lfw-300-input'));
 const R = path.join(__dirname, '..', 'out', 'daemon');
-const { initEngine } = require(path.join(R, 'engine', 'backend'));
+const { initEngine } = require(path.join(R, 'tfjs', 'backend'));
 const { resolveDatasetPath } = require(path.join(R, 'config', 'datasetPath'));
 const { openImageDataset, subsetByIdentity } = require(path.join(R, 'data', 'dataset'));
 const { makeIdentitySplit } = require(path.join(R, 'data', 'split'));

@@ -12,7 +12,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { tf } from '../engine/tf';
+import { tf } from '../tfjs/tf';
 import { OnnxEncoder } from '../encoders/onnxEncoder';
 import { findEncoderConfig, resolveModelPath } from '../encoders/registry';
 import { toModelInput } from '../encoders/preprocess';

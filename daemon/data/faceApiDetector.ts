@@ -8,11 +8,11 @@
  * whether a system the search never saw finds the reconstructions as faces.
  *
  * face-api's `node-wasm` bundle requires `@tensorflow/tfjs` and `@tensorflow/tfjs-backend-wasm`, which
- * resolve to the project's one TF.js instance (daemon/engine/tf.ts), so it runs on the engine already started.
+ * resolve to the project's one TF.js instance (daemon/tfjs/tf.ts), so it runs on the engine already started.
  * Its networks are module-level singletons: one analyzer at a time.
  */
 import * as path from 'node:path';
-import { tf } from '../engine/tf';
+import { tf } from '../tfjs/tf';
 import type { FaceGeometry } from './align';
 import { FaceDataError } from './errors';
 import type { RgbImage } from './image';

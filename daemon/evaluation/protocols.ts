@@ -22,7 +22,7 @@ import { FaceAnalyzer, geometryOf } from '../data/faceAnalysis';
 import type { FaceApiAnalyzer } from '../data/faceApiDetector';
 import type { RgbImage } from '../data/image';
 import type { AlignmentSpec } from '../data/templates';
-import { tf } from '../engine/tf';
+import { tf } from '../tfjs/tf';
 import type { Encoder } from '../encoders/types';
 import { DetectionCache } from './detectionCache';
 import { shiftGeometry } from './meanGeometry';

@@ -11,7 +11,7 @@
  * The default generator is the black-box decoder, whose input space is the embedding space: `init: 'estimate'`
  * with `estimate = targets` starts from the decoder's own answer.
  */
-import { tf } from '../engine/tf';
+import { tf } from '../tfjs/tf';
 import { matMulConstLeft } from '../onnx/ops/matmulGrad';
 import { ADAM_DEFAULTS, adamScalars, adamUpdate } from './layers/adam';
 

@@ -7,7 +7,7 @@
  * output back to the inputs. Convolution input-gradients are built from forward convolutions (see
  * `ops/convGrad.ts`), so no missing wasm backprop kernel is needed.
  */
-import { tf } from '../engine/tf';
+import { tf } from '../tfjs/tf';
 import { compileGraph, CompiledGraph, GraphInput } from './compile';
 import { RunContext } from './ops/types';
 import { readModelProto } from './proto';

@@ -9,7 +9,7 @@
  *   'onnxruntime'  ONNX Runtime or a clear error.
  *   'tfjs'         TF.js.
  */
-import { tf } from '../engine/tf';
+import { tf } from '../tfjs/tf';
 import { Decoder, DecoderOptions, IdentityEmbed, LinearBaseInit } from '../nets/decoder';
 import type { SurrogateEmitter } from './decoderGraph';
 import { CheckpointMismatchError, OrtDecoderTrainer, OrtTrainerSettings, StepOutcome } from './trainer';
@@ -23,7 +23,7 @@ export type { EngineDecision, EngineRequest } from './engineChoice';
  */
 export interface HostBatch { z: Float32Array; pixels: Uint8Array; n: number; idTarget?: Float32Array }
 
-/** The identity term's surrogate on either engine (see daemon/blackbox/surrogate.ts). */
+/** The identity term's surrogate on either engine (see daemon/decoder/surrogate.ts). */
 export interface IdentitySurrogate {
   id: string;
   dim: number;

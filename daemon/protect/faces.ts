@@ -11,7 +11,7 @@
  * file should then call instead of its own three lines.
  */
 import type { EncoderConfig } from '../protocol/encoderConfig';
-import { tf } from '../engine/tf';
+import { tf } from '../tfjs/tf';
 import type { Encoder } from '../encoders/types';
 import { buildPcaFaceModel, type PcaFaceModel } from '../attack/faceModel/pca';
 import { findPcaFaceModel, keepPcaFaceModel } from '../attack/faceModel/pcaCache';

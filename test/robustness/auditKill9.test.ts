@@ -19,7 +19,7 @@ import * as path from 'node:path';
 import { npyBytes } from '../../daemon/audit/templateStore';
 import { runAudit } from '../../daemon/audit/run';
 import { mulberry32 } from '../../daemon/data/split';
-import { initEngine } from '../../daemon/engine/backend';
+import { initEngine } from '../../daemon/tfjs/backend';
 import type { JobContext } from '../../daemon/jobs/context';
 import type { ProgressExtras } from '../../daemon/protocol/budget';
 import { makeAuditWorkspace, type AuditWorkspace } from '../fixtures/auditWorkspace';

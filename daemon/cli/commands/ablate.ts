@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { trainBlackBox, TrainOutcome } from '../../blackbox/train';
+import { trainBlackBox, TrainOutcome } from '../../decoder/train';
 import { loadRunConfig } from '../../config/loadRunConfig';
 import { consoleContext } from '../../jobs/consoleContext';
 import { numberFlag, parseArgs } from '../args';

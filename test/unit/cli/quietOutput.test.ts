@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { takeVerbose } from '../../../daemon/cli/main';
-import { cleanNativeMessages, probeWebgpu } from '../../../daemon/engine/backend';
+import { cleanNativeMessages, probeWebgpu } from '../../../daemon/tfjs/backend';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 const CLI = path.join(ROOT, 'bin', 'faceinv.js');

@@ -6,10 +6,10 @@
  */
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { tf } from '../../../daemon/engine/tf';
+import { tf } from '../../../daemon/tfjs/tf';
 import { Decoder, DecoderOptions, decoderGeometry, flopsPerImage, identityLoss, linearBaseShapes, validateDecoderOptions } from '../../../daemon/nets/decoder';
 import { ssimLuma } from '../../../daemon/nets/layers/ssim';
-import { wasmEngine, useTmpDir } from '../engine/helpers';
+import { wasmEngine, useTmpDir } from '../tfjs/helpers';
 
 const small: DecoderOptions = { inputDim: 8, outputSize: 112, residualLayers: 1, noiseVariance: 0, loss: 'l1', learningRate: 1e-2, seed: 3, baseChannels: 32 };
 

@@ -4,7 +4,7 @@
  * and no tensors leak. Runs on the wasm backend.
  */
 import * as assert from 'node:assert/strict';
-import { tf } from '../../../daemon/engine/tf';
+import { tf } from '../../../daemon/tfjs/tf';
 import { cropResize, DiffEncoder, Generator, latentSearch, StepInfo } from '../../../daemon/nets/latentSearch';
 import { randomValues, wasmEngine } from '../onnx/helpers';
 

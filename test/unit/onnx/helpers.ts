@@ -8,9 +8,9 @@ import * as path from 'node:path';
 import { onnx } from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import { initEngine } from '../../../daemon/engine/backend';
-import { tf } from '../../../daemon/engine/tf';
-import { randomValues } from '../engine/helpers';
+import { initEngine } from '../../../daemon/tfjs/backend';
+import { tf } from '../../../daemon/tfjs/tf';
+import { randomValues } from '../tfjs/helpers';
 
 /** Deterministic values in [-1, 1) (xorshift32), the same as the TF.js kernel tests use. */
 export { randomValues };

@@ -9,7 +9,7 @@
  */
 import * as assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
-import { tf } from '../../../daemon/engine/tf';
+import { tf } from '../../../daemon/tfjs/tf';
 import { Decoder, DecoderOptions, linearBaseShapes } from '../../../daemon/nets/decoder';
 import { transposeGather } from '../../../daemon/nets/layers/adam';
 import { buildTrainGraph, SurrogateEmitter } from '../../../daemon/ort/decoderGraph';

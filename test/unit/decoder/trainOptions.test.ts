@@ -8,9 +8,9 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { trainBlackBox } from '../../../daemon/blackbox/train';
-import type { DecoderModelMeta } from '../../../daemon/blackbox/train';
-import { tf } from '../../../daemon/engine/tf';
+import { trainBlackBox } from '../../../daemon/decoder/train';
+import type { DecoderModelMeta } from '../../../daemon/decoder/train';
+import { tf } from '../../../daemon/tfjs/tf';
 import type { JobContext } from '../../../daemon/jobs/context';
 import type { RunConfig } from '../../../daemon/protocol/runConfig';
 import { RUN_FILES } from '../../../daemon/protocol/runFolder';

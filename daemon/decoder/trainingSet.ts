@@ -18,7 +18,7 @@ import { formatProgress, ProgressSink } from '../data/progress';
 import { ImageDataset, limitIdentities, openImageDataset } from '../data/dataset';
 import { IdentitySplit, makeIdentitySplit, parseSplit, splitToJson } from '../data/split';
 import type { FaceFailure } from '../data/errors';
-import { tf } from '../engine/tf';
+import { tf } from '../tfjs/tf';
 import { loadEncoderById } from '../encoders/load';
 import { encoderTarget } from '../data/encoderTarget';
 import { writeFileAtomic } from '../runs/runFolder';

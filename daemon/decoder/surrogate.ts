@@ -26,7 +26,7 @@ import { modelFilesHash } from '../data/encoderTarget';
 import { defaultCacheDir } from '../data/pipeline';
 import { getTemplate } from '../data/templates';
 import type { TemplateName } from '../data/templates';
-import { tf } from '../engine/tf';
+import { tf } from '../tfjs/tf';
 import { FaceApiResnetEncoder } from '../encoders/faceApiResnet';
 import { whiteboxObstacle } from '../encoders/judge';
 import { loadEncoder } from '../encoders/load';
