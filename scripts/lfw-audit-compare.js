@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The LFW check of `faceinv audit` (issue 17), second half: puts an audit's type I rates next to the evaluation
+// The LFW check of `faceinv audit`, second half: puts an audit's type I rates next to the evaluation
 // of the same attack on the same 300 held-out targets, per encoder, protocol and operating point, for the
 // attack and the nearest-face baseline, and says whether each audit rate lies inside the evaluation's Wilson
 // 95 % interval (and the evaluation's inside the audit's). Exit 1 when an attack rate of the audited encoder

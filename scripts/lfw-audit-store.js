@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The LFW check of `faceinv audit` (issue 17): writes the template store of the main job's 300 held-out
+// The LFW check of `faceinv audit`: writes the template store of the main job's 300 held-out
 // targets — the same photos `faceinv demo` (models/experiments/quick-attack.json) attacks: the test side of
 // the seed-0 identity split, chosen by the evaluation's seeded rule — as templates only (the audit never
 // opens the photos), by arcface512-faceplugin (store.npy, rows named by their photo in store-ids.json) and
@@ -15,7 +15,7 @@ const path = require('node:path');
 
 const OUT = path.resolve(process.argv[2] ?? path.join('audits', 'lfw-300-input'));
 const R = path.join(__dirname, '..', 'out', 'daemon');
-const { initEngine } = require(path.join(R, 'engine', 'backend'));
+const { initEngine } = require(path.join(R, 'tfjs', 'backend'));
 const { resolveDatasetPath } = require(path.join(R, 'config', 'datasetPath'));
 const { openImageDataset, subsetByIdentity } = require(path.join(R, 'data', 'dataset'));
 const { makeIdentitySplit } = require(path.join(R, 'data', 'split'));

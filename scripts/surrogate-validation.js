@@ -25,9 +25,9 @@ const { QueryOracle } = require(O + 'attack/search/oracle');
 const { querySearch } = require(O + 'attack/search/querySearch');
 const { loadEncoder } = require(O + 'encoders/load');
 const { findEncoderConfig } = require(O + 'encoders/registry');
-const { resolveSurrogate, openSurrogate, surrogateTargets } = require(O + 'blackbox/surrogate');
-const { tf } = require(O + 'engine/tf');
-const { initEngine } = require(O + 'engine/backend');
+const { resolveSurrogate, openSurrogate, surrogateTargets } = require(O + 'decoder/surrogate');
+const { tf } = require(O + 'tfjs/tf');
+const { initEngine } = require(O + 'tfjs/backend');
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.split('=')));
 const NT = +(args.n ?? 32), Q = +(args.q ?? 100), K = 512, ATTACKED = 'arcface512-faceplugin', SURROGATE = 'faceapi-resnet128';

@@ -5,7 +5,7 @@
  * re-detecting pipeline will find.
  */
 import { FaceAnalyzer } from '../data/faceAnalysis';
-import { tf } from '../engine/tf';
+import { tf } from '../tfjs/tf';
 import { padToCanvas } from '../evaluation/protocols';
 import type { FaceModel } from './faceModel/types';
 

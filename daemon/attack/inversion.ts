@@ -4,7 +4,7 @@
  * and latents become [N, S, S, 3] uint8 faces.
  */
 import type { EncoderConfig } from '../protocol/encoderConfig';
-import { tf } from '../engine/tf';
+import { tf } from '../tfjs/tf';
 import type { FaceModel } from './faceModel/types';
 
 /** Throws when the face model's faces cannot be mapped to the encoder's input by a resize. */

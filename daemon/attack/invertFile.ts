@@ -5,9 +5,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeReconstructions } from '../blackbox/reconstruct';
+import { writeReconstructions } from '../decoder/reconstruct';
 import { l2NormalizeRows, readEmbeddingsFile } from '../io/embeddingsFile';
-import type { AttackContext as JobContext } from '../runs/context';
+import type { AttackContext as JobContext } from '../runs/attackContext';
 import { RUN_FILES } from '../protocol/runFolder';
 import type { DecoderMetaView } from '../protocol/decoderFit';
 import { readJson, writeJsonAtomic } from '../runs/runFolder';

@@ -5,7 +5,7 @@
  */
 import { phaseText, type JobPhase } from '../protocol/budget';
 import type { ProgressSink } from '../data/progress';
-import type { AttackContext } from '../runs/context';
+import type { AttackContext } from '../runs/attackContext';
 
 export type RunPhaseId = 'setup' | 'attack' | 'evaluation';
 

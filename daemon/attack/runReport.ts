@@ -4,7 +4,7 @@
  * surrogate's work and the white box's engine. The audit reports per chunk instead (daemon/audit/run.ts).
  */
 import type { RunConfig } from '../protocol/runConfig';
-import type { AttackContext } from '../runs/context';
+import type { AttackContext } from '../runs/attackContext';
 import { MetricsWriter, updateManifest } from '../runs/runFolder';
 import type { Inversion, InvertHooks } from './invert';
 import type { QueryOracle } from './search/oracle';

@@ -14,7 +14,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { tf } from '../engine/tf';
+import { tf } from '../tfjs/tf';
 import { MIN_IMPOSTORS_ABOVE, type Histogram } from '../protocol/report';
 import { writeJsonAtomic } from '../runs/runFolder';
 import { DISTRIBUTION_GRID } from '../protocol/distribution';

@@ -4,7 +4,7 @@
  * So the search sees exactly what a service would, the faces it finds are the 8-bit ones the report scores,
  * and an audit through an HTTP front of an encoder gives the figures of the same encoder called directly.
  */
-import { tf } from '../engine/tf';
+import { tf } from '../tfjs/tf';
 import type { AlignedBatch, Encoder } from '../encoders/types';
 
 /** `inner` behind 8-bit rounding of its input; disposing the wrapper leaves `inner` to its owner. */

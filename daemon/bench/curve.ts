@@ -4,7 +4,7 @@
  * reports both loss curves and their largest relative difference per step (the engines' agreement; see
  * docs/engine.md for the stated tolerance, 1e-3).
  */
-import { tf } from '../engine/tf';
+import { tf } from '../tfjs/tf';
 import { Decoder, DecoderOptions } from '../nets/decoder';
 import { OrtDecoderTrainer } from '../ort/trainer';
 import { W1_BENCH_OPTIONS } from './w1Step';

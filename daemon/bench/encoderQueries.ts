@@ -1,5 +1,6 @@
 /**
- * Queries per second of the attacked encoder on this machine, two ways in one run (issue 20 item 2):
+ * Queries per second of the attacked encoder on this machine, two ways in one run (how much of
+ * the query cost is the model and how much the project's path around it):
  * - plain: an ONNX Runtime session of the model file as shipped (CPU provider, 2 intra-op threads, graph
  *   optimisation 'all', ONNX Runtime's other defaults), one face per `session.run`, input already preprocessed;
  * - project: the encoder as the query oracle uses it (daemon/attack/search/oracle.ts): `embed` of a batch of
@@ -11,7 +12,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { tf } from '../engine/tf';
+import { tf } from '../tfjs/tf';
 import { OnnxEncoder } from '../encoders/onnxEncoder';
 import { findEncoderConfig, resolveModelPath } from '../encoders/registry';
 import { toModelInput } from '../encoders/preprocess';

@@ -2,7 +2,7 @@
  * face-api ResNet (dlib-style, 150×150 → 128) forward at a given batch, loaded by id like every encoder
  * (`faceapi-resnet128`). Reports why when the encoder cannot be loaded.
  */
-import { tf } from '../engine/tf';
+import { tf } from '../tfjs/tf';
 import { loadEncoderById } from '../encoders/load';
 
 export type FaceApiResult = { ok: true; batch: number; msPerBatch: number; imgPerSec: number; via: 'forward' | 'embed' } | { ok: false; reason: string };

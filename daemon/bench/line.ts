@@ -1,7 +1,7 @@
 /**
  * The bench line: one line that sums up what `faceinv bench` measured on this machine, for the README to quote
- * beside the times it states (issue 20: "no figure in the README that the machine it names could not
- * reproduce"). Machine = cores and CPU model; load = the 1-minute load average before → after the run (figures
+ * beside the times it states, so that no figure in the README is one the machine it names could not
+ * reproduce. Machine = cores and CPU model; load = the 1-minute load average before → after the run (figures
  * taken under load are slower, and the line says how loaded). A part that was not measured is left out.
  */
 import * as os from 'node:os';

@@ -1,5 +1,5 @@
 /** Matrix-multiply throughput on the active backend: C = A·B with A, B [n, n] float32 (2n³ FLOPs). */
-import { tf } from '../engine/tf';
+import { tf } from '../tfjs/tf';
 
 export interface MatmulResult { n: number; msPerMatmul: number; gflops: number; reps: number }
 

@@ -1,5 +1,5 @@
 /** Per-kernel time of one call, summed by kernel name (tf.profile), largest first. */
-import { tf } from '../engine/tf';
+import { tf } from '../tfjs/tf';
 
 export interface KernelTime { kernel: string; ms: number; calls: number }
 

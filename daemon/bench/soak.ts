@@ -4,7 +4,7 @@
  * the engine's tensor count over time. A leak shows as a positive slope: tensors must not grow at all;
  * RSS is judged on the second half of the run (after allocator and JIT warm-up) by its least-squares slope.
  */
-import { tf } from '../engine/tf';
+import { tf } from '../tfjs/tf';
 import type { JobKind } from '../jobs/defineJobKind';
 import { probeJob } from '../jobs/kinds/probe';
 import { DaemonClient } from '../protocol/client';

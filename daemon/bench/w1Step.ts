@@ -2,9 +2,9 @@
  * W1 training-step benchmark: the seed decoder (daemon/nets/decoder.ts, D=512, 128×128, one residual
  * layer) doing Adam steps on a fixed random batch. GFLOP/s counts 3 × forward FLOPs per image.
  */
-import { tf } from '../engine/tf';
+import { tf } from '../tfjs/tf';
 import { DEFAULT_DECODER_OPTIONS, Decoder, DecoderOptions, flopsPerImage } from '../nets/decoder';
-import { collectInnerKernelTimes } from '../engine/kernels/scope';
+import { collectInnerKernelTimes } from '../tfjs/kernels/scope';
 import { KernelTime, profileKernels } from './profile';
 
 /** W1 as the seed defines it: the decoder's defaults (from the run config schema) at 128², seed 0. */

@@ -8,7 +8,7 @@
 import { findEncoderConfig } from '../encoders/registry';
 import { resolveModelPath } from '../encoders/registry';
 import { loadEncoder } from '../encoders/load';
-import { tf } from '../engine/tf';
+import { tf } from '../tfjs/tf';
 import { Decoder } from '../nets/decoder';
 import { latentSearch, latentSearchOn } from '../nets/latentSearch';
 import { onnxEncoderSource } from '../ort/encoderGraph';

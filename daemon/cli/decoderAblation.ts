@@ -1,5 +1,5 @@
 /**
- * `faceinv ablate --decoders`: the decoder training options of issue 13, each row trained for the same wall
+ * `faceinv ablate --decoders`: the decoder's training options, each row trained for the same wall
  * time on the same split, with a share of the training identities held out as validation (model selection
  * ranks on these; the test identities are never looked at), then scored on the same seeded validation targets:
  * L1 to the photo, and identity rates under the `direct` protocol (./validationScore.ts) by the attacked encoder
@@ -19,10 +19,11 @@ import { subsetByIdentity } from '../data/dataset';
 import { getAlignedCrops, getEmbeddingsWithCrops } from '../data/embeddingCache';
 import { defaultCacheDir } from '../data/pipeline';
 import { seededShuffle } from '../data/split';
-import { tf } from '../engine/tf';
-import { openSurrogate, resolveSurrogate } from '../blackbox/surrogate';
-import { buildTrainingData, TARGET_TEMPLATE, type TrainingData } from '../blackbox/trainingSet';
-import { runDirOf, trainBlackBox, type TrainOutcome } from '../blackbox/train';
+import { tf } from '../tfjs/tf';
+import { openSurrogate, resolveSurrogate } from '../decoder/surrogate';
+import { buildTrainingData, TARGET_TEMPLATE, type TrainingData } from '../decoder/trainingSet';
+import { trainBlackBox, type TrainOutcome } from '../decoder/train';
+import { runDirOf } from '../runs/runFolder';
 import { OrtDecoderTrainer } from '../ort/trainer';
 import { decodeEmbeddingsOrt } from '../ort/decode';
 import { buildPcaFaceModel } from '../attack/faceModel/pca';
@@ -30,10 +31,11 @@ import { findPcaFaceModel, keepPcaFaceModel } from '../attack/faceModel/pcaCache
 import { renderFaces } from '../attack/inversion';
 import { startLatents } from '../attack/start';
 import { consoleContext } from '../jobs/consoleContext';
+import { INSTALL_ROOT } from '../io/installation';
 import { UsageError } from './command';
 import { scoreOnValidation, VALIDATION_FMRS, type ValidationScore } from './validationScore';
 
-const EXPERIMENTS = path.resolve(__dirname, '..', '..', '..', 'models', 'experiments');
+const EXPERIMENTS = path.join(INSTALL_ROOT, 'models', 'experiments');
 
 /** One row: a label and how it changes the seed's config (applied to a fresh copy). */
 export interface AblationRow {
@@ -220,7 +222,7 @@ export async function ablateDecoders(o: AblationOptions): Promise<number> {
     const S = c.decoder.outputSize;
     if (row.linear === 'pca-ridge') {
       const t0 = Date.now();
-      const frame = { template: 'arcface-5pt' as const, size: 112 };
+      const frame = { template: TARGET_TEMPLATE, size: 112 } as const;
       const trainDs = subsetByIdentity(data.dataset, data.split.train);
       const train = await getEmbeddingsWithCrops(trainDs, c.encoder, frame, { cacheDir: o.cacheDir, workspaceDir: o.workspace });
       const key = { datasetId: trainDs.id, rels: train.rels, frame, components: 1024, clamp: 3, seed: c.training.seed };

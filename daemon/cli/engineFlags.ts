@@ -3,7 +3,7 @@
  * about the engine. The probe trail (which engines were tried and why they were skipped) is printed only
  * with `--verbose` (any command; `main.ts` takes it off the command line) or FACEINV_VERBOSE=1.
  */
-import { initEngine, parseBackendChoice, EngineInfo } from '../engine/backend';
+import { initEngine, parseBackendChoice, EngineInfo } from '../tfjs/backend';
 import type { ParsedArgs } from './args';
 import { envSwitch, envValue } from '../protocol/env';
 

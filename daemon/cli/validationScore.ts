@@ -4,21 +4,21 @@
  * machinery (daemon/evaluation/sar.ts, thresholds.ts) with the validation photos as gallery and their impostor
  * pairs setting the thresholds, under the `direct` protocol (the reconstruction is already an aligned crop:
  * a resize into the attacked encoder's frame; for a transfer encoder with a point template, the warp that maps
- * the eye centres of the two templates, daemon/blackbox/surrogate.ts). Querying the attacked encoder with
+ * the eye centres of the two templates, daemon/decoder/surrogate.ts). Querying the attacked encoder with
  * reconstructions is what a black-box attacker may do. No face detector runs here (that is the test
  * evaluation's `redetect`), so this is cheap enough to score every ablation row.
  */
 import { subsetByIdentity, type ImageDataset } from '../data/dataset';
 import { getEmbeddings } from '../data/embeddingCache';
 import type { DataApiOptions } from '../data/embeddingCache';
-import { tf } from '../engine/tf';
+import { tf } from '../tfjs/tf';
 import { findEncoderConfig, scopeOf } from '../encoders/registry';
 import { loadEncoder } from '../encoders/load';
 import type { Encoder } from '../encoders/types';
 import { encoderThresholds } from '../evaluation/thresholds';
 import { Gallery, Probe, successAttackRates } from '../evaluation/sar';
-import { frameWarp, warpImages, warpMatrices } from '../blackbox/surrogate';
-import type { PairSet } from '../blackbox/trainingSet';
+import { frameWarp, warpImages, warpMatrices } from '../decoder/surrogate';
+import { TARGET_TEMPLATE, type PairSet } from '../decoder/trainingSet';
 
 export const VALIDATION_FMRS = [1e-3, 1e-4] as const;
 
@@ -86,7 +86,7 @@ export async function scoreOnValidation(images: Uint8Array, S: number, rows: rea
       sourceRows = rows.map((r) => at.get(val.rels[r]) ?? -1);
     }
     let warp: { ry: Float32Array; rx: Float32Array } | null = null;
-    if (cfg.alignment.template !== 'arcface-5pt' || cfg.alignment.size !== S) {
+    if (cfg.alignment.template !== TARGET_TEMPLATE || cfg.alignment.size !== S) {
       const w = frameWarp(S, cfg.alignment.template, cfg.alignment.size);
       if (!w) {
         scores.push({ encoderId: id, typeI: [], typeII: NaN, meanCosine: NaN, probes: 0, skipped: `its "${cfg.alignment.template}" crops have no fixed place in the arcface frame` });

@@ -5,14 +5,14 @@
  * order as daemon/data/landmarks.ts), run by @vladmandic/face-api's own code and weights
  * (`model/ssd_mobilenetv1_model*`, `model/face_landmark_68_model*`). The attack never uses this family (its
  * face check is the project's faceplugin detector), so the evaluation's `independent` protocol can ask
- * whether a system the search never saw finds the reconstructions as faces (issue 26 item 4).
+ * whether a system the search never saw finds the reconstructions as faces.
  *
  * face-api's `node-wasm` bundle requires `@tensorflow/tfjs` and `@tensorflow/tfjs-backend-wasm`, which
- * resolve to the project's one TF.js instance (daemon/engine/tf.ts), so it runs on the engine already started.
+ * resolve to the project's one TF.js instance (daemon/tfjs/tf.ts), so it runs on the engine already started.
  * Its networks are module-level singletons: one analyzer at a time.
  */
 import * as path from 'node:path';
-import { tf } from '../engine/tf';
+import { tf } from '../tfjs/tf';
 import type { FaceGeometry } from './align';
 import { FaceDataError } from './errors';
 import type { RgbImage } from './image';

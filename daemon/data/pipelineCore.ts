@@ -4,8 +4,8 @@
  * one batch. Every failure is caught per image and returned as a FaceFailure; nothing here throws for a bad
  * image. Tensors live only inside `embedCrops` and are disposed there.
  */
-import { tf } from '../engine/tf';
-import { BackendChoice, getEngineInfo, initEngine } from '../engine/backend';
+import { tf } from '../tfjs/tf';
+import { BackendChoice, getEngineInfo, initEngine } from '../tfjs/backend';
 import type { Encoder } from '../encoders/types';
 import { decodeImage, RgbImage } from './image';
 import { FaceAnalyzer, FaceAnalysis, geometryOf } from './faceAnalysis';

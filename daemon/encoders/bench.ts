@@ -1,9 +1,9 @@
 /**
  * Encoder throughput on this machine: images per second for embed() at given batch sizes, random crops
  * (speed does not depend on content). Run: `node out/daemon/encoders/bench.js [id …] [--batch 8,32] [--reps 3]`
- * after `npx tsc -p .`; uses `initEngine` (wasm by default) when daemon/engine/backend loads.
+ * after `npx tsc -p .`; uses `initEngine` (wasm by default) when daemon/tfjs/backend loads.
  */
-import { tf } from '../engine/tf';
+import { tf } from '../tfjs/tf';
 import type { Encoder } from './types';
 import { loadEncoder } from './load';
 import { listEncoderConfigs } from './registry';
@@ -39,7 +39,7 @@ export async function benchEncoder(enc: Encoder, batch: number, reps = 3): Promi
 async function startEngine(): Promise<void> {
   try {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const backend = require('../engine/backend') as { initEngine?: (o?: object) => Promise<unknown> };
+    const backend = require('../tfjs/backend') as { initEngine?: (o?: object) => Promise<unknown> };
     if (backend.initEngine) { await backend.initEngine({ log: () => undefined }); return; }
   } catch {
     // fall back to plain wasm below

@@ -15,7 +15,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { tf } from '../engine/tf';
+import { tf } from '../tfjs/tf';
 import type { EncoderConfig } from '../protocol/encoderConfig';
 import type { AlignedBatch, Encoder } from './types';
 import { checkAlignedBatch, l2NormalizeRows, takeRows, toModelInput } from './preprocess';

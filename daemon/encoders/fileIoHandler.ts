@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { tf } from '../engine/tf';
+import { tf } from '../tfjs/tf';
 
 /** Loads `modelJsonFile` and the `weightsManifest` shards next to it. `who` prefixes error messages. */
 export function fileSystemLoader(modelJsonFile: string, who = modelJsonFile): tf.io.IOHandler {

@@ -24,7 +24,7 @@
 import * as crypto from 'node:crypto';
 import sharp from 'sharp';
 import { httpSettings, type EncoderConfig, type HttpSettings } from '../protocol/encoderConfig';
-import { tf } from '../engine/tf';
+import { tf } from '../tfjs/tf';
 import type { AlignedBatch, Encoder } from './types';
 import { checkAlignedBatch, l2NormalizeInPlace, toModelInput } from './preprocess';
 import { padToCanvas } from './canvas';

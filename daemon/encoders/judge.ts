@@ -1,5 +1,5 @@
 /**
- * The white/black-box judge (seed claim 1): from what an encoder config declares as known — architecture and
+ * The white/black-box judge: from what an encoder config declares as known — architecture and
  * weights, in a form the engine can differentiate — choose the white-box route (latent search with gradients
  * through the encoder), else the black-box route (learn an inverse decoder from queries). The user can force
  * either; forcing white box on an encoder that cannot be differentiated is an error that says why.

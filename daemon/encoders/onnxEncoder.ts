@@ -20,11 +20,11 @@
 import * as fs from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import type { EncoderConfig } from '../protocol/encoderConfig';
-import { tf } from '../engine/tf';
+import { tf } from '../tfjs/tf';
 import { liftFixedBatch } from '../onnx/batchLift';
 import { rewritePrelu } from '../onnx/preluRewrite';
 import type { TfOnnxModel } from '../onnx/model';
-import { clampThreads, machineCores } from '../engine/threads';
+import { clampThreads, machineCores } from '../tfjs/threads';
 import type { AlignedBatch, Encoder } from './types';
 import { checkAlignedBatch, l2NormalizeInPlace, l2NormalizeRows, toModelInput } from './preprocess';
 import { envSwitch } from '../protocol/env';

@@ -3,7 +3,7 @@
  * (daemon/protocol/encoderConfig.ts): size check, RGB→BGR, `(255·x − mean) / std`, NHWC→NCHW. Plus the L2
  * normalisation every encoder applies to its output. Pure TF.js ops, so gradients flow through them.
  */
-import { tf } from '../engine/tf';
+import { tf } from '../tfjs/tf';
 import type { EncoderConfig } from '../protocol/encoderConfig';
 
 export type InputSpec = Pick<EncoderConfig, 'inputSize' | 'layout' | 'channelOrder' | 'normalization'>;

@@ -7,6 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { ENCODER_CONFIG_FILE, findWorkspaceFiles } from '../config/workspaceFiles';
 import { INSTALL_ROOT } from '../io/installation';
 import { EncoderConfig, Problem, validateEncoderConfig } from '../protocol/encoderConfig';
 
@@ -61,19 +62,6 @@ export function scopeOf(workspaceDir: string | undefined): RegistryScope {
   return { workspaceDirs: workspaceDir && path.resolve(workspaceDir) !== INSTALL_ROOT ? [workspaceDir] : [] };
 }
 
-/** Folders never searched for workspace configs (build output, caches, runs, audits). */
-export const WORKSPACE_SKIP_DIRS: ReadonlySet<string> = new Set(['node_modules', '.git', 'out', 'runs', 'audits', '.cache', '.faceinv', '.vscode-test']);
-const WORKSPACE_DEPTH = 4;
-
-function walkForEncoderFiles(dir: string, depth: number, out: string[]): void {
-  let entries: fs.Dirent[];
-  try { entries = fs.readdirSync(dir, { withFileTypes: true }); } catch { return; }
-  for (const e of entries) {
-    if (e.isDirectory() && depth > 0 && !WORKSPACE_SKIP_DIRS.has(e.name)) walkForEncoderFiles(path.join(dir, e.name), depth - 1, out);
-    else if (e.isFile() && /\.faceinv-encoder\.json$/i.test(e.name)) out.push(path.join(dir, e.name));
-  }
-}
-
 /** Encoder config files in lookup order: shipped, then per workspace its models/encoders/, then its *.faceinv-encoder.json. */
 export function encoderConfigFiles(scope: RegistryScope = {}): string[] {
   const files: string[] = [];
@@ -83,9 +71,7 @@ export function encoderConfigFiles(scope: RegistryScope = {}): string[] {
   addDir(SHIPPED_ENCODER_DIR);
   for (const ws of scope.workspaceDirs ?? []) {
     if (path.resolve(ws, 'models', 'encoders') !== SHIPPED_ENCODER_DIR) addDir(path.join(ws, 'models', 'encoders'));
-    const found: string[] = [];
-    walkForEncoderFiles(ws, WORKSPACE_DEPTH, found);
-    files.push(...found.sort());
+    files.push(...findWorkspaceFiles(ws, ENCODER_CONFIG_FILE).sort());
   }
   return [...new Set(files.map((f) => path.resolve(f)))];
 }

@@ -7,7 +7,7 @@
  * 112, values kept in [0,1]), expressed in the config's normalization.
  */
 import * as fs from 'node:fs';
-import { tf } from '../engine/tf';
+import { tf } from '../tfjs/tf';
 import type { EncoderConfig } from '../protocol/encoderConfig';
 import type { AlignedBatch, Encoder } from './types';
 import { fileSystemLoader } from './fileIoHandler';

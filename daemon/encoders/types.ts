@@ -2,7 +2,7 @@
  * What every face encoder offers the rest of the daemon, whatever its format (ONNX, TF.js graph, face-api
  * weights, an external command). Implementations live beside this file, one per format.
  */
-import type { tf } from '../engine/tf';
+import type { tf } from '../tfjs/tf';
 
 /** Aligned face crops, [N, H, W, 3] float32 RGB in [0, 1], H×W = the encoder's input size. */
 export type AlignedBatch = tf.Tensor4D;

@@ -1,6 +1,6 @@
 /**
- * Intervals that carry the threshold's own uncertainty and the clustering of targets by identity (issue 26
- * item 6): a percentile bootstrap over *identities* (Efron & Tibshirani 1993, ch. 13; the cluster bootstrap
+ * Intervals that carry the threshold's own uncertainty and the clustering of targets by identity:
+ * a percentile bootstrap over *identities* (Efron & Tibshirani 1993, ch. 13; the cluster bootstrap
  * of Field & Welsh, JRSS-B 2007), in which each resample draws the test identities with replacement and
  * then (a) recomputes every decision threshold from the impostor pairs of the resampled identities and
  * (b) recomputes every success rate over the resampled identities' targets against those thresholds.

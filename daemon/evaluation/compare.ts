@@ -26,7 +26,7 @@ export interface CompareOptions {
   intervals?: boolean;
 }
 
-/** Transfer is shown at these operating points (issue 26: 1e-3 alone hides the lookalikes). */
+/** Transfer is shown at these operating points (1e-3 alone hides the lookalikes). */
 const TRANSFER_POINTS = [1e-3, 1e-4];
 
 /** Type II per identity at `fmr`, with its identity-bootstrap interval when the report has one. */

@@ -1,5 +1,5 @@
 /**
- * Realism measured (issue 26 item 7): the Fréchet distance between two sets of face embeddings, each taken
+ * Realism measured: the Fréchet distance between two sets of face embeddings, each taken
  * as a Gaussian — ‖μ₁ − μ₂‖² + tr(Σ₁ + Σ₂ − 2 (Σ₁^½ Σ₂ Σ₁^½)^½) (Fréchet 1957; Dowson & Landau 1982; as FID,
  * Heusel et al., "GANs trained by a two time-scale update rule converge to a local Nash equilibrium",
  * NeurIPS 2017, computes it on Inception features). Here the features are a face encoder's, so the distance

@@ -6,7 +6,7 @@
  * - `redetect` (as a real photo): the crop is pasted in the middle of a canvas twice its size filled with its
  *   own border colour (detectors are trained on faces with surroundings), then detected, given 68 landmarks
  *   and aligned to each encoder's template. A reconstruction with no detectable face fails, with its reason.
- * - `independent` (issue 26 item 4): the same, but with a detector family the attack used in no role — face-api's
+ * - `independent`: the same, but with a detector family the attack used in no role — face-api's
  *   SSD MobileNet v1 + 68 landmarks (daemon/data/faceApiDetector.ts) — and the crop on a neutral grey canvas
  *   INDEPENDENT_CANVAS_FACTOR times its side. Why 4×: the SSD resizes every input to 512×512; 4 × 112 = 448 px
  *   is the largest whole multiple of the crop that the detector does not shrink (it is enlarged by 512/448 only),
@@ -22,7 +22,7 @@ import { FaceAnalyzer, geometryOf } from '../data/faceAnalysis';
 import type { FaceApiAnalyzer } from '../data/faceApiDetector';
 import type { RgbImage } from '../data/image';
 import type { AlignmentSpec } from '../data/templates';
-import { tf } from '../engine/tf';
+import { tf } from '../tfjs/tf';
 import type { Encoder } from '../encoders/types';
 import { DetectionCache } from './detectionCache';
 import { shiftGeometry } from './meanGeometry';

@@ -1,5 +1,5 @@
 /**
- * Realism of the reconstructions (issue 26 item 7): the Fréchet distance (frechet.ts; Heusel et al. 2017)
+ * Realism of the reconstructions: the Fréchet distance (frechet.ts; Heusel et al. 2017)
  * between each subject's images and the targets' real aligned crops, all embedded by one transfer encoder
  * through the `direct` protocol (so every image counts and all sets pass the very same crop path: a distance
  * then comes from the faces, not from the frame or the canvas). Beside the attack: the nearest-face baseline

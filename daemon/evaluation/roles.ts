@@ -1,5 +1,5 @@
 /**
- * Which part each model played in the attack, so that transfer stays transfer (issue 26 item 3).
+ * Which part each model played in the attack, so that transfer stays transfer.
  *
  * Transfer (ISO/IEC 30136's "attack on another system"; Mai et al., NbNet, TPAMI 2019, §5) only means
  * something for a system the attack never touched: a surrogate whose gradients guided the search, or an

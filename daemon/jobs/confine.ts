@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import type { RunConfig } from '../protocol/runConfig';
 import { resolveDatasetPath } from '../config/datasetPath';
-import { runDirOf } from '../blackbox/train';
+import { runDirOf } from '../runs/runFolder';
 import { confinePath } from '../security/paths';
 import { activeRoots } from '../security/roots';
 import type { JobContext } from './context';

@@ -25,7 +25,8 @@ import { judgeRoute, whiteboxObstacle } from '../encoders/judge';
 import { checkGenerator, finishedBlackboxRuns, generatorMismatch, type GeneratorCode } from './generator';
 import { JsonNode, nodeAt, parseJsonTree, propertyAt, toValue } from './jsonTree';
 import { Dim, ModelShapes, readModelShapes } from './modelShapes';
-import { EncoderConfigEntry, scanEncoders as registryScan, WORKSPACE_SKIP_DIRS } from '../encoders/registry';
+import { runConfigFiles as findRunConfigFiles } from '../config/workspaceFiles';
+import { EncoderConfigEntry, scanEncoders as registryScan } from '../encoders/registry';
 import { configKindOf, type ConfigKind, type ListEncodersResult } from '../protocol/configServer';
 
 export { configKindOf };
@@ -149,25 +150,9 @@ export function routeHint(requested: RunConfig['route'], enc: EncoderConfig): { 
   }
 }
 
-const RUN_CONFIG_FILE = /\.faceinv-run\.json$/i;
-
-function walkForRunFiles(dir: string, depth: number, out: string[]): void {
-  let entries: fs.Dirent[];
-  try { entries = fs.readdirSync(dir, { withFileTypes: true }); } catch { return; }
-  for (const e of entries) {
-    if (e.isDirectory() && depth > 0 && !WORKSPACE_SKIP_DIRS.has(e.name)) walkForRunFiles(path.join(dir, e.name), depth - 1, out);
-    else if (e.isFile() && RUN_CONFIG_FILE.test(e.name)) out.push(path.join(dir, e.name));
-  }
-}
-
 /** Run config files of the installation and the workspace (to know which config trains which run folder). */
 export function runConfigFiles(env: CheckEnv): string[] {
-  const out: string[] = [];
-  for (const dir of [env.repoRoot, ...env.workspaceDirs]) {
-    try { for (const f of fs.readdirSync(path.join(dir, 'models', 'experiments')).filter((n) => n.endsWith('.json')).sort()) out.push(path.join(dir, 'models', 'experiments', f)); } catch { /* absent */ }
-  }
-  for (const ws of env.workspaceDirs) walkForRunFiles(ws, 4, out);
-  return [...new Set(out)];
+  return findRunConfigFiles([env.repoRoot, ...env.workspaceDirs], env.workspaceDirs);
 }
 
 const spanOf = (root: JsonNode, pointer: string) => {

@@ -1,5 +1,6 @@
 /**
- * W1, the seed black-box inverse decoder: face template → face image, and the training options of issue 13.
+ * W1, the seed black-box inverse decoder: face template → face image, and its training options (output size,
+ * identity loss through a surrogate, perceptual and adversarial terms: what `faceinv ablate --decoders` compares).
  *
  * Claim followed: a DCGAN-style deconvolutional decoder trained to reconstruct faces from deep templates
  * (NbNet, Mai et al. 2018, TPAMI, "On the reconstruction of face images from deep face templates"), with
@@ -19,7 +20,7 @@
  *        channels per resolution as W1 at 56 % of its forward FLOPs (0.29 vs 0.52 GFLOP per image).
  * `linearBase` (residual on the linear inverse): y = L(z) + C(z̃), where L(z) = z·W + b is a fixed ridge
  * regression from template to pixels fitted on the training pairs (the closed-form inverse that a
- * ridge/PCA face model computes, daemon/blackbox/linearBase.ts), and C is the network above with its last
+ * ridge/PCA face model computes, daemon/decoder/linearBase.ts), and C is the network above with its last
  * layer initialised to zero and no sigmoid, so training starts exactly at the linear inverse and learns a
  * nonlinear correction; the output is clipped to [0, 1] in inference (the loss sees the unclipped sum). The
  * training noise goes into C only (z̃ = z + noise): through the fixed map it would just add L(noise).
@@ -34,7 +35,7 @@
  * Options and geometry: ./decoderOptions.ts; save format (both engines): ./decoderCheckpoint.ts.
  */
 import * as path from 'path';
-import { tf } from '../engine/tf';
+import { tf } from '../tfjs/tf';
 import { Adam, adamConstantsOf } from './layers/adam';
 import { BatchStats, batchNormInfer, batchNormTrain, updateMovingAverages } from './layers/batchNorm';
 import { ssimLuma } from './layers/ssim';
@@ -140,7 +141,7 @@ export class Decoder {
     this.finalW = make('out/kernel', [4, 4, 3, inC], opts.linearBase ? 'zeros' : 'weight', true);
     this.finalB = make('out/bias', [3], 'zeros', true);
     if (opts.linearBase) {
-      if (!init && !linear) throw new Error('Decoder.create: linearBase needs the fitted base (kernel and bias), see daemon/blackbox/linearBase.ts');
+      if (!init && !linear) throw new Error('Decoder.create: linearBase needs the fitted base (kernel and bias), see daemon/decoder/linearBase.ts');
       const shapes = linearBaseShapes(opts);
       if (linear && (linear.kernel.length !== shapes.kernel[0] * shapes.kernel[1] || linear.bias.length !== shapes.bias[0])) {
         throw new Error(`Decoder.create: the linear base must be [${shapes.kernel}] and [${shapes.bias}], got ${linear.kernel.length} and ${linear.bias.length} values`);

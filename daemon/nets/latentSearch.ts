@@ -1,5 +1,5 @@
 /**
- * White-box inversion by latent search (claim 7): optimise latent vectors z so that E(crop(G(z))) matches the
+ * White-box inversion by latent search: optimise latent vectors z so that E(crop(G(z))) matches the
  * target embeddings, back-propagating through the encoder E and the generator G to z (the "optimisation-based"
  * attack family of e.g. Zhmoginov & Sandler, "Inverting face embeddings with convolutional neural networks",
  * 2016, and Vendrow & Vendrow, "Realistic face reconstruction from deep embeddings", 2021).
@@ -11,7 +11,7 @@
  * The default generator is the black-box decoder, whose input space is the embedding space: `init: 'estimate'`
  * with `estimate = targets` starts from the decoder's own answer.
  */
-import { tf } from '../engine/tf';
+import { tf } from '../tfjs/tf';
 import { matMulConstLeft } from '../onnx/ops/matmulGrad';
 import { ADAM_DEFAULTS, adamScalars, adamUpdate } from './layers/adam';
 
@@ -132,12 +132,11 @@ export function cropResize(img: tf.Tensor4D, crop: CropSpec): tf.Tensor4D {
   return tf.transpose(tf.reshape(d, [s, s, n, c]), [2, 1, 0, 3]) as tf.Tensor4D;
 }
 
-function l2normalise(v: Float32Array, where: string): Float32Array {
+function l2normalise(v: Float32Array): Float32Array {
   let s = 0;
   for (const x of v) s += x * x;
   const n = Math.sqrt(s);
   if (!(n > 0)) return Float32Array.from(v, () => NaN);
-  void where;
   return Float32Array.from(v, (x) => x / n);
 }
 
@@ -187,7 +186,7 @@ export async function latentSearchOn(engine: SearchEngine, targets: Float32Array
   const n = targets.length;
   const d = targets[0].length;
   const D = latentDim;
-  const tNorm = targets.map((t, i) => l2normalise(t, `target ${i}`));
+  const tNorm = targets.map((t) => l2normalise(t));
   const diverged = tNorm.map((t) => t.some((x) => !Number.isFinite(x)));
   const T = new Float32Array(n * d);
   tNorm.forEach((t, i) => T.set(t.map((x) => (Number.isFinite(x) ? x : 0)), i * d));
@@ -254,7 +253,7 @@ export async function latentSearch(G: Generator, E: DiffEncoder, targets: Float3
   checkOptions(targets, latentDim, opts);
   const n = targets.length;
   const d = targets[0].length;
-  const tNorm = targets.map((t, i) => l2normalise(t, `target ${i}`));
+  const tNorm = targets.map((t) => l2normalise(t));
   const diverged = tNorm.map((t) => t.some((x) => !Number.isFinite(x)));
   const T = tf.tensor2d(tNorm.map((t) => Array.from(t, (x) => (Number.isFinite(x) ? x : 0))), [n, d]);
   let z: tf.Tensor2D = opts.init === 'zeros' ? tf.zeros([n, latentDim])

@@ -3,7 +3,7 @@
  * Conv → BatchNormalization pairs are folded into one Conv, shape chains on constants are evaluated, and every
  * node gets its op builder (weights rearranged for NHWC there). Unsupported ops fail here, naming op and node.
  */
-import { tf } from '../engine/tf';
+import { tf } from '../tfjs/tf';
 import { HostArray, host } from './hostArray';
 import { FOLDABLE, OPS } from './ops';
 import { batchNormAffine, foldIntoConv } from './ops/conv';

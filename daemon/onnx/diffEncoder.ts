@@ -1,9 +1,9 @@
 /**
- * An imported ONNX face encoder as a differentiable `DiffEncoder` (white-box route, claim 7): images
+ * An imported ONNX face encoder as a differentiable `DiffEncoder` (white-box route): images
  * [N,S,S,3] RGB in [0,1] → model input via pixel = (255·x − mean) / std (faceplugin fr_feature: mean 127,
  * std 128, see its lib/fr_feature.js) fed as NHWC, output rows L2-normalised.
  */
-import { tf } from '../engine/tf';
+import { tf } from '../tfjs/tf';
 import type { TfOnnxModel } from './model';
 
 export interface PixelNorm {

@@ -1,5 +1,5 @@
 /**
- * `loadOnnxAsTf`: an ONNX model as a differentiable TF.js function (issue 5, item 3: white-box access to
+ * `loadOnnxAsTf`: an ONNX model as a differentiable TF.js function (white-box access to
  * ONNX face encoders such as faceplugin's fr_feature.onnx, ArcFace-style, [1,3,112,112] → 512).
  *
  * Weights live on the TF.js backend active at load time; call `initEngine()` first. `execute` runs inside
@@ -7,7 +7,7 @@
  * output back to the inputs. Convolution input-gradients are built from forward convolutions (see
  * `ops/convGrad.ts`), so no missing wasm backprop kernel is needed.
  */
-import { tf } from '../engine/tf';
+import { tf } from '../tfjs/tf';
 import { compileGraph, CompiledGraph, GraphInput } from './compile';
 import { RunContext } from './ops/types';
 import { readModelProto } from './proto';

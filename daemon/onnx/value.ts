@@ -6,7 +6,7 @@
  * are transposed back to ONNX layout only where an op needs the logical layout (Reshape, Flatten, Gemm, …).
  * Element-wise ops run in either layout; constants they meet are broadcast into the same layout.
  */
-import { tf } from '../engine/tf';
+import { tf } from '../tfjs/tf';
 import { HostArray } from './hostArray';
 
 export interface TensorValue {

@@ -1,6 +1,6 @@
 /**
  * Decoding embeddings into face images on ONNX Runtime: the inference graph of the W1 decoder
- * (./trainer.ts forward, BN with moving statistics) in batches, with daemon/blackbox/reconstruct.ts
+ * (./trainer.ts forward, BN with moving statistics) in batches, with daemon/decoder/reconstruct.ts
  * decodeEmbeddings's output convention — [N, S, S, 3] uint8, y·255 rounded half to even (tf.round) and
  * clipped — so it can stand in for it wherever the decoder is on ONNX Runtime.
  */

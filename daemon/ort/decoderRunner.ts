@@ -1,15 +1,15 @@
 /**
  * The black-box decoder on either engine, chosen by ./engineChoice.ts: ONNX Runtime (./trainer.ts) wherever
  * it covers the model, TF.js (daemon/nets/decoder.ts, the reference) on request or as the fallback. Both sit behind
- * `DecoderRunner`, fed host batches, so the training loop is the same on either; the TF.js runner builds the
- * very tensors the loop built before (so TF.js training is unchanged).
+ * `DecoderRunner`, fed host batches, so the training loop is the same on either; the TF.js runner builds exactly the tensors
+ * of the TF.js reference, so both engines train the same model from the same batches.
  *
  *   'auto'         ONNX Runtime; if its graph cannot be built or run (an op without a backward rule, a
  *                  session that does not start), TF.js with a warning naming the reason.
  *   'onnxruntime'  ONNX Runtime or a clear error.
  *   'tfjs'         TF.js.
  */
-import { tf } from '../engine/tf';
+import { tf } from '../tfjs/tf';
 import { Decoder, DecoderOptions, IdentityEmbed, LinearBaseInit } from '../nets/decoder';
 import type { SurrogateEmitter } from './decoderGraph';
 import { CheckpointMismatchError, OrtDecoderTrainer, OrtTrainerSettings, StepOutcome } from './trainer';
@@ -23,7 +23,7 @@ export type { EngineDecision, EngineRequest } from './engineChoice';
  */
 export interface HostBatch { z: Float32Array; pixels: Uint8Array; n: number; idTarget?: Float32Array }
 
-/** The identity term's surrogate on either engine (see daemon/blackbox/surrogate.ts). */
+/** The identity term's surrogate on either engine (see daemon/decoder/surrogate.ts). */
 export interface IdentitySurrogate {
   id: string;
   dim: number;

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { clampThreads, machineCores } from '../engine/threads';
+import { clampThreads, machineCores } from '../tfjs/threads';
 import { envCount, envSwitch, envValue } from '../protocol/env';
 
 export type ProviderChoice = 'auto' | 'cpu' | 'cuda';

@@ -12,7 +12,7 @@
  * stop after repeated ones.
  */
 import * as ort from 'onnxruntime-node';
-import { tf } from '../engine/tf';
+import { tf } from '../tfjs/tf';
 import { Decoder, DecoderOptions, DecoderState, LinearBaseInit, readDecoderCheckpoint, trainingNoiseSeed, validateDecoderOptions, writeDecoderCheckpoint } from '../nets/decoder';
 import { AdamConstants, adamConstantsOf, adamUpdate, transposeGather } from '../nets/layers/adam';
 import { updateMovingAveragesHost } from '../nets/layers/batchNorm';

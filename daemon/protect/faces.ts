@@ -8,7 +8,7 @@
  * (daemon/attack/inversion.ts) draws the answer. Each face is then embedded by the encoder itself, as a
  * system that captured it would.
  */
-import { tf } from '../engine/tf';
+import { tf } from '../tfjs/tf';
 import type { Encoder } from '../encoders/types';
 import { buildPcaFaceModel, type PcaFaceModel } from '../attack/faceModel/pca';
 import { findPcaFaceModel, keepPcaFaceModel } from '../attack/faceModel/pcaCache';

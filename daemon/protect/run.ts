@@ -13,7 +13,7 @@ import { defaultCacheDir } from '../data/pipeline';
 import { makeIdentitySplit, seededShuffle } from '../data/split';
 import { planAttack, protectAttackSpec } from '../attack/plan';
 import { loadEncoder } from '../encoders/load';
-import { throwIfCancelled, type AttackContext as JobContext } from '../runs/context';
+import { throwIfCancelled, type AttackContext as JobContext } from '../runs/attackContext';
 import { evaluateScheme, evaluateUnprotected, type PropertyOptions, type RowResult, type SubjectSet } from './evaluate';
 import { loadFaceInverter } from './faces';
 import { writeProtectReport } from './report';

@@ -20,7 +20,7 @@ import { Static, Type } from '@sinclair/typebox';
 import { BudgetSchema, JobPhaseSchema } from './budget';
 import { defineNotification, defineRequest } from './message';
 import { EvaluationReportSchema } from './report';
-import { MetricsLineSchema, RunKindSchema, RunManifestSchema } from './runFolder';
+import { MetricsLineSchema, RUN_FILES, RunKindSchema, RunManifestSchema } from './runFolder';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -209,6 +209,23 @@ export const RunFaceSchema = Type.Object({
 });
 export type RunFace = Static<typeof RunFaceSchema>;
 
+/** PNG or JPEG by their magic bytes; anything else is neither served nor shown as a picture (daemon and extension alike). */
+export function pictureType(bytes: Uint8Array): 'image/png' | 'image/jpeg' | undefined {
+  if (bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47 && bytes[4] === 0x0d && bytes[5] === 0x0a && bytes[6] === 0x1a && bytes[7] === 0x0a) return 'image/png';
+  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'image/jpeg';
+  return undefined;
+}
+
+/**
+ * A face picture's file on the daemon's machine: `rel` (a RunFace's `image` or `original`) inside the run's
+ * reconstructions folder, joined with the separator `runDir` uses. For a client on the daemon's machine only
+ * (it opens the file itself); others fetch the bytes with `daemon/runImages`.
+ */
+export function runPictureFile(runDir: string, rel: string): string {
+  const sep = runDir.includes('\\') && !runDir.includes('/') ? '\\' : '/';
+  return [runDir.replace(/[\\/]+$/, ''), RUN_FILES.reconstructions, rel].join(sep);
+}
+
 /** Everything a client shows of one run, read whole. */
 export const RunStateSchema = Type.Object({
   name: Type.String(),
@@ -229,19 +246,28 @@ export type RunState = Static<typeof RunStateSchema>;
 const RunParams = Type.Object({ run: RunNameSchema }, { additionalProperties: false });
 const Ok = Type.Object({ ok: Type.Boolean() });
 
+/** The run history: newest first, from `<workspace>/runs` and every other runs folder the workspace's run configs name. */
+const RunsListSchema = Type.Object({
+  /** `<workspace>/runs` on the daemon's machine. */
+  runsRoot: Type.String(),
+  /** Every folder whose runs are listed, runsRoot first (absent from older daemons: runsRoot only). */
+  runsRoots: Type.Optional(Type.Array(Type.String())),
+  runs: Type.Array(RunSummarySchema),
+});
+
 /**
  * client → daemon: the whole run history under the daemon's runs root (newest first), then `daemon/runsChanged`
  * deltas on this connection until `daemon/unsubscribeRuns` or the connection closes.
  */
 export const SubscribeRunsRequest = defineRequest('daemon/subscribeRuns', Type.Object({}, { additionalProperties: false }),
-  Type.Object({ runsRoot: Type.String(), runs: Type.Array(RunSummarySchema) }));
+  RunsListSchema);
 
 /**
  * client → daemon: the run history under the daemon's runs root (newest first) once, without following it:
  * what a picker (Evaluate, Invert with a run's decoder) offers. `dir` is a path on the daemon's machine.
  */
 export const ListRunsRequest = defineRequest('daemon/listRuns', Type.Object({}, { additionalProperties: false }),
-  Type.Object({ runsRoot: Type.String(), runs: Type.Array(RunSummarySchema) }));
+  RunsListSchema);
 
 /** client → daemon: no more `daemon/runsChanged` on this connection. */
 export const UnsubscribeRunsRequest = defineRequest('daemon/unsubscribeRuns', Type.Object({}, { additionalProperties: false }), Ok);

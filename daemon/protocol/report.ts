@@ -26,7 +26,7 @@ export const REPORT_VERSION = 2;
 export const SUBJECTS = ['attack', 'nearest-face', 'mean-face', 'real-crop'] as const;
 export type Subject = (typeof SUBJECTS)[number];
 /**
- * `independent` (issue 26 item 4): detection, landmarks and alignment by a detector family the attack used in
+ * `independent`: detection, landmarks and alignment by a detector family the attack used in
  * no role (face-api's SSD MobileNet v1 + 68 landmarks), each crop on a neutral grey canvas; absent in older reports.
  */
 export const PROTOCOLS = ['direct', 'redetect', 'independent'] as const;

@@ -258,7 +258,7 @@ export function configIdentity(config: RunConfig): unknown {
   const { engine: _engine, ...training } = config.training;
   void _engine;
   const out = { ...config, training: training as Record<string, unknown>, decoder: { ...config.decoder } as Record<string, unknown> };
-  // Settings added after run folders already existed (issue 13) are left out while at their neutral
+  // Settings added after run folders already existed (the decoder's training options) are left out while at their neutral
   // defaults, so a run folder made before them still resumes and re-evaluates with the same config.
   for (const [section, key, neutral] of LATER_SETTINGS) {
     if (out[section][key] === neutral) delete out[section][key];

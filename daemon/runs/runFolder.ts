@@ -5,7 +5,13 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { RunConfig } from '../protocol/runConfig';
 import { MetricsLine, RUN_FILES, RunManifest } from '../protocol/runFolder';
+
+/** A run config's folder: `<workspace>/<runsDir>/<name>` (the run feed lists every runsDir the workspace's configs name). */
+export function runDirOf(config: Pick<RunConfig, 'runsDir' | 'name'>, workspaceDir: string): string {
+  return path.resolve(workspaceDir, config.runsDir, config.name);
+}
 
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });

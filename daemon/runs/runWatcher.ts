@@ -147,7 +147,11 @@ export class RunsListWatcher {
   private last: RunSummary[];
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly runsRoot: string, initial: RunSummary[], private readonly onChange: (delta: RunsDelta, runs: RunSummary[]) => void, intervalMs = 2000) {
+  private readonly list: () => RunSummary[];
+
+  /** `runs`: a runs root (its folders listed), or how to list the runs (several roots). */
+  constructor(runs: string | (() => RunSummary[]), initial: RunSummary[], private readonly onChange: (delta: RunsDelta, runs: RunSummary[]) => void, intervalMs = 2000) {
+    this.list = typeof runs === 'string' ? () => listRuns(runs) : runs;
     this.last = initial;
     if (intervalMs > 0) {
       this.timer = setInterval(() => this.poll(), intervalMs);
@@ -161,7 +165,7 @@ export class RunsListWatcher {
   poll(): void {
     let runs: RunSummary[];
     try {
-      runs = listRuns(this.runsRoot);
+      runs = this.list();
     } catch {
       return; // unreadable root: keep the last list; a new subscription reports the error
     }

@@ -1,18 +1,20 @@
 /**
  * The daemon's run-folder feed, the dashboard's source (messages in protocol/daemon.ts): per connection, a
- * subscription to the run history under the runs root (one list watcher shared by all subscribers, its deltas
+ * subscription to the run history under the runs roots (`<workspace>/runs` and the other runs folders the
+ * workspace's run configs name, runs/runsFolders.ts; one list watcher shared by all subscribers, its deltas
  * fanned out) and to single runs (one watcher per connection and run, started from the snapshot that
  * connection was sent, so each gets exactly the metric lines after what it has), and face pictures as bytes.
  *
- * Confinement: a run is named by one path segment (the schema refuses `/`, `..`), must be a folder of the runs
- * root, and its real path and that of every picture served (after symlinks) must lie inside the runs root's
- * real path (security/paths.ts `confinePath`); index.json paths that leave the reconstructions folder are
+ * Confinement: a run is named by one path segment (the schema refuses `/`, `..`), must be a folder of a runs
+ * root (the first root holding that name wins, in the list and when served alike; a runs folder outside the
+ * daemon's allowed roots is not served), and its real path and that of every picture served (after symlinks)
+ * must lie inside that runs root's real path (security/paths.ts `confinePath`); index.json paths that leave the reconstructions folder are
  * skipped when read (runs/runReader.ts). Bad files become problems in the answer, never an exception.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  RunEvaluationNotification, RunFacesNotification, RunManifestNotification, RunMetricsNotification, RunRemovedNotification,
+  compareRuns, pictureType, RunEvaluationNotification, RunFacesNotification, RunManifestNotification, RunMetricsNotification, RunRemovedNotification,
   RunsChangedNotification, RunStateNotification,
   type RunImagesRequest, type RunState, type RunSummary,
 } from '../protocol/daemon';
@@ -27,8 +29,12 @@ import type { TSchema } from '@sinclair/typebox';
 export type Notify = <P extends TSchema>(type: NotificationType<string, P>, params: ParamsOf<NotificationType<string, P>>) => void;
 
 export interface RunFeedOptions {
-  /** `<workspace>/runs`: the only folder whose runs are served. */
+  /** `<workspace>/runs`: whose runs are served first. */
   runsRoot: string;
+  /** The other runs folders (those the workspace's run configs name), asked again at each listing. */
+  moreRoots?: () => readonly string[];
+  /** Runs folders are served only inside these (the daemon's allowed roots); all of them when absent. */
+  allowedRoots?: readonly string[];
   /** Poll period of a subscribed run's files, ms (0: no timer, tests call `poll()`). */
   runPollMs?: number;
   /** Poll period of the runs root listing, ms (0: no timer). */
@@ -45,13 +51,6 @@ export const MAX_IMAGES_ANSWER_BYTES = 16 * 1024 * 1024;
 type ImagesParams = ParamsOf<typeof RunImagesRequest>;
 type ImagesResult = ResultOf<typeof RunImagesRequest>;
 
-/** PNG or JPEG by their magic bytes; anything else is not served as a picture. */
-export function imageType(bytes: Uint8Array): 'image/png' | 'image/jpeg' | undefined {
-  if (bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47 && bytes[4] === 0x0d && bytes[5] === 0x0a && bytes[6] === 0x1a && bytes[7] === 0x0a) return 'image/png';
-  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'image/jpeg';
-  return undefined;
-}
-
 interface RunSub { watcher: RunWatcher }
 
 export class RunFeed {
@@ -64,25 +63,45 @@ export class RunFeed {
     this.runsRoot = path.resolve(opts.runsRoot);
   }
 
+  /** The folders whose runs are served: the runs root, then the other runs folders inside the allowed roots. */
+  roots(): string[] {
+    const allowed = this.opts.allowedRoots;
+    const more = (this.opts.moreRoots?.() ?? []).map((r) => path.resolve(r)).filter((r) => {
+      if (!allowed) return true;
+      try { confinePath(r, allowed, 'runs folder'); return true; } catch { return false; }
+    });
+    return [...new Set([this.runsRoot, ...more])];
+  }
+
+  /** Every served run, newest first; a name held by two roots is the first root's. */
+  private allRuns(): RunSummary[] {
+    const seen = new Set<string>();
+    const runs: RunSummary[] = [];
+    for (const root of this.roots()) {
+      for (const r of listRuns(root)) if (!seen.has(r.name)) { seen.add(r.name); runs.push(r); }
+    }
+    return runs.sort(compareRuns);
+  }
+
   /** Whole history now, not followed. */
-  listRuns(): { runsRoot: string; runs: RunSummary[] } {
+  listRuns(): { runsRoot: string; runsRoots: string[]; runs: RunSummary[] } {
     try {
-      return { runsRoot: this.runsRoot, runs: listRuns(this.runsRoot) };
+      return { runsRoot: this.runsRoot, runsRoots: this.roots(), runs: this.allRuns() };
     } catch (e) {
       throw new ProtocolError(ErrorCode.InternalError, (e as Error).message);
     }
   }
 
   /** Whole history now; `daemon/runsChanged` to `notify` from then on. */
-  subscribeRuns(conn: object, notify: Notify): { runsRoot: string; runs: RunSummary[] } {
-    const { runs } = this.listRuns();
+  subscribeRuns(conn: object, notify: Notify): { runsRoot: string; runsRoots: string[]; runs: RunSummary[] } {
+    const list = this.listRuns();
     this.listeners.set(conn, notify);
     if (!this.listWatcher) {
-      this.listWatcher = new RunsListWatcher(this.runsRoot, runs, (delta) => {
+      this.listWatcher = new RunsListWatcher(() => this.allRuns(), list.runs, (delta) => {
         for (const n of this.listeners.values()) n(RunsChangedNotification, delta);
       }, this.opts.listPollMs ?? 2000);
     }
-    return { runsRoot: this.runsRoot, runs };
+    return list;
   }
 
   unsubscribeRuns(conn: object): boolean {
@@ -91,16 +110,16 @@ export class RunFeed {
     return had;
   }
 
-  /** The folder of run `name`, checked to be a folder of the runs root whose real path stays inside it. */
+  /** The folder of run `name`, checked to be a folder of a runs root (the first holding it) whose real path stays inside it. */
   runDir(name: string): string {
     if (name.length === 0 || name.includes('/') || name.includes('\\') || name.includes('\0') || name === '.' || name === '..') {
       throw new ProtocolError(ErrorCode.InvalidParams, `run "${name.slice(0, 100)}" is not a folder name`);
     }
-    const dir = path.join(this.runsRoot, name);
-    let isDir = false;
-    try { isDir = fs.statSync(dir).isDirectory(); } catch { isDir = false; }
-    if (!isDir) throw new ProtocolError(ErrorCode.NotFound, `no run "${name}" in ${this.runsRoot}`);
-    confinePath(dir, [this.runsRoot], `run "${name}"`);
+    const roots = this.roots();
+    const root = roots.find((r) => { try { return fs.statSync(path.join(r, name)).isDirectory(); } catch { return false; } });
+    if (!root) throw new ProtocolError(ErrorCode.NotFound, `no run "${name}" in ${roots.join(', ')}`);
+    const dir = path.join(root, name);
+    confinePath(dir, [root], `run "${name}"`);
     return dir;
   }
 
@@ -172,7 +191,7 @@ export class RunFeed {
       const file = path.join(base, rel);
       let data: Buffer;
       try {
-        confinePath(file, [this.runsRoot], `picture of "${want.id}"`);
+        confinePath(file, [path.dirname(dir)], `picture of "${want.id}"`);
         const st = fs.statSync(file);
         if (!st.isFile()) throw new Error(`${file} is not a file`);
         if (st.size > MAX_IMAGE_BYTES) throw new Error(`${file} is ${st.size} bytes (limit ${MAX_IMAGE_BYTES})`);
@@ -182,7 +201,7 @@ export class RunFeed {
         images.push({ ...want, problem: code === 'ENOENT' ? `${file} does not exist` : (e as Error).message });
         continue;
       }
-      const type = imageType(data);
+      const type = pictureType(data);
       if (!type) { images.push({ ...want, problem: `${file} is neither a PNG nor a JPEG` }); continue; }
       if (images.some((i) => i.data) && bytes + data.length > MAX_IMAGES_ANSWER_BYTES) break; // asked for again
       bytes += data.length;

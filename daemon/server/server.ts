@@ -27,6 +27,7 @@ import { AllowedRoots, daemonRoots } from '../security/roots';
 import { checkUpgrade } from './auth';
 import { HandlerTable } from './handlers';
 import { isPlainObject } from '../protocol/json';
+import { runsFoldersOf, runsFoldersOfJobs } from '../runs/runsFolders';
 import { RunFeed, type Notify, type RunFeedOptions } from './runFeed';
 
 export interface EngineSummary {
@@ -96,7 +97,12 @@ export class DaemonServer {
 
   constructor(private readonly opts: DaemonServerOptions) {
     this.roots = opts.roots ?? daemonRoots({ workspaceDir: opts.workspaceDir });
-    this.runs = new RunFeed({ ...opts.runFeed, runsRoot: path.join(path.resolve(opts.workspaceDir), DEFAULT_RUNS_DIR) });
+    // The feed follows every runs folder the workspace's run configs name, and the folder of every run this
+    // daemon's run, train and evaluate jobs write (a config from outside the workspace), not only <workspace>/runs.
+    this.runs = new RunFeed({
+      ...opts.runFeed, runsRoot: path.join(path.resolve(opts.workspaceDir), DEFAULT_RUNS_DIR),
+      moreRoots: () => [...runsFoldersOf(opts.workspaceDir), ...runsFoldersOfJobs(this.queue.list())], allowedRoots: this.roots.all,
+    });
     this.queue = new JobQueue(opts.kinds, opts.workspaceDir);
     this.queue.listen({
       state: (job) => this.broadcastJob(job.id, JobStateNotification, { job: safeJob(job) }),

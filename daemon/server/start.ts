@@ -5,8 +5,8 @@
  * boundaries, and cancellation only stops at a boundary) and remove the connection file.
  */
 import * as path from 'node:path';
-import { initEngine, BackendChoice } from '../engine/backend';
-import { tf } from '../engine/tf';
+import { initEngine, BackendChoice } from '../tfjs/backend';
+import { tf } from '../tfjs/tf';
 import type { JobKind } from '../jobs/defineJobKind';
 import type { LogLevel } from '../protocol/daemon';
 import { daemonRoots, setActiveRoots } from '../security/roots';

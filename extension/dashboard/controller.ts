@@ -16,12 +16,13 @@
 import * as path from 'node:path';
 import type { DaemonClient } from '../../daemon/protocol/client';
 import {
-  compareRuns, RunEvaluationNotification, RunFacesNotification, RunImagesRequest, RunManifestNotification, RunMetricsNotification,
+  compareRuns, pictureType, runPictureFile, RunEvaluationNotification, RunFacesNotification, RunImagesRequest, RunManifestNotification, RunMetricsNotification,
   RunRemovedNotification, RunsChangedNotification, RunStateNotification, SubscribeRunRequest, SubscribeRunsRequest,
   UnsubscribeRunRequest, UnsubscribeRunsRequest, MAX_IMAGES_PER_REQUEST,
   type JobInfo, type RunFace, type RunState, type RunSummary,
 } from '../../daemon/protocol/daemon';
 import type { NotificationType, ParamsOf } from '../../daemon/protocol/message';
+import { applyRunDelta, type RunDelta } from '../../daemon/protocol/runDelta';
 import {
   DaemonMessage, EvaluationMessage, FaceImagesMessage, FacesMessage, JobMessage, ManifestMessage, MetricsMessage, OpenImageMessage,
   ReadyMessage, ReconnectMessage, RefreshMessage, RunRemovedMessage, RunsMessage, SelectRunMessage, StateMessage,
@@ -118,13 +119,12 @@ export function daemonLink(link: Pick<DashboardLink, 'state' | 'endpoint' | 'las
 
 /** `data:` URI of a picture, or undefined when its bytes are neither PNG nor JPEG (whatever the daemon said). */
 export function pictureUri(bytes: Buffer): { uri: string; type: 'image/png' | 'image/jpeg' } | undefined {
-  const png = bytes.length >= 8 && bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
-  const jpeg = bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
-  const type = png ? 'image/png' : jpeg ? 'image/jpeg' : undefined;
+  const type = pictureType(bytes);
   return type ? { uri: `data:${type};base64,${bytes.toString('base64')}`, type } : undefined;
 }
 
-interface Shown { state: RunState; removed: boolean }
+/** The run shown: the daemon's state of it, kept current by its deltas (protocol/runDelta.ts), and whether its folder is gone. */
+type Shown = RunState & { removed: boolean };
 interface Wanted { id: string; which: 'image' | 'original'; version: string }
 
 export class DashboardController {
@@ -132,6 +132,8 @@ export class DashboardController {
   /** The daemon the runs below came from (another one's runs are not shown meanwhile). */
   private source: string | undefined;
   private runsRoot: string | null = null;
+  /** Every folder whose runs the daemon lists (its runs root first, then those its run configs name). */
+  private runsRoots: string[] = [];
   private runs: RunSummary[] = [];
   /** The run the user asked for (by name), shown once the daemon has it. */
   private wanted: string | undefined;
@@ -162,7 +164,7 @@ export class DashboardController {
   }
 
   /** The run shown (its name), if any. */
-  get shownRun(): string | undefined { return this.shown?.state.name; }
+  get shownRun(): string | undefined { return this.shown?.name; }
 
   /** A message from the webview. Unknown or malformed ones are logged and ignored. */
   async handle(msg: unknown): Promise<void> {
@@ -171,7 +173,7 @@ export class DashboardController {
       this.readySeen = true;
       // An explicit run (openDashboard(run)) wins over the one the restored webview remembers.
       this.wanted ??= msg.params.run;
-      if (this.attached && this.wanted && this.wanted !== this.shown?.state.name && this.runs.some((r) => r.name === this.wanted)) await this.select(this.wanted);
+      if (this.attached && this.wanted && this.wanted !== this.shown?.name && this.runs.some((r) => r.name === this.wanted)) await this.select(this.wanted);
       else { this.postState(); void this.loadPictures(); }
     } else if (SelectRunMessage.is(msg)) {
       if (!this.runs.some((r) => r.name === msg.params.run)) {
@@ -210,7 +212,7 @@ export class DashboardController {
   private runName(run: string): string | undefined {
     if (!/[\\/]/.test(run)) return run;
     const dir = path.resolve(run);
-    if (this.runsRoot === null || sameDir(path.dirname(dir), this.runsRoot)) return path.basename(dir);
+    if (this.runsRoot === null || this.isRunsRoot(path.dirname(dir))) return path.basename(dir);
     this.host.log(`dashboard: ${run} is not a folder of the daemon's runs root ${this.runsRoot}; only those are shown`);
     this.message = `${run} is outside the daemon's runs (${this.runsRoot}): only folders there are shown.`;
     return undefined;
@@ -234,9 +236,10 @@ export class DashboardController {
     if (url !== this.source) {
       // Another daemon (or the local one restarted on another port): what the last one sent is not its
       // state; the run shown is asked for again by name.
-      this.wanted ??= this.shown?.state.name;
+      this.wanted ??= this.shown?.name;
       this.source = url;
       this.runsRoot = null;
+      this.runsRoots = [];
       this.runs = [];
       this.shown = undefined;
       this.message = undefined;
@@ -251,45 +254,35 @@ export class DashboardController {
       off: [
         on(RunsChangedNotification, (p) => this.onRunsChanged(p.changed, p.removed)),
         on(RunMetricsNotification, (p) => {
-          const s = this.shownAs(p.run);
-          if (!s) return;
-          s.state.metrics = s.state.metrics.concat(p.lines);
-          if (p.problems) for (const x of p.problems) if (!s.state.problems.includes(x)) s.state.problems.push(x);
+          if (!this.reduce(p.run, { kind: 'metrics', lines: p.lines, ...(p.problems ? { problems: p.problems } : {}) })) return;
           this.post(MetricsMessage.create({ run: p.run, lines: p.lines, ...(p.problems ? { problems: p.problems } : {}) }));
         }),
         on(RunManifestNotification, (p) => {
-          const s = this.shownAs(p.run);
-          if (!s) return;
+          if (!this.reduce(p.run, { kind: 'manifest', manifest: p.manifest })) return;
           if (p.problem) this.host.log(`dashboard: ${p.problem}`);
-          s.state.manifest = p.manifest;
           this.post(ManifestMessage.create({ run: p.run, manifest: p.manifest }));
         }),
         on(RunFacesNotification, (p) => {
-          const s = this.shownAs(p.run);
+          const s = this.reduce(p.run, { kind: 'faces', faces: p.faces });
           if (!s) return;
           for (const x of p.problems ?? []) this.host.log(`dashboard: ${x}`);
-          s.state.faces = p.faces;
-          this.post(FacesMessage.create({ run: p.run, faces: this.faceViews(s.state) }));
+          this.post(FacesMessage.create({ run: p.run, faces: this.faceViews(s) }));
           void this.loadPictures();
         }),
         on(RunEvaluationNotification, (p) => {
-          const s = this.shownAs(p.run);
-          if (!s) return;
+          if (!this.reduce(p.run, { kind: 'evaluation', evaluation: p.evaluation, ...(p.problem ? { problem: p.problem } : {}) })) return;
           if (p.problem) this.host.log(`dashboard: ${p.problem}`);
-          const { evaluationProblem: _old, ...rest } = s.state;
-          s.state = { ...rest, evaluation: p.evaluation, ...(p.problem ? { evaluationProblem: p.problem } : {}) };
           this.post(EvaluationMessage.create({ run: p.run, evaluation: p.evaluation, ...(p.problem ? { problem: p.problem } : {}) }));
         }),
         on(RunRemovedNotification, (p) => {
-          const s = this.shownAs(p.run);
+          const s = this.reduce(p.run, { kind: 'removed' });
           if (!s) return;
-          s.removed = true;
-          this.message = `Run folder ${s.state.dir} was deleted.`;
+          this.message = `Run folder ${s.dir} was deleted.`;
           this.post(RunRemovedMessage.create({ run: p.run, message: this.message }));
         }),
         on(RunStateNotification, (p) => {
           if (!this.shownAs(p.run.name)) return;
-          this.shown = { state: p.run, removed: false };
+          this.shown = { ...p.run, removed: false };
           this.message = undefined;
           this.postState();
           void this.loadPictures();
@@ -297,6 +290,11 @@ export class DashboardController {
       ],
     };
     void this.resubscribe();
+  }
+
+  /** Whether `dir` is a folder whose runs the daemon lists. */
+  private isRunsRoot(dir: string): boolean {
+    return this.runsRoots.some((r) => sameDir(dir, r));
   }
 
   private detach(): void {
@@ -307,7 +305,15 @@ export class DashboardController {
   }
 
   private shownAs(run: string): Shown | undefined {
-    return this.shown?.state.name === run ? this.shown : undefined;
+    return this.shown?.name === run ? this.shown : undefined;
+  }
+
+  /** Applies a delta of run `run` when it is the one shown (the webview applies the same one): the run after it, else undefined. */
+  private reduce(run: string, delta: RunDelta<RunFace>): Shown | undefined {
+    const s = this.shownAs(run);
+    if (!s) return undefined;
+    this.shown = applyRunDelta(s, delta);
+    return this.shown;
   }
 
   /** Subscribes to the history and the shown run again and posts the whole state (connect, reconnect, Refresh). */
@@ -320,9 +326,10 @@ export class DashboardController {
       if (gen !== this.gen) return;
       if (!SubscribeRunsRequest.isResult(list)) throw new Error('the daemon answered daemon/subscribeRuns with something that does not match its schema');
       this.runsRoot = list.runsRoot;
+      this.runsRoots = list.runsRoots ?? [list.runsRoot];
       this.runs = list.runs;
       if (this.message && !this.shown?.removed) this.message = undefined;
-      const name = [this.wanted, this.shown?.state.name].find((n) => n !== undefined && this.runs.some((r) => r.name === n)) ?? this.runs[0]?.name;
+      const name = [this.wanted, this.shown?.name].find((n) => n !== undefined && this.runs.some((r) => r.name === n)) ?? this.runs[0]?.name;
       if (!name) {
         this.shown = undefined;
         this.postState();
@@ -343,12 +350,12 @@ export class DashboardController {
   }
 
   private async subscribeRun(c: FeedClient, name: string, gen: number): Promise<void> {
-    const previous = this.shown?.state.name;
+    const previous = this.shown?.name;
     if (previous !== undefined && previous !== name) void c.request(UnsubscribeRunRequest, { run: previous }, REQUEST_MS).catch(() => undefined);
     const r = await c.request(SubscribeRunRequest, { run: name }, REQUEST_MS);
     if (gen !== this.gen) return;
     if (!SubscribeRunRequest.isResult(r)) throw new Error('the daemon answered daemon/subscribeRun with something that does not match its schema');
-    this.shown = { state: r.run, removed: false };
+    this.shown = { ...r.run, removed: false };
     this.message = undefined;
     this.postState();
     void this.loadPictures();
@@ -365,17 +372,17 @@ export class DashboardController {
   private onJob(job: JobInfo): void {
     // A job that has just announced its run folder: show that run at once, in its setup, rather than the run
     // shown before (the history lists it at its next poll; the run's own feed starts now).
-    if (job.runDir && job.state === 'running' && !this.followed.has(job.id) && this.runsRoot !== null && sameDir(path.dirname(job.runDir), this.runsRoot)) {
+    if (job.runDir && job.state === 'running' && !this.followed.has(job.id) && this.isRunsRoot(path.dirname(job.runDir))) {
       this.followed.add(job.id);
       const name = path.basename(job.runDir);
-      if (this.shown?.state.name !== name && this.attached) {
+      if (this.shown?.name !== name && this.attached) {
         this.wanted = name;
         void this.select(name);
         return;
       }
     }
     const s = this.shown;
-    if (s && sameDir(job.runDir, s.state.dir) && this.jobFor(s.state.dir)?.id === job.id) this.post(JobMessage.create({ run: s.state.name, job: jobView(job) }));
+    if (s && sameDir(job.runDir, s.dir) && this.jobFor(s.dir)?.id === job.id) this.post(JobMessage.create({ run: s.name, job: jobView(job) }));
   }
 
   /** The newest daemon job writing `dir`, from the connection's job tracker (every job, full state then deltas). */
@@ -392,14 +399,14 @@ export class DashboardController {
 
   private wholeState(): DashboardState {
     const s = this.shown;
-    const job = s ? this.jobFor(s.state.dir) : undefined;
+    const job = s ? this.jobFor(s.dir) : undefined;
     return {
       runsRoot: this.runsRoot,
       runs: this.runs,
       selected: s ? {
-        name: s.state.name, dir: s.state.dir, manifest: s.state.manifest, metrics: s.state.metrics, faces: this.faceViews(s.state),
-        evaluation: s.state.evaluation, ...(s.state.evaluationProblem ? { evaluationProblem: s.state.evaluationProblem } : {}),
-        job: job ? jobView(job) : null, problems: s.state.problems, removed: s.removed,
+        name: s.name, dir: s.dir, manifest: s.manifest, metrics: s.metrics, faces: this.faceViews(s),
+        evaluation: s.evaluation, ...(s.evaluationProblem ? { evaluationProblem: s.evaluationProblem } : {}),
+        job: job ? jobView(job) : null, problems: s.problems, removed: s.removed,
       } : null,
       daemon: daemonLink(this.opts.link),
       ...(this.message ? { message: this.message } : {}),
@@ -462,8 +469,8 @@ export class DashboardController {
     const c = this.attached?.client;
     if (!s || !c || !this.readySeen) return;
     const gen = ++this.imageGen;
-    const run = s.state.name;
-    const queue = this.wantedPictures(s.state).filter((w) => !this.pictures.has(this.key(run, w)));
+    const run = s.name;
+    const queue = this.wantedPictures(s).filter((w) => !this.pictures.has(this.key(run, w)));
     const page = Math.max(1, Math.min(this.opts.imagePage ?? MAX_IMAGES_PER_REQUEST, MAX_IMAGES_PER_REQUEST));
     while (queue.length > 0) {
       const ask = queue.splice(0, page);
@@ -474,7 +481,7 @@ export class DashboardController {
         if (gen === this.imageGen) this.host.log(`dashboard: cannot fetch pictures of run "${run}": ${(e as Error).message}`);
         return;
       }
-      if (gen !== this.imageGen || this.shown?.state.name !== run) return;
+      if (gen !== this.imageGen || this.shown?.name !== run) return;
       if (!RunImagesRequest.isResult(answer)) { this.host.log('dashboard: the daemon answered daemon/runImages with something that does not match its schema'); return; }
       const got = new Map<string, { id: string; imageUri?: string; originalUri?: string }>();
       const answered = new Set<string>();
@@ -500,7 +507,7 @@ export class DashboardController {
 
   private async openImage(run: string, face: string, which: 'image' | 'original'): Promise<void> {
     const s = this.shownAs(run);
-    const f = s?.state.faces.find((x) => x.id === face);
+    const f = s?.faces.find((x) => x.id === face);
     const rel = which === 'image' ? f?.image : f?.original;
     const c = this.attached?.client;
     if (!s || !f || rel === undefined) { this.host.log(`dashboard: openImage of ${which} "${face}" in run "${run}" refused: not a picture of the shown run`); return; }
@@ -519,14 +526,14 @@ export class DashboardController {
     if (!uri) { this.host.log(`dashboard: ${which} "${face}" of run "${run}" cannot be opened${c ? '' : ' (no daemon connected)'}`); return; }
     const comma = uri.indexOf(',');
     const type = uri.startsWith('data:image/png') ? 'image/png' : 'image/jpeg';
-    const local = this.opts.link.endpoint && !this.opts.link.endpoint.remote ? path.join(s.state.dir, 'reconstructions', rel) : undefined;
+    const local = this.opts.link.endpoint && !this.opts.link.endpoint.remote ? path.normalize(runPictureFile(s.dir, rel)) : undefined;
     this.host.openImage({ run, face, which, type, bytes: Buffer.from(uri.slice(comma + 1), 'base64'), ...(local ? { localPath: local } : {}) });
   }
 
   dispose(): void {
     const c = this.attached?.client;
     if (c) {
-      if (this.shown) void c.request(UnsubscribeRunRequest, { run: this.shown.state.name }, REQUEST_MS).catch(() => undefined);
+      if (this.shown) void c.request(UnsubscribeRunRequest, { run: this.shown.name }, REQUEST_MS).catch(() => undefined);
       void c.request(UnsubscribeRunsRequest, {}, REQUEST_MS).catch(() => undefined);
     }
     this.detach();

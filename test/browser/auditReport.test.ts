@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { runAudit } from '../../daemon/audit/run';
-import { initEngine } from '../../daemon/engine/backend';
+import { initEngine } from '../../daemon/tfjs/backend';
 import { makeAuditWorkspace, type AuditWorkspace } from '../fixtures/auditWorkspace';
 import { writeSyntheticAudit } from '../fixtures/syntheticAudit';
 import { lfwAvailable } from '../fixtures/tinyWorkspace';

@@ -19,7 +19,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { tf } from '../../daemon/engine/tf';
+import { tf } from '../../daemon/tfjs/tf';
 import type { JobKind } from '../../daemon/jobs/defineJobKind';
 import { probeJob } from '../../daemon/jobs/kinds/probe';
 import { DaemonServer } from '../../daemon/server/server';
@@ -346,7 +346,7 @@ describe('dashboard webview in Chromium', function () {
     await daemon?.close();
     await page.waitForSelector('[data-testid="banner"]', { timeout: 10_000 });
     assert.match(await page.textContent('[data-testid="banner"]') ?? '', new RegExp(`Lost the daemon at ${daemonUrl.replace(/[.]/g, '\\.')}; reconnecting`));
-    // Issue 21: a daemon being reached again is said to be, not just "not connected".
+    // A daemon being reached again is said to be, not just "not connected".
     assert.match(await page.textContent('#header .daemon') ?? '', new RegExp(`reconnecting to ${daemonUrl.replace(/[.]/g, '\\.')}…`));
     assert.equal(await page.textContent('#header h1'), 'bb-arcface-lfw', 'what was shown stays');
     await page.click('[data-testid="banner"] button:has-text("Connect to Daemon…")');

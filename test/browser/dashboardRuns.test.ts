@@ -1,8 +1,8 @@
 /**
- * Issue 21, what the dashboard shows of a run, in Chromium with the real daemon feed and controller
- * (harness.ts): the name of an evaluated run in the history (item 2), a cancelled run's stop reason (item 4),
- * a running PCA run's method (item 5), the query-search chart's axis (item 6) and the score-distribution
- * plot's threshold labels (item 9). Saves the screenshots under docs/screenshots/ that the README shows.
+ * What the dashboard shows of a run, in Chromium with the real daemon feed and controller
+ * (harness.ts): the name of an evaluated run in the history, a cancelled run's stop reason,
+ * a running PCA run's method, the query-search chart's axis and the score-distribution
+ * plot's threshold labels. Saves the screenshots under docs/screenshots/ that the README shows.
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -66,7 +66,7 @@ const stagedRun = {
   },
 } as unknown as JobKind;
 
-describe('dashboard runs in Chromium (issue 21)', function () {
+describe('dashboard runs in Chromium', function () {
   this.timeout(120_000);
   let tmp: string;
   let d: Dashboard | undefined;
@@ -114,7 +114,7 @@ describe('dashboard runs in Chromium (issue 21)', function () {
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('names every run in the history, evaluated ones with their figures too (item 2)', async () => {
+  it('names every run in the history, evaluated ones with their figures too', async () => {
     const page = (d as Dashboard).page;
     await showRun(page, 'bb-arcface-evaluated');
     const rows = await page.$$eval('.runs .run', (bs) => bs.map((b) => ({
@@ -128,7 +128,7 @@ describe('dashboard runs in Chromium (issue 21)', function () {
     assert.deepEqual((d as Dashboard).problems, []);
   });
 
-  it('labels a running PCA run by its route only, not as a decoder (item 5)', async () => {
+  it('labels a running PCA run by its route only, not as a decoder', async () => {
     const page = (d as Dashboard).page;
     await showRun(page, 'pca-query-running');
     const method = await page.textContent('#header .method') ?? '';
@@ -136,7 +136,7 @@ describe('dashboard runs in Chromium (issue 21)', function () {
     assert.doesNotMatch(method, /decoder/);
   });
 
-  it('puts the cosine axis on the left of a query-search chart, with no "loss" axis (item 6)', async () => {
+  it('puts the cosine axis on the left of a query-search chart, with no "loss" axis', async () => {
     const page = (d as Dashboard).page;
     await showRun(page, 'query-search');
     await page.waitForFunction(() => Number(document.getElementById('loss-chart')?.getAttribute('data-lines')) > 0);
@@ -147,7 +147,7 @@ describe('dashboard runs in Chromium (issue 21)', function () {
     await page.waitForFunction(() => document.getElementById('loss-chart')?.getAttribute('data-axes') === 'left:loss');
   });
 
-  it('says why a cancelled run stopped instead of blaming an older run.json (item 4)', async () => {
+  it('says why a cancelled run stopped instead of blaming an older run.json', async () => {
     const page = (d as Dashboard).page;
     await showRun(page, 'cancelled-search');
     const header = await page.textContent('#header') ?? '';
@@ -157,7 +157,7 @@ describe('dashboard runs in Chromium (issue 21)', function () {
     await page.screenshot({ path: path.join(SHOTS, 'cancelled-run.png'), clip: { x: 0, y: 0, width: 1280, height: 420 } });
   });
 
-  it('says the daemon is starting while it restarts, keeps the view, and is live again after (item 10)', async () => {
+  it('says the daemon is starting while it restarts, keeps the view, and is live again after', async () => {
     const dash = d as Dashboard;
     const page = dash.page;
     await showRun(page, 'query-search');
@@ -180,7 +180,7 @@ describe('dashboard runs in Chromium (issue 21)', function () {
     assert.equal(await page.textContent('#header h1'), 'query-search', 'the same run is shown by the new daemon');
   });
 
-  it('shows a new run at once, in its setup phase, and never calls it done while it evaluates (items 7, 8)', async () => {
+  it('shows a new run at once, in its setup phase, and never calls it done while it evaluates', async () => {
     const dash = d as Dashboard;
     const page = dash.page;
     await showRun(page, 'bb-arcface-evaluated');
@@ -203,7 +203,7 @@ describe('dashboard runs in Chromium (issue 21)', function () {
     await dash.daemon.queue.idle();
   });
 
-  it('draws the score-distribution thresholds with labels that do not overlap (item 9)', async () => {
+  it('draws the score-distribution thresholds with labels that do not overlap', async () => {
     const page = (d as Dashboard).page;
     await showRun(page, 'bb-arcface-evaluated');
     await page.waitForSelector('#distribution svg.distribution text.threshold-label');

@@ -10,7 +10,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { tf } from '../../daemon/engine/tf';
+import { tf } from '../../daemon/tfjs/tf';
 import type { JobKind } from '../../daemon/jobs/defineJobKind';
 import { probeJob } from '../../daemon/jobs/kinds/probe';
 import { DaemonServer } from '../../daemon/server/server';

@@ -1,5 +1,5 @@
 /**
- * The audit at scale and under kill -9 (issue 17, deliverable 5).
+ * The audit at scale and under kill -9.
  * - kill -9: `faceinv audit` on the tiny LFW audit (18 templates in chunks of 2) is killed with SIGKILL at
  *   random moments (seeded) and restarted each time. After every kill, every file of the audit folder that
  *   exists parses (audit.json, config.json, chunks/*.json, report.json), finished chunks never go away,
@@ -19,7 +19,7 @@ import * as path from 'node:path';
 import { npyBytes } from '../../daemon/audit/templateStore';
 import { runAudit } from '../../daemon/audit/run';
 import { mulberry32 } from '../../daemon/data/split';
-import { initEngine } from '../../daemon/engine/backend';
+import { initEngine } from '../../daemon/tfjs/backend';
 import type { JobContext } from '../../daemon/jobs/context';
 import type { ProgressExtras } from '../../daemon/protocol/budget';
 import { makeAuditWorkspace, type AuditWorkspace } from '../fixtures/auditWorkspace';

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Type } from '@sinclair/typebox';
-import { tf } from '../../daemon/engine/tf';
+import { tf } from '../../daemon/tfjs/tf';
 import { defineJobKind, JobKind } from '../../daemon/jobs/defineJobKind';
 import { probeJob } from '../../daemon/jobs/kinds/probe';
 import { throwIfCancelled, yieldToEventLoop } from '../../daemon/jobs/context';

@@ -9,7 +9,7 @@
  * Seed: FACEINV_FUZZ_SEED (default 20261127); count: FACEINV_FUZZ_COUNT (default 10000).
  */
 import * as assert from 'node:assert/strict';
-import { tf } from '../../daemon/engine/tf';
+import { tf } from '../../daemon/tfjs/tf';
 import type { JobKind } from '../../daemon/jobs/defineJobKind';
 import { DAEMON_REQUESTS } from '../../daemon/protocol/daemon';
 import { ErrorCode } from '../../daemon/protocol/message';

@@ -5,7 +5,7 @@
  */
 import { WebSocket } from 'ws';
 import { mulberry32 } from '../../daemon/data/split';
-import { tf } from '../../daemon/engine/tf';
+import { tf } from '../../daemon/tfjs/tf';
 import type { JobKind } from '../../daemon/jobs/defineJobKind';
 import { probeJob } from '../../daemon/jobs/kinds/probe';
 import { TOKEN_HEADER } from '../../daemon/protocol/daemon';

@@ -4,7 +4,7 @@
  * the tensor count returns to its baseline afterwards.
  */
 import * as assert from 'node:assert/strict';
-import { tf } from '../../daemon/engine/tf';
+import { tf } from '../../daemon/tfjs/tf';
 import type { DaemonServer } from '../../daemon/server/server';
 import { RawClient, startTestServer } from './harness';
 

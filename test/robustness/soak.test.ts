@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { runSoak, slope } from '../../daemon/bench/soak';
-import { tf } from '../../daemon/engine/tf';
+import { tf } from '../../daemon/tfjs/tf';
 
 describe('robustness: soak (short)', function () {
   this.timeout(60_000);

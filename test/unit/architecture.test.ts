@@ -16,11 +16,11 @@ const EXTENSION = path.resolve(__dirname, '..', '..', '..', 'extension');
 
 export const LAYERS: string[][] = [
   ['protocol'],
-  ['engine', 'runs', 'io', 'security', 'config', 'math'],
+  ['tfjs', 'runs', 'io', 'security', 'config', 'math'],
   ['onnx'],
   ['nets', 'encoders'],
   ['data', 'ort'],
-  ['blackbox'],
+  ['decoder'],
   ['evaluation'],
   ['attack', 'audit', 'protect'],
   ['jobs', 'lsp'],

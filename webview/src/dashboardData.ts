@@ -5,13 +5,17 @@
  * history rows and the persisted view state. Pure functions of plain data; unit tested under Node.
  */
 import { budgetFraction, formatBudget, formatSeconds, phaseText } from '../../daemon/protocol/budget';
+import { applyRunDelta, type RunDelta } from '../../daemon/protocol/runDelta';
 import type { MetricsLine } from '../../daemon/protocol/runFolder';
 import type { DashboardState, FaceView, RunJob, RunSummary, RunView, ToWebviewMessage } from '../../daemon/protocol/webview';
 
 // ---------------------------------------------------------------------------------------------------------
 // State updates
 
-/** The state after one extension → webview message. Run-scoped messages for another run are ignored. */
+/**
+ * The state after one extension → webview message. Run-scoped messages for another run are ignored; the run's
+ * deltas follow the rules the extension's copy follows (daemon/protocol/runDelta.ts).
+ */
 export function applyMessage(state: DashboardState | null, msg: ToWebviewMessage): DashboardState | null {
   if (msg.method === 'dashboard/state') return msg.params;
   if (!state) return state;
@@ -22,20 +26,15 @@ export function applyMessage(state: DashboardState | null, msg: ToWebviewMessage
   }
   const sel = state.selected;
   if (!sel || sel.name !== msg.params.run) return state;
-  const withRun = (patch: Partial<RunView>): DashboardState => ({ ...state, selected: { ...sel, ...patch } });
+  const withRun = (delta: RunDelta<FaceView>): DashboardState => ({ ...state, selected: applyRunDelta(sel, delta) });
   switch (msg.method) {
-    case 'dashboard/metrics':
-      return withRun({ metrics: sel.metrics.concat(msg.params.lines), problems: mergeProblems(sel.problems, msg.params.problems ?? []) });
-    case 'dashboard/manifest': return withRun({ manifest: msg.params.manifest });
-    case 'dashboard/faces': return withRun({ faces: msg.params.faces });
-    case 'dashboard/faceImages': return withRun({ faces: withImages(sel.faces, msg.params.images) });
-    case 'dashboard/evaluation': {
-      const { evaluationProblem: _old, ...rest } = sel;
-      const next = { ...rest, evaluation: msg.params.evaluation, ...(msg.params.problem ? { evaluationProblem: msg.params.problem } : {}) };
-      return { ...state, selected: next };
-    }
-    case 'dashboard/job': return withRun({ job: msg.params.job });
-    case 'dashboard/runRemoved': return { ...state, selected: { ...sel, removed: true }, message: msg.params.message };
+    case 'dashboard/metrics': return withRun({ kind: 'metrics', lines: msg.params.lines, ...(msg.params.problems ? { problems: msg.params.problems } : {}) });
+    case 'dashboard/manifest': return withRun({ kind: 'manifest', manifest: msg.params.manifest });
+    case 'dashboard/faces': return withRun({ kind: 'faces', faces: msg.params.faces });
+    case 'dashboard/evaluation': return withRun({ kind: 'evaluation', evaluation: msg.params.evaluation, ...(msg.params.problem ? { problem: msg.params.problem } : {}) });
+    case 'dashboard/runRemoved': return { ...withRun({ kind: 'removed' }), message: msg.params.message };
+    case 'dashboard/faceImages': return { ...state, selected: { ...sel, faces: withImages(sel.faces, msg.params.images) } };
+    case 'dashboard/job': return { ...state, selected: { ...sel, job: msg.params.job } };
   }
 }
 
@@ -52,13 +51,6 @@ export function withImages(faces: readonly FaceView[], images: readonly { id: st
 /** The banner over the whole view: why the daemon is not live, then the view's own message. */
 export function bannerText(state: DashboardState | null): string {
   return state ? [state.daemon.problem, state.message].filter(Boolean).join(' ') : '';
-}
-
-/** At most `max` problems kept (newest last), duplicates dropped. */
-export function mergeProblems(old: string[], added: string[], max = 20): string[] {
-  const out = old.slice();
-  for (const p of added) if (!out.includes(p)) out.push(p);
-  return out.slice(Math.max(0, out.length - max));
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -3,12 +3,12 @@
  * the embedding space itself (unit-norm templates go in, `arcface-5pt` crops come out), so the decoder's
  * own answer for a target is the latent equal to the target, and a search moves from there.
  */
-import { loadDecoderModel, type LoadedDecoder } from '../../blackbox/decoderModel';
+import { loadDecoderModel, type LoadedDecoder } from '../../decoder/decoderModel';
 import type { EncoderConfig } from '../../protocol/encoderConfig';
 import { decoderMisfit } from '../../protocol/decoderFit';
 import type { AlignmentSpec } from '../../data/templates';
 import { isTemplateName } from '../../data/templates';
-import { tf } from '../../engine/tf';
+import { tf } from '../../tfjs/tf';
 import { decoderGenerator, type OrtGenerator } from '../../ort/generators';
 import type { FaceModel } from './types';
 

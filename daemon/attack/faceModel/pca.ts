@@ -14,7 +14,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AlignmentSpec } from '../../data/templates';
-import { tf } from '../../engine/tf';
+import { tf } from '../../tfjs/tf';
 import { writeFileAtomic, writeJsonAtomic } from '../../runs/runFolder';
 import { cholesky, invertUpper, symmetricEigen } from '../../math/linalg';
 import { pcaGenerator, type OrtGenerator } from '../../ort/generators';

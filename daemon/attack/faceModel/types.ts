@@ -5,7 +5,7 @@
  * every query of a black-box search.
  */
 import type { AlignmentSpec } from '../../data/templates';
-import type { tf } from '../../engine/tf';
+import type { tf } from '../../tfjs/tf';
 import type { OrtGenerator } from '../../ort/generators';
 
 export interface FaceModel {

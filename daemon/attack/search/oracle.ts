@@ -6,7 +6,7 @@
  * template comes back non-finite, or a batch the encoder refuses, fails its target with the reason; the
  * other targets go on.
  */
-import { tf } from '../../engine/tf';
+import { tf } from '../../tfjs/tf';
 import type { Encoder } from '../../encoders/types';
 import type { FaceModel } from '../faceModel/types';
 

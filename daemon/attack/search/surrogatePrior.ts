@@ -15,7 +15,7 @@ import type { EncoderConfig } from '../../protocol/encoderConfig';
 import type { EngineRequest } from '../../ort/engineChoice';
 import { OrtSearch } from '../../ort/search';
 import type { SearchScorer } from '../../ort/searchGraph';
-import { openSurrogate, resolveSurrogate, surrogateTargets, type Surrogate } from '../../blackbox/surrogate';
+import { openSurrogate, resolveSurrogate, surrogateTargets, type Surrogate } from '../../decoder/surrogate';
 import { applyRidge, fitRidge } from '../../math/ridge';
 import { latentSearchOn } from '../../nets/latentSearch';
 import type { FaceModel } from '../faceModel/types';

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { trainBlackBox, TrainOutcome } from '../../blackbox/train';
+import { trainBlackBox, TrainOutcome } from '../../decoder/train';
 import { loadRunConfig } from '../../config/loadRunConfig';
 import { consoleContext } from '../../jobs/consoleContext';
 import { numberFlag, parseArgs } from '../args';
@@ -21,7 +21,7 @@ export const command: CliCommand = {
   L1, so groups trained with other losses compare). The test identities are never looked at.
 
 faceinv ablate --decoders [--minutes M] [--rows KEY,…] [--validation F] [--targets N] [--transfer ID,…] [--eval-every N]
-  The decoder training options (issue 13), one row each, as run "ablation-decoders-KEY": ${DECODER_ROWS.map((r) => r.key).join(', ')}.
+  The decoder's training options, one row each, as run "ablation-decoders-KEY": ${DECODER_ROWS.map((r) => r.key).join(', ')}.
   Each row trains for M minutes (default 8; a budget too short for one held-out evaluation is refused with the
   minimum), then N validation targets (default 300) are decoded and scored: L1 to the photo, and type I / II
   rates (direct protocol, thresholds from the validation photos) by the attacked encoder and the --transfer

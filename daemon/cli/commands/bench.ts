@@ -19,8 +19,8 @@ import { benchWhiteboxStep, WhiteboxStepResult } from '../../bench/whiteboxStep'
 import { benchEncoderQueries, EncoderQueryResult, PLAIN_THREADS } from '../../bench/encoderQueries';
 import { benchPipeline, PipelineBenchResult } from '../../bench/pipeline';
 import { benchLine } from '../../bench/line';
-import { clampThreads } from '../../engine/threads';
-import { initEngine, parseBackendChoice } from '../../engine/backend';
+import { clampThreads } from '../../tfjs/threads';
+import { initEngine, parseBackendChoice } from '../../tfjs/backend';
 import { cliOutput } from '../engineFlags';
 import { intFlag, parseArgs } from '../args';
 import { CliCommand, UsageError } from '../command';

@@ -1,4 +1,4 @@
-import { BACKEND_CHOICES, BackendChoice, parseBackendChoice } from '../../engine/backend';
+import { BACKEND_CHOICES, BackendChoice, parseBackendChoice } from '../../tfjs/backend';
 import { installCrashGuards, startDaemon, stopOnSignals } from '../../server/start';
 import { intFlag, parseArgs } from '../args';
 import { CliCommand } from '../command';

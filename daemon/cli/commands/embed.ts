@@ -13,7 +13,7 @@ import { encoderTarget } from '../../data/encoderTarget';
 import { stderrProgress } from '../../data/progress';
 import { formatFailures, formatStats } from '../../data/summary';
 import { AlignmentSpec, getTemplate } from '../../data/templates';
-import { parseBackendChoice } from '../../engine/backend';
+import { parseBackendChoice } from '../../tfjs/backend';
 import { setEnvValue } from '../../protocol/env';
 
 /** "arcface-5pt:128,dlib-5pt-chip:150" → specs; throws UsageError naming the bad item. */

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
-import { loadDecoderModel } from '../../blackbox/decoderModel';
-import { decodeEmbeddings, writeReconstructions } from '../../blackbox/reconstruct';
+import { loadDecoderModel } from '../../decoder/decoderModel';
+import { decodeEmbeddings, writeReconstructions } from '../../decoder/reconstruct';
 import { l2NormalizeRows, readEmbeddingsFile } from '../../io/embeddingsFile';
 import { intFlag, parseArgs } from '../args';
 import { CliCommand, UsageError } from '../command';

@@ -12,7 +12,7 @@ import { defaultCacheDir } from '../../data/pipeline';
 import { stderrProgress } from '../../data/progress';
 import { formatFailures, formatStats } from '../../data/summary';
 import { FAILED_PAIR_SCORE } from '../../data/verify';
-import { parseBackendChoice } from '../../engine/backend';
+import { parseBackendChoice } from '../../tfjs/backend';
 import { setEnvValue } from '../../protocol/env';
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;

@@ -4,7 +4,7 @@
  * dataset, and by the soak benchmark.
  */
 import { ProbeJob } from '../../protocol/jobKinds';
-import { tf } from '../../engine/tf';
+import { tf } from '../../tfjs/tf';
 import { throwIfCancelled, yieldToEventLoop } from '../context';
 import { defineJobKind } from '../defineJobKind';
 

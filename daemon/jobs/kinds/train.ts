@@ -1,7 +1,7 @@
 /** `train`: black-box decoder training from a run config file (resumes from the run's last checkpoint). */
 import * as path from 'node:path';
 import { TrainJob } from '../../protocol/jobKinds';
-import { trainBlackBox } from '../../blackbox/train';
+import { trainBlackBox } from '../../decoder/train';
 import { loadRunConfig } from '../../config/loadRunConfig';
 import { confineRunConfig } from '../confine';
 import { defineJobKind } from '../defineJobKind';

@@ -8,7 +8,7 @@
  * form stores them. A host gradient may come in another element order than θ (`gather[i]` = index of θ's
  * element i in g), so a graph can hand over a weight gradient before its final transpose at no extra cost.
  */
-import { tf } from '../../engine/tf';
+import { tf } from '../../tfjs/tf';
 
 export type AdamOptions = AdamConstants;
 

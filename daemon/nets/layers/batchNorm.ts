@@ -8,7 +8,7 @@
  *   dβ = Σ g,  dγ = Σ g·x̂,  dx = (γ/σ)·(g − dβ/M − x̂·dγ/M)
  * The per-channel affine maps run through the FusedBatchNorm kernel (one pass each, no Tile).
  */
-import { tf } from '../../engine/tf';
+import { tf } from '../../tfjs/tf';
 
 export const BN_EPSILON = 1e-5;
 

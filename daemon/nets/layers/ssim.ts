@@ -10,7 +10,7 @@
  * The window runs as two single-channel conv2d passes (row, then column) over the five maps (μ and second
  * moments) stacked along the batch, so its gradient uses the ordinary conv2d backprop kernels.
  */
-import { tf } from '../../engine/tf';
+import { tf } from '../../tfjs/tf';
 
 export const SSIM_WINDOW = 11;
 export const SSIM_SIGMA = 1.5;

@@ -6,7 +6,7 @@
  * dense → HWIO, other group counts → one dense conv per group. BatchNormalization right after a Conv is folded
  * into the Conv's weights by the compiler (`foldBatchNorm`); a standalone one becomes a per-channel scale+shift.
  */
-import { tf } from '../../engine/tf';
+import { tf } from '../../tfjs/tf';
 import { HostArray, host } from '../hostArray';
 import { logicalShape, toNhwc, toPlain, tv, Value } from '../value';
 import { backDepthwiseFilter, backFilter, conv2dX, ConvGeometry, depthwiseX } from './convGrad';

@@ -9,7 +9,7 @@
  * where dilate_s puts s−1 zeros between rows/columns of dy and keff = (k−1)·d + 1. The bottom/right padding
  * is whatever makes dx exactly as large as x (rows/columns the forward pass skipped get zero gradient).
  */
-import { tf } from '../../engine/tf';
+import { tf } from '../../tfjs/tf';
 
 export interface ConvGeometry {
   strides: [number, number];

@@ -3,7 +3,7 @@
  * in whichever layout their tensor input has; constants are broadcast into that layout (see `../value.ts`).
  * When every input is a host array (a shape chain), arithmetic is computed on the host.
  */
-import { tf } from '../../engine/tf';
+import { tf } from '../../tfjs/tf';
 import { hostBinary, HostDtype } from '../hostArray';
 import { hostToTensor, hv, plainToNhwcBroadcast, toNhwc, toPlain, tv, Value } from '../value';
 import { need, OpBuilder, RunContext } from './types';

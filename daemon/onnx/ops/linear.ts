@@ -2,7 +2,7 @@
  * ONNX Gemm and MatMul. Constant right-hand matrices are transposed and scaled once at import
  * (Gemm: Y = alpha·A'·B' + beta·C with A' = transA ? Aᵀ : A, likewise B').
  */
-import { tf } from '../../engine/tf';
+import { tf } from '../../tfjs/tf';
 import { hostToTensor, toPlain, tv } from '../value';
 import { matMulConstRight } from './matmulGrad';
 import { addMacs, need, OpBuilder } from './types';

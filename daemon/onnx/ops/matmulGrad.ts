@@ -4,7 +4,7 @@
  * emits) to a slow loop (measured 0.8 GFLOP/s vs ~20 for the plain XNNPACK GEMM), so dx = dy·Wᵀ is written
  * as dy·(Wᵀ precomputed). Differentiable w.r.t. the non-constant operand only.
  */
-import { tf } from '../../engine/tf';
+import { tf } from '../../tfjs/tf';
 
 /** x [M,K] · w [K,N] → [M,N]; `wT` = wᵀ [N,K]. */
 export function matMulConstRight(x: tf.Tensor2D, w: tf.Tensor2D, wT: tf.Tensor2D): tf.Tensor2D {

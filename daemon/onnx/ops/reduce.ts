@@ -2,7 +2,7 @@
  * ONNX reductions and Softmax. Axes come from the attribute (older opsets) or input 1 (ReduceSum ≥ 13,
  * others ≥ 18). NHWC activations reduce in place (axes remapped) when keepdims = 1 and stay NHWC.
  */
-import { tf } from '../../engine/tf';
+import { tf } from '../../tfjs/tf';
 import { hostInts, normAxis } from '../hostArray';
 import { hostToTensor, logicalShape, nhwcAxis, toPlain, tv } from '../value';
 import { need, OpBuilder } from './types';

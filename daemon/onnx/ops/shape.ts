@@ -7,7 +7,7 @@
  * declares a fixed batch B0, an execution uses batch N ≠ B0, the reshaped tensor's leading dim is N and the
  * target's leading entry is B0, the entry is taken as N (documented deviation: lets batches run in one pass).
  */
-import { tf } from '../../engine/tf';
+import { tf } from '../../tfjs/tf';
 import { host, HostArray, hostConcat, hostGather, hostInts, hostSlice, normAxis, sizeOf } from '../hostArray';
 import { hostToTensor, hv, logicalShape, nhwcAxis, toPlain, tv, Value } from '../value';
 import { BuildContext, need, OpBuilder, RunContext } from './types';

@@ -3,7 +3,7 @@
  * Each op type has a builder, called once per node at import time (weights are transposed / folded there),
  * returning a run function called on every `execute` with the node's input values.
  */
-import type { tf } from '../../engine/tf';
+import type { tf } from '../../tfjs/tf';
 import type { HostArray } from '../hostArray';
 import type { Attrs, NodeProto } from '../proto';
 import type { Value } from '../value';

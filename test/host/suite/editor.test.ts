@@ -1,5 +1,5 @@
 /**
- * Host tests of issue 21 (the editor tried as a new user), in the real VS Code host: a config copied away from
+ * Host tests of the editor tried as a new user, in the real VS Code host: a config copied away from
  * its relative `$schema` keeps its schema errors (from the language server, as errors), and Run Config with
  * the dashboard focused offers the workspace's run configs. What only the browser sees (the quick pick) is
  * read by test/host/run.js (probe "quickpick").
@@ -26,7 +26,7 @@ async function probe<T>(action: string): Promise<T> {
   return answer;
 }
 
-describe('The editor as a new user meets it (issue 21)', () => {
+describe('The editor as a new user meets it', () => {
   let api: FaceInversionApi;
   const ws = () => vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '';
 

@@ -1,5 +1,5 @@
 /**
- * Host test (issue 15, item 8): the extension connects to a daemon started elsewhere — its own state dir
+ * Host test: the extension connects to a daemon started elsewhere — its own state dir
  * (FACEINV_HOME) and workspace, started by test/host/run.js (remoteDaemon.js), given by URL + token as
  * "Connect to Daemon…" takes them — and the dashboard shows that daemon's runs and live curves: the runs of
  * the other workspace, the pictures (sent through the protocol), and metric lines appended while the test

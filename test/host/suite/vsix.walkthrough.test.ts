@@ -1,5 +1,5 @@
 /**
- * Issue 21 item 1, as a new user meets it: the extension installed from its .vsix (no LFW next to it), a fresh
+ * As a new user meets it: the extension installed from its .vsix (no LFW next to it), a fresh
  * user-data folder (no dataset setting). The Getting Started walkthrough is there with its five steps; a run
  * config on "lfw" is flagged as LFW not found and names the command that fixes it; Run Config opens the folder
  * picker, the chosen folder is checked and saved as faceInversion.dataset.lfw, the daemon restarts with it,
@@ -26,7 +26,7 @@ async function probe<T>(action: string, timeoutMs = 60_000): Promise<T> {
   return answer;
 }
 
-describe('Getting started from the installed extension with no dataset (issue 21)', () => {
+describe('Getting started from the installed extension with no dataset', () => {
   let api: FaceInversionApi;
   const ws = () => vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '';
   const tinyLfw = process.env.FACEINV_HOST_TINY_LFW;

@@ -1,5 +1,5 @@
 /**
- * Issue 21 item 4: a cancelled run says why it stopped. The orchestrator records the cancel in run.json
+ * A cancelled run says why it stopped. The orchestrator records the cancel in run.json
  * (the dashboard otherwise reads "stop reason not recorded (run.json of an older version)"), and the daemon's
  * queue replaces the job's last live report ("query search: 20 targets still searching") by the cancel.
  */
@@ -16,7 +16,7 @@ import type { JobInfo } from '../../../daemon/protocol/daemon';
 import { runProgress } from '../../../webview/src/dashboardData';
 import { lfwAvailable, useTinyWorkspace } from '../../fixtures/tinyWorkspace';
 
-describe('a cancelled run records why it stopped (issue 21)', function () {
+describe('a cancelled run records why it stopped', function () {
   this.timeout(600_000);
 
   it('the queue ends a cancelled job with its stop reason, not its last live message', async () => {

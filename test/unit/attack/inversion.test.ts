@@ -1,8 +1,8 @@
 import * as assert from 'node:assert/strict';
-import type { LoadedDecoder } from '../../../daemon/blackbox/decoderModel';
-import type { DecoderModelMeta } from '../../../daemon/blackbox/train';
-import { initEngine } from '../../../daemon/engine/backend';
-import { tf } from '../../../daemon/engine/tf';
+import type { LoadedDecoder } from '../../../daemon/decoder/decoderModel';
+import type { DecoderModelMeta } from '../../../daemon/decoder/train';
+import { initEngine } from '../../../daemon/tfjs/backend';
+import { tf } from '../../../daemon/tfjs/tf';
 import { Decoder } from '../../../daemon/nets/decoder';
 import { loadDiffEncoder, LoadedDiffEncoder } from '../../../daemon/attack/search/diffEncoder';
 import { DecoderFaceModel } from '../../../daemon/attack/faceModel/decoder';

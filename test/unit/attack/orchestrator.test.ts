@@ -13,7 +13,7 @@ import { assertRunConfig, configIdentity, RunConfig } from '../../../daemon/prot
 import { makeIdentitySplit } from '../../../daemon/data/split';
 import { INSTALL_ROOT } from '../../../daemon/io/installation';
 import { checkConfigText } from '../../../daemon/lsp/checks';
-import { tf } from '../../../daemon/engine/tf';
+import { tf } from '../../../daemon/tfjs/tf';
 import { RUN_FILES, type ReconstructionIndex } from '../../../daemon/protocol/runFolder';
 import { quietContext } from '../../fixtures/evaluatedRun';
 import { useTinyWorkspace } from '../../fixtures/tinyWorkspace';

@@ -4,8 +4,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildPcaFaceModel, loadPcaFaceModel, PCA_FILES } from '../../../daemon/attack/faceModel/pca';
-import { initEngine } from '../../../daemon/engine/backend';
-import { tf } from '../../../daemon/engine/tf';
+import { initEngine } from '../../../daemon/tfjs/backend';
+import { tf } from '../../../daemon/tfjs/tf';
 import { mulberry32 } from '../../../daemon/data/split';
 
 const S = 8, D = S * S * 3;

@@ -11,8 +11,8 @@ import { pickRestarts } from '../../../daemon/attack/search/whiteboxRestarts';
 import { QueryPacer } from '../../../daemon/attack/search/pacer';
 import type { SurrogatePrior } from '../../../daemon/attack/search/surrogatePrior';
 import { mulberry32 } from '../../../daemon/data/split';
-import { initEngine } from '../../../daemon/engine/backend';
-import { tf } from '../../../daemon/engine/tf';
+import { initEngine } from '../../../daemon/tfjs/backend';
+import { tf } from '../../../daemon/tfjs/tf';
 import type { Encoder } from '../../../daemon/encoders/types';
 
 const S = 8, D = S * S * 3, DIM = 16;

@@ -17,7 +17,7 @@ import { AuditReportSchema, type AuditReport } from '../../../daemon/audit/repor
 import { runAudit, type AuditOutcome } from '../../../daemon/audit/run';
 import { command as auditCommand } from '../../../daemon/cli/commands/audit';
 import { UsageError } from '../../../daemon/cli/command';
-import { initEngine } from '../../../daemon/engine/backend';
+import { initEngine } from '../../../daemon/tfjs/backend';
 import type { JobContext } from '../../../daemon/jobs/context';
 import { lfwAvailable } from '../../fixtures/tinyWorkspace';
 import { makeAuditWorkspace, type AuditWorkspace } from '../../fixtures/auditWorkspace';

@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { cachedCalibration, calibrate } from '../../../daemon/audit/calibration';
 import { mulberry32 } from '../../../daemon/data/split';
-import { initEngine } from '../../../daemon/engine/backend';
+import { initEngine } from '../../../daemon/tfjs/backend';
 import { encoderThresholds } from '../../../daemon/evaluation/thresholds';
 
 /** n photos of `people` people: a random direction per person plus noise, unit norm. */

@@ -5,7 +5,7 @@
 import * as assert from 'node:assert/strict';
 import { buildPcaFaceModel } from '../../../daemon/attack/faceModel/pca';
 import { mulberry32 } from '../../../daemon/data/split';
-import { initEngine } from '../../../daemon/engine/backend';
+import { initEngine } from '../../../daemon/tfjs/backend';
 
 describe('audit: reproducible face model', function () {
   this.timeout(60_000);

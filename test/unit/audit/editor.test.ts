@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { npyBytes } from '../../../daemon/audit/templateStore';
-import { tf } from '../../../daemon/engine/tf';
+import { tf } from '../../../daemon/tfjs/tf';
 import type { JobKind } from '../../../daemon/jobs/defineJobKind';
 import { checkConfigText, configKindOf, hoverText, listEncoders, storeDimension, type CheckEnv } from '../../../daemon/lsp/checks';
 import { DaemonServer } from '../../../daemon/server/server';

@@ -1,5 +1,5 @@
 /**
- * `faceinv ablate --decoders` (issue 13 item 1), the parts that need no training: the seed's configuration is
+ * `faceinv ablate --decoders`, the parts that need no training: the seed's configuration is
  * the first row and unchanged, every option is a row (keys unique), the template-head row differs from the
  * photo identity row only in identity.target, and a per-row budget too short to finish one held-out
  * evaluation is refused with the minimum (the slowest row's seconds per step × evalEvery, plus its

@@ -1,5 +1,5 @@
 /**
- * Issue 21 item 10, as a user in a shell meets it: `faceinv help NOSUCHCOMMAND` names the unknown command and
+ * As a user in a shell meets it: `faceinv help NOSUCHCOMMAND` names the unknown command and
  * exits 2; `faceinv audit --templates /some/where/store.npy` (a local, in-process run) reads the user's own
  * file outside the workspace instead of refusing it with the daemon's `--data-root` advice, and a path named
  * only inside a config file is refused with this command's own flag as the fix.
@@ -17,7 +17,7 @@ function faceinv(args: string[], cwd: string): { code: number | null; out: strin
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
-describe('faceinv CLI as a user runs it (issue 21)', function () {
+describe('faceinv CLI as a user runs it', function () {
   this.timeout(180_000);
   let tmp: string;
   before(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'faceinv-cli-')); });

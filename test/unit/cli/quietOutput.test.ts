@@ -1,5 +1,5 @@
 /**
- * Quiet, honest output (issue 16, item 4): `faceinv <command>` prints at most one engine line before its own
+ * Quiet, honest output: `faceinv <command>` prints at most one engine line before its own
  * output, never a third-party build path (Dawn's "Couldn't load Vulkan … BackendVk.cpp:368" from the
  * machine the npm `webgpu` package was built on); the probe trail comes with --verbose only.
  */
@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { takeVerbose } from '../../../daemon/cli/main';
-import { cleanNativeMessages, probeWebgpu } from '../../../daemon/engine/backend';
+import { cleanNativeMessages, probeWebgpu } from '../../../daemon/tfjs/backend';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 const CLI = path.join(ROOT, 'bin', 'faceinv.js');

@@ -1,5 +1,5 @@
 /**
- * The run config's decoder training options (issue 13): accepted values, refused ones with the field named
+ * The run config's decoder training options: accepted values, refused ones with the field named
  * (a negative identity weight, a surrogate equal to the attacked encoder, unknown schedules and sizes), and
  * the run-folder identity that keeps folders made before these settings existed resumable.
  */

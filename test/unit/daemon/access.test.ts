@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { tf } from '../../../daemon/engine/tf';
+import { tf } from '../../../daemon/tfjs/tf';
 import { ErrorCode } from '../../../daemon/protocol/message';
 import { newToken, tokensEqual } from '../../../daemon/server/auth';
 import { readConnectionFile, writeConnectionFile } from '../../../daemon/protocol/connectionFile';

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { tf } from '../../../daemon/engine/tf';
+import { tf } from '../../../daemon/tfjs/tf';
 import { ErrorCode } from '../../../daemon/protocol/message';
 import type { DaemonServer } from '../../../daemon/server/server';
 import { RawClient, startTestServer } from '../../robustness/harness';

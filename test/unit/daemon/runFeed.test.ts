@@ -8,19 +8,19 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { tf } from '../../../daemon/engine/tf';
+import { tf } from '../../../daemon/tfjs/tf';
 import type { JobKind } from '../../../daemon/jobs/defineJobKind';
 import { probeJob } from '../../../daemon/jobs/kinds/probe';
 import { DaemonClient, DaemonRequestError } from '../../../daemon/protocol/client';
 import {
-  DAEMON_NOTIFICATIONS, DAEMON_REQUESTS, RunEvaluationNotification, RunFacesNotification, RunImagesRequest, RunManifestNotification,
+  DAEMON_NOTIFICATIONS, DAEMON_REQUESTS, pictureType, RunEvaluationNotification, RunFacesNotification, RunImagesRequest, RunManifestNotification,
   RunMetricsNotification, RunRemovedNotification, RunsChangedNotification, RunStateNotification, SubscribeRunRequest,
   ListRunsRequest, SubscribeRunsRequest, UnsubscribeRunRequest, UnsubscribeRunsRequest,
 } from '../../../daemon/protocol/daemon';
 import { ErrorCode, type NotificationType } from '../../../daemon/protocol/message';
 import type { TSchema } from '@sinclair/typebox';
 import { DaemonServer } from '../../../daemon/server/server';
-import { imageType, MAX_RUNS_PER_CONNECTION } from '../../../daemon/server/runFeed';
+import { MAX_RUNS_PER_CONNECTION } from '../../../daemon/server/runFeed';
 import { appendMetrics, makeRun, manifest, metricsLines, tempDir, writeJson } from '../webview/fixture';
 import { waitFor } from '../waitFor';
 
@@ -94,6 +94,35 @@ describe('daemon: run feed (runs, one run, pictures)', function () {
     assert.equal(server.runs.watching.list, false, 'the list watcher stops with its last subscriber');
   });
 
+  it('follows the runs folders the workspace\'s run configs name, not only <workspace>/runs (outside the allowed roots: not served)', async () => {
+    await makeRun(runsRoot, 'default', { faces: 0, evaluation: false, manifest: { createdAt: '2026-11-01T00:00:00.000Z' } });
+    const own = path.join(ws, 'experiments', 'my-runs');
+    writeJson(path.join(ws, 'experiments', 'bb.faceinv-run.json'), { name: 'bb', runsDir: 'experiments/my-runs' });
+    const outside = tempDir('feed-outside');
+    writeJson(path.join(ws, 'far.faceinv-run.json'), { name: 'far', runsDir: outside });
+    try {
+      await makeRun(own, 'bb', { faces: 1, evaluation: false, manifest: { createdAt: '2026-11-02T00:00:00.000Z' } });
+      await makeRun(outside, 'far', { faces: 0, evaluation: false });
+      const got = record(client);
+      const first = await client.request(SubscribeRunsRequest, {});
+      assert.equal(first.runsRoot, runsRoot);
+      assert.deepEqual(first.runsRoots, [runsRoot, own]);
+      assert.deepEqual(first.runs.map((r) => [r.name, r.dir]), [['bb', path.join(own, 'bb')], ['default', path.join(runsRoot, 'default')]]);
+      const one = await client.request(SubscribeRunRequest, { run: 'bb' });
+      assert.equal(one.run.dir, path.join(own, 'bb'));
+      assert.equal(one.run.faces.length, 1);
+      const pics = await client.request(RunImagesRequest, { run: 'bb', faces: [{ id: one.run.faces[0].id, which: 'image' }] });
+      assert.ok(pics.images[0].data, 'its pictures are served');
+      await assert.rejects(client.request(SubscribeRunRequest, { run: 'far' }), (e: unknown) => e instanceof DaemonRequestError && e.code === ErrorCode.NotFound);
+      await makeRun(own, 'bb2', { faces: 0, evaluation: false, manifest: { state: 'running' } });
+      server.runs.poll();
+      const added = await waitFor('runsChanged', () => got.find((g) => g.method === RunsChangedNotification.method));
+      assert.deepEqual((added.params.changed as { name: string }[]).map((r) => r.name), ['bb2']);
+    } finally {
+      fs.rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
   it('lists the history once for a picker, without following it', async () => {
     await makeRun(runsRoot, 'older', { faces: 0, evaluation: false, manifest: { createdAt: '2026-11-01T00:00:00.000Z' } });
     await makeRun(runsRoot, 'newer', { faces: 0, manifest: { createdAt: '2026-11-02T00:00:00.000Z' } });
@@ -162,7 +191,7 @@ describe('daemon: run feed (runs, one run, pictures)', function () {
     assert.deepEqual(bytes, fs.readFileSync(path.join(dir, 'reconstructions', a.image)), 'the file\'s bytes');
     assert.equal(r.images[0].type, 'image/png');
     assert.equal(r.images[0].version, a.imageVersion);
-    assert.equal(imageType(Buffer.from(r.images[1].data ?? '', 'base64')), 'image/png');
+    assert.equal(pictureType(Buffer.from(r.images[1].data ?? '', 'base64')), 'image/png');
     assert.match(r.images[2].problem ?? '', /no reconstruction "nobody"/);
     // Not a picture, or a link out of the runs root: refused, named.
     fs.writeFileSync(path.join(dir, 'reconstructions', b.image), 'not a png');

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import * as net from 'node:net';
-import { tf } from '../../../daemon/engine/tf';
+import { tf } from '../../../daemon/tfjs/tf';
 import type { JobKind } from '../../../daemon/jobs/defineJobKind';
 import { probeJob } from '../../../daemon/jobs/kinds/probe';
 import { DaemonClient, DaemonConnectionError, DaemonRequestError } from '../../../daemon/protocol/client';

@@ -12,7 +12,7 @@ import { detectorInput, detectorInputReference } from '../../../daemon/data/dete
 import { decodeImage, RgbImage } from '../../../daemon/data/image';
 import { OnnxEncoder } from '../../../daemon/encoders/onnxEncoder';
 import { resolveModelPath } from '../../../daemon/encoders/registry';
-import { tf } from '../../../daemon/engine/tf';
+import { tf } from '../../../daemon/tfjs/tf';
 import { findEncoderConfig } from '../../../daemon/encoders/registry';
 import { wasmBackend } from '../ort/helpers';
 

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import sharp from 'sharp';
-import { tf } from '../../../daemon/engine/tf';
+import { tf } from '../../../daemon/tfjs/tf';
 import { getEmbeddings, getAlignedCrops } from '../../../daemon/data/embeddingCache';
 import { openImageDataset } from '../../../daemon/data/dataset';
 import { PipelineCore } from '../../../daemon/data/pipelineCore';

@@ -5,7 +5,7 @@
  */
 import * as assert from 'node:assert';
 import * as path from 'node:path';
-import { tf } from '../../../daemon/engine/tf';
+import { tf } from '../../../daemon/tfjs/tf';
 import { loadEncoderById } from '../../../daemon/encoders/load';
 import { INSTALL_ROOT as REPO_ROOT } from '../../../daemon/io/installation';
 import { FaceApiResnetEncoder } from '../../../daemon/encoders/faceApiResnet';

@@ -13,9 +13,9 @@ import * as ort from 'onnxruntime-node';
 import { OnnxEncoder } from '../../../daemon/encoders/onnxEncoder';
 import { findEncoderConfig, resolveModelPath } from '../../../daemon/encoders/registry';
 import { toModelInput } from '../../../daemon/encoders/preprocess';
-import { machineCores } from '../../../daemon/engine/threads';
+import { machineCores } from '../../../daemon/tfjs/threads';
 import type { EncoderConfig } from '../../../daemon/protocol/encoderConfig';
-import { tf } from '../../../daemon/engine/tf';
+import { tf } from '../../../daemon/tfjs/tf';
 import { CROP_BOX, initTestEngine, lfwAvailable, LFW_IMAGES, loadCrops } from './helpers';
 
 /** A model with input [1,3,4,4] whose Reshape to [1,-1] feeds an output of unknown shape: its batch cannot be lifted. */

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { tf } from '../../../daemon/engine/tf';
+import { tf } from '../../../daemon/tfjs/tf';
 
 /** /work/shared/data/lfw, resolved from the repository root (…/out/test/unit/encoders → ../shared/data/lfw). */
 export const LFW_DIR = path.resolve(__dirname, '..', '..', '..', '..', '..', 'shared', 'data', 'lfw');
@@ -15,11 +15,11 @@ export function lfwAvailable(): boolean {
   return fs.existsSync(LFW_IMAGES);
 }
 
-/** Starts the engine: `initEngine({backend:'wasm'})` once daemon/engine/backend.ts loads, else plain wasm. */
+/** Starts the engine: `initEngine({backend:'wasm'})` once daemon/tfjs/backend.ts loads, else plain wasm. */
 export async function initTestEngine(): Promise<void> {
   try {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const backend = require('../../../daemon/engine/backend') as { initEngine?: (o: { backend: string; log?: (m: string) => void }) => Promise<unknown> };
+    const backend = require('../../../daemon/tfjs/backend') as { initEngine?: (o: { backend: string; log?: (m: string) => void }) => Promise<unknown> };
     if (backend.initEngine) {
       await backend.initEngine({ backend: 'wasm', log: () => undefined });
       return;

@@ -8,8 +8,8 @@
  */
 import * as assert from 'node:assert/strict';
 import { validateEncoderConfig, type EncoderConfig } from '../../../daemon/protocol/encoderConfig';
-import { initEngine } from '../../../daemon/engine/backend';
-import { tf } from '../../../daemon/engine/tf';
+import { initEngine } from '../../../daemon/tfjs/backend';
+import { tf } from '../../../daemon/tfjs/tf';
 import { HttpEncoder, HttpEncoderError, pointerValues, secretEnvName } from '../../../daemon/encoders/httpEncoder';
 import { EmbeddingServer, fakeEmbed, startEmbeddingServer } from '../../fixtures/embeddingServer';
 

@@ -1,6 +1,6 @@
 /** The config → model-input mapping: (255·x − mean)/std per channel, RGB→BGR, NHWC→NCHW, and L2 rows. */
 import * as assert from 'node:assert';
-import { tf } from '../../../daemon/engine/tf';
+import { tf } from '../../../daemon/tfjs/tf';
 import { checkAlignedBatch, l2NormalizeInPlace, l2NormalizeRows, splitRows, toModelInput } from '../../../daemon/encoders/preprocess';
 import { initTestEngine } from './helpers';
 

@@ -4,7 +4,7 @@
  * pairs, keep their `l2Normalized` claim, and leak no tensors. Differentiable ones: forward() = embed().
  */
 import * as assert from 'node:assert';
-import { tf } from '../../../daemon/engine/tf';
+import { tf } from '../../../daemon/tfjs/tf';
 import { loadEncoder } from '../../../daemon/encoders/load';
 import { listEncoderConfigs } from '../../../daemon/encoders/registry';
 import type { Encoder } from '../../../daemon/encoders/types';

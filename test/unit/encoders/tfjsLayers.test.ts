@@ -6,7 +6,7 @@ import * as assert from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { tf } from '../../../daemon/engine/tf';
+import { tf } from '../../../daemon/tfjs/tf';
 import type { EncoderConfig } from '../../../daemon/protocol/encoderConfig';
 import { loadEncoder } from '../../../daemon/encoders/load';
 import { initTestEngine } from './helpers';

@@ -12,7 +12,7 @@ import { assertRunConfig } from '../../../daemon/protocol/runConfig';
 import { openImageDataset, subsetByIdentity } from '../../../daemon/data/dataset';
 import { getEmbeddings } from '../../../daemon/data/embeddingCache';
 import { parseSplit } from '../../../daemon/data/split';
-import { initEngine } from '../../../daemon/engine/backend';
+import { initEngine } from '../../../daemon/tfjs/backend';
 import { evaluateRun } from '../../../daemon/evaluation/evaluate';
 import { findRow } from '../../../daemon/protocol/report';
 import { RUN_FILES, type ReconstructionIndex } from '../../../daemon/protocol/runFolder';

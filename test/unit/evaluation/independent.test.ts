@@ -10,7 +10,7 @@ import { FaceDataError } from '../../../daemon/data/errors';
 import { FaceAnalyzer, geometryOf } from '../../../daemon/data/faceAnalysis';
 import { FaceApiAnalyzer } from '../../../daemon/data/faceApiDetector';
 import type { RgbImage } from '../../../daemon/data/image';
-import { initEngine } from '../../../daemon/engine/backend';
+import { initEngine } from '../../../daemon/tfjs/backend';
 import { detectIndependent, greyCanvas, INDEPENDENT_CANVAS_FACTOR, redetectedCrops } from '../../../daemon/evaluation/protocols';
 import { successAttackRates } from '../../../daemon/evaluation/sar';
 import { LFW_DIR, lfwAvailable } from '../../fixtures/tinyWorkspace';

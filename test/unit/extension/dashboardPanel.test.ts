@@ -9,7 +9,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { tf } from '../../../daemon/engine/tf';
+import { tf } from '../../../daemon/tfjs/tf';
 import type { JobKind } from '../../../daemon/jobs/defineJobKind';
 import { probeJob } from '../../../daemon/jobs/kinds/probe';
 import { StateMessage, type DashboardState } from '../../../daemon/protocol/webview';

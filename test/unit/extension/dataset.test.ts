@@ -1,10 +1,10 @@
-/** Issue 21 item 1: the dataset settings become the daemon's FACEINV_LFW and --data-root arguments. */
+/** The dataset settings become the daemon's FACEINV_LFW and --data-root arguments. */
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { daemonDatasetArgs } from '../../../extension/dataset';
 import { DatasetSettingsNotification } from '../../../daemon/protocol/configServer';
 
-describe('dataset settings → the daemon the editor starts (issue 21)', () => {
+describe('dataset settings → the daemon the editor starts', () => {
   it('passes the chosen LFW as FACEINV_LFW and a data root, and each extra root once', () => {
     const r = daemonDatasetArgs({ lfw: '/data/lfw', dataRoots: ['/data/stores', 'rel', '/data/lfw'] }, '/ws');
     assert.deepEqual(r.args, ['--data-root', '/data/lfw', '--data-root', '/data/stores', '--data-root', path.resolve('/ws', 'rel')]);

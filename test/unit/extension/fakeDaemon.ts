@@ -3,7 +3,7 @@
  * kind (so these tests do not depend on the training code), the real connection file, and the same ready
  * line. Run as a child process: `node fakeDaemon.js daemon --port 0 --connection-file F [--workspace W]`.
  */
-import { tf } from '../../../daemon/engine/tf';
+import { tf } from '../../../daemon/tfjs/tf';
 import { probeJob } from '../../../daemon/jobs/kinds/probe';
 import type { JobKind } from '../../../daemon/jobs/defineJobKind';
 import { newToken } from '../../../daemon/server/auth';

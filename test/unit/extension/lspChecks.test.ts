@@ -138,11 +138,11 @@ describe('config language server: checks', () => {
     // A workspace encoder config is known by its id.
     fs.writeFileSync(path.join(tmp, 'mine.faceinv-encoder.json'), JSON.stringify({ ...ARCFACE, id: 'mine' }));
     assert.deepEqual(await codes({ name: 'r', encoder: 'mine', dataset: { path: 'data' } }), []);
-    // Schema problems are errors of ours too (issue 21: VS Code's check follows $schema, which a copied file breaks).
+    // Schema problems are errors of ours too (VS Code's check follows $schema, which a copied file breaks).
     assert.deepEqual([...new Set(await codes({ name: 'bad name!', encoder: 'x' }))], ['config-schema']);
   });
 
-  it('a copied config whose $schema path no longer resolves still gets its schema errors, as errors (issue 21)', async () => {
+  it('a copied config whose $schema path no longer resolves still gets its schema errors, as errors', async () => {
     const text = JSON.stringify({ $schema: '../schemas/run.schema.json', name: 'copied', encoder: 'arcface512-faceplugin', dataset: { path: 'data' }, search: { queries: -5 } }, null, 2);
     const d = await checkConfigText(path.join(tmp, 'elsewhere', 'copied.faceinv-run.json'), text, env);
     const q = d.find((x) => x.code === 'config-schema');
@@ -156,7 +156,7 @@ describe('config language server: checks', () => {
     assert.ok(audit.some((x) => x.code === 'config-schema' && x.severity === 'error' && /budget/.test(x.message)), JSON.stringify(audit));
   });
 
-  it('checks the dataset as the editor\'s daemon will: its LFW setting first, its data roots (issue 21)', async () => {
+  it('checks the dataset as the editor\'s daemon will: its LFW setting first, its data roots', async () => {
     const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'faceinv-outside-'));
     try {
       fs.mkdirSync(path.join(outside, 'bob'), { recursive: true });

@@ -1,5 +1,5 @@
 /**
- * Issue 21 item 8: one progress model per job with phases. A run's search that stopped on its budget is not
+ * One progress model per job with phases. A run's search that stopped on its budget is not
  * the run being done: the status bar and the notification say "run 3/3 evaluation", never "run 100 %", while
  * the evaluation runs; a phase that counts photos says its count once; the tracker takes a new phase's
  * reports although their steps start again from 0.
@@ -32,7 +32,7 @@ function reports(): JobProgress[] {
 
 const job = (progress: JobProgress): JobInfo => ({ id: 'j1', kind: 'run', label: 'run fresh-run', state: 'running', createdAt: '2026-12-06T00:00:00Z', progress });
 
-describe('job phases in the extension (issue 21)', () => {
+describe('job phases in the extension', () => {
   it('says the phase and its count once, and the percent of the phase', () => {
     const [setup] = reports();
     assert.equal(progressMessage(setup), "1/3 embedding the attacker's photos 3,200 / 10,678");

@@ -108,7 +108,7 @@ describe('extension: templates and job params', () => {
     const r = validateRunConfig(JSON.parse(configText(runTemplate('my-run', 'arcface512-faceplugin'))), 't');
     assert.deepEqual(r.problems, []);
     assert.ok(r.config);
-    // No $schema path to break when the file is copied elsewhere (issue 21): the language server checks the schema.
+    // No $schema path to break when the file is copied elsewhere: the language server checks the schema.
     assert.ok(!('$schema' in encoderTemplate('my-enc')) && !('$schema' in runTemplate('my-run', 'arcface512-faceplugin')));
   });
   it('a new protection config passes the daemon validator, lists the five schemes and builds each for the encoder', () => {

@@ -6,10 +6,10 @@
 import * as assert from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { tf } from '../../../daemon/engine/tf';
+import { tf } from '../../../daemon/tfjs/tf';
 import { Decoder, DecoderOptions, flopsPerImage } from '../../../daemon/nets/decoder';
 import { BatchStats, BN_EPSILON, batchNormTrain } from '../../../daemon/nets/layers/batchNorm';
-import { wasmEngine, useTmpDir } from '../engine/helpers';
+import { wasmEngine, useTmpDir } from '../tfjs/helpers';
 
 const small: DecoderOptions = { inputDim: 16, outputSize: 64, residualLayers: 1, noiseVariance: 0.001, loss: 'l1', learningRate: 1e-2, seed: 7, baseChannels: 64 };
 

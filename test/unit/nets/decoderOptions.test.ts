@@ -1,15 +1,15 @@
 /**
- * The decoder's training options (issue 13) on the TF.js reference, on reduced widths: the 112-px output in
+ * The decoder's training options on the TF.js reference, on reduced widths: the 112-px output in
  * the ArcFace frame (7×7 start, fewer FLOPs than 128), the residual on a fixed linear base (starts exactly at
  * it, keeps the training noise out of it, saved and loaded with the checkpoint), the SSIM and identity terms
  * (the loss is the documented sum), the settable learning rate, option checks and tensor leaks.
  */
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { tf } from '../../../daemon/engine/tf';
+import { tf } from '../../../daemon/tfjs/tf';
 import { Decoder, DecoderOptions, decoderGeometry, flopsPerImage, identityLoss, linearBaseShapes, validateDecoderOptions } from '../../../daemon/nets/decoder';
 import { ssimLuma } from '../../../daemon/nets/layers/ssim';
-import { wasmEngine, useTmpDir } from '../engine/helpers';
+import { wasmEngine, useTmpDir } from '../tfjs/helpers';
 
 const small: DecoderOptions = { inputDim: 8, outputSize: 112, residualLayers: 1, noiseVariance: 0, loss: 'l1', learningRate: 1e-2, seed: 3, baseChannels: 32 };
 
@@ -42,7 +42,7 @@ function toySurrogate(S: number, dim = 6): { embed: (y: tf.Tensor4D) => tf.Tenso
   };
 }
 
-describe('nets/decoder: training options (issue 13)', function () {
+describe('nets/decoder: training options', function () {
   this.timeout(120000);
   const tmp = useTmpDir('faceinv-decopts-');
 

@@ -6,8 +6,8 @@
  * to 64², a final one to 128²×3, sigmoid). Usage: node out/test/unit/nets/latentSearch.bench.js [steps] [batch] [--profile] [--parts] [--random-w1]
  */
 import * as fs from 'node:fs';
-import { tf } from '../../../daemon/engine/tf';
-import { initEngine } from '../../../daemon/engine/backend';
+import { tf } from '../../../daemon/tfjs/tf';
+import { initEngine } from '../../../daemon/tfjs/backend';
 import { loadOnnxAsTf } from '../../../daemon/onnx/model';
 import { FACEPLUGIN_PIXEL_NORM, onnxDiffEncoder } from '../../../daemon/onnx/diffEncoder';
 import { Generator, latentSearch } from '../../../daemon/nets/latentSearch';

@@ -1,10 +1,10 @@
 /**
- * Latent search (claim 7, white-box inversion) with a tiny random generator and a tiny encoder: cosine rises,
+ * Latent search (white-box inversion) with a tiny random generator and a tiny encoder: cosine rises,
  * a NaN target is frozen without touching the others, crop mapping is exact and validated, aborts stop early,
  * and no tensors leak. Runs on the wasm backend.
  */
 import * as assert from 'node:assert/strict';
-import { tf } from '../../../daemon/engine/tf';
+import { tf } from '../../../daemon/tfjs/tf';
 import { cropResize, DiffEncoder, Generator, latentSearch, StepInfo } from '../../../daemon/nets/latentSearch';
 import { randomValues, wasmEngine } from '../onnx/helpers';
 

@@ -5,7 +5,7 @@
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { tf } from '../../../daemon/engine/tf';
+import { tf } from '../../../daemon/tfjs/tf';
 import { loadOnnxAsTf, TfOnnxModel } from '../../../daemon/onnx/model';
 import { cosine, facepluginNchw, FR_FEATURE, lfwCrops, LFW_IMAGES, maxAbsDiff, ortRun, wasmEngine } from './helpers';
 

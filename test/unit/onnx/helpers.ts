@@ -8,8 +8,12 @@ import * as path from 'node:path';
 import { onnx } from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import { initEngine } from '../../../daemon/engine/backend';
-import { tf } from '../../../daemon/engine/tf';
+import { initEngine } from '../../../daemon/tfjs/backend';
+import { tf } from '../../../daemon/tfjs/tf';
+import { randomValues } from '../tfjs/helpers';
+
+/** Deterministic values in [-1, 1) (xorshift32), the same as the TF.js kernel tests use. */
+export { randomValues };
 
 export const FR_FEATURE = path.resolve(__dirname, '..', '..', '..', '..', 'node_modules',
   'faceplugin-face-recognition-js', 'model', 'fr_feature.onnx');
@@ -70,17 +74,6 @@ export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let d = 0, na = 0, nb = 0;
   for (let i = 0; i < a.length; i++) { d += a[i] * b[i]; na += a[i] * a[i]; nb += b[i] * b[i]; }
   return d / Math.sqrt(na * nb);
-}
-
-/** Deterministic values in [-1, 1) (xorshift32). */
-export function randomValues(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
-    out[i] = (s / 4294967296) * 2 - 1;
-  }
-  return out;
 }
 
 // ---- tiny ModelProto builder ----

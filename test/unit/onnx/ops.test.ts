@@ -5,7 +5,7 @@
  */
 import * as assert from 'node:assert/strict';
 import { onnx } from 'onnx-proto';
-import { tf } from '../../../daemon/engine/tf';
+import { tf } from '../../../daemon/tfjs/tf';
 import { loadOnnxAsTf } from '../../../daemon/onnx/model';
 import { conv2dX, depthwiseX, backFilter, backDepthwiseFilter, ConvGeometry } from '../../../daemon/onnx/ops/convGrad';
 import { matMulConstLeft, matMulConstRight } from '../../../daemon/onnx/ops/matmulGrad';

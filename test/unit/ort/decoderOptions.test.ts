@@ -1,5 +1,5 @@
 /**
- * The decoder's training options (issue 13) on ONNX Runtime against the TF.js reference, on reduced widths: the
+ * The decoder's training options on ONNX Runtime against the TF.js reference, on reduced widths: the
  * checkpoint description of a 112-px linear-base decoder equals the Decoder's; the training graph's loss, every
  * gradient and the batch statistics equal TF.js's (1e-4 relative) with the linear base, the SSIM term and an
  * identity term through a toy surrogate emitted on both engines; the linear base takes the clean template
@@ -9,7 +9,7 @@
  */
 import * as assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
-import { tf } from '../../../daemon/engine/tf';
+import { tf } from '../../../daemon/tfjs/tf';
 import { Decoder, DecoderOptions, linearBaseShapes } from '../../../daemon/nets/decoder';
 import { transposeGather } from '../../../daemon/nets/layers/adam';
 import { buildTrainGraph, SurrogateEmitter } from '../../../daemon/ort/decoderGraph';

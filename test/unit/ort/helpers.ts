@@ -7,8 +7,8 @@ import * as assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
 import { gradients } from '../../../daemon/ort/autodiff';
 import { GraphBuilder, Shape } from '../../../daemon/ort/graph';
-import { tf } from '../../../daemon/engine/tf';
-import { wasmEngine } from '../engine/helpers';
+import { tf } from '../../../daemon/tfjs/tf';
+import { wasmEngine } from '../tfjs/helpers';
 
 /**
  * The wasm engine, made the active backend again (tests that run earlier in the suite may leave TF.js on the

@@ -6,7 +6,7 @@
  * 1e-4 relative (float32 reassociation only).
  */
 import * as assert from 'node:assert/strict';
-import { tf } from '../../../daemon/engine/tf';
+import { tf } from '../../../daemon/tfjs/tf';
 import { f, GraphBuilder } from '../../../daemon/ort/graph';
 import { batchNormTrain, conv3x3, convTransposeK4S2, oneMinusCos, pixelLoss } from '../../../daemon/ort/layers';
 import { batchNormTrain as tfBatchNormTrain } from '../../../daemon/nets/layers/batchNorm';

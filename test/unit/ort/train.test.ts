@@ -1,12 +1,12 @@
 /**
- * Black-box training through the engine choice (daemon/blackbox/train.ts with training.engine): a run on ONNX
+ * Black-box training through the engine choice (daemon/decoder/train.ts with training.engine): a run on ONNX
  * Runtime records the engine in the run manifest, is interrupted, and resumes on TF.js from the same
  * checkpoint (the engine is not part of the run's identity), with metrics continuing step by step.
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { trainBlackBox } from '../../../daemon/blackbox/train';
+import { trainBlackBox } from '../../../daemon/decoder/train';
 import type { JobContext } from '../../../daemon/jobs/context';
 import { RUN_FILES, RunManifest } from '../../../daemon/protocol/runFolder';
 import { readMetrics } from '../../../daemon/runs/runFolder';

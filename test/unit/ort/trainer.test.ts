@@ -12,19 +12,19 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { tf } from '../../../daemon/engine/tf';
+import { tf } from '../../../daemon/tfjs/tf';
 import { Decoder, DecoderOptions } from '../../../daemon/nets/decoder';
 import { transposeGather, adamUpdate } from '../../../daemon/nets/layers/adam';
 import { buildTrainGraph } from '../../../daemon/ort/decoderGraph';
 import { decoderNet } from '../../../daemon/ort/decoderNet';
 import { openDecoderRunner } from '../../../daemon/ort/decoderRunner';
 import { decodeEmbeddingsOrt } from '../../../daemon/ort/decode';
-import { decodeEmbeddings } from '../../../daemon/blackbox/reconstruct';
+import { decodeEmbeddings } from '../../../daemon/decoder/reconstruct';
 import { fromGraphLayout, graphShape, layoutOf, toGraphLayout } from '../../../daemon/ort/paramLayout';
 import { CheckpointMismatchError, OrtDecoderTrainer } from '../../../daemon/ort/trainer';
 import { Adam } from '../../../daemon/nets/layers/adam';
 import { relError, values, wasmBackend } from './helpers';
-import { useTmpDir } from '../engine/helpers';
+import { useTmpDir } from '../tfjs/helpers';
 
 const small: DecoderOptions = { inputDim: 16, outputSize: 64, residualLayers: 1, noiseVariance: 0.001, loss: 'l1', learningRate: 5e-4, seed: 7, baseChannels: 32 };
 

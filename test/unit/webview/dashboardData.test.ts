@@ -5,7 +5,7 @@ import * as assert from 'node:assert/strict';
 import type { DashboardState, RunView } from '../../../daemon/protocol/webview';
 import { DaemonMessage, EvaluationMessage, FaceImagesMessage, FacesMessage, JobMessage, MetricsMessage, RunRemovedMessage, RunsMessage, StateMessage } from '../../../daemon/protocol/webview';
 import {
-  applyMessage, bannerText, curves, downsample, faceCards, formatRate, historyRows, jobLine, mergeProblems, progressFraction, restoreViewState, runProgress, sarTable,
+  applyMessage, bannerText, curves, downsample, faceCards, formatRate, historyRows, jobLine, progressFraction, restoreViewState, runProgress, sarTable,
 } from '../../../webview/src/dashboardData';
 import { manifest, metricsLines, syntheticReport } from './fixture';
 import { runHeadline } from '../../../daemon/protocol/report';
@@ -99,10 +99,6 @@ describe('dashboardData', () => {
     assert.equal(bannerText(gone), 'Lost the daemon at ws://gpu:7391; reconnecting… Run folder gone.');
     assert.equal(bannerText(applyMessage(gone, DaemonMessage.create({ connected: true, url: 'ws://gpu:7391', remote: true }))), 'Run folder gone.');
     assert.equal(bannerText(null), '');
-  });
-
-  it('mergeProblems drops duplicates and keeps the newest max', () => {
-    assert.deepEqual(mergeProblems(['a', 'b'], ['b', 'c'], 2), ['b', 'c']);
   });
 
   describe('curves', () => {

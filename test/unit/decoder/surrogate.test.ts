@@ -1,5 +1,5 @@
 /**
- * Surrogate hygiene and the pieces of the decoder's training options that need no training (issue 13):
+ * Surrogate hygiene and the pieces of the decoder's training options that need no training:
  * the identity term's surrogate is never the attacked encoder (same id, or the same model files under another
  * id) and must be differentiable on the engine (errors name it and list the encoders that can be used); the
  * warp from the decoder's ArcFace frame to a surrogate's template lands the eye centres where that template
@@ -10,21 +10,21 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fitLinearBase } from '../../../daemon/blackbox/linearBase';
-import { scheduledLearningRate } from '../../../daemon/blackbox/schedule';
-import { fitTemplateHead, frameWarp, resolveSurrogate, warpMatrices, withTemplateHead, type Surrogate } from '../../../daemon/blackbox/surrogate';
+import { fitLinearBase } from '../../../daemon/decoder/linearBase';
+import { scheduledLearningRate } from '../../../daemon/decoder/schedule';
+import { fitTemplateHead, frameWarp, resolveSurrogate, warpMatrices, withTemplateHead, type Surrogate } from '../../../daemon/decoder/surrogate';
 import { GraphBuilder } from '../../../daemon/ort/graph';
-import { tf } from '../../../daemon/engine/tf';
+import { tf } from '../../../daemon/tfjs/tf';
 import { resolveModelPath, findEncoderConfig } from '../../../daemon/encoders/registry';
 import { ARCFACE_112, getTemplate } from '../../../daemon/data/templates';
-import { useTmpDir, wasmEngine } from '../engine/helpers';
+import { useTmpDir, wasmEngine } from '../tfjs/helpers';
 import { runGraph, values } from '../ort/helpers';
 import { centreRows, fitTemplateMap, MIN_MAP_COSINE } from '../../../daemon/attack/search/surrogatePrior';
 import { mulberry32 } from '../../../daemon/data/split';
 
 const ATTACKED = 'arcface512-faceplugin';
 
-describe('blackbox/surrogate: the identity term\'s surrogate encoder', function () {
+describe('decoder/surrogate: the identity term\'s surrogate encoder', function () {
   this.timeout(60000);
   const tmp = useTmpDir('faceinv-sur-');
   let ws: string;
@@ -106,7 +106,7 @@ describe('blackbox/surrogate: the identity term\'s surrogate encoder', function 
   });
 });
 
-describe('blackbox/surrogate: the template head (identity.target "template")', function () {
+describe('decoder/surrogate: the template head (identity.target "template")', function () {
   this.timeout(60000);
   before(wasmEngine);
 
@@ -182,7 +182,7 @@ describe('blackbox/surrogate: the template head (identity.target "template")', f
   });
 });
 
-describe('blackbox/linearBase and schedule', function () {
+describe('decoder/linearBase and schedule', function () {
   this.timeout(60000);
   before(wasmEngine);
 

@@ -1,8 +1,8 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { trainBlackBox } from '../../../daemon/blackbox/train';
-import { tf } from '../../../daemon/engine/tf';
+import { trainBlackBox } from '../../../daemon/decoder/train';
+import { tf } from '../../../daemon/tfjs/tf';
 import { evaluateRun } from '../../../daemon/evaluation/evaluate';
 import type { JobContext } from '../../../daemon/jobs/context';
 import { Value } from '@sinclair/typebox/value';

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { findCheckpoint } from '../../../daemon/blackbox/train';
+import { findCheckpoint } from '../../../daemon/decoder/train';
 
 describe('checkpoint recovery', () => {
   let dir: string;

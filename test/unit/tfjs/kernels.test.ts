@@ -1,10 +1,10 @@
 /**
- * Our wasm kernels (daemon/engine/kernels) against tfjs's pure-JS `cpu` backend on random inputs:
+ * Our wasm kernels (daemon/tfjs/kernels) against tfjs's pure-JS `cpu` backend on random inputs:
  * strides 1–3, same/valid/explicit padding, odd sizes, channel multipliers, dilations where the op has them.
  * Pass: relative error max|wasm − cpu| / max|cpu| ≤ 1e-5, and no tensor or wasm buffer left behind.
  */
 import * as assert from 'node:assert';
-import { tf } from '../../../daemon/engine/tf';
+import { tf } from '../../../daemon/tfjs/tf';
 import { liveCounts, randomValues, relError, runOn, wasmEngine } from './helpers';
 
 const TOL = 1e-5;
@@ -45,7 +45,7 @@ function subsampleFilter(we: Float32Array, f: number, d: number, k: number): Flo
 
 const inp = (shape: number[], seed: number) => ({ shape, values: randomValues(shape.reduce((a, b) => a * b, 1), seed) });
 
-describe('engine/kernels (wasm vs cpu)', function () {
+describe('tfjs/kernels (wasm vs cpu)', function () {
   this.timeout(120000);
   before(async () => { await wasmEngine(); });
 

@@ -1,17 +1,17 @@
 /**
- * Backend selection (daemon/engine/backend.ts): forced names, the env var, errors for unknown names and
+ * Backend selection (daemon/tfjs/backend.ts): forced names, the env var, errors for unknown names and
  * missing wasm binaries, wasm threads, and the webgpu path where an adapter exists.
  */
 import * as assert from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { getEngineInfo, initEngine, parseBackendChoice, probeWebgpu, wasmBinaryPaths } from '../../../daemon/engine/backend';
-import { tf } from '../../../daemon/engine/tf';
+import { getEngineInfo, initEngine, parseBackendChoice, probeWebgpu, wasmBinaryPaths } from '../../../daemon/tfjs/backend';
+import { tf } from '../../../daemon/tfjs/tf';
 import { Decoder } from '../../../daemon/nets/decoder';
 import { wasmEngine } from './helpers';
 
-describe('engine/backend', function () {
+describe('tfjs/backend', function () {
   this.timeout(60000);
   before(async () => { await wasmEngine(); });
   afterEach(async () => {

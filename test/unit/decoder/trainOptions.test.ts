@@ -1,5 +1,5 @@
 /**
- * Decoder training with the issue-13 options end to end on a tiny LFW subset: a run with the 112-px frame,
+ * Decoder training with its training options end to end on a tiny LFW subset: a run with the 112-px frame,
  * the linear base, SSIM and an identity term through faceapi-resnet128 trains on ONNX Runtime, records the
  * surrogate (run.json and model/meta.json), follows its cosine learning-rate schedule and reports the loss
  * terms per step; an identity term against the attacked template through a fitted head trains and is recorded; a surrogate that is the attacked encoder is refused before any data is built; a
@@ -8,9 +8,9 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { trainBlackBox } from '../../../daemon/blackbox/train';
-import type { DecoderModelMeta } from '../../../daemon/blackbox/train';
-import { tf } from '../../../daemon/engine/tf';
+import { trainBlackBox } from '../../../daemon/decoder/train';
+import type { DecoderModelMeta } from '../../../daemon/decoder/train';
+import { tf } from '../../../daemon/tfjs/tf';
 import type { JobContext } from '../../../daemon/jobs/context';
 import type { RunConfig } from '../../../daemon/protocol/runConfig';
 import { RUN_FILES } from '../../../daemon/protocol/runFolder';
@@ -35,7 +35,7 @@ async function trainAndRead(dir: string, cacheDir: string, config: RunConfig) {
   };
 }
 
-describe('black-box decoder training with the issue-13 options (tiny LFW subset)', function () {
+describe('black-box decoder training with its training options (tiny LFW subset)', function () {
   this.timeout(600_000);
   const tiny = useTinyWorkspace({ name: 'options', training: { epochs: 2, checkpointEvery: 100, evalEvery: 100, lrSchedule: 'cosine' } });
 

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writePng } from '../data/image';
-import { tf } from '../engine/tf';
+import { tf } from '../tfjs/tf';
 import type { Decoder } from '../nets/decoder';
 import { ReconstructionIndex, ReconstructionItem } from '../protocol/runFolder';
 import { writeFileAtomic, writeJsonAtomic } from '../runs/runFolder';

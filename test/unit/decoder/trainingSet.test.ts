@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { averageFaces, flipCrops } from '../../../daemon/blackbox/trainingSet';
+import { averageFaces, flipCrops } from '../../../daemon/decoder/trainingSet';
 
 describe('black-box training targets', () => {
   const size = 2;

@@ -1,5 +1,5 @@
 /**
- * The black-box training set (seed claim 2): for every training image, its embedding obtained by querying
+ * The black-box training set: for every training image, its embedding obtained by querying
  * the encoder as a black box, paired with a target face — the image's own aligned crop, or its identity's
  * *average face* (pixel mean of the identity's aligned crops). With flip augmentation the encoder is also
  * queried on the mirrored crop, and the mirrored target is used (faces are near-symmetric, so this doubles
@@ -18,7 +18,7 @@ import { formatProgress, ProgressSink } from '../data/progress';
 import { ImageDataset, limitIdentities, openImageDataset } from '../data/dataset';
 import { IdentitySplit, makeIdentitySplit, parseSplit, splitToJson } from '../data/split';
 import type { FaceFailure } from '../data/errors';
-import { tf } from '../engine/tf';
+import { tf } from '../tfjs/tf';
 import { loadEncoderById } from '../encoders/load';
 import { encoderTarget } from '../data/encoderTarget';
 import { writeFileAtomic } from '../runs/runFolder';

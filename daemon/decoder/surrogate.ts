@@ -1,5 +1,5 @@
 /**
- * The identity term's *surrogate* encoder F (issue 13): a differentiable face encoder other than the attacked
+ * The identity term's *surrogate* encoder F: a differentiable face encoder other than the attacked
  * one, through which the decoder's output is scored for identity while it trains — the black-box practice of
  * Shahreza & Marcel (NeurIPS 2023, "a different proxy model"; GaFaR) and the "small differentiable surrogate"
  * of the project's method review. Never the attacked encoder: a black-box attacker has no gradients of it, so
@@ -26,7 +26,7 @@ import { modelFilesHash } from '../data/encoderTarget';
 import { defaultCacheDir } from '../data/pipeline';
 import { getTemplate } from '../data/templates';
 import type { TemplateName } from '../data/templates';
-import { tf } from '../engine/tf';
+import { tf } from '../tfjs/tf';
 import { FaceApiResnetEncoder } from '../encoders/faceApiResnet';
 import { whiteboxObstacle } from '../encoders/judge';
 import { loadEncoder } from '../encoders/load';

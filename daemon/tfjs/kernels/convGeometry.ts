@@ -14,7 +14,7 @@ export function convInfoNHWC(kernel: string, xShape: number[], filterShape: numb
   dataFormat: unknown): Conv2DInfo {
   const fmt = dataFormat == null ? 'NHWC' : String(dataFormat);
   if (fmt !== 'NHWC' && fmt !== 'channelsLast') {
-    throw new Error(`${kernel} (wasm, daemon/engine/kernels): dataFormat '${fmt}' is not supported; use NHWC`);
+    throw new Error(`${kernel} (wasm, daemon/tfjs/kernels): dataFormat '${fmt}' is not supported; use NHWC`);
   }
   if (xShape.length !== 4 || filterShape.length !== 4) {
     throw new Error(`${kernel} (wasm): expected rank-4 input and filter, got [${xShape}] and [${filterShape}]`);

@@ -5,7 +5,7 @@
  * (printed, for information: most are ops we do not use).
  */
 import * as assert from 'node:assert';
-import { tf } from '../../../daemon/engine/tf';
+import { tf } from '../../../daemon/tfjs/tf';
 import { wasmEngine } from './helpers';
 
 type Case = [string, number[], (x: tf.Tensor) => tf.Tensor];

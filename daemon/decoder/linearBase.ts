@@ -11,7 +11,7 @@
  * EᵀE is summed on the host in float64; EᵀX and the solve's product run on the tensor engine in chunks of
  * rows, so the [n, S·S·3] matrix never exists in float32 at once.
  */
-import { tf } from '../engine/tf';
+import { tf } from '../tfjs/tf';
 import type { LinearBaseInit } from '../nets/decoder';
 import { cholesky, choleskySolve } from '../math/linalg';
 

@@ -1,5 +1,5 @@
 /**
- * Black-box inverse-decoder training (seed claims 2–6): embeddings from the queried encoder in, aligned
+ * Black-box inverse-decoder training: embeddings from the queried encoder in, aligned
  * (average) faces out, pixel loss, Adam. Checkpoints are written atomically every `checkpointEvery` steps
  * and on cancel; rerunning the same config resumes from the last one with the same batch order (each
  * epoch's order comes from the seed and the epoch number, so a resumed run sees exactly the batches the
@@ -10,13 +10,13 @@ import * as path from 'node:path';
 import { configIdentity, type RunConfig } from '../protocol/runConfig';
 import { resolveDatasetPath } from '../config/datasetPath';
 import { seededShuffle } from '../data/split';
-import { tf } from '../engine/tf';
+import { tf } from '../tfjs/tf';
 import { Decoder, DecoderOptions } from '../nets/decoder';
 import { DecoderRunner, HostBatch, openDecoderRunner } from '../ort/decoderRunner';
-import { JobCancelledError, AttackContext, throwIfCancelled, yieldToEventLoop } from '../runs/context';
+import { JobCancelledError, AttackContext, throwIfCancelled, yieldToEventLoop } from '../runs/attackContext';
 import { budgetReached, governingBudget, type Budget, type BudgetLimit } from '../protocol/budget';
 import { MetricsLine, RUN_FILES, type RunManifest } from '../protocol/runFolder';
-import { claimRunFolder, MetricsWriter, truncateMetrics, updateManifest, writeJsonAtomic } from '../runs/runFolder';
+import { claimRunFolder, MetricsWriter, runDirOf, truncateMetrics, updateManifest, writeJsonAtomic } from '../runs/runFolder';
 import { buildTrainingData, flipCrops, PairSet, TARGET_TEMPLATE, TrainingData } from './trainingSet';
 import { engineRequest } from '../ort/engineChoice';
 import type { RouteDecision } from '../encoders/judge';
@@ -83,10 +83,6 @@ export function findCheckpoint(ckptDir: string): string | null {
   return siblings[0] ?? null;
 }
 
-export function runDirOf(config: RunConfig, workspaceDir: string): string {
-  return path.resolve(workspaceDir, config.runsDir, config.name);
-}
-
 function permutation(n: number, seed: number): Int32Array {
   return seededShuffle(Int32Array.from({ length: n }, (_, i) => i), seed);
 }
@@ -149,7 +145,11 @@ export async function trainBlackBox(config: RunConfig, ctx: AttackContext, opts:
   if (config.faceModel.kind !== 'decoder' || config.faceModel.run) {
     throw new Error(`run config ${config.name} does not train a decoder (faceModel ${config.faceModel.kind}${config.faceModel.run ? ` from ${config.faceModel.run}` : ''}): use "faceinv run" for it`);
   }
-  // (decoder.identity.weight is checked finite and ≥ 0 by the run config's schema.)
+  // The schema checks the weight too, but trainBlackBox is also called with configs built in code (ablation,
+  // tests): a bad weight is refused here, before any data or run folder is made.
+  if (config.decoder.identity && !(Number.isFinite(config.decoder.identity.weight) && config.decoder.identity.weight >= 0)) {
+    throw new Error(`decoder.identity.weight must be a finite number ≥ 0, got ${config.decoder.identity.weight}`);
+  }
   const idTerm = config.decoder.identity && config.decoder.identity.weight > 0 ? config.decoder.identity : null;
   const engineAsked = engineRequest(config.training.engine);
   // Checked before any data is built: a surrogate that cannot be used is a config error.

@@ -6,8 +6,8 @@
 import * as assert from 'node:assert/strict';
 import { validateRunConfig } from '../../../daemon/protocol/runConfig';
 import { makeIdentitySplit, parseSplit, splitToJson } from '../../../daemon/data/split';
-import { initEngine } from '../../../daemon/engine/backend';
-import { tf } from '../../../daemon/engine/tf';
+import { initEngine } from '../../../daemon/tfjs/backend';
+import { tf } from '../../../daemon/tfjs/tf';
 import { noisyInput } from '../../../daemon/nets/decoder';
 
 describe('validation split, input noise, config combinations', () => {
