@@ -40,7 +40,8 @@ import type { RouteDecision } from '../encoders/judge';
 import { buildPcaFaceModel, loadPcaFaceModel, PcaFaceModel } from '../attack/faceModel/pca';
 import { renderFaces } from '../attack/inversion';
 import { attackerTargets, designOracleProbes, invertTargets, openFaceDetector, type DetectFn, type OracleHooks } from '../attack/invert';
-import { simulatedScoreOracle } from '../attack/oracle/scoreOracle';
+import { serviceScoreOracle, simulatedScoreOracle } from '../attack/oracle/scoreOracle';
+import { VerifierClient } from '../encoders/verifierClient';
 import { cosine } from '../attack/oracle/scoreRecovery';
 import { auditAttackSpec, planAttack, searchesByQueries, type AttackPlan } from '../attack/plan';
 import { startFrom, type AttackerPairs } from '../attack/start';
@@ -117,13 +118,19 @@ function describeMethod(config: AuditConfig, decision: RouteDecision, model: Pca
 }
 
 /** The threat model's oracle (issue 25): the system's answers simulated over the store, and the probe design, made once. */
-function oracleTools(config: AuditConfig, plan: AttackPlan, store: TemplateStore, refA: ReferenceEmbeddings, ctx: JobContext): OracleHooks {
+function oracleTools(config: AuditConfig, plan: AttackPlan, store: TemplateStore, refA: ReferenceEmbeddings, ctx: JobContext, secrets?: Readonly<Record<string, string>>): OracleHooks {
   const design = designOracleProbes(plan, { templates: refA.embeddings, dim: refA.dim, n: refA.rels.length });
   if (!design) return {};
   const byId = new Map<string, Float32Array>();
   store.ids.forEach((id, r) => { if (!byId.has(id)) byId.set(id, store.vectors.subarray(r * store.dim, (r + 1) * store.dim)); });
   const o = plan.threat.oracle;
-  ctx.log('info', `threat model: ${plan.oracle.reason}; ${design.indices.length} probes designed from ${refA.rels.length} reference photos (prior variance left ${design.residual[design.residual.length - 1].toFixed(4)}); the system's scores simulated over the store${o.decimals !== undefined ? `, rounded to ${o.decimals} decimals` : ''}${o.noise ? `, noise sd ${o.noise}` : ''}`);
+  const designed = `${design.indices.length} probes designed from ${refA.rels.length} reference photos (prior variance left ${design.residual[design.residual.length - 1].toFixed(4)})`;
+  if (o.service) {
+    ctx.log('info', `threat model: ${plan.oracle.reason}; ${designed}; the scores asked of the service at ${o.service.url}`);
+    const client = new VerifierClient(o.service, { secrets });
+    return { design, scoreOracle: serviceScoreOracle(client, refA.crops as Uint8Array, plan.enc.alignment.size), signal: ctx.signal };
+  }
+  ctx.log('info', `threat model: ${plan.oracle.reason}; ${designed}; the system's scores simulated over the store${o.decimals !== undefined ? `, rounded to ${o.decimals} decimals` : ''}${o.noise ? `, noise sd ${o.noise}` : ''}`);
   return { design, scoreOracle: simulatedScoreOracle(byId, refA.embeddings, refA.dim, { decimals: o.decimals, noise: o.noise, seed: config.seed }), signal: ctx.signal };
 }
 
@@ -168,7 +175,7 @@ export async function runAudit(config: AuditConfig, ctx: JobContext, opts: Audit
     const cal = await calibrateEncoders(config, plan, ctx, opts, transferEntries, disposers);
     stage = 'building the face model';
     const tools = await chunkTools(config, plan, ctx, opts, auditDir, cal, disposers);
-    tools.oracle = oracleTools(config, plan, store, cal.refA, ctx);
+    tools.oracle = oracleTools(config, plan, store, cal.refA, ctx, opts.secrets);
     const method = describeMethod(config, decision, tools.pca);
     ctx.log('info', method);
     stage = 'inverting';

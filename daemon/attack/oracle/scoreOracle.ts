@@ -7,6 +7,7 @@
  * marked and the others go on; anything else stops the attack (the service as a whole is down).
  */
 import { SubjectOracleError } from '../../protocol/verifierApi';
+import sharp from 'sharp';
 import { mulberry32 } from '../../data/split';
 import { recoverTemplate, type ProbeDesign } from './scoreRecovery';
 
@@ -73,4 +74,37 @@ export async function recoverFromScores(design: ProbeDesign, oracle: ScoreOracle
     }
   }
   return out;
+}
+
+/** What a live service's client offers (daemon/encoders/verifierClient.ts). */
+export interface ScoreClient { score(subject: string, image: string): Promise<number> }
+
+/**
+ * A live verification service as a score oracle: each probe goes as its aligned crop (`crops` [n, size, size, 3]
+ * uint8, the attacker's photos in the encoder's frame), PNG-encoded once and reused for every subject.
+ */
+export function serviceScoreOracle(client: ScoreClient, crops: Uint8Array, size: number): ScoreOracle {
+  const png = new Map<number, Promise<string>>();
+  const S3 = size * size * 3;
+  const encode = (p: number) => {
+    let v = png.get(p);
+    if (!v) {
+      v = sharp(Buffer.from(crops.buffer, crops.byteOffset + p * S3, S3), { raw: { width: size, height: size, channels: 3 } }).png().toBuffer().then((b) => b.toString('base64'));
+      png.set(p, v);
+    }
+    return v;
+  };
+  let queries = 0;
+  return {
+    get queries() { return queries; },
+    async scores(subject, probes, signal) {
+      const out: number[] = [];
+      for (const p of probes) {
+        if (signal?.aborted) throw new Error('cancelled');
+        queries++;
+        out.push(checkScore(await client.score(subject, await encode(p)), subject));
+      }
+      return out;
+    },
+  };
 }
