@@ -58,6 +58,7 @@ describe('oracle: the audit under a score oracle', function () {
       assert.ok(r.attack, `row ${r.row} is scored`);
     }
     simulated = rows;
+    assert.ok(out.report.notes.some((n) => new RegExp(`^Threat model score-least-squares: ${rows.length} of ${rows.length} subjects' templates recovered from the system's answers \\(${40 * rows.length} oracle queries`).test(n)), out.report.notes.join('\n'));
     const few = await audit(3);
     assert.ok(few.rows.every((r) => r.oracle?.queries === 3));
     assert.ok(mean(rows) > mean(few.rows) + 0.02, `40 queries: mean recovered cosine ${mean(rows)}; 3 queries: ${mean(few.rows)}`);
@@ -80,6 +81,7 @@ describe('oracle: the audit under a score oracle', function () {
       const st = v.stats();
       assert.equal(st.total, 1 + 40 * (rows.length - 1), JSON.stringify(st));
       assert.equal(st.queries[store[0].id], 1);
+      assert.ok(out.report.notes.some((n) => /^Threat model score-least-squares: \d+ of \d+ subjects' templates recovered .*1 subjects failed at the oracle \(1 unknown-subject\)/.test(n)), out.report.notes.join('\n'));
     } finally {
       await v.close();
     }
