@@ -441,6 +441,8 @@ async function checkAudit(file: string, root: JsonNode, value: unknown, env: Che
   checkStore('/templates', config.templates, config.encoder);
   const threat = threatDiagnostic(config.threat);
   if (threat) add('/threat', 'threat-unsupported', threat);
+  const svcEnv = config.threat.oracle.service?.auth?.env;
+  if (svcEnv !== undefined && !process.env[svcEnv]) add('/threat/oracle/service/auth', 'credential-unset', `the verification service's credential comes from ${svcEnv}, which is not set where the editor runs; set it before starting VS Code (or use auth.secret)`, 'warning');
   if (config.threat.attacker.encoder === 'other' && config.threat.attacker.otherEncoder) {
     const p = encoderIdProblem(config.threat.attacker.otherEncoder, scan, env, 'attacker encoder');
     if (p) add('/threat/attacker/otherEncoder', p.code, p.message);

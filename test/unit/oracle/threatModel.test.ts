@@ -92,6 +92,10 @@ describe('oracle: the config language server checks the threat model', () => {
     assert.ok(opt.some((d) => /^config-semantic: decimals/.test(d)), opt.join('\n'));
     const other = await check({ ...base, threat: { attacker: { encoder: 'other', otherEncoder: 'no-such-encoder' } } });
     assert.ok(other.some((d) => /^encoder-unknown:/.test(d)), other.join('\n'));
+    const svc = await check({ ...base, threat: { oracle: { kind: 'score', service: { url: 'http://127.0.0.1:1', auth: { header: 'x-api-key', env: 'FACEINV_TEST_UNSET_VERIFIER_KEY' } } }, attacker: { template: 'none' } } });
+    assert.ok(svc.some((d) => /^credential-unset: the verification service's credential comes from FACEINV_TEST_UNSET_VERIFIER_KEY/.test(d)), svc.join('\n'));
+    const embSvc = await check({ ...base, threat: { oracle: { kind: 'embedding', service: { url: 'http://127.0.0.1:1' } } } });
+    assert.ok(embSvc.some((d) => /^config-semantic: a verification service answers scores or decisions/.test(d)), embSvc.join('\n'));
     const fine = await check({ ...base, threat: { oracle: { kind: 'score', decimals: 2 }, attacker: { template: 'none' } } });
     assert.ok(!fine.some((d) => /threat|config-semantic/.test(d)), fine.join('\n'));
   });
