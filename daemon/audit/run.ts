@@ -41,7 +41,7 @@ import { buildPcaFaceModel, loadPcaFaceModel, PcaFaceModel } from '../attack/fac
 import { renderFaces } from '../attack/inversion';
 import { attackerTargets, designOracleProbes, invertTargets, openFaceDetector, type DetectFn, type OracleHooks } from '../attack/invert';
 import { serviceScoreOracle, simulatedScoreOracle } from '../attack/oracle/scoreOracle';
-import { VerifierClient } from '../encoders/verifierClient';
+import { VerifierClient, VerifierServiceError } from '../encoders/verifierClient';
 import { cosine } from '../attack/oracle/scoreRecovery';
 import { auditAttackSpec, planAttack, searchesByQueries, type AttackPlan } from '../attack/plan';
 import { startFrom, type AttackerPairs } from '../attack/start';
@@ -336,7 +336,16 @@ async function invertChunks(l: ChunkLoop) {
     const out = await auditChunk({
       k, from, to, config, plan, store, cal, tools: l.tools, kept, auditDir, ctx,
       onSearch: (qpt, m) => report(usedBefore + (budgetKind === 'queries' ? qpt * m : 0), `chunk ${k + 1} of ${chunkCount}: searching`),
+    }).catch((err: unknown) => {
+      // A verification service that fails as a whole (credentials refused, down after its retries) pauses the audit.
+      if (!(err instanceof VerifierServiceError)) throw err;
+      return err;
     });
+    if (out instanceof VerifierServiceError) {
+      stop = { state: 'paused', reason: `paused at chunk ${k + 1} of ${chunkCount}: ${out.message}; the ${results.filter(Boolean).length} chunks before it are kept — run the audit again to continue` };
+      ctx.log('warn', stop.reason);
+      break;
+    }
     const serviceHit = encoders.findIndex((e, i) => serviceFailures(e) > failuresBefore[i]);
     if (serviceHit >= 0 && config.onEncoderError === 'pause') {
       const e = encoders[serviceHit];

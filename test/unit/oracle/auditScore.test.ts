@@ -86,4 +86,12 @@ describe('oracle: the audit under a score oracle', function () {
       await v.close();
     }
   });
+
+  it('a verification service that is down pauses the audit with the reason, keeping what was scored', async () => {
+    const logs: string[] = [];
+    const threat = { oracle: { kind: 'score', service: { url: 'http://127.0.0.1:9', retries: 1, backoffMs: 10 } }, attacker: { encoder: 'copy', template: 'none', queries: 10 } };
+    const out = await runAudit(aw.config({ threat, search: { method: 'none', detectorCheck: false }, outDir: 'audits/score-down' }), ctxFor(aw.dir, logs), { cacheDir: aw.cacheDir, workers: 0 });
+    assert.equal(out.state, 'paused');
+    assert.match(out.stopReason ?? '', /paused at chunk 1 of \d+: verification service http:\/\/127.0.0.1:9 is unavailable after 1 retries.*run the audit again to continue/);
+  });
 });
