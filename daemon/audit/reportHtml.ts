@@ -71,11 +71,13 @@ export function oracleSummary(results: readonly TemplateResult[]): string | null
   if (!rows.length) return null;
   const cos = rows.map((r) => r.oracle?.recoveredCosine).filter((c): c is number => c !== undefined).sort((a, b) => a - b);
   const queries = rows.reduce((a, r) => a + (r.oracle?.queries ?? 0), 0);
-  const failed = rows.filter((r) => r.oracle?.error);
+  const failed = rows.filter((r) => r.oracle?.error && r.oracle.recoveredCosine === undefined);
+  const partial = rows.filter((r) => r.oracle?.error && r.oracle.recoveredCosine !== undefined).length;
   const kinds = new Map<string, number>();
   for (const r of failed) { const k = (r.oracle?.error ?? '').split(':')[0]; kinds.set(k, (kinds.get(k) ?? 0) + 1); }
   const med = cos.length ? cos[Math.floor(cos.length / 2)] : Number.NaN;
   return `Threat model ${rows[0].oracle?.attack}: ${cos.length} of ${rows.length} subjects' templates recovered from the system's answers (${queries.toLocaleString('en-US')} oracle queries in all; recovered template's cosine to the enrolled one: median ${med.toFixed(4)}, lowest ${cos.length ? cos[0].toFixed(4) : '–'})` +
+    (partial ? `; ${partial} subjects were locked out mid-way and recovered from the answers before it` : '') +
     (failed.length ? `; ${failed.length} subjects failed at the oracle (${[...kinds].map(([k, v]) => `${v} ${k}`).join(', ')}), counted as not accepted` : '') + '. The lookalike baseline is the reference photo nearest to the enrolled template.';
 }
 

@@ -58,6 +58,9 @@ export const VerifierError = {
 export type SubjectErrorCode = 'locked-out' | 'unknown-subject' | 'bad-score' | 'threshold-changed';
 
 export class SubjectOracleError extends Error {
+  /** Answers the subject got before the failure (a lock-out mid-way keeps what was learnt). */
+  partial: number[] = [];
+
   constructor(readonly code: SubjectErrorCode, readonly subject: string, message: string) {
     super(`${code}: subject "${subject}": ${message}`);
     this.name = 'SubjectOracleError';

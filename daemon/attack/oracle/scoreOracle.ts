@@ -58,7 +58,10 @@ export interface Recovered {
   error?: string;
 }
 
-/** Recovers each subject's template from `design.indices.length` probe scores; a subject's own failure marks it only. */
+/**
+ * Recovers each subject's template from `design.indices.length` probe scores; a subject's own failure marks it
+ * only (a lock-out mid-way still recovers from the answers before it).
+ */
 export async function recoverFromScores(design: ProbeDesign, oracle: ScoreOracle, subjects: readonly string[], signal?: AbortSignal): Promise<Recovered[]> {
   const out: Recovered[] = [];
   for (const subject of subjects) {
@@ -70,7 +73,9 @@ export async function recoverFromScores(design: ProbeDesign, oracle: ScoreOracle
       out.push({ template: recoverTemplate(design, scores), queries: scores.length });
     } catch (err) {
       if (!(err instanceof SubjectOracleError)) throw err;
-      out.push({ template: null, queries: 0, error: err.message });
+      // Locked out mid-way: the answers it got still count (the subject is marked either way).
+      const got = err.code === 'locked-out' ? err.partial : [];
+      out.push({ template: got.length ? recoverTemplate(design, got, got.length) : null, queries: got.length, error: err.message });
     }
   }
   return out;
@@ -102,7 +107,12 @@ export function serviceScoreOracle(client: ScoreClient, crops: Uint8Array, size:
       for (const p of probes) {
         if (signal?.aborted) throw new Error('cancelled');
         queries++;
-        out.push(checkScore(await client.score(subject, await encode(p)), subject));
+        try {
+          out.push(checkScore(await client.score(subject, await encode(p)), subject));
+        } catch (err) {
+          if (err instanceof SubjectOracleError) err.partial = out;
+          throw err;
+        }
       }
       return out;
     },

@@ -76,7 +76,7 @@ describe('oracle: the verification service and its client over loopback', functi
     assert.throws(() => new VerifierClient({ url: s.url, auth: { header: 'x-api-key', env: 'UNSET_VERIFIER_KEY' } }, { env: {} }), /UNSET_VERIFIER_KEY.*not set/);
   });
 
-  it('a lock-out and an unknown subject mark that subject only; the others are recovered', async () => {
+  it('a lock-out and an unknown subject mark that subject only (a lock-out keeps the answers before it); the others are recovered', async () => {
     const s = await start({ attemptLimit: 3 });
     const c = new VerifierClient({ url: s.url });
     const crops = new Uint8Array(6 * S * S * 3);
@@ -85,9 +85,10 @@ describe('oracle: the verification service and its client over loopback', functi
     for (let k = 0; k < 6; k++) embs.set(await embed(crops.subarray(k * S * S * 3, (k + 1) * S * S * 3)), k * D);
     const oracle = serviceScoreOracle(c, crops, S);
     const design = designProbes(fitTemplatePrior(embs, 6, D), embs, 6, 3, 1e-6);
-    await oracle.scores('bob', [0, 1, 2]); // bob spends his 3 attempts
+    await oracle.scores('bob', [0, 1]); // bob spends 2 of his 3 attempts
     const rec = await recoverFromScores(design, oracle, ['bob', 'carol', 'alice']);
     assert.match(rec[0].error ?? '', /^locked-out: subject "bob"/);
+    assert.ok(rec[0].template && rec[0].queries === 1, 'the answer bob got before the lock-out still counts');
     assert.match(rec[1].error ?? '', /^unknown-subject: subject "carol"/);
     assert.ok(rec[2].template && !rec[2].error, 'alice goes on');
     assert.deepEqual(s.stats().lockedOut, ['bob']);
