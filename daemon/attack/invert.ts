@@ -19,6 +19,9 @@ import type { PaceDecision } from './search/pacer';
 import { querySearch, type SearchStep } from './search/querySearch';
 import { openSurrogatePrior, type AttackerPhotos, type SurrogatePrior } from './search/surrogatePrior';
 import { whiteboxWithRestarts } from './search/whiteboxRestarts';
+import { designProbes, fitTemplatePrior, scoreNoiseVariance, type ProbeDesign } from './oracle/scoreRecovery';
+import { recoverFromScores, type ScoreOracle } from './oracle/scoreOracle';
+import { seededShuffle } from '../data/split';
 
 export type DetectFn = (latents: Float32Array, n: number) => Promise<boolean[]>;
 
@@ -142,4 +145,47 @@ async function openPrior(plan: AttackPlan, model: FaceModel, targets: readonly F
     h.log('warn', `${msg}; the search falls back to queries only`);
     return null;
   }
+}
+
+/**
+ * The threat model's first step (issue 25), before `invertTargets`: what the attacker has to invert. A stolen
+ * template is itself; under a score oracle with an encoder copy, each subject's template is recovered from the
+ * scores of designed probe photos (./oracle/scoreRecovery.ts). A subject the oracle fails for (locked out,
+ * unknown, a bad answer) gets `null` and its error; the rest go on.
+ */
+export interface AttackerTargets {
+  targets: (Float32Array | null)[];
+  /** Oracle queries each subject cost (score oracle). */
+  queries?: number[];
+  errors: (string | undefined)[];
+}
+
+export interface OracleHooks {
+  /** The system's answers (a simulation over the store, or a live service). */
+  scoreOracle?: ScoreOracle;
+  /** The probe design (`designOracleProbes`), made once per audit. */
+  design?: ProbeDesign;
+  signal?: AbortSignal;
+}
+
+/** The probe set the plan's score attack asks with: designed from the attacker's photos ([n, dim] embeddings under its copy). */
+export function designOracleProbes(plan: AttackPlan, photos: { templates: Float32Array; dim: number; n: number }, poolSize = 4000): ProbeDesign | null {
+  if (plan.oracle.attack !== 'score-least-squares') return null;
+  const { templates, dim, n } = photos;
+  const prior = fitTemplatePrior(templates, n, dim);
+  const rows = seededShuffle(Array.from({ length: n }, (_, i) => i), plan.seed).slice(0, Math.min(poolSize, n));
+  const pool = new Float32Array(rows.length * dim);
+  rows.forEach((r, k) => pool.set(templates.subarray(r * dim, (r + 1) * dim), k * dim));
+  const count = Math.min(plan.threat.attacker.queries, rows.length);
+  const design = designProbes(prior, pool, rows.length, count, scoreNoiseVariance(plan.threat.oracle));
+  // Probes are rows of the attacker's photos, not of the pool.
+  return { ...design, indices: design.indices.map((i) => rows[i]) };
+}
+
+export async function attackerTargets(plan: AttackPlan, subjects: readonly string[], stolen: readonly Float32Array[], h: OracleHooks): Promise<AttackerTargets> {
+  if (plan.oracle.attack === 'template-inversion') return { targets: stolen.slice(), errors: stolen.map(() => undefined) };
+  if (plan.oracle.attack !== 'score-least-squares') throw new Error(`threat model: ${plan.oracle.reason}`);
+  if (!h.scoreOracle || !h.design) throw new Error('a score attack needs the system\'s score oracle and its probe design (designOracleProbes)');
+  const rec = await recoverFromScores(h.design, h.scoreOracle, subjects, h.signal);
+  return { targets: rec.map((r) => r.template), queries: rec.map((r) => r.queries), errors: rec.map((r) => r.error) };
 }

@@ -10,7 +10,8 @@ import type { AuditConfig } from '../protocol/auditConfig';
 import type { ProtectConfig } from '../protocol/protectConfig';
 import { defaultWhitebox, type RunConfig, type SearchConfig, type WhiteboxConfig } from '../protocol/runConfig';
 import { findEncoderConfig, scopeOf, type EncoderConfigEntry } from '../encoders/registry';
-import { judgeRoute, type RouteDecision, type RouteRequest } from '../encoders/judge';
+import { judgeOracle, judgeRoute, type OracleDecision, type RouteDecision, type RouteRequest } from '../encoders/judge';
+import { defaultThreatModel, type ThreatModel } from '../protocol/threatModel';
 import { engineRequest, type EngineRequest } from '../ort/engineChoice';
 
 export type FaceModelPlan =
@@ -36,6 +37,8 @@ export interface AttackSpec {
   whitebox: WhiteboxConfig;
   search: SearchPlan;
   seed: number;
+  /** What the system answers and what the attacker holds (issue 25); none = a stolen template (today). */
+  threat?: ThreatModel;
 }
 
 export interface AttackPlan {
@@ -48,12 +51,19 @@ export interface AttackPlan {
   whitebox: WhiteboxConfig;
   search: SearchPlan;
   seed: number;
+  threat: ThreatModel;
+  /** The attack the threat model calls for (the judge's `judgeOracle`). */
+  oracle: OracleDecision;
 }
 
 /** The one place an attack is decided: encoder entry, route, engine; the rest as the spec says. */
 export function planAttack(spec: AttackSpec, workspaceDir: string): AttackPlan {
   const entry = findEncoderConfig(spec.encoder, scopeOf(workspaceDir));
+  const threat = spec.threat ?? defaultThreatModel();
+  const oracle = judgeOracle(threat);
+  if (!oracle.implemented) throw new Error(`threat model: ${oracle.reason}`);
   return {
+    threat, oracle,
     entry, enc: entry.config, decision: judgeRoute(entry.config, spec.route), engine: engineRequest(spec.engine),
     faceModel: spec.faceModel, start: spec.start, whitebox: spec.whitebox, search: spec.search, seed: spec.seed,
   };
@@ -74,7 +84,7 @@ export function auditAttackSpec(config: AuditConfig): AttackSpec {
   return {
     encoder: config.encoder, route: config.route,
     faceModel: { kind: 'pca', components: config.faceModel.components, clamp: config.faceModel.clamp },
-    start: config.start, whitebox: config.whitebox, search: searchOf(config.search, config.budget), seed: config.seed,
+    start: config.start, whitebox: config.whitebox, search: searchOf(config.search, config.budget), seed: config.seed, threat: config.threat,
   };
 }
 

@@ -65,6 +65,22 @@ function summaryInput(c: Calibration, transfer: boolean, ref: ReferenceSet): Sco
   return { encoderId: c.encoderId, transfer, points: c.points, genuine: c.genuine, impostor: c.impostor, pairsFrom: ref.description };
 }
 
+/** The threat model's oracle step (issue 25), when there was one: what the recovered templates are worth, and who failed. */
+export function oracleSummary(results: readonly TemplateResult[]): string | null {
+  const rows = results.filter((r) => r.oracle);
+  if (!rows.length) return null;
+  const cos = rows.map((r) => r.oracle?.recoveredCosine).filter((c): c is number => c !== undefined).sort((a, b) => a - b);
+  const queries = rows.reduce((a, r) => a + (r.oracle?.queries ?? 0), 0);
+  const failed = rows.filter((r) => r.oracle?.error && r.oracle.recoveredCosine === undefined);
+  const partial = rows.filter((r) => r.oracle?.error && r.oracle.recoveredCosine !== undefined).length;
+  const kinds = new Map<string, number>();
+  for (const r of failed) { const k = (r.oracle?.error ?? '').split(':')[0]; kinds.set(k, (kinds.get(k) ?? 0) + 1); }
+  const med = cos.length ? cos[Math.floor(cos.length / 2)] : Number.NaN;
+  return `Threat model ${rows[0].oracle?.attack}: ${cos.length} of ${rows.length} subjects' templates recovered from the system's answers (${queries.toLocaleString('en-US')} oracle queries in all; recovered template's cosine to the enrolled one: median ${med.toFixed(4)}, lowest ${cos.length ? cos[0].toFixed(4) : '–'})` +
+    (partial ? `; ${partial} subjects were locked out mid-way and recovered from the answers before it` : '') +
+    (failed.length ? `; ${failed.length} subjects failed at the oracle (${[...kinds].map(([k, v]) => `${v} ${k}`).join(', ')}), counted as not accepted` : '') + '. The lookalike baseline is the reference photo nearest to the enrolled template.';
+}
+
 export function buildAuditReport(i: ReportInput): AuditReport {
   const { config, results } = i;
   const sA = summaryInput(i.calA.calibration, false, i.ref);
@@ -85,6 +101,8 @@ export function buildAuditReport(i: ReportInput): AuditReport {
   if (counts.failed) notes.push(`${counts.failed} templates' inversions were cut short (${Object.entries(counts.failures).map(([k, v]) => `${v} ${k}`).join(', ')}); their best reconstruction so far is scored like any other.`);
   for (const u of unattainable) notes.push(`FMR ${fmrText(u.fmr)} is not measurable with ${u.encoderId} on this reference set: ${u.impostorPairs.toLocaleString('en-US')} impostor pairs, at least ${u.needed.toLocaleString('en-US')} needed (${(20 * u.needed).toLocaleString('en-US')} for a well-supported threshold).`);
   for (const { c } of cals) for (const p of c.points.filter((x) => x.attainable && x.lowSupport)) notes.push(`${c.encoderId}'s threshold at FMR ${fmrText(p.fmr)} rests on ${p.impostorsAbove} impostor scores above it (fewer than 20): approximate.`);
+  const oracleNote = oracleSummary(results);
+  if (oracleNote) notes.push(oracleNote);
   if (config.reference.path === 'lfw' && !config.reference.split) notes.push('The reference set is all of LFW: if the store holds public figures who are in LFW, the lookalike baseline may find their own photos.');
   if (i.decision.route === 'blackbox') notes.push('Every face sent to the audited encoder is an 8-bit image, as a real system receives it; scoring queries (reconstructions and lookalikes, both protocols) are counted apart from the attack\'s budget.');
   const e = i.entry.config;

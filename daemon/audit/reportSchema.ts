@@ -39,6 +39,8 @@ export const TemplateResultSchema = Type.Object({
   nearest: Type.Optional(Type.Object({ rel: Type.String(), cosine: Type.Number(), direct: Scored, redetect: Scored }, { additionalProperties: false })),
   /** Per transfer encoder (config order): its scores, or null when it has no template for this row. */
   transfer: Type.Optional(Type.Array(Type.Union([Type.Object({ attack: ByProtocol, nearest: ByProtocol }, { additionalProperties: false }), Type.Null()]))),
+  /** Threat models with an oracle (issue 25): the attack, the oracle queries spent recovering the template, its cosine to the enrolled one, or the subject's oracle error. */
+  oracle: Type.Optional(Type.Object({ attack: Type.String(), queries: Count, recoveredCosine: Type.Optional(Type.Number()), error: Type.Optional(Type.String()) }, { additionalProperties: false })),
   /** PNG of the reconstruction under images/, when kept. */
   image: Type.Optional(Type.String()),
 }, { additionalProperties: false });

@@ -41,7 +41,10 @@ import type { Budget } from '../protocol/budget';
 import type { RouteDecision } from '../encoders/judge';
 import { buildPcaFaceModel, loadPcaFaceModel, PcaFaceModel } from '../attack/faceModel/pca';
 import { renderFaces } from '../attack/inversion';
-import { invertTargets, openFaceDetector, type DetectFn } from '../attack/invert';
+import { attackerTargets, designOracleProbes, invertTargets, openFaceDetector, type DetectFn, type OracleHooks } from '../attack/invert';
+import { serviceScoreOracle, simulatedScoreOracle } from '../attack/oracle/scoreOracle';
+import { VerifierClient, VerifierServiceError } from '../encoders/verifierClient';
+import { cosine } from '../attack/oracle/scoreRecovery';
 import { auditAttackSpec, planAttack, searchesByQueries, type AttackPlan } from '../attack/plan';
 import { startFrom, type AttackerPairs } from '../attack/start';
 import type { EngineDecision } from '../ort/engineChoice';
@@ -117,6 +120,23 @@ function describeMethod(config: AuditConfig, decision: RouteDecision, model: Pca
   return `black box: ${model.describe()}; ${start}; ${search}`;
 }
 
+/** The threat model's oracle (issue 25): the system's answers simulated over the store, and the probe design, made once. */
+function oracleTools(config: AuditConfig, plan: AttackPlan, store: TemplateStore, refA: ReferenceEmbeddings, ctx: JobContext, secrets?: Readonly<Record<string, string>>): OracleHooks {
+  const design = designOracleProbes(plan, { templates: refA.embeddings, dim: refA.dim, n: refA.rels.length });
+  if (!design) return {};
+  const byId = new Map<string, Float32Array>();
+  store.ids.forEach((id, r) => { if (!byId.has(id)) byId.set(id, store.vectors.subarray(r * store.dim, (r + 1) * store.dim)); });
+  const o = plan.threat.oracle;
+  const designed = `${design.indices.length} probes designed from ${refA.rels.length} reference photos (prior variance left ${design.residual[design.residual.length - 1].toFixed(4)})`;
+  if (o.service) {
+    ctx.log('info', `threat model: ${plan.oracle.reason}; ${designed}; the scores asked of the service at ${o.service.url}`);
+    const client = new VerifierClient(o.service, { secrets });
+    return { design, scoreOracle: serviceScoreOracle(client, refA.crops as Uint8Array, plan.enc.alignment.size), signal: ctx.signal };
+  }
+  ctx.log('info', `threat model: ${plan.oracle.reason}; ${designed}; the system's scores simulated over the store${o.decimals !== undefined ? `, rounded to ${o.decimals} decimals` : ''}${o.noise ? `, noise sd ${o.noise}` : ''}`);
+  return { design, scoreOracle: simulatedScoreOracle(byId, refA.embeddings, refA.dim, { decimals: o.decimals, noise: o.noise, seed: config.seed }), signal: ctx.signal };
+}
+
 const serviceFailures = (e: Encoder) => (e as { stats?: { serviceFailures?: number } }).stats?.serviceFailures ?? 0;
 
 /** The audited encoder and the transfer systems, loaded, with their reference embeddings and thresholds. */
@@ -136,6 +156,8 @@ interface ChunkTools {
   meanGeometry: FaceGeometry | null;
   analyzer: FaceAnalyzer;
   detect?: DetectFn;
+  /** The threat model's oracle and probe design (score attacks). */
+  oracle?: OracleHooks;
 }
 
 export async function runAudit(config: AuditConfig, ctx: JobContext, opts: AuditOptions = {}): Promise<AuditOutcome> {
@@ -162,6 +184,7 @@ export async function runAudit(config: AuditConfig, ctx: JobContext, opts: Audit
     }
     stage = 'building the face model';
     const tools = await chunkTools(config, plan, ctx, opts, auditDir, cal, disposers);
+    tools.oracle = oracleTools(config, plan, store, cal.refA, ctx, opts.secrets);
     const method = describeMethod(config, decision, tools.pca) + (protectedStore ? `; the store's ${protectedStore.protection.scheme.label} templates first inverted with the stolen keys (${protectedStore.protection.describe}; ${protectedStore.protection.steps} steps of the scheme's stolen-key inversion), the faces scored against those recovered embeddings` : '');
     ctx.log('info', method);
     stage = 'inverting';
@@ -333,7 +356,16 @@ async function invertChunks(l: ChunkLoop) {
     const out = await auditChunk({
       k, from, to, config, plan, store, cal, tools: l.tools, kept, auditDir, ctx,
       onSearch: (qpt, m) => report(usedBefore + (budgetKind === 'queries' ? qpt * m : 0), `chunk ${k + 1} of ${chunkCount}: searching`),
+    }).catch((err: unknown) => {
+      // A verification service that fails as a whole (credentials refused, down after its retries) pauses the audit.
+      if (!(err instanceof VerifierServiceError)) throw err;
+      return err;
     });
+    if (out instanceof VerifierServiceError) {
+      stop = { state: 'paused', reason: `paused at chunk ${k + 1} of ${chunkCount}: ${out.message}; the ${results.filter(Boolean).length} chunks before it are kept — run the audit again to continue` };
+      ctx.log('warn', stop.reason);
+      break;
+    }
     const serviceHit = encoders.findIndex((e, i) => serviceFailures(e) > failuresBefore[i]);
     if (serviceHit >= 0 && config.onEncoderError === 'pause') {
       const e = encoders[serviceHit];
@@ -373,26 +405,49 @@ interface ChunkJob {
   onSearch: (queriesPerTarget: number, targets: number) => void;
 }
 
+/**
+ * What the attacker inverts for the chunk's usable rows: the stolen templates, or under a score oracle the
+ * recovered ones (the recovered template's cosine to the enrolled one and the oracle queries go in the row);
+ * a subject the oracle fails for is marked with its error and left out of the inversion.
+ */
+async function oracleView(j: ChunkJob, usable: number[], results: TemplateResult[]): Promise<{ rows: number[]; targets: Float32Array[] }> {
+  const { store } = j;
+  const stolen = usable.map((r) => store.vectors.subarray(r * store.dim, (r + 1) * store.dim));
+  const view = await attackerTargets(j.plan, usable.map((r) => store.ids[r]), stolen, j.tools.oracle ?? {});
+  if (j.plan.oracle.attack === 'template-inversion') return { rows: usable, targets: stolen };
+  const rows: number[] = [], targets: Float32Array[] = [];
+  usable.forEach((r, i) => {
+    const res = results[r - j.from];
+    const t = view.targets[i];
+    res.oracle = { attack: j.plan.oracle.attack, queries: view.queries?.[i] ?? 0, ...(t ? { recoveredCosine: cosine(t, stolen[i]) } : {}), ...(view.errors[i] ? { error: view.errors[i] } : {}) };
+    if (!t) { res.failure = `oracle: ${view.errors[i]}`; return; }
+    rows.push(r);
+    targets.push(t);
+  });
+  return { rows, targets };
+}
+
 async function auditChunk(j: ChunkJob): Promise<{ results: TemplateResult[]; counts: Pick<ChunkFile, 'searchQueries' | 'scoringQueries' | 'encoderFailures'>; engine?: EngineDecision }> {
   const { store, config, plan } = j;
   const model = j.tools.pca;
   const frame: AlignmentSpec = { template: plan.enc.alignment.template, size: plan.enc.alignment.size };
   const dim = store.dim;
   const rows = Array.from({ length: j.to - j.from }, (_, i) => j.from + i);
-  const usable = rows.filter((r) => !store.flags[r] || store.flags[r]?.usable);
   const results: TemplateResult[] = rows.map((r) => {
     const f = store.flags[r];
     return { row: r, id: store.ids[r], ...(f && !f.usable ? { skipped: `${f.kind}: ${f.detail}` } : f ? { note: f.detail } : {}) };
   });
   const counts = { searchQueries: 0, scoringQueries: 0, encoderFailures: 0 };
+  const view = await oracleView(j, rows.filter((r) => !store.flags[r] || store.flags[r]?.usable), results);
+  const usable = view.rows;
   const m = usable.length;
   if (!m) return { results, counts };
   const targets = usable.map((r) => store.vectors.subarray(r * dim, (r + 1) * dim));
-  const start = j.tools.start(targets);
+  const start = j.tools.start(view.targets);
   model.clampLatents(start);
   const queried = searchesByQueries(plan);
   // The attack's one inversion: the white box's engine and restarts, the black box's search through every face made 8-bit.
-  const inv = await invertTargets(plan, model, targets, start, {
+  const inv = await invertTargets(plan, model, view.targets, start, {
     seed: (config.seed + j.k) >>> 0, signal: j.ctx.signal, workspaceDir: j.ctx.workspaceDir, log: (level, msg) => { if (level === 'warn') j.ctx.log('warn', msg); },
     ...(j.tools.detect ? { detect: j.tools.detect } : {}), ...(queried ? { queryEncoder: eightBit(j.cal.encoderA) } : {}),
     onSearchStep: (s) => j.onSearch(s.queriesPerTarget, m),

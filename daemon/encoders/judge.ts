@@ -6,6 +6,7 @@
  */
 import type { EncoderConfig } from '../protocol/encoderConfig';
 import type { RunKind } from '../protocol/runFolder';
+import type { ThreatModel } from '../protocol/threatModel';
 
 export type RouteRequest = 'auto' | RunKind;
 
@@ -40,4 +41,40 @@ export function judgeRoute(config: EncoderConfig, requested: RouteRequest): Rout
   return obstacle
     ? { route: 'blackbox', requested, reason: `auto: ${obstacle}, so the black-box decoder is used` }
     : { route: 'whitebox', requested, reason: `auto: ${config.id} declares architecture and weights known and differentiable (${config.format}), so gradients can flow through it` };
+}
+
+/**
+ * The attack a threat model calls for (issue 25), from what the system answers and what the attacker holds:
+ *  - a stolen template (any oracle): today's inversion of the template (route by `judgeRoute`);
+ *  - a score oracle and a copy of the encoder: recover the template by least squares over probe scores
+ *    (daemon/attack/oracle/scoreRecovery.ts), then invert it;
+ *  - a score oracle without the encoder: a search on the score from a non-adaptive probe set;
+ *  - a decision oracle: a hard-label search.
+ * `implemented` is false for the attacks not built yet, with the reason in `reason`.
+ */
+export type OracleAttack = 'template-inversion' | 'score-least-squares' | 'score-search' | 'decision-search';
+
+export interface OracleDecision {
+  attack: OracleAttack;
+  oracle: ThreatModel['oracle']['kind'];
+  implemented: boolean;
+  reason: string;
+}
+
+export function judgeOracle(threat: ThreatModel): OracleDecision {
+  const { oracle, attacker } = threat;
+  const kind = oracle.kind;
+  if (attacker.template === 'stolen') {
+    return { attack: 'template-inversion', oracle: kind, implemented: true, reason: `the attacker holds the enrolled template, so it is inverted directly${kind === 'embedding' ? '' : ` (the ${kind} oracle adds nothing a stolen template does not give)`}` };
+  }
+  if (kind === 'embedding') {
+    throw new Error('an embedding oracle without a stolen template leaves nothing to invert: the attacker needs the template (attacker.template "stolen") or a score / decision oracle per subject (oracle.kind "score" or "decision")');
+  }
+  if (kind === 'score' && attacker.encoder === 'copy') {
+    return { attack: 'score-least-squares', oracle: kind, implemented: true, reason: `score oracle and a copy of the encoder: each score of a probe with known embedding is one linear equation in the template; recovered from ${attacker.queries} probe scores by least squares under the face embeddings' prior, then inverted` };
+  }
+  if (kind === 'score') {
+    return { attack: 'score-search', oracle: kind, implemented: false, reason: `score oracle without a copy of the encoder (attacker.encoder "${attacker.encoder}"): a search on the score from a non-adaptive probe set — not implemented yet (issue 25, item 3)` };
+  }
+  return { attack: 'decision-search', oracle: kind, implemented: false, reason: 'decision oracle: a hard-label search from accept / reject answers — not implemented yet (issue 25, item 4)' };
 }

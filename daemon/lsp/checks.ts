@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EncoderConfig, EncoderConfigSchema, validateEncoderConfig } from '../protocol/encoderConfig';
 import { RunConfig, validateRunConfig } from '../protocol/runConfig';
-import { validateAuditConfig } from '../protocol/auditConfig';
+import { validateAuditConfig, type AuditConfig } from '../protocol/auditConfig';
 import { validateProtectConfig } from '../protocol/protectConfig';
 import { makeScheme } from '../protect/schemes';
 import { openStoreProtection } from '../audit/protectedStore';
@@ -21,7 +21,7 @@ import { lfwCandidates } from '../config/datasetPath';
 import { defaultDataRoots } from '../security/roots';
 import { IMAGE_EXTENSIONS, ARCHIVE_FOLDERS } from '../data/dataset';
 import { validate } from '../protocol/validate';
-import { judgeRoute, whiteboxObstacle } from '../encoders/judge';
+import { judgeOracle, judgeRoute, whiteboxObstacle } from '../encoders/judge';
 import { checkGenerator, finishedBlackboxRuns, generatorMismatch, type GeneratorCode } from './generator';
 import { JsonNode, nodeAt, parseJsonTree, propertyAt, toValue } from './jsonTree';
 import { Dim, ModelShapes, readModelShapes } from './modelShapes';
@@ -35,7 +35,7 @@ export type { ConfigKind };
 export type DiagnosticCode =
   | 'json-syntax' | 'not-an-object' | 'config-schema' | 'config-semantic' | 'model-missing' | 'model-unreadable' | 'shape-mismatch'
   | 'encoder-unknown' | 'encoder-invalid' | 'dataset-missing' | 'dataset-empty' | 'dataset-outside-roots' | 'whitebox-not-differentiable' | 'credential-unset'
-  | 'templates-missing' | 'templates-unreadable' | 'templates-dimension' | 'reference-missing' | GeneratorCode;
+  | 'templates-missing' | 'templates-unreadable' | 'templates-dimension' | 'reference-missing' | 'threat-unsupported' | GeneratorCode;
 
 export interface ConfigDiagnostic {
   /** Span in the text (UTF-16 offsets, end exclusive). */
@@ -387,6 +387,16 @@ async function checkProtect(file: string, root: JsonNode, value: unknown, env: C
   return diags;
 }
 
+/** Why the audit cannot run its threat model (the judge's answer, as the daemon would stop with it), or null. */
+export function threatDiagnostic(threat: AuditConfig['threat']): string | null {
+  try {
+    const d = judgeOracle(threat);
+    return d.implemented ? null : d.reason;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
 async function checkAudit(file: string, root: JsonNode, value: unknown, env: CheckEnv): Promise<ConfigDiagnostic[]> {
   const diags: ConfigDiagnostic[] = [];
   const add = (pointer: string, code: DiagnosticCode, message: string, severity: ConfigDiagnostic['severity'] = 'error') => diags.push({ ...spanOf(root, pointer), severity, code, message });
@@ -433,6 +443,14 @@ async function checkAudit(file: string, root: JsonNode, value: unknown, env: Che
     add('/encoder', 'credential-unset', `encoder "${config.encoder}" reads its credential from ${enc.config.model.http.auth.env}, which is not set where the editor runs; set it before starting VS Code (or use auth.secret)`, 'warning');
   }
   checkStore('/templates', config.templates, config.encoder);
+  const threat = threatDiagnostic(config.threat);
+  if (threat) add('/threat', 'threat-unsupported', threat);
+  const svcEnv = config.threat.oracle.service?.auth?.env;
+  if (svcEnv !== undefined && !process.env[svcEnv]) add('/threat/oracle/service/auth', 'credential-unset', `the verification service's credential comes from ${svcEnv}, which is not set where the editor runs; set it before starting VS Code (or use auth.secret)`, 'warning');
+  if (config.threat.attacker.encoder === 'other' && config.threat.attacker.otherEncoder) {
+    const p = encoderIdProblem(config.threat.attacker.otherEncoder, scan, env, 'attacker encoder');
+    if (p) add('/threat/attacker/otherEncoder', p.code, p.message);
+  }
   config.transfer.forEach((t, k) => {
     const p = encoderIdProblem(t.encoder, scan, env, 'transfer encoder');
     if (p) add(`/transfer/${k}/encoder`, p.code, p.message);

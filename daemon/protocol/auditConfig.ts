@@ -12,6 +12,7 @@
 import { Static, Type } from '@sinclair/typebox';
 import { assertConfig, Problem, withDefaults } from './validate';
 import { fileSchemaOf, SearchConfigSchema, WhiteboxConfigSchema } from './runConfig';
+import { ThreatModelSchema, threatModelProblems } from './threatModel';
 
 export const ReferenceConfigSchema = Type.Object({
   path: Type.String({ minLength: 1, default: 'lfw', description: 'Labelled face photos, one folder per person (or the folder holding lfw-deepfunneled/); "lfw" = the default LFW location. Calibrates the thresholds, and is the attacker\'s own data (face model, start, lookalike baseline).' }),
@@ -56,6 +57,7 @@ export const AuditConfigSchema = Type.Object({
     clamp: Type.Number({ exclusiveMinimum: 0, default: 3, description: 'Latents clamped to ±clamp standard deviations.' }),
   }, { additionalProperties: false, default: {} }),
   start: Type.Union([Type.Literal('ridge'), Type.Literal('nearest')], { default: 'ridge', description: 'ridge: ridge regression from template to face-model latent; nearest: mean latent of the 5 nearest reference faces.' }),
+  threat: ThreatModelSchema,
   search: AuditSearchSchema,
   whitebox: WhiteboxConfigSchema,
   transfer: Type.Array(TransferConfigSchema, { default: [], description: 'Other systems to score the reconstructions with (transfer).' }),
@@ -80,6 +82,8 @@ export function validateAuditConfig(value: unknown, where: string): { config?: A
     if (t.encoder === c.encoder) problems.push({ reason: `transfer encoder "${t.encoder}" is the audited encoder itself`, where: at(`/transfer/${k}/encoder`), expected: 'another system\'s encoder' });
   });
   if (c.protection && c.transfer.length) problems.push({ reason: 'a protected store with transfer systems: the transfer stores would have to be protected the same way', where: at('/transfer'), expected: 'no transfer for a protected store' });
+  problems.push(...threatModelProblems(c.threat, at));
+  if (c.threat.attacker.encoder === 'other' && c.threat.attacker.otherEncoder === c.encoder) problems.push({ reason: `attacker.otherEncoder "${c.encoder}" is the audited encoder itself`, where: at('/threat/attacker/otherEncoder'), expected: 'attacker.encoder "copy", or another encoder\'s id' });
   const seen = new Set<number>();
   c.operatingPoints.forEach((p, k) => {
     if (seen.has(p)) problems.push({ reason: `operating point ${p} is listed twice`, where: at(`/operatingPoints/${k}`), expected: 'distinct false match rates' });

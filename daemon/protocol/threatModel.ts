@@ -1,0 +1,74 @@
+/**
+ * The threat model of an audit (issue 25): what the attacked system answers — its oracle — and what else the
+ * attacker holds. Deployed systems rarely hand out templates: a verification API answers a similarity score
+ * (possibly rounded) or only accept / reject for a photo and a claimed identity. The judge
+ * (daemon/encoders/judge.ts, `judgeOracle`) picks the attack from these fields; the audit config embeds this
+ * schema as `threat`, so the TypeScript type and audit.schema.json come from one source.
+ */
+import { Static, Type } from '@sinclair/typebox';
+import type { Problem } from './validate';
+import { HttpAuthSchema } from './encoderConfig';
+
+export const ORACLE_KINDS = ['embedding', 'score', 'decision'] as const;
+export type OracleKind = (typeof ORACLE_KINDS)[number];
+
+/**
+ * A live verification service to ask (the protocol of daemon/protocol/verifierApi.ts, e.g. `faceinv
+ * serve-verifier`): each probe goes as its aligned crop (PNG at the encoder's input size) with the subject id.
+ * Credentials as for HTTP encoders: `auth` names an environment variable or a VS Code secret, never the value.
+ * 429 and 5xx are retried with exponential backoff (Retry-After wins); 423 marks the subject locked out.
+ */
+export const VerifierServiceSchema = Type.Object({
+  url: Type.String({ pattern: '^https?://', description: 'Base URL of the service (its POST /v1/verify answers one probe).' }),
+  auth: Type.Optional(HttpAuthSchema),
+  ratePerSecond: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 10000, description: 'Most requests started per second (the service\'s rate limit).' })),
+  timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 600000, default: 30000 })),
+  retries: Type.Optional(Type.Integer({ minimum: 0, maximum: 20, default: 4, description: 'Retries of a request that timed out, failed to connect, or got 429 / 5xx.' })),
+  backoffMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 600000, default: 500, description: 'First retry delay; doubled on each retry (a Retry-After header wins), with jitter.' })),
+  maxBackoffMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 600000, default: 15000 })),
+}, { additionalProperties: false });
+
+export const OracleSchema = Type.Object({
+  kind: Type.Union(ORACLE_KINDS.map((k) => Type.Literal(k)), { default: 'embedding', description: 'What the system answers: "embedding" (a template for any image — today\'s attacks), "score" (the similarity of a submitted image to an enrolled subject), "decision" (accept / reject at the system\'s threshold).' }),
+  decimals: Type.Optional(Type.Integer({ minimum: 0, maximum: 8, description: 'score: the system rounds its scores to this many decimals (a mitigation; 2 = 0.01 steps).' })),
+  noise: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'score: standard deviation of Gaussian noise the system adds to each score (a mitigation).' })),
+  threshold: Type.Optional(Type.Number({ minimum: -1, maximum: 1, description: 'decision: the system\'s acceptance threshold on the cosine score, when the attacker knows it (else it is calibrated at the first operating point).' })),
+  service: Type.Optional(VerifierServiceSchema),
+}, { additionalProperties: false, default: {} });
+
+export const AttackerSchema = Type.Object({
+  encoder: Type.Union([Type.Literal('copy'), Type.Literal('other'), Type.Literal('none')], { default: 'copy', description: '"copy": the attacker runs the system\'s own encoder; "other": only another encoder (otherEncoder); "none": no encoder at all.' }),
+  otherEncoder: Type.Optional(Type.String({ minLength: 1, description: 'encoder "other": the id of the attacker\'s encoder config.' })),
+  template: Type.Union([Type.Literal('stolen'), Type.Literal('none')], { default: 'stolen', description: '"stolen": the attacker holds the enrolled templates (the template store); "none": only the oracle, per subject id.' }),
+  queries: Type.Integer({ minimum: 1, maximum: 1000000, default: 200, description: 'score / decision oracles: queries per subject the attacker may spend recovering the template.' }),
+}, { additionalProperties: false, default: {} });
+
+export const ThreatModelSchema = Type.Object({
+  oracle: OracleSchema,
+  attacker: AttackerSchema,
+}, { additionalProperties: false, default: {}, description: 'What the system answers and what the attacker holds (issue 25); the default is today\'s: an embedding oracle and a stolen template.' });
+
+export type OracleConfig = Static<typeof OracleSchema>;
+export type VerifierServiceConfig = Static<typeof VerifierServiceSchema>;
+export type AttackerConfig = Static<typeof AttackerSchema>;
+export type ThreatModel = Static<typeof ThreatModelSchema>;
+
+export function defaultThreatModel(): ThreatModel {
+  return { oracle: { kind: 'embedding' }, attacker: { encoder: 'copy', template: 'stolen', queries: 200 } };
+}
+
+/** Problems the schema cannot see: options that do not belong to the oracle kind, an encoder "other" without its id. */
+export function threatModelProblems(t: ThreatModel, at: (pointer: string) => string, base = '/threat'): Problem[] {
+  const problems: Problem[] = [];
+  const o = t.oracle;
+  if (o.kind !== 'score' && o.decimals !== undefined) problems.push({ reason: `decimals (score rounding) means nothing for a "${o.kind}" oracle`, where: at(`${base}/oracle/decimals`), expected: 'oracle.kind "score", or no decimals' });
+  if (o.kind !== 'score' && o.noise !== undefined) problems.push({ reason: `noise (on scores) means nothing for a "${o.kind}" oracle`, where: at(`${base}/oracle/noise`), expected: 'oracle.kind "score", or no noise' });
+  if (o.kind !== 'decision' && o.threshold !== undefined) problems.push({ reason: `threshold applies to a "decision" oracle, not "${o.kind}"`, where: at(`${base}/oracle/threshold`), expected: 'oracle.kind "decision", or no threshold' });
+  if (o.kind === 'embedding' && o.service) problems.push({ reason: 'a verification service answers scores or decisions, not embeddings', where: at(`${base}/oracle/service`), expected: 'oracle.kind "score" or "decision" (an embedding service is an encoder config with format "http")' });
+  if (o.service && (o.service.maxBackoffMs ?? 15000) < (o.service.backoffMs ?? 500)) problems.push({ reason: 'maxBackoffMs is below backoffMs', where: at(`${base}/oracle/service/maxBackoffMs`), expected: `at least ${o.service.backoffMs}` });
+  if (o.service?.auth && (o.service.auth.env === undefined) === (o.service.auth.secret === undefined)) problems.push({ reason: 'auth names neither or both of "env" and "secret"', where: at(`${base}/oracle/service/auth`), expected: 'exactly one of "env" or "secret"' });
+  const a = t.attacker;
+  if (a.encoder === 'other' && !a.otherEncoder) problems.push({ reason: 'attacker.encoder "other" names no encoder', where: at(`${base}/attacker`), expected: '"otherEncoder": "<encoder id>"' });
+  if (a.encoder !== 'other' && a.otherEncoder) problems.push({ reason: `otherEncoder is set but attacker.encoder is "${a.encoder}"`, where: at(`${base}/attacker/otherEncoder`), expected: 'attacker.encoder "other", or no otherEncoder' });
+  return problems;
+}

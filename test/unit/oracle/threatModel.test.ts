@@ -1,0 +1,102 @@
+/**
+ * The threat model (issue 25) in the audit config, the judge's choice of attack from it, the plan refusing an
+ * attack not built yet, and the config language server's diagnostics for it.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { validateAuditConfig } from '../../../daemon/protocol/auditConfig';
+import { defaultThreatModel, type ThreatModel } from '../../../daemon/protocol/threatModel';
+import { judgeOracle } from '../../../daemon/encoders/judge';
+import { auditAttackSpec, planAttack } from '../../../daemon/attack/plan';
+import { checkConfigText, threatDiagnostic, type CheckEnv } from '../../../daemon/lsp/checks';
+import { npyBytes } from '../../../daemon/audit/templateStore';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
+const base = { name: 'a', encoder: 'arcface512-faceplugin', templates: 'store.npy' };
+const threat = (oracle: object, attacker: object = {}): ThreatModel => ({ oracle: { kind: 'embedding', ...oracle }, attacker: { encoder: 'copy', template: 'stolen', queries: 200, ...attacker } } as ThreatModel);
+
+describe('oracle: threat model in the audit config', () => {
+  it('defaults to today\'s threat model: an embedding oracle and a stolen template', () => {
+    const { config, problems } = validateAuditConfig(base, 'a.json');
+    assert.deepEqual(problems, []);
+    assert.deepEqual(config!.threat, defaultThreatModel());
+  });
+
+  it('takes a score oracle with rounding, and refuses options of another oracle kind, an unknown kind, and "other" without its encoder', () => {
+    const ok = validateAuditConfig({ ...base, threat: { oracle: { kind: 'score', decimals: 2 }, attacker: { template: 'none', queries: 150 } } }, 'a.json');
+    assert.deepEqual(ok.problems, []);
+    assert.equal(ok.config!.threat.attacker.encoder, 'copy');
+    const wrong = validateAuditConfig({ ...base, threat: { oracle: { kind: 'decision', decimals: 2 }, attacker: { encoder: 'other' } } }, 'a.json');
+    const where = wrong.problems.map((p) => p.where);
+    assert.ok(where.includes('a.json#/threat/oracle/decimals'), where.join(', '));
+    assert.ok(where.includes('a.json#/threat/attacker'), where.join(', '));
+    const self = validateAuditConfig({ ...base, threat: { attacker: { encoder: 'other', otherEncoder: 'arcface512-faceplugin' } } }, 'a.json');
+    assert.ok(self.problems.some((p) => /audited encoder itself/.test(p.reason)));
+    const bad = validateAuditConfig({ ...base, threat: { oracle: { kind: 'similarity' } } }, 'a.json');
+    assert.ok(!bad.config || bad.problems.length > 0);
+    assert.ok(bad.problems.some((p) => p.where.includes('/threat/oracle/kind')), JSON.stringify(bad.problems));
+  });
+
+  it('the written audit schema carries the threat model (one source)', () => {
+    const schema = JSON.parse(fs.readFileSync(path.join(ROOT, 'models', 'schemas', 'audit.schema.json'), 'utf8')) as { properties: Record<string, { properties: Record<string, { properties: Record<string, { enum?: string[]; anyOf?: { const: string }[] }> }> }> };
+    const kind = schema.properties.threat.properties.oracle.properties.kind;
+    assert.deepEqual((kind.anyOf ?? []).map((k) => k.const), ['embedding', 'score', 'decision']);
+  });
+});
+
+describe('oracle: the judge picks the attack from the threat model', () => {
+  it('a stolen template is inverted whatever the oracle', () => {
+    for (const kind of ['embedding', 'score', 'decision']) assert.equal(judgeOracle(threat({ kind })).attack, 'template-inversion');
+  });
+  it('score + encoder copy, no template → least squares over probe scores (built)', () => {
+    const d = judgeOracle(threat({ kind: 'score' }, { template: 'none' }));
+    assert.deepEqual([d.attack, d.implemented], ['score-least-squares', true]);
+  });
+  it('score without the encoder, and decision oracles → their searches, marked not built', () => {
+    const s = judgeOracle(threat({ kind: 'score' }, { template: 'none', encoder: 'none' }));
+    assert.deepEqual([s.attack, s.implemented], ['score-search', false]);
+    const d = judgeOracle(threat({ kind: 'decision' }, { template: 'none' }));
+    assert.deepEqual([d.attack, d.implemented], ['decision-search', false]);
+  });
+  it('an embedding oracle with no template is an error that says what is missing', () => {
+    assert.throws(() => judgeOracle(threat({ kind: 'embedding' }, { template: 'none' })), /nothing to invert/);
+  });
+  it('the plan carries the decision, and refuses an attack not built with the judge\'s reason', () => {
+    const ok = validateAuditConfig({ ...base, threat: { oracle: { kind: 'score' }, attacker: { template: 'none' } } }, 'a.json').config!;
+    assert.equal(planAttack(auditAttackSpec(ok), ROOT).oracle.attack, 'score-least-squares');
+    const no = validateAuditConfig({ ...base, threat: { oracle: { kind: 'decision' }, attacker: { template: 'none' } } }, 'a.json').config!;
+    assert.throws(() => planAttack(auditAttackSpec(no), ROOT), /threat model: decision oracle.*not implemented/);
+  });
+});
+
+describe('oracle: the config language server checks the threat model', () => {
+  let tmp: string;
+  let env: CheckEnv;
+  before(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'faceinv-threat-'));
+    env = { repoRoot: ROOT, workspaceDirs: [tmp], lfwCandidates: () => [] };
+    fs.writeFileSync(path.join(tmp, 'store.npy'), npyBytes([new Array(512).fill(0.04)], 512));
+  });
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  const check = async (value: object) => (await checkConfigText(path.join(tmp, 'a.faceinv-audit.json'), JSON.stringify(value, null, 2), env)).map((d) => `${d.code}: ${d.message}`);
+
+  it('flags an attack not built, an embedding oracle with no template, options of another kind, and an unknown attacker encoder', async () => {
+    assert.equal(threatDiagnostic(threat({ kind: 'score' }, { template: 'none' })), null);
+    const dec = await check({ ...base, threat: { oracle: { kind: 'decision' }, attacker: { template: 'none' } } });
+    assert.ok(dec.some((d) => /^threat-unsupported: decision oracle/.test(d)), dec.join('\n'));
+    const emb = await check({ ...base, threat: { attacker: { template: 'none' } } });
+    assert.ok(emb.some((d) => /^threat-unsupported: an embedding oracle without a stolen template/.test(d)), emb.join('\n'));
+    const opt = await check({ ...base, threat: { oracle: { kind: 'embedding', decimals: 1 } } });
+    assert.ok(opt.some((d) => /^config-semantic: decimals/.test(d)), opt.join('\n'));
+    const other = await check({ ...base, threat: { attacker: { encoder: 'other', otherEncoder: 'no-such-encoder' } } });
+    assert.ok(other.some((d) => /^encoder-unknown:/.test(d)), other.join('\n'));
+    const svc = await check({ ...base, threat: { oracle: { kind: 'score', service: { url: 'http://127.0.0.1:1', auth: { header: 'x-api-key', env: 'FACEINV_TEST_UNSET_VERIFIER_KEY' } } }, attacker: { template: 'none' } } });
+    assert.ok(svc.some((d) => /^credential-unset: the verification service's credential comes from FACEINV_TEST_UNSET_VERIFIER_KEY/.test(d)), svc.join('\n'));
+    const embSvc = await check({ ...base, threat: { oracle: { kind: 'embedding', service: { url: 'http://127.0.0.1:1' } } } });
+    assert.ok(embSvc.some((d) => /^config-semantic: a verification service answers scores or decisions/.test(d)), embSvc.join('\n'));
+    const fine = await check({ ...base, threat: { oracle: { kind: 'score', decimals: 2 }, attacker: { template: 'none' } } });
+    assert.ok(!fine.some((d) => /threat|config-semantic/.test(d)), fine.join('\n'));
+  });
+});
