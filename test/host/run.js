@@ -175,8 +175,13 @@ async function pickFolder(page, runDir) {
   const input = page.locator('.quick-input-widget .quick-input-box input');
   await input.waitFor({ state: 'visible', timeout: 20_000 });
   const title = await page.locator('.quick-input-widget .quick-input-title').textContent().catch(() => '');
-  await input.fill(`${folder}/`);
-  await new Promise((r) => setTimeout(r, 800));
+  // The dialog fills in its own starting folder once it has listed it; typed too early, the path is replaced and
+  // Enter accepts that folder instead (seen on a slow first start). Type until the path stays.
+  for (let k = 0; k < 10; k++) {
+    await input.fill(`${folder}/`);
+    await new Promise((r) => setTimeout(r, 800));
+    if ((await input.inputValue().catch(() => '')).startsWith(folder)) break;
+  }
   await input.press('Enter');
   for (let i = 0; i < 10; i++) {
     await new Promise((r) => setTimeout(r, 500));
