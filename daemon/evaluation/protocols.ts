@@ -24,7 +24,7 @@ import type { RgbImage } from '../data/image';
 import type { AlignmentSpec } from '../data/templates';
 import { tf } from '../tfjs/tf';
 import type { Encoder } from '../encoders/types';
-import { DetectionCache } from './detectionCache';
+import { DetectionCache, type CachedDetection } from './detectionCache';
 import { shiftGeometry } from './meanGeometry';
 import { padToCanvas } from '../encoders/canvas';
 
@@ -91,23 +91,24 @@ export async function detectIndependent(analyzer: Pick<FaceApiAnalyzer, 'analyse
   for (const [i, crop] of crops.entries()) {
     const canvas = greyCanvas(crop, size, factor);
     const key = cache ? DetectionCache.keyOf(canvas) : '';
-    const known = cache?.get(key);
-    if (known) {
-      out.push('face' in known ? { canvas, face: known.face } : { canvas, face: null, failure: known.failure });
-      continue;
-    }
-    try {
-      const face = await analyzer.analyse(canvas, names[i]);
-      cache?.put(key, { face });
-      out.push({ canvas, face });
-    } catch (err) {
-      const kind = (err as { kind?: string }).kind;
-      if (!kind) throw err;
-      cache?.put(key, { failure: kind });
-      out.push({ canvas, face: null, failure: kind });
-    }
+    const d = cache?.get(key) ?? await detectOnce(analyzer, canvas, names[i], key, cache);
+    out.push('face' in d ? { canvas, face: d.face } : { canvas, face: null, failure: d.failure });
   }
   return out;
+}
+
+/** One canvas through face-api: its face, or the kind of face failure, kept in `cache`; other errors propagate uncached. */
+async function detectOnce(analyzer: Pick<FaceApiAnalyzer, 'analyse'>, canvas: RgbImage, name: string, key: string, cache?: DetectionCache): Promise<CachedDetection> {
+  let d: CachedDetection;
+  try {
+    d = { face: await analyzer.analyse(canvas, name) };
+  } catch (err) {
+    const kind = (err as { kind?: string }).kind;
+    if (!kind) throw err;
+    d = { failure: kind };
+  }
+  cache?.put(key, d);
+  return d;
 }
 
 /** What the independent detections of a set of crops will cost before a deadline, measured on the first few. */
@@ -124,14 +125,7 @@ export async function independentCost(analyzer: Pick<FaceApiAnalyzer, 'analyse'>
   const timed = uncached.slice(0, probes);
   if (timed.length) {
     const t0 = Date.now();
-    for (const [i, canvas] of timed.entries()) {
-      const key = DetectionCache.keyOf(canvas);
-      try { cache.put(key, { face: await analyzer.analyse(canvas, `probe ${i}`) }); } catch (err) {
-        const kind = (err as { kind?: string }).kind;
-        if (!kind) throw err;
-        cache.put(key, { failure: kind });
-      }
-    }
+    for (const [i, canvas] of timed.entries()) await detectOnce(analyzer, canvas, `probe ${i}`, DetectionCache.keyOf(canvas), cache);
     secondsPerImage = (Date.now() - t0) / 1000 / timed.length;
   }
   const needSeconds = secondsPerImage * (uncached.length - timed.length);
