@@ -25,6 +25,8 @@ export interface EncoderLoadOptions {
    * onnxruntime-node's defaults): the baseline the bench and `faceinv embed --plain-ort` compare against.
    */
   plainOrt?: boolean;
+  /** TF.js graph encoders: embed on TF.js even where ONNX Runtime could (the bench's reference; default FACEINV_ENGINE). */
+  tfjsEmbedding?: boolean;
   /** Kill a command encoder's process after this many ms. */
   timeoutMs?: number;
   /** Secrets handed over for the job (http encoders' `auth.secret`), by name; never stored. */
@@ -43,7 +45,7 @@ export async function loadEncoder(config: EncoderConfig, opts: EncoderLoadOption
       return FaceApiResnetEncoder.load(config, resolveModelPath(config, opts.workspaceDir));
     case 'tfjs-graph':
     case 'tfjs-layers':
-      return TfjsModelEncoder.load(config, resolveModelPath(config, opts.workspaceDir));
+      return TfjsModelEncoder.load(config, resolveModelPath(config, opts.workspaceDir), { tfjsEmbedding: opts.tfjsEmbedding });
     case 'command':
       return CommandEncoder.load(config, { cwd: opts.workspaceDir, timeoutMs: opts.timeoutMs });
     case 'http':

@@ -15,7 +15,7 @@ const MAX_LINES = 100;
 const LONG_ALLOWED: Record<string, number> = {
   'daemon/ort/shapes.ts inferShapes': 229, // the op table of shape inference
   'daemon/data/pipeline.ts runFacePipeline': 153,
-  'daemon/cli/commands/bench.ts run': 149,
+  'daemon/cli/commands/bench.ts run': 140,
   'daemon/nets/latentSearch.ts latentSearch': 126,
   'daemon/ort/importOnnx.ts importOnnx': 122,
   'daemon/onnx/compile.ts compileGraph': 114,

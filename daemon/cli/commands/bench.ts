@@ -19,6 +19,7 @@ import { benchWhiteboxStep, WhiteboxStepResult } from '../../bench/whiteboxStep'
 import { benchEncoderQueries, EncoderQueryResult, PLAIN_THREADS } from '../../bench/encoderQueries';
 import { benchPipeline, PipelineBenchResult } from '../../bench/pipeline';
 import { benchLine } from '../../bench/line';
+import { benchTransferScorer, TransferScorerResult } from '../../bench/transferScorer';
 import { clampThreads } from '../../tfjs/threads';
 import { initEngine, parseBackendChoice } from '../../tfjs/backend';
 import { cliOutput } from '../engineFlags';
@@ -30,13 +31,14 @@ const ENGINES = ['both', 'onnxruntime', 'tfjs'] as const;
 
 export const command: CliCommand = {
   name: 'bench',
-  summary: 'What this machine can do: attacked-encoder queries/s (project vs plain ONNX Runtime), LFW photos/s, W1 step on both engines and PyTorch, white-box step; ends with a bench line.',
+  summary: 'What this machine can do: attacked-encoder queries/s (project vs plain ONNX Runtime), LFW photos/s, transfer-scorer faces/s (ONNX Runtime import vs TF.js), W1 step on both engines and PyTorch, white-box step; ends with a bench line.',
   usage: `faceinv bench [--engine both|onnxruntime|tfjs] [--backend auto|tensorflow-gpu|tensorflow|webgpu|wasm|cpu]
                 [--batch N] [--steps N] [--threads N] [--profile] [--no-torch] [--no-faceapi]
                 [--no-whitebox] [--whitebox-targets N] [--whitebox-steps N] [--whitebox-tfjs] [--curve N] [--json]
-                [--no-queries] [--queries N] [--no-pipeline] [--pipeline-images N]
+                [--no-queries] [--queries N] [--no-pipeline] [--pipeline-images N] [--no-transfer]
   --queries N         faces per repetition of the attacked-encoder query bench (default 64; 3 repetitions)
   --pipeline-images N LFW photos per pipeline run (default 160; two runs each way)
+  --no-transfer       skip the transfer scorer (human-faceres) on its ONNX Runtime import vs TF.js
   --engine E          W1 step on both engines (default), or one
   --batch N           W1 batch size (default 32)           --steps N   timed W1 steps (default 5, after 2 warm-up)
   --threads N         wasm XNNPACK threads / ONNX Runtime intra-op threads (default: cores; above the cores: clamped)
@@ -49,7 +51,7 @@ export const command: CliCommand = {
   async run(args) {
     const a = parseArgs(args, {
       values: ['backend', 'batch', 'steps', 'threads', 'engine', 'whitebox-targets', 'whitebox-steps', 'curve', 'queries', 'pipeline-images'],
-      booleans: ['json', 'profile', 'no-torch', 'no-faceapi', 'no-whitebox', 'whitebox-tfjs', 'no-queries', 'no-pipeline'],
+      booleans: ['json', 'profile', 'no-torch', 'no-faceapi', 'no-whitebox', 'whitebox-tfjs', 'no-queries', 'no-pipeline', 'no-transfer'],
     });
     const batch = intFlag(a, 'batch', 32);
     const steps = intFlag(a, 'steps', 5);
@@ -87,19 +89,9 @@ export const command: CliCommand = {
         say(`attacked encoder queries: unavailable (${(e as Error).message})`);
       }
     }
-    let pipeline: PipelineBenchResult | { error: string } | null = null;
-    if (!a.booleans.has('no-pipeline')) {
-      try {
-        const p = await benchPipeline({ images: intFlag(a, 'pipeline-images', 160) });
-        pipeline = p;
-        say(`LFW face pipeline (decode, detect, landmarks, align, embed), ${p.images} photos × 2 each way, ${p.workers} workers: ` +
-          `${p.projectIps.toFixed(1)} photos/s (all ${p.datasetImages} ≈ ${p.lfwSeconds.toFixed(0)} s), plain-ORT encoder ${p.plainIps.toFixed(1)} photos/s ` +
-          `(≈ ${p.lfwSecondsPlain.toFixed(0)} s) → ×${p.ratio.toFixed(2)}; steady state, worker start-up ${p.startupSeconds.toFixed(1)} s per run on top  [load ${load()}]`);
-      } catch (e) {
-        pipeline = { error: (e as Error).message };
-        say(`LFW face pipeline: unavailable (${(e as Error).message})`);
-      }
-    }
+    const pipeline = a.booleans.has('no-pipeline') ? null : await pipelineSection(intFlag(a, 'pipeline-images', 160), say, load);
+
+    const transfer = a.booleans.has('no-transfer') ? null : await transferSection(say, load);
 
     const mm = benchMatmul(1024, 10);
     say(`matmul 1024³ (TF.js): ${mm.msPerMatmul.toFixed(1)} ms, ${mm.gflops.toFixed(1)} GFLOP/s`);
@@ -181,13 +173,14 @@ export const command: CliCommand = {
       loadBefore, loadAfter,
       queries: queries && 'ratio' in queries ? queries : null,
       pipeline: pipeline && 'projectIps' in pipeline ? pipeline : null,
+      transfer: transfer && 'ratio' in transfer ? transfer : null,
       w1OrtMs: ortMs, torchMs: torch.ok ? torch.msPerStep : null,
       whitebox: wbOrt ? { targets: wbOrt.targets, msPerStep: wbOrt.msPerStep } : null,
     });
     say(line);
     if (json) {
       console.log(JSON.stringify({
-        engine, machine: { cores: os.cpus().length, loadBefore, loadAfter }, queries, pipeline, benchLine: line, matmul: mm, w1, w1Ort: ort, faceApi: fa, torch,
+        engine, machine: { cores: os.cpus().length, loadBefore, loadAfter }, queries, pipeline, transfer, benchLine: line, matmul: mm, w1, w1Ort: ort, faceApi: fa, torch,
         ratioToTorch: torch.ok && w1 ? w1.msPerStep / torch.msPerStep : null,
         ortRatioToTorch: torch.ok && ortMs !== null ? ortMs / torch.msPerStep : null,
         whitebox: wb, curve,
@@ -196,3 +189,30 @@ export const command: CliCommand = {
     return 0;
   },
 };
+
+/** The transfer scorer's faces/s on its ONNX Runtime import and on TF.js (printed), or why it could not run. */
+async function transferSection(say: (s: string) => void, load: () => string): Promise<TransferScorerResult | { error: string }> {
+  try {
+    const t = await benchTransferScorer();
+    say(`transfer scorer ${t.encoder}, ${t.faces} faces: project path ${t.projectFps.toFixed(1)} faces/s (${t.runtime}), TF.js ${t.tfjsFps.toFixed(1)} faces/s ` +
+      `→ ×${t.ratio.toFixed(2)}; embeddings agree to 1 − cos ≤ ${t.worstCosineGap.toExponential(1)}  [load ${load()}]`);
+    return t;
+  } catch (e) {
+    say(`transfer scorer: unavailable (${(e as Error).message})`);
+    return { error: (e as Error).message };
+  }
+}
+
+/** LFW photos/s through the face pipeline, project vs plain-ORT encoder (printed), or why it could not run. */
+async function pipelineSection(images: number, say: (s: string) => void, load: () => string): Promise<PipelineBenchResult | { error: string }> {
+  try {
+    const p = await benchPipeline({ images });
+    say(`LFW face pipeline (decode, detect, landmarks, align, embed), ${p.images} photos × 2 each way, ${p.workers} workers: ` +
+      `${p.projectIps.toFixed(1)} photos/s (all ${p.datasetImages} ≈ ${p.lfwSeconds.toFixed(0)} s), plain-ORT encoder ${p.plainIps.toFixed(1)} photos/s ` +
+      `(≈ ${p.lfwSecondsPlain.toFixed(0)} s) → ×${p.ratio.toFixed(2)}; steady state, worker start-up ${p.startupSeconds.toFixed(1)} s per run on top  [load ${load()}]`);
+    return p;
+  } catch (e) {
+    say(`LFW face pipeline: unavailable (${(e as Error).message})`);
+    return { error: (e as Error).message };
+  }
+}
