@@ -22,7 +22,7 @@
 import { seededShuffle } from '../data/split';
 import { fitRidge, applyRidge } from '../math/ridge';
 import { subjectSeed } from './keys';
-import { accuracy, accuracyIntervals, unlinkability, wilson, type Accuracy, type Interval, type PairScores, type Unlinkability } from './metrics';
+import { accuracy, accuracyIntervals, unlinkability, unlinkabilityInterval, wilson, type Accuracy, type Interval, type PairScores, type Unlinkability } from './metrics';
 import { minimiseOnSphere } from './optimise';
 import type { ProtectedTemplate, ProtectionScheme } from './types';
 
@@ -130,6 +130,12 @@ function scoredAccuracy(p: PairScores, o: PropertyOptions): Accuracy {
   return o.resamples > 1 && p.subjects > 1 ? { ...acc, intervals: accuracyIntervals(p, o.fmrs, o.resamples, o.seed) } : acc;
 }
 
+/** D↔sys of mated / non-mated pairs, with its subject-bootstrap interval (o.resamples of them). */
+function scoredUnlinkability(p: PairScores, o: PropertyOptions): Unlinkability {
+  const u = unlinkability(p.same, p.diff, { omega: o.omega, bins: o.bins });
+  return o.resamples > 1 && p.subjects > 1 ? { ...u, dsysCI: unlinkabilityInterval(p, u, o.resamples, o.seed) } : u;
+}
+
 /** A success rate at a threshold: k of n victims, with Wilson's interval. */
 function rateAt(fmr: number, threshold: number, I: number, II: number, n: number): RateAt {
   return { fmr, threshold, typeI: I / n, typeII: II / n, typeICI: wilson(I, n), typeIICI: wilson(II, n) };
@@ -155,7 +161,7 @@ export async function evaluateUnprotected(s: SubjectSet, a: AttackerSet, faces: 
   const d = s.dim, E = s.embeddings;
   const pairs = allPairs(s.identities, (i, j) => cos(E, i * d, E, j * d, d));
   const acc = scoredAccuracy(pairs, o);
-  const unl = unlinkability(pairs.same, pairs.diff, { omega: o.omega, bins: o.bins });
+  const unl = scoredUnlinkability(pairs, o);
   const victims = chooseVictims(s, o.targets, o.seed);
   const na = a.embeddings.length / d;
   const nearest = victims.map((v) => {
@@ -207,7 +213,7 @@ export async function evaluateScheme(scheme: ProtectionScheme, s: SubjectSet, a:
   const stolenPairs = allPairs(s.identities, (i, j) => scheme.compare(tS[i], tS[j]));
   const acc = { normal: scoredAccuracy(normalPairs, o), stolenKey: scoredAccuracy(stolenPairs, o) };
   const linkPairs = allPairs(s.identities, (i, j) => scheme.compare(tA[i], tB[j]));
-  const unl = unlinkability(linkPairs.same, linkPairs.diff, { omega: o.omega, bins: o.bins });
+  const unl = scoredUnlinkability(linkPairs, o);
   log(`${scheme.label}: accuracy and unlinkability scored (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
 
   // The attacker's photos: a seeded sample for the learned map (b) and the baseline pool (a).

@@ -68,8 +68,13 @@ export function accuracy(genuine: ArrayLike<number>, impostor: ArrayLike<number>
 
 export interface Unlinkability {
   dsys: number;
+  /** 95 % interval of D↔sys by the subject bootstrap (unlinkabilityInterval), when computed. */
+  dsysCI?: Interval;
   omega: number;
   bins: number;
+  /** Left edge and width of the score bins. */
+  lo: number;
+  width: number;
   /** Bin centres, the two densities and D↔(s) per bin. */
   centres: number[];
   mated: number[];
@@ -77,6 +82,19 @@ export interface Unlinkability {
   dLocal: number[];
   matedPairs: number;
   nonMatedPairs: number;
+}
+
+/** D↔(s) per bin and D↔sys from the two densities over bins of width `w` (Gomez-Barrero et al. 2018). */
+function dsysOf(pm: readonly number[], pn: readonly number[], w: number, omega: number): { dLocal: number[]; dsys: number } {
+  const dLocal = pm.map((m, i) => {
+    if (m === 0) return 0;
+    if (pn[i] === 0) return 1;
+    const r = omega * (m / pn[i]);
+    return r > 1 ? 2 * r / (1 + r) - 1 : 0;
+  });
+  let dsys = 0;
+  for (let i = 0; i < pm.length; i++) dsys += dLocal[i] * pm[i] * w;
+  return { dLocal, dsys: Math.min(1, Math.max(0, dsys)) };
 }
 
 export function unlinkability(mated: ArrayLike<number>, nonMated: ArrayLike<number>, opts: { omega?: number; bins?: number } = {}): Unlinkability {
@@ -94,16 +112,9 @@ export function unlinkability(mated: ArrayLike<number>, nonMated: ArrayLike<numb
     return h.map((c) => c / (a.length * w));
   };
   const pm = hist(mated), pn = hist(nonMated);
-  const dLocal = pm.map((m, i) => {
-    if (m === 0) return 0;
-    if (pn[i] === 0) return 1;
-    const r = omega * (m / pn[i]);
-    return r > 1 ? 2 * r / (1 + r) - 1 : 0;
-  });
-  let dsys = 0;
-  for (let i = 0; i < bins; i++) dsys += dLocal[i] * pm[i] * w;
+  const { dLocal, dsys } = dsysOf(pm, pn, w, omega);
   return {
-    dsys: Math.min(1, Math.max(0, dsys)), omega, bins, centres: pm.map((_, i) => lo + (i + 0.5) * w), mated: pm, nonMated: pn, dLocal,
+    dsys, omega, bins, lo, width: w, centres: pm.map((_, i) => lo + (i + 0.5) * w), mated: pm, nonMated: pn, dLocal,
     matedPairs: mated.length, nonMatedPairs: nonMated.length,
   };
 }
@@ -120,6 +131,19 @@ export function wilson(k: number, n: number, z = 1.959964): Interval {
   const p = k / n, z2 = z * z, den = 1 + z2 / n;
   const centre = (p + z2 / (2 * n)) / den, half = (z / den) * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
   return [Math.max(0, centre - half), Math.min(1, centre + half)];
+}
+
+/** The resamples' random numbers in [0, 1) (mulberry32 from `seed`): the same draws for the same seed. */
+function resampleRng(seed: number): () => number {
+  let state = (seed ^ 0x9e3779b9) >>> 0;
+  return () => { state = (state + 0x6d2b79f5) >>> 0; let t = state; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
+}
+
+/** The 2.5 % and 97.5 % percentiles of the resampled values. */
+function percentileInterval(xs: number[]): Interval {
+  if (!xs.length) return [NaN, NaN];
+  const s = [...xs].sort((a, b) => a - b), at = (q: number) => s[Math.min(s.length - 1, Math.max(0, Math.round(q * (s.length - 1))))];
+  return [at(0.025), at(0.975)];
 }
 
 /** Genuine / impostor scores with the subject (index) of each side, for the subject bootstrap. */
@@ -154,8 +178,7 @@ export function accuracyIntervals(p: PairScores, fmrs: readonly number[], resamp
   const grid = [...new Set(Array.from({ length: 201 }, (_, q) => [impDesc[Math.min(impDesc.length - 1, Math.floor((q / 200) * impDesc.length))], genAsc[Math.min(genAsc.length - 1, Math.floor((q / 200) * genAsc.length))]]).flat())].sort((a, b) => a - b);
   const above = grid.map((t) => { let lo = 0, hi = impDesc.length; while (lo < hi) { const m = (lo + hi) >> 1; if (impDesc[m] > t) lo = m + 1; else hi = m; } return lo; });
   const atMost = grid.map((t) => { let lo = 0, hi = genAsc.length; while (lo < hi) { const m = (lo + hi) >> 1; if (genAsc[m] <= t) lo = m + 1; else hi = m; } return lo; });
-  let state = (seed ^ 0x9e3779b9) >>> 0;
-  const rand = () => { state = (state + 0x6d2b79f5) >>> 0; let t = state; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
+  const rand = resampleRng(seed);
   const eers: number[] = [], fnmrs: number[][] = fmrs.map(() => []);
   const m = new Float64Array(U), cumI = new Float64Array(impDesc.length + 1), cumG = new Float64Array(genAsc.length + 1);
   for (let b = 0; b < resamples; b++) {
@@ -181,10 +204,30 @@ export function accuracyIntervals(p: PairScores, fmrs: readonly number[], resamp
     }
     eers.push(eer);
   }
-  const pct = (xs: number[]): Interval => {
-    if (!xs.length) return [NaN, NaN];
-    const s = [...xs].sort((a, b) => a - b), at = (q: number) => s[Math.min(s.length - 1, Math.max(0, Math.round(q * (s.length - 1))))];
-    return [at(0.025), at(0.975)];
-  };
-  return { eer: pct(eers), fnmr: fnmrs.map(pct), resamples };
+  return { eer: percentileInterval(eers), fnmr: fnmrs.map(percentileInterval), resamples };
+}
+
+/**
+ * 95 % percentile interval of D↔sys by the same subject bootstrap as `accuracyIntervals`: mated pairs (same
+ * subject, two keys) weighted by m_i, non-mated pairs by m_i·m_j, on the point estimate's bins (`u`), so the
+ * interval says how much D↔sys owes to which subjects happened to be enrolled.
+ */
+export function unlinkabilityInterval(p: PairScores, u: Unlinkability, resamples: number, seed: number): Interval {
+  const U = p.subjects, bins = u.bins;
+  const binOf = (v: number) => Math.min(bins - 1, Math.max(0, Math.floor((v - u.lo) / u.width)));
+  const matedBin = Uint16Array.from(p.same, binOf), nonBin = Uint16Array.from(p.diff, binOf);
+  const rand = resampleRng(seed ^ 0xd5c5);
+  const m = new Float64Array(U), hm = new Float64Array(bins), hn = new Float64Array(bins);
+  const values: number[] = [];
+  for (let b = 0; b < resamples; b++) {
+    m.fill(0); hm.fill(0); hn.fill(0);
+    for (let i = 0; i < U; i++) m[Math.floor(rand() * U)]++;
+    for (let k = 0; k < matedBin.length; k++) hm[matedBin[k]] += m[p.sameSubject[k]];
+    for (let k = 0; k < nonBin.length; k++) hn[nonBin[k]] += m[p.diffA[k]] * m[p.diffB[k]];
+    const WM = hm.reduce((a, c) => a + c, 0), WN = hn.reduce((a, c) => a + c, 0);
+    if (!(WM > 0 && WN > 0)) continue;
+    const pm = Array.from(hm, (c) => c / (WM * u.width)), pn = Array.from(hn, (c) => c / (WN * u.width));
+    values.push(dsysOf(pm, pn, u.width, u.omega).dsys);
+  }
+  return percentileInterval(values);
 }

@@ -56,7 +56,7 @@ export function unlinkabilitySvg(u: Unlinkability, title: string): string {
   const yd = (v: number) => H - B - v * (H - T - B);
   const bw = (W - L - R) / u.centres.length;
   const parts = [`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`,
-    `<text x="${L}" y="18" font-size="13">${esc(title)} — D↔sys = ${u.dsys.toFixed(3)}</text>`,
+    `<text x="${L}" y="18" font-size="13">${esc(title)} — D↔sys = ${u.dsys.toFixed(3)}${u.dsysCI && !Number.isNaN(u.dsysCI[0]) ? ` [${u.dsysCI[0].toFixed(3)}–${u.dsysCI[1].toFixed(3)}]` : ''}</text>`,
     `<rect x="${L}" y="${T}" width="${W - L - R}" height="${H - T - B}" fill="none" stroke="#999"/>`];
   u.centres.forEach((c, i) => {
     parts.push(`<rect x="${(x(c) - bw / 2).toFixed(1)}" y="${y(u.nonMated[i]).toFixed(1)}" width="${bw.toFixed(1)}" height="${(H - B - y(u.nonMated[i])).toFixed(1)}" fill="#d62728" fill-opacity="0.35"/>`);

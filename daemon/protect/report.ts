@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import sharp from 'sharp';
 import type { ProtectConfig } from '../protocol/protectConfig';
 import type { RateAt, RowResult } from './evaluate';
-import type { Interval } from './metrics';
+import type { Interval, Unlinkability } from './metrics';
 import { COLOURS, detSvg, unlinkabilitySvg } from './plots';
 import { verdicts } from './verdict';
 
@@ -29,6 +29,8 @@ const pct = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '�
 
 /** A rate with its 95 % interval, per cent: `1.2 [0.8–1.9]`. */
 const withCi = (x: number | undefined, ci: Interval | undefined) => (ci && !Number.isNaN(ci[0]) ? `${pct(x)} <span class="ci">[${pct(ci[0])}–${pct(ci[1])}]</span>` : pct(x));
+/** D↔sys with its subject-bootstrap interval. */
+const dsysCell = (u: Unlinkability) => (u.dsysCI && !Number.isNaN(u.dsysCI[0]) ? `${u.dsys.toFixed(3)} <span class="ci">[${u.dsysCI[0].toFixed(3)}–${u.dsysCI[1].toFixed(3)}]</span>` : u.dsys.toFixed(3));
 /** SAR type I / II with type II's Wilson interval. */
 const sar = (p: RateAt) => `${pct(p.typeI)} / ${withCi(p.typeII, p.typeIICI)}`;
 
@@ -47,7 +49,7 @@ export function reportJson(i: ProtectReportInput): object {
         normal: { eer: r.accuracy.normal.eer, points: r.accuracy.normal.points, intervals: r.accuracy.normal.intervals, genuine: r.accuracy.normal.genuine, impostor: r.accuracy.normal.impostor },
         stolenKey: r.accuracy.stolenKey && { eer: r.accuracy.stolenKey.eer, points: r.accuracy.stolenKey.points, intervals: r.accuracy.stolenKey.intervals },
       },
-      unlinkability: { dsys: r.unlinkability.dsys, bins: r.unlinkability.bins, omega: r.unlinkability.omega, matedPairs: r.unlinkability.matedPairs, nonMatedPairs: r.unlinkability.nonMatedPairs },
+      unlinkability: { dsys: r.unlinkability.dsys, dsysCI: r.unlinkability.dsysCI, bins: r.unlinkability.bins, omega: r.unlinkability.omega, matedPairs: r.unlinkability.matedPairs, nonMatedPairs: r.unlinkability.nonMatedPairs },
       attack: r.attack, renewability: r.renewability, verdicts: verdicts(r),
     })),
   };
@@ -67,7 +69,7 @@ export async function writeProtectReport(dir: string, i: ProtectReportInput): Pr
     const cells = [
       `<b>${esc(r.label)}</b>${r.paper ? `<div class="paper">${esc(r.paper)}</div>` : ''}`, esc(r.template),
       ...r.accuracy.normal.points.map((p, k) => withCi(p.fnmr, r.accuracy.normal.intervals?.fnmr[k])), withCi(r.accuracy.normal.eer, r.accuracy.normal.intervals?.eer),
-      ...fmrs.map((_, k) => withCi(r.accuracy.stolenKey?.points[k].fnmr, r.accuracy.stolenKey?.intervals?.fnmr[k])), withCi(r.accuracy.stolenKey?.eer, r.accuracy.stolenKey?.intervals?.eer), r.unlinkability.dsys.toFixed(3),
+      ...fmrs.map((_, k) => withCi(r.accuracy.stolenKey?.points[k].fnmr, r.accuracy.stolenKey?.intervals?.fnmr[k])), withCi(r.accuracy.stolenKey?.eer, r.accuracy.stolenKey?.intervals?.eer), dsysCell(r.unlinkability),
       ...a.stolenKey.protectedOp.map(sar), ...a.baseline.protectedOp.map(sar),
       ...a.stolenKey.unprotectedOp.map(sar), ...fmrs.map((_, k) => (a.keyUnknown ? sar(a.keyUnknown.protectedOp[k]) : '–')),
       ...fmrs.map((_, k) => (r.renewability ? `${pct(r.renewability.oldMatchesNew[k].rate)} / ${pct(r.renewability.reconstructionMatchesNew[k].rate)}` : '–')),

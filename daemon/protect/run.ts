@@ -26,6 +26,8 @@ export interface ProtectOutcome { dir: string; html: string; json: string; rows:
 
 /** A 95 % interval, per cent: `[0.71–1.12]`. */
 const ci = (c: readonly number[] | undefined) => (c ? `[${c.map((x) => (100 * x).toFixed(2)).join('–')}]` : '');
+/** A 95 % interval of a value in [0, 1]: `[0.210–0.305]`. */
+const ci3 = (c: readonly number[] | undefined) => (c ? `[${c.map((x) => x.toFixed(3)).join('–')}]` : '');
 
 export function protectDirOf(config: ProtectConfig, workspaceDir: string): string {
   return path.resolve(workspaceDir, config.outDir ?? path.join('protect', config.name));
@@ -93,13 +95,13 @@ export async function runProtect(config: ProtectConfig, ctx: JobContext, opts: {
     ctx.progress(0, total, {}, 'no protection');
     const none = await evaluateUnprotected(subjects, attacker, faces, o);
     results.push(none);
-    ctx.log('info', `no protection: EER ${(100 * none.accuracy.normal.eer).toFixed(2)} % ${ci(none.accuracy.normal.intervals?.eer)}, D↔sys ${none.unlinkability.dsys.toFixed(3)} (${none.seconds.toFixed(0)} s)`);
+    ctx.log('info', `no protection: EER ${(100 * none.accuracy.normal.eer).toFixed(2)} % ${ci(none.accuracy.normal.intervals?.eer)}, D↔sys ${none.unlinkability.dsys.toFixed(3)} ${ci3(none.unlinkability.dsysCI)} (${none.seconds.toFixed(0)} s)`);
     for (const [k, scheme] of schemes.entries()) {
       throwIfCancelled(ctx);
       ctx.progress(k + 1, total, {}, scheme.label);
       const r = await evaluateScheme(scheme, subjects, attacker, faces, { ...o, keySeed: config.schemes[k].keySeed }, none.accuracy.normal);
       results.push(r);
-      ctx.log('info', `${r.label}: EER ${(100 * r.accuracy.normal.eer).toFixed(2)} % ${ci(r.accuracy.normal.intervals?.eer)} (stolen key ${(100 * (r.accuracy.stolenKey?.eer ?? NaN)).toFixed(2)} % ${ci(r.accuracy.stolenKey?.intervals?.eer)}), D↔sys ${r.unlinkability.dsys.toFixed(3)}, ` +
+      ctx.log('info', `${r.label}: EER ${(100 * r.accuracy.normal.eer).toFixed(2)} % ${ci(r.accuracy.normal.intervals?.eer)} (stolen key ${(100 * (r.accuracy.stolenKey?.eer ?? NaN)).toFixed(2)} % ${ci(r.accuracy.stolenKey?.intervals?.eer)}), D↔sys ${r.unlinkability.dsys.toFixed(3)} ${ci3(r.unlinkability.dsysCI)}, ` +
         `stolen-key faces SAR-II @${o.fmrs[0]} ${(100 * r.attack.stolenKey.protectedOp[0].typeII).toFixed(0)} % [${r.attack.stolenKey.protectedOp[0].typeIICI.map((x) => (100 * x).toFixed(0)).join('–')}] vs baseline ${(100 * r.attack.baseline.protectedOp[0].typeII).toFixed(0)} % (${r.seconds.toFixed(0)} s)`);
     }
     ctx.progress(total, total, {}, 'writing the report');

@@ -1,7 +1,7 @@
 /** Accuracy and unlinkability metrics (daemon/protect/metrics.ts) on distributions with known answers. */
 import * as assert from 'node:assert/strict';
 import { KeyStream } from '../../../daemon/protect/keys';
-import { accuracy, accuracyIntervals, unlinkability, wilson, type PairScores } from '../../../daemon/protect/metrics';
+import { accuracy, accuracyIntervals, unlinkability, unlinkabilityInterval, wilson, type PairScores } from '../../../daemon/protect/metrics';
 
 describe('protect: metrics', () => {
   it('D↔sys is 0 when mated and non-mated scores have the same distribution', () => {
@@ -85,5 +85,30 @@ describe('protect: metrics', () => {
     const w = (p: PairScores) => { const c = accuracyIntervals(p, [1e-2], 100, 0).eer; return c[1] - c[0]; };
     assert.ok(w(big) < w(small), `width ${w(big)} < ${w(small)}`);
     assert.deepEqual(accuracyIntervals(small, [1e-2], 50, 7), accuracyIntervals(small, [1e-2], 50, 7), 'seeded');
+  });
+
+  it('subject bootstrap of D↔sys: holds the point estimate, narrows with more subjects, ~0 for unlinkable pairs', () => {
+    const pairsOf = (U: number, seed: number, gap: number): PairScores => {
+      const s = new KeyStream(seed);
+      const per = 3, same: number[] = [], sameSubject: number[] = [], diff: number[] = [], diffA: number[] = [], diffB: number[] = [];
+      const shift = s.normals(U);
+      for (let a = 0; a < U; a++) for (let i = 0; i < per; i++) {
+        for (let j = 0; j < per; j++) { same.push(gap + 0.3 * shift[a] + s.normals(1)[0]); sameSubject.push(a); }
+        for (let b = a + 1; b < U; b++) { diff.push(s.normals(1)[0]); diffA.push(a); diffB.push(b); }
+      }
+      return { same: Float64Array.from(same), sameSubject: Int32Array.from(sameSubject), diff: Float64Array.from(diff), diffA: Int32Array.from(diffA), diffB: Int32Array.from(diffB), subjects: U };
+    };
+    const width = (p: PairScores) => { const u = unlinkability(p.same, p.diff, { bins: 20 }); const c = unlinkabilityInterval(p, u, 100, 0); return c[1] - c[0]; };
+    for (const p of [pairsOf(40, 5, 1.5), pairsOf(300, 5, 1.5)]) {
+      const u = unlinkability(p.same, p.diff, { bins: 20 });
+      const ci = unlinkabilityInterval(p, u, 100, 0);
+      assert.ok(ci[0] <= u.dsys && u.dsys <= ci[1], `D↔sys ${u.dsys} in [${ci}]`);
+      assert.ok(ci[0] > 0.2, `linkable pairs: the interval stays away from 0 ([${ci}])`);
+    }
+    assert.ok(width(pairsOf(300, 5, 1.5)) < width(pairsOf(40, 5, 1.5)), 'more subjects, narrower interval');
+    const flat = pairsOf(300, 6, 0);
+    const uf = unlinkability(flat.same, flat.diff, { bins: 20 });
+    assert.ok(unlinkabilityInterval(flat, uf, 100, 0)[1] < 0.15, 'same distributions: D↔sys near 0');
+    assert.deepEqual(unlinkabilityInterval(flat, uf, 30, 7), unlinkabilityInterval(flat, uf, 30, 7), 'seeded');
   });
 });
