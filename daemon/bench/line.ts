@@ -13,6 +13,8 @@ export interface BenchLineInput {
   pipeline: { projectIps: number; plainIps: number; lfwSeconds: number } | null;
   /** The transfer scorer's faces/s, project path vs TF.js (absent: not measured). */
   transfer?: { encoder: string; projectFps: number; tfjsFps: number } | null;
+  /** The independent protocol's detector, ms per image, network on ONNX Runtime vs TF.js (absent: not measured). */
+  detector?: { ortMs: number; tfjsMs: number } | null;
   w1OrtMs: number | null;
   torchMs: number | null;
   whitebox: { targets: number; msPerStep: number } | null;
@@ -37,6 +39,7 @@ export function benchLine(b: BenchLineInput): string {
   if (b.queries) parts.push(`${b.queries.encoder} ${b.queries.projectQps.toFixed(0)} queries/s = ×${b.queries.ratio.toFixed(2)} plain ORT (${b.queries.plainQps.toFixed(0)}/s)`);
   if (b.pipeline) parts.push(`LFW pipeline ${b.pipeline.projectIps.toFixed(0)} photos/s (all LFW ≈ ${b.pipeline.lfwSeconds.toFixed(0)} s; plain ORT ${b.pipeline.plainIps.toFixed(0)}/s)`);
   if (b.transfer) parts.push(`${b.transfer.encoder} ${b.transfer.projectFps.toFixed(0)} faces/s (TF.js ${b.transfer.tfjsFps.toFixed(0)}/s)`);
+  if (b.detector) parts.push(`face-api SSD ${b.detector.ortMs.toFixed(0)} ms/image (TF.js ${b.detector.tfjsMs.toFixed(0)})`);
   if (b.w1OrtMs !== null) parts.push(`W1 step ${b.w1OrtMs.toFixed(0)} ms${b.torchMs !== null ? ` = ×${(b.w1OrtMs / b.torchMs).toFixed(3)} PyTorch` : ''}`);
   if (b.whitebox) parts.push(`white-box ${b.whitebox.msPerStep.toFixed(0)} ms/step (${b.whitebox.targets} targets)`);
   return `bench line: ${parts.join(' · ')}`;

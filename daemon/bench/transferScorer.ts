@@ -48,3 +48,38 @@ export async function benchTransferScorer(faces = 32): Promise<TransferScorerRes
     x.dispose(); project.dispose(); reference.dispose();
   }
 }
+
+export interface IndependentDetectorResult {
+  images: number;
+  /** ms per image: face-api's SSD (network on ONNX Runtime) + landmarks, and with face-api's own TF.js forward. */
+  ortMs: number;
+  tfjsMs: number;
+  ratio: number;
+}
+
+/**
+ * The `independent` protocol's detector (face-api SSD MobileNet v1 + 68 landmarks) on `images` seeded noise
+ * canvases of the protocol's size (448 px: 4 × a 112-px crop), with the SSD network on ONNX Runtime and on
+ * TF.js. Noise holds no face, so this times the detector's network, which is what dominates a real image.
+ */
+export async function benchIndependentDetector(images = 6, side = 448): Promise<IndependentDetectorResult> {
+  const { FaceApiAnalyzer } = await import('../data/faceApiDetector');
+  let s = 12345;
+  const canvases = Array.from({ length: images }, () => ({
+    width: side, height: side, data: Uint8Array.from({ length: side * side * 3 }, () => { s = (s * 1103515245 + 12345) >>> 0; return s >>> 24; }),
+  }));
+  const time = async (runtime: 'onnxruntime' | 'tfjs'): Promise<number> => {
+    const fa = await FaceApiAnalyzer.load({ runtime });
+    try {
+      await fa.analyse(canvases[0], 'warm-up').catch(() => undefined);
+      const t0 = process.hrtime.bigint();
+      for (const c of canvases) await fa.analyse(c, 'noise').catch(() => undefined);
+      return Number(process.hrtime.bigint() - t0) / 1e6 / images;
+    } finally {
+      fa.dispose();
+    }
+  };
+  const ortMs = await time('onnxruntime');
+  const tfjsMs = await time('tfjs');
+  return { images, ortMs, tfjsMs, ratio: tfjsMs / ortMs };
+}

@@ -19,7 +19,7 @@ import { benchWhiteboxStep, WhiteboxStepResult } from '../../bench/whiteboxStep'
 import { benchEncoderQueries, EncoderQueryResult, PLAIN_THREADS } from '../../bench/encoderQueries';
 import { benchPipeline, PipelineBenchResult } from '../../bench/pipeline';
 import { benchLine } from '../../bench/line';
-import { benchTransferScorer, TransferScorerResult } from '../../bench/transferScorer';
+import { benchIndependentDetector, benchTransferScorer, IndependentDetectorResult, TransferScorerResult } from '../../bench/transferScorer';
 import { clampThreads } from '../../tfjs/threads';
 import { initEngine, parseBackendChoice } from '../../tfjs/backend';
 import { cliOutput } from '../engineFlags';
@@ -38,7 +38,8 @@ export const command: CliCommand = {
                 [--no-queries] [--queries N] [--no-pipeline] [--pipeline-images N] [--no-transfer]
   --queries N         faces per repetition of the attacked-encoder query bench (default 64; 3 repetitions)
   --pipeline-images N LFW photos per pipeline run (default 160; two runs each way)
-  --no-transfer       skip the transfer scorer (human-faceres) on its ONNX Runtime import vs TF.js
+  --no-transfer       skip the evaluation's scorers: human-faceres (ONNX Runtime import vs TF.js) and the
+                      independent protocol's face-api SSD detector (network on ONNX Runtime vs TF.js)
   --engine E          W1 step on both engines (default), or one
   --batch N           W1 batch size (default 32)           --steps N   timed W1 steps (default 5, after 2 warm-up)
   --threads N         wasm XNNPACK threads / ONNX Runtime intra-op threads (default: cores; above the cores: clamped)
@@ -92,6 +93,7 @@ export const command: CliCommand = {
     const pipeline = a.booleans.has('no-pipeline') ? null : await pipelineSection(intFlag(a, 'pipeline-images', 160), say, load);
 
     const transfer = a.booleans.has('no-transfer') ? null : await transferSection(say, load);
+    const detector = a.booleans.has('no-transfer') ? null : await detectorSection(say, load);
 
     const mm = benchMatmul(1024, 10);
     say(`matmul 1024³ (TF.js): ${mm.msPerMatmul.toFixed(1)} ms, ${mm.gflops.toFixed(1)} GFLOP/s`);
@@ -174,13 +176,14 @@ export const command: CliCommand = {
       queries: queries && 'ratio' in queries ? queries : null,
       pipeline: pipeline && 'projectIps' in pipeline ? pipeline : null,
       transfer: transfer && 'ratio' in transfer ? transfer : null,
+      detector: detector && 'ratio' in detector ? detector : null,
       w1OrtMs: ortMs, torchMs: torch.ok ? torch.msPerStep : null,
       whitebox: wbOrt ? { targets: wbOrt.targets, msPerStep: wbOrt.msPerStep } : null,
     });
     say(line);
     if (json) {
       console.log(JSON.stringify({
-        engine, machine: { cores: os.cpus().length, loadBefore, loadAfter }, queries, pipeline, transfer, benchLine: line, matmul: mm, w1, w1Ort: ort, faceApi: fa, torch,
+        engine, machine: { cores: os.cpus().length, loadBefore, loadAfter }, queries, pipeline, transfer, detector, benchLine: line, matmul: mm, w1, w1Ort: ort, faceApi: fa, torch,
         ratioToTorch: torch.ok && w1 ? w1.msPerStep / torch.msPerStep : null,
         ortRatioToTorch: torch.ok && ortMs !== null ? ortMs / torch.msPerStep : null,
         whitebox: wb, curve,
@@ -213,6 +216,19 @@ async function pipelineSection(images: number, say: (s: string) => void, load: (
     return p;
   } catch (e) {
     say(`LFW face pipeline: unavailable (${(e as Error).message})`);
+    return { error: (e as Error).message };
+  }
+}
+
+/** The independent protocol's detector, ms per 448-px canvas with its network on ONNX Runtime and on TF.js. */
+async function detectorSection(say: (s: string) => void, load: () => string): Promise<IndependentDetectorResult | { error: string }> {
+  try {
+    const d = await benchIndependentDetector();
+    say(`independent detector (face-api SSD MobileNet v1 + 68 landmarks), ${d.images} 448-px canvases: network on ONNX Runtime ${d.ortMs.toFixed(0)} ms/image, ` +
+      `face-api's TF.js forward ${d.tfjsMs.toFixed(0)} ms/image → ×${d.ratio.toFixed(2)}  [load ${load()}]`);
+    return d;
+  } catch (e) {
+    say(`independent detector: unavailable (${(e as Error).message})`);
     return { error: (e as Error).message };
   }
 }

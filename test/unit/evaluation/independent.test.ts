@@ -94,7 +94,7 @@ describe('evaluation: the independent protocol', function () {
 
   it('an error inside face-api rejects the call instead of leaving it waiting forever', async function () {
     await initEngine({ backend: 'wasm' });
-    const fa = await FaceApiAnalyzer.load();
+    const fa = await FaceApiAnalyzer.load({ runtime: 'tfjs' });
     // face-api's networks are module-level singletons: unloading the detector's weights under the analyzer
     // makes its next detection throw inside face-api's own promise chain.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -106,6 +106,24 @@ describe('evaluation: the independent protocol', function () {
         new Promise<string>((resolve) => setTimeout(() => resolve('still waiting after 20 s'), 20_000).unref()),
       ]);
       assert.match(outcome, /^rejected: .*load model/);
+    } finally {
+      fa.dispose();
+    }
+  });
+
+  it('an error in the SSD network on ONNX Runtime rejects the call too', async function () {
+    await initEngine({ backend: 'wasm' });
+    const fa = await FaceApiAnalyzer.load();
+    assert.equal(fa.runtime, 'onnxruntime');
+    // Releasing the session under the analyzer makes its next run throw inside face-api's task.
+    await (fa as unknown as { ort: { ssd: { release(): Promise<void> } } }).ort.ssd.release();
+    try {
+      const outcome = await Promise.race([
+        fa.analyse({ width: 64, height: 64, data: new Uint8Array(64 * 64 * 3).fill(128) }, 'grey').then(() => 'resolved', (e: Error) => `rejected: ${e.message}`),
+        new Promise<string>((resolve) => setTimeout(() => resolve('still waiting after 20 s'), 20_000).unref()),
+      ]);
+      assert.match(outcome, /^rejected: /);
+      assert.doesNotMatch(outcome, /no face/);
     } finally {
       fa.dispose();
     }
