@@ -92,8 +92,7 @@ export const command: CliCommand = {
     }
     const pipeline = a.booleans.has('no-pipeline') ? null : await pipelineSection(intFlag(a, 'pipeline-images', 160), say, load);
 
-    const transfer = a.booleans.has('no-transfer') ? null : await transferSection(say, load);
-    const detector = a.booleans.has('no-transfer') ? null : await detectorSection(say, load);
+    const { transfer, detector } = a.booleans.has('no-transfer') ? { transfer: null, detector: null } : { transfer: await transferSection(say, load), detector: await detectorSection(say, load) };
 
     const mm = benchMatmul(1024, 10);
     say(`matmul 1024³ (TF.js): ${mm.msPerMatmul.toFixed(1)} ms, ${mm.gflops.toFixed(1)} GFLOP/s`);
@@ -130,8 +129,7 @@ export const command: CliCommand = {
     }
 
     const fa = a.booleans.has('no-faceapi') ? { ok: false as const, reason: 'skipped (--no-faceapi)' } : await benchFaceApi(8);
-    say(fa.ok ? `face-api ResNet forward, batch 8: ${fa.msPerBatch.toFixed(0)} ms, ${fa.imgPerSec.toFixed(1)} img/s (${fa.via})`
-      : `face-api: unavailable (${fa.reason})`);
+    say(fa.ok ? `face-api ResNet forward, batch 8: ${fa.msPerBatch.toFixed(0)} ms, ${fa.imgPerSec.toFixed(1)} img/s (${fa.via})` : `face-api: unavailable (${fa.reason})`);
 
     const torch = a.booleans.has('no-torch') ? { ok: false as const, reason: 'skipped (--no-torch)' } : await benchTorchW1(batch, Math.min(steps, 5));
     const ortMs = ort && 'msPerStep' in ort ? ort.msPerStep : null;
