@@ -12,7 +12,7 @@
  * Matrix square roots come from a cyclic Jacobi eigen-decomposition (Golub & Van Loan, §8.5), exact enough
  * and fast for the ≤ 256-dimensional spaces this is used on.
  */
-import { symmetricEigen } from '../math/linalg';
+import { cholesky, symmetricEigen, symmetricEigenvalues } from '../math/linalg';
 
 /** Mean and covariance (d×d, row-major) of n rows of `x` ([n, d]). */
 export interface Gaussian { mean: Float64Array; cov: Float64Array; dim: number; shrinkage: number }
@@ -91,19 +91,38 @@ function matmul(a: Float64Array, b: Float64Array, d: number): Float64Array {
   return out;
 }
 
-/** Fréchet distance between two Gaussians of the same dimension. */
+/**
+ * Fréchet distance between two Gaussians of the same dimension: |μ₁ − μ₂|² + tr Σ₁ + tr Σ₂ − 2 tr (Σ₁^½ Σ₂ Σ₁^½)^½.
+ * The last trace is Σ √λ over the eigenvalues of Σ₁Σ₂, which are those of Lᵀ Σ₂ L for Σ₁ = L Lᵀ: one Cholesky
+ * factor and one eigenvalue-only decomposition instead of two full eigen-decompositions (≈ 20× less work at
+ * 128 dimensions, which the identity bootstrap repeats per resample). A Σ₁ that is not positive definite
+ * (unshrunk, rank-deficient) takes the square-root route.
+ */
 export function frechetDistance(g1: Pick<Gaussian, 'mean' | 'cov' | 'dim'>, g2: Pick<Gaussian, 'mean' | 'cov' | 'dim'>): number {
   const d = g1.dim;
   if (g2.dim !== d) throw new Error(`Fréchet distance: dimensions differ (${d} vs ${g2.dim})`);
   let mu = 0, tr = 0;
   for (let k = 0; k < d; k++) { mu += (g1.mean[k] - g2.mean[k]) ** 2; tr += g1.cov[k * d + k] + g2.cov[k * d + k]; }
-  const r1 = sqrtPsd(g1.cov, d);
-  const inner = matmul(matmul(r1, g2.cov, d), r1, d);
-  for (let i = 0; i < d; i++) for (let j = i + 1; j < d; j++) { const s = (inner[i * d + j] + inner[j * d + i]) / 2; inner[i * d + j] = s; inner[j * d + i] = s; }
-  const { values } = symmetricEigen(inner, d, 100);
   let trSqrt = 0;
-  for (const v of values) trSqrt += Math.sqrt(Math.max(0, v));
+  for (const v of productEigenvalues(g1.cov, g2.cov, d)) trSqrt += Math.sqrt(Math.max(0, v));
   return Math.max(0, mu + tr - 2 * trSqrt);
+}
+
+/** Eigenvalues of A·B for symmetric PSD A, B (those of Lᵀ B L, or of √A B √A when A has no Cholesky factor). */
+function productEigenvalues(A: Float64Array, B: Float64Array, d: number): Float64Array {
+  let inner: Float64Array;
+  try {
+    const L = cholesky(A, d, 'Fréchet distance');
+    const Lt = new Float64Array(d * d);
+    for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) Lt[i * d + j] = L[j * d + i];
+    inner = matmul(matmul(Lt, B, d), L, d);
+  } catch (e) {
+    if (!/not positive definite/.test((e as Error).message)) throw e;
+    const r = sqrtPsd(A, d);
+    inner = matmul(matmul(r, B, d), r, d);
+  }
+  for (let i = 0; i < d; i++) for (let j = i + 1; j < d; j++) { const s = (inner[i * d + j] + inner[j * d + i]) / 2; inner[i * d + j] = s; inner[j * d + i] = s; }
+  return symmetricEigenvalues(inner, d);
 }
 
 /** Rows `idx` of [n, dim] `x`, stacked. */

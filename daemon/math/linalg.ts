@@ -99,3 +99,92 @@ export function symmetricEigen(S: Float64Array, n: number, maxSweeps = 40): { va
   order.forEach((src, dst) => { for (let k = 0; k < n; k++) vectors[k * n + dst] = V[k * n + src]; });
   return { values, vectors };
 }
+
+/**
+ * Eigenvalues only (descending) of a symmetric n×n matrix: Householder reduction to tridiagonal form, then the
+ * implicit QL iteration with Wilkinson shifts (Golub & Van Loan §8.3). O(n³) once, where `symmetricEigen`'s
+ * Jacobi sweeps cost many times that: for callers that need no eigenvectors (traces of matrix functions).
+ */
+export function symmetricEigenvalues(S: Float64Array, n: number): Float64Array {
+  const a = Float64Array.from(S);
+  const d = new Float64Array(n), e = new Float64Array(n);
+  tridiagonalise(a, n, d, e);
+  implicitQl(d, e, n);
+  return d.sort().reverse();
+}
+
+/** Householder tridiagonalisation of symmetric `a` (overwritten): diagonal into d, sub-diagonal into e[1..]. */
+function tridiagonalise(a: Float64Array, n: number, d: Float64Array, e: Float64Array): void {
+  for (let i = n - 1; i > 0; i--) {
+    const l = i - 1;
+    let h = 0;
+    if (l > 0) {
+      let scale = 0;
+      for (let k = 0; k <= l; k++) scale += Math.abs(a[i * n + k]);
+      if (scale === 0) {
+        e[i] = a[i * n + l];
+      } else {
+        for (let k = 0; k <= l; k++) { a[i * n + k] /= scale; h += a[i * n + k] * a[i * n + k]; }
+        let f = a[i * n + l];
+        let g = f >= 0 ? -Math.sqrt(h) : Math.sqrt(h);
+        e[i] = scale * g;
+        h -= f * g;
+        a[i * n + l] = f - g;
+        f = 0;
+        for (let j = 0; j <= l; j++) {
+          g = 0;
+          for (let k = 0; k <= j; k++) g += a[j * n + k] * a[i * n + k];
+          for (let k = j + 1; k <= l; k++) g += a[k * n + j] * a[i * n + k];
+          e[j] = g / h;
+          f += e[j] * a[i * n + j];
+        }
+        const hh = f / (h + h);
+        for (let j = 0; j <= l; j++) {
+          f = a[i * n + j];
+          e[j] = g = e[j] - hh * f;
+          for (let k = 0; k <= j; k++) a[j * n + k] -= f * e[k] + g * a[i * n + k];
+        }
+      }
+    } else {
+      e[i] = a[i * n + l];
+    }
+  }
+  e[0] = 0;
+  for (let i = 0; i < n; i++) d[i] = a[i * n + i];
+}
+
+/** Eigenvalues of the tridiagonal (d, e[1..]) into d, by implicit QL; throws if an eigenvalue does not converge. */
+function implicitQl(d: Float64Array, e: Float64Array, n: number): void {
+  for (let i = 1; i < n; i++) e[i - 1] = e[i];
+  if (n > 0) e[n - 1] = 0;
+  for (let l = 0; l < n; l++) {
+    let iter = 0;
+    let m: number;
+    do {
+      for (m = l; m < n - 1; m++) {
+        const dd = Math.abs(d[m]) + Math.abs(d[m + 1]);
+        if (Math.abs(e[m]) <= Number.EPSILON * dd) break;
+      }
+      if (m === l) break;
+      if (iter++ === 60) throw new Error(`symmetricEigenvalues: no convergence for eigenvalue ${l} of ${n}`);
+      let g = (d[l + 1] - d[l]) / (2 * e[l]);
+      let r = Math.hypot(g, 1);
+      g = d[m] - d[l] + e[l] / (g + (g >= 0 ? Math.abs(r) : -Math.abs(r)));
+      let s = 1, c = 1, p = 0;
+      let i: number;
+      for (i = m - 1; i >= l; i--) {
+        const f = s * e[i], b = c * e[i];
+        e[i + 1] = r = Math.hypot(f, g);
+        if (r === 0) { d[i + 1] -= p; e[m] = 0; break; }
+        s = f / r; c = g / r;
+        g = d[i + 1] - p;
+        r = (d[i] - g) * s + 2 * c * b;
+        p = s * r;
+        d[i + 1] = g + p;
+        g = c * r - b;
+      }
+      if (r === 0 && i >= l) continue;
+      d[l] -= p; e[l] = g; e[m] = 0;
+    } while (m !== l);
+  }
+}

@@ -1,7 +1,7 @@
 /** Small dense linear algebra (daemon/math/linalg.ts) and the ridge start (daemon/math/ridge.ts). */
 import * as assert from 'node:assert/strict';
 import { mulberry32 } from '../../../daemon/data/split';
-import { cholesky, choleskySolve, invertUpper, symmetricEigen } from '../../../daemon/math/linalg';
+import { cholesky, choleskySolve, invertUpper, symmetricEigen, symmetricEigenvalues } from '../../../daemon/math/linalg';
 import { applyRidge, fitRidge } from '../../../daemon/math/ridge';
 
 function randomMatrix(n: number, m: number, seed: number): Float64Array {
@@ -50,6 +50,20 @@ describe('math/linalg', () => {
       for (let i = 0; i < n; i++) norm += vectors[i * n + j] ** 2;
       assert.ok(Math.abs(norm - 1) < 1e-10);
     }
+  });
+
+  it("eigenvalues alone (Householder + implicit QL) equal Jacobi's, for sizes 1…128, repeated and zero eigenvalues", () => {
+    for (const [n, seed] of [[1, 4], [2, 5], [7, 6], [33, 7], [128, 8]]) {
+      const M = randomMatrix(n, n, seed);
+      const S = new Float64Array(n * n);
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) S[i * n + j] = M[i * n + j] + M[j * n + i];
+      const want = symmetricEigen(S, n, 100).values;
+      const got = symmetricEigenvalues(S, n);
+      for (let j = 0; j < n; j++) assert.ok(Math.abs(got[j] - want[j]) < 1e-9 * Math.max(1, Math.abs(want[j])), `n ${n}, eigenvalue ${j}: ${got[j]} vs ${want[j]}`);
+    }
+    // diag(3, 3, 0, -1): a repeated and a zero eigenvalue in a matrix that is already diagonal.
+    const D = Float64Array.from([3, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, -1]);
+    assert.deepEqual(Array.from(symmetricEigenvalues(D, 4)), [3, 3, 0, -1]);
   });
 });
 
