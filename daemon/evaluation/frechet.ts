@@ -67,7 +67,7 @@ export function shrunkGaussian(x: Float32Array | Float64Array, n: number, dim: n
 
 /** Symmetric positive semi-definite square root (negative rounding noise in eigenvalues clipped to 0). */
 export function sqrtPsd(m: Float64Array, d: number): Float64Array {
-  const { values, vectors } = symmetricEigen(m, d, 100);
+  const { values, vectors } = symmetricEigen(m, d);
   const out = new Float64Array(d * d);
   for (let k = 0; k < d; k++) {
     const s = Math.sqrt(Math.max(0, values[k]));

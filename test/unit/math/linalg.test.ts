@@ -52,14 +52,32 @@ describe('math/linalg', () => {
     }
   });
 
-  it("eigenvalues alone (Householder + implicit QL) equal Jacobi's, for sizes 1…128, repeated and zero eigenvalues", () => {
-    for (const [n, seed] of [[1, 4], [2, 5], [7, 6], [33, 7], [128, 8]]) {
-      const M = randomMatrix(n, n, seed);
+  it('eigenvalues of a matrix built from a known spectrum (sizes 1…300), alone and with the vectors; A·v = λ·v at 300', () => {
+    for (const [n, seed] of [[1, 4], [2, 5], [7, 6], [33, 7], [128, 8], [300, 9]]) {
+      // Q orthonormal (Gram–Schmidt of a random matrix), S = Q·diag(λ)·Qᵀ with λ spread over [−5, 5].
+      const Q = randomMatrix(n, n, seed);
+      for (let j = 0; j < n; j++) {
+        for (let i = 0; i < j; i++) { let dot = 0; for (let r = 0; r < n; r++) dot += Q[r * n + i] * Q[r * n + j]; for (let r = 0; r < n; r++) Q[r * n + j] -= dot * Q[r * n + i]; }
+        let norm = 0; for (let r = 0; r < n; r++) norm += Q[r * n + j] ** 2; norm = Math.sqrt(norm);
+        for (let r = 0; r < n; r++) Q[r * n + j] /= norm;
+      }
+      const lambda = Array.from({ length: n }, (_, i) => (n === 1 ? 2 : -5 + (10 * i) / (n - 1)));
       const S = new Float64Array(n * n);
-      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) S[i * n + j] = M[i * n + j] + M[j * n + i];
-      const want = symmetricEigen(S, n, 100).values;
-      const got = symmetricEigenvalues(S, n);
-      for (let j = 0; j < n; j++) assert.ok(Math.abs(got[j] - want[j]) < 1e-9 * Math.max(1, Math.abs(want[j])), `n ${n}, eigenvalue ${j}: ${got[j]} vs ${want[j]}`);
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) { let v = 0; for (let k = 0; k < n; k++) v += Q[i * n + k] * lambda[k] * Q[j * n + k]; S[i * n + j] = v; }
+      const want = [...lambda].sort((a, b) => b - a);
+      const alone = symmetricEigenvalues(S, n);
+      const { values, vectors } = symmetricEigen(S, n);
+      for (let j = 0; j < n; j++) {
+        assert.ok(Math.abs(alone[j] - want[j]) < 1e-9, `n ${n}, eigenvalue ${j}: ${alone[j]} vs ${want[j]}`);
+        assert.ok(Math.abs(values[j] - want[j]) < 1e-9, `n ${n}, eigenvalue ${j} (with vectors): ${values[j]} vs ${want[j]}`);
+      }
+      if (n === 300) {
+        for (const j of [0, 150, 299]) for (let i = 0; i < n; i++) {
+          let av = 0;
+          for (let k = 0; k < n; k++) av += S[i * n + k] * vectors[k * n + j];
+          assert.ok(Math.abs(av - values[j] * vectors[i * n + j]) < 1e-9, `column ${j}`);
+        }
+      }
     }
     // diag(3, 3, 0, -1): a repeated and a zero eigenvalue in a matrix that is already diagonal.
     const D = Float64Array.from([3, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, -1]);
