@@ -9,8 +9,8 @@
  * dimensions), so each covariance is shrunk toward a scaled identity with the Ledoit–Wolf intensity
  * (Ledoit & Wolf, "A well-conditioned estimator for large-dimensional covariance matrices", J. Multivariate
  * Analysis 2004), and the distance is reported with an identity-bootstrap interval (bootstrap.ts).
- * Matrix square roots come from a cyclic Jacobi eigen-decomposition (Golub & Van Loan, §8.5), exact enough
- * and fast for the ≤ 256-dimensional spaces this is used on.
+ * The trace term needs only eigenvalues (of Lᵀ Σ₂ L, L the Cholesky factor of Σ₁: see frechetDistance), from
+ * daemon/math/linalg.ts's Householder + QL decomposition.
  */
 import { cholesky, symmetricEigen, symmetricEigenvalues } from '../math/linalg';
 
