@@ -69,10 +69,12 @@ export interface ChunkFile {
   /** Templates whose attack failed because of the encoder (recorded under onEncoderError "continue"). */
   encoderFailures: number;
   results: TemplateResult[];
+  /** The queue worker that inverted it (queue.ts); absent when the audit's own process did. */
+  worker?: string;
 }
 
 /** Settings a resumed audit may change without mixing results: words, where it lives, what to do on encoder errors. */
-const FREE_TO_CHANGE = ['$schema', 'description', 'outDir', 'onEncoderError'] as const;
+const FREE_TO_CHANGE = ['$schema', 'description', 'outDir', 'onEncoderError', 'margin'] as const;
 
 export function configHash(config: AuditConfig): string {
   const c: Record<string, unknown> = { ...config };
