@@ -147,6 +147,8 @@ export const command: CliCommand = {
       const source = file !== undefined ? { config: file, encoder: o.encoder, templates: o.templates }
         : o.encoder !== undefined && o.templates !== undefined ? { encoder: o.encoder, templates: o.templates } : undefined;
       if (!source) throw new UsageError('give an audit config file, or --encoder and --templates');
+      const queueFlag = a.flags.get('queue');
+      const queue = queueFlag === undefined ? undefined : parseQueueUrl(queueFlag);
       const out = await runJobKind(AuditJob, {
         ...source, name: o.name, reference: o.reference, referenceSplit: o.referenceSplit,
         route: oneOf(o.route, ['auto', 'whitebox', 'blackbox'] as const, '--route'), budget: o.budget, transfer: o.transfer, out: o.out,
@@ -154,7 +156,7 @@ export const command: CliCommand = {
         onEncoderError: oneOf(o.onEncoderError, ['pause', 'continue'] as const, '--on-encoder-error'), operatingPoints: o.operatingPoints, keepImages: o.keepImages, seed: o.seed,
         overwrite: a.booleans.has('overwrite') || undefined, retryFailed: a.booleans.has('retry-failed') || undefined,
         maxChunks: a.flags.has('max-chunks') ? intFlag(a, 'max-chunks', 1, 1) : undefined, sample: o.sample, margin: o.margin,
-        ...(a.flags.has('queue') ? { queue: parseQueueUrl(a.flags.get('queue') as string) } : {}),
+        ...(queue ? { queue } : {}),
         command: `faceinv audit ${args.map((x) => (/\s/.test(x) ? JSON.stringify(x) : x)).join(' ')}`,
       }, ctx);
       const report = JSON.parse(fs.readFileSync(out.json, 'utf8')) as AuditOutcome['report'];
