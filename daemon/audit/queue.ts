@@ -106,6 +106,9 @@ export interface Coordination {
   onDone: (r: ChunkJobResult) => void;
 }
 
+/** Silence on the queue after which the audit says no worker seems to be there. */
+const NO_WORKER_MS = 60_000;
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -126,7 +129,9 @@ export async function coordinateChunks(c: Coordination): Promise<void> {
   };
   queue.on('error', down);
   events.on('error', down);
-  events.on('progress', ({ data }) => { if (data && typeof data === 'object') c.onProgress(data as unknown as ChunkProgress); });
+  let heard = Date.now();
+  events.on('active', () => { heard = Date.now(); });
+  events.on('progress', ({ data }) => { heard = Date.now(); if (data && typeof data === 'object') c.onProgress(data as unknown as ChunkProgress); });
   const pending = new Map(c.chunks.map((x) => [x.k, x]));
   const jobOpts = { attempts: c.tuning.attempts, backoff: { type: 'exponential', delay: c.tuning.backoffMs }, removeOnComplete: false, removeOnFail: false } as const;
   let first = true;
@@ -142,6 +147,10 @@ export async function coordinateChunks(c: Coordination): Promise<void> {
         down(e as Error);
       }
       if (pending.size) await sleep(500);
+      if (Date.now() - heard > NO_WORKER_MS) {
+        heard = Date.now();
+        c.log('warn', `no worker has taken or reported a chunk of queue ${name} for ${NO_WORKER_MS / 1000} s (${pending.size} chunks to go): start "faceinv worker" with this audit's config and --queue ${c.url}`);
+      }
     }
     // Every chunk is on file: the queue's jobs (and their results) are done with.
     await queue.obliterate({ force: true }).catch((e: Error) => c.log('warn', `could not remove the finished queue ${name}: ${e.message}`));

@@ -25,7 +25,7 @@ export interface WorkerOptions extends Pick<AuditOptions, 'cacheDir' | 'workers'
   /** How this worker is named in progress and in the report (default host-pid). */
   name?: string;
   tuning?: QueueTuning;
-  /** Stop after this many seconds without a chunk (benches, batch machines); default: run until cancelled. */
+  /** Once it has inverted a chunk, stop after this many seconds without one (benches, batch machines); default: run until cancelled. */
   idleExitSeconds?: number;
 }
 
@@ -84,7 +84,7 @@ export async function runAuditWorker(config: AuditConfig, ctx: JobContext, opts:
     ctx.log('info', `${name} serves queue ${queueNameOf(auditId)} at ${opts.queue}`);
     await new Promise<void>((resolve) => {
       const tick = setInterval(() => {
-        const idle = opts.idleExitSeconds !== undefined && active === 0 && Date.now() - last > opts.idleExitSeconds * 1000;
+        const idle = opts.idleExitSeconds !== undefined && chunks > 0 && active === 0 && Date.now() - last > opts.idleExitSeconds * 1000;
         if (ctx.signal.aborted || idle) { clearInterval(tick); resolve(); }
       }, 250);
     });

@@ -24,7 +24,7 @@ const USAGE = `faceinv worker [CONFIG.faceinv-audit.json] [--encoder ID --templa
   --worker-name NAME          this worker's name in progress and the report (default HOST-PID)
   --lock-seconds S            how long a chunk stays locked without renewal (default ${DEFAULT_TUNING.lockMs / 1000}); a killed
                               worker's chunk goes to another worker after about this long
-  --idle-exit S               stop after S seconds without a chunk (default: run until Ctrl-C)
+  --idle-exit S               once it has inverted a chunk, stop after S seconds without one (default: run until Ctrl-C)
   the audit's own flags (--sample, --budget, --chunk-size, …), --workspace DIR, --cache DIR, --backend NAME, --data-root DIR`;
 
 export const command: CliCommand = {
