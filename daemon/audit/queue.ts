@@ -108,6 +108,8 @@ export interface Coordination {
 
 /** Silence on the queue after which the audit says no worker seems to be there. */
 const NO_WORKER_MS = 60_000;
+/** How often every pending chunk's job is looked at, besides the chunks whose events came. */
+const SWEEP_MS = 15_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -131,15 +133,25 @@ export async function coordinateChunks(c: Coordination): Promise<void> {
   events.on('error', down);
   let heard = Date.now();
   events.on('active', () => { heard = Date.now(); });
+  // Finished chunks are looked at when their event comes; a full sweep now and then (and after Redis was away) catches any event missed.
+  const flagged = new Set<number>();
+  const flag = (jobId: string) => { heard = Date.now(); const m = /^c(\d+)$/.exec(jobId); if (m) flagged.add(Number(m[1])); };
+  events.on('completed', ({ jobId }) => flag(jobId));
+  events.on('failed', ({ jobId }) => flag(jobId));
   events.on('progress', ({ data }) => { heard = Date.now(); if (data && typeof data === 'object') c.onProgress(data as unknown as ChunkProgress); });
   const pending = new Map(c.chunks.map((x) => [x.k, x]));
   const jobOpts = { attempts: c.tuning.attempts, backoff: { type: 'exponential', delay: c.tuning.backoffMs }, removeOnComplete: false, removeOnFail: false } as const;
   let first = true;
+  let swept = 0;
   try {
     while (pending.size) {
       if (c.signal.aborted) throw new Error('cancelled');
       try {
-        await ensureJobs(queue, c, pending, jobOpts, first);
+        const sweep = first || away || Date.now() - swept > SWEEP_MS;
+        const look = sweep ? [...pending.keys()] : [...flagged].filter((k) => pending.has(k));
+        flagged.clear();
+        await ensureJobs(queue, c, pending, look, jobOpts, first);
+        if (sweep) swept = Date.now();
         first = false;
         if (away) { away = false; c.log('info', `Redis at ${c.url} is back: the audit goes on`); }
       } catch (e) {
@@ -161,13 +173,17 @@ export async function coordinateChunks(c: Coordination): Promise<void> {
 
 class ChunkFailedError extends Error {}
 
+const ADD_BATCH = 500;
+
 /**
  * One pass: adds the missing jobs, collects the finished ones, throws on one that failed for good. The first
  * pass of an audit (run again after such a failure) removes the failed jobs, so their chunks are tried anew.
  */
-async function ensureJobs(queue: Queue<ChunkJobData, ChunkJobResult>, c: Coordination, pending: Map<number, Coordination['chunks'][number]>, jobOpts: object, first: boolean): Promise<void> {
+async function ensureJobs(queue: Queue<ChunkJobData, ChunkJobResult>, c: Coordination, pending: Map<number, Coordination['chunks'][number]>, look: number[], jobOpts: object, first: boolean): Promise<void> {
   const missing: Coordination['chunks'] = [];
-  for (const [k, x] of pending) {
+  for (const k of look) {
+    const x = pending.get(k);
+    if (!x) continue;
     const job = await queue.getJob(`c${k}`) as Job<ChunkJobData, ChunkJobResult> | undefined;
     if (!job) { missing.push(x); continue; }
     if (!job.finishedOn) continue;
@@ -175,6 +191,8 @@ async function ensureJobs(queue: Queue<ChunkJobData, ChunkJobResult>, c: Coordin
     if (state === 'completed' && job.returnvalue) {
       pending.delete(k);
       c.onDone(job.returnvalue);
+      // On file now: the result leaves Redis (a store of 10⁷ templates would otherwise keep gigabytes there).
+      await job.remove().catch(() => undefined);
     } else if (state === 'failed' && first) {
       await job.remove();
       missing.push(x);
@@ -182,7 +200,7 @@ async function ensureJobs(queue: Queue<ChunkJobData, ChunkJobResult>, c: Coordin
       throw new ChunkFailedError(`chunk ${k + 1} failed for good after ${job.attemptsMade} attempt(s): ${job.failedReason}`);
     }
   }
-  if (missing.length) {
-    await queue.addBulk(missing.map((x) => ({ name: 'chunk', data: { ...c.data, auditId: c.auditId, chunk: x.k, from: x.from, to: x.to }, opts: { ...jobOpts, jobId: `c${x.k}` } })));
+  for (let i = 0; i < missing.length; i += ADD_BATCH) {
+    await queue.addBulk(missing.slice(i, i + ADD_BATCH).map((x) => ({ name: 'chunk', data: { ...c.data, auditId: c.auditId, chunk: x.k, from: x.from, to: x.to }, opts: { ...jobOpts, jobId: `c${x.k}` } })));
   }
 }

@@ -153,7 +153,7 @@ function sampleBlock(info: SampleInfo, verdicts: AuditVerdict[], margin: number)
   const atObservedRate = r && r.rate !== null ? sampleSizeFor(margin, r.rate, info.of) : null;
   const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
   const rateText = r && r.rate !== null && r.ci && head
-    ? `at FMR ${fmrText(head.fmr)} (${verdicts[0].protocol}) the sample's rate is ${pct(r.rate)}, 95 % CI ${pct(r.ci[0])}–${pct(r.ci[1])} (Wilson), the store's rate within that interval`
+    ? `at FMR ${fmrText(head.fmr)} (${verdicts[0].protocol}) the sample's rate is ${pct(r.rate)}, 95 % CI ${pct(r.ci[0])}–${pct(r.ci[1])} (Wilson): the store's rate lies in it with 95 % confidence`
     : 'no rate yet';
   const sentence = `A seeded random sample of ${info.n.toLocaleString('en-US')} of the store's ${info.of.toLocaleString('en-US')} templates (seed ${info.seed}${info.reason === 'default' ? ', the default for a store this size' : ''}): ${rateText}. `
     + `A 95 % interval of ±${(100 * margin).toFixed(1)} points needs ${worstCase.toLocaleString('en-US')} templates at worst (p = 0.5)${atObservedRate !== null ? `, ${atObservedRate.toLocaleString('en-US')} at the observed rate` : ''} (--sample N, --margin).`;
