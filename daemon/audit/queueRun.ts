@@ -26,6 +26,8 @@ export interface QueuedChunks {
   chunks: { k: number; from: number; to: number }[];
   /** Writes a finished chunk's file and counts it (run.ts). */
   record: (file: ChunkFile) => void;
+  /** Says the workers' progress as the audit's progress message (the CLI's line, the editor's notification). */
+  say: (message: string) => void;
 }
 
 /** Puts the chunks on the queue and writes each one's results once, as workers finish them. */
@@ -44,7 +46,7 @@ export async function queuedChunks(q: QueuedChunks): Promise<void> {
       working.set(p.worker, p);
       if (Date.now() - lastSaid < 2000) return;
       lastSaid = Date.now();
-      ctx.log('info', `workers: ${[...working.values()].map((w) => `${w.worker} on chunk ${w.chunk + 1} (${w.perTemplate} per template)`).join('; ')}`);
+      q.say(`workers: ${[...working.values()].map((w) => `${w.worker} on chunk ${w.chunk + 1} (${w.perTemplate} per template)`).join('; ')}`);
     },
     onDone: (r) => {
       for (const [name, b64] of Object.entries(r.images)) {

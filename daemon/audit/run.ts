@@ -394,6 +394,7 @@ async function invertChunks(l: ChunkLoop) {
       url: opts.queue, config, store, cal, auditDir, ctx, tuning: opts.queueTuning,
       chunks: todo.map((k) => ({ k, from: k * config.chunkSize, to: Math.min(store.rows, (k + 1) * config.chunkSize) })),
       record: (file) => { const n = record(file); report(used, `chunk ${file.chunk + 1} of ${chunkCount} done by ${file.worker} (${n} of ${chunkCount}; ${[...tally.values()].map((t) => `${t.name}: ${t.chunks}`).join(', ')})`); },
+      say: (message) => report(used, message),
     });
   } else {
     stop = await localChunks({ l, todo, kept, results, report, record, usedNow: () => used });
