@@ -99,23 +99,27 @@ describe('queue: an audit over BullMQ workers on a real Redis', function () {
   });
 
   it('three workers, one killed -9 mid-chunk: the merged report equals the single-process one, figure for figure and CSV byte for byte', async () => {
-    const [w1] = [spawnWorker('w1'), spawnWorker('w2'), spawnWorker('w3')];
+    const started = ['w1', 'w2', 'w3'].map((n) => ({ n, w: spawnWorker(n) }));
     const logs: string[] = [], progress: string[] = [];
     const queued = runAudit({ ...config, outDir: 'audits/queued' }, ctx(logs, progress), { cacheDir: aw.cacheDir, workers: 0, queue: url(), queueTuning: TUNING });
-    const m = await waitFor('w1 to take a chunk', () => /w1: chunk (\d+) \(rows/.exec(w1.log()) ?? undefined, 240_000, 50);
-    const killedChunk = Number(m[1]);
+    // The first worker to take a chunk is killed 0.3 s into it (a chunk takes seconds).
+    const [victim, killedChunk] = await waitFor('a worker to take a chunk', () => {
+      for (const { n, w } of started) { const m = new RegExp(`${n}: chunk (\\d+) \\(rows`).exec(w.log()); if (m) return [n, Number(m[1])] as const; }
+      return undefined;
+    }, 240_000, 20);
     await new Promise((r) => setTimeout(r, 300));
-    w1.proc.kill('SIGKILL');
+    started.find((x) => x.n === victim)?.w.proc.kill('SIGKILL');
     const out = await queued;
     assert.equal(out.state, 'finished');
     assert.deepEqual(figures(out.report), figures(single.report));
     assert.equal(fs.readFileSync(out.files.csv, 'utf8'), fs.readFileSync(single.files.csv, 'utf8'));
     const chunkFile = JSON.parse(fs.readFileSync(path.join(out.auditDir, 'chunks', `c${String(killedChunk - 1).padStart(6, '0')}.json`), 'utf8')) as { worker: string };
-    assert.notEqual(chunkFile.worker, 'w1', `chunk ${killedChunk} was retried by another worker`);
+    assert.notEqual(chunkFile.worker, victim, `chunk ${killedChunk}, killed in ${victim}, was retried by another worker`);
     const names = (out.report.workers ?? []).map((w) => w.name);
     assert.ok(names.length >= 2 && names.every((n) => /^w[123]$/.test(n)), names.join(','));
     assert.equal((out.report.workers ?? []).reduce((a, w) => a + w.chunks, 0), 6);
-    assert.ok(progress.some((p) => /done by w[23] \(\d+ of 6; w\d: \d+/.test(p)), 'progress names the workers');
+    assert.ok(progress.some((p) => /done by w\d \(\d+ of 6; w\d: \d+/.test(p)), 'progress names the workers');
+    assert.ok(progress.some((p) => /^workers: w\d on chunk \d+ \(\d+ per template\)/.test(p)), 'progress says which worker is on which chunk');
   });
 
   it('Redis lost mid-audit: the audit says so, waits, and goes on to the same figures when it is back', async () => {
