@@ -18,6 +18,7 @@
  */
 import * as crypto from 'node:crypto';
 import { Queue, QueueEvents, type ConnectionOptions, type Job } from 'bullmq';
+import { JobCancelledError } from '../runs/attackContext';
 import type { Calibration } from './calibration';
 import type { ChunkFile } from './chunks';
 
@@ -145,7 +146,7 @@ export async function coordinateChunks(c: Coordination): Promise<void> {
   let swept = 0;
   try {
     while (pending.size) {
-      if (c.signal.aborted) throw new Error('cancelled');
+      if (c.signal.aborted) throw new JobCancelledError();
       try {
         const sweep = first || away || Date.now() - swept > SWEEP_MS;
         const look = sweep ? [...pending.keys()] : [...flagged].filter((k) => pending.has(k));
@@ -158,7 +159,7 @@ export async function coordinateChunks(c: Coordination): Promise<void> {
         if (e instanceof ChunkFailedError) throw e;
         down(e as Error);
       }
-      if (pending.size) await sleep(500);
+      if (pending.size && !c.signal.aborted) await sleep(500);
       if (Date.now() - heard > NO_WORKER_MS) {
         heard = Date.now();
         c.log('warn', `no worker has taken or reported a chunk of queue ${name} for ${NO_WORKER_MS / 1000} s (${pending.size} chunks to go): start "faceinv worker" with this audit's config and --queue ${c.url}`);

@@ -136,6 +136,24 @@ describe('queue: an audit over BullMQ workers on a real Redis', function () {
     assert.equal(fs.readFileSync(out.files.csv, 'utf8'), fs.readFileSync(single.files.csv, 'utf8'));
   });
 
+  it('Redis unreachable at the start: the audit says so and waits; when Redis comes up it goes on (cancelled here, its folder kept)', async () => {
+    const port2 = await freePort();
+    const logs: string[] = [];
+    const abort = new AbortController();
+    const queued = runAudit({ ...config, outDir: 'audits/unreachable' }, { ...ctx(logs), signal: abort.signal }, { cacheDir: aw.cacheDir, workers: 0, queue: `redis://127.0.0.1:${port2}`, queueTuning: TUNING });
+    await waitFor('the audit to say Redis is unreachable', () => logs.some((l) => new RegExp(`Redis at redis://127.0.0.1:${port2} unreachable .*the audit waits`).test(l)), 60_000, 50);
+    const redis2 = await startRedis(port2);
+    try {
+      await waitFor('the audit to say Redis is back', () => logs.some((l) => /is back: the audit goes on/.test(l)), 30_000, 50);
+      abort.abort();
+      await assert.rejects(queued, /cancel/i);
+      const manifest = JSON.parse(fs.readFileSync(path.join(aw.dir, 'audits', 'unreachable', 'audit.json'), 'utf8')) as { state: string };
+      assert.equal(manifest.state, 'interrupted');
+    } finally {
+      redis2.kill('SIGKILL');
+    }
+  });
+
   it('a chunk of another encoder or calibration is refused at once, never retried; another audit\'s queue is apart', async () => {
     const auditId = auditIdOf(config.name, configHash(config), single.report.templates.sha256);
     assert.notEqual(queueNameOf(auditId), queueNameOf(auditIdOf('another-audit', configHash({ ...config, name: 'another-audit' }), single.report.templates.sha256)));
