@@ -105,6 +105,10 @@ export function claimAuditFolder(dir: string, config: AuditConfig, store: { sha2
     if (m.templatesSha256 !== store.sha256) {
       throw new Error(`${dir} audits another template store (SHA-256 ${m.templatesSha256.slice(0, 12)}…, the file now has ${store.sha256.slice(0, 12)}…): the store changed since this audit began; use --overwrite to start afresh or another --out`);
     }
+    if (m.templates !== store.rows) {
+      // The same config on the same store, another number of rows: a default sample (sample.ts) against a whole-store audit, or back.
+      throw new Error(`${dir} audited ${m.templates.toLocaleString('en-US')} templates of this store, this run would audit ${store.rows.toLocaleString('en-US')} (a sample where it audited the whole store, or the other way round); chunks of one cannot continue the other — use --overwrite to start afresh, another --out, or --sample ${m.templates} / --all to match it`);
+    }
     if (m.configHash !== hash) {
       const old = fs.existsSync(path.join(dir, AUDIT_FILES.config)) ? readJson<AuditConfig>(path.join(dir, AUDIT_FILES.config)) : undefined;
       const changed = old ? Object.keys({ ...old, ...config }).filter((k) => !(FREE_TO_CHANGE as readonly string[]).includes(k)).filter((k) => canonicalJson((old as Record<string, unknown>)[k]) !== canonicalJson((config as Record<string, unknown>)[k])) : [];

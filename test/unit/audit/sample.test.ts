@@ -2,11 +2,14 @@
  * Issue 24, sampling with stated confidence: a seeded sample's rows depend on the store's size, the sample's
  * size and the seed only; the templates a ±margin needs (Cochran, with the finite-population correction); the
  * default sample of a large store answers within the hour at the prior cost and is said plainly; a sample larger
- * than the store names both numbers; a sampled audit of a tiny LFW store reports the original rows, the interval
+ * than the store names both numbers; a folder audited whole is not continued by a sample (or back); a sampled audit of a tiny LFW store reports the original rows, the interval
  * and the N for the margin.
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { claimAuditFolder } from '../../../daemon/audit/chunks';
 import { chooseSample, DEFAULT_SAMPLE_SECONDS, priorSecondsPerTemplate, sampledStore, sampleRows, sampleSentence, sampleSizeFor, SAMPLE_ABOVE } from '../../../daemon/audit/sample';
 import { runAudit } from '../../../daemon/audit/run';
 import { assertAuditConfig } from '../../../daemon/protocol/auditConfig';
@@ -53,6 +56,17 @@ describe('audit: a seeded sample with stated confidence', () => {
     assert.throws(() => chooseSample(cfg({ sample: 20_000 }), 18), /a sample of 20,000 templates is larger than the store, which has 18; give --sample 18 or less, or --all/);
     await assert.rejects(auditCommand.run(['--encoder', 'x', '--templates', 'y.npy', '--sample', '10', '--all']), /--sample N or --all, not both/);
     await assert.rejects(auditCommand.run(['--encoder', 'x', '--templates', 'y.npy', '--margin', '0.7']), /--margin must be a half-width in \(0, 0\.5\]/);
+  });
+
+  it('a folder audited whole is not continued by a sample of the same config, nor the other way round', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faceinv-sample-'));
+    try {
+      claimAuditFolder(dir, cfg(), { sha256: 'h', rows: 6000 }, false);
+      assert.throws(() => claimAuditFolder(dir, cfg(), { sha256: 'h', rows: 810 }, false), /audited 6,000 templates of this store, this run would audit 810 .* --sample 6000 \/ --all to match it/);
+      assert.equal(claimAuditFolder(dir, cfg(), { sha256: 'h', rows: 6000 }, false).resumed, true);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('the sampled store keeps each row\'s id and its row in the file', () => {
