@@ -306,6 +306,7 @@ ${report.transferDistributions.map((d) => plotBlock(d, `Transfer: ${d.encoderId}
 <tr><th>reference set</th><td>${esc(report.reference.description)}; ${report.reference.images.toLocaleString('en-US')} photos embedded (${report.reference.failed} not usable)</td></tr>
 ${report.calibration.map((k) => `<tr><th>calibration ${esc(k.encoderId)}</th><td>${k.genuinePairs.toLocaleString('en-US')} genuine and ${k.impostorPairs.toLocaleString('en-US')} impostor pairs of ${k.images.toLocaleString('en-US')} photos of ${k.identities.toLocaleString('en-US')} people${k.cached ? ' (cached)' : ''}</td></tr>`).join('')}
 <tr><th>chunks</th><td>${report.chunks.done} of ${report.chunks.total} (size ${report.chunks.size})</td></tr>
+${report.workers?.length ? `<tr><th>workers</th><td>${report.workers.map((w) => `${esc(w.name)}: ${w.chunks} chunks, ${w.templates.toLocaleString('en-US')} templates, ${(w.seconds / 60).toFixed(1)} min`).join('; ')}</td></tr>` : ''}
 ${c.http ? `<tr><th>HTTP</th><td><pre>${esc(JSON.stringify(c.http, null, 1))}</pre></td></tr>` : ''}
 </table>${report.notes.length ? `<h3>Notes</h3><ul>${report.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : ''}</section>
 <section id="list"><h2>Every template</h2>
