@@ -95,6 +95,8 @@ describe('queue: an audit over BullMQ workers on a real Redis', function () {
   after(() => {
     for (const w of workers) w.proc.kill('SIGKILL');
     redis?.kill('SIGKILL');
+    // The workers' scratch folders (face model, images in transit) go with the test.
+    if (aw) fs.rmSync(path.join(aw.cacheDir, 'audit-worker'), { recursive: true, force: true });
     aw?.cleanup();
   });
 
