@@ -69,10 +69,12 @@ export interface ChunkFile {
   /** Templates whose attack failed because of the encoder (recorded under onEncoderError "continue"). */
   encoderFailures: number;
   results: TemplateResult[];
+  /** The queue worker that inverted it (queue.ts); absent when the audit's own process did. */
+  worker?: string;
 }
 
 /** Settings a resumed audit may change without mixing results: words, where it lives, what to do on encoder errors. */
-const FREE_TO_CHANGE = ['$schema', 'description', 'outDir', 'onEncoderError'] as const;
+const FREE_TO_CHANGE = ['$schema', 'description', 'outDir', 'onEncoderError', 'margin'] as const;
 
 export function configHash(config: AuditConfig): string {
   const c: Record<string, unknown> = { ...config };
@@ -102,6 +104,10 @@ export function claimAuditFolder(dir: string, config: AuditConfig, store: { sha2
     if (m.format !== 'faceinv-audit') throw new Error(`${dir} holds something other than an audit (${file} is not an audit manifest); choose another --out`);
     if (m.templatesSha256 !== store.sha256) {
       throw new Error(`${dir} audits another template store (SHA-256 ${m.templatesSha256.slice(0, 12)}…, the file now has ${store.sha256.slice(0, 12)}…): the store changed since this audit began; use --overwrite to start afresh or another --out`);
+    }
+    if (m.templates !== store.rows) {
+      // The same config on the same store, another number of rows: a default sample (sample.ts) against a whole-store audit, or back.
+      throw new Error(`${dir} audited ${m.templates.toLocaleString('en-US')} templates of this store, this run would audit ${store.rows.toLocaleString('en-US')} (a sample where it audited the whole store, or the other way round); chunks of one cannot continue the other — use --overwrite to start afresh, another --out, or --sample ${m.templates} / --all to match it`);
     }
     if (m.configHash !== hash) {
       const old = fs.existsSync(path.join(dir, AUDIT_FILES.config)) ? readJson<AuditConfig>(path.join(dir, AUDIT_FILES.config)) : undefined;

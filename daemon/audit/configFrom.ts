@@ -24,6 +24,9 @@ export interface AuditOverrides {
   operatingPoints?: number[];
   keepImages?: number;
   seed?: number;
+  /** Templates to sample, or "all". */
+  sample?: number | 'all';
+  margin?: number;
 }
 
 export function readAuditConfigFile(file: string): Record<string, unknown> {
@@ -73,6 +76,8 @@ export function auditConfigFrom(file: string | undefined, o: AuditOverrides): Au
   set('operatingPoints', o.operatingPoints);
   set('keepImages', o.keepImages);
   set('seed', o.seed);
+  set('sample', o.sample);
+  set('margin', o.margin);
   if (o.transfer?.length) v.transfer = o.transfer;
   if (o.search !== undefined) v.search = { ...((base.search as object | undefined) ?? {}), method: o.search };
   if (o.reference !== undefined || o.referenceSplit !== undefined) {

@@ -22,6 +22,7 @@ import type { Calibration } from './calibration';
 import { AUDIT_FILES } from './chunks';
 import { distributionPlot, distributionSvg } from '../protocol/distribution';
 import type { ReferenceEmbeddings, ReferenceSet } from './reference';
+import { sampleSizeFor, type SampleInfo } from './sample';
 import type { AuditReport, AuditVerdict, TemplateResult } from './reportSchema';
 import { distributionFor, passesAt, rowCounts, verdictsFor, type ScorerSummaryInput } from './summary';
 import type { TemplateStore } from './templateStore';
@@ -57,6 +58,10 @@ export interface ReportInput {
   engine: string;
   versions: Record<string, string>;
   http: (readonly [string, unknown])[];
+  /** A sampled audit (sample.ts). */
+  sample?: SampleInfo;
+  /** Who inverted the chunks (queue workers, or this process). */
+  workers?: AuditReport['workers'];
 }
 
 const GRID_SIZE = 24;
@@ -105,6 +110,8 @@ export function buildAuditReport(i: ReportInput): AuditReport {
   if (oracleNote) notes.push(oracleNote);
   if (config.reference.path === 'lfw' && !config.reference.split) notes.push('The reference set is all of LFW: if the store holds public figures who are in LFW, the lookalike baseline may find their own photos.');
   if (i.decision.route === 'blackbox') notes.push('Every face sent to the audited encoder is an 8-bit image, as a real system receives it; scoring queries (reconstructions and lookalikes, both protocols) are counted apart from the attack\'s budget.');
+  const sample = i.sample ? sampleBlock(i.sample, verdicts, config.margin) : undefined;
+  if (sample) notes.unshift(sample.sentence);
   const e = i.entry.config;
   return {
     format: 'faceinv-audit-report', version: 1, createdAt: new Date().toISOString(), name: config.name, state: i.state,
@@ -130,10 +137,27 @@ export function buildAuditReport(i: ReportInput): AuditReport {
       ...(i.http.length ? { http: Object.fromEntries(i.http) } : {}),
     },
     chunks: i.chunks,
+    ...(sample ? { sample } : {}),
+    ...(i.workers ? { workers: i.workers } : {}),
     grid,
     reproduce: { config, command: i.command, seed: config.seed, faceModel: i.pca.describe(), versions: i.versions, engine: i.engine },
     notes,
   };
+}
+
+/** What a sampled verdict says: the headline rate with its interval, and the sample a chosen margin needs. */
+function sampleBlock(info: SampleInfo, verdicts: AuditVerdict[], margin: number): NonNullable<AuditReport['sample']> {
+  const head = verdicts[0]?.points.find((p) => p.attainable);
+  const r = head?.attack;
+  const worstCase = sampleSizeFor(margin, 0.5, info.of);
+  const atObservedRate = r && r.rate !== null ? sampleSizeFor(margin, r.rate, info.of) : null;
+  const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+  const rateText = r && r.rate !== null && r.ci && head
+    ? `at FMR ${fmrText(head.fmr)} (${verdicts[0].protocol}) the sample's rate is ${pct(r.rate)}, 95 % CI ${pct(r.ci[0])}–${pct(r.ci[1])} (Wilson): the store's rate lies in it with 95 % confidence`
+    : 'no rate yet';
+  const sentence = `A seeded random sample of ${info.n.toLocaleString('en-US')} of the store's ${info.of.toLocaleString('en-US')} templates (seed ${info.seed}${info.reason === 'default' ? ', the default for a store this size' : ''}): ${rateText}. `
+    + `A 95 % interval of ±${(100 * margin).toFixed(1)} points needs ${worstCase.toLocaleString('en-US')} templates at worst (p = 0.5)${atObservedRate !== null ? `, ${atObservedRate.toLocaleString('en-US')} at the observed rate` : ''} (--sample N, --margin).`;
+  return { n: info.n, of: info.of, seed: info.seed, reason: info.reason, margin, needed: { worstCase, atObservedRate }, sentence };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -282,6 +306,7 @@ ${report.transferDistributions.map((d) => plotBlock(d, `Transfer: ${d.encoderId}
 <tr><th>reference set</th><td>${esc(report.reference.description)}; ${report.reference.images.toLocaleString('en-US')} photos embedded (${report.reference.failed} not usable)</td></tr>
 ${report.calibration.map((k) => `<tr><th>calibration ${esc(k.encoderId)}</th><td>${k.genuinePairs.toLocaleString('en-US')} genuine and ${k.impostorPairs.toLocaleString('en-US')} impostor pairs of ${k.images.toLocaleString('en-US')} photos of ${k.identities.toLocaleString('en-US')} people${k.cached ? ' (cached)' : ''}</td></tr>`).join('')}
 <tr><th>chunks</th><td>${report.chunks.done} of ${report.chunks.total} (size ${report.chunks.size})</td></tr>
+${report.workers?.length ? `<tr><th>workers</th><td>${report.workers.map((w) => `${esc(w.name)}: ${w.chunks} chunks, ${w.templates.toLocaleString('en-US')} templates, ${(w.seconds / 60).toFixed(1)} min`).join('; ')}</td></tr>` : ''}
 ${c.http ? `<tr><th>HTTP</th><td><pre>${esc(JSON.stringify(c.http, null, 1))}</pre></td></tr>` : ''}
 </table>${report.notes.length ? `<h3>Notes</h3><ul>${report.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : ''}</section>
 <section id="list"><h2>Every template</h2>

@@ -138,6 +138,16 @@ export const AuditReportSchema = Type.Object({
     http: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   }, { additionalProperties: false }),
   chunks: Type.Object({ size: Count, total: Count, done: Count }, { additionalProperties: false }),
+  /** A sampled audit (daemon/audit/sample.ts): n of the store's rows, seeded; the templates needed for ±margin at 95 %. */
+  sample: Type.Optional(Type.Object({
+    n: Count, of: Count, seed: Type.Integer(), reason: Type.Union([Type.Literal('asked'), Type.Literal('default')]),
+    margin: Type.Number(),
+    /** Templates for a 95 % interval of ±margin: at the worst case p = 0.5, and at the observed headline rate. */
+    needed: Type.Object({ worstCase: Count, atObservedRate: Type.Union([Count, Type.Null()]) }, { additionalProperties: false }),
+    sentence: Type.String(),
+  }, { additionalProperties: false })),
+  /** Who inverted the chunks: one entry per process ("this process" for a single-process audit; queue workers by name). */
+  workers: Type.Optional(Type.Array(Type.Object({ name: Type.String(), chunks: Count, templates: Count, seconds: Type.Number({ minimum: 0 }) }, { additionalProperties: false }))),
   grid: Type.Array(GridItemSchema),
   /** What reproduces the audit: the resolved config, seeds, hashes and versions. */
   reproduce: Type.Object({

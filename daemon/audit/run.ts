@@ -57,6 +57,9 @@ import type { AuditReport, TemplateResult } from './reportSchema';
 import { scoreChunk, type Scorer } from './score';
 import { openStoreProtection, readProtectedStore, recoverStore } from './protectedStore';
 import { readTemplateStore, type TemplateStore } from './templateStore';
+import { chooseSample, sampledStore, sampleSentence } from './sample';
+import type { QueueTuning } from './queue';
+import { queuedChunks, type WorkerTally } from './queueRun';
 
 export interface AuditOptions {
   overwrite?: boolean;
@@ -70,6 +73,9 @@ export interface AuditOptions {
   maxChunks?: number;
   /** The command line, for the report's "reproduce" section. */
   command?: string;
+  /** redis://HOST:PORT: put the chunks on a BullMQ queue for `faceinv worker`s instead of inverting them here (queue.ts). */
+  queue?: string;
+  queueTuning?: QueueTuning;
 }
 
 export interface AuditOutcome {
@@ -140,7 +146,7 @@ function oracleTools(config: AuditConfig, plan: AttackPlan, store: TemplateStore
 const serviceFailures = (e: Encoder) => (e as { stats?: { serviceFailures?: number } }).stats?.serviceFailures ?? 0;
 
 /** The audited encoder and the transfer systems, loaded, with their reference embeddings and thresholds. */
-interface Calibrated {
+export interface Calibrated {
   encoderA: Encoder;
   ref: ReferenceSet;
   refA: ReferenceEmbeddings;
@@ -150,7 +156,7 @@ interface Calibrated {
 }
 
 /** What the chunks share: the face model, the start, the scorers' helpers, the detector. */
-interface ChunkTools {
+export interface ChunkTools {
   pca: PcaFaceModel;
   start: (targets: readonly Float32Array[]) => Float32Array;
   meanGeometry: FaceGeometry | null;
@@ -167,34 +173,23 @@ export async function runAudit(config: AuditConfig, ctx: JobContext, opts: Audit
   const plan = planAttack(auditAttackSpec(config), ws);
   const { entry, enc, decision } = plan;
   ctx.log('info', `route: ${decision.route} — ${decision.reason}`);
-  const { store, transferEntries, protectedStore } = openStores(config, plan, ws, ctx);
+  const stores = openStores(config, plan, ws, ctx);
+  const { store } = stores;
   const auditDir = auditDirOf(config, ws);
   const { manifest, resumed } = claimAuditFolder(auditDir, config, store, opts.overwrite ?? false);
   ctx.log('info', `${resumed ? 'resuming' : 'starting'} the audit in ${auditDir} (${manifest.chunks} chunks of ${config.chunkSize})`);
   const disposers: (() => unknown)[] = [];
-  let stage = 'loading';
+  const at = { stage: 'loading' };
   try {
-    stage = 'calibrating';
-    const cal = await calibrateEncoders(config, plan, ctx, opts, transferEntries, disposers);
-    if (protectedStore) {
-      stage = 'inverting the protected templates with the stolen keys';
-      const t = Date.now();
-      recoverStore(store, protectedStore.templates, protectedStore.protection, meanEmbedding(cal.refA.embeddings, cal.refA.dim));
-      ctx.log('info', `${store.usable} protected templates inverted with their keys (${((Date.now() - t) / 1000).toFixed(1)} s)`);
-    }
-    stage = 'building the face model';
-    const tools = await chunkTools(config, plan, ctx, opts, auditDir, cal, disposers);
-    tools.oracle = oracleTools(config, plan, store, cal.refA, ctx, opts.secrets);
-    const method = describeMethod(config, decision, tools.pca) + (protectedStore ? `; the store's ${protectedStore.protection.scheme.label} templates first inverted with the stolen keys (${protectedStore.protection.describe}; ${protectedStore.protection.steps} steps of the scheme's stolen-key inversion), the faces scored against those recovered embeddings` : '');
-    ctx.log('info', method);
-    stage = 'inverting';
+    const { cal, tools, method } = await prepareChunks(config, plan, ctx, opts, auditDir, stores, disposers, at);
+    at.stage = 'inverting';
     const done = await invertChunks({ config, plan, ctx, opts, auditDir, manifest, store, cal, tools });
     const { results, used, limit, budgetKind, stop, scoringQueries, workSeconds } = done;
     const all = results.filter(Boolean).flat();
     const state = stop ? 'partial' : 'finished';
     const stopReason = stop?.reason ?? (budgetKind === 'queries' ? `budget of ${config.budget} queries per template reached for every template` : 'every template inverted');
     ctx.progress(Math.round(used), limit, {}, state === 'finished' ? 'audit done' : stopReason, { budget: { kind: budgetKind, used: Math.round(used), limit }, stopReason });
-    stage = 'writing the report';
+    at.stage = 'writing the report';
     const { encoderA, ref, refA, hashA, calA, transfers } = cal;
     const written = await writeAuditReport({
       auditDir, config, state, entry, hash: hashA, decision, method, store, results: all, ref, refA, calA, transfers, pca: tools.pca,
@@ -202,12 +197,13 @@ export async function runAudit(config: AuditConfig, ctx: JobContext, opts: Audit
       scoringQueries, workSeconds, sessionSeconds: (Date.now() - t0) / 1000, command: opts.command ?? `faceinv audit ${path.join(auditDir, AUDIT_FILES.config)}`,
       engine: getEngineInfo()?.summary ?? 'unknown', versions: getEngineInfo()?.versions ?? { node: process.versions.node },
       http: [encoderA, ...transfers.map((t) => t.encoder)].map((e) => [e.id, (e as { stats?: unknown }).stats] as const).filter(([, s]) => s !== undefined),
+      ...(stores.sample ? { sample: stores.sample } : {}), workers: done.workers,
     });
     updateAuditManifest(auditDir, { state: stop ? (stop.state === 'paused' ? 'paused' : 'interrupted') : 'finished', stopReason });
     return { auditDir, state: stop?.state ?? 'finished', ...(stop ? { stopReason: stop.reason } : {}), report: written.report, files: written.files };
   } catch (err) {
     const cancelled = err instanceof JobCancelledError;
-    updateAuditManifest(auditDir, cancelled ? { state: 'interrupted', stopReason: 'cancelled (finished chunks are kept; run again to continue)' } : { state: 'failed', error: `${stage}: ${(err as Error).message}` });
+    updateAuditManifest(auditDir, cancelled ? { state: 'interrupted', stopReason: 'cancelled (finished chunks are kept; run again to continue)' } : { state: 'failed', error: `${at.stage}: ${(err as Error).message}` });
     throw err;
   } finally {
     for (const d of disposers.reverse()) {
@@ -216,23 +212,52 @@ export async function runAudit(config: AuditConfig, ctx: JobContext, opts: Audit
   }
 }
 
-/** The audited store and the transfer systems' stores, matched row for row (or id for id). */
-function openStores(config: AuditConfig, plan: AttackPlan, ws: string, ctx: JobContext) {
+/** The audited store (or its sample) and the transfer systems' stores, matched row for row (or id for id). */
+export function openStores(config: AuditConfig, plan: AttackPlan, ws: string, ctx: JobContext) {
   const storeFile = path.resolve(ws, config.templates);
   const protection = config.protection ? openStoreProtection(config.protection, ws, plan.enc.embeddingDim) : null;
   const read = protection ? readProtectedStore(storeFile, protection) : null;
   if (protection) ctx.log('info', `protected store: ${protection.scheme.label} templates (${protection.scheme.outputDim} ${protection.scheme.output}), keys: ${protection.describe}`);
-  const store = read ? read.store : readTemplateStore(storeFile, plan.enc.embeddingDim, plan.enc.id);
+  const whole = read ? read.store : readTemplateStore(storeFile, plan.enc.embeddingDim, plan.enc.id);
   const protectedStore = read && protection ? { templates: read.templates, protection } : null;
-  const bad = store.rows - store.usable;
-  ctx.log('info', `template store ${storeFile}: ${store.rows} templates of dimension ${store.dim}${bad ? `; ${bad} rows cannot be audited (flagged in the report)` : ''}`);
+  const bad = whole.rows - whole.usable;
+  ctx.log('info', `template store ${storeFile}: ${whole.rows} templates of dimension ${whole.dim}${bad ? `; ${bad} rows cannot be audited (flagged in the report)` : ''}`);
+  if (protectedStore && typeof config.sample === 'number') throw new Error('sampling a protected store is not supported: audit it whole (--all)');
+  const sample = protectedStore ? null : chooseSample(config, whole.rows);
+  if (sample) ctx.log('info', sampleSentence(sample, config));
+  const store = sample ? sampledStore(whole, sample) : whole;
   const transferEntries = config.transfer.map((t) => {
     const e = findEncoderConfig(t.encoder, scopeOf(ws));
     const file = path.resolve(ws, t.templates);
     const s = readTemplateStore(file, e.config.embeddingDim, e.config.id);
     return { entry: e, store: s, rowOf: matchRows(store, s, `transfer template store ${file}`) };
   });
-  return { store, transferEntries, protectedStore };
+  return { store, transferEntries, protectedStore, sample };
+}
+
+export type OpenedStores = ReturnType<typeof openStores>;
+
+/** What every chunk needs, made once per process (the audit's, or a queue worker's): encoders and thresholds, the face model, the oracle. */
+export interface PreparedChunks { cal: Calibrated; tools: ChunkTools; method: string }
+
+/** Calibrates, recovers a protected store, builds the face model and the oracle; `at.stage` says where a failure happened. */
+export async function prepareChunks(config: AuditConfig, plan: AttackPlan, ctx: JobContext, opts: AuditOptions, auditDir: string, stores: OpenedStores,
+  disposers: (() => unknown)[], at: { stage: string } = { stage: '' }): Promise<PreparedChunks> {
+  const { store, transferEntries, protectedStore } = stores;
+  at.stage = 'calibrating';
+  const cal = await calibrateEncoders(config, plan, ctx, opts, transferEntries, disposers);
+  if (protectedStore) {
+    at.stage = 'inverting the protected templates with the stolen keys';
+    const t = Date.now();
+    recoverStore(store, protectedStore.templates, protectedStore.protection, meanEmbedding(cal.refA.embeddings, cal.refA.dim));
+    ctx.log('info', `${store.usable} protected templates inverted with their keys (${((Date.now() - t) / 1000).toFixed(1)} s)`);
+  }
+  at.stage = 'building the face model';
+  const tools = await chunkTools(config, plan, ctx, opts, auditDir, cal, disposers);
+  tools.oracle = oracleTools(config, plan, store, cal.refA, ctx, opts.secrets);
+  const method = describeMethod(config, plan.decision, tools.pca) + (protectedStore ? `; the store's ${protectedStore.protection.scheme.label} templates first inverted with the stolen keys (${protectedStore.protection.describe}; ${protectedStore.protection.steps} steps of the scheme's stolen-key inversion), the faces scored against those recovered embeddings` : '');
+  ctx.log('info', method);
+  return { cal, tools, method };
 }
 
 /** The mean of [n, dim] unit embeddings: the attacker's prior for the stolen-key inversion (as faceinv protect's). */
@@ -323,6 +348,13 @@ async function invertChunks(l: ChunkLoop) {
   let used = 0;
   let scoringQueries = 0;
   let workSeconds = l.manifest.workSeconds;
+  const tally = new Map<string, WorkerTally>();
+  const count = (c: ChunkFile) => {
+    const w = c.worker ?? 'this process';
+    const t = tally.get(w) ?? { name: w, chunks: 0, templates: 0, seconds: 0 };
+    t.chunks++; t.templates += c.to - c.from; t.seconds += c.seconds;
+    tally.set(w, t);
+  };
   const todo: number[] = [];
   for (let k = 0; k < chunkCount; k++) {
     const from = k * config.chunkSize, to = Math.min(store.rows, from + config.chunkSize);
@@ -331,6 +363,7 @@ async function invertChunks(l: ChunkLoop) {
       results[k] = done.results;
       scoringQueries += done.scoringQueries;
       used += budgetKind === 'queries' ? done.searchQueries : usableRows(from, to) * perTemplate;
+      count(done);
     } else todo.push(k);
   }
   if (todo.length < chunkCount) ctx.log('info', `${chunkCount - todo.length} of ${chunkCount} chunks already done; ${todo.length} to go`);
@@ -343,18 +376,52 @@ async function invertChunks(l: ChunkLoop) {
     const eta = gained > 0 ? (elapsed / gained) * Math.max(0, limit - u) : undefined;
     ctx.progress(Math.round(u), limit, {}, message, { budget: budgetOf(u), ...(eta !== undefined ? { etaSeconds: eta } : {}) });
   };
-  const encoders = [cal.encoderA, ...cal.transfers.map((t) => t.encoder)];
+  /** A finished chunk, here or by a queue worker: its file (temp + rename, keyed by k), the tallies, the manifest. */
+  const record = (file: ChunkFile, engine?: EngineDecision) => {
+    writeChunk(auditDir, file);
+    results[file.chunk] = file.results;
+    scoringQueries += file.scoringQueries;
+    used += budgetKind === 'queries' ? file.searchQueries : usableRows(file.from, file.to) * perTemplate;
+    workSeconds += file.seconds;
+    count(file);
+    const doneCount = results.filter(Boolean).length;
+    updateAuditManifest(auditDir, { chunksDone: doneCount, workSeconds, progress: { templatesDone: doneCount === chunkCount ? store.rows : Math.min(store.rows, file.to), budget: budgetOf(used) }, ...(engine ? { attackEngine: engine } : {}) });
+    return doneCount;
+  };
   let stop: { state: 'paused' | 'stopped'; reason: string } | undefined;
+  if (opts.queue) {
+    await queuedChunks({
+      url: opts.queue, config, store, cal, auditDir, ctx, tuning: opts.queueTuning,
+      chunks: todo.map((k) => ({ k, from: k * config.chunkSize, to: Math.min(store.rows, (k + 1) * config.chunkSize) })),
+      record: (file) => { const n = record(file); report(used, `chunk ${file.chunk + 1} of ${chunkCount} done by ${file.worker} (${n} of ${chunkCount}; ${[...tally.values()].map((t) => `${t.name}: ${t.chunks}`).join(', ')})`); },
+      say: (message) => report(used, message),
+    });
+  } else {
+    stop = await localChunks({ l, todo, kept, results, report, record, usedNow: () => used });
+  }
+  return { results, used, limit, budgetKind, stop, scoringQueries, workSeconds, workers: [...tally.values()] };
+}
+
+/** The chunks inverted in this process, one after another; pauses when a service fails as a whole. */
+async function localChunks(a: {
+  l: ChunkLoop; todo: number[]; kept: Set<number>; results: TemplateResult[][]; report: (u: number, message: string) => void;
+  record: (file: ChunkFile, engine?: EngineDecision) => number; usedNow: () => number;
+}): Promise<{ state: 'paused' | 'stopped'; reason: string } | undefined> {
+  const { l, todo, results, report } = a;
+  const { config, plan, ctx, opts, auditDir, store, cal } = l;
+  const chunkCount = l.manifest.chunks;
+  const budgetKind: Budget['kind'] = searchesByQueries(plan) ? 'queries' : 'steps';
+  const encoders = [cal.encoderA, ...cal.transfers.map((t) => t.encoder)];
   let sessionChunks = 0;
   for (const k of todo) {
     throwIfCancelled(ctx);
-    if (opts.maxChunks !== undefined && sessionChunks >= opts.maxChunks) { stop = { state: 'stopped', reason: `stopped after ${sessionChunks} chunks (maxChunks)` }; break; }
+    if (opts.maxChunks !== undefined && sessionChunks >= opts.maxChunks) return { state: 'stopped', reason: `stopped after ${sessionChunks} chunks (maxChunks)` };
     const from = k * config.chunkSize, to = Math.min(store.rows, from + config.chunkSize);
     const tChunk = Date.now();
     const failuresBefore = encoders.map(serviceFailures);
-    const usedBefore = used;
+    const usedBefore = a.usedNow();
     const out = await auditChunk({
-      k, from, to, config, plan, store, cal, tools: l.tools, kept, auditDir, ctx,
+      k, from, to, config, plan, store, cal, tools: l.tools, kept: a.kept, auditDir, ctx,
       onSearch: (qpt, m) => report(usedBefore + (budgetKind === 'queries' ? qpt * m : 0), `chunk ${k + 1} of ${chunkCount}: searching`),
     }).catch((err: unknown) => {
       // A verification service that fails as a whole (credentials refused, down after its retries) pauses the audit.
@@ -362,30 +429,38 @@ async function invertChunks(l: ChunkLoop) {
       return err;
     });
     if (out instanceof VerifierServiceError) {
-      stop = { state: 'paused', reason: `paused at chunk ${k + 1} of ${chunkCount}: ${out.message}; the ${results.filter(Boolean).length} chunks before it are kept — run the audit again to continue` };
-      ctx.log('warn', stop.reason);
-      break;
+      const reason = `paused at chunk ${k + 1} of ${chunkCount}: ${out.message}; the ${results.filter(Boolean).length} chunks before it are kept — run the audit again to continue`;
+      ctx.log('warn', reason);
+      return { state: 'paused', reason };
     }
     const serviceHit = encoders.findIndex((e, i) => serviceFailures(e) > failuresBefore[i]);
     if (serviceHit >= 0 && config.onEncoderError === 'pause') {
       const e = encoders[serviceHit];
-      stop = { state: 'paused', reason: `paused at chunk ${k + 1} of ${chunkCount}: encoder ${e.id} failed as a service (${serviceProblem(e)?.message ?? 'see the log'}); the ${results.filter(Boolean).length} chunks before it are kept — run the audit again to continue` };
-      ctx.log('warn', stop.reason);
-      break;
+      const reason = `paused at chunk ${k + 1} of ${chunkCount}: encoder ${e.id} failed as a service (${serviceProblem(e)?.message ?? 'see the log'}); the ${results.filter(Boolean).length} chunks before it are kept — run the audit again to continue`;
+      ctx.log('warn', reason);
+      return { state: 'paused', reason };
     }
     const seconds = (Date.now() - tChunk) / 1000;
-    const file: ChunkFile = { version: 1, chunk: k, from, to, seconds, ...out.counts, results: out.results };
-    writeChunk(auditDir, file);
-    results[k] = out.results;
-    scoringQueries += out.counts.scoringQueries;
+    const doneCount = a.record({ version: 1, chunk: k, from, to, seconds, ...out.counts, results: out.results }, out.engine);
     sessionChunks++;
-    used += budgetKind === 'queries' ? out.counts.searchQueries : usableRows(from, to) * perTemplate;
-    workSeconds += seconds;
-    const doneCount = results.filter(Boolean).length;
-    updateAuditManifest(auditDir, { chunksDone: doneCount, workSeconds, progress: { templatesDone: Math.min(store.rows, to), budget: budgetOf(used) }, ...(out.engine ? { attackEngine: out.engine } : {}) });
-    report(used, `chunk ${k + 1} of ${chunkCount} done (${doneCount} of ${chunkCount})`);
+    report(a.usedNow(), `chunk ${k + 1} of ${chunkCount} done (${doneCount} of ${chunkCount})`);
   }
-  return { results, used, limit, budgetKind, stop, scoringQueries, workSeconds };
+  return undefined;
+}
+
+/**
+ * One chunk inverted and scored as a file, for a queue worker (worker.ts): the same auditChunk as the audit's own
+ * loop, so a chunk's results depend on the config, its seed and the chunk's rows only, never on who ran it.
+ */
+export async function runChunk(a: { k: number; from: number; to: number; config: AuditConfig; plan: AttackPlan; store: TemplateStore; prep: PreparedChunks; scratchDir: string; ctx: JobContext; worker: string; onSearch: (queriesPerTarget: number) => void }): Promise<ChunkFile> {
+  const t = Date.now();
+  const kept = keptRows(a.store.rows, a.config.keepImages, a.config.seed);
+  fs.mkdirSync(path.join(a.scratchDir, AUDIT_FILES.images), { recursive: true });
+  const out = await auditChunk({
+    k: a.k, from: a.from, to: a.to, config: a.config, plan: a.plan, store: a.store, cal: a.prep.cal, tools: a.prep.tools, kept, auditDir: a.scratchDir, ctx: a.ctx,
+    onSearch: (qpt) => a.onSearch(qpt),
+  });
+  return { version: 1, chunk: a.k, from: a.from, to: a.to, seconds: (Date.now() - t) / 1000, ...out.counts, results: out.results, worker: a.worker };
 }
 
 async function calibrationOf(ctx: JobContext, opts: AuditOptions, enc: EncoderConfig, hash: string, ref: ReferenceSet, emb: ReferenceEmbeddings, fmrs: number[]): Promise<{ calibration: Calibration; cached: boolean }> {
@@ -435,7 +510,7 @@ async function auditChunk(j: ChunkJob): Promise<{ results: TemplateResult[]; cou
   const rows = Array.from({ length: j.to - j.from }, (_, i) => j.from + i);
   const results: TemplateResult[] = rows.map((r) => {
     const f = store.flags[r];
-    return { row: r, id: store.ids[r], ...(f && !f.usable ? { skipped: `${f.kind}: ${f.detail}` } : f ? { note: f.detail } : {}) };
+    return { row: store.sourceRows?.[r] ?? r, id: store.ids[r], ...(f && !f.usable ? { skipped: `${f.kind}: ${f.detail}` } : f ? { note: f.detail } : {}) };
   });
   const counts = { searchQueries: 0, scoringQueries: 0, encoderFailures: 0 };
   const view = await oracleView(j, rows.filter((r) => !store.flags[r] || store.flags[r]?.usable), results);

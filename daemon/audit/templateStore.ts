@@ -38,6 +38,8 @@ export interface TemplateStore {
   vectors: Float32Array;
   flags: (TemplateFlag | undefined)[];
   usable: number;
+  /** A sampled store (sample.ts): the row in the file of each of its rows. */
+  sourceRows?: Int32Array;
 }
 
 /** How far from unit length a row may be before it is flagged as unnormalised. */

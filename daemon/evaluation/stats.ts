@@ -7,7 +7,7 @@
 import { mulberry32 } from '../data/split';
 import type { Rate } from '../protocol/report';
 
-const Z95 = 1.959963984540054;
+export const Z95 = 1.959963984540054;
 
 /** Wilson 95 % interval of `successes` out of `trials`; null when there are no trials. */
 export function wilson(successes: number, trials: number, z = Z95): [number, number] | null {

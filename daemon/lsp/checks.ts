@@ -368,6 +368,23 @@ export function storeDimension(file: string): number | undefined {
   }
 }
 
+/** Rows of a .npy template store from its header; undefined for other formats or when unknown. */
+export function npyRows(file: string): number | undefined {
+  if (!/\.npy$/i.test(file)) return undefined;
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, 'r');
+    const head = Buffer.alloc(4096);
+    const n = fs.readSync(fd, head, 0, head.length, 0);
+    const m = /'shape':\s*\((\d+),/.exec(head.subarray(0, n).toString('latin1'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
 /** A protection config: its schema and meaning, the encoder, and each scheme built for that encoder's dimension (degenerate parameters named). */
 async function checkProtect(file: string, root: JsonNode, value: unknown, env: CheckEnv): Promise<ConfigDiagnostic[]> {
   const diags: ConfigDiagnostic[] = [];
@@ -430,6 +447,10 @@ async function checkAudit(file: string, root: JsonNode, value: unknown, env: Che
     if (scheme !== undefined && pointer === '/templates') {
       if (scheme && dim !== undefined && dim !== scheme.outputDim) add(pointer, 'templates-dimension', `the templates in ${path.basename(abs)} have ${dim} values, but ${scheme.label} makes ${scheme.outputDim} ${scheme.output}: another scheme's store, other parameters, or not protected`);
       return;
+    }
+    const rows = pointer === '/templates' && typeof config.sample === 'number' ? npyRows(abs) : undefined;
+    if (rows !== undefined && typeof config.sample === 'number' && config.sample > rows) {
+      add(nodeAt(root, '/sample').exact ? '/sample' : pointer, 'config-semantic', `a sample of ${config.sample.toLocaleString('en-US')} templates is larger than the store, which has ${rows.toLocaleString('en-US')}: give ${rows} or less, or "all"`);
     }
     if (enc && dim !== undefined && dim !== enc.config.embeddingDim) {
       add(pointer, 'templates-dimension', `the templates in ${path.basename(abs)} have dimension ${dim}, but encoder "${encoderId}" makes ${enc.config.embeddingDim}-d templates: a store of another system, or the wrong encoder`);

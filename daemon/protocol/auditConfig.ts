@@ -66,7 +66,9 @@ export const AuditConfigSchema = Type.Object({
   onEncoderError: Type.Union([Type.Literal('pause'), Type.Literal('continue')], { default: 'pause', description: 'When the encoder service fails as a whole (refused credentials, down after retries): "pause" stops after the last whole chunk (run again to continue); "continue" records the affected templates as failed and goes on. One bad answer only fails its template either way.' }),
   keepImages: Type.Integer({ minimum: 0, maximum: 1000000, default: 1000, description: 'Reconstructions kept as PNG files (a seeded sample of the templates); their scores are kept for all.' }),
   outDir: Type.Optional(Type.String({ minLength: 1, description: 'Audit folder, relative to the workspace (default audits/<name>).' })),
-  seed: Type.Integer({ minimum: 0, default: 0, description: 'Seed of the face model, the search and the image sample.' }),
+  seed: Type.Integer({ minimum: 0, default: 0, description: 'Seed of the face model, the search, the image sample and the template sample.' }),
+  sample: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Literal('all')], { description: 'Audit a seeded random sample of this many templates ("all": every template). Without it, a store above 5,000 templates is sampled to answer within about an hour (daemon/audit/sample.ts), said at the start.' })),
+  margin: Type.Number({ exclusiveMinimum: 0, maximum: 0.5, default: 0.02, description: 'Half-width of the 95 % interval a sampled verdict says the sample size for (±0.02 = ±2 points).' }),
 }, { $id: 'audit.schema.json', title: 'Face Inversion Lab audit config', additionalProperties: false });
 
 export type AuditConfig = Static<typeof AuditConfigSchema>;

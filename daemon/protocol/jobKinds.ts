@@ -125,6 +125,11 @@ const AuditFields = {
   operatingPoints: Type.Optional(Type.Array(Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1 }), { minItems: 1, maxItems: 8 })),
   keepImages: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000000 })),
   seed: Type.Optional(Type.Integer({ minimum: 0 })),
+  /** A seeded random sample of this many templates, or "all" (daemon/audit/sample.ts). */
+  sample: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Literal('all')])),
+  margin: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 0.5 })),
+  /** redis://HOST:PORT: the chunks go on a BullMQ queue for `faceinv worker`s (daemon/audit/queue.ts). */
+  queue: Type.Optional(Type.String({ maxLength: 1000, pattern: '^rediss?://' })),
   overwrite: Type.Optional(Type.Boolean()),
   retryFailed: Type.Optional(Type.Boolean()),
   /** Stop after this many chunks in this session (trial runs, tests). */

@@ -15,6 +15,7 @@ import { initEngineFromFlags } from '../engineFlags';
 import { ErrorCode, ProtocolError } from '../../protocol/message';
 import { daemonRoots, setActiveRoots } from '../../security/roots';
 import { AuditJob } from '../../protocol/jobKinds';
+import { parseQueueUrl } from '../../audit/queue';
 
 const USAGE = `faceinv audit [CONFIG.faceinv-audit.json] [--encoder ID --templates FILE] [options]
   Can the templates of FILE be turned back into faces that encoder ID's system accepts, and how much better than a
@@ -36,13 +37,19 @@ const USAGE = `faceinv audit [CONFIG.faceinv-audit.json] [--encoder ID --templat
   --keep-images N           reconstructions kept as PNG (default 1000, a seeded sample)
   --data-root DIR[${path.delimiter}DIR…]  more folders the audit may read and write (paths named inside the config file);
                             the folders of the files named on this command line are allowed without it
+  --sample N                audit a seeded random sample of N templates; the verdict gives its interval (default for a
+                            store above 5,000 templates: a sample that answers in about an hour, said at the start)
+  --all                     invert every template, however large the store
+  --margin M                the ±M (95 %) the verdict says the sample size for (default 0.02)
+  --queue redis://HOST:PORT put the chunks on a BullMQ queue; "faceinv worker" (same config or flags) on any
+                            number of machines takes them; this process writes the results and the report
   --seed N · --overwrite · --retry-failed · --max-chunks N · --workspace DIR · --cache DIR · --backend NAME · --workers N · --json
 
   A killed or paused audit continues where it stopped when run again with the same settings. HTTP encoders read an
   auth.env variable, or for auth.secret the variable FACEINV_SECRET_<NAME> (the editor hands secrets over itself).
   Writes <out>/report.html (self-contained), report.json and templates.csv.`;
 
-function overridesOf(a: ParsedArgs): AuditOverrides {
+export function overridesOf(a: ParsedArgs): AuditOverrides {
   const num = (name: string) => (a.flags.has(name) ? intFlag(a, name, 0, 0) : undefined);
   const transfer = a.flags.get('transfer');
   let t: AuditOverrides['transfer'];
@@ -63,8 +70,23 @@ function overridesOf(a: ParsedArgs): AuditOverrides {
     name: a.flags.get('name'), encoder: a.flags.get('encoder'), templates: a.flags.get('templates'), reference: a.flags.get('reference'),
     referenceSplit: a.flags.get('reference-split'), route: a.flags.get('route'), budget: budget === undefined ? undefined : Number(budget),
     search: a.flags.get('search'), transfer: t, out: a.flags.get('out'), chunkSize: num('chunk-size'), onEncoderError: a.flags.get('on-encoder-error'),
-    operatingPoints: fmrs, keepImages: num('keep-images'), seed: num('seed'),
+    operatingPoints: fmrs, keepImages: num('keep-images'), seed: num('seed'), sample: sampleOf(a), margin: marginOf(a),
   };
+}
+
+/** --sample N or --all (not both). */
+function sampleOf(a: ParsedArgs): number | 'all' | undefined {
+  if (a.booleans.has('all') && a.flags.has('sample')) throw new UsageError('give --sample N or --all, not both');
+  if (a.booleans.has('all')) return 'all';
+  return a.flags.has('sample') ? intFlag(a, 'sample', 1, 1) : undefined;
+}
+
+function marginOf(a: ParsedArgs): number | undefined {
+  const m = a.flags.get('margin');
+  if (m === undefined) return undefined;
+  const v = Number(m);
+  if (!(v > 0 && v <= 0.5)) throw new UsageError(`--margin must be a half-width in (0, 0.5], e.g. 0.02, got "${m}"`);
+  return v;
 }
 
 /**
@@ -95,8 +117,8 @@ export const command: CliCommand = {
   async run(args) {
     const a = parseArgs(args, {
       values: ['encoder', 'templates', 'reference', 'reference-split', 'route', 'budget', 'search', 'transfer', 'transfer-templates', 'out', 'name', 'chunk-size',
-        'on-encoder-error', 'operating-points', 'keep-images', 'seed', 'max-chunks', 'workspace', 'cache', 'backend', 'workers', 'data-root'],
-      booleans: ['overwrite', 'retry-failed', 'json'],
+        'on-encoder-error', 'operating-points', 'keep-images', 'seed', 'max-chunks', 'workspace', 'cache', 'backend', 'workers', 'data-root', 'sample', 'margin', 'queue'],
+      booleans: ['overwrite', 'retry-failed', 'json', 'all'],
     });
     if (a.positionals.length > 1) throw new UsageError('give at most one audit config file');
     const file = a.positionals[0] ? path.resolve(a.positionals[0]) : undefined;
@@ -125,13 +147,16 @@ export const command: CliCommand = {
       const source = file !== undefined ? { config: file, encoder: o.encoder, templates: o.templates }
         : o.encoder !== undefined && o.templates !== undefined ? { encoder: o.encoder, templates: o.templates } : undefined;
       if (!source) throw new UsageError('give an audit config file, or --encoder and --templates');
+      const queueFlag = a.flags.get('queue');
+      const queue = queueFlag === undefined ? undefined : parseQueueUrl(queueFlag);
       const out = await runJobKind(AuditJob, {
         ...source, name: o.name, reference: o.reference, referenceSplit: o.referenceSplit,
         route: oneOf(o.route, ['auto', 'whitebox', 'blackbox'] as const, '--route'), budget: o.budget, transfer: o.transfer, out: o.out,
         search: oneOf(o.search, ['zeroth-order', 'genetic', 'none'] as const, '--search'), chunkSize: o.chunkSize,
         onEncoderError: oneOf(o.onEncoderError, ['pause', 'continue'] as const, '--on-encoder-error'), operatingPoints: o.operatingPoints, keepImages: o.keepImages, seed: o.seed,
         overwrite: a.booleans.has('overwrite') || undefined, retryFailed: a.booleans.has('retry-failed') || undefined,
-        maxChunks: a.flags.has('max-chunks') ? intFlag(a, 'max-chunks', 1, 1) : undefined,
+        maxChunks: a.flags.has('max-chunks') ? intFlag(a, 'max-chunks', 1, 1) : undefined, sample: o.sample, margin: o.margin,
+        ...(queue ? { queue } : {}),
         command: `faceinv audit ${args.map((x) => (/\s/.test(x) ? JSON.stringify(x) : x)).join(' ')}`,
       }, ctx);
       const report = JSON.parse(fs.readFileSync(out.json, 'utf8')) as AuditOutcome['report'];
@@ -142,6 +167,8 @@ export const command: CliCommand = {
         console.log(`\n${out.state === 'finished' ? 'Verdict' : `Verdict so far (${out.state}: ${out.stopReason})`} — ${report.encoder.id}, re-detected:`);
         for (const p of v.find((x) => !x.transfer && x.protocol === 'redetect')?.points ?? []) console.log(`  ${p.sentence}`);
         for (const t of v.filter((x) => x.transfer && x.protocol === 'redetect')) for (const p of t.points.filter((q) => q.attainable)) console.log(`  transfer: ${p.sentence}`);
+        if (report.sample) console.log(`\n${report.sample.sentence}`);
+        if (report.workers && report.workers.some((w) => w.name !== 'this process')) console.log(`\n${report.workers.length} worker(s): ${report.workers.map((w) => `${w.name} ${w.chunks} chunks, ${w.templates} templates, ${w.seconds.toFixed(0)} s`).join('; ')}`);
         console.log(`\nreport: ${files.html}\n        ${files.json}\n        ${files.csv}`);
       }
       return out.state === 'paused' ? 3 : 0;

@@ -22,7 +22,7 @@ export const auditJob = defineJobKind(AuditJob, {
     const config = auditConfigFrom(file, {
       name: p.name, encoder: p.encoder, templates: p.templates, reference: p.reference, referenceSplit: p.referenceSplit, route: p.route,
       budget: p.budget, transfer: p.transfer, out: p.out, search: p.search, chunkSize: p.chunkSize, onEncoderError: p.onEncoderError,
-      operatingPoints: p.operatingPoints, keepImages: p.keepImages, seed: p.seed,
+      operatingPoints: p.operatingPoints, keepImages: p.keepImages, seed: p.seed, sample: p.sample, margin: p.margin,
     });
     // Every path the config names stays inside the daemon's roots, as for run configs (daemon/jobs/confine.ts).
     confinePath(path.resolve(ctx.workspaceDir, config.templates), roots, 'audit templates');
@@ -34,7 +34,7 @@ export const auditJob = defineJobKind(AuditJob, {
     confinePath(resolveDatasetPath(config.reference.path, ctx.workspaceDir), roots, 'audit reference.path');
     confinePath(auditDirOf(config, ctx.workspaceDir), roots, 'audit outDir');
     const out = await runAudit(config, ctx, {
-      overwrite: p.overwrite, retryFailed: p.retryFailed, maxChunks: p.maxChunks, cacheDir: ctx.cacheDir, workers: ctx.workers,
+      overwrite: p.overwrite, retryFailed: p.retryFailed, maxChunks: p.maxChunks, cacheDir: ctx.cacheDir, workers: ctx.workers, ...(p.queue ? { queue: p.queue } : {}),
       ...(p.secrets ? { secrets: p.secrets } : {}), command: p.command ?? `faceinv audit${file ? ` ${file}` : ''} (from the editor)`,
     });
     const main = out.report.verdicts.find((v) => !v.transfer && v.protocol === 'redetect');

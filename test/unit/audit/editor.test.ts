@@ -66,6 +66,9 @@ describe('audit: editor', function () {
     assert.ok(e.some((x) => /^credential-unset: encoder "env-service" reads its credential from FACEINV_TEST_UNSET_TOKEN/.test(x)), e.join('\n'));
     const sem = await check({ name: 'a', encoder: 'arcface512-faceplugin', templates: 'store512.npy', reference: { path: 'ref' }, transfer: [{ encoder: 'arcface512-faceplugin', templates: 'store512.npy' }] });
     assert.ok(sem.some((x) => /^config-semantic: transfer encoder "arcface512-faceplugin" is the audited encoder itself/.test(x)));
+    const big = await check({ name: 'a', encoder: 'arcface512-faceplugin', templates: 'store512.npy', reference: { path: 'ref' }, sample: 5 });
+    assert.ok(big.some((x) => /^config-semantic: a sample of 5 templates is larger than the store, which has 1: give 1 or less, or "all"/.test(x)), big.join('\n'));
+    assert.deepEqual(await check({ name: 'a', encoder: 'arcface512-faceplugin', templates: 'store512.npy', reference: { path: 'ref' }, sample: 1 }), []);
     const hover = await hoverText(path.join(tmp, 'a.faceinv-audit.json'), '{"encoder": "face-service"}', 3, env);
     assert.match(hover ?? '', /service: `POST https:\/\/faces\.example\/v1\/embed` \(queried; no model file\)/);
   });
