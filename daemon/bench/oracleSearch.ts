@@ -11,10 +11,17 @@
  *   the answered score (rounded to `--decimals`), the system's real encoder in the loop for every rendered
  *   query. Prints type I at FMR 1e-3 / 1e-4 (the system's score of the best face, exact) at each query count,
  *   and the lookalike baseline (the attacker photo nearest the enrolled template: favours the baseline).
+ *   --service: the subjects' queries (probes and search) go as PNG crops over HTTP on loopback to the
+ *   verification service of `faceinv serve-verifier` (daemon/server/verifierService.ts, the same code), which
+ *   rounds to `--decimals`, locks a subject out after `--attempts`, and logs every query; the bench prints the
+ *   service's own count beside the attack's.
  *
- *   node out/daemon/bench/oracleSearch.js [--decision] [--subjects 30] [--probes 100] [--train 3000] [--decimals 2] [--queries 100,300,1000]
+ *   node out/daemon/bench/oracleSearch.js [--decision] [--service] [--attempts N] [--subjects 30] [--probes 100] [--train 3000] [--decimals 2] [--queries 100,300,1000]
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import sharp from 'sharp';
 import { resolveDatasetPath } from '../config/datasetPath';
 import { openImageDataset } from '../data/dataset';
 import { getEmbeddings, getEmbeddingsWithCrops } from '../data/embeddingCache';
@@ -30,9 +37,6 @@ import { querySearch } from '../attack/search/querySearch';
 import { initEngine } from '../tfjs/backend';
 import { tf } from '../tfjs/tf';
 import { rows, thresholds } from './scoreOracle';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import sharp from 'sharp';
 import { startVerifierService, type VerifierService } from '../server/verifierService';
 import { VerifierClient } from '../encoders/verifierClient';
 import { SubjectOracleError } from '../protocol/verifierApi';
