@@ -42,7 +42,7 @@ import { VerifierClient } from '../encoders/verifierClient';
 import { SubjectOracleError } from '../protocol/verifierApi';
 import type { Encoder } from '../encoders/types';
 
-interface Options { service: boolean; attempts?: number; decision: boolean; subjects: number; probes: number; train: number; decimals?: number; queries: number[]; encoder: string; faceModel: string; sigma: number; learningRate: number }
+interface Options { attackerEncoder?: string; service: boolean; attempts?: number; decision: boolean; subjects: number; probes: number; train: number; decimals?: number; queries: number[]; encoder: string; faceModel: string; sigma: number; learningRate: number }
 
 function parse(argv: string[]): Options {
   const o: Options = { service: false, decision: false, subjects: 30, probes: 100, train: 3000, queries: [100, 300, 1000], encoder: 'arcface512-faceplugin', faceModel: path.join('.cache', 'embeddings', 'facemodels', 'pca-1d003e55085f1e36'), sigma: 0.5, learningRate: 0.1 };
@@ -53,6 +53,7 @@ function parse(argv: string[]): Options {
     else if (argv[i] === '--train') o.train = Number(v);
     else if (argv[i] === '--decimals') o.decimals = Number(v);
     else if (argv[i] === '--attempts') o.attempts = Number(v);
+    else if (argv[i] === '--attacker-encoder') o.attackerEncoder = v;
     else if (argv[i] === '--service') { o.service = true; i--; }
     else if (argv[i] === '--queries') o.queries = v.split(',').map(Number);
     else if (argv[i] === '--encoder') o.encoder = v;
@@ -95,15 +96,28 @@ function lookalike(L: Lfw): boolean[][] {
   return L.thr.map((t) => best.map((b) => b >= t));
 }
 
+/** Another encoder's templates in the rows of L (zero rows where it found no face), and its thresholds at the same FMRs. */
+async function otherView(id: string, L: Lfw): Promise<{ emb: Float32Array; dim: number; thr: number[] }> {
+  const set = await getEmbeddings(openImageDataset(resolveDatasetPath('lfw', process.cwd())), id, {});
+  const rowOf = new Map(set.rels.map((r, i) => [r, i]));
+  const emb = new Float32Array(L.set.rels.length * set.dim);
+  L.set.rels.forEach((rel, i) => { const j = rowOf.get(rel); if (j !== undefined) emb.set(set.embeddings.subarray(j * set.dim, (j + 1) * set.dim), i * set.dim); });
+  const own = L.trainIdx.filter((r) => rowOf.has(L.set.rels[r]));
+  return { emb, dim: set.dim, thr: thresholds(emb, set.dim, L.set.identities, own, L.fmrs) };
+}
+
 async function decision(o: Options, L: Lfw): Promise<void> {
   const t0 = Date.now();
   // The population the attacker ranks hubs on: one photo per own identity (its first).
   const seen = new Set<string>();
   const popRows = L.trainIdx.filter((r) => !seen.has(L.set.identities[r]) && seen.add(L.set.identities[r]));
   const pool = rows(L.set.embeddings, L.dim, L.trainIdx), poolIds = L.trainIdx.map((r) => L.set.identities[r]);
-  const pop = rows(L.set.embeddings, L.dim, popRows), popIds = popRows.map((r) => L.set.identities[r]);
+  const popIds = popRows.map((r) => L.set.identities[r]);
   const maxQ = Math.max(...o.queries);
-  const hubs = hubOrders(pool, poolIds, pop, popIds, L.dim, { thresholds: L.thr, looser: L.thr[0] - 0.05 });
+  // The attacker ranks with its own encoder (attacker.encoder "other") at its own thresholds, or with the copy.
+  const view = o.attackerEncoder ? await otherView(o.attackerEncoder, L) : { emb: L.set.embeddings, dim: L.dim, thr: L.thr };
+  const hubs = hubOrders(rows(view.emb, view.dim, L.trainIdx), poolIds, rows(view.emb, view.dim, popRows), popIds, view.dim, { thresholds: view.thr, looser: view.thr[0] - 0.05 });
+  if (o.attackerEncoder) console.log(`hub order ranked with ${o.attackerEncoder} (the attacker's other encoder) at its own thresholds ${view.thr.map((t) => t.toFixed(4)).join(', ')}`);
   const orders: Record<string, Int32Array> = { random: Int32Array.from(seededShuffle(L.trainIdx.map((_, k) => k), 2)), ...Object.fromEntries(L.fmrs.map((f, k) => [`hub@${f}`, hubs[k]])) };
   console.log(`decision oracle: ${L.trainIdx.length} attacker photos (population ${popRows.length} own identities), ${L.subjects.length} held-out subjects; thresholds ${L.thr.map((t, k) => `${t.toFixed(4)} @FMR ${L.fmrs[k]}`).join(', ')}; orders ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   const lk = lookalike(L);
