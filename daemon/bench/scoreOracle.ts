@@ -34,14 +34,14 @@ function parse(argv: string[]): Options {
   return o;
 }
 
-function rows(emb: Float32Array, dim: number, idx: number[]): Float32Array {
+export function rows(emb: Float32Array, dim: number, idx: number[]): Float32Array {
   const out = new Float32Array(idx.length * dim);
   idx.forEach((r, k) => out.set(emb.subarray(r * dim, (r + 1) * dim), k * dim));
   return out;
 }
 
 /** Thresholds at the given FMRs from impostor cosines of `n` random cross-identity pairs of the attacker's photos. */
-function thresholds(emb: Float32Array, dim: number, ids: string[], idx: number[], fmrs: number[], n = 400000): number[] {
+export function thresholds(emb: Float32Array, dim: number, ids: string[], idx: number[], fmrs: number[], n = 400000): number[] {
   const rand = mulberry32(7);
   const s: number[] = [];
   while (s.length < n) {

@@ -74,7 +74,7 @@ export function judgeOracle(threat: ThreatModel): OracleDecision {
     return { attack: 'score-least-squares', oracle: kind, implemented: true, reason: `score oracle and a copy of the encoder: each score of a probe with known embedding is one linear equation in the template; recovered from ${attacker.queries} probe scores by least squares under the face embeddings' prior, then inverted` };
   }
   if (kind === 'score') {
-    return { attack: 'score-search', oracle: kind, implemented: false, reason: `score oracle without a copy of the encoder (attacker.encoder "${attacker.encoder}"): a search on the score from a non-adaptive probe set — not implemented yet (issue 25, item 3)` };
+    return { attack: 'score-search', oracle: kind, implemented: false, reason: `score oracle without a copy of the encoder (attacker.encoder "${attacker.encoder}"): a search on the score from a non-adaptive probe set — measured by the bench (daemon/bench/oracleSearch.ts, docs/oracles.md) but not implemented in the audit yet (issue 25, item 3)` };
   }
-  return { attack: 'decision-search', oracle: kind, implemented: false, reason: 'decision oracle: a hard-label search from accept / reject answers — not implemented yet (issue 25, item 4)' };
+  return { attack: 'decision-search', oracle: kind, implemented: false, reason: 'decision oracle: a hard-label search from accept / reject answers — its first phase (a first accept by hub order) is measured by the bench (daemon/bench/oracleSearch.ts --decision, docs/oracles.md) but not implemented in the audit yet (issue 25, item 4)' };
 }

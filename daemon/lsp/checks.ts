@@ -35,7 +35,7 @@ export type { ConfigKind };
 export type DiagnosticCode =
   | 'json-syntax' | 'not-an-object' | 'config-schema' | 'config-semantic' | 'model-missing' | 'model-unreadable' | 'shape-mismatch'
   | 'encoder-unknown' | 'encoder-invalid' | 'dataset-missing' | 'dataset-empty' | 'dataset-outside-roots' | 'whitebox-not-differentiable' | 'credential-unset'
-  | 'templates-missing' | 'templates-unreadable' | 'templates-dimension' | 'reference-missing' | 'threat-unsupported' | GeneratorCode;
+  | 'templates-missing' | 'templates-unreadable' | 'templates-dimension' | 'reference-missing' | 'threat-unsupported' | 'threat-contradicts-encoder' | GeneratorCode;
 
 export interface ConfigDiagnostic {
   /** Span in the text (UTF-16 offsets, end exclusive). */
@@ -466,6 +466,11 @@ async function checkAudit(file: string, root: JsonNode, value: unknown, env: Che
   checkStore('/templates', config.templates, config.encoder);
   const threat = threatDiagnostic(config.threat);
   if (threat) add('/threat', 'threat-unsupported', threat);
+  const exposed = enc?.config.exposes;
+  if (enc && exposed && exposed.kind !== config.threat.oracle.kind) {
+    add(value !== null && typeof value === 'object' && 'threat' in value ? '/threat' : '/encoder', 'threat-contradicts-encoder',
+      `encoder "${config.encoder}" declares that its system answers ${exposed.kind === 'decision' ? 'accept / reject only' : `${exposed.kind}s`} (exposes.kind in ${path.basename(enc.file)}), but this audit's threat.oracle.kind is "${config.threat.oracle.kind}"`, 'warning');
+  }
   const svcEnv = config.threat.oracle.service?.auth?.env;
   if (svcEnv !== undefined && !process.env[svcEnv]) add('/threat/oracle/service/auth', 'credential-unset', `the verification service's credential comes from ${svcEnv}, which is not set where the editor runs; set it before starting VS Code (or use auth.secret)`, 'warning');
   if (config.threat.attacker.encoder === 'other' && config.threat.attacker.otherEncoder) {

@@ -83,6 +83,32 @@ export const ModelHttpSchema = Type.Object({
   }, { additionalProperties: false }),
 }, { additionalProperties: false });
 
+export const ORACLE_KINDS = ['embedding', 'score', 'decision'] as const;
+export type OracleKind = (typeof ORACLE_KINDS)[number];
+
+/**
+ * What a system answers a client (issue 25), the one source of the audit's `threat.oracle` options
+ * (./threatModel.ts) and of an encoder config's `exposes`.
+ */
+export const ORACLE_PROPERTIES = {
+  kind: Type.Union(ORACLE_KINDS.map((k) => Type.Literal(k)), { default: 'embedding', description: 'What the system answers: "embedding" (a template for any image — today\'s attacks), "score" (the similarity of a submitted image to an enrolled subject), "decision" (accept / reject at the system\'s threshold).' }),
+  decimals: Type.Optional(Type.Integer({ minimum: 0, maximum: 8, description: 'score: the system rounds its scores to this many decimals (a mitigation; 2 = 0.01 steps).' })),
+  noise: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'score: standard deviation of Gaussian noise the system adds to each score (a mitigation).' })),
+  threshold: Type.Optional(Type.Number({ minimum: -1, maximum: 1, description: 'decision: the system\'s acceptance threshold on the cosine score, when the attacker knows it (else it is calibrated at the first operating point).' })),
+};
+
+export const ExposedOracleSchema = Type.Object(ORACLE_PROPERTIES, { additionalProperties: false, description: 'What the deployed system built on this encoder answers a client: an audit whose threat.oracle says otherwise is flagged.' });
+export type ExposedOracle = Static<typeof ExposedOracleSchema>;
+
+/** Options that do not belong to the oracle kind (shared by the audit's threat and an encoder's `exposes`). */
+export function oracleOptionProblems(o: ExposedOracle, at: (pointer: string) => string, base: string): Problem[] {
+  const problems: Problem[] = [];
+  if (o.kind !== 'score' && o.decimals !== undefined) problems.push({ reason: `decimals (score rounding) means nothing for a "${o.kind}" oracle`, where: at(`${base}/decimals`), expected: 'oracle.kind "score", or no decimals' });
+  if (o.kind !== 'score' && o.noise !== undefined) problems.push({ reason: `noise (on scores) means nothing for a "${o.kind}" oracle`, where: at(`${base}/noise`), expected: 'oracle.kind "score", or no noise' });
+  if (o.kind !== 'decision' && o.threshold !== undefined) problems.push({ reason: `threshold applies to a "decision" oracle, not "${o.kind}"`, where: at(`${base}/threshold`), expected: 'oracle.kind "decision", or no threshold' });
+  return problems;
+}
+
 export const EncoderConfigSchema = Type.Object({
   $schema: Type.Optional(Type.String({ description: 'Path or URL of this schema, for editors.' })),
   id: Type.String({ pattern: '^[a-z0-9][a-z0-9._-]*$', description: 'Unique id, lower-case, e.g. "arcface512-faceplugin".' }),
@@ -110,6 +136,7 @@ export const EncoderConfigSchema = Type.Object({
   description: Type.String({ description: 'One or two sentences on what the model is.' }),
   license: Type.String({ description: 'Licence of the weights, SPDX id where known.' }),
   source: Type.String({ description: 'Paper and/or package the model comes from.' }),
+  exposes: Type.Optional(ExposedOracleSchema),
 }, {
   $id: 'encoder.schema.json',
   title: 'Face Inversion Lab encoder config',
@@ -155,6 +182,7 @@ export function validateEncoderConfig(value: unknown, where: string): Problem[] 
   if (c.known.differentiable && (c.format === 'command' || c.format === 'http')) {
     problems.push({ reason: `format "${c.format}" is a query-only service, so it gives no gradients`, where: at('/known/differentiable'), expected: `false for ${c.format} encoders` });
   }
+  if (c.exposes) problems.push(...exposedProblems(c, at));
   const fileLike = 'path' in c.model ? c.model.path : 'file' in c.model ? c.model.file : undefined;
   if (fileLike !== undefined) {
     const want: Partial<Record<EncoderFormat, RegExp>> = { onnx: /\.onnx$/i, 'tfjs-graph': /\.json$/i, 'tfjs-layers': /\.json$/i };
@@ -162,6 +190,19 @@ export function validateEncoderConfig(value: unknown, where: string): Problem[] 
     if (re && !re.test(fileLike)) {
       problems.push({ reason: `model file "${fileLike}" does not look like a ${c.format} model`, where: at('path' in c.model ? '/model/path' : '/model/file'), expected: `a file matching ${re}` });
     }
+  }
+  return problems;
+}
+
+/** `exposes` against the rest of the config: its options, and a query format that answers embeddings. */
+function exposedProblems(c: EncoderConfig, at: (pointer: string) => string): Problem[] {
+  const o = c.exposes!;
+  const problems = oracleOptionProblems(o, at, '/exposes');
+  if (o.kind !== 'embedding' && (c.format === 'http' || c.format === 'command')) {
+    problems.push({
+      reason: `format "${c.format}" asks this encoder for embeddings, but exposes.kind says the system answers only ${o.kind === 'score' ? 'scores' : 'accept / reject'}: an attacker of that system cannot ask for embeddings`,
+      where: at('/exposes/kind'), expected: `exposes.kind "embedding" for an embedding service, or an audit threat.oracle.service for a ${o.kind} service (this config then describes the attacker's copy, with a model file)`,
+    });
   }
   return problems;
 }

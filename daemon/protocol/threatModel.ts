@@ -7,10 +7,10 @@
  */
 import { Static, Type } from '@sinclair/typebox';
 import type { Problem } from './validate';
-import { HttpAuthSchema } from './encoderConfig';
+import { HttpAuthSchema, ORACLE_KINDS, ORACLE_PROPERTIES, oracleOptionProblems, type OracleKind } from './encoderConfig';
 
-export const ORACLE_KINDS = ['embedding', 'score', 'decision'] as const;
-export type OracleKind = (typeof ORACLE_KINDS)[number];
+export { ORACLE_KINDS };
+export type { OracleKind };
 
 /**
  * A live verification service to ask (the protocol of daemon/protocol/verifierApi.ts, e.g. `faceinv
@@ -29,10 +29,7 @@ export const VerifierServiceSchema = Type.Object({
 }, { additionalProperties: false });
 
 export const OracleSchema = Type.Object({
-  kind: Type.Union(ORACLE_KINDS.map((k) => Type.Literal(k)), { default: 'embedding', description: 'What the system answers: "embedding" (a template for any image — today\'s attacks), "score" (the similarity of a submitted image to an enrolled subject), "decision" (accept / reject at the system\'s threshold).' }),
-  decimals: Type.Optional(Type.Integer({ minimum: 0, maximum: 8, description: 'score: the system rounds its scores to this many decimals (a mitigation; 2 = 0.01 steps).' })),
-  noise: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'score: standard deviation of Gaussian noise the system adds to each score (a mitigation).' })),
-  threshold: Type.Optional(Type.Number({ minimum: -1, maximum: 1, description: 'decision: the system\'s acceptance threshold on the cosine score, when the attacker knows it (else it is calibrated at the first operating point).' })),
+  ...ORACLE_PROPERTIES,
   service: Type.Optional(VerifierServiceSchema),
 }, { additionalProperties: false, default: {} });
 
@@ -61,9 +58,7 @@ export function defaultThreatModel(): ThreatModel {
 export function threatModelProblems(t: ThreatModel, at: (pointer: string) => string, base = '/threat'): Problem[] {
   const problems: Problem[] = [];
   const o = t.oracle;
-  if (o.kind !== 'score' && o.decimals !== undefined) problems.push({ reason: `decimals (score rounding) means nothing for a "${o.kind}" oracle`, where: at(`${base}/oracle/decimals`), expected: 'oracle.kind "score", or no decimals' });
-  if (o.kind !== 'score' && o.noise !== undefined) problems.push({ reason: `noise (on scores) means nothing for a "${o.kind}" oracle`, where: at(`${base}/oracle/noise`), expected: 'oracle.kind "score", or no noise' });
-  if (o.kind !== 'decision' && o.threshold !== undefined) problems.push({ reason: `threshold applies to a "decision" oracle, not "${o.kind}"`, where: at(`${base}/oracle/threshold`), expected: 'oracle.kind "decision", or no threshold' });
+  problems.push(...oracleOptionProblems(o, at, `${base}/oracle`));
   if (o.kind === 'embedding' && o.service) problems.push({ reason: 'a verification service answers scores or decisions, not embeddings', where: at(`${base}/oracle/service`), expected: 'oracle.kind "score" or "decision" (an embedding service is an encoder config with format "http")' });
   if (o.service && (o.service.maxBackoffMs ?? 15000) < (o.service.backoffMs ?? 500)) problems.push({ reason: 'maxBackoffMs is below backoffMs', where: at(`${base}/oracle/service/maxBackoffMs`), expected: `at least ${o.service.backoffMs}` });
   if (o.service?.auth && (o.service.auth.env === undefined) === (o.service.auth.secret === undefined)) problems.push({ reason: 'auth names neither or both of "env" and "secret"', where: at(`${base}/oracle/service/auth`), expected: 'exactly one of "env" or "secret"' });

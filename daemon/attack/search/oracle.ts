@@ -12,6 +12,9 @@ import type { FaceModel } from '../faceModel/types';
 
 export class QueryBudgetError extends Error {}
 
+/** A remote system's answers for rendered faces [n, S, S, 3] in [0, 1] of the given targets: a score or an error each. */
+export type RemoteAnswer = (images: tf.Tensor4D, targets: readonly number[]) => Promise<(number | Error)[]>;
+
 export class QueryOracle {
   /** Queries spent per target. */
   readonly used: Int32Array;
@@ -19,6 +22,9 @@ export class QueryOracle {
   readonly failure: (string | undefined)[];
   private readonly dim: number;
   private readonly configured: number;
+  /** The system rounds each answered score to this many decimals (a score oracle's mitigation), when set. */
+  private decimals: number | undefined;
+  private remote: RemoteAnswer | undefined;
 
   constructor(
     private readonly encoder: Encoder,
@@ -35,6 +41,19 @@ export class QueryOracle {
     if (encoder.dim !== this.dim) throw new Error(`query search: encoder ${encoder.id} answers ${encoder.dim}-d templates, the targets are ${this.dim}-d`);
     this.used = new Int32Array(targets.length);
     this.failure = targets.map(() => undefined);
+  }
+
+  /**
+   * Asks a remote system (a verification service) instead of the encoder: `answer` gets the rendered faces and
+   * their targets and answers each one's score, or the error that ends that target (a lock-out, an unknown
+   * subject, a bad score). The system rounds its own answers; the encoder is then only the input size's source.
+   */
+  answerBy(answer: RemoteAnswer): void { this.remote = answer; }
+
+  /** Answers scores rounded to `decimals` from now on (undefined: exact), as a rounding score oracle would. */
+  roundAnswers(decimals: number | undefined): void {
+    if (decimals !== undefined && !(Number.isInteger(decimals) && decimals >= 0 && decimals <= 8)) throw new Error(`score rounding: decimals must be a whole number in 0…8, got ${decimals}`);
+    this.decimals = decimals;
   }
 
   /** Queries allowed per target now. */
@@ -72,6 +91,15 @@ export class QueryOracle {
         const x = this.model.render(tf.tensor2d(z, [rows.length, k]));
         return (x.shape[1] === S ? x : tf.image.resizeBilinear(x, [S, S], false, true)) as tf.Tensor4D;
       });
+      if (this.remote) {
+        try {
+          const ans = await this.remote(images, rows.map((r) => owners[r]));
+          rows.forEach((r, i) => { const a = ans[i]; if (typeof a === 'number') out[r] = a; else this.failure[owners[r]] ??= a.message; });
+        } finally {
+          images.dispose();
+        }
+        continue;
+      }
       let emb: Float32Array[] | null = null;
       try {
         emb = await this.encoder.embed(images);
@@ -106,6 +134,6 @@ export class QueryOracle {
     const t = this.targets[owner];
     let s = 0;
     for (let i = 0; i < this.dim; i++) s += e[i] * t[i];
-    return s;
+    return this.decimals === undefined ? s : Number(s.toFixed(this.decimals));
   }
 }

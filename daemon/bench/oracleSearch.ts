@@ -1,0 +1,243 @@
+/**
+ * Measures the attacks on a score oracle without an encoder (../attack/oracle/probeMap.ts + the zeroth-order
+ * query search) and on a decision oracle (../attack/oracle/decisionSearch.ts) on held-out LFW, in the setting
+ * of ./scoreOracle.ts (seed-0 identity split; enrolled template = the first photo of each held-out person under
+ * arcface512-faceplugin; the attacker's photos = the training side; thresholds from its impostor pairs).
+ *
+ * --decision: the first-accept curve of the hub order beside the random order (the naive baseline), from the
+ *   cached embeddings (a real photo's answer is its cached template's cosine: no rendering involved).
+ * default (score, no encoder): P probe photos answered once → ridge start (fitted on `--train` of the
+ *   attacker's own photos, scored against each other as its own enrolled identities) → zeroth-order search on
+ *   the answered score (rounded to `--decimals`), the system's real encoder in the loop for every rendered
+ *   query. Prints type I at FMR 1e-3 / 1e-4 (the system's score of the best face, exact) at each query count,
+ *   and the lookalike baseline (the attacker photo nearest the enrolled template: favours the baseline).
+ *   --service: the subjects' queries (probes and search) go as PNG crops over HTTP on loopback to the
+ *   verification service of `faceinv serve-verifier` (daemon/server/verifierService.ts, the same code), which
+ *   rounds to `--decimals`, locks a subject out after `--attempts`, and logs every query; the bench prints the
+ *   service's own count beside the attack's.
+ *
+ *   node out/daemon/bench/oracleSearch.js [--decision] [--service] [--attempts N] [--subjects 30] [--probes 100] [--train 3000] [--decimals 2] [--queries 100,300,1000]
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import sharp from 'sharp';
+import { resolveDatasetPath } from '../config/datasetPath';
+import { openImageDataset } from '../data/dataset';
+import { getEmbeddings, getEmbeddingsWithCrops } from '../data/embeddingCache';
+import { makeIdentitySplit, seededShuffle } from '../data/split';
+import { loadEncoderById } from '../encoders/load';
+import { findEncoderConfig } from '../encoders/registry';
+import { loadPcaFaceModel } from '../attack/faceModel/pca';
+import { firstAccepts, hubOrders } from '../attack/oracle/decisionSearch';
+import { fitProbeMap, probeStart } from '../attack/oracle/probeMap';
+import { cosine } from '../attack/oracle/scoreRecovery';
+import { QueryOracle } from '../attack/search/oracle';
+import { querySearch } from '../attack/search/querySearch';
+import { initEngine } from '../tfjs/backend';
+import { tf } from '../tfjs/tf';
+import { rows, thresholds } from './scoreOracle';
+import { startVerifierService, type VerifierService } from '../server/verifierService';
+import { VerifierClient } from '../encoders/verifierClient';
+import { SubjectOracleError } from '../protocol/verifierApi';
+import type { Encoder } from '../encoders/types';
+
+interface Options { attackerEncoder?: string; service: boolean; attempts?: number; decision: boolean; subjects: number; probes: number; train: number; decimals?: number; queries: number[]; encoder: string; faceModel: string; sigma: number; learningRate: number }
+
+function parse(argv: string[]): Options {
+  const o: Options = { service: false, decision: false, subjects: 30, probes: 100, train: 3000, queries: [100, 300, 1000], encoder: 'arcface512-faceplugin', faceModel: path.join('.cache', 'embeddings', 'facemodels', 'pca-1d003e55085f1e36'), sigma: 0.5, learningRate: 0.1 };
+  for (let i = 0; i < argv.length; i += 2) {
+    const v = argv[i + 1];
+    if (argv[i] === '--decision') { o.decision = true; i--; } else if (argv[i] === '--subjects') o.subjects = Number(v);
+    else if (argv[i] === '--probes') o.probes = Number(v);
+    else if (argv[i] === '--train') o.train = Number(v);
+    else if (argv[i] === '--decimals') o.decimals = Number(v);
+    else if (argv[i] === '--attempts') o.attempts = Number(v);
+    else if (argv[i] === '--attacker-encoder') o.attackerEncoder = v;
+    else if (argv[i] === '--service') { o.service = true; i--; }
+    else if (argv[i] === '--queries') o.queries = v.split(',').map(Number);
+    else if (argv[i] === '--encoder') o.encoder = v;
+    else if (argv[i] === '--facemodel') o.faceModel = v;
+    else if (argv[i] === '--sigma') o.sigma = Number(v);
+    else if (argv[i] === '--lr') o.learningRate = Number(v);
+    else throw new Error(`unknown option ${argv[i]}`);
+  }
+  return o;
+}
+
+type Lfw = Awaited<ReturnType<typeof openLfw>>;
+
+async function openLfw(o: Options) {
+  const ds = openImageDataset(resolveDatasetPath('lfw', process.cwd()));
+  // The decision bench answers from cached templates only; the score search renders and needs the crops too.
+  const set = o.decision ? { ...(await getEmbeddings(ds, o.encoder, {})), crops: new Uint8Array(0) } : await getEmbeddingsWithCrops(ds, o.encoder, findEncoderConfig(o.encoder).config.alignment, {});
+  const dim = set.dim;
+  const split = makeIdentitySplit(ds.identities, { seed: 0, testFraction: 0.2 });
+  const test = new Set(split.test);
+  const trainIdx = set.identities.flatMap((id, i) => (test.has(id) ? [] : [i]));
+  const firstOf = new Map<string, number>();
+  const secondOf = new Map<string, number>();
+  set.identities.forEach((id, i) => {
+    if (!test.has(id)) return;
+    if (!firstOf.has(id)) firstOf.set(id, i); else if (!secondOf.has(id)) secondOf.set(id, i);
+  });
+  const subjects = seededShuffle([...firstOf.keys()].sort(), 0).slice(0, o.subjects);
+  const fmrs = [1e-3, 1e-4];
+  const thr = thresholds(set.embeddings, dim, set.identities, trainIdx, fmrs);
+  const emb = (r: number) => set.embeddings.subarray(r * dim, (r + 1) * dim);
+  return { set, dim, trainIdx, firstOf, secondOf, subjects, fmrs, thr, emb };
+}
+
+const pct = (a: boolean[]) => `${((100 * a.filter(Boolean).length) / a.length).toFixed(1)} %`;
+
+/** The attacker photo nearest each enrolled template, accepted or not at each threshold. */
+function lookalike(L: Lfw): boolean[][] {
+  const best = L.subjects.map((id) => Math.max(...L.trainIdx.map((r) => cosine(L.emb(r), L.emb(L.firstOf.get(id)!)))));
+  return L.thr.map((t) => best.map((b) => b >= t));
+}
+
+/** Another encoder's templates in the rows of L (zero rows where it found no face), and its thresholds at the same FMRs. */
+async function otherView(id: string, L: Lfw): Promise<{ emb: Float32Array; dim: number; thr: number[] }> {
+  const set = await getEmbeddings(openImageDataset(resolveDatasetPath('lfw', process.cwd())), id, {});
+  const rowOf = new Map(set.rels.map((r, i) => [r, i]));
+  const emb = new Float32Array(L.set.rels.length * set.dim);
+  L.set.rels.forEach((rel, i) => { const j = rowOf.get(rel); if (j !== undefined) emb.set(set.embeddings.subarray(j * set.dim, (j + 1) * set.dim), i * set.dim); });
+  const own = L.trainIdx.filter((r) => rowOf.has(L.set.rels[r]));
+  return { emb, dim: set.dim, thr: thresholds(emb, set.dim, L.set.identities, own, L.fmrs) };
+}
+
+async function decision(o: Options, L: Lfw): Promise<void> {
+  const t0 = Date.now();
+  // The population the attacker ranks hubs on: one photo per own identity (its first).
+  const seen = new Set<string>();
+  const popRows = L.trainIdx.filter((r) => !seen.has(L.set.identities[r]) && seen.add(L.set.identities[r]));
+  const pool = rows(L.set.embeddings, L.dim, L.trainIdx), poolIds = L.trainIdx.map((r) => L.set.identities[r]);
+  const popIds = popRows.map((r) => L.set.identities[r]);
+  const maxQ = Math.max(...o.queries);
+  // The attacker ranks with its own encoder (attacker.encoder "other") at its own thresholds, or with the copy.
+  const view = o.attackerEncoder ? await otherView(o.attackerEncoder, L) : { emb: L.set.embeddings, dim: L.dim, thr: L.thr };
+  const hubs = hubOrders(rows(view.emb, view.dim, L.trainIdx), poolIds, rows(view.emb, view.dim, popRows), popIds, view.dim, { thresholds: view.thr, looser: view.thr[0] - 0.05 });
+  if (o.attackerEncoder) console.log(`hub order ranked with ${o.attackerEncoder} (the attacker's other encoder) at its own thresholds ${view.thr.map((t) => t.toFixed(4)).join(', ')}`);
+  const orders: Record<string, Int32Array> = { random: Int32Array.from(seededShuffle(L.trainIdx.map((_, k) => k), 2)), ...Object.fromEntries(L.fmrs.map((f, k) => [`hub@${f}`, hubs[k]])) };
+  console.log(`decision oracle: ${L.trainIdx.length} attacker photos (population ${popRows.length} own identities), ${L.subjects.length} held-out subjects; thresholds ${L.thr.map((t, k) => `${t.toFixed(4)} @FMR ${L.fmrs[k]}`).join(', ')}; orders ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  const lk = lookalike(L);
+  console.log(`lookalike (nearest attacker photo to the enrolled template): ${L.fmrs.map((f, k) => `${pct(lk[k])} @${f}`).join(', ')}`);
+  console.log(`order (system threshold) | ${o.queries.map((q) => `≤${q}`).join(' | ')}`);
+  for (const [name, order] of Object.entries(orders)) {
+    for (let k = 0; k < L.fmrs.length; k++) {
+      if (name.startsWith('hub@') && name !== `hub@${L.fmrs[k]}`) continue;
+      const decide = async (subject: string, photo: number) => cosine(pool.subarray(photo * L.dim, (photo + 1) * L.dim), L.emb(L.firstOf.get(subject)!)) >= L.thr[k];
+      const res = await firstAccepts(L.subjects, order, decide, maxQ);
+      console.log(`${name} @FMR ${L.fmrs[k]} | ${o.queries.map((q) => pct(res.map((r) => r.photo >= 0 && r.queries <= q))).join(' | ')}`);
+    }
+  }
+}
+
+interface Remote { service: VerifierService; client: VerifierClient; log: string }
+
+/** `faceinv serve-verifier`'s service (the same code) on loopback over the enrolled subjects, with its query log. */
+async function openService(o: Options, encoder: Encoder, subjects: readonly string[], targets: readonly Float32Array[]): Promise<Remote> {
+  const size = encoder.inputSize;
+  const embed = async (pixels: Uint8Array) => {
+    const x = tf.tidy(() => tf.div(tf.cast(tf.tensor4d(pixels, [1, size, size, 3], 'int32'), 'float32'), 255) as tf.Tensor4D);
+    try { return (await encoder.embed(x))[0]; } finally { x.dispose(); }
+  };
+  const log = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'faceinv-oracle-bench-')), 'queries.jsonl');
+  const service = await startVerifierService({ embed, size, enrolled: new Map(subjects.map((id, i) => [id, targets[i]])), answer: 'score', decimals: o.decimals, attemptLimit: o.attempts, logFile: log });
+  return { service, client: new VerifierClient({ url: service.url, retries: 3, backoffMs: 100 }), log };
+}
+
+const pngOf = async (pixels: Uint8Array, size: number) => (await sharp(Buffer.from(pixels), { raw: { width: size, height: size, channels: 3 } }).png().toBuffer()).toString('base64');
+
+/** One subject's answers through the service, or the error that ended it. */
+async function ask(r: Remote, subject: string, png: string): Promise<number | Error> {
+  try { return await r.client.score(subject, png); } catch (e) { if (e instanceof SubjectOracleError) return e; throw e; }
+}
+
+async function scoreSearch(o: Options, L: Lfw): Promise<void> {
+  const t0 = Date.now();
+  const model = loadPcaFaceModel(o.faceModel);
+  if (!model) throw new Error(`no PCA face model in ${o.faceModel}`);
+  const encoder = await loadEncoderById(o.encoder);
+  const S = model.frame.size;
+  const shuffled = seededShuffle(L.trainIdx.slice(), 3);
+  const probes = shuffled.slice(0, o.probes), own = shuffled.slice(o.probes, o.probes + o.train);
+  const round = (s: number) => (o.decimals === undefined ? s : Number(s.toFixed(o.decimals)));
+  const answers = (t: Float32Array) => Float32Array.from(probes, (p) => round(cosine(L.emb(p), t)));
+  // The attacker's own enrolled photos: their P answers (from the service) and their latents (its face model).
+  const trainScores = new Float32Array(own.length * o.probes);
+  own.forEach((r, i) => trainScores.set(answers(L.emb(r)), i * o.probes));
+  const crops = new Uint8Array(own.length * S * S * 3);
+  own.forEach((r, i) => crops.set(L.set.crops.subarray(r * S * S * 3, (r + 1) * S * S * 3), i * S * S * 3));
+  const latents = await model.project(crops, own.length);
+  const map = fitProbeMap(trainScores, latents, own.length, o.probes, model.latentDim);
+  const targets = L.subjects.map((id) => Float32Array.from(L.emb(L.firstOf.get(id)!)));
+  const subjScores = new Float32Array(targets.length * o.probes);
+  const remote = o.service ? await openService(o, encoder, L.subjects, targets) : null;
+  const lost = new Map<number, string>();
+  let probeQueries = 0;
+  if (remote) {
+    const pngs = await Promise.all(probes.map((p) => pngOf(L.set.crops.subarray(p * S * S * 3, (p + 1) * S * S * 3), S)));
+    for (const [i, id] of L.subjects.entries()) {
+      for (const [k, png] of pngs.entries()) {
+        const a = await ask(remote, id, png);
+        probeQueries++;
+        if (a instanceof Error) { lost.set(i, a.message); break; }
+        subjScores[i * o.probes + k] = a;
+      }
+    }
+  } else targets.forEach((t, i) => subjScores.set(answers(t), i * o.probes));
+  const start = probeStart(map, subjScores, targets.length);
+  model.clampLatents(start);
+  console.log(`score oracle, no encoder: ${o.probes} probes, map fitted on ${own.length} own photos, ${targets.length} held-out subjects, decimals ${o.decimals ?? 'none'}; thresholds ${L.thr.map((t, k) => `${t.toFixed(4)} @FMR ${L.fmrs[k]}`).join(', ')}; setup ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  const budgets = o.queries.filter((q) => q > o.probes);
+  const snaps = new Map<number, Float32Array>([[o.probes, start]]);
+  const oracle = new QueryOracle(encoder, model, targets, Math.max(o.probes + 1, ...budgets) - o.probes);
+  if (remote) {
+    oracle.answerBy(async (images, owners) => {
+      const t = tf.tidy(() => tf.round(tf.mul(images, 255)));
+      const px = Uint8Array.from(await t.data());
+      t.dispose();
+      return Promise.all(owners.map(async (t, i) => ask(remote, L.subjects[t], await pngOf(px.subarray(i * S * S * 3, (i + 1) * S * S * 3), S))));
+    });
+  } else oracle.roundAnswers(o.decimals);
+  const t1 = Date.now();
+  const res = await querySearch(oracle, model, start, {
+    method: 'zeroth-order', sigma: o.sigma, learningRate: o.learningRate, directions: 2, population: 16, seed: 0,
+    onStep: (s) => { for (const b of budgets) if (!snaps.has(b) && o.probes + s.queriesPerTarget + 5 > b) snaps.set(b, Float32Array.from(s.bestLatents)); },
+  });
+  const searchS = (Date.now() - t1) / 1000;
+  // Budgets the search never reached (every subject stopped: locked out, or out of steps): what it ended with.
+  for (const b of budgets) if (!snaps.has(b)) snaps.set(b, res.bestLatents);
+  // The system's exact score of each snapshot's faces (outside the attacker's count).
+  const truth = new QueryOracle(encoder, model, targets, snaps.size);
+  const lk = lookalike(L);
+  console.log(`lookalike (nearest attacker photo to the enrolled template): ${L.fmrs.map((f, k) => `${pct(lk[k])} @${f}`).join(', ')}; search ${searchS.toFixed(0)} s`);
+  console.log('queries (probes + search) | median system score | type I @1e-3 | type I @1e-4');
+  for (const q of [o.probes, ...budgets]) {
+    const z = snaps.get(q)!;
+    const s = Array.from(await truth.score(z, targets.map((_, i) => i)));
+    const med = s.slice().sort((a, b) => a - b)[Math.floor(s.length / 2)];
+    console.log(`${q} | ${med.toFixed(4)} | ${L.thr.map((t) => pct(s.map((c) => c >= t))).join(' | ')}`);
+  }
+  if (remote) {
+    const logged = fs.readFileSync(remote.log, 'utf8').trim().split('\n').filter(Boolean).length;
+    const spent = probeQueries + Array.from(oracle.used).reduce((a, b) => a + b, 0);
+    console.log(`service (decimals ${o.decimals ?? 'none'}, attempt limit ${o.attempts ?? 'none'}): its log ${logged} queries, GET /v1/stats ${remote.service.stats().total}, locked out ${remote.service.stats().lockedOut.length}; the attack's own count ${spent}`);
+    for (const [i, m] of lost) console.log(`  subject ${L.subjects[i]}: ${m}`);
+    await remote.service.close();
+  }
+  encoder.dispose();
+  model.dispose();
+}
+
+async function main(): Promise<void> {
+  const o = parse(process.argv.slice(2));
+  const t0 = Date.now();
+  if (!o.decision) await initEngine({});
+  const L = await openLfw(o);
+  console.log(`LFW and thresholds: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  if (o.decision) await decision(o, L); else await scoreSearch(o, L);
+}
+
+if (require.main === module) main().catch((e) => { console.error((e as Error).stack); process.exit(1); });
