@@ -6,7 +6,8 @@
 // with the same query budget; the table gives the attacked encoder's mean cosine at the start and at the end,
 // and the identity seen by the surrogate (face-api's centred cosine between the reconstruction and the
 // target photo: biased toward variants that use it, so the attacked encoder's cosine decides).
-// Usage: npm run build && node scripts/surrogate-validation.js [n=32] [q=100] [v=none,w0.5u0,w0.5u30]
+// Usage: npm run build && node scripts/surrogate-validation.js [n=32] [q=100] [k=512] [v=none,w0.5u0,w0.5u30]
+//   k: the PCA face model's components (its size ablation, on the same validation targets)
 //   variant wWuU[lL][dD][rR][sS]: surrogate weight W, U warm-up steps at learning rate L (default 0.05), D probe
 //   pairs a step (default 2), search learning rate R (default 0.1), probe radius S (default 0.5); "none[dD][rR][sS]": queries only.
 'use strict';
@@ -27,10 +28,11 @@ const { loadEncoder } = require(O + 'encoders/load');
 const { findEncoderConfig } = require(O + 'encoders/registry');
 const { resolveSurrogate, openSurrogate, surrogateTargets } = require(O + 'decoder/surrogate');
 const { tf } = require(O + 'tfjs/tf');
+const { encoderThresholds } = require(O + 'evaluation/thresholds');
 const { initEngine } = require(O + 'tfjs/backend');
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.split('=')));
-const NT = +(args.n ?? 32), Q = +(args.q ?? 100), K = 512, ATTACKED = 'arcface512-faceplugin', SURROGATE = 'faceapi-resnet128';
+const NT = +(args.n ?? 32), Q = +(args.q ?? 100), K = +(args.k ?? 512), ATTACKED = 'arcface512-faceplugin', SURROGATE = 'faceapi-resnet128';
 const mean = (a) => Array.from(a).reduce((x, y) => x + y, 0) / a.length;
 const rowsOf = (rows, src, w) => { const o = new src.constructor(rows.length * w); rows.forEach((r, i) => o.set(src.subarray(r * w, (r + 1) * w), i * w)); return o; };
 
@@ -52,6 +54,11 @@ async function main() {
   const vr = valRows.filter((_, i) => i % Math.max(1, Math.floor(valRows.length / NT)) === 0).slice(0, NT);
   const vT = rowsOf(vr, data.embeddings, d);
   const targets = vr.map((_, i) => vT.slice(i * d, (i + 1) * d));
+  // Type I on validation: the attacked encoder's thresholds from the validation photos' impostor pairs.
+  const valIds = [...val];
+  const gallery = { embeddings: rowsOf(valRows, data.embeddings, d), dim: d, identities: valRows.map((r) => data.identities[r]), rels: valRows.map((r) => data.rels[r]) };
+  const th = encoderThresholds(ATTACKED, gallery, valIds, [1e-3, 1e-4]).points.map((p) => p.threshold);
+  const typeI = (cos) => th.map((t) => (100 * Array.from(cos).filter((c) => c > t).length / cos.length).toFixed(1)).join(' / ');
   const start = applyRidge(ridge, vT, vr.length);
   pca.clampLatents(start);
   const photos = { templates: fitT, dim: d, crops: fitCrops, rels: fitRows.map((r) => data.rels[r]), identities: fitRows.map((r) => data.identities[r]), datasetId: `${ds.id}-val0.1` };
@@ -70,9 +77,10 @@ async function main() {
     const c = vr.map((_, i) => { let s = 0, x = 0, y = 0; for (let j = 0; j < 128; j++) { const a = E[i * 128 + j] - mu[j], b = vF[i * 128 + j] - mu[j]; s += a * b; x += a * a; y += b * b; } return s / Math.sqrt(x * y); });
     return mean(c);
   };
-  console.log(`validation: ${vr.length} targets of ${new Set(vr.map((r) => data.identities[r])).size} identities; fitted on ${fitRows.length} photos; ${Q} queries per target`);
-  console.log('| variant | surrogate weight | warm-up steps | attacked cosine: start → end | identity (face-api, centred) | surrogate evaluations / target | warm-up s | search s |');
-  console.log('|---|---|---|---|---|---|---|---|');
+  console.log(`validation: ${vr.length} targets of ${new Set(vr.map((r) => data.identities[r])).size} identities; fitted on ${fitRows.length} photos; PCA ${K} components (${(100 * pca.description.varianceKept).toFixed(1)} % of the variance); ${Q} queries per target`);
+  console.log(`validation thresholds (${valRows.length} photos, impostor pairs): FMR 1e-3 ${th[0].toFixed(3)}, 1e-4 ${th[1].toFixed(3)}`);
+  console.log('| variant | surrogate weight | warm-up steps | attacked cosine: start → end | type I % @1e-3 / 1e-4 | identity (face-api, centred) | surrogate evaluations / target | warm-up s | search s |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
   for (const v of (args.v ?? 'none,w0.5u0,w0.5u30').split(',')) {
     const m = /^w([\d.]+)u(\d+)(?:l([\d.]+))?/.exec(v);
     const dirs = +(/d(\d+)/.exec(v)?.[1] ?? 2), sigma = +(/s([\d.]+)$/.exec(v)?.[1] ?? 0.5), lr = +(/r([\d.]+)/.exec(v)?.[1] ?? 0.1);
@@ -87,7 +95,7 @@ async function main() {
     const oracle = new QueryOracle(enc, pca, targets, Q);
     const res = await querySearch(oracle, pca, s0, { method: 'zeroth-order', sigma, learningRate: lr, directions: dirs, population: 24, seed: 0, ...(prior ? { prior } : {}) });
     const t2 = Date.now();
-    console.log(`| ${v} | ${m ? m[1] : '—'} | ${m ? m[2] : 0} | ${mean(res.startCos).toFixed(3)} → ${mean(res.bestCos).toFixed(3)} | ${(await identity(res.bestLatents)).toFixed(3)} | ${prior ? (prior.stats.evaluations / vr.length).toFixed(0) : 0} | ${((t1 - t0) / 1000).toFixed(0)} | ${((t2 - t1) / 1000).toFixed(0)} |`);
+    console.log(`| ${v} | ${m ? m[1] : '—'} | ${m ? m[2] : 0} | ${mean(res.startCos).toFixed(3)} → ${mean(res.bestCos).toFixed(3)} | ${typeI(res.bestCos)} | ${(await identity(res.bestLatents)).toFixed(3)} | ${prior ? (prior.stats.evaluations / vr.length).toFixed(0) : 0} | ${((t1 - t0) / 1000).toFixed(0)} | ${((t2 - t1) / 1000).toFixed(0)} |`);
     await prior?.dispose();
   }
   console.log(`ridge start alone: identity ${(await identity(start)).toFixed(3)}; load average ${require('node:os').loadavg().map((x) => x.toFixed(1)).join(' ')}`);
