@@ -25,7 +25,7 @@ import sharp from 'sharp';
 import { resolveDatasetPath } from '../config/datasetPath';
 import { openImageDataset } from '../data/dataset';
 import { getEmbeddings, getEmbeddingsWithCrops } from '../data/embeddingCache';
-import { makeIdentitySplit, seededShuffle } from '../data/split';
+import { seededShuffle } from '../data/split';
 import { loadEncoderById } from '../encoders/load';
 import { findEncoderConfig } from '../encoders/registry';
 import { loadPcaFaceModel } from '../attack/faceModel/pca';
@@ -36,7 +36,7 @@ import { QueryOracle } from '../attack/search/oracle';
 import { querySearch } from '../attack/search/querySearch';
 import { initEngine } from '../tfjs/backend';
 import { tf } from '../tfjs/tf';
-import { rows, thresholds } from './scoreOracle';
+import { enrolledSubjects, rows, thresholds } from './scoreOracle';
 import { startVerifierService, type VerifierService } from '../server/verifierService';
 import { VerifierClient } from '../encoders/verifierClient';
 import { SubjectOracleError } from '../protocol/verifierApi';
@@ -72,16 +72,7 @@ async function openLfw(o: Options) {
   // The decision bench answers from cached templates only; the score search renders and needs the crops too.
   const set = o.decision ? { ...(await getEmbeddings(ds, o.encoder, {})), crops: new Uint8Array(0) } : await getEmbeddingsWithCrops(ds, o.encoder, findEncoderConfig(o.encoder).config.alignment, {});
   const dim = set.dim;
-  const split = makeIdentitySplit(ds.identities, { seed: 0, testFraction: 0.2 });
-  const test = new Set(split.test);
-  const trainIdx = set.identities.flatMap((id, i) => (test.has(id) ? [] : [i]));
-  const firstOf = new Map<string, number>();
-  const secondOf = new Map<string, number>();
-  set.identities.forEach((id, i) => {
-    if (!test.has(id)) return;
-    if (!firstOf.has(id)) firstOf.set(id, i); else if (!secondOf.has(id)) secondOf.set(id, i);
-  });
-  const subjects = seededShuffle([...firstOf.keys()].sort(), 0).slice(0, o.subjects);
+  const { trainIdx, firstOf, secondOf, subjects } = enrolledSubjects(ds.identities, set.identities, o.subjects);
   const fmrs = [1e-3, 1e-4];
   const thr = thresholds(set.embeddings, dim, set.identities, trainIdx, fmrs);
   const emb = (r: number) => set.embeddings.subarray(r * dim, (r + 1) * dim);

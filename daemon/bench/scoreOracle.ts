@@ -53,21 +53,29 @@ export function thresholds(emb: Float32Array, dim: number, ids: string[], idx: n
   return fmrs.map((f) => s[Math.max(0, Math.ceil(f * n) - 1)]);
 }
 
+/**
+ * The benches' enrolled subjects: held-out identities of the seed-0 split (first photo enrolled, second for
+ * type II), a seeded choice of `count`; the attacker's photos are the rows of the other identities.
+ */
+export function enrolledSubjects(datasetIdentities: readonly string[], rowIdentities: readonly string[], count: number):
+  { trainIdx: number[]; firstOf: Map<string, number>; secondOf: Map<string, number>; subjects: string[] } {
+  const test = new Set(makeIdentitySplit(datasetIdentities, { seed: 0, testFraction: 0.2 }).test);
+  const trainIdx = rowIdentities.flatMap((id, i) => (test.has(id) ? [] : [i]));
+  const firstOf = new Map<string, number>();
+  const secondOf = new Map<string, number>();
+  rowIdentities.forEach((id, i) => {
+    if (!test.has(id)) return;
+    if (!firstOf.has(id)) firstOf.set(id, i); else if (!secondOf.has(id)) secondOf.set(id, i);
+  });
+  return { trainIdx, firstOf, secondOf, subjects: seededShuffle([...firstOf.keys()].sort(), 0).slice(0, count) };
+}
+
 async function main(): Promise<void> {
   const o = parse(process.argv.slice(2));
   const ds = openImageDataset(resolveDatasetPath('lfw', process.cwd()));
   const set = await getEmbeddings(ds, o.encoder, {});
   const dim = set.dim;
-  const split = makeIdentitySplit(ds.identities, { seed: 0, testFraction: 0.2 });
-  const test = new Set(split.test);
-  const trainIdx = set.identities.flatMap((id, i) => (test.has(id) ? [] : [i]));
-  const firstOf = new Map<string, number>();
-  const secondOf = new Map<string, number>();
-  set.identities.forEach((id, i) => {
-    if (!test.has(id)) return;
-    if (!firstOf.has(id)) firstOf.set(id, i); else if (!secondOf.has(id)) secondOf.set(id, i);
-  });
-  const subjects = seededShuffle([...firstOf.keys()].sort(), 0).slice(0, o.subjects);
+  const { trainIdx, firstOf, secondOf, subjects } = enrolledSubjects(ds.identities, set.identities, o.subjects);
   if (o.writeStore) {
     // The enrolled subjects as an audit template store (JSON, id = the subject), for `faceinv audit` / `serve-verifier`.
     writeFileSync(o.writeStore, JSON.stringify(subjects.map((id) => { const r = firstOf.get(id)!; return { id, embedding: Array.from(set.embeddings.subarray(r * dim, (r + 1) * dim)) }; })));

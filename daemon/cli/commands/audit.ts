@@ -110,14 +110,17 @@ function oneOf<T extends string>(value: string | undefined, allowed: readonly T[
   return hit;
 }
 
+/** The audit's flags that take a value, shared with `faceinv worker` (which must build the same audit). */
+export const AUDIT_VALUE_FLAGS = ['encoder', 'templates', 'reference', 'reference-split', 'route', 'budget', 'search', 'transfer', 'transfer-templates', 'out', 'name',
+  'chunk-size', 'on-encoder-error', 'operating-points', 'keep-images', 'seed', 'workspace', 'cache', 'backend', 'workers', 'data-root', 'sample', 'margin', 'queue'];
+
 export const command: CliCommand = {
   name: 'audit',
   summary: 'Audit a template store you own: can its templates be inverted into faces your system accepts (ISO/IEC 30136), beside a lookalike baseline; a self-contained HTML report.',
   usage: USAGE,
   async run(args) {
     const a = parseArgs(args, {
-      values: ['encoder', 'templates', 'reference', 'reference-split', 'route', 'budget', 'search', 'transfer', 'transfer-templates', 'out', 'name', 'chunk-size',
-        'on-encoder-error', 'operating-points', 'keep-images', 'seed', 'max-chunks', 'workspace', 'cache', 'backend', 'workers', 'data-root', 'sample', 'margin', 'queue'],
+      values: [...AUDIT_VALUE_FLAGS, 'max-chunks'],
       booleans: ['overwrite', 'retry-failed', 'json', 'all'],
     });
     if (a.positionals.length > 1) throw new UsageError('give at most one audit config file');

@@ -13,7 +13,7 @@ import { daemonRoots, setActiveRoots } from '../../security/roots';
 import { intFlag, parseArgs } from '../args';
 import { CliCommand, UsageError } from '../command';
 import { initEngineFromFlags } from '../engineFlags';
-import { localDataRoots, overridesOf } from './audit';
+import { AUDIT_VALUE_FLAGS, localDataRoots, overridesOf } from './audit';
 
 const USAGE = `faceinv worker [CONFIG.faceinv-audit.json] [--encoder ID --templates FILE] [audit options] --queue redis://HOST:PORT
   Takes chunks of the audit with this config from its queue and inverts them; the audit (faceinv audit … --queue)
@@ -33,9 +33,7 @@ export const command: CliCommand = {
   usage: USAGE,
   async run(args) {
     const a = parseArgs(args, {
-      values: ['encoder', 'templates', 'reference', 'reference-split', 'route', 'budget', 'search', 'transfer', 'transfer-templates', 'out', 'name', 'chunk-size',
-        'on-encoder-error', 'operating-points', 'keep-images', 'seed', 'workspace', 'cache', 'backend', 'workers', 'data-root', 'sample', 'margin', 'queue',
-        'worker-name', 'lock-seconds', 'idle-exit'],
+      values: [...AUDIT_VALUE_FLAGS, 'worker-name', 'lock-seconds', 'idle-exit'],
       booleans: ['all', 'json'],
     });
     if (a.positionals.length > 1) throw new UsageError('give at most one audit config file');

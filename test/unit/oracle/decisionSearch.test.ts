@@ -6,7 +6,7 @@
  * every query counted by the service.
  */
 import * as assert from 'node:assert/strict';
-import sharp from 'sharp';
+import { colourCrop, colourEmbed, pngBase64 } from './standIn';
 import { firstAccepts, hubOrders } from '../../../daemon/attack/oracle/decisionSearch';
 import { startVerifierService } from '../../../daemon/server/verifierService';
 import { VerifierClient } from '../../../daemon/encoders/verifierClient';
@@ -62,16 +62,10 @@ describe('oracle: decision search (first accept by hub order)', function () {
 
   it('over serve-verifier: a lock-out, an unknown subject and a changed threshold are marked; the rest go on; the service counts every query', async () => {
     const S = 8;
-    const embed = async (p: Uint8Array) => {
-      const m = [0, 0, 0];
-      for (let i = 0; i < p.length; i++) m[i % 3] += p[i] / (p.length / 3) / 255;
-      const v = [m[0] - 0.5, m[1] - 0.5, m[2] - 0.5, 0.3];
-      const n = Math.hypot(...v);
-      return Float32Array.from(v.map((x) => x / n));
-    };
-    const crop = (r: number, g: number, b: number) => Uint8Array.from({ length: S * S * 3 }, (_, i) => [r, g, b][i % 3]);
+    const embed = colourEmbed;
+    const crop = (r: number, g: number, b: number) => colourCrop(S, r, g, b);
     const colours = [[30, 30, 30], [60, 60, 200], [200, 60, 200], [220, 50, 40], [200, 200, 40], [41, 199, 91]];
-    const pngs = await Promise.all(colours.map(async ([r, g, b]) => (await sharp(Buffer.from(crop(r, g, b)), { raw: { width: S, height: S, channels: 3 } }).png().toBuffer()).toString('base64')));
+    const pngs = await Promise.all(colours.map(([r, g, b]) => pngBase64(S, crop(r, g, b))));
     const enrolled = new Map([['alice', await embed(crop(200, 40, 40))], ['bob', await embed(crop(40, 200, 90))], ['carol', await embed(crop(10, 10, 10))]]);
     const s = await startVerifierService({ embed, size: S, enrolled, answer: 'decision', threshold: 0.95, attemptLimit: 4 });
     try {

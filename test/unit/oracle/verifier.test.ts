@@ -11,7 +11,6 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import sharp from 'sharp';
 import { startVerifierService, type VerifierService } from '../../../daemon/server/verifierService';
 import { VerifierClient, VerifierServiceError } from '../../../daemon/encoders/verifierClient';
 import { SubjectOracleError } from '../../../daemon/protocol/verifierApi';
@@ -20,18 +19,12 @@ import { designProbes, fitTemplatePrior } from '../../../daemon/attack/oracle/sc
 import { parseArgs } from '../../../daemon/cli/args';
 import { serveVerifierOptions } from '../../../daemon/cli/commands/serveVerifier';
 import { UsageError } from '../../../daemon/cli/command';
+import { colourCrop, colourEmbed, pngBase64 } from './standIn';
 
 const S = 8, D = 4;
-/** Stand-in embedder: the unit vector of the crop's mean R, G, B and a constant. */
-async function embed(p: Uint8Array): Promise<Float32Array> {
-  const m = [0, 0, 0];
-  for (let i = 0; i < p.length; i++) m[i % 3] += p[i] / (p.length / 3) / 255;
-  const v = [m[0] - 0.5, m[1] - 0.5, m[2] - 0.5, 0.3];
-  const n = Math.hypot(...v);
-  return Float32Array.from(v.map((x) => x / n));
-}
-const crop = (r: number, g: number, b: number) => Uint8Array.from({ length: S * S * 3 }, (_, i) => [r, g, b][i % 3]);
-const png = async (c: Uint8Array) => (await sharp(Buffer.from(c), { raw: { width: S, height: S, channels: 3 } }).png().toBuffer()).toString('base64');
+const embed = colourEmbed;
+const crop = (r: number, g: number, b: number) => colourCrop(S, r, g, b);
+const png = (c: Uint8Array) => pngBase64(S, c);
 
 describe('oracle: the verification service and its client over loopback', function () {
   this.timeout(60_000);
