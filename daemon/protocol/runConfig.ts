@@ -154,7 +154,7 @@ export const RunConfigSchema = Type.Object({
   runsDir: Type.String({ minLength: 1, default: 'runs', description: 'Folder holding run folders, relative to the workspace.' }),
   minutes: Type.Optional(Type.Number({
     exclusiveMinimum: 0, maximum: 100000,
-    description: 'Wall-clock budget of the whole run (setup, attack, evaluation): a query search gets what setup leaves, less a quarter of the budget kept for the evaluation (and never more than search.minutes); the run says at the search\'s start when it cannot keep the budget and what it cuts.',
+    description: 'Wall-clock budget of the whole run (setup, attack, evaluation): a query search gets what setup leaves, less 30 % of the budget kept for the evaluation (and never more than search.minutes); the run says at the search\'s start when it cannot keep the budget and what it cuts.',
   })),
   encoder: Type.String({
     minLength: 1,

@@ -20,12 +20,12 @@ describe('attack: a run\'s wall-clock budget', () => {
 
   it('the search gets what setup left, less the evaluation\'s share, capped by search.minutes', () => {
     const said: string[] = [];
-    // 10-minute run, deadline 10 min after start; setup took 4 min → 6 left − 2.5 for the evaluation = 3.5.
-    assert.equal(searchMinutes(config(10, 5), at(10), at(4), (m) => said.push(m)), 3.5);
-    assert.match(said[0], /the search gets 3.5 min of the run's 10 \(setup took 4.0 min; 2.5 min kept for the evaluation\)/);
+    // 10-minute run, deadline 10 min after start; setup took 4 min → 6 left − 3 for the evaluation = 3.
+    assert.equal(searchMinutes(config(10, 5), at(10), at(4), (m) => said.push(m)), 3);
+    assert.match(said[0], /the search gets 3.0 min of the run's 10 \(setup took 4.0 min; 3.0 min kept for the evaluation\)/);
     // A quick setup leaves more than search.minutes: the search keeps its own 5.
     assert.equal(searchMinutes(config(10, 5), at(10), at(1), () => assert.fail('nothing cut')), 5);
-    assert.equal(EVALUATION_SHARE, 0.25);
+    assert.equal(EVALUATION_SHARE, 0.3);
   });
 
   it('a setup that ran past the budget is said at once, with what is cut; the search keeps its floor', () => {
