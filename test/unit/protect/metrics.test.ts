@@ -87,7 +87,7 @@ describe('protect: metrics', () => {
     assert.deepEqual(accuracyIntervals(small, [1e-2], 50, 7), accuracyIntervals(small, [1e-2], 50, 7), 'seeded');
   });
 
-  it('subject bootstrap of D↔sys: holds the point estimate, narrows with more subjects, ~0 for unlinkable pairs', () => {
+  it('subject bootstrap of D↔sys: centred on the point estimate (θ̂ ± 1.96 SE), narrows with more subjects, ~0 for unlinkable pairs', () => {
     const pairsOf = (U: number, seed: number, gap: number): PairScores => {
       const s = new KeyStream(seed);
       const per = 3, same: number[] = [], sameSubject: number[] = [], diff: number[] = [], diffA: number[] = [], diffB: number[] = [];
@@ -103,6 +103,7 @@ describe('protect: metrics', () => {
       const u = unlinkability(p.same, p.diff, { bins: 20 });
       const ci = unlinkabilityInterval(p, u, 100, 0);
       assert.ok(ci[0] <= u.dsys && u.dsys <= ci[1], `D↔sys ${u.dsys} in [${ci}]`);
+      assert.ok(ci[1] <= 1 && ci[0] >= 0);
       assert.ok(ci[0] > 0.2, `linkable pairs: the interval stays away from 0 ([${ci}])`);
     }
     assert.ok(width(pairsOf(300, 5, 1.5)) < width(pairsOf(40, 5, 1.5)), 'more subjects, narrower interval');
