@@ -122,7 +122,7 @@ describe('robustness: the audit under kill -9 and at 100,000 templates', functio
     const writeSeconds = (Date.now() - t0) / 1000;
     const progress: { message?: string; extras?: ProgressExtras }[] = [];
     const ctx: JobContext = { jobId: 't', signal: new AbortController().signal, workspaceDir: w.dir, log: () => undefined, setRunDir: () => undefined, progress: (_s, _t, _m, message, extras) => progress.push({ message, extras }) };
-    const config = w.config({ templates: 'big.npy', chunkSize: 16, outDir: 'audits/big', search: { method: 'none', detectorCheck: false }, keepImages: 100 });
+    const config = w.config({ templates: 'big.npy', chunkSize: 16, outDir: 'audits/big', search: { method: 'none', detectorCheck: false }, keepImages: 100, sample: 'all' });
     const t1 = Date.now();
     const first = await runAudit(config, ctx, { cacheDir: w.cacheDir, workers: 0, maxChunks: 1 });
     const firstSeconds = (Date.now() - t1) / 1000;
