@@ -11,6 +11,7 @@
  *   batch norm folded into the depthwise conv, relu6) → 8 extra convs → 6 box predictors → box encodings
  *   [1, 5118, 4] and class logits [1, 5118, 3].
  */
+import { convWeights, samePads } from '../onnx/tfjsGraphImport';
 import { GraphBuilder } from '../ort/graph';
 import { createSession, type OrtSession } from '../ort/session';
 import { tf } from '../tfjs/tf';
@@ -34,17 +35,14 @@ export interface SsdParams {
 
 const host = (t: T): Float32Array => Float32Array.from(t.dataSync() as Float32Array);
 
-/** TF filters [kh, kw, cin, cout] → ONNX [cout, cin, kh, kw]; depthwise [kh, kw, c, 1] → [c, 1, kh, kw]. */
+/** TF filters as ONNX Conv weights (convWeights); a depthwise kernel's channel c scaled by `scale[c]` when given. */
 function onnxFilters(t: T, depthwise: boolean, scale?: Float32Array): { data: Float32Array; dims: number[] } {
-  const [kh, kw, ci, co] = t.shape;
-  const w = host(t);
-  const out = new Float32Array(w.length);
-  for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) for (let i = 0; i < ci; i++) for (let o = 0; o < co; o++) {
-    const v = w[((y * kw + x) * ci + i) * co + o];
-    if (depthwise) out[((i * co + o) * kh + y) * kw + x] = v * (scale ? scale[i] : 1);
-    else out[((o * ci + i) * kh + y) * kw + x] = v;
+  const { data, shape } = convWeights({ data: host(t), shape: t.shape }, depthwise);
+  if (scale) {
+    const per = data.length / shape[0]; // a depthwise multiplier of 1: output channel = input channel
+    for (let c = 0; c < shape[0]; c++) for (let k = 0; k < per; k++) data[c * per + k] *= scale[c];
   }
-  return { data: out, dims: depthwise ? [ci * co, 1, kh, kw] : [co, ci, kh, kw] };
+  return { data, dims: shape };
 }
 
 class SsdGraph {
@@ -54,12 +52,10 @@ class SsdGraph {
   /** Conv with TF 'same' padding (the extra row/column after) and a bias; relu6 when asked. */
   conv(x: string, w: { data: Float32Array; dims: number[] }, bias: Float32Array, stride: number, group: number, relu6: boolean): string {
     const s = this.b.shape(x) as number[];
-    const [kh] = [w.dims[2]];
-    const out = Math.ceil(s[2] / stride);
-    const total = Math.max((out - 1) * stride + kh - s[2], 0);
-    const lo = Math.floor(total / 2);
+    const kh = w.dims[2];
+    const [lo, hi] = samePads(s[2], kh, stride, 1); // square maps and kernels: the same pads on both axes
     const y = this.b.op('Conv', [x, this.b.constant(w.data, w.dims, 'float32', `w${this.k}`), this.b.constant(bias, [bias.length], 'float32', `b${this.k++}`)],
-      { kernel_shape: [kh, kh], strides: [stride, stride], pads: [lo, lo, total - lo, total - lo], group });
+      { kernel_shape: [kh, kh], strides: [stride, stride], pads: [lo, lo, hi, hi], group });
     return relu6 ? this.b.op('Clip', [y, this.b.scalar(0), this.b.scalar(6)]) : y;
   }
 
@@ -130,13 +126,13 @@ function iou(p: readonly number[], q: readonly number[]): number {
   return inter / (areaA + areaB - inter);
 }
 
-/** face-api's nonMaxSuppression: scores above the threshold, best first, greedy at IoU `NMS_IOU`. */
-function nms(boxes: [number, number, number, number][], scores: Float32Array, maxResults: number, minScore: number): number[] {
+/** face-api's nonMaxSuppression: scores above the threshold, best first, greedy at IoU `NMS_IOU` (boxes: those candidates'). */
+function nms(boxes: ReadonlyMap<number, [number, number, number, number]>, scores: Float32Array, maxResults: number, minScore: number): number[] {
   const order = Array.from(scores.keys()).filter((i) => scores[i] > minScore).sort((a, b) => scores[b] - scores[a]);
   const chosen: number[] = [];
   for (const i of order) {
     if (chosen.length >= Math.min(maxResults, scores.length)) break;
-    if (chosen.every((j) => iou(boxes[i], boxes[j]) <= NMS_IOU)) chosen.push(i);
+    if (chosen.every((j) => iou(boxes.get(i)!, boxes.get(j)!) <= NMS_IOU)) chosen.push(i);
   }
   return chosen;
 }
@@ -158,10 +154,12 @@ export class OrtSsd {
     const out = await this.s.session.run({ x: new ort.Tensor('float32', data, [1, SSD_INPUT, SSD_INPUT, 3]) });
     const enc = out.boxes.data as Float32Array, cls = out.classes.data as Float32Array;
     const n = enc.length / 4;
-    const boxes = Array.from({ length: n }, (_, i) => decode(this.anchors, enc, i));
     const scores = Float32Array.from({ length: n }, (_, i) => 1 / (1 + Math.exp(-cls[i * 3 + 1])));
+    // Only the candidates above minConfidence ever reach NMS: decode their boxes alone (face-api decodes all 5,118).
+    const boxes = new Map<number, [number, number, number, number]>();
+    scores.forEach((sc, i) => { if (sc > minConfidence) boxes.set(i, decode(this.anchors, enc, i)); });
     out.boxes.dispose?.(); out.classes.dispose?.();
-    return nms(boxes, scores, maxResults, minConfidence).map((i) => ({ score: scores[i], box: boxes[i] }));
+    return nms(boxes, scores, maxResults, minConfidence).map((i) => ({ score: scores[i], box: boxes.get(i)! }));
   }
 
   /** Releases the session (once; later calls do nothing). */

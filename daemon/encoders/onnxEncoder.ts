@@ -71,7 +71,8 @@ export const BATCH_LIFT_TOLERANCE = GRAPH_TOLERANCE;
 
 interface SessionSettings { threads: number; spinning: boolean }
 
-function sessionOptions(s: SessionSettings): ort.InferenceSession.SessionOptions {
+/** The CPU session every encoder embeds on: intra-op `threads`, one inter-op thread, optimisation 'all'. */
+export function sessionOptions(s: SessionSettings): ort.InferenceSession.SessionOptions {
   return {
     executionProviders: ['cpu'], intraOpNumThreads: s.threads, interOpNumThreads: 1, graphOptimizationLevel: 'all',
     ...(s.spinning ? {} : { extra: { session: { intra_op: { allow_spinning: '0' } } } }),

@@ -12,6 +12,7 @@ import { tfjsGraphToOnnx, type TfNode, type TfWeight } from '../onnx/tfjsGraphIm
 import { machineCores } from '../tfjs/threads';
 import type { AlignedBatch } from './types';
 import { l2NormalizeInPlace, toModelInput } from './preprocess';
+import { sessionOptions } from './onnxEncoder';
 
 /** Per-face cosine between the runtimes' raw outputs below which the ONNX Runtime form is refused. */
 export const AGREEMENT = 0.99999;
@@ -98,10 +99,7 @@ export async function attachOrtEmbedding(
     const nodes = topology.modelTopology?.node;
     if (!nodes) return { embedding: null, note: 'TF.js (model.json has no graph topology)' };
     const bytes = tfjsGraphToOnnx({ nodes, weights: graphWeights(model), output: config.outputName, inputSize: config.inputSize });
-    const session = await ort.InferenceSession.create(bytes, {
-      executionProviders: ['cpu'], intraOpNumThreads: Math.min(8, machineCores()), interOpNumThreads: 1, graphOptimizationLevel: 'all',
-      extra: { session: { intra_op: { allow_spinning: '0' } } },
-    });
+    const session = await ort.InferenceSession.create(bytes, sessionOptions({ threads: Math.min(8, machineCores()), spinning: false }));
     embedding = new SessionEmbedding(session, config);
     const worst = await probeAgreement(embedding, config, run);
     if (!(worst >= AGREEMENT)) {

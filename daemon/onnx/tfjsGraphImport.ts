@@ -58,15 +58,15 @@ function needed(nodes: TfNode[], output: string): TfNode[] {
   return nodes.filter((n) => want.has(n.name));
 }
 
-/** TF 'SAME' padding of one spatial axis as ONNX [before, after], and the output size. */
-function samePads(size: number, k: number, stride: number, dilation: number): [number, number] {
+/** TF 'SAME' padding of one spatial axis as ONNX [before, after] (TF puts the odd pixel after). */
+export function samePads(size: number, k: number, stride: number, dilation: number): [number, number] {
   const out = Math.ceil(size / stride);
   const total = Math.max((out - 1) * stride + (k - 1) * dilation + 1 - size, 0);
   return [Math.floor(total / 2), total - Math.floor(total / 2)];
 }
 
 /** TF filters [kh, kw, cin, cout] → ONNX [cout, cin, kh, kw]; depthwise [kh, kw, c, m] → [c·m, 1, kh, kw]. */
-function convWeights(w: TfWeight, depthwise: boolean): TfWeight {
+export function convWeights(w: TfWeight, depthwise: boolean): TfWeight {
   const [kh, kw, ci, co] = w.shape;
   const out = new Float32Array(w.data.length);
   for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) for (let i = 0; i < ci; i++) {

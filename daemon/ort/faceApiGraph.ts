@@ -12,18 +12,14 @@
  */
 import type { FaceApiConv, FaceApiParams } from '../encoders/faceApiResnet';
 import type { GraphBuilder } from './graph';
+import { convWeights } from '../onnx/tfjsGraphImport';
 
 export const FACE_API_INPUT = 150;
 
-/** TF filters [k, k, cin, cout] → ONNX Conv weights [cout, cin, k, k]. */
+/** TF filters [k, k, cin, cout] → ONNX Conv weights [cout, cin, k, k] (convWeights). */
 function onnxFilters(c: FaceApiConv): { data: Float32Array; dims: number[] } {
-  const [kh, kw, ci, co] = c.shape;
-  const out = new Float32Array(c.filters.length);
-  for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) for (let i = 0; i < ci; i++) {
-    const src = ((y * kw + x) * ci + i) * co;
-    for (let o = 0; o < co; o++) out[((o * ci + i) * kh + y) * kw + x] = c.filters[src + o];
-  }
-  return { data: out, dims: [co, ci, kh, kw] };
+  const { data, shape } = convWeights({ data: c.filters, shape: [...c.shape] }, false);
+  return { data, dims: shape };
 }
 
 /** Emits the network on `x` (see the header); `prefix` names its constants. */

@@ -12,6 +12,8 @@
  */
 import { thresholdAtFmr } from '../data/verify';
 import { normalInterval } from '../evaluation/realism';
+import { percentileInterval } from '../evaluation/bootstrap';
+import { mulberry32 } from '../data/split';
 
 export interface FmrPoint { fmr: number; threshold: number; fnmr: number; measuredFmr: number }
 export interface Accuracy {
@@ -134,19 +136,6 @@ export function wilson(k: number, n: number, z = 1.959964): Interval {
   return [Math.max(0, centre - half), Math.min(1, centre + half)];
 }
 
-/** The resamples' random numbers in [0, 1) (mulberry32 from `seed`): the same draws for the same seed. */
-function resampleRng(seed: number): () => number {
-  let state = (seed ^ 0x9e3779b9) >>> 0;
-  return () => { state = (state + 0x6d2b79f5) >>> 0; let t = state; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
-}
-
-/** The 2.5 % and 97.5 % percentiles of the resampled values. */
-function percentileInterval(xs: number[]): Interval {
-  if (!xs.length) return [NaN, NaN];
-  const s = [...xs].sort((a, b) => a - b), at = (q: number) => s[Math.min(s.length - 1, Math.max(0, Math.round(q * (s.length - 1))))];
-  return [at(0.025), at(0.975)];
-}
-
 /** Genuine / impostor scores with the subject (index) of each side, for the subject bootstrap. */
 export interface PairScores {
   same: Float64Array;
@@ -179,7 +168,7 @@ export function accuracyIntervals(p: PairScores, fmrs: readonly number[], resamp
   const grid = [...new Set(Array.from({ length: 201 }, (_, q) => [impDesc[Math.min(impDesc.length - 1, Math.floor((q / 200) * impDesc.length))], genAsc[Math.min(genAsc.length - 1, Math.floor((q / 200) * genAsc.length))]]).flat())].sort((a, b) => a - b);
   const above = grid.map((t) => { let lo = 0, hi = impDesc.length; while (lo < hi) { const m = (lo + hi) >> 1; if (impDesc[m] > t) lo = m + 1; else hi = m; } return lo; });
   const atMost = grid.map((t) => { let lo = 0, hi = genAsc.length; while (lo < hi) { const m = (lo + hi) >> 1; if (genAsc[m] <= t) lo = m + 1; else hi = m; } return lo; });
-  const rand = resampleRng(seed);
+  const rand = mulberry32(seed ^ 0x9e3779b9);
   const eers: number[] = [], fnmrs: number[][] = fmrs.map(() => []);
   const m = new Float64Array(U), cumI = new Float64Array(impDesc.length + 1), cumG = new Float64Array(genAsc.length + 1);
   for (let b = 0; b < resamples; b++) {
@@ -205,7 +194,8 @@ export function accuracyIntervals(p: PairScores, fmrs: readonly number[], resamp
     }
     eers.push(eer);
   }
-  return { eer: percentileInterval(eers), fnmr: fnmrs.map(percentileInterval), resamples };
+  const ci = (xs: number[]): Interval => percentileInterval(Float64Array.from(xs)) ?? [NaN, NaN];
+  return { eer: ci(eers), fnmr: fnmrs.map(ci), resamples };
 }
 
 /**
@@ -220,7 +210,7 @@ export function unlinkabilityInterval(p: PairScores, u: Unlinkability, resamples
   const U = p.subjects, bins = u.bins;
   const binOf = (v: number) => Math.min(bins - 1, Math.max(0, Math.floor((v - u.lo) / u.width)));
   const matedBin = Uint16Array.from(p.same, binOf), nonBin = Uint16Array.from(p.diff, binOf);
-  const rand = resampleRng(seed ^ 0xd5c5);
+  const rand = mulberry32(seed ^ 0xd5c5 ^ 0x9e3779b9);
   const m = new Float64Array(U), hm = new Float64Array(bins), hn = new Float64Array(bins);
   const values: number[] = [];
   for (let b = 0; b < resamples; b++) {
