@@ -5,7 +5,7 @@
  */
 import { openImageDataset, ImageDataset } from './dataset';
 import * as path from 'node:path';
-import { defaultCacheDir, embeddingsLogPath, facesLogPath, imageKey, runFacePipeline, PipelineOptions, PipelineOutcome, PipelineStats, EncoderTarget } from './pipeline';
+import { defaultCacheDir, embeddingsLogPath, facesLogPath, imageKey, imageSlot, runFacePipeline, PipelineOptions, PipelineOutcome, PipelineStats, EncoderTarget } from './pipeline';
 import { RecordLog } from './recordLog';
 import { encoderTarget } from './encoderTarget';
 import type { FaceFailure } from './errors';
@@ -63,8 +63,8 @@ export function uncachedEmbeddings(dataset: ImageDataset | string, encoderId: st
   const ds = toDataset(dataset);
   const enc = opts.encoderTarget ?? encoderTarget(encoderId, { workspaceDir: opts.workspaceDir });
   const cacheDir = path.resolve(opts.cacheDir ?? defaultCacheDir());
-  const emb = RecordLog.open(embeddingsLogPath(cacheDir, ds.id, enc));
-  const faces = RecordLog.open(facesLogPath(cacheDir, ds.id));
+  const emb = RecordLog.open(embeddingsLogPath(cacheDir, ds.id, enc), imageSlot);
+  const faces = RecordLog.open(facesLogPath(cacheDir, ds.id), imageSlot);
   try {
     return ds.images.filter((img) => {
       const key = imageKey(img);

@@ -121,6 +121,11 @@ export function imageKey(img: DatasetImage): string {
   return st ? `${img.rel}|${st.size}|${Math.round(st.mtimeMs)}` : `${img.rel}|missing`;
 }
 
+/** The image an imageKey names (its versions replace each other in the caches: a copied dataset has new mtimes). */
+export function imageSlot(key: string): string {
+  return key.replace(/\|(?:\d+\|\d+|missing)$/, '');
+}
+
 export function facesLogPath(cacheDir: string, datasetId: string): string {
   return path.join(cacheDir, 'faces', `fa${FACE_ANALYSIS_VERSION}`, `${datasetId}.log`);
 }
@@ -142,9 +147,9 @@ export async function runFacePipeline(ds: ImageDataset, want: PipelineWant, opts
   const N = images.length;
   const keys = images.map(imageKey);
 
-  const facesLog = RecordLog.open(facesLogPath(cacheDir, ds.id));
-  const cropLogs = cropSpecs.map((s) => RecordLog.open(cropsLogPath(cacheDir, ds.id, s)));
-  const embLog = want.encoder ? RecordLog.open(embeddingsLogPath(cacheDir, ds.id, want.encoder)) : null;
+  const facesLog = RecordLog.open(facesLogPath(cacheDir, ds.id), imageSlot);
+  const cropLogs = cropSpecs.map((s) => RecordLog.open(cropsLogPath(cacheDir, ds.id, s), imageSlot));
+  const embLog = want.encoder ? RecordLog.open(embeddingsLogPath(cacheDir, ds.id, want.encoder), imageSlot) : null;
   const logs = [facesLog, ...cropLogs, ...(embLog ? [embLog] : [])];
 
   // An already aligned dataset (preAligned.ts) skips detection for the encoder's crops.

@@ -4,6 +4,13 @@
  * the good prefix and truncates the rest, so nothing already written is lost and nothing half-written is
  * read. Later records for the same key replace earlier ones.
  *
+ * A log whose records are versions of the same item (a cache keyed by file and mtime: a dataset copied again
+ * gets new mtimes, and every photo is recomputed) says so with `slotOf`: a record replaces the earlier ones of
+ * its slot, and when superseded records fill more than half the file it is rewritten with the live ones only
+ * (atomically: a kill leaves the old or the new file). Without that a cache grew by the whole dataset per copy,
+ * past what one read can hold (2 GiB), and then could not be opened at all. The file is read a record at a
+ * time, so its size is not bounded by one buffer either.
+ *
  * Record layout (little-endian): magic u32 'FIL1' | key length u32 | payload length u32 | CRC-32 u32 of
  * (key ‖ payload) | key UTF-8 | payload.
  */
@@ -19,41 +26,103 @@ export interface RecordLogOpenInfo {
   records: number;
   /** Bytes dropped from a torn or corrupt tail (0 when the file was clean). */
   droppedBytes: number;
+  /** Bytes of superseded records removed by compaction at open (0 when none was needed). */
+  compactedBytes: number;
+}
+
+/** The item a key is a version of (records of one slot replace each other), e.g. a file's path in `path|size|mtime`. */
+export type SlotOf = (key: string) => string;
+
+/** The valid records of a log file in order, read one at a time, and where the valid prefix ends. */
+function readRecords(file: string): { entries: [string, Buffer][]; validBytes: number; fileBytes: number } {
+  const entries: [string, Buffer][] = [];
+  if (!fs.existsSync(file)) return { entries, validBytes: 0, fileBytes: 0 };
+  const fd = fs.openSync(file, 'r');
+  try {
+    const fileBytes = fs.fstatSync(fd).size;
+    const head = Buffer.alloc(HEADER);
+    let off = 0;
+    while (off + HEADER <= fileBytes) {
+      fs.readSync(fd, head, 0, HEADER, off);
+      if (head.readUInt32LE(0) !== MAGIC) break;
+      const klen = head.readUInt32LE(4), plen = head.readUInt32LE(8), crc = head.readUInt32LE(12);
+      const end = off + HEADER + klen + plen;
+      if (end > fileBytes) break;
+      const body = Buffer.allocUnsafe(klen + plen);
+      fs.readSync(fd, body, 0, body.length, off + HEADER);
+      if (zlib.crc32(body) !== crc) break;
+      entries.push([body.subarray(0, klen).toString('utf8'), body.subarray(klen)]);
+      off = end;
+    }
+    return { entries, validBytes: off, fileBytes };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function encodeRecord(key: string, payload: Uint8Array): Buffer {
+  const k = Buffer.from(key, 'utf8');
+  const buf = Buffer.allocUnsafe(HEADER + k.length + payload.length);
+  k.copy(buf, HEADER);
+  buf.set(payload, HEADER + k.length);
+  buf.writeUInt32LE(MAGIC, 0);
+  buf.writeUInt32LE(k.length, 4);
+  buf.writeUInt32LE(payload.length, 8);
+  buf.writeUInt32LE(zlib.crc32(buf.subarray(HEADER)), 12);
+  return buf;
+}
+
+/** Rewrites `file` with `live` records only, through a temporary file renamed over it. */
+function rewrite(file: string, live: Iterable<[string, Buffer]>): void {
+  const tmp = `${file}.compact-${process.pid}`;
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    for (const [k, v] of live) {
+      const buf = encodeRecord(k, v);
+      let written = 0;
+      while (written < buf.length) written += fs.writeSync(fd, buf, written);
+    }
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
 }
 
 export class RecordLog {
   private readonly index = new Map<string, Buffer>();
+  /** slot → its live key (only with `slotOf`). */
+  private readonly slots = new Map<string, string>();
   private fd: number | null;
 
-  private constructor(readonly file: string, fd: number, readonly openInfo: RecordLogOpenInfo) {
+  private constructor(readonly file: string, fd: number, readonly openInfo: RecordLogOpenInfo, private readonly slotOf?: SlotOf) {
     this.fd = fd;
   }
 
-  /** Opens (creating directories and file as needed) and loads every valid record into memory. */
-  static open(file: string): RecordLog {
+  /**
+   * Opens (creating directories and file as needed) and loads every valid record into memory. With `slotOf`,
+   * a record replaces its slot's earlier ones, and a log more than half superseded is compacted.
+   */
+  static open(file: string, slotOf?: SlotOf): RecordLog {
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    const bytes = fs.existsSync(file) ? fs.readFileSync(file) : Buffer.alloc(0);
-    const entries: [string, Buffer][] = [];
-    let off = 0;
-    while (off + HEADER <= bytes.length) {
-      if (bytes.readUInt32LE(off) !== MAGIC) break;
-      const klen = bytes.readUInt32LE(off + 4);
-      const plen = bytes.readUInt32LE(off + 8);
-      const crc = bytes.readUInt32LE(off + 12);
-      const end = off + HEADER + klen + plen;
-      if (end > bytes.length) break;
-      const body = bytes.subarray(off + HEADER, end);
-      if (zlib.crc32(body) !== crc) break;
-      const key = body.subarray(0, klen).toString('utf8');
-      // Copy so the big file buffer can be collected.
-      entries.push([key, Buffer.from(body.subarray(klen))]);
-      off = end;
+    const { entries, validBytes, fileBytes } = readRecords(file);
+    const dropped = fileBytes - validBytes;
+    if (dropped > 0) fs.truncateSync(file, validBytes);
+    const live = new Map<string, Buffer>(), slots = new Map<string, string>();
+    let liveBytes = 0;
+    for (const [k, v] of entries) {
+      const old = slotOf ? slots.get(slotOf(k)) : k;
+      if (old !== undefined && live.has(old)) { liveBytes -= HEADER + Buffer.byteLength(old) + live.get(old)!.length; live.delete(old); }
+      live.set(k, v);
+      if (slotOf) slots.set(slotOf(k), k);
+      liveBytes += HEADER + Buffer.byteLength(k) + v.length;
     }
-    const dropped = bytes.length - off;
-    if (dropped > 0) fs.truncateSync(file, off);
+    const compacted = liveBytes < validBytes / 2;
+    if (compacted) rewrite(file, live);
     const fd = fs.openSync(file, 'a');
-    const log = new RecordLog(file, fd, { records: entries.length, droppedBytes: dropped });
-    for (const [k, v] of entries) log.index.set(k, v);
+    const log = new RecordLog(file, fd, { records: entries.length, droppedBytes: dropped, compactedBytes: compacted ? validBytes - liveBytes : 0 }, slotOf);
+    for (const [k, v] of live) log.index.set(k, v);
+    for (const [s, k] of slots) log.slots.set(s, k);
     return log;
   }
 
@@ -76,17 +145,15 @@ export class RecordLog {
   /** Appends one record with a single write(2), so a kill leaves it either whole or detectably torn. */
   append(key: string, payload: Uint8Array): void {
     if (this.fd === null) throw new Error(`${this.file}: append after close`);
-    const k = Buffer.from(key, 'utf8');
-    const buf = Buffer.allocUnsafe(HEADER + k.length + payload.length);
-    k.copy(buf, HEADER);
-    buf.set(payload, HEADER + k.length);
-    buf.writeUInt32LE(MAGIC, 0);
-    buf.writeUInt32LE(k.length, 4);
-    buf.writeUInt32LE(payload.length, 8);
-    buf.writeUInt32LE(zlib.crc32(buf.subarray(HEADER)), 12);
+    const buf = encodeRecord(key, payload);
     let written = 0;
     while (written < buf.length) written += fs.writeSync(this.fd, buf, written);
-    this.index.set(key, Buffer.from(buf.subarray(HEADER + k.length)));
+    if (this.slotOf) {
+      const slot = this.slotOf(key), old = this.slots.get(slot);
+      if (old !== undefined && old !== key) this.index.delete(old);
+      this.slots.set(slot, key);
+    }
+    this.index.set(key, Buffer.from(buf.subarray(buf.length - payload.length)));
   }
 
   /** Flushes to disk and closes; the in-memory index stays readable. */

@@ -2,6 +2,7 @@ import * as assert from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { RecordLog } from '../../../daemon/data/recordLog';
+import { imageSlot } from '../../../daemon/data/pipeline';
 import { tempDir } from './helpers';
 
 describe('data/recordLog: append-only checksummed records', () => {
@@ -19,7 +20,7 @@ describe('data/recordLog: append-only checksummed records', () => {
     assert.deepStrictEqual([...(again.get('x') as Buffer)], [9]);
     assert.strictEqual((again.get('y') as Buffer).length, 0);
     assert.strictEqual(again.size, 2);
-    assert.deepStrictEqual(again.openInfo, { records: 3, droppedBytes: 0 });
+    assert.deepStrictEqual(again.openInfo, { records: 3, droppedBytes: 0, compactedBytes: 0 });
     again.close();
   });
 
@@ -53,5 +54,45 @@ describe('data/recordLog: append-only checksummed records', () => {
     const back = RecordLog.open(f);
     assert.deepStrictEqual([...back.keys()], ['a']);
     back.close();
+  });
+
+  it('versions of one image replace each other, and a log mostly superseded is compacted at open (a dataset copied again)', () => {
+    const f = path.join(dir, 'copies.log');
+    const payload = (v: number) => new Uint8Array(1000).fill(v);
+    for (let copy = 0; copy < 3; copy++) {
+      const log = RecordLog.open(f, imageSlot);
+      // every copy of the dataset gives each photo a new mtime, so a new key
+      for (let i = 0; i < 10; i++) log.append(`Person_${i}/Person_${i}_0001.jpg|9123|17965${copy}`, payload(copy));
+      assert.strictEqual(log.size, 10, 'one live record per photo');
+      log.close();
+    }
+    const before = fs.statSync(f).size;
+    const back = RecordLog.open(f, imageSlot);
+    assert.strictEqual(back.size, 10);
+    assert.ok(back.openInfo.compactedBytes > 0, 'two thirds of the file were superseded');
+    assert.ok(fs.statSync(f).size < before / 2, `compacted ${before} → ${fs.statSync(f).size} bytes`);
+    assert.deepStrictEqual([...(back.get('Person_3/Person_3_0001.jpg|9123|179652') as Buffer)].slice(0, 2), [2, 2]);
+    assert.strictEqual(back.get('Person_3/Person_3_0001.jpg|9123|179650'), undefined);
+    back.append('Person_0/Person_0_0001.jpg|missing', new Uint8Array([5]));
+    back.close();
+    const third = RecordLog.open(f, imageSlot);
+    assert.strictEqual(third.size, 10);
+    assert.deepStrictEqual([...(third.get('Person_0/Person_0_0001.jpg|missing') as Buffer)], [5]);
+    assert.strictEqual(third.openInfo.compactedBytes, 0);
+    third.close();
+  });
+
+  it('without slots, repeated keys still compact; distinct keys never do', () => {
+    const f = path.join(dir, 'same-key.log');
+    const log = RecordLog.open(f);
+    for (let i = 0; i < 4; i++) log.append('k', new Uint8Array(500).fill(i));
+    log.append('other', new Uint8Array(500));
+    log.close();
+    const back = RecordLog.open(f);
+    assert.ok(back.openInfo.compactedBytes > 0);
+    assert.deepStrictEqual([...back.keys()].sort(), ['k', 'other']);
+    assert.strictEqual((back.get('k') as Buffer)[0], 3);
+    back.close();
+    assert.strictEqual(imageSlot('a|b/c.jpg|12|34'), 'a|b/c.jpg', 'a | inside a path stays in the slot');
   });
 });
