@@ -25,8 +25,8 @@ export function checkTargets(targets: readonly Float32Array[], enc: EncoderConfi
   });
 }
 
-/** Rendered latents ([n, latentDim]) as [n, S, S, 3] uint8 faces. */
-export async function renderFaces(model: FaceModel, latents: Float32Array, n: number): Promise<Uint8Array> {
+/** Rendered latents ([n, latentDim]) as [n, S, S, 3] uint8 faces, finished as the face model says (FaceModel.finishFaces). */
+export async function renderFaces(model: FaceModel, latents: Float32Array, n: number, o: { finish?: boolean } = {}): Promise<Uint8Array> {
   const k = model.latentDim;
   const S = model.frame.size;
   const out = new Uint8Array(n * S * S * 3);
@@ -36,5 +36,7 @@ export async function renderFaces(model: FaceModel, latents: Float32Array, n: nu
     out.set(await px.data() as Int32Array, s * S * S * 3);
     px.dispose();
   }
+  // A live snapshot skips the finish (seconds per hundred faces, every snapshot, on the search's clock).
+  if (o.finish !== false) await model.finishFaces?.(latents, n, out);
   return out;
 }

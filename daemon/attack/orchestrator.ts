@@ -165,7 +165,7 @@ async function attack(config: RunConfig, ctx: AttackContext, p: RunAttack): Prom
     const writeIndex = await indexWriter(config, ctx, p, model, testDs, held);
     announcePhase(ctx, p.phase('attack', plan.decision.route === 'whitebox' ? 'white-box search' : config.search.method !== 'none' ? 'query search' : "rendering the start's faces"));
     try {
-      const report: QueryReportInput = { config, targets: held.targets, ids: held.ids, runDir, metrics, writeSnapshot: async (z, c, q) => { await writeIndex(z, c, q); } };
+      const report: QueryReportInput = { config, targets: held.targets, ids: held.ids, runDir, metrics, writeSnapshot: async (z, c, q) => { await writeIndex(z, c, q, { finish: false }); } };
       const res = await invertTargets(plan, model, held.targets, start, runHooks(config, ctx, p, metrics, report, photos));
       if (res.aborted) throw new JobCancelledError();
       if (plan.decision.route === 'whitebox') reportWhitebox(ctx, config, runDir, res);
@@ -226,6 +226,7 @@ async function pcaFaceModel(config: RunConfig, ctx: AttackContext, p: RunAttack,
   }
   const photos = { templates: train.embeddings, dim: train.dim, crops: train.crops, rels: train.rels, identities: train.identities, datasetId: trainDs.id };
   const pairs = { templates: train.embeddings, dim: train.dim, latents: await (pca as PcaFaceModel).project(train.crops, train.rels.length), latentDim: pca.latentDim, n: train.rels.length };
+  if (p.plan.faceModel.kind === 'pca') pca.useFinish({ crops: train.crops, latents: pairs.latents, n: pairs.n }, p.plan.faceModel.finish);
   return { model: pca, pairs, photos };
 }
 
@@ -292,8 +293,8 @@ async function indexWriter(config: RunConfig, ctx: AttackContext, p: RunAttack, 
   const S = model.frame.size, S3 = S * S * 3;
   const testCrops = await getAlignedCrops(testDs, model.frame.template, S, setupOpts(ctx, p, 'aligning the held-out photos'));
   const cropRow = new Map(testCrops.rels.map((r, i) => [r, i]));
-  return async (latents: Float32Array, cosine: (number | undefined)[], queries: (number | undefined)[]): Promise<ReconstructionIndex> => {
-    const images = await renderFaces(model, latents, held.targets.length);
+  return async (latents: Float32Array, cosine: (number | undefined)[], queries: (number | undefined)[], o: { finish?: boolean } = {}): Promise<ReconstructionIndex> => {
+    const images = await renderFaces(model, latents, held.targets.length, o);
     return writeReconstructions(path.join(p.runDir, RUN_FILES.reconstructions), held.ids.map((id, i) => {
       const c = cropRow.get(id);
       return {

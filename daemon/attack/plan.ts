@@ -8,14 +8,16 @@
 import type { EncoderConfig } from '../protocol/encoderConfig';
 import type { AuditConfig } from '../protocol/auditConfig';
 import type { ProtectConfig } from '../protocol/protectConfig';
-import { defaultWhitebox, type RunConfig, type SearchConfig, type WhiteboxConfig } from '../protocol/runConfig';
+import { finishes } from './faceModel/detail';
+import { defaultWhitebox, type FaceFinish, type RunConfig, type SearchConfig, type WhiteboxConfig } from '../protocol/runConfig';
 import { findEncoderConfig, scopeOf, type EncoderConfigEntry } from '../encoders/registry';
 import { judgeOracle, judgeRoute, type OracleDecision, type RouteDecision, type RouteRequest } from '../encoders/judge';
 import { defaultThreatModel, type ThreatModel } from '../protocol/threatModel';
 import { engineRequest, type EngineRequest } from '../ort/engineChoice';
 
 export type FaceModelPlan =
-  | { kind: 'pca'; components: number; clamp: number }
+  /** `finish`: what the final faces borrow from the attacker's nearest photos (none when absent). */
+  | { kind: 'pca'; components: number; clamp: number; finish?: FaceFinish }
   /** `run`: a finished decoder run to borrow (relative to the workspace); none = trained by this run. */
   | { kind: 'decoder'; run?: string };
 
@@ -69,12 +71,17 @@ export function planAttack(spec: AttackSpec, workspaceDir: string): AttackPlan {
   };
 }
 
+/** A face finish that changes something, as the plan carries it (none otherwise, so equal attacks plan equal). */
+function finishOf(f: FaceFinish | undefined): { finish?: FaceFinish } {
+  return finishes(f) ? { finish: f } : {};
+}
+
 /** A run config's attack. */
 export function runAttackSpec(config: RunConfig): AttackSpec {
   const fm = config.faceModel;
   return {
     encoder: config.encoder, route: config.route, engine: config.training.engine,
-    faceModel: fm.kind === 'pca' ? { kind: 'pca', components: fm.components, clamp: fm.clamp } : { kind: 'decoder', ...(fm.run ? { run: fm.run } : {}) },
+    faceModel: fm.kind === 'pca' ? { kind: 'pca', components: fm.components, clamp: fm.clamp, ...finishOf(fm.finish) } : { kind: 'decoder', ...(fm.run ? { run: fm.run } : {}) },
     start: config.start, whitebox: config.whitebox, search: searchOf(config.search, config.search.queries), seed: config.training.seed,
   };
 }
@@ -83,7 +90,7 @@ export function runAttackSpec(config: RunConfig): AttackSpec {
 export function auditAttackSpec(config: AuditConfig): AttackSpec {
   return {
     encoder: config.encoder, route: config.route,
-    faceModel: { kind: 'pca', components: config.faceModel.components, clamp: config.faceModel.clamp },
+    faceModel: { kind: 'pca', components: config.faceModel.components, clamp: config.faceModel.clamp, ...finishOf(config.faceModel.finish) },
     start: config.start, whitebox: config.whitebox, search: searchOf(config.search, config.budget), seed: config.seed, threat: config.threat,
   };
 }

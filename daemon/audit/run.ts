@@ -314,6 +314,7 @@ async function chunkTools(config: AuditConfig, plan: AttackPlan, ctx: JobContext
   disposers.push(() => pca.dispose());
   const refLatents = await pca.project(refA.crops as Uint8Array, n);
   const pairs: AttackerPairs = { templates: refA.embeddings, dim: refA.dim, latents: refLatents, latentDim: pca.latentDim, n };
+  if (plan.faceModel.kind === 'pca') pca.useFinish({ crops: refA.crops as Uint8Array, latents: refLatents, n }, plan.faceModel.finish);
   const start = startFrom(plan.start, pairs);
   // Mean face geometry of the reference, for `direct` scoring by an encoder with another template.
   let meanGeometry: FaceGeometry | null = null;

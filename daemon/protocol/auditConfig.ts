@@ -11,7 +11,7 @@
  */
 import { Static, Type } from '@sinclair/typebox';
 import { assertConfig, Problem, withDefaults } from './validate';
-import { fileSchemaOf, SearchConfigSchema, WhiteboxConfigSchema } from './runConfig';
+import { FaceFinishSchema, fileSchemaOf, SearchConfigSchema, WhiteboxConfigSchema } from './runConfig';
 import { ThreatModelSchema, threatModelProblems } from './threatModel';
 
 export const ReferenceConfigSchema = Type.Object({
@@ -55,6 +55,7 @@ export const AuditConfigSchema = Type.Object({
   faceModel: Type.Object({
     components: Type.Integer({ minimum: 2, maximum: 4096, default: 512, description: 'PCA components of the reference faces (lowered to faces − 1 for a small reference set, with a warning).' }),
     clamp: Type.Number({ exclusiveMinimum: 0, default: 3, description: 'Latents clamped to ±clamp standard deviations.' }),
+    finish: FaceFinishSchema,
   }, { additionalProperties: false, default: {} }),
   start: Type.Union([Type.Literal('ridge'), Type.Literal('nearest')], { default: 'ridge', description: 'ridge: ridge regression from template to face-model latent; nearest: mean latent of the 5 nearest reference faces.' }),
   threat: ThreatModelSchema,

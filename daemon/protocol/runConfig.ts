@@ -102,6 +102,15 @@ export const WhiteboxConfigSchema = Type.Object({
   }),
 }, { additionalProperties: false, default: {} });
 
+export const FaceFinishSchema = Type.Object({
+  contrast: Type.Boolean({
+    default: false,
+    description: 'pca: each final face gets the colour contrast (per-channel spread) of the attacker photos nearest it in the face model: a point the search reaches is a shrunken, low-contrast mean that other detectors miss. Chosen on the validation split (docs/search.md).',
+  }),
+  detail: Type.Number({ minimum: 0, maximum: 1, default: 0, description: 'pca: strength of the detail borrowed patch by patch from those photos (face hallucination, Liu, Shum & Freeman 2007); 0 = none.' }),
+  neighbours: Type.Integer({ minimum: 1, maximum: 256, default: 32, description: 'pca: how many attacker photos nearest each face (in the face model) its contrast and detail come from.' }),
+}, { additionalProperties: false, default: {}, description: 'pca: what the final faces (not the queries) get from the attacker\'s nearest photos.' });
+
 export const FaceModelConfigSchema = Type.Object({
   kind: Type.Union([Type.Literal('decoder'), Type.Literal('pca')], {
     default: 'decoder',
@@ -109,6 +118,7 @@ export const FaceModelConfigSchema = Type.Object({
   }),
   components: Type.Integer({ minimum: 2, maximum: 4096, default: 512, description: 'pca: number of principal components (latent dimension).' }),
   clamp: Type.Number({ exclusiveMinimum: 0, default: 3, description: 'pca: latents are clamped to ±clamp standard deviations of the training faces.' }),
+  finish: FaceFinishSchema,
   run: Type.Optional(Type.String({ minLength: 1, description: 'decoder: a finished black-box run folder whose decoder to use instead of training one (relative to the workspace).' })),
 }, { additionalProperties: false, default: {} });
 
@@ -187,6 +197,7 @@ export type IdentityTermConfig = Static<typeof IdentityTermSchema>;
 export type LrSchedule = Static<typeof TrainingConfigSchema>['lrSchedule'];
 export type WhiteboxConfig = Static<typeof WhiteboxConfigSchema>;
 export type FaceModelConfig = Static<typeof FaceModelConfigSchema>;
+export type FaceFinish = Static<typeof FaceFinishSchema>;
 export type SearchConfig = Static<typeof SearchConfigSchema>;
 
 

@@ -19,6 +19,7 @@ import { writeFileAtomic, writeJsonAtomic } from '../../runs/runFolder';
 import { cholesky, invertUpper, symmetricEigen } from '../../math/linalg';
 import { pcaGenerator, type OrtGenerator } from '../../ort/generators';
 import type { FaceModel } from './types';
+import { finishes, finishFaces, type DetailBank, type FinishOptions } from './detail';
 
 export interface PcaDescription {
   format: 'faceinv-pca-face-model';
@@ -47,6 +48,7 @@ export class PcaFaceModel implements FaceModel {
   private readonly meanT: tf.Tensor1D;
   private readonly sigmaT: tf.Tensor1D;
   private disposed = false;
+  private finish: { bank: DetailBank; options: FinishOptions } | null = null;
 
   constructor(readonly description: PcaDescription, readonly mean: Float32Array, readonly sigma: Float32Array, readonly components: Float32Array) {
     const { dim, components: k } = description;
@@ -85,6 +87,15 @@ export class PcaFaceModel implements FaceModel {
     return out;
   }
 
+  /** From now on final faces borrow from `bank`, the attacker's faces in this model (./detail.ts); `options` that change nothing detach it. */
+  useFinish(bank: DetailBank, options: FinishOptions | undefined): void {
+    this.finish = finishes(options) ? { bank, options } : null;
+  }
+
+  async finishFaces(latents: Float32Array, n: number, faces: Uint8Array): Promise<void> {
+    if (this.finish) await finishFaces(this, this.finish.bank, latents, n, faces, this.finish.options);
+  }
+
   clampLatents(z: Float32Array): void {
     const c = this.description.clamp;
     for (let i = 0; i < z.length; i++) z[i] = z[i] > c ? c : z[i] < -c ? -c : z[i];
@@ -107,7 +118,9 @@ export class PcaFaceModel implements FaceModel {
 
   describe(): string {
     const d = this.description;
-    return `PCA face model, ${d.components} components of ${d.faces.toLocaleString('en-US')} training faces (${(100 * d.varianceKept).toFixed(1)} % of their variance; built in ${d.seconds.toFixed(0)} s, once per split), ${d.frame.template} ${d.frame.size} px`;
+    const f = this.finish?.options;
+    const finish = f ? `; final faces take ${[f.detail > 0 ? `the detail (strength ${f.detail})` : '', f.contrast ? 'the colour contrast' : ''].filter(Boolean).join(' and ')} of the ${f.neighbours} nearest attacker photos` : '';
+    return `PCA face model, ${d.components} components of ${d.faces.toLocaleString('en-US')} training faces (${(100 * d.varianceKept).toFixed(1)} % of their variance; built in ${d.seconds.toFixed(0)} s, once per split), ${d.frame.template} ${d.frame.size} px${finish}`;
   }
 
   async save(runDir: string): Promise<void> {

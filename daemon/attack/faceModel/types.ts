@@ -24,6 +24,11 @@ export interface FaceModel {
   clampTensor(z: tf.Tensor2D): tf.Tensor2D;
   /** The same rendering as an ONNX Runtime graph (daemon/ort), for the white box's fused G → E search. */
   ortGenerator(): Promise<OrtGenerator>;
+  /**
+   * Finishes final faces in place ([n, S, S, 3] uint8, the renderings of `latents`): what they borrow from the
+   * attacker's nearest photos, when the model was given them (PCA `finish`). Queries see the plain rendering.
+   */
+  finishFaces?(latents: Float32Array, n: number, faces: Uint8Array): Promise<void>;
   /** One line for logs and reports, e.g. "PCA face model, 512 components of 10,678 training faces". */
   describe(): string;
   dispose(): void;

@@ -42,6 +42,10 @@ describe('attack plan: one plan for run, audit and invert', () => {
     assert.equal(run.decision.route, 'blackbox');
     assert.equal(run.search.queries, 40, "the run's queries and the audit's budget are the same per-target budget");
     assert.equal(run.engine, 'auto');
+    const finish = { contrast: true, detail: 0.25, neighbours: 16 };
+    const finished = planAttack(runAttackSpec(runConfig({ faceModel: { kind: 'pca', components: 64, clamp: 2.5, finish } })), ws);
+    assert.deepEqual(view(finished), view(planAttack(auditAttackSpec(auditConfig({ faceModel: { components: 64, clamp: 2.5, finish } })), ws)), 'the final faces\' finish is planned once for both');
+    assert.deepEqual(finished.faceModel, { kind: 'pca', components: 64, clamp: 2.5, finish });
   });
 
   it('a decoder run and `faceinv invert` of the same decoder give the same plan (white box through the same encoder)', () => {

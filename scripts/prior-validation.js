@@ -1,0 +1,143 @@
+#!/usr/bin/env node
+// The face prior's ablation on the VALIDATION split (issue 26, item 2), never on the test identities: the
+// main job's search (surrogate-guided zeroth-order, its settings) runs once on validation targets, then each
+// prior variant turns the same latents into faces, and every face is scored the ways that measure the person
+// rather than the attacked encoder: SSIM / PSNR to the target photo, the `independent` detector (face-api SSD on
+// a grey canvas: found as a face?), and human-faceres (an encoder the attack uses in no role) through that
+// detector's alignment, as cosine to the target photo's own crop through the same path; the attacked encoder's
+// cosine beside. Variants: `pca` (the face model alone), `detail:a=A+k=K+p=P+w=W+c=C` (daemon/attack/faceModel/detail.ts:
+// strength A, K neighbours, patch P, overlap weight W), and the target photo's own PCA projection (the prior's
+// ceiling, not an attack).
+// Usage: npm run build && node scripts/prior-validation.js [n=64] [q=100] [k=512] [v=pca,detail:a=1]
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+const O = path.join(__dirname, '..', 'out', 'daemon') + '/';
+const { openImageDataset, subsetByIdentity } = require(O + 'data/dataset');
+const { makeIdentitySplit } = require(O + 'data/split');
+const { getEmbeddingsWithCrops } = require(O + 'data/embeddingCache');
+const { resolveDatasetPath } = require(O + 'config/datasetPath');
+const { defaultCacheDir } = require(O + 'data/pipeline');
+const { buildPcaFaceModel, loadPcaFaceModel } = require(O + 'attack/faceModel/pca');
+const { detailedFaces, DEFAULT_DETAIL, spreadOf, applySpread } = require(O + 'attack/faceModel/detail');
+const { fitRidge, applyRidge } = require(O + 'math/ridge');
+const { openSurrogatePrior } = require(O + 'attack/search/surrogatePrior');
+const { QueryOracle } = require(O + 'attack/search/oracle');
+const { querySearch } = require(O + 'attack/search/querySearch');
+const { loadEncoder, loadEncoderById } = require(O + 'encoders/load');
+const { findEncoderConfig } = require(O + 'encoders/registry');
+const { tf } = require(O + 'tfjs/tf');
+const { initEngine } = require(O + 'tfjs/backend');
+const { ssim, psnr } = require(O + 'evaluation/imageQuality');
+const { detectIndependent, redetectedCrops, embedCrops } = require(O + 'evaluation/protocols');
+const { FaceApiAnalyzer } = require(O + 'data/faceApiDetector');
+
+const args = Object.fromEntries(process.argv.slice(2).map((a) => a.split('=')).map(([k, ...v]) => [k, v.join('=')]));
+const NT = +(args.n ?? 64), Q = +(args.q ?? 100), K = +(args.k ?? 512), ATTACKED = 'arcface512-faceplugin', TRANSFER = 'human-faceres';
+const SEARCH = { surrogate: 'faceapi-resnet128', weight: 0.5, warmup: 10, warmupRate: 0.05, sigma: 0.1, learningRate: 0.05, directions: 2 };
+const mean = (a) => a.reduce((x, y) => x + y, 0) / a.length;
+const rowsOf = (rows, src, w) => { const o = new src.constructor(rows.length * w); rows.forEach((r, i) => o.set(src.subarray(r * w, (r + 1) * w), i * w)); return o; };
+const cos = (a, b) => { let s = 0, x = 0, y = 0; for (let i = 0; i < a.length; i++) { s += a[i] * b[i]; x += a[i] * a[i]; y += b[i] * b[i]; } return s / Math.sqrt(x * y); };
+
+function parseVariant(v) {
+  if (v === 'pca' || v === 'projection' || v === 'ridge' || v === 'spread') return { name: v };
+  const m = /^detail(?::(.*))?$/.exec(v);
+  if (!m) throw new Error(`variant "${v}": expected pca, projection or detail[:a=A+k=K+p=P+s=S+w=W+c=0|1]`);
+  const o = { ...DEFAULT_DETAIL };
+  const keys = { a: 'strength', k: 'neighbours', p: 'patch', s: 'stride', w: 'overlapWeight', c: 'contrast' };
+  for (const kv of (m[1] ?? '').split('+').filter(Boolean)) { const [k, x] = kv.split('='); if (!keys[k]) throw new Error(`variant "${v}": unknown key ${k}`); o[keys[k]] = k === 'c' ? x === '1' : +x; }
+  return { name: v, detail: o };
+}
+
+async function main() {
+  await initEngine({});
+  const ds = openImageDataset(resolveDatasetPath('lfw', process.cwd()));
+  const split = makeIdentitySplit(ds.identities, { seed: 0, testFraction: 0.2, validationFraction: 0.1 });
+  const frame = { template: 'arcface-5pt', size: 112 };
+  const data = await getEmbeddingsWithCrops(subsetByIdentity(ds, [...split.train, ...split.validation]), ATTACKED, frame, {});
+  const val = new Set(split.validation), S3 = 112 * 112 * 3, d = data.dim;
+  const fitRows = [], valRows = [];
+  data.identities.forEach((id, i) => (val.has(id) ? valRows : fitRows).push(i));
+  const fitCrops = rowsOf(fitRows, data.crops, S3), fitT = rowsOf(fitRows, data.embeddings, d);
+  const pcaDir = path.join(defaultCacheDir(), 'validation', `pca${K}-seed0-val0.1`);
+  let pca = fs.existsSync(path.join(pcaDir, 'facemodel', 'pca.json')) ? loadPcaFaceModel(pcaDir) : null;
+  if (!pca) { pca = await buildPcaFaceModel(fitCrops, fitRows.length, frame, { components: K, seed: 0 }); await pca.save(pcaDir); }
+  const fitZ = await pca.project(fitCrops, fitRows.length);
+  const vr = valRows.filter((_, i) => i % Math.max(1, Math.floor(valRows.length / NT)) === 0).slice(0, NT);
+  const vT = rowsOf(vr, data.embeddings, d);
+  const targets = vr.map((_, i) => vT.slice(i * d, (i + 1) * d));
+  const photos = vr.map((r) => data.crops.slice(r * S3, (r + 1) * S3));
+  const encCfg = findEncoderConfig(ATTACKED).config;
+  const enc = await loadEncoder(encCfg, {});
+
+  // The main job's search, once; its latents cached so that variants are compared on the same points.
+  const cacheFile = path.join(defaultCacheDir(), 'validation', `prior-search-k${K}-n${NT}-q${Q}.bin`);
+  let z;
+  const ridge = fitRidge(fitT, fitZ, fitRows.length, d, K, 0.1);
+  const start = applyRidge(ridge, vT, vr.length);
+  pca.clampLatents(start);
+  if (fs.existsSync(cacheFile)) z = new Float32Array(fs.readFileSync(cacheFile).buffer.slice(0));
+  else {
+    const t0 = Date.now();
+    const photoSet = { templates: fitT, dim: d, crops: fitCrops, rels: fitRows.map((r) => data.rels[r]), identities: fitRows.map((r) => data.identities[r]), datasetId: `${ds.id}-val0.1` };
+    const prior = await openSurrogatePrior(pca, encCfg, targets, photoSet, { surrogate: SEARCH.surrogate, weight: SEARCH.weight, fitPhotos: 3000, seed: 0 }, {});
+    const s0 = await prior.warmup(start, SEARCH.warmup, SEARCH.warmupRate);
+    pca.clampLatents(s0);
+    const oracle = new QueryOracle(enc, pca, targets, Q);
+    const res = await querySearch(oracle, pca, s0, { method: 'zeroth-order', sigma: SEARCH.sigma, learningRate: SEARCH.learningRate, directions: SEARCH.directions, population: 24, seed: 0, prior });
+    await prior.dispose();
+    z = res.bestLatents;
+    fs.mkdirSync(path.dirname(cacheFile), { recursive: true });
+    fs.writeFileSync(cacheFile, Buffer.from(z.buffer, z.byteOffset, z.byteLength));
+    console.log(`search: ${vr.length} targets, ${Q} queries each, mean attacked cosine ${mean(Array.from(res.bestCos)).toFixed(3)}, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  }
+
+  const analyzer = await FaceApiAnalyzer.load({ runtime: 'onnxruntime' });
+  const transfer = await loadEncoderById(TRANSFER);
+  const tSpec = findEncoderConfig(TRANSFER).config.alignment;
+  const names = vr.map((r) => data.rels[r]);
+  const throughIndependent = async (crops) => {
+    const found = await detectIndependent(analyzer, crops, 112, names);
+    const emb = await embedCrops(transfer, redetectedCrops(found, tSpec), tSpec);
+    return emb.map((e) => e.embedding);
+  };
+  const photoEmb = await throughIndependent(photos);
+  const attackedOf = async (crops) => (await embedCrops(enc, crops.map((crop) => ({ crop })), frame)).map((e) => e.embedding);
+  const bank = { crops: fitCrops, latents: fitZ, n: fitRows.length };
+
+  console.log(`validation: ${vr.length} targets of ${new Set(vr.map((r) => data.identities[r])).size} identities; PCA ${K} (${(100 * pca.description.varianceKept).toFixed(1)} %) fitted on ${fitRows.length} photos; search: ${Q} queries, the main job's settings`);
+  console.log(`control: the target photos through the independent path: ${photoEmb.filter(Boolean).length} of ${vr.length} found`);
+  console.log('| prior | attacked cosine | SSIM | PSNR dB | found by the independent detector | human-faceres cosine to the photo (independent path; misses count 0) | human-faceres, found only | seconds |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const v of (args.v ?? 'projection,pca,detail').split(',').map(parseVariant)) {
+    const t0 = Date.now();
+    let faces;
+    const zz = v.name === 'projection' ? await pca.project(Uint8Array.from(photos.flatMap((p) => Array.from(p))), vr.length) : v.name === 'ridge' ? start : z;
+    if (v.detail) faces = await detailedFaces(pca, bank, zz, vr.length, v.detail);
+    else {
+      const t = tf.tidy(() => tf.mul(pca.render(tf.tensor2d(zz, [vr.length, K])), 255));
+      const px = await t.data(); t.dispose();
+      const spread = v.name === 'spread' ? spreadOf(Array.from({ length: 2000 }, (_, j) => fitCrops.subarray(j * S3, (j + 1) * S3))) : null;
+      faces = vr.map((_, i) => {
+        const f = Float32Array.from(px.subarray(i * S3, (i + 1) * S3), (x) => x / 255);
+        if (spread) applySpread(f, spread);
+        return Uint8Array.from(f, (x) => Math.max(0, Math.min(255, Math.round(255 * x))));
+      });
+    }
+    const secs = (Date.now() - t0) / 1000;
+    const att = await attackedOf(faces);
+    const tr = await throughIndependent(faces);
+    const pairs = tr.map((e, i) => (e && photoEmb[i] ? cos(e, photoEmb[i]) : null));
+    const found = tr.filter(Boolean).length;
+    const both = pairs.filter((c) => c !== null);
+    console.log(`| ${v.name} | ${mean(att.map((e, i) => cos(e, targets[i]))).toFixed(3)} | ${mean(faces.map((f, i) => ssim(f, photos[i], 112))).toFixed(3)} | ${mean(faces.map((f, i) => psnr(f, photos[i]))).toFixed(2)} | ${found} / ${vr.length} | ${mean(pairs.map((c) => c ?? 0)).toFixed(3)} | ${both.length ? mean(both).toFixed(3) : '–'} | ${secs.toFixed(1)} |`);
+    if (args.save) {
+      const dir = path.join(args.save, v.name.replace(/[^a-z0-9=.,-]/gi, '_'));
+      fs.mkdirSync(dir, { recursive: true });
+      const sharp = require('sharp');
+      for (let i = 0; i < Math.min(12, faces.length); i++) await sharp(Buffer.from(faces[i]), { raw: { width: 112, height: 112, channels: 3 } }).png().toFile(path.join(dir, `${i}.png`));
+    }
+  }
+  console.log(`load average ${require('node:os').loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+}
+main().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });
