@@ -62,11 +62,20 @@ export function planAttack(spec: AttackSpec, workspaceDir: string): AttackPlan {
   const threat = spec.threat ?? defaultThreatModel();
   const oracle = judgeOracle(threat);
   if (!oracle.implemented) throw new Error(`threat model: ${oracle.reason}`);
+  const answersOnly = oracle.attack === 'score-search' || oracle.attack === 'decision-search';
   return {
     threat, oracle,
-    entry, enc: entry.config, decision: judgeRoute(entry.config, spec.route), engine: engineRequest(spec.engine),
-    faceModel: spec.faceModel, start: spec.start, whitebox: spec.whitebox, search: spec.search, seed: spec.seed,
+    entry, enc: entry.config, decision: answersOnly ? answersOnlyRoute(spec.route, oracle) : judgeRoute(entry.config, spec.route), engine: engineRequest(spec.engine),
+    faceModel: spec.faceModel, start: spec.start, whitebox: spec.whitebox, seed: spec.seed,
+    // The score search spends what the probe set leaves of the attacker's queries (probes clamped to the reference set later).
+    search: oracle.attack === 'score-search' ? { ...spec.search, queries: Math.max(1, threat.attacker.queries - (threat.attacker.probes ?? 100)) } : spec.search,
   };
+}
+
+/** Searches on the system's answers alone are black box whatever the encoder config declares: no gradient reaches the attacker. */
+function answersOnlyRoute(requested: RouteRequest, oracle: OracleDecision): RouteDecision {
+  if (requested === 'whitebox') throw new Error(`white box requested, but under this threat model the attacker sees only the system's answers (${oracle.attack}); use "route": "blackbox" (or "auto")`);
+  return { route: 'blackbox', requested, reason: `${oracle.attack}: the attacker sees only the system's ${oracle.oracle === 'decision' ? 'accept / reject answers' : 'scores'}, so the search is on queries` };
 }
 
 /** A run config's attack. */
@@ -126,7 +135,8 @@ function searchOf(s: Omit<SearchPlan, 'queries'>, queries: number): SearchPlan {
 
 /** Whether the plan's attack queries the encoder per target (a black box with a search). */
 export function searchesByQueries(plan: AttackPlan): boolean {
-  return plan.decision.route === 'blackbox' && plan.search.method !== 'none';
+  // The decision search's queries are whole photos until a first accept (attackerTargets), not a latent search.
+  return plan.decision.route === 'blackbox' && plan.search.method !== 'none' && plan.oracle.attack !== 'decision-search';
 }
 
 /** Whether the face detector takes part: the white box's choice among restarts, the black box's acceptance test. */

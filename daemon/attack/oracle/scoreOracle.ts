@@ -8,6 +8,7 @@
  */
 import { SubjectOracleError } from '../../protocol/verifierApi';
 import sharp from 'sharp';
+import { tf } from '../../tfjs/tf';
 import { mulberry32 } from '../../data/split';
 import { recoverTemplate, type ProbeDesign } from './scoreRecovery';
 
@@ -89,16 +90,7 @@ export interface ScoreClient { score(subject: string, image: string): Promise<nu
  * uint8, the attacker's photos in the encoder's frame), PNG-encoded once and reused for every subject.
  */
 export function serviceScoreOracle(client: ScoreClient, crops: Uint8Array, size: number): ScoreOracle {
-  const png = new Map<number, Promise<string>>();
-  const S3 = size * size * 3;
-  const encode = (p: number) => {
-    let v = png.get(p);
-    if (!v) {
-      v = sharp(Buffer.from(crops.buffer, crops.byteOffset + p * S3, S3), { raw: { width: size, height: size, channels: 3 } }).png().toBuffer().then((b) => b.toString('base64'));
-      png.set(p, v);
-    }
-    return v;
-  };
+  const encode = cropPngs(crops, size);
   let queries = 0;
   return {
     get queries() { return queries; },
@@ -116,5 +108,44 @@ export function serviceScoreOracle(client: ScoreClient, crops: Uint8Array, size:
       }
       return out;
     },
+  };
+}
+
+/** Base64 PNG of crop `p` of `crops` ([n, size, size, 3] uint8), encoded once and reused for every subject. */
+export function cropPngs(crops: Uint8Array, size: number): (p: number) => Promise<string> {
+  const png = new Map<number, Promise<string>>();
+  const S3 = size * size * 3;
+  return (p) => {
+    let v = png.get(p);
+    if (!v) {
+      v = pngBase64(crops.subarray(p * S3, (p + 1) * S3), size);
+      png.set(p, v);
+    }
+    return v;
+  };
+}
+
+export const pngBase64 = async (pixels: Uint8Array, size: number): Promise<string> =>
+  (await sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.length), { raw: { width: size, height: size, channels: 3 } }).png().toBuffer()).toString('base64');
+
+/**
+ * A live service's answers to the score search's rendered faces ([n, S, S, 3] in [0, 1], made 8-bit and sent as
+ * PNG) for the targets' subjects: a score each, or the subject's own error (which ends that target only).
+ */
+export function serviceSearchAnswers(client: ScoreClient, subjects: readonly string[]): (images: tf.Tensor4D, targets: readonly number[]) => Promise<(number | Error)[]> {
+  return async (images, targets) => {
+    const size = images.shape[1];
+    const t = tf.tidy(() => tf.round(tf.mul(images, 255)));
+    const px = Uint8Array.from(await t.data());
+    t.dispose();
+    const S3 = size * size * 3;
+    return Promise.all(targets.map(async (target, i) => {
+      try {
+        return checkScore(await client.score(subjects[target], await pngBase64(px.subarray(i * S3, (i + 1) * S3), size)), subjects[target]);
+      } catch (e) {
+        if (e instanceof SubjectOracleError) return e;
+        throw e;
+      }
+    }));
   };
 }
