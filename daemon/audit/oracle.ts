@@ -75,7 +75,9 @@ function oracleRun(i: OracleInputs, plan: AttackPlan): OracleRun {
     return { plan, points: [point], hooks: { ...base, decide: decide.decide, order, thresholds: [point.threshold] } };
   }
   const points = i.calibration.points.filter((p) => p.attainable).map((p) => ({ fmr: p.fmr, threshold: p.threshold }));
-  const thresholds = points.map((p) => p.threshold);
+  // A rounded answer counts as an accept only when it proves the exact score passed: above the threshold by half a rounding step.
+  const half = o.decimals !== undefined ? 0.5 * 10 ** -o.decimals : 0;
+  const thresholds = points.map((p) => p.threshold + half);
   const scoreOracle = client ? serviceScoreOracle(client, crops, size) : simulatedScoreOracle(byId, refA.embeddings, refA.dim, { decimals: o.decimals, noise: o.noise, seed: i.config.seed });
   if (plan.oracle.attack === 'score-least-squares') {
     const design = designOracleProbes(plan, { templates: refA.embeddings, dim: refA.dim, n: refA.rels.length })!;
