@@ -3,7 +3,8 @@
  * shaped from the rows' first accepts (oracle.ts). A subject counts as reconstructed within Q queries when the
  * system first accepted it (type I at that threshold) by its Q-th oracle query; failed subjects count as not
  * reconstructed. The lookalike is the attacker photo nearest the enrolled template (its template cosine above the
- * threshold), as in the benches — it favours the baseline: finding that photo needs the template.
+ * threshold), as in the benches — it favours the baseline: finding that photo needs the template. (The verdict
+ * tables' lookalike scores that photo as an image, redetect and direct, so the two can differ.)
  */
 import { Static, Type } from '@sinclair/typebox';
 import { mitigatedThreat, type ThreatModel } from '../protocol/threatModel';

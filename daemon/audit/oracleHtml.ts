@@ -31,7 +31,7 @@ function curveSvg(o: OracleReport, w = 640, h = 280): string {
 
 export function oracleHtml(o: OracleReport): string {
   const legend = o.curves.map((c, k) => `<li><svg width="10" height="10" aria-hidden="true"><rect width="10" height="10" fill="${COLOURS[k % COLOURS.length]}"/></svg> ${esc(fmrText(c.fmr))} (threshold ${c.threshold.toFixed(3)}): solid = the attack, dashed = the lookalike</li>`).join('');
-  const head = `<tr><th>threshold</th>${o.curves[0]?.points.map((p) => `<th>≤ ${p.queries}</th>`).join('') ?? ''}<th>lookalike</th></tr>`;
+  const head = `<tr><th>threshold</th>${o.curves[0]?.points.map((p) => `<th>≤ ${p.queries}</th>`).join('') ?? ''}<th>lookalike (template)</th></tr>`;
   const body = o.curves.map((c) => `<tr><td>${esc(fmrText(c.fmr))}</td>${c.points.map((p) => `<td class="num">${pct(p.rate)} (${p.accepted})</td>`).join('')}<td class="num">${pct(c.lookalike.rate)}</td></tr>`).join('');
   const mit = o.mitigations.map((m) => `<tr><td>${esc(m.mitigation)}</td><td>${esc(fmrText(m.fmr))}</td>${m.measured ? `<td class="num">${m.q50 ?? 'not reached'}</td><td class="num">${m.q90 ?? 'not reached'}</td><td class="num">${pct(m.rateAtBudget)}</td>` : '<td colspan="3" class="muted">not measured</td>'}<td class="muted">${esc(m.note ?? '')}</td></tr>`).join('');
   return `<section id="oracle"><h2>What the exposed interface leaks: success against queries</h2>
@@ -46,7 +46,7 @@ export function oracleMarkdown(o: OracleReport): string {
   const lines = [`## What the exposed interface leaks: success against queries`, '', `${o.attack} — ${o.exposes}; ${o.subjects} subjects, at most ${o.budget} oracle queries each (${o.queries} in all)${o.failed ? `; ${o.failed} failed at the oracle` : ''}.`, ''];
   for (const c of o.curves) lines.push(`- ${c.sentence}`);
   if (o.curves.length) {
-    lines.push('', `| threshold | ${o.curves[0].points.map((p) => `≤ ${p.queries}`).join(' | ')} | lookalike |`, `|---|${o.curves[0].points.map(() => '---|').join('')}---|`);
+    lines.push('', `| threshold | ${o.curves[0].points.map((p) => `≤ ${p.queries}`).join(' | ')} | lookalike (template) |`, `|---|${o.curves[0].points.map(() => '---|').join('')}---|`);
     for (const c of o.curves) lines.push(`| ${fmrText(c.fmr)} | ${c.points.map((p) => pct(p.rate)).join(' | ')} | ${pct(c.lookalike.rate)} |`);
   }
   if (o.mitigations.length > o.curves.length) {

@@ -76,6 +76,7 @@ function summaryInput(c: Calibration, transfer: boolean, ref: ReferenceSet): Sco
 export function oracleSummary(results: readonly TemplateResult[]): string | null {
   const rows = results.filter((r) => r.oracle);
   if (!rows.length) return null;
+  if (rows[0].oracle?.attack !== 'score-least-squares') return searchSummary(rows);
   const cos = rows.map((r) => r.oracle?.recoveredCosine).filter((c): c is number => c !== undefined).sort((a, b) => a - b);
   const queries = rows.reduce((a, r) => a + (r.oracle?.queries ?? 0), 0);
   const failed = rows.filter((r) => r.oracle?.error && r.oracle.recoveredCosine === undefined);
@@ -86,6 +87,16 @@ export function oracleSummary(results: readonly TemplateResult[]): string | null
   return `Threat model ${rows[0].oracle?.attack}: ${cos.length} of ${rows.length} subjects' templates recovered from the system's answers (${queries.toLocaleString('en-US')} oracle queries in all; recovered template's cosine to the enrolled one: median ${med.toFixed(4)}, lowest ${cos.length ? cos[0].toFixed(4) : '–'})` +
     (partial ? `; ${partial} subjects were locked out mid-way and recovered from the answers before it` : '') +
     (failed.length ? `; ${failed.length} subjects failed at the oracle (${[...kinds].map(([k, v]) => `${v} ${k}`).join(', ')}), counted as not accepted` : '') + '. The lookalike baseline is the reference photo nearest to the enrolled template.';
+}
+
+/** The oracle searches' note: queries spent, and who failed at the oracle (the curve is the report's oracle section). */
+function searchSummary(rows: readonly TemplateResult[]): string {
+  const queries = rows.reduce((a, r) => a + (r.oracle?.queries ?? 0), 0);
+  const kinds = new Map<string, number>();
+  for (const r of rows.filter((x) => x.oracle?.error)) { const k = (r.oracle?.error ?? '').split(':')[0]; kinds.set(k, (kinds.get(k) ?? 0) + 1); }
+  const failed = rows.filter((r) => r.failure?.startsWith('oracle:')).length;
+  return `Threat model ${rows[0].oracle?.attack}: ${rows.length} subjects asked of the system, ${queries.toLocaleString('en-US')} oracle queries in all` +
+    (kinds.size ? `; oracle errors: ${[...kinds].map(([k, v]) => `${v} ${k}`).join(', ')}${failed ? ` (${failed} subjects never got a face to score, counted as not accepted)` : ''}` : '') + '. The success-vs-queries curve is in the oracle section.';
 }
 
 export function buildAuditReport(i: ReportInput): AuditReport {

@@ -117,11 +117,16 @@ function matchRows(a: TemplateStore, b: TemplateStore, where: string): Int32Arra
   return out;
 }
 
-function describeMethod(config: AuditConfig, decision: RouteDecision, model: PcaFaceModel): string {
-  const start = config.start === 'ridge' ? 'ridge-regression start' : 'top-5 nearest reference faces start';
+function describeMethod(config: AuditConfig, decision: RouteDecision, model: PcaFaceModel, oracle?: OracleSetup | null): string {
+  const hooks = oracle?.run.hooks;
+  if (hooks?.order) return `decision search: the reference photos submitted ${config.threat.attacker.encoder === 'copy' ? 'in hub order' : 'in a seeded random order'} until a first accept, at most ${config.threat.attacker.queries} per subject; the face scored is the accepted photo (else the first one submitted)`;
+  const probes = hooks?.probeMap?.probes.length;
+  const start = probes ? `start from the answers to ${probes} probe photos (ridge map fitted on the other reference photos)` : config.start === 'ridge' ? 'ridge-regression start' : 'top-5 nearest reference faces start';
   const w = config.whitebox;
   if (decision.route === 'whitebox') return `white box: ${model.describe()}; ${start}; ${w.steps} gradient steps per template through ${config.encoder}${w.restarts > 1 ? ` × ${w.restarts} restarts` : ''}${w.select === 'detected' ? ', answers the face detector finds' : ''}`;
-  const search = config.search.method === 'none' ? 'no per-template queries (the start is the answer)' : `${config.search.method} search, a budget of ${config.budget} queries per template, every face 8-bit`;
+  const search = config.search.method === 'none' ? 'no per-template queries (the start is the answer)'
+    : probes ? `${config.search.method} search on the system's answered score, ${config.threat.attacker.queries - probes} queries per subject after the probes, every face 8-bit`
+      : `${config.search.method} search, a budget of ${config.budget} queries per template, every face 8-bit`;
   return `black box: ${model.describe()}; ${start}; ${search}`;
 }
 
@@ -242,7 +247,7 @@ export async function prepareChunks(config: AuditConfig, plan: AttackPlan, ctx: 
     config, plan, store, refA: cal.refA, refLatents: tools.refLatents, latentDim: tools.pca.latentDim, calibration: cal.calA.calibration, signal: ctx.signal, secrets: opts.secrets,
     planFor: (threat) => planAttack(auditAttackSpec({ ...config, threat }), ctx.workspaceDir), log: (m) => ctx.log('info', m),
   });
-  const method = describeMethod(config, plan.decision, tools.pca) + (protectedStore ? `; the store's ${protectedStore.protection.scheme.label} templates first inverted with the stolen keys (${protectedStore.protection.describe}; ${protectedStore.protection.steps} steps of the scheme's stolen-key inversion), the faces scored against those recovered embeddings` : '');
+  const method = describeMethod(config, plan.decision, tools.pca, tools.oracle) + (protectedStore ? `; the store's ${protectedStore.protection.scheme.label} templates first inverted with the stolen keys (${protectedStore.protection.describe}; ${protectedStore.protection.steps} steps of the scheme's stolen-key inversion), the faces scored against those recovered embeddings` : '');
   ctx.log('info', method);
   return { cal, tools, method };
 }
