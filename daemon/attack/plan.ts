@@ -11,7 +11,7 @@ import type { ProtectConfig } from '../protocol/protectConfig';
 import { defaultWhitebox, type RunConfig, type SearchConfig, type WhiteboxConfig } from '../protocol/runConfig';
 import { findEncoderConfig, scopeOf, type EncoderConfigEntry } from '../encoders/registry';
 import { judgeOracle, judgeRoute, type OracleDecision, type RouteDecision, type RouteRequest } from '../encoders/judge';
-import { defaultThreatModel, type ThreatModel } from '../protocol/threatModel';
+import { defaultThreatModel, probeCount, type ThreatModel } from '../protocol/threatModel';
 import { engineRequest, type EngineRequest } from '../ort/engineChoice';
 
 export type FaceModelPlan =
@@ -67,8 +67,8 @@ export function planAttack(spec: AttackSpec, workspaceDir: string): AttackPlan {
     threat, oracle,
     entry, enc: entry.config, decision: answersOnly ? answersOnlyRoute(spec.route, oracle) : judgeRoute(entry.config, spec.route), engine: engineRequest(spec.engine),
     faceModel: spec.faceModel, start: spec.start, whitebox: spec.whitebox, seed: spec.seed,
-    // The score search spends what the probe set leaves of the attacker's queries (probes clamped to the reference set later).
-    search: oracle.attack === 'score-search' ? { ...spec.search, queries: Math.max(1, threat.attacker.queries - (threat.attacker.probes ?? 100)) } : spec.search,
+    // The score search spends what the probe set leaves of the attacker's queries (a small reference set may take fewer probes: fewer queries in all).
+    search: oracle.attack === 'score-search' ? { ...spec.search, queries: Math.max(1, threat.attacker.queries - probeCount(threat.attacker)) } : spec.search,
   };
 }
 

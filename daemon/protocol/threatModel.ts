@@ -80,9 +80,12 @@ export function threatModelProblems(t: ThreatModel, at: (pointer: string) => str
   return problems;
 }
 
-/** The probe photos of the score search (attacker.probes, default 100), at most half the attacker's `photos` (the rest fit the map). */
-export function probeCount(a: AttackerConfig, photos: number): number {
-  return Math.max(2, Math.min(a.probes ?? 100, Math.floor((photos - 1) / 2), a.queries));
+/**
+ * The probe photos of the score search: attacker.probes (default 100), leaving the search at least one of the
+ * attacker's queries, and at most half the attacker's `photos` when given (the rest fit the map).
+ */
+export function probeCount(a: AttackerConfig, photos = Infinity): number {
+  return Math.max(1, Math.min(a.probes ?? 100, a.queries - 1, Math.floor((photos - 1) / 2)));
 }
 
 /**

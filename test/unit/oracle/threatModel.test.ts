@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { validateAuditConfig } from '../../../daemon/protocol/auditConfig';
-import { defaultThreatModel, mitigatedThreat, type ThreatModel } from '../../../daemon/protocol/threatModel';
+import { defaultThreatModel, mitigatedThreat, probeCount, type ThreatModel } from '../../../daemon/protocol/threatModel';
 import { judgeOracle } from '../../../daemon/encoders/judge';
 import { auditAttackSpec, planAttack } from '../../../daemon/attack/plan';
 import { checkConfigText, threatDiagnostic, type CheckEnv } from '../../../daemon/lsp/checks';
@@ -85,6 +85,9 @@ describe('oracle: the judge picks the attack from the threat model', () => {
     assert.throws(() => planAttack(auditAttackSpec({ ...dec, route: 'whitebox' }), ROOT), /sees only the system's answers/);
     const srch = validateAuditConfig({ ...base, threat: { oracle: { kind: 'score' }, attacker: { template: 'none', encoder: 'none', queries: 300, probes: 40 } } }, 'a.json').config!;
     assert.equal(planAttack(auditAttackSpec(srch), ROOT).search.queries, 260, 'the search spends what the probes leave');
+    const few = { ...srch, threat: { ...srch.threat, attacker: { ...srch.threat.attacker, queries: 40, probes: undefined } } };
+    assert.equal(planAttack(auditAttackSpec(few), ROOT).search.queries, 1, '100 default probes leave a budget of 40 one search query');
+    assert.equal(probeCount(few.threat.attacker, 10_000) + planAttack(auditAttackSpec(few), ROOT).search.queries, 40, 'never more than attacker.queries in all');
     assert.throws(() => planAttack(auditAttackSpec({ ...dec, threat: { ...dec.threat, oracle: { kind: 'embedding' } } }), ROOT), /nothing to invert/);
   });
 });
