@@ -362,12 +362,12 @@ export function reportMarkdown(r: AuditReport): string {
 }
 
 /** Builds the report and writes report.json, templates.csv and report.html into the audit folder. */
-export async function writeAuditReport(i: ReportInput): Promise<{ report: AuditReport; files: { json: string; html: string; csv: string } }> {
+export async function writeAuditReport(i: ReportInput): Promise<{ report: AuditReport; files: { json: string; html: string; csv: string; md: string } }> {
   const report = buildAuditReport(i);
-  const files = { json: path.join(i.auditDir, AUDIT_FILES.report), html: path.join(i.auditDir, AUDIT_FILES.html), csv: path.join(i.auditDir, AUDIT_FILES.csv) };
+  const files = { json: path.join(i.auditDir, AUDIT_FILES.report), html: path.join(i.auditDir, AUDIT_FILES.html), csv: path.join(i.auditDir, AUDIT_FILES.csv), md: path.join(i.auditDir, AUDIT_FILES.md) };
   writeJsonAtomic(files.json, report);
   writeFileAtomic(files.csv, templatesCsv(i.results, report));
-  writeFileAtomic(path.join(i.auditDir, AUDIT_FILES.md), reportMarkdown(report));
+  writeFileAtomic(files.md, reportMarkdown(report));
   const row = new Map(i.refA.rels.map((r, k) => [r, k]));
   const S = i.pca.frame.size, S3 = S * S * 3;
   const crops = i.refA.crops;

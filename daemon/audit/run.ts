@@ -82,7 +82,7 @@ export interface AuditOutcome {
   state: 'finished' | 'paused' | 'stopped';
   stopReason?: string;
   report: AuditReport;
-  files: { json: string; html: string; csv: string };
+  files: { json: string; html: string; csv: string; md: string };
 }
 
 /** The audit folder of a config: outDir, else audits/<name>, relative to the workspace. */
