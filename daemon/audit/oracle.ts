@@ -67,7 +67,8 @@ function oracleRun(i: OracleInputs, plan: AttackPlan): OracleRun {
   const base = { signal: i.signal };
   if (plan.oracle.attack === 'decision-search') {
     const first = i.calibration.points[0];
-    const point: AcceptPoint = o.threshold !== undefined ? { fmr: null, threshold: o.threshold } : { fmr: first.fmr, threshold: first.threshold };
+    // A live service decides at its own threshold, whatever FMR that is: its accepts are not tied to an operating point.
+    const point: AcceptPoint = o.threshold !== undefined || client ? { fmr: null, threshold: o.threshold ?? first.threshold } : { fmr: first.fmr, threshold: first.threshold };
     const t0 = Date.now();
     const order = decisionOrder({ templates: refA.embeddings, dim: refA.dim, ids: refA.identities }, plan.threat.attacker.encoder === 'copy', point.threshold, plan.seed);
     const decide = client ? serviceDecide(client, crops, size) : simulatedDecide(byId, refA.embeddings, refA.dim, point.threshold);

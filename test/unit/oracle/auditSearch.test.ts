@@ -130,6 +130,7 @@ describe('oracle: the audit under the score and decision searches', function () 
       const st = v.stats();
       assert.equal(st.total, rows.reduce((a, r) => a + r.oracle!.queries, 0), `the service counted ${st.total}`);
       assert.equal(st.queries[store[0].id], 1);
+      assert.ok(rows.every((r) => r.oracle!.accepts!.every((a) => a.fmr === null)), 'a live service accepts at its own threshold, not at an operating point');
       const m = out.report.oracle!.mitigations;
       assert.equal(m.find((x) => x.mitigation === 'round-1')?.measured, false);
       assert.equal(m.find((x) => x.mitigation === 'attempt-limit:5')?.measured, true);
