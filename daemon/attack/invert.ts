@@ -19,7 +19,7 @@ import type { PaceDecision } from './search/pacer';
 import { querySearch, type SearchStep } from './search/querySearch';
 import { openSurrogatePrior, type AttackerPhotos, type SurrogatePrior } from './search/surrogatePrior';
 import { whiteboxWithRestarts } from './search/whiteboxRestarts';
-import { designProbes, fitTemplatePrior, scoreNoiseVariance, type ProbeDesign } from './oracle/scoreRecovery';
+import { cosine, designProbes, fitTemplatePrior, recoverTemplate, scoreNoiseVariance, type ProbeDesign } from './oracle/scoreRecovery';
 import { recoverFromScores, type ScoreOracle } from './oracle/scoreOracle';
 import { seededShuffle } from '../data/split';
 import { probeCount } from '../protocol/threatModel';
@@ -237,7 +237,9 @@ export async function attackerTargets(plan: AttackPlan, subjects: readonly strin
     case 'score-least-squares': {
       if (!h.scoreOracle || !h.design) throw new Error('a score attack needs the system\'s score oracle and its probe design (designOracleProbes)');
       const rec = await recoverFromScores(h.design, h.scoreOracle, subjects, h.signal);
-      return { targets: rec.map((r) => r.template), queries: rec.map((r) => r.queries), errors: rec.map((r) => r.error) };
+      // Template level, the auditor's measure: after how many answers the estimate passes each threshold against the enrolled template.
+      const accepts = h.thresholds ? rec.map((r, i) => templateAccepts(h.design!, r.scores, stolen[i], thresholds)) : undefined;
+      return { targets: rec.map((r) => r.template), queries: rec.map((r) => r.queries), errors: rec.map((r) => r.error), ...(accepts ? { accepts } : {}) };
     }
     case 'score-search': {
       if (!h.scoreOracle || !h.probeMap) throw new Error('the score search needs the system\'s score oracle and its probe map (fitOracleSearch)');
@@ -255,4 +257,11 @@ export async function attackerTargets(plan: AttackPlan, subjects: readonly strin
       };
     }
   }
+}
+
+/** The first answer count at which the running estimate's cosine to `enrolled` is above each threshold, or null. */
+function templateAccepts(design: ProbeDesign, scores: readonly number[], enrolled: Float32Array, thresholds: readonly number[]): (number | null)[] {
+  const first: (number | null)[] = thresholds.map(() => null);
+  if (scores.length) recoverTemplate(design, scores, scores.length, (k, m) => { const c = cosine(m, enrolled); thresholds.forEach((t, j) => { if (first[j] === null && c > t) first[j] = k; }); });
+  return first;
 }

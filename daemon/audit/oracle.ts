@@ -76,15 +76,16 @@ function oracleRun(i: OracleInputs, plan: AttackPlan): OracleRun {
     return { plan, points: [point], hooks: { ...base, decide: decide.decide, order, thresholds: [point.threshold] } };
   }
   const points = i.calibration.points.filter((p) => p.attainable).map((p) => ({ fmr: p.fmr, threshold: p.threshold }));
-  // A rounded answer counts as an accept only when it proves the exact score passed: above the threshold by half a rounding step.
-  const half = o.decimals !== undefined ? 0.5 * 10 ** -o.decimals : 0;
-  const thresholds = points.map((p) => p.threshold + half);
   const scoreOracle = client ? serviceScoreOracle(client, crops, size) : simulatedScoreOracle(byId, refA.embeddings, refA.dim, { decimals: o.decimals, noise: o.noise, seed: i.config.seed });
   if (plan.oracle.attack === 'score-least-squares') {
     const design = designOracleProbes(plan, { templates: refA.embeddings, dim: refA.dim, n: refA.rels.length })!;
     i.log(`threat model: ${plan.oracle.reason}; ${design.indices.length} probes designed from ${refA.rels.length} reference photos (prior variance left ${design.residual[design.residual.length - 1].toFixed(4)}); the scores ${where}`);
-    return { plan, points, hooks: { ...base, design, scoreOracle, thresholds } };
+    // Its first accepts are template level: the exact cosine of the running estimate to the enrolled template.
+    return { plan, points, hooks: { ...base, design, scoreOracle, thresholds: points.map((p) => p.threshold) } };
   }
+  // A rounded answer counts as an accept only when it proves the exact score passed: above the threshold by half a rounding step.
+  const half = o.decimals !== undefined ? 0.5 * 10 ** -o.decimals : 0;
+  const thresholds = points.map((p) => p.threshold + half);
   const probeMap = fitOracleSearch(plan, { templates: refA.embeddings, dim: refA.dim, latents: i.refLatents, latentDim: i.latentDim, n: refA.rels.length })!;
   const searchAnswers = client ? (subjects: readonly string[]) => ({ remote: serviceSearchAnswers(client, subjects) }) : () => ({ decimals: o.decimals });
   i.log(`threat model: ${plan.oracle.reason}; ${probeMap.probes.length} probe photos, the map fitted on the other ${refA.rels.length - probeMap.probes.length} reference photos; the scores ${where}${o.noise && !client ? ' (the search\'s answers are rounded, not noised)' : ''}`);

@@ -78,7 +78,8 @@ export function oracleReport(results: readonly TemplateResult[], threat: ThreatM
   const mitigations = head.flatMap((p, k) => mitigationRows(rows, threat, p, k, firstsAt));
   const notMeasured = [
     'Type II (the subject\'s other photos) and transfer of the face found by each query budget: not measured; the verdict tables give type I (redetect, direct) and transfer of the final face, at the full budget.',
-    ...(head.length ? [] : [`${rows[0].oracle!.attack}: the query at which each subject was first accepted is not recorded for this attack, so there is no curve; the report gives the recovered templates' cosine.`]),
+    ...(head.length ? [] : [`${rows[0].oracle!.attack}: the query at which each subject was first accepted is not recorded for this attack, so there is no curve.`]),
+    ...(rows[0].oracle!.attack === 'score-least-squares' ? ['Least squares with an encoder copy: the curve is template level — after how many answers the recovered template\'s cosine to the enrolled one passes the threshold — not a face the system accepts; the verdict tables score the faces inverted from the final templates.'] : []),
     ...(rows[0].oracle!.attack === 'score-search' ? ['Score search: a subject counts as accepted at the probe, or at the end of the search step, whose answered score proves the exact score passed the threshold (above it by half a rounding step when scores are rounded; with added noise, the noisy answer is taken as it is). The verdict tables score the final face exactly.'] : []),
   ];
   return { attack: rows[0].oracle!.attack, exposes, budget, subjects: n, failed: rows.filter((r) => r.failure?.startsWith('oracle:')).length, queries: rows.reduce((a, r) => a + (r.oracle?.queries ?? 0), 0), curves, mitigations, notMeasured };

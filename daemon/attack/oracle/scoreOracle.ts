@@ -56,6 +56,8 @@ export interface Recovered {
   /** The recovered unit template, or null when its subject failed. */
   template: Float32Array | null;
   queries: number;
+  /** The answers it was recovered from, in probe order. */
+  scores: number[];
   error?: string;
 }
 
@@ -71,12 +73,12 @@ export async function recoverFromScores(design: ProbeDesign, oracle: ScoreOracle
       const scores = await oracle.scores(subject, design.indices, signal);
       if (scores.length !== design.indices.length) throw new SubjectOracleError('bad-score', subject, `${scores.length} scores for ${design.indices.length} probes`);
       scores.forEach((s) => checkScore(s, subject));
-      out.push({ template: recoverTemplate(design, scores), queries: scores.length });
+      out.push({ template: recoverTemplate(design, scores), queries: scores.length, scores });
     } catch (err) {
       if (!(err instanceof SubjectOracleError)) throw err;
       // Locked out mid-way: the answers it got still count (the subject is marked either way).
       const got = err.code === 'locked-out' ? err.partial : [];
-      out.push({ template: got.length ? recoverTemplate(design, got, got.length) : null, queries: got.length, error: err.message });
+      out.push({ template: got.length ? recoverTemplate(design, got, got.length) : null, queries: got.length, scores: got, error: err.message });
     }
   }
   return out;
