@@ -14,14 +14,17 @@ import { makeFaceCheck } from './faceCheck';
 import type { FaceModel } from './faceModel/types';
 import type { AttackPlan } from './plan';
 import { searchesByQueries, usesFaceDetector } from './plan';
-import { QueryOracle } from './search/oracle';
+import { QueryOracle, type RemoteAnswer } from './search/oracle';
 import type { PaceDecision } from './search/pacer';
 import { querySearch, type SearchStep } from './search/querySearch';
 import { openSurrogatePrior, type AttackerPhotos, type SurrogatePrior } from './search/surrogatePrior';
 import { whiteboxWithRestarts } from './search/whiteboxRestarts';
-import { designProbes, fitTemplatePrior, scoreNoiseVariance, type ProbeDesign } from './oracle/scoreRecovery';
+import { cosine, designProbes, fitTemplatePrior, recoverTemplate, scoreNoiseVariance, type ProbeDesign } from './oracle/scoreRecovery';
 import { recoverFromScores, type ScoreOracle } from './oracle/scoreOracle';
 import { seededShuffle } from '../data/split';
+import { probeCount } from '../protocol/threatModel';
+import { firstAccepts, type DecideFn } from './oracle/decisionSearch';
+import { fitOracleProbeMap, probeStarts, type OwnPhotos, type ProbeSetup } from './oracle/scoreSearch';
 
 export type DetectFn = (latents: Float32Array, n: number) => Promise<boolean[]>;
 
@@ -45,7 +48,14 @@ export interface InvertHooks {
   onWarmup?(surrogateId: string, steps: number): void;
   onWhiteboxStep?(batch: number, batches: number, s: StepInfo): void;
   onSearchStep?(s: SearchStep, oracle: QueryOracle): void | Promise<void>;
+  /** Whose answers the query search climbs: the encoder's (default), rounded as a score oracle rounds, or a live service's. */
+  answers?: SearchAnswers;
+  /** The system's thresholds: the search records, per target, the queries at which its best answer first passed each. */
+  acceptAt?: readonly number[];
 }
+
+/** The system the query search asks (issue 25): the encoder against the targets, its scores rounded, or a remote service. */
+export type SearchAnswers = { decimals?: number } | { remote: RemoteAnswer };
 
 /** What the prior did, for the run manifest. */
 export interface PriorRecord { encoderId: string; weight: number; mapCosine: number; evaluations: number; seconds: number }
@@ -67,6 +77,8 @@ export interface Inversion {
   engine?: EngineDecision;
   /** Query search: the start's cosine, the pace it ended with, and the prior's record. */
   search?: { startCos: Float32Array; pace: PaceDecision; prior?: PriorRecord };
+  /** With `acceptAt`: per target and threshold, the search queries spent when its best answer first passed it (at the end of that step), or null. */
+  firstAccepts?: (number | null)[][];
 }
 
 /** The face detector the plan uses (the white box's choice among restarts, the black box's acceptance test), or null. */
@@ -114,15 +126,23 @@ async function queries(plan: AttackPlan, model: FaceModel, targets: readonly Flo
       model.clampLatents(from);
     }
     const oracle = new QueryOracle(encoder, model, targets, s.queries);
+    if (h.answers && 'remote' in h.answers) oracle.answerBy(h.answers.remote);
+    else oracle.roundAnswers(h.answers?.decimals);
+    const firsts = h.acceptAt?.map(() => targets.map((): number | null => null));
+    const onStep = async (step: SearchStep) => {
+      firsts?.forEach((f, k) => f.forEach((q, i) => { if (q === null && step.best[i] > h.acceptAt![k]) f[i] = oracle.used[i]; }));
+      await h.onSearchStep?.(step, oracle);
+    };
     const res = await querySearch(oracle, model, from, {
       method: s.method as 'zeroth-order' | 'genetic', sigma: s.sigma, learningRate: s.learningRate, directions: s.directions, population: s.population,
       seed: h.seed ?? plan.seed, ...(h.minutes !== undefined ? { minutes: h.minutes, startedAt: h.startedAt } : {}), ...(prior ? { prior } : {}),
-      ...(detect ? { detect } : {}), signal: h.signal, ...(h.onSearchStep ? { onStep: (step: SearchStep) => h.onSearchStep!(step, oracle) } : {}),
+      ...(detect ? { detect } : {}), signal: h.signal, onStep,
     });
     const record = prior ? { encoderId: prior.id, weight: prior.weight, mapCosine: prior.mapCosine, evaluations: prior.stats.evaluations, seconds: prior.stats.seconds } : undefined;
     return {
       latents: res.bestLatents, cosine: Array.from(res.bestCos), queries: Array.from(res.queries), failures: res.failure, detected: res.detected,
       aborted: res.aborted, search: { startCos: res.startCos, pace: res.pace, ...(record ? { prior: record } : {}) },
+      ...(firsts ? { firstAccepts: targets.map((_, i) => firsts.map((f) => f[i])) } : {}),
     };
   } finally {
     if (!h.queryEncoder) encoder.dispose();
@@ -148,15 +168,28 @@ async function openPrior(plan: AttackPlan, model: FaceModel, targets: readonly F
 }
 
 /**
- * The threat model's first step (issue 25), before `invertTargets`: what the attacker has to invert. A stolen
- * template is itself; under a score oracle with an encoder copy, each subject's template is recovered from the
- * scores of designed probe photos (./oracle/scoreRecovery.ts). A subject the oracle fails for (locked out,
- * unknown, a bad answer) gets `null` and its error; the rest go on.
+ * The threat model's first step (issue 25), before `invertTargets`: what the attacker has to invert, for each
+ * attack the judge can pick —
+ *  - template-inversion: the stolen template itself;
+ *  - score-least-squares (score oracle, encoder copy): the template recovered from designed probes' scores;
+ *  - score-search (score oracle, no encoder copy): a start latent from a non-adaptive probe set's answers
+ *    (./oracle/scoreSearch.ts); `invertTargets` then searches on the system's answers (`searchAnswers`);
+ *  - decision-search: the attacker's photos in hub (or random) order until a first accept (./oracle/decisionSearch.ts);
+ *    the accepted photo is the face found, nothing is inverted.
+ * A subject the oracle fails for (locked out, unknown, a bad answer, a changed threshold) gets its error and no
+ * target; the rest go on. Every oracle query is counted per subject.
  */
 export interface AttackerTargets {
-  targets: (Float32Array | null)[];
-  /** Oracle queries each subject cost (score oracle). */
+  /** Templates to invert (stolen or recovered), null for a failed subject; absent for the searches. */
+  targets?: (Float32Array | null)[];
+  /** score-search: the start latent per subject, null when the subject failed. */
+  starts?: (Float32Array | null)[];
+  /** decision-search: the photo accepted per subject (a row of the attacker's photos), -1 when none was. */
+  photos?: number[];
+  /** Oracle queries each subject cost so far (score and decision oracles). */
   queries?: number[];
+  /** Per subject and `OracleHooks.thresholds` entry: the oracle query that first passed it, or null. */
+  accepts?: (number | null)[][];
   errors: (string | undefined)[];
 }
 
@@ -165,6 +198,15 @@ export interface OracleHooks {
   scoreOracle?: ScoreOracle;
   /** The probe design (`designOracleProbes`), made once per audit. */
   design?: ProbeDesign;
+  /** score-search: the probe set and its map (fitOracleProbeMap), made once per audit. */
+  probeMap?: ProbeSetup;
+  /** score-search: the system's answers to the rendered faces, for a chunk's subjects. */
+  searchAnswers?: (subjects: readonly string[]) => SearchAnswers;
+  /** decision-search: the system's accept / reject and the attacker's submission order. */
+  decide?: DecideFn;
+  order?: Int32Array;
+  /** The system's acceptance thresholds (score: one per operating point; decision: its own): first accepts are recorded at each. */
+  thresholds?: readonly number[];
   signal?: AbortSignal;
 }
 
@@ -182,10 +224,44 @@ export function designOracleProbes(plan: AttackPlan, photos: { templates: Float3
   return { ...design, indices: design.indices.map((i) => rows[i]) };
 }
 
+/** The score search's probe set and map, fitted on the attacker's own photos (null for other attacks). */
+export function fitOracleSearch(plan: AttackPlan, own: OwnPhotos): ProbeSetup | null {
+  if (plan.oracle.attack !== 'score-search') return null;
+  return fitOracleProbeMap(own, probeCount(plan.threat.attacker, own.n), plan.threat.oracle.decimals, plan.seed);
+}
+
 export async function attackerTargets(plan: AttackPlan, subjects: readonly string[], stolen: readonly Float32Array[], h: OracleHooks): Promise<AttackerTargets> {
-  if (plan.oracle.attack === 'template-inversion') return { targets: stolen.slice(), errors: stolen.map(() => undefined) };
-  if (plan.oracle.attack !== 'score-least-squares') throw new Error(`threat model: ${plan.oracle.reason}`);
-  if (!h.scoreOracle || !h.design) throw new Error('a score attack needs the system\'s score oracle and its probe design (designOracleProbes)');
-  const rec = await recoverFromScores(h.design, h.scoreOracle, subjects, h.signal);
-  return { targets: rec.map((r) => r.template), queries: rec.map((r) => r.queries), errors: rec.map((r) => r.error) };
+  const thresholds = h.thresholds ?? [];
+  switch (plan.oracle.attack) {
+    case 'template-inversion': return { targets: stolen.slice(), errors: stolen.map(() => undefined) };
+    case 'score-least-squares': {
+      if (!h.scoreOracle || !h.design) throw new Error('a score attack needs the system\'s score oracle and its probe design (designOracleProbes)');
+      const rec = await recoverFromScores(h.design, h.scoreOracle, subjects, h.signal);
+      // Template level, the auditor's measure: after how many answers the estimate passes each threshold against the enrolled template.
+      const accepts = h.thresholds ? rec.map((r, i) => templateAccepts(h.design!, r.scores, stolen[i], thresholds)) : undefined;
+      return { targets: rec.map((r) => r.template), queries: rec.map((r) => r.queries), errors: rec.map((r) => r.error), ...(accepts ? { accepts } : {}) };
+    }
+    case 'score-search': {
+      if (!h.scoreOracle || !h.probeMap) throw new Error('the score search needs the system\'s score oracle and its probe map (fitOracleSearch)');
+      const p = await probeStarts(h.probeMap, h.scoreOracle, subjects, thresholds, h.signal);
+      return { starts: p.starts, queries: p.queries, accepts: p.accepts, errors: p.errors };
+    }
+    case 'decision-search': {
+      if (!h.decide || !h.order) throw new Error('the decision search needs the system\'s decisions and the submission order');
+      const budget = Math.min(plan.threat.attacker.queries, h.order.length);
+      const res = await firstAccepts(subjects, h.order, h.decide, budget, h.signal);
+      if (h.signal?.aborted) throw new Error('cancelled');
+      return {
+        photos: res.map((r) => r.photo), queries: res.map((r) => r.queries), errors: res.map((r) => r.error),
+        accepts: res.map((r) => thresholds.map(() => (r.photo >= 0 ? r.queries : null))),
+      };
+    }
+  }
+}
+
+/** The first answer count at which the running estimate's cosine to `enrolled` is above each threshold, or null. */
+function templateAccepts(design: ProbeDesign, scores: readonly number[], enrolled: Float32Array, thresholds: readonly number[]): (number | null)[] {
+  const first: (number | null)[] = thresholds.map(() => null);
+  if (scores.length) recoverTemplate(design, scores, scores.length, (k, m) => { const c = cosine(m, enrolled); thresholds.forEach((t, j) => { if (first[j] === null && c > t) first[j] = k; }); });
+  return first;
 }

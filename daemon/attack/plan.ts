@@ -12,7 +12,7 @@ import { finishes } from './faceModel/detail';
 import { defaultWhitebox, type FaceFinish, type RunConfig, type SearchConfig, type WhiteboxConfig } from '../protocol/runConfig';
 import { findEncoderConfig, scopeOf, type EncoderConfigEntry } from '../encoders/registry';
 import { judgeOracle, judgeRoute, type OracleDecision, type RouteDecision, type RouteRequest } from '../encoders/judge';
-import { defaultThreatModel, type ThreatModel } from '../protocol/threatModel';
+import { defaultThreatModel, probeCount, type ThreatModel } from '../protocol/threatModel';
 import { engineRequest, type EngineRequest } from '../ort/engineChoice';
 
 export type FaceModelPlan =
@@ -64,16 +64,25 @@ export function planAttack(spec: AttackSpec, workspaceDir: string): AttackPlan {
   const threat = spec.threat ?? defaultThreatModel();
   const oracle = judgeOracle(threat);
   if (!oracle.implemented) throw new Error(`threat model: ${oracle.reason}`);
+  const answersOnly = oracle.attack === 'score-search' || oracle.attack === 'decision-search';
   return {
     threat, oracle,
-    entry, enc: entry.config, decision: judgeRoute(entry.config, spec.route), engine: engineRequest(spec.engine),
-    faceModel: spec.faceModel, start: spec.start, whitebox: spec.whitebox, search: spec.search, seed: spec.seed,
+    entry, enc: entry.config, decision: answersOnly ? answersOnlyRoute(spec.route, oracle) : judgeRoute(entry.config, spec.route), engine: engineRequest(spec.engine),
+    faceModel: spec.faceModel, start: spec.start, whitebox: spec.whitebox, seed: spec.seed,
+    // The score search spends what the probe set leaves of the attacker's queries (a small reference set may take fewer probes: fewer queries in all).
+    search: oracle.attack === 'score-search' ? { ...spec.search, queries: Math.max(1, threat.attacker.queries - probeCount(threat.attacker)) } : spec.search,
   };
 }
 
 /** A face finish that changes something, as the plan carries it (none otherwise, so equal attacks plan equal). */
 function finishOf(f: FaceFinish | undefined): { finish?: FaceFinish } {
   return finishes(f) ? { finish: f } : {};
+}
+
+/** Searches on the system's answers alone are black box whatever the encoder config declares: no gradient reaches the attacker. */
+function answersOnlyRoute(requested: RouteRequest, oracle: OracleDecision): RouteDecision {
+  if (requested === 'whitebox') throw new Error(`white box requested, but under this threat model the attacker sees only the system's answers (${oracle.attack}); use "route": "blackbox" (or "auto")`);
+  return { route: 'blackbox', requested, reason: `${oracle.attack}: the attacker sees only the system's ${oracle.oracle === 'decision' ? 'accept / reject answers' : 'scores'}, so the search is on queries` };
 }
 
 /** A run config's attack. */
@@ -133,7 +142,8 @@ function searchOf(s: Omit<SearchPlan, 'queries'>, queries: number): SearchPlan {
 
 /** Whether the plan's attack queries the encoder per target (a black box with a search). */
 export function searchesByQueries(plan: AttackPlan): boolean {
-  return plan.decision.route === 'blackbox' && plan.search.method !== 'none';
+  // The decision search's queries are whole photos until a first accept (attackerTargets), not a latent search.
+  return plan.decision.route === 'blackbox' && plan.search.method !== 'none' && plan.oracle.attack !== 'decision-search';
 }
 
 /** Whether the face detector takes part: the white box's choice among restarts, the black box's acceptance test. */

@@ -30,6 +30,7 @@ export const AUDIT_FILES = {
   images: 'images',
   report: 'report.json',
   html: 'report.html',
+  md: 'report.md',
   csv: 'templates.csv',
 } as const;
 

@@ -23,6 +23,8 @@ import { AUDIT_FILES } from './chunks';
 import { distributionPlot, distributionSvg } from '../protocol/distribution';
 import type { ReferenceEmbeddings, ReferenceSet } from './reference';
 import { sampleSizeFor, type SampleInfo } from './sample';
+import { oracleReport } from './oracleCurve';
+import { oracleHtml, oracleMarkdown } from './oracleHtml';
 import type { AuditReport, AuditVerdict, TemplateResult } from './reportSchema';
 import { distributionFor, passesAt, rowCounts, verdictsFor, type ScorerSummaryInput } from './summary';
 import type { TemplateStore } from './templateStore';
@@ -74,6 +76,7 @@ function summaryInput(c: Calibration, transfer: boolean, ref: ReferenceSet): Sco
 export function oracleSummary(results: readonly TemplateResult[]): string | null {
   const rows = results.filter((r) => r.oracle);
   if (!rows.length) return null;
+  if (rows[0].oracle?.attack !== 'score-least-squares') return searchSummary(rows);
   const cos = rows.map((r) => r.oracle?.recoveredCosine).filter((c): c is number => c !== undefined).sort((a, b) => a - b);
   const queries = rows.reduce((a, r) => a + (r.oracle?.queries ?? 0), 0);
   const failed = rows.filter((r) => r.oracle?.error && r.oracle.recoveredCosine === undefined);
@@ -84,6 +87,16 @@ export function oracleSummary(results: readonly TemplateResult[]): string | null
   return `Threat model ${rows[0].oracle?.attack}: ${cos.length} of ${rows.length} subjects' templates recovered from the system's answers (${queries.toLocaleString('en-US')} oracle queries in all; recovered template's cosine to the enrolled one: median ${med.toFixed(4)}, lowest ${cos.length ? cos[0].toFixed(4) : '–'})` +
     (partial ? `; ${partial} subjects were locked out mid-way and recovered from the answers before it` : '') +
     (failed.length ? `; ${failed.length} subjects failed at the oracle (${[...kinds].map(([k, v]) => `${v} ${k}`).join(', ')}), counted as not accepted` : '') + '. The lookalike baseline is the reference photo nearest to the enrolled template.';
+}
+
+/** The oracle searches' note: queries spent, and who failed at the oracle (the curve is the report's oracle section). */
+function searchSummary(rows: readonly TemplateResult[]): string {
+  const queries = rows.reduce((a, r) => a + (r.oracle?.queries ?? 0), 0);
+  const kinds = new Map<string, number>();
+  for (const r of rows.filter((x) => x.oracle?.error)) { const k = (r.oracle?.error ?? '').split(':')[0]; kinds.set(k, (kinds.get(k) ?? 0) + 1); }
+  const failed = rows.filter((r) => r.failure?.startsWith('oracle:')).length;
+  return `Threat model ${rows[0].oracle?.attack}: ${rows.length} subjects asked of the system, ${queries.toLocaleString('en-US')} oracle queries in all` +
+    (kinds.size ? `; oracle errors: ${[...kinds].map(([k, v]) => `${v} ${k}`).join(', ')}${failed ? ` (${failed} subjects never got a face to score, counted as not accepted)` : ''}` : '') + '. The success-vs-queries curve is in the oracle section.';
 }
 
 export function buildAuditReport(i: ReportInput): AuditReport {
@@ -108,6 +121,7 @@ export function buildAuditReport(i: ReportInput): AuditReport {
   for (const { c } of cals) for (const p of c.points.filter((x) => x.attainable && x.lowSupport)) notes.push(`${c.encoderId}'s threshold at FMR ${fmrText(p.fmr)} rests on ${p.impostorsAbove} impostor scores above it (fewer than 20): approximate.`);
   const oracleNote = oracleSummary(results);
   if (oracleNote) notes.push(oracleNote);
+  const oracle = config.threat ? oracleReport(results, config.threat, exposesText(config.threat)) : null;
   if (config.reference.path === 'lfw' && !config.reference.split) notes.push('The reference set is all of LFW: if the store holds public figures who are in LFW, the lookalike baseline may find their own photos.');
   if (i.decision.route === 'blackbox') notes.push('Every face sent to the audited encoder is an 8-bit image, as a real system receives it; scoring queries (reconstructions and lookalikes, both protocols) are counted apart from the attack\'s budget.');
   const sample = i.sample ? sampleBlock(i.sample, verdicts, config.margin) : undefined;
@@ -139,6 +153,7 @@ export function buildAuditReport(i: ReportInput): AuditReport {
     chunks: i.chunks,
     ...(sample ? { sample } : {}),
     ...(i.workers ? { workers: i.workers } : {}),
+    ...(oracle ? { oracle } : {}),
     grid,
     reproduce: { config, command: i.command, seed: config.seed, faceModel: i.pca.describe(), versions: i.versions, engine: i.engine },
     notes,
@@ -287,6 +302,7 @@ ${head ? `<p class="headline ${head.class}" data-testid="headline">${esc(head.se
 <p class="muted small">Accepted: the reconstruction, re-detected and aligned as a real photo, has a cosine to its own template above the threshold calibrated at that false match rate on the reference set. The lookalike is the reference photo whose template is nearest to the target — what an attacker gets with no inversion at all.</p>
 ${transfer.filter((v) => v.protocol === 'redetect').map((v) => `<p><b>Transfer to ${esc(v.encoderId)}</b> (${v.templates} templates with a template there): ${v.points.filter((p) => p.attainable).map((p) => esc(p.sentence)).join(' ')}</p>`).join('')}
 </section>
+${report.oracle ? oracleHtml(report.oracle) : ''}
 <section id="tables"><h2>Verdict tables</h2>
 ${main.map((v) => `<h3>${v.protocol === 'redetect' ? 'Re-detected (detection, landmarks, alignment: as a real photo)' : 'Direct (the reconstruction straight into the encoder)'} — ${esc(v.encoderId)}, ${v.templates} templates</h3>${verdictTable(v)}`).join('')}
 ${transfer.map((v) => `<h3>Transfer: ${esc(v.encoderId)}, ${v.protocol}, ${v.templates} templates</h3>${verdictTable(v)}`).join('')}
@@ -330,12 +346,28 @@ ${c.http ? `<tr><th>HTTP</th><td><pre>${esc(JSON.stringify(c.http, null, 1))}</p
 `;
 }
 
+/** What the system exposes, in words, for the oracle section. */
+function exposesText(t: NonNullable<AuditConfig['threat']>): string {
+  const o = t.oracle;
+  const what = o.kind === 'decision' ? `accept / reject${o.threshold !== undefined ? ` at ${o.threshold}` : ''}` : `scores${o.decimals !== undefined ? ` rounded to ${o.decimals} decimals` : ''}${o.noise ? ` with noise sd ${o.noise}` : ''}`;
+  return `${what}, ${o.service ? `asked of the service at ${o.service.url}` : 'simulated over the store'}; the attacker holds encoder "${t.attacker.encoder}"`;
+}
+
+/** report.md: the verdict sentences, the oracle section, the notes. */
+export function reportMarkdown(r: AuditReport): string {
+  const main = r.verdicts.find((v) => !v.transfer && v.protocol === 'redetect');
+  return [`# Template store audit: ${r.name}`, '', `${r.templates.audited} templates audited of ${r.templates.rows}; encoder ${r.encoder.id}; ${r.state}.`, '',
+    ...(main?.points.filter((p) => p.attainable).map((p) => `- ${p.sentence}`) ?? []), '', ...(r.oracle ? [oracleMarkdown(r.oracle)] : []),
+    '## Notes', '', ...r.notes.map((n) => `- ${n}`), ''].join('\n');
+}
+
 /** Builds the report and writes report.json, templates.csv and report.html into the audit folder. */
-export async function writeAuditReport(i: ReportInput): Promise<{ report: AuditReport; files: { json: string; html: string; csv: string } }> {
+export async function writeAuditReport(i: ReportInput): Promise<{ report: AuditReport; files: { json: string; html: string; csv: string; md: string } }> {
   const report = buildAuditReport(i);
-  const files = { json: path.join(i.auditDir, AUDIT_FILES.report), html: path.join(i.auditDir, AUDIT_FILES.html), csv: path.join(i.auditDir, AUDIT_FILES.csv) };
+  const files = { json: path.join(i.auditDir, AUDIT_FILES.report), html: path.join(i.auditDir, AUDIT_FILES.html), csv: path.join(i.auditDir, AUDIT_FILES.csv), md: path.join(i.auditDir, AUDIT_FILES.md) };
   writeJsonAtomic(files.json, report);
   writeFileAtomic(files.csv, templatesCsv(i.results, report));
+  writeFileAtomic(files.md, reportMarkdown(report));
   const row = new Map(i.refA.rels.map((r, k) => [r, k]));
   const S = i.pca.frame.size, S3 = S * S * 3;
   const crops = i.refA.crops;

@@ -12,12 +12,16 @@
  */
 import { Static, Type } from '@sinclair/typebox';
 import { RateSchema, ScoreDistributionSchema } from '../protocol/report';
+import { OracleReportSchema } from './oracleCurve';
 
 const Count = Type.Integer({ minimum: 0 });
 const Scored = Type.Object({ cosine: Type.Union([Type.Number(), Type.Null()]), failure: Type.Optional(Type.String()) }, { additionalProperties: false });
 export type Scored = Static<typeof Scored>;
 const ByProtocol = Type.Object({ direct: Scored, redetect: Scored }, { additionalProperties: false });
 export type ByProtocol = Static<typeof ByProtocol>;
+
+/** A threshold (an operating point's, fmr; or a decision system's own, fmr null) and the oracle query that first passed it. */
+const AcceptSchema = Type.Object({ fmr: Type.Union([Type.Number(), Type.Null()]), threshold: Type.Number(), queries: Type.Union([Count, Type.Null()]) }, { additionalProperties: false });
 
 /** One template of the store, as a chunk file records it. */
 export const TemplateResultSchema = Type.Object({
@@ -39,8 +43,17 @@ export const TemplateResultSchema = Type.Object({
   nearest: Type.Optional(Type.Object({ rel: Type.String(), cosine: Type.Number(), direct: Scored, redetect: Scored }, { additionalProperties: false })),
   /** Per transfer encoder (config order): its scores, or null when it has no template for this row. */
   transfer: Type.Optional(Type.Array(Type.Union([Type.Object({ attack: ByProtocol, nearest: ByProtocol }, { additionalProperties: false }), Type.Null()]))),
-  /** Threat models with an oracle (issue 25): the attack, the oracle queries spent recovering the template, its cosine to the enrolled one, or the subject's oracle error. */
-  oracle: Type.Optional(Type.Object({ attack: Type.String(), queries: Count, recoveredCosine: Type.Optional(Type.Number()), error: Type.Optional(Type.String()) }, { additionalProperties: false })),
+  /**
+   * Threat models with an oracle (issue 25): the attack, the oracle queries the subject cost, the recovered
+   * template's cosine to the enrolled one (score-least-squares), the subject's oracle error; `accepts`: the query
+   * at which the system first accepted it at each threshold (null: not within the budget); `mitigations`: the
+   * same under each mitigation's re-run.
+   */
+  oracle: Type.Optional(Type.Object({
+    attack: Type.String(), queries: Count, recoveredCosine: Type.Optional(Type.Number()), error: Type.Optional(Type.String()),
+    accepts: Type.Optional(Type.Array(AcceptSchema)),
+    mitigations: Type.Optional(Type.Array(Type.Object({ mitigation: Type.String(), attack: Type.String(), queries: Count, accepts: Type.Array(AcceptSchema), error: Type.Optional(Type.String()) }, { additionalProperties: false }))),
+  }, { additionalProperties: false })),
   /** PNG of the reconstruction under images/, when kept. */
   image: Type.Optional(Type.String()),
 }, { additionalProperties: false });
@@ -148,6 +161,8 @@ export const AuditReportSchema = Type.Object({
   }, { additionalProperties: false })),
   /** Who inverted the chunks: one entry per process ("this process" for a single-process audit; queue workers by name). */
   workers: Type.Optional(Type.Array(Type.Object({ name: Type.String(), chunks: Count, templates: Count, seconds: Type.Number({ minimum: 0 }) }, { additionalProperties: false }))),
+  /** An oracle threat model (issue 25, item 6): success against queries per threshold beside the lookalike, and the mitigations measured. */
+  oracle: Type.Optional(OracleReportSchema),
   grid: Type.Array(GridItemSchema),
   /** What reproduces the audit: the resolved config, seeds, hashes and versions. */
   reproduce: Type.Object({

@@ -41,10 +41,9 @@ import type { Budget } from '../protocol/budget';
 import type { RouteDecision } from '../encoders/judge';
 import { buildPcaFaceModel, loadPcaFaceModel, PcaFaceModel } from '../attack/faceModel/pca';
 import { renderFaces } from '../attack/inversion';
-import { attackerTargets, designOracleProbes, invertTargets, openFaceDetector, type DetectFn, type OracleHooks } from '../attack/invert';
-import { serviceScoreOracle, simulatedScoreOracle } from '../attack/oracle/scoreOracle';
-import { VerifierClient, VerifierServiceError } from '../encoders/verifierClient';
-import { cosine } from '../attack/oracle/scoreRecovery';
+import { invertTargets, openFaceDetector, type DetectFn, type Inversion } from '../attack/invert';
+import { VerifierServiceError } from '../encoders/verifierClient';
+import { addSearchAccepts, mitigationRuns, oracleSetup, oracleView, type OracleSetup } from './oracle';
 import { auditAttackSpec, planAttack, searchesByQueries, type AttackPlan } from '../attack/plan';
 import { startFrom, type AttackerPairs } from '../attack/start';
 import type { EngineDecision } from '../ort/engineChoice';
@@ -83,7 +82,7 @@ export interface AuditOutcome {
   state: 'finished' | 'paused' | 'stopped';
   stopReason?: string;
   report: AuditReport;
-  files: { json: string; html: string; csv: string };
+  files: { json: string; html: string; csv: string; md: string };
 }
 
 /** The audit folder of a config: outDir, else audits/<name>, relative to the workspace. */
@@ -118,29 +117,17 @@ function matchRows(a: TemplateStore, b: TemplateStore, where: string): Int32Arra
   return out;
 }
 
-function describeMethod(config: AuditConfig, decision: RouteDecision, model: PcaFaceModel): string {
-  const start = config.start === 'ridge' ? 'ridge-regression start' : 'top-5 nearest reference faces start';
+function describeMethod(config: AuditConfig, decision: RouteDecision, model: PcaFaceModel, oracle?: OracleSetup | null): string {
+  const hooks = oracle?.run.hooks;
+  if (hooks?.order) return `decision search: the reference photos submitted ${config.threat.attacker.encoder === 'copy' ? 'in hub order' : 'in a seeded random order'} until a first accept, at most ${config.threat.attacker.queries} per subject; the face scored is the accepted photo (else the first one submitted)`;
+  const probes = hooks?.probeMap?.probes.length;
+  const start = probes ? `start from the answers to ${probes} probe photos (ridge map fitted on the other reference photos)` : config.start === 'ridge' ? 'ridge-regression start' : 'top-5 nearest reference faces start';
   const w = config.whitebox;
   if (decision.route === 'whitebox') return `white box: ${model.describe()}; ${start}; ${w.steps} gradient steps per template through ${config.encoder}${w.restarts > 1 ? ` × ${w.restarts} restarts` : ''}${w.select === 'detected' ? ', answers the face detector finds' : ''}`;
-  const search = config.search.method === 'none' ? 'no per-template queries (the start is the answer)' : `${config.search.method} search, a budget of ${config.budget} queries per template, every face 8-bit`;
+  const search = config.search.method === 'none' ? 'no per-template queries (the start is the answer)'
+    : probes ? `${config.search.method} search on the system's answered score, ${config.threat.attacker.queries - probes} queries per subject after the probes, every face 8-bit`
+      : `${config.search.method} search, a budget of ${config.budget} queries per template, every face 8-bit`;
   return `black box: ${model.describe()}; ${start}; ${search}`;
-}
-
-/** The threat model's oracle (issue 25): the system's answers simulated over the store, and the probe design, made once. */
-function oracleTools(config: AuditConfig, plan: AttackPlan, store: TemplateStore, refA: ReferenceEmbeddings, ctx: JobContext, secrets?: Readonly<Record<string, string>>): OracleHooks {
-  const design = designOracleProbes(plan, { templates: refA.embeddings, dim: refA.dim, n: refA.rels.length });
-  if (!design) return {};
-  const byId = new Map<string, Float32Array>();
-  store.ids.forEach((id, r) => { if (!byId.has(id)) byId.set(id, store.vectors.subarray(r * store.dim, (r + 1) * store.dim)); });
-  const o = plan.threat.oracle;
-  const designed = `${design.indices.length} probes designed from ${refA.rels.length} reference photos (prior variance left ${design.residual[design.residual.length - 1].toFixed(4)})`;
-  if (o.service) {
-    ctx.log('info', `threat model: ${plan.oracle.reason}; ${designed}; the scores asked of the service at ${o.service.url}`);
-    const client = new VerifierClient(o.service, { secrets });
-    return { design, scoreOracle: serviceScoreOracle(client, refA.crops as Uint8Array, plan.enc.alignment.size), signal: ctx.signal };
-  }
-  ctx.log('info', `threat model: ${plan.oracle.reason}; ${designed}; the system's scores simulated over the store${o.decimals !== undefined ? `, rounded to ${o.decimals} decimals` : ''}${o.noise ? `, noise sd ${o.noise}` : ''}`);
-  return { design, scoreOracle: simulatedScoreOracle(byId, refA.embeddings, refA.dim, { decimals: o.decimals, noise: o.noise, seed: config.seed }), signal: ctx.signal };
 }
 
 const serviceFailures = (e: Encoder) => (e as { stats?: { serviceFailures?: number } }).stats?.serviceFailures ?? 0;
@@ -162,8 +149,10 @@ export interface ChunkTools {
   meanGeometry: FaceGeometry | null;
   analyzer: FaceAnalyzer;
   detect?: DetectFn;
-  /** The threat model's oracle and probe design (score attacks). */
-  oracle?: OracleHooks;
+  /** The attacker's latents of the reference photos (the start's and the score search's map's training pairs). */
+  refLatents: Float32Array;
+  /** The threat model's oracle and its mitigations' re-runs (none for a stolen template). */
+  oracle?: OracleSetup | null;
 }
 
 export async function runAudit(config: AuditConfig, ctx: JobContext, opts: AuditOptions = {}): Promise<AuditOutcome> {
@@ -254,8 +243,11 @@ export async function prepareChunks(config: AuditConfig, plan: AttackPlan, ctx: 
   }
   at.stage = 'building the face model';
   const tools = await chunkTools(config, plan, ctx, opts, auditDir, cal, disposers);
-  tools.oracle = oracleTools(config, plan, store, cal.refA, ctx, opts.secrets);
-  const method = describeMethod(config, plan.decision, tools.pca) + (protectedStore ? `; the store's ${protectedStore.protection.scheme.label} templates first inverted with the stolen keys (${protectedStore.protection.describe}; ${protectedStore.protection.steps} steps of the scheme's stolen-key inversion), the faces scored against those recovered embeddings` : '');
+  tools.oracle = oracleSetup({
+    config, plan, store, refA: cal.refA, refLatents: tools.refLatents, latentDim: tools.pca.latentDim, calibration: cal.calA.calibration, signal: ctx.signal, secrets: opts.secrets,
+    planFor: (threat) => planAttack(auditAttackSpec({ ...config, threat }), ctx.workspaceDir), log: (m) => ctx.log('info', m),
+  });
+  const method = describeMethod(config, plan.decision, tools.pca, tools.oracle) + (protectedStore ? `; the store's ${protectedStore.protection.scheme.label} templates first inverted with the stolen keys (${protectedStore.protection.describe}; ${protectedStore.protection.steps} steps of the scheme's stolen-key inversion), the faces scored against those recovered embeddings` : '');
   ctx.log('info', method);
   return { cal, tools, method };
 }
@@ -327,7 +319,7 @@ async function chunkTools(config: AuditConfig, plan: AttackPlan, ctx: JobContext
   // The face detector in the loop, as in the attack (one for every chunk): the black box's search, the white box's choice among restarts.
   const check = await openFaceDetector(plan, pca);
   if (check) disposers.push(() => check.dispose());
-  return { pca, start, meanGeometry, analyzer, ...(check ? { detect: check.detect } : {}) };
+  return { pca, start, refLatents, meanGeometry, analyzer, ...(check ? { detect: check.detect } : {}) };
 }
 
 interface ChunkLoop {
@@ -481,26 +473,22 @@ interface ChunkJob {
   onSearch: (queriesPerTarget: number, targets: number) => void;
 }
 
-/**
- * What the attacker inverts for the chunk's usable rows: the stolen templates, or under a score oracle the
- * recovered ones (the recovered template's cosine to the enrolled one and the oracle queries go in the row);
- * a subject the oracle fails for is marked with its error and left out of the inversion.
- */
-async function oracleView(j: ChunkJob, usable: number[], results: TemplateResult[]): Promise<{ rows: number[]; targets: Float32Array[] }> {
-  const { store } = j;
-  const stolen = usable.map((r) => store.vectors.subarray(r * store.dim, (r + 1) * store.dim));
-  const view = await attackerTargets(j.plan, usable.map((r) => store.ids[r]), stolen, j.tools.oracle ?? {});
-  if (j.plan.oracle.attack === 'template-inversion') return { rows: usable, targets: stolen };
-  const rows: number[] = [], targets: Float32Array[] = [];
-  usable.forEach((r, i) => {
-    const res = results[r - j.from];
-    const t = view.targets[i];
-    res.oracle = { attack: j.plan.oracle.attack, queries: view.queries?.[i] ?? 0, ...(t ? { recoveredCosine: cosine(t, stolen[i]) } : {}), ...(view.errors[i] ? { error: view.errors[i] } : {}) };
-    if (!t) { res.failure = `oracle: ${view.errors[i]}`; return; }
-    rows.push(r);
-    targets.push(t);
+/** The attack's one inversion of the chunk's view: the white box's engine and restarts, the black box's search through every face made 8-bit (on the system's answers under a score oracle); none for the decision search. */
+async function chunkInversion(j: ChunkJob, view: Awaited<ReturnType<typeof oracleView>>, m: number) {
+  const model = j.tools.pca;
+  const start = view.starts ? Float32Array.from(view.starts.flatMap((z) => Array.from(z))) : view.photos ? new Float32Array(m * model.latentDim) : j.tools.start(view.targets);
+  model.clampLatents(start);
+  if (view.photos) return { latents: start, failures: view.photos.map(() => undefined), aborted: false } as Inversion;
+  const queried = searchesByQueries(j.plan);
+  const hooks = j.tools.oracle?.run.hooks;
+  const inv = await invertTargets(j.plan, model, view.targets, start, {
+    seed: (j.config.seed + j.k) >>> 0, signal: j.ctx.signal, workspaceDir: j.ctx.workspaceDir, log: (level, msg) => { if (level === 'warn') j.ctx.log('warn', msg); },
+    ...(j.tools.detect ? { detect: j.tools.detect } : {}), ...(queried ? { queryEncoder: eightBit(j.cal.encoderA) } : {}),
+    ...(view.starts && hooks?.searchAnswers ? { answers: hooks.searchAnswers(view.rows.map((r) => j.store.ids[r])), acceptAt: hooks.thresholds } : {}),
+    onSearchStep: (s) => j.onSearch(s.queriesPerTarget, m),
   });
-  return { rows, targets };
+  if (inv.aborted) throw new JobCancelledError();
+  return inv;
 }
 
 async function auditChunk(j: ChunkJob): Promise<{ results: TemplateResult[]; counts: Pick<ChunkFile, 'searchQueries' | 'scoringQueries' | 'encoderFailures'>; engine?: EngineDecision }> {
@@ -514,35 +502,32 @@ async function auditChunk(j: ChunkJob): Promise<{ results: TemplateResult[]; cou
     return { row: store.sourceRows?.[r] ?? r, id: store.ids[r], ...(f && !f.usable ? { skipped: `${f.kind}: ${f.detail}` } : f ? { note: f.detail } : {}) };
   });
   const counts = { searchQueries: 0, scoringQueries: 0, encoderFailures: 0 };
-  const view = await oracleView(j, rows.filter((r) => !store.flags[r] || store.flags[r]?.usable), results);
+  const view = await oracleView(j.tools.oracle?.run ?? null, store, rows.filter((r) => !store.flags[r] || store.flags[r]?.usable), (r) => results[r - j.from], plan);
   const usable = view.rows;
   const m = usable.length;
   if (!m) return { results, counts };
   const targets = usable.map((r) => store.vectors.subarray(r * dim, (r + 1) * dim));
-  const start = j.tools.start(view.targets);
-  model.clampLatents(start);
-  const queried = searchesByQueries(plan);
-  // The attack's one inversion: the white box's engine and restarts, the black box's search through every face made 8-bit.
-  const inv = await invertTargets(plan, model, view.targets, start, {
-    seed: (config.seed + j.k) >>> 0, signal: j.ctx.signal, workspaceDir: j.ctx.workspaceDir, log: (level, msg) => { if (level === 'warn') j.ctx.log('warn', msg); },
-    ...(j.tools.detect ? { detect: j.tools.detect } : {}), ...(queried ? { queryEncoder: eightBit(j.cal.encoderA) } : {}),
-    onSearchStep: (s) => j.onSearch(s.queriesPerTarget, m),
-  });
-  if (inv.aborted) throw new JobCancelledError();
+  const inv = await chunkInversion(j, view, m);
   const { latents, queries, cosine: optimiser } = inv;
+  const queried = searchesByQueries(plan);
   const failure: (string | undefined)[] = queried ? inv.failures.map((f) => (f ? `search stopped early: ${f}` : undefined)) : inv.failures;
   if (queried) {
     counts.encoderFailures = failure.filter(Boolean).length;
     counts.searchQueries = (queries ?? []).reduce((a, b) => a + b, 0);
   }
+  if (view.starts) usable.forEach((r, i) => addSearchAccepts(results[r - j.from], results[r - j.from].oracle?.queries ?? 0, inv.firstAccepts?.[i], queries?.[i] ?? 0, inv.failures[i]));
+  if (j.tools.oracle?.mitigations.length) {
+    await mitigationRuns(j.tools.oracle.mitigations, { store, rows: usable, res: (r) => results[r - j.from], model, queryEncoder: eightBit(j.cal.encoderA), seed: (config.seed + j.k) >>> 0, workspaceDir: j.ctx.workspaceDir });
+  }
   const S = frame.size, S3 = S * S * 3;
-  const pixels = await renderFaces(model, latents, m);
-  const recons = usable.map((_, i) => pixels.subarray(i * S3, (i + 1) * S3));
   const { refA } = j.cal;
+  const crops = refA.crops as Uint8Array;
+  // The decision search's faces are the photos it submitted (the accepted ones); the others are rendered.
+  const pixels = view.photos ? null : await renderFaces(model, latents, m);
+  const recons = usable.map((_, i) => (pixels ? pixels.subarray(i * S3, (i + 1) * S3) : crops.subarray(view.photos![i] * S3, (view.photos![i] + 1) * S3)));
   const near = nearestRows(targets, refA.embeddings, refA.dim);
   const uniq = [...new Set(near.map((x) => x.row))];
   const of = near.map((x) => uniq.indexOf(x.row));
-  const crops = refA.crops as Uint8Array;
   const lookalikes = uniq.map((r) => crops.subarray(r * S3, (r + 1) * S3));
   const scorers: Scorer[] = [
     { encoder: j.cal.encoderA, spec: frame, targets },

@@ -50,7 +50,7 @@ export function judgeRoute(config: EncoderConfig, requested: RouteRequest): Rout
  *    (daemon/attack/oracle/scoreRecovery.ts), then invert it;
  *  - a score oracle without the encoder: a search on the score from a non-adaptive probe set;
  *  - a decision oracle: a hard-label search.
- * `implemented` is false for the attacks not built yet, with the reason in `reason`.
+ * `implemented` is false for an attack not built (none today; the plan and the LSP refuse such an attack with `reason`).
  */
 export type OracleAttack = 'template-inversion' | 'score-least-squares' | 'score-search' | 'decision-search';
 
@@ -74,7 +74,8 @@ export function judgeOracle(threat: ThreatModel): OracleDecision {
     return { attack: 'score-least-squares', oracle: kind, implemented: true, reason: `score oracle and a copy of the encoder: each score of a probe with known embedding is one linear equation in the template; recovered from ${attacker.queries} probe scores by least squares under the face embeddings' prior, then inverted` };
   }
   if (kind === 'score') {
-    return { attack: 'score-search', oracle: kind, implemented: false, reason: `score oracle without a copy of the encoder (attacker.encoder "${attacker.encoder}"): a search on the score from a non-adaptive probe set — measured by the bench (daemon/bench/oracleSearch.ts, docs/oracles.md) but not implemented in the audit yet (issue 25, item 3)` };
+    return { attack: 'score-search', oracle: kind, implemented: true, reason: `score oracle without a copy of the encoder (attacker.encoder "${attacker.encoder}"): a start from the answers to a non-adaptive probe set of the attacker's photos (daemon/attack/oracle/probeMap.ts), then the query search on the answered score, ${attacker.queries} queries per subject in all` };
   }
-  return { attack: 'decision-search', oracle: kind, implemented: false, reason: 'decision oracle: a hard-label search from accept / reject answers — its first phase (a first accept by hub order) is measured by the bench (daemon/bench/oracleSearch.ts --decision, docs/oracles.md) but not implemented in the audit yet (issue 25, item 4)' };
+  const ranked = attacker.encoder === 'copy' ? 'ranked by hubness under the attacker\'s copy of the encoder (daemon/attack/oracle/decisionSearch.ts)' : `in a seeded random order (attacker.encoder "${attacker.encoder}": no hub order without the system's encoder in the audit)`;
+  return { attack: 'decision-search', oracle: kind, implemented: true, reason: `decision oracle: the attacker's photos submitted ${ranked} until a first accept, at most ${attacker.queries} per subject; the accepted photo is the face found (no boundary walk from it yet)` };
 }

@@ -37,12 +37,23 @@ export const AttackerSchema = Type.Object({
   encoder: Type.Union([Type.Literal('copy'), Type.Literal('other'), Type.Literal('none')], { default: 'copy', description: '"copy": the attacker runs the system\'s own encoder; "other": only another encoder (otherEncoder); "none": no encoder at all.' }),
   otherEncoder: Type.Optional(Type.String({ minLength: 1, description: 'encoder "other": the id of the attacker\'s encoder config.' })),
   template: Type.Union([Type.Literal('stolen'), Type.Literal('none')], { default: 'stolen', description: '"stolen": the attacker holds the enrolled templates (the template store); "none": only the oracle, per subject id.' }),
-  queries: Type.Integer({ minimum: 1, maximum: 1000000, default: 200, description: 'score / decision oracles: queries per subject the attacker may spend recovering the template.' }),
+  queries: Type.Integer({ minimum: 1, maximum: 1000000, default: 200, description: 'score / decision oracles: queries per subject the attacker may spend (recovering the template, the probe set and the search, or the first accept).' }),
+  probes: Type.Optional(Type.Integer({ minimum: 2, maximum: 10000, description: 'score oracle without the encoder: probe photos answered once per subject for the search\'s start (default 100, fewer when the reference set is small); the rest of `queries` goes to the search.' })),
 }, { additionalProperties: false, default: {} });
+
+/**
+ * Mitigations the audit measures by re-running the same attack on the same subjects against a simulated system
+ * that applies them (issue 25, item 6): `round-2` / `round-1` (scores rounded to 0.01 / 0.1), `decision-only`
+ * (accept / reject at the first operating point's threshold), `attempt-limit:N` (a subject locked out after N queries).
+ */
+export const MITIGATION_PATTERN = '^(round-[0-8]|decision-only|attempt-limit:[1-9][0-9]*)$';
+export const MitigationSchema = Type.String({ pattern: MITIGATION_PATTERN, description: '"round-2", "round-1" (scores rounded to that many decimals), "decision-only", or "attempt-limit:N".' });
+export type Mitigation = Static<typeof MitigationSchema>;
 
 export const ThreatModelSchema = Type.Object({
   oracle: OracleSchema,
   attacker: AttackerSchema,
+  mitigations: Type.Optional(Type.Array(MitigationSchema, { uniqueItems: true, maxItems: 12, description: 'Simulated oracle only: the same attack re-run on the same subjects under each mitigation, for the report\'s mitigation table.' })),
 }, { additionalProperties: false, default: {}, description: 'What the system answers and what the attacker holds (issue 25); the default is today\'s: an embedding oracle and a stolen template.' });
 
 export type OracleConfig = Static<typeof OracleSchema>;
@@ -65,5 +76,28 @@ export function threatModelProblems(t: ThreatModel, at: (pointer: string) => str
   const a = t.attacker;
   if (a.encoder === 'other' && !a.otherEncoder) problems.push({ reason: 'attacker.encoder "other" names no encoder', where: at(`${base}/attacker`), expected: '"otherEncoder": "<encoder id>"' });
   if (a.encoder !== 'other' && a.otherEncoder) problems.push({ reason: `otherEncoder is set but attacker.encoder is "${a.encoder}"`, where: at(`${base}/attacker/otherEncoder`), expected: 'attacker.encoder "other", or no otherEncoder' });
+  if (t.mitigations?.length && t.attacker.template === 'stolen') problems.push({ reason: 'mitigations of an oracle mean nothing to an attacker holding the stolen template', where: at(`${base}/mitigations`), expected: 'attacker.template "none", or no mitigations' });
   return problems;
+}
+
+/**
+ * The probe photos of the score search: attacker.probes (default 100), leaving the search at least one of the
+ * attacker's queries, and at most half the attacker's `photos` when given (the rest fit the map).
+ */
+export function probeCount(a: AttackerConfig, photos = Infinity): number {
+  return Math.max(1, Math.min(a.probes ?? 100, a.queries - 1, Math.floor((photos - 1) / 2)));
+}
+
+/**
+ * The threat model under one mitigation, or null when it does not change what the attacker gets (rounding a
+ * decision oracle): the one place a mitigation's meaning is decided. An attempt limit cuts the same attack at
+ * N queries (none of the attacks adapts to the budget), so it is the unmitigated run read at N: `limit`.
+ */
+export function mitigatedThreat(t: ThreatModel, m: Mitigation): { threat: ThreatModel; limit?: number } | null {
+  const limit = /^attempt-limit:(\d+)$/.exec(m);
+  if (limit) return { threat: t, limit: Number(limit[1]) };
+  if (m === 'decision-only') return t.oracle.kind === 'decision' ? null : { threat: { ...t, oracle: { kind: 'decision', ...(t.oracle.service ? { service: t.oracle.service } : {}) } } };
+  const d = Number(/^round-(\d)$/.exec(m)![1]);
+  if (t.oracle.kind !== 'score') return null;
+  return { threat: { ...t, oracle: { ...t.oracle, decimals: Math.min(d, t.oracle.decimals ?? d) } } };
 }

@@ -8,6 +8,7 @@
  */
 import { SubjectOracleError } from '../../protocol/verifierApi';
 import sharp from 'sharp';
+import { tf } from '../../tfjs/tf';
 import { mulberry32 } from '../../data/split';
 import { recoverTemplate, type ProbeDesign } from './scoreRecovery';
 
@@ -55,6 +56,8 @@ export interface Recovered {
   /** The recovered unit template, or null when its subject failed. */
   template: Float32Array | null;
   queries: number;
+  /** The answers it was recovered from, in probe order. */
+  scores: number[];
   error?: string;
 }
 
@@ -70,12 +73,12 @@ export async function recoverFromScores(design: ProbeDesign, oracle: ScoreOracle
       const scores = await oracle.scores(subject, design.indices, signal);
       if (scores.length !== design.indices.length) throw new SubjectOracleError('bad-score', subject, `${scores.length} scores for ${design.indices.length} probes`);
       scores.forEach((s) => checkScore(s, subject));
-      out.push({ template: recoverTemplate(design, scores), queries: scores.length });
+      out.push({ template: recoverTemplate(design, scores), queries: scores.length, scores });
     } catch (err) {
       if (!(err instanceof SubjectOracleError)) throw err;
       // Locked out mid-way: the answers it got still count (the subject is marked either way).
       const got = err.code === 'locked-out' ? err.partial : [];
-      out.push({ template: got.length ? recoverTemplate(design, got, got.length) : null, queries: got.length, error: err.message });
+      out.push({ template: got.length ? recoverTemplate(design, got, got.length) : null, queries: got.length, scores: got, error: err.message });
     }
   }
   return out;
@@ -89,16 +92,7 @@ export interface ScoreClient { score(subject: string, image: string): Promise<nu
  * uint8, the attacker's photos in the encoder's frame), PNG-encoded once and reused for every subject.
  */
 export function serviceScoreOracle(client: ScoreClient, crops: Uint8Array, size: number): ScoreOracle {
-  const png = new Map<number, Promise<string>>();
-  const S3 = size * size * 3;
-  const encode = (p: number) => {
-    let v = png.get(p);
-    if (!v) {
-      v = sharp(Buffer.from(crops.buffer, crops.byteOffset + p * S3, S3), { raw: { width: size, height: size, channels: 3 } }).png().toBuffer().then((b) => b.toString('base64'));
-      png.set(p, v);
-    }
-    return v;
-  };
+  const encode = cropPngs(crops, size);
   let queries = 0;
   return {
     get queries() { return queries; },
@@ -116,5 +110,44 @@ export function serviceScoreOracle(client: ScoreClient, crops: Uint8Array, size:
       }
       return out;
     },
+  };
+}
+
+/** Base64 PNG of crop `p` of `crops` ([n, size, size, 3] uint8), encoded once and reused for every subject. */
+export function cropPngs(crops: Uint8Array, size: number): (p: number) => Promise<string> {
+  const png = new Map<number, Promise<string>>();
+  const S3 = size * size * 3;
+  return (p) => {
+    let v = png.get(p);
+    if (!v) {
+      v = pngBase64(crops.subarray(p * S3, (p + 1) * S3), size);
+      png.set(p, v);
+    }
+    return v;
+  };
+}
+
+export const pngBase64 = async (pixels: Uint8Array, size: number): Promise<string> =>
+  (await sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.length), { raw: { width: size, height: size, channels: 3 } }).png().toBuffer()).toString('base64');
+
+/**
+ * A live service's answers to the score search's rendered faces ([n, S, S, 3] in [0, 1], made 8-bit and sent as
+ * PNG) for the targets' subjects: a score each, or the subject's own error (which ends that target only).
+ */
+export function serviceSearchAnswers(client: ScoreClient, subjects: readonly string[]): (images: tf.Tensor4D, targets: readonly number[]) => Promise<(number | Error)[]> {
+  return async (images, targets) => {
+    const size = images.shape[1];
+    const t = tf.tidy(() => tf.round(tf.mul(images, 255)));
+    const px = Uint8Array.from(await t.data());
+    t.dispose();
+    const S3 = size * size * 3;
+    return Promise.all(targets.map(async (target, i) => {
+      try {
+        return checkScore(await client.score(subjects[target], await pngBase64(px.subarray(i * S3, (i + 1) * S3), size)), subjects[target]);
+      } catch (e) {
+        if (e instanceof SubjectOracleError) return e;
+        throw e;
+      }
+    }));
   };
 }

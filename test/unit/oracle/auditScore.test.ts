@@ -58,6 +58,15 @@ describe('oracle: the audit under a score oracle', function () {
       assert.ok(r.attack, `row ${r.row} is scored`);
     }
     simulated = rows;
+    // Template-level first accepts: within the answers, and the report's curve counts them.
+    const points = out.report.verdicts[0].points.filter((p) => p.attainable);
+    for (const r of rows) {
+      assert.equal(r.oracle?.accepts?.length, points.length);
+      for (const a of r.oracle!.accepts!) assert.ok(a.queries === null || (a.queries >= 1 && a.queries <= 40), `row ${r.row}: ${a.queries}`);
+    }
+    const curve = out.report.oracle!.curves[0];
+    assert.equal(curve.points[curve.points.length - 1].accepted, rows.filter((r) => r.oracle!.accepts![0].queries !== null).length);
+    assert.ok(out.report.oracle!.notMeasured.some((n) => /template level/.test(n)));
     assert.ok(out.report.notes.some((n) => new RegExp(`^Threat model score-least-squares: ${rows.length} of ${rows.length} subjects' templates recovered from the system's answers \\(${40 * rows.length} oracle queries`).test(n)), out.report.notes.join('\n'));
     const few = await audit(3);
     assert.ok(few.rows.every((r) => r.oracle?.queries === 3));

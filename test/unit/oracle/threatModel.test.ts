@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { validateAuditConfig } from '../../../daemon/protocol/auditConfig';
-import { defaultThreatModel, type ThreatModel } from '../../../daemon/protocol/threatModel';
+import { defaultThreatModel, mitigatedThreat, probeCount, type ThreatModel } from '../../../daemon/protocol/threatModel';
 import { judgeOracle } from '../../../daemon/encoders/judge';
 import { auditAttackSpec, planAttack } from '../../../daemon/attack/plan';
 import { checkConfigText, threatDiagnostic, type CheckEnv } from '../../../daemon/lsp/checks';
@@ -54,11 +54,24 @@ describe('oracle: the judge picks the attack from the threat model', () => {
     const d = judgeOracle(threat({ kind: 'score' }, { template: 'none' }));
     assert.deepEqual([d.attack, d.implemented], ['score-least-squares', true]);
   });
-  it('score without the encoder, and decision oracles → their searches, marked not built', () => {
+  it('score without the encoder, and decision oracles → their searches (built)', () => {
     const s = judgeOracle(threat({ kind: 'score' }, { template: 'none', encoder: 'none' }));
-    assert.deepEqual([s.attack, s.implemented], ['score-search', false]);
+    assert.deepEqual([s.attack, s.implemented], ['score-search', true]);
     const d = judgeOracle(threat({ kind: 'decision' }, { template: 'none' }));
-    assert.deepEqual([d.attack, d.implemented], ['decision-search', false]);
+    assert.deepEqual([d.attack, d.implemented], ['decision-search', true]);
+    assert.match(d.reason, /hubness/);
+    assert.match(judgeOracle(threat({ kind: 'decision' }, { template: 'none', encoder: 'none' })).reason, /random order/);
+  });
+  it('a mitigation changes what the system answers in one place (mitigatedThreat); an attempt limit is the same run cut', () => {
+    const t = threat({ kind: 'score', decimals: 3 }, { template: 'none', encoder: 'none' });
+    assert.equal(mitigatedThreat(t, 'round-1')?.threat.oracle.decimals, 1);
+    assert.equal(mitigatedThreat({ ...t, oracle: { kind: 'score', decimals: 0 } }, 'round-2')?.threat.oracle.decimals, 0, 'a coarser system stays as coarse');
+    assert.equal(mitigatedThreat(t, 'decision-only')?.threat.oracle.kind, 'decision');
+    assert.deepEqual(mitigatedThreat(t, 'attempt-limit:50'), { threat: t, limit: 50 });
+    assert.equal(mitigatedThreat(threat({ kind: 'decision' }, { template: 'none' }), 'round-2'), null);
+    assert.ok(!validateAuditConfig({ ...base, threat: { oracle: { kind: 'score' }, attacker: { template: 'none' }, mitigations: ['round-3.5'] } }, 'a.json').config, 'an unknown mitigation is refused');
+    const stolen = validateAuditConfig({ ...base, threat: { oracle: { kind: 'score' }, mitigations: ['round-1'] } }, 'a.json');
+    assert.ok(stolen.problems.some((p) => /mitigations of an oracle mean nothing/.test(p.reason)), JSON.stringify(stolen.problems));
   });
   it('an embedding oracle with no template is an error that says what is missing', () => {
     assert.throws(() => judgeOracle(threat({ kind: 'embedding' }, { template: 'none' })), /nothing to invert/);
@@ -66,8 +79,16 @@ describe('oracle: the judge picks the attack from the threat model', () => {
   it('the plan carries the decision, and refuses an attack not built with the judge\'s reason', () => {
     const ok = validateAuditConfig({ ...base, threat: { oracle: { kind: 'score' }, attacker: { template: 'none' } } }, 'a.json').config!;
     assert.equal(planAttack(auditAttackSpec(ok), ROOT).oracle.attack, 'score-least-squares');
-    const no = validateAuditConfig({ ...base, threat: { oracle: { kind: 'decision' }, attacker: { template: 'none' } } }, 'a.json').config!;
-    assert.throws(() => planAttack(auditAttackSpec(no), ROOT), /threat model: decision oracle.*not implemented/);
+    const dec = validateAuditConfig({ ...base, threat: { oracle: { kind: 'decision' }, attacker: { template: 'none' } } }, 'a.json').config!;
+    const p = planAttack(auditAttackSpec(dec), ROOT);
+    assert.deepEqual([p.oracle.attack, p.decision.route], ['decision-search', 'blackbox']);
+    assert.throws(() => planAttack(auditAttackSpec({ ...dec, route: 'whitebox' }), ROOT), /sees only the system's answers/);
+    const srch = validateAuditConfig({ ...base, threat: { oracle: { kind: 'score' }, attacker: { template: 'none', encoder: 'none', queries: 300, probes: 40 } } }, 'a.json').config!;
+    assert.equal(planAttack(auditAttackSpec(srch), ROOT).search.queries, 260, 'the search spends what the probes leave');
+    const few = { ...srch, threat: { ...srch.threat, attacker: { ...srch.threat.attacker, queries: 40, probes: undefined } } };
+    assert.equal(planAttack(auditAttackSpec(few), ROOT).search.queries, 1, '100 default probes leave a budget of 40 one search query');
+    assert.equal(probeCount(few.threat.attacker, 10_000) + planAttack(auditAttackSpec(few), ROOT).search.queries, 40, 'never more than attacker.queries in all');
+    assert.throws(() => planAttack(auditAttackSpec({ ...dec, threat: { ...dec.threat, oracle: { kind: 'embedding' } } }), ROOT), /nothing to invert/);
   });
 });
 
@@ -85,7 +106,7 @@ describe('oracle: the config language server checks the threat model', () => {
   it('flags an attack not built, an embedding oracle with no template, options of another kind, and an unknown attacker encoder', async () => {
     assert.equal(threatDiagnostic(threat({ kind: 'score' }, { template: 'none' })), null);
     const dec = await check({ ...base, threat: { oracle: { kind: 'decision' }, attacker: { template: 'none' } } });
-    assert.ok(dec.some((d) => /^threat-unsupported: decision oracle/.test(d)), dec.join('\n'));
+    assert.ok(!dec.some((d) => /^threat-unsupported/.test(d)), `the decision search is built: ${dec.join('\n')}`);
     const emb = await check({ ...base, threat: { attacker: { template: 'none' } } });
     assert.ok(emb.some((d) => /^threat-unsupported: an embedding oracle without a stolen template/.test(d)), emb.join('\n'));
     const opt = await check({ ...base, threat: { oracle: { kind: 'embedding', decimals: 1 } } });

@@ -1,0 +1,81 @@
+/**
+ * The score search's first step in an attack (issue 25, item 3; Kim et al. 2025, ./probeMap.ts): a fixed,
+ * non-adaptive probe set of the attacker's photos, answered once per subject, mapped to a start latent; the query
+ * search on the answered score (../search/querySearch.ts, through invertTargets) goes on from there.
+ *
+ * The map is fitted on the attacker's own photos as its own enrolled identities (Kim et al.'s assumption: it
+ * enrols them on the same system and asks the probe set against them). Their answers are the cosines of the
+ * attacker's reference templates, rounded as the system rounds — what a service answers for a real photo, up to
+ * the 8-bit PNG of the probe (the bench's assumption too, docs/oracles.md).
+ */
+import { seededShuffle } from '../../data/split';
+import { fitProbeMap, probeStart, type ProbeMap } from './probeMap';
+import { checkScore, SubjectOracleError, type ScoreOracle } from './scoreOracle';
+
+/** The attacker's reference photos: unit templates [n, dim] and their latents [n, latentDim] under its face model. */
+export interface OwnPhotos { templates: Float32Array; dim: number; latents: Float32Array; latentDim: number; n: number }
+
+export interface ProbeSetup {
+  /** Rows of the attacker's photos sent as probes, in query order. */
+  probes: number[];
+  map: ProbeMap;
+}
+
+/** Chooses `count` probe photos (seeded) and fits the map on the rest, answered as the system rounds to `decimals`. */
+export function fitOracleProbeMap(own: OwnPhotos, count: number, decimals: number | undefined, seed: number): ProbeSetup {
+  const { templates: e, dim, latents, latentDim, n } = own;
+  const order = seededShuffle(Array.from({ length: n }, (_, i) => i), seed);
+  const probes = order.slice(0, count), train = order.slice(count);
+  const round = (s: number) => (decimals === undefined ? s : Number(s.toFixed(decimals)));
+  const scores = new Float32Array(train.length * count);
+  const z = new Float32Array(train.length * latentDim);
+  train.forEach((t, i) => {
+    probes.forEach((p, k) => {
+      let s = 0;
+      for (let a = 0; a < dim; a++) s += e[p * dim + a] * e[t * dim + a];
+      scores[i * count + k] = round(s);
+    });
+    z.set(latents.subarray(t * latentDim, (t + 1) * latentDim), i * latentDim);
+  });
+  return { probes, map: fitProbeMap(scores, z, train.length, count, latentDim) };
+}
+
+export interface ProbeStarts {
+  /** Start latent per subject, or null when its probes were not all answered. */
+  starts: (Float32Array | null)[];
+  queries: number[];
+  /** Per subject and threshold: the probe query whose answer first passed it (a probe photo the system accepts), or null. */
+  accepts: (number | null)[][];
+  errors: (string | undefined)[];
+}
+
+/** Asks each subject the probe set; a subject's own failure (locked out, unknown, a bad answer) marks it only. */
+export async function probeStarts(setup: ProbeSetup, oracle: ScoreOracle, subjects: readonly string[], thresholds: readonly number[], signal?: AbortSignal): Promise<ProbeStarts> {
+  const out: ProbeStarts = { starts: [], queries: [], accepts: [], errors: [] };
+  for (const subject of subjects) {
+    if (signal?.aborted) throw new Error('cancelled');
+    try {
+      const s = await oracle.scores(subject, setup.probes, signal);
+      if (s.length !== setup.probes.length) throw new SubjectOracleError('bad-score', subject, `${s.length} scores for ${setup.probes.length} probes`);
+      s.forEach((v) => checkScore(v, subject));
+      out.starts.push(probeStart(setup.map, Float32Array.from(s), 1));
+      out.queries.push(s.length);
+      out.accepts.push(firstAbove(s, thresholds));
+      out.errors.push(undefined);
+    } catch (err) {
+      if (!(err instanceof SubjectOracleError)) throw err;
+      // The map needs every probe's answer: a subject locked out mid-way has no start, but its answers still count.
+      const got = err.partial ?? [];
+      out.starts.push(null);
+      out.queries.push(got.length);
+      out.accepts.push(firstAbove(got, thresholds));
+      out.errors.push(err.message);
+    }
+  }
+  return out;
+}
+
+/** 1-based index of the first answer strictly above each threshold (the audit's acceptance, summary.ts), or null. */
+export function firstAbove(answers: readonly number[], thresholds: readonly number[]): (number | null)[] {
+  return thresholds.map((t) => { const k = answers.findIndex((a) => a > t); return k < 0 ? null : k + 1; });
+}

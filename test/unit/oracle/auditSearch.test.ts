@@ -1,0 +1,142 @@
+/**
+ * The audit under the two oracle searches (issue 25) on the tiny LFW audit workspace (makeAuditWorkspace: 42
+ * reference photos, 18 enrolled templates): the score search with no encoder (probe-set start, then the query
+ * search on the answered score) and the decision search (the reference photos in hub order until a first accept),
+ * against the system simulated over the store and through `faceinv serve-verifier` on loopback. Each row records
+ * its oracle queries and the query of its first accept; the report carries the success-vs-queries curve beside the
+ * lookalike, and a mitigation table with one row per mitigation and threshold. Skips without LFW.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Value } from '@sinclair/typebox/value';
+import { readChunk } from '../../../daemon/audit/chunks';
+import { AuditReportSchema, type TemplateResult } from '../../../daemon/audit/reportSchema';
+import { runAudit } from '../../../daemon/audit/run';
+import { openVerifier } from '../../../daemon/cli/commands/serveVerifier';
+import { initEngine } from '../../../daemon/tfjs/backend';
+import type { JobContext } from '../../../daemon/jobs/context';
+import { lfwAvailable } from '../../fixtures/tinyWorkspace';
+import { makeAuditWorkspace, type AuditWorkspace } from '../../fixtures/auditWorkspace';
+
+function ctxFor(dir: string, logs: string[] = []): JobContext {
+  return { jobId: 'test', signal: new AbortController().signal, workspaceDir: dir, progress: () => undefined, log: (l, m) => { logs.push(`${l}: ${m}`); }, setRunDir: () => undefined };
+}
+
+describe('oracle: the audit under the score and decision searches', function () {
+  this.timeout(900_000);
+  let aw: AuditWorkspace;
+  before(async function () {
+    if (!lfwAvailable()) { console.log('      (skipped: LFW not found)'); this.skip(); }
+    await initEngine({ backend: 'wasm' });
+    aw = await makeAuditWorkspace();
+  });
+  after(() => aw?.cleanup());
+
+  async function audit(name: string, threat: object, patch: Record<string, unknown> = {}, logs: string[] = []) {
+    const out = await runAudit(aw.config({ threat, search: { method: 'zeroth-order', detectorCheck: false }, outDir: `audits/${name}`, ...patch }), ctxFor(aw.dir, logs), { cacheDir: aw.cacheDir, workers: 0 });
+    const all: TemplateResult[] = [];
+    for (let k = 0, from = 0; from < aw.rows.length; k++, from += 6) all.push(...readChunk(out.auditDir, k, from, Math.min(aw.rows.length, from + 6))!.results);
+    return { out, rows: all.filter((r) => !r.skipped) };
+  }
+  const schemaOk = (r: unknown) => assert.ok(Value.Check(AuditReportSchema, r), JSON.stringify([...Value.Errors(AuditReportSchema, r)].slice(0, 3)));
+
+  it('score search, simulated: per-subject queries and first accepts, the curve beside the lookalike, one mitigation row per mitigation and threshold', async () => {
+    const logs: string[] = [];
+    const threat = { oracle: { kind: 'score', decimals: 2 }, attacker: { encoder: 'none', template: 'none', queries: 40, probes: 10 }, mitigations: ['round-1', 'decision-only', 'attempt-limit:15'] };
+    const { out, rows } = await audit('score-search', threat, {}, logs);
+    assert.equal(out.state, 'finished');
+    assert.ok(logs.some((l) => /threat model: score oracle without a copy of the encoder.*10 probe photos, the map fitted on the other 32 reference photos; the scores simulated over the store, rounded to 2 decimals/.test(l)), logs.join('\n'));
+    assert.equal(rows.length, aw.rows.length);
+    const points = out.report.verdicts[0].points.filter((p) => p.attainable);
+    for (const r of rows) {
+      const o = r.oracle!;
+      assert.equal(o.attack, 'score-search');
+      assert.ok(o.queries > 10 && o.queries <= 40, `row ${r.row}: ${o.queries} oracle queries (10 probes + the search)`);
+      assert.equal(o.accepts?.length, points.length);
+      for (const a of o.accepts!) assert.ok(a.queries === null || (a.queries >= 1 && a.queries <= o.queries), `row ${r.row}: first accept ${a.queries} of ${o.queries}`);
+      assert.deepEqual(o.mitigations?.map((m) => m.mitigation), ['round-1', 'decision-only']);
+      assert.ok(r.attack, `row ${r.row} is scored`);
+    }
+    const rep = out.report.oracle!;
+    if (process.env.SHOW_ORACLE_REPORT) console.log(JSON.stringify(rep, null, 1), rows.map((r) => JSON.stringify(r.oracle)).join('\n'));
+    schemaOk(out.report);
+    assert.equal(rep.subjects, rows.length);
+    assert.equal(rep.queries, rows.reduce((a, r) => a + r.oracle!.queries, 0));
+    assert.equal(rep.curves.length, points.length);
+    for (const c of rep.curves) {
+      assert.deepEqual(c.points.map((p) => p.queries), [10, 30, 40]);
+      const at = (q: number) => rows.filter((r) => { const a = r.oracle!.accepts!.find((x) => x.fmr === c.fmr)!.queries; return a !== null && a <= q; }).length;
+      assert.deepEqual(c.points.map((p) => p.accepted), [at(10), at(30), at(40)]);
+      assert.ok(c.points.every((p, k) => k === 0 || p.accepted >= c.points[k - 1].accepted), 'a success curve never falls');
+      assert.match(c.sentence, /of subjects reconstructed within \d+ queries .*lookalike: \d+\.\d %/);
+    }
+    // One row per mitigation and threshold, beside the unmitigated one.
+    assert.equal(rep.mitigations.length, points.length * 4);
+    for (const c of rep.curves) {
+      const by = new Map(rep.mitigations.filter((m) => m.fmr === c.fmr).map((m) => [m.mitigation, m]));
+      const none = by.get('none (as configured)')!, cut = by.get('attempt-limit:15')!;
+      assert.equal(none.rateAtBudget, c.points[c.points.length - 1].rate);
+      assert.ok(cut.measured && cut.rateAtBudget! <= none.rateAtBudget!, 'an attempt limit can only lower the rate');
+      assert.equal(cut.rateAtBudget, rows.filter((r) => { const a = r.oracle!.accepts!.find((x) => x.fmr === c.fmr)!.queries; return a !== null && a <= 15; }).length / rows.length);
+      assert.ok(by.get('round-1')!.measured);
+    }
+    const md = fs.readFileSync(path.join(out.auditDir, 'report.md'), 'utf8');
+    assert.match(md, /\| mitigation \| threshold \| queries to 50 % \| queries to 90 %/);
+    const html = fs.readFileSync(path.join(out.auditDir, 'report.html'), 'utf8');
+    assert.match(html, /<section id="oracle">.*<svg role="img" aria-label="success rate against oracle queries"/s);
+  });
+
+  it('decision search, simulated: the accepted photo is the face found, so its own score passes the threshold', async () => {
+    const logs: string[] = [];
+    const { out, rows } = await audit('decision', { oracle: { kind: 'decision' }, attacker: { template: 'none', queries: 30 }, mitigations: ['round-2', 'attempt-limit:5'] }, {}, logs);
+    assert.equal(out.state, 'finished');
+    assert.ok(logs.some((l) => /threat model: decision oracle: the attacker's photos submitted ranked by hubness.*42 photos ordered/.test(l)), logs.join('\n'));
+    const thr = out.report.verdicts[0].points[0].threshold;
+    let accepted = 0;
+    for (const r of rows) {
+      const a = r.oracle!.accepts!;
+      assert.equal(a.length, 1);
+      assert.equal(a[0].threshold, thr);
+      if (a[0].queries === null) { assert.equal(r.oracle!.queries, 30); continue; }
+      accepted++;
+      assert.equal(r.oracle!.queries, a[0].queries, 'the search stops at the first accept');
+      // The face scored is the accepted reference crop: the audited encoder scores it as the simulated system did.
+      assert.ok((r.attack!.direct.cosine ?? -1) > thr - 0.01, `row ${r.row}: accepted at query ${a[0].queries} but scores ${r.attack!.direct.cosine} (threshold ${thr})`);
+    }
+    assert.ok(accepted > 0, 'some subject is accepted within 30 photos at FMR 1e-2');
+    schemaOk(out.report);
+    const m = out.report.oracle!.mitigations;
+    assert.deepEqual(m.map((x) => [x.mitigation, x.measured]), [['none (as configured)', true], ['round-2', false], ['attempt-limit:5', true]]);
+    assert.match(m[1].note ?? '', /does not change what a decision oracle answers/);
+  });
+
+  it('through serve-verifier: an unknown subject and a locked-out subject are marked, the rest scored, the service\'s count equal to the audit\'s; resuming keeps what was scored', async () => {
+    const store = JSON.parse(fs.readFileSync(path.join(aw.dir, 'store.json'), 'utf8')) as { id: string }[];
+    fs.writeFileSync(path.join(aw.dir, 'enrolled.json'), JSON.stringify(store.slice(1)));
+    const v = await openVerifier({ encoder: 'arcface512-faceplugin', templates: path.join(aw.dir, 'enrolled.json'), answer: 'decision', threshold: 0.3, attempts: 12, port: 0, host: '127.0.0.1', workspace: aw.dir });
+    try {
+      const threat = { oracle: { kind: 'decision', service: { url: v.url, retries: 2, backoffMs: 10 } }, attacker: { template: 'none', queries: 20 }, mitigations: ['attempt-limit:5', 'round-1'] };
+      const first = await runAudit(aw.config({ threat, outDir: 'audits/decision-service', templates: 'store.json' }), ctxFor(aw.dir), { cacheDir: aw.cacheDir, workers: 0, maxChunks: 1 });
+      assert.equal(first.state, 'stopped');
+      const { out, rows } = await audit('decision-service', threat, { templates: 'store.json' });
+      assert.equal(out.state, 'finished');
+      assert.match(rows[0].failure ?? '', /^oracle: unknown-subject/);
+      const locked = rows.filter((r) => /locked-out/.test(r.oracle?.error ?? ''));
+      assert.ok(locked.length > 0 && locked.length < rows.length - 1, `${locked.length} subjects locked out`);
+      for (const r of locked) assert.equal(r.oracle!.queries, 13, 'locked out at its 13th query (attempt limit 12)');
+      const scored = rows.filter((r) => r.attack);
+      assert.equal(scored.length, rows.length - 1 - locked.length, 'every subject but the failed ones is scored');
+      const st = v.stats();
+      assert.equal(st.total, rows.reduce((a, r) => a + r.oracle!.queries, 0), `the service counted ${st.total}`);
+      assert.equal(st.queries[store[0].id], 1);
+      assert.ok(rows.every((r) => r.oracle!.accepts!.every((a) => a.fmr === null)), 'a live service accepts at its own threshold, not at an operating point');
+      const m = out.report.oracle!.mitigations;
+      assert.equal(m.find((x) => x.mitigation === 'round-1')?.measured, false);
+      assert.equal(m.find((x) => x.mitigation === 'attempt-limit:5')?.measured, true);
+      schemaOk(out.report);
+    } finally {
+      await v.close();
+    }
+  });
+});
