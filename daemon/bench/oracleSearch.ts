@@ -20,7 +20,10 @@
  *   service's own count beside the attack's.
  *
  *   node out/daemon/bench/oracleSearch.js [--decision] [--service] [--attempts N] [--subjects 30] [--probes 100] [--train 3000] [--decimals 2] [--queries 100,300,1000]
- *   node out/daemon/bench/oracleSearch.js --decision [--master 1000] [--group 5] [--steps 0] [--subjects 300] [--queries 1000,10000]
+ *   --validate (with --master): the settings' check on the attacker's side only — its own identities split 80 / 20
+ *   (seeded), faces built from the 80 %'s photos and identities, and the 20 % (first photo each) no 80 % photo
+ *   matches at 1e-4 counted as newly matched by the faces. No held-out subject is read.
+ *   node out/daemon/bench/oracleSearch.js --decision [--master 1000] [--group 5] [--steps 0] [--validate] [--subjects 300] [--queries 1000,10000]
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -34,7 +37,7 @@ import { loadEncoderById } from '../encoders/load';
 import { findEncoderConfig } from '../encoders/registry';
 import { loadPcaFaceModel } from '../attack/faceModel/pca';
 import { firstAccepts, hubOrders, type ExtraCandidates } from '../attack/oracle/decisionSearch';
-import { synthesiseMasterFaces, type MasterFaces } from '../attack/oracle/masterFaces';
+import { synthesiseMasterFaces, uncoveredRows, type MasterFaces } from '../attack/oracle/masterFaces';
 import { fitProbeMap, probeStart } from '../attack/oracle/probeMap';
 import { cosine } from '../attack/oracle/scoreRecovery';
 import { QueryOracle } from '../attack/search/oracle';
@@ -47,15 +50,16 @@ import { VerifierClient } from '../encoders/verifierClient';
 import { SubjectOracleError } from '../protocol/verifierApi';
 import type { Encoder } from '../encoders/types';
 
-interface Options { master: number; group: number; steps: number; attackerEncoder?: string; service: boolean; attempts?: number; decision: boolean; subjects: number; probes: number; train: number; decimals?: number; queries: number[]; encoder: string; faceModel: string; sigma: number; learningRate: number }
+interface Options { validate: boolean; master: number; group: number; steps: number; attackerEncoder?: string; service: boolean; attempts?: number; decision: boolean; subjects: number; probes: number; train: number; decimals?: number; queries: number[]; encoder: string; faceModel: string; sigma: number; learningRate: number }
 
 function parse(argv: string[]): Options {
-  const o: Options = { master: 0, group: 5, steps: 0, service: false, decision: false, subjects: 30, probes: 100, train: 3000, queries: [100, 300, 1000], encoder: 'arcface512-faceplugin', faceModel: path.join('.cache', 'embeddings', 'facemodels', 'pca-1d003e55085f1e36'), sigma: 0.5, learningRate: 0.1 };
+  const o: Options = { validate: false, master: 0, group: 5, steps: 0, service: false, decision: false, subjects: 30, probes: 100, train: 3000, queries: [100, 300, 1000], encoder: 'arcface512-faceplugin', faceModel: path.join('.cache', 'embeddings', 'facemodels', 'pca-1d003e55085f1e36'), sigma: 0.5, learningRate: 0.1 };
   for (let i = 0; i < argv.length; i += 2) {
     const v = argv[i + 1];
     if (argv[i] === '--decision') { o.decision = true; i--; } else if (argv[i] === '--subjects') o.subjects = Number(v);
     else if (argv[i] === '--probes') o.probes = Number(v);
     else if (argv[i] === '--master') o.master = Number(v);
+    else if (argv[i] === '--validate') { o.validate = true; i--; }
     else if (argv[i] === '--group') o.group = Number(v);
     else if (argv[i] === '--steps') o.steps = Number(v);
     else if (argv[i] === '--train') o.train = Number(v);
@@ -152,6 +156,23 @@ async function decision(o: Options, L: Lfw): Promise<void> {
       console.log(`${name} @FMR ${L.fmrs[k]} | ${o.queries.map((q) => pct(res.map((r) => r.photo >= 0 && r.queries <= q))).join(' | ')}${name.startsWith('hub+master') ? ` | first accept by a synthesised face: ${bySynth}` : ''}`);
     }
   }
+}
+
+/** `--validate`: the master faces' settings judged on a validation part of the attacker's own identities. */
+async function validateMaster(o: Options, L: Lfw): Promise<void> {
+  const t0 = Date.now();
+  const idOf = (r: number) => L.set.identities[r];
+  const own = [...new Set(L.trainIdx.map(idOf))].sort();
+  const val = new Set(seededShuffle(own.slice(), 11).slice(0, Math.round(own.length * 0.2)));
+  const fitRows = L.trainIdx.filter((r) => !val.has(idOf(r)));
+  const firsts = (rs: number[]) => { const seen = new Set<string>(); return rs.filter((r) => !seen.has(idOf(r)) && seen.add(idOf(r))); };
+  const popRows = firsts(fitRows), valRows = firsts(L.trainIdx.filter((r) => val.has(idOf(r))));
+  const pool = rows(L.set.embeddings, L.dim, fitRows), poolIds = fitRows.map(idOf);
+  const valT = rows(L.set.embeddings, L.dim, valRows);
+  const open = uncoveredRows(pool, poolIds, valT, valRows.map(idOf), L.dim, L.thr[1]);
+  const mf = await masterFaces(o, L, pool, poolIds, rows(L.set.embeddings, L.dim, popRows), popRows.map(idOf));
+  const newly = open.filter((q) => mf.ids.some((_, k) => cosine(mf.templates.subarray(k * L.dim, (k + 1) * L.dim), valT.subarray(q * L.dim, (q + 1) * L.dim)) >= L.thr[1])).length;
+  console.log(`validation (own identities: ${popRows.length} fit, ${valRows.length} validation): ${mf.ids.length} faces (group ${o.group}, ${o.steps} steps), fit identities no photo covers ${mf.uncoveredBefore} → ${mf.uncoveredAfter}; validation identities no fit photo matches @${L.fmrs[1]}: ${open.length}, newly matched by a face: ${newly} (+${((100 * newly) / valRows.length).toFixed(1)} % of the validation identities); ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 }
 
 /**
@@ -299,11 +320,13 @@ async function scoreSearch(o: Options, L: Lfw): Promise<void> {
 
 async function main(): Promise<void> {
   const o = parse(process.argv.slice(2));
+  if (o.validate && !(o.master > 0 && o.decision)) throw new Error('--validate judges --master N faces of --decision');
   const t0 = Date.now();
   if (!o.decision || o.master) await initEngine({});
   const L = await openLfw(o);
   console.log(`LFW and thresholds: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-  if (o.decision) await decision(o, L); else await scoreSearch(o, L);
+  if (o.decision && o.validate) await validateMaster(o, L);
+  else if (o.decision) await decision(o, L); else await scoreSearch(o, L);
 }
 
 if (require.main === module) main().catch((e) => { console.error((e as Error).stack); process.exit(1); });
