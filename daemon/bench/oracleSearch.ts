@@ -6,6 +6,9 @@
  *
  * --decision: the first-accept curve of the hub order beside the random order (the naive baseline), from the
  *   cached embeddings (a real photo's answer is its cached template's cosine: no rendering involved).
+ *   --master N: also N synthesised faces (../attack/oracle/masterFaces.ts, built from the attacker's own photos
+ *   and identities only) merged into the hub order; a synthesised face's answer is the cosine of the template
+ *   the encoder computes on the rendered 8-bit image (checked against a PNG round trip) to the enrolled one.
  * default (score, no encoder): P probe photos answered once → ridge start (fitted on `--train` of the
  *   attacker's own photos, scored against each other as its own enrolled identities) → zeroth-order search on
  *   the answered score (rounded to `--decimals`), the system's real encoder in the loop for every rendered
@@ -17,6 +20,10 @@
  *   service's own count beside the attack's.
  *
  *   node out/daemon/bench/oracleSearch.js [--decision] [--service] [--attempts N] [--subjects 30] [--probes 100] [--train 3000] [--decimals 2] [--queries 100,300,1000]
+ *   --validate (with --master): the settings' check on the attacker's side only — its own identities split 80 / 20
+ *   (seeded), faces built from the 80 %'s photos and identities, and the 20 % (first photo each) no 80 % photo
+ *   matches at 1e-4 counted as newly matched by the faces. No held-out subject is read.
+ *   node out/daemon/bench/oracleSearch.js --decision [--master 1000] [--group 5] [--steps 0] [--validate] [--subjects 300] [--queries 1000,10000]
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -29,7 +36,8 @@ import { seededShuffle } from '../data/split';
 import { loadEncoderById } from '../encoders/load';
 import { findEncoderConfig } from '../encoders/registry';
 import { loadPcaFaceModel } from '../attack/faceModel/pca';
-import { firstAccepts, hubOrders } from '../attack/oracle/decisionSearch';
+import { firstAccepts, hubOrders, type ExtraCandidates } from '../attack/oracle/decisionSearch';
+import { synthesiseMasterFaces, uncoveredRows, type MasterFaces } from '../attack/oracle/masterFaces';
 import { fitProbeMap, probeStart } from '../attack/oracle/probeMap';
 import { cosine } from '../attack/oracle/scoreRecovery';
 import { QueryOracle } from '../attack/search/oracle';
@@ -42,14 +50,18 @@ import { VerifierClient } from '../encoders/verifierClient';
 import { SubjectOracleError } from '../protocol/verifierApi';
 import type { Encoder } from '../encoders/types';
 
-interface Options { attackerEncoder?: string; service: boolean; attempts?: number; decision: boolean; subjects: number; probes: number; train: number; decimals?: number; queries: number[]; encoder: string; faceModel: string; sigma: number; learningRate: number }
+interface Options { validate: boolean; master: number; group: number; steps: number; attackerEncoder?: string; service: boolean; attempts?: number; decision: boolean; subjects: number; probes: number; train: number; decimals?: number; queries: number[]; encoder: string; faceModel: string; sigma: number; learningRate: number }
 
 function parse(argv: string[]): Options {
-  const o: Options = { service: false, decision: false, subjects: 30, probes: 100, train: 3000, queries: [100, 300, 1000], encoder: 'arcface512-faceplugin', faceModel: path.join('.cache', 'embeddings', 'facemodels', 'pca-1d003e55085f1e36'), sigma: 0.5, learningRate: 0.1 };
+  const o: Options = { validate: false, master: 0, group: 5, steps: 0, service: false, decision: false, subjects: 30, probes: 100, train: 3000, queries: [100, 300, 1000], encoder: 'arcface512-faceplugin', faceModel: path.join('.cache', 'embeddings', 'facemodels', 'pca-1d003e55085f1e36'), sigma: 0.5, learningRate: 0.1 };
   for (let i = 0; i < argv.length; i += 2) {
     const v = argv[i + 1];
     if (argv[i] === '--decision') { o.decision = true; i--; } else if (argv[i] === '--subjects') o.subjects = Number(v);
     else if (argv[i] === '--probes') o.probes = Number(v);
+    else if (argv[i] === '--master') o.master = Number(v);
+    else if (argv[i] === '--validate') { o.validate = true; i--; }
+    else if (argv[i] === '--group') o.group = Number(v);
+    else if (argv[i] === '--steps') o.steps = Number(v);
     else if (argv[i] === '--train') o.train = Number(v);
     else if (argv[i] === '--decimals') o.decimals = Number(v);
     else if (argv[i] === '--attempts') o.attempts = Number(v);
@@ -105,22 +117,106 @@ async function decision(o: Options, L: Lfw): Promise<void> {
   const pool = rows(L.set.embeddings, L.dim, L.trainIdx), poolIds = L.trainIdx.map((r) => L.set.identities[r]);
   const popIds = popRows.map((r) => L.set.identities[r]);
   const maxQ = Math.max(...o.queries);
+  if (o.master && o.attackerEncoder) throw new Error('--master builds the faces with the copy (the system\'s encoder); it does not combine with --attacker-encoder');
   // The attacker ranks with its own encoder (attacker.encoder "other") at its own thresholds, or with the copy.
   const view = o.attackerEncoder ? await otherView(o.attackerEncoder, L) : { emb: L.set.embeddings, dim: L.dim, thr: L.thr };
   const hubs = hubOrders(rows(view.emb, view.dim, L.trainIdx), poolIds, rows(view.emb, view.dim, popRows), popIds, view.dim, { thresholds: view.thr, looser: view.thr[0] - 0.05 });
   if (o.attackerEncoder) console.log(`hub order ranked with ${o.attackerEncoder} (the attacker's other encoder) at its own thresholds ${view.thr.map((t) => t.toFixed(4)).join(', ')}`);
   const orders: Record<string, Int32Array> = { random: Int32Array.from(seededShuffle(L.trainIdx.map((_, k) => k), 2)), ...Object.fromEntries(L.fmrs.map((f, k) => [`hub@${f}`, hubs[k]])) };
   console.log(`decision oracle: ${L.trainIdx.length} attacker photos (population ${popRows.length} own identities), ${L.subjects.length} held-out subjects; thresholds ${L.thr.map((t, k) => `${t.toFixed(4)} @FMR ${L.fmrs[k]}`).join(', ')}; orders ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  // Candidates: the photos, then (with --master) the synthesised faces at index poolN + j.
+  let candidates = pool;
+  if (o.master) {
+    const t1 = Date.now();
+    const mf = await masterFaces(o, L, pool, poolIds, rows(L.set.embeddings, L.dim, popRows), popIds);
+    const t2 = Date.now();
+    const extra: ExtraCandidates = { templates: mf.templates, ids: mf.ids };
+    const withMaster = hubOrders(pool, poolIds, rows(L.set.embeddings, L.dim, popRows), popIds, L.dim, { thresholds: L.thr, looser: L.thr[0] - 0.05, extra });
+    L.fmrs.forEach((f, k) => { orders[`hub+master@${f}`] = withMaster[k]; });
+    candidates = new Float32Array(pool.length + mf.templates.length);
+    candidates.set(pool);
+    candidates.set(mf.templates, pool.length);
+    const firstMaster = withMaster.map((ord) => ord.findIndex((p) => p >= L.trainIdx.length));
+    console.log(`master faces: ${mf.ids.length} synthesised (group ${o.group}, ${o.steps} refinement steps; ${mf.copyQueries} free copy queries), own identities no photo covers @${L.fmrs[1]} ${mf.uncoveredBefore} → ${mf.uncoveredAfter}; ${((t2 - t1) / 1000).toFixed(0)} s; order with them ${((Date.now() - t2) / 1000).toFixed(0)} s; first synthesised face at query ${firstMaster.map((x, k) => `${x + 1} @${L.fmrs[k]}`).join(', ')}`);
+  }
+  const ans = (k: number, subject: string, p: number) => cosine(candidates.subarray(p * L.dim, (p + 1) * L.dim), L.emb(L.firstOf.get(subject)!)) >= L.thr[k];
   const lk = lookalike(L);
   console.log(`lookalike (nearest attacker photo to the enrolled template): ${L.fmrs.map((f, k) => `${pct(lk[k])} @${f}`).join(', ')}`);
+  if (o.master) {
+    const nPool = L.trainIdx.length, nAll = candidates.length / L.dim;
+    const any = (k: number, from: number, to: number) => L.subjects.map((s) => { for (let p = from; p < to; p++) if (ans(k, s, p)) return true; return false; });
+    console.log(`ceiling (subjects any candidate matches): photos ${L.fmrs.map((f, k) => `${pct(any(k, 0, nPool))} @${f}`).join(', ')}; synthesised faces alone ${L.fmrs.map((f, k) => `${pct(any(k, nPool, nAll))} @${f}`).join(', ')}; photos + synthesised ${L.fmrs.map((f, k) => `${pct(any(k, 0, nAll))} @${f}`).join(', ')}`);
+  }
   console.log(`order (system threshold) | ${o.queries.map((q) => `≤${q}`).join(' | ')}`);
   for (const [name, order] of Object.entries(orders)) {
     for (let k = 0; k < L.fmrs.length; k++) {
-      if (name.startsWith('hub@') && name !== `hub@${L.fmrs[k]}`) continue;
-      const decide = async (subject: string, photo: number) => cosine(pool.subarray(photo * L.dim, (photo + 1) * L.dim), L.emb(L.firstOf.get(subject)!)) >= L.thr[k];
-      const res = await firstAccepts(L.subjects, order, decide, maxQ);
-      console.log(`${name} @FMR ${L.fmrs[k]} | ${o.queries.map((q) => pct(res.map((r) => r.photo >= 0 && r.queries <= q))).join(' | ')}`);
+      if (name.includes('@') && !name.endsWith(`@${L.fmrs[k]}`)) continue;
+      const res = await firstAccepts(L.subjects, order, async (subject, p) => ans(k, subject, p), maxQ);
+      const bySynth = res.filter((r) => r.photo >= L.trainIdx.length).length;
+      console.log(`${name} @FMR ${L.fmrs[k]} | ${o.queries.map((q) => pct(res.map((r) => r.photo >= 0 && r.queries <= q))).join(' | ')}${name.startsWith('hub+master') ? ` | first accept by a synthesised face: ${bySynth}` : ''}`);
     }
+  }
+}
+
+/** `--validate`: the master faces' settings judged on a validation part of the attacker's own identities. */
+async function validateMaster(o: Options, L: Lfw): Promise<void> {
+  const t0 = Date.now();
+  const idOf = (r: number) => L.set.identities[r];
+  const own = [...new Set(L.trainIdx.map(idOf))].sort();
+  const val = new Set(seededShuffle(own.slice(), 11).slice(0, Math.round(own.length * 0.2)));
+  const fitRows = L.trainIdx.filter((r) => !val.has(idOf(r)));
+  const firsts = (rs: number[]) => { const seen = new Set<string>(); return rs.filter((r) => !seen.has(idOf(r)) && seen.add(idOf(r))); };
+  const popRows = firsts(fitRows), valRows = firsts(L.trainIdx.filter((r) => val.has(idOf(r))));
+  const pool = rows(L.set.embeddings, L.dim, fitRows), poolIds = fitRows.map(idOf);
+  const valT = rows(L.set.embeddings, L.dim, valRows);
+  const open = uncoveredRows(pool, poolIds, valT, valRows.map(idOf), L.dim, L.thr[1]);
+  const mf = await masterFaces(o, L, pool, poolIds, rows(L.set.embeddings, L.dim, popRows), popRows.map(idOf));
+  const newly = open.filter((q) => mf.ids.some((_, k) => cosine(mf.templates.subarray(k * L.dim, (k + 1) * L.dim), valT.subarray(q * L.dim, (q + 1) * L.dim)) >= L.thr[1])).length;
+  console.log(`validation (own identities: ${popRows.length} fit, ${valRows.length} validation): ${mf.ids.length} faces (group ${o.group}, ${o.steps} steps), fit identities no photo covers ${mf.uncoveredBefore} → ${mf.uncoveredAfter}; validation identities no fit photo matches @${L.fmrs[1]}: ${open.length}, newly matched by a face: ${newly} (+${((100 * newly) / valRows.length).toFixed(1)} % of the validation identities); ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+}
+
+/**
+ * The synthesised faces of the decision bench, from the attacker's photos and own identities only: rendered by
+ * its PCA face model, rounded to 8 bits as a submitted PNG would be, and encoded by the copy (once each).
+ */
+async function masterFaces(o: Options, L: Lfw, pool: Float32Array, poolIds: string[], population: Float32Array, popIds: string[]): Promise<MasterFaces> {
+  const model = loadPcaFaceModel(o.faceModel);
+  if (!model) throw new Error(`no PCA face model in ${o.faceModel}`);
+  const encoder = await loadEncoderById(o.encoder);
+  const K = model.latentDim, S = encoder.inputSize;
+  const images = (z: Float32Array, n: number) => tf.tidy(() => {
+    const x = model.render(tf.tensor2d(z, [n, K]));
+    return tf.div(tf.round(tf.mul(x.shape[1] === S ? x : tf.image.resizeBilinear(x, [S, S], false, true), 255)), 255) as tf.Tensor4D;
+  });
+  const embed = async (z: Float32Array, n: number) => {
+    const out = new Float32Array(n * L.dim);
+    for (let s = 0; s < n; s += 128) {
+      const m = Math.min(128, n - s);
+      const x = images(z.subarray(s * K, (s + m) * K), m);
+      try { (await encoder.embed(x)).forEach((e, i) => out.set(e, (s + i) * L.dim)); } finally { x.dispose(); }
+    }
+    return out;
+  };
+  try {
+    const mf = await synthesiseMasterFaces(embed, K, pool, poolIds, population, popIds, L.dim, { count: o.master, threshold: L.thr[1], groupSize: o.group, steps: o.steps, seed: 0, clamp: (z) => model.clampLatents(z) });
+    // The check: the kept templates are the encoder's on the rendered image — re-render 16, send them through a PNG and back, encode again.
+    const n = Math.min(16, mf.ids.length);
+    const x = images(mf.latents.subarray(0, n * K), n);
+    const px = Uint8Array.from(await tf.tidy(() => tf.round(tf.mul(x, 255))).data());
+    x.dispose();
+    let worst = 1;
+    for (let i = 0; i < n; i++) {
+      const { data } = await sharp(Buffer.from(await sharp(Buffer.from(px.subarray(i * S * S * 3, (i + 1) * S * S * 3)), { raw: { width: S, height: S, channels: 3 } }).png().toBuffer())).raw().toBuffer({ resolveWithObject: true });
+      const t = tf.tidy(() => tf.div(tf.cast(tf.tensor4d(new Uint8Array(data), [1, S, S, 3], 'int32'), 'float32'), 255) as tf.Tensor4D);
+      const e = (await encoder.embed(t))[0];
+      t.dispose();
+      worst = Math.min(worst, cosine(e, mf.templates.subarray(i * L.dim, (i + 1) * L.dim)));
+    }
+    console.log(`check: ${n} synthesised faces re-rendered, through PNG and back, encoded again: lowest cosine to the kept template ${worst.toFixed(6)}`);
+    return mf;
+  } finally {
+    encoder.dispose();
+    model.dispose();
   }
 }
 
@@ -224,11 +320,13 @@ async function scoreSearch(o: Options, L: Lfw): Promise<void> {
 
 async function main(): Promise<void> {
   const o = parse(process.argv.slice(2));
+  if (o.validate && !(o.master > 0 && o.decision)) throw new Error('--validate judges --master N faces of --decision');
   const t0 = Date.now();
-  if (!o.decision) await initEngine({});
+  if (!o.decision || o.master) await initEngine({});
   const L = await openLfw(o);
   console.log(`LFW and thresholds: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-  if (o.decision) await decision(o, L); else await scoreSearch(o, L);
+  if (o.decision && o.validate) await validateMaster(o, L);
+  else if (o.decision) await decision(o, L); else await scoreSearch(o, L);
 }
 
 if (require.main === module) main().catch((e) => { console.error((e as Error).stack); process.exit(1); });

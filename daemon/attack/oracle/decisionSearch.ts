@@ -24,14 +24,32 @@ export interface HubOrderOptions {
   thresholds: readonly number[];
   /** Looser threshold whose neighbour count ranks the photos that cover nothing new. */
   looser: number;
+  /** Candidates beyond the pool (e.g. synthesised faces, ./masterFaces.ts), ranked with it: order index poolN + j is extra row j. */
+  extra?: ExtraCandidates;
+}
+
+/** Faces beyond the attacker's photos, each submitted like a photo (one counted query). */
+export interface ExtraCandidates {
+  /** [m, dim] unit rows: the attacker's encoder's templates of the faces as submitted. */
+  templates: Float32Array;
+  /** Each row's identity (a face never covers its own): e.g. `master:3` for a synthesised face, which is no one's. */
+  ids: readonly string[];
 }
 
 /**
- * Orders of `poolIds.length` photos ([n, dim] unit rows) by greedy coverage of the population templates
- * ([m, dim] unit rows), one per threshold; `poolIds` / `popIds` name each row's identity (a photo never
- * covers its own).
+ * Orders of `poolIds.length` photos ([n, dim] unit rows), and of `o.extra`'s candidates after them, by greedy
+ * coverage of the population templates ([m, dim] unit rows), one per threshold; `poolIds` / `popIds` name each
+ * row's identity (a photo never covers its own).
  */
 export function hubOrders(pool: Float32Array, poolIds: readonly string[], population: Float32Array, popIds: readonly string[], dim: number, o: HubOrderOptions): Int32Array[] {
+  if (o.extra) {
+    if (o.extra.templates.length !== o.extra.ids.length * dim) throw new Error(`hub order: ${o.extra.ids.length} extra candidates do not fit ${o.extra.templates.length} values of ${dim}`);
+    const both = new Float32Array(pool.length + o.extra.templates.length);
+    both.set(pool);
+    both.set(o.extra.templates, pool.length);
+    pool = both;
+    poolIds = [...poolIds, ...o.extra.ids];
+  }
   const poolN = poolIds.length, popN = popIds.length;
   if (pool.length !== poolN * dim || population.length !== popN * dim) throw new Error(`hub order: ${poolN} / ${popN} rows do not fit ${pool.length} / ${population.length} values of ${dim}`);
   if (o.thresholds.some((t) => !(o.looser <= t))) throw new Error(`hub order: the looser threshold ${o.looser} is above a threshold (${o.thresholds.join(', ')})`);
