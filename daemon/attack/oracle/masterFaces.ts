@@ -94,6 +94,98 @@ export function uncoveredRows(pool: Float32Array, poolIds: readonly string[], po
  * Greedy master faces over the attacker's own identities: the photos' coverage first, then faces aimed at
  * groups of the identities still uncovered, until `count` faces. Deterministic for a seed and a deterministic `embed`.
  */
+/** Where the seeding of groups stands: the seeded order of uncovered identities, the next one, this round's gain. */
+interface GroupCursor { seedOrder: number[]; next: number; roundGain: number; seeded: Uint8Array }
+
+/** A batch of groups: an uncovered seed and its nearest uncovered identities not yet grouped (rows of `uT`). */
+function nextGroups(c: GroupCursor, uT: Float32Array, dim: number, covered: Uint8Array, groupSize: number, want: number): number[][] {
+  const U = c.seedOrder.length, groups: number[][] = [];
+  while (groups.length < want) {
+    if (c.next === U) {
+      // Every uncovered identity has been aimed at: another round at those still uncovered, while rounds gain.
+      if (!c.roundGain || groups.length) break;
+      c.roundGain = 0;
+      c.next = 0;
+      c.seeded.fill(0);
+    }
+    const s = c.seedOrder[c.next++];
+    if (covered[s] || c.seeded[s]) continue;
+    const near: [number, number][] = [];
+    for (let j = 0; j < U; j++) if (j !== s && !covered[j] && !c.seeded[j]) near.push([dot(uT, s, uT, j, dim), j]);
+    near.sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+    const g = [s, ...near.slice(0, groupSize - 1).map(([, j]) => j)];
+    g.forEach((j) => { c.seeded[j] = 1; });
+    groups.push(g);
+  }
+  return groups;
+}
+
+/** The unit centroid of each group's templates, [groups, dim]. */
+function groupCentroids(groups: readonly number[][], uT: Float32Array, dim: number): Float32Array {
+  const centroid = new Float32Array(groups.length * dim);
+  groups.forEach((g, k) => {
+    for (const j of g) for (let d = 0; d < dim; d++) centroid[k * dim + d] += uT[j * dim + d];
+    let norm = 0;
+    for (let d = 0; d < dim; d++) norm += centroid[k * dim + d] ** 2;
+    norm = Math.sqrt(norm) || 1;
+    for (let d = 0; d < dim; d++) centroid[k * dim + d] /= norm;
+  });
+  return centroid;
+}
+
+/** What the refinement needs of the synthesis: the counted copy, the seeded noise, the clamp, the uncovered templates. */
+interface RefineContext {
+  ask(z: Float32Array, n: number): Promise<Float32Array>;
+  gauss(): number;
+  clamp(z: Float32Array): void;
+  uT: Float32Array;
+  o: MasterFaceOptions;
+  latentDim: number;
+  dim: number;
+}
+
+/** Raises each group's cosines up to threshold + margin: antithetic zeroth-order steps on the copy; the best latents kept. */
+async function refineGroups(ctx: RefineContext, z0: Float32Array, e0: Float32Array, groups: number[][]): Promise<{ z: Float32Array; e: Float32Array }> {
+  const { ask, gauss, clamp, uT, o, latentDim: K, dim } = ctx;
+  const n = groups.length;
+  const score = (e: Float32Array, k: number, row: number) => {
+    let s = 0;
+    for (const j of groups[k]) s += Math.min(dot(e, row, uT, j, dim), o.threshold + o.margin);
+    return s / groups[k].length;
+  };
+  const z = Float32Array.from(z0), best = Float32Array.from(z0), bestE = Float32Array.from(e0);
+  const bestS = Float64Array.from({ length: n }, (_, k) => score(e0, k, k));
+  for (let step = 0; step < o.steps; step++) {
+    const D = o.directions, probes = new Float32Array(n * 2 * D * K), dirs = new Float32Array(n * D * K);
+    for (let i = 0; i < dirs.length; i++) dirs[i] = gauss();
+    for (let k = 0; k < n; k++) for (let d = 0; d < D; d++) for (let c = 0; c < K; c++) {
+      const u = dirs[(k * D + d) * K + c] * o.sigma, zc = z[k * K + c];
+      probes[((k * D + d) * 2) * K + c] = zc + u;
+      probes[((k * D + d) * 2 + 1) * K + c] = zc - u;
+    }
+    clamp(probes);
+    const pe = await ask(probes, n * 2 * D);
+    for (let k = 0; k < n; k++) {
+      const g = new Float64Array(K);
+      for (let d = 0; d < D; d++) {
+        const r = (k * D + d) * 2, diff = score(pe, k, r) - score(pe, k, r + 1);
+        for (let c = 0; c < K; c++) g[c] += diff * dirs[(k * D + d) * K + c];
+      }
+      let norm = 0;
+      for (let c = 0; c < K; c++) norm += g[c] * g[c];
+      norm = Math.sqrt(norm);
+      if (norm > 0) for (let c = 0; c < K; c++) z[k * K + c] += (o.learningRate * Math.sqrt(K) * g[c]) / norm;
+    }
+    clamp(z);
+    const ce = await ask(z, n);
+    for (let k = 0; k < n; k++) {
+      const s = score(ce, k, k);
+      if (s > bestS[k]) { bestS[k] = s; best.set(z.subarray(k * K, (k + 1) * K), k * K); bestE.set(ce.subarray(k * dim, (k + 1) * dim), k * dim); }
+    }
+  }
+  return { z: best, e: bestE };
+}
+
 export async function synthesiseMasterFaces(embed: EmbedLatents, latentDim: number, pool: Float32Array, poolIds: readonly string[], population: Float32Array, popIds: readonly string[], dim: number, opts: Partial<MasterFaceOptions> & Pick<MasterFaceOptions, 'count' | 'threshold'>): Promise<MasterFaces> {
   const o: MasterFaceOptions = { ...MASTER_FACE_DEFAULTS, ...opts };
   if (!(Number.isInteger(o.count) && o.count >= 0)) throw new Error(`master faces: count must be a whole number ≥ 0, got ${o.count}`);
@@ -121,97 +213,33 @@ export async function synthesiseMasterFaces(embed: EmbedLatents, latentDim: numb
   const U = open.length;
   const uT = new Float32Array(U * dim);
   open.forEach((q, i) => uT.set(population.subarray(q * dim, (q + 1) * dim), i * dim));
-  const covered = new Uint8Array(U), seeded = new Uint8Array(U);
+  const covered = new Uint8Array(U);
   // Seeds in a seeded order, so different seeds give different faces.
   const seedOrder = Array.from({ length: U }, (_, i) => i);
   for (let i = U - 1; i > 0; i--) { const j = Math.floor(rand() * (i + 1)); [seedOrder[i], seedOrder[j]] = [seedOrder[j], seedOrder[i]]; }
-  let next = 0, roundGain = 0;
+  const cursor: GroupCursor = { seedOrder, next: 0, roundGain: 0, seeded: new Uint8Array(U) };
 
   const latents: number[] = [], templates: number[] = [], gains: number[] = [];
   while (gains.length < o.count) {
     // 3. A batch of groups: an uncovered seed and its nearest uncovered, not yet grouped identities.
-    const groups: number[][] = [];
-    while (groups.length < Math.min(o.batch, o.count - gains.length)) {
-      if (next === U) {
-        // Every uncovered identity has been aimed at: another round at those still uncovered, while rounds gain.
-        if (!roundGain || groups.length) break;
-        roundGain = 0;
-        next = 0;
-        seeded.fill(0);
-      }
-      const s = seedOrder[next++];
-      if (covered[s] || seeded[s]) continue;
-      const near: [number, number][] = [];
-      for (let j = 0; j < U; j++) if (j !== s && !covered[j] && !seeded[j]) near.push([dot(uT, s, uT, j, dim), j]);
-      near.sort((a, b) => b[0] - a[0] || a[1] - b[1]);
-      const g = [s, ...near.slice(0, o.groupSize - 1).map(([, j]) => j)];
-      g.forEach((j) => { seeded[j] = 1; });
-      groups.push(g);
-    }
+    const groups = nextGroups(cursor, uT, dim, covered, o.groupSize, Math.min(o.batch, o.count - gains.length));
     if (!groups.length) break;
     const n = groups.length;
-    const centroid = new Float32Array(n * dim);
-    groups.forEach((g, k) => {
-      for (const j of g) for (let d = 0; d < dim; d++) centroid[k * dim + d] += uT[j * dim + d];
-      let norm = 0;
-      for (let d = 0; d < dim; d++) norm += centroid[k * dim + d] ** 2;
-      norm = Math.sqrt(norm) || 1;
-      for (let d = 0; d < dim; d++) centroid[k * dim + d] /= norm;
-    });
+    const centroid = groupCentroids(groups, uT, dim);
     const z = applyRidge(map, centroid, n);
     clamp(z);
     let e = await ask(z, n), zz = z;
-    // 4. Refinement: raise the group's cosines up to threshold + margin (antithetic zeroth-order steps on the copy).
-    if (o.steps > 0) ({ z: zz, e } = await refine(z, e, groups));
+    // 4. Refinement (refineGroups).
+    if (o.steps > 0) ({ z: zz, e } = await refineGroups({ ask, gauss, clamp, uT, o, latentDim, dim }, z, e, groups));
     // 5. Keep every face; count what it newly covers among the uncovered own identities.
     for (let k = 0; k < n; k++) {
       let gain = 0;
       for (let j = 0; j < U; j++) if (!covered[j] && dot(e, k, uT, j, dim) >= o.threshold) { covered[j] = 1; gain++; }
       gains.push(gain);
-      roundGain += gain;
+      cursor.roundGain += gain;
       for (let d = 0; d < latentDim; d++) latents.push(zz[k * latentDim + d]);
       for (let d = 0; d < dim; d++) templates.push(e[k * dim + d]);
     }
-  }
-
-  async function refine(z0: Float32Array, e0: Float32Array, groups: number[][]): Promise<{ z: Float32Array; e: Float32Array }> {
-    const n = groups.length, K = latentDim;
-    const score = (e: Float32Array, k: number, row: number) => {
-      let s = 0;
-      for (const j of groups[k]) s += Math.min(dot(e, row, uT, j, dim), o.threshold + o.margin);
-      return s / groups[k].length;
-    };
-    const z = Float32Array.from(z0), best = Float32Array.from(z0), bestE = Float32Array.from(e0);
-    const bestS = Float64Array.from({ length: n }, (_, k) => score(e0, k, k));
-    for (let step = 0; step < o.steps; step++) {
-      const D = o.directions, probes = new Float32Array(n * 2 * D * K), dirs = new Float32Array(n * D * K);
-      for (let i = 0; i < dirs.length; i++) dirs[i] = gauss();
-      for (let k = 0; k < n; k++) for (let d = 0; d < D; d++) for (let c = 0; c < K; c++) {
-        const u = dirs[(k * D + d) * K + c] * o.sigma, zc = z[k * K + c];
-        probes[((k * D + d) * 2) * K + c] = zc + u;
-        probes[((k * D + d) * 2 + 1) * K + c] = zc - u;
-      }
-      clamp(probes);
-      const pe = await ask(probes, n * 2 * D);
-      for (let k = 0; k < n; k++) {
-        const g = new Float64Array(K);
-        for (let d = 0; d < D; d++) {
-          const r = (k * D + d) * 2, diff = score(pe, k, r) - score(pe, k, r + 1);
-          for (let c = 0; c < K; c++) g[c] += diff * dirs[(k * D + d) * K + c];
-        }
-        let norm = 0;
-        for (let c = 0; c < K; c++) norm += g[c] * g[c];
-        norm = Math.sqrt(norm);
-        if (norm > 0) for (let c = 0; c < K; c++) z[k * K + c] += (o.learningRate * Math.sqrt(K) * g[c]) / norm;
-      }
-      clamp(z);
-      const ce = await ask(z, n);
-      for (let k = 0; k < n; k++) {
-        const s = score(ce, k, k);
-        if (s > bestS[k]) { bestS[k] = s; best.set(z.subarray(k * K, (k + 1) * K), k * K); bestE.set(ce.subarray(k * dim, (k + 1) * dim), k * dim); }
-      }
-    }
-    return { z: best, e: bestE };
   }
 
   const count = gains.length;
