@@ -14,6 +14,7 @@ import { Value } from '@sinclair/typebox/value';
 import { assertRunConfig, SearchSurrogateSchema, type RunConfig, type SearchSurrogateConfig, type TunedRecord } from '../../protocol/runConfig';
 import { resolveSurrogate, usableSurrogates } from '../../decoder/surrogate';
 import type { AlignmentSpec } from '../../data/templates';
+import { JobCancelledError } from '../../runs/attackContext';
 import { invertTargets, openFaceDetector } from '../invert';
 import { planAttack, runAttackSpec, type AttackPlan } from '../plan';
 import type { PcaFaceModel } from '../faceModel/pca';
@@ -89,6 +90,8 @@ function realSearch(config: RunConfig, plan: AttackPlan, side: TrainingSide, sur
     const t0 = Date.now();
     const res = await invertTargets({ ...plan, faceModel: { kind: 'pca', components: p.components, clamp: config.faceModel.clamp }, search: { ...rest, queries, sigma: p.sigma, learningRate: p.learningRate, surrogate: withSurrogate } },
       s.model, s.targets, s.start, { signal: o.signal, workspaceDir: o.workspaceDir, cacheDir: o.cacheDir, log: o.log, photos: side.photos, ...(s.detect ? { detect: s.detect.detect } : {}) });
+    // A cancelled search's figures are partial: the tune stops rather than rank them.
+    if (res.aborted) throw new JobCancelledError();
     const cos = res.cosine ?? [];
     const mean = (a: ArrayLike<number>) => Array.from(a).reduce((x, y) => x + y, 0) / a.length;
     const score: PointScore = {
