@@ -113,9 +113,10 @@ export async function tuneRunConfig(json: Record<string, unknown>, file: string,
   if (why) throw new Error(`${file}: cannot tune: ${why}`);
   const frame: AlignmentSpec = { template: plan.enc.alignment.template, size: plan.enc.alignment.size };
   const queries = o.queries ?? config.search.queries;
-  const side = await loadTrainingSide(config, frame, o.workspaceDir, { cacheDir: o.cacheDir, workers: o.workers });
+  // Before the data: a refused surrogate is a config error, said before minutes of embedding.
   const choice = chooseSurrogate(config, frame, o.workspaceDir);
   o.log(choice.encoder ? 'info' : 'warn', `surrogate: ${choice.why}`);
+  const side = await loadTrainingSide(config, frame, o.workspaceDir, { cacheDir: o.cacheDir, workers: o.workers });
   const surrogate = choice.encoder ? Value.Default(SearchSurrogateSchema, { ...(config.search.surrogate ?? {}), encoder: choice.encoder }) as SearchSurrogateConfig : null;
   const thresholds = validationThresholds(side, config.encoder);
   const points = gridPoints(o.grid, gridCentre(config.search, surrogate !== null, surrogate ?? { weight: 0, warmupSteps: 0 }), o.components ?? [config.faceModel.components]);
