@@ -1,8 +1,9 @@
 /** Reads a run config file: JSON errors and schema problems become one Error naming the file. */
 import * as fs from 'node:fs';
 import { assertRunConfig, RunConfig } from '../protocol/runConfig';
+import { isPlainObject } from '../protocol/json';
 
-export function loadRunConfig(file: string): RunConfig {
+function readJsonFile(file: string): unknown {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -15,5 +16,16 @@ export function loadRunConfig(file: string): RunConfig {
   } catch (err) {
     throw new Error(`run config ${file} is not valid JSON: ${(err as Error).message}`);
   }
-  return assertRunConfig(value, file);
+  return value;
+}
+
+/** The file's JSON as written (no defaults filled): what a tool that rewrites the file starts from. */
+export function readRunConfigJson(file: string): Record<string, unknown> {
+  const value = readJsonFile(file);
+  if (!isPlainObject(value)) throw new Error(`run config ${file} is not a JSON object`);
+  return value;
+}
+
+export function loadRunConfig(file: string): RunConfig {
+  return assertRunConfig(readJsonFile(file), file);
 }

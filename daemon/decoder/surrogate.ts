@@ -60,9 +60,12 @@ function eyeCentres(template: TemplateName, size: number): [[number, number], [n
   return [[p[0][0], p[0][1]], [p[1][0], p[1][1]]]; // arcface-5pt: eye centres first
 }
 
-/** The warp from the decoder's frame (arcface-5pt at `from`) to `template` at `to`; null for box templates. */
-export function frameWarp(from: number, template: TemplateName, to: number): FrameWarp | null {
-  const src = eyeCentres(TARGET_TEMPLATE, from);
+/**
+ * The warp from the face model's frame (`fromTemplate` at `from`: the decoder's arcface-5pt, or a PCA model
+ * built in the attacked encoder's frame) to `template` at `to`; null when either is a box template.
+ */
+export function frameWarp(from: number, template: TemplateName, to: number, fromTemplate: TemplateName = TARGET_TEMPLATE): FrameWarp | null {
+  const src = eyeCentres(fromTemplate, from);
   const dst = eyeCentres(template, to);
   if (!src || !dst) return null;
   const dist = (e: [number, number][]) => Math.hypot(e[1][0] - e[0][0], e[1][1] - e[0][1]);
@@ -96,40 +99,56 @@ export interface SurrogatePlan {
 }
 
 /** Why `config` cannot be a surrogate on any engine (null when it can), and why not on ONNX Runtime. */
-function obstacles(config: EncoderConfig, size: number): { any: string | null; ort: string | null } {
+function obstacles(config: EncoderConfig, size: number, fromTemplate: TemplateName): { any: string | null; ort: string | null } {
   const wb = whiteboxObstacle(config);
   if (wb) return { any: wb, ort: wb };
-  if (!frameWarp(size, config.alignment.template, config.alignment.size)) {
-    const why = `it takes "${config.alignment.template}" crops (a detector-box crop), which have no fixed place in the decoder's ${TARGET_TEMPLATE} frame`;
+  if (!frameWarp(size, config.alignment.template, config.alignment.size, fromTemplate)) {
+    // A box crop's face sits wherever the detector's box put it: no fixed warp joins it to a point template.
+    const why = getTemplate(fromTemplate).kind === 'box'
+      ? `the face model renders "${fromTemplate}" crops (a detector-box crop), which have no fixed place in "${config.alignment.template}", the surrogate's frame`
+      : `it takes "${config.alignment.template}" crops (a detector-box crop), which have no fixed place in the face model's ${fromTemplate} frame`;
     return { any: why, ort: why };
   }
   const ortOk = config.format === 'onnx' || config.format === 'face-api';
   return { any: null, ort: ortOk ? null : `ONNX Runtime builds only ONNX models and face-api's ResNet as graph ops, "${config.id}" is a ${config.format} model` };
 }
 
+/** The model-files hash of `c`, or null for a package that is not installed (it cannot be loaded either way). */
+function hashOrNull(c: EncoderConfig, workspaceDir?: string): string | null {
+  try {
+    return modelFilesHash(c, workspaceDir);
+  } catch {
+    return null;
+  }
+}
+
 /**
- * Checks `id` as the surrogate of a run attacking `attackedId` on `engine`, with decoder output size `size`.
- * Errors name the problem and list the encoders that can be used instead.
+ * The encoders that can guide an attack on `attackedId` on `engine`, for a face model rendering `fromTemplate`
+ * crops of side `size`: every one the engine can differentiate in that frame, except the attacked encoder and
+ * its model files under another id. The one list resolveSurrogate's errors and `faceinv tune`'s choice share.
  */
-export function resolveSurrogate(id: string, attackedId: string, engine: EngineRequest, size: number, workspaceDir?: string, field = 'decoder.identity.surrogate'): SurrogatePlan {
+export function usableSurrogates(attackedId: string, engine: EngineRequest, size: number, workspaceDir?: string, fromTemplate: TemplateName = TARGET_TEMPLATE): string[] {
   const scope = scopeOf(workspaceDir);
-  const attacked = findEncoderConfig(attackedId, scope).config;
-  let attackedHash: string | null = null;
-  const hashOf = (c: EncoderConfig): string | null => {
-    try {
-      return modelFilesHash(c, workspaceDir);
-    } catch {
-      return null; // a package that is not installed: it cannot be loaded either way
-    }
-  };
-  attackedHash = hashOf(attacked);
-  const usable = listEncoderConfigs(scope).map((e) => e.config).filter((c) => {
+  const attackedHash = hashOrNull(findEncoderConfig(attackedId, scope).config, workspaceDir);
+  return listEncoderConfigs(scope).map((e) => e.config).filter((c) => {
     if (c.id === attackedId) return false;
-    const o = obstacles(c, size);
+    const o = obstacles(c, size, fromTemplate);
     if (o.any || (engine === 'onnxruntime' && o.ort)) return false;
-    const h = hashOf(c);
+    const h = hashOrNull(c, workspaceDir);
     return h !== null && h !== attackedHash;
   }).map((c) => c.id);
+}
+
+/**
+ * Checks `id` as the surrogate of a run attacking `attackedId` on `engine`, with a face model rendering
+ * `fromTemplate` crops of side `size` (the decoder's arcface-5pt by default).
+ * Errors name the problem and list the encoders that can be used instead.
+ */
+export function resolveSurrogate(id: string, attackedId: string, engine: EngineRequest, size: number, workspaceDir?: string, field = 'decoder.identity.surrogate',
+  fromTemplate: TemplateName = TARGET_TEMPLATE): SurrogatePlan {
+  const scope = scopeOf(workspaceDir);
+  const attackedHash = hashOrNull(findEncoderConfig(attackedId, scope).config, workspaceDir);
+  const usable = usableSurrogates(attackedId, engine, size, workspaceDir, fromTemplate);
   const options = `surrogates that can be used${engine === 'onnxruntime' ? ' on ONNX Runtime' : ''}: ${usable.join(', ') || 'none'}`;
   let entry;
   try {
@@ -141,15 +160,15 @@ export function resolveSurrogate(id: string, attackedId: string, engine: EngineR
   if (id === attackedId) {
     throw new Error(`${field} "${id}" is the attacked encoder: a black-box attack has no gradients of the encoder it attacks; ${options}`);
   }
-  const h = hashOf(c);
+  const h = hashOrNull(c, workspaceDir);
   if (h !== null && h === attackedHash) {
     throw new Error(`${field} "${id}" runs the attacked encoder's own model (${attackedId}: same model files, sha256 ${h.slice(0, 12)}…): ` +
       `a black-box attack has no gradients of the encoder it attacks; ${options}`);
   }
-  const o = obstacles(c, size);
+  const o = obstacles(c, size, fromTemplate);
   if (o.any) throw new Error(`${field} "${id}" cannot be differentiated by the engine: ${o.any}; ${options}`);
   if (engine === 'onnxruntime' && o.ort) throw new Error(`${field} "${id}" cannot be used with training.engine "onnxruntime": ${o.ort}; use "auto" or "tfjs" to train on TF.js, or ${options}`);
-  return { config: c, file: entry.file, warp: frameWarp(size, c.alignment.template, c.alignment.size)!, ortObstacle: o.ort };
+  return { config: c, file: entry.file, warp: frameWarp(size, c.alignment.template, c.alignment.size, fromTemplate)!, ortObstacle: o.ort };
 }
 
 /** A loaded surrogate: its graph emitter (ONNX Runtime), its TF.js embed, and forward-only target embeddings. */

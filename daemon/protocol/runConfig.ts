@@ -122,6 +122,18 @@ export const FaceModelConfigSchema = Type.Object({
   run: Type.Optional(Type.String({ minLength: 1, description: 'decoder: a finished black-box run folder whose decoder to use instead of training one (relative to the workspace).' })),
 }, { additionalProperties: false, default: {} });
 
+/** search.surrogate: the encoder that guides the zeroth-order search (its own constant: `faceinv tune` fills its defaults). */
+export const SearchSurrogateSchema = Type.Object({
+  encoder: Type.String({ minLength: 1, description: 'An encoder the attacker owns and the engine can differentiate (never the attacked one, nor its model under another id).' }),
+  weight: Type.Number({ minimum: 0, maximum: 100, default: 0.5, description: "Weight of the surrogate's cosine (to the mapped template) beside the attacked encoder's in each step." }),
+  warmupSteps: Type.Integer({ minimum: 0, maximum: 10000, default: 10, description: 'Gradient steps on the surrogate alone before the first query (no queries); on the validation split 10 reach what 30 do.' }),
+  warmupLearningRate: Type.Number({ exclusiveMinimum: 0, maximum: 10, default: 0.05, description: 'Adam step size of the warm-up, in latent standard deviations.' }),
+  fitPhotos: Type.Integer({ minimum: 100, maximum: 1000000, default: 3000, description: "Attacker's photos the template map is fitted on (seeded subset; the surrogate embeds each once, cached)." }),
+}, {
+  additionalProperties: false,
+  description: "zeroth-order: a surrogate encoder's gradients guide the search (its first probe pair runs along them, and its cosine to the attacked template mapped into its space joins the objective); they cost no query and are reported apart.",
+});
+
 export const SearchConfigSchema = Type.Object({
   method: Type.Union([Type.Literal('none'), Type.Literal('zeroth-order'), Type.Literal('genetic')], {
     default: 'none',
@@ -138,16 +150,8 @@ export const SearchConfigSchema = Type.Object({
     exclusiveMinimum: 0, maximum: 100000,
     description: 'Wall-clock budget of the search: it measures its own query rate on this machine and lowers the queries per target to fit (never above `queries`); the report says what each target got and why.',
   })),
-  surrogate: Type.Optional(Type.Object({
-    encoder: Type.String({ minLength: 1, description: 'An encoder the attacker owns and the engine can differentiate (never the attacked one, nor its model under another id).' }),
-    weight: Type.Number({ minimum: 0, maximum: 100, default: 0.5, description: "Weight of the surrogate's cosine (to the mapped template) beside the attacked encoder's in each step." }),
-    warmupSteps: Type.Integer({ minimum: 0, maximum: 10000, default: 10, description: 'Gradient steps on the surrogate alone before the first query (no queries); on the validation split 10 reach what 30 do.' }),
-    warmupLearningRate: Type.Number({ exclusiveMinimum: 0, maximum: 10, default: 0.05, description: 'Adam step size of the warm-up, in latent standard deviations.' }),
-    fitPhotos: Type.Integer({ minimum: 100, maximum: 1000000, default: 3000, description: "Attacker's photos the template map is fitted on (seeded subset; the surrogate embeds each once, cached)." }),
-  }, {
-    additionalProperties: false,
-    description: "zeroth-order: a surrogate encoder's gradients guide the search (its first probe pair runs along them, and its cosine to the attacked template mapped into its space joins the objective); they cost no query and are reported apart.",
-  })),
+  surrogate: Type.Optional(SearchSurrogateSchema),
+
 }, { additionalProperties: false, default: {} });
 
 export const EvaluationConfigSchema = Type.Object({
@@ -156,6 +160,32 @@ export const EvaluationConfigSchema = Type.Object({
   /** Evaluate at most this many test images (seeded choice; a smaller number picks a subset of a larger one). */
   maxImages: Type.Integer({ minimum: 1, default: 300, description: 'Held-out targets to attack and score (seeded choice); ≥ 300 keeps the intervals useful.' }),
 }, { additionalProperties: false, default: {} });
+
+/** One searched point of a tune and its validation scores. */
+export const TunedRowSchema = Type.Object({
+  components: Type.Integer({ minimum: 2 }),
+  sigma: Type.Number({ exclusiveMinimum: 0 }),
+  learningRate: Type.Number({ exclusiveMinimum: 0 }),
+  weight: Type.Optional(Type.Number({ minimum: 0, description: 'Surrogate weight (absent: queries only).' })),
+  warmupSteps: Type.Optional(Type.Integer({ minimum: 0 })),
+  startCosine: Type.Number({ description: "Attacked encoder's mean cosine to the validation targets before the first query (after the warm-up)." }),
+  meanCosine: Type.Number({ description: "Attacked encoder's mean cosine to the validation targets after the query budget: what the rows are ranked by." }),
+  typeI: Type.Array(Type.Number(), { description: 'Share of validation targets above each validation threshold (tuned.fmrs).' }),
+}, { additionalProperties: false });
+
+export const TunedRecordSchema = Type.Object({
+  by: Type.String({ description: 'The command that chose the search settings (`faceinv tune …`).' }),
+  date: Type.String(),
+  validationFraction: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, description: 'Share of the training identities held out; the test identities were never read.' }),
+  validationIdentities: Type.Integer({ minimum: 1 }),
+  targets: Type.Integer({ minimum: 1, description: 'Validation photos attacked per searched point.' }),
+  queries: Type.Integer({ minimum: 1 }),
+  grid: Type.String(),
+  surrogate: Type.String({ description: 'Which surrogate guided the searches and why (or why none did).' }),
+  fmrs: Type.Array(Type.Number()),
+  thresholds: Type.Array(Type.Number(), { description: "Attacked encoder's thresholds at tuned.fmrs, from the validation photos' impostor pairs." }),
+  rows: Type.Array(TunedRowSchema, { description: 'Every searched point, best first.' }),
+}, { additionalProperties: false, description: 'Provenance of the search settings when `faceinv tune` chose them on a validation split (never on the test identities).' });
 
 export const RunConfigSchema = Type.Object({
   $schema: Type.Optional(Type.String()),
@@ -186,6 +216,7 @@ export const RunConfigSchema = Type.Object({
   training: TrainingConfigSchema,
   whitebox: WhiteboxConfigSchema,
   evaluation: EvaluationConfigSchema,
+  tuned: Type.Optional(TunedRecordSchema),
 }, { $id: 'run.schema.json', title: 'Face Inversion Lab run config', additionalProperties: false });
 
 export type RunConfig = Static<typeof RunConfigSchema>;
@@ -199,6 +230,9 @@ export type WhiteboxConfig = Static<typeof WhiteboxConfigSchema>;
 export type FaceModelConfig = Static<typeof FaceModelConfigSchema>;
 export type FaceFinish = Static<typeof FaceFinishSchema>;
 export type SearchConfig = Static<typeof SearchConfigSchema>;
+export type SearchSurrogateConfig = Static<typeof SearchSurrogateSchema>;
+export type TunedRecord = Static<typeof TunedRecordSchema>;
+export type TunedRow = Static<typeof TunedRowSchema>;
 
 
 /**

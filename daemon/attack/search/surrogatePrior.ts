@@ -92,7 +92,8 @@ export function fitTemplateMap(photos: AttackerPhotos, feats: Float32Array, fd: 
 
 export async function openSurrogatePrior(model: FaceModel, attacked: EncoderConfig, targets: readonly Float32Array[], photos: AttackerPhotos,
   s: PriorSettings, o: { engine?: EngineRequest; workspaceDir?: string; cacheDir?: string; log?: (m: string) => void }): Promise<SurrogatePrior> {
-  const plan = resolveSurrogate(s.surrogate, attacked.id, 'onnxruntime', model.frame.size, o.workspaceDir, 'search.surrogate.encoder');
+  // The face model renders the attacked encoder's frame (a PCA model) or arcface-5pt (a decoder): the warp starts there.
+  const plan = resolveSurrogate(s.surrogate, attacked.id, 'onnxruntime', model.frame.size, o.workspaceDir, 'search.surrogate.encoder', model.frame.template);
   const sur = await openSurrogate(plan, o.workspaceDir);
   try {
     if (!sur.ort) throw new Error(`surrogate "${s.surrogate}": ${plan.ortObstacle}`);

@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fitLinearBase } from '../../../daemon/decoder/linearBase';
 import { scheduledLearningRate } from '../../../daemon/decoder/schedule';
-import { fitTemplateHead, frameWarp, resolveSurrogate, warpMatrices, withTemplateHead, type Surrogate } from '../../../daemon/decoder/surrogate';
+import { fitTemplateHead, frameWarp, resolveSurrogate, usableSurrogates, warpMatrices, withTemplateHead, type Surrogate } from '../../../daemon/decoder/surrogate';
 import { GraphBuilder } from '../../../daemon/ort/graph';
 import { tf } from '../../../daemon/tfjs/tf';
 import { resolveModelPath, findEncoderConfig } from '../../../daemon/encoders/registry';
@@ -83,6 +83,22 @@ describe('decoder/surrogate: the identity term\'s surrogate encoder', function (
     // A detector-box crop has no fixed place in the decoder's frame.
     assert.throws(() => resolveSurrogate('human-faceres', ATTACKED, 'auto', 112, ws), /"human-faceres" cannot be differentiated by the engine: it takes "human-crop" crops/);
     assert.throws(() => resolveSurrogate('no-such', ATTACKED, 'auto', 112, ws), /no encoder config with id "no-such".*surrogates that can be used/);
+  });
+
+  it('warps from the face model\'s own frame: a PCA model in the dlib chip reaches arcface, a box crop reaches nothing', () => {
+    // faceapi-resnet128 attacked: its face model renders dlib chips at 150, so the warp into arcface starts there.
+    const p = resolveSurrogate(ATTACKED, 'faceapi-resnet128', 'onnxruntime', 150, ws, 'search.surrogate.encoder', 'dlib-5pt-chip');
+    const dlib = getTemplate('dlib-5pt-chip');
+    if (dlib.kind !== 'points') throw new Error('dlib template has points');
+    const q = dlib.pointsAt(150);
+    const eye = [(q[2][0] + q[3][0]) / 2, (q[2][1] + q[3][1]) / 2];
+    const got = [p.warp.scale * eye[0] + p.warp.tx, p.warp.scale * eye[1] + p.warp.ty];
+    assert.ok(Math.hypot(got[0] - ARCFACE_112[0][0], got[1] - ARCFACE_112[0][1]) < 0.3, `chip's left eye lands at [${got}], arcface's at [${ARCFACE_112[0]}]`);
+    assert.ok(usableSurrogates('faceapi-resnet128', 'onnxruntime', 150, ws, 'dlib-5pt-chip').includes(ATTACKED));
+    // human-faceres attacked: its face model renders detector-box crops, which no point template can be warped from.
+    assert.deepEqual(usableSurrogates('human-faceres', 'onnxruntime', 224, ws, 'human-crop'), []);
+    assert.throws(() => resolveSurrogate('faceapi-resnet128', 'human-faceres', 'onnxruntime', 224, ws, 'search.surrogate.encoder', 'human-crop'),
+      /the face model renders "human-crop" crops \(a detector-box crop\), which have no fixed place in "dlib-5pt-chip".*surrogates that can be used on ONNX Runtime: none/);
   });
 
   it('maps the decoder frame\'s eye centres onto the surrogate template\'s', () => {
