@@ -203,12 +203,12 @@ function setupOpts(ctx: AttackContext, p: RunAttack, label: string) {
   return { ...p.dataOpts, progress: phaseSink(ctx, p.phase('setup', label)) };
 }
 
-/** The PCA face model of the attacker's training faces, in the attacked encoder's frame (kept for every run with this split). */
+/** The PCA face model of the attacker's training faces, in the attacked encoder's frame at `faceModel.size` (kept for every run with this split). */
 async function pcaFaceModel(config: RunConfig, ctx: AttackContext, p: RunAttack, trainDs: ImageDataset): Promise<RunFaceModel> {
   const { enc } = p.plan;
   if (p.plan.faceModel.kind !== 'pca') throw new Error('pcaFaceModel: the plan has no PCA face model');
-  const { components, clamp } = p.plan.faceModel;
-  const frame: AlignmentSpec = { template: enc.alignment.template, size: enc.alignment.size };
+  const { components, clamp, size } = p.plan.faceModel;
+  const frame: AlignmentSpec = { template: enc.alignment.template, size: size ?? enc.alignment.size };
   ctx.log('info', `the attacker's training data: ${trainDs.images.length} photos of ${p.split.train.length} identities, queried once each (cached after the first run)`);
   announcePhase(ctx, p.phase('setup', "embedding the attacker's photos"));
   const train = await getEmbeddingsWithCrops(trainDs, config.encoder, frame, setupOpts(ctx, p, "embedding the attacker's photos"));

@@ -17,7 +17,7 @@ import { engineRequest, type EngineRequest } from '../ort/engineChoice';
 
 export type FaceModelPlan =
   /** `finish`: what the final faces borrow from the attacker's nearest photos (none when absent). */
-  | { kind: 'pca'; components: number; clamp: number; finish?: FaceFinish }
+  | { kind: 'pca'; components: number; clamp: number; finish?: FaceFinish; size?: number }
   /** `run`: a finished decoder run to borrow (relative to the workspace); none = trained by this run. */
   | { kind: 'decoder'; run?: string };
 
@@ -90,7 +90,7 @@ export function runAttackSpec(config: RunConfig): AttackSpec {
   const fm = config.faceModel;
   return {
     encoder: config.encoder, route: config.route, engine: config.training.engine,
-    faceModel: fm.kind === 'pca' ? { kind: 'pca', components: fm.components, clamp: fm.clamp, ...finishOf(fm.finish) } : { kind: 'decoder', ...(fm.run ? { run: fm.run } : {}) },
+    faceModel: fm.kind === 'pca' ? { kind: 'pca', components: fm.components, clamp: fm.clamp, ...finishOf(fm.finish), ...(fm.size ? { size: fm.size } : {}) } : { kind: 'decoder', ...(fm.run ? { run: fm.run } : {}) },
     start: config.start, whitebox: config.whitebox, search: searchOf(config.search, config.search.queries), seed: config.training.seed,
   };
 }

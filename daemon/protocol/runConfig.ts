@@ -119,6 +119,10 @@ export const FaceModelConfigSchema = Type.Object({
   components: Type.Integer({ minimum: 2, maximum: 4096, default: 512, description: 'pca: number of principal components (latent dimension).' }),
   clamp: Type.Number({ exclusiveMinimum: 0, default: 3, description: 'pca: latents are clamped to ±clamp standard deviations of the training faces.' }),
   finish: FaceFinishSchema,
+  size: Type.Optional(Type.Integer({
+    minimum: 32, maximum: 512,
+    description: 'pca: side in pixels of the face model\'s crops, in the attacked encoder\'s alignment template (default: the encoder\'s own side); queries are resized to the encoder\'s input. A smaller side keeps the model (components × side² × 3 values, and its randomized SVD\'s sketches) within the engine\'s heap for encoders with large crops (human-faceres: 224 px).',
+  })),
   run: Type.Optional(Type.String({ minLength: 1, description: 'decoder: a finished black-box run folder whose decoder to use instead of training one (relative to the workspace).' })),
 }, { additionalProperties: false, default: {} });
 

@@ -46,6 +46,8 @@ describe('attack plan: one plan for run, audit and invert', () => {
     const finished = planAttack(runAttackSpec(runConfig({ faceModel: { kind: 'pca', components: 64, clamp: 2.5, finish } })), ws);
     assert.deepEqual(view(finished), view(planAttack(auditAttackSpec(auditConfig({ faceModel: { components: 64, clamp: 2.5, finish } })), ws)), 'the final faces\' finish is planned once for both');
     assert.deepEqual(finished.faceModel, { kind: 'pca', components: 64, clamp: 2.5, finish });
+    const small = planAttack(runAttackSpec(runConfig({ faceModel: { kind: 'pca', components: 64, clamp: 2.5, size: 96 } })), ws);
+    assert.deepEqual(small.faceModel, { kind: 'pca', components: 64, clamp: 2.5, size: 96 }, 'a face model side other than the encoder\'s is planned');
   });
 
   it('a decoder run and `faceinv invert` of the same decoder give the same plan (white box through the same encoder)', () => {
