@@ -13,12 +13,8 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const O = path.join(__dirname, '..', 'out', 'daemon') + '/';
-const { openImageDataset, subsetByIdentity } = require(O + 'data/dataset');
-const { makeIdentitySplit } = require(O + 'data/split');
-const { getEmbeddingsWithCrops } = require(O + 'data/embeddingCache');
-const { resolveDatasetPath } = require(O + 'config/datasetPath');
+const { openValidationSide, rowsOf } = require('./validationSide');
 const { defaultCacheDir } = require(O + 'data/pipeline');
-const { buildPcaFaceModel, loadPcaFaceModel } = require(O + 'attack/faceModel/pca');
 const { detailedFaces, DEFAULT_DETAIL, spreadOf, applySpread } = require(O + 'attack/faceModel/detail');
 const { fitRidge, applyRidge } = require(O + 'math/ridge');
 const { openSurrogatePrior } = require(O + 'attack/search/surrogatePrior');
@@ -36,7 +32,6 @@ const args = Object.fromEntries(process.argv.slice(2).map((a) => a.split('=')).m
 const NT = +(args.n ?? 64), Q = +(args.q ?? 100), K = +(args.k ?? 512), ATTACKED = 'arcface512-faceplugin', TRANSFER = 'human-faceres';
 const SEARCH = { surrogate: 'faceapi-resnet128', weight: 0.5, warmup: 10, warmupRate: 0.05, sigma: 0.1, learningRate: 0.05, directions: 2 };
 const mean = (a) => a.reduce((x, y) => x + y, 0) / a.length;
-const rowsOf = (rows, src, w) => { const o = new src.constructor(rows.length * w); rows.forEach((r, i) => o.set(src.subarray(r * w, (r + 1) * w), i * w)); return o; };
 const cos = (a, b) => { let s = 0, x = 0, y = 0; for (let i = 0; i < a.length; i++) { s += a[i] * b[i]; x += a[i] * a[i]; y += b[i] * b[i]; } return s / Math.sqrt(x * y); };
 
 function parseVariant(v) {
@@ -51,17 +46,7 @@ function parseVariant(v) {
 
 async function main() {
   await initEngine({});
-  const ds = openImageDataset(resolveDatasetPath('lfw', process.cwd()));
-  const split = makeIdentitySplit(ds.identities, { seed: 0, testFraction: 0.2, validationFraction: 0.1 });
-  const frame = { template: 'arcface-5pt', size: 112 };
-  const data = await getEmbeddingsWithCrops(subsetByIdentity(ds, [...split.train, ...split.validation]), ATTACKED, frame, {});
-  const val = new Set(split.validation), S3 = 112 * 112 * 3, d = data.dim;
-  const fitRows = [], valRows = [];
-  data.identities.forEach((id, i) => (val.has(id) ? valRows : fitRows).push(i));
-  const fitCrops = rowsOf(fitRows, data.crops, S3), fitT = rowsOf(fitRows, data.embeddings, d);
-  const pcaDir = path.join(defaultCacheDir(), 'validation', `pca${K}-seed0-val0.1`);
-  let pca = fs.existsSync(path.join(pcaDir, 'facemodel', 'pca.json')) ? loadPcaFaceModel(pcaDir) : null;
-  if (!pca) { pca = await buildPcaFaceModel(fitCrops, fitRows.length, frame, { components: K, seed: 0 }); await pca.save(pcaDir); }
+  const { ds, frame, data, val, S3, d, fitRows, valRows, fitCrops, fitT, pca } = await openValidationSide(ATTACKED, K);
   const fitZ = await pca.project(fitCrops, fitRows.length);
   const vr = valRows.filter((_, i) => i % Math.max(1, Math.floor(valRows.length / NT)) === 0).slice(0, NT);
   const vT = rowsOf(vr, data.embeddings, d);

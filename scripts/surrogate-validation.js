@@ -11,15 +11,9 @@
 //   variant wWuU[lL][dD][rR][sS]: surrogate weight W, U warm-up steps at learning rate L (default 0.05), D probe
 //   pairs a step (default 2), search learning rate R (default 0.1), probe radius S (default 0.5); "none[dD][rR][sS]": queries only.
 'use strict';
-const fs = require('node:fs');
 const path = require('node:path');
 const O = path.join(__dirname, '..', 'out', 'daemon') + '/';
-const { openImageDataset, subsetByIdentity } = require(O + 'data/dataset');
-const { makeIdentitySplit } = require(O + 'data/split');
-const { getEmbeddingsWithCrops } = require(O + 'data/embeddingCache');
-const { resolveDatasetPath } = require(O + 'config/datasetPath');
-const { defaultCacheDir } = require(O + 'data/pipeline');
-const { buildPcaFaceModel, loadPcaFaceModel } = require(O + 'attack/faceModel/pca');
+const { openValidationSide, rowsOf } = require('./validationSide');
 const { fitRidge, applyRidge } = require(O + 'math/ridge');
 const { openSurrogatePrior, centreRows } = require(O + 'attack/search/surrogatePrior');
 const { QueryOracle } = require(O + 'attack/search/oracle');
@@ -34,22 +28,10 @@ const { initEngine } = require(O + 'tfjs/backend');
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.split('=')));
 const NT = +(args.n ?? 32), Q = +(args.q ?? 100), K = +(args.k ?? 512), ATTACKED = 'arcface512-faceplugin', SURROGATE = 'faceapi-resnet128';
 const mean = (a) => Array.from(a).reduce((x, y) => x + y, 0) / a.length;
-const rowsOf = (rows, src, w) => { const o = new src.constructor(rows.length * w); rows.forEach((r, i) => o.set(src.subarray(r * w, (r + 1) * w), i * w)); return o; };
 
 async function main() {
   await initEngine({});
-  const ds = openImageDataset(resolveDatasetPath('lfw', process.cwd()));
-  const split = makeIdentitySplit(ds.identities, { seed: 0, testFraction: 0.2, validationFraction: 0.1 });
-  const frame = { template: 'arcface-5pt', size: 112 };
-  // The main job's training side (train + validation identities): its embeddings are already cached.
-  const data = await getEmbeddingsWithCrops(subsetByIdentity(ds, [...split.train, ...split.validation]), ATTACKED, frame, {});
-  const val = new Set(split.validation), S3 = 112 * 112 * 3, d = data.dim;
-  const fitRows = [], valRows = [];
-  data.identities.forEach((id, i) => (val.has(id) ? valRows : fitRows).push(i));
-  const fitCrops = rowsOf(fitRows, data.crops, S3), fitT = rowsOf(fitRows, data.embeddings, d);
-  const pcaDir = path.join(defaultCacheDir(), 'validation', `pca${K}-seed0-val0.1`);
-  let pca = fs.existsSync(path.join(pcaDir, 'facemodel', 'pca.json')) ? loadPcaFaceModel(pcaDir) : null;
-  if (!pca) { pca = await buildPcaFaceModel(fitCrops, fitRows.length, frame, { components: K, seed: 0 }); await pca.save(pcaDir); }
+  const { ds, frame, data, val, S3, d, fitRows, valRows, fitCrops, fitT, pca } = await openValidationSide(ATTACKED, K);
   const ridge = fitRidge(fitT, await pca.project(fitCrops, fitRows.length), fitRows.length, d, K, 0.1);
   const vr = valRows.filter((_, i) => i % Math.max(1, Math.floor(valRows.length / NT)) === 0).slice(0, NT);
   const vT = rowsOf(vr, data.embeddings, d);
