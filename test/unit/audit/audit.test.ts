@@ -18,15 +18,10 @@ import { runAudit, type AuditOutcome } from '../../../daemon/audit/run';
 import { command as auditCommand } from '../../../daemon/cli/commands/audit';
 import { UsageError } from '../../../daemon/cli/command';
 import { initEngine } from '../../../daemon/tfjs/backend';
-import type { JobContext } from '../../../daemon/jobs/context';
 import { lfwAvailable } from '../../fixtures/tinyWorkspace';
-import { makeAuditWorkspace, type AuditWorkspace } from '../../fixtures/auditWorkspace';
+import { auditContext as ctxFor, makeAuditWorkspace, type AuditWorkspace } from '../../fixtures/auditWorkspace';
 import { writeProtectedStore } from '../../fixtures/protectedStore';
 import { onnxEmbed, startEmbeddingServer, type EmbeddingServer, type Fault } from '../../fixtures/embeddingServer';
-
-function ctxFor(dir: string, logs: string[] = []): JobContext {
-  return { jobId: 'test', signal: new AbortController().signal, workspaceDir: dir, progress: () => undefined, log: (l, m) => { logs.push(`${l}: ${m}`); }, setRunDir: () => undefined };
-}
 
 /** The figures a reviewer reads: per encoder, protocol and FMR, accepted reconstructions and lookalikes. */
 function figures(r: AuditReport): string[] {

@@ -15,13 +15,8 @@ import { AuditReportSchema, type TemplateResult } from '../../../daemon/audit/re
 import { runAudit } from '../../../daemon/audit/run';
 import { openVerifier } from '../../../daemon/cli/commands/serveVerifier';
 import { initEngine } from '../../../daemon/tfjs/backend';
-import type { JobContext } from '../../../daemon/jobs/context';
 import { lfwAvailable } from '../../fixtures/tinyWorkspace';
-import { makeAuditWorkspace, type AuditWorkspace } from '../../fixtures/auditWorkspace';
-
-function ctxFor(dir: string, logs: string[] = []): JobContext {
-  return { jobId: 'test', signal: new AbortController().signal, workspaceDir: dir, progress: () => undefined, log: (l, m) => { logs.push(`${l}: ${m}`); }, setRunDir: () => undefined };
-}
+import { auditContext as ctxFor, makeAuditWorkspace, type AuditWorkspace } from '../../fixtures/auditWorkspace';
 
 describe('oracle: the audit under the score and decision searches', function () {
   this.timeout(900_000);
