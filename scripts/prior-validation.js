@@ -15,7 +15,7 @@ const path = require('node:path');
 const O = path.join(__dirname, '..', 'out', 'daemon') + '/';
 const { openValidationSide, rowsOf } = require('./validationSide');
 const { defaultCacheDir } = require(O + 'data/pipeline');
-const { detailedFaces, DEFAULT_DETAIL, spreadOf, applySpread } = require(O + 'attack/faceModel/detail');
+const { detailedFaces, DEFAULT_QUILT, spreadOf, applySpread } = require(O + 'attack/faceModel/detail');
 const { fitRidge, applyRidge } = require(O + 'math/ridge');
 const { openSurrogatePrior } = require(O + 'attack/search/surrogatePrior');
 const { QueryOracle } = require(O + 'attack/search/oracle');
@@ -38,10 +38,15 @@ function parseVariant(v) {
   if (v === 'pca' || v === 'projection' || v === 'ridge' || v === 'spread') return { name: v };
   const m = /^detail(?::(.*))?$/.exec(v);
   if (!m) throw new Error(`variant "${v}": expected pca, projection or detail[:a=A+k=K+p=P+s=S+w=W+c=0|1]`);
-  const o = { ...DEFAULT_DETAIL };
-  const keys = { a: 'strength', k: 'neighbours', p: 'patch', s: 'stride', w: 'overlapWeight', c: 'contrast' };
-  for (const kv of (m[1] ?? '').split('+').filter(Boolean)) { const [k, x] = kv.split('='); if (!keys[k]) throw new Error(`variant "${v}": unknown key ${k}`); o[keys[k]] = k === 'c' ? x === '1' : +x; }
-  return { name: v, detail: o };
+  // A bare `detail` is full-strength detail from 32 neighbours, without contrast.
+  const finish = { contrast: false, detail: 1, neighbours: 32 }, quilt = { ...DEFAULT_QUILT };
+  const keys = { a: [finish, 'detail'], k: [finish, 'neighbours'], c: [finish, 'contrast'], p: [quilt, 'patch'], s: [quilt, 'stride'], w: [quilt, 'overlapWeight'] };
+  for (const kv of (m[1] ?? '').split('+').filter(Boolean)) {
+    const [k, x] = kv.split('=');
+    if (!keys[k]) throw new Error(`variant "${v}": unknown key ${k}`);
+    keys[k][0][keys[k][1]] = k === 'c' ? x === '1' : +x;
+  }
+  return { name: v, detail: { finish, quilt } };
 }
 
 async function main() {
@@ -98,7 +103,7 @@ async function main() {
     const t0 = Date.now();
     let faces;
     const zz = v.name === 'projection' ? await pca.project(Uint8Array.from(photos.flatMap((p) => Array.from(p))), vr.length) : v.name === 'ridge' ? start : z;
-    if (v.detail) faces = await detailedFaces(pca, bank, zz, vr.length, v.detail);
+    if (v.detail) faces = await detailedFaces(pca, bank, zz, vr.length, v.detail.finish, v.detail.quilt);
     else {
       const t = tf.tidy(() => tf.mul(pca.render(tf.tensor2d(zz, [vr.length, K])), 255));
       const px = await t.data(); t.dispose();

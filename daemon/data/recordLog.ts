@@ -72,16 +72,18 @@ function encodeRecord(key: string, payload: Uint8Array): Buffer {
   return buf;
 }
 
+/** Writes all of `buf` (write(2) may take less than asked). */
+function writeAll(fd: number, buf: Buffer): void {
+  let written = 0;
+  while (written < buf.length) written += fs.writeSync(fd, buf, written);
+}
+
 /** Rewrites `file` with `live` records only, through a temporary file renamed over it. */
 function rewrite(file: string, live: Iterable<[string, Buffer]>): void {
   const tmp = `${file}.compact-${process.pid}`;
   const fd = fs.openSync(tmp, 'w');
   try {
-    for (const [k, v] of live) {
-      const buf = encodeRecord(k, v);
-      let written = 0;
-      while (written < buf.length) written += fs.writeSync(fd, buf, written);
-    }
+    for (const [k, v] of live) writeAll(fd, encodeRecord(k, v));
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
@@ -89,13 +91,25 @@ function rewrite(file: string, live: Iterable<[string, Buffer]>): void {
   fs.renameSync(tmp, file);
 }
 
+/** Puts `key` in `index`, first dropping the key its slot held before (a log with `slotOf`). */
+function putVersion(index: Map<string, Buffer>, slots: Map<string, string>, slotOf: SlotOf | undefined, key: string, payload: Buffer): void {
+  if (slotOf) {
+    const slot = slotOf(key), old = slots.get(slot);
+    if (old !== undefined && old !== key) index.delete(old);
+    slots.set(slot, key);
+  }
+  index.set(key, payload);
+}
+
 export class RecordLog {
-  private readonly index = new Map<string, Buffer>();
-  /** slot → its live key (only with `slotOf`). */
-  private readonly slots = new Map<string, string>();
   private fd: number | null;
 
-  private constructor(readonly file: string, fd: number, readonly openInfo: RecordLogOpenInfo, private readonly slotOf?: SlotOf) {
+  private constructor(
+    readonly file: string, fd: number, readonly openInfo: RecordLogOpenInfo, private readonly slotOf: SlotOf | undefined,
+    private readonly index: Map<string, Buffer>,
+    /** slot → its live key (only with `slotOf`). */
+    private readonly slots: Map<string, string>,
+  ) {
     this.fd = fd;
   }
 
@@ -108,22 +122,14 @@ export class RecordLog {
     const { entries, validBytes, fileBytes } = readRecords(file);
     const dropped = fileBytes - validBytes;
     if (dropped > 0) fs.truncateSync(file, validBytes);
-    const live = new Map<string, Buffer>(), slots = new Map<string, string>();
+    const index = new Map<string, Buffer>(), slots = new Map<string, string>();
+    for (const [k, v] of entries) putVersion(index, slots, slotOf, k, v);
     let liveBytes = 0;
-    for (const [k, v] of entries) {
-      const old = slotOf ? slots.get(slotOf(k)) : k;
-      if (old !== undefined && live.has(old)) { liveBytes -= HEADER + Buffer.byteLength(old) + live.get(old)!.length; live.delete(old); }
-      live.set(k, v);
-      if (slotOf) slots.set(slotOf(k), k);
-      liveBytes += HEADER + Buffer.byteLength(k) + v.length;
-    }
+    for (const [k, v] of index) liveBytes += HEADER + Buffer.byteLength(k) + v.length;
     const compacted = liveBytes < validBytes / 2;
-    if (compacted) rewrite(file, live);
+    if (compacted) rewrite(file, index);
     const fd = fs.openSync(file, 'a');
-    const log = new RecordLog(file, fd, { records: entries.length, droppedBytes: dropped, compactedBytes: compacted ? validBytes - liveBytes : 0 }, slotOf);
-    for (const [k, v] of live) log.index.set(k, v);
-    for (const [s, k] of slots) log.slots.set(s, k);
-    return log;
+    return new RecordLog(file, fd, { records: entries.length, droppedBytes: dropped, compactedBytes: compacted ? validBytes - liveBytes : 0 }, slotOf, index, slots);
   }
 
   get size(): number {
@@ -146,14 +152,8 @@ export class RecordLog {
   append(key: string, payload: Uint8Array): void {
     if (this.fd === null) throw new Error(`${this.file}: append after close`);
     const buf = encodeRecord(key, payload);
-    let written = 0;
-    while (written < buf.length) written += fs.writeSync(this.fd, buf, written);
-    if (this.slotOf) {
-      const slot = this.slotOf(key), old = this.slots.get(slot);
-      if (old !== undefined && old !== key) this.index.delete(old);
-      this.slots.set(slot, key);
-    }
-    this.index.set(key, Buffer.from(buf.subarray(buf.length - payload.length)));
+    writeAll(this.fd, buf);
+    putVersion(this.index, this.slots, this.slotOf, key, Buffer.from(buf.subarray(buf.length - payload.length)));
   }
 
   /** Flushes to disk and closes; the in-memory index stays readable. */

@@ -23,21 +23,11 @@ export interface DetailBank {
   n: number;
 }
 
-export interface DetailOptions {
-  /** Attacker faces nearest the reconstruction in the model (σ-weighted latent distance) that patches come from. */
-  neighbours: number;
-  /** Patch side and stride in pixels (stride < patch: the overlap is averaged). */
-  patch: number;
-  stride: number;
-  /** Scale of the added residual (0: the PCA face unchanged). */
-  strength: number;
-  /** Weight of disagreement with residual already placed in the overlap, against the low-pass match. */
-  overlapWeight: number;
-  /** Match each colour channel's spread to that of the neighbours' photos (the PCA point is a shrunken, low-contrast mean). */
-  contrast: boolean;
-}
+/** How the residual is quilted: patch side and stride in pixels (stride < patch: the overlap is averaged), and the
+ * weight of disagreeing with residual already placed in the overlap, against the low-pass match. */
+export interface QuiltOptions { patch: number; stride: number; overlapWeight: number }
 
-export const DEFAULT_DETAIL: DetailOptions = { neighbours: 32, patch: 8, stride: 4, strength: 1, overlapWeight: 1, contrast: false };
+export const DEFAULT_QUILT: QuiltOptions = { patch: 8, stride: 4, overlapWeight: 1 };
 
 /** Indices of the `k` bank faces nearest `z` (whitened [latentDim]) in σ-weighted distance, i.e. pixel distance of their renderings. */
 export function nearestInModel(z: Float32Array, bank: DetailBank, sigma: Float32Array, k: number): number[] {
@@ -57,7 +47,7 @@ export function nearestInModel(z: Float32Array, bank: DetailBank, sigma: Float32
  * One reconstruction's residual [S, S, 3] (values in [−1, 1]) from its PCA rendering `base` ([S,S,3] in [0,1]),
  * candidate renderings `renders` and residuals `residuals` ([m, S, S, 3] each).
  */
-export function quiltResidual(base: Float32Array, renders: Float32Array, residuals: Float32Array, m: number, size: number, o: DetailOptions): Float32Array {
+export function quiltResidual(base: Float32Array, renders: Float32Array, residuals: Float32Array, m: number, size: number, o: QuiltOptions = DEFAULT_QUILT): Float32Array {
   const S = size, P = o.patch, plane = S * S * 3;
   const acc = new Float32Array(plane), cnt = new Float32Array(S * S);
   const starts: number[] = [];
@@ -97,7 +87,11 @@ async function renderRows(model: PcaFaceModel, z: Float32Array, rows: number): P
   return out;
 }
 
-/** What a final face borrows from the attacker's photos nearest it (the run config's `faceModel.finish`). */
+/**
+ * What a final face borrows from the attacker's photos nearest it (the run config's `faceModel.finish`): their
+ * colour contrast (the PCA point is a shrunken, low-contrast mean), their detail at strength `detail` (0: none),
+ * from the `neighbours` nearest in the model (σ-weighted latent distance).
+ */
 export interface FinishOptions { contrast: boolean; detail: number; neighbours: number }
 
 /** Whether `f` changes anything. */
@@ -109,10 +103,9 @@ export function finishes(f: FinishOptions | undefined): f is FinishOptions {
  * Finishes rendered faces `faces` ([rows, S, S, 3] uint8, the renderings of whitened latents `z`) in place: the
  * detail of their nearest bank faces at `detail` strength, then those faces' colour contrast.
  */
-export async function finishFaces(model: PcaFaceModel, bank: DetailBank, z: Float32Array, rows: number, faces: Uint8Array, f: FinishOptions): Promise<void> {
+export async function finishFaces(model: PcaFaceModel, bank: DetailBank, z: Float32Array, rows: number, faces: Uint8Array, f: FinishOptions, quilt: QuiltOptions = DEFAULT_QUILT): Promise<void> {
   const k = model.latentDim, S = model.frame.size, plane = S * S * 3;
   if (bank.latents.length !== bank.n * k || bank.crops.length !== bank.n * plane) throw new Error(`face finish: ${bank.n} bank faces do not fit latents of ${k} and ${S}-px crops`);
-  const o: DetailOptions = { ...DEFAULT_DETAIL, neighbours: f.neighbours, strength: f.detail };
   for (let r = 0; r < rows; r++) {
     const face = Float32Array.from(faces.subarray(r * plane, (r + 1) * plane), (v) => v / 255);
     const near = nearestInModel(z.subarray(r * k, (r + 1) * k), bank, model.sigma, f.neighbours);
@@ -124,20 +117,24 @@ export async function finishFaces(model: PcaFaceModel, bank: DetailBank, z: Floa
       near.forEach((j, i) => {
         for (let q = 0; q < plane; q++) residuals[i * plane + q] = bank.crops[j * plane + q] / 255 - renders[i * plane + q];
       });
-      const res = quiltResidual(face, renders, residuals, near.length, S, o);
+      const res = quiltResidual(face, renders, residuals, near.length, S, quilt);
       for (let q = 0; q < plane; q++) face[q] += f.detail * res[q];
     }
     if (f.contrast) matchSpread(face, near.map((j) => bank.crops.subarray(j * plane, (j + 1) * plane)));
-    faces.set(Uint8Array.from(face, (v) => Math.max(0, Math.min(255, Math.round(255 * v)))), r * plane);
+    faces.set(toBytes(face), r * plane);
   }
 }
 
+/** [0, 1] floats as 0..255 bytes. */
+function toBytes(x: Float32Array): Uint8Array {
+  return Uint8Array.from(x, (v) => Math.max(0, Math.min(255, Math.round(255 * v))));
+}
+
 /** The finished faces of whitened latents `z` ([rows, k]) as [S, S, 3] uint8 crops (the validation script's variants). */
-export async function detailedFaces(model: PcaFaceModel, bank: DetailBank, z: Float32Array, rows: number, o: DetailOptions = DEFAULT_DETAIL): Promise<Uint8Array[]> {
+export async function detailedFaces(model: PcaFaceModel, bank: DetailBank, z: Float32Array, rows: number, f: FinishOptions, quilt: QuiltOptions = DEFAULT_QUILT): Promise<Uint8Array[]> {
   const plane = model.frame.size ** 2 * 3;
-  const base = await renderRows(model, z, rows);
-  const faces = Uint8Array.from(base, (v) => Math.max(0, Math.min(255, Math.round(255 * v))));
-  await finishFaces(model, bank, z, rows, faces, { contrast: o.contrast, detail: o.strength, neighbours: o.neighbours });
+  const faces = toBytes(await renderRows(model, z, rows));
+  await finishFaces(model, bank, z, rows, faces, f, quilt);
   return Array.from({ length: rows }, (_, r) => faces.slice(r * plane, (r + 1) * plane));
 }
 

@@ -1,7 +1,7 @@
 /** The final faces' finish (daemon/attack/faceModel/detail.ts): detail and contrast from the attacker's nearest faces. */
 import * as assert from 'node:assert/strict';
 import { buildPcaFaceModel } from '../../../daemon/attack/faceModel/pca';
-import { applySpread, nearestInModel, quiltResidual, spreadOf, DEFAULT_DETAIL } from '../../../daemon/attack/faceModel/detail';
+import { applySpread, nearestInModel, quiltResidual, spreadOf } from '../../../daemon/attack/faceModel/detail';
 import { renderFaces } from '../../../daemon/attack/inversion';
 import { initEngine } from '../../../daemon/tfjs/backend';
 import { tf } from '../../../daemon/tfjs/tf';
@@ -46,7 +46,7 @@ describe('attack/faceModel/detail: the final faces borrow from the nearest attac
         residuals[plane + 3 * p + c] = -0.1;
       }
     }
-    const res = quiltResidual(base, renders, residuals, 2, size, { ...DEFAULT_DETAIL, patch: P, stride: P, overlapWeight: 0 });
+    const res = quiltResidual(base, renders, residuals, 2, size, { patch: P, stride: P, overlapWeight: 0 });
     assert.ok(Math.abs(res[0] - 0.1) < 1e-6, 'left from candidate 0');
     assert.ok(Math.abs(res[3 * (size - 1)] + 0.1) < 1e-6, 'right from candidate 1');
   });
