@@ -6,7 +6,8 @@
 // a grey canvas: found as a face?), and human-faceres (an encoder the attack uses in no role) through that
 // detector's alignment, as cosine to the target photo's own crop through the same path; the attacked encoder's
 // cosine beside. Variants: `pca` (the face model alone), `detail:a=A+k=K+p=P+w=W+c=C` (daemon/attack/faceModel/detail.ts:
-// strength A, K neighbours, patch P, overlap weight W), and the target photo's own PCA projection (the prior's
+// strength A, K neighbours, patch P, overlap weight W), `caricature:A[+c=1]` (the answer scaled by A about the
+// mean face, optionally with the contrast finish), and the target photo's own PCA projection (the prior's
 // ceiling, not an attack).
 // Usage: npm run build && node scripts/prior-validation.js [n=64] [q=100] [k=512] [v=pca,detail:a=1]
 'use strict';
@@ -36,6 +37,9 @@ const cos = (a, b) => { let s = 0, x = 0, y = 0; for (let i = 0; i < a.length; i
 
 function parseVariant(v) {
   if (v === 'pca' || v === 'projection' || v === 'ridge' || v === 'spread') return { name: v };
+  // `caricature:A[+c=1]`: the search's latents scaled by A about the mean face (optionally with the contrast finish).
+  const car = /^caricature:([0-9.]+)(\+c=1)?$/.exec(v);
+  if (car) return { name: v, scale: +car[1], detail: car[2] ? { finish: { contrast: true, detail: 0, neighbours: 32 }, quilt: { ...DEFAULT_QUILT } } : undefined };
   const m = /^detail(?::(.*))?$/.exec(v);
   if (!m) throw new Error(`variant "${v}": expected pca, projection or detail[:a=A+k=K+p=P+s=S+w=W+c=0|1]`);
   // A bare `detail` is full-strength detail from 32 neighbours, without contrast.
@@ -102,7 +106,8 @@ async function main() {
   for (const v of (args.v ?? 'projection,pca,detail').split(',').map(parseVariant)) {
     const t0 = Date.now();
     let faces;
-    const zz = v.name === 'projection' ? await pca.project(Uint8Array.from(photos.flatMap((p) => Array.from(p))), vr.length) : v.name === 'ridge' ? start : z;
+    let zz = v.name === 'projection' ? await pca.project(Uint8Array.from(photos.flatMap((p) => Array.from(p))), vr.length) : v.name === 'ridge' ? start : z;
+    if (v.scale) { zz = zz.map((x) => x * v.scale); pca.clampLatents(zz); }
     if (v.detail) faces = await detailedFaces(pca, bank, zz, vr.length, v.detail.finish, v.detail.quilt);
     else {
       const t = tf.tidy(() => tf.mul(pca.render(tf.tensor2d(zz, [vr.length, K])), 255));

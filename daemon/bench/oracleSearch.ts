@@ -19,7 +19,13 @@
  *   rounds to `--decimals`, locks a subject out after `--attempts`, and logs every query; the bench prints the
  *   service's own count beside the attack's.
  *
- *   node out/daemon/bench/oracleSearch.js [--decision] [--service] [--attempts N] [--subjects 30] [--probes 100] [--train 3000] [--decimals 2] [--queries 100,300,1000]
+ *   The first row is the ranked pool's pick (../attack/oracle/probeRetrieval.ts: the own photo with the highest
+ *   predicted answer, its map fitted on `--enrolled` own enrolments), printed beside the ridge start it lost to.
+ *   --validate (without --decision): the start's choice on the attacker's side only — its own identities split
+ *   80 / 20 (seeded), face model, probes, map and pool from the 80 %, the 20 %'s first photos as subjects; prints
+ *   the first face's type I for the ranked pool and for the ridge start at several caricature scales.
+ *   node out/daemon/bench/oracleSearch.js [--decision] [--service] [--attempts N] [--subjects 30] [--probes 100] [--train 3000] [--enrolled 1000] [--decimals 2] [--queries 100,300,1000]
+ *   node out/daemon/bench/oracleSearch.js --validate [--subjects 300] [--train 8000]
  *   --validate (with --master): the settings' check on the attacker's side only — its own identities split 80 / 20
  *   (seeded), faces built from the 80 %'s photos and identities, and the 20 % (first photo each) no 80 % photo
  *   matches at 1e-4 counted as newly matched by the faces. No held-out subject is read.
@@ -35,10 +41,11 @@ import { getEmbeddings, getEmbeddingsWithCrops } from '../data/embeddingCache';
 import { seededShuffle } from '../data/split';
 import { loadEncoderById } from '../encoders/load';
 import { findEncoderConfig } from '../encoders/registry';
-import { loadPcaFaceModel } from '../attack/faceModel/pca';
+import { buildPcaFaceModel, loadPcaFaceModel, type PcaFaceModel } from '../attack/faceModel/pca';
 import { firstAccepts, hubOrders, type ExtraCandidates } from '../attack/oracle/decisionSearch';
 import { synthesiseMasterFaces, uncoveredRows, type MasterFaces } from '../attack/oracle/masterFaces';
 import { fitProbeMap, probeStart } from '../attack/oracle/probeMap';
+import { fitProbeRetrieval, retrievedPhotos } from '../attack/oracle/probeRetrieval';
 import { cosine } from '../attack/oracle/scoreRecovery';
 import { QueryOracle } from '../attack/search/oracle';
 import { querySearch } from '../attack/search/querySearch';
@@ -50,10 +57,10 @@ import { VerifierClient } from '../encoders/verifierClient';
 import { SubjectOracleError } from '../protocol/verifierApi';
 import type { Encoder } from '../encoders/types';
 
-interface Options { validate: boolean; master: number; group: number; steps: number; attackerEncoder?: string; service: boolean; attempts?: number; decision: boolean; subjects: number; probes: number; train: number; decimals?: number; queries: number[]; encoder: string; faceModel: string; sigma: number; learningRate: number }
+interface Options { enrolled: number; validate: boolean; master: number; group: number; steps: number; attackerEncoder?: string; service: boolean; attempts?: number; decision: boolean; subjects: number; probes: number; train: number; decimals?: number; queries: number[]; encoder: string; faceModel: string; sigma: number; learningRate: number }
 
 function parse(argv: string[]): Options {
-  const o: Options = { validate: false, master: 0, group: 5, steps: 0, service: false, decision: false, subjects: 30, probes: 100, train: 3000, queries: [100, 300, 1000], encoder: 'arcface512-faceplugin', faceModel: path.join('.cache', 'embeddings', 'facemodels', 'pca-1d003e55085f1e36'), sigma: 0.5, learningRate: 0.1 };
+  const o: Options = { enrolled: 1000, validate: false, master: 0, group: 5, steps: 0, service: false, decision: false, subjects: 30, probes: 100, train: 3000, queries: [100, 300, 1000], encoder: 'arcface512-faceplugin', faceModel: path.join('.cache', 'embeddings', 'facemodels', 'pca-1d003e55085f1e36'), sigma: 0.5, learningRate: 0.1 };
   for (let i = 0; i < argv.length; i += 2) {
     const v = argv[i + 1];
     if (argv[i] === '--decision') { o.decision = true; i--; } else if (argv[i] === '--subjects') o.subjects = Number(v);
@@ -63,6 +70,7 @@ function parse(argv: string[]): Options {
     else if (argv[i] === '--group') o.group = Number(v);
     else if (argv[i] === '--steps') o.steps = Number(v);
     else if (argv[i] === '--train') o.train = Number(v);
+    else if (argv[i] === '--enrolled') o.enrolled = Number(v);
     else if (argv[i] === '--decimals') o.decimals = Number(v);
     else if (argv[i] === '--attempts') o.attempts = Number(v);
     else if (argv[i] === '--attacker-encoder') o.attackerEncoder = v;
@@ -241,6 +249,87 @@ async function ask(r: Remote, subject: string, png: string): Promise<number | Er
   try { return await r.client.score(subject, png); } catch (e) { if (e instanceof SubjectOracleError) return e; throw e; }
 }
 
+/**
+ * The retrieved photo per subject (../attack/oracle/probeRetrieval.ts): the map from probe answers is fitted on
+ * `--enrolled` of the attacker's own photos (after the probes); every own photo but the probes is a candidate.
+ */
+function retrieve(o: Options, L: Lfw, probes: number[], ownRows: number[], subjScores: Float32Array, n: number): number[] {
+  const round = (s: number) => (o.decimals === undefined ? s : Number(s.toFixed(o.decimals)));
+  const enrolled = ownRows.slice(0, o.enrolled);
+  const scores = new Float32Array(enrolled.length * probes.length);
+  enrolled.forEach((r, i) => probes.forEach((p, k) => { scores[i * probes.length + k] = round(cosine(L.emb(p), L.emb(r))); }));
+  const r = fitProbeRetrieval(scores, rows(L.set.embeddings, L.dim, enrolled), enrolled.length, probes.length, L.dim, rows(L.set.embeddings, L.dim, ownRows), ownRows);
+  return retrievedPhotos(r, subjScores, n);
+}
+
+/** The subject's (rounded) answers to the probe photos, for a template `t`. */
+function answersTo(o: Options, L: Lfw, probes: readonly number[]): (t: Float32Array) => Float32Array {
+  const round = (s: number) => (o.decimals === undefined ? s : Number(s.toFixed(o.decimals)));
+  return (t) => Float32Array.from(probes, (p) => round(cosine(L.emb(p), t)));
+}
+
+/** The ridge map from probe answers to the face model's latent, fitted on the attacker's own enrolled photos `own`. */
+async function fitStartMap(o: Options, L: Lfw, model: PcaFaceModel, probes: readonly number[], own: readonly number[]) {
+  const S = model.frame.size, answers = answersTo(o, L, probes);
+  const trainScores = new Float32Array(own.length * probes.length);
+  own.forEach((r, i) => trainScores.set(answers(L.emb(r)), i * probes.length));
+  const crops = new Uint8Array(own.length * S * S * 3);
+  own.forEach((r, i) => crops.set(L.set.crops.subarray(r * S * S * 3, (r + 1) * S * S * 3), i * S * S * 3));
+  return fitProbeMap(trainScores, await model.project(crops, own.length), own.length, probes.length, model.latentDim);
+}
+
+/**
+ * The start's choice, on the attacker's side only (`--validate` without `--decision`): its own identities split
+ * 80 / 20 (seeded); probes, map and candidates from the 80 %'s photos; the 20 %'s first photos are the subjects.
+ * Prints the first face's type I both ways: the ridge start (rendered) and the retrieved photo.
+ */
+async function validateStart(o: Options, L: Lfw): Promise<void> {
+  const ids = seededShuffle([...new Set(L.trainIdx.map((r) => L.set.identities[r]))].sort(), 7);
+  const held = new Set(ids.slice(0, Math.round(ids.length / 5)));
+  const side = L.trainIdx.filter((r) => !held.has(L.set.identities[r]));
+  const seen = new Set<string>();
+  const subjects = L.trainIdx.filter((r) => held.has(L.set.identities[r]) && !seen.has(L.set.identities[r]) && seen.add(L.set.identities[r])).slice(0, o.subjects);
+  const given = loadPcaFaceModel(o.faceModel);
+  if (!given) throw new Error(`no PCA face model in ${o.faceModel}`);
+  // The face model of the attacker's side only (the given one has seen the held-out identities' photos).
+  const S = given.frame.size, D = S * S * 3;
+  const faces = new Uint8Array(side.length * D);
+  side.forEach((r, i) => faces.set(L.set.crops.subarray(r * D, (r + 1) * D), i * D));
+  const model = await buildPcaFaceModel(faces, side.length, given.frame, { components: given.latentDim, clamp: given.description.clamp, seed: 0 });
+  given.dispose();
+  const encoder = await loadEncoderById(o.encoder);
+  try {
+    const shuffled = seededShuffle(side.slice(), 3);
+    const probes = shuffled.slice(0, o.probes);
+    const map = await fitStartMap(o, L, model, probes, shuffled.slice(o.probes, o.probes + o.train));
+    const targets = subjects.map((r) => Float32Array.from(L.emb(r)));
+    const answers = answersTo(o, L, probes), subjScores = new Float32Array(targets.length * o.probes);
+    targets.forEach((t, i) => subjScores.set(answers(t), i * o.probes));
+    const plain = probeStart({ ...map, caricature: 1 }, subjScores, targets.length);
+    const truth = new QueryOracle(encoder, model, targets, 8);
+    console.log(`validation (own identities: ${ids.length - held.size} attacker side, ${subjects.length} of ${held.size} held out as subjects), ${o.probes} probes, decimals ${o.decimals ?? 'none'}`);
+    console.log('first face | median system score | type I @1e-3 | type I @1e-4');
+
+    const picked = retrieve(o, L, probes, shuffled.slice(o.probes), subjScores, targets.length);
+    printRow('retrieved photo', picked.map((r, i) => cosine(L.emb(r), targets[i])), L.thr);
+    for (const a of [1, 1.25, 1.5, 2]) {
+      const z = plain.map((v) => v * a);
+      model.clampLatents(z);
+      printRow(`ridge start, caricature ${a} (rendered)`, Array.from(await truth.score(z, targets.map((_, i) => i))), L.thr);
+    }
+  } finally {
+    encoder.dispose();
+    model.dispose();
+  }
+}
+
+/** A table row: the median system score, type I at each threshold, and type II there when `second` is given. */
+function printRow(label: string, s: number[], thr: readonly number[], second?: number[]): void {
+  const med = s.slice().sort((a, b) => a - b)[Math.floor(s.length / 2)];
+  const typeII = second ? thr.map((t) => ` | ${pct(second.map((c) => c >= t))}`).join('') : '';
+  console.log(`${label} | ${med.toFixed(4)} | ${thr.map((t) => pct(s.map((c) => c >= t))).join(' | ')}${typeII}`);
+}
+
 async function scoreSearch(o: Options, L: Lfw): Promise<void> {
   const t0 = Date.now();
   const model = loadPcaFaceModel(o.faceModel);
@@ -249,15 +338,8 @@ async function scoreSearch(o: Options, L: Lfw): Promise<void> {
   const S = model.frame.size;
   const shuffled = seededShuffle(L.trainIdx.slice(), 3);
   const probes = shuffled.slice(0, o.probes), own = shuffled.slice(o.probes, o.probes + o.train);
-  const round = (s: number) => (o.decimals === undefined ? s : Number(s.toFixed(o.decimals)));
-  const answers = (t: Float32Array) => Float32Array.from(probes, (p) => round(cosine(L.emb(p), t)));
-  // The attacker's own enrolled photos: their P answers (from the service) and their latents (its face model).
-  const trainScores = new Float32Array(own.length * o.probes);
-  own.forEach((r, i) => trainScores.set(answers(L.emb(r)), i * o.probes));
-  const crops = new Uint8Array(own.length * S * S * 3);
-  own.forEach((r, i) => crops.set(L.set.crops.subarray(r * S * S * 3, (r + 1) * S * S * 3), i * S * S * 3));
-  const latents = await model.project(crops, own.length);
-  const map = fitProbeMap(trainScores, latents, own.length, o.probes, model.latentDim);
+  const answers = answersTo(o, L, probes);
+  const map = await fitStartMap(o, L, model, probes, own);
   const targets = L.subjects.map((id) => Float32Array.from(L.emb(L.firstOf.get(id)!)));
   const subjScores = new Float32Array(targets.length * o.probes);
   const remote = o.service ? await openService(o, encoder, L.subjects, targets) : null;
@@ -274,6 +356,7 @@ async function scoreSearch(o: Options, L: Lfw): Promise<void> {
       }
     }
   } else targets.forEach((t, i) => subjScores.set(answers(t), i * o.probes));
+  const picked = retrieve(o, L, probes, shuffled.slice(o.probes), subjScores, targets.length);
   const start = probeStart(map, subjScores, targets.length);
   model.clampLatents(start);
   console.log(`score oracle, no encoder: ${o.probes} probes, map fitted on ${own.length} own photos, ${targets.length} held-out subjects, decimals ${o.decimals ?? 'none'}; thresholds ${L.thr.map((t, k) => `${t.toFixed(4)} @FMR ${L.fmrs[k]}`).join(', ')}; setup ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -300,12 +383,17 @@ async function scoreSearch(o: Options, L: Lfw): Promise<void> {
   const truth = new QueryOracle(encoder, model, targets, snaps.size);
   const lk = lookalike(L);
   console.log(`lookalike (nearest attacker photo to the enrolled template): ${L.fmrs.map((f, k) => `${pct(lk[k])} @${f}`).join(', ')}; search ${searchS.toFixed(0)} s`);
-  console.log('queries (probes + search) | median system score | type I @1e-3 | type I @1e-4');
+  // Type II: the face against the subject's second photo (the subjects that have one), not the enrolled one.
+  const withSecond = L.subjects.flatMap((id, i) => { const r = L.secondOf.get(id); return r === undefined ? [] : [{ i, r }]; });
+  const second = new QueryOracle(encoder, model, withSecond.map(({ r }) => Float32Array.from(L.emb(r))), snaps.size);
+  const K = model.latentDim;
+  console.log(`queries (probes + search) | median system score | type I @1e-3 | type I @1e-4 | type II @1e-3 | type II @1e-4 (${withSecond.length} subjects with a second photo)`);
+  printRow(`${o.probes} (retrieved photo, not yet asked)`, picked.map((r, i) => cosine(L.emb(r), targets[i])), L.thr, withSecond.map(({ i, r }) => cosine(L.emb(picked[i]), L.emb(r))));
   for (const q of [o.probes, ...budgets]) {
     const z = snaps.get(q)!;
-    const s = Array.from(await truth.score(z, targets.map((_, i) => i)));
-    const med = s.slice().sort((a, b) => a - b)[Math.floor(s.length / 2)];
-    console.log(`${q} | ${med.toFixed(4)} | ${L.thr.map((t) => pct(s.map((c) => c >= t))).join(' | ')}`);
+    const zs = new Float32Array(withSecond.length * K);
+    withSecond.forEach(({ i }, j) => zs.set(z.subarray(i * K, (i + 1) * K), j * K));
+    printRow(String(q), Array.from(await truth.score(z, targets.map((_, i) => i))), L.thr, Array.from(await second.score(zs, withSecond.map((_, j) => j))));
   }
   if (remote) {
     const logged = fs.readFileSync(remote.log, 'utf8').trim().split('\n').filter(Boolean).length;
@@ -320,13 +408,13 @@ async function scoreSearch(o: Options, L: Lfw): Promise<void> {
 
 async function main(): Promise<void> {
   const o = parse(process.argv.slice(2));
-  if (o.validate && !(o.master > 0 && o.decision)) throw new Error('--validate judges --master N faces of --decision');
+  if (o.validate && o.decision && !(o.master > 0)) throw new Error('--validate with --decision judges --master N faces');
   const t0 = Date.now();
   if (!o.decision || o.master) await initEngine({});
   const L = await openLfw(o);
   console.log(`LFW and thresholds: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   if (o.decision && o.validate) await validateMaster(o, L);
-  else if (o.decision) await decision(o, L); else await scoreSearch(o, L);
+  else if (o.decision) await decision(o, L); else if (o.validate) await validateStart(o, L); else await scoreSearch(o, L);
 }
 
 if (require.main === module) main().catch((e) => { console.error((e as Error).stack); process.exit(1); });

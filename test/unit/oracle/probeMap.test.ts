@@ -42,6 +42,15 @@ describe('oracle: the probe-set map (score oracle, no encoder)', () => {
     assert.ok(tenth < exact && whole < tenth - 0.05, `exact ${exact.toFixed(3)}, rounded to 0.1 ${tenth.toFixed(3)}, to 1 ${whole.toFixed(3)}`);
   });
 
+  it('moves the start away from the mean face by the caricature scale, and refuses a bad scale', () => {
+    const scores = Float32Array.from({ length: 40 * P }, g), z = Float32Array.from({ length: 40 * k }, g);
+    const map = fitProbeMap(scores, z, 40, P, k, 0.1, 1.25);
+    const one = probeStart({ ...map, caricature: 1 }, scores.subarray(0, P), 1), scaled = probeStart(map, scores.subarray(0, P), 1);
+    one.forEach((v, i) => assert.ok(Math.abs(scaled[i] - 1.25 * v) < 1e-5, `component ${i}: ${scaled[i]} vs 1.25 × ${v}`));
+    assert.throws(() => fitProbeMap(scores, z, 40, P, k, 0.1, 0), /caricature scale/);
+    assert.throws(() => fitProbeMap(scores, z, 40, P, k, 0.1, NaN), /caricature scale/);
+  });
+
   it('refuses too few training identities and non-numeric answers', () => {
     assert.throws(() => fitProbeMap(new Float32Array(10 * P), new Float32Array(10 * k), 10, P, k), /cannot fit/);
     const s = new Float32Array(40 * P); s[7] = NaN;
