@@ -15,12 +15,12 @@
  * photo, at its own impostor thresholds). The lookalike row (the attacker photo nearest the enrolled template)
  * is scored the same way.
  *
- *   node out/daemon/bench/oracleWalk.js [--subjects 100] [--first 10000] [--budgets 0,100,300,1000] [--fmr 0.0001]
- *     [--directions 20] [--subspace 64] [--radius 4] [--max-radius 16] [--step 0.5] [--halvings 2]
+ *   node out/daemon/bench/oracleWalk.js [--subjects 100] [--with-second] [--first 10000] [--budgets 0,100,300,1000] [--fmr 0.0001]
+ *     [--directions 20] [--subspace 512] [--radius 4] [--max-radius 16] [--step 0.5] [--halvings 2]
  *   --validate [--grid 20:64:4:0.5,20:512:4:0.5]: the settings' check on the attacker's side only — its own
  *   identities split 80 / 20 (seeded, as oracleSearch's --validate), hub order of the 80 %'s photos, the 20 %
  *   (first photo enrolled, second for type II) as stand-in subjects; each grid entry is
- *   directions:subspace:radius:step. No held-out subject is read.
+ *   directions:subspace:radius:step[:maxRadius]. No held-out subject is read.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -48,14 +48,14 @@ import { openLfw, otherView, type Lfw } from './oracleSearch';
 import { TRANSFER_SCORER } from './transferScorer';
 
 type Walk = Omit<WalkOptions, 'budgets' | 'seed' | 'clamp' | 'onStep'>;
-interface Options { subjects: number; first: number; budgets: number[]; fmr: number; walk: Walk; validate: boolean; grid: Walk[]; encoder: string; faceModel: string }
+interface Options { withSecond: boolean; subjects: number; first: number; budgets: number[]; fmr: number; walk: Walk; validate: boolean; grid: Walk[]; encoder: string; faceModel: string }
 
 function parse(argv: string[]): Options {
-  const o: Options = { subjects: 100, first: 10000, budgets: [0, 100, 300, 1000], fmr: 1e-4, walk: { ...DEFAULT_WALK }, validate: false, grid: [], encoder: 'arcface512-faceplugin', faceModel: '.cache/embeddings/facemodels/pca-1d003e55085f1e36' };
+  const o: Options = { withSecond: false, subjects: 100, first: 10000, budgets: [0, 100, 300, 1000], fmr: 1e-4, walk: { ...DEFAULT_WALK }, validate: false, grid: [], encoder: 'arcface512-faceplugin', faceModel: '.cache/embeddings/facemodels/pca-1d003e55085f1e36' };
   const num = (v: string, name: string) => { const x = Number(v); if (!Number.isFinite(x)) throw new Error(`${name}: not a number (${v})`); return x; };
   for (let i = 0; i < argv.length; i += 2) {
     const [k, v] = [argv[i], argv[i + 1]];
-    if (k === '--validate') { o.validate = true; i--; } else if (k === '--subjects') o.subjects = num(v, k);
+    if (k === '--validate') { o.validate = true; i--; } else if (k === '--with-second') { o.withSecond = true; i--; } else if (k === '--subjects') o.subjects = num(v, k);
     else if (k === '--first') o.first = num(v, k);
     else if (k === '--budgets') o.budgets = v.split(',').map((x) => num(x, k));
     else if (k === '--fmr') o.fmr = num(v, k);
@@ -65,7 +65,7 @@ function parse(argv: string[]): Options {
     else if (k === '--max-radius') o.walk.maxRadius = num(v, k);
     else if (k === '--step') o.walk.stepScale = num(v, k);
     else if (k === '--halvings') o.walk.halvings = num(v, k);
-    else if (k === '--grid') o.grid = v.split(',').map((g) => { const [d, s, r, st] = g.split(':').map((x) => num(x, k)); return { ...o.walk, directions: d, subspace: s, radius: r, stepScale: st }; });
+    else if (k === '--grid') o.grid = v.split(',').map((g) => { const [d, s, r, st, mr] = g.split(':').map((x) => num(x, k)); return { ...o.walk, directions: d, subspace: s, radius: r, stepScale: st, ...(mr !== undefined ? { maxRadius: mr } : {}) }; });
     else if (k === '--facemodel') o.faceModel = v;
     else throw new Error(`unknown option ${k}`);
   }
@@ -169,10 +169,15 @@ function printRow(name: string, sc: Scored[], L: Lfw, tr: Transfer): void {
 async function heldOut(o: Options, L: Lfw): Promise<void> {
   const t0 = Date.now();
   const k = o.fmr === 1e-3 ? 0 : 1, thr = L.thr[k];
-  const first = await firstPhase(L, L.trainIdx, firstRows(L, L.trainIdx), L.firstOf, L.subjects, thr, o.first);
+  // --with-second: only held-out people with a second photo (the type II measure needs one), in the same seeded order.
+  const pick = o.withSecond ? seededShuffle([...L.secondOf.keys()].sort(), 0).slice(0, o.subjects) : L.subjects;
+  const first = await firstPhase(L, L.trainIdx, firstRows(L, L.trainIdx), L.firstOf, pick, thr, o.first);
   const acc = first.filter((r) => r.row >= 0);
-  console.log(`first phase: hub order at the system threshold ${thr.toFixed(4)} (FMR ${o.fmr}), ${L.subjects.length} held-out subjects: ${acc.length} accepted within ${o.first} queries (median ${median(acc.map((r) => r.queries))}); ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-  for (const r of first) if (r.row < 0) console.log(`  skipped ${r.subject}: ${r.error ?? `no accept within ${o.first} queries`}`);
+  console.log(`first phase: hub order at the system threshold ${thr.toFixed(4)} (FMR ${o.fmr}), ${pick.length} held-out subjects${o.withSecond ? ' with a second photo' : ''}: ${acc.length} accepted within ${o.first} queries (median ${median(acc.map((r) => r.queries))}); ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  // Subjects the walk cannot start for, by reason (no accepted face to walk from, or the oracle's error).
+  const why = new Map<string, string[]>();
+  for (const r of first) if (r.row < 0) { const k = r.error ?? `no accept within ${o.first} queries`; why.set(k, [...(why.get(k) ?? []), r.subject]); }
+  for (const [k, ss] of why) console.log(`  not walked, ${k}: ${ss.length} subjects (${ss.slice(0, 3).join(', ')}${ss.length > 3 ? ', …' : ''})`);
   const w = await openWalker(o);
   const tr = await openTransfer(L, o, w.S);
   const t1 = Date.now();
@@ -209,7 +214,7 @@ async function validate(o: Options, L: Lfw): Promise<void> {
     const t0 = Date.now();
     const walked: Walked[] = [];
     for (const [i, r] of acc.entries()) walked.push(await walkSubject(w, cropOf(L, r.row, w.S), L.emb(firstOf.get(r.subject)!), thr, walk, o.budgets, i));
-    const name = `${walk.directions}:${walk.subspace}:${walk.radius}:${walk.stepScale}`;
+    const name = `${walk.directions}:${walk.subspace}:${walk.radius}:${walk.stepScale}:${walk.maxRadius}`;
     for (const [b, budget] of o.budgets.entries()) {
       const t = await embedCropsOf(w.encoder, walked.map((x) => x.faces[b]), w.S);
       const sys = acc.map((r, i) => cosine(t[i], L.emb(firstOf.get(r.subject)!)));

@@ -59,7 +59,12 @@ export interface WalkResult {
   radius: number;
 }
 
-export const DEFAULT_WALK: Omit<WalkOptions, 'budgets' | 'seed'> = { directions: 20, subspace: 64, radius: 4, maxRadius: 16, stepScale: 0.5, halvings: 2 };
+/**
+ * Settings chosen on the attacker's own identities (daemon/bench/oracleWalk.ts --validate, docs/oracles.md): all
+ * 512 components beat 64 and 16 (the small subspaces saturate at the radius cap), step 0.5 beat 1, a cap of 16
+ * beat 32, 40 directions did not beat 20. `subspace` is cut to the model's latent size by walkFromPhoto.
+ */
+export const DEFAULT_WALK: Omit<WalkOptions, 'budgets' | 'seed'> = { directions: 20, subspace: 512, radius: 4, maxRadius: 16, stepScale: 0.5, halvings: 2 };
 
 /** Walks from `start` (a latent the system accepted) with `decide` until the last budget is spent. */
 export async function boundaryWalk(start: Float32Array, dim: number, decide: DecideLatents, o: WalkOptions): Promise<WalkResult> {

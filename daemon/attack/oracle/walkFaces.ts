@@ -35,7 +35,7 @@ export async function walkFromPhoto(model: PcaFaceModel, crop: Uint8Array, accep
   const bound = Float32Array.from(z0, (v) => Math.max(c, Math.abs(v)));
   const clamp = (z: Float32Array) => { for (let i = 0; i < z.length; i++) z[i] = Math.max(-bound[i], Math.min(bound[i], z[i])); };
   try {
-    const res = await boundaryWalk(z0, K, decide, { ...o, clamp });
+    const res = await boundaryWalk(z0, K, decide, { ...o, subspace: Math.min(o.subspace, K), clamp });
     const out: Uint8Array[] = [];
     for (const z of res.snapshots) {
       const px = tf.tidy(() => tf.round(tf.mul(faces(z, 1), 255)));
