@@ -12,9 +12,10 @@
  *   sphere, E[φ(z + δu) u] is parallel to w at any δ (symmetry), so no binary search to the boundary is spent;
  *   δ is kept where both answers occur (doubled when nearly all accept — the boundary is farther —, halved
  *   when nearly all reject). As the face goes deeper δ grows: it is the walk's own depth gauge.
- * - The perturbations are drawn in the top `subspace` components of the PCA face model (whitened latents),
+ * - The perturbations may be drawn in the top `subspace` components of the PCA face model (whitened latents),
  *   after the low-dimensional sampling of QEBA (Li et al., CVPR 2020): a sign estimate in d dimensions from m
- *   answers has a cosine to the true gradient of order √(m/d), so a smaller d buys direction per query.
+ *   answers has a cosine to the true gradient of order √(m/d). On the attacker's own identities a small subspace
+ *   stalled (every answer "accept" at the radius cap), so the default is every component (`DEFAULT_WALK`).
  *   Directions go in antithetic pairs (±u) as in the project's zeroth-order search.
  *
  * Every submitted face is one counted query; the face at each query budget is the last accepted one whose step
