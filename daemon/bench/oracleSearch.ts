@@ -85,9 +85,9 @@ function parse(argv: string[]): Options {
   return o;
 }
 
-type Lfw = Awaited<ReturnType<typeof openLfw>>;
+export type Lfw = Awaited<ReturnType<typeof openLfw>>;
 
-async function openLfw(o: Options) {
+export async function openLfw(o: Pick<Options, 'decision' | 'encoder' | 'subjects'>) {
   const ds = openImageDataset(resolveDatasetPath('lfw', process.cwd()));
   // The decision bench answers from cached templates only; the score search renders and needs the crops too.
   const set = o.decision ? { ...(await getEmbeddings(ds, o.encoder, {})), crops: new Uint8Array(0) } : await getEmbeddingsWithCrops(ds, o.encoder, findEncoderConfig(o.encoder).config.alignment, {});
@@ -108,7 +108,7 @@ function lookalike(L: Lfw): boolean[][] {
 }
 
 /** Another encoder's templates in the rows of L (zero rows where it found no face), and its thresholds at the same FMRs. */
-async function otherView(id: string, L: Lfw): Promise<{ emb: Float32Array; dim: number; thr: number[] }> {
+export async function otherView(id: string, L: Lfw): Promise<{ emb: Float32Array; dim: number; thr: number[] }> {
   const set = await getEmbeddings(openImageDataset(resolveDatasetPath('lfw', process.cwd())), id, {});
   const rowOf = new Map(set.rels.map((r, i) => [r, i]));
   const emb = new Float32Array(L.set.rels.length * set.dim);
