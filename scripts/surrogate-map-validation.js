@@ -71,8 +71,10 @@ async function fitVariant(v, T, Y, n, d) {
 async function fitMlp(v, T, Y, n, d) {
   const base = v.lin !== undefined ? fitRidge(T, Y, n, d, FD, v.lin) : null;
   const H = v.h ?? 512, E = v.e ?? 30, B = 256;
-  const w1 = tf.variable(tf.randomNormal([d, H], 0, Math.sqrt(2 / d), 'float32', 1)), b1 = tf.variable(tf.zeros([H]));
-  const w2 = tf.variable(tf.randomNormal([H, FD], 0, base ? 1e-3 : Math.sqrt(1 / H), 'float32', 2)), b2 = tf.variable(tf.zeros([FD]));
+  // tf.variable keeps its initial tensor alive beside it: dispose that one.
+  const own = (t) => { const x = tf.variable(t); t.dispose(); return x; };
+  const w1 = own(tf.randomNormal([d, H], 0, Math.sqrt(2 / d), 'float32', 1)), b1 = own(tf.zeros([H]));
+  const w2 = own(tf.randomNormal([H, FD], 0, base ? 1e-3 : Math.sqrt(1 / H), 'float32', 2)), b2 = own(tf.zeros([FD]));
   const Xall = tf.tensor2d(unitRows(T, d), [n, d]), Yall = tf.tensor2d(Y, [n, FD]);
   const Ball = base ? tf.tensor2d(applyRidge(base, T, n), [n, FD]) : tf.zeros([n, FD]);
   const fwd = (x, b0) => tf.add(b0, tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(x, w1), b1)), w2), b2));
@@ -143,12 +145,15 @@ async function main() {
   console.log('|---|---|---|---|---|---|---|');
   for (const spec of (args.v ?? 'ridge:l=0.1:n=3000,ridge:l=0.1').split(',')) {
     const v = parseVariant(spec);
+    const tensors = tf.memory().numTensors;
     const t0 = Date.now();
     const cv = await crossValidate(v, Tfit, Ffit, folds, d);
     const t1 = Date.now();
     const predict = await fitVariant(v, Tfit, Yall, fitRows.length, d);
     const cVal = cosines(predict(Tval, valRows.length), valTruth, FD);
     predict.dispose?.();
+    // The MLP's weights, optimiser state and batches are TF.js tensors: a variant must leave none behind.
+    if (tf.memory().numTensors !== tensors) throw new Error(`variant "${spec}" leaked ${tf.memory().numTensors - tensors} tensors`);
     const below = (100 * cv.photo.filter((c) => c < 0.6).length / cv.photo.length).toFixed(1);
     console.log(`| ${spec} | ${mean(cv.per).toFixed(4)} ± ${sd(cv.per).toFixed(4)} | ${cv.per.map((c) => c.toFixed(3)).join(' ')} | ${below} % | ${((t1 - t0) / 1000 / cv.per.length).toFixed(1)} | ${mean(cVal).toFixed(4)} | ${mean(vt.map((i) => cVal[i])).toFixed(4)} |`);
   }
