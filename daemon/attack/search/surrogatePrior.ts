@@ -3,9 +3,9 @@
  * attacked one: same id or same model files are refused by resolveSurrogate), and a map from the attacked
  * encoder's template space into the surrogate's, fitted on the attacker's own photos only (ridge, as the
  * linear adapter of Shahreza, George & Marcel 2024, "Face reconstruction from face embeddings using adapter
- * to a face foundation model"; or that map plus a kernel correction, `map` "kernel": templateMap.ts). For a target template t the surrogate's goal is normalise(M·t) in its centred
- * space (μ: centreRows); the gradient of cos(F(warp(G(z))) − μ, M·t) with respect to the face model's latent z
- * is exact and costs no query.
+ * to a face foundation model"; or that map plus a kernel correction, `map` "kernel": templateMap.ts). For a
+ * target template t the surrogate's goal is normalise(M·t) in its centred space (μ: centreRows); the gradient
+ * of cos(F(warp(G(z))) − μ, M·t) with respect to the face model's latent z is exact and costs no query.
  *
  * The map's held-out cosine (on identities of the attacker's photos it was not fitted on) says how far the
  * surrogate can be trusted: below `MIN_MAP_COSINE` the prior is refused with the figure, and the search runs
