@@ -58,7 +58,7 @@ export interface InvertHooks {
 export type SearchAnswers = { decimals?: number } | { remote: RemoteAnswer };
 
 /** What the prior did, for the run manifest. */
-export interface PriorRecord { encoderId: string; weight: number; mapCosine: number; evaluations: number; seconds: number }
+export interface PriorRecord { encoderId: string; weight: number; mapCosine: number; map: string; mapLambda: number; evaluations: number; seconds: number }
 
 export interface Inversion {
   latents: Float32Array;
@@ -138,7 +138,7 @@ async function queries(plan: AttackPlan, model: FaceModel, targets: readonly Flo
       seed: h.seed ?? plan.seed, ...(h.minutes !== undefined ? { minutes: h.minutes, startedAt: h.startedAt } : {}), ...(prior ? { prior } : {}),
       ...(detect ? { detect } : {}), signal: h.signal, onStep,
     });
-    const record = prior ? { encoderId: prior.id, weight: prior.weight, mapCosine: prior.mapCosine, evaluations: prior.stats.evaluations, seconds: prior.stats.seconds } : undefined;
+    const record = prior ? { encoderId: prior.id, weight: prior.weight, mapCosine: prior.mapCosine, map: prior.map, mapLambda: prior.mapLambda, evaluations: prior.stats.evaluations, seconds: prior.stats.seconds } : undefined;
     return {
       latents: res.bestLatents, cosine: Array.from(res.bestCos), queries: Array.from(res.queries), failures: res.failure, detected: res.detected,
       aborted: res.aborted, search: { startCos: res.startCos, pace: res.pace, ...(record ? { prior: record } : {}) },
@@ -156,7 +156,7 @@ async function openPrior(plan: AttackPlan, model: FaceModel, targets: readonly F
   const s = plan.search.surrogate!;
   if (!h.photos) throw new Error(`search.surrogate needs faceModel.kind "pca" (its map is fitted on the attacker's photos in the face model's frame)`);
   try {
-    return await openSurrogatePrior(model, plan.enc, targets, h.photos, { surrogate: s.encoder, weight: s.weight, fitPhotos: s.fitPhotos, seed: plan.seed },
+    return await openSurrogatePrior(model, plan.enc, targets, h.photos, { surrogate: s.encoder, weight: s.weight, fitPhotos: s.fitPhotos, seed: plan.seed, map: s.map, mapLambda: s.mapLambda },
       { workspaceDir: h.workspaceDir, cacheDir: h.cacheDir, log: (m) => h.log('info', m) });
   } catch (e) {
     const msg = (e as Error).message;

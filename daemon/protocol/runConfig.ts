@@ -133,6 +133,11 @@ export const SearchSurrogateSchema = Type.Object({
   warmupSteps: Type.Integer({ minimum: 0, maximum: 10000, default: 10, description: 'Gradient steps on the surrogate alone before the first query (no queries); on the validation split 10 reach what 30 do.' }),
   warmupLearningRate: Type.Number({ exclusiveMinimum: 0, maximum: 10, default: 0.05, description: 'Adam step size of the warm-up, in latent standard deviations.' }),
   fitPhotos: Type.Integer({ minimum: 100, maximum: 1000000, default: 3000, description: "Attacker's photos the template map is fitted on (seeded subset; the surrogate embeds each once, cached)." }),
+  map: Type.Union([Type.Literal('ridge'), Type.Literal('kernel')], {
+    default: 'ridge',
+    description: 'The map from attacked templates into the surrogate\'s space: "ridge" (linear, Shahreza et al. 2024), or "kernel" (that map plus Nyström kernel ridge on its residuals; docs/search.md has both measured on the validation split).',
+  }),
+  mapLambda: Type.Number({ minimum: 0, maximum: 1000, default: 0.1, description: 'Ridge penalty of the template map (of its linear part for map "kernel"); docs/search.md measures it on the validation split.' }),
 }, {
   additionalProperties: false,
   description: "zeroth-order: a surrogate encoder's gradients guide the search (its first probe pair runs along them, and its cosine to the attacked template mapped into its space joins the objective); they cost no query and are reported apart.",

@@ -96,6 +96,8 @@ export const RunManifestSchema = Type.Object({
    */
   searchSurrogate: Type.Optional(Type.Object({
     encoderId: Type.String(), weight: Type.Number(), mapCosine: Type.Number(),
+    /** The template map's kind and ridge penalty (search.surrogate.map, mapLambda); absent in run.json files from before they were choices (ridge, 0.1). */
+    map: Type.Optional(Type.String()), mapLambda: Type.Optional(Type.Number()),
     evaluations: Type.Integer({ minimum: 0 }), seconds: Type.Number({ minimum: 0 }),
   })),
   /** Compute engine of the run (training, search, decoding): the config's request, the choice and why. */

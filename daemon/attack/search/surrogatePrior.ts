@@ -3,9 +3,9 @@
  * attacked one: same id or same model files are refused by resolveSurrogate), and a map from the attacked
  * encoder's template space into the surrogate's, fitted on the attacker's own photos only (ridge, as the
  * linear adapter of Shahreza, George & Marcel 2024, "Face reconstruction from face embeddings using adapter
- * to a face foundation model"). For a target template t the surrogate's goal is normalise(M·t) in its centred
- * space (μ: centreRows); the gradient of cos(F(warp(G(z))) − μ, M·t) with respect to the face model's latent z
- * is exact and costs no query.
+ * to a face foundation model"; or that map plus a kernel correction, `map` "kernel": templateMap.ts). For a
+ * target template t the surrogate's goal is normalise(M·t) in its centred space (μ: centreRows); the gradient
+ * of cos(F(warp(G(z))) − μ, M·t) with respect to the face model's latent z is exact and costs no query.
  *
  * The map's held-out cosine (on identities of the attacker's photos it was not fitted on) says how far the
  * surrogate can be trusted: below `MIN_MAP_COSINE` the prior is refused with the figure, and the search runs
@@ -16,13 +16,12 @@ import type { EngineRequest } from '../../ort/engineChoice';
 import { OrtSearch } from '../../ort/search';
 import type { SearchScorer } from '../../ort/searchGraph';
 import { openSurrogate, resolveSurrogate, surrogateTargets, type Surrogate } from '../../decoder/surrogate';
-import { applyRidge, fitRidge } from '../../math/ridge';
+import { DEFAULT_MAP_LAMBDA, fitMapOf, type TemplateMapKind } from './templateMap';
 import { latentSearchOn } from '../../nets/latentSearch';
 import type { FaceModel } from '../faceModel/types';
 
 /** Held-out cosine below which a fitted map is not trusted as a prior. */
 export const MIN_MAP_COSINE = 0.5;
-const MAP_LAMBDA = 0.1;
 /** Faces per surrogate gradient call. */
 const PRIOR_BATCH = 8;
 
@@ -32,6 +31,9 @@ export interface SurrogatePrior {
   readonly weight: number;
   /** Held-out cosine of the template map (attacker's photos of identities it was not fitted on). */
   readonly mapCosine: number;
+  /** Which template map (search.surrogate.map) and its linear part's penalty. */
+  readonly map: TemplateMapKind;
+  readonly mapLambda: number;
   /** Ascent directions [m, k]: d cos_F / dz at rows of `latents` for `targets` (no queries). */
   gradient(latents: Float32Array, targets: readonly number[]): Promise<Float32Array>;
   /**
@@ -60,6 +62,9 @@ export interface PriorSettings {
   /** Photos used to fit the map (a seeded subset keeps the surrogate's embedding pass short). */
   fitPhotos: number;
   seed: number;
+  /** The template map's kind (default "ridge") and its linear part's penalty (default DEFAULT_MAP_LAMBDA). */
+  map?: TemplateMapKind;
+  mapLambda?: number;
 }
 
 /**
@@ -75,8 +80,11 @@ export function centreRows(feats: Float32Array, fd: number): { centred: Float32A
   return { centred, mean };
 }
 
-/** Fits the map on the attacker's photos and reports its held-out cosine (the last tenth of identities). */
-export function fitTemplateMap(photos: AttackerPhotos, feats: Float32Array, fd: number): { apply: (t: Float32Array, n: number) => Float32Array; heldOut: number } {
+/**
+ * Fits the map on the attacker's photos and reports its held-out cosine (the last tenth of identities), the
+ * figure MIN_MAP_COSINE judges whatever the map's kind.
+ */
+export function fitTemplateMap(photos: AttackerPhotos, feats: Float32Array, fd: number, kind: TemplateMapKind = 'ridge', o: { lambda?: number; seed?: number } = {}): { apply: (t: Float32Array, n: number) => Float32Array; heldOut: number } {
   const ids = [...new Set(photos.identities)];
   const heldIds = new Set(ids.slice(Math.floor(ids.length * 0.9)));
   const n = photos.rels.length;
@@ -84,10 +92,12 @@ export function fitTemplateMap(photos: AttackerPhotos, feats: Float32Array, fd: 
   for (let r = 0; r < n; r++) (heldIds.has(photos.identities[r]) ? held : fit).push(r);
   const rows = (a: Float32Array, w: number, rs: number[]) => { const o = new Float32Array(rs.length * w); rs.forEach((r, i) => o.set(a.subarray(r * w, (r + 1) * w), i * w)); return o; };
   const d = photos.dim;
-  const check = fitRidge(rows(photos.templates, d, fit), rows(feats, fd, fit), fit.length, d, fd, MAP_LAMBDA);
-  const heldOut = meanCosine(applyRidge(check, rows(photos.templates, d, held), held.length), rows(feats, fd, held), fd);
-  const all = fitRidge(photos.templates, feats, n, d, fd, MAP_LAMBDA);
-  return { apply: (t, m) => normaliseRows(applyRidge(all, t, m), fd), heldOut };
+  // Least squares (λ 0) is defined only with more pairs than unknowns per output (the template's entries and a bias).
+  if (o.lambda === 0 && fit.length <= d) throw new Error(`search.surrogate.mapLambda 0 (least squares) needs more than ${d} fit photos outside the held-out tenth, got ${fit.length}; raise fitPhotos or mapLambda`);
+  const check = fitMapOf(kind, rows(photos.templates, d, fit), rows(feats, fd, fit), fit.length, d, fd, o);
+  const heldOut = meanCosine(check(rows(photos.templates, d, held), held.length), rows(feats, fd, held), fd);
+  const all = fitMapOf(kind, photos.templates, feats, n, d, fd, o);
+  return { apply: (t, m) => normaliseRows(all(t, m), fd), heldOut };
 }
 
 export async function openSurrogatePrior(model: FaceModel, attacked: EncoderConfig, targets: readonly Float32Array[], photos: AttackerPhotos,
@@ -100,25 +110,26 @@ export async function openSurrogatePrior(model: FaceModel, attacked: EncoderConf
     const sub = subsetRows(photos, s.fitPhotos, s.seed, model.frame.size);
     const feats = await surrogateTargets(sur, sub.crops, sub.rels, model.frame.size, photos.datasetId, { cacheDir: o.cacheDir, workspaceDir: o.workspaceDir, log: o.log });
     const { centred, mean } = centreRows(feats, sur.dim);
-    const map = fitTemplateMap(sub, centred, sur.dim);
+    const kind = s.map ?? 'ridge';
+    const map = fitTemplateMap(sub, centred, sur.dim, kind, { lambda: s.mapLambda, seed: s.seed });
     if (!(map.heldOut >= MIN_MAP_COSINE)) {
-      throw new Error(`surrogate "${s.surrogate}": the map from ${attacked.id} templates fits badly (held-out cosine ${map.heldOut.toFixed(3)} < ${MIN_MAP_COSINE})`);
+      throw new Error(`surrogate "${s.surrogate}": the ${kind} map from ${attacked.id} templates fits badly (held-out cosine ${map.heldOut.toFixed(3)} < ${MIN_MAP_COSINE})`);
     }
     const flat = new Float32Array(targets.length * photos.dim);
     targets.forEach((t, i) => flat.set(t, i * photos.dim));
     const mapped = map.apply(flat, targets.length);
-    o.log?.(`surrogate ${s.surrogate}: template map fitted on ${sub.rels.length} of the attacker's photos, held-out cosine ${map.heldOut.toFixed(3)}`);
+    o.log?.(`surrogate ${s.surrogate}: ${kind} template map (λ ${s.mapLambda ?? DEFAULT_MAP_LAMBDA}) fitted on ${sub.rels.length} of the attacker's photos, held-out cosine ${map.heldOut.toFixed(3)}`);
     const emitF = sur.ort;
     const centredScorer: SearchScorer = { id: sur.id, dim: sur.dim, emit: (b, img) => b.op('Sub', [emitF.emit(b, img), b.constant(mean, [1, sur.dim], 'float32', 'surrogate_mean')]) };
     const search = await OrtSearch.withScorer(await model.ortGenerator(), centredScorer, 0);
-    return priorOver(search, sur, model, mapped, s.weight, map.heldOut);
+    return priorOver(search, sur, model, mapped, s.weight, { mapCosine: map.heldOut, map: kind, mapLambda: s.mapLambda ?? DEFAULT_MAP_LAMBDA });
   } catch (e) {
     await sur.dispose();
     throw e;
   }
 }
 
-function priorOver(search: OrtSearch, sur: Surrogate, model: FaceModel, mapped: Float32Array, weight: number, mapCosine: number): SurrogatePrior {
+function priorOver(search: OrtSearch, sur: Surrogate, model: FaceModel, mapped: Float32Array, weight: number, fit: { mapCosine: number; map: TemplateMapKind; mapLambda: number }): SurrogatePrior {
   const k = model.latentDim, fd = sur.dim;
   const stats = { evaluations: 0, seconds: 0 };
   const gradient = async (latents: Float32Array, targets: readonly number[]): Promise<Float32Array> => {
@@ -139,7 +150,7 @@ function priorOver(search: OrtSearch, sur: Surrogate, model: FaceModel, mapped: 
     return out;
   };
   return {
-    id: sur.id, weight, mapCosine, stats, gradient,
+    id: sur.id, weight, ...fit, stats, gradient,
     async warmup(start, steps, learningRate, budget) {
       if (steps <= 0) return Float32Array.from(start);
       const t0 = Date.now();

@@ -132,7 +132,7 @@ describe('attack/search: surrogate prior and wall-clock budget', function () {
     const enc = toyEncoder();
     const k = model.latentDim;
     const prior = {
-      id: 'exact', weight, mapCosine: 1, calls: 0, stats: { evaluations: 0, seconds: 0 },
+      id: 'exact', weight, mapCosine: 1, map: 'ridge' as const, mapLambda: 0.1, calls: 0, stats: { evaluations: 0, seconds: 0 },
       async gradient(latents: Float32Array, owners: readonly number[]): Promise<Float32Array> {
         prior.calls++;
         const T = tf.tensor2d(Float32Array.from(owners.flatMap((t) => Array.from(targets[t]))), [owners.length, DIM]);

@@ -20,6 +20,7 @@ import { ARCFACE_112, getTemplate } from '../../../daemon/data/templates';
 import { useTmpDir, wasmEngine } from '../tfjs/helpers';
 import { runGraph, values } from '../ort/helpers';
 import { centreRows, fitTemplateMap, MIN_MAP_COSINE } from '../../../daemon/attack/search/surrogatePrior';
+import { unitRows } from '../../../daemon/math/kernelRidge';
 import { mulberry32 } from '../../../daemon/data/split';
 
 const ATTACKED = 'arcface512-faceplugin';
@@ -76,6 +77,30 @@ describe('decoder/surrogate: the identity term\'s surrogate encoder', function (
     assert.ok(fitTemplateMap(photos, centred, fd).heldOut > 0.99);
     const noise = centreRows(Float32Array.from({ length: n * fd }, () => rand()), fd).centred;
     assert.ok(fitTemplateMap(photos, noise, fd).heldOut < MIN_MAP_COSINE, 'noise cannot be mapped: the prior would be refused');
+  });
+
+  it('the kernel template map: beats ridge held out on a nonlinear relation, keeps a linear one, and noise still falls below the floor', () => {
+    const rand = mulberry32(6);
+    const n = 450, d = 16, fd = 6;
+    const ids = Array.from({ length: n }, (_, i) => `id${Math.floor(i / 3)}`);
+    const templates = unitRows(Float32Array.from({ length: n * d }, () => rand() * 2 - 1), d);
+    // Each output mixes a linear term with a product of two template entries (what no linear map can express).
+    const related = new Float32Array(n * fd);
+    for (let r = 0; r < n; r++) for (let j = 0; j < fd; j++) related[r * fd + j] = templates[r * d + j] + 6 * templates[r * d + j + 1] * templates[r * d + j + 2];
+    const photos = { templates, dim: d, crops: new Uint8Array(0), rels: ids.map((x, i) => `${x}/${i}.jpg`), identities: ids, datasetId: 'toy' };
+    const { centred } = centreRows(related, fd);
+    const ridge = fitTemplateMap(photos, centred, fd, 'ridge').heldOut, kernel = fitTemplateMap(photos, centred, fd, 'kernel').heldOut;
+    assert.ok(kernel > ridge + 0.1, `kernel ${kernel} vs ridge ${ridge}`);
+    const linear = new Float32Array(n * fd);
+    for (let r = 0; r < n; r++) for (let j = 0; j < fd; j++) linear[r * fd + j] = templates[r * d + j] - 2 * templates[r * d + j + 3];
+    assert.ok(fitTemplateMap(photos, centreRows(linear, fd).centred, fd, 'kernel').heldOut > 0.99);
+    const noise = centreRows(Float32Array.from({ length: n * fd }, () => rand()), fd).centred;
+    assert.ok(fitTemplateMap(photos, noise, fd, 'kernel').heldOut < MIN_MAP_COSINE, 'noise cannot be mapped by the kernel map either: the prior would be refused');
+    assert.throws(() => fitTemplateMap(photos, noise, fd, 'spline' as never), /search.surrogate.map: "spline" is not one of ridge, kernel/);
+    // Least squares with fewer photos than template entries is refused with the fix, not left to a singular solve.
+    const few = { ...photos, templates: templates.slice(0, 15 * d), rels: photos.rels.slice(0, 15), identities: ids.slice(0, 15) };
+    assert.throws(() => fitTemplateMap(few, centred.slice(0, 15 * fd), fd, 'ridge', { lambda: 0 }), /mapLambda 0 \(least squares\) needs more than 16 fit photos outside the held-out tenth, got 12; raise fitPhotos or mapLambda/);
+    assert.ok(fitTemplateMap(photos, centred, fd, 'ridge', { lambda: 0 }).heldOut > ridge - 0.05, 'least squares on enough photos fits');
   });
 
   it('refuses encoders the engine cannot differentiate, naming them and the options', () => {
