@@ -25,7 +25,8 @@
  *   80 / 20 (seeded), face model, probes, map and pool from the 80 %, the 20 %'s first photos as subjects; prints
  *   the first face's type I for the ranked pool and for the ridge start at several caricature scales.
  *   node out/daemon/bench/oracleSearch.js [--decision] [--service] [--attempts N] [--subjects 30] [--probes 100] [--train 3000] [--enrolled 1000] [--decimals 2] [--queries 100,300,1000]
- *   node out/daemon/bench/oracleSearch.js --validate [--subjects 300] [--train 8000]
+ *   node out/daemon/bench/oracleSearch.js --validate [--kernel] [--subjects 300] [--train 8000]
+ *   (--kernel adds kernel-ridge start maps, which lost.)
  *   --validate (with --master): the settings' check on the attacker's side only — its own identities split 80 / 20
  *   (seeded), faces built from the 80 %'s photos and identities, and the 20 % (first photo each) no 80 % photo
  *   matches at 1e-4 counted as newly matched by the faces. No held-out subject is read.
@@ -44,7 +45,8 @@ import { findEncoderConfig } from '../encoders/registry';
 import { buildPcaFaceModel, loadPcaFaceModel, type PcaFaceModel } from '../attack/faceModel/pca';
 import { firstAccepts, hubOrders, type ExtraCandidates } from '../attack/oracle/decisionSearch';
 import { synthesiseMasterFaces, uncoveredRows, type MasterFaces } from '../attack/oracle/masterFaces';
-import { fitProbeMap, probeStart } from '../attack/oracle/probeMap';
+import { fitProbeMap, probeStart, PROBE_START_CARICATURE } from '../attack/oracle/probeMap';
+import { applyKernelRidge, fitKernelRidge } from '../math/kernelRidge';
 import { fitProbeRetrieval, retrievedPhotos } from '../attack/oracle/probeRetrieval';
 import { cosine } from '../attack/oracle/scoreRecovery';
 import { QueryOracle } from '../attack/search/oracle';
@@ -57,10 +59,10 @@ import { VerifierClient } from '../encoders/verifierClient';
 import { SubjectOracleError } from '../protocol/verifierApi';
 import type { Encoder } from '../encoders/types';
 
-interface Options { enrolled: number; validate: boolean; master: number; group: number; steps: number; attackerEncoder?: string; service: boolean; attempts?: number; decision: boolean; subjects: number; probes: number; train: number; decimals?: number; queries: number[]; encoder: string; faceModel: string; sigma: number; learningRate: number }
+interface Options { kernel: boolean; enrolled: number; validate: boolean; master: number; group: number; steps: number; attackerEncoder?: string; service: boolean; attempts?: number; decision: boolean; subjects: number; probes: number; train: number; decimals?: number; queries: number[]; encoder: string; faceModel: string; sigma: number; learningRate: number }
 
 function parse(argv: string[]): Options {
-  const o: Options = { enrolled: 1000, validate: false, master: 0, group: 5, steps: 0, service: false, decision: false, subjects: 30, probes: 100, train: 3000, queries: [100, 300, 1000], encoder: 'arcface512-faceplugin', faceModel: path.join('.cache', 'embeddings', 'facemodels', 'pca-1d003e55085f1e36'), sigma: 0.5, learningRate: 0.1 };
+  const o: Options = { kernel: false, enrolled: 1000, validate: false, master: 0, group: 5, steps: 0, service: false, decision: false, subjects: 30, probes: 100, train: 3000, queries: [100, 300, 1000], encoder: 'arcface512-faceplugin', faceModel: path.join('.cache', 'embeddings', 'facemodels', 'pca-1d003e55085f1e36'), sigma: 0.5, learningRate: 0.1 };
   for (let i = 0; i < argv.length; i += 2) {
     const v = argv[i + 1];
     if (argv[i] === '--decision') { o.decision = true; i--; } else if (argv[i] === '--subjects') o.subjects = Number(v);
@@ -71,6 +73,7 @@ function parse(argv: string[]): Options {
     else if (argv[i] === '--steps') o.steps = Number(v);
     else if (argv[i] === '--train') o.train = Number(v);
     else if (argv[i] === '--enrolled') o.enrolled = Number(v);
+    else if (argv[i] === '--kernel') { o.kernel = true; i--; }
     else if (argv[i] === '--decimals') o.decimals = Number(v);
     else if (argv[i] === '--attempts') o.attempts = Number(v);
     else if (argv[i] === '--attacker-encoder') o.attackerEncoder = v;
@@ -270,12 +273,34 @@ function answersTo(o: Options, L: Lfw, probes: readonly number[]): (t: Float32Ar
 
 /** The ridge map from probe answers to the face model's latent, fitted on the attacker's own enrolled photos `own`. */
 async function fitStartMap(o: Options, L: Lfw, model: PcaFaceModel, probes: readonly number[], own: readonly number[]) {
+  const fit = await startPairs(o, L, model, probes, own);
+  return fitProbeMap(fit.scores, fit.latents, own.length, probes.length, model.latentDim);
+}
+
+/** The own enrolled photos' answers to the probes [m, P] and their latents [m, K]: what a start map is fitted on. */
+async function startPairs(o: Options, L: Lfw, model: PcaFaceModel, probes: readonly number[], own: readonly number[]): Promise<{ scores: Float32Array; latents: Float32Array; m: number }> {
   const S = model.frame.size, answers = answersTo(o, L, probes);
-  const trainScores = new Float32Array(own.length * probes.length);
-  own.forEach((r, i) => trainScores.set(answers(L.emb(r)), i * probes.length));
+  const scores = new Float32Array(own.length * probes.length);
+  own.forEach((r, i) => scores.set(answers(L.emb(r)), i * probes.length));
   const crops = new Uint8Array(own.length * S * S * 3);
   own.forEach((r, i) => crops.set(L.set.crops.subarray(r * S * S * 3, (r + 1) * S * S * 3), i * S * S * 3));
-  return fitProbeMap(trainScores, await model.project(crops, own.length), own.length, probes.length, model.latentDim);
+  return { scores, latents: await model.project(crops, own.length), m: own.length };
+}
+
+/**
+ * A nonlinear start map, for the record (it lost, docs/oracles.md): kernel ridge (../math/kernelRidge.ts, RBF on
+ * the centred score vector, 1,000 Nyström landmarks) on the ridge's residuals, at the chosen caricature.
+ */
+function printKernelStarts(fit: { scores: Float32Array; latents: Float32Array; m: number }, P: number, K: number, subjScores: Float32Array, n: number, render: (z: Float32Array, label: string) => Promise<void>): Promise<void> {
+  const mean = new Float32Array(P);
+  for (let i = 0; i < fit.m; i++) for (let k = 0; k < P; k++) mean[k] += fit.scores[i * P + k] / fit.m;
+  const centre = (a: Float32Array) => a.map((v, i) => v - mean[i % P]);
+  return [[1, 0.01], [4, 0.01], [16, 0.01], [4, 0.1]].reduce(async (prev, [gamma, lambda]) => {
+    await prev;
+    const map = fitKernelRidge(centre(fit.scores), fit.latents, fit.m, P, K, { landmarks: 1000, gamma, lambda, linear: 0.1, seed: 0 });
+    const z = applyKernelRidge(map, centre(subjScores), n).map((v) => v * PROBE_START_CARICATURE);
+    await render(z, `kernel ridge γ ${gamma}, λ ${lambda}, caricature ${PROBE_START_CARICATURE} (rendered)`);
+  }, Promise.resolve());
 }
 
 /**
@@ -301,22 +326,21 @@ async function validateStart(o: Options, L: Lfw): Promise<void> {
   try {
     const shuffled = seededShuffle(side.slice(), 3);
     const probes = shuffled.slice(0, o.probes);
-    const map = await fitStartMap(o, L, model, probes, shuffled.slice(o.probes, o.probes + o.train));
+    const own = shuffled.slice(o.probes, o.probes + o.train), fit = await startPairs(o, L, model, probes, own);
+    const map = fitProbeMap(fit.scores, fit.latents, fit.m, probes.length, model.latentDim);
     const targets = subjects.map((r) => Float32Array.from(L.emb(r)));
     const answers = answersTo(o, L, probes), subjScores = new Float32Array(targets.length * o.probes);
     targets.forEach((t, i) => subjScores.set(answers(t), i * o.probes));
     const plain = probeStart({ ...map, caricature: 1 }, subjScores, targets.length);
-    const truth = new QueryOracle(encoder, model, targets, 8);
+    const truth = new QueryOracle(encoder, model, targets, 9);
     console.log(`validation (own identities: ${ids.length - held.size} attacker side, ${subjects.length} of ${held.size} held out as subjects), ${o.probes} probes, decimals ${o.decimals ?? 'none'}`);
     console.log('first face | median system score | type I @1e-3 | type I @1e-4');
 
     const picked = retrieve(o, L, probes, shuffled.slice(o.probes), subjScores, targets.length);
     printRow('retrieved photo', picked.map((r, i) => cosine(L.emb(r), targets[i])), L.thr);
-    for (const a of [1, 1.25, 1.5, 2]) {
-      const z = plain.map((v) => v * a);
-      model.clampLatents(z);
-      printRow(`ridge start, caricature ${a} (rendered)`, Array.from(await truth.score(z, targets.map((_, i) => i))), L.thr);
-    }
+    const render = async (z: Float32Array, label: string) => { model.clampLatents(z); printRow(label, Array.from(await truth.score(z, targets.map((_, i) => i))), L.thr); };
+    for (const a of [1, 1.25, 1.5, 2]) await render(plain.map((v) => v * a), `ridge start, caricature ${a} (rendered)`);
+    if (o.kernel) await printKernelStarts(fit, probes.length, model.latentDim, subjScores, targets.length, render);
   } finally {
     encoder.dispose();
     model.dispose();
