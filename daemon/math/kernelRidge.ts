@@ -38,8 +38,7 @@ export function fitKernelRidge(inputs: Float32Array, outputs: Float32Array, n: n
   checkPairs('kernel ridge', inputs, outputs, n, inputDim, outputDim);
   if (!(Number.isInteger(o.landmarks) && o.landmarks >= 1)) throw new Error(`kernel ridge: landmarks must be an integer ≥ 1, got ${o.landmarks}`);
   for (const [k, v] of [['γ', o.gamma], ['λ', o.lambda]] as const) if (!(v > 0) || !Number.isFinite(v)) throw new Error(`kernel ridge: ${k} must be a finite number > 0, got ${v}`);
-  const linear = o.linear === undefined ? undefined : fitRidge(inputs, outputs, n, inputDim, outputDim, o.linear);
-  const target = linear ? residuals(outputs, applyRidge(linear, inputs, n)) : outputs;
+  const { linear, target } = linearPart(inputs, outputs, n, inputDim, outputDim, o.linear);
   const unit = unitRows(inputs, inputDim);
   const m = Math.min(o.landmarks, n);
   const landmarks = pickRows(unit, inputDim, seededChoice(n, m, o.seed));
@@ -129,8 +128,15 @@ function crossOf(K: Float64Array, Y: Float32Array, n: number, m: number, od: num
   return B;
 }
 
-function residuals(y: Float32Array, fit: Float32Array): Float32Array {
-  return y.map((v, i) => v - fit[i]);
+/**
+ * The linear ridge map fitted first when `lambda` is given, and what is left for a nonlinear part to fit: its
+ * residuals (or the outputs themselves without one).
+ */
+export function linearPart(inputs: Float32Array, outputs: Float32Array, n: number, inputDim: number, outputDim: number, lambda: number | undefined): { linear?: RidgeMap; target: Float32Array } {
+  if (lambda === undefined) return { target: outputs };
+  const linear = fitRidge(inputs, outputs, n, inputDim, outputDim, lambda);
+  const fit = applyRidge(linear, inputs, n);
+  return { linear, target: outputs.map((v, i) => v - fit[i]) };
 }
 
 function trace(A: Float64Array, m: number): number {

@@ -4,8 +4,8 @@
  * nearest neighbours. Optionally as a correction of a linear ridge map (`linear`): the neighbours then lend
  * their residuals (output − linear prediction), i.e. the local error the linear map makes around the query.
  */
-import { checkPairs, unitRows } from './kernelRidge';
-import { applyRidge, fitRidge, type RidgeMap } from './ridge';
+import { checkPairs, linearPart, unitRows } from './kernelRidge';
+import { applyRidge, type RidgeMap } from './ridge';
 
 export interface KnnOptions { k: number; temperature: number; linear?: number }
 
@@ -25,8 +25,8 @@ export function fitKnnMap(inputs: Float32Array, outputs: Float32Array, n: number
   checkPairs('kNN map', inputs, outputs, n, inputDim, outputDim);
   if (!(Number.isInteger(o.k) && o.k >= 1)) throw new Error(`kNN map: k must be an integer ≥ 1, got ${o.k}`);
   if (!(o.temperature > 0) || !Number.isFinite(o.temperature)) throw new Error(`kNN map: τ must be a finite number > 0, got ${o.temperature}`);
-  const linear = o.linear === undefined ? undefined : fitRidge(inputs, outputs, n, inputDim, outputDim, o.linear);
-  const values = linear ? (() => { const p = applyRidge(linear, inputs, n); return outputs.map((v, i) => v - p[i]); })() : Float32Array.from(outputs);
+  const { linear, target } = linearPart(inputs, outputs, n, inputDim, outputDim, o.linear);
+  const values = linear ? target : Float32Array.from(outputs);
   return { inputDim, outputDim, units: unitRows(inputs, inputDim), values, n, k: Math.min(o.k, n), temperature: o.temperature, ...(linear ? { linear } : {}) };
 }
 
