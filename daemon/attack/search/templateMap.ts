@@ -22,16 +22,14 @@ export const KERNEL_MAP = { landmarks: 1000, gamma: 1, lambda: 0.01 } as const;
 /** Rows [n, inputDim] → [n, outputDim] (not normalised). */
 export type ApplyMap = (inputs: Float32Array, n: number) => Float32Array;
 
-/** `lambda`: the linear ridge's penalty (alone for "ridge", under the kernel part for "kernel"). */
+/** Each kind's fit: `lambda` is the linear ridge's penalty (alone for "ridge", under the kernel part for "kernel"). */
+const FITS: Record<TemplateMapKind, (x: Float32Array, y: Float32Array, n: number, d: number, fd: number, lambda: number, seed: number) => ApplyMap> = {
+  ridge: (x, y, n, d, fd, lambda) => { const m = fitRidge(x, y, n, d, fd, lambda); return (t, k) => applyRidge(m, t, k); },
+  kernel: (x, y, n, d, fd, lambda, seed) => { const m = fitKernelRidge(x, y, n, d, fd, { ...KERNEL_MAP, linear: lambda, seed }); return (t, k) => applyKernelRidge(m, t, k); },
+};
+
 export function fitMapOf(kind: TemplateMapKind, inputs: Float32Array, outputs: Float32Array, n: number, d: number, fd: number, o: { lambda?: number; seed?: number } = {}): ApplyMap {
-  const lambda = o.lambda ?? DEFAULT_MAP_LAMBDA;
-  if (kind === 'ridge') {
-    const m = fitRidge(inputs, outputs, n, d, fd, lambda);
-    return (x, k) => applyRidge(m, x, k);
-  }
-  if (kind === 'kernel') {
-    const m = fitKernelRidge(inputs, outputs, n, d, fd, { ...KERNEL_MAP, linear: lambda, seed: o.seed ?? 0 });
-    return (x, k) => applyKernelRidge(m, x, k);
-  }
-  throw new Error(`search.surrogate.map: "${kind as string}" is not one of ${TEMPLATE_MAP_KINDS.join(', ')}`);
+  const fit = Object.prototype.hasOwnProperty.call(FITS, kind) ? FITS[kind] : undefined;
+  if (!fit) throw new Error(`search.surrogate.map: "${kind as string}" is not one of ${TEMPLATE_MAP_KINDS.join(', ')}`);
+  return fit(inputs, outputs, n, d, fd, o.lambda ?? DEFAULT_MAP_LAMBDA, o.seed ?? 0);
 }
