@@ -15,9 +15,7 @@ import { runAudit } from '../../../daemon/audit/run';
 import { assertAuditConfig } from '../../../daemon/protocol/auditConfig';
 import { command as auditCommand } from '../../../daemon/cli/commands/audit';
 import type { TemplateStore } from '../../../daemon/audit/templateStore';
-import { initEngine } from '../../../daemon/tfjs/backend';
-import { lfwAvailable } from '../../fixtures/tinyWorkspace';
-import { makeAuditWorkspace, type AuditWorkspace } from '../../fixtures/auditWorkspace';
+import { auditWorkspaceOrSkip, type AuditWorkspace } from '../../fixtures/auditWorkspace';
 
 const cfg = (patch: Record<string, unknown> = {}) => assertAuditConfig({ name: 'big', encoder: 'arcface512-faceplugin', templates: 'store.npy', ...patch }, 'test');
 
@@ -84,11 +82,7 @@ describe('audit: a seeded sample with stated confidence', () => {
 describe('audit: a sampled audit end to end on tiny LFW', function () {
   this.timeout(300_000);
   let aw: AuditWorkspace;
-  before(async function () {
-    if (!lfwAvailable()) { console.log('      (skipped: LFW not found at ../shared/data/lfw)'); this.skip(); }
-    await initEngine({ backend: 'wasm' });
-    aw = await makeAuditWorkspace();
-  });
+  before(async function () { aw = await auditWorkspaceOrSkip(this); });
   after(() => aw?.cleanup());
 
   it('--sample 7 of 18: the report gives the rate with its interval, the N for ±margin, and the file\'s rows', async () => {

@@ -15,18 +15,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { runAudit } from '../../../daemon/audit/run';
 import { openVerifier } from '../../../daemon/cli/commands/serveVerifier';
-import { initEngine } from '../../../daemon/tfjs/backend';
-import { lfwAvailable } from '../../fixtures/tinyWorkspace';
-import { auditContext as ctxFor, makeAuditWorkspace, type AuditWorkspace } from '../../fixtures/auditWorkspace';
+import { auditContext as ctxFor, auditWorkspaceOrSkip, type AuditWorkspace } from '../../fixtures/auditWorkspace';
 
 describe('oracle: the audit under a score oracle', function () {
   this.timeout(600_000);
   let aw: AuditWorkspace;
-  before(async function () {
-    if (!lfwAvailable()) { console.log('      (skipped: LFW not found)'); this.skip(); }
-    await initEngine({ backend: 'wasm' });
-    aw = await makeAuditWorkspace();
-  });
+  before(async function () { aw = await auditWorkspaceOrSkip(this); });
   after(() => aw?.cleanup());
 
   let simulated: TemplateResult[] = [];

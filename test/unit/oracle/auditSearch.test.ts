@@ -14,18 +14,12 @@ import { readChunk } from '../../../daemon/audit/chunks';
 import { AuditReportSchema, type TemplateResult } from '../../../daemon/audit/reportSchema';
 import { runAudit } from '../../../daemon/audit/run';
 import { openVerifier } from '../../../daemon/cli/commands/serveVerifier';
-import { initEngine } from '../../../daemon/tfjs/backend';
-import { lfwAvailable } from '../../fixtures/tinyWorkspace';
-import { auditContext as ctxFor, makeAuditWorkspace, type AuditWorkspace } from '../../fixtures/auditWorkspace';
+import { auditContext as ctxFor, auditWorkspaceOrSkip, type AuditWorkspace } from '../../fixtures/auditWorkspace';
 
 describe('oracle: the audit under the score and decision searches', function () {
   this.timeout(900_000);
   let aw: AuditWorkspace;
-  before(async function () {
-    if (!lfwAvailable()) { console.log('      (skipped: LFW not found)'); this.skip(); }
-    await initEngine({ backend: 'wasm' });
-    aw = await makeAuditWorkspace();
-  });
+  before(async function () { aw = await auditWorkspaceOrSkip(this); });
   after(() => aw?.cleanup());
 
   async function audit(name: string, threat: object, patch: Record<string, unknown> = {}, logs: string[] = []) {
