@@ -102,7 +102,11 @@ export async function openLfw(o: Pick<Options, 'decision' | 'encoder' | 'subject
   return { set, dim, trainIdx, firstOf, secondOf, subjects, fmrs, thr, emb };
 }
 
-const pct = (a: boolean[]) => `${((100 * a.filter(Boolean).length) / a.length).toFixed(1)} %`;
+/** The share of `true`, as the benches print it ('–' for none). */
+export const pct = (a: boolean[]) => (a.length ? `${((100 * a.filter(Boolean).length) / a.length).toFixed(1)} %` : '–');
+export const median = (a: number[]) => { if (!a.length) return NaN; const s = a.slice().sort((x, y) => x - y); return s[Math.floor(s.length / 2)]; };
+/** The first of `rs` for each identity (an identity's enrolled or representative photo), in order. */
+export const firstRows = (L: Lfw, rs: readonly number[]) => { const seen = new Set<string>(); return rs.filter((r) => !seen.has(L.set.identities[r]) && seen.add(L.set.identities[r])); };
 
 /** The attacker photo nearest each enrolled template, accepted or not at each threshold. */
 function lookalike(L: Lfw): boolean[][] {
@@ -123,8 +127,7 @@ export async function otherView(id: string, L: Lfw): Promise<{ emb: Float32Array
 async function decision(o: Options, L: Lfw): Promise<void> {
   const t0 = Date.now();
   // The population the attacker ranks hubs on: one photo per own identity (its first).
-  const seen = new Set<string>();
-  const popRows = L.trainIdx.filter((r) => !seen.has(L.set.identities[r]) && seen.add(L.set.identities[r]));
+  const popRows = firstRows(L, L.trainIdx);
   const pool = rows(L.set.embeddings, L.dim, L.trainIdx), poolIds = L.trainIdx.map((r) => L.set.identities[r]);
   const popIds = popRows.map((r) => L.set.identities[r]);
   const maxQ = Math.max(...o.queries);
@@ -176,8 +179,7 @@ async function validateMaster(o: Options, L: Lfw): Promise<void> {
   const own = [...new Set(L.trainIdx.map(idOf))].sort();
   const val = new Set(seededShuffle(own.slice(), 11).slice(0, Math.round(own.length * 0.2)));
   const fitRows = L.trainIdx.filter((r) => !val.has(idOf(r)));
-  const firsts = (rs: number[]) => { const seen = new Set<string>(); return rs.filter((r) => !seen.has(idOf(r)) && seen.add(idOf(r))); };
-  const popRows = firsts(fitRows), valRows = firsts(L.trainIdx.filter((r) => val.has(idOf(r))));
+  const popRows = firstRows(L, fitRows), valRows = firstRows(L, L.trainIdx.filter((r) => val.has(idOf(r))));
   const pool = rows(L.set.embeddings, L.dim, fitRows), poolIds = fitRows.map(idOf);
   const valT = rows(L.set.embeddings, L.dim, valRows);
   const open = uncoveredRows(pool, poolIds, valT, valRows.map(idOf), L.dim, L.thr[1]);
@@ -312,8 +314,7 @@ async function validateStart(o: Options, L: Lfw): Promise<void> {
   const ids = seededShuffle([...new Set(L.trainIdx.map((r) => L.set.identities[r]))].sort(), 7);
   const held = new Set(ids.slice(0, Math.round(ids.length / 5)));
   const side = L.trainIdx.filter((r) => !held.has(L.set.identities[r]));
-  const seen = new Set<string>();
-  const subjects = L.trainIdx.filter((r) => held.has(L.set.identities[r]) && !seen.has(L.set.identities[r]) && seen.add(L.set.identities[r])).slice(0, o.subjects);
+  const subjects = firstRows(L, L.trainIdx.filter((r) => held.has(L.set.identities[r]))).slice(0, o.subjects);
   const given = loadPcaFaceModel(o.faceModel);
   if (!given) throw new Error(`no PCA face model in ${o.faceModel}`);
   // The face model of the attacker's side only (the given one has seen the held-out identities' photos).
@@ -349,9 +350,8 @@ async function validateStart(o: Options, L: Lfw): Promise<void> {
 
 /** A table row: the median system score, type I at each threshold, and type II there when `second` is given. */
 function printRow(label: string, s: number[], thr: readonly number[], second?: number[]): void {
-  const med = s.slice().sort((a, b) => a - b)[Math.floor(s.length / 2)];
   const typeII = second ? thr.map((t) => ` | ${pct(second.map((c) => c >= t))}`).join('') : '';
-  console.log(`${label} | ${med.toFixed(4)} | ${thr.map((t) => pct(s.map((c) => c >= t))).join(' | ')}${typeII}`);
+  console.log(`${label} | ${median(s).toFixed(4)} | ${thr.map((t) => pct(s.map((c) => c >= t))).join(' | ')}${typeII}`);
 }
 
 async function scoreSearch(o: Options, L: Lfw): Promise<void> {

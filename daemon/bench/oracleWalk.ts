@@ -44,7 +44,7 @@ import { cosine } from '../attack/oracle/scoreRecovery';
 import { initEngine } from '../tfjs/backend';
 import { tf } from '../tfjs/tf';
 import { rows } from './scoreOracle';
-import { openLfw, otherView, type Lfw } from './oracleSearch';
+import { firstRows, median, openLfw, otherView, pct, type Lfw } from './oracleSearch';
 import { TRANSFER_SCORER } from './transferScorer';
 
 type Walk = Omit<WalkOptions, 'budgets' | 'seed' | 'clamp' | 'onStep'>;
@@ -108,8 +108,6 @@ async function embedCropsOf(encoder: Encoder, crops: Uint8Array[], size: number)
   return out;
 }
 
-const pct = (a: boolean[]) => (a.length ? `${((100 * a.filter(Boolean).length) / a.length).toFixed(1)} %` : '–');
-const median = (a: number[]) => { if (!a.length) return NaN; const s = a.slice().sort((x, y) => x - y); return s[Math.floor(s.length / 2)]; };
 
 /** Hub order of `pool` rows at the system threshold, and the first accepts of `enrolledRows` (cached templates). */
 async function firstPhase(L: Lfw, poolRows: number[], popRows: number[], enrolled: Map<string, number>, subjects: string[], thr: number, budget: number) {
@@ -128,7 +126,6 @@ async function firstPhase(L: Lfw, poolRows: number[], popRows: number[], enrolle
   return res.map((r) => ({ ...r, row: r.photo >= 0 ? poolRows[r.photo] : -1 }));
 }
 
-const firstRows = (L: Lfw, rs: number[]) => { const seen = new Set<string>(); return rs.filter((r) => !seen.has(L.set.identities[r]) && seen.add(L.set.identities[r])); };
 const cropOf = (L: Lfw, r: number, S: number) => L.set.crops.slice(r * S * S * 3, (r + 1) * S * S * 3);
 
 /** The transfer scorer, the frame change into its crop, its templates of the LFW rows and its thresholds. */
