@@ -9,7 +9,9 @@
 // Usage: npm run build && node scripts/surrogate-validation.js [n=32] [q=100] [k=512] [v=none,w0.5u0,w0.5u30]
 //   k: the PCA face model's components (its size ablation, on the same validation targets)
 //   variant wWuU[lL][dD][rR][sS]: surrogate weight W, U warm-up steps at learning rate L (default 0.05), D probe
-//   pairs a step (default 2), search learning rate R (default 0.1), probe radius S (default 0.5); "none[dD][rR][sS]": queries only.
+//   pairs a step (default 2), search learning rate R (default 0.1), probe radius S (default 0.5); "none[dD][rR][sS]": queries only;
+//   "sec[wWuU][aA][nN][fF][mM]": the secant search (daemon/attack/search/secant.ts) after the same warm-up, trust radius A (1), window N
+//   (32), forward model on F own queries (8 × k), its output metric's λ M (0.1) as a share of A·Aᵀ's mean eigenvalue.
 //   maps=KIND/λ/PHOTOS,…: the surrogate's template map (search.surrogate map / mapLambda / fitPhotos), each variant
 //   run once per map (default ridge/0.1/3000, the main job's; scripts/surrogate-map-validation.js compares maps offline).
 'use strict';
@@ -77,9 +79,10 @@ async function main() {
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   const maps = (args.maps ?? 'ridge/0.1/3000').split(',').map((m) => { const [kind, lambda, photos] = m.split('/'); return { spec: m, kind, lambda: +lambda, photos: +photos }; });
   for (const map of maps) for (const v of (args.v ?? 'none,w0.5u0,w0.5u30').split(',')) {
-    const m = /^w([\d.]+)u(\d+)(?:l([\d.]+))?/.exec(v);
+    const secant = v.startsWith('sec') ? { radius: +(/a([\d.]+)/.exec(v)?.[1] ?? 1), window: +(/n(\d+)/.exec(v)?.[1] ?? 32), draws: +(/f(\d+)/.exec(v)?.[1] ?? 8 * K), metricLambda: +(/m([\d.]+)/.exec(v)?.[1] ?? 0.1) } : null;
+    const m = /^(?:sec)?w([\d.]+)u(\d+)(?:l([\d.]+))?/.exec(v);
     const dirs = +(/d(\d+)/.exec(v)?.[1] ?? 2), sigma = +(/s([\d.]+)$/.exec(v)?.[1] ?? 0.5), lr = +(/r([\d.]+)/.exec(v)?.[1] ?? 0.1);
-    if (!m && !v.startsWith('none')) throw new Error(`variant "${v}": expected none or wWuU[lL][dD][rR][sS]`);
+    if (!m && !v.startsWith('none') && !secant) throw new Error(`variant "${v}": expected none, wWuU[lL][dD][rR][sS] or sec[wWuU][aA][nN][fF][mM]`);
     const t0 = Date.now();
     let prior = null, s0 = start;
     if (m) {
@@ -88,7 +91,10 @@ async function main() {
     }
     const t1 = Date.now();
     const oracle = new QueryOracle(enc, pca, targets, Q);
-    const res = await querySearch(oracle, pca, s0, { method: 'zeroth-order', sigma, learningRate: lr, directions: dirs, population: 24, seed: 0, ...(prior ? { prior } : {}) });
+    const res = await querySearch(oracle, pca, s0, secant
+      ? { method: 'secant', secant, sigma, learningRate: lr, directions: dirs, population: 24, seed: 0 }
+      : { method: 'zeroth-order', sigma, learningRate: lr, directions: dirs, population: 24, seed: 0, ...(prior ? { prior } : {}) });
+    if (res.forward) console.log(`forward model: ${res.forward.queries} own queries, held-out explained variance ${res.forward.explained.toFixed(3)}, ${res.forward.seconds.toFixed(0)} s`);
     const t2 = Date.now();
     console.log(`| ${m ? map.spec : '—'} | ${prior ? prior.mapCosine.toFixed(3) : '—'} | ${v} | ${m ? m[1] : '—'} | ${m ? m[2] : 0} | ${mean(res.startCos).toFixed(3)} → ${mean(res.bestCos).toFixed(3)} | ${typeI(res.bestCos)} | ${(await identity(res.bestLatents)).toFixed(3)} | ${await transfer(facesOf(res.bestLatents))} | ${prior ? (prior.stats.evaluations / vr.length).toFixed(0) : 0} | ${((t1 - t0) / 1000).toFixed(0)} | ${((t2 - t1) / 1000).toFixed(0)} |`);
     await prior?.dispose();

@@ -76,7 +76,7 @@ export interface Inversion {
   /** White box: the engine it ran on, and why. */
   engine?: EngineDecision;
   /** Query search: the start's cosine, the pace it ended with, and the prior's record. */
-  search?: { startCos: Float32Array; pace: PaceDecision; prior?: PriorRecord };
+  search?: { startCos: Float32Array; pace: PaceDecision; prior?: PriorRecord; forward?: { explained: number; queries: number; seconds: number } };
   /** With `acceptAt`: per target and threshold, the search queries spent when its best answer first passed it (at the end of that step), or null. */
   firstAccepts?: (number | null)[][];
 }
@@ -133,15 +133,18 @@ async function queries(plan: AttackPlan, model: FaceModel, targets: readonly Flo
       firsts?.forEach((f, k) => f.forEach((q, i) => { if (q === null && step.best[i] > h.acceptAt![k]) f[i] = oracle.used[i]; }));
       await h.onSearchStep?.(step, oracle);
     };
+    // The secant search reads whole templates; the surrogate has already given it its warm-up start.
+    const guides = prior && s.method === 'zeroth-order' ? { prior } : {};
     const res = await querySearch(oracle, model, from, {
-      method: s.method as 'zeroth-order' | 'genetic', sigma: s.sigma, learningRate: s.learningRate, directions: s.directions, population: s.population,
-      seed: h.seed ?? plan.seed, ...(h.minutes !== undefined ? { minutes: h.minutes, startedAt: h.startedAt } : {}), ...(prior ? { prior } : {}),
+      method: s.method as 'zeroth-order' | 'genetic' | 'secant', sigma: s.sigma, learningRate: s.learningRate, directions: s.directions, population: s.population,
+      ...(s.secant ? { secant: s.secant } : {}),
+      seed: h.seed ?? plan.seed, ...(h.minutes !== undefined ? { minutes: h.minutes, startedAt: h.startedAt } : {}), ...guides,
       ...(detect ? { detect } : {}), signal: h.signal, onStep,
     });
     const record = prior ? { encoderId: prior.id, weight: prior.weight, mapCosine: prior.mapCosine, map: prior.map, mapLambda: prior.mapLambda, evaluations: prior.stats.evaluations, seconds: prior.stats.seconds } : undefined;
     return {
       latents: res.bestLatents, cosine: Array.from(res.bestCos), queries: Array.from(res.queries), failures: res.failure, detected: res.detected,
-      aborted: res.aborted, search: { startCos: res.startCos, pace: res.pace, ...(record ? { prior: record } : {}) },
+      aborted: res.aborted, search: { startCos: res.startCos, pace: res.pace, ...(record ? { prior: record } : {}), ...(res.forward ? { forward: res.forward } : {}) },
       ...(firsts ? { firstAccepts: targets.map((_, i) => firsts.map((f) => f[i])) } : {}),
     };
   } finally {

@@ -310,7 +310,7 @@ async function indexWriter(config: RunConfig, ctx: AttackContext, p: RunAttack, 
 /** Every model the attack uses, by role (run.json), so none of them is counted as transfer. */
 function encoderRoles(config: RunConfig, decision: RouteDecision): NonNullable<RunManifest['encoderRoles']> {
   const surrogates = new Set<string>();
-  if (decision.route === 'blackbox' && config.search.method === 'zeroth-order' && config.search.surrogate) surrogates.add(config.search.surrogate.encoder);
+  if (decision.route === 'blackbox' && (config.search.method === 'zeroth-order' || config.search.method === 'secant') && config.search.surrogate) surrogates.add(config.search.surrogate.encoder);
   if (trainsDecoder(config) && config.decoder.identity) surrogates.add(config.decoder.identity.surrogate);
   const detects = decision.route === 'whitebox' ? config.whitebox.select === 'detected' : config.search.method !== 'none' && config.search.detectorCheck;
   return { attacked: config.encoder, surrogates: [...surrogates], ...(detects ? { acceptanceDetector: PIPELINE_DETECTOR_ID } : {}) };

@@ -24,7 +24,7 @@ export type FaceModelPlan =
 export type StartKind = RunConfig['start'];
 
 /** The black box's per-target query search; `queries` is the budget per target, the start included. */
-export type SearchPlan = Pick<SearchConfig, 'queries' | 'directions' | 'sigma' | 'learningRate' | 'population' | 'detectorCheck' | 'minutes' | 'surrogate'> & {
+export type SearchPlan = Pick<SearchConfig, 'queries' | 'directions' | 'sigma' | 'learningRate' | 'population' | 'detectorCheck' | 'minutes' | 'surrogate' | 'secant'> & {
   method: SearchConfig['method'];
 };
 
@@ -65,6 +65,7 @@ export function planAttack(spec: AttackSpec, workspaceDir: string): AttackPlan {
   const oracle = judgeOracle(threat);
   if (!oracle.implemented) throw new Error(`threat model: ${oracle.reason}`);
   const answersOnly = oracle.attack === 'score-search' || oracle.attack === 'decision-search';
+  if (answersOnly && spec.search.method === 'secant') throw new Error(`search.method "secant" reads the templates an embedding oracle answers; under this threat model the system answers only ${oracle.oracle === 'decision' ? 'accept / reject' : 'scores'} (${oracle.attack}): use "zeroth-order"`);
   return {
     threat, oracle,
     entry, enc: entry.config, decision: answersOnly ? answersOnlyRoute(spec.route, oracle) : judgeRoute(entry.config, spec.route), engine: engineRequest(spec.engine),
@@ -136,7 +137,7 @@ export const PROTECT_FACE_MODEL = { components: 512, clamp: 3 } as const;
 function searchOf(s: Omit<SearchPlan, 'queries'>, queries: number): SearchPlan {
   return {
     method: s.method, queries, directions: s.directions, sigma: s.sigma, learningRate: s.learningRate, population: s.population, detectorCheck: s.detectorCheck,
-    ...(s.minutes !== undefined ? { minutes: s.minutes } : {}), ...(s.surrogate ? { surrogate: s.surrogate } : {}),
+    ...(s.minutes !== undefined ? { minutes: s.minutes } : {}), ...(s.surrogate ? { surrogate: s.surrogate } : {}), ...(s.secant ? { secant: s.secant } : {}),
   };
 }
 

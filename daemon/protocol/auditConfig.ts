@@ -11,7 +11,7 @@
  */
 import { Static, Type } from '@sinclair/typebox';
 import { assertConfig, Problem, withDefaults } from './validate';
-import { FaceFinishSchema, fileSchemaOf, SearchConfigSchema, WhiteboxConfigSchema } from './runConfig';
+import { FaceFinishSchema, fileSchemaOf, SEARCH_METHODS, SearchConfigSchema, WhiteboxConfigSchema } from './runConfig';
 import { ThreatModelSchema, threatModelProblems } from './threatModel';
 
 export const ReferenceConfigSchema = Type.Object({
@@ -38,7 +38,7 @@ export const ProtectionStoreSchema = Type.Object({
 export const AuditSearchSchema = Type.Composite([
   Type.Omit(SearchConfigSchema, ['queries', 'batchTargets', 'method', 'surrogate', 'minutes']),
   Type.Object({
-    method: Type.Union([Type.Literal('zeroth-order'), Type.Literal('genetic'), Type.Literal('none')], { default: 'zeroth-order', description: 'Black-box search with encoder queries only (see run configs); "none" = the start alone.' }),
+    method: Type.Union(SEARCH_METHODS.map((m) => Type.Literal(m)), { default: 'zeroth-order', description: 'Black-box search with encoder queries only (see run configs); "secant" needs an embedding oracle (a stolen template); "none" = the start alone.' }),
   }),
 ], { additionalProperties: false, default: {} });
 

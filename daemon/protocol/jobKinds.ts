@@ -6,6 +6,7 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { SearchMethodSchema } from './runConfig';
 
 export interface JobKindSpec<P extends TSchema = TSchema, R extends TSchema = TSchema> {
   readonly name: string;
@@ -119,7 +120,7 @@ const AuditFields = {
   budget: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000 })),
   transfer: Type.Optional(Type.Array(Type.Object({ encoder: EncoderId, templates: PathParam }, { additionalProperties: false }), { maxItems: 8 })),
   out: Type.Optional(PathParam),
-  search: Type.Optional(Type.Union([Type.Literal('zeroth-order'), Type.Literal('genetic'), Type.Literal('none')])),
+  search: Type.Optional(SearchMethodSchema),
   chunkSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000 })),
   onEncoderError: Type.Optional(Type.Union([Type.Literal('pause'), Type.Literal('continue')])),
   operatingPoints: Type.Optional(Type.Array(Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1 }), { minItems: 1, maxItems: 8 })),

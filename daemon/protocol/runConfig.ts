@@ -126,6 +126,18 @@ export const FaceModelConfigSchema = Type.Object({
   run: Type.Optional(Type.String({ minLength: 1, description: 'decoder: a finished black-box run folder whose decoder to use instead of training one (relative to the workspace).' })),
 }, { additionalProperties: false, default: {} });
 
+/** Black-box search methods, one list for run configs, audit configs, job params and the CLI. */
+export const SEARCH_METHODS = ['none', 'zeroth-order', 'genetic', 'secant'] as const;
+export type SearchMethod = typeof SEARCH_METHODS[number];
+export const SearchMethodSchema = Type.Union(SEARCH_METHODS.map((m) => Type.Literal(m)));
+
+/** search.secant: the secant search's trust radius, memory and forward model (daemon/attack/search/secant.ts). */
+export const SearchSecantSchema = Type.Object({
+  radius: Type.Number({ exclusiveMinimum: 0, maximum: 100, default: 1, description: 'First trust radius: the norm of a step in latent standard deviations (it grows after a step that raised the cosine, shrinks after one that did not).' }),
+  window: Type.Integer({ minimum: 1, maximum: 256, default: 32, description: 'Recent (step, template change) pairs per target that correct the forward model.' }),
+  draws: Type.Optional(Type.Integer({ minimum: 4, maximum: 1000000, description: "The attacker's own queries its forward model is fitted on (latents drawn from the face model's prior; default 4 × components; at least 2 × components). Counted apart from the targets' budgets." })),
+}, { additionalProperties: false, description: 'secant: reads the whole template each query answers (an embedding oracle only).' });
+
 /** search.surrogate: the encoder that guides the zeroth-order search (its own constant: `faceinv tune` fills its defaults). */
 export const SearchSurrogateSchema = Type.Object({
   encoder: Type.String({ minLength: 1, description: 'An encoder the attacker owns and the engine can differentiate (never the attacked one, nor its model under another id).' }),
@@ -144,9 +156,9 @@ export const SearchSurrogateSchema = Type.Object({
 });
 
 export const SearchConfigSchema = Type.Object({
-  method: Type.Union([Type.Literal('none'), Type.Literal('zeroth-order'), Type.Literal('genetic')], {
+  method: Type.Union(SEARCH_METHODS.map((m) => Type.Literal(m)), {
     default: 'none',
-    description: 'Black-box search per target with encoder queries only: "zeroth-order" (antithetic Gaussian directions + Adam, Park et al. ICIP 2023), "genetic" (Dong et al. 2021/2023); "none" = the start alone.',
+    description: 'Black-box search per target with encoder queries only: "zeroth-order" (antithetic Gaussian directions + Adam, Park et al. ICIP 2023), "genetic" (Dong et al. 2021/2023), "secant" (Gauss–Newton on every answered template, the Jacobian a forward model corrected by each query: an embedding oracle only); "none" = the start alone.',
   }),
   queries: Type.Integer({ minimum: 1, maximum: 1000000, default: 200, description: 'Encoder queries per target (the budget a real black-box attacker pays), start included.' }),
   directions: Type.Integer({ minimum: 1, maximum: 64, default: 2, description: 'zeroth-order: antithetic direction pairs per step (2 → 4 + 1 queries a step).' }),
@@ -160,6 +172,7 @@ export const SearchConfigSchema = Type.Object({
     description: 'Wall-clock budget of the search: it measures its own query rate on this machine and lowers the queries per target to fit (never above `queries`); the report says what each target got and why.',
   })),
   surrogate: Type.Optional(SearchSurrogateSchema),
+  secant: Type.Optional(SearchSecantSchema),
 
 }, { additionalProperties: false, default: {} });
 

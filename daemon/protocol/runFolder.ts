@@ -100,6 +100,13 @@ export const RunManifestSchema = Type.Object({
     map: Type.Optional(Type.String()), mapLambda: Type.Optional(Type.Number()),
     evaluations: Type.Integer({ minimum: 0 }), seconds: Type.Number({ minimum: 0 }),
   })),
+  /**
+   * search.method "secant": its forward model (daemon/attack/search/forwardModel.ts) — the attacker's own queries it
+   * was fitted on (no target's), the held-out share of the template's variance it explains, and its seconds.
+   */
+  searchForwardModel: Type.Optional(Type.Object({
+    queries: Type.Integer({ minimum: 0 }), explained: Type.Number(), seconds: Type.Number({ minimum: 0 }),
+  })),
   /** Compute engine of the run (training, search, decoding): the config's request, the choice and why. */
   engine: Type.Optional(Type.Object({
     requested: Type.Union([Type.Literal('auto'), Type.Literal('onnxruntime'), Type.Literal('tfjs')]),

@@ -56,6 +56,9 @@ export class QueryOracle {
     this.decimals = decimals;
   }
 
+  /** Target t's template (unit norm). */
+  target(t: number): Float32Array { return this.targets[t]; }
+
   /** Queries allowed per target now. */
   get budget(): number { return this.maxBudget; }
 
@@ -74,6 +77,60 @@ export class QueryOracle {
    * target. Throws QueryBudgetError if a target would exceed its budget (a caller bug).
    */
   async score(latents: Float32Array, owners: readonly number[]): Promise<Float32Array> {
+    return (await this.answer(latents, owners, false)).cos;
+  }
+
+  /**
+   * The same queries, and the whole template each answered ([m, dim], unit norm; zeros for a failed row): an
+   * embedding oracle answers a template, not one score, and a search that reads all of it learns the encoder's
+   * response in every output direction per query (./secant.ts). A score or decision system has no templates.
+   */
+  async templates(latents: Float32Array, owners: readonly number[]): Promise<{ cos: Float32Array; templates: Float32Array }> {
+    if (this.remote) throw new Error('query search: the system answers scores, not templates; the secant search needs an embedding oracle');
+    const r = await this.answer(latents, owners, true);
+    return { cos: r.cos, templates: r.templates! };
+  }
+
+  /**
+   * Templates of rendered latents that belong to no target: the attacker's own queries (the secant search's
+   * forward model is fitted on them), counted in `setupQueries`, never against a target's budget.
+   */
+  async setupTemplates(latents: Float32Array): Promise<Float32Array> {
+    if (this.remote) throw new Error('query search: the system answers scores, not templates; the secant search needs an embedding oracle');
+    const k = this.model.latentDim;
+    const m = latents.length / k;
+    const out = new Float32Array(m * this.dim);
+    for (let s = 0; s < m; s += this.renderChunk) {
+      const rows = Math.min(this.renderChunk, m - s);
+      const emb = await this.embedLatents(latents.subarray(s * k, (s + rows) * k), rows);
+      emb.forEach((e, i) => out.set(unit(e), (s + i) * this.dim));
+    }
+    this.setupQueries += m;
+    return out;
+  }
+
+  /** Queries the attacker spent on its own (not per target): the secant search's forward model. */
+  setupQueries = 0;
+
+  private async embedLatents(z: Float32Array, rows: number): Promise<Float32Array[]> {
+    const images = this.renderQueries(z, rows);
+    try {
+      return await this.encoder.embed(images);
+    } finally {
+      images.dispose();
+    }
+  }
+
+  /** Latent rows rendered as the encoder's input: [rows, S, S, 3] in [0, 1]. */
+  private renderQueries(z: Float32Array, rows: number): tf.Tensor4D {
+    const S = this.encoder.inputSize;
+    return tf.tidy(() => {
+      const x = this.model.render(tf.tensor2d(z, [rows, this.model.latentDim]));
+      return (x.shape[1] === S ? x : tf.image.resizeBilinear(x, [S, S], false, true)) as tf.Tensor4D;
+    });
+  }
+
+  private async answer(latents: Float32Array, owners: readonly number[], keep: boolean): Promise<{ cos: Float32Array; templates?: Float32Array }> {
     const k = this.model.latentDim;
     const m = owners.length;
     if (latents.length !== m * k) throw new Error(`query search: ${latents.length} latent values are not ${m} rows of ${k}`);
@@ -81,16 +138,15 @@ export class QueryOracle {
     for (const o of owners) want.set(o, (want.get(o) ?? 0) + 1);
     for (const [o, c] of want) if (this.used[o] + c > this.budget) throw new QueryBudgetError(`target ${o}: ${this.used[o]} + ${c} queries exceed the budget of ${this.budget}`);
     const out = new Float32Array(m).fill(NaN);
+    const kept = keep ? new Float32Array(m * this.dim) : undefined;
+    const take = (r: number, e: Float32Array) => { out[r] = this.cos(e, owners[r]); kept?.set(unit(e), r * this.dim); };
     const S = this.encoder.inputSize;
     for (let s = 0; s < m; s += this.renderChunk) {
       const rows = Array.from({ length: Math.min(this.renderChunk, m - s) }, (_, i) => s + i).filter((r) => !this.failure[owners[r]]);
       if (!rows.length) continue;
       const z = new Float32Array(rows.length * k);
       rows.forEach((r, i) => z.set(latents.subarray(r * k, (r + 1) * k), i * k));
-      const images = tf.tidy(() => {
-        const x = this.model.render(tf.tensor2d(z, [rows.length, k]));
-        return (x.shape[1] === S ? x : tf.image.resizeBilinear(x, [S, S], false, true)) as tf.Tensor4D;
-      });
+      const images = this.renderQueries(z, rows.length);
       if (this.remote) {
         try {
           const ans = await this.remote(images, rows.map((r) => owners[r]));
@@ -109,8 +165,7 @@ export class QueryOracle {
         for (const [i, r] of rows.entries()) {
           const one = tf.slice(images, [i, 0, 0, 0], [1, S, S, 3]);
           try {
-            const e = await this.encoder.embed(one);
-            out[r] = this.cos(e[0], owners[r]);
+            take(r, (await this.encoder.embed(one))[0]);
           } catch (e1) {
             this.failure[owners[r]] ??= `encoder ${this.encoder.id} failed: ${(e1 as Error).message}`;
           } finally {
@@ -121,13 +176,13 @@ export class QueryOracle {
       } finally {
         images.dispose();
       }
-      if (emb) rows.forEach((r, i) => { out[r] = this.cos((emb as Float32Array[])[i], owners[r]); });
+      if (emb) rows.forEach((r, i) => take(r, (emb as Float32Array[])[i]));
     }
     for (const o of owners) this.used[o]++;
     for (let r = 0; r < m; r++) {
       if (!Number.isFinite(out[r]) && !this.failure[owners[r]]) this.failure[owners[r]] = `encoder ${this.encoder.id} returned a non-finite template`;
     }
-    return out;
+    return { cos: out, ...(kept ? { templates: kept } : {}) };
   }
 
   private cos(e: Float32Array, owner: number): number {
@@ -136,4 +191,12 @@ export class QueryOracle {
     for (let i = 0; i < this.dim; i++) s += e[i] * t[i];
     return this.decimals === undefined ? s : Number(s.toFixed(this.decimals));
   }
+}
+
+/** The template scaled to unit norm (encoders that normalise inside their graph come back unchanged). */
+function unit(e: Float32Array): Float32Array {
+  let n = 0;
+  for (let i = 0; i < e.length; i++) n += e[i] * e[i];
+  const f = n > 0 ? 1 / Math.sqrt(n) : 0;
+  return Float32Array.from(e, (v) => v * f);
 }

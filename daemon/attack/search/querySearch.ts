@@ -14,11 +14,15 @@ import { PaceDecision, QueryPacer } from './pacer';
 import { SearchHooks, SearchState } from './searchState';
 import type { SurrogatePrior } from './surrogatePrior';
 import { zerothOrder } from './zerothOrder';
+import { DRAWS_PER_COMPONENT, FORWARD_MODEL_DEFAULTS, ForwardModel, fitForwardModel } from './forwardModel';
+import { SECANT_DEFAULTS, secantSearch } from './secant';
 
 export type { SearchStep } from './searchState';
 
 export interface QuerySearchOptions extends SearchHooks {
-  method: 'zeroth-order' | 'genetic';
+  method: 'zeroth-order' | 'genetic' | 'secant';
+  /** secant: trust radius, window and the forward model's latent draws (./secant.ts, ./forwardModel.ts). */
+  secant?: { radius?: number; window?: number; draws?: number; metricLambda?: number };
   /** Latent standard deviations: probe radius (zeroth-order) or initial mutation scale (genetic). */
   sigma: number;
   /** zeroth-order: Adam step size in latent standard deviations. */
@@ -46,6 +50,8 @@ export interface SearchResult {
   aborted: boolean;
   /** The per-target budget the search ended with, and why it is below the configured one when it is. */
   pace: PaceDecision;
+  /** secant: the forward model's held-out explained variance and the attacker's own queries it took. */
+  forward?: { explained: number; queries: number; seconds: number };
 }
 
 export async function querySearch(oracle: QueryOracle, model: FaceModel, start: Float32Array, o: QuerySearchOptions): Promise<SearchResult> {
@@ -54,16 +60,31 @@ export async function querySearch(oracle: QueryOracle, model: FaceModel, start: 
   if (!Number.isInteger(n) || n < 1) throw new Error(`query search: start latents (${start.length} values) are not rows of ${k}`);
   if (!(o.sigma > 0) || !(o.learningRate > 0)) throw new Error('query search: sigma and learningRate must be > 0');
   if (o.prior && o.method !== 'zeroth-order') throw new Error(`query search: a surrogate prior guides the zeroth-order search, not "${o.method}"`);
-  const pacer = new QueryPacer(oracle.budget, o.minutes !== undefined ? o.minutes * 60 : undefined, Date.now, o.startedAt);
-  const state = await SearchState.open(oracle, model, start, o, pacer);
+  // The secant search's forward model is one-off work: it counts against the minutes, not as a per-query cost.
+  const tFit = Date.now();
+  const forward = o.method === 'secant'
+    ? await fitForwardModel(model, (z) => oracle.setupTemplates(z), { ...FORWARD_MODEL_DEFAULTS, draws: o.secant?.draws ?? DRAWS_PER_COMPONENT * k, metricLambda: o.secant?.metricLambda ?? FORWARD_MODEL_DEFAULTS.metricLambda, seed: o.seed ?? 0 })
+    : undefined;
+  const fitSeconds = (Date.now() - tFit) / 1000;
+  const pacer = new QueryPacer(oracle.budget, o.minutes !== undefined ? o.minutes * 60 : undefined, Date.now, o.startedAt ?? tFit);
+  const state = await SearchState.open(oracle, model, start, o, pacer, o.method === 'secant');
   const startCos = Float32Array.from(state.bestCos);
-  const aborted = o.method === 'zeroth-order'
-    ? await zerothOrder(state, model, { sigma: o.sigma, learningRate: o.learningRate, directions: o.directions, seed: o.seed, prior: o.prior, signal: o.signal })
-    : await genetic(state, model, { sigma: o.sigma, population: o.population, seed: o.seed, signal: o.signal });
+  const aborted = await METHODS[o.method](state, model, oracle, o, forward);
   await state.accept(null);
   await state.report();
   return {
     bestLatents: state.best, bestCos: state.bestCos, startCos, queries: Int32Array.from(oracle.used), failure: oracle.failure.slice(),
     detected: state.detected, aborted, pace: pacer.current,
+    ...(forward ? { forward: { explained: forward.explained, queries: forward.queries, seconds: fitSeconds } } : {}),
   };
 }
+
+type MethodRun = (state: SearchState, model: FaceModel, oracle: QueryOracle, o: QuerySearchOptions, forward?: ForwardModel) => Promise<boolean>;
+
+/** Each search method's loop, given the opened state; returns whether it was aborted. */
+const METHODS: Record<QuerySearchOptions['method'], MethodRun> = {
+  'zeroth-order': (state, model, _oracle, o) => zerothOrder(state, model, { sigma: o.sigma, learningRate: o.learningRate, directions: o.directions, seed: o.seed, prior: o.prior, signal: o.signal }),
+  genetic: (state, model, _oracle, o) => genetic(state, model, { sigma: o.sigma, population: o.population, seed: o.seed, signal: o.signal }),
+  secant: (state, model, oracle, o, forward) => secantSearch(state, model, forward!, Array.from({ length: state.n }, (_, t) => oracle.target(t)),
+    { radius: o.secant?.radius ?? SECANT_DEFAULTS.radius, window: o.secant?.window ?? SECANT_DEFAULTS.window, signal: o.signal }),
+};

@@ -50,13 +50,18 @@ export class SearchState {
 
   get n(): number { return this.bestCos.length; }
 
+  /** The start's answered templates ([n, dim]), when `open` was asked to keep them (the secant search reads them). */
+  startTemplates?: Float32Array;
+
   /** Scores the (clamped) start with one query per target and runs the first acceptance test. */
-  static async open(oracle: QueryOracle, model: FaceModel, start: Float32Array, hooks: SearchHooks, pacer: QueryPacer): Promise<SearchState> {
+  static async open(oracle: QueryOracle, model: FaceModel, start: Float32Array, hooks: SearchHooks, pacer: QueryPacer, keepTemplates = false): Promise<SearchState> {
     const n = start.length / model.latentDim;
     const z = Float32Array.from(start);
     model.clampLatents(z);
-    const startCos = await oracle.score(z, Array.from({ length: n }, (_, i) => i));
-    const s = new SearchState(oracle, model, z, startCos, hooks, pacer);
+    const owners = Array.from({ length: n }, (_, i) => i);
+    const answered = keepTemplates ? await oracle.templates(z, owners) : { cos: await oracle.score(z, owners), templates: undefined };
+    const s = new SearchState(oracle, model, z, answered.cos, hooks, pacer);
+    if (answered.templates) s.startTemplates = answered.templates;
     if (hooks.detect) {
       const found = await hooks.detect(s.best, n);
       found.forEach((f, t) => { s.detected[t] = f; if (!f) s.verifiedCos[t] = -Infinity; });

@@ -15,6 +15,7 @@ import { initEngineFromFlags } from '../engineFlags';
 import { ErrorCode, ProtocolError } from '../../protocol/message';
 import { daemonRoots, setActiveRoots } from '../../security/roots';
 import { AuditJob } from '../../protocol/jobKinds';
+import { SEARCH_METHODS } from '../../protocol/runConfig';
 import { parseQueueUrl } from '../../audit/queue';
 
 const USAGE = `faceinv audit [CONFIG.faceinv-audit.json] [--encoder ID --templates FILE] [options]
@@ -28,7 +29,8 @@ const USAGE = `faceinv audit [CONFIG.faceinv-audit.json] [--encoder ID --templat
   --reference-split S       use one side of a seeded identity split: train|test[:SEED[:TEST_FRACTION]]
   --route auto|blackbox|whitebox        (default auto: the judge decides)
   --budget QUERIES          black box: encoder queries per template (default 100)
-  --search zeroth-order|genetic|none    black-box search (default zeroth-order)
+  --search zeroth-order|genetic|secant|none
+                                        black-box search (default zeroth-order)
   --transfer ENCODER=FILE   also score with a second system, FILE = its templates of the same people
   --out DIR                 audit folder (default audits/<name>); --name NAME
   --chunk-size N            templates per resumable chunk (default 256)
@@ -155,7 +157,7 @@ export const command: CliCommand = {
       const out = await runJobKind(AuditJob, {
         ...source, name: o.name, reference: o.reference, referenceSplit: o.referenceSplit,
         route: oneOf(o.route, ['auto', 'whitebox', 'blackbox'] as const, '--route'), budget: o.budget, transfer: o.transfer, out: o.out,
-        search: oneOf(o.search, ['zeroth-order', 'genetic', 'none'] as const, '--search'), chunkSize: o.chunkSize,
+        search: oneOf(o.search, SEARCH_METHODS, '--search'), chunkSize: o.chunkSize,
         onEncoderError: oneOf(o.onEncoderError, ['pause', 'continue'] as const, '--on-encoder-error'), operatingPoints: o.operatingPoints, keepImages: o.keepImages, seed: o.seed,
         overwrite: a.booleans.has('overwrite') || undefined, retryFailed: a.booleans.has('retry-failed') || undefined,
         maxChunks: a.flags.has('max-chunks') ? intFlag(a, 'max-chunks', 1, 1) : undefined, sample: o.sample, margin: o.margin,

@@ -89,6 +89,10 @@ describe('oracle: the judge picks the attack from the threat model', () => {
     assert.equal(planAttack(auditAttackSpec(few), ROOT).search.queries, 1, '100 default probes leave a budget of 40 one search query');
     assert.equal(probeCount(few.threat.attacker, 10_000) + planAttack(auditAttackSpec(few), ROOT).search.queries, 40, 'never more than attacker.queries in all');
     assert.throws(() => planAttack(auditAttackSpec({ ...dec, threat: { ...dec.threat, oracle: { kind: 'embedding' } } }), ROOT), /nothing to invert/);
+    // The secant search reads templates: a system that answers scores (or decisions) has none to give.
+    assert.throws(() => planAttack(auditAttackSpec({ ...srch, search: { ...srch.search, method: 'secant' } }), ROOT), /"secant" reads the templates an embedding oracle answers; .* answers only scores \(score-search\): use "zeroth-order"/);
+    const stolen = validateAuditConfig({ ...base, search: { method: 'secant' } }, 'a.json').config!;
+    assert.equal(planAttack(auditAttackSpec(stolen), ROOT).search.method, 'secant', 'a stolen template (embedding oracle): allowed');
   });
 });
 
