@@ -11,7 +11,7 @@
 //   variant wWuU[lL][dD][rR][sS]: surrogate weight W, U warm-up steps at learning rate L (default 0.05), D probe
 //   pairs a step (default 2), search learning rate R (default 0.1), probe radius S (default 0.5); "none[dD][rR][sS]": queries only;
 //   "sec[wWuU][aA][nN][fF][mM]": the secant search (daemon/attack/search/secant.ts) after the same warm-up, trust radius A (1), window N
-//   (32), forward model on F own queries (8 × k), its output metric's λ M (0.1) as a share of A·Aᵀ's mean eigenvalue.
+//   (32), forward model on F own queries (8 × k), its output metric's λ M (1) as a share of A·Aᵀ's mean eigenvalue.
 //   maps=KIND/λ/PHOTOS,…: the surrogate's template map (search.surrogate map / mapLambda / fitPhotos), each variant
 //   run once per map (default ridge/0.1/3000, the main job's; scripts/surrogate-map-validation.js compares maps offline).
 'use strict';
@@ -79,7 +79,7 @@ async function main() {
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   const maps = (args.maps ?? 'ridge/0.1/3000').split(',').map((m) => { const [kind, lambda, photos] = m.split('/'); return { spec: m, kind, lambda: +lambda, photos: +photos }; });
   for (const map of maps) for (const v of (args.v ?? 'none,w0.5u0,w0.5u30').split(',')) {
-    const secant = v.startsWith('sec') ? { radius: +(/a([\d.]+)/.exec(v)?.[1] ?? 1), window: +(/n(\d+)/.exec(v)?.[1] ?? 32), draws: +(/f(\d+)/.exec(v)?.[1] ?? 8 * K), metricLambda: +(/m([\d.]+)/.exec(v)?.[1] ?? 0.1) } : null;
+    const secant = v.startsWith('sec') ? { radius: +(/a([\d.]+)/.exec(v)?.[1] ?? 1), window: +(/n(\d+)/.exec(v)?.[1] ?? 32), draws: +(/f(\d+)/.exec(v)?.[1] ?? 8 * K), metricLambda: +(/m([\d.]+)/.exec(v)?.[1] ?? 1) } : null;
     const m = /^(?:sec)?w([\d.]+)u(\d+)(?:l([\d.]+))?/.exec(v);
     const dirs = +(/d(\d+)/.exec(v)?.[1] ?? 2), sigma = +(/s([\d.]+)$/.exec(v)?.[1] ?? 0.5), lr = +(/r([\d.]+)/.exec(v)?.[1] ?? 0.1);
     if (!m && !v.startsWith('none') && !secant) throw new Error(`variant "${v}": expected none, wWuU[lL][dD][rR][sS] or sec[wWuU][aA][nN][fF][mM]`);

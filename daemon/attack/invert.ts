@@ -139,7 +139,7 @@ async function queries(plan: AttackPlan, model: FaceModel, targets: readonly Flo
       method: s.method as 'zeroth-order' | 'genetic' | 'secant', sigma: s.sigma, learningRate: s.learningRate, directions: s.directions, population: s.population,
       ...(s.secant ? { secant: s.secant } : {}),
       seed: h.seed ?? plan.seed, ...(h.minutes !== undefined ? { minutes: h.minutes, startedAt: h.startedAt } : {}), ...guides,
-      ...(detect ? { detect } : {}), signal: h.signal, onStep,
+      ...(detect ? { detect } : {}), signal: h.signal, onStep, log: (m) => h.log('info', m),
     });
     const record = prior ? { encoderId: prior.id, weight: prior.weight, mapCosine: prior.mapCosine, map: prior.map, mapLambda: prior.mapLambda, evaluations: prior.stats.evaluations, seconds: prior.stats.seconds } : undefined;
     return {

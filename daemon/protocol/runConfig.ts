@@ -141,7 +141,7 @@ export const SearchSecantSchema = Type.Object({
 /** search.surrogate: the encoder that guides the zeroth-order search (its own constant: `faceinv tune` fills its defaults). */
 export const SearchSurrogateSchema = Type.Object({
   encoder: Type.String({ minLength: 1, description: 'An encoder the attacker owns and the engine can differentiate (never the attacked one, nor its model under another id).' }),
-  weight: Type.Number({ minimum: 0, maximum: 100, default: 0.5, description: "Weight of the surrogate's cosine (to the mapped template) beside the attacked encoder's in each step." }),
+  weight: Type.Number({ minimum: 0, maximum: 100, default: 0.5, description: "Weight of the surrogate's cosine (to the mapped template) beside the attacked encoder's in each zeroth-order step (the secant search uses the surrogate for its warm-up only)." }),
   warmupSteps: Type.Integer({ minimum: 0, maximum: 10000, default: 10, description: 'Gradient steps on the surrogate alone before the first query (no queries); on the validation split 10 reach what 30 do.' }),
   warmupLearningRate: Type.Number({ exclusiveMinimum: 0, maximum: 10, default: 0.05, description: 'Adam step size of the warm-up, in latent standard deviations.' }),
   fitPhotos: Type.Integer({ minimum: 100, maximum: 1000000, default: 3000, description: "Attacker's photos the template map is fitted on (seeded subset; the surrogate embeds each once, cached)." }),

@@ -47,7 +47,7 @@ export interface ForwardModelOptions {
  */
 export const DRAWS_PER_COMPONENT = 8;
 
-export const FORWARD_MODEL_DEFAULTS: ForwardModelOptions = { draws: 0, lambda: 1, metricLambda: 0.1, seed: 0 };
+export const FORWARD_MODEL_DEFAULTS: ForwardModelOptions = { draws: 0, lambda: 1, metricLambda: 1, seed: 0 };
 
 /** Draws `draws` latents from the model's prior, asks `templates` for their (unit) templates, fits the model. */
 export async function fitForwardModel(model: FaceModel, templates: (latents: Float32Array) => Promise<Float32Array>, o: ForwardModelOptions): Promise<ForwardModel> {

@@ -37,6 +37,8 @@ export interface QuerySearchOptions extends SearchHooks {
   /** zeroth-order: a surrogate encoder's gradients as prior (no queries). */
   prior?: SurrogatePrior;
   signal?: AbortSignal;
+  /** Says what a long one-off step is doing (the secant search's forward model). */
+  log?: (message: string) => void;
 }
 
 export interface SearchResult {
@@ -62,8 +64,10 @@ export async function querySearch(oracle: QueryOracle, model: FaceModel, start: 
   if (o.prior && o.method !== 'zeroth-order') throw new Error(`query search: a surrogate prior guides the zeroth-order search, not "${o.method}"`);
   // The secant search's forward model is one-off work: it counts against the minutes, not as a per-query cost.
   const tFit = Date.now();
+  const draws = o.secant?.draws ?? DRAWS_PER_COMPONENT * k;
+  if (o.method === 'secant') o.log?.(`secant search: fitting its forward model on ${draws} of the attacker's own queries (not any target's)`);
   const forward = o.method === 'secant'
-    ? await fitForwardModel(model, (z) => oracle.setupTemplates(z), { ...FORWARD_MODEL_DEFAULTS, draws: o.secant?.draws ?? DRAWS_PER_COMPONENT * k, metricLambda: o.secant?.metricLambda ?? FORWARD_MODEL_DEFAULTS.metricLambda, seed: o.seed ?? 0 })
+    ? await fitForwardModel(model, (z) => oracle.setupTemplates(z), { ...FORWARD_MODEL_DEFAULTS, draws, metricLambda: o.secant?.metricLambda ?? FORWARD_MODEL_DEFAULTS.metricLambda, seed: o.seed ?? 0 })
     : undefined;
   const fitSeconds = (Date.now() - tFit) / 1000;
   const pacer = new QueryPacer(oracle.budget, o.minutes !== undefined ? o.minutes * 60 : undefined, Date.now, o.startedAt ?? tFit);
