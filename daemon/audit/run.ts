@@ -44,6 +44,7 @@ import { renderFaces } from '../attack/inversion';
 import { invertTargets, openFaceDetector, type DetectFn, type Inversion } from '../attack/invert';
 import { VerifierServiceError } from '../encoders/verifierClient';
 import { addSearchAccepts, mitigationRuns, oracleSetup, oracleView, type OracleSetup } from './oracle';
+import { otherPhotoOf, scoreHeld } from './heldFaces';
 import { auditAttackSpec, planAttack, searchesByQueries, type AttackPlan } from '../attack/plan';
 import { startFrom, type AttackerPairs } from '../attack/start';
 import type { EngineDecision } from '../ort/engineChoice';
@@ -544,6 +545,12 @@ async function auditChunk(j: ChunkJob): Promise<{ results: TemplateResult[]; cou
   ];
   const scores = await scoreChunk(recons, lookalikes, of, frame, scorers, j.tools.analyzer, j.tools.meanGeometry);
   counts.scoringQueries = scores.queries;
+  if (view.held) {
+    const other = usable.map((r) => otherPhotoOf(store, refA, r));
+    const h = await scoreHeld(view.held, scorers, other, frame, j.tools.analyzer, j.tools.meanGeometry);
+    counts.scoringQueries += h.queries;
+    usable.forEach((r, i) => { const o = results[r - j.from].oracle; if (o) { o.held = h.held[i]; if (other[i]) o.otherPhoto = true; } });
+  }
   for (const [i, r] of usable.entries()) {
     const res = results[r - j.from];
     if (failure[i]) res.failure = failure[i];
