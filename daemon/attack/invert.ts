@@ -24,6 +24,7 @@ import { recoverFromScores, type ScoreOracle } from './oracle/scoreOracle';
 import { seededShuffle } from '../data/split';
 import { probeCount } from '../protocol/threatModel';
 import { firstAccepts, type DecideFn } from './oracle/decisionSearch';
+import { walkAfterFirstAccept, type DecisionWalk } from './oracle/decisionWalk';
 import { fitOracleProbeMap, probeStarts, type OwnPhotos, type ProbeSetup } from './oracle/scoreSearch';
 
 export type DetectFn = (latents: Float32Array, n: number) => Promise<boolean[]>;
@@ -177,8 +178,9 @@ async function openPrior(plan: AttackPlan, model: FaceModel, targets: readonly F
  *  - score-least-squares (score oracle, encoder copy): the template recovered from designed probes' scores;
  *  - score-search (score oracle, no encoder copy): a start latent from a non-adaptive probe set's answers
  *    (./oracle/scoreSearch.ts); `invertTargets` then searches on the system's answers (`searchAnswers`);
- *  - decision-search: the attacker's photos in hub (or random) order until a first accept (./oracle/decisionSearch.ts);
- *    the accepted photo is the face found, nothing is inverted.
+ *  - decision-search: the attacker's photos in hub (or random) order until a first accept (./oracle/decisionSearch.ts),
+ *    then, with `walk`, the boundary walk from the accepted photo with the queries left (./oracle/decisionWalk.ts);
+ *    the last accepted face is the face found, nothing is inverted.
  * A subject the oracle fails for (locked out, unknown, a bad answer, a changed threshold) gets its error and no
  * target; the rest go on. Every oracle query is counted per subject.
  */
@@ -189,6 +191,10 @@ export interface AttackerTargets {
   starts?: (Float32Array | null)[];
   /** decision-search: the photo accepted per subject (a row of the attacker's photos), -1 when none was. */
   photos?: number[];
+  /** decision-search with a walk: the last accepted face per subject (uint8 crop), null when none was accepted. */
+  faces?: (Uint8Array | null)[];
+  /** decision-search with a walk: the face held at each checkpoint from the first accept on (total queries). */
+  held?: { queries: number; face: Uint8Array }[][];
   /** Oracle queries each subject cost so far (score and decision oracles). */
   queries?: number[];
   /** Per subject and `OracleHooks.thresholds` entry: the oracle query that first passed it, or null. */
@@ -208,6 +214,8 @@ export interface OracleHooks {
   /** decision-search: the system's accept / reject and the attacker's submission order. */
   decide?: DecideFn;
   order?: Int32Array;
+  /** decision-search: the walk after the first accept (absent: the accepted photo is the face). */
+  walk?: DecisionWalk;
   /** The system's acceptance thresholds (score: one per operating point; decision: its own): first accepts are recorded at each. */
   thresholds?: readonly number[];
   signal?: AbortSignal;
@@ -254,10 +262,23 @@ export async function attackerTargets(plan: AttackPlan, subjects: readonly strin
       const budget = Math.min(plan.threat.attacker.queries, h.order.length);
       const res = await firstAccepts(subjects, h.order, h.decide, budget, h.signal);
       if (h.signal?.aborted) throw new Error('cancelled');
-      return {
+      const out: AttackerTargets = {
         photos: res.map((r) => r.photo), queries: res.map((r) => r.queries), errors: res.map((r) => r.error),
         accepts: res.map((r) => thresholds.map(() => (r.photo >= 0 ? r.queries : null))),
       };
+      if (!h.walk) return out;
+      out.faces = [];
+      out.held = [];
+      for (const [i, r] of res.entries()) {
+        const w = await walkAfterFirstAccept(r, plan.threat.attacker.queries, h.walk);
+        if (h.signal?.aborted) throw new Error('cancelled');
+        out.faces.push(w?.face ?? null);
+        out.held.push(w?.held ?? []);
+        out.queries![i] += w?.queries ?? 0;
+        // A walk's error marks the subject; its last accepted face is still the face found.
+        if (w?.error) out.errors[i] = w.error;
+      }
+      return out;
     }
   }
 }

@@ -11,7 +11,11 @@ import { mitigatedThreat, type Mitigation, type ThreatModel } from '../protocol/
 import type { AttackPlan } from '../attack/plan';
 import { attackerTargets, designOracleProbes, fitOracleSearch, invertTargets, type OracleHooks } from '../attack/invert';
 import { serviceScoreOracle, serviceSearchAnswers, simulatedScoreOracle } from '../attack/oracle/scoreOracle';
-import { decisionOrder, serviceDecide, simulatedDecide } from '../attack/oracle/decisionOracle';
+import { decisionOrder, serviceAcceptFaces, serviceDecide, simulatedAcceptFaces, simulatedDecide } from '../attack/oracle/decisionOracle';
+import type { DecisionWalk } from '../attack/oracle/decisionWalk';
+import type { PcaFaceModel } from '../attack/faceModel/pca';
+import { curveBudgets } from './oracleCurve';
+import { eightBit } from './quantise';
 import { cosine } from '../attack/oracle/scoreRecovery';
 import type { FaceModel } from '../attack/faceModel/types';
 import type { Encoder } from '../encoders/types';
@@ -36,6 +40,8 @@ export interface OracleSetup {
 export interface OracleInputs {
   config: AuditConfig; plan: AttackPlan; store: TemplateStore; refA: ReferenceEmbeddings; refLatents: Float32Array; latentDim: number;
   calibration: Calibration; signal: AbortSignal; secrets?: Readonly<Record<string, string>>;
+  /** The attacker's face model (the decision walk moves in it) and the system's encoder (a simulated system's answers to rendered faces). */
+  model: PcaFaceModel; encoder: Encoder;
   /** The plan of the same audit under another threat model (a mitigation's). */
   planFor(threat: ThreatModel): AttackPlan;
   log(msg: string): void;
@@ -44,19 +50,20 @@ export interface OracleInputs {
 /** The oracle of the audit's threat model, and its mitigations' re-runs; null for a stolen template. */
 export function oracleSetup(i: OracleInputs): OracleSetup | null {
   if (i.plan.oracle.attack === 'template-inversion') return null;
-  const run = oracleRun(i, i.plan);
+  const run = oracleRun(i, i.plan, true);
   const o = i.plan.threat.oracle;
   const mitigations: OracleRun[] = [];
   for (const m of i.plan.threat.mitigations ?? []) {
     const t = mitigatedThreat(i.plan.threat, m);
     if (!t || t.limit !== undefined) continue;
     if (o.service) { i.log(`mitigation ${m}: not re-run — a live service answers as it is set up; only its own setting is measured`); continue; }
-    mitigations.push({ ...oracleRun(i, i.planFor(t.threat)), mitigation: m });
+    // A re-run keeps only the first accepts: the decision walk after them would be spent for nothing.
+    mitigations.push({ ...oracleRun(i, i.planFor(t.threat), false), mitigation: m });
   }
   return { run, mitigations };
 }
 
-function oracleRun(i: OracleInputs, plan: AttackPlan): OracleRun {
+function oracleRun(i: OracleInputs, plan: AttackPlan, walks: boolean): OracleRun {
   const { store, refA } = i;
   const o = plan.threat.oracle;
   const byId = new Map<string, Float32Array>();
@@ -72,8 +79,10 @@ function oracleRun(i: OracleInputs, plan: AttackPlan): OracleRun {
     const t0 = Date.now();
     const order = decisionOrder({ templates: refA.embeddings, dim: refA.dim, ids: refA.identities }, plan.threat.attacker.encoder === 'copy', point.threshold, plan.seed);
     const decide = client ? serviceDecide(client, crops, size) : simulatedDecide(byId, refA.embeddings, refA.dim, point.threshold);
-    i.log(`threat model: ${plan.oracle.reason}; ${order.length} photos ordered in ${((Date.now() - t0) / 1000).toFixed(1)} s; accept / reject ${client ? where : `simulated over the store at ${point.threshold.toFixed(4)}${point.fmr !== null ? ` (FMR ${point.fmr})` : ''}`}`);
-    return { plan, points: [point], hooks: { ...base, decide: decide.decide, order, thresholds: [point.threshold] } };
+    const walk = walks ? decisionWalk(i, plan, byId, client, point.threshold) : undefined;
+    i.log(`threat model: ${plan.oracle.reason}; ${order.length} photos ordered in ${((Date.now() - t0) / 1000).toFixed(1)} s; accept / reject ${client ? where : `simulated over the store at ${point.threshold.toFixed(4)}${point.fmr !== null ? ` (FMR ${point.fmr})` : ''}`}` +
+      (walk ? `; then the boundary walk from each first accept with ${walk.limit !== undefined ? `at most ${walk.limit} of ` : ''}the queries left` : ''));
+    return { plan, points: [point], hooks: { ...base, decide: decide.decide, order, thresholds: [point.threshold], ...(walk ? { walk } : {}) } };
   }
   const points = i.calibration.points.filter((p) => p.attainable).map((p) => ({ fmr: p.fmr, threshold: p.threshold }));
   const scoreOracle = client ? serviceScoreOracle(client, crops, size) : simulatedScoreOracle(byId, refA.embeddings, refA.dim, { decimals: o.decimals, noise: o.noise, seed: i.config.seed });
@@ -92,6 +101,18 @@ function oracleRun(i: OracleInputs, plan: AttackPlan): OracleRun {
   return { plan, points, hooks: { ...base, scoreOracle, probeMap, searchAnswers, thresholds } };
 }
 
+/** The decision walk after the first accept, unless attacker.walkQueries is 0; its faces are answered by the same system as the photos. */
+function decisionWalk(i: OracleInputs, plan: AttackPlan, byId: ReadonlyMap<string, Float32Array>, client: VerifierClient | null, threshold: number): DecisionWalk | undefined {
+  const limit = plan.threat.attacker.walkQueries;
+  if (limit === 0) return undefined;
+  const size = plan.enc.alignment.size;
+  if (i.model.frame.size !== size) throw new Error(`the decision walk renders faces in the face model's ${i.model.frame.size}-px frame, but the system's photos are ${size}-px crops`);
+  return {
+    model: i.model, crops: i.refA.crops as Uint8Array, checkpoints: curveBudgets(plan.threat.attacker.queries), seed: plan.seed, ...(limit !== undefined ? { limit } : {}),
+    accepts: client ? serviceAcceptFaces(client) : simulatedAcceptFaces(byId, eightBit(i.encoder), threshold),
+  };
+}
+
 /** What the attacker works from for the chunk's usable rows, and each row's oracle record. */
 export interface OracleView {
   rows: number[];
@@ -100,6 +121,10 @@ export interface OracleView {
   starts?: Float32Array[];
   /** decision-search: the photo (row of the reference set) each subject ends with. */
   photos?: number[];
+  /** decision-search with the walk: the last accepted face per row (null where none was accepted: the photo stands). */
+  faces?: (Uint8Array | null)[];
+  /** decision-search with the walk: the face held at each curve checkpoint from the row's first accept on. */
+  held?: { queries: number; face: Uint8Array }[][];
 }
 
 /** The attacker's view (attackerTargets) for `usable` rows; rows the oracle failed are marked and left out. */
@@ -107,7 +132,7 @@ export async function oracleView(run: OracleRun | null, store: TemplateStore, us
   const stolen = usable.map((r) => store.vectors.subarray(r * store.dim, (r + 1) * store.dim));
   const view = await attackerTargets(plan, usable.map((r) => store.ids[r]), stolen, run?.hooks ?? {});
   if (!run) return { rows: usable, targets: stolen };
-  const out: Required<OracleView> = { rows: [], targets: [], starts: [], photos: [] };
+  const out: Required<OracleView> = { rows: [], targets: [], starts: [], photos: [], faces: [], held: [] };
   usable.forEach((r, i) => {
     const t = view.targets?.[i];
     const row = res(r);
@@ -116,15 +141,20 @@ export async function oracleView(run: OracleRun | null, store: TemplateStore, us
       ...(view.accepts ? { accepts: acceptsOf(run.points, view.accepts[i]) } : {}),
     };
     const start = view.starts?.[i];
-    const ok = t ?? start ?? (view.photos && !view.errors[i] ? true : null);
+    // A decision subject whose walk failed (a lock-out) still holds its last accepted face: it is scored, its error kept.
+    const ok = t ?? start ?? (view.photos && (!view.errors[i] || view.faces?.[i]) ? true : null);
     if (!ok) { row.failure = `oracle: ${view.errors[i]}`; return; }
     out.rows.push(r);
     out.targets.push(t ?? stolen[i]);
     if (start) out.starts.push(start);
     // No accept within the budget: the attacker is left with its first submission (the most likely accepted photo).
     if (view.photos) out.photos.push(view.photos[i] >= 0 ? view.photos[i] : run.hooks.order![0]);
+    if (view.faces) { out.faces.push(view.faces[i]); out.held.push(view.held?.[i] ?? []); }
   });
-  return { rows: out.rows, targets: out.targets, ...(view.starts ? { starts: out.starts } : {}), ...(view.photos ? { photos: out.photos } : {}) };
+  return {
+    rows: out.rows, targets: out.targets, ...(view.starts ? { starts: out.starts } : {}), ...(view.photos ? { photos: out.photos } : {}),
+    ...(view.faces ? { faces: out.faces, held: out.held } : {}),
+  };
 }
 
 const acceptsOf = (points: readonly AcceptPoint[], q: readonly (number | null)[]) => points.map((p, k) => ({ ...p, queries: q[k] ?? null }));

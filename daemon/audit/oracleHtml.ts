@@ -1,7 +1,8 @@
 /**
  * Drawing the oracle section of the audit report (issue 25, item 6) from its shaped data (oracleCurve.ts): an SVG of
  * success rate against oracle queries (log axis) per threshold with the lookalike as a dashed line, the mitigation
- * table, and the same as Markdown for report.md.
+ * table, the table of the face held at each budget (type I / type II / transfer, oracleHeld.ts), and the same as
+ * Markdown for report.md.
  */
 import type { OracleReport } from './oracleCurve';
 
@@ -9,6 +10,26 @@ const esc = (s: unknown) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;
 const pct = (x: number | null) => (x === null ? '–' : `${(100 * x).toFixed(1)} %`);
 const fmrText = (f: number | null) => (f === null ? 'own threshold' : `FMR ${f}`);
 const COLOURS = ['#c0392b', '#2471a3', '#1e8449', '#7d3c98'];
+
+/** The held faces' table: one line per measure, encoder, protocol and threshold; one column per budget. */
+function heldTable(o: OracleReport): { head: string[]; lines: string[][] } | null {
+  const held = o.held ?? [];
+  if (!held.length) return null;
+  const budgets = [...new Set(held.map((h) => h.queries))];
+  const keys = [...new Set(held.map((h) => `${h.measure}\u0000${h.encoderId}\u0000${h.protocol}`))];
+  const lines: string[][] = [];
+  for (const key of keys) {
+    const [measure, encoderId, protocol] = key.split('\u0000');
+    const of = held.filter((h) => h.measure === measure && h.encoderId === encoderId && h.protocol === protocol);
+    for (const [k, p] of of[0].points.entries()) {
+      lines.push([measure, encoderId, protocol, `FMR ${p.fmr}`, ...budgets.map((q) => { const h = of.find((x) => x.queries === q); const x = h?.points[k]; return h && x ? `${pct(x.rate)} (${x.accepted}/${h.trials})` : '–'; })]);
+    }
+  }
+  return { head: ['measure', 'encoder', 'protocol', 'threshold', ...budgets.map((q) => `≤ ${q}`)], lines };
+}
+
+const HELD_TITLE = 'The face held at each budget';
+const HELD_WORDS = 'the last face the system accepted within that many queries (the accepted photo, then the walk\'s), scored as the verdict tables score the final face; rate (accepted / subjects).';
 
 function curveSvg(o: OracleReport, w = 640, h = 280): string {
   const pad = { l: 48, r: 16, t: 12, b: 36 };
@@ -38,8 +59,15 @@ export function oracleHtml(o: OracleReport): string {
 <p>${esc(o.attack)} — ${esc(o.exposes)}; ${o.subjects} subjects, at most ${o.budget} oracle queries each (${o.queries.toLocaleString('en-US')} in all)${o.failed ? `; ${o.failed} failed at the oracle (counted as not reconstructed)` : ''}.</p>
 ${o.curves.map((c) => `<p class="headline">${esc(c.sentence)}</p>`).join('')}
 ${o.curves.length ? `<figure>${curveSvg(o)}<ul class="legend">${legend}</ul></figure><table><thead>${head}</thead><tbody>${body}</tbody></table>` : ''}
+${heldHtml(o)}
 ${o.mitigations.length > o.curves.length ? `<h3>Mitigations</h3><table><thead><tr><th>mitigation</th><th>threshold</th><th>queries to 50 %</th><th>queries to 90 %</th><th>reconstructed within the budget</th><th>note</th></tr></thead><tbody>${mit}</tbody></table>` : ''}
 <ul class="muted small">${o.notMeasured.map((n) => `<li>${esc(n)}</li>`).join('')}</ul></section>`;
+}
+
+function heldHtml(o: OracleReport): string {
+  const t = heldTable(o);
+  if (!t) return '';
+  return `<h3>${HELD_TITLE}</h3><p class="muted small">${esc(HELD_WORDS)}</p><table><thead><tr>${t.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${t.lines.map((l) => `<tr>${l.map((c, k) => `<td${k >= 4 ? ' class="num"' : ''}>${esc(c)}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
 }
 
 export function oracleMarkdown(o: OracleReport): string {
@@ -49,6 +77,8 @@ export function oracleMarkdown(o: OracleReport): string {
     lines.push('', `| threshold | ${o.curves[0].points.map((p) => `≤ ${p.queries}`).join(' | ')} | lookalike (template) |`, `|---|${o.curves[0].points.map(() => '---|').join('')}---|`);
     for (const c of o.curves) lines.push(`| ${fmrText(c.fmr)} | ${c.points.map((p) => pct(p.rate)).join(' | ')} | ${pct(c.lookalike.rate)} |`);
   }
+  const t = heldTable(o);
+  if (t) lines.push('', `${HELD_TITLE}: ${HELD_WORDS}`, '', `| ${t.head.join(' | ')} |`, `|${t.head.map(() => '---|').join('')}`, ...t.lines.map((l) => `| ${l.join(' | ')} |`));
   if (o.mitigations.length > o.curves.length) {
     lines.push('', '| mitigation | threshold | queries to 50 % | queries to 90 % | within the budget | note |', '|---|---|---|---|---|---|');
     for (const m of o.mitigations) lines.push(`| ${m.mitigation} | ${fmrText(m.fmr)} | ${m.measured ? (m.q50 ?? 'not reached') : 'not measured'} | ${m.measured ? (m.q90 ?? 'not reached') : 'not measured'} | ${m.measured ? pct(m.rateAtBudget) : '–'} | ${m.note ?? ''} |`);

@@ -121,7 +121,7 @@ export function buildAuditReport(i: ReportInput): AuditReport {
   for (const { c } of cals) for (const p of c.points.filter((x) => x.attainable && x.lowSupport)) notes.push(`${c.encoderId}'s threshold at FMR ${fmrText(p.fmr)} rests on ${p.impostorsAbove} impostor scores above it (fewer than 20): approximate.`);
   const oracleNote = oracleSummary(results);
   if (oracleNote) notes.push(oracleNote);
-  const oracle = config.threat ? oracleReport(results, config.threat, exposesText(config.threat)) : null;
+  const oracle = config.threat ? oracleReport(results, config.threat, exposesText(config.threat), [sA, ...i.transfers.map((t) => summaryInput(t.calibration, true, i.ref))]) : null;
   if (config.reference.path === 'lfw' && !config.reference.split) notes.push('The reference set is all of LFW: if the store holds public figures who are in LFW, the lookalike baseline may find their own photos.');
   if (i.decision.route === 'blackbox') notes.push('Every face sent to the audited encoder is an 8-bit image, as a real system receives it; scoring queries (reconstructions and lookalikes, both protocols) are counted apart from the attack\'s budget.');
   const sample = i.sample ? sampleBlock(i.sample, verdicts, config.margin) : undefined;

@@ -23,6 +23,17 @@ export type ByProtocol = Static<typeof ByProtocol>;
 /** A threshold (an operating point's, fmr; or a decision system's own, fmr null) and the oracle query that first passed it. */
 const AcceptSchema = Type.Object({ fmr: Type.Union([Type.Number(), Type.Null()]), threshold: Type.Number(), queries: Type.Union([Count, Type.Null()]) }, { additionalProperties: false });
 
+/**
+ * decision-search with the walk: the face the attacker held after `queries` oracle queries (a curve checkpoint, from
+ * the first accept on), scored as the final face is — by the audited encoder against the enrolled template
+ * (`attack`, type I), against the subject's other photo where the audit has one (`typeII`), and by each transfer
+ * encoder against its template (`transfer`, config order; null where it has none).
+ */
+const HeldSchema = Type.Object({
+  queries: Count, attack: ByProtocol, typeII: Type.Optional(ByProtocol), transfer: Type.Optional(Type.Array(Type.Union([ByProtocol, Type.Null()]))),
+}, { additionalProperties: false });
+export type Held = Static<typeof HeldSchema>;
+
 /** One template of the store, as a chunk file records it. */
 export const TemplateResultSchema = Type.Object({
   row: Count,
@@ -53,6 +64,9 @@ export const TemplateResultSchema = Type.Object({
     attack: Type.String(), queries: Count, recoveredCosine: Type.Optional(Type.Number()), error: Type.Optional(Type.String()),
     accepts: Type.Optional(Type.Array(AcceptSchema)),
     mitigations: Type.Optional(Type.Array(Type.Object({ mitigation: Type.String(), attack: Type.String(), queries: Count, accepts: Type.Array(AcceptSchema), error: Type.Optional(Type.String()) }, { additionalProperties: false }))),
+    held: Type.Optional(Type.Array(HeldSchema)),
+    /** Whether the audit has another photo of the subject (type II of the held faces). */
+    otherPhoto: Type.Optional(Type.Boolean()),
   }, { additionalProperties: false })),
   /** PNG of the reconstruction under images/, when kept. */
   image: Type.Optional(Type.String()),

@@ -44,6 +44,7 @@ import { renderFaces } from '../attack/inversion';
 import { invertTargets, openFaceDetector, type DetectFn, type Inversion } from '../attack/invert';
 import { VerifierServiceError } from '../encoders/verifierClient';
 import { addSearchAccepts, mitigationRuns, oracleSetup, oracleView, type OracleSetup } from './oracle';
+import { otherPhotoOf, scoreHeld } from './heldFaces';
 import { auditAttackSpec, planAttack, searchesByQueries, type AttackPlan } from '../attack/plan';
 import { startFrom, type AttackerPairs } from '../attack/start';
 import type { EngineDecision } from '../ort/engineChoice';
@@ -119,7 +120,7 @@ function matchRows(a: TemplateStore, b: TemplateStore, where: string): Int32Arra
 
 function describeMethod(config: AuditConfig, decision: RouteDecision, model: PcaFaceModel, oracle?: OracleSetup | null): string {
   const hooks = oracle?.run.hooks;
-  if (hooks?.order) return `decision search: the reference photos submitted ${config.threat.attacker.encoder === 'copy' ? 'in hub order' : 'in a seeded random order'} until a first accept, at most ${config.threat.attacker.queries} per subject; the face scored is the accepted photo (else the first one submitted)`;
+  if (hooks?.order) return `decision search: the reference photos submitted ${config.threat.attacker.encoder === 'copy' ? 'in hub order' : 'in a seeded random order'} until a first accept, at most ${config.threat.attacker.queries} per subject; ${hooks.walk ? `then the boundary walk from the accepted photo in the face model (${model.latentDim} components) with ${hooks.walk.limit !== undefined ? `at most ${hooks.walk.limit} of ` : ''}the queries left; the face scored is the last one accepted (else the first photo submitted)` : 'the face scored is the accepted photo (else the first one submitted)'}`;
   const probes = hooks?.probeMap?.probes.length;
   const start = probes ? `start from the answers to ${probes} probe photos (ridge map fitted on the other reference photos)` : config.start === 'ridge' ? 'ridge-regression start' : 'top-5 nearest reference faces start';
   const w = config.whitebox;
@@ -245,6 +246,7 @@ export async function prepareChunks(config: AuditConfig, plan: AttackPlan, ctx: 
   const tools = await chunkTools(config, plan, ctx, opts, auditDir, cal, disposers);
   tools.oracle = oracleSetup({
     config, plan, store, refA: cal.refA, refLatents: tools.refLatents, latentDim: tools.pca.latentDim, calibration: cal.calA.calibration, signal: ctx.signal, secrets: opts.secrets,
+    model: tools.pca, encoder: cal.encoderA,
     planFor: (threat) => planAttack(auditAttackSpec({ ...config, threat }), ctx.workspaceDir), log: (m) => ctx.log('info', m),
   });
   const method = describeMethod(config, plan.decision, tools.pca, tools.oracle) + (protectedStore ? `; the store's ${protectedStore.protection.scheme.label} templates first inverted with the stolen keys (${protectedStore.protection.describe}; ${protectedStore.protection.steps} steps of the scheme's stolen-key inversion), the faces scored against those recovered embeddings` : '');
@@ -522,9 +524,9 @@ async function auditChunk(j: ChunkJob): Promise<{ results: TemplateResult[]; cou
   const S = frame.size, S3 = S * S * 3;
   const { refA } = j.cal;
   const crops = refA.crops as Uint8Array;
-  // The decision search's faces are the photos it submitted (the accepted ones); the others are rendered.
+  // The decision search's faces are the last it saw accepted (the walked face, else the accepted photo); the others are rendered.
   const pixels = view.photos ? null : await renderFaces(model, latents, m);
-  const recons = usable.map((_, i) => (pixels ? pixels.subarray(i * S3, (i + 1) * S3) : crops.subarray(view.photos![i] * S3, (view.photos![i] + 1) * S3)));
+  const recons = usable.map((_, i) => (pixels ? pixels.subarray(i * S3, (i + 1) * S3) : view.faces?.[i] ?? crops.subarray(view.photos![i] * S3, (view.photos![i] + 1) * S3)));
   const near = nearestRows(targets, refA.embeddings, refA.dim);
   const uniq = [...new Set(near.map((x) => x.row))];
   const of = near.map((x) => uniq.indexOf(x.row));
@@ -543,6 +545,12 @@ async function auditChunk(j: ChunkJob): Promise<{ results: TemplateResult[]; cou
   ];
   const scores = await scoreChunk(recons, lookalikes, of, frame, scorers, j.tools.analyzer, j.tools.meanGeometry);
   counts.scoringQueries = scores.queries;
+  if (view.held) {
+    const other = usable.map((r) => otherPhotoOf(store, refA, r));
+    const h = await scoreHeld(view.held, scorers, other, frame, j.tools.analyzer, j.tools.meanGeometry);
+    counts.scoringQueries += h.queries;
+    usable.forEach((r, i) => { const o = results[r - j.from].oracle; if (o) { o.held = h.held[i]; if (other[i]) o.otherPhoto = true; } });
+  }
   for (const [i, r] of usable.entries()) {
     const res = results[r - j.from];
     if (failure[i]) res.failure = failure[i];

@@ -38,7 +38,7 @@ function dot(a: Float32Array, b: Float32Array): number {
 const shortFailure = (f: string) => (f.length > 300 ? `${f.slice(0, 297)}…` : f);
 
 /**
- * `recons[i]` and `lookalikes[of[i]]` ([S, S, 3] uint8 in `frame`) scored for template i by every scorer.
+ * `recons[i]` and `lookalikes[of[i]]` ([S, S, 3] uint8 in `frame`; none when of[i] < 0) scored for template i by every scorer.
  * `meanGeometry` (the reference faces' mean geometry in `frame`) is needed only for a scorer whose template
  * differs from the frame's.
  */
@@ -71,7 +71,8 @@ export async function scoreChunk(recons: readonly Uint8Array[], lookalikes: read
     // Only the faces of templates this scorer has are sent to it.
     const need = sc.targets.map((t) => t !== null);
     const rIdx = recons.map((_, i) => i).filter((i) => need[i]);
-    const nIdx = [...new Set(rIdx.map((i) => of[i]))].sort((a, b) => a - b);
+    // of[i] < 0: a face scored without a lookalike beside it (the faces held along a decision walk).
+    const nIdx = [...new Set(rIdx.map((i) => of[i]).filter((j) => j >= 0))].sort((a, b) => a - b);
     const r = await run(sc, rIdx.map((i) => recons[i]), rIdx.map((i) => foundR[i]));
     const n = await run(sc, nIdx.map((j) => lookalikes[j]), nIdx.map((j) => foundN[j]));
     const a: (ByProtocol | null)[] = recons.map(() => null);
@@ -80,7 +81,7 @@ export async function scoreChunk(recons: readonly Uint8Array[], lookalikes: read
       const t = sc.targets[i] as Float32Array;
       a[i] = { direct: cos(r.direct[k], t), redetect: cos(r.redetect[k], t) };
       const j = nIdx.indexOf(of[i]);
-      b[i] = { direct: cos(n.direct[j], t), redetect: cos(n.redetect[j], t) };
+      if (j >= 0) b[i] = { direct: cos(n.direct[j], t), redetect: cos(n.redetect[j], t) };
     });
     attack.push(a);
     nearest.push(b);

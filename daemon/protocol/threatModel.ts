@@ -39,6 +39,7 @@ export const AttackerSchema = Type.Object({
   template: Type.Union([Type.Literal('stolen'), Type.Literal('none')], { default: 'stolen', description: '"stolen": the attacker holds the enrolled templates (the template store); "none": only the oracle, per subject id.' }),
   queries: Type.Integer({ minimum: 1, maximum: 1000000, default: 200, description: 'score / decision oracles: queries per subject the attacker may spend (recovering the template, the probe set and the search, or the first accept).' }),
   probes: Type.Optional(Type.Integer({ minimum: 2, maximum: 10000, description: 'score oracle without the encoder: probe photos answered once per subject for the search\'s start (default 100, fewer when the reference set is small); the rest of `queries` goes to the search.' })),
+  walkQueries: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000000, description: 'decision oracle: at most this many of `queries` go to the boundary walk after a subject\'s first accept (default: whatever the first accept left; 0: no walk, the accepted photo is the face).' })),
 }, { additionalProperties: false, default: {} });
 
 /**
@@ -76,6 +77,7 @@ export function threatModelProblems(t: ThreatModel, at: (pointer: string) => str
   const a = t.attacker;
   if (a.encoder === 'other' && !a.otherEncoder) problems.push({ reason: 'attacker.encoder "other" names no encoder', where: at(`${base}/attacker`), expected: '"otherEncoder": "<encoder id>"' });
   if (a.encoder !== 'other' && a.otherEncoder) problems.push({ reason: `otherEncoder is set but attacker.encoder is "${a.encoder}"`, where: at(`${base}/attacker/otherEncoder`), expected: 'attacker.encoder "other", or no otherEncoder' });
+  if (a.walkQueries !== undefined && o.kind !== 'decision') problems.push({ reason: `attacker.walkQueries is for a decision oracle (the walk after the first accept), not a ${o.kind} oracle`, where: at(`${base}/attacker/walkQueries`), expected: 'oracle.kind "decision", or no walkQueries' });
   if (t.mitigations?.length && t.attacker.template === 'stolen') problems.push({ reason: 'mitigations of an oracle mean nothing to an attacker holding the stolen template', where: at(`${base}/mitigations`), expected: 'attacker.template "none", or no mitigations' });
   return problems;
 }

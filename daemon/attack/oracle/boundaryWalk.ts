@@ -46,6 +46,11 @@ export interface WalkOptions {
   onStep?: (s: { queries: number; share: number; radius: number; moved: number }) => void;
   /** Keeps a proposal inside the model's range (e.g. the PCA clamp), in place. */
   clamp?: (z: Float32Array) => void;
+  /**
+   * Errors of the system that end this subject's walk (a lock-out, an unknown subject) rather than the run: the
+   * walk stops, every budget not reached keeps the last accepted face, and the error's message is returned.
+   */
+  stopOn?: (e: unknown) => boolean;
 }
 
 export interface WalkResult {
@@ -58,6 +63,8 @@ export interface WalkResult {
   givenUp: number;
   /** The perturbation radius at the end (the depth gauge). */
   radius: number;
+  /** The system's error that ended the walk early (`stopOn`), if one did. */
+  error?: string;
 }
 
 /**
@@ -78,28 +85,34 @@ export async function boundaryWalk(start: Float32Array, dim: number, decide: Dec
   // Before n more queries: every budget they would pass gets the face as it stands (accepted, within that budget).
   const record = (n: number) => { while (snapshots.length < o.budgets.length && o.budgets[snapshots.length] < queries + n) snapshots.push(Float32Array.from(z)); };
   const ask = async (zs: Float32Array, n: number) => { record(n); queries += n; return decide(zs, n); };
-  // A step costs the estimate and at least one check; stop when that no longer fits.
-  while (queries + o.directions + 1 <= last) {
-    const u = directions(o.directions, o.subspace, gauss);
-    const probes = new Float32Array(o.directions * dim);
-    for (let i = 0; i < o.directions; i++) {
-      const p = probes.subarray(i * dim, (i + 1) * dim);
-      p.set(z);
-      for (let j = 0; j < o.subspace; j++) p[j] += radius * u[i * o.subspace + j];
-      o.clamp?.(p);
+  let error: string | undefined;
+  try {
+    // A step costs the estimate and at least one check; stop when that no longer fits.
+    while (queries + o.directions + 1 <= last) {
+      const u = directions(o.directions, o.subspace, gauss);
+      const probes = new Float32Array(o.directions * dim);
+      for (let i = 0; i < o.directions; i++) {
+        const p = probes.subarray(i * dim, (i + 1) * dim);
+        p.set(z);
+        for (let j = 0; j < o.subspace; j++) p[j] += radius * u[i * o.subspace + j];
+        o.clamp?.(p);
+      }
+      const phi = (await ask(probes, o.directions)).map((a) => (a ? 1 : -1));
+      const share = phi.filter((v) => v > 0).length / phi.length;
+      const g = signGradient(phi, u, o.subspace);
+      if (share > 0.8) radius = Math.min(o.maxRadius, radius * 2); else if (share < 0.2) radius /= 2;
+      if (g) {
+        const ok = await stepAlong(z, g, radius * o.stepScale, dim, o, (c) => ask(c, 1).then((a) => a[0]), () => queries + 1 <= last);
+        if (ok) { z = ok; moved++; } else givenUp++;
+      }
+      o.onStep?.({ queries, share, radius, moved });
     }
-    const phi = (await ask(probes, o.directions)).map((a) => (a ? 1 : -1));
-    const share = phi.filter((v) => v > 0).length / phi.length;
-    const g = signGradient(phi, u, o.subspace);
-    if (share > 0.8) radius = Math.min(o.maxRadius, radius * 2); else if (share < 0.2) radius /= 2;
-    if (g) {
-      const ok = await stepAlong(z, g, radius * o.stepScale, dim, o, (c) => ask(c, 1).then((a) => a[0]), () => queries + 1 <= last);
-      if (ok) { z = ok; moved++; } else givenUp++;
-    }
-    o.onStep?.({ queries, share, radius, moved });
+  } catch (e) {
+    if (!o.stopOn?.(e)) throw e;
+    error = (e as Error).message;
   }
   record(Infinity);
-  return { snapshots, queries, moved, givenUp, radius };
+  return { snapshots, queries, moved, givenUp, radius, ...(error !== undefined ? { error } : {}) };
 }
 
 function checkOptions(start: Float32Array, dim: number, o: WalkOptions): void {

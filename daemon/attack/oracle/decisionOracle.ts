@@ -1,12 +1,16 @@
 /**
- * The system's accept / reject answers for the decision search (./decisionSearch.ts `firstAccepts`): simulated
- * over the template store (the attacker photo's template against the enrolled one at the system's threshold,
- * strictly above as the audit accepts) or asked of a live service (daemon/encoders/verifierClient.ts), and the
- * order the attacker submits its photos in.
+ * The system's accept / reject answers for the decision search (./decisionSearch.ts `firstAccepts`) and for the
+ * walk's rendered faces (./decisionWalk.ts): simulated over the template store (the attacker photo's template, or
+ * the system's encoder on the rendered face, against the enrolled one at the system's threshold, strictly above
+ * as the audit accepts) or asked of a live service (daemon/encoders/verifierClient.ts); and the order the attacker
+ * submits its photos in.
  */
 import { seededShuffle } from '../../data/split';
+import type { Encoder } from '../../encoders/types';
+import { tf } from '../../tfjs/tf';
 import { hubOrders, type DecideFn } from './decisionSearch';
-import { cropPngs, SubjectOracleError } from './scoreOracle';
+import type { SubjectAccepts } from './decisionWalk';
+import { cropPngs, pngBase64, SubjectOracleError } from './scoreOracle';
 
 export interface CountedDecide { decide: DecideFn; readonly queries: number }
 
@@ -36,6 +40,49 @@ export function serviceDecide(client: DecisionClient, crops: Uint8Array, size: n
   return {
     get queries() { return queries; },
     decide: async (subject, p) => { queries++; return client.decide(subject, await png(p)); },
+  };
+}
+
+/** Rendered faces ([n, S, S, 3] in [0, 1], 8-bit values) for a subject of `templates`: `encoder`'s template of each against the enrolled one, above `threshold`. */
+export function simulatedAcceptFaces(templates: ReadonlyMap<string, Float32Array>, encoder: Encoder, threshold: number): (subject: string) => SubjectAccepts {
+  return (subject) => {
+    let queries = 0;
+    return {
+      get queries() { return queries; },
+      accepts: async (faces) => {
+        const t = templates.get(subject);
+        if (!t) throw new SubjectOracleError('unknown-subject', subject, 'no such enrolled subject');
+        queries += faces.shape[0];
+        const x = faces.shape[1] === encoder.inputSize ? faces : tf.image.resizeBilinear(faces, [encoder.inputSize, encoder.inputSize], false, true);
+        try {
+          return (await encoder.embed(x)).map((e) => { let s = 0; for (let a = 0; a < e.length; a++) s += e[a] * t[a]; return s > threshold; });
+        } finally {
+          if (x !== faces) x.dispose();
+        }
+      },
+    };
+  };
+}
+
+/** A live service: each rendered face goes as a PNG, one counted query each (the refused one included). */
+export function serviceAcceptFaces(client: DecisionClient): (subject: string) => SubjectAccepts {
+  return (subject) => {
+    let queries = 0;
+    return {
+      get queries() { return queries; },
+      accepts: async (faces) => {
+        const [n, size] = faces.shape;
+        const t = tf.tidy(() => tf.round(tf.mul(faces, 255)));
+        const px = Uint8Array.from(await t.data());
+        t.dispose();
+        const S3 = size * size * 3, out: boolean[] = [];
+        for (let i = 0; i < n; i++) {
+          queries++;
+          out.push(await client.decide(subject, await pngBase64(px.subarray(i * S3, (i + 1) * S3), size)));
+        }
+        return out;
+      },
+    };
   };
 }
 

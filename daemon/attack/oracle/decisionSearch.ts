@@ -12,7 +12,7 @@
  * most identities not covered yet), then, for photos covering nothing new, the count at a looser threshold
  * — and submits them in that fixed order, the same for every subject (non-adaptive: no template is needed).
  * An accepted face *is* a face the system accepts for the subject (type I at the system's FMR); the walk
- * inward from it, which raises its score (type II / transfer), is ./boundaryWalk.ts (bench only; docs/oracles.md).
+ * inward from it, which raises its score (type II / transfer), is ./boundaryWalk.ts (in the audit through ./decisionWalk.ts).
  */
 import { SubjectOracleError } from '../../protocol/verifierApi';
 

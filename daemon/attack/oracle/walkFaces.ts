@@ -17,6 +17,8 @@ export interface WalkedFaces {
   queries: number;
   moved: number;
   radius: number;
+  /** The system's error that ended the walk early (WalkOptions.stopOn); the faces after it are the last accepted one. */
+  error?: string;
 }
 
 /** Walks from `crop` (uint8 [S, S, 3] in the model's frame, a face the system accepted). */
@@ -42,7 +44,7 @@ export async function walkFromPhoto(model: PcaFaceModel, crop: Uint8Array, accep
       out.push(Uint8Array.from(await px.data()));
       px.dispose();
     }
-    return { faces: out, queries: res.queries, moved: res.moved, radius: res.radius };
+    return { faces: out, queries: res.queries, moved: res.moved, radius: res.radius, ...(res.error !== undefined ? { error: res.error } : {}) };
   } finally {
     residual.dispose();
   }

@@ -4,7 +4,8 @@
  * search on the answered score) and the decision search (the reference photos in hub order until a first accept),
  * against the system simulated over the store and through `faceinv serve-verifier` on loopback. Each row records
  * its oracle queries and the query of its first accept; the report carries the success-vs-queries curve beside the
- * lookalike, and a mitigation table with one row per mitigation and threshold. Skips without LFW.
+ * lookalike, and a mitigation table with one row per mitigation and threshold; the decision search walks after its
+ * first accept, and report.json rates the face held at each budget. Skips without LFW.
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -12,6 +13,7 @@ import * as path from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import { readChunk } from '../../../daemon/audit/chunks';
 import { AuditReportSchema, type TemplateResult } from '../../../daemon/audit/reportSchema';
+import { curveBudgets } from '../../../daemon/audit/oracleCurve';
 import { runAudit } from '../../../daemon/audit/run';
 import { openVerifier } from '../../../daemon/cli/commands/serveVerifier';
 import { auditContext as ctxFor, auditWorkspaceOrSkip, type AuditWorkspace } from '../../fixtures/auditWorkspace';
@@ -76,28 +78,73 @@ describe('oracle: the audit under the score and decision searches', function () 
     assert.match(html, /<section id="oracle">.*<svg role="img" aria-label="success rate against oracle queries"/s);
   });
 
-  it('decision search, simulated: the accepted photo is the face found, so its own score passes the threshold', async () => {
+  it('decision search, simulated: the first accept, then the walk with the queries left; the last accepted face is scored, and the face held at each budget is rated in report.json', async () => {
     const logs: string[] = [];
-    const { out, rows } = await audit('decision', { oracle: { kind: 'decision' }, attacker: { template: 'none', queries: 30 }, mitigations: ['round-2', 'attempt-limit:5'] }, {}, logs);
+    const { out, rows } = await audit('decision', { oracle: { kind: 'decision' }, attacker: { template: 'none', queries: 100 }, mitigations: ['round-2', 'attempt-limit:5'] }, {}, logs);
     assert.equal(out.state, 'finished');
-    assert.ok(logs.some((l) => /threat model: decision oracle: the attacker's photos submitted ranked by hubness.*42 photos ordered/.test(l)), logs.join('\n'));
+    assert.ok(logs.some((l) => /threat model: decision oracle: the attacker's photos submitted ranked by hubness.*42 photos ordered.*then the boundary walk from each first accept with the queries left/.test(l)), logs.join('\n'));
     const thr = out.report.verdicts[0].points[0].threshold;
-    let accepted = 0;
+    let accepted = 0, walked = 0;
     for (const r of rows) {
       const a = r.oracle!.accepts!;
       assert.equal(a.length, 1);
       assert.equal(a[0].threshold, thr);
-      if (a[0].queries === null) { assert.equal(r.oracle!.queries, 30); continue; }
+      // Not accepted: every one of the 42 reference photos was submitted (fewer than the budget), and no face is held.
+      if (a[0].queries === null) { assert.equal(r.oracle!.queries, 42); assert.equal(r.oracle!.held?.length ?? 0, 0); continue; }
       accepted++;
-      assert.equal(r.oracle!.queries, a[0].queries, 'the search stops at the first accept');
-      // The face scored is the accepted reference crop: the audited encoder scores it as the simulated system did.
-      assert.ok((r.attack!.direct.cosine ?? -1) > thr - 0.01, `row ${r.row}: accepted at query ${a[0].queries} but scores ${r.attack!.direct.cosine} (threshold ${thr})`);
+      const q0 = a[0].queries;
+      assert.ok(r.oracle!.queries >= q0 && r.oracle!.queries <= 100, `row ${r.row}: ${r.oracle!.queries} queries, first accept at ${q0}`);
+      // A walk step costs 21 queries at least (20 directions and a check): a subject with that many left walks.
+      if (100 - q0 >= 21) { assert.ok(r.oracle!.queries > q0, `row ${r.row} did not walk`); walked++; }
+      // The face scored is the last one the system accepted: the audited encoder scores it above the threshold.
+      assert.ok((r.attack!.direct.cosine ?? -1) > thr - 0.01, `row ${r.row}: accepted at query ${q0} but scores ${r.attack!.direct.cosine} (threshold ${thr})`);
+      const held = r.oracle!.held!;
+      assert.deepEqual(held.map((h) => h.queries), curveBudgets(100).filter((c) => c >= q0), `row ${r.row}: a face held per checkpoint from its first accept on`);
+      for (const h of held) assert.ok((h.attack.direct.cosine ?? -1) > thr - 0.01, `row ${r.row}: the face held at ${h.queries} scores ${h.attack.direct.cosine}`);
     }
-    assert.ok(accepted > 0, 'some subject is accepted within 30 photos at FMR 1e-2');
+    assert.ok(accepted > 0 && walked > 0, `${accepted} subjects accepted within 100 photos at FMR 1e-2, ${walked} walked`);
     schemaOk(out.report);
-    const m = out.report.oracle!.mitigations;
+    const rep = out.report.oracle!;
+    const m = rep.mitigations;
     assert.deepEqual(m.map((x) => [x.mitigation, x.measured]), [['none (as configured)', true], ['round-2', false], ['attempt-limit:5', true]]);
     assert.match(m[1].note ?? '', /does not change what a decision oracle answers/);
+    // The held faces' rows: type I per budget of the curve and protocol, every subject counted (none holding a face yet: not reconstructed).
+    const typeI = rep.held!.filter((h) => h.measure === 'type I');
+    assert.deepEqual([...new Set(typeI.map((h) => h.queries))], [10, 30, 100]);
+    assert.deepEqual(typeI.map((h) => h.protocol).sort(), ['direct', 'direct', 'direct', 'redetect', 'redetect', 'redetect']);
+    for (const h of typeI) {
+      assert.equal(h.trials, rows.length);
+      const holding = rows.filter((r) => r.oracle!.held?.some((x) => x.queries === h.queries)).length;
+      const point = h.points.find((p) => p.threshold === thr)!;
+      assert.ok(point.accepted <= holding, `${h.protocol} at ${h.queries}: ${point.accepted} accepted, ${holding} holding a face`);
+      if (h.protocol === 'direct') assert.equal(point.accepted, rows.filter((r) => (r.oracle!.held?.find((x) => x.queries === h.queries)?.attack.direct.cosine ?? -1) > thr).length);
+    }
+    assert.ok(!rep.notMeasured.some((n) => /transfer of the face found by each query budget: not measured/.test(n)), 'the old "not measured" sentence is gone');
+    assert.ok(rep.notMeasured.some((n) => /Type II of the held faces: not measured — the audit has no other photo/.test(n)), rep.notMeasured.join('\n'));
+    const md = fs.readFileSync(path.join(out.auditDir, 'report.md'), 'utf8');
+    if (process.env.SHOW_ORACLE_REPORT) console.log(md);
+    assert.match(md, /The face held at each budget: .*\n\n\| measure \| encoder \| protocol \| threshold \| ≤ 10 \| ≤ 30 \| ≤ 100 \|\n/);
+    assert.match(md, /\| type I \| arcface512-faceplugin \| direct \| FMR 0\.01 \| /);
+    const html = fs.readFileSync(path.join(out.auditDir, 'report.html'), 'utf8');
+    assert.match(html, /<h3>The face held at each budget<\/h3>/);
+  });
+
+  it('decision search with the walk: type II of the face held at each budget, against another store row of the same person', async () => {
+    // The store's rows under their person's name: each row's other photos are the other rows of that person.
+    const store = JSON.parse(fs.readFileSync(path.join(aw.dir, 'store.json'), 'utf8')) as { id: string; embedding: number[] }[];
+    fs.writeFileSync(path.join(aw.dir, 'store-people.json'), JSON.stringify(store.map((r) => ({ ...r, id: r.id.split('/')[0] }))));
+    const { out, rows } = await audit('decision-people', { oracle: { kind: 'decision' }, attacker: { template: 'none', queries: 60 } }, { templates: 'store-people.json' });
+    assert.ok(rows.every((r) => r.oracle!.otherPhoto), 'every row has another photo of its person');
+    const rep = out.report.oracle!;
+    const typeII = rep.held!.filter((h) => h.measure === 'type II');
+    assert.deepEqual([...new Set(typeII.map((h) => h.queries))], [10, 30, 60]);
+    for (const h of typeII) {
+      assert.equal(h.trials, rows.length);
+      const scored = rows.filter((r) => (r.oracle!.held?.find((x) => x.queries === h.queries)?.typeII?.[h.protocol].cosine ?? -1) > h.points[0].threshold).length;
+      assert.equal(h.points[0].accepted, scored, `${h.protocol} at ${h.queries}`);
+    }
+    assert.ok(!rep.notMeasured.some((n) => /Type II of the held faces: not measured/.test(n)));
+    schemaOk(out.report);
   });
 
   it('through serve-verifier: an unknown subject and a locked-out subject are marked, the rest scored, the service\'s count equal to the audit\'s; resuming keeps what was scored', async () => {

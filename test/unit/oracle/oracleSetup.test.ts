@@ -16,6 +16,8 @@ import type { Calibration } from '../../../daemon/audit/calibration';
 import type { ReferenceEmbeddings } from '../../../daemon/audit/reference';
 import type { TemplateResult } from '../../../daemon/audit/reportSchema';
 import type { TemplateStore } from '../../../daemon/audit/templateStore';
+import type { PcaFaceModel } from '../../../daemon/attack/faceModel/pca';
+import type { Encoder } from '../../../daemon/encoders/types';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 const DIM = 512, PEOPLE = 40, PER = 3, SUBJECTS = 12, LATENT = 8;
@@ -51,7 +53,7 @@ describe('oracle: the audit\'s simulated system and its first accepts', () => {
   const setupOf = (threat: object) => {
     const config = configOf(threat);
     const plan = planAttack(auditAttackSpec(config), ROOT);
-    return { plan, setup: oracleSetup({ config, plan, store, refA, refLatents: pop.latents, latentDim: LATENT, calibration, signal: new AbortController().signal, planFor: (t: ThreatModel) => planAttack(auditAttackSpec({ ...config, threat: t }), ROOT), log: () => undefined })! };
+    return { plan, setup: oracleSetup({ config, plan, store, refA, refLatents: pop.latents, latentDim: LATENT, calibration, signal: new AbortController().signal, model: {} as PcaFaceModel, encoder: {} as Encoder, planFor: (t: ThreatModel) => planAttack(auditAttackSpec({ ...config, threat: t }), ROOT), log: () => undefined })! };
   };
 
   it('a rounded answer counts as an accept only when it proves the exact score passed: rounding never brings a probe accept earlier', async () => {
@@ -68,7 +70,8 @@ describe('oracle: the audit\'s simulated system and its first accepts', () => {
   });
 
   it('the decision search accepts a photo whose cosine is above the system\'s threshold, in hub order; an unknown subject is marked and the rest go on', async () => {
-    const { plan, setup } = setupOf({ oracle: { kind: 'decision' }, attacker: { template: 'none', queries: 60 } });
+    // The first phase alone (no walk): its accepted photo is the face.
+    const { plan, setup } = setupOf({ oracle: { kind: 'decision' }, attacker: { template: 'none', queries: 60, walkQueries: 0 } });
     const ids = ['nobody', ...subjects];
     const v = await attackerTargets(plan, ids, [stolen[0], ...stolen], setup.run.hooks);
     assert.match(v.errors[0] ?? '', /unknown-subject/);

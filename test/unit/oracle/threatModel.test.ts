@@ -24,7 +24,7 @@ describe('oracle: threat model in the audit config', () => {
     assert.deepEqual(config!.threat, defaultThreatModel());
   });
 
-  it('takes a score oracle with rounding, and refuses options of another oracle kind, an unknown kind, and "other" without its encoder', () => {
+  it('takes a score oracle with rounding, and refuses options of another oracle kind (walkQueries without a decision oracle too), an unknown kind, and "other" without its encoder', () => {
     const ok = validateAuditConfig({ ...base, threat: { oracle: { kind: 'score', decimals: 2 }, attacker: { template: 'none', queries: 150 } } }, 'a.json');
     assert.deepEqual(ok.problems, []);
     assert.equal(ok.config!.threat.attacker.encoder, 'copy');
@@ -34,6 +34,10 @@ describe('oracle: threat model in the audit config', () => {
     assert.ok(where.includes('a.json#/threat/attacker'), where.join(', '));
     const self = validateAuditConfig({ ...base, threat: { attacker: { encoder: 'other', otherEncoder: 'arcface512-faceplugin' } } }, 'a.json');
     assert.ok(self.problems.some((p) => /audited encoder itself/.test(p.reason)));
+    // The walk after a first accept belongs to a decision oracle only.
+    const walk = validateAuditConfig({ ...base, threat: { oracle: { kind: 'score' }, attacker: { template: 'none', walkQueries: 100 } } }, 'a.json');
+    assert.ok(walk.problems.some((p) => p.where === 'a.json#/threat/attacker/walkQueries' && /walkQueries is for a decision oracle/.test(p.reason)), JSON.stringify(walk.problems));
+    assert.deepEqual(validateAuditConfig({ ...base, threat: { oracle: { kind: 'decision' }, attacker: { template: 'none', walkQueries: 0 } } }, 'a.json').problems, []);
     const bad = validateAuditConfig({ ...base, threat: { oracle: { kind: 'similarity' } } }, 'a.json');
     assert.ok(!bad.config || bad.problems.length > 0);
     assert.ok(bad.problems.some((p) => p.where.includes('/threat/oracle/kind')), JSON.stringify(bad.problems));
