@@ -32,7 +32,25 @@ export const SECANT_DEFAULTS = { radius: 1, window: 32, grow: 1.5, shrink: 0.5, 
 export class TargetMemory {
   readonly steps: Float32Array[] = [];
   readonly residuals: Float32Array[] = [];
+  /** steps[i]·steps[j], kept as pairs come and go (recomputing it each step cost as much as the step itself). */
+  readonly gram: number[][] = [];
   constructor(readonly template: Float32Array, public cos: number, public radius: number) {}
+
+  /** Adds a pair, the oldest out first when the window is full. */
+  push(step: Float32Array, residual: Float32Array, window: number): void {
+    if (this.steps.length >= window) { this.steps.shift(); this.residuals.shift(); this.gram.shift(); for (const row of this.gram) row.shift(); }
+    const dots = this.steps.map((s) => dot(s, step));
+    this.gram.forEach((row, i) => row.push(dots[i]));
+    this.gram.push([...dots, dot(step, step)]);
+    this.steps.push(step);
+    this.residuals.push(residual);
+  }
+}
+
+function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
 }
 
 /** Runs until no target can afford a query; returns whether it was aborted. */
@@ -97,9 +115,7 @@ function remember(fm: ForwardModel, m: TargetMemory, z0: Float32Array, z1: Float
     const row = slope.subarray(i * dim, (i + 1) * dim);
     for (let c = 0; c < dim; c++) r[c] -= si * row[c];
   }
-  m.steps.push(s);
-  m.residuals.push(r);
-  if (m.steps.length > window) { m.steps.shift(); m.residuals.shift(); }
+  m.push(s, r, window);
 }
 
 /** d = Jᵀ·P·(t − e), J = A + R·C·Dᵀ, cut to the target's trust radius. */
@@ -124,7 +140,7 @@ export function gaussNewtonStep(fm: ForwardModel, m: TargetMemory, target: Float
   const w = m.steps.length;
   if (w) {
     const ry = m.residuals.map((res) => { let s = 0; for (let c = 0; c < dim; c++) s += res[c] * y[c]; return s; });
-    const v = solveGram(m.steps, ry, k);
+    const v = solveGram(m.gram, ry);
     for (let j = 0; j < w; j++) { const sj = m.steps[j]; for (let i = 0; i < k; i++) d[i] += v[j] * sj[i]; }
   }
   let norm = 0;
@@ -135,20 +151,12 @@ export function gaussNewtonStep(fm: ForwardModel, m: TargetMemory, target: Float
   return d;
 }
 
-/** v = (DᵀD + εI)⁻¹·b for the steps D (columns), by Gaussian elimination on the small w×w system. */
-function solveGram(steps: Float32Array[], b: number[], k: number): Float64Array {
-  const w = steps.length;
+/** v = (DᵀD + εI)⁻¹·b for the steps' Gram matrix DᵀD, by Gaussian elimination on the small w×w system. */
+function solveGram(gram: number[][], b: number[]): Float64Array {
+  const w = gram.length;
   const G = new Float64Array(w * w);
   let trace = 0;
-  for (let i = 0; i < w; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = 0;
-      const a = steps[i], c = steps[j];
-      for (let x = 0; x < k; x++) s += a[x] * c[x];
-      G[i * w + j] = s; G[j * w + i] = s;
-    }
-    trace += G[i * w + i];
-  }
+  for (let i = 0; i < w; i++) { for (let j = 0; j < w; j++) G[i * w + j] = gram[i][j]; trace += gram[i][i]; }
   const eps = 1e-3 * (trace / w);
   for (let i = 0; i < w; i++) G[i * w + i] += eps;
   const v = Float64Array.from(b);

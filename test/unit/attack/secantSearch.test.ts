@@ -94,13 +94,21 @@ describe('attack/search: secant search', function () {
     // A forward model that knows nothing (A = 0) learns the response from one pair: the step goes along it.
     const blind: ForwardModel = { ...fm, slope: new Float32Array(6), metric: Float32Array.from([1, 0, 0, 1]) };
     const b = new TargetMemory(Float32Array.from([1, 0]), 0, 100);
-    b.steps.push(Float32Array.from([0, 0, 1]));
-    b.residuals.push(Float32Array.from([0, 1]));
+    b.push(Float32Array.from([0, 0, 1]), Float32Array.from([0, 1]), 32);
     const step = gaussNewtonStep(blind, b, Float32Array.from([0.6, 0.8]));
     assert.ok(step[2] > 0.7 && Math.abs(step[0]) < 1e-9 && Math.abs(step[1]) < 1e-9, `${Array.from(step)}`);
     // And the trust radius cuts the step.
     b.radius = 0.1;
     const cut = gaussNewtonStep(blind, b, Float32Array.from([0.6, 0.8]));
     assert.ok(Math.abs(Math.hypot(...cut) - 0.1) < 1e-6);
+  });
+
+  it('the window keeps the newest pairs and their Gram matrix in step', () => {
+    const m = new TargetMemory(Float32Array.from([1, 0]), 0, 1);
+    const steps = [[1, 0, 0], [1, 1, 0], [0, 2, 1], [3, 0, 1]].map((v) => Float32Array.from(v));
+    for (const s of steps) m.push(s, Float32Array.from([0, 0]), 3);
+    assert.deepEqual(m.steps.map((s) => Array.from(s)), [[1, 1, 0], [0, 2, 1], [3, 0, 1]]);
+    const dot = (a: Float32Array, b: Float32Array) => a.reduce((x, v, i) => x + v * b[i], 0);
+    assert.deepEqual(m.gram, m.steps.map((a) => m.steps.map((b) => dot(a, b))));
   });
 });
