@@ -1,6 +1,6 @@
 /**
  * The attack orchestrator (daemon/attack/orchestrator.ts) end to end on a tiny LFW subset: a PCA face model
- * with a ridge start and a zeroth-order query search writes reconstructions within the budget and evaluates;
+ * with a ridge start and a zeroth-order (or secant) query search writes reconstructions within the budget and evaluates;
  * a rerun evaluates without attacking again; the white box runs through the imported encoder; a decoder
  * borrowed from a run whose split trained on this run's targets is refused; an old run folder without its
  * split is named.
@@ -48,6 +48,19 @@ describe('attack orchestrator (tiny LFW subset)', function () {
     const again = await runAttack(c, quietContext(tiny.ws.dir), { cacheDir: tiny.ws.cacheDir });
     assert.equal(fs.statSync(path.join(again.runDir, RUN_FILES.reconstructionIndex)).mtimeMs, mtime);
     assert.equal(again.report?.probes, r.probes);
+  });
+
+  it('black box with the secant search: its forward model\'s own queries are recorded apart from the targets\' budgets', async () => {
+    const c = config({ name: 'secant', faceModel: { kind: 'pca', components: 8 }, start: 'ridge', search: { method: 'secant', queries: 11 } });
+    const before = tf.memory().numTensors;
+    const out = await runAttack(c, quietContext(tiny.ws.dir), { cacheDir: tiny.ws.cacheDir });
+    const index = JSON.parse(fs.readFileSync(path.join(out.runDir, RUN_FILES.reconstructionIndex), 'utf8')) as ReconstructionIndex;
+    assert.ok(index.items.length > 0 && index.items.every((it) => it.queries !== undefined && it.queries <= 11 && it.queries >= 10), 'one query a step, within the budget');
+    assert.match(out.report!.method, /secant search, 11 queries per target/);
+    const manifest = JSON.parse(fs.readFileSync(path.join(out.runDir, RUN_FILES.manifest), 'utf8'));
+    assert.equal(manifest.searchForwardModel.queries, 64, '8 own queries per component, none of any target');
+    assert.ok(manifest.searchForwardModel.explained <= 1);
+    assert.equal(tf.memory().numTensors, before, 'no tensors left');
   });
 
   it('under a wall-clock budget the evaluation encoders\' galleries are embedded during setup, before the search, then evaluated within the budget', async () => {
