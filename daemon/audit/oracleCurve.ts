@@ -36,7 +36,7 @@ export const OracleReportSchema = Type.Object({
     q50: Type.Union([Count, Type.Null()]), q90: Type.Union([Count, Type.Null()]), rateAtBudget: Type.Union([Type.Number(), Type.Null()]),
     note: Type.Optional(Type.String()),
   }, { additionalProperties: false })),
-  /** decision-search with the walk: the face held at each budget of the curve, rated as the verdict tables rate the final face (oracleHeld.ts). */
+  /** decision-search with the walk, and score-search: the face held at each budget of the curve, rated as the verdict tables rate the final face (oracleHeld.ts). */
   held: Type.Optional(Type.Array(HeldRowSchema)),
   /** What this report does not measure, said plainly. */
   notMeasured: Type.Array(Type.String()),
@@ -93,8 +93,11 @@ export function oracleReport(results: readonly TemplateResult[], threat: ThreatM
 
 /** What the held faces' rows do and do not cover. */
 function heldNotes(held: readonly { measure: string }[], rows: readonly TemplateResult[]): string[] {
+  const score = rows[0].oracle?.attack === 'score-search';
   return [
-    'The face held at each budget: the last face the system accepted within that many queries (the accepted photo, then the walk\'s faces), scored as the verdict tables score the final face; a subject holding none yet counts as not reconstructed.',
+    score
+      ? 'The face held at each budget: the search\'s best face (by the answered score) at the end of the step that reached that many queries, the probes counted (the start where the probes spent exactly that many; the final face past what a subject spent), scored as the verdict tables score the final face; below a subject\'s probe count it holds none yet and counts as not reconstructed.'
+      : 'The face held at each budget: the last face the system accepted within that many queries (the accepted photo, then the walk\'s faces), scored as the verdict tables score the final face; a subject holding none yet counts as not reconstructed.',
     ...(held.some((h) => h.measure === 'type II') ? [] : ['Type II of the held faces: not measured — the audit has no other photo of any subject (another store row under the same id, or a reference photo of that identity).']),
     ...(rows.some((r) => r.oracle?.held?.length) && !held.some((h) => h.measure === 'transfer') ? ['Transfer of the held faces: not measured — the audit has no transfer encoder.'] : []),
   ];

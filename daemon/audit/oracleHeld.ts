@@ -1,9 +1,11 @@
 /**
  * The report's rows for the face the attack held at each query budget (issue 25, item 6): for a decision search
- * that walks after its first accept, the faces kept at the curve's checkpoints (heldFaces.ts) rated as the verdict
+ * that walks after its first accept, and for the score search (its best face at the end of the step that reached
+ * each budget), the faces kept at the curve's checkpoints (heldFaces.ts) rated as the verdict
  * tables rate the final face — the same code (summary.ts `verdictsFor`) on the rows as they stood at that budget:
  * type I by the audited encoder, type II against the subject's other photo (subjects that have one), transfer by
- * each transfer encoder. A subject holding no accepted face yet counts as not reconstructed, as in the curve.
+ * each transfer encoder. A subject holding no face yet (no accept; for the score search, a budget below its probes)
+ * counts as not reconstructed, as in the curve.
  */
 import { Static, Type } from '@sinclair/typebox';
 import type { TemplateResult } from './reportSchema';

@@ -29,7 +29,10 @@ function heldTable(o: OracleReport): { head: string[]; lines: string[][] } | nul
 }
 
 const HELD_TITLE = 'The face held at each budget';
-const HELD_WORDS = 'the last face the system accepted within that many queries (the accepted photo, then the walk\'s), scored as the verdict tables score the final face; rate (accepted / subjects).';
+/** What a held face is, by attack: the decision search holds accepted faces, the score search its best-scored one. */
+const heldWords = (o: OracleReport) => (o.attack === 'score-search'
+  ? 'the search\'s best face (by the answered score) at the end of the step that reached that many queries, probes counted (none below a subject\'s probes), scored as the verdict tables score the final face; rate (accepted / subjects).'
+  : 'the last face the system accepted within that many queries (the accepted photo, then the walk\'s), scored as the verdict tables score the final face; rate (accepted / subjects).');
 
 function curveSvg(o: OracleReport, w = 640, h = 280): string {
   const pad = { l: 48, r: 16, t: 12, b: 36 };
@@ -67,7 +70,7 @@ ${o.mitigations.length > o.curves.length ? `<h3>Mitigations</h3><table><thead><t
 function heldHtml(o: OracleReport): string {
   const t = heldTable(o);
   if (!t) return '';
-  return `<h3>${HELD_TITLE}</h3><p class="muted small">${esc(HELD_WORDS)}</p><table><thead><tr>${t.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${t.lines.map((l) => `<tr>${l.map((c, k) => `<td${k >= 4 ? ' class="num"' : ''}>${esc(c)}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
+  return `<h3>${HELD_TITLE}</h3><p class="muted small">${esc(heldWords(o))}</p><table><thead><tr>${t.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${t.lines.map((l) => `<tr>${l.map((c, k) => `<td${k >= 4 ? ' class="num"' : ''}>${esc(c)}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
 }
 
 export function oracleMarkdown(o: OracleReport): string {
@@ -78,7 +81,7 @@ export function oracleMarkdown(o: OracleReport): string {
     for (const c of o.curves) lines.push(`| ${fmrText(c.fmr)} | ${c.points.map((p) => pct(p.rate)).join(' | ')} | ${pct(c.lookalike.rate)} |`);
   }
   const t = heldTable(o);
-  if (t) lines.push('', `${HELD_TITLE}: ${HELD_WORDS}`, '', `| ${t.head.join(' | ')} |`, `|${t.head.map(() => '---|').join('')}`, ...t.lines.map((l) => `| ${l.join(' | ')} |`));
+  if (t) lines.push('', `${HELD_TITLE}: ${heldWords(o)}`, '', `| ${t.head.join(' | ')} |`, `|${t.head.map(() => '---|').join('')}`, ...t.lines.map((l) => `| ${l.join(' | ')} |`));
   if (o.mitigations.length > o.curves.length) {
     lines.push('', '| mitigation | threshold | queries to 50 % | queries to 90 % | within the budget | note |', '|---|---|---|---|---|---|');
     for (const m of o.mitigations) lines.push(`| ${m.mitigation} | ${fmrText(m.fmr)} | ${m.measured ? (m.q50 ?? 'not reached') : 'not measured'} | ${m.measured ? (m.q90 ?? 'not reached') : 'not measured'} | ${m.measured ? pct(m.rateAtBudget) : '–'} | ${m.note ?? ''} |`);

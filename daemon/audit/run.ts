@@ -44,7 +44,8 @@ import { renderFaces } from '../attack/inversion';
 import { invertTargets, openFaceDetector, type DetectFn, type Inversion } from '../attack/invert';
 import { VerifierServiceError } from '../encoders/verifierClient';
 import { addSearchAccepts, mitigationRuns, oracleSetup, oracleView, type OracleSetup } from './oracle';
-import { otherPhotoOf, scoreHeld } from './heldFaces';
+import { HeldLatents, otherPhotoOf, scoreHeld } from './heldFaces';
+import { curveBudgets } from './oracleCurve';
 import { auditAttackSpec, planAttack, searchesByQueries, type AttackPlan } from '../attack/plan';
 import { startFrom, type AttackerPairs } from '../attack/start';
 import type { EngineDecision } from '../ort/engineChoice';
@@ -476,21 +477,23 @@ interface ChunkJob {
 }
 
 /** The attack's one inversion of the chunk's view: the white box's engine and restarts, the black box's search through every face made 8-bit (on the system's answers under a score oracle); none for the decision search. */
-async function chunkInversion(j: ChunkJob, view: Awaited<ReturnType<typeof oracleView>>, m: number) {
+async function chunkInversion(j: ChunkJob, view: Awaited<ReturnType<typeof oracleView>>, m: number, held?: { probes: number[] }): Promise<Inversion & { held?: HeldLatents }> {
   const model = j.tools.pca;
   const start = view.starts ? Float32Array.from(view.starts.flatMap((z) => Array.from(z))) : view.photos ? new Float32Array(m * model.latentDim) : j.tools.start(view.targets);
   model.clampLatents(start);
   if (view.photos) return { latents: start, failures: view.photos.map(() => undefined), aborted: false } as Inversion;
+  // The score search's best face at each checkpoint of the curve, rated beside the final one (oracleHeld.ts).
+  const keeper = held ? new HeldLatents(curveBudgets(j.plan.threat.attacker.queries), held.probes, start, model.latentDim) : undefined;
   const queried = searchesByQueries(j.plan);
   const hooks = j.tools.oracle?.run.hooks;
   const inv = await invertTargets(j.plan, model, view.targets, start, {
     seed: (j.config.seed + j.k) >>> 0, signal: j.ctx.signal, workspaceDir: j.ctx.workspaceDir, log: (level, msg) => { if (level === 'warn') j.ctx.log('warn', msg); },
     ...(j.tools.detect ? { detect: j.tools.detect } : {}), ...(queried ? { queryEncoder: eightBit(j.cal.encoderA) } : {}),
     ...(view.starts && hooks?.searchAnswers ? { answers: hooks.searchAnswers(view.rows.map((r) => j.store.ids[r])), acceptAt: hooks.thresholds } : {}),
-    onSearchStep: (s) => j.onSearch(s.queriesPerTarget, m),
+    onSearchStep: (s, oracle) => { keeper?.step(s.bestLatents, oracle.used); j.onSearch(s.queriesPerTarget, m); },
   });
   if (inv.aborted) throw new JobCancelledError();
-  return inv;
+  return { ...inv, ...(keeper ? { held: keeper } : {}) };
 }
 
 async function auditChunk(j: ChunkJob): Promise<{ results: TemplateResult[]; counts: Pick<ChunkFile, 'searchQueries' | 'scoringQueries' | 'encoderFailures'>; engine?: EngineDecision }> {
@@ -509,7 +512,8 @@ async function auditChunk(j: ChunkJob): Promise<{ results: TemplateResult[]; cou
   const m = usable.length;
   if (!m) return { results, counts };
   const targets = usable.map((r) => store.vectors.subarray(r * dim, (r + 1) * dim));
-  const inv = await chunkInversion(j, view, m);
+  // Before the search, a score-search subject's oracle queries are its probes'.
+  const inv = await chunkInversion(j, view, m, view.starts ? { probes: usable.map((r) => results[r - j.from].oracle?.queries ?? 0) } : undefined);
   const { latents, queries, cosine: optimiser } = inv;
   const queried = searchesByQueries(plan);
   const failure: (string | undefined)[] = queried ? inv.failures.map((f) => (f ? `search stopped early: ${f}` : undefined)) : inv.failures;
@@ -545,9 +549,10 @@ async function auditChunk(j: ChunkJob): Promise<{ results: TemplateResult[]; cou
   ];
   const scores = await scoreChunk(recons, lookalikes, of, frame, scorers, j.tools.analyzer, j.tools.meanGeometry);
   counts.scoringQueries = scores.queries;
-  if (view.held) {
+  const held = view.held ?? await inv.held?.faces(model, latents);
+  if (held) {
     const other = usable.map((r) => otherPhotoOf(store, refA, r));
-    const h = await scoreHeld(view.held, scorers, other, frame, j.tools.analyzer, j.tools.meanGeometry);
+    const h = await scoreHeld(held, scorers, other, frame, j.tools.analyzer, j.tools.meanGeometry);
     counts.scoringQueries += h.queries;
     usable.forEach((r, i) => { const o = results[r - j.from].oracle; if (o) { o.held = h.held[i]; if (other[i]) o.otherPhoto = true; } });
   }

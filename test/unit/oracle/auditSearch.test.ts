@@ -5,7 +5,7 @@
  * against the system simulated over the store and through `faceinv serve-verifier` on loopback. Each row records
  * its oracle queries and the query of its first accept; the report carries the success-vs-queries curve beside the
  * lookalike, and a mitigation table with one row per mitigation and threshold; the decision search walks after its
- * first accept, and report.json rates the face held at each budget. Skips without LFW.
+ * first accept; report.json rates the face held at each budget (the walk's, the score search's best). Skips without LFW.
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -72,10 +72,21 @@ describe('oracle: the audit under the score and decision searches', function () 
       assert.equal(cut.rateAtBudget, rows.filter((r) => { const a = r.oracle!.accepts!.find((x) => x.fmr === c.fmr)!.queries; return a !== null && a <= 15; }).length / rows.length);
       assert.ok(by.get('round-1')!.measured);
     }
+    // The search's best face at each budget from the probes on (10 probes: the start at 10), rated per budget as the final face is.
+    for (const r of rows) assert.deepEqual(r.oracle!.held?.map((h) => h.queries), [10, 30, 40], `row ${r.row}: a face held per checkpoint`);
+    const typeI = rep.held!.filter((h) => h.measure === 'type I');
+    assert.deepEqual([...new Set(typeI.map((h) => h.queries))], [10, 30, 40]);
+    for (const h of typeI.filter((x) => x.protocol === 'direct')) {
+      const p = h.points[0];
+      assert.equal(p.accepted, rows.filter((r) => (r.oracle!.held!.find((x) => x.queries === h.queries)!.attack.direct.cosine ?? -1) > p.threshold).length, `direct at ${h.queries}`);
+    }
+    assert.ok(!rep.notMeasured.some((n) => /transfer of the face found by each query budget: not measured/.test(n)), 'the old "not measured" sentence is gone');
     const md = fs.readFileSync(path.join(out.auditDir, 'report.md'), 'utf8');
     assert.match(md, /\| mitigation \| threshold \| queries to 50 % \| queries to 90 %/);
+    assert.match(md, /The face held at each budget: the search's best face .*\n\n\| measure \| encoder \| protocol \| threshold \| ≤ 10 \| ≤ 30 \| ≤ 40 \|\n/);
     const html = fs.readFileSync(path.join(out.auditDir, 'report.html'), 'utf8');
     assert.match(html, /<section id="oracle">.*<svg role="img" aria-label="success rate against oracle queries"/s);
+    assert.match(html, /<h3>The face held at each budget<\/h3>/);
   });
 
   it('decision search, simulated: the first accept, then the walk with the queries left; the last accepted face is scored, and the face held at each budget is rated in report.json', async () => {
