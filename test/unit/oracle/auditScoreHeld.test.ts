@@ -8,7 +8,7 @@
  */
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { buildPcaFaceModel, type PcaFaceModel } from '../../../daemon/attack/faceModel/pca';
+import type { PcaFaceModel } from '../../../daemon/attack/faceModel/pca';
 import { renderFaces } from '../../../daemon/attack/inversion';
 import { invertTargets, type SearchAnswers } from '../../../daemon/attack/invert';
 import { auditAttackSpec, planAttack } from '../../../daemon/attack/plan';
@@ -19,65 +19,26 @@ import type { Calibration } from '../../../daemon/audit/calibration';
 import type { ReferenceEmbeddings } from '../../../daemon/audit/reference';
 import type { TemplateResult } from '../../../daemon/audit/reportSchema';
 import type { TemplateStore } from '../../../daemon/audit/templateStore';
-import { mulberry32 } from '../../../daemon/data/split';
-import type { Encoder } from '../../../daemon/encoders/types';
 import { validateAuditConfig } from '../../../daemon/protocol/auditConfig';
 import type { ThreatModel } from '../../../daemon/protocol/threatModel';
 import { SubjectOracleError } from '../../../daemon/protocol/verifierApi';
-import { initEngine } from '../../../daemon/tfjs/backend';
-import { tf } from '../../../daemon/tfjs/tf';
+import type { tf } from '../../../daemon/tfjs/tf';
+import { D, DIM, PHOTOS, toyOracleWorld, type ToyEncoder } from '../../fixtures/toyOracleWorld';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
-const S = 112, D = S * S * 3, DIM = 16, PHOTOS = 60, SUBJECTS = 8, BUDGET = 300, PROBES = 10;
-
-function photos(n: number, seed: number): Uint8Array {
-  const r = mulberry32(seed);
-  const out = new Uint8Array(n * D);
-  for (let k = 0; k < n; k++) { const a = r() * 2, b = r(); for (let i = 0; i < D; i++) out[k * D + i] = Math.round(128 + 60 * Math.sin(i * 0.001 * (1 + a) + b * 6) * (0.3 + b)); }
-  return out;
-}
-
-/** A random linear "encoder" of the pixels (unit templates). */
-function toyEncoder(): Encoder & { templateOf(crop: Uint8Array): Float32Array } {
-  const r = mulberry32(9);
-  const W = tf.tensor2d(Float32Array.from({ length: D * DIM }, () => r() * 2 - 1), [D, DIM]);
-  return {
-    id: 'toy', dim: DIM, inputSize: S,
-    async embed(x: tf.Tensor4D): Promise<Float32Array[]> {
-      const e = tf.tidy(() => { const y = tf.matMul(tf.sub(tf.reshape(x, [x.shape[0], D]), 0.5), W); return tf.div(y, tf.norm(y, 2, 1, true)); });
-      const v = (await e.data()) as Float32Array;
-      e.dispose();
-      return Array.from({ length: x.shape[0] }, (_, i) => v.slice(i * DIM, (i + 1) * DIM));
-    },
-    templateOf(crop: Uint8Array): Float32Array {
-      return tf.tidy(() => { const y = tf.matMul(tf.sub(tf.div(tf.tensor2d(crop, [1, D], 'float32'), 255), 0.5), W); return tf.div(y, tf.norm(y)); }).dataSync() as Float32Array;
-    },
-    dispose: () => W.dispose(),
-  };
-}
+const SUBJECTS = 8, BUDGET = 300, PROBES = 10;
 
 const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + v * b[i], 0);
 
 describe('oracle: the audit\'s score search keeps the face held at each budget', function () {
   this.timeout(300_000);
-  let model: PcaFaceModel, enc: ReturnType<typeof toyEncoder>;
+  let model: PcaFaceModel, enc: ToyEncoder;
   let refA: ReferenceEmbeddings, refLatents: Float32Array, store: TemplateStore, stolen: Float32Array[];
-  const subjects = Array.from({ length: SUBJECTS }, (_, s) => `subject${s}`);
+  let subjects: string[];
 
   before(async () => {
-    await initEngine({ backend: 'wasm' });
-    const crops = photos(PHOTOS, 1);
-    model = await buildPcaFaceModel(crops, PHOTOS, { template: 'arcface-5pt', size: S }, { components: 12, clamp: 3 });
-    enc = toyEncoder();
-    const emb = new Float32Array(PHOTOS * DIM);
-    for (let p = 0; p < PHOTOS; p++) emb.set(enc.templateOf(crops.subarray(p * D, (p + 1) * D)), p * DIM);
-    refA = { rels: Array.from({ length: PHOTOS }, (_, p) => `own${p}/0.jpg`), identities: Array.from({ length: PHOTOS }, (_, p) => `own${p}`), embeddings: emb, dim: DIM, crops, failed: 0 };
-    refLatents = await model.project(crops, PHOTOS);
-    const enrolled = photos(SUBJECTS, 2);
-    stolen = subjects.map((_, s) => enc.templateOf(enrolled.subarray(s * D, (s + 1) * D)));
-    const vectors = new Float32Array(SUBJECTS * DIM);
-    stolen.forEach((t, s) => vectors.set(t, s * DIM));
-    store = { dim: DIM, rows: SUBJECTS, ids: subjects, vectors, flags: [], usable: SUBJECTS } as unknown as TemplateStore;
+    ({ model, enc, refA, store, stolen, subjects } = await toyOracleWorld(SUBJECTS));
+    refLatents = await model.project(refA.crops!, PHOTOS);
   });
   after(() => { model?.dispose(); enc?.dispose(); });
 
