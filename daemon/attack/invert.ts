@@ -23,6 +23,7 @@ import { cosine, designProbes, fitTemplatePrior, recoverTemplate, scoreNoiseVari
 import { recoverFromScores, type ScoreOracle } from './oracle/scoreOracle';
 import { seededShuffle } from '../data/split';
 import { probeCount } from '../protocol/threatModel';
+import type { SearchMethod } from '../protocol/runConfig';
 import { firstAccepts, type DecideFn } from './oracle/decisionSearch';
 import { walkAfterFirstAccept, type DecisionWalk } from './oracle/decisionWalk';
 import { fitOracleProbeMap, probeStarts, type OwnPhotos, type ProbeSetup } from './oracle/scoreSearch';
@@ -137,7 +138,7 @@ async function queries(plan: AttackPlan, model: FaceModel, targets: readonly Flo
     // The secant search reads whole templates; the surrogate has already given it its warm-up start.
     const guides = prior && s.method === 'zeroth-order' ? { prior } : {};
     const res = await querySearch(oracle, model, from, {
-      method: s.method as 'zeroth-order' | 'genetic' | 'secant', sigma: s.sigma, learningRate: s.learningRate, directions: s.directions, population: s.population,
+      method: s.method as Exclude<SearchMethod, 'none'>, sigma: s.sigma, learningRate: s.learningRate, directions: s.directions, population: s.population,
       ...(s.secant ? { secant: s.secant } : {}),
       seed: h.seed ?? plan.seed, ...(h.minutes !== undefined ? { minutes: h.minutes, startedAt: h.startedAt } : {}), ...guides,
       ...(detect ? { detect } : {}), signal: h.signal, onStep, log: (m) => h.log('info', m),

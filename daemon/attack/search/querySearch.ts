@@ -3,7 +3,8 @@
  * gradients), from a learned start, under a query budget per target — and, with `minutes`, a wall-clock
  * budget that lowers it to what this machine affords (./pacer.ts) — all targets together so every encoder
  * call carries many candidates. Methods: `zeroth-order` (./zerothOrder.ts, optionally guided by a
- * surrogate encoder: ./surrogatePrior.ts) and `genetic` (./genetic.ts). Objective: cosine to the target
+ * surrogate encoder: ./surrogatePrior.ts), `genetic` (./genetic.ts) and `secant` (./secant.ts: reads the whole template
+ * each query answers; its forward model, ./forwardModel.ts, is fitted here first). Objective: cosine to the target
  * template; every candidate scored may become the answer; the face detector's acceptance test and the
  * per-target bests live in ./searchState.ts.
  */
@@ -14,13 +15,14 @@ import { PaceDecision, QueryPacer } from './pacer';
 import { SearchHooks, SearchState } from './searchState';
 import type { SurrogatePrior } from './surrogatePrior';
 import { zerothOrder } from './zerothOrder';
+import type { SearchMethod } from '../../protocol/runConfig';
 import { DRAWS_PER_COMPONENT, FORWARD_MODEL_DEFAULTS, ForwardModel, fitForwardModel } from './forwardModel';
 import { SECANT_DEFAULTS, secantSearch } from './secant';
 
 export type { SearchStep } from './searchState';
 
 export interface QuerySearchOptions extends SearchHooks {
-  method: 'zeroth-order' | 'genetic' | 'secant';
+  method: Exclude<SearchMethod, 'none'>;
   /** secant: trust radius, window and the forward model's latent draws (./secant.ts, ./forwardModel.ts). */
   secant?: { radius?: number; window?: number; draws?: number; metricLambda?: number };
   /** Latent standard deviations: probe radius (zeroth-order) or initial mutation scale (genetic). */
