@@ -10,7 +10,7 @@ import type { Encoder } from '../../encoders/types';
 import { tf } from '../../tfjs/tf';
 import { hubOrders, type DecideFn } from './decisionSearch';
 import type { SubjectAccepts } from './decisionWalk';
-import { cropPngs, pngBase64, SubjectOracleError } from './scoreOracle';
+import { cropPngs, renderedPngs, SubjectOracleError } from './scoreOracle';
 
 export interface CountedDecide { decide: DecideFn; readonly queries: number }
 
@@ -71,14 +71,10 @@ export function serviceAcceptFaces(client: DecisionClient): (subject: string) =>
     return {
       get queries() { return queries; },
       accepts: async (faces) => {
-        const [n, size] = faces.shape;
-        const t = tf.tidy(() => tf.round(tf.mul(faces, 255)));
-        const px = Uint8Array.from(await t.data());
-        t.dispose();
-        const S3 = size * size * 3, out: boolean[] = [];
-        for (let i = 0; i < n; i++) {
+        const out: boolean[] = [];
+        for (const png of await renderedPngs(faces)) {
           queries++;
-          out.push(await client.decide(subject, await pngBase64(px.subarray(i * S3, (i + 1) * S3), size)));
+          out.push(await client.decide(subject, png));
         }
         return out;
       },

@@ -130,20 +130,26 @@ export function cropPngs(crops: Uint8Array, size: number): (p: number) => Promis
 export const pngBase64 = async (pixels: Uint8Array, size: number): Promise<string> =>
   (await sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.length), { raw: { width: size, height: size, channels: 3 } }).png().toBuffer()).toString('base64');
 
+/** Rendered faces ([n, S, S, 3] in [0, 1]) made 8-bit, each a base64 PNG as a live service takes it. */
+export async function renderedPngs(images: tf.Tensor4D): Promise<string[]> {
+  const [n, size] = images.shape;
+  const t = tf.tidy(() => tf.round(tf.mul(images, 255)));
+  const px = Uint8Array.from(await t.data());
+  t.dispose();
+  const S3 = size * size * 3;
+  return Promise.all(Array.from({ length: n }, (_, i) => pngBase64(px.subarray(i * S3, (i + 1) * S3), size)));
+}
+
 /**
  * A live service's answers to the score search's rendered faces ([n, S, S, 3] in [0, 1], made 8-bit and sent as
  * PNG) for the targets' subjects: a score each, or the subject's own error (which ends that target only).
  */
 export function serviceSearchAnswers(client: ScoreClient, subjects: readonly string[]): (images: tf.Tensor4D, targets: readonly number[]) => Promise<(number | Error)[]> {
   return async (images, targets) => {
-    const size = images.shape[1];
-    const t = tf.tidy(() => tf.round(tf.mul(images, 255)));
-    const px = Uint8Array.from(await t.data());
-    t.dispose();
-    const S3 = size * size * 3;
+    const pngs = await renderedPngs(images);
     return Promise.all(targets.map(async (target, i) => {
       try {
-        return checkScore(await client.score(subjects[target], await pngBase64(px.subarray(i * S3, (i + 1) * S3), size)), subjects[target]);
+        return checkScore(await client.score(subjects[target], pngs[i]), subjects[target]);
       } catch (e) {
         if (e instanceof SubjectOracleError) return e;
         throw e;

@@ -9,6 +9,7 @@
 import { tf } from '../../tfjs/tf';
 import type { Encoder } from '../../encoders/types';
 import type { FaceModel } from '../faceModel/types';
+import { l2NormalizeInPlace } from '../../encoders/preprocess';
 
 export class QueryBudgetError extends Error {}
 
@@ -86,7 +87,7 @@ export class QueryOracle {
    * response in every output direction per query (./secant.ts). A score or decision system has no templates.
    */
   async templates(latents: Float32Array, owners: readonly number[]): Promise<{ cos: Float32Array; templates: Float32Array }> {
-    if (this.remote) throw new Error('query search: the system answers scores, not templates; the secant search needs an embedding oracle');
+    this.refuseWithoutTemplates();
     const r = await this.answer(latents, owners, true);
     return { cos: r.cos, templates: r.templates! };
   }
@@ -96,14 +97,14 @@ export class QueryOracle {
    * forward model is fitted on them), counted in `setupQueries`, never against a target's budget.
    */
   async setupTemplates(latents: Float32Array): Promise<Float32Array> {
-    if (this.remote) throw new Error('query search: the system answers scores, not templates; the secant search needs an embedding oracle');
+    this.refuseWithoutTemplates();
     const k = this.model.latentDim;
     const m = latents.length / k;
     const out = new Float32Array(m * this.dim);
     for (let s = 0; s < m; s += this.renderChunk) {
       const rows = Math.min(this.renderChunk, m - s);
       const emb = await this.embedLatents(latents.subarray(s * k, (s + rows) * k), rows);
-      emb.forEach((e, i) => out.set(unit(e), (s + i) * this.dim));
+      emb.forEach((e, i) => { out.set(e, (s + i) * this.dim); l2NormalizeInPlace(out.subarray((s + i) * this.dim, (s + i + 1) * this.dim)); });
     }
     this.setupQueries += m;
     return out;
@@ -111,6 +112,11 @@ export class QueryOracle {
 
   /** Queries the attacker spent on its own (not per target): the secant search's forward model. */
   setupQueries = 0;
+
+  /** A remote system answers scores: there is no template to read. */
+  private refuseWithoutTemplates(): void {
+    if (this.remote) throw new Error('query search: the system answers scores, not templates; the secant search needs an embedding oracle');
+  }
 
   private async embedLatents(z: Float32Array, rows: number): Promise<Float32Array[]> {
     const images = this.renderQueries(z, rows);
@@ -139,7 +145,10 @@ export class QueryOracle {
     for (const [o, c] of want) if (this.used[o] + c > this.budget) throw new QueryBudgetError(`target ${o}: ${this.used[o]} + ${c} queries exceed the budget of ${this.budget}`);
     const out = new Float32Array(m).fill(NaN);
     const kept = keep ? new Float32Array(m * this.dim) : undefined;
-    const take = (r: number, e: Float32Array) => { out[r] = this.cos(e, owners[r]); kept?.set(unit(e), r * this.dim); };
+    const take = (r: number, e: Float32Array) => {
+      out[r] = this.cos(e, owners[r]);
+      if (kept) { kept.set(e, r * this.dim); l2NormalizeInPlace(kept.subarray(r * this.dim, (r + 1) * this.dim)); }
+    };
     const S = this.encoder.inputSize;
     for (let s = 0; s < m; s += this.renderChunk) {
       const rows = Array.from({ length: Math.min(this.renderChunk, m - s) }, (_, i) => s + i).filter((r) => !this.failure[owners[r]]);
@@ -193,10 +202,3 @@ export class QueryOracle {
   }
 }
 
-/** The template scaled to unit norm (encoders that normalise inside their graph come back unchanged). */
-function unit(e: Float32Array): Float32Array {
-  let n = 0;
-  for (let i = 0; i < e.length; i++) n += e[i] * e[i];
-  const f = n > 0 ? 1 / Math.sqrt(n) : 0;
-  return Float32Array.from(e, (v) => v * f);
-}
