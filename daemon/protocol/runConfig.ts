@@ -131,10 +131,13 @@ export const SEARCH_METHODS = ['none', 'zeroth-order', 'genetic', 'secant'] as c
 export type SearchMethod = typeof SEARCH_METHODS[number];
 export const SearchMethodSchema = Type.Union(SEARCH_METHODS.map((m) => Type.Literal(m)));
 
+/** The secant search's first trust radius and window when a config names none (chosen on the validation split, docs/search.md). */
+export const SECANT_SETTINGS = { radius: 1, window: 32 } as const;
+
 /** search.secant: the secant search's trust radius, memory and forward model (daemon/attack/search/secant.ts). */
 export const SearchSecantSchema = Type.Object({
-  radius: Type.Number({ exclusiveMinimum: 0, maximum: 100, default: 1, description: 'First trust radius: the norm of a step in latent standard deviations (it grows after a step that raised the cosine, shrinks after one that did not).' }),
-  window: Type.Integer({ minimum: 1, maximum: 256, default: 32, description: 'Recent (step, template change) pairs per target that correct the forward model.' }),
+  radius: Type.Number({ exclusiveMinimum: 0, maximum: 100, default: SECANT_SETTINGS.radius, description: 'First trust radius: the norm of a step in latent standard deviations (it grows after a step that raised the cosine, shrinks after one that did not).' }),
+  window: Type.Integer({ minimum: 1, maximum: 256, default: SECANT_SETTINGS.window, description: 'Recent (step, template change) pairs per target that correct the forward model.' }),
   draws: Type.Optional(Type.Integer({ minimum: 4, maximum: 1000000, description: "The attacker's own queries its forward model is fitted on (latents drawn from the face model's prior; default 4 × components; at least 2 × components). Counted apart from the targets' budgets." })),
 }, { additionalProperties: false, description: 'secant: reads the whole template each query answers (an embedding oracle only).' });
 

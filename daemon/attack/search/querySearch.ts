@@ -66,11 +66,12 @@ export async function querySearch(oracle: QueryOracle, model: FaceModel, start: 
   if (o.prior && o.method !== 'zeroth-order') throw new Error(`query search: a surrogate prior guides the zeroth-order search, not "${o.method}"`);
   // The secant search's forward model is one-off work: it counts against the minutes, not as a per-query cost.
   const tFit = Date.now();
-  const draws = o.secant?.draws ?? DRAWS_PER_COMPONENT * k;
-  if (o.method === 'secant') o.log?.(`secant search: fitting its forward model on ${draws} of the attacker's own queries (not any target's)`);
-  const forward = o.method === 'secant'
-    ? await fitForwardModel(model, (z) => oracle.setupTemplates(z), { ...FORWARD_MODEL_DEFAULTS, draws, metricLambda: o.secant?.metricLambda ?? FORWARD_MODEL_DEFAULTS.metricLambda, seed: o.seed ?? 0 })
-    : undefined;
+  let forward: ForwardModel | undefined;
+  if (o.method === 'secant') {
+    const draws = o.secant?.draws ?? DRAWS_PER_COMPONENT * k;
+    o.log?.(`secant search: fitting its forward model on ${draws} of the attacker's own queries (not any target's)`);
+    forward = await fitForwardModel(model, (z) => oracle.setupTemplates(z), { ...FORWARD_MODEL_DEFAULTS, draws, metricLambda: o.secant?.metricLambda ?? FORWARD_MODEL_DEFAULTS.metricLambda, seed: o.seed ?? 0 });
+  }
   const fitSeconds = (Date.now() - tFit) / 1000;
   const pacer = new QueryPacer(oracle.budget, o.minutes !== undefined ? o.minutes * 60 : undefined, Date.now, o.startedAt ?? tFit);
   const state = await SearchState.open(oracle, model, start, o, pacer, o.method === 'secant');

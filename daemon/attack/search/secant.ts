@@ -14,6 +14,7 @@
  *
  * Radii are in the face model's latent standard deviations (whitened latents: the Euclidean norm of the step).
  */
+import { SECANT_SETTINGS } from '../../protocol/runConfig';
 import type { FaceModel } from '../faceModel/types';
 import type { ForwardModel } from './forwardModel';
 import type { SearchState } from './searchState';
@@ -26,7 +27,7 @@ export interface SecantOptions {
   signal?: AbortSignal;
 }
 
-export const SECANT_DEFAULTS = { radius: 1, window: 32, grow: 1.5, shrink: 0.5, minRadius: 0.02, maxRadius: 8 } as const;
+export const SECANT_DEFAULTS = { ...SECANT_SETTINGS, grow: 1.5, shrink: 0.5, minRadius: 0.02, maxRadius: 8 } as const;
 
 /** What the search keeps per target besides the point: its template and the secant pairs seen. */
 export class TargetMemory {
@@ -47,10 +48,17 @@ export class TargetMemory {
   }
 }
 
-function dot(a: Float32Array, b: Float32Array): number {
+function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += a[i] * b[i];
   return s;
+}
+
+/** out = M·x for M row-major with `rows` rows of x's length. */
+function rowsTimes<T extends Float32Array | Float64Array>(M: Float32Array, rows: number, x: Float64Array, out: T): T {
+  const n = x.length;
+  for (let i = 0; i < rows; i++) out[i] = dot(M.subarray(i * n, (i + 1) * n), x);
+  return out;
 }
 
 /** Runs until no target can afford a query; returns whether it was aborted. */
@@ -123,23 +131,11 @@ export function gaussNewtonStep(fm: ForwardModel, m: TargetMemory, target: Float
   const { k, dim, slope, metric } = fm;
   const r = new Float64Array(dim);
   for (let c = 0; c < dim; c++) r[c] = target[c] - m.template[c];
-  const y = new Float64Array(dim);
-  for (let a = 0; a < dim; a++) {
-    let s = 0;
-    const row = metric.subarray(a * dim, (a + 1) * dim);
-    for (let b = 0; b < dim; b++) s += row[b] * r[b];
-    y[a] = s;
-  }
-  const d = new Float32Array(k);
-  for (let i = 0; i < k; i++) {
-    let s = 0;
-    const row = slope.subarray(i * dim, (i + 1) * dim);
-    for (let c = 0; c < dim; c++) s += row[c] * y[c];
-    d[i] = s;
-  }
+  const y = rowsTimes(metric, dim, r, new Float64Array(dim));
+  const d = rowsTimes(slope, k, y, new Float32Array(k));
   const w = m.steps.length;
   if (w) {
-    const ry = m.residuals.map((res) => { let s = 0; for (let c = 0; c < dim; c++) s += res[c] * y[c]; return s; });
+    const ry = m.residuals.map((res) => dot(res, y));
     const v = solveGram(m.gram, ry);
     for (let j = 0; j < w; j++) { const sj = m.steps[j]; for (let i = 0; i < k; i++) d[i] += v[j] * sj[i]; }
   }
