@@ -9,6 +9,7 @@
  *   same-identity pairs of that set. Saved as `<cache>/thresholds/<encoderId>.json`.
  * Images the pipeline could not embed make their pairs score −1 (a reject): counted, never dropped.
  */
+import { forEachDotBlock, packRows } from '../math/blockDots';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LfwPairs } from './lfw';
@@ -162,22 +163,33 @@ export function allPairScores(emb: Pick<EmbeddingSet, 'identities' | 'embeddings
   const rows: number[] = [];
   emb.identities.forEach((id, i) => { if (keep.has(id)) rows.push(i); });
   const n = rows.length;
+  const idOf = identityIndices(rows.map((r) => emb.identities[r]));
+  const perIdentity = new Map<number, number>();
+  for (const k of idOf) perIdentity.set(k, (perIdentity.get(k) ?? 0) + 1);
   let nGen = 0;
-  for (let a = 0; a < n; a++) for (let b = a + 1; b < n; b++) if (emb.identities[rows[a]] === emb.identities[rows[b]]) nGen++;
+  for (const c of perIdentity.values()) nGen += (c * (c - 1)) / 2;
   const total = (n * (n - 1)) / 2;
   const genuine = new Float32Array(nGen);
   const impostor = new Float32Array(total - nGen);
   let g = 0;
   let m = 0;
-  for (let a = 0; a < n; a++) {
-    const ia = emb.identities[rows[a]];
-    for (let b = a + 1; b < n; b++) {
-      const s = dot(emb.embeddings, rows[a], emb.embeddings, rows[b], emb.dim);
-      if (emb.identities[rows[b]] === ia) genuine[g++] = s;
-      else impostor[m++] = s;
+  const X = packRows(emb.embeddings, rows, emb.dim);
+  forEachDotBlock(X, n, X, n, emb.dim, (first, count, S) => {
+    for (let i = 0; i < count; i++) {
+      const a = first + i, ia = idOf[a], o = i * n;
+      for (let b = a + 1; b < n; b++) {
+        if (idOf[b] === ia) genuine[g++] = S[o + b];
+        else impostor[m++] = S[o + b];
+      }
     }
-  }
+  });
   return { genuine, impostor, images: n };
+}
+
+/** A small integer per distinct name, in order of first appearance (comparing integers, not strings, in pair loops). */
+export function identityIndices(names: readonly string[]): Int32Array {
+  const index = new Map<string, number>();
+  return Int32Array.from(names, (id) => { let k = index.get(id); if (k === undefined) index.set(id, (k = index.size)); return k; });
 }
 
 export function operatingPoints(genuine: Float32Array, impostor: Float32Array, fmrs: number[]): OperatingPoint[] {

@@ -12,6 +12,7 @@
  * threshold is a weighted quantile of the *original* scores. The scores are sorted once and only the top
  * few per cent are walked (an FMR ≤ 1e-2 threshold sits there), with a full sorted index as a fallback.
  */
+import { forEachDotBlock, packRows } from '../math/blockDots';
 import { mulberry32 } from '../data/split';
 import type { Gallery } from './sar';
 
@@ -60,22 +61,22 @@ export function impostorScores(gallery: Gallery, res: Pick<IdentityResamples, 'i
   gallery.identities.forEach((id, r) => { const k = index.get(id); if (k !== undefined) { rows.push(r); idOf.push(k); } });
   const images = new Int32Array(res.identities.length);
   for (const k of idOf) images[k]++;
-  const n = rows.length, dim = gallery.dim, E = gallery.embeddings;
-  let total = 0;
-  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) if (idOf[i] !== idOf[j]) total++;
+  const n = rows.length, dim = gallery.dim;
+  let total = (n * (n - 1)) / 2;
+  for (const c of images) total -= (c * (c - 1)) / 2;
   if (total === 0) throw new Error('bootstrap: the gallery has no impostor pairs (one identity?)');
   const scores = new Float32Array(total), a = new Uint32Array(total), b = new Uint32Array(total);
   let m = 0;
-  for (let i = 0; i < n; i++) {
-    const oi = rows[i] * dim;
-    for (let j = i + 1; j < n; j++) {
-      if (idOf[i] === idOf[j]) continue;
-      const oj = rows[j] * dim;
-      let s = 0;
-      for (let k = 0; k < dim; k++) s += E[oi + k] * E[oj + k];
-      scores[m] = s; a[m] = idOf[i]; b[m] = idOf[j]; m++;
+  const X = packRows(gallery.embeddings, rows, dim);
+  forEachDotBlock(X, n, X, n, dim, (first, count, S) => {
+    for (let r = 0; r < count; r++) {
+      const i = first + r, o = r * n;
+      for (let j = i + 1; j < n; j++) {
+        if (idOf[i] === idOf[j]) continue;
+        scores[m] = S[o + j]; a[m] = idOf[i]; b[m] = idOf[j]; m++;
+      }
     }
-  }
+  });
   const keep = Math.min(total, Math.ceil(topFraction * total) + 64);
   const top = sortedTop({ scores, a, b }, keep);
   return { ...top, total, images, full: { scores, a, b } };

@@ -45,17 +45,13 @@ export function shrunkGaussian(x: Float32Array | Float64Array, n: number, dim: n
   let d2 = 0, s2 = 0;
   for (let p = 0; p < dim; p++) for (let q = 0; q < dim; q++) { const v = S[p * dim + q]; s2 += v * v; d2 += (v - (p === q ? nu : 0)) ** 2; }
   d2 /= dim;
-  // Σₖ‖xₖxₖᵀ − S‖² = Σₖ (‖xₖ‖⁴ − 2 xₖᵀ S xₖ) + n‖S‖², with xₖᵀ S xₖ = (1/n) Σⱼ (xₖ·xⱼ)² (the Gram matrix).
-  let bsum = n * s2;
+  // Σₖ‖xₖxₖᵀ − S‖² = Σₖ (‖xₖ‖⁴ − 2 xₖᵀ S xₖ) + n‖S‖², and Σₖ xₖᵀ S xₖ = tr(S · nS) = n‖S‖²: so Σₖ‖xₖ‖⁴ − n‖S‖²,
+  // O(n·d) where the per-sample quadratic forms (a Gram matrix) cost O(n²·d) — most of a bootstrap's time.
+  let bsum = -n * s2;
   for (let a = 0; a < n; a++) {
-    let quad = 0, norm2 = 0;
-    for (let b = 0; b < n; b++) {
-      let g = 0;
-      for (let k = 0; k < dim; k++) g += c[a * dim + k] * c[b * dim + k];
-      quad += g * g;
-      if (a === b) norm2 = g;
-    }
-    bsum += norm2 * norm2 - (2 * quad) / n;
+    let norm2 = 0;
+    for (let k = 0; k < dim; k++) norm2 += c[a * dim + k] ** 2;
+    bsum += norm2 * norm2;
   }
   const b2 = Math.min(bsum / (n * n * dim), d2);
   // Identical rows leave only rounding noise in S (and can make the estimate of β̄² a hair negative): clamp.

@@ -12,6 +12,7 @@
  * Scores are cosines of L2-normalised rows (dot products); a comparison succeeds when strictly above the
  * threshold, as thresholds are defined (share of impostor scores strictly above them = the FMR).
  */
+import { forEachDotBlock } from '../math/blockDots';
 import type { Rate, TypeII } from '../protocol/report';
 import { clusterBootstrap, rate } from './stats';
 
@@ -64,6 +65,27 @@ export function rowsByIdentity(identities: readonly string[]): Map<string, numbe
   return m;
 }
 
+/**
+ * How many of `ranked` (indices of embedded probes) have, as their nearest gallery image other than their own
+ * source, a photo of their own person (a tie goes to the lower row, as a scan would keep it).
+ */
+function rankOneHits(probes: readonly Probe[], ranked: readonly number[], gallery: Gallery): number {
+  const { dim } = gallery;
+  const n = gallery.identities.length;
+  const P = new Float32Array(ranked.length * dim);
+  ranked.forEach((i, k) => P.set(probes[i].embedding as Float32Array, k * dim));
+  let hits = 0;
+  forEachDotBlock(P, ranked.length, gallery.embeddings, n, dim, (first, count, S) => {
+    for (let k = 0; k < count; k++) {
+      const source = probes[ranked[first + k]].sourceRow, o = k * n;
+      let best = -Infinity, bestRow = -1;
+      for (let r = 0; r < n; r++) if (r !== source && S[o + r] > best) { best = S[o + r]; bestRow = r; }
+      if (bestRow >= 0 && gallery.identities[bestRow] === gallery.identities[source]) hits++;
+    }
+  });
+  return hits;
+}
+
 export function successAttackRates(probes: readonly Probe[], gallery: Gallery, thresholds: readonly number[]): SarResult {
   const { dim } = gallery;
   const n = gallery.identities.length;
@@ -74,11 +96,13 @@ export function successAttackRates(probes: readonly Probe[], gallery: Gallery, t
   const probeShares: number[][] = thresholds.map(() => []);
   /** Per identity and threshold: [hits, pairs]. */
   const perIdentity = new Map<string, { hits: number[]; pairs: number }>();
-  let pairs = 0, probesWithPairs = 0, rank1 = 0, rank1Trials = 0, cosSum = 0, embedded = 0;
+  let pairs = 0, probesWithPairs = 0, rank1Trials = 0, cosSum = 0, embedded = 0;
   const failures: Record<string, number> = {};
   const cosines: (number | null)[] = probes.map(() => null);
   const pairScores: (Float64Array | null)[] = probes.map(() => null);
   const pairCounts: number[] = probes.map(() => 0);
+  /** Embedded probes whose person has another test photo: the rank-1 trials that can succeed. */
+  const rankedProbes: number[] = [];
   probes.forEach((p, i) => {
     if (!(p.sourceRow >= 0 && p.sourceRow < n)) throw new Error(`probe ${i}: source row ${p.sourceRow} is outside the gallery (${n} images)`);
     const id = gallery.identities[p.sourceRow];
@@ -112,17 +136,10 @@ export function successAttackRates(probes: readonly Probe[], gallery: Gallery, t
       hits.forEach((h, k) => { acc.hits[k] += h; });
       perIdentity.set(id, acc);
       rank1Trials++;
-      if (p.embedding) {
-        let best = -Infinity, bestRow = -1;
-        for (let r = 0; r < n; r++) {
-          if (r === p.sourceRow) continue;
-          const s = dotRow(p.embedding, gallery.embeddings, r, dim);
-          if (s > best) { best = s; bestRow = r; }
-        }
-        if (bestRow >= 0 && gallery.identities[bestRow] === id) rank1++;
-      }
+      if (p.embedding) rankedProbes.push(i);
     }
   });
+  const rank1 = rankOneHits(probes, rankedProbes, gallery);
   const count = probes.length;
   const mean = (a: number[]) => (a.length ? a.reduce((x, y) => x + y, 0) / a.length : null);
   const idList = [...perIdentity.values()];

@@ -93,6 +93,23 @@ describe('evaluation: Fréchet distance', () => {
     assert.ok(Math.min(...symmetricEigen(g.cov, d).values) > 0);
   });
 
+  it('the Ledoit–Wolf intensity equals its definition, Σₖ‖xₖxₖᵀ − S‖² summed sample by sample', () => {
+    for (const [n, d, seed] of [[20, 40, 3], [60, 6, 4], [9, 9, 5]]) {
+      const rand = mulberry32(seed);
+      const x = Float64Array.from({ length: n * d }, (_, i) => gauss(rand) * (1 + (i % d) / 3));
+      const mean = Array.from({ length: d }, (_, k) => { let s = 0; for (let i = 0; i < n; i++) s += x[i * d + k]; return s / n; });
+      const c = (i: number, k: number) => x[i * d + k] - mean[k];
+      const S = Array.from({ length: d * d }, (_, pq) => { let s = 0; for (let i = 0; i < n; i++) s += c(i, Math.floor(pq / d)) * c(i, pq % d); return s / n; });
+      const nu = S.filter((_, pq) => pq % (d + 1) === 0).reduce((a, b) => a + b, 0) / d;
+      const d2 = S.reduce((a, v, pq) => a + (v - (pq % (d + 1) === 0 ? nu : 0)) ** 2, 0) / d;
+      let b2 = 0;
+      for (let i = 0; i < n; i++) for (let pq = 0; pq < d * d; pq++) b2 += (c(i, Math.floor(pq / d)) * c(i, pq % d) - S[pq]) ** 2;
+      const want = Math.min(1, Math.max(0, Math.min(b2 / (n * n * d), d2) / d2));
+      const got = shrunkGaussian(x, n, d).shrinkage;
+      assert.ok(Math.abs(got - want) < 1e-9, `n ${n}, d ${d}: shrinkage ${got}, by definition ${want}`);
+    }
+  });
+
   it('identical rows (the mean face) get full shrinkage to a zero covariance; the interval is centred on the estimate', () => {
     const row = [0.3, -0.2, 0.5, 0.1];
     const g = shrunkGaussian(Float64Array.from({ length: 40 }, (_, i) => row[i % 4]), 10, 4);
