@@ -14,6 +14,7 @@
  */
 import { tf } from '../../tfjs/tf';
 import type { PcaFaceModel } from './pca';
+import { forEachDotBlock } from '../../math/blockDots';
 
 /** The attacker's faces the detail is borrowed from: [n, S, S, 3] uint8 crops in the model's frame and their latents. */
 export interface DetailBank {
@@ -31,16 +32,40 @@ export const DEFAULT_QUILT: QuiltOptions = { patch: 8, stride: 4, overlapWeight:
 
 /** Indices of the `k` bank faces nearest `z` (whitened [latentDim]) in σ-weighted distance, i.e. pixel distance of their renderings. */
 export function nearestInModel(z: Float32Array, bank: DetailBank, sigma: Float32Array, k: number): number[] {
+  return nearestRowsInModel(z, 1, bank, sigma, k)[0];
+}
+
+/** σ²-weighted squared norms of the bank's latents, kept per bank (a finish asks for them once per batch of faces). */
+const bankNorms = new WeakMap<Float32Array, Float64Array>();
+
+function weightedNorms(bank: DetailBank, w: Float32Array): Float64Array {
+  let norms = bankNorms.get(bank.latents);
+  if (norms?.length === bank.n) return norms;
+  const d = w.length;
+  norms = new Float64Array(bank.n);
+  for (let j = 0; j < bank.n; j++) { let s = 0; for (let c = 0; c < d; c++) s += w[c] * bank.latents[j * d + c] ** 2; norms[j] = s; }
+  bankNorms.set(bank.latents, norms);
+  return norms;
+}
+
+/**
+ * For each of `rows` latents in `z` ([rows, latentDim]), the `k` nearest bank faces as nearestInModel ranks them:
+ * ‖z − l‖²_σ² = ‖z‖² − 2 zᵀ diag(σ²) l + ‖l‖², the cross terms of all rows in one matrix product.
+ */
+export function nearestRowsInModel(z: Float32Array, rows: number, bank: DetailBank, sigma: Float32Array, k: number): number[][] {
   const d = sigma.length;
   const w = Float32Array.from(sigma, (s) => s * s);
+  const norms = weightedNorms(bank, w);
+  const zw = Float32Array.from(z.subarray(0, rows * d), (v, i) => v * w[i % d]);
+  const out: number[][] = [];
   const dist = new Float64Array(bank.n);
-  for (let j = 0; j < bank.n; j++) {
-    let s = 0;
-    const o = j * d;
-    for (let c = 0; c < d; c++) { const e = z[c] - bank.latents[o + c]; s += w[c] * e * e; }
-    dist[j] = s;
-  }
-  return Array.from(dist.keys()).sort((a, b) => dist[a] - dist[b]).slice(0, Math.min(k, bank.n));
+  forEachDotBlock(zw, rows, bank.latents, bank.n, d, (_first, count, cross) => {
+    for (let r = 0; r < count; r++) {
+      for (let j = 0; j < bank.n; j++) dist[j] = norms[j] - 2 * cross[r * bank.n + j];
+      out.push(Array.from(dist.keys()).sort((a, b) => dist[a] - dist[b]).slice(0, Math.min(k, bank.n)));
+    }
+  }, 64);
+  return out;
 }
 
 /**
@@ -106,23 +131,40 @@ export function finishes(f: FinishOptions | undefined): f is FinishOptions {
 export async function finishFaces(model: PcaFaceModel, bank: DetailBank, z: Float32Array, rows: number, faces: Uint8Array, f: FinishOptions, quilt: QuiltOptions = DEFAULT_QUILT): Promise<void> {
   const k = model.latentDim, S = model.frame.size, plane = S * S * 3;
   if (bank.latents.length !== bank.n * k || bank.crops.length !== bank.n * plane) throw new Error(`face finish: ${bank.n} bank faces do not fit latents of ${k} and ${S}-px crops`);
-  for (let r = 0; r < rows; r++) {
-    const face = Float32Array.from(faces.subarray(r * plane, (r + 1) * plane), (v) => v / 255);
-    const near = nearestInModel(z.subarray(r * k, (r + 1) * k), bank, model.sigma, f.neighbours);
-    if (f.detail > 0) {
-      const zl = new Float32Array(near.length * k);
-      near.forEach((j, i) => zl.set(bank.latents.subarray(j * k, (j + 1) * k), i * k));
-      const renders = await renderRows(model, zl, near.length);
-      const residuals = new Float32Array(near.length * plane);
-      near.forEach((j, i) => {
-        for (let q = 0; q < plane; q++) residuals[i * plane + q] = bank.crops[j * plane + q] / 255 - renders[i * plane + q];
-      });
-      const res = quiltResidual(face, renders, residuals, near.length, S, quilt);
-      for (let q = 0; q < plane; q++) face[q] += f.detail * res[q];
-    }
-    if (f.contrast) matchSpread(face, near.map((j) => bank.crops.subarray(j * plane, (j + 1) * plane)));
-    faces.set(toBytes(face), r * plane);
+  const near = nearestRowsInModel(z, rows, bank, model.sigma, f.neighbours);
+  for (let first = 0; first < rows; first += FACES_PER_RENDER) {
+    const group = near.slice(first, first + FACES_PER_RENDER);
+    const detail = f.detail > 0 ? await neighbourResiduals(model, bank, group) : null;
+    group.forEach((nb, g) => {
+      const r = first + g;
+      const face = Float32Array.from(faces.subarray(r * plane, (r + 1) * plane), (v) => v / 255);
+      if (detail) {
+        const renders = new Float32Array(nb.length * plane), residuals = new Float32Array(nb.length * plane);
+        nb.forEach((j, i) => { const row = detail.row.get(j) as number; renders.set(detail.renders.subarray(row * plane, (row + 1) * plane), i * plane); residuals.set(detail.residuals.subarray(row * plane, (row + 1) * plane), i * plane); });
+        const res = quiltResidual(face, renders, residuals, nb.length, S, quilt);
+        for (let q = 0; q < plane; q++) face[q] += f.detail * res[q];
+      }
+      if (f.contrast) matchSpread(face, nb.map((j) => bank.crops.subarray(j * plane, (j + 1) * plane)));
+      faces.set(toBytes(face), r * plane);
+    });
   }
+}
+
+/** Faces whose neighbours are rendered in one batch: larger batches keep the engine's product busy, at ~0.3 MB a neighbour. */
+const FACES_PER_RENDER = 8;
+
+/** The PCA renderings of a group's distinct neighbours and their residuals (photo − rendering), a row per neighbour. */
+async function neighbourResiduals(model: PcaFaceModel, bank: DetailBank, group: readonly number[][]): Promise<{ row: Map<number, number>; renders: Float32Array; residuals: Float32Array }> {
+  const k = model.latentDim, plane = model.frame.size ** 2 * 3;
+  const ids = [...new Set(group.flat())];
+  const zl = new Float32Array(ids.length * k);
+  ids.forEach((j, i) => zl.set(bank.latents.subarray(j * k, (j + 1) * k), i * k));
+  const renders = await renderRows(model, zl, ids.length);
+  const residuals = new Float32Array(renders.length);
+  ids.forEach((j, i) => {
+    for (let q = 0; q < plane; q++) residuals[i * plane + q] = bank.crops[j * plane + q] / 255 - renders[i * plane + q];
+  });
+  return { row: new Map(ids.map((j, i) => [j, i])), renders, residuals };
 }
 
 /** [0, 1] floats as 0..255 bytes. */

@@ -1,7 +1,7 @@
 /** The final faces' finish (daemon/attack/faceModel/detail.ts): detail and contrast from the attacker's nearest faces. */
 import * as assert from 'node:assert/strict';
 import { buildPcaFaceModel } from '../../../daemon/attack/faceModel/pca';
-import { applySpread, nearestInModel, quiltResidual, spreadOf } from '../../../daemon/attack/faceModel/detail';
+import { applySpread, nearestInModel, nearestRowsInModel, quiltResidual, spreadOf } from '../../../daemon/attack/faceModel/detail';
 import { renderFaces } from '../../../daemon/attack/inversion';
 import { initEngine } from '../../../daemon/tfjs/backend';
 import { tf } from '../../../daemon/tfjs/tf';
@@ -65,6 +65,15 @@ describe('attack/faceModel/detail: the final faces borrow from the nearest attac
       const z = await m.project(bank, n);
       const near = nearestInModel(z.subarray(7 * 3, 8 * 3), { crops: bank, latents: z, n }, m.sigma, 3);
       assert.equal(near[0], 7, 'a face is its own nearest');
+      // Many rows at once (more than one block of the product) rank as σ-weighted distances do, row by row.
+      const rows = 70, zs = Float32Array.from({ length: rows * 3 }, (_, i) => z[i % (n * 3)] + 0.3 * Math.sin(i));
+      const all = nearestRowsInModel(zs, rows, { crops: bank, latents: z, n }, m.sigma, 5);
+      assert.equal(all.length, rows);
+      for (let r = 0; r < rows; r++) {
+        const d = (j: number) => [0, 1, 2].reduce((s, c) => s + (m.sigma[c] * (zs[r * 3 + c] - z[j * 3 + c])) ** 2, 0);
+        const want = Array.from({ length: n }, (_, j) => j).sort((a, b) => d(a) - d(b)).slice(0, 5);
+        assert.deepEqual(all[r].map(d), want.map(d), `row ${r}`);
+      }
     } finally {
       m.dispose();
     }
