@@ -8,8 +8,11 @@
 // cosine beside. Variants: `pca` (the face model alone), `detail:a=A+k=K+p=P+w=W+c=C` (daemon/attack/faceModel/detail.ts:
 // strength A, K neighbours, patch P, overlap weight W), `caricature:A[+c=1]` (the answer scaled by A about the
 // mean face, optionally with the contrast finish), and the target photo's own PCA projection (the prior's
-// ceiling, not an attack).
-// Usage: npm run build && node scripts/prior-validation.js [n=64] [q=100] [k=512] [v=pca,detail:a=1]
+// ceiling, not an attack), and `whitebox[:STEPS]` (the white box's answer from the ridge start: what a face that
+// matches the template almost exactly looks like under this prior — the black box's ceiling).
+// search=secant: the main job's present search (the same warm-up, then daemon/attack/search/secant.ts) instead
+// of the zeroth-order one; map=ridge/0/10000 (the main job's template map; default ridge/0.1/3000).
+// Usage: npm run build && node scripts/prior-validation.js [n=64] [q=100] [k=512] [search=secant] [v=pca,detail:a=1]
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -26,6 +29,8 @@ const { findEncoderConfig } = require(O + 'encoders/registry');
 const { tf } = require(O + 'tfjs/tf');
 const { initEngine } = require(O + 'tfjs/backend');
 const { ssim, psnr } = require(O + 'evaluation/imageQuality');
+const { gradientSearch } = require(O + 'attack/search/gradientSearch');
+const { defaultWhitebox } = require(O + 'protocol/runConfig');
 const { detectIndependent, redetectedCrops, embedCrops } = require(O + 'evaluation/protocols');
 const { FaceApiAnalyzer } = require(O + 'data/faceApiDetector');
 
@@ -37,6 +42,8 @@ const cos = (a, b) => { let s = 0, x = 0, y = 0; for (let i = 0; i < a.length; i
 
 function parseVariant(v) {
   if (v === 'pca' || v === 'projection' || v === 'ridge' || v === 'spread') return { name: v };
+  const wb = /^whitebox(?::(\d+))?(\+c=1)?$/.exec(v);
+  if (wb) return { name: v, whitebox: +(wb[1] ?? 200), detail: wb[2] ? { finish: { contrast: true, detail: 0, neighbours: 32 }, quilt: { ...DEFAULT_QUILT } } : undefined };
   // `caricature:A[+c=1]`: the search's latents scaled by A about the mean face (optionally with the contrast finish).
   const car = /^caricature:([0-9.]+)(\+c=1)?$/.exec(v);
   if (car) return { name: v, scale: +car[1], detail: car[2] ? { finish: { contrast: true, detail: 0, neighbours: 32 }, quilt: { ...DEFAULT_QUILT } } : undefined };
@@ -65,7 +72,10 @@ async function main() {
   const enc = await loadEncoder(encCfg, {});
 
   // The main job's search, once; its latents cached so that variants are compared on the same points.
-  const cacheFile = path.join(defaultCacheDir(), 'validation', `prior-search-k${K}-n${NT}-q${Q}.bin`);
+  const SECANT = args.search === 'secant';
+  const [mapKind, mapLambda, mapPhotos] = (args.map ?? 'ridge/0.1/3000').split('/');
+  const tag = `${SECANT ? '-secant' : ''}${args.map ? `-${mapKind}${mapLambda}-${mapPhotos}` : ''}`;
+  const cacheFile = path.join(defaultCacheDir(), 'validation', `prior-search-k${K}-n${NT}-q${Q}${tag}.bin`);
   let z;
   const ridge = fitRidge(fitT, fitZ, fitRows.length, d, K, 0.1);
   const start = applyRidge(ridge, vT, vr.length);
@@ -74,11 +84,13 @@ async function main() {
   else {
     const t0 = Date.now();
     const photoSet = { templates: fitT, dim: d, crops: fitCrops, rels: fitRows.map((r) => data.rels[r]), identities: fitRows.map((r) => data.identities[r]), datasetId: `${ds.id}-val0.1` };
-    const prior = await openSurrogatePrior(pca, encCfg, targets, photoSet, { surrogate: SEARCH.surrogate, weight: SEARCH.weight, fitPhotos: 3000, seed: 0 }, {});
+    const prior = await openSurrogatePrior(pca, encCfg, targets, photoSet, { surrogate: SEARCH.surrogate, weight: SEARCH.weight, fitPhotos: +mapPhotos, map: mapKind, mapLambda: +mapLambda, seed: 0 }, {});
     const s0 = await prior.warmup(start, SEARCH.warmup, SEARCH.warmupRate);
     pca.clampLatents(s0);
     const oracle = new QueryOracle(enc, pca, targets, Q);
-    const res = await querySearch(oracle, pca, s0, { method: 'zeroth-order', sigma: SEARCH.sigma, learningRate: SEARCH.learningRate, directions: SEARCH.directions, population: 24, seed: 0, prior });
+    const res = await querySearch(oracle, pca, s0, SECANT
+      ? { method: 'secant', secant: { radius: 1, window: 32, draws: 8 * K, metricLambda: 1 }, sigma: SEARCH.sigma, learningRate: SEARCH.learningRate, directions: SEARCH.directions, population: 24, seed: 0 }
+      : { method: 'zeroth-order', sigma: SEARCH.sigma, learningRate: SEARCH.learningRate, directions: SEARCH.directions, population: 24, seed: 0, prior });
     await prior.dispose();
     z = res.bestLatents;
     fs.mkdirSync(path.dirname(cacheFile), { recursive: true });
@@ -107,6 +119,7 @@ async function main() {
     const t0 = Date.now();
     let faces;
     let zz = v.name === 'projection' ? await pca.project(Uint8Array.from(photos.flatMap((p) => Array.from(p))), vr.length) : v.name === 'ridge' ? start : z;
+    if (v.whitebox) zz = (await gradientSearch(pca, encCfg, targets, start, { ...defaultWhitebox(), steps: v.whitebox })).latents;
     if (v.scale) { zz = zz.map((x) => x * v.scale); pca.clampLatents(zz); }
     if (v.detail) faces = await detailedFaces(pca, bank, zz, vr.length, v.detail.finish, v.detail.quilt);
     else {
