@@ -117,18 +117,21 @@ export interface IndependentCost { images: number; uncached: number; secondsPerI
 /**
  * Whether the independent detections of `crops` fit before `until` (Date.now() units): the uncached ones
  * are counted, a few of them detected (into the cache, so nothing measured is lost) to time the detector on
- * this machine, and the rest estimated from that rate.
+ * this machine — after one untimed, whose first run costs more — and the rest estimated from that rate.
  */
 export async function independentCost(analyzer: Pick<FaceApiAnalyzer, 'analyse'>, crops: readonly Uint8Array[], size: number, cache: DetectionCache, until: number, probes = 3): Promise<IndependentCost> {
   const uncached = crops.map((c) => greyCanvas(c, size, INDEPENDENT_CANVAS_FACTOR)).filter((c) => !cache.has(DetectionCache.keyOf(c)));
   let secondsPerImage = 0;
-  const timed = uncached.slice(0, probes);
+  // The detector's first image also pays for its session's first run (buffers, kernels): detected, not timed.
+  const warm = uncached.length > 1 ? 1 : 0;
+  for (const canvas of uncached.slice(0, warm)) await detectOnce(analyzer, canvas, 'warm-up probe', DetectionCache.keyOf(canvas), cache);
+  const timed = uncached.slice(warm, warm + probes);
   if (timed.length) {
     const t0 = Date.now();
     for (const [i, canvas] of timed.entries()) await detectOnce(analyzer, canvas, `probe ${i}`, DetectionCache.keyOf(canvas), cache);
     secondsPerImage = (Date.now() - t0) / 1000 / timed.length;
   }
-  const needSeconds = secondsPerImage * (uncached.length - timed.length);
+  const needSeconds = secondsPerImage * (uncached.length - warm - timed.length);
   const leftSeconds = (until - Date.now()) / 1000;
   return { images: crops.length, uncached: uncached.length, secondsPerImage, needSeconds, leftSeconds, fits: needSeconds <= Math.max(0, leftSeconds) };
 }
