@@ -19,7 +19,7 @@ import type { PaceDecision } from './search/pacer';
 import { querySearch, type SearchStep } from './search/querySearch';
 import { openSurrogatePrior, type AttackerPhotos, type SurrogatePrior } from './search/surrogatePrior';
 import { whiteboxWithRestarts } from './search/whiteboxRestarts';
-import { cosine, designProbes, fitTemplatePrior, recoverTemplate, scoreNoiseVariance, type ProbeDesign } from './oracle/scoreRecovery';
+import { cosine, designProbes, fitTemplatePrior, recoveredAt, recoverTemplate, scoreNoiseVariance, type HeldTemplate, type ProbeDesign } from './oracle/scoreRecovery';
 import { recoverFromScores, type ScoreOracle } from './oracle/scoreOracle';
 import { seededShuffle } from '../data/split';
 import { probeCount } from '../protocol/threatModel';
@@ -196,6 +196,8 @@ export interface AttackerTargets {
   faces?: (Uint8Array | null)[];
   /** decision-search with a walk: the face held at each checkpoint from the first accept on (total queries). */
   held?: { queries: number; face: Uint8Array }[][];
+  /** score-least-squares with `OracleHooks.checkpoints`: the template recovered by each checkpoint ([] for a failed subject). */
+  heldTargets?: HeldTemplate[][];
   /** Oracle queries each subject cost so far (score and decision oracles). */
   queries?: number[];
   /** Per subject and `OracleHooks.thresholds` entry: the oracle query that first passed it, or null. */
@@ -219,6 +221,8 @@ export interface OracleHooks {
   walk?: DecisionWalk;
   /** The system's acceptance thresholds (score: one per operating point; decision: its own): first accepts are recorded at each. */
   thresholds?: readonly number[];
+  /** score-least-squares: the curve's checkpoints (total queries) at which the template recovered so far is kept. */
+  checkpoints?: readonly number[];
   signal?: AbortSignal;
 }
 
@@ -251,7 +255,8 @@ export async function attackerTargets(plan: AttackPlan, subjects: readonly strin
       const rec = await recoverFromScores(h.design, h.scoreOracle, subjects, h.signal);
       // Template level, the auditor's measure: after how many answers the estimate passes each threshold against the enrolled template.
       const accepts = h.thresholds ? rec.map((r, i) => templateAccepts(h.design!, r.scores, stolen[i], thresholds)) : undefined;
-      return { targets: rec.map((r) => r.template), queries: rec.map((r) => r.queries), errors: rec.map((r) => r.error), ...(accepts ? { accepts } : {}) };
+      const heldTargets = h.checkpoints ? rec.map((r) => (r.template ? recoveredAt(h.design!, r.scores, h.checkpoints!) : [])) : undefined;
+      return { targets: rec.map((r) => r.template), queries: rec.map((r) => r.queries), errors: rec.map((r) => r.error), ...(accepts ? { accepts } : {}), ...(heldTargets ? { heldTargets } : {}) };
     }
     case 'score-search': {
       if (!h.scoreOracle || !h.probeMap) throw new Error('the score search needs the system\'s score oracle and its probe map (fitOracleSearch)');

@@ -1,12 +1,14 @@
 /**
- * The faces the attack held at each query checkpoint — a decision walk's (attack/oracle/decisionWalk.ts), or the
- * score search's best latent at each checkpoint (`HeldLatents`, rendered at the end) — scored by the chunk's
+ * The faces the attack held at each query checkpoint — a decision walk's (attack/oracle/decisionWalk.ts), the
+ * score search's best latent at each checkpoint (`HeldLatents`, rendered at the end), or the encoder-copy least
+ * squares' template recovered by each checkpoint, inverted (`invertHeldTemplates`) — scored by the chunk's
  * own scorers (score.ts: the audited encoder against the enrolled template, each transfer encoder against its
  * template; both protocols) and, for type II, by the audited encoder against the subject's other photo where the
  * audit has one — so the report can say what the face found by each budget is worth, not only the final one.
  */
 import { renderFaces } from '../attack/inversion';
 import type { FaceModel } from '../attack/faceModel/types';
+import type { HeldTemplate } from '../attack/oracle/scoreRecovery';
 import type { FaceGeometry } from '../data/align';
 import type { FaceAnalyzer } from '../data/faceAnalysis';
 import type { AlignmentSpec } from '../data/templates';
@@ -57,6 +59,33 @@ export class HeldLatents {
   }
 
   private row(latents: Float32Array, i: number): Float32Array { return latents.slice(i * this.latentDim, (i + 1) * this.latentDim); }
+}
+
+/**
+ * score-least-squares: the template each subject held at each checkpoint (`held[i]`, attack/oracle/scoreRecovery.ts
+ * `recoveredAt`), inverted the way its final template was (`invert`: templates → latents [n, latentDim]) and
+ * rendered by `model`. A checkpoint that had every answer of its subject holds the final template: its final
+ * latent (`final` [subjects, latentDim]) is reused, not inverted again, so only budgets below a subject's answers
+ * cost an inversion each.
+ */
+export async function invertHeldTemplates(held: readonly HeldTemplate[][], final: Float32Array, model: FaceModel,
+  invert: (targets: Float32Array[]) => Promise<Float32Array>): Promise<HeldFace[][]> {
+  const d = model.latentDim;
+  const todo: Float32Array[] = [];
+  // Per held template: the row of `todo` it is inverted as, or -1 for the final template.
+  const slots = held.map((h) => h.map((x) => (x.answers < h[h.length - 1].answers ? todo.push(x.template) - 1 : -1)));
+  const inverted = todo.length ? await invert(todo) : new Float32Array(0);
+  const count = slots.reduce((a, s) => a + s.length, 0);
+  if (!count) return held.map(() => []);
+  const latents = new Float32Array(count * d);
+  let k = 0;
+  slots.forEach((s, i) => s.forEach((slot) => {
+    latents.set(slot < 0 ? final.subarray(i * d, (i + 1) * d) : inverted.subarray(slot * d, (slot + 1) * d), k++ * d);
+  }));
+  const pixels = await renderFaces(model, latents, count);
+  const S3 = model.frame.size ** 2 * 3;
+  k = 0;
+  return held.map((h) => h.map((x) => ({ queries: x.queries, face: pixels.slice(S3 * k, S3 * ++k) })));
 }
 
 /**

@@ -16,7 +16,7 @@ import type { DecisionWalk } from '../attack/oracle/decisionWalk';
 import type { PcaFaceModel } from '../attack/faceModel/pca';
 import { curveBudgets } from './oracleCurve';
 import { eightBit } from './quantise';
-import { cosine } from '../attack/oracle/scoreRecovery';
+import { cosine, type HeldTemplate } from '../attack/oracle/scoreRecovery';
 import type { FaceModel } from '../attack/faceModel/types';
 import type { Encoder } from '../encoders/types';
 import { VerifierClient } from '../encoders/verifierClient';
@@ -57,13 +57,14 @@ export function oracleSetup(i: OracleInputs): OracleSetup | null {
     const t = mitigatedThreat(i.plan.threat, m);
     if (!t || t.limit !== undefined) continue;
     if (o.service) { i.log(`mitigation ${m}: not re-run — a live service answers as it is set up; only its own setting is measured`); continue; }
-    // A re-run keeps only the first accepts: the decision walk after them would be spent for nothing.
+    // A re-run keeps only the first accepts: the decision walk, or the held templates, would be spent for nothing.
     mitigations.push({ ...oracleRun(i, i.planFor(t.threat), false), mitigation: m });
   }
   return { run, mitigations };
 }
 
-function oracleRun(i: OracleInputs, plan: AttackPlan, walks: boolean): OracleRun {
+/** `holds`: the audit's own run, which walks after a decision search's first accepts and keeps the templates recovered by each budget. */
+function oracleRun(i: OracleInputs, plan: AttackPlan, holds: boolean): OracleRun {
   const { store, refA } = i;
   const o = plan.threat.oracle;
   const byId = new Map<string, Float32Array>();
@@ -79,7 +80,7 @@ function oracleRun(i: OracleInputs, plan: AttackPlan, walks: boolean): OracleRun
     const t0 = Date.now();
     const order = decisionOrder({ templates: refA.embeddings, dim: refA.dim, ids: refA.identities }, plan.threat.attacker.encoder === 'copy', point.threshold, plan.seed);
     const decide = client ? serviceDecide(client, crops, size) : simulatedDecide(byId, refA.embeddings, refA.dim, point.threshold);
-    const walk = walks ? decisionWalk(i, plan, byId, client, point.threshold) : undefined;
+    const walk = holds ? decisionWalk(i, plan, byId, client, point.threshold) : undefined;
     i.log(`threat model: ${plan.oracle.reason}; ${order.length} photos ordered in ${((Date.now() - t0) / 1000).toFixed(1)} s; accept / reject ${client ? where : `simulated over the store at ${point.threshold.toFixed(4)}${point.fmr !== null ? ` (FMR ${point.fmr})` : ''}`}` +
       (walk ? `; then the boundary walk from each first accept with ${walk.limit !== undefined ? `at most ${walk.limit} of ` : ''}the queries left` : ''));
     return { plan, points: [point], hooks: { ...base, decide: decide.decide, order, thresholds: [point.threshold], ...(walk ? { walk } : {}) } };
@@ -90,7 +91,8 @@ function oracleRun(i: OracleInputs, plan: AttackPlan, walks: boolean): OracleRun
     const design = designOracleProbes(plan, { templates: refA.embeddings, dim: refA.dim, n: refA.rels.length })!;
     i.log(`threat model: ${plan.oracle.reason}; ${design.indices.length} probes designed from ${refA.rels.length} reference photos (prior variance left ${design.residual[design.residual.length - 1].toFixed(4)}); the scores ${where}`);
     // Its first accepts are template level: the exact cosine of the running estimate to the enrolled template.
-    return { plan, points, hooks: { ...base, design, scoreOracle, thresholds: points.map((p) => p.threshold) } };
+    const checkpoints = holds ? { checkpoints: curveBudgets(plan.threat.attacker.queries) } : {};
+    return { plan, points, hooks: { ...base, design, scoreOracle, thresholds: points.map((p) => p.threshold), ...checkpoints } };
   }
   // A rounded answer counts as an accept only when it proves the exact score passed: above the threshold by half a rounding step.
   const half = o.decimals !== undefined ? 0.5 * 10 ** -o.decimals : 0;
@@ -125,6 +127,8 @@ export interface OracleView {
   faces?: (Uint8Array | null)[];
   /** decision-search with the walk: the face held at each curve checkpoint from the row's first accept on. */
   held?: { queries: number; face: Uint8Array }[][];
+  /** score-least-squares (the audit's own run): the template recovered by each curve checkpoint, per row. */
+  heldTargets?: HeldTemplate[][];
 }
 
 /** The attacker's view (attackerTargets) for `usable` rows; rows the oracle failed are marked and left out. */
@@ -132,7 +136,7 @@ export async function oracleView(run: OracleRun | null, store: TemplateStore, us
   const stolen = usable.map((r) => store.vectors.subarray(r * store.dim, (r + 1) * store.dim));
   const view = await attackerTargets(plan, usable.map((r) => store.ids[r]), stolen, run?.hooks ?? {});
   if (!run) return { rows: usable, targets: stolen };
-  const out: Required<OracleView> = { rows: [], targets: [], starts: [], photos: [], faces: [], held: [] };
+  const out: Required<OracleView> = { rows: [], targets: [], starts: [], photos: [], faces: [], held: [], heldTargets: [] };
   usable.forEach((r, i) => {
     const t = view.targets?.[i];
     const row = res(r);
@@ -150,10 +154,11 @@ export async function oracleView(run: OracleRun | null, store: TemplateStore, us
     // No accept within the budget: the attacker is left with its first submission (the most likely accepted photo).
     if (view.photos) out.photos.push(view.photos[i] >= 0 ? view.photos[i] : run.hooks.order![0]);
     if (view.faces) { out.faces.push(view.faces[i]); out.held.push(view.held?.[i] ?? []); }
+    if (view.heldTargets) out.heldTargets.push(view.heldTargets[i]);
   });
   return {
     rows: out.rows, targets: out.targets, ...(view.starts ? { starts: out.starts } : {}), ...(view.photos ? { photos: out.photos } : {}),
-    ...(view.faces ? { faces: out.faces, held: out.held } : {}),
+    ...(view.faces ? { faces: out.faces, held: out.held } : {}), ...(view.heldTargets ? { heldTargets: out.heldTargets } : {}),
   };
 }
 

@@ -9,7 +9,7 @@
 import { Static, Type } from '@sinclair/typebox';
 import { mitigatedThreat, type ThreatModel } from '../protocol/threatModel';
 import type { TemplateResult } from './reportSchema';
-import { heldRows, HeldRowSchema } from './oracleHeld';
+import { heldMeaning, heldRows, HeldRowSchema } from './oracleHeld';
 import type { ScorerSummaryInput } from './summary';
 
 const Count = Type.Integer({ minimum: 0 });
@@ -36,7 +36,7 @@ export const OracleReportSchema = Type.Object({
     q50: Type.Union([Count, Type.Null()]), q90: Type.Union([Count, Type.Null()]), rateAtBudget: Type.Union([Type.Number(), Type.Null()]),
     note: Type.Optional(Type.String()),
   }, { additionalProperties: false })),
-  /** decision-search with the walk, and score-search: the face held at each budget of the curve, rated as the verdict tables rate the final face (oracleHeld.ts). */
+  /** decision-search with the walk, score-search and score-least-squares: the face held at each budget of the curve, rated as the verdict tables rate the final face (oracleHeld.ts). */
   held: Type.Optional(Type.Array(HeldRowSchema)),
   /** What this report does not measure, said plainly. */
   notMeasured: Type.Array(Type.String()),
@@ -85,7 +85,7 @@ export function oracleReport(results: readonly TemplateResult[], threat: ThreatM
   const notMeasured = [
     ...(held.length ? heldNotes(held, rows) : ['Type II (the subject\'s other photos) and transfer of the face found by each query budget: not measured; the verdict tables give type I (redetect, direct) and transfer of the final face, at the full budget.']),
     ...(head.length ? [] : [`${rows[0].oracle!.attack}: the query at which each subject was first accepted is not recorded for this attack, so there is no curve.`]),
-    ...(rows[0].oracle!.attack === 'score-least-squares' ? ['Least squares with an encoder copy: the curve is template level — after how many answers the recovered template\'s cosine to the enrolled one passes the threshold — not a face the system accepts; the verdict tables score the faces inverted from the final templates.'] : []),
+    ...(rows[0].oracle!.attack === 'score-least-squares' ? ['Least squares with an encoder copy: the curve is template level — after how many answers the recovered template\'s cosine to the enrolled one passes the threshold — not a face the system accepts; the verdict tables score the faces inverted from the final templates, the held faces\' rows those inverted from the templates recovered by each budget.'] : []),
     ...(rows[0].oracle!.attack === 'score-search' ? ['Score search: a subject counts as accepted at the probe, or at the end of the search step, whose answered score proves the exact score passed the threshold (above it by half a rounding step when scores are rounded; with added noise, the noisy answer is taken as it is). The verdict tables score the final face exactly.'] : []),
   ];
   return { ...(held.length ? { held } : {}), attack: rows[0].oracle!.attack, exposes, budget, subjects: n, failed: rows.filter((r) => r.failure?.startsWith('oracle:')).length, queries: rows.reduce((a, r) => a + (r.oracle?.queries ?? 0), 0), curves, mitigations, notMeasured };
@@ -93,11 +93,8 @@ export function oracleReport(results: readonly TemplateResult[], threat: ThreatM
 
 /** What the held faces' rows do and do not cover. */
 function heldNotes(held: readonly { measure: string }[], rows: readonly TemplateResult[]): string[] {
-  const score = rows[0].oracle?.attack === 'score-search';
   return [
-    score
-      ? 'The face held at each budget: the search\'s best face (by the answered score) at the end of the step that reached that many queries, the probes counted (the start where the probes spent exactly that many; the final face past what a subject spent), scored as the verdict tables score the final face; below a subject\'s probe count it holds none yet and counts as not reconstructed.'
-      : 'The face held at each budget: the last face the system accepted within that many queries (the accepted photo, then the walk\'s faces), scored as the verdict tables score the final face; a subject holding none yet counts as not reconstructed.',
+    heldMeaning(rows[0].oracle!.attack).note,
     ...(held.some((h) => h.measure === 'type II') ? [] : ['Type II of the held faces: not measured — the audit has no other photo of any subject (another store row under the same id, or a reference photo of that identity).']),
     ...(rows.some((r) => r.oracle?.held?.length) && !held.some((h) => h.measure === 'transfer') ? ['Transfer of the held faces: not measured — the audit has no transfer encoder.'] : []),
   ];

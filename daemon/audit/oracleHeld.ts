@@ -1,7 +1,7 @@
 /**
  * The report's rows for the face the attack held at each query budget (issue 25, item 6): for a decision search
- * that walks after its first accept, and for the score search (its best face at the end of the step that reached
- * each budget), the faces kept at the curve's checkpoints (heldFaces.ts) rated as the verdict
+ * that walks after its first accept, for the score search (its best face at the end of the step that reached
+ * each budget), and for the encoder-copy least squares (the template recovered by each budget, inverted), the faces kept at the curve's checkpoints (heldFaces.ts) rated as the verdict
  * tables rate the final face — the same code (summary.ts `verdictsFor`) on the rows as they stood at that budget:
  * type I by the audited encoder, type II against the subject's other photo (subjects that have one), transfer by
  * each transfer encoder. A subject holding no face yet (no accept; for the score search, a budget below its probes)
@@ -25,6 +25,23 @@ export const HeldRowSchema = Type.Object({
   points: Type.Array(Type.Object({ fmr: Type.Number(), threshold: Type.Number(), accepted: Count, rate: Type.Union([Type.Number(), Type.Null()]) }, { additionalProperties: false })),
 }, { additionalProperties: false });
 export type HeldRow = Static<typeof HeldRowSchema>;
+
+/** What the face held at a budget is, per attack (the decision search's by default): the report's note, and the held table's caption. */
+const HELD_MEANING: Readonly<Record<string, { note: string; caption: string }>> = {
+  'score-search': {
+    note: 'The face held at each budget: the search\'s best face (by the answered score) at the end of the step that reached that many queries, the probes counted (the start where the probes spent exactly that many; the final face past what a subject spent), scored as the verdict tables score the final face; below a subject\'s probe count it holds none yet and counts as not reconstructed.',
+    caption: 'the search\'s best face (by the answered score) at the end of the step that reached that many queries, probes counted (none below a subject\'s probes), scored as the verdict tables score the final face; rate (accepted / subjects).',
+  },
+  'score-least-squares': {
+    note: 'The face held at each budget: the template recovered from the first that many answers (all of a subject\'s answers past what it got: the final face), inverted as the final template is, scored as the verdict tables score the final face.',
+    caption: 'the template recovered from the first that many answers, inverted as the final one is (the final face past a subject\'s answers), scored as the verdict tables score the final face; rate (accepted / subjects).',
+  },
+  'decision-search': {
+    note: 'The face held at each budget: the last face the system accepted within that many queries (the accepted photo, then the walk\'s faces), scored as the verdict tables score the final face; a subject holding none yet counts as not reconstructed.',
+    caption: 'the last face the system accepted within that many queries (the accepted photo, then the walk\'s), scored as the verdict tables score the final face; rate (accepted / subjects).',
+  },
+};
+export const heldMeaning = (attack: string) => HELD_MEANING[attack] ?? HELD_MEANING['decision-search'];
 
 const NONE = 'no accepted face yet';
 

@@ -5,6 +5,7 @@
  * Markdown for report.md.
  */
 import type { OracleReport } from './oracleCurve';
+import { heldMeaning } from './oracleHeld';
 
 const esc = (s: unknown) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const pct = (x: number | null) => (x === null ? '–' : `${(100 * x).toFixed(1)} %`);
@@ -29,10 +30,8 @@ function heldTable(o: OracleReport): { head: string[]; lines: string[][] } | nul
 }
 
 const HELD_TITLE = 'The face held at each budget';
-/** What a held face is, by attack: the decision search holds accepted faces, the score search its best-scored one. */
-const heldWords = (o: OracleReport) => (o.attack === 'score-search'
-  ? 'the search\'s best face (by the answered score) at the end of the step that reached that many queries, probes counted (none below a subject\'s probes), scored as the verdict tables score the final face; rate (accepted / subjects).'
-  : 'the last face the system accepted within that many queries (the accepted photo, then the walk\'s), scored as the verdict tables score the final face; rate (accepted / subjects).');
+/** What a held face is, by attack (oracleHeld.ts). */
+const heldWords = (o: OracleReport) => heldMeaning(o.attack).caption;
 
 function curveSvg(o: OracleReport, w = 640, h = 280): string {
   const pad = { l: 48, r: 16, t: 12, b: 36 };

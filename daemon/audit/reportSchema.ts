@@ -25,7 +25,9 @@ const AcceptSchema = Type.Object({ fmr: Type.Union([Type.Number(), Type.Null()])
 
 /**
  * decision-search with the walk: the face the attacker held after `queries` oracle queries (a curve checkpoint, from
- * the first accept on); score-search: the search's best face at that checkpoint (from the probes' count on); scored as the final face is — by the audited encoder against the enrolled template
+ * the first accept on); score-search: the search's best face at that checkpoint (from the probes' count on);
+ * score-least-squares: the template recovered from that many answers, inverted (the final face past them); scored as
+ * the final face is — by the audited encoder against the enrolled template
  * (`attack`, type I), against the subject's other photo where the audit has one (`typeII`), and by each transfer
  * encoder against its template (`transfer`, config order; null where it has none).
  */

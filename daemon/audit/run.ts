@@ -44,7 +44,8 @@ import { renderFaces } from '../attack/inversion';
 import { invertTargets, openFaceDetector, type DetectFn, type Inversion } from '../attack/invert';
 import { VerifierServiceError } from '../encoders/verifierClient';
 import { addSearchAccepts, mitigationRuns, oracleSetup, oracleView, type OracleSetup } from './oracle';
-import { HeldLatents, otherPhotoOf, scoreHeld } from './heldFaces';
+import { HeldLatents, invertHeldTemplates, otherPhotoOf, scoreHeld, type HeldFace } from './heldFaces';
+import type { HeldTemplate } from '../attack/oracle/scoreRecovery';
 import { curveBudgets } from './oracleCurve';
 import { auditAttackSpec, planAttack, searchesByQueries, type AttackPlan } from '../attack/plan';
 import { startFrom, type AttackerPairs } from '../attack/start';
@@ -484,16 +485,34 @@ async function chunkInversion(j: ChunkJob, view: Awaited<ReturnType<typeof oracl
   if (view.photos) return { latents: start, failures: view.photos.map(() => undefined), aborted: false } as Inversion;
   // The score search's best face at each checkpoint of the curve, rated beside the final one (oracleHeld.ts).
   const keeper = held ? new HeldLatents(curveBudgets(j.plan.threat.attacker.queries), held.probes, start, model.latentDim) : undefined;
-  const queried = searchesByQueries(j.plan);
   const hooks = j.tools.oracle?.run.hooks;
   const inv = await invertTargets(j.plan, model, view.targets, start, {
-    seed: (j.config.seed + j.k) >>> 0, signal: j.ctx.signal, workspaceDir: j.ctx.workspaceDir, log: (level, msg) => { if (level === 'warn') j.ctx.log('warn', msg); },
-    ...(j.tools.detect ? { detect: j.tools.detect } : {}), ...(queried ? { queryEncoder: eightBit(j.cal.encoderA) } : {}),
+    ...inversionOptions(j),
     ...(view.starts && hooks?.searchAnswers ? { answers: hooks.searchAnswers(view.rows.map((r) => j.store.ids[r])), acceptAt: hooks.thresholds } : {}),
     onSearchStep: (s, oracle) => { keeper?.step(s.bestLatents, oracle.used); j.onSearch(s.queriesPerTarget, m); },
   });
   if (inv.aborted) throw new JobCancelledError();
   return { ...inv, ...(keeper ? { held: keeper } : {}) };
+}
+
+/** What every inversion of a chunk shares (the final templates', the held ones'): its seed, and the black box's 8-bit faces through the attacker's encoder. */
+function inversionOptions(j: ChunkJob) {
+  return {
+    seed: (j.config.seed + j.k) >>> 0, signal: j.ctx.signal, workspaceDir: j.ctx.workspaceDir, log: (level: 'info' | 'warn', msg: string) => { if (level === 'warn') j.ctx.log('warn', msg); },
+    ...(j.tools.detect ? { detect: j.tools.detect } : {}), ...(searchesByQueries(j.plan) ? { queryEncoder: eightBit(j.cal.encoderA) } : {}),
+  };
+}
+
+/** score-least-squares: the templates recovered by each checkpoint, inverted as the final ones are (the same start rule and options; heldFaces.ts). */
+async function heldInversions(j: ChunkJob, held: readonly HeldTemplate[][], final: Float32Array): Promise<HeldFace[][]> {
+  const model = j.tools.pca;
+  return invertHeldTemplates(held, final, model, async (targets) => {
+    const start = j.tools.start(targets);
+    model.clampLatents(start);
+    const inv = await invertTargets(j.plan, model, targets, start, inversionOptions(j));
+    if (inv.aborted) throw new JobCancelledError();
+    return inv.latents;
+  });
 }
 
 async function auditChunk(j: ChunkJob): Promise<{ results: TemplateResult[]; counts: Pick<ChunkFile, 'searchQueries' | 'scoringQueries' | 'encoderFailures'>; engine?: EngineDecision }> {
@@ -549,7 +568,7 @@ async function auditChunk(j: ChunkJob): Promise<{ results: TemplateResult[]; cou
   ];
   const scores = await scoreChunk(recons, lookalikes, of, frame, scorers, j.tools.analyzer, j.tools.meanGeometry);
   counts.scoringQueries = scores.queries;
-  const held = view.held ?? await inv.held?.faces(model, latents);
+  const held = view.held ?? (await inv.held?.faces(model, latents)) ?? (view.heldTargets ? await heldInversions(j, view.heldTargets, latents) : undefined);
   if (held) {
     const other = usable.map((r) => otherPhotoOf(store, refA, r));
     const h = await scoreHeld(held, scorers, other, frame, j.tools.analyzer, j.tools.meanGeometry);

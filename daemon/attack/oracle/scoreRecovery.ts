@@ -149,6 +149,22 @@ export function recoverTemplate(design: ProbeDesign, scores: ArrayLike<number>, 
   return unit(m);
 }
 
+/** The template an attacker held at a query budget: recovered from the first `answers` scores (at most all it got). */
+export interface HeldTemplate { queries: number; answers: number; template: Float32Array }
+
+/**
+ * The recovered template (unit) at each checkpoint (ascending budgets): from the first min(checkpoint, answers)
+ * scores, so a checkpoint past the answers holds the final template, value for value; [] without an answer.
+ */
+export function recoveredAt(design: ProbeDesign, scores: ArrayLike<number>, checkpoints: readonly number[]): HeldTemplate[] {
+  const n = Math.min(scores.length, design.indices.length);
+  if (!n) return [];
+  const wanted = new Set(checkpoints.map((q) => Math.min(q, n)));
+  const at = new Map<number, Float32Array>();
+  recoverTemplate(design, scores, n, (k, m) => { if (wanted.has(k)) at.set(k, unit(m)); });
+  return checkpoints.map((q) => ({ queries: q, answers: Math.min(q, n), template: at.get(Math.min(q, n))! }));
+}
+
 export function unit(m: ArrayLike<number>): Float32Array {
   let nn = 0;
   for (let a = 0; a < m.length; a++) nn += m[a] * m[a];

@@ -2,7 +2,8 @@
  * The audit under a score-oracle threat model (issue 25) on the tiny LFW audit workspace: the attacker holds
  * the encoder but no template; each subject's template is recovered from the simulated system's scores of
  * designed probe photos, then inverted. Every row reports the oracle queries it cost and the recovered
- * template's cosine to the enrolled one, which more queries raise (the tiny reference's 42 photos make a weak
+ * template's cosine to the enrolled one, which more queries raise, and the face held at each budget of the curve
+ * (the template recovered by then, inverted; report.json `oracle.held`, report.md's table) (the tiny reference's 42 photos make a weak
  * prior in 512 dimensions, so it stays far below the held-out LFW figures of docs/oracles.md). Then the same
  * audit through `faceinv serve-verifier` on loopback (the real encoder, scores rounded to 2 decimals): the same
  * recovered templates within the 8-bit crops' difference, a subject the service does not know marked while the
@@ -57,6 +58,23 @@ describe('oracle: the audit under a score oracle', function () {
     assert.equal(curve.points[curve.points.length - 1].accepted, rows.filter((r) => r.oracle!.accepts![0].queries !== null).length);
     assert.ok(out.report.oracle!.notMeasured.some((n) => /template level/.test(n)));
     assert.ok(out.report.notes.some((n) => new RegExp(`^Threat model score-least-squares: ${rows.length} of ${rows.length} subjects' templates recovered from the system's answers \\(${40 * rows.length} oracle queries`).test(n)), out.report.notes.join('\n'));
+    // The face held at each budget: the template recovered from that many answers, inverted; at the budget, the final face.
+    for (const r of rows) {
+      const held = r.oracle!.held!;
+      assert.deepEqual(held.map((h) => h.queries), [10, 30, 40], `row ${r.row}: a face held per checkpoint`);
+      assert.deepEqual(held[2].attack, r.attack, `row ${r.row}: at the budget it holds the final face, scored alike`);
+    }
+    const rep = out.report.oracle!;
+    const typeI = rep.held!.filter((h) => h.measure === 'type I' && h.protocol === 'direct');
+    assert.deepEqual(typeI.map((h) => h.queries), [10, 30, 40]);
+    for (const h of typeI) for (const p of h.points) {
+      assert.equal(p.accepted, rows.filter((r) => (r.oracle!.held!.find((x) => x.queries === h.queries)!.attack.direct.cosine ?? -1) > p.threshold).length, `direct at ${h.queries}, FMR ${p.fmr}`);
+    }
+    assert.ok(rep.notMeasured.some((n) => /^The face held at each budget: the template recovered from the first that many answers/.test(n)), rep.notMeasured.join('\n'));
+    assert.ok(!rep.notMeasured.some((n) => /transfer of the face found by each query budget: not measured/.test(n)), 'the old "not measured" sentence is gone');
+    const md = fs.readFileSync(path.join(out.auditDir, 'report.md'), 'utf8');
+    assert.match(md, /The face held at each budget: the template recovered from the first that many answers.*\n\n\| measure \| encoder \| protocol \| threshold \| ≤ 10 \| ≤ 30 \| ≤ 40 \|\n/);
+    if (process.env.SHOW_ORACLE_REPORT) console.log(md);
     const few = await audit(3);
     assert.ok(few.rows.every((r) => r.oracle?.queries === 3));
     assert.ok(mean(rows) > mean(few.rows) + 0.02, `40 queries: mean recovered cosine ${mean(rows)}; 3 queries: ${mean(few.rows)}`);
