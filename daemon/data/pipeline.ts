@@ -298,13 +298,16 @@ function encoderLoaderSpec(enc: EncoderTarget): EncoderLoaderSpec {
   return { module: loader.module, exportName: loader.exportName, id: enc.id, alignment: enc.alignment, ...(enc.workspaceDir ? { workspaceDir: enc.workspaceDir } : {}) };
 }
 
+/** A pipeline worker and the end of its thread. */
+interface RunningWorker { w: Worker; exited: Promise<void> }
+
 /** Spreads `todo` over `count` workers, `chunk` images per message; resolves when all results are in. */
 async function runOnWorkers(todo: WorkItem[], chunk: number, count: number, init: CoreInit, accept: (r: WorkResult[]) => void): Promise<void> {
   const script = path.join(__dirname, 'pipelineWorker.js');
   const jobs: WorkItem[][] = [];
   for (let s = 0; s < todo.length; s += chunk) jobs.push(todo.slice(s, s + chunk));
   let next = 0;
-  const workers: Worker[] = [];
+  const workers: RunningWorker[] = [];
   try {
     await new Promise<void>((resolve, reject) => {
       let active = 0;
@@ -331,7 +334,7 @@ async function runOnWorkers(todo: WorkItem[], chunk: number, count: number, init
       };
       for (let k = 0; k < count; k++) {
         const w = new Worker(script, { workerData: init });
-        workers.push(w);
+        workers.push({ w, exited: new Promise((r) => w.once('exit', () => r())) });
         active++;
         const inFlight: { id: number | null } = { id: null };
         w.on('message', (msg: FromWorker) => {
@@ -359,9 +362,18 @@ async function runOnWorkers(todo: WorkItem[], chunk: number, count: number, init
       }
     });
   } finally {
-    await Promise.all(workers.map(async (w) => {
-      w.postMessage({ type: 'close' } satisfies ToWorker);
-      await w.terminate();
-    }));
+    await closeWorkers(workers);
   }
+}
+
+/**
+ * Asks every worker to close and waits until each has ended by itself: after the chunk it is on (a failure
+ * elsewhere can end the run while a worker is mid-chunk), it releases its sessions and leaves. Never
+ * Worker.terminate(): stopping a thread inside an ONNX Runtime call makes onnxruntime-node throw a Napi::Error
+ * that no JavaScript frame can take, and the whole process aborts ("terminate called after throwing an
+ * instance of 'Napi::Error'", exit 134).
+ */
+async function closeWorkers(workers: RunningWorker[]): Promise<void> {
+  for (const { w } of workers) w.postMessage({ type: 'close' } satisfies ToWorker);
+  await Promise.all(workers.map((r) => r.exited));
 }
