@@ -9,7 +9,6 @@
  */
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
-import type { PcaFaceModel } from '../../../daemon/attack/faceModel/pca';
 import { renderFaces } from '../../../daemon/attack/inversion';
 import { invertTargets } from '../../../daemon/attack/invert';
 import { auditAttackSpec, planAttack } from '../../../daemon/attack/plan';
@@ -19,12 +18,10 @@ import { invertHeldTemplates } from '../../../daemon/audit/heldFaces';
 import { oracleSetup, oracleView } from '../../../daemon/audit/oracle';
 import { curveBudgets } from '../../../daemon/audit/oracleCurve';
 import type { Calibration } from '../../../daemon/audit/calibration';
-import type { ReferenceEmbeddings } from '../../../daemon/audit/reference';
 import type { TemplateResult } from '../../../daemon/audit/reportSchema';
-import type { TemplateStore } from '../../../daemon/audit/templateStore';
 import { validateAuditConfig } from '../../../daemon/protocol/auditConfig';
 import type { ThreatModel } from '../../../daemon/protocol/threatModel';
-import { D, DIM, PHOTOS, toyOracleWorld, type ToyEncoder } from '../../fixtures/toyOracleWorld';
+import { D, DIM, PHOTOS, toyOracleSuite } from '../../fixtures/toyOracleWorld';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 const SUBJECTS = 8, BUDGET = 60;
@@ -33,17 +30,10 @@ const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + v * 
 
 describe('oracle: the encoder-copy least squares keeps the face held at each budget', function () {
   this.timeout(300_000);
-  let model: PcaFaceModel, enc: ToyEncoder;
-  let refA: ReferenceEmbeddings, refLatents: Float32Array, store: TemplateStore, stolen: Float32Array[];
-  let subjects: string[];
-
-  before(async () => {
-    ({ model, enc, refA, store, stolen, subjects } = await toyOracleWorld(SUBJECTS));
-    refLatents = await model.project(refA.crops!, PHOTOS);
-  });
-  after(() => { model?.dispose(); enc?.dispose(); });
+  const world = toyOracleSuite(SUBJECTS);
 
   it('per subject one face per checkpoint, the final face at the budget, and the faces held at larger budgets score higher', async () => {
+    const { model, enc, refA, store, stolen, subjects, refLatents } = world();
     const config = validateAuditConfig({
       name: 'a', encoder: 'arcface512-faceplugin', templates: 'store.npy', route: 'blackbox', budget: 400, search: { method: 'zeroth-order', detectorCheck: false },
       threat: { oracle: { kind: 'score', decimals: 1 }, attacker: { encoder: 'copy', template: 'none', queries: BUDGET }, mitigations: ['round-1'] },

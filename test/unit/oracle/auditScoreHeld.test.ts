@@ -8,7 +8,6 @@
  */
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
-import type { PcaFaceModel } from '../../../daemon/attack/faceModel/pca';
 import { renderFaces } from '../../../daemon/attack/inversion';
 import { invertTargets, type SearchAnswers } from '../../../daemon/attack/invert';
 import { auditAttackSpec, planAttack } from '../../../daemon/attack/plan';
@@ -16,14 +15,12 @@ import { HeldLatents } from '../../../daemon/audit/heldFaces';
 import { oracleSetup, oracleView } from '../../../daemon/audit/oracle';
 import { curveBudgets } from '../../../daemon/audit/oracleCurve';
 import type { Calibration } from '../../../daemon/audit/calibration';
-import type { ReferenceEmbeddings } from '../../../daemon/audit/reference';
 import type { TemplateResult } from '../../../daemon/audit/reportSchema';
-import type { TemplateStore } from '../../../daemon/audit/templateStore';
 import { validateAuditConfig } from '../../../daemon/protocol/auditConfig';
 import type { ThreatModel } from '../../../daemon/protocol/threatModel';
 import { SubjectOracleError } from '../../../daemon/protocol/verifierApi';
 import type { tf } from '../../../daemon/tfjs/tf';
-import { D, DIM, PHOTOS, toyOracleWorld, type ToyEncoder } from '../../fixtures/toyOracleWorld';
+import { D, toyOracleSuite } from '../../fixtures/toyOracleWorld';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 const SUBJECTS = 8, BUDGET = 300, PROBES = 10;
@@ -32,18 +29,11 @@ const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + v * 
 
 describe('oracle: the audit\'s score search keeps the face held at each budget', function () {
   this.timeout(300_000);
-  let model: PcaFaceModel, enc: ToyEncoder;
-  let refA: ReferenceEmbeddings, refLatents: Float32Array, store: TemplateStore, stolen: Float32Array[];
-  let subjects: string[];
-
-  before(async () => {
-    ({ model, enc, refA, store, stolen, subjects } = await toyOracleWorld(SUBJECTS));
-    refLatents = await model.project(refA.crops!, PHOTOS);
-  });
-  after(() => { model?.dispose(); enc?.dispose(); });
+  const world = toyOracleSuite(SUBJECTS);
 
   /** The probes, then the search with the held faces kept as run.ts keeps them; `answers` replaces the simulated system's. */
   async function scoreSearch(answers?: SearchAnswers) {
+    const { model, enc, refA, store, subjects, refLatents } = world();
     const config = validateAuditConfig({
       name: 'a', encoder: 'arcface512-faceplugin', templates: 'store.npy', search: { method: 'zeroth-order', detectorCheck: false },
       threat: { oracle: { kind: 'score' }, attacker: { encoder: 'none', template: 'none', queries: BUDGET, probes: PROBES } },
@@ -72,7 +62,7 @@ describe('oracle: the audit\'s score search keeps the face held at each budget',
     const face = (px: Uint8Array, s: number) => px.subarray(s * D, (s + 1) * D);
     return { held, probes, inv, finalFace: (s: number) => face(finals, s), startFace: (s: number) => face(startFaces, s) };
   }
-  const score = (face: Uint8Array, s: number) => dot(enc.templateOf(face), stolen[s]);
+  const score = (face: Uint8Array, s: number) => dot(world().enc.templateOf(face), world().stolen[s]);
   const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, k) => x === b[k]);
 
   it('a face per checkpoint from the probes on (the start at the probes\' count), the final face at the budget, and the face at a larger budget scores at least as high', async () => {
@@ -98,6 +88,7 @@ describe('oracle: the audit\'s score search keeps the face held at each budget',
   });
 
   it('a subject locked out mid-search keeps the faces held before the lock-out, and its final face (found before it) past it', async () => {
+    const { enc, stolen, subjects } = world();
     const victim = 2, LOCK = 60;
     const asked = new Map<number, number>();
     // The system answers the search's faces; the victim is locked out at its LOCK-th search query.

@@ -8,20 +8,17 @@
  */
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
-import type { PcaFaceModel } from '../../../daemon/attack/faceModel/pca';
 import { attackerTargets } from '../../../daemon/attack/invert';
 import { auditAttackSpec, planAttack } from '../../../daemon/attack/plan';
 import { oracleSetup, oracleView } from '../../../daemon/audit/oracle';
 import { curveBudgets } from '../../../daemon/audit/oracleCurve';
 import type { Calibration } from '../../../daemon/audit/calibration';
-import type { ReferenceEmbeddings } from '../../../daemon/audit/reference';
 import type { TemplateResult } from '../../../daemon/audit/reportSchema';
-import type { TemplateStore } from '../../../daemon/audit/templateStore';
 import { validateAuditConfig } from '../../../daemon/protocol/auditConfig';
 import type { ThreatModel } from '../../../daemon/protocol/threatModel';
 import { SubjectOracleError } from '../../../daemon/protocol/verifierApi';
 import type { tf } from '../../../daemon/tfjs/tf';
-import { D, DIM, PHOTOS, toyOracleWorld, type ToyEncoder } from '../../fixtures/toyOracleWorld';
+import { D, DIM, PHOTOS, toyOracleSuite } from '../../fixtures/toyOracleWorld';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 const SUBJECTS = 12, BUDGET = 300;
@@ -30,20 +27,19 @@ const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + v * 
 
 describe('oracle: the audit\'s decision search walks after the first accept', function () {
   this.timeout(300_000);
-  let model: PcaFaceModel, enc: ToyEncoder;
-  let refA: ReferenceEmbeddings, store: TemplateStore, stolen: Float32Array[], threshold: number;
-  let subjects: string[];
+  const world = toyOracleSuite(SUBJECTS);
+  let threshold: number;
 
-  before(async () => {
-    ({ model, enc, refA, store, stolen, subjects } = await toyOracleWorld(SUBJECTS));
+  before(() => {
+    const { refA, stolen } = world();
     const emb = refA.embeddings;
     // Half the subjects accept some photo, barely (the walk is for faces near the boundary): the threshold just under the median best photo's cosine.
     const best = stolen.map((t) => Math.max(...Array.from({ length: PHOTOS }, (_, p) => dot(emb.subarray(p * DIM, (p + 1) * DIM), t)))).sort((a, b) => a - b);
     threshold = best[Math.floor(SUBJECTS / 2)] - 0.005;
   });
-  after(() => { model?.dispose(); enc?.dispose(); });
 
   function setup(attacker: object) {
+    const { model, enc, refA, store } = world();
     const config = validateAuditConfig({ name: 'a', encoder: 'arcface512-faceplugin', templates: 'store.npy', threat: { oracle: { kind: 'decision' }, attacker: { template: 'none', queries: BUDGET, ...attacker } } }, 'a.json').config!;
     const plan = planAttack(auditAttackSpec(config), ROOT);
     const calibration = { points: [{ fmr: 0.01, threshold, impostorsAbove: 50, attainable: true, lowSupport: false }] } as unknown as Calibration;
@@ -53,9 +49,10 @@ describe('oracle: the audit\'s decision search walks after the first accept', fu
     })!;
     return { plan, run: s.run };
   }
-  const score = (face: Uint8Array, s: number) => dot(enc.templateOf(face), stolen[s]);
+  const score = (face: Uint8Array, s: number) => dot(world().enc.templateOf(face), world().stolen[s]);
 
   it('walks with the queries the first accept left: every query counted, every face kept accepted, the face at the larger budget scores higher', async () => {
+    const { enc, refA, store, stolen, subjects } = world();
     const { plan, run } = setup({});
     assert.ok(run.hooks.walk, 'the walk is on by default');
     enc.asked = 0;
@@ -91,6 +88,7 @@ describe('oracle: the audit\'s decision search walks after the first accept', fu
   });
 
   it('a lock-out during the walk marks that subject only; it keeps its last accepted face, which is scored', async () => {
+    const { store, stolen, subjects } = world();
     const { plan, run } = setup({ walkQueries: 100 });
     const walk = run.hooks.walk!;
     const v0 = await attackerTargets(plan, subjects, stolen, { ...run.hooks, walk: { ...walk, limit: 0 } });
