@@ -157,8 +157,11 @@ export interface OperatingPoint {
   fnmr: number;
 }
 
+/** The cosines of every same-identity (genuine) and cross-identity (impostor) pair of a set's images. */
+export interface AllPairScores { genuine: Float32Array; impostor: Float32Array; images: number }
+
 /** All-pairs genuine/impostor scores among the embedded images whose identity is in `identities`. */
-export function allPairScores(emb: Pick<EmbeddingSet, 'identities' | 'embeddings' | 'dim'>, identities: Iterable<string>): { genuine: Float32Array; impostor: Float32Array; images: number } {
+export function allPairScores(emb: Pick<EmbeddingSet, 'identities' | 'embeddings' | 'dim'>, identities: Iterable<string>): AllPairScores {
   const keep = new Set(identities);
   const rows: number[] = [];
   emb.identities.forEach((id, i) => { if (keep.has(id)) rows.push(i); });

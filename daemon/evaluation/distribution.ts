@@ -4,7 +4,7 @@
  * under the attacked encoder — the pairs its thresholds come from (daemon/evaluation/thresholds.ts) — and
  * the attack's and the nearest-training-face baseline's cosines to their source templates, per protocol.
  */
-import { allPairScores } from '../data/verify';
+import { allPairScores, type AllPairScores } from '../data/verify';
 import type { EncoderThresholds, ScoreDistribution } from '../protocol/report';
 import type { Gallery } from './sar';
 import { histogramOf } from '../protocol/distribution';
@@ -17,8 +17,7 @@ const LABELS: Record<string, string> = {
 };
 
 export function evaluationDistribution(gallery: Gallery, testIdentities: readonly string[], thresholds: EncoderThresholds,
-  cosines: ReadonlyMap<string, readonly { cosine: number | null }[]>): ScoreDistribution {
-  const pairs = allPairScores(gallery, testIdentities);
+  cosines: ReadonlyMap<string, readonly { cosine: number | null }[]>, pairs: AllPairScores = allPairScores(gallery, testIdentities)): ScoreDistribution {
   return {
     encoderId: thresholds.encoderId,
     pairsFrom: `the ${pairs.images} real photos of the ${new Set(gallery.identities).size} held-out identities`,

@@ -29,6 +29,7 @@ import { loadEncoderById } from '../encoders/load';
 import { AttackContext, throwIfCancelled } from '../runs/attackContext';
 import { EncoderRolesReport, EncoderThresholds, EvaluationReport, Protocol, ProtocolInfo, PROTOCOLS, ReportItem, ScoreRow, Subject } from '../protocol/report';
 import { FaceApiAnalyzer } from '../data/faceApiDetector';
+import { allPairScores, type AllPairScores } from '../data/verify';
 import { modelFilesHash } from '../data/encoderTarget';
 import { findEncoderConfig, scopeOf } from '../encoders/registry';
 import { attackRoles, attackUsedDetector, withAliases, FACEAPI_DETECTOR_ID, notTransferReason, PIPELINE_DETECTOR_ID, roleOf, type AttackRoles, type ScoringRole } from './roles';
@@ -369,7 +370,9 @@ async function scoreSubjects(c: SubjectScoring): Promise<void> {
 }
 
 interface ReportParts {
-  run: OpenedRun; attacked: Awaited<ReturnType<typeof getEmbeddings>>; attackedId: string; items: ReconstructionIndex['items'];
+  run: OpenedRun; attacked: Awaited<ReturnType<typeof getEmbeddings>>; attackedId: string;
+  /** The attacked encoder's all-pair scores, computed once for its thresholds (undefined: computed again). */
+  attackedPairs: AllPairScores | undefined; items: ReconstructionIndex['items'];
   recons: Uint8Array[]; originals: (Uint8Array | undefined)[]; size: number; frame: AlignmentSpec; points: number[];
   thresholds: EncoderThresholds[]; rows: ScoreRow[]; attackedCos: Map<string, { cosine: number | null; failure?: string }[]>;
   nearestRels: string[]; roles: AttackRoles; evalIds: string[]; protocolInfo: ReturnType<typeof describeProtocols>;
@@ -378,7 +381,7 @@ interface ReportParts {
 
 /** The evaluation report: per item, per encoder and protocol, image quality, and what the run spent. */
 function buildReport(r: ReportParts): { report: EvaluationReport; reportItems: ReportItem[] } {
-  const { run, attacked, attackedId, items, recons, originals, size, frame, points, thresholds, rows, attackedCos, nearestRels, roles, evalIds, protocolInfo, resamples, realism } = r;
+  const { run, attacked, attackedId, attackedPairs, items, recons, originals, size, frame, points, thresholds, rows, attackedCos, nearestRels, roles, evalIds, protocolInfo, resamples, realism } = r;
   const attackedThr = thresholds[0].points;
   const scoredOf = (key: string, i: number) => (attackedCos.get(key) as { cosine: number | null; failure?: string }[])[i];
   const reportItems: ReportItem[] = items.map((it, i) => {
@@ -428,7 +431,7 @@ function buildReport(r: ReportParts): { report: EvaluationReport; reportItems: R
     ...(run.manifest.trainSeconds !== undefined ? { attackSeconds: run.manifest.trainSeconds } : {}),
     items: reportItems,
     // The score-distribution plot of the dashboard and the audit report: histograms, not raw scores.
-    distribution: evaluationDistribution(attacked, run.split.test, thresholds[0], attackedCos),
+    distribution: evaluationDistribution(attacked, run.split.test, thresholds[0], attackedCos, attackedPairs),
     encoderRoles: rolesReport(roles, evalIds),
     protocols: protocolInfo,
     ...(resamples ? { bootstrap: { resamples: resamples.multiplicity.length, seed: resamples.seed, identities: resamples.identities.length, unit: 'identity' as const } } : {}),
@@ -538,13 +541,16 @@ export async function evaluateRun(runDir: string, ctx: AttackContext, opts: Eval
   const rows: ScoreRow[] = [];
   const thresholds: EncoderThresholds[] = [];
   const attackedCos = new Map<string, { cosine: number | null; failure?: string }[]>();
+  let attackedPairs: AllPairScores | undefined;
   for (const [k, encId] of evalIds.entries()) {
     throwIfCancelled(ctx);
     ctx.progress(k, evalIds.length, {}, `scoring with ${encId}`);
     const role = roleOf(encId, roles);
     const gallerySet = encId === attackedId ? attacked : await getEmbeddings(testDs, encId, dataOpts);
     const gallery: Gallery = gallerySet;
-    const thr = encoderThresholds(encId, gallery, run.split.test, points);
+    const pairs = allPairScores(gallery, run.split.test);
+    if (encId === attackedId) attackedPairs = pairs;
+    const thr = encoderThresholds(encId, gallery, run.split.test, points, pairs);
     const fixed = thr.points.map((p) => p.threshold);
     let thrB: Float64Array[] | null = null;
     if (resamples) {
@@ -562,7 +568,7 @@ export async function evaluateRun(runDir: string, ctx: AttackContext, opts: Eval
   if (realismId) ctx.log('info', `realism: Fréchet distances in ${realismId}'s feature space`);
   const realism = realismId ? realismOf(realismId, realismEmb, items.map((it) => (it.source as string).split('/')[0]), resamples, REALISM_RESAMPLES) : undefined;
 
-  const { report, reportItems } = buildReport({ run, attacked, attackedId, items, recons, originals, size, frame, points, thresholds, rows, attackedCos, nearestRels, roles, evalIds, protocolInfo, resamples, realism });
+  const { report, reportItems } = buildReport({ run, attacked, attackedId, attackedPairs, items, recons, originals, size, frame, points, thresholds, rows, attackedCos, nearestRels, roles, evalIds, protocolInfo, resamples, realism });
   await writeEvaluation(run, report, reportItems, subjects[1], originals, recons, size);
   ctx.progress(evalIds.length, evalIds.length, {}, 'done');
   return report;

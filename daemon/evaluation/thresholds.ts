@@ -4,12 +4,12 @@
  * threshold: at FMR 1e-5 a few hundred thousand pairs leave only a handful above it, and such a point is
  * flagged rather than trusted. No training identity and no reconstruction enters these scores.
  */
-import { allPairScores, rateAbove, thresholdAtFmr } from '../data/verify';
+import { allPairScores, rateAbove, thresholdAtFmr, type AllPairScores } from '../data/verify';
 import { EncoderThresholds, MIN_IMPOSTORS_ABOVE } from '../protocol/report';
 import type { Gallery } from './sar';
 
-export function encoderThresholds(encoderId: string, gallery: Gallery, testIdentities: readonly string[], fmrs: readonly number[]): EncoderThresholds {
-  const pairs = allPairScores(gallery, testIdentities);
+/** `pairs`: the gallery's all-pair scores when the caller has them already (the evaluation's score distribution uses them too). */
+export function encoderThresholds(encoderId: string, gallery: Gallery, testIdentities: readonly string[], fmrs: readonly number[], pairs: AllPairScores = allPairScores(gallery, testIdentities)): EncoderThresholds {
   if (pairs.impostor.length === 0) throw new Error(`${encoderId}: the test images have no impostor pairs (one identity?), so no threshold can be set`);
   const sorted = Float32Array.from(pairs.impostor).sort().reverse();
   const n = sorted.length;
