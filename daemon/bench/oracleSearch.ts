@@ -25,7 +25,7 @@
  *   80 / 20 (seeded), face model, probes, map and pool from the 80 %, the 20 %'s first photos as subjects; prints
  *   the first face's type I for the ranked pool and for the ridge start at several caricature scales.
  *   node out/daemon/bench/oracleSearch.js [--decision] [--service] [--attempts N] [--subjects 30] [--probes 100] [--train 3000] [--enrolled 1000] [--decimals 2] [--queries 100,300,1000]
- *   node out/daemon/bench/oracleSearch.js --validate [--kernel] [--subjects 300] [--train 8000]
+ *   node out/daemon/bench/oracleSearch.js --validate [--kernel] [--subjects 300] [--train 8000] [--design random|dopt] [--candidates 1000] [--design-rows 2000] [--jitter 1e-4]
  *   (--kernel adds kernel-ridge start maps, which lost.)
  *   --validate (with --master): the settings' check on the attacker's side only — its own identities split 80 / 20
  *   (seeded), faces built from the 80 %'s photos and identities, and the 20 % (first photo each) no 80 % photo
@@ -46,6 +46,7 @@ import { buildPcaFaceModel, loadPcaFaceModel, type PcaFaceModel } from '../attac
 import { firstAccepts, hubOrders, type ExtraCandidates } from '../attack/oracle/decisionSearch';
 import { synthesiseMasterFaces, uncoveredRows, type MasterFaces } from '../attack/oracle/masterFaces';
 import { fitProbeMap, probeStart, PROBE_START_CARICATURE } from '../attack/oracle/probeMap';
+import { designedProbeRows, PROBE_DESIGN } from '../attack/oracle/probeDesign';
 import { applyKernelRidge, fitKernelRidge } from '../math/kernelRidge';
 import { fitProbeRetrieval, retrievedPhotos } from '../attack/oracle/probeRetrieval';
 import { cosine } from '../attack/oracle/scoreRecovery';
@@ -59,10 +60,10 @@ import { VerifierClient } from '../encoders/verifierClient';
 import { SubjectOracleError } from '../protocol/verifierApi';
 import type { Encoder } from '../encoders/types';
 
-interface Options { kernel: boolean; enrolled: number; validate: boolean; master: number; group: number; steps: number; attackerEncoder?: string; service: boolean; attempts?: number; decision: boolean; subjects: number; probes: number; train: number; decimals?: number; queries: number[]; encoder: string; faceModel: string; sigma: number; learningRate: number }
+interface Options { design: 'random' | 'dopt'; candidates: number; designRows: number; jitter: number; kernel: boolean; enrolled: number; validate: boolean; master: number; group: number; steps: number; attackerEncoder?: string; service: boolean; attempts?: number; decision: boolean; subjects: number; probes: number; train: number; decimals?: number; queries: number[]; encoder: string; faceModel: string; sigma: number; learningRate: number }
 
 function parse(argv: string[]): Options {
-  const o: Options = { kernel: false, enrolled: 1000, validate: false, master: 0, group: 5, steps: 0, service: false, decision: false, subjects: 30, probes: 100, train: 3000, queries: [100, 300, 1000], encoder: 'arcface512-faceplugin', faceModel: path.join('.cache', 'embeddings', 'facemodels', 'pca-1d003e55085f1e36'), sigma: 0.5, learningRate: 0.1 };
+  const o: Options = { design: 'dopt', candidates: PROBE_DESIGN.candidates, designRows: PROBE_DESIGN.designRows, jitter: PROBE_DESIGN.jitter, kernel: false, enrolled: 1000, validate: false, master: 0, group: 5, steps: 0, service: false, decision: false, subjects: 30, probes: 100, train: 3000, queries: [100, 300, 1000], encoder: 'arcface512-faceplugin', faceModel: path.join('.cache', 'embeddings', 'facemodels', 'pca-1d003e55085f1e36'), sigma: 0.5, learningRate: 0.1 };
   for (let i = 0; i < argv.length; i += 2) {
     const v = argv[i + 1];
     if (argv[i] === '--decision') { o.decision = true; i--; } else if (argv[i] === '--subjects') o.subjects = Number(v);
@@ -74,6 +75,10 @@ function parse(argv: string[]): Options {
     else if (argv[i] === '--train') o.train = Number(v);
     else if (argv[i] === '--enrolled') o.enrolled = Number(v);
     else if (argv[i] === '--kernel') { o.kernel = true; i--; }
+    else if (argv[i] === '--design') { if (v !== 'random' && v !== 'dopt') throw new Error(`--design must be random or dopt, got ${v}`); o.design = v; }
+    else if (argv[i] === '--candidates') o.candidates = Number(v);
+    else if (argv[i] === '--design-rows') o.designRows = Number(v);
+    else if (argv[i] === '--jitter') o.jitter = Number(v);
     else if (argv[i] === '--decimals') o.decimals = Number(v);
     else if (argv[i] === '--attempts') o.attempts = Number(v);
     else if (argv[i] === '--attacker-encoder') o.attackerEncoder = v;
@@ -259,18 +264,16 @@ async function ask(r: Remote, subject: string, png: string): Promise<number | Er
  * `--enrolled` of the attacker's own photos (after the probes); every own photo but the probes is a candidate.
  */
 function retrieve(o: Options, L: Lfw, probes: number[], ownRows: number[], subjScores: Float32Array, n: number): number[] {
-  const round = (s: number) => (o.decimals === undefined ? s : Number(s.toFixed(o.decimals)));
   const enrolled = ownRows.slice(0, o.enrolled);
   const scores = new Float32Array(enrolled.length * probes.length);
-  enrolled.forEach((r, i) => probes.forEach((p, k) => { scores[i * probes.length + k] = round(cosine(L.emb(p), L.emb(r))); }));
+  enrolled.forEach((r, i) => probes.forEach((p, k) => { scores[i * probes.length + k] = round(o, cosine(L.emb(p), L.emb(r))); }));
   const r = fitProbeRetrieval(scores, rows(L.set.embeddings, L.dim, enrolled), enrolled.length, probes.length, L.dim, rows(L.set.embeddings, L.dim, ownRows), ownRows);
   return retrievedPhotos(r, subjScores, n);
 }
 
 /** The subject's (rounded) answers to the probe photos, for a template `t`. */
 function answersTo(o: Options, L: Lfw, probes: readonly number[]): (t: Float32Array) => Float32Array {
-  const round = (s: number) => (o.decimals === undefined ? s : Number(s.toFixed(o.decimals)));
-  return (t) => Float32Array.from(probes, (p) => round(cosine(L.emb(p), t)));
+  return (t) => Float32Array.from(probes, (p) => round(o, cosine(L.emb(p), t)));
 }
 
 /** The ridge map from probe answers to the face model's latent, fitted on the attacker's own enrolled photos `own`. */
@@ -326,8 +329,10 @@ async function validateStart(o: Options, L: Lfw): Promise<void> {
   const encoder = await loadEncoderById(o.encoder);
   try {
     const shuffled = seededShuffle(side.slice(), 3);
-    const probes = shuffled.slice(0, o.probes);
-    const own = shuffled.slice(o.probes, o.probes + o.train), fit = await startPairs(o, L, model, probes, own);
+    // The map fits on every own photo but the probes.
+    const probes = chooseProbes(o, L, shuffled);
+    const chosen = new Set(probes), own = shuffled.filter((r) => !chosen.has(r)).slice(0, o.train);
+    const fit = await startPairs(o, L, model, probes, own);
     const map = fitProbeMap(fit.scores, fit.latents, fit.m, probes.length, model.latentDim);
     const targets = subjects.map((r) => Float32Array.from(L.emb(r)));
     const answers = answersTo(o, L, probes), subjScores = new Float32Array(targets.length * o.probes);
@@ -337,7 +342,7 @@ async function validateStart(o: Options, L: Lfw): Promise<void> {
     console.log(`validation (own identities: ${ids.length - held.size} attacker side, ${subjects.length} of ${held.size} held out as subjects), ${o.probes} probes, decimals ${o.decimals ?? 'none'}`);
     console.log('first face | median system score | type I @1e-3 | type I @1e-4');
 
-    const picked = retrieve(o, L, probes, shuffled.slice(o.probes), subjScores, targets.length);
+    const picked = retrieve(o, L, probes, shuffled.filter((r) => !chosen.has(r)), subjScores, targets.length);
     printRow('retrieved photo', picked.map((r, i) => cosine(L.emb(r), targets[i])), L.thr);
     const render = async (z: Float32Array, label: string) => { model.clampLatents(z); printRow(label, Array.from(await truth.score(z, targets.map((_, i) => i))), L.thr); };
     for (const a of [1, 1.25, 1.5, 2]) await render(plain.map((v) => v * a), `ridge start, caricature ${a} (rendered)`);
@@ -347,6 +352,21 @@ async function validateStart(o: Options, L: Lfw): Promise<void> {
     model.dispose();
   }
 }
+
+/**
+ * The probe set among the attacker's photos in `order`: the product's design (../attack/oracle/probeDesign.ts,
+ * as the audit chooses it) with `--candidates`, `--design-rows` and `--jitter`, or (`--design random`, the
+ * choice before it) the first `--probes` in order.
+ */
+function chooseProbes(o: Options, L: Lfw, order: number[]): number[] {
+  if (o.design === 'random') return order.slice(0, o.probes);
+  const t0 = Date.now();
+  const probes = designedProbeRows(order, o.probes, (p, r) => round(o, cosine(L.emb(p), L.emb(r))), { candidates: o.candidates, designRows: o.designRows, jitter: o.jitter });
+  console.log(`probe design: ${o.probes} of the first ${o.candidates} photos by their answers against the next ${o.designRows} (jitter ${o.jitter}; ${o.candidates * o.designRows} attacker-side answers), ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return probes;
+}
+
+const round = (o: Pick<Options, 'decimals'>, s: number) => (o.decimals === undefined ? s : Number(s.toFixed(o.decimals)));
 
 /** A table row: the median system score, type I at each threshold, and type II there when `second` is given. */
 function printRow(label: string, s: number[], thr: readonly number[], second?: number[]): void {
@@ -361,7 +381,8 @@ async function scoreSearch(o: Options, L: Lfw): Promise<void> {
   const encoder = await loadEncoderById(o.encoder);
   const S = model.frame.size;
   const shuffled = seededShuffle(L.trainIdx.slice(), 3);
-  const probes = shuffled.slice(0, o.probes), own = shuffled.slice(o.probes, o.probes + o.train);
+  const probes = chooseProbes(o, L, shuffled);
+  const chosen = new Set(probes), others = shuffled.filter((r) => !chosen.has(r)), own = others.slice(0, o.train);
   const answers = answersTo(o, L, probes);
   const map = await fitStartMap(o, L, model, probes, own);
   const targets = L.subjects.map((id) => Float32Array.from(L.emb(L.firstOf.get(id)!)));
@@ -380,7 +401,7 @@ async function scoreSearch(o: Options, L: Lfw): Promise<void> {
       }
     }
   } else targets.forEach((t, i) => subjScores.set(answers(t), i * o.probes));
-  const picked = retrieve(o, L, probes, shuffled.slice(o.probes), subjScores, targets.length);
+  const picked = retrieve(o, L, probes, others, subjScores, targets.length);
   const start = probeStart(map, subjScores, targets.length);
   model.clampLatents(start);
   console.log(`score oracle, no encoder: ${o.probes} probes, map fitted on ${own.length} own photos, ${targets.length} held-out subjects, decimals ${o.decimals ?? 'none'}; thresholds ${L.thr.map((t, k) => `${t.toFixed(4)} @FMR ${L.fmrs[k]}`).join(', ')}; setup ${((Date.now() - t0) / 1000).toFixed(1)} s`);

@@ -9,6 +9,7 @@
  * the 8-bit PNG of the probe (the bench's assumption too, docs/oracles.md).
  */
 import { seededShuffle } from '../../data/split';
+import { designedProbeRows } from './probeDesign';
 import { fitProbeMap, probeStart, type ProbeMap } from './probeMap';
 import { checkScore, SubjectOracleError, type ScoreOracle } from './scoreOracle';
 
@@ -21,20 +22,25 @@ export interface ProbeSetup {
   map: ProbeMap;
 }
 
-/** Chooses `count` probe photos (seeded) and fits the map on the rest, answered as the system rounds to `decimals`. */
+/**
+ * Chooses `count` probe photos by the design (./probeDesign.ts, candidates in a seeded order) and fits the map on
+ * the rest, every answer as the system rounds to `decimals`.
+ */
 export function fitOracleProbeMap(own: OwnPhotos, count: number, decimals: number | undefined, seed: number): ProbeSetup {
   const { templates: e, dim, latents, latentDim, n } = own;
-  const order = seededShuffle(Array.from({ length: n }, (_, i) => i), seed);
-  const probes = order.slice(0, count), train = order.slice(count);
   const round = (s: number) => (decimals === undefined ? s : Number(s.toFixed(decimals)));
+  const answer = (p: number, t: number) => {
+    let s = 0;
+    for (let a = 0; a < dim; a++) s += e[p * dim + a] * e[t * dim + a];
+    return round(s);
+  };
+  const order = seededShuffle(Array.from({ length: n }, (_, i) => i), seed);
+  const probes = designedProbeRows(order, count, answer);
+  const chosen = new Set(probes), train = order.filter((r) => !chosen.has(r));
   const scores = new Float32Array(train.length * count);
   const z = new Float32Array(train.length * latentDim);
   train.forEach((t, i) => {
-    probes.forEach((p, k) => {
-      let s = 0;
-      for (let a = 0; a < dim; a++) s += e[p * dim + a] * e[t * dim + a];
-      scores[i * count + k] = round(s);
-    });
+    probes.forEach((p, k) => { scores[i * count + k] = answer(p, t); });
     z.set(latents.subarray(t * latentDim, (t + 1) * latentDim), i * latentDim);
   });
   return { probes, map: fitProbeMap(scores, z, train.length, count, latentDim) };
