@@ -7,27 +7,34 @@
  * are, such greedy pivots beat uniform sampling: Fine & Scheinberg 2001; Bach 2013) picks probes whose answers
  * carry the most about a new person.
  *
+ * It is the criterion of the encoder-copy attack's probe choice (./scoreRecovery.ts `designProbes`: greedy on the
+ * posterior width pᵀΣp of each candidate's answer), computed here from answers alone: this attacker has no
+ * templates, only what the system answered, and the answers' covariance is that same PΣPᵀ.
+ *
  * What the attacker needs: the system's answers for each candidate probe against its own enrolled photos —
  * the same kind of answers the map is fitted on (the attacker enrols its own photos and asks the system), asked
  * once, before any subject. `answers` is [m, c]: m own enrolled photos (rows) × c candidates (columns).
  */
 
+import { fitTemplatePrior } from './scoreRecovery';
+
 /** Result of the design: the chosen candidate columns in the order chosen, and each one's residual variance when chosen. */
-export interface ProbeDesign { chosen: number[]; residual: number[] }
+export interface AnswerDesign { chosen: number[]; residual: number[] }
 
 /**
  * Greedy D-optimal choice of `p` of the `c` candidate columns of `answers` ([m, c], row-major). `jitter` is added
  * to every variance (the answers' own noise: rounding, photo-to-photo variation), which stops the factorisation
  * from chasing directions it has already measured to within that noise.
  */
-export function designProbes(answers: Float32Array, m: number, c: number, p: number, jitter = 1e-4): ProbeDesign {
+export function designFromAnswers(answers: Float32Array, m: number, c: number, p: number, jitter = 1e-4): AnswerDesign {
   if (answers.length !== m * c) throw new Error(`probe design: ${answers.length} answers are not ${m} rows of ${c} candidates`);
   if (!(p >= 1 && p <= c && Number.isInteger(p))) throw new Error(`probe design: cannot choose ${p} probes from ${c} candidates`);
   if (m < 2) throw new Error(`probe design: the answers' covariance needs at least 2 enrolled photos, got ${m}`);
   if (!(jitter >= 0)) throw new Error(`probe design: jitter must be ≥ 0, got ${jitter}`);
-  const cov = answerCovariance(answers, m, c);
+  // The answers' covariance across the enrolled photos, jitter on its diagonal (the same estimate as the encoder-copy prior's).
+  const cov = fitTemplatePrior(answers, m, c, jitter).cov;
   const diag = new Float64Array(c);
-  for (let j = 0; j < c; j++) diag[j] = cov[j * c + j] + jitter;
+  for (let j = 0; j < c; j++) diag[j] = cov[j * c + j];
   const L: Float64Array[] = [];
   const chosen: number[] = [], residual: number[] = [];
   const taken = new Uint8Array(c);
@@ -39,7 +46,7 @@ export function designProbes(answers: Float32Array, m: number, c: number, p: num
     const col = new Float64Array(c);
     const s = Math.sqrt(pivot);
     for (let j = 0; j < c; j++) {
-      let v = cov[best * c + j] + (j === best ? jitter : 0);
+      let v = cov[best * c + j];
       for (const l of L) v -= l[best] * l[j];
       col[j] = v / s;
     }
@@ -50,25 +57,6 @@ export function designProbes(answers: Float32Array, m: number, c: number, p: num
     residual.push(pivot);
   }
   return { chosen, residual };
-}
-
-/** The [c, c] covariance, across the m rows, of the c candidates' answers. */
-function answerCovariance(answers: Float32Array, m: number, c: number): Float64Array {
-  const mean = new Float64Array(c);
-  for (let i = 0; i < m; i++) for (let j = 0; j < c; j++) mean[j] += answers[i * c + j] / m;
-  const cov = new Float64Array(c * c);
-  const row = new Float64Array(c);
-  for (let i = 0; i < m; i++) {
-    for (let j = 0; j < c; j++) row[j] = answers[i * c + j] - mean[j];
-    for (let a = 0; a < c; a++) {
-      const ra = row[a];
-      if (ra === 0) continue;
-      const base = a * c;
-      for (let b = a; b < c; b++) cov[base + b] += ra * row[b];
-    }
-  }
-  for (let a = 0; a < c; a++) for (let b = a; b < c; b++) { cov[a * c + b] /= m - 1; cov[b * c + a] = cov[a * c + b]; }
-  return cov;
 }
 
 /** The design's settings, chosen on the attacker's own identities (docs/oracles.md "The probe set's design"). */
@@ -87,5 +75,5 @@ export function designedProbeRows(order: readonly number[], count: number, answe
   if (candidates.length < count) throw new Error(`probe design: ${count} probes asked, but the attacker has only ${candidates.length} photos to choose from`);
   const c = candidates.length, answers = new Float32Array(enrolled.length * c);
   enrolled.forEach((r, i) => candidates.forEach((p, j) => { answers[i * c + j] = answer(p, r); }));
-  return designProbes(answers, enrolled.length, c, count, settings.jitter).chosen.map((j) => candidates[j]);
+  return designFromAnswers(answers, enrolled.length, c, count, settings.jitter).chosen.map((j) => candidates[j]);
 }

@@ -4,7 +4,7 @@
  * answers' covariance has a larger log-determinant than the first candidates in order; bad input is refused.
  */
 import * as assert from 'node:assert/strict';
-import { designedProbeRows, designProbes } from '../../../daemon/attack/oracle/probeDesign';
+import { designedProbeRows, designFromAnswers } from '../../../daemon/attack/oracle/probeDesign';
 import { mulberry32 } from '../../../daemon/data/split';
 
 const rand = mulberry32(11);
@@ -49,7 +49,7 @@ describe('probe design (greedy D-optimal)', () => {
     // Column 39 repeats column 17 exactly: once 17 is chosen it says nothing new.
     const a = new Float32Array(base);
     for (let i = 0; i < m; i++) a[i * c + 39] = a[i * c + 17];
-    const d = designProbes(a, m, c, 8);
+    const d = designFromAnswers(a, m, c, 8);
     assert.ok([17, 39].includes(d.chosen[0]), `the loudest candidate (17, or its copy 39) comes first, got ${d.chosen[0]}`);
     assert.ok(!(d.chosen.includes(17) && d.chosen.includes(39)), `a candidate and its copy both chosen: ${d.chosen}`);
     assert.equal(new Set(d.chosen).size, 8);
@@ -62,18 +62,18 @@ describe('probe design (greedy D-optimal)', () => {
     const a = answersOf(m, c, 12, () => 1);
     const common = answersOf(m, c, 2, () => 1);
     for (let i = 0; i < m; i++) for (let j = 0; j < c; j++) if (j % 6 !== 0) a[i * c + j] = common[i * c + j] + 0.05 * a[i * c + j];
-    const designed = designProbes(a, m, c, p).chosen;
+    const designed = designFromAnswers(a, m, c, p).chosen;
     const first = Array.from({ length: p }, (_, j) => j);
     assert.ok(logDetCov(a, m, c, designed) > logDetCov(a, m, c, first) + 5, `log det designed ${logDetCov(a, m, c, designed).toFixed(2)} vs first ${logDetCov(a, m, c, first).toFixed(2)}`);
   });
 
   it('refuses bad input with the reason', () => {
     const a = answersOf(10, 5, 2, () => 1);
-    assert.throws(() => designProbes(a, 10, 6, 2), /50 answers are not 10 rows of 6/);
-    assert.throws(() => designProbes(a, 10, 5, 6), /cannot choose 6 probes from 5/);
-    assert.throws(() => designProbes(a, 10, 5, 0), /cannot choose 0/);
-    assert.throws(() => designProbes(a.subarray(0, 5), 1, 5, 2), /at least 2 enrolled photos/);
-    assert.throws(() => designProbes(new Float32Array(50), 10, 5, 2, 0), /span fewer than 2 directions/);
+    assert.throws(() => designFromAnswers(a, 10, 6, 2), /50 answers are not 10 rows of 6/);
+    assert.throws(() => designFromAnswers(a, 10, 5, 6), /cannot choose 6 probes from 5/);
+    assert.throws(() => designFromAnswers(a, 10, 5, 0), /cannot choose 0/);
+    assert.throws(() => designFromAnswers(a.subarray(0, 5), 1, 5, 2), /at least 2 enrolled photos/);
+    assert.throws(() => designFromAnswers(new Float32Array(50), 10, 5, 2, 0), /span fewer than 2 directions/);
   });
 });
 
