@@ -8,6 +8,7 @@
  */
 import type { Encoder } from '../encoders/types';
 import { loadEncoder } from '../encoders/load';
+import { defaultCacheDir } from '../data/pipeline';
 import type { StepInfo } from '../nets/latentSearch';
 import type { EngineDecision } from '../ort/engineChoice';
 import { makeFaceCheck } from './faceCheck';
@@ -78,7 +79,7 @@ export interface Inversion {
   /** White box: the engine it ran on, and why. */
   engine?: EngineDecision;
   /** Query search: the start's cosine, the pace it ended with, and the prior's record. */
-  search?: { startCos: Float32Array; pace: PaceDecision; prior?: PriorRecord; forward?: { explained: number; queries: number; seconds: number } };
+  search?: { startCos: Float32Array; pace: PaceDecision; prior?: PriorRecord; forward?: { explained: number; queries: number; seconds: number; cached: boolean } };
   /** With `acceptAt`: per target and threshold, the search queries spent when its best answer first passed it (at the end of that step), or null. */
   firstAccepts?: (number | null)[][];
 }
@@ -141,7 +142,7 @@ async function queries(plan: AttackPlan, model: FaceModel, targets: readonly Flo
       method: s.method as Exclude<SearchMethod, 'none'>, sigma: s.sigma, learningRate: s.learningRate, directions: s.directions, population: s.population,
       ...(s.secant ? { secant: s.secant } : {}),
       seed: h.seed ?? plan.seed, ...(h.minutes !== undefined ? { minutes: h.minutes, startedAt: h.startedAt } : {}), ...guides,
-      ...(detect ? { detect } : {}), signal: h.signal, onStep, log: (m) => h.log('info', m),
+      ...(detect ? { detect } : {}), signal: h.signal, onStep, log: (m) => h.log('info', m), cacheDir: h.cacheDir ?? defaultCacheDir(),
     });
     const record = prior ? { encoderId: prior.id, weight: prior.weight, mapCosine: prior.mapCosine, map: prior.map, mapLambda: prior.mapLambda, evaluations: prior.stats.evaluations, seconds: prior.stats.seconds } : undefined;
     return {

@@ -82,7 +82,8 @@ export function reportQuerySearch(ctx: AttackContext, p: QueryReportInput, res: 
     progress: { step: spent, totalSteps: total, budget: { kind: 'queries', used: spent, limit: total } }, stopReason,
     ...(prior ? { searchSurrogate: prior } : {}), ...(search.forward ? { searchForwardModel: search.forward } : {}),
   });
-  if (search.forward) ctx.log('info', `secant search: forward model fitted on ${search.forward.queries} own queries (not any target's) in ${search.forward.seconds.toFixed(0)} s; it explains ${(100 * search.forward.explained).toFixed(1)} % of the template's held-out variance`);
+  const f = search.forward;
+  if (f) ctx.log('info', `secant search: forward model ${f.cached ? `from the cache (fitted on ${f.queries} own queries in an earlier run; ${f.seconds.toFixed(0)} s now)` : `fitted on ${f.queries} own queries (not any target's) in ${f.seconds.toFixed(0)} s`}; it explains ${(100 * f.explained).toFixed(1)} % of the template's held-out variance`);
   if (search.pace.cut) ctx.log('warn', `query search: ${search.pace.cut}`);
   if (prior) ctx.log('info', `surrogate ${prior.encoderId}: ${prior.evaluations} gradient evaluations in ${prior.seconds.toFixed(0)} s (not queries)`);
   ctx.log('info', `query search: mean cosine to the targets ${mean(search.startCos).toFixed(3)} at the start → ${mean(res.cosine ?? []).toFixed(3)} after ${mean(queries).toFixed(0)} queries per target (the optimiser's own figure)`);

@@ -102,10 +102,12 @@ export const RunManifestSchema = Type.Object({
   })),
   /**
    * search.method "secant": its forward model (daemon/attack/search/forwardModel.ts) — the attacker's own queries it
-   * was fitted on (no target's), the held-out share of the template's variance it explains, and its seconds.
+   * was fitted on (no target's), the held-out share of the template's variance it explains, and its seconds (this run's).
    */
   searchForwardModel: Type.Optional(Type.Object({
     queries: Type.Integer({ minimum: 0 }), explained: Type.Number(), seconds: Type.Number({ minimum: 0 }),
+    /** Taken from the cache of an earlier run with the same face model and encoder (its queries were asked then). */
+    cached: Type.Optional(Type.Boolean()),
   })),
   /** Compute engine of the run (training, search, decoding): the config's request, the choice and why. */
   engine: Type.Optional(Type.Object({

@@ -16,7 +16,8 @@ import { SearchHooks, SearchState } from './searchState';
 import type { SurrogatePrior } from './surrogatePrior';
 import { zerothOrder } from './zerothOrder';
 import type { SearchMethod } from '../../protocol/runConfig';
-import { DRAWS_PER_COMPONENT, FORWARD_MODEL_DEFAULTS, ForwardModel, fitForwardModel } from './forwardModel';
+import { DRAWS_PER_COMPONENT, FORWARD_MODEL_DEFAULTS, ForwardModel, ForwardModelOptions, fitForwardModel } from './forwardModel';
+import { cachedForwardModel } from './forwardModelCache';
 import { SECANT_DEFAULTS, secantSearch } from './secant';
 
 export type { SearchStep } from './searchState';
@@ -39,6 +40,8 @@ export interface QuerySearchOptions extends SearchHooks {
   /** zeroth-order: a surrogate encoder's gradients as prior (no queries). */
   prior?: SurrogatePrior;
   signal?: AbortSignal;
+  /** secant: where its forward model is kept between runs (./forwardModelCache.ts); fitted every time when undefined. */
+  cacheDir?: string;
   /** Says what a long one-off step is doing (the secant search's forward model). */
   log?: (message: string) => void;
 }
@@ -55,7 +58,7 @@ export interface SearchResult {
   /** The per-target budget the search ended with, and why it is below the configured one when it is. */
   pace: PaceDecision;
   /** secant: the forward model's held-out explained variance and the attacker's own queries it took. */
-  forward?: { explained: number; queries: number; seconds: number };
+  forward?: { explained: number; queries: number; seconds: number; cached: boolean };
 }
 
 export async function querySearch(oracle: QueryOracle, model: FaceModel, start: Float32Array, o: QuerySearchOptions): Promise<SearchResult> {
@@ -67,10 +70,18 @@ export async function querySearch(oracle: QueryOracle, model: FaceModel, start: 
   // The secant search's forward model is one-off work: it counts against the minutes, not as a per-query cost.
   const tFit = Date.now();
   let forward: ForwardModel | undefined;
+  let forwardCached = false;
   if (o.method === 'secant') {
     const draws = o.secant?.draws ?? DRAWS_PER_COMPONENT * k;
-    o.log?.(`secant search: fitting its forward model on ${draws} of the attacker's own queries (not any target's)`);
-    forward = await fitForwardModel(model, (z) => oracle.setupTemplates(z), { ...FORWARD_MODEL_DEFAULTS, draws, metricLambda: o.secant?.metricLambda ?? FORWARD_MODEL_DEFAULTS.metricLambda, seed: o.seed ?? 0 });
+    const fit: ForwardModelOptions = { ...FORWARD_MODEL_DEFAULTS, draws, metricLambda: o.secant?.metricLambda ?? FORWARD_MODEL_DEFAULTS.metricLambda, seed: o.seed ?? 0 };
+    const templates = (z: Float32Array) => oracle.setupTemplates(z);
+    if (o.cacheDir === undefined) {
+      o.log?.(`secant search: fitting its forward model on ${draws} of the attacker's own queries (not any target's)`);
+      forward = await fitForwardModel(model, templates, fit);
+    } else {
+      o.log?.(`secant search: its forward model (${draws} of the attacker's own queries, not any target's) from the cache, else fitted now`);
+      ({ forward, cached: forwardCached } = await cachedForwardModel(model, templates, fit, o.cacheDir));
+    }
   }
   const fitSeconds = (Date.now() - tFit) / 1000;
   const pacer = new QueryPacer(oracle.budget, o.minutes !== undefined ? o.minutes * 60 : undefined, Date.now, o.startedAt ?? tFit);
@@ -82,7 +93,7 @@ export async function querySearch(oracle: QueryOracle, model: FaceModel, start: 
   return {
     bestLatents: state.best, bestCos: state.bestCos, startCos, queries: Int32Array.from(oracle.used), failure: oracle.failure.slice(),
     detected: state.detected, aborted, pace: pacer.current,
-    ...(forward ? { forward: { explained: forward.explained, queries: forward.queries, seconds: fitSeconds } } : {}),
+    ...(forward ? { forward: { explained: forward.explained, queries: forward.queries, seconds: fitSeconds, cached: forwardCached } } : {}),
   };
 }
 
