@@ -60,10 +60,10 @@ import { VerifierClient } from '../encoders/verifierClient';
 import { SubjectOracleError } from '../protocol/verifierApi';
 import type { Encoder } from '../encoders/types';
 
-interface Options { design: 'random' | 'dopt'; candidates: number; designRows: number; jitter: number; kernel: boolean; enrolled: number; validate: boolean; master: number; group: number; steps: number; attackerEncoder?: string; service: boolean; attempts?: number; decision: boolean; subjects: number; probes: number; train: number; decimals?: number; queries: number[]; encoder: string; faceModel: string; sigma: number; learningRate: number }
+interface Options { mapLambda: number; design: 'random' | 'dopt'; candidates: number; designRows: number; jitter: number; kernel: boolean; enrolled: number; validate: boolean; master: number; group: number; steps: number; attackerEncoder?: string; service: boolean; attempts?: number; decision: boolean; subjects: number; probes: number; train: number; decimals?: number; queries: number[]; encoder: string; faceModel: string; sigma: number; learningRate: number }
 
 function parse(argv: string[]): Options {
-  const o: Options = { design: 'dopt', candidates: PROBE_DESIGN.candidates, designRows: PROBE_DESIGN.designRows, jitter: PROBE_DESIGN.jitter, kernel: false, enrolled: 1000, validate: false, master: 0, group: 5, steps: 0, service: false, decision: false, subjects: 30, probes: 100, train: 3000, queries: [100, 300, 1000], encoder: 'arcface512-faceplugin', faceModel: path.join('.cache', 'embeddings', 'facemodels', 'pca-1d003e55085f1e36'), sigma: 0.5, learningRate: 0.1 };
+  const o: Options = { mapLambda: 0.1, design: 'dopt', candidates: PROBE_DESIGN.candidates, designRows: PROBE_DESIGN.designRows, jitter: PROBE_DESIGN.jitter, kernel: false, enrolled: 1000, validate: false, master: 0, group: 5, steps: 0, service: false, decision: false, subjects: 30, probes: 100, train: 3000, queries: [100, 300, 1000], encoder: 'arcface512-faceplugin', faceModel: path.join('.cache', 'embeddings', 'facemodels', 'pca-1d003e55085f1e36'), sigma: 0.5, learningRate: 0.1 };
   for (let i = 0; i < argv.length; i += 2) {
     const v = argv[i + 1];
     if (argv[i] === '--decision') { o.decision = true; i--; } else if (argv[i] === '--subjects') o.subjects = Number(v);
@@ -79,6 +79,7 @@ function parse(argv: string[]): Options {
     else if (argv[i] === '--candidates') o.candidates = Number(v);
     else if (argv[i] === '--design-rows') o.designRows = Number(v);
     else if (argv[i] === '--jitter') o.jitter = Number(v);
+    else if (argv[i] === '--map-lambda') o.mapLambda = Number(v);
     else if (argv[i] === '--decimals') o.decimals = Number(v);
     else if (argv[i] === '--attempts') o.attempts = Number(v);
     else if (argv[i] === '--attacker-encoder') o.attackerEncoder = v;
@@ -333,7 +334,7 @@ async function validateStart(o: Options, L: Lfw): Promise<void> {
     const probes = chooseProbes(o, L, shuffled);
     const chosen = new Set(probes), own = shuffled.filter((r) => !chosen.has(r)).slice(0, o.train);
     const fit = await startPairs(o, L, model, probes, own);
-    const map = fitProbeMap(fit.scores, fit.latents, fit.m, probes.length, model.latentDim);
+    const map = fitProbeMap(fit.scores, fit.latents, fit.m, probes.length, model.latentDim, o.mapLambda);
     const targets = subjects.map((r) => Float32Array.from(L.emb(r)));
     const answers = answersTo(o, L, probes), subjScores = new Float32Array(targets.length * o.probes);
     targets.forEach((t, i) => subjScores.set(answers(t), i * o.probes));
