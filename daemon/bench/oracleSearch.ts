@@ -25,7 +25,8 @@
  *   80 / 20 (seeded), face model, probes, map and pool from the 80 %, the 20 %'s first photos as subjects; prints
  *   the first face's type I for the ranked pool and for the ridge start at several caricature scales.
  *   node out/daemon/bench/oracleSearch.js [--decision] [--service] [--attempts N] [--subjects 30] [--probes 100] [--train 3000] [--enrolled 1000] [--decimals 2] [--queries 100,300,1000]
- *   node out/daemon/bench/oracleSearch.js --validate [--kernel] [--subjects 300] [--train 8000] [--design random|dopt] [--candidates 1000] [--design-rows 2000] [--jitter 1e-4]
+ *   node out/daemon/bench/oracleSearch.js --validate [--kernel] [--subjects 300] [--train 8000] [--design random|dopt] [--candidates 1000] [--design-rows 2000] [--jitter 1e-4] [--map-lambda 0.1]
+ *   (--design, --candidates, --design-rows, --jitter and --map-lambda apply to the score search too.)
  *   (--kernel adds kernel-ridge start maps, which lost.)
  *   --validate (with --master): the settings' check on the attacker's side only — its own identities split 80 / 20
  *   (seeded), faces built from the 80 %'s photos and identities, and the 20 % (first photo each) no 80 % photo
@@ -280,7 +281,7 @@ function answersTo(o: Options, L: Lfw, probes: readonly number[]): (t: Float32Ar
 /** The ridge map from probe answers to the face model's latent, fitted on the attacker's own enrolled photos `own`. */
 async function fitStartMap(o: Options, L: Lfw, model: PcaFaceModel, probes: readonly number[], own: readonly number[]) {
   const fit = await startPairs(o, L, model, probes, own);
-  return fitProbeMap(fit.scores, fit.latents, own.length, probes.length, model.latentDim);
+  return fitProbeMap(fit.scores, fit.latents, own.length, probes.length, model.latentDim, o.mapLambda);
 }
 
 /** The own enrolled photos' answers to the probes [m, P] and their latents [m, K]: what a start map is fitted on. */
