@@ -371,8 +371,8 @@ async function scoreSubjects(c: SubjectScoring): Promise<void> {
 
 interface ReportParts {
   run: OpenedRun; attacked: Awaited<ReturnType<typeof getEmbeddings>>; attackedId: string;
-  /** The attacked encoder's all-pair scores, computed once for its thresholds (undefined: computed again). */
-  attackedPairs: AllPairScores | undefined; items: ReconstructionIndex['items'];
+  /** The attacked encoder's all-pair scores: its thresholds' and the score distribution's. */
+  attackedPairs: AllPairScores; items: ReconstructionIndex['items'];
   recons: Uint8Array[]; originals: (Uint8Array | undefined)[]; size: number; frame: AlignmentSpec; points: number[];
   thresholds: EncoderThresholds[]; rows: ScoreRow[]; attackedCos: Map<string, { cosine: number | null; failure?: string }[]>;
   nearestRels: string[]; roles: AttackRoles; evalIds: string[]; protocolInfo: ReturnType<typeof describeProtocols>;
@@ -541,15 +541,14 @@ export async function evaluateRun(runDir: string, ctx: AttackContext, opts: Eval
   const rows: ScoreRow[] = [];
   const thresholds: EncoderThresholds[] = [];
   const attackedCos = new Map<string, { cosine: number | null; failure?: string }[]>();
-  let attackedPairs: AllPairScores | undefined;
+  const attackedPairs = allPairScores(attacked, run.split.test);
   for (const [k, encId] of evalIds.entries()) {
     throwIfCancelled(ctx);
     ctx.progress(k, evalIds.length, {}, `scoring with ${encId}`);
     const role = roleOf(encId, roles);
     const gallerySet = encId === attackedId ? attacked : await getEmbeddings(testDs, encId, dataOpts);
     const gallery: Gallery = gallerySet;
-    const pairs = allPairScores(gallery, run.split.test);
-    if (encId === attackedId) attackedPairs = pairs;
+    const pairs = encId === attackedId ? attackedPairs : allPairScores(gallery, run.split.test);
     const thr = encoderThresholds(encId, gallery, run.split.test, points, pairs);
     const fixed = thr.points.map((p) => p.threshold);
     let thrB: Float64Array[] | null = null;
