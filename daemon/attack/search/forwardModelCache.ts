@@ -23,9 +23,13 @@ const FORMAT = 1;
 
 interface Header { format: number; k: number; dim: number; explained: number; queries: number }
 
-/** The forward model from `cacheDir` when one with this fingerprint was fitted before, else fitted and kept there. */
+/**
+ * The forward model from `cacheDir` when one with this fingerprint was fitted before, else fitted and kept there;
+ * without a `cacheDir`, fitted (no fingerprint queries, nothing kept).
+ */
 export async function cachedForwardModel(model: FaceModel, templates: (latents: Float32Array) => Promise<Float32Array>, o: ForwardModelOptions,
-  cacheDir: string): Promise<{ forward: ForwardModel; cached: boolean }> {
+  cacheDir: string | undefined): Promise<{ forward: ForwardModel; cached: boolean }> {
+  if (cacheDir === undefined) return { forward: await fitForwardModel(model, templates, o), cached: false };
   const file = path.join(cacheDir, 'forward', `${await fingerprint(model, templates, o)}.bin`);
   const kept = readKept(file, model.latentDim);
   if (kept) return { forward: kept, cached: true };

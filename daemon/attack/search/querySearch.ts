@@ -16,7 +16,7 @@ import { SearchHooks, SearchState } from './searchState';
 import type { SurrogatePrior } from './surrogatePrior';
 import { zerothOrder } from './zerothOrder';
 import type { SearchMethod } from '../../protocol/runConfig';
-import { DRAWS_PER_COMPONENT, FORWARD_MODEL_DEFAULTS, ForwardModel, ForwardModelOptions, fitForwardModel } from './forwardModel';
+import { DRAWS_PER_COMPONENT, FORWARD_MODEL_DEFAULTS, ForwardModel, ForwardModelOptions } from './forwardModel';
 import { cachedForwardModel } from './forwardModelCache';
 import { SECANT_DEFAULTS, secantSearch } from './secant';
 
@@ -74,14 +74,8 @@ export async function querySearch(oracle: QueryOracle, model: FaceModel, start: 
   if (o.method === 'secant') {
     const draws = o.secant?.draws ?? DRAWS_PER_COMPONENT * k;
     const fit: ForwardModelOptions = { ...FORWARD_MODEL_DEFAULTS, draws, metricLambda: o.secant?.metricLambda ?? FORWARD_MODEL_DEFAULTS.metricLambda, seed: o.seed ?? 0 };
-    const templates = (z: Float32Array) => oracle.setupTemplates(z);
-    if (o.cacheDir === undefined) {
-      o.log?.(`secant search: fitting its forward model on ${draws} of the attacker's own queries (not any target's)`);
-      forward = await fitForwardModel(model, templates, fit);
-    } else {
-      o.log?.(`secant search: its forward model (${draws} of the attacker's own queries, not any target's) from the cache, else fitted now`);
-      ({ forward, cached: forwardCached } = await cachedForwardModel(model, templates, fit, o.cacheDir));
-    }
+    o.log?.(`secant search: its forward model on ${draws} of the attacker's own queries (not any target's)${o.cacheDir === undefined ? '' : ', from the cache when an earlier run fitted it'}`);
+    ({ forward, cached: forwardCached } = await cachedForwardModel(model, (z) => oracle.setupTemplates(z), fit, o.cacheDir));
   }
   const fitSeconds = (Date.now() - tFit) / 1000;
   const pacer = new QueryPacer(oracle.budget, o.minutes !== undefined ? o.minutes * 60 : undefined, Date.now, o.startedAt ?? tFit);
