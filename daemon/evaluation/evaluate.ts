@@ -45,7 +45,8 @@ import { meanImage, nearestRows } from './baselines';
 import { renderGrid } from './grid';
 import { psnr, ssim } from './imageQuality';
 import { meanFaceGeometry } from './meanGeometry';
-import { AlignedOrFailure, detectIndependent, directCrop, embedCrops, independentCost, IndependentCost, INDEPENDENT_CANVAS_FACTOR, INDEPENDENT_CANVAS_FILL, redetect, redetectedCrops, Redetected } from './protocols';
+import { AlignedOrFailure, detectIndependent, directCrop, embedCrops, INDEPENDENT_CANVAS_FACTOR, INDEPENDENT_CANVAS_FILL, redetect, redetectedCrops, Redetected } from './protocols';
+import { independentOverBudget } from './independentBudget';
 import { reportMarkdown } from './reportMarkdown';
 import { Gallery, successAttackRates } from './sar';
 import { encoderThresholds } from './thresholds';
@@ -66,16 +67,10 @@ export interface EvaluateOptions extends DataApiOptions {
   bootstrapResamples?: number;
   /**
    * When the run's wall-clock budget ends (Date.now() units): the `independent` protocol, whose detector costs
-   * the most, is scored only when its detections fit before it, less SCORING_RESERVE_SECONDS.
+   * the most, is scored only when its detections and its scoring fit before it (independentBudget.ts).
    */
   deadline?: number;
 }
-
-/**
- * Seconds kept after the detections for scoring with each encoder, the bootstrap and the report (measured: about
- * 70 s on the main job's first run, quiet 2-core machine, two scoring encoders).
- */
-export const SCORING_RESERVE_SECONDS = 75;
 
 /**
  * Resamples of the identity bootstrap. 1000 keeps the Monte-Carlo error of a 95 % percentile bound near
@@ -202,33 +197,12 @@ function chooseProtocols(independent: boolean, roles: AttackRoles, ctx: AttackCo
   return [...PROTOCOLS];
 }
 
-/**
- * The protocols this evaluation scores: chooseProtocols's, less `independent` when a run's deadline leaves
- * too little time for the detections its cache lacks (`notScored` then says so, with the numbers).
- */
-async function scoredProtocols(subjects: readonly SubjectImages[], size: number, roles: AttackRoles, ctx: AttackContext, opts: EvaluateOptions): Promise<{ protocols: Protocol[]; notScored?: string }> {
-  const chosen = chooseProtocols(opts.independent ?? true, roles, ctx);
-  if (opts.deadline === undefined || !chosen.includes('independent')) return { protocols: chosen };
-  const analyzer = await FaceApiAnalyzer.load();
-  let cost: IndependentCost;
-  try {
-    cost = await independentCost(analyzer, subjects.flatMap((s) => s.images), size, detectionCache(opts), opts.deadline - SCORING_RESERVE_SECONDS * 1000);
-  } finally {
-    analyzer.dispose();
-  }
-  if (cost.fits) return { protocols: chosen };
-  const notScored = `the run's time budget: ${cost.uncached} of its ${cost.images} images are not in the detection cache, ≈ ${(cost.needSeconds / 60).toFixed(1)} min ` +
-    `at ${cost.secondsPerImage.toFixed(2)} s each on this machine, ${Math.max(0, cost.leftSeconds / 60).toFixed(1)} min left; "faceinv evaluate RUN_DIR" scores it without a budget, and the detections made so far are kept`;
-  ctx.log('warn', `the "independent" protocol is not scored: ${notScored}`);
-  return { protocols: chosen.filter((p) => p !== 'independent'), notScored };
-}
-
 function detectionCache(opts: EvaluateOptions): DetectionCache {
   return new DetectionCache(path.resolve(opts.cacheDir ?? defaultCacheDir()), FACEAPI_DETECTOR_ID);
 }
 
-/** Per `<subject>/<protocol>` with a detector, the face each image shows to it (or why none); the independent detector's answers are cached by content. */
-async function detectAll(subjects: readonly SubjectImages[], size: number, protocols: readonly Protocol[], ctx: AttackContext, opts: EvaluateOptions): Promise<Map<string, Redetected[]>> {
+/** Per `<subject>/redetect`, the face the project's detector finds in each image (or why none). */
+async function detectRedetect(subjects: readonly SubjectImages[], size: number, ctx: AttackContext): Promise<Map<string, Redetected[]>> {
   const found = new Map<string, Redetected[]>();
   const total = subjects.reduce((a, s) => a + s.images.length, 0);
   ctx.log('info', `detecting faces in ${total} images (reconstructions, baselines, real crops) with ${PIPELINE_DETECTOR_ID}`);
@@ -238,19 +212,34 @@ async function detectAll(subjects: readonly SubjectImages[], size: number, proto
   } finally {
     await analyzer.dispose();
   }
-  if (!protocols.includes('independent')) return found;
-  ctx.log('info', `detecting the same ${total} images with ${FACEAPI_DETECTOR_ID} on a grey canvas ${INDEPENDENT_CANVAS_FACTOR}× the crop`);
+  return found;
+}
+
+/**
+ * Adds `<subject>/independent` to `found` — face-api's face in each image's grey canvas, cached by content —
+ * when the run's deadline (if any) leaves room for the detections the cache lacks and for scoring them at
+ * `scoringSeconds` (measured on this machine by the protocols already scored); otherwise why not.
+ */
+async function detectIndependentInBudget(subjects: readonly SubjectImages[], size: number, found: Map<string, Redetected[]>, scoringSeconds: number, ctx: AttackContext, opts: EvaluateOptions): Promise<{ notScored?: string }> {
   const cache = detectionCache(opts);
-  const independent = await FaceApiAnalyzer.load();
+  const analyzer = await FaceApiAnalyzer.load();
   try {
+    if (opts.deadline !== undefined) {
+      const notScored = await independentOverBudget(analyzer, subjects.flatMap((s) => s.images), size, cache, opts.deadline, scoringSeconds);
+      if (notScored) {
+        ctx.log('warn', `the "independent" protocol is not scored: ${notScored}`);
+        return { notScored };
+      }
+    }
+    ctx.log('info', `detecting the same images with ${FACEAPI_DETECTOR_ID} on a grey canvas ${INDEPENDENT_CANVAS_FACTOR}× the crop`);
     for (const s of subjects) {
       throwIfCancelled(ctx);
-      found.set(`${s.subject}/independent`, await detectIndependent(independent, s.images, size, s.images.map((_, i) => `${s.subject} ${i}`), INDEPENDENT_CANVAS_FACTOR, cache));
+      found.set(`${s.subject}/independent`, await detectIndependent(analyzer, s.images, size, s.images.map((_, i) => `${s.subject} ${i}`), INDEPENDENT_CANVAS_FACTOR, cache));
     }
+    return {};
   } finally {
-    independent.dispose();
+    analyzer.dispose();
   }
-  return found;
 }
 
 /** What each protocol's detector was, whether the attack used it, and how many faces it missed per subject. */
@@ -312,12 +301,42 @@ async function readReconstructions(run: OpenedRun, attacked: Awaited<ReturnType<
   return { items, recons, size, frame, originals };
 }
 
+/** One scoring encoder's gallery (the test photos' templates) and thresholds, kept for both scoring passes. */
+interface EncoderScorer {
+  encId: string; role: ScoringRole; gallery: Gallery; thresholds: EncoderThresholds;
+  /** The thresholds at each operating point, and per bootstrap resample (null: no bootstrap). */
+  fixed: number[]; thrB: Float64Array[] | null;
+}
+
+async function encoderScorer(encId: string, role: ScoringRole, attacked: { id: string; set: EmbeddingSet; pairs: AllPairScores }, test: readonly string[], testDs: ImageDataset, points: number[],
+  resamples: ReturnType<typeof resampleIdentities> | null, dataOpts: DataApiOptions): Promise<EncoderScorer> {
+  const isAttacked = encId === attacked.id;
+  const gallery: Gallery = isAttacked ? attacked.set : await getEmbeddings(testDs, encId, dataOpts);
+  const thr = encoderThresholds(encId, gallery, test, points, isAttacked ? attacked.pairs : allPairScores(gallery, test));
+  let thrB: Float64Array[] | null = null;
+  if (resamples) {
+    thrB = resampledThresholds(impostorScores(gallery, resamples, 4 * Math.max(...points)), resamples, points);
+    thr.points.forEach((p, j) => {
+      const ci = percentileInterval(Float64Array.from(thrB as Float64Array[], (t) => t[j]));
+      if (ci) p.bootstrapCi = ci;
+    });
+  }
+  return { encId, role, gallery, thresholds: thr, fixed: thr.points.map((p) => p.threshold), thrB };
+}
+
+/** The log's line for one encoder's attack row under one protocol. */
+function logAttackRow(rows: readonly ScoreRow[], encId: string, role: ScoringRole, protocol: Protocol, points: number[], ctx: AttackContext): void {
+  const a = rows.find((r) => r.subject === 'attack' && r.protocol === protocol && r.encoderId === encId);
+  if (!a) return;
+  ctx.log('info', `${encId} (${role}), ${protocol}: type I ${points.map((p, i) => `@${p} ${pct(a.typeI[i].rate)}`).join(' ')}; type II per identity @1e-3 ${pct(a.typeII.perIdentity[points.indexOf(1e-3)] ?? null)}`);
+}
+
 interface SubjectScoring {
   encId: string; role: ScoringRole; attackedId: string; gallery: Gallery; fixed: number[]; points: number[];
   thrB: Float64Array[] | null; resamples: ReturnType<typeof resampleIdentities> | null; bootIdentity: Map<string, number> | null;
   realismId: string | null; realismEmb: Map<Subject, (Float32Array | null)[]>;
   rows: ScoreRow[]; attackedCos: Map<string, { cosine: number | null; failure?: string }[]>;
-  subjects: SubjectImages[]; protocols: Protocol[]; found: Awaited<ReturnType<typeof detectAll>>;
+  subjects: SubjectImages[]; protocols: Protocol[]; found: Map<string, Redetected[]>;
   items: ReconstructionIndex['items']; frame: AlignmentSpec; meanGeometry: ReturnType<typeof meanFaceGeometry>; ctx: AttackContext;
 }
 
@@ -524,13 +543,8 @@ export async function evaluateRun(runDir: string, ctx: AttackContext, opts: Eval
 
   const { subjects, nearestRels, meanGeometry } = await baselineSubjects(items, recons, targets, frame, attackedId, testDs, trainDs, dataOpts, ctx);
 
-  const { protocols, notScored } = await scoredProtocols(subjects, size, roles, ctx, opts);
-  const found = await detectAll(subjects, size, protocols, ctx, opts);
-  const protocolInfo = describeProtocols(protocols, roles, found, notScored);
-  for (const p of protocolInfo) {
-    const n = p.notFound.attack ?? 0;
-    if (n) ctx.log('warn', `${n} of ${recons.length} reconstructions have no face for ${p.detector} ("${p.protocol}"): they count as failed attacks`);
-  }
+  const chosen = chooseProtocols(opts.independent ?? true, roles, ctx);
+  const found = await detectRedetect(subjects, size, ctx);
 
   const B = opts.bootstrapResamples ?? BOOTSTRAP_RESAMPLES;
   const resamples = B > 0 ? resampleIdentities([...run.split.test].sort(), B, (run.config.split.seed ^ 0xb0075) >>> 0) : null;
@@ -542,30 +556,43 @@ export async function evaluateRun(runDir: string, ctx: AttackContext, opts: Eval
   const thresholds: EncoderThresholds[] = [];
   const attackedCos = new Map<string, { cosine: number | null; failure?: string }[]>();
   const attackedPairs = allPairScores(attacked, run.split.test);
+  const shared = { attackedId, points, resamples, bootIdentity, realismId, realismEmb, rows, attackedCos, subjects, found, items, frame, meanGeometry, ctx };
+  // `direct` and `redetect` first, every encoder; their measured time is what `independent` would cost to score.
+  const first = chosen.filter((p) => p !== 'independent');
+  const scorers: EncoderScorer[] = [];
+  let scoringMs = 0;
   for (const [k, encId] of evalIds.entries()) {
     throwIfCancelled(ctx);
     ctx.progress(k, evalIds.length, {}, `scoring with ${encId}`);
-    const role = roleOf(encId, roles);
-    const gallerySet = encId === attackedId ? attacked : await getEmbeddings(testDs, encId, dataOpts);
-    const gallery: Gallery = gallerySet;
-    const pairs = encId === attackedId ? attackedPairs : allPairScores(gallery, run.split.test);
-    const thr = encoderThresholds(encId, gallery, run.split.test, points, pairs);
-    const fixed = thr.points.map((p) => p.threshold);
-    let thrB: Float64Array[] | null = null;
-    if (resamples) {
-      thrB = resampledThresholds(impostorScores(gallery, resamples, 4 * Math.max(...points)), resamples, points);
-      thr.points.forEach((p, j) => {
-        const ci = percentileInterval(Float64Array.from(thrB as Float64Array[], (t) => t[j]));
-        if (ci) p.bootstrapCi = ci;
-      });
-    }
-    thresholds.push(thr);
-    await scoreSubjects({ encId, role, attackedId, gallery, fixed, points, thrB, resamples, bootIdentity, realismId, realismEmb, rows, attackedCos, subjects, protocols, found, items, frame, meanGeometry, ctx });
-    const a = rows.find((r) => r.subject === 'attack' && r.protocol === protocols[protocols.length - 1] && r.encoderId === encId) as ScoreRow;
-    ctx.log('info', `${encId} (${role}), ${a.protocol}: type I ${points.map((p, i) => `@${p} ${pct(a.typeI[i].rate)}`).join(' ')}; type II per identity @1e-3 ${pct(a.typeII.perIdentity[points.indexOf(1e-3)] ?? null)}`);
+    const scorer = await encoderScorer(encId, roleOf(encId, roles), { id: attackedId, set: attacked, pairs: attackedPairs }, run.split.test, testDs, points, resamples, dataOpts);
+    thresholds.push(scorer.thresholds);
+    scorers.push(scorer);
+    const t0 = Date.now();
+    await scoreSubjects({ ...shared, ...scorer, protocols: first });
+    scoringMs += Date.now() - t0;
+    logAttackRow(rows, encId, scorer.role, 'redetect', points, ctx);
   }
+  // Realism reads `direct` alone: done before `independent`, whose budget it then does not need to cover.
   if (realismId) ctx.log('info', `realism: Fréchet distances in ${realismId}'s feature space`);
   const realism = realismId ? realismOf(realismId, realismEmb, items.map((it) => (it.source as string).split('/')[0]), resamples, REALISM_RESAMPLES) : undefined;
+  let notScored: string | undefined;
+  if (chosen.includes('independent')) {
+    notScored = (await detectIndependentInBudget(subjects, size, found, scoringMs / 1000 / first.length, ctx, opts)).notScored;
+    for (const scorer of notScored ? [] : scorers) {
+      throwIfCancelled(ctx);
+      await scoreSubjects({ ...shared, ...scorer, protocols: ['independent'] });
+      logAttackRow(rows, scorer.encId, scorer.role, 'independent', points, ctx);
+    }
+  }
+  const protocols = notScored ? first : chosen;
+  // Rows in the report's order (encoder, then protocol), whichever pass scored them.
+  const order = (r: ScoreRow) => evalIds.indexOf(r.encoderId) * PROTOCOLS.length + PROTOCOLS.indexOf(r.protocol);
+  rows.sort((x, y) => order(x) - order(y));
+  const protocolInfo = describeProtocols(protocols, roles, found, notScored);
+  for (const p of protocolInfo) {
+    const n = p.notFound.attack ?? 0;
+    if (n) ctx.log('warn', `${n} of ${recons.length} reconstructions have no face for ${p.detector} ("${p.protocol}"): they count as failed attacks`);
+  }
 
   const { report, reportItems } = buildReport({ run, attacked, attackedId, attackedPairs, items, recons, originals, size, frame, points, thresholds, rows, attackedCos, nearestRels, roles, evalIds, protocolInfo, resamples, realism });
   await writeEvaluation(run, report, reportItems, subjects[1], originals, recons, size);

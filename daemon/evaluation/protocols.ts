@@ -112,10 +112,10 @@ async function detectOnce(analyzer: Pick<FaceApiAnalyzer, 'analyse'>, canvas: Rg
 }
 
 /** What the independent detections of a set of crops will cost before a deadline, measured on the first few. */
-export interface IndependentCost { images: number; uncached: number; secondsPerImage: number; needSeconds: number; leftSeconds: number; fits: boolean }
+export interface IndependentCost { images: number; uncached: number; secondsPerImage: number; needSeconds: number; leftSeconds: number }
 
 /**
- * Whether the independent detections of `crops` fit before `until` (Date.now() units): the uncached ones
+ * What the independent detections of `crops` need, and the seconds left before `until` (Date.now() units): the uncached ones
  * are counted, a few of them detected (into the cache, so nothing measured is lost) to time the detector on
  * this machine — after one untimed, whose first run costs more — and the rest estimated from that rate.
  */
@@ -133,7 +133,7 @@ export async function independentCost(analyzer: Pick<FaceApiAnalyzer, 'analyse'>
   }
   const needSeconds = secondsPerImage * (uncached.length - warm - timed.length);
   const leftSeconds = (until - Date.now()) / 1000;
-  return { images: crops.length, uncached: uncached.length, secondsPerImage, needSeconds, leftSeconds, fits: needSeconds <= Math.max(0, leftSeconds) };
+  return { images: crops.length, uncached: uncached.length, secondsPerImage, needSeconds, leftSeconds };
 }
 
 /** `redetect` and `independent`, second half: the aligned crop of each found face for one encoder's template. */

@@ -1,7 +1,7 @@
 /**
  * The evaluation's detection cache (daemon/evaluation/detectionCache.ts) and the time check of the
  * `independent` protocol (protocols.ts independentCost): a split's real crops and baselines are detected once,
- * and a run's evaluation scores the protocol only when what the cache lacks fits before its deadline.
+ * and a run's evaluation scores the protocol only when what the cache lacks, and scoring it, fit before its deadline
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -11,6 +11,7 @@ import { FaceDataError } from '../../../daemon/data/errors';
 import type { RgbImage } from '../../../daemon/data/image';
 import { DetectionCache } from '../../../daemon/evaluation/detectionCache';
 import { detectIndependent, independentCost } from '../../../daemon/evaluation/protocols';
+import { independentOverBudget, WRITE_RESERVE_SECONDS } from '../../../daemon/evaluation/independentBudget';
 
 const S = 16;
 const crop = (v: number) => new Uint8Array(S * S * 3).fill(v);
@@ -65,7 +66,7 @@ describe('evaluation: the detection cache and the independent protocol\'s time c
     assert.equal(fs.existsSync(path.join(dir, 'detections', 'stub-v1.jsonl')), false);
   });
 
-  it('independentCost: times a few uncached images (keeping their answers), estimates the rest, and says whether it fits', async () => {
+  it('independentCost: times a few uncached images (keeping their answers), estimates the rest, and the time left', async () => {
     const crops = Array.from({ length: 12 }, (_, i) => crop(110 + i));
     const cache = new DetectionCache(dir, 'stub');
     await detectIndependent(stubDetector(), crops.slice(0, 2), S, ['x', 'y'], 4, cache);
@@ -76,12 +77,22 @@ describe('evaluation: the detection cache and the independent protocol\'s time c
     assert.equal(slow.calls.length, 4, 'an untimed warm-up probe, then three timed');
     assert.ok(tight.secondsPerImage >= 0.035 && tight.secondsPerImage < 1, `${tight.secondsPerImage}`);
     assert.ok(Math.abs(tight.needSeconds - 6 * tight.secondsPerImage) < 1e-9);
-    assert.equal(tight.fits, false);
+    assert.ok(tight.needSeconds > tight.leftSeconds);
     const roomy = await independentCost(stubDetector(40), crops, S, cache, Date.now() + 60_000, 3);
     assert.equal(roomy.uncached, 6, 'the probes were cached');
-    assert.equal(roomy.fits, true);
+    assert.ok(roomy.needSeconds < roomy.leftSeconds);
     const none = await independentCost(stubDetector(), crops.slice(0, 5), S, cache, Date.now() - 1000, 3);
     assert.equal(none.uncached, 0);
-    assert.equal(none.fits, true, 'nothing left to detect fits any deadline');
+    assert.equal(none.needSeconds, 0, 'nothing left to detect');
+  });
+
+  it('independentOverBudget: the measured scoring time counts as much as the detections — all cached still does not fit when scoring it would overrun', async () => {
+    const crops = Array.from({ length: 6 }, (_, i) => crop(120 + i));
+    const cache = new DetectionCache(dir, 'stub');
+    await detectIndependent(stubDetector(), crops, S, crops.map((_, i) => `c${i}`), 4, cache);
+    const deadline = Date.now() + (WRITE_RESERVE_SECONDS + 60) * 1000;
+    assert.equal(await independentOverBudget(stubDetector(), crops, S, cache, deadline, 30), undefined, 'cached, 30 s of scoring in 60 s: fits');
+    const why = await independentOverBudget(stubDetector(), crops, S, cache, deadline, 90);
+    assert.match(why ?? '', /0 of its 6 images are not in the detection cache.*scoring them ≈ 1\.5 min .*1\.2 min of the budget left.*faceinv evaluate/);
   });
 });
