@@ -69,18 +69,19 @@ export function nearestRowsInModel(z: Float32Array, rows: number, bank: DetailBa
 }
 
 /**
- * One reconstruction's residual [S, S, 3] (values in [−1, 1]) from its PCA rendering `base` ([S,S,3] in [0,1]),
- * candidate renderings `renders` and residuals `residuals` ([m, S, S, 3] each).
+ * One reconstruction's residual [S, S, 3] (values in [−1, 1]) from its PCA rendering `base` ([S,S,3] in [0,1]):
+ * the candidates are rows `candidates` of `renders` and `residuals` ([n, S, S, 3] each, shared by a group of
+ * faces, so nothing is copied per face).
  */
-export function quiltResidual(base: Float32Array, renders: Float32Array, residuals: Float32Array, m: number, size: number, o: QuiltOptions = DEFAULT_QUILT): Float32Array {
+export function quiltResidual(base: Float32Array, renders: Float32Array, residuals: Float32Array, candidates: readonly number[], size: number, o: QuiltOptions = DEFAULT_QUILT): Float32Array {
   const S = size, P = o.patch, plane = S * S * 3;
   const acc = new Float32Array(plane), cnt = new Float32Array(S * S);
   const starts: number[] = [];
   for (let s = 0; s + P <= S; s += o.stride) starts.push(s);
   if (starts[starts.length - 1] !== S - P) starts.push(S - P);
   for (const y0 of starts) for (const x0 of starts) {
-    let best = 0, bestCost = Infinity;
-    for (let j = 0; j < m; j++) {
+    let best = candidates[0], bestCost = Infinity;
+    for (const j of candidates) {
       let low = 0, seam = 0;
       for (let y = y0; y < y0 + P; y++) for (let x = x0; x < x0 + P; x++) {
         const p = y * S + x, c = cnt[p];
@@ -139,9 +140,7 @@ export async function finishFaces(model: PcaFaceModel, bank: DetailBank, z: Floa
       const r = first + g;
       const face = Float32Array.from(faces.subarray(r * plane, (r + 1) * plane), (v) => v / 255);
       if (detail) {
-        const renders = new Float32Array(nb.length * plane), residuals = new Float32Array(nb.length * plane);
-        nb.forEach((j, i) => { const row = detail.row.get(j) as number; renders.set(detail.renders.subarray(row * plane, (row + 1) * plane), i * plane); residuals.set(detail.residuals.subarray(row * plane, (row + 1) * plane), i * plane); });
-        const res = quiltResidual(face, renders, residuals, nb.length, S, quilt);
+        const res = quiltResidual(face, detail.renders, detail.residuals, nb.map((j) => detail.row.get(j) as number), S, quilt);
         for (let q = 0; q < plane; q++) face[q] += f.detail * res[q];
       }
       if (f.contrast) matchSpread(face, nb.map((j) => bank.crops.subarray(j * plane, (j + 1) * plane)));

@@ -46,9 +46,11 @@ describe('attack/faceModel/detail: the final faces borrow from the nearest attac
         residuals[plane + 3 * p + c] = -0.1;
       }
     }
-    const res = quiltResidual(base, renders, residuals, 2, size, { patch: P, stride: P, overlapWeight: 0 });
+    const res = quiltResidual(base, renders, residuals, [0, 1], size, { patch: P, stride: P, overlapWeight: 0 });
     assert.ok(Math.abs(res[0] - 0.1) < 1e-6, 'left from candidate 0');
     assert.ok(Math.abs(res[3 * (size - 1)] + 0.1) < 1e-6, 'right from candidate 1');
+    const only1 = quiltResidual(base, renders, residuals, [1], size, { patch: P, stride: P, overlapWeight: 0 });
+    assert.ok(only1.every((v) => Math.abs(v + 0.1) < 1e-6), 'only the rows named are candidates');
   });
 
   it('a spread is matched per channel, about the face\'s own mean', () => {
