@@ -19,10 +19,11 @@ import { resolveDatasetPath } from '../config/datasetPath';
 import { openImageDataset, subsetByIdentity, type ImageDataset } from '../data/dataset';
 import { getAlignedCrops, getEmbeddings, DataApiOptions, EmbeddingSet } from '../data/embeddingCache';
 import { encoderTarget } from '../data/encoderTarget';
-import { FaceAnalyzer } from '../data/faceAnalysis';
+import { FACE_ANALYSIS_VERSION, FaceAnalyzer } from '../data/faceAnalysis';
 import { decodeImage } from '../data/image';
 import { defaultCacheDir, runFacePipeline } from '../data/pipeline';
 import { DetectionCache } from './detectionCache';
+import { CropEmbeddingCache } from './cropEmbeddingCache';
 import { IdentitySplit, parseSplit, seededShuffle } from '../data/split';
 import { isTemplateName, type AlignmentSpec } from '../data/templates';
 import { loadEncoderById } from '../encoders/load';
@@ -197,18 +198,24 @@ function chooseProtocols(independent: boolean, roles: AttackRoles, ctx: AttackCo
   return [...PROTOCOLS];
 }
 
+function cacheDirOf(opts: EvaluateOptions): string {
+  return path.resolve(opts.cacheDir ?? defaultCacheDir());
+}
+
 function detectionCache(opts: EvaluateOptions): DetectionCache {
-  return new DetectionCache(path.resolve(opts.cacheDir ?? defaultCacheDir()), FACEAPI_DETECTOR_ID);
+  return new DetectionCache(cacheDirOf(opts), FACEAPI_DETECTOR_ID);
 }
 
 /** Per `<subject>/redetect`, the face the project's detector finds in each image (or why none). */
-async function detectRedetect(subjects: readonly SubjectImages[], size: number, ctx: AttackContext): Promise<Map<string, Redetected[]>> {
+async function detectRedetect(subjects: readonly SubjectImages[], size: number, ctx: AttackContext, opts: EvaluateOptions): Promise<Map<string, Redetected[]>> {
   const found = new Map<string, Redetected[]>();
+  // The pipeline's detector answers by its face-analysis version: a change to it makes new answers.
+  const cache = new DetectionCache(cacheDirOf(opts), `${PIPELINE_DETECTOR_ID}-fa${FACE_ANALYSIS_VERSION}`);
   const total = subjects.reduce((a, s) => a + s.images.length, 0);
   ctx.log('info', `detecting faces in ${total} images (reconstructions, baselines, real crops) with ${PIPELINE_DETECTOR_ID}`);
   const analyzer = await FaceAnalyzer.load();
   try {
-    for (const s of subjects) found.set(`${s.subject}/redetect`, await redetect(analyzer, s.images, size, s.images.map((_, i) => `${s.subject} ${i}`)));
+    for (const s of subjects) found.set(`${s.subject}/redetect`, await redetect(analyzer, s.images, size, s.images.map((_, i) => `${s.subject} ${i}`), cache));
   } finally {
     await analyzer.dispose();
   }
@@ -338,12 +345,16 @@ interface SubjectScoring {
   rows: ScoreRow[]; attackedCos: Map<string, { cosine: number | null; failure?: string }[]>;
   subjects: SubjectImages[]; protocols: Protocol[]; found: Map<string, Redetected[]>;
   items: ReconstructionIndex['items']; frame: AlignmentSpec; meanGeometry: ReturnType<typeof meanFaceGeometry>; ctx: AttackContext;
+  /** Where the templates of the baselines' and real crops' aligned crops are kept (cropEmbeddingCache.ts). */
+  cacheDir: string;
 }
 
 /** Every subject under every protocol, embedded by one encoder and scored against its gallery (rows, bootstrap, realism features). */
 async function scoreSubjects(c: SubjectScoring): Promise<void> {
   const { encId, role, attackedId, gallery, fixed, points, thrB, resamples, bootIdentity, realismId, realismEmb, rows, attackedCos, subjects, protocols, found, items, frame, meanGeometry, ctx } = c;
-  const spec = encoderTarget(encId, { workspaceDir: ctx.workspaceDir }).alignment;
+  const target = encoderTarget(encId, { workspaceDir: ctx.workspaceDir });
+  const spec = target.alignment;
+  const cache = CropEmbeddingCache.open(c.cacheDir, target);
   const row = new Map(gallery.rels.map((r, i) => [r, i]));
   const encoder = await loadEncoderById(encId, { workspaceDir: ctx.workspaceDir });
   try {
@@ -352,7 +363,8 @@ async function scoreSubjects(c: SubjectScoring): Promise<void> {
         const crops: AlignedOrFailure[] = protocol === 'direct'
           ? s.images.map((img) => ({ crop: directCrop(img, frame, spec, meanGeometry) }))
           : redetectedCrops(found.get(`${s.subject}/${protocol}`) as Redetected[], spec);
-        const embedded = await embedCrops(encoder, crops, spec);
+        // The reconstructions are new in every run: only the baselines' and real crops' templates are kept.
+        const embedded = await embedCrops(encoder, crops, spec, s.subject === 'attack' ? undefined : cache);
         const probes = items.map((it, i) => {
           const src = row.get(it.source as string);
           const e = embedded[s.of[i]];
@@ -385,6 +397,7 @@ async function scoreSubjects(c: SubjectScoring): Promise<void> {
     }
   } finally {
     encoder.dispose();
+    cache.close();
   }
 }
 
@@ -544,7 +557,7 @@ export async function evaluateRun(runDir: string, ctx: AttackContext, opts: Eval
   const { subjects, nearestRels, meanGeometry } = await baselineSubjects(items, recons, targets, frame, attackedId, testDs, trainDs, dataOpts, ctx);
 
   const chosen = chooseProtocols(opts.independent ?? true, roles, ctx);
-  const found = await detectRedetect(subjects, size, ctx);
+  const found = await detectRedetect(subjects, size, ctx, opts);
 
   const B = opts.bootstrapResamples ?? BOOTSTRAP_RESAMPLES;
   const resamples = B > 0 ? resampleIdentities([...run.split.test].sort(), B, (run.config.split.seed ^ 0xb0075) >>> 0) : null;
@@ -556,7 +569,7 @@ export async function evaluateRun(runDir: string, ctx: AttackContext, opts: Eval
   const thresholds: EncoderThresholds[] = [];
   const attackedCos = new Map<string, { cosine: number | null; failure?: string }[]>();
   const attackedPairs = allPairScores(attacked, run.split.test);
-  const shared = { attackedId, points, resamples, bootIdentity, realismId, realismEmb, rows, attackedCos, subjects, found, items, frame, meanGeometry, ctx };
+  const shared = { cacheDir: cacheDirOf(opts), attackedId, points, resamples, bootIdentity, realismId, realismEmb, rows, attackedCos, subjects, found, items, frame, meanGeometry, ctx };
   // `direct` and `redetect` first, every encoder; their measured time is what `independent` would cost to score.
   const first = chosen.filter((p) => p !== 'independent');
   const scorers: EncoderScorer[] = [];

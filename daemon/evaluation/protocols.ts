@@ -25,6 +25,7 @@ import type { AlignmentSpec } from '../data/templates';
 import { tf } from '../tfjs/tf';
 import type { Encoder } from '../encoders/types';
 import { DetectionCache, type CachedDetection } from './detectionCache';
+import { CropEmbeddingCache } from './cropEmbeddingCache';
 import { shiftGeometry } from './meanGeometry';
 import { padToCanvas } from '../encoders/canvas';
 
@@ -53,16 +54,21 @@ export interface Redetected {
   failure?: string;
 }
 
-/** `redetect`, first half: the face found in each crop's canvas (shared by every encoder). */
-export async function redetect(analyzer: FaceAnalyzer, crops: readonly Uint8Array[], size: number, names: readonly string[]): Promise<Redetected[]> {
+/**
+ * `redetect`, first half: the face found in each crop's canvas (shared by every encoder). With `cache`, canvases
+ * seen before are answered from it (a split's real crops and baselines are the same in every run).
+ */
+export async function redetect(analyzer: Pick<FaceAnalyzer, 'analyse'>, crops: readonly Uint8Array[], size: number, names: readonly string[], cache?: DetectionCache): Promise<Redetected[]> {
+  const geometry = { analyse: async (canvas: RgbImage, name: string) => geometryOf(await analyzer.analyse(canvas, name)) };
   const out: Redetected[] = [];
   for (const [i, crop] of crops.entries()) {
     const canvas = padToCanvas(crop, size);
+    const key = cache ? DetectionCache.keyOf(canvas) : '';
     try {
-      out.push({ canvas, face: geometryOf(await analyzer.analyse(canvas, names[i])) });
+      const d = cache?.get(key) ?? await detectOnce(geometry, canvas, names[i], key, cache);
+      out.push('face' in d ? { canvas, face: d.face } : { canvas, face: null, failure: d.failure });
     } catch (err) {
-      const kind = (err as { kind?: string }).kind;
-      out.push({ canvas, face: null, failure: kind ?? (err as Error).message });
+      out.push({ canvas, face: null, failure: (err as Error).message });
     }
   }
   return out;
@@ -98,7 +104,7 @@ export async function detectIndependent(analyzer: Pick<FaceApiAnalyzer, 'analyse
 }
 
 /** One canvas through face-api: its face, or the kind of face failure, kept in `cache`; other errors propagate uncached. */
-async function detectOnce(analyzer: Pick<FaceApiAnalyzer, 'analyse'>, canvas: RgbImage, name: string, key: string, cache?: DetectionCache): Promise<CachedDetection> {
+async function detectOnce(analyzer: { analyse(img: RgbImage, name: string): Promise<FaceGeometry> }, canvas: RgbImage, name: string, key: string, cache?: DetectionCache): Promise<CachedDetection> {
   let d: CachedDetection;
   try {
     d = { face: await analyzer.analyse(canvas, name) };
@@ -141,10 +147,22 @@ export function redetectedCrops(items: readonly Redetected[], spec: AlignmentSpe
   return items.map((it) => (it.face ? { crop: alignFace(it.canvas, it.face, spec) } : { failure: it.failure ?? 'no-face' }));
 }
 
-/** Embeds aligned crops ([S,S,3] uint8, S = spec.size) with one encoder: a row per input, null where it failed. */
-export async function embedCrops(encoder: Encoder, items: readonly AlignedOrFailure[], spec: AlignmentSpec, batch = 32): Promise<{ embedding: Float32Array | null; failure?: string }[]> {
+/**
+ * Embeds aligned crops ([S,S,3] uint8, S = spec.size) with one encoder: a row per input, null where it failed.
+ * With `cache`, crops embedded before (same pixels, same encoder) are read from it and new ones kept.
+ */
+export async function embedCrops(encoder: Encoder, items: readonly AlignedOrFailure[], spec: AlignmentSpec, cache?: CropEmbeddingCache, batch = 32): Promise<{ embedding: Float32Array | null; failure?: string }[]> {
   const out: { embedding: Float32Array | null; failure?: string }[] = items.map((it) => ('crop' in it ? { embedding: null } : { embedding: null, failure: it.failure }));
-  const rows = items.map((it, i) => ('crop' in it ? i : -1)).filter((i) => i >= 0);
+  const keys = new Map<number, string>();
+  const rows = items.map((it, i) => ('crop' in it ? i : -1)).filter((i) => {
+    if (i < 0) return false;
+    if (!cache) return true;
+    const key = CropEmbeddingCache.keyOf((items[i] as { crop: Uint8Array }).crop, spec.size);
+    const known = cache.get(key);
+    if (known) out[i] = { embedding: known };
+    else keys.set(i, key);
+    return !known;
+  });
   const S = spec.size;
   for (let s = 0; s < rows.length; s += batch) {
     const chunk = rows.slice(s, s + batch);
@@ -159,7 +177,11 @@ export async function embedCrops(encoder: Encoder, items: readonly AlignedOrFail
     });
     try {
       const emb = await encoder.embed(t);
-      chunk.forEach((r, k) => { out[r] = { embedding: emb[k] }; });
+      chunk.forEach((r, k) => {
+        out[r] = { embedding: emb[k] };
+        const key = keys.get(r);
+        if (key) cache?.put(key, emb[k]);
+      });
     } catch (err) {
       chunk.forEach((r) => { out[r] = { embedding: null, failure: `embed-failed: ${(err as Error).message}` }; });
     } finally {

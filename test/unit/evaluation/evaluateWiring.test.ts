@@ -86,6 +86,15 @@ describe('evaluation wiring (tiny LFW subset)', function () {
     assert.deepEqual(roomy.rows.filter((r) => r.protocol === 'independent').map((r) => r.typeI), full.rows.filter((r) => r.protocol === 'independent').map((r) => r.typeI), 'cached detections give the same rows');
   });
 
+  it('the content caches change nothing: an evaluation from empty caches and one from full caches give the same rows', async () => {
+    for (const d of ['detections', 'crop-emb']) fs.rmSync(path.join(ws.cacheDir, d), { recursive: true, force: true });
+    const cold = await evaluateRun(runDir, quietContext(ws.dir), { cacheDir: ws.cacheDir });
+    assert.ok(fs.existsSync(path.join(ws.cacheDir, 'crop-emb')), 'the baselines\' and real crops\' templates were kept');
+    const warm = await evaluateRun(runDir, quietContext(ws.dir), { cacheDir: ws.cacheDir });
+    const figures = (r: typeof cold) => r.rows.map((x) => ({ at: `${x.subject}/${x.protocol}/${x.encoderId}`, typeI: x.typeI.map((t) => t.rate), typeII: x.typeII.perPair.map((t) => t.rate), mean: x.meanCosine }));
+    assert.deepEqual(figures(warm), figures(cold));
+  });
+
   it('names a missing or corrupt reconstruction or split file and overwrites nothing', async () => {
     const recDir = path.join(runDir, RUN_FILES.reconstructions);
     const index = JSON.parse(fs.readFileSync(path.join(recDir, 'index.json'), 'utf8')) as ReconstructionIndex;
