@@ -10,6 +10,9 @@
  * intervals and counts, and identity-bootstrap intervals in which the thresholds are recomputed in every
  * resample (bootstrap.ts); failures count as failed attacks everywhere (type II included). Realism: Fréchet
  * distances in a transfer encoder's space (frechet.ts). See daemon/protocol/report.ts for the report.
+ * The scoring itself is scoring.ts; under a run's deadline `independent` is scored last, when it fits
+ * (independentBudget.ts); the split's real crops and baselines are detected and embedded once (detectionCache.ts,
+ * cropEmbeddingCache.ts).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -23,18 +26,16 @@ import { FACE_ANALYSIS_VERSION, FaceAnalyzer } from '../data/faceAnalysis';
 import { decodeImage } from '../data/image';
 import { defaultCacheDir, runFacePipeline } from '../data/pipeline';
 import { DetectionCache } from './detectionCache';
-import { CropEmbeddingCache } from './cropEmbeddingCache';
 import { IdentitySplit, parseSplit, seededShuffle } from '../data/split';
 import { isTemplateName, type AlignmentSpec } from '../data/templates';
-import { loadEncoderById } from '../encoders/load';
 import { AttackContext, throwIfCancelled } from '../runs/attackContext';
 import { EncoderRolesReport, EncoderThresholds, EvaluationReport, Protocol, ProtocolInfo, PROTOCOLS, ReportItem, ScoreRow, Subject } from '../protocol/report';
 import { FaceApiAnalyzer } from '../data/faceApiDetector';
 import { allPairScores, type AllPairScores } from '../data/verify';
 import { modelFilesHash } from '../data/encoderTarget';
 import { findEncoderConfig, scopeOf } from '../encoders/registry';
-import { attackRoles, attackUsedDetector, withAliases, FACEAPI_DETECTOR_ID, notTransferReason, PIPELINE_DETECTOR_ID, roleOf, type AttackRoles, type ScoringRole } from './roles';
-import { bootstrapRates, BootProbe, impostorScores, percentileInterval, resampledThresholds, resampleIdentities } from './bootstrap';
+import { attackRoles, attackUsedDetector, withAliases, FACEAPI_DETECTOR_ID, notTransferReason, PIPELINE_DETECTOR_ID, roleOf, type AttackRoles } from './roles';
+import { resampleIdentities } from './bootstrap';
 import { encoderDim, realismEncoder, realismOf } from './realism';
 import { ReconstructionIndexSchema } from '../protocol/webview';
 import { ReconstructionIndex, RUN_FILES, RunManifest } from '../protocol/runFolder';
@@ -46,11 +47,10 @@ import { meanImage, nearestRows } from './baselines';
 import { renderGrid } from './grid';
 import { psnr, ssim } from './imageQuality';
 import { meanFaceGeometry } from './meanGeometry';
-import { AlignedOrFailure, detectIndependent, directCrop, embedCrops, INDEPENDENT_CANVAS_FACTOR, INDEPENDENT_CANVAS_FILL, redetect, redetectedCrops, Redetected } from './protocols';
+import { detectIndependent, INDEPENDENT_CANVAS_FACTOR, INDEPENDENT_CANVAS_FILL, redetect, Redetected } from './protocols';
 import { independentOverBudget } from './independentBudget';
 import { reportMarkdown } from './reportMarkdown';
-import { Gallery, successAttackRates } from './sar';
-import { encoderThresholds } from './thresholds';
+import { encoderScorer, logAttackRow, scoreSubjects, type EncoderScorer, type SubjectImages } from './scoring';
 import { evaluationDistribution } from './distribution';
 
 /** The operating points every report scores (false match rates). */
@@ -161,23 +161,12 @@ async function readCrop(file: string, size: number | undefined): Promise<Uint8Ar
   return img.data;
 }
 
-/** Unique images of one subject and, per probe, which of them it shows. */
-interface SubjectImages {
-  subject: Subject;
-  images: Uint8Array[];
-  of: number[];
-}
-
 function describeMethod(run: OpenedRun): string {
   if (run.manifest.method) return run.manifest.method;
   const c = run.config;
   return run.manifest.kind === 'whitebox'
     ? `white-box latent search through ${c.encoder}`
     : `black-box decoder (${c.target} targets, ${c.decoder.loss}, ${c.decoder.outputSize}²)`;
-}
-
-function pct(x: number | null): string {
-  return x === null ? 'n/a' : `${(100 * x).toFixed(1)}%`;
 }
 
 /** The attack's roles from run.json; an older run with the detector check on used the pipeline's detector. */
@@ -306,99 +295,6 @@ async function readReconstructions(run: OpenedRun, attacked: Awaited<ReturnType<
   const originals = await Promise.all(items.map((it) => (it.original ? readCrop(path.join(recDir, it.original), size) : Promise.resolve(undefined))));
 
   return { items, recons, size, frame, originals };
-}
-
-/** One scoring encoder's gallery (the test photos' templates) and thresholds, kept for both scoring passes. */
-interface EncoderScorer {
-  encId: string; role: ScoringRole; gallery: Gallery; thresholds: EncoderThresholds;
-  /** The thresholds at each operating point, and per bootstrap resample (null: no bootstrap). */
-  fixed: number[]; thrB: Float64Array[] | null;
-}
-
-async function encoderScorer(encId: string, role: ScoringRole, attacked: { id: string; set: EmbeddingSet; pairs: AllPairScores }, test: readonly string[], testDs: ImageDataset, points: number[],
-  resamples: ReturnType<typeof resampleIdentities> | null, dataOpts: DataApiOptions): Promise<EncoderScorer> {
-  const isAttacked = encId === attacked.id;
-  const gallery: Gallery = isAttacked ? attacked.set : await getEmbeddings(testDs, encId, dataOpts);
-  const thr = encoderThresholds(encId, gallery, test, points, isAttacked ? attacked.pairs : allPairScores(gallery, test));
-  let thrB: Float64Array[] | null = null;
-  if (resamples) {
-    thrB = resampledThresholds(impostorScores(gallery, resamples, 4 * Math.max(...points)), resamples, points);
-    thr.points.forEach((p, j) => {
-      const ci = percentileInterval(Float64Array.from(thrB as Float64Array[], (t) => t[j]));
-      if (ci) p.bootstrapCi = ci;
-    });
-  }
-  return { encId, role, gallery, thresholds: thr, fixed: thr.points.map((p) => p.threshold), thrB };
-}
-
-/** The log's line for one encoder's attack row under one protocol. */
-function logAttackRow(rows: readonly ScoreRow[], encId: string, role: ScoringRole, protocol: Protocol, points: number[], ctx: AttackContext): void {
-  const a = rows.find((r) => r.subject === 'attack' && r.protocol === protocol && r.encoderId === encId);
-  if (!a) return;
-  ctx.log('info', `${encId} (${role}), ${protocol}: type I ${points.map((p, i) => `@${p} ${pct(a.typeI[i].rate)}`).join(' ')}; type II per identity @1e-3 ${pct(a.typeII.perIdentity[points.indexOf(1e-3)] ?? null)}`);
-}
-
-interface SubjectScoring {
-  encId: string; role: ScoringRole; attackedId: string; gallery: Gallery; fixed: number[]; points: number[];
-  thrB: Float64Array[] | null; resamples: ReturnType<typeof resampleIdentities> | null; bootIdentity: Map<string, number> | null;
-  realismId: string | null; realismEmb: Map<Subject, (Float32Array | null)[]>;
-  rows: ScoreRow[]; attackedCos: Map<string, { cosine: number | null; failure?: string }[]>;
-  subjects: SubjectImages[]; protocols: Protocol[]; found: Map<string, Redetected[]>;
-  items: ReconstructionIndex['items']; frame: AlignmentSpec; meanGeometry: ReturnType<typeof meanFaceGeometry>; ctx: AttackContext;
-  /** Where the templates of the baselines' and real crops' aligned crops are kept (cropEmbeddingCache.ts). */
-  cacheDir: string;
-}
-
-/** Every subject under every protocol, embedded by one encoder and scored against its gallery (rows, bootstrap, realism features). */
-async function scoreSubjects(c: SubjectScoring): Promise<void> {
-  const { encId, role, attackedId, gallery, fixed, points, thrB, resamples, bootIdentity, realismId, realismEmb, rows, attackedCos, subjects, protocols, found, items, frame, meanGeometry, ctx } = c;
-  const target = encoderTarget(encId, { workspaceDir: ctx.workspaceDir });
-  const spec = target.alignment;
-  const cache = CropEmbeddingCache.open(c.cacheDir, target);
-  const row = new Map(gallery.rels.map((r, i) => [r, i]));
-  const encoder = await loadEncoderById(encId, { workspaceDir: ctx.workspaceDir });
-  try {
-    for (const s of subjects) {
-      for (const protocol of protocols) {
-        const crops: AlignedOrFailure[] = protocol === 'direct'
-          ? s.images.map((img) => ({ crop: directCrop(img, frame, spec, meanGeometry) }))
-          : redetectedCrops(found.get(`${s.subject}/${protocol}`) as Redetected[], spec);
-        // The reconstructions are new in every run: only the baselines' and real crops' templates are kept.
-        const embedded = await embedCrops(encoder, crops, spec, s.subject === 'attack' ? undefined : cache);
-        const probes = items.map((it, i) => {
-          const src = row.get(it.source as string);
-          const e = embedded[s.of[i]];
-          return src === undefined
-            ? { embedding: null, failure: 'source-not-embedded', sourceRow: 0 }
-            : { embedding: e.embedding, ...(e.failure ? { failure: e.failure.split(':')[0] } : {}), sourceRow: src };
-        });
-        if (encId === realismId && protocol === 'direct') realismEmb.set(s.subject, probes.map((p) => p.embedding));
-        const sar = successAttackRates(probes, gallery, fixed);
-        let bootstrap: ScoreRow['bootstrap'];
-        if (resamples && thrB && bootIdentity) {
-          const bp: BootProbe[] = items.map((it, i) => ({
-            identity: bootIdentity.get((it.source as string).split('/')[0]) as number,
-            typeI: sar.cosines[i], pairScores: sar.pairScores[i], pairs: sar.pairCounts[i],
-          }));
-          const withThr = bootstrapRates(bp, resamples, (b) => (thrB as Float64Array[])[b], points.length);
-          const fixedThr = bootstrapRates(bp, resamples, () => fixed, points.length);
-          bootstrap = { ...withThr, fixedThreshold: { typeI: fixedThr.typeI, typeIIPerIdentity: fixedThr.typeIIPerIdentity } };
-        }
-        rows.push({
-          subject: s.subject, protocol, encoderId: encId, transfer: role === 'transfer', role,
-          probes: sar.count, failed: sar.notEmbedded, failures: sar.failures, typeI: sar.typeI, typeII: sar.typeII,
-          rank1: sar.rank1, rank1Excluded: sar.rank1Excluded, meanCosine: sar.meanCosine,
-          ...(bootstrap ? { bootstrap } : {}),
-        });
-        if (encId === attackedId && (s.subject === 'attack' || s.subject === 'nearest-face')) {
-          attackedCos.set(`${s.subject}/${protocol}`, sar.cosines.map((c, i) => ({ cosine: c, ...(probes[i].failure ? { failure: probes[i].failure } : {}) })));
-        }
-      }
-    }
-  } finally {
-    encoder.dispose();
-    cache.close();
-  }
 }
 
 interface ReportParts {
