@@ -103,7 +103,7 @@ export async function detectIndependent(analyzer: Pick<FaceApiAnalyzer, 'analyse
   return out;
 }
 
-/** One canvas through face-api: its face, or the kind of face failure, kept in `cache`; other errors propagate uncached. */
+/** One canvas through a detector: its face, or the kind of face failure, kept in `cache`; other errors propagate uncached. */
 async function detectOnce(analyzer: { analyse(img: RgbImage, name: string): Promise<FaceGeometry> }, canvas: RgbImage, name: string, key: string, cache?: DetectionCache): Promise<CachedDetection> {
   let d: CachedDetection;
   try {
@@ -153,15 +153,15 @@ export function redetectedCrops(items: readonly Redetected[], spec: AlignmentSpe
  */
 export async function embedCrops(encoder: Encoder, items: readonly AlignedOrFailure[], spec: AlignmentSpec, cache?: CropEmbeddingCache, batch = 32): Promise<{ embedding: Float32Array | null; failure?: string }[]> {
   const out: { embedding: Float32Array | null; failure?: string }[] = items.map((it) => ('crop' in it ? { embedding: null } : { embedding: null, failure: it.failure }));
-  const keys = new Map<number, string>();
-  const rows = items.map((it, i) => ('crop' in it ? i : -1)).filter((i) => {
-    if (i < 0) return false;
-    if (!cache) return true;
-    const key = CropEmbeddingCache.keyOf((items[i] as { crop: Uint8Array }).crop, spec.size);
-    const known = cache.get(key);
-    if (known) out[i] = { embedding: known };
-    else keys.set(i, key);
-    return !known;
+  // Rows still to embed; the cache's key of each, to keep what it gives.
+  const rows: number[] = [], keys = new Map<number, string>();
+  items.forEach((it, i) => {
+    if (!('crop' in it)) return;
+    const key = cache ? CropEmbeddingCache.keyOf(it.crop, spec.size) : undefined;
+    const known = key === undefined ? undefined : cache?.get(key);
+    if (known) { out[i] = { embedding: known }; return; }
+    if (key !== undefined) keys.set(i, key);
+    rows.push(i);
   });
   const S = spec.size;
   for (let s = 0; s < rows.length; s += batch) {

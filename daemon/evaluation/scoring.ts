@@ -35,6 +35,7 @@ export interface EncoderScorer {
   fixed: number[]; thrB: Float64Array[] | null;
 }
 
+/** One scoring encoder's gallery and thresholds; the attacked encoder reuses the templates and all-pair scores already computed. */
 export async function encoderScorer(encId: string, role: ScoringRole, attacked: { id: string; set: EmbeddingSet; pairs: AllPairScores }, test: readonly string[], testDs: ImageDataset, points: number[],
   resamples: ReturnType<typeof resampleIdentities> | null, dataOpts: DataApiOptions): Promise<EncoderScorer> {
   const isAttacked = encId === attacked.id;
@@ -58,9 +59,10 @@ export function logAttackRow(rows: readonly ScoreRow[], encId: string, role: Sco
   ctx.log('info', `${encId} (${role}), ${protocol}: type I ${points.map((p, i) => `@${p} ${pct(a.typeI[i].rate)}`).join(' ')}; type II per identity @1e-3 ${pct(a.typeII.perIdentity[points.indexOf(1e-3)] ?? null)}`);
 }
 
-export interface SubjectScoring {
-  encId: string; role: ScoringRole; attackedId: string; gallery: Gallery; fixed: number[]; points: number[];
-  thrB: Float64Array[] | null; resamples: ReturnType<typeof resampleIdentities> | null; bootIdentity: Map<string, number> | null;
+/** What one scoring pass of one encoder reads (its EncoderScorer less the thresholds report) and where it writes. */
+export interface SubjectScoring extends Omit<EncoderScorer, 'thresholds'> {
+  attackedId: string; points: number[];
+  resamples: ReturnType<typeof resampleIdentities> | null; bootIdentity: Map<string, number> | null;
   realismId: string | null; realismEmb: Map<Subject, (Float32Array | null)[]>;
   rows: ScoreRow[]; attackedCos: Map<string, { cosine: number | null; failure?: string }[]>;
   subjects: SubjectImages[]; protocols: Protocol[]; found: Map<string, Redetected[]>;
