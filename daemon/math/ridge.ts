@@ -31,8 +31,8 @@ const BLOCK_ROWS = 64;
 /**
  * EᵀE (lower triangle, [m, m]) and EᵀZ ([m, outputDim]) with E = [inputs | 1], m = inputDim + 1, in float64. Rows
  * are taken a block at a time and stored column by column, so each entry adds one contiguous dot product of a
- * block's length: about five times as fast as a rank-one update per row (10⁴ rows of 512-d: 1.3 s against 6.9 s on
- * a 2-core machine), which the run's ridge start and surrogate map pay for on every run.
+ * block's length: about twice as fast as a rank-one update per row (10⁴ rows of 512-d → 128: 3.1 s against 6.9 s
+ * on a 2-core machine), which the run's ridge start and surrogate map pay for on every run.
  */
 function normalEquations(inputs: Float32Array, outputs: Float32Array, n: number, inputDim: number, outputDim: number): { A: Float64Array; B: Float64Array } {
   const m = inputDim + 1, R = BLOCK_ROWS;
