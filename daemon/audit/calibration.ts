@@ -18,6 +18,7 @@ import { tf } from '../tfjs/tf';
 import { MIN_IMPOSTORS_ABOVE, type Histogram } from '../protocol/report';
 import { writeJsonAtomic } from '../runs/runFolder';
 import { DISTRIBUTION_GRID } from '../protocol/distribution';
+import { encoderIdForPath } from '../protocol/encoderConfig';
 
 export interface CalibrationPoint {
   fmr: number;
@@ -140,8 +141,7 @@ export async function calibrate(set: ScoredSet, fmrs: readonly number[], o: { si
 }
 
 export function calibrationFile(cacheDir: string, encoderId: string, encoderHash: string, referenceKey: string): string {
-  if (!/^[a-z0-9][a-z0-9._-]*$/.test(encoderId)) throw new Error(`encoder id "${encoderId}" is not a safe file name`);
-  return path.join(cacheDir, 'audit', 'calibration', encoderId, `${encoderHash.slice(0, 16)}-${referenceKey}.json`);
+  return path.join(cacheDir, 'audit', 'calibration', encoderIdForPath(encoderId), `${encoderHash.slice(0, 16)}-${referenceKey}.json`);
 }
 
 /** The cached calibration when it holds every FMR asked for, else a fresh one (written to the cache). */

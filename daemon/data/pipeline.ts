@@ -24,6 +24,7 @@ import { CoreInit, EncoderLoaderSpec, PipelineCore, WorkItem, WorkResult } from 
 import type { FromWorker, ToWorker } from './pipelineWorker';
 import { ProgressSink } from './progress';
 import { PreAlignment, preAlignmentFor } from './preAligned';
+import { encoderIdForPath } from '../protocol/encoderConfig';
 
 /** The encoder side of a run: what identifies its embeddings, and how workers load it. */
 export interface EncoderTarget {
@@ -133,8 +134,7 @@ export function cropsLogPath(cacheDir: string, datasetId: string, spec: Alignmen
   return path.join(cacheDir, 'crops', `fa${FACE_ANALYSIS_VERSION}`, alignmentKey(spec), `${datasetId}.log`);
 }
 export function embeddingsLogPath(cacheDir: string, datasetId: string, enc: EncoderTarget): string {
-  if (!/^[a-z0-9][a-z0-9._-]*$/.test(enc.id)) throw new Error(`encoder id "${enc.id}" is not a safe file name`);
-  return path.join(cacheDir, 'emb', enc.id, enc.modelHash.slice(0, 16), `fa${FACE_ANALYSIS_VERSION}`, alignmentKey(enc.alignment), `${datasetId}.log`);
+  return path.join(cacheDir, 'emb', encoderIdForPath(enc.id), enc.modelHash.slice(0, 16), `fa${FACE_ANALYSIS_VERSION}`, alignmentKey(enc.alignment), `${datasetId}.log`);
 }
 
 type FaceRecord = { ok: FaceAnalysis } | { fail: { kind: FaceFailureKind; detail: string } };

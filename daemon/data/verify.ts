@@ -16,6 +16,7 @@ import type { LfwPairs } from './lfw';
 import type { EmbeddingSet } from './embeddingCache';
 import type { IdentitySplit } from './split';
 import { defaultCacheDir } from './pipeline';
+import { encoderIdForPath } from '../protocol/encoderConfig';
 
 /** Score given to a pair with an image that could not be embedded. */
 export const FAILED_PAIR_SCORE = -1;
@@ -221,8 +222,7 @@ export interface ThresholdsFile {
 }
 
 export function thresholdsPath(cacheDir: string, encoderId: string): string {
-  if (!/^[a-z0-9][a-z0-9._-]*$/.test(encoderId)) throw new Error(`encoder id "${encoderId}" is not a safe file name`);
-  return path.join(cacheDir, 'thresholds', `${encoderId}.json`);
+  return path.join(cacheDir, 'thresholds', `${encoderIdForPath(encoderId)}.json`);
 }
 
 export function saveThresholds(cacheDir: string, t: ThresholdsFile): string {

@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import type { EncoderTarget } from '../data/pipeline';
+import { encoderIdForPath } from '../protocol/encoderConfig';
 import { RecordLog } from '../data/recordLog';
 import { alignmentKey } from '../data/templates';
 
@@ -17,8 +18,7 @@ export class CropEmbeddingCache {
 
   /** The cache of `enc`'s templates (its model files' hash and alignment are part of the path). */
   static open(cacheDir: string, enc: Pick<EncoderTarget, 'id' | 'modelHash' | 'alignment'>): CropEmbeddingCache {
-    if (!/^[a-z0-9][a-z0-9._-]*$/.test(enc.id)) throw new Error(`encoder id "${enc.id}" is not a safe file name`);
-    return new CropEmbeddingCache(RecordLog.open(path.join(cacheDir, 'crop-emb', enc.id, enc.modelHash.slice(0, 16), `${alignmentKey(enc.alignment)}.log`)));
+    return new CropEmbeddingCache(RecordLog.open(path.join(cacheDir, 'crop-emb', encoderIdForPath(enc.id), enc.modelHash.slice(0, 16), `${alignmentKey(enc.alignment)}.log`)));
   }
 
   /** SHA-256 of an [S, S, 3] crop's side and pixels. */

@@ -109,9 +109,18 @@ export function oracleOptionProblems(o: ExposedOracle, at: (pointer: string) => 
   return problems;
 }
 
+/** What an encoder id may be: lower-case, a safe file name (cache folders are named by it). */
+export const ENCODER_ID_PATTERN = '^[a-z0-9][a-z0-9._-]*$';
+
+/** `id` for a cache path; throws when it is not a valid encoder id (and so not a safe file name). */
+export function encoderIdForPath(id: string): string {
+  if (!new RegExp(ENCODER_ID_PATTERN).test(id)) throw new Error(`encoder id "${id}" is not a safe file name`);
+  return id;
+}
+
 export const EncoderConfigSchema = Type.Object({
   $schema: Type.Optional(Type.String({ description: 'Path or URL of this schema, for editors.' })),
-  id: Type.String({ pattern: '^[a-z0-9][a-z0-9._-]*$', description: 'Unique id, lower-case, e.g. "arcface512-faceplugin".' }),
+  id: Type.String({ pattern: ENCODER_ID_PATTERN, description: 'Unique id, lower-case, e.g. "arcface512-faceplugin".' }),
   format: Type.Union(ENCODER_FORMATS.map((f) => Type.Literal(f)), { description: 'How the model is stored and run.' }),
   model: Type.Union([ModelPathSchema, ModelNpmSchema, ModelCommandSchema, ModelHttpSchema], { description: 'Where the model is (a file, an npm package, a command, or an HTTP service).' }),
   inputSize: Type.Integer({ minimum: 8, maximum: 1024, description: 'Side of the square input crop in pixels.' }),
