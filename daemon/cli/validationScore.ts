@@ -18,6 +18,7 @@ import type { Encoder } from '../encoders/types';
 import { encoderThresholds } from '../evaluation/thresholds';
 import { Gallery, Probe, successAttackRates } from '../evaluation/sar';
 import { frameWarp, warpImages, warpMatrices } from '../decoder/surrogate';
+import { getTemplate } from '../data/templates';
 import { TARGET_TEMPLATE, type PairSet } from '../decoder/trainingSet';
 
 export const VALIDATION_FMRS = [1e-3, 1e-4] as const;
@@ -87,12 +88,12 @@ export async function scoreOnValidation(images: Uint8Array, S: number, rows: rea
     }
     let warp: { ry: Float32Array; rx: Float32Array } | null = null;
     if (cfg.alignment.template !== TARGET_TEMPLATE || cfg.alignment.size !== S) {
-      const w = frameWarp(S, cfg.alignment.template, cfg.alignment.size);
-      if (!w) {
+      if (getTemplate(cfg.alignment.template).kind === 'box') {
+        // The mean-eye warp of a box crop guides a search; a score through it would understate the encoder.
         scores.push({ encoderId: id, typeI: [], typeII: NaN, meanCosine: NaN, probes: 0, skipped: `its "${cfg.alignment.template}" crops have no fixed place in the arcface frame` });
         continue;
       }
-      warp = warpMatrices(w);
+      warp = warpMatrices(frameWarp(S, cfg.alignment.template, cfg.alignment.size));
     }
     const enc = await loadEncoder(cfg, { workspaceDir: opts.workspaceDir });
     let embedded: Float32Array[];

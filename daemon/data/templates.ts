@@ -11,7 +11,8 @@
  *   face-recognition example (dlib_face_recognition_resnet_model_v1, which face-api's net is a port of) feeds
  *   at S = 150. Points: eye corners and nose base (landmarks.ts `dlibPointsFrom68`).
  * - `human-crop`: a box crop, not a landmark fit: the detector box made square around its centre and enlarged
- *   by 1.2, then resized to S — the way @vladmandic/human crops faces for its description models.
+ *   by 1.2, then resized to S — the way @vladmandic/human crops faces for its description models. Where the
+ *   eyes land in it depends on the photo; `meanEyesAt` is where they land on average (see HUMAN_CROP_EYES).
  */
 import { ALIGNMENT_TEMPLATES, type AlignmentTemplate as TemplateId } from '../protocol/encoderConfig';
 import type { Landmarks68, Points5 } from './landmarks';
@@ -37,6 +38,11 @@ export interface BoxTemplate {
   name: TemplateName;
   /** Crop side = enlarge × max(box width, box height). */
   enlarge: number;
+  /**
+   * The eye centres' mean place in a crop of side `size` (left then right in the image), for the pipeline's
+   * detector: a box crop has no fixed place for them, but a warp to a point template can start from the mean.
+   */
+  meanEyesAt(size: number): [[number, number], [number, number]];
 }
 
 export type AlignmentTemplate = PointTemplate | BoxTemplate;
@@ -59,6 +65,14 @@ export const DLIB5_UNIT: Points5 = [
 ];
 export const DLIB_CHIP_PADDING = 0.25;
 
+/**
+ * The eye centres (arcfacePointsFrom68's first two points) in a `human-crop` crop of side 112, averaged over
+ * the pipeline detector's faces of all of LFW (13,233 photos, face analysis fa1; scripts/box-warp-check.js prints
+ * them for a sample). Their spread is large, sd ≈ 5.9 px across and 3.0 px down, eye distance 29.6 ± 3.1 px: a warp from the
+ * mean is right for the average face only, which is why it is used to guide (a surrogate) and never to score.
+ */
+export const HUMAN_CROP_EYES_112: [[number, number], [number, number]] = [[40.65, 47.21], [70.21, 46.71]];
+
 const TEMPLATES: Record<TemplateName, AlignmentTemplate> = {
   'arcface-5pt': {
     kind: 'points',
@@ -75,7 +89,12 @@ const TEMPLATES: Record<TemplateName, AlignmentTemplate> = {
     ]),
     fromLandmarks: dlibPointsFrom68,
   },
-  'human-crop': { kind: 'box', name: 'human-crop', enlarge: 1.2 },
+  'human-crop': {
+    kind: 'box',
+    name: 'human-crop',
+    enlarge: 1.2,
+    meanEyesAt: (size) => HUMAN_CROP_EYES_112.map(([x, y]) => [(x * size) / 112, (y * size) / 112]) as [[number, number], [number, number]],
+  },
 };
 
 export function isTemplateName(v: unknown): v is TemplateName {

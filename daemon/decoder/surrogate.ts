@@ -9,9 +9,13 @@
  * warp between the two is the similarity that maps the eye centres of one template onto the other's (both
  * templates are defined by five reference points, daemon/data/templates.ts; the rotation between them is
  * below 0.5° and is dropped, so the warp is a scale and a shift: two bilinear interpolation matrices, clamped
- * at the border, as the white box's crop). Box templates (`human-crop`) have no fixed place in the arcface
- * frame and are refused. Both the decoder's output and the target photo go through the same warp, so the
- * identity term compares like with like: 1 − cos(F(warp(G(z))), F(warp(x))).
+ * at the border, as the white box's crop). A box template (`human-crop`) has no fixed place for the eyes; its
+ * warp starts from their mean place (templates.ts HUMAN_CROP_EYES_112), which puts the average face right and
+ * a given one a few pixels off: through it arcface512-faceplugin gives a photo's box crop cosine 0.80 on
+ * average (median 0.88) to its own aligned crop (scripts/box-warp-check.js). Enough to guide a search out of a
+ * face model built in box crops; an encoder that takes box crops is not a surrogate, and no warp ever scores. Both the
+ * decoder's output and the target photo go through the same warp, so the identity term compares like with
+ * like: 1 − cos(F(warp(G(z))), F(warp(x))).
  *
  * Engines: on ONNX Runtime F must be built from graph-builder ops — face-api's ResNet from its weights
  * (daemon/ort/faceApiGraph.ts) or an ONNX model imported with its backward rules (daemon/ort/encoderGraph.ts);
@@ -47,10 +51,10 @@ import { TARGET_TEMPLATE } from './trainingSet';
 /** Scale and shift taking decoder-frame pixel coordinates to the surrogate's: x' = scale·x + t. */
 export interface FrameWarp { from: number; to: number; scale: number; tx: number; ty: number }
 
-/** Eye centres of a point template at `size` (left then right in the image). */
-function eyeCentres(template: TemplateName, size: number): [[number, number], [number, number]] | null {
+/** Eye centres of a template at `size` (left then right in the image; a box template's mean place). */
+function eyeCentres(template: TemplateName, size: number): [[number, number], [number, number]] {
   const t = getTemplate(template);
-  if (t.kind !== 'points') return null;
+  if (t.kind === 'box') return t.meanEyesAt(size);
   const p = t.pointsAt(size);
   if (template === 'dlib-5pt-chip') {
     // dlib's 5-point model: parts 0/1 are the corners of the eye on the image's right, 2/3 the other eye's.
@@ -62,12 +66,11 @@ function eyeCentres(template: TemplateName, size: number): [[number, number], [n
 
 /**
  * The warp from the face model's frame (`fromTemplate` at `from`: the decoder's arcface-5pt, or a PCA model
- * built in the attacked encoder's frame) to `template` at `to`; null when either is a box template.
+ * built in the attacked encoder's frame) to `template` at `to`.
  */
-export function frameWarp(from: number, template: TemplateName, to: number, fromTemplate: TemplateName = TARGET_TEMPLATE): FrameWarp | null {
+export function frameWarp(from: number, template: TemplateName, to: number, fromTemplate: TemplateName = TARGET_TEMPLATE): FrameWarp {
   const src = eyeCentres(fromTemplate, from);
   const dst = eyeCentres(template, to);
-  if (!src || !dst) return null;
   const dist = (e: [number, number][]) => Math.hypot(e[1][0] - e[0][0], e[1][1] - e[0][1]);
   const scale = dist(dst) / dist(src);
   const mid = (e: [number, number][]) => [(e[0][0] + e[1][0]) / 2, (e[0][1] + e[1][1]) / 2];
@@ -102,11 +105,9 @@ export interface SurrogatePlan {
 function obstacles(config: EncoderConfig, size: number, fromTemplate: TemplateName): { any: string | null; ort: string | null } {
   const wb = whiteboxObstacle(config);
   if (wb) return { any: wb, ort: wb };
-  if (!frameWarp(size, config.alignment.template, config.alignment.size, fromTemplate)) {
-    // A box crop's face sits wherever the detector's box put it: no fixed warp joins it to a point template.
-    const why = getTemplate(fromTemplate).kind === 'box'
-      ? `the face model renders "${fromTemplate}" crops (a detector-box crop), which have no fixed place in "${config.alignment.template}", the surrogate's frame`
-      : `it takes "${config.alignment.template}" crops (a detector-box crop), which have no fixed place in the face model's ${fromTemplate} frame`;
+  if (getTemplate(config.alignment.template).kind === 'box') {
+    // The mean-eye warp was measured as a guide out of a box-crop face model (scripts/box-warp-check.js), not into one.
+    const why = `it takes "${config.alignment.template}" crops (a detector-box crop), where a warp from the face model's ${fromTemplate} frame could place a face only on average`;
     return { any: why, ort: why };
   }
   const ortOk = config.format === 'onnx' || config.format === 'face-api';
@@ -168,7 +169,7 @@ export function resolveSurrogate(id: string, attackedId: string, engine: EngineR
   const o = obstacles(c, size, fromTemplate);
   if (o.any) throw new Error(`${field} "${id}" cannot be differentiated by the engine: ${o.any}; ${options}`);
   if (engine === 'onnxruntime' && o.ort) throw new Error(`${field} "${id}" cannot be used with training.engine "onnxruntime": ${o.ort}; use "auto" or "tfjs" to train on TF.js, or ${options}`);
-  return { config: c, file: entry.file, warp: frameWarp(size, c.alignment.template, c.alignment.size, fromTemplate)!, ortObstacle: o.ort };
+  return { config: c, file: entry.file, warp: frameWarp(size, c.alignment.template, c.alignment.size, fromTemplate), ortObstacle: o.ort };
 }
 
 /** A loaded surrogate: its graph emitter (ONNX Runtime), its TF.js embed, and forward-only target embeddings. */

@@ -1,15 +1,16 @@
+import * as fs from 'node:fs';
 import * as assert from 'node:assert';
 import { decodeImage, RgbImage } from '../../../daemon/data/image';
 import { FaceAnalyzer } from '../../../daemon/data/faceAnalysis';
 import { decodeDetections, iou, pickPrimaryFace, FaceBox } from '../../../daemon/data/detect';
 import { arcfacePointsFrom68, dlibPointsFrom68, landmarkBox } from '../../../daemon/data/landmarks';
-import { alignFace } from '../../../daemon/data/align';
+import { alignFace, alignmentTransform, applySimilarity } from '../../../daemon/data/align';
 import { geometryOf } from '../../../daemon/data/faceAnalysis';
 import { FaceDataError } from '../../../daemon/data/errors';
-import { lfwImage, requireLfw } from './helpers';
+import { LFW_IMAGES, lfwImage, requireLfw } from './helpers';
 import { decodeImageBytes } from '../../../daemon/data/image';
 import { noFaceJpeg } from './helpers';
-import { ARCFACE_112 } from '../../../daemon/data/templates';
+import { ARCFACE_112, HUMAN_CROP_EYES_112 } from '../../../daemon/data/templates';
 
 describe('data/detect: decoding and selection (synthetic)', () => {
   it('thresholds, scales to pixels and suppresses overlaps', () => {
@@ -82,6 +83,26 @@ describe('data/faceAnalysis on LFW (fr_detect + fr_landmark)', function () {
     // Measured: eyes/nose ≈ 5–6 px, mouth corners ≈ 13 px (landmark noise on a re-detected, tightly cropped face).
     const mean = err.reduce((x, y) => x + y, 0) / err.length;
     assert.ok(Math.max(...err) < 16 && mean < 11, `five-point errors in the crop: ${err.map((e) => e.toFixed(1)).join(', ')} px`);
+  });
+
+  it('puts the eyes of a human-crop box crop where HUMAN_CROP_EYES_112 says, on average', async () => {
+    // The constant is the mean over all of LFW; 120 people's first photos must agree within their sampling error
+    // (sd ≈ 6 px across, 3 px down → ≈ 0.5 px and 0.3 px for the mean of 120).
+    const people = fs.readdirSync(LFW_IMAGES).sort().filter((_, i) => i % 48 === 0).slice(0, 120);
+    const sum = [[0, 0], [0, 0]];
+    for (const person of people) {
+      const img = await decodeImage(lfwImage(person, 1));
+      const g = geometryOf(await an.analyse(img, person));
+      const t = alignmentTransform(g, { template: 'human-crop', size: 112 });
+      arcfacePointsFrom68(g.landmarks).slice(0, 2).forEach((p, e) => {
+        const [x, y] = applySimilarity(t, p);
+        sum[e][0] += x / people.length; sum[e][1] += y / people.length;
+      });
+    }
+    for (const e of [0, 1]) {
+      const [x, y] = HUMAN_CROP_EYES_112[e];
+      assert.ok(Math.abs(sum[e][0] - x) < 2 && Math.abs(sum[e][1] - y) < 1.2, `eye ${e}: mean of ${people.length} photos at [${sum[e].map((v) => v.toFixed(2))}], constant [${x}, ${y}]`);
+    }
   });
 
   it('raises no-face on an image without a face', async () => {

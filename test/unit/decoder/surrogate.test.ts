@@ -16,7 +16,7 @@ import { fitTemplateHead, frameWarp, resolveSurrogate, usableSurrogates, warpMat
 import { GraphBuilder } from '../../../daemon/ort/graph';
 import { tf } from '../../../daemon/tfjs/tf';
 import { resolveModelPath, findEncoderConfig } from '../../../daemon/encoders/registry';
-import { ARCFACE_112, getTemplate } from '../../../daemon/data/templates';
+import { ARCFACE_112, getTemplate, HUMAN_CROP_EYES_112 } from '../../../daemon/data/templates';
 import { useTmpDir, wasmEngine } from '../tfjs/helpers';
 import { runGraph, values } from '../ort/helpers';
 import { centreRows, fitTemplateMap, MIN_MAP_COSINE } from '../../../daemon/attack/search/surrogatePrior';
@@ -105,12 +105,12 @@ describe('decoder/surrogate: the identity term\'s surrogate encoder', function (
 
   it('refuses encoders the engine cannot differentiate, naming them and the options', () => {
     assert.throws(() => resolveSurrogate('remote-api', ATTACKED, 'auto', 112, ws), /"remote-api" cannot be differentiated by the engine: encoder "remote-api" is a query-only service.*surrogates that can be used: .*faceapi-resnet128/);
-    // A detector-box crop has no fixed place in the decoder's frame.
-    assert.throws(() => resolveSurrogate('human-faceres', ATTACKED, 'auto', 112, ws), /"human-faceres" cannot be differentiated by the engine: it takes "human-crop" crops/);
+    // An encoder that takes detector-box crops does not guide: a warp into its crop places a face only on average.
+    assert.throws(() => resolveSurrogate('human-faceres', ATTACKED, 'auto', 112, ws), /"human-faceres" cannot be differentiated by the engine: it takes "human-crop" crops \(a detector-box crop\), where a warp from the face model's arcface-5pt frame could place a face only on average/);
     assert.throws(() => resolveSurrogate('no-such', ATTACKED, 'auto', 112, ws), /no encoder config with id "no-such".*surrogates that can be used/);
   });
 
-  it('warps from the face model\'s own frame: a PCA model in the dlib chip reaches arcface, a box crop reaches nothing', () => {
+  it('warps from the face model\'s own frame: a PCA model in the dlib chip or in a box crop reaches arcface', () => {
     // faceapi-resnet128 attacked: its face model renders dlib chips at 150, so the warp into arcface starts there.
     const p = resolveSurrogate(ATTACKED, 'faceapi-resnet128', 'onnxruntime', 150, ws, 'search.surrogate.encoder', 'dlib-5pt-chip');
     const dlib = getTemplate('dlib-5pt-chip');
@@ -120,16 +120,20 @@ describe('decoder/surrogate: the identity term\'s surrogate encoder', function (
     const got = [p.warp.scale * eye[0] + p.warp.tx, p.warp.scale * eye[1] + p.warp.ty];
     assert.ok(Math.hypot(got[0] - ARCFACE_112[0][0], got[1] - ARCFACE_112[0][1]) < 0.3, `chip's left eye lands at [${got}], arcface's at [${ARCFACE_112[0]}]`);
     assert.ok(usableSurrogates('faceapi-resnet128', 'onnxruntime', 150, ws, 'dlib-5pt-chip').includes(ATTACKED));
-    // human-faceres attacked: its face model renders detector-box crops, which no point template can be warped from.
-    assert.deepEqual(usableSurrogates('human-faceres', 'onnxruntime', 224, ws, 'human-crop'), []);
-    assert.throws(() => resolveSurrogate('faceapi-resnet128', 'human-faceres', 'onnxruntime', 224, ws, 'search.surrogate.encoder', 'human-crop'),
-      /the face model renders "human-crop" crops \(a detector-box crop\), which have no fixed place in "dlib-5pt-chip".*surrogates that can be used on ONNX Runtime: none/);
+    // human-faceres attacked: its face model renders detector-box crops; the warp starts from the eyes' mean place there.
+    assert.deepEqual(usableSurrogates('human-faceres', 'onnxruntime', 224, ws, 'human-crop').sort(), ['arcface-copy', ATTACKED, 'faceapi-resnet128'].sort());
+    const box = resolveSurrogate(ATTACKED, 'human-faceres', 'onnxruntime', 224, ws, 'search.surrogate.encoder', 'human-crop');
+    const mean = HUMAN_CROP_EYES_112.map(([x, y]) => [x * 2, y * 2]);
+    for (const e of [0, 1]) {
+      const at = [box.warp.scale * mean[e][0] + box.warp.tx, box.warp.scale * mean[e][1] + box.warp.ty];
+      assert.ok(Math.hypot(at[0] - ARCFACE_112[e][0], at[1] - ARCFACE_112[e][1]) < 0.3, `box crop's mean eye ${e} lands at [${at}], arcface's at [${ARCFACE_112[e]}]`);
+    }
   });
 
   it('maps the decoder frame\'s eye centres onto the surrogate template\'s', () => {
-    const same = frameWarp(128, 'arcface-5pt', 112)!;
+    const same = frameWarp(128, 'arcface-5pt', 112);
     assert.ok(Math.abs(same.scale - 112 / 128) < 1e-9 && Math.abs(same.tx) < 1e-9 && Math.abs(same.ty) < 1e-9);
-    const w = frameWarp(112, 'dlib-5pt-chip', 150)!;
+    const w = frameWarp(112, 'dlib-5pt-chip', 150);
     const dlib = getTemplate('dlib-5pt-chip');
     if (dlib.kind !== 'points') throw new Error('dlib template has points');
     const p = dlib.pointsAt(150);
@@ -137,7 +141,10 @@ describe('decoder/surrogate: the identity term\'s surrogate encoder', function (
     const map = ([x, y]: number[]) => [w.scale * x + w.tx, w.scale * y + w.ty];
     const got = map(ARCFACE_112[0]);
     assert.ok(Math.hypot(got[0] - eyeL[0], got[1] - eyeL[1]) < 0.3, `left eye at [${got}], template [${eyeL}]`);
-    assert.equal(frameWarp(112, 'human-crop', 224), null);
+    const toBox = frameWarp(112, 'human-crop', 224);
+    const eyeAt = [toBox.scale * ARCFACE_112[1][0] + toBox.tx, toBox.scale * ARCFACE_112[1][1] + toBox.ty];
+    // The warp drops the 0.6° between the two eye lines: 0.3 px at 224.
+    assert.ok(Math.hypot(eyeAt[0] - 2 * HUMAN_CROP_EYES_112[1][0], eyeAt[1] - 2 * HUMAN_CROP_EYES_112[1][1]) < 0.5, `right eye at [${eyeAt}] in the box crop`);
     // A bright pixel at the arcface left-eye centre shows up at the chip's left-eye centre.
     const { ry, rx } = warpMatrices(w);
     const [ex, ey] = ARCFACE_112[0].map(Math.floor);
