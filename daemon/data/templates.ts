@@ -12,7 +12,7 @@
  *   at S = 150. Points: eye corners and nose base (landmarks.ts `dlibPointsFrom68`).
  * - `human-crop`: a box crop, not a landmark fit: the detector box made square around its centre and enlarged
  *   by 1.2, then resized to S — the way @vladmandic/human crops faces for its description models. Where the
- *   eyes land in it depends on the photo; `meanEyesAt` is where they land on average (see HUMAN_CROP_EYES).
+ *   eyes land in it depends on the photo; `meanEyesAt` is where they land on average (HUMAN_CROP_EYES_112).
  */
 import { ALIGNMENT_TEMPLATES, type AlignmentTemplate as TemplateId } from '../protocol/encoderConfig';
 import type { Landmarks68, Points5 } from './landmarks';
@@ -67,9 +67,10 @@ export const DLIB_CHIP_PADDING = 0.25;
 
 /**
  * The eye centres (arcfacePointsFrom68's first two points) in a `human-crop` crop of side 112, averaged over
- * the pipeline detector's faces of all of LFW (13,233 photos, face analysis fa1; scripts/box-warp-check.js prints
- * them for a sample). Their spread is large, sd ≈ 5.9 px across and 3.0 px down, eye distance 29.6 ± 3.1 px: a warp from the
- * mean is right for the average face only, which is why it is used to guide (a surrogate) and never to score.
+ * the pipeline detector's faces of all of LFW (13,233 photos, face analysis fa1; scripts/box-warp-check.js
+ * prints them for a sample, test/unit/data/faces.test.ts checks them on 120 photos). Their spread is large:
+ * sd ≈ 5.9 px across and 3.0 px down, eye distance 29.6 ± 3.1 px. A warp from the mean is right for the average
+ * face only, which is why it guides a search (a surrogate) and never scores.
  */
 export const HUMAN_CROP_EYES_112: [[number, number], [number, number]] = [[40.65, 47.21], [70.21, 46.71]];
 

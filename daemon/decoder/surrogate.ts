@@ -12,10 +12,10 @@
  * at the border, as the white box's crop). A box template (`human-crop`) has no fixed place for the eyes; its
  * warp starts from their mean place (templates.ts HUMAN_CROP_EYES_112), which puts the average face right and
  * a given one a few pixels off: through it arcface512-faceplugin gives a photo's box crop cosine 0.80 on
- * average (median 0.88) to its own aligned crop (scripts/box-warp-check.js). Enough to guide a search out of a
- * face model built in box crops; an encoder that takes box crops is not a surrogate, and no warp ever scores. Both the
- * decoder's output and the target photo go through the same warp, so the identity term compares like with
- * like: 1 − cos(F(warp(G(z))), F(warp(x))).
+ * average (median 0.88) to its own aligned crop (scripts/box-warp-check.js). Enough to guide a search out of
+ * a face model built in box crops; an encoder that takes box crops is not a surrogate, and no warp ever scores.
+ * Both the decoder's output and the target photo go through the same warp, so the identity term compares like
+ * with like: 1 − cos(F(warp(G(z))), F(warp(x))).
  *
  * Engines: on ONNX Runtime F must be built from graph-builder ops — face-api's ResNet from its weights
  * (daemon/ort/faceApiGraph.ts) or an ONNX model imported with its backward rules (daemon/ort/encoderGraph.ts);
