@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { ListJobKindsRequest, ListRunsRequest, type RunSummary } from '../daemon/protocol/daemon';
 import { configKindOf, type EncoderSummary } from '../daemon/protocol/configServer';
+import { isEncoderId } from '../daemon/protocol/encoderConfig';
 import type { CommandFactory, Ctx } from './ctx';
 import { openDashboard as showDashboard } from './dashboard/panel';
 import { checkDaemonUrl } from './format';
@@ -436,7 +437,7 @@ export const newEncoderConfig: CommandFactory = {
   enabled: (ctx) => async (idArg?: unknown) => {
     const id = str(idArg) ?? await vscode.window.showInputBox({
       title: 'New encoder config', prompt: 'Encoder id (lower-case letters, digits, . _ -)', value: 'my-encoder',
-      validateInput: (v) => (/^[a-z0-9][a-z0-9._-]*$/.test(v) ? undefined : 'use lower-case letters, digits, ".", "_" or "-", starting with a letter or digit'),
+      validateInput: (v) => (isEncoderId(v) ? undefined : 'use lower-case letters, digits, ".", "_" or "-", starting with a letter or digit'),
     });
     if (!id) return undefined;
     return createConfig(ctx, id, '.faceinv-encoder.json', encoderTemplate(id));

@@ -112,9 +112,16 @@ export function oracleOptionProblems(o: ExposedOracle, at: (pointer: string) => 
 /** What an encoder id may be: lower-case, a safe file name (cache folders are named by it). */
 export const ENCODER_ID_PATTERN = '^[a-z0-9][a-z0-9._-]*$';
 
+const ENCODER_ID = new RegExp(ENCODER_ID_PATTERN);
+
+/** Whether `id` is a valid encoder id (the schema's pattern). */
+export function isEncoderId(id: string): boolean {
+  return ENCODER_ID.test(id);
+}
+
 /** `id` for a cache path; throws when it is not a valid encoder id (and so not a safe file name). */
 export function encoderIdForPath(id: string): string {
-  if (!new RegExp(ENCODER_ID_PATTERN).test(id)) throw new Error(`encoder id "${id}" is not a safe file name`);
+  if (!isEncoderId(id)) throw new Error(`encoder id "${id}" is not a safe file name`);
   return id;
 }
 
