@@ -376,6 +376,19 @@ function printRow(label: string, s: number[], thr: readonly number[], second?: n
   console.log(`${label} | ${median(s).toFixed(4)} | ${thr.map((t) => pct(s.map((c) => c >= t))).join(' | ')}${typeII}`);
 }
 
+/**
+ * The face the attacker holds after the probes alone, per threshold: a probe photo whose (rounded) answer proves it
+ * passed — above the threshold by half a rounding step, as the audit's curve counts it — else the start face.
+ */
+function printProbeOrStart(o: Options, L: Lfw, probes: readonly number[], subjScores: Float32Array, start: number[], withSecond: { i: number; r: number }[], startSecond: number[]): void {
+  const P = probes.length, half = o.decimals === undefined ? 0 : 0.5 * 10 ** -o.decimals;
+  const best = start.map((_, i) => { let k = 0; for (let j = 1; j < P; j++) if (subjScores[i * P + j] > subjScores[i * P + k]) k = j; return k; });
+  const proved = (i: number, t: number) => subjScores[i * P + best[i]] > t + half;
+  const typeI = L.thr.map((t) => pct(start.map((s, i) => proved(i, t) || s >= t)));
+  const typeII = L.thr.map((t) => pct(withSecond.map(({ i, r }, j) => (proved(i, t) ? cosine(L.emb(probes[best[i]]), L.emb(r)) : startSecond[j]) >= t)));
+  console.log(`${P} (a probe whose answer proves it passed, else the start) | – | ${typeI.join(' | ')} | ${typeII.join(' | ')}`);
+}
+
 async function scoreSearch(o: Options, L: Lfw): Promise<void> {
   const t0 = Date.now();
   const model = loadPcaFaceModel(o.faceModel);
@@ -440,7 +453,9 @@ async function scoreSearch(o: Options, L: Lfw): Promise<void> {
     const z = snaps.get(q)!;
     const zs = new Float32Array(withSecond.length * K);
     withSecond.forEach(({ i }, j) => zs.set(z.subarray(i * K, (i + 1) * K), j * K));
-    printRow(String(q), Array.from(await truth.score(z, targets.map((_, i) => i))), L.thr, Array.from(await second.score(zs, withSecond.map((_, j) => j))));
+    const sys = Array.from(await truth.score(z, targets.map((_, i) => i))), sec = Array.from(await second.score(zs, withSecond.map((_, j) => j)));
+    printRow(String(q), sys, L.thr, sec);
+    if (q === o.probes) printProbeOrStart(o, L, probes, subjScores, sys, withSecond, sec);
   }
   if (remote) {
     const logged = fs.readFileSync(remote.log, 'utf8').trim().split('\n').filter(Boolean).length;

@@ -15,7 +15,7 @@
  * photo, at its own impostor thresholds). The lookalike row (the attacker photo nearest the enrolled template)
  * is scored the same way.
  *
- *   node out/daemon/bench/oracleWalk.js [--subjects 100] [--with-second] [--first 10000] [--budgets 0,100,300,1000] [--fmr 0.0001]
+ *   node out/daemon/bench/oracleWalk.js [--subjects 100] [--with-second] [--first 10000] [--budgets 0,100,300,1000] [--totals 1000,3000,10000] [--fmr 0.0001]
  *     [--directions 20] [--subspace 512] [--radius 4] [--max-radius 16] [--step 0.5] [--halvings 2]
  *   --validate [--grid 20:64:4:0.5,20:512:4:0.5]: the settings' check on the attacker's side only — its own
  *   identities split 80 / 20 (seeded, as oracleSearch's --validate), hub order of the 80 %'s photos, the 20 %
@@ -48,16 +48,17 @@ import { firstRows, median, openLfw, otherView, pct, type Lfw } from './oracleSe
 import { TRANSFER_SCORER } from './transferScorer';
 
 type Walk = Omit<WalkOptions, 'budgets' | 'seed' | 'clamp' | 'onStep'>;
-interface Options { withSecond: boolean; subjects: number; first: number; budgets: number[]; fmr: number; walk: Walk; validate: boolean; grid: Walk[]; encoder: string; faceModel: string }
+interface Options { withSecond: boolean; subjects: number; first: number; budgets: number[]; totals: number[]; fmr: number; walk: Walk; validate: boolean; grid: Walk[]; encoder: string; faceModel: string }
 
 function parse(argv: string[]): Options {
-  const o: Options = { withSecond: false, subjects: 100, first: 10000, budgets: [0, 100, 300, 1000], fmr: 1e-4, walk: { ...DEFAULT_WALK }, validate: false, grid: [], encoder: 'arcface512-faceplugin', faceModel: '.cache/embeddings/facemodels/pca-1d003e55085f1e36' };
+  const o: Options = { withSecond: false, subjects: 100, first: 10000, budgets: [0, 100, 300, 1000], totals: [1000, 3000, 10000], fmr: 1e-4, walk: { ...DEFAULT_WALK }, validate: false, grid: [], encoder: 'arcface512-faceplugin', faceModel: '.cache/embeddings/facemodels/pca-1d003e55085f1e36' };
   const num = (v: string, name: string) => { const x = Number(v); if (!Number.isFinite(x)) throw new Error(`${name}: not a number (${v})`); return x; };
   for (let i = 0; i < argv.length; i += 2) {
     const [k, v] = [argv[i], argv[i + 1]];
     if (k === '--validate') { o.validate = true; i--; } else if (k === '--with-second') { o.withSecond = true; i--; } else if (k === '--subjects') o.subjects = num(v, k);
     else if (k === '--first') o.first = num(v, k);
     else if (k === '--budgets') o.budgets = v.split(',').map((x) => num(x, k));
+    else if (k === '--totals') o.totals = v.split(',').map((x) => num(x, k));
     else if (k === '--fmr') o.fmr = num(v, k);
     else if (k === '--directions') o.walk.directions = num(v, k);
     else if (k === '--subspace') o.walk.subspace = num(v, k);
@@ -163,6 +164,22 @@ function printRow(name: string, sc: Scored[], L: Lfw, tr: Transfer): void {
   console.log(`${name} | ${median(sc.map((s) => s.sys)).toFixed(4)} | ${L.thr.map((t) => pct(sc.map((s) => s.sys >= t))).join(' | ')} | ${L.thr.map((t) => pct(sec.map((c) => c >= t))).join(' | ')} (${sec.length}) | ${median(trs).toFixed(4)} | ${tr.thr.map((t) => pct(trs.map((c) => c >= t))).join(' | ')} (${trs.length})`);
 }
 
+/**
+ * Type I of the face each subject holds within a total of T queries (first phase + walk), over all subjects: the
+ * walk's face at the largest walk budget that fits after the subject's first accept; none held before it.
+ */
+function printTotals(o: Options, L: Lfw, subjects: number, firstQueries: number[], scored: Scored[][]): void {
+  console.log(`total queries (first phase + walk) | type I @1e-3 | type I @1e-4 (all ${subjects} subjects; the face held: walk budget ${o.budgets.join(' / ')} that fits)`);
+  for (const T of o.totals) {
+    const held = firstQueries.map((q, i) => {
+      const b = o.budgets.reduce((best, budget, j) => (q + budget <= T && (best < 0 || budget > o.budgets[best]) ? j : best), -1);
+      return b < 0 ? null : scored[b][i].sys;
+    });
+    // Subjects with no first accept hold nothing: failures in every row.
+    console.log(`≤${T} | ${L.thr.map((t) => pct([...held.map((s) => s !== null && s >= t), ...Array<boolean>(subjects - held.length).fill(false)])).join(' | ')}`);
+  }
+}
+
 async function heldOut(o: Options, L: Lfw): Promise<void> {
   const t0 = Date.now();
   const k = o.fmr === 1e-3 ? 0 : 1, thr = L.thr[k];
@@ -183,7 +200,12 @@ async function heldOut(o: Options, L: Lfw): Promise<void> {
   const subjects = acc.map((r) => r.subject);
   console.log(`walk: ${JSON.stringify(o.walk)}; ${acc.length} subjects, ${((Date.now() - t1) / 1000).toFixed(0)} s; steps moved (median) ${median(walked.map((x) => x.moved))}, final radius (median) ${median(walked.map((x) => x.radius)).toFixed(2)}; transfer (${TRANSFER_SCORER}) thresholds ${tr.thr.map((t) => t.toFixed(4)).join(', ')}`);
   console.log('walk queries after the first accept | median system score | type I @1e-3 | type I @1e-4 | type II @1e-3 | type II @1e-4 (n) | median transfer cos | transfer @1e-3 | transfer @1e-4 (n)');
-  for (const [b, budget] of o.budgets.entries()) printRow(`+${budget}`, await scoreFaces(L, w, tr, walked.map((x) => x.faces[b]), subjects), L, tr);
+  const scored: Scored[][] = [];
+  for (const [b, budget] of o.budgets.entries()) {
+    scored.push(await scoreFaces(L, w, tr, walked.map((x) => x.faces[b]), subjects));
+    printRow(`+${budget}`, scored[b], L, tr);
+  }
+  printTotals(o, L, first.length, acc.map((r) => r.queries), scored);
   // The lookalike: the attacker photo nearest each of these subjects' enrolled template (it needs the template).
   const near = subjects.map((s) => { const t = L.emb(L.firstOf.get(s)!); let best = -1, bc = -2; for (const r of L.trainIdx) { const c = cosine(L.emb(r), t); if (c > bc) { bc = c; best = r; } } return best; });
   printRow('lookalike', await scoreFaces(L, w, tr, near.map((r) => cropOf(L, r, w.S)), subjects), L, tr);
