@@ -82,6 +82,7 @@ describe('robustness: the audit under kill -9 and at 100,000 templates', functio
     const dir = path.join(w.dir, 'audits', 'killed');
     const rnd = mulberry32(SEED);
     let kept: string[] = [];
+    let resumes = 0;
     const log: string[] = [];
     for (let kill = 0; kill < KILLS; kill++) {
       const delay = Math.round(600 + rnd() * (1500 + 3 * perChunkMs));
@@ -90,12 +91,18 @@ describe('robustness: the audit under kill -9 and at 100,000 templates', functio
       const now = checkAuditFolder(dir, `after kill ${kill + 1} at ${delay} ms`);
       for (const c of kept) assert.ok(now.includes(c), `after kill ${kill + 1}: finished chunk ${c} is still there`);
       const resumed = /(\d+) of (\d+) chunks already done/.exec(r.stderr);
-      if (kept.length) assert.equal(Number(resumed?.[1]), kept.length, `run ${kill + 1} kept the ${kept.length} finished chunks`);
-      log.push(`kill ${kill + 1} after ${delay} ms: ${now.length} chunks on disk`);
+      // On a loaded machine a kill can land before the restart has said what it found; when it said it, it is checked.
+      if (kept.length && resumed) { assert.equal(Number(resumed[1]), kept.length, `run ${kill + 1} kept the ${kept.length} finished chunks`); resumes++; }
+      log.push(`kill ${kill + 1} after ${delay} ms: ${now.length} chunks on disk${kept.length && !resumed ? ' (killed before it reported the chunks it found)' : ''}`);
       kept = now;
     }
+    // The last run resumes after the kills (or after a run that finished by itself): it must find every finished chunk.
+    const onDisk = checkAuditFolder(dir, 'before the last run');
     const last = await runCli([configFile, '--out', 'audits/killed', ...base], undefined);
     assert.equal(last.code, 0, last.stderr.slice(-2000));
+    const lastResumed = /(\d+) of (\d+) chunks already done/.exec(last.stderr);
+    if (onDisk.length) { assert.equal(Number(lastResumed?.[1]), onDisk.length, `the last run kept the ${onDisk.length} finished chunks`); resumes++; }
+    assert.ok(resumes > 0, 'no run resumed from finished chunks: the kills landed too early to test resumption');
     checkAuditFolder(dir, 'at the end');
     assert.deepEqual(scoresOf(dir), scoresOf(path.join(w.dir, 'audits', 'clean')), 'every template scored as in the uninterrupted audit');
     const a = JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8')) as { state: string; verdicts: unknown };
