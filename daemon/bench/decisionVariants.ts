@@ -15,13 +15,13 @@
  *   --orders: also the first-accept curve of the hub order of the photos alone and with the variants (minutes per
  *   variant: the order's coverage counts are a plain loop over candidates × own identities).
  */
-import { seededShuffle } from '../data/split';
 import { loadEncoderById } from '../encoders/load';
 import { firstAccepts, hubOrders } from '../attack/oracle/decisionSearch';
 import { initEngine } from '../tfjs/backend';
 import { tf } from '../tfjs/tf';
 import { rows } from './scoreOracle';
-import { firstRows, median, openLfw, pct, type Lfw } from './oracleSearch';
+import { forEachDotBlock } from '../math/blockDots';
+import { firstRows, median, openLfw, ownValidationSplit, pct, type Lfw } from './oracleSearch';
 import { cosine } from '../attack/oracle/scoreRecovery';
 
 /** A photo's variant: [n, S, S, 3] in [0, 1] → the same shape. */
@@ -71,14 +71,7 @@ async function variantTemplates(L: Lfw, encoderId: string, photoRows: number[], 
 /** [na, nb] cosines of unit rows. */
 function cosines(a: Float32Array, b: Float32Array, dim: number): Float32Array {
   const na = a.length / dim, nb = b.length / dim, out = new Float32Array(na * nb);
-  const tb = tf.tensor2d(b, [nb, dim]);
-  for (let s = 0; s < na; s += 2048) {
-    const m = Math.min(2048, na - s);
-    const r = tf.tidy(() => tf.matMul(tf.tensor2d(a.subarray(s * dim, (s + m) * dim), [m, dim]), tb, false, true));
-    out.set(r.dataSync(), s * nb);
-    r.dispose();
-  }
-  tb.dispose();
+  forEachDotBlock(a, na, b, nb, dim, (first, _count, scores) => out.set(scores, first * nb), 2048);
   return out;
 }
 
@@ -90,10 +83,9 @@ async function main(): Promise<void> {
   const idOf = (r: number) => L.set.identities[r];
   let photoRows = L.trainIdx, subjectRows = L.subjects.map((s) => L.firstOf.get(s)!);
   if (o.validate) {
-    const own = [...new Set(L.trainIdx.map(idOf))].sort();
-    const val = new Set(seededShuffle(own.slice(), 11).slice(0, Math.round(own.length * 0.2)));
-    photoRows = L.trainIdx.filter((r) => !val.has(idOf(r)));
-    subjectRows = firstRows(L, L.trainIdx.filter((r) => val.has(idOf(r))));
+    const split = ownValidationSplit(L);
+    photoRows = split.fit;
+    subjectRows = firstRows(L, split.val);
   }
   const popRows = firstRows(L, photoRows);
   const n = photoRows.length, thr = L.thr[1];
@@ -103,15 +95,14 @@ async function main(): Promise<void> {
   console.log(`${o.validate ? 'validation (own identities 80 / 20)' : 'held-out'}: ${n} photos, ${nS} subjects, system threshold ${thr.toFixed(4)} (FMR ${L.fmrs[1]}); templates ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   const hit = sets.map((s) => cosines(s.templates, subjects, L.dim));
   const toPhoto = (v: Float32Array) => median(Array.from({ length: n }, (_, i) => cosine(v.subarray(i * L.dim, (i + 1) * L.dim), sets[0].templates.subarray(i * L.dim, (i + 1) * L.dim))));
-  const matched = (k: number) => { const m = new Uint8Array(nS); for (let i = 0; i < hit[k].length; i++) if (hit[k][i] >= thr) m[i % nS] = 1; return m; };
   const all = new Uint8Array(nS);
   console.log('candidates | median cosine to the photo | accepts per million (candidate, subject) pairs | subjects any matches');
   sets.forEach((s, k) => {
-    const m = matched(k);
-    m.forEach((x, i) => { all[i] |= x; });
+    // One pass: the accepted pairs, and which subjects any candidate of this set matches.
+    const matched = new Uint8Array(nS);
     let acc = 0;
-    for (const c of hit[k]) if (c >= thr) acc++;
-    console.log(`${s.name} | ${k ? toPhoto(s.templates).toFixed(3) : '1'} | ${((1e6 * acc) / hit[k].length).toFixed(1)} | ${pct(Array.from(m, Boolean))}`);
+    hit[k].forEach((c, i) => { if (c >= thr) { acc++; matched[i % nS] = 1; all[i % nS] = 1; } });
+    console.log(`${s.name} | ${k ? toPhoto(s.templates).toFixed(3) : '1'} | ${((1e6 * acc) / hit[k].length).toFixed(1)} | ${pct(Array.from(matched, Boolean))}`);
   });
   console.log(`photos and every variant | | | ${pct(Array.from(all, Boolean))}`);
   if (!o.orders) return;

@@ -114,6 +114,16 @@ export const pct = (a: boolean[]) => (a.length ? `${((100 * a.filter(Boolean).le
 export const median = (a: number[]) => { if (!a.length) return NaN; const s = a.slice().sort((x, y) => x - y); return s[Math.floor(s.length / 2)]; };
 /** The first of `rs` for each identity (an identity's enrolled or representative photo), in order. */
 export const firstRows = (L: Lfw, rs: readonly number[]) => { const seen = new Set<string>(); return rs.filter((r) => !seen.has(L.set.identities[r]) && seen.add(L.set.identities[r])); };
+/**
+ * The attacker's own photos split by identity 80 / 20 (seeded): the decision benches' validation on the attacker's
+ * side — `fit` rows stand for its photos, `val` rows for the subjects; no held-out subject is read.
+ */
+export function ownValidationSplit(L: Lfw): { fit: number[]; val: number[] } {
+  const idOf = (r: number) => L.set.identities[r];
+  const own = [...new Set(L.trainIdx.map(idOf))].sort();
+  const val = new Set(seededShuffle(own.slice(), 11).slice(0, Math.round(own.length * 0.2)));
+  return { fit: L.trainIdx.filter((r) => !val.has(idOf(r))), val: L.trainIdx.filter((r) => val.has(idOf(r))) };
+}
 
 /** The attacker photo nearest each enrolled template, accepted or not at each threshold. */
 function lookalike(L: Lfw): boolean[][] {
@@ -183,10 +193,8 @@ async function decision(o: Options, L: Lfw): Promise<void> {
 async function validateMaster(o: Options, L: Lfw): Promise<void> {
   const t0 = Date.now();
   const idOf = (r: number) => L.set.identities[r];
-  const own = [...new Set(L.trainIdx.map(idOf))].sort();
-  const val = new Set(seededShuffle(own.slice(), 11).slice(0, Math.round(own.length * 0.2)));
-  const fitRows = L.trainIdx.filter((r) => !val.has(idOf(r)));
-  const popRows = firstRows(L, fitRows), valRows = firstRows(L, L.trainIdx.filter((r) => val.has(idOf(r))));
+  const { fit: fitRows, val } = ownValidationSplit(L);
+  const popRows = firstRows(L, fitRows), valRows = firstRows(L, val);
   const pool = rows(L.set.embeddings, L.dim, fitRows), poolIds = fitRows.map(idOf);
   const valT = rows(L.set.embeddings, L.dim, valRows);
   const open = uncoveredRows(pool, poolIds, valT, valRows.map(idOf), L.dim, L.thr[1]);

@@ -44,7 +44,7 @@ import { cosine } from '../attack/oracle/scoreRecovery';
 import { initEngine } from '../tfjs/backend';
 import { tf } from '../tfjs/tf';
 import { rows } from './scoreOracle';
-import { firstRows, median, openLfw, otherView, pct, type Lfw } from './oracleSearch';
+import { firstRows, median, openLfw, otherView, ownValidationSplit, pct, type Lfw } from './oracleSearch';
 import { TRANSFER_SCORER } from './transferScorer';
 
 type Walk = Omit<WalkOptions, 'budgets' | 'seed' | 'clamp' | 'onStep'>;
@@ -215,10 +215,7 @@ async function heldOut(o: Options, L: Lfw): Promise<void> {
 /** `--validate`: walk settings judged on a validation part of the attacker's own identities. */
 async function validate(o: Options, L: Lfw): Promise<void> {
   const idOf = (r: number) => L.set.identities[r];
-  const own = [...new Set(L.trainIdx.map(idOf))].sort();
-  const val = new Set(seededShuffle(own.slice(), 11).slice(0, Math.round(own.length * 0.2)));
-  const fitRows = L.trainIdx.filter((r) => !val.has(idOf(r)));
-  const valRows = L.trainIdx.filter((r) => val.has(idOf(r)));
+  const { fit: fitRows, val: valRows } = ownValidationSplit(L);
   const firstOf = new Map<string, number>(), secondOf = new Map<string, number>();
   for (const r of valRows) { const id = idOf(r); if (!firstOf.has(id)) firstOf.set(id, r); else if (!secondOf.has(id)) secondOf.set(id, r); }
   // Stand-in subjects with a second photo (type II is what the walk should raise).
@@ -226,7 +223,7 @@ async function validate(o: Options, L: Lfw): Promise<void> {
   const k = o.fmr === 1e-3 ? 0 : 1, thr = L.thr[k];
   const first = await firstPhase(L, fitRows, firstRows(L, fitRows), firstOf, subjects, thr, o.first);
   const acc = first.filter((r) => r.row >= 0);
-  console.log(`validation (own identities: ${own.length - val.size} fit, ${val.size} validation; ${subjects.length} stand-in subjects with a second photo): ${acc.length} accepted within ${o.first} queries at ${thr.toFixed(4)}`);
+  console.log(`validation (own identities: ${new Set(fitRows.map(idOf)).size} fit, ${new Set(valRows.map(idOf)).size} validation; ${subjects.length} stand-in subjects with a second photo): ${acc.length} accepted within ${o.first} queries at ${thr.toFixed(4)}`);
   const w = await openWalker(o);
   console.log('setting | walk queries | median system score | type II @1e-3 | type II @1e-4');
   for (const walk of o.grid.length ? o.grid : [o.walk]) {
