@@ -27,7 +27,7 @@ import { probeCount } from '../protocol/threatModel';
 import type { SearchMethod } from '../protocol/runConfig';
 import { firstAccepts, type DecideFn } from './oracle/decisionSearch';
 import { walkAfterFirstAccept, type DecisionWalk } from './oracle/decisionWalk';
-import { fitOracleProbeMap, probeStarts, type OwnPhotos, type ProbeSetup } from './oracle/scoreSearch';
+import { fitOracleProbeMap, probeStarts, warmedProbeStarts, type OwnPhotos, type ProbeSetup, type WarmStarts } from './oracle/scoreSearch';
 
 export type DetectFn = (latents: Float32Array, n: number) => Promise<boolean[]>;
 
@@ -213,6 +213,8 @@ export interface OracleHooks {
   design?: ProbeDesign;
   /** score-search: the probe set and its map (fitOracleProbeMap), made once per audit. */
   probeMap?: ProbeSetup;
+  /** score-search with another encoder the attacker owns: the probe map's starts moved through it (./oracle/probeSurrogate.ts). */
+  warmStarts?: WarmStarts;
   /** score-search: the system's answers to the rendered faces, for a chunk's subjects. */
   searchAnswers?: (subjects: readonly string[]) => SearchAnswers;
   /** decision-search: the system's accept / reject and the attacker's submission order. */
@@ -262,7 +264,8 @@ export async function attackerTargets(plan: AttackPlan, subjects: readonly strin
     case 'score-search': {
       if (!h.scoreOracle || !h.probeMap) throw new Error('the score search needs the system\'s score oracle and its probe map (fitOracleSearch)');
       const p = await probeStarts(h.probeMap, h.scoreOracle, subjects, thresholds, h.signal);
-      return { starts: p.starts, queries: p.queries, accepts: p.accepts, errors: p.errors };
+      const starts = h.warmStarts ? await warmedProbeStarts(p, h.warmStarts) : p.starts;
+      return { starts, queries: p.queries, accepts: p.accepts, errors: p.errors };
     }
     case 'decision-search': {
       if (!h.decide || !h.order) throw new Error('the decision search needs the system\'s decisions and the submission order');

@@ -10,6 +10,9 @@ import type { AuditConfig } from '../protocol/auditConfig';
 import { mitigatedThreat, type Mitigation, type ThreatModel } from '../protocol/threatModel';
 import type { AttackPlan } from '../attack/plan';
 import { attackerTargets, designOracleProbes, fitOracleSearch, invertTargets, type OracleHooks } from '../attack/invert';
+import type { ProbeSetup, WarmStarts } from '../attack/oracle/scoreSearch';
+import { PROBE_WARMUP, probeCropsKey, warmProbeStarts, type ProbeAnswerPhotos } from '../attack/oracle/probeSurrogate';
+import { resolveSurrogate } from '../decoder/surrogate';
 import { serviceScoreOracle, serviceSearchAnswers, simulatedScoreOracle } from '../attack/oracle/scoreOracle';
 import { decisionOrder, serviceAcceptFaces, serviceDecide, simulatedAcceptFaces, simulatedDecide } from '../attack/oracle/decisionOracle';
 import type { DecisionWalk } from '../attack/oracle/decisionWalk';
@@ -44,6 +47,8 @@ export interface OracleInputs {
   model: PcaFaceModel; encoder: Encoder;
   /** The plan of the same audit under another threat model (a mitigation's). */
   planFor(threat: ThreatModel): AttackPlan;
+  /** Where workspace encoder configs live (the attacker's other encoder may be one). */
+  workspaceDir?: string;
   log(msg: string): void;
 }
 
@@ -100,7 +105,56 @@ function oracleRun(i: OracleInputs, plan: AttackPlan, holds: boolean): OracleRun
   const probeMap = fitOracleSearch(plan, { templates: refA.embeddings, dim: refA.dim, latents: i.refLatents, latentDim: i.latentDim, n: refA.rels.length })!;
   const searchAnswers = client ? (subjects: readonly string[]) => ({ remote: serviceSearchAnswers(client, subjects) }) : () => ({ decimals: o.decimals });
   i.log(`threat model: ${plan.oracle.reason}; ${probeMap.probes.length} probe photos, the map fitted on the other ${refA.rels.length - probeMap.probes.length} reference photos; the scores ${where}${o.noise && !client ? ' (the search\'s answers are rounded, not noised)' : ''}`);
-  return { plan, points, hooks: { ...base, scoreOracle, probeMap, searchAnswers, thresholds } };
+  const warmStarts = otherEncoderWarmup(i, plan, probeMap);
+  return { plan, points, hooks: { ...base, scoreOracle, probeMap, searchAnswers, thresholds, ...(warmStarts ? { warmStarts } : {}) } };
+}
+
+/**
+ * attacker.encoder "other": the score search's starts moved through the attacker's other encoder
+ * (../attack/oracle/probeSurrogate.ts), fitted on the reference photos the probe map was fitted on. One the engine
+ * cannot differentiate in the face model's frame, or whose map fits badly, is said once and the probe map's starts stand.
+ */
+function otherEncoderWarmup(i: OracleInputs, plan: AttackPlan, setup: ProbeSetup): WarmStarts | undefined {
+  const other = plan.threat.attacker.encoder === 'other' ? plan.threat.attacker.otherEncoder : undefined;
+  if (!other) return undefined;
+  const S = i.model.frame.size;
+  const why = S !== plan.enc.alignment.size ? `the face model's ${S}-px frame is not the reference photos' ${plan.enc.alignment.size}-px crops` : otherEncoderObstacle(other, plan, i);
+  if (why) { i.log(`the attacker's other encoder ${other} cannot guide the score search's start (${why}); the probe map's starts stand`); return undefined; }
+  let own: ProbeAnswerPhotos | null = null;
+  let badFit: string | null = null;
+  return async (starts, answers, n) => {
+    if (badFit) return starts;
+    // Built at the first chunk (a copy of the reference crops), its cache key hashed once for every chunk.
+    own ??= ownAnswerPhotos(i.refA, setup, S);
+    try {
+      const w = await warmProbeStarts(i.model, plan.enc, other, own, answers, starts, n, { workspaceDir: i.workspaceDir });
+      i.log(`the attacker's other encoder ${other}: map from the ${setup.probes.length} answers (held-out cosine ${w.mapCosine.toFixed(3)}), ${PROBE_WARMUP.steps} warm-up steps for ${n} subjects, ${w.evaluations} evaluations in ${w.seconds.toFixed(1)} s (no query)`);
+      return w.latents;
+    } catch (e) {
+      if (!/fits badly/.test((e as Error).message)) throw e;
+      badFit = (e as Error).message;
+      i.log(`${badFit}; the probe map's starts stand`);
+      return starts;
+    }
+  };
+}
+
+/** The reference photos the probe map was fitted on, with their answers, as the other encoder's map fits on them. */
+function ownAnswerPhotos(refA: ReferenceEmbeddings, setup: ProbeSetup, S: number): ProbeAnswerPhotos {
+  const D = S * S * 3, refCrops = refA.crops as Uint8Array;
+  const crops = new Uint8Array(setup.fit.rows.length * D);
+  setup.fit.rows.forEach((r, k) => crops.set(refCrops.subarray(r * D, (r + 1) * D), k * D));
+  return { answers: setup.fit.answers, probes: setup.probes.length, crops, rels: setup.fit.rows.map((r) => refA.rels[r]), identities: setup.fit.rows.map((r) => refA.identities[r]), cacheKey: probeCropsKey(crops) };
+}
+
+/** Why `other` cannot be differentiated in the face model's frame on ONNX Runtime (resolveSurrogate's refusal), or null. */
+function otherEncoderObstacle(other: string, plan: AttackPlan, i: OracleInputs): string | null {
+  try {
+    resolveSurrogate(other, plan.enc.id, 'onnxruntime', i.model.frame.size, i.workspaceDir, 'threat.attacker.otherEncoder', i.model.frame.template);
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
 }
 
 /** The decision walk after the first accept, unless attacker.walkQueries is 0; its faces are answered by the same system as the photos. */

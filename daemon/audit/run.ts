@@ -25,6 +25,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AuditConfig } from '../protocol/auditConfig';
 import type { EncoderConfig } from '../protocol/encoderConfig';
+import { PROBE_WARMUP } from '../attack/oracle/probeSurrogate';
 import { FaceAnalyzer } from '../data/faceAnalysis';
 import type { FaceGeometry } from '../data/align';
 import { writePng } from '../data/image';
@@ -124,7 +125,8 @@ function describeMethod(config: AuditConfig, decision: RouteDecision, model: Pca
   const hooks = oracle?.run.hooks;
   if (hooks?.order) return `decision search: the reference photos submitted ${config.threat.attacker.encoder === 'copy' ? 'in hub order' : 'in a seeded random order'} until a first accept, at most ${config.threat.attacker.queries} per subject; ${hooks.walk ? `then the boundary walk from the accepted photo in the face model (${model.latentDim} components) with ${hooks.walk.limit !== undefined ? `at most ${hooks.walk.limit} of ` : ''}the queries left; the face scored is the last one accepted (else the first photo submitted)` : 'the face scored is the accepted photo (else the first one submitted)'}`;
   const probes = hooks?.probeMap?.probes.length;
-  const start = probes ? `start from the answers to ${probes} probe photos (ridge map fitted on the other reference photos)` : config.start === 'ridge' ? 'ridge-regression start' : 'top-5 nearest reference faces start';
+  const moved = hooks?.warmStarts ? `, moved through the attacker's other encoder ${config.threat.attacker.otherEncoder} where its map from the answers fits (${PROBE_WARMUP.steps} gradient steps on its cosine to the answers' image in its space, no query)` : '';
+  const start = probes ? `start from the answers to ${probes} probe photos (ridge map fitted on the other reference photos)${moved}` : config.start === 'ridge' ? 'ridge-regression start' : 'top-5 nearest reference faces start';
   const w = config.whitebox;
   if (decision.route === 'whitebox') return `white box: ${model.describe()}; ${start}; ${w.steps} gradient steps per template through ${config.encoder}${w.restarts > 1 ? ` × ${w.restarts} restarts` : ''}${w.select === 'detected' ? ', answers the face detector finds' : ''}`;
   const search = config.search.method === 'none' ? 'no per-template queries (the start is the answer)'
@@ -249,7 +251,7 @@ export async function prepareChunks(config: AuditConfig, plan: AttackPlan, ctx: 
   tools.oracle = oracleSetup({
     config, plan, store, refA: cal.refA, refLatents: tools.refLatents, latentDim: tools.pca.latentDim, calibration: cal.calA.calibration, signal: ctx.signal, secrets: opts.secrets,
     model: tools.pca, encoder: cal.encoderA,
-    planFor: (threat) => planAttack(auditAttackSpec({ ...config, threat }), ctx.workspaceDir), log: (m) => ctx.log('info', m),
+    planFor: (threat) => planAttack(auditAttackSpec({ ...config, threat }), ctx.workspaceDir), log: (m) => ctx.log('info', m), workspaceDir: ctx.workspaceDir,
   });
   const method = describeMethod(config, plan.decision, tools.pca, tools.oracle) + (protectedStore ? `; the store's ${protectedStore.protection.scheme.label} templates first inverted with the stolen keys (${protectedStore.protection.describe}; ${protectedStore.protection.steps} steps of the scheme's stolen-key inversion), the faces scored against those recovered embeddings` : '');
   ctx.log('info', method);

@@ -28,6 +28,9 @@
  *   node out/daemon/bench/oracleSearch.js --validate [--kernel] [--subjects 300] [--train 8000] [--design random|dopt] [--candidates 1000] [--design-rows 2000] [--jitter 1e-4] [--map-lambda 0.1]
  *   (--design, --candidates, --design-rows, --jitter and --map-lambda apply to the score search too.)
  *   (--kernel adds kernel-ridge start maps, which lost.)
+ *   --surrogate ID [--warmup 10] [--warmup-lr 0.05]: the attacker also owns encoder ID (attacker.encoder "other"): the
+ *   start is warmed up through it (../attack/oracle/probeSurrogate.ts), no query spent; with --validate, a row per
+ *   comma-separated --warmup length; in the score search one length, and the probe map's start printed beside it.
  *   --validate (with --master): the settings' check on the attacker's side only — its own identities split 80 / 20
  *   (seeded), faces built from the 80 %'s photos and identities, and the 20 % (first photo each) no 80 % photo
  *   matches at 1e-4 counted as newly matched by the faces. No held-out subject is read.
@@ -47,6 +50,7 @@ import { buildPcaFaceModel, loadPcaFaceModel, type PcaFaceModel } from '../attac
 import { firstAccepts, hubOrders, type ExtraCandidates } from '../attack/oracle/decisionSearch';
 import { synthesiseMasterFaces, uncoveredRows, type MasterFaces } from '../attack/oracle/masterFaces';
 import { fitProbeMap, probeStart, PROBE_START_CARICATURE } from '../attack/oracle/probeMap';
+import { PROBE_WARMUP, warmProbeStarts, type ProbeAnswerPhotos } from '../attack/oracle/probeSurrogate';
 import { designedProbeRows, PROBE_DESIGN } from '../attack/oracle/probeDesign';
 import { applyKernelRidge, fitKernelRidge } from '../math/kernelRidge';
 import { fitProbeRetrieval, retrievedPhotos } from '../attack/oracle/probeRetrieval';
@@ -61,10 +65,10 @@ import { VerifierClient } from '../encoders/verifierClient';
 import { SubjectOracleError } from '../protocol/verifierApi';
 import type { Encoder } from '../encoders/types';
 
-interface Options { mapLambda: number; design: 'random' | 'dopt'; candidates: number; designRows: number; jitter: number; kernel: boolean; enrolled: number; validate: boolean; master: number; group: number; steps: number; attackerEncoder?: string; service: boolean; attempts?: number; decision: boolean; subjects: number; probes: number; train: number; decimals?: number; queries: number[]; encoder: string; faceModel: string; sigma: number; learningRate: number }
+interface Options { surrogate?: string; warmup: number[]; warmupLr: number; surMapLambda?: number; mapLambda: number; design: 'random' | 'dopt'; candidates: number; designRows: number; jitter: number; kernel: boolean; enrolled: number; validate: boolean; master: number; group: number; steps: number; attackerEncoder?: string; service: boolean; attempts?: number; decision: boolean; subjects: number; probes: number; train: number; decimals?: number; queries: number[]; encoder: string; faceModel: string; sigma: number; learningRate: number }
 
 function parse(argv: string[]): Options {
-  const o: Options = { mapLambda: 0.1, design: 'dopt', candidates: PROBE_DESIGN.candidates, designRows: PROBE_DESIGN.designRows, jitter: PROBE_DESIGN.jitter, kernel: false, enrolled: 1000, validate: false, master: 0, group: 5, steps: 0, service: false, decision: false, subjects: 30, probes: 100, train: 3000, queries: [100, 300, 1000], encoder: 'arcface512-faceplugin', faceModel: path.join('.cache', 'embeddings', 'facemodels', 'pca-1d003e55085f1e36'), sigma: 0.5, learningRate: 0.1 };
+  const o: Options = { warmup: [PROBE_WARMUP.steps], warmupLr: PROBE_WARMUP.learningRate, mapLambda: 0.1, design: 'dopt', candidates: PROBE_DESIGN.candidates, designRows: PROBE_DESIGN.designRows, jitter: PROBE_DESIGN.jitter, kernel: false, enrolled: 1000, validate: false, master: 0, group: 5, steps: 0, service: false, decision: false, subjects: 30, probes: 100, train: 3000, queries: [100, 300, 1000], encoder: 'arcface512-faceplugin', faceModel: path.join('.cache', 'embeddings', 'facemodels', 'pca-1d003e55085f1e36'), sigma: 0.5, learningRate: 0.1 };
   for (let i = 0; i < argv.length; i += 2) {
     const v = argv[i + 1];
     if (argv[i] === '--decision') { o.decision = true; i--; } else if (argv[i] === '--subjects') o.subjects = Number(v);
@@ -84,6 +88,10 @@ function parse(argv: string[]): Options {
     else if (argv[i] === '--decimals') o.decimals = Number(v);
     else if (argv[i] === '--attempts') o.attempts = Number(v);
     else if (argv[i] === '--attacker-encoder') o.attackerEncoder = v;
+    else if (argv[i] === '--surrogate') o.surrogate = v;
+    else if (argv[i] === '--warmup') o.warmup = v.split(',').map(Number);
+    else if (argv[i] === '--warmup-lr') o.warmupLr = Number(v);
+    else if (argv[i] === '--surrogate-map-lambda') o.surMapLambda = Number(v);
     else if (argv[i] === '--service') { o.service = true; i--; }
     else if (argv[i] === '--queries') o.queries = v.split(',').map(Number);
     else if (argv[i] === '--encoder') o.encoder = v;
@@ -286,12 +294,6 @@ function answersTo(o: Options, L: Lfw, probes: readonly number[]): (t: Float32Ar
   return (t) => Float32Array.from(probes, (p) => round(o, cosine(L.emb(p), t)));
 }
 
-/** The ridge map from probe answers to the face model's latent, fitted on the attacker's own enrolled photos `own`. */
-async function fitStartMap(o: Options, L: Lfw, model: PcaFaceModel, probes: readonly number[], own: readonly number[]) {
-  const fit = await startPairs(o, L, model, probes, own);
-  return fitProbeMap(fit.scores, fit.latents, own.length, probes.length, model.latentDim, o.mapLambda);
-}
-
 /** The own enrolled photos' answers to the probes [m, P] and their latents [m, K]: what a start map is fitted on. */
 async function startPairs(o: Options, L: Lfw, model: PcaFaceModel, probes: readonly number[], own: readonly number[]): Promise<{ scores: Float32Array; latents: Float32Array; m: number }> {
   const S = model.frame.size, answers = answersTo(o, L, probes);
@@ -316,6 +318,25 @@ function printKernelStarts(fit: { scores: Float32Array; latents: Float32Array; m
     const z = applyKernelRidge(map, centre(subjScores), n).map((v) => v * PROBE_START_CARICATURE);
     await render(z, `kernel ridge γ ${gamma}, λ ${lambda}, caricature ${PROBE_START_CARICATURE} (rendered)`);
   }, Promise.resolve());
+}
+
+/** The own enrolled photos `own` with their answers [m, P] to the probes, as ../attack/oracle/probeSurrogate.ts fits its map. */
+function ownAnswerPhotos(L: Lfw, size: number, own: readonly number[], answers: Float32Array, probes: number): ProbeAnswerPhotos {
+  const D = size * size * 3;
+  const crops = new Uint8Array(own.length * D);
+  own.forEach((r, i) => crops.set(L.set.crops.subarray(r * D, (r + 1) * D), i * D));
+  return { answers, probes, crops, rels: own.map((r) => L.set.rels[r]), identities: own.map((r) => L.set.identities[r]) };
+}
+
+/**
+ * With another encoder the attacker owns (`--surrogate`, never the system's): the start warmed up through it
+ * (../attack/oracle/probeSurrogate.ts, as the audit does for attacker.encoder "other"), no query spent.
+ */
+async function warmedStart(o: Options, L: Lfw, model: PcaFaceModel, own: ProbeAnswerPhotos, subjScores: Float32Array, start: Float32Array, n: number, steps: number): Promise<Float32Array> {
+  const t0 = Date.now();
+  const w = await warmProbeStarts(model, findEncoderConfig(o.encoder).config, o.surrogate!, own, subjScores, start, n, { steps, learningRate: o.warmupLr });
+  console.log(`${o.surrogate}: map from ${own.probes} answers, held-out cosine ${w.mapCosine.toFixed(3)}; ${steps} warm-up steps (lr ${o.warmupLr}), ${w.evaluations} evaluations, ${((Date.now() - t0) / 1000).toFixed(0)} s (map and surrogate set-up included)`);
+  return w.latents;
 }
 
 /**
@@ -356,6 +377,11 @@ async function validateStart(o: Options, L: Lfw): Promise<void> {
     printRow('retrieved photo', picked.map((r, i) => cosine(L.emb(r), targets[i])), L.thr);
     const render = async (z: Float32Array, label: string) => { model.clampLatents(z); printRow(label, Array.from(await truth.score(z, targets.map((_, i) => i))), L.thr); };
     for (const a of [1, 1.25, 1.5, 2]) await render(plain.map((v) => v * a), `ridge start, caricature ${a} (rendered)`);
+    if (o.surrogate) {
+      const ownPhotos = ownAnswerPhotos(L, model.frame.size, own, fit.scores, probes.length);
+      const start = plain.map((v) => v * PROBE_START_CARICATURE);
+      for (const steps of o.warmup) await render(await warmedStart(o, L, model, ownPhotos, subjScores, start, targets.length, steps), `ridge start + ${steps} warm-up steps on ${o.surrogate}`);
+    }
     if (o.kernel) await printKernelStarts(fit, probes.length, model.latentDim, subjScores, targets.length, render);
   } finally {
     encoder.dispose();
@@ -407,7 +433,8 @@ async function scoreSearch(o: Options, L: Lfw): Promise<void> {
   const probes = chooseProbes(o, L, shuffled);
   const chosen = new Set(probes), others = shuffled.filter((r) => !chosen.has(r)), own = others.slice(0, o.train);
   const answers = answersTo(o, L, probes);
-  const map = await fitStartMap(o, L, model, probes, own);
+  const pairs = await startPairs(o, L, model, probes, own);
+  const map = fitProbeMap(pairs.scores, pairs.latents, own.length, probes.length, model.latentDim, o.mapLambda);
   const targets = L.subjects.map((id) => Float32Array.from(L.emb(L.firstOf.get(id)!)));
   const subjScores = new Float32Array(targets.length * o.probes);
   const remote = o.service ? await openService(o, encoder, L.subjects, targets) : null;
@@ -425,9 +452,11 @@ async function scoreSearch(o: Options, L: Lfw): Promise<void> {
     }
   } else targets.forEach((t, i) => subjScores.set(answers(t), i * o.probes));
   const picked = retrieve(o, L, probes, others, subjScores, targets.length);
-  const start = probeStart(map, subjScores, targets.length);
-  model.clampLatents(start);
-  console.log(`score oracle, no encoder: ${o.probes} probes, map fitted on ${own.length} own photos, ${targets.length} held-out subjects, decimals ${o.decimals ?? 'none'}; thresholds ${L.thr.map((t, k) => `${t.toFixed(4)} @FMR ${L.fmrs[k]}`).join(', ')}; setup ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  const mapStart = probeStart(map, subjScores, targets.length);
+  model.clampLatents(mapStart);
+  if (o.surrogate && o.warmup.length !== 1) throw new Error(`--warmup takes one step count in the score search, got ${o.warmup.join(',')}`);
+  const start = o.surrogate ? await warmedStart(o, L, model, ownAnswerPhotos(L, S, own, pairs.scores, probes.length), subjScores, mapStart, targets.length, o.warmup[0]) : mapStart;
+  console.log(`score oracle, ${o.surrogate ? `no copy of the encoder, another encoder (${o.surrogate})` : 'no encoder'}: ${o.probes} probes, map fitted on ${own.length} own photos, ${targets.length} held-out subjects, decimals ${o.decimals ?? 'none'}; thresholds ${L.thr.map((t, k) => `${t.toFixed(4)} @FMR ${L.fmrs[k]}`).join(', ')}; setup ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   const budgets = o.queries.filter((q) => q > o.probes);
   const snaps = new Map<number, Float32Array>([[o.probes, start]]);
   const oracle = new QueryOracle(encoder, model, targets, Math.max(o.probes + 1, ...budgets) - o.probes);
@@ -448,21 +477,26 @@ async function scoreSearch(o: Options, L: Lfw): Promise<void> {
   // Budgets the search never reached (every subject stopped: locked out, or out of steps): what it ended with.
   for (const b of budgets) if (!snaps.has(b)) snaps.set(b, res.bestLatents);
   // The system's exact score of each snapshot's faces (outside the attacker's count).
-  const truth = new QueryOracle(encoder, model, targets, snaps.size);
+  const truth = new QueryOracle(encoder, model, targets, snaps.size + 1);
   const lk = lookalike(L);
   console.log(`lookalike (nearest attacker photo to the enrolled template): ${L.fmrs.map((f, k) => `${pct(lk[k])} @${f}`).join(', ')}; search ${searchS.toFixed(0)} s`);
   // Type II: the face against the subject's second photo (the subjects that have one), not the enrolled one.
   const withSecond = L.subjects.flatMap((id, i) => { const r = L.secondOf.get(id); return r === undefined ? [] : [{ i, r }]; });
-  const second = new QueryOracle(encoder, model, withSecond.map(({ r }) => Float32Array.from(L.emb(r))), snaps.size);
+  const second = new QueryOracle(encoder, model, withSecond.map(({ r }) => Float32Array.from(L.emb(r))), snaps.size + 1);
   const K = model.latentDim;
-  console.log(`queries (probes + search) | median system score | type I @1e-3 | type I @1e-4 | type II @1e-3 | type II @1e-4 (${withSecond.length} subjects with a second photo)`);
-  printRow(`${o.probes} (retrieved photo, not yet asked)`, picked.map((r, i) => cosine(L.emb(r), targets[i])), L.thr, withSecond.map(({ i, r }) => cosine(L.emb(picked[i]), L.emb(r))));
-  for (const q of [o.probes, ...budgets]) {
-    const z = snaps.get(q)!;
+  // The system's exact scores of faces z (one per subject) against the enrolled and the second photos: a table row.
+  const printFaces = async (label: string, z: Float32Array) => {
     const zs = new Float32Array(withSecond.length * K);
     withSecond.forEach(({ i }, j) => zs.set(z.subarray(i * K, (i + 1) * K), j * K));
     const sys = Array.from(await truth.score(z, targets.map((_, i) => i))), sec = Array.from(await second.score(zs, withSecond.map((_, j) => j)));
-    printRow(String(q), sys, L.thr, sec);
+    printRow(label, sys, L.thr, sec);
+    return { sys, sec };
+  };
+  console.log(`queries (probes + search) | median system score | type I @1e-3 | type I @1e-4 | type II @1e-3 | type II @1e-4 (${withSecond.length} subjects with a second photo)`);
+  printRow(`${o.probes} (retrieved photo, not yet asked)`, picked.map((r, i) => cosine(L.emb(r), targets[i])), L.thr, withSecond.map(({ i, r }) => cosine(L.emb(picked[i]), L.emb(r))));
+  if (o.surrogate) await printFaces(`${o.probes} (the probe map's start, before the warm-up on ${o.surrogate})`, mapStart);
+  for (const q of [o.probes, ...budgets]) {
+    const { sys, sec } = await printFaces(String(q), snaps.get(q)!);
     if (q === o.probes) printProbeOrStart(o, L, probes, subjScores, sys, withSecond, sec);
   }
   if (remote) {

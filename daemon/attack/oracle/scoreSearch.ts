@@ -20,6 +20,8 @@ export interface ProbeSetup {
   /** Rows of the attacker's photos sent as probes, in query order. */
   probes: number[];
   map: ProbeMap;
+  /** The own photos the map was fitted on (rows) and their answers [rows, probes]: another encoder's map fits on them too (./probeSurrogate.ts). */
+  fit: { rows: number[]; answers: Float32Array };
 }
 
 /**
@@ -43,12 +45,30 @@ export function fitOracleProbeMap(own: OwnPhotos, count: number, decimals: numbe
     probes.forEach((p, k) => { scores[i * count + k] = answer(p, t); });
     z.set(latents.subarray(t * latentDim, (t + 1) * latentDim), i * latentDim);
   });
-  return { probes, map: fitProbeMap(scores, z, train.length, count, latentDim) };
+  return { probes, map: fitProbeMap(scores, z, train.length, count, latentDim), fit: { rows: train, answers: scores } };
+}
+
+/** Moves the subjects' starts [n, latentDim] given their answers [n, probes], without queries (./probeSurrogate.ts). */
+export type WarmStarts = (starts: Float32Array, answers: Float32Array, n: number) => Promise<Float32Array>;
+
+/** `warm` applied to the subjects that have a start (all answers in), in one batch. */
+export async function warmedProbeStarts(p: ProbeStarts, warm: WarmStarts): Promise<(Float32Array | null)[]> {
+  const have = p.starts.flatMap((s, i) => (s && p.answers[i] ? [i] : []));
+  if (!have.length) return p.starts;
+  const K = p.starts[have[0]]!.length, P = p.answers[have[0]]!.length;
+  const starts = new Float32Array(have.length * K), answers = new Float32Array(have.length * P);
+  have.forEach((i, j) => { starts.set(p.starts[i]!, j * K); answers.set(p.answers[i]!, j * P); });
+  const moved = await warm(starts, answers, have.length);
+  const out = p.starts.slice();
+  have.forEach((i, j) => { out[i] = moved.slice(j * K, (j + 1) * K); });
+  return out;
 }
 
 export interface ProbeStarts {
   /** Start latent per subject, or null when its probes were not all answered. */
   starts: (Float32Array | null)[];
+  /** The subject's answers to the probes, when all were answered (what the start was mapped from). */
+  answers: (Float32Array | null)[];
   queries: number[];
   /** Per subject and threshold: the probe query whose answer first passed it (a probe photo the system accepts), or null. */
   accepts: (number | null)[][];
@@ -57,7 +77,7 @@ export interface ProbeStarts {
 
 /** Asks each subject the probe set; a subject's own failure (locked out, unknown, a bad answer) marks it only. */
 export async function probeStarts(setup: ProbeSetup, oracle: ScoreOracle, subjects: readonly string[], thresholds: readonly number[], signal?: AbortSignal): Promise<ProbeStarts> {
-  const out: ProbeStarts = { starts: [], queries: [], accepts: [], errors: [] };
+  const out: ProbeStarts = { starts: [], answers: [], queries: [], accepts: [], errors: [] };
   for (const subject of subjects) {
     if (signal?.aborted) throw new Error('cancelled');
     try {
@@ -65,6 +85,7 @@ export async function probeStarts(setup: ProbeSetup, oracle: ScoreOracle, subjec
       if (s.length !== setup.probes.length) throw new SubjectOracleError('bad-score', subject, `${s.length} scores for ${setup.probes.length} probes`);
       s.forEach((v) => checkScore(v, subject));
       out.starts.push(probeStart(setup.map, Float32Array.from(s), 1));
+      out.answers.push(Float32Array.from(s));
       out.queries.push(s.length);
       out.accepts.push(firstAbove(s, thresholds));
       out.errors.push(undefined);
@@ -73,6 +94,7 @@ export async function probeStarts(setup: ProbeSetup, oracle: ScoreOracle, subjec
       // The map needs every probe's answer: a subject locked out mid-way has no start, but its answers still count.
       const got = err.partial ?? [];
       out.starts.push(null);
+      out.answers.push(null);
       out.queries.push(got.length);
       out.accepts.push(firstAbove(got, thresholds));
       out.errors.push(err.message);

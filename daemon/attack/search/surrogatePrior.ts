@@ -101,9 +101,9 @@ export function fitTemplateMap(photos: AttackerPhotos, feats: Float32Array, fd: 
 }
 
 export async function openSurrogatePrior(model: FaceModel, attacked: EncoderConfig, targets: readonly Float32Array[], photos: AttackerPhotos,
-  s: PriorSettings, o: { engine?: EngineRequest; workspaceDir?: string; cacheDir?: string; log?: (m: string) => void }): Promise<SurrogatePrior> {
+  s: PriorSettings, o: { engine?: EngineRequest; workspaceDir?: string; cacheDir?: string; log?: (m: string) => void; field?: string; mapsFrom?: string }): Promise<SurrogatePrior> {
   // The face model renders the attacked encoder's frame (a PCA model) or arcface-5pt (a decoder): the warp starts there.
-  const plan = resolveSurrogate(s.surrogate, attacked.id, 'onnxruntime', model.frame.size, o.workspaceDir, 'search.surrogate.encoder', model.frame.template);
+  const plan = resolveSurrogate(s.surrogate, attacked.id, 'onnxruntime', model.frame.size, o.workspaceDir, o.field ?? 'search.surrogate.encoder', model.frame.template);
   const sur = await openSurrogate(plan, o.workspaceDir);
   try {
     if (!sur.ort) throw new Error(`surrogate "${s.surrogate}": ${plan.ortObstacle}`);
@@ -113,7 +113,7 @@ export async function openSurrogatePrior(model: FaceModel, attacked: EncoderConf
     const kind = s.map ?? 'ridge';
     const map = fitTemplateMap(sub, centred, sur.dim, kind, { lambda: s.mapLambda, seed: s.seed });
     if (!(map.heldOut >= MIN_MAP_COSINE)) {
-      throw new Error(`surrogate "${s.surrogate}": the ${kind} map from ${attacked.id} templates fits badly (held-out cosine ${map.heldOut.toFixed(3)} < ${MIN_MAP_COSINE})`);
+      throw new Error(`surrogate "${s.surrogate}": the ${kind} map from ${o.mapsFrom ?? `${attacked.id} templates`} fits badly (held-out cosine ${map.heldOut.toFixed(3)} < ${MIN_MAP_COSINE})`);
     }
     const flat = new Float32Array(targets.length * photos.dim);
     targets.forEach((t, i) => flat.set(t, i * photos.dim));

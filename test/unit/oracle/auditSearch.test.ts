@@ -89,6 +89,27 @@ describe('oracle: the audit under the score and decision searches', function () 
     assert.match(html, /<h3>The face held at each budget<\/h3>/);
   });
 
+  it('score search with another encoder the attacker owns: faceapi-resnet128 moves each start toward its answers (no query); human-faceres, which the engine cannot differentiate, is said and the probe map\'s starts stand', async () => {
+    const threat = (other: string) => ({ oracle: { kind: 'score', decimals: 2 }, attacker: { encoder: 'other', otherEncoder: other, template: 'none', queries: 40, probes: 10 } });
+    const logs: string[] = [], plainLogs: string[] = [], refusedLogs: string[] = [];
+    const { out, rows } = await audit('score-search-other', threat('faceapi-resnet128'), {}, logs);
+    assert.equal(out.state, 'finished');
+    assert.ok(logs.some((l) => /threat model: score oracle without a copy of the encoder \(attacker.encoder "other"\).*moved toward the answers as the attacker's other encoder faceapi-resnet128 sees them/.test(l)), logs.join('\n'));
+    const warmed = logs.filter((l) => /the attacker's other encoder faceapi-resnet128: map from the 10 answers \(held-out cosine [\d.]+\), 10 warm-up steps for \d+ subjects, \d+ evaluations/.test(l));
+    const badFit = logs.filter((l) => /fits badly.*the probe map's starts stand/.test(l));
+    assert.equal(warmed.length + badFit.length > 0, true, logs.join('\n'));
+    const plain = await audit('score-search-plain', { ...threat('x'), attacker: { encoder: 'none', template: 'none', queries: 40, probes: 10 } }, {}, plainLogs);
+    // The start is the face held at 10 queries (the probes'): moved by the warm-up, the probe map's otherwise.
+    const startCos = (rs: TemplateResult[]) => rs.map((r) => r.oracle!.held!.find((h) => h.queries === 10)!.attack.direct.cosine);
+    if (warmed.length) assert.notDeepEqual(startCos(rows), startCos(plain.rows), 'the warm-up moved the starts');
+    else assert.deepEqual(startCos(rows), startCos(plain.rows), 'a map that fits badly leaves the starts as they were');
+    assert.deepEqual(rows.map((r) => r.oracle!.queries <= 40), rows.map(() => true));
+    const refused = await audit('score-search-refused', threat('human-faceres'), {}, refusedLogs);
+    assert.equal(refused.out.state, 'finished');
+    assert.ok(refusedLogs.some((l) => /the attacker's other encoder human-faceres cannot guide the score search's start \(threat.attacker.otherEncoder "human-faceres" cannot be differentiated .*\); the probe map's starts stand/.test(l)), refusedLogs.join('\n'));
+    assert.deepEqual(startCos(refused.rows), startCos(plain.rows));
+  });
+
   it('decision search, simulated: the first accept, then the walk with the queries left; the last accepted face is scored, and the face held at each budget is rated in report.json', async () => {
     const logs: string[] = [];
     const { out, rows } = await audit('decision', { oracle: { kind: 'decision' }, attacker: { template: 'none', queries: 100 }, mitigations: ['round-2', 'attempt-limit:5'] }, {}, logs);
