@@ -35,7 +35,7 @@ export const OracleSchema = Type.Object({
 
 export const AttackerSchema = Type.Object({
   encoder: Type.Union([Type.Literal('copy'), Type.Literal('other'), Type.Literal('none')], { default: 'copy', description: '"copy": the attacker runs the system\'s own encoder; "other": only another encoder (otherEncoder); "none": no encoder at all.' }),
-  otherEncoder: Type.Optional(Type.String({ minLength: 1, description: 'encoder "other": the id of the attacker\'s encoder config.' })),
+  otherEncoder: Type.Optional(Type.String({ minLength: 1, description: 'encoder "other": the id of the attacker\'s encoder config (the score search moves its start through it where the engine can differentiate it in the face model\'s frame, e.g. faceapi-resnet128).' })),
   template: Type.Union([Type.Literal('stolen'), Type.Literal('none')], { default: 'stolen', description: '"stolen": the attacker holds the enrolled templates (the template store); "none": only the oracle, per subject id.' }),
   queries: Type.Integer({ minimum: 1, maximum: 1000000, default: 200, description: 'score / decision oracles: queries per subject the attacker may spend (recovering the template, the probe set and the search, or the first accept).' }),
   probes: Type.Optional(Type.Integer({ minimum: 2, maximum: 10000, description: 'score oracle without the encoder: probe photos answered once per subject for the search\'s start (default 100, fewer when the reference set is small); the rest of `queries` goes to the search.' })),
