@@ -58,3 +58,35 @@ function loopDots(a: Float32Array, m: number, b: Float32Array, n: number, dim: n
   }
   return out;
 }
+
+/**
+ * `visit(q, dot)` for every row q of `rows` ([n, dim]) against the row of `x` that starts at `a`, each sum in double
+ * in the order i = 0…dim − 1 — bit for bit what a plain one-row loop gives, where `forEachDotBlock`'s float32 sums may
+ * differ in the last place (enough to move a pair across a threshold) — with four rows sharing each load of x, which
+ * V8 runs about 4× faster than one row at a time.
+ */
+export function exactRowDots(x: Float32Array, a: number, rows: Float32Array, n: number, dim: number, visit: (q: number, dot: number) => void): void {
+  if (a < 0 || a + dim > x.length || rows.length < n * dim) throw new Error(`exactRowDots: a row of ${dim} at ${a} of ${x.length} values, or ${n} rows of ${dim} in ${rows.length} values, does not fit`);
+  let q = 0;
+  for (; q + 3 < n; q += 4) {
+    const b0 = q * dim, b1 = b0 + dim, b2 = b1 + dim, b3 = b2 + dim;
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (let i = 0; i < dim; i++) {
+      const v = x[a + i];
+      s0 += v * rows[b0 + i];
+      s1 += v * rows[b1 + i];
+      s2 += v * rows[b2 + i];
+      s3 += v * rows[b3 + i];
+    }
+    visit(q, s0);
+    visit(q + 1, s1);
+    visit(q + 2, s2);
+    visit(q + 3, s3);
+  }
+  for (; q < n; q++) {
+    let s = 0;
+    const b = q * dim;
+    for (let i = 0; i < dim; i++) s += x[a + i] * rows[b + i];
+    visit(q, s);
+  }
+}

@@ -15,6 +15,7 @@
  * inward from it, which raises its score (type II / transfer), is ./boundaryWalk.ts (in the audit through ./decisionWalk.ts).
  */
 import { SubjectOracleError } from '../../protocol/verifierApi';
+import { exactRowDots } from '../../math/blockDots';
 
 /** Accept / reject of pool photo `photo` for `subject` (one counted query). */
 export type DecideFn = (subject: string, photo: number) => Promise<boolean>;
@@ -57,16 +58,13 @@ export function hubOrders(pool: Float32Array, poolIds: readonly string[], popula
   const loose = new Float64Array(poolN);
   for (let p = 0; p < poolN; p++) {
     const c: number[][] = o.thresholds.map(() => []);
-    const a = p * dim;
-    for (let q = 0; q < popN; q++) {
-      if (popIds[q] === poolIds[p]) continue;
-      let s = 0;
-      const b = q * dim;
-      for (let i = 0; i < dim; i++) s += pool[a + i] * population[b + i];
-      if (s < o.looser) continue;
+    const visit = (q: number, s: number) => {
+      if (popIds[q] === poolIds[p] || s < o.looser) return;
       loose[p]++;
       o.thresholds.forEach((t, k) => { if (s >= t) c[k].push(q); });
-    }
+    };
+    // Exact double sums, as the orders were first measured with (every decision figure rests on them).
+    exactRowDots(pool, p * dim, population, popN, dim, visit);
     c.forEach((x, k) => covers[k].push(x));
   }
   return covers.map((cv) => greedyCover(cv, loose, popN));

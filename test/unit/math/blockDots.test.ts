@@ -5,7 +5,7 @@
 import * as assert from 'node:assert/strict';
 import { mulberry32 } from '../../../daemon/data/split';
 import { allPairScores } from '../../../daemon/data/verify';
-import { forEachDotBlock, packRows } from '../../../daemon/math/blockDots';
+import { exactRowDots, forEachDotBlock, packRows } from '../../../daemon/math/blockDots';
 import { initEngine } from '../../../daemon/tfjs/backend';
 
 function naive(a: Float32Array, m: number, b: Float32Array, n: number, dim: number): Float64Array {
@@ -61,5 +61,16 @@ describe('math/blockDots: row dot products a block at a time', () => {
     assert.equal(got.impostor.length, impostor.length);
     genuine.forEach((v, i) => assert.ok(Math.abs(got.genuine[i] - v) < 1e-5));
     impostor.forEach((v, i) => assert.ok(Math.abs(got.impostor[i] - v) < 1e-5));
+  });
+
+  it('exact row dots: every row once, in order, each sum bit for bit a one-row double loop\'s (rows not a multiple of four), bad sizes refused', () => {
+    const r = mulberry32(4), dim = 37, n = 11;
+    const x = Float32Array.from({ length: 3 * dim }, () => r() * 2 - 1), rows = Float32Array.from({ length: n * dim }, () => r() * 2 - 1);
+    const want = naive(x.subarray(dim, 2 * dim), 1, rows, n, dim);
+    const seen: number[] = [];
+    exactRowDots(x, dim, rows, n, dim, (q, dot) => { seen.push(q); assert.equal(dot, want[q], `row ${q}`); });
+    assert.deepEqual(seen, Array.from({ length: n }, (_, q) => q));
+    assert.throws(() => exactRowDots(x, 3 * dim - 1, rows, n, dim, () => undefined), /exactRowDots: a row of 37 at 110 of 111 values/);
+    assert.throws(() => exactRowDots(x, 0, rows, n + 1, dim, () => undefined), /12 rows of 37 in 407 values, does not fit/);
   });
 });
