@@ -65,7 +65,7 @@ import { VerifierClient } from '../encoders/verifierClient';
 import { SubjectOracleError } from '../protocol/verifierApi';
 import type { Encoder } from '../encoders/types';
 
-interface Options { surrogate?: string; warmup: number[]; warmupLr: number; surMapLambda?: number; mapLambda: number; design: 'random' | 'dopt'; candidates: number; designRows: number; jitter: number; kernel: boolean; enrolled: number; validate: boolean; master: number; group: number; steps: number; attackerEncoder?: string; service: boolean; attempts?: number; decision: boolean; subjects: number; probes: number; train: number; decimals?: number; queries: number[]; encoder: string; faceModel: string; sigma: number; learningRate: number }
+interface Options { surrogate?: string; warmup: number[]; warmupLr: number; mapLambda: number; design: 'random' | 'dopt'; candidates: number; designRows: number; jitter: number; kernel: boolean; enrolled: number; validate: boolean; master: number; group: number; steps: number; attackerEncoder?: string; service: boolean; attempts?: number; decision: boolean; subjects: number; probes: number; train: number; decimals?: number; queries: number[]; encoder: string; faceModel: string; sigma: number; learningRate: number }
 
 function parse(argv: string[]): Options {
   const o: Options = { warmup: [PROBE_WARMUP.steps], warmupLr: PROBE_WARMUP.learningRate, mapLambda: 0.1, design: 'dopt', candidates: PROBE_DESIGN.candidates, designRows: PROBE_DESIGN.designRows, jitter: PROBE_DESIGN.jitter, kernel: false, enrolled: 1000, validate: false, master: 0, group: 5, steps: 0, service: false, decision: false, subjects: 30, probes: 100, train: 3000, queries: [100, 300, 1000], encoder: 'arcface512-faceplugin', faceModel: path.join('.cache', 'embeddings', 'facemodels', 'pca-1d003e55085f1e36'), sigma: 0.5, learningRate: 0.1 };
@@ -91,7 +91,6 @@ function parse(argv: string[]): Options {
     else if (argv[i] === '--surrogate') o.surrogate = v;
     else if (argv[i] === '--warmup') o.warmup = v.split(',').map(Number);
     else if (argv[i] === '--warmup-lr') o.warmupLr = Number(v);
-    else if (argv[i] === '--surrogate-map-lambda') o.surMapLambda = Number(v);
     else if (argv[i] === '--service') { o.service = true; i--; }
     else if (argv[i] === '--queries') o.queries = v.split(',').map(Number);
     else if (argv[i] === '--encoder') o.encoder = v;
