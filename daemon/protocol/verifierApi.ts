@@ -35,6 +35,8 @@ export interface VerifierStats {
   queries: Record<string, number>;
   total: number;
   lockedOut: string[];
+  /** Images the encoder actually ran on (the rest were answered from the service's memo of identical submissions). */
+  embedded?: number;
 }
 
 export const VERIFY_PATH = '/v1/verify';

@@ -6,8 +6,13 @@
  * only, a per-subject attempt limit (then 423 Locked for that subject), a rate limit (429 with Retry-After), an
  * API key (401). Every query is counted per subject (`GET /v1/stats`) and, with `logFile`, appended as one
  * JSON line — the service's own count, the one an audit's query figures are reconciled with.
+ * The encoder is deterministic, so the embeddings of the last `memo` distinct images are kept (keyed by a hash of
+ * the submitted bytes): a decision search submits the same photos, in one order, for every subject, and without
+ * the memo a rehearsal of 300 subjects spends hours re-embedding them. Every query is still counted, logged,
+ * noised and rate-limited as before; only the encoder's work is saved.
  * Wire types: daemon/protocol/verifierApi.ts.
  */
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -34,6 +39,8 @@ export interface VerifierServiceOptions {
   apiKey?: string;
   logFile?: string;
   seed?: number;
+  /** Distinct images whose embeddings are kept (least recently used dropped first); 0 turns the memo off. Default 20,000 (≈ 40 MB at 512-d). */
+  memo?: number;
 }
 
 export interface VerifierService {
@@ -55,6 +62,7 @@ export async function startVerifierService(o: VerifierServiceOptions, port = 0, 
     res.end(JSON.stringify(body));
   };
   const fail = (res: http.ServerResponse, code: VerifierErrorCode, message: string, headers?: Record<string, string>) => send(res, VERIFIER_STATUS[code], { error: code, message }, headers);
+  const memo = embeddingMemo(o.memo ?? DEFAULT_MEMO);
 
   async function verify(req: VerifyRequest, res: http.ServerResponse): Promise<void> {
     const t = o.enrolled.get(req.subject);
@@ -65,16 +73,19 @@ export async function startVerifierService(o: VerifierServiceOptions, port = 0, 
       log({ subject: req.subject, status: 423 });
       return fail(res, 'locked-out', `subject "${req.subject}" is locked out after ${o.attemptLimit} attempts`);
     }
-    let pixels: Uint8Array;
-    try {
-      const { data, info } = await sharp(Buffer.from(req.image, 'base64')).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-      if (info.width !== o.size || info.height !== o.size || info.channels !== 3) throw new Error(`the image is ${info.width}×${info.height}×${info.channels}, the service takes ${o.size}×${o.size} RGB crops`);
-      pixels = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    } catch (err) {
-      log({ subject: req.subject, status: 400 });
-      return fail(res, 'bad-request', `image: ${(err as Error).message}`);
+    const key = memo.key(req.image);
+    let e = memo.get(key);
+    if (!e) {
+      let pixels: Uint8Array;
+      try {
+        pixels = await cropPixels(req.image, o.size);
+      } catch (err) {
+        log({ subject: req.subject, status: 400 });
+        return fail(res, 'bad-request', `image: ${(err as Error).message}`);
+      }
+      e = await o.embed(pixels);
+      memo.set(key, e);
     }
-    const e = await o.embed(pixels);
     let s = 0;
     for (let a = 0; a < e.length; a++) s += e[a] * t[a];
     let answer: VerifyAnswer;
@@ -105,12 +116,42 @@ export async function startVerifierService(o: VerifierServiceOptions, port = 0, 
       await verify(body, res);
     })().catch((err: Error) => { if (!res.headersSent) send(res, 500, { error: 'internal', message: err.message }); });
   });
-  const stats = (): VerifierStats => ({ queries: { ...queries }, total: Object.values(queries).reduce((a, b) => a + b, 0), lockedOut: [...locked].sort() });
+  const stats = (): VerifierStats => ({ queries: { ...queries }, total: Object.values(queries).reduce((a, b) => a + b, 0), lockedOut: [...locked].sort(), embedded: memo.embedded });
   await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(port, host, () => resolve()); });
   const addr = server.address() as AddressInfo;
   return {
     url: `http://${host}:${addr.port}`,
     stats,
     close: () => new Promise<void>((resolve) => { server.closeAllConnections?.(); server.close(() => resolve()); }),
+  };
+}
+
+export const DEFAULT_MEMO = 20_000;
+
+/** The submitted crop's RGB bytes, or an error naming what is wrong with it. */
+async function cropPixels(image: string, size: number): Promise<Uint8Array> {
+  const { data, info } = await sharp(Buffer.from(image, 'base64')).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  if (info.width !== size || info.height !== size || info.channels !== 3) throw new Error(`the image is ${info.width}×${info.height}×${info.channels}, the service takes ${size}×${size} RGB crops`);
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** Embeddings of the last `capacity` distinct images (a Map kept in use order); `embedded` counts the encoder's runs. */
+function embeddingMemo(capacity: number) {
+  const kept = new Map<string, Float32Array>();
+  let embedded = 0;
+  return {
+    get embedded() { return embedded; },
+    key: (image: string) => crypto.createHash('sha256').update(image).digest('base64'),
+    get(key: string): Float32Array | undefined {
+      const e = kept.get(key);
+      if (e) { kept.delete(key); kept.set(key, e); }
+      return e;
+    },
+    set(key: string, e: Float32Array): void {
+      embedded++;
+      if (capacity <= 0) return;
+      kept.set(key, e);
+      if (kept.size > capacity) kept.delete(kept.keys().next().value as string);
+    },
   };
 }

@@ -10,7 +10,7 @@ import { getEmbeddings } from '../../data/embeddingCache';
 import { findEncoderConfig, scopeOf } from '../../encoders/registry';
 import { loadEncoder } from '../../encoders/load';
 import { tf } from '../../tfjs/tf';
-import { startVerifierService, type VerifierService } from '../../server/verifierService';
+import { DEFAULT_MEMO, startVerifierService, type VerifierService } from '../../server/verifierService';
 import { intFlag, numberFlag, parseArgs, type ParsedArgs } from '../args';
 import { CliCommand, UsageError } from '../command';
 import { initEngineFromFlags } from '../engineFlags';
@@ -28,11 +28,12 @@ const USAGE = `faceinv serve-verifier (--templates FILE | --enrol DIR) [options]
   --decimals N         round scores to N decimals        --noise SD   Gaussian noise on scores
   --attempts N         per-subject attempt limit, then 423 Locked
   --rate N             requests per second, then 429     --api-key-env VAR   require x-api-key = $VAR
+  --memo N             embeddings kept of the last N distinct images (default 20000; 0: run the encoder on every query)
   --port N (default 8790) · --host H (default 127.0.0.1) · --log FILE (one JSON line per query) · --workspace DIR · --cache DIR`;
 
 export interface ServeVerifierOptions {
   encoder: string; templates?: string; enrol?: string; answer: 'score' | 'decision'; threshold?: number; decimals?: number; noise?: number;
-  attempts?: number; rate?: number; apiKey?: string; port: number; host: string; log?: string; workspace: string; cache?: string;
+  attempts?: number; rate?: number; apiKey?: string; port: number; host: string; log?: string; workspace: string; cache?: string; memo?: number;
 }
 
 export function serveVerifierOptions(a: ParsedArgs, env: NodeJS.ProcessEnv = process.env): ServeVerifierOptions {
@@ -52,6 +53,7 @@ export function serveVerifierOptions(a: ParsedArgs, env: NodeJS.ProcessEnv = pro
     answer, threshold, decimals: a.flags.has('decimals') ? intFlag(a, 'decimals', 0, 0) : undefined, noise: opt('noise'),
     attempts: a.flags.has('attempts') ? intFlag(a, 'attempts', 1) : undefined, rate: opt('rate'), apiKey,
     port: intFlag(a, 'port', 8790, 0), host: a.flags.get('host') ?? '127.0.0.1', log: a.flags.get('log'), workspace, cache: a.flags.get('cache'),
+    memo: intFlag(a, 'memo', DEFAULT_MEMO, 0),
   };
 }
 
@@ -75,7 +77,7 @@ export async function openVerifier(o: ServeVerifierOptions): Promise<VerifierSer
   };
   const service = await startVerifierService({
     embed, size, enrolled, answer: o.answer, threshold: o.threshold, decimals: o.decimals, noise: o.noise, attemptLimit: o.attempts,
-    ratePerSecond: o.rate, apiKey: o.apiKey, logFile: o.log,
+    ratePerSecond: o.rate, apiKey: o.apiKey, logFile: o.log, memo: o.memo,
   }, o.port, o.host);
   return { ...service, subjects: enrolled.size, close: async () => { await service.close(); enc.dispose(); } };
 }
@@ -85,7 +87,7 @@ export const command: CliCommand = {
   summary: 'A face verification service (score or accept/reject, rounding, noise, attempt limit, API key) over a shipped encoder, to rehearse attacks on it',
   usage: USAGE,
   async run(args) {
-    const a = parseArgs(args, { values: ['templates', 'enrol', 'encoder', 'answer', 'threshold', 'decimals', 'noise', 'attempts', 'rate', 'api-key-env', 'port', 'host', 'log', 'workspace', 'cache', 'backend'] });
+    const a = parseArgs(args, { values: ['templates', 'enrol', 'encoder', 'answer', 'threshold', 'decimals', 'noise', 'attempts', 'rate', 'api-key-env', 'port', 'host', 'log', 'workspace', 'cache', 'memo', 'backend'] });
     if (a.positionals.length) throw new UsageError(`unexpected argument "${a.positionals[0]}"`);
     const o = serveVerifierOptions(a);
     await initEngineFromFlags(a, true);
@@ -93,7 +95,8 @@ export const command: CliCommand = {
     console.log(`verifier: ${v.subjects} subjects enrolled with ${o.encoder}; ${o.answer === 'score' ? `scores${o.decimals !== undefined ? ` rounded to ${o.decimals} decimals` : ''}${o.noise ? `, noise ${o.noise}` : ''}` : `decisions at ${o.threshold}`}${o.attempts ? `; ${o.attempts} attempts per subject` : ''}${o.apiKey ? '; API key required' : ''}`);
     console.log(`listening on ${v.url} (POST /v1/verify, GET /v1/stats); Ctrl-C stops`);
     await new Promise<void>((resolve) => { process.once('SIGINT', resolve); process.once('SIGTERM', resolve); });
-    console.log(`stopping: ${v.stats().total} queries answered`);
+    const st = v.stats();
+    console.log(`stopping: ${st.total} queries answered, the encoder run on ${st.embedded} images`);
     await v.close();
     return 0;
   },

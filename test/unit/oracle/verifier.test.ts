@@ -117,13 +117,39 @@ describe('oracle: the verification service and its client over loopback', functi
   });
 
   it('serve-verifier\'s options: one store, a threshold for decisions, a set API key variable', () => {
-    const o = (args: string[], env: NodeJS.ProcessEnv = {}) => serveVerifierOptions(parseArgs(args, { values: ['templates', 'enrol', 'answer', 'threshold', 'decimals', 'attempts', 'api-key-env', 'port'] }), env);
+    const o = (args: string[], env: NodeJS.ProcessEnv = {}) => serveVerifierOptions(parseArgs(args, { values: ['templates', 'enrol', 'answer', 'threshold', 'decimals', 'attempts', 'api-key-env', 'port', 'memo'] }), env);
     assert.throws(() => o([]), UsageError);
     assert.throws(() => o(['--templates', 'a.npy', '--enrol', 'dir']), /exactly one/);
     assert.throws(() => o(['--templates', 'a.npy', '--answer', 'decision']), /needs --threshold/);
     assert.throws(() => o(['--templates', 'a.npy', '--api-key-env', 'K']), /K, which is not set/);
     const ok = o(['--templates', 'a.npy', '--decimals', '2', '--attempts', '200', '--api-key-env', 'K', '--port', '0'], { K: 'v' });
-    assert.deepEqual([ok.decimals, ok.attempts, ok.apiKey, ok.port, ok.answer], [2, 200, 'v', 0, 'score']);
+    assert.deepEqual([ok.decimals, ok.attempts, ok.apiKey, ok.port, ok.answer, ok.memo], [2, 200, 'v', 0, 'score', 20_000]);
+    assert.equal(o(['--templates', 'a.npy', '--memo', '0']).memo, 0);
+    assert.throws(() => o(['--templates', 'a.npy', '--memo', '-1']), /--memo must be an integer ≥ 0/);
+  });
+
+  it('the memo: an image submitted again is not re-embedded, yet every query is counted, logged and noised; the least recently used image goes first', async () => {
+    let runs = 0;
+    const counted = async (p: Uint8Array) => { runs++; return embed(p); };
+    const log = path.join(tmp, 'memo.jsonl');
+    const [a, b] = [await png(crop(120, 120, 30)), await png(crop(30, 120, 120))];
+    const s = await start({ embed: counted, memo: 1, noise: 0.01, seed: 3, logFile: log });
+    const c = new VerifierClient({ url: s.url });
+    const first = [await c.score('alice', a), await c.score('alice', a)];
+    assert.equal(runs, 1, 'the same bytes twice: one encoder run');
+    assert.notEqual(first[0], first[1], 'noise is drawn per query, memo or not');
+    await c.score('alice', b);
+    await c.score('alice', a);
+    assert.equal(runs, 3, 'a memo of one image: b pushed a out');
+    assert.deepEqual([s.stats().total, s.stats().embedded], [4, 3]);
+    assert.equal(fs.readFileSync(log, 'utf8').trim().split('\n').length, 4);
+    await assert.rejects(c.score('alice', 'bm90IGFuIGltYWdl'), (e: unknown) => e instanceof VerifierServiceError || e instanceof SubjectOracleError);
+    runs = 0;
+    const off = await start({ embed: counted, memo: 0 });
+    const oc = new VerifierClient({ url: off.url });
+    await oc.score('alice', a);
+    await oc.score('alice', a);
+    assert.equal(runs, 2, 'memo 0: the encoder on every query');
   });
 
   /** A loopback server answering whatever `answer` says (status, JSON body). */
