@@ -12,6 +12,7 @@ import type { AttackPlan } from '../attack/plan';
 import { attackerTargets, designOracleProbes, fitOracleSearch, invertTargets, type OracleHooks } from '../attack/invert';
 import type { ProbeSetup, WarmStarts } from '../attack/oracle/scoreSearch';
 import { PROBE_WARMUP, probeCropsKey, warmProbeStarts, type ProbeAnswerPhotos } from '../attack/oracle/probeSurrogate';
+import { fitOwnViewOnPhotos, OWN_VIEW, predictedTemplates, searchOwnView, type OwnViewFit } from '../attack/oracle/ownView';
 import { resolveSurrogate } from '../decoder/surrogate';
 import { serviceScoreOracle, serviceSearchAnswers, simulatedScoreOracle } from '../attack/oracle/scoreOracle';
 import { decisionOrder, serviceAcceptFaces, serviceDecide, simulatedAcceptFaces, simulatedDecide } from '../attack/oracle/decisionOracle';
@@ -105,7 +106,7 @@ function oracleRun(i: OracleInputs, plan: AttackPlan, holds: boolean): OracleRun
   const probeMap = fitOracleSearch(plan, { templates: refA.embeddings, dim: refA.dim, latents: i.refLatents, latentDim: i.latentDim, n: refA.rels.length })!;
   const searchAnswers = client ? (subjects: readonly string[]) => ({ remote: serviceSearchAnswers(client, subjects) }) : () => ({ decimals: o.decimals });
   i.log(`threat model: ${plan.oracle.reason}; ${probeMap.probes.length} probe photos, the map fitted on the other ${refA.rels.length - probeMap.probes.length} reference photos; the scores ${where}${o.noise && !client ? ' (the search\'s answers are rounded, not noised)' : ''}`);
-  const warmStarts = otherEncoderWarmup(i, plan, probeMap);
+  const warmStarts = otherEncoderWarmup(i, plan, probeMap) ?? ownViewWarmup(i, plan, probeMap);
   return { plan, points, hooks: { ...base, scoreOracle, probeMap, searchAnswers, thresholds, ...(warmStarts ? { warmStarts } : {}) } };
 }
 
@@ -136,6 +137,31 @@ function otherEncoderWarmup(i: OracleInputs, plan: AttackPlan, setup: ProbeSetup
       i.log(`${badFit}; the probe map's starts stand`);
       return starts;
     }
+  };
+}
+
+/**
+ * attacker.ownEnrolments (no encoder): the score search's starts searched on the system's answers against identities
+ * the attacker enrolled itself (../attack/oracle/ownView.ts), before any query to the subject. The enrolments are
+ * reference photos, their answers the reference templates' cosines rounded as the system rounds (as the probe map's
+ * own answers are); the view's evaluations run the system's encoder on the 8-bit rendered faces, against the
+ * predicted template they fold into (a live attacker reads the same numbers as `ownEnrolments` answers per face).
+ */
+function ownViewWarmup(i: OracleInputs, plan: AttackPlan, setup: ProbeSetup): WarmStarts | undefined {
+  const K = plan.threat.attacker.ownEnrolments;
+  if (!K) return undefined;
+  const d = i.refA.dim, decimals = plan.threat.oracle.decimals;
+  const identities = new Set(setup.fit.rows.map((r) => i.refA.identities[r])).size;
+  if (identities < K) throw new Error(`attacker.ownEnrolments ${K}: the attacker's photos hold only ${identities} identities to enrol`);
+  if (K < d) i.log(`attacker.ownEnrolments ${K} is below the template's ${d} dimensions: the answers against them cannot hold every direction of a template`);
+  const round = (s: number) => (decimals === undefined ? s : Number(s.toFixed(decimals)));
+  let fit: OwnViewFit | null = null;
+  return async (starts, answers, n) => {
+    // Fitted at the first chunk, kept for the others.
+    fit ??= fitOwnViewOnPhotos(i.refA.embeddings, d, i.refA.identities, setup.fit.rows, setup.fit.answers, setup.probes.length, K, round);
+    const r = await searchOwnView(eightBit(i.encoder), i.model, predictedTemplates(fit, answers, n), starts, [OWN_VIEW.evaluations], { seed: plan.seed, signal: i.signal });
+    i.log(`own view: the answers against ${K} own enrolments, ${OWN_VIEW.evaluations} evaluations for each of ${n} subjects (${OWN_VIEW.evaluations * K} queries to the attacker's own identities each, none to the subject), ${r.seconds.toFixed(1)} s`);
+    return r.held[0].latents;
   };
 }
 

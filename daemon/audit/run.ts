@@ -26,6 +26,7 @@ import * as path from 'node:path';
 import type { AuditConfig } from '../protocol/auditConfig';
 import type { EncoderConfig } from '../protocol/encoderConfig';
 import { PROBE_WARMUP } from '../attack/oracle/probeSurrogate';
+import { OWN_VIEW } from '../attack/oracle/ownView';
 import { FaceAnalyzer } from '../data/faceAnalysis';
 import type { FaceGeometry } from '../data/align';
 import { writePng } from '../data/image';
@@ -125,7 +126,10 @@ function describeMethod(config: AuditConfig, decision: RouteDecision, model: Pca
   const hooks = oracle?.run.hooks;
   if (hooks?.order) return `decision search: the reference photos submitted ${config.threat.attacker.encoder === 'copy' ? 'in hub order' : 'in a seeded random order'} until a first accept, at most ${config.threat.attacker.queries} per subject; ${hooks.walk ? `then the boundary walk from the accepted photo in the face model (${model.latentDim} components) with ${hooks.walk.limit !== undefined ? `at most ${hooks.walk.limit} of ` : ''}the queries left; the face scored is the last one accepted (else the first photo submitted)` : 'the face scored is the accepted photo (else the first one submitted)'}`;
   const probes = hooks?.probeMap?.probes.length;
-  const moved = hooks?.warmStarts ? `, moved through the attacker's other encoder ${config.threat.attacker.otherEncoder} where its map from the answers fits (${PROBE_WARMUP.steps} gradient steps on its cosine to the answers' image in its space, no query)` : '';
+  const a = config.threat.attacker;
+  const moved = !hooks?.warmStarts ? ''
+    : a.ownEnrolments ? `, searched on the system's answers against ${a.ownEnrolments} identities the attacker enrolled itself (${OWN_VIEW.evaluations} evaluations of the template the answers predict, each ${a.ownEnrolments} queries to its own identities, none to the subject)`
+      : `, moved through the attacker's other encoder ${a.otherEncoder} where its map from the answers fits (${PROBE_WARMUP.steps} gradient steps on its cosine to the answers' image in its space, no query)`;
   const start = probes ? `start from the answers to ${probes} probe photos (ridge map fitted on the other reference photos)${moved}` : config.start === 'ridge' ? 'ridge-regression start' : 'top-5 nearest reference faces start';
   const w = config.whitebox;
   if (decision.route === 'whitebox') return `white box: ${model.describe()}; ${start}; ${w.steps} gradient steps per template through ${config.encoder}${w.restarts > 1 ? ` × ${w.restarts} restarts` : ''}${w.select === 'detected' ? ', answers the face detector finds' : ''}`;

@@ -13,7 +13,7 @@
  *
  *   node out/daemon/bench/decisionVariants.js [--validate] [--variants flip,zoom,gamma] [--subjects 300] [--orders] [--queries 2000,5000,10000,20000]
  *   --orders: also the first-accept curve of the hub order of the photos alone and with the variants (minutes per
- *   variant: the order's coverage counts are a plain loop over candidates × own identities).
+ *   variant: the order's coverage counts take an exact dot product of every candidate with every own identity).
  */
 import { loadEncoderById } from '../encoders/load';
 import { firstAccepts, hubOrders } from '../attack/oracle/decisionSearch';

@@ -31,6 +31,10 @@
  *   --surrogate ID [--warmup 10] [--warmup-lr 0.05]: the attacker also owns encoder ID (attacker.encoder "other"): the
  *   start is warmed up through it (../attack/oracle/probeSurrogate.ts), no query spent; with --validate, a row per
  *   comma-separated --warmup length; in the score search one length, and the probe map's start printed beside it.
+ *   --own-view K [--own-evals 50,100,200] [--gram-lambda 0.1]: no encoder at all, but the attacker reads the system's
+ *   answers for any face against K identities it enrolled itself (../attack/oracle/ownView.ts): the subject's
+ *   predicted template t̂ from its probe answers, then a zeroth-order search of the face model on the score against
+ *   t̂ — each evaluation K queries to the attacker's own identities, none to the subject (rows per evaluation count).
  *   --validate (with --master): the settings' check on the attacker's side only — its own identities split 80 / 20
  *   (seeded), faces built from the 80 %'s photos and identities, and the 20 % (first photo each) no 80 % photo
  *   matches at 1e-4 counted as newly matched by the faces. No held-out subject is read.
@@ -52,6 +56,7 @@ import { synthesiseMasterFaces, uncoveredRows, type MasterFaces } from '../attac
 import { fitProbeMap, probeStart, PROBE_START_CARICATURE } from '../attack/oracle/probeMap';
 import { PROBE_WARMUP, warmProbeStarts, type ProbeAnswerPhotos } from '../attack/oracle/probeSurrogate';
 import { designedProbeRows, PROBE_DESIGN } from '../attack/oracle/probeDesign';
+import { fitOwnViewOnPhotos, predictedTemplates, searchOwnView } from '../attack/oracle/ownView';
 import { applyKernelRidge, fitKernelRidge } from '../math/kernelRidge';
 import { fitProbeRetrieval, retrievedPhotos } from '../attack/oracle/probeRetrieval';
 import { cosine } from '../attack/oracle/scoreRecovery';
@@ -65,10 +70,10 @@ import { VerifierClient } from '../encoders/verifierClient';
 import { SubjectOracleError } from '../protocol/verifierApi';
 import type { Encoder } from '../encoders/types';
 
-interface Options { surrogate?: string; warmup: number[]; warmupLr: number; mapLambda: number; design: 'random' | 'dopt'; candidates: number; designRows: number; jitter: number; kernel: boolean; enrolled: number; validate: boolean; master: number; group: number; steps: number; attackerEncoder?: string; service: boolean; attempts?: number; decision: boolean; subjects: number; probes: number; train: number; decimals?: number; queries: number[]; encoder: string; faceModel: string; sigma: number; learningRate: number }
+interface Options { ownView: number; ownEvals: number[]; gramLambda: number; surrogate?: string; warmup: number[]; warmupLr: number; mapLambda: number; design: 'random' | 'dopt'; candidates: number; designRows: number; jitter: number; kernel: boolean; enrolled: number; validate: boolean; master: number; group: number; steps: number; attackerEncoder?: string; service: boolean; attempts?: number; decision: boolean; subjects: number; probes: number; train: number; decimals?: number; queries: number[]; encoder: string; faceModel: string; sigma: number; learningRate: number }
 
 function parse(argv: string[]): Options {
-  const o: Options = { warmup: [PROBE_WARMUP.steps], warmupLr: PROBE_WARMUP.learningRate, mapLambda: 0.1, design: 'dopt', candidates: PROBE_DESIGN.candidates, designRows: PROBE_DESIGN.designRows, jitter: PROBE_DESIGN.jitter, kernel: false, enrolled: 1000, validate: false, master: 0, group: 5, steps: 0, service: false, decision: false, subjects: 30, probes: 100, train: 3000, queries: [100, 300, 1000], encoder: 'arcface512-faceplugin', faceModel: path.join('.cache', 'embeddings', 'facemodels', 'pca-1d003e55085f1e36'), sigma: 0.5, learningRate: 0.1 };
+  const o: Options = { ownView: 0, ownEvals: [50, 100, 200], gramLambda: 0.1, warmup: [PROBE_WARMUP.steps], warmupLr: PROBE_WARMUP.learningRate, mapLambda: 0.1, design: 'dopt', candidates: PROBE_DESIGN.candidates, designRows: PROBE_DESIGN.designRows, jitter: PROBE_DESIGN.jitter, kernel: false, enrolled: 1000, validate: false, master: 0, group: 5, steps: 0, service: false, decision: false, subjects: 30, probes: 100, train: 3000, queries: [100, 300, 1000], encoder: 'arcface512-faceplugin', faceModel: path.join('.cache', 'embeddings', 'facemodels', 'pca-1d003e55085f1e36'), sigma: 0.5, learningRate: 0.1 };
   for (let i = 0; i < argv.length; i += 2) {
     const v = argv[i + 1];
     if (argv[i] === '--decision') { o.decision = true; i--; } else if (argv[i] === '--subjects') o.subjects = Number(v);
@@ -91,6 +96,9 @@ function parse(argv: string[]): Options {
     else if (argv[i] === '--surrogate') o.surrogate = v;
     else if (argv[i] === '--warmup') o.warmup = v.split(',').map(Number);
     else if (argv[i] === '--warmup-lr') o.warmupLr = Number(v);
+    else if (argv[i] === '--own-view') o.ownView = Number(v);
+    else if (argv[i] === '--own-evals') o.ownEvals = v.split(',').map(Number);
+    else if (argv[i] === '--gram-lambda') o.gramLambda = Number(v);
     else if (argv[i] === '--service') { o.service = true; i--; }
     else if (argv[i] === '--queries') o.queries = v.split(',').map(Number);
     else if (argv[i] === '--encoder') o.encoder = v;
@@ -339,6 +347,28 @@ async function warmedStart(o: Options, L: Lfw, model: PcaFaceModel, own: ProbeAn
 }
 
 /**
+ * No encoder, but the system's answers against `--own-view` K identities the attacker enrolled (../attack/oracle/ownView.ts):
+ * the K own enrolments are the first photos of K identities among `own`; the K answers of a face are folded into
+ * the predicted template t̂ (exact: a live run reads them one by one), so the search below scores against t̂.
+ */
+function ownViewTargets(o: Options, L: Lfw, own: readonly number[], probeAnswers: Float32Array, P: number, subjScores: Float32Array, truth: readonly Float32Array[]): Float32Array[] {
+  const t0 = Date.now(), K = o.ownView;
+  const fit = fitOwnViewOnPhotos(L.set.embeddings, L.dim, L.set.identities, own, probeAnswers, P, K, (s) => round(o, s), { mapLambda: o.mapLambda, gramLambda: o.gramLambda });
+  const that = predictedTemplates(fit, subjScores, truth.length);
+  const cos = that.map((t, i) => cosine(t, truth[i]));
+  console.log(`own view: ${K} own enrolments, map fitted on ${own.length} own photos (${own.length * K + K * K} answers, none to a subject), λ ${o.mapLambda} / ${o.gramLambda}; predicted template's cosine to the enrolled one: median ${median(cos).toFixed(3)}, template-level type I ${L.thr.map((t, k) => `${pct(cos.map((c) => c >= t))} @${L.fmrs[k]}`).join(', ')}; ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return that;
+}
+
+/** The zeroth-order search of the face model on the score against the predicted templates, from `start`; the faces held after each of `--own-evals`. */
+async function ownViewSearch(o: Options, encoder: Encoder, model: PcaFaceModel, that: Float32Array[], start: Float32Array): Promise<[number, Float32Array][]> {
+  const evals = [...o.ownEvals].sort((a, b) => a - b);
+  const r = await searchOwnView(encoder, model, that, start, evals, { sigma: o.sigma, learningRate: o.learningRate });
+  console.log(`own-view search: ${evals[evals.length - 1]} evaluations per subject, ${r.seconds.toFixed(0)} s`);
+  return r.held.map((h) => [h.evaluations, h.latents]);
+}
+
+/**
  * The start's choice, on the attacker's side only (`--validate` without `--decision`): its own identities split
  * 80 / 20 (seeded); probes, map and candidates from the 80 %'s photos; the 20 %'s first photos are the subjects.
  * Prints the first face's type I both ways: the ridge start (rendered) and the retrieved photo.
@@ -382,6 +412,10 @@ async function validateStart(o: Options, L: Lfw): Promise<void> {
       for (const steps of o.warmup) await render(await warmedStart(o, L, model, ownPhotos, subjScores, start, targets.length, steps), `ridge start + ${steps} warm-up steps on ${o.surrogate}`);
     }
     if (o.kernel) await printKernelStarts(fit, probes.length, model.latentDim, subjScores, targets.length, render);
+    if (o.ownView > 0) {
+      const view = ownViewTargets(o, L, own, fit.scores, probes.length, subjScores, targets);
+      for (const [evals, z] of await ownViewSearch(o, encoder, model, view, plain.map((v) => v * PROBE_START_CARICATURE))) await render(z, `ridge start + ${evals} own-view evaluations (${evals * o.ownView} queries to own identities)`);
+    }
   } finally {
     encoder.dispose();
     model.dispose();
@@ -454,8 +488,10 @@ async function scoreSearch(o: Options, L: Lfw): Promise<void> {
   const mapStart = probeStart(map, subjScores, targets.length);
   model.clampLatents(mapStart);
   if (o.surrogate && o.warmup.length !== 1) throw new Error(`--warmup takes one step count in the score search, got ${o.warmup.join(',')}`);
-  const start = o.surrogate ? await warmedStart(o, L, model, ownAnswerPhotos(L, S, own, pairs.scores, probes.length), subjScores, mapStart, targets.length, o.warmup[0]) : mapStart;
-  console.log(`score oracle, ${o.surrogate ? `no copy of the encoder, another encoder (${o.surrogate})` : 'no encoder'}: ${o.probes} probes, map fitted on ${own.length} own photos, ${targets.length} held-out subjects, decimals ${o.decimals ?? 'none'}; thresholds ${L.thr.map((t, k) => `${t.toFixed(4)} @FMR ${L.fmrs[k]}`).join(', ')}; setup ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  if (o.surrogate && o.ownView) throw new Error('--surrogate and --own-view are two attackers: give one');
+  const viewed = o.ownView ? await ownViewSearch(o, encoder, model, ownViewTargets(o, L, own, pairs.scores, probes.length, subjScores, targets), Float32Array.from(mapStart)) : [];
+  const start = o.surrogate ? await warmedStart(o, L, model, ownAnswerPhotos(L, S, own, pairs.scores, probes.length), subjScores, mapStart, targets.length, o.warmup[0]) : viewed.length ? viewed[viewed.length - 1][1] : mapStart;
+  console.log(`score oracle, ${o.surrogate ? `no copy of the encoder, another encoder (${o.surrogate})` : o.ownView ? `no encoder, the system's answers against ${o.ownView} own enrolments` : 'no encoder'}: ${o.probes} probes, map fitted on ${own.length} own photos, ${targets.length} held-out subjects, decimals ${o.decimals ?? 'none'}; thresholds ${L.thr.map((t, k) => `${t.toFixed(4)} @FMR ${L.fmrs[k]}`).join(', ')}; setup ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   const budgets = o.queries.filter((q) => q > o.probes);
   const snaps = new Map<number, Float32Array>([[o.probes, start]]);
   const oracle = new QueryOracle(encoder, model, targets, Math.max(o.probes + 1, ...budgets) - o.probes);
@@ -493,7 +529,9 @@ async function scoreSearch(o: Options, L: Lfw): Promise<void> {
   };
   console.log(`queries (probes + search) | median system score | type I @1e-3 | type I @1e-4 | type II @1e-3 | type II @1e-4 (${withSecond.length} subjects with a second photo)`);
   printRow(`${o.probes} (retrieved photo, not yet asked)`, picked.map((r, i) => cosine(L.emb(r), targets[i])), L.thr, withSecond.map(({ i, r }) => cosine(L.emb(picked[i]), L.emb(r))));
-  if (o.surrogate) await printFaces(`${o.probes} (the probe map's start, before the warm-up on ${o.surrogate})`, mapStart);
+  if (o.surrogate || o.ownView) await printFaces(`${o.probes} (the probe map's start${o.surrogate ? `, before the warm-up on ${o.surrogate}` : ''})`, mapStart);
+  for (const [evals, z] of viewed.slice(0, -1)) await printFaces(`${o.probes} (+ ${evals} own-view evaluations, ${evals * o.ownView} queries to own identities)`, z);
+  if (viewed.length) console.log(`(the ${o.probes}-query row below: + ${viewed[viewed.length - 1][0]} own-view evaluations, the search's start)`);
   for (const q of [o.probes, ...budgets]) {
     const { sys, sec } = await printFaces(String(q), snaps.get(q)!);
     if (q === o.probes) printProbeOrStart(o, L, probes, subjScores, sys, withSecond, sec);

@@ -74,7 +74,8 @@ export function judgeOracle(threat: ThreatModel): OracleDecision {
     return { attack: 'score-least-squares', oracle: kind, implemented: true, reason: `score oracle and a copy of the encoder: each score of a probe with known embedding is one linear equation in the template; recovered from ${attacker.queries} probe scores by least squares under the face embeddings' prior, then inverted` };
   }
   if (kind === 'score') {
-    const other = attacker.encoder === 'other' ? `, moved toward the answers as the attacker's other encoder ${attacker.otherEncoder} sees them where the engine can differentiate it (daemon/attack/oracle/probeSurrogate.ts; no query)` : '';
+    const other = attacker.encoder === 'other' ? `, moved toward the answers as the attacker's other encoder ${attacker.otherEncoder} sees them where the engine can differentiate it (daemon/attack/oracle/probeSurrogate.ts; no query)`
+      : attacker.ownEnrolments ? `, searched on the system's answers against ${attacker.ownEnrolments} identities the attacker enrolled itself (daemon/attack/oracle/ownView.ts; none of those queries to the subject)` : '';
     return { attack: 'score-search', oracle: kind, implemented: true, reason: `score oracle without a copy of the encoder (attacker.encoder "${attacker.encoder}"): a start from the answers to a non-adaptive probe set of the attacker's photos (daemon/attack/oracle/probeMap.ts)${other}, then the query search on the answered score, ${attacker.queries} queries per subject in all` };
   }
   const ranked = attacker.encoder === 'copy' ? 'ranked by hubness under the attacker\'s copy of the encoder (daemon/attack/oracle/decisionSearch.ts)' : `in a seeded random order (attacker.encoder "${attacker.encoder}": no hub order without the system's encoder in the audit)`;

@@ -110,6 +110,26 @@ describe('oracle: the audit under the score and decision searches', function () 
     assert.deepEqual(startCos(refused.rows), startCos(plain.rows));
   });
 
+  it('score search with the attacker\'s own enrolments: the starts are searched on the answers against them (no query to a subject); too many enrolments for the reference set are refused by name', async () => {
+    const threat = (own: number) => ({ oracle: { kind: 'score', decimals: 2 }, attacker: { encoder: 'none', template: 'none', queries: 40, probes: 10, ownEnrolments: own } });
+    const logs: string[] = [], plainLogs: string[] = [];
+    const { out, rows } = await audit('score-search-own', threat(6), {}, logs);
+    assert.equal(out.state, 'finished');
+    assert.ok(logs.some((l) => /threat model: score oracle without a copy of the encoder \(attacker.encoder "none"\).*searched on the system's answers against 6 identities the attacker enrolled itself/.test(l)), logs.join('\n'));
+    assert.ok(logs.some((l) => /ownEnrolments 6 is below the template's 512 dimensions/.test(l)), logs.join('\n'));
+    assert.ok(logs.some((l) => /own view: the answers against 6 own enrolments, 100 evaluations for each of \d+ subjects \(600 queries to the attacker's own identities each, none to the subject\)/.test(l)), logs.join('\n'));
+    const plain = await audit('score-search-own-plain', { ...threat(6), attacker: { encoder: 'none', template: 'none', queries: 40, probes: 10 } }, {}, plainLogs);
+    const startCos = (rs: TemplateResult[]) => rs.map((r) => r.oracle!.held!.find((h) => h.queries === 10)!.attack.direct.cosine);
+    assert.notDeepEqual(startCos(rows), startCos(plain.rows), 'the own view moved the starts');
+    // The subjects' queries are the probes and the search's, as without the view.
+    assert.deepEqual(rows.map((r) => r.oracle!.queries), plain.rows.map((r) => r.oracle!.queries));
+    const manyLogs: string[] = [];
+    const many = await runAudit(aw.config({ threat: threat(5000), search: { method: 'zeroth-order', detectorCheck: false }, outDir: 'audits/score-search-own-many' }), ctxFor(aw.dir, manyLogs), { cacheDir: aw.cacheDir, workers: 0 }).catch((e: Error) => e);
+    const said = many instanceof Error ? many.message : `${many.state} ${JSON.stringify(many.report ?? {})} ${manyLogs.join('\n')}`;
+    assert.ok(many instanceof Error || many.state !== 'finished', said);
+    assert.match(said, /attacker.ownEnrolments 5000: the attacker's photos hold only \d+ identities to enrol/);
+  });
+
   it('decision search, simulated: the first accept, then the walk with the queries left; the last accepted face is scored, and the face held at each budget is rated in report.json', async () => {
     const logs: string[] = [];
     const { out, rows } = await audit('decision', { oracle: { kind: 'decision' }, attacker: { template: 'none', queries: 100 }, mitigations: ['round-2', 'attempt-limit:5'] }, {}, logs);

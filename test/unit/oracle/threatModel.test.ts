@@ -38,6 +38,10 @@ describe('oracle: threat model in the audit config', () => {
     const walk = validateAuditConfig({ ...base, threat: { oracle: { kind: 'score' }, attacker: { template: 'none', walkQueries: 100 } } }, 'a.json');
     assert.ok(walk.problems.some((p) => p.where === 'a.json#/threat/attacker/walkQueries' && /walkQueries is for a decision oracle/.test(p.reason)), JSON.stringify(walk.problems));
     assert.deepEqual(validateAuditConfig({ ...base, threat: { oracle: { kind: 'decision' }, attacker: { template: 'none', walkQueries: 0 } } }, 'a.json').problems, []);
+    const ownCopy = validateAuditConfig({ ...base, threat: { oracle: { kind: 'score' }, attacker: { encoder: 'copy', template: 'none', ownEnrolments: 1000 } } }, 'a.json');
+    assert.ok(ownCopy.problems.some((p) => p.where === 'a.json#/threat/attacker/ownEnrolments' && /ownEnrolments is for a score oracle and an attacker with no encoder \(here: a score oracle, attacker.encoder "copy"\)/.test(p.reason)), JSON.stringify(ownCopy.problems));
+    assert.ok(validateAuditConfig({ ...base, threat: { oracle: { kind: 'decision' }, attacker: { encoder: 'none', template: 'none', ownEnrolments: 1000 } } }, 'a.json').problems.some((p) => /ownEnrolments is for a score oracle/.test(p.reason)));
+    assert.deepEqual(validateAuditConfig({ ...base, threat: { oracle: { kind: 'score' }, attacker: { encoder: 'none', template: 'none', ownEnrolments: 1000 } } }, 'a.json').problems, []);
     const bad = validateAuditConfig({ ...base, threat: { oracle: { kind: 'similarity' } } }, 'a.json');
     assert.ok(!bad.config || bad.problems.length > 0);
     assert.ok(bad.problems.some((p) => p.where.includes('/threat/oracle/kind')), JSON.stringify(bad.problems));
