@@ -12,7 +12,7 @@ import type { AttackPlan } from '../attack/plan';
 import { attackerTargets, designOracleProbes, fitOracleSearch, invertTargets, type OracleHooks } from '../attack/invert';
 import type { ProbeSetup, WarmStarts } from '../attack/oracle/scoreSearch';
 import { PROBE_WARMUP, probeCropsKey, warmProbeStarts, type ProbeAnswerPhotos } from '../attack/oracle/probeSurrogate';
-import { fitOwnViewOnPhotos, OWN_VIEW, predictedTemplates, searchOwnView, type OwnViewFit } from '../attack/oracle/ownView';
+import { fitOwnViewOnPhotos, OWN_VIEW, searchOwnView, type OwnViewFit } from '../attack/oracle/ownView';
 import { resolveSurrogate } from '../decoder/surrogate';
 import { serviceScoreOracle, serviceSearchAnswers, simulatedScoreOracle } from '../attack/oracle/scoreOracle';
 import { decisionOrder, serviceAcceptFaces, serviceDecide, simulatedAcceptFaces, simulatedDecide } from '../attack/oracle/decisionOracle';
@@ -154,12 +154,11 @@ function ownViewWarmup(i: OracleInputs, plan: AttackPlan, setup: ProbeSetup): Wa
   const identities = new Set(setup.fit.rows.map((r) => i.refA.identities[r])).size;
   if (identities < K) throw new Error(`attacker.ownEnrolments ${K}: the attacker's photos hold only ${identities} identities to enrol`);
   if (K < d) i.log(`attacker.ownEnrolments ${K} is below the template's ${d} dimensions: the answers against them cannot hold every direction of a template`);
-  const round = (s: number) => (decimals === undefined ? s : Number(s.toFixed(decimals)));
   let fit: OwnViewFit | null = null;
   return async (starts, answers, n) => {
     // Fitted at the first chunk, kept for the others.
-    fit ??= fitOwnViewOnPhotos(i.refA.embeddings, d, i.refA.identities, setup.fit.rows, setup.fit.answers, setup.probes.length, K, round);
-    const r = await searchOwnView(eightBit(i.encoder), i.model, predictedTemplates(fit, answers, n), starts, [OWN_VIEW.evaluations], { seed: plan.seed, signal: i.signal });
+    fit ??= fitOwnViewOnPhotos(i.refA.embeddings, d, i.refA.identities, setup.fit.rows, setup.fit.answers, setup.probes.length, K, decimals);
+    const r = await searchOwnView(eightBit(i.encoder), i.model, fit, answers, starts, [OWN_VIEW.evaluations], { seed: plan.seed, signal: i.signal });
     i.log(`own view: the answers against ${K} own enrolments, ${OWN_VIEW.evaluations} evaluations for each of ${n} subjects (${OWN_VIEW.evaluations * K} queries to the attacker's own identities each, none to the subject), ${r.seconds.toFixed(1)} s`);
     return r.held[0].latents;
   };

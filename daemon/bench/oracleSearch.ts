@@ -56,7 +56,7 @@ import { synthesiseMasterFaces, uncoveredRows, type MasterFaces } from '../attac
 import { fitProbeMap, probeStart, PROBE_START_CARICATURE } from '../attack/oracle/probeMap';
 import { PROBE_WARMUP, warmProbeStarts, type ProbeAnswerPhotos } from '../attack/oracle/probeSurrogate';
 import { designedProbeRows, PROBE_DESIGN } from '../attack/oracle/probeDesign';
-import { fitOwnViewOnPhotos, predictedTemplates, searchOwnView } from '../attack/oracle/ownView';
+import { fitOwnViewOnPhotos, predictedTemplates, searchOwnView, type OwnViewFit } from '../attack/oracle/ownView';
 import { applyKernelRidge, fitKernelRidge } from '../math/kernelRidge';
 import { fitProbeRetrieval, retrievedPhotos } from '../attack/oracle/probeRetrieval';
 import { cosine } from '../attack/oracle/scoreRecovery';
@@ -351,20 +351,19 @@ async function warmedStart(o: Options, L: Lfw, model: PcaFaceModel, own: ProbeAn
  * the K own enrolments are the first photos of K identities among `own`; the K answers of a face are folded into
  * the predicted template t̂ (exact: a live run reads them one by one), so the search below scores against t̂.
  */
-function ownViewTargets(o: Options, L: Lfw, own: readonly number[], probeAnswers: Float32Array, P: number, subjScores: Float32Array, truth: readonly Float32Array[]): Float32Array[] {
+function ownViewFit(o: Options, L: Lfw, own: readonly number[], probeAnswers: Float32Array, P: number, subjScores: Float32Array, truth: readonly Float32Array[]): OwnViewFit {
   const t0 = Date.now(), K = o.ownView;
-  const fit = fitOwnViewOnPhotos(L.set.embeddings, L.dim, L.set.identities, own, probeAnswers, P, K, (s) => round(o, s), { mapLambda: o.mapLambda, gramLambda: o.gramLambda });
-  const that = predictedTemplates(fit, subjScores, truth.length);
-  const cos = that.map((t, i) => cosine(t, truth[i]));
+  const fit = fitOwnViewOnPhotos(L.set.embeddings, L.dim, L.set.identities, own, probeAnswers, P, K, o.decimals, { mapLambda: o.mapLambda, gramLambda: o.gramLambda });
+  const cos = predictedTemplates(fit, subjScores, truth.length).map((t, i) => cosine(t, truth[i]));
   console.log(`own view: ${K} own enrolments, map fitted on ${own.length} own photos (${own.length * K + K * K} answers, none to a subject), λ ${o.mapLambda} / ${o.gramLambda}; predicted template's cosine to the enrolled one: median ${median(cos).toFixed(3)}, template-level type I ${L.thr.map((t, k) => `${pct(cos.map((c) => c >= t))} @${L.fmrs[k]}`).join(', ')}; ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  return that;
+  return fit;
 }
 
-/** The zeroth-order search of the face model on the score against the predicted templates, from `start`; the faces held after each of `--own-evals`. */
-async function ownViewSearch(o: Options, encoder: Encoder, model: PcaFaceModel, that: Float32Array[], start: Float32Array): Promise<[number, Float32Array][]> {
+/** The zeroth-order search of the face model on the own view's score, from `start`; the faces held after each of `--own-evals`. */
+async function ownViewSearch(o: Options, encoder: Encoder, model: PcaFaceModel, fit: OwnViewFit, subjScores: Float32Array, start: Float32Array): Promise<[number, Float32Array][]> {
   const evals = [...o.ownEvals].sort((a, b) => a - b);
-  const r = await searchOwnView(encoder, model, that, start, evals, { sigma: o.sigma, learningRate: o.learningRate });
-  console.log(`own-view search: ${evals[evals.length - 1]} evaluations per subject, ${r.seconds.toFixed(0)} s`);
+  const r = await searchOwnView(encoder, model, fit, subjScores, start, evals, { sigma: o.sigma, learningRate: o.learningRate });
+  console.log(`own-view search: ${evals[evals.length - 1]} evaluations per subject${o.decimals !== undefined ? `, each answer rounded to ${o.decimals} decimals` : ''}, ${r.seconds.toFixed(0)} s`);
   return r.held.map((h) => [h.evaluations, h.latents]);
 }
 
@@ -413,8 +412,8 @@ async function validateStart(o: Options, L: Lfw): Promise<void> {
     }
     if (o.kernel) await printKernelStarts(fit, probes.length, model.latentDim, subjScores, targets.length, render);
     if (o.ownView > 0) {
-      const view = ownViewTargets(o, L, own, fit.scores, probes.length, subjScores, targets);
-      for (const [evals, z] of await ownViewSearch(o, encoder, model, view, plain.map((v) => v * PROBE_START_CARICATURE))) await render(z, `ridge start + ${evals} own-view evaluations (${evals * o.ownView} queries to own identities)`);
+      const view = ownViewFit(o, L, own, fit.scores, probes.length, subjScores, targets);
+      for (const [evals, z] of await ownViewSearch(o, encoder, model, view, subjScores, plain.map((v) => v * PROBE_START_CARICATURE))) await render(z, `ridge start + ${evals} own-view evaluations (${evals * o.ownView} queries to own identities)`);
     }
   } finally {
     encoder.dispose();
@@ -489,7 +488,7 @@ async function scoreSearch(o: Options, L: Lfw): Promise<void> {
   model.clampLatents(mapStart);
   if (o.surrogate && o.warmup.length !== 1) throw new Error(`--warmup takes one step count in the score search, got ${o.warmup.join(',')}`);
   if (o.surrogate && o.ownView) throw new Error('--surrogate and --own-view are two attackers: give one');
-  const viewed = o.ownView ? await ownViewSearch(o, encoder, model, ownViewTargets(o, L, own, pairs.scores, probes.length, subjScores, targets), Float32Array.from(mapStart)) : [];
+  const viewed = o.ownView ? await ownViewSearch(o, encoder, model, ownViewFit(o, L, own, pairs.scores, probes.length, subjScores, targets), subjScores, Float32Array.from(mapStart)) : [];
   const start = o.surrogate ? await warmedStart(o, L, model, ownAnswerPhotos(L, S, own, pairs.scores, probes.length), subjScores, mapStart, targets.length, o.warmup[0]) : viewed.length ? viewed[viewed.length - 1][1] : mapStart;
   console.log(`score oracle, ${o.surrogate ? `no copy of the encoder, another encoder (${o.surrogate})` : o.ownView ? `no encoder, the system's answers against ${o.ownView} own enrolments` : 'no encoder'}: ${o.probes} probes, map fitted on ${own.length} own photos, ${targets.length} held-out subjects, decimals ${o.decimals ?? 'none'}; thresholds ${L.thr.map((t, k) => `${t.toFixed(4)} @FMR ${L.fmrs[k]}`).join(', ')}; setup ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   const budgets = o.queries.filter((q) => q > o.probes);

@@ -18,7 +18,7 @@ import type { Encoder } from '../../encoders/types';
 import { cholesky, choleskySolve } from '../../math/linalg';
 import { applyRidge, fitRidge, type RidgeMap } from '../../math/ridge';
 import type { FaceModel } from '../faceModel/types';
-import { QueryOracle } from '../search/oracle';
+import { QueryOracle, type RemoteAnswer } from '../search/oracle';
 import { querySearch } from '../search/querySearch';
 
 /**
@@ -42,7 +42,12 @@ export interface OwnView {
  * `probeAnswers` [m, P]: the attacker's m own photos' answers to the probes; `ownAnswers` [m, K]: the same photos'
  * answers against the K own enrolments; `gram` [K, K]: the enrolled photos' answers against each other.
  */
-export function fitOwnView(probeAnswers: Float32Array, ownAnswers: Float32Array, gram: Float32Array, m: number, P: number, K: number, o: { mapLambda: number; gramLambda: number }): OwnView {
+/**
+ * `answerNoise`: the standard deviation of each answer's error (rounding to 10^-d is d-uniform, 10^-d / √12): the
+ * noise in the K×K answers spreads the spectrum by up to 2·√K times it (Wigner's semicircle), so that much joins λ
+ * and the factorisation stays positive definite.
+ */
+export function fitOwnView(probeAnswers: Float32Array, ownAnswers: Float32Array, gram: Float32Array, m: number, P: number, K: number, o: { mapLambda: number; gramLambda: number; answerNoise?: number }): OwnView {
   if (m <= P) throw new Error(`own view: ${m} own photos cannot fit a map from ${P} answers (need more than ${P})`);
   if (gram.length !== K * K) throw new Error(`own view: the enrolments' answers (${gram.length} values) are not ${K}×${K}`);
   if (!(o.gramLambda > 0)) throw new Error(`own view: the enrolments' ridge λ must be > 0, got ${o.gramLambda}`);
@@ -50,7 +55,8 @@ export function fitOwnView(probeAnswers: Float32Array, ownAnswers: Float32Array,
     for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) throw new Error(`own view: ${what} answer ${i} is not a finite number`);
   }
   const A = Float64Array.from(gram);
-  for (let k = 0; k < K; k++) A[k * K + k] += o.gramLambda;
+  const ridge = o.gramLambda + 2 * Math.sqrt(K) * (o.answerNoise ?? 0);
+  for (let k = 0; k < K; k++) A[k * K + k] += ridge;
   return { probes: P, enrolled: K, map: fitRidge(probeAnswers, ownAnswers, m, P, K, o.mapLambda), gram: cholesky(A, K, 'own view') };
 }
 
@@ -80,7 +86,7 @@ export function foldOwnView(c: Float64Array, E: Float32Array, n: number, K: numb
 }
 
 /** A view fitted on the attacker's photos, with the templates of its enrolments (what a simulation folds answers into). */
-export interface OwnViewFit { view: OwnView; enrolled: Float32Array; dim: number }
+export interface OwnViewFit { view: OwnView; enrolled: Float32Array; dim: number; decimals?: number }
 
 /**
  * The view from the attacker's photos (unit templates [*, dim] and their identities): the first photos of `K`
@@ -89,7 +95,8 @@ export interface OwnViewFit { view: OwnView; enrolled: Float32Array; dim: number
  * templates stand for the system's answers, as the probe map's own answers do (./scoreSearch.ts).
  */
 export function fitOwnViewOnPhotos(templates: Float32Array, dim: number, identities: readonly string[], own: readonly number[], probeAnswers: Float32Array, P: number, K: number,
-  round: (s: number) => number, o: { mapLambda: number; gramLambda: number } = OWN_VIEW): OwnViewFit {
+  decimals: number | undefined, o: { mapLambda: number; gramLambda: number } = OWN_VIEW): OwnViewFit {
+  const round = roundTo(decimals);
   const seen = new Set<string>();
   const enrolledRows = own.filter((r) => !seen.has(identities[r]) && !!seen.add(identities[r])).slice(0, K);
   if (enrolledRows.length < K) throw new Error(`attacker.ownEnrolments ${K}: the attacker's photos hold only ${enrolledRows.length} identities to enrol`);
@@ -106,8 +113,11 @@ export function fitOwnViewOnPhotos(templates: Float32Array, dim: number, identit
     });
     return out;
   };
-  return { view: fitOwnView(probeAnswers, answersOf(own), answersOf(enrolledRows), own.length, P, K, o), enrolled: E, dim };
+  const answerNoise = decimals === undefined ? 0 : 10 ** -decimals / Math.sqrt(12);
+  return { view: fitOwnView(probeAnswers, answersOf(own), answersOf(enrolledRows), own.length, P, K, { ...o, answerNoise }), enrolled: E, dim, decimals };
 }
+
+const roundTo = (decimals: number | undefined) => (s: number) => (decimals === undefined ? s : Number(s.toFixed(decimals)));
 
 /** The subjects' predicted templates (unit rows) from their [n, P] probe answers. */
 export function predictedTemplates(fit: OwnViewFit, answers: Float32Array, n: number): Float32Array[] {
@@ -115,22 +125,53 @@ export function predictedTemplates(fit: OwnViewFit, answers: Float32Array, n: nu
 }
 
 /**
- * The subjects' starts [n, latentDim] searched (zeroth-order, ../search/querySearch.ts) on the score against their
- * predicted templates `that`, as `encoder` answers rendered faces: the faces held after each of `evaluations`
- * (ascending; the last is where the search ends).
+ * The subjects' starts [n, latentDim] searched (zeroth-order, ../search/querySearch.ts) on ŝ, the score the attacker
+ * computes from a rendered face's answers against its own enrolments (`encoder` the system's), given the subjects'
+ * [n, P] probe answers: the faces held after each of `evaluations` (ascending; the last is where the search ends).
+ * Exact answers fold into the predicted templates; rounded ones (`fit.decimals`) are rounded one by one, as read.
  */
-export async function searchOwnView(encoder: Encoder, model: FaceModel, that: readonly Float32Array[], starts: Float32Array, evaluations: readonly number[],
+export async function searchOwnView(encoder: Encoder, model: FaceModel, fit: OwnViewFit, answers: Float32Array, starts: Float32Array, evaluations: readonly number[],
   o: { sigma?: number; learningRate?: number; seed?: number; signal?: AbortSignal } = {}): Promise<{ held: { evaluations: number; latents: Float32Array }[]; seconds: number }> {
-  const last = evaluations[evaluations.length - 1];
   if (!evaluations.length || evaluations.some((e, k) => !(Number.isInteger(e) && e >= 1) || (k > 0 && e <= evaluations[k - 1]))) throw new Error(`own view: evaluations must be ascending whole numbers ≥ 1, got ${evaluations.join(', ')}`);
+  const last = evaluations[evaluations.length - 1];
+  const n = answers.length / fit.view.probes;
+  const c = ownViewWeights(fit.view, answers, n);
+  const oracle = new QueryOracle(encoder, model, foldOwnView(c, fit.enrolled, n, fit.view.enrolled, fit.dim), last);
+  if (fit.decimals !== undefined) oracle.answerBy(roundedViewAnswers(encoder, fit, c));
   const start = Float32Array.from(starts);
   model.clampLatents(start);
   const snaps = new Map<number, Float32Array>();
   const t0 = Date.now();
-  const res = await querySearch(new QueryOracle(encoder, model, that, last), model, start, {
+  const res = await querySearch(oracle, model, start, {
     method: 'zeroth-order', sigma: o.sigma ?? OWN_VIEW.sigma, learningRate: o.learningRate ?? OWN_VIEW.learningRate, directions: 2, population: 16, seed: o.seed ?? 0, ...(o.signal ? { signal: o.signal } : {}),
     // A snapshot when a step would pass the count: the step's queries land together (2 antithetic pairs + 1).
     onStep: (st) => { for (const b of evaluations) if (!snaps.has(b) && st.queriesPerTarget + 5 > b) snaps.set(b, Float32Array.from(st.bestLatents)); },
   });
   return { held: evaluations.map((b) => ({ evaluations: b, latents: snaps.get(b) ?? res.bestLatents })), seconds: (Date.now() - t0) / 1000 };
+}
+
+/** ŝ of rendered faces as the attacker reads it: each of the K answers rounded as the system rounds, weighted by the subject's c (scaled as a cosine to t̂). */
+function roundedViewAnswers(encoder: Encoder, fit: OwnViewFit, c: Float64Array): RemoteAnswer {
+  const K = fit.view.enrolled, d = fit.dim, E = fit.enrolled, round = roundTo(fit.decimals);
+  const scale = (i: number) => {
+    const t = new Float64Array(d);
+    for (let k = 0; k < K; k++) for (let a = 0; a < d; a++) t[a] += c[i * K + k] * E[k * d + a];
+    return Math.hypot(...t) || 1;
+  };
+  const norms = new Map<number, number>();
+  return async (images, owners) => {
+    const emb = await encoder.embed(images);
+    return emb.map((e, r) => {
+      const i = owners[r];
+      if (!norms.has(i)) norms.set(i, scale(i));
+      const en = Math.hypot(...e) || 1;
+      let s = 0;
+      for (let k = 0; k < K; k++) {
+        let f = 0;
+        for (let a = 0; a < d; a++) f += e[a] * E[k * d + a];
+        s += c[i * K + k] * round(f / en);
+      }
+      return s / norms.get(i)!;
+    });
+  };
 }

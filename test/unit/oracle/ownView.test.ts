@@ -2,7 +2,8 @@
  * The system as the attacker's encoder through its own enrolments (daemon/attack/oracle/ownView.ts): with enough
  * spread own identities and probes, the predicted template is the subject's own (the view loses nothing); with fewer
  * own identities than dimensions it cannot be; the score ŝ = f(x)ᵀc the attacker computes from its answers equals the
- * cosine-like score against the folded template; malformed input is refused by name.
+ * cosine-like score against the folded template; rounded answers keep a positive definite system through the noise
+ * term; malformed input is refused by name.
  */
 import * as assert from 'node:assert/strict';
 import { fitOwnView, foldOwnView, ownViewWeights } from '../../../daemon/attack/oracle/ownView';
@@ -50,6 +51,16 @@ describe('oracle: the system as the attacker\'s encoder through its own enrolmen
     const { that } = view(3);
     const worst = Math.min(...Array.from({ length: n }, (_, i) => dot(that[i], 0, subjects, i)));
     assert.ok(worst < 0.95, `lowest cosine ${worst}`);
+  });
+
+  it('rounded answers: the enrolments\' answers against each other lose positive definiteness, and the rounding noise added to λ restores it', () => {
+    const K = 30, q = 0.01, round = (a: Float32Array) => a.map((v) => Number(v.toFixed(2)));
+    const E = unitRows(K, 4);
+    const args = [round(answers(own, m, probes, P)), round(answers(own, m, E, K)), round(answers(E, K, E, K)), m, P, K] as const;
+    assert.throws(() => fitOwnView(...args, { mapLambda: 0.1, gramLambda: 1e-6 }), /not positive definite/);
+    const v = fitOwnView(...args, { mapLambda: 1e-3, gramLambda: 1e-6, answerNoise: q / Math.sqrt(12) });
+    const that = foldOwnView(ownViewWeights(v, round(answers(subjects, n, probes, P)), n), E, n, K, d);
+    for (let i = 0; i < n; i++) assert.ok(dot(that[i], 0, subjects, i) > 0.95, `subject ${i}: cosine ${dot(that[i], 0, subjects, i)}`);
   });
 
   it('refuses too few own photos, a gram matrix of the wrong size, a λ of 0 and non-finite answers, by name', () => {
