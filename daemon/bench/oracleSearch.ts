@@ -511,12 +511,14 @@ async function scoreSearch(o: Options, L: Lfw): Promise<void> {
   // Budgets the search never reached (every subject stopped: locked out, or out of steps): what it ended with.
   for (const b of budgets) if (!snaps.has(b)) snaps.set(b, res.bestLatents);
   // The system's exact score of each snapshot's faces (outside the attacker's count).
-  const truth = new QueryOracle(encoder, model, targets, snaps.size + 1);
+  // One scoring per printed row: the budgets', the probe map's start, and the own view's earlier faces.
+  const rowsPrinted = snaps.size + 1 + Math.max(0, viewed.length - 1);
+  const truth = new QueryOracle(encoder, model, targets, rowsPrinted);
   const lk = lookalike(L);
   console.log(`lookalike (nearest attacker photo to the enrolled template): ${L.fmrs.map((f, k) => `${pct(lk[k])} @${f}`).join(', ')}; search ${searchS.toFixed(0)} s`);
   // Type II: the face against the subject's second photo (the subjects that have one), not the enrolled one.
   const withSecond = L.subjects.flatMap((id, i) => { const r = L.secondOf.get(id); return r === undefined ? [] : [{ i, r }]; });
-  const second = new QueryOracle(encoder, model, withSecond.map(({ r }) => Float32Array.from(L.emb(r))), snaps.size + 1);
+  const second = new QueryOracle(encoder, model, withSecond.map(({ r }) => Float32Array.from(L.emb(r))), rowsPrinted);
   const K = model.latentDim;
   // The system's exact scores of faces z (one per subject) against the enrolled and the second photos: a table row.
   const printFaces = async (label: string, z: Float32Array) => {
