@@ -41,11 +41,9 @@ export interface OwnView {
 /**
  * `probeAnswers` [m, P]: the attacker's m own photos' answers to the probes; `ownAnswers` [m, K]: the same photos'
  * answers against the K own enrolments; `gram` [K, K]: the enrolled photos' answers against each other.
- */
-/**
- * `answerNoise`: the standard deviation of each answer's error (rounding to 10^-d is d-uniform, 10^-d / √12): the
- * noise in the K×K answers spreads the spectrum by up to 2·√K times it (Wigner's semicircle), so that much joins λ
- * and the factorisation stays positive definite.
+ * `answerNoise`: the standard deviation of each answer's error (rounding to 10^-d errs uniformly within half a step:
+ * 10^-d / √12). Noise in the K×K answers spreads their spectrum by up to 2·√K times it (Wigner's semicircle), so that
+ * much joins λ and the factorisation stays positive definite.
  */
 export function fitOwnView(probeAnswers: Float32Array, ownAnswers: Float32Array, gram: Float32Array, m: number, P: number, K: number, o: { mapLambda: number; gramLambda: number; answerNoise?: number }): OwnView {
   if (m <= P) throw new Error(`own view: ${m} own photos cannot fit a map from ${P} answers (need more than ${P})`);
@@ -88,11 +86,13 @@ export function foldOwnView(c: Float64Array, E: Float32Array, n: number, K: numb
 /** A view fitted on the attacker's photos, with the templates of its enrolments (what a simulation folds answers into). */
 export interface OwnViewFit { view: OwnView; enrolled: Float32Array; dim: number; decimals?: number }
 
+const roundTo = (decimals: number | undefined) => (s: number) => (decimals === undefined ? s : Number(s.toFixed(decimals)));
+
 /**
  * The view from the attacker's photos (unit templates [*, dim] and their identities): the first photos of `K`
  * distinct identities among `own` are enrolled; each photo of `own` gives its probe answers (`probeAnswers`, [own, P])
- * and its K answers against the enrolments; every answer as the system gives it (`round`). In a simulation the
- * templates stand for the system's answers, as the probe map's own answers do (./scoreSearch.ts).
+ * and its K answers against the enrolments; every answer rounded to `decimals` as the system rounds. In a simulation
+ * the templates stand for the system's answers, as the probe map's own answers do (./scoreSearch.ts).
  */
 export function fitOwnViewOnPhotos(templates: Float32Array, dim: number, identities: readonly string[], own: readonly number[], probeAnswers: Float32Array, P: number, K: number,
   decimals: number | undefined, o: { mapLambda: number; gramLambda: number } = OWN_VIEW): OwnViewFit {
@@ -116,8 +116,6 @@ export function fitOwnViewOnPhotos(templates: Float32Array, dim: number, identit
   const answerNoise = decimals === undefined ? 0 : 10 ** -decimals / Math.sqrt(12);
   return { view: fitOwnView(probeAnswers, answersOf(own), answersOf(enrolledRows), own.length, P, K, { ...o, answerNoise }), enrolled: E, dim, decimals };
 }
-
-const roundTo = (decimals: number | undefined) => (s: number) => (decimals === undefined ? s : Number(s.toFixed(decimals)));
 
 /** The subjects' predicted templates (unit rows) from their [n, P] probe answers. */
 export function predictedTemplates(fit: OwnViewFit, answers: Float32Array, n: number): Float32Array[] {
