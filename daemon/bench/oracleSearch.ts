@@ -31,7 +31,7 @@
  *   --surrogate ID [--warmup 10] [--warmup-lr 0.05]: the attacker also owns encoder ID (attacker.encoder "other"): the
  *   start is warmed up through it (../attack/oracle/probeSurrogate.ts), no query spent; with --validate, a row per
  *   comma-separated --warmup length; in the score search one length, and the probe map's start printed beside it.
- *   --own-view K [--own-evals 50,100,200] [--gram-lambda 0.1]: no encoder at all, but the attacker reads the system's
+ *   --own-view K [--own-evals 25,50,100] [--gram-lambda 0.1]: no encoder at all, but the attacker reads the system's
  *   answers for any face against K identities it enrolled itself (../attack/oracle/ownView.ts): the subject's
  *   predicted template t̂ from its probe answers, then a zeroth-order search of the face model on the score against
  *   t̂ — each evaluation K queries to the attacker's own identities, none to the subject (rows per evaluation count).
@@ -56,7 +56,7 @@ import { synthesiseMasterFaces, uncoveredRows, type MasterFaces } from '../attac
 import { fitProbeMap, probeStart, PROBE_START_CARICATURE } from '../attack/oracle/probeMap';
 import { PROBE_WARMUP, warmProbeStarts, type ProbeAnswerPhotos } from '../attack/oracle/probeSurrogate';
 import { designedProbeRows, PROBE_DESIGN } from '../attack/oracle/probeDesign';
-import { fitOwnViewOnPhotos, predictedTemplates, searchOwnView, type OwnViewFit } from '../attack/oracle/ownView';
+import { fitOwnViewOnPhotos, OWN_VIEW, predictedTemplates, searchOwnView, type OwnViewFit } from '../attack/oracle/ownView';
 import { applyKernelRidge, fitKernelRidge } from '../math/kernelRidge';
 import { fitProbeRetrieval, retrievedPhotos } from '../attack/oracle/probeRetrieval';
 import { cosine } from '../attack/oracle/scoreRecovery';
@@ -73,7 +73,7 @@ import type { Encoder } from '../encoders/types';
 interface Options { ownView: number; ownEvals: number[]; gramLambda: number; surrogate?: string; warmup: number[]; warmupLr: number; mapLambda: number; design: 'random' | 'dopt'; candidates: number; designRows: number; jitter: number; kernel: boolean; enrolled: number; validate: boolean; master: number; group: number; steps: number; attackerEncoder?: string; service: boolean; attempts?: number; decision: boolean; subjects: number; probes: number; train: number; decimals?: number; queries: number[]; encoder: string; faceModel: string; sigma: number; learningRate: number }
 
 function parse(argv: string[]): Options {
-  const o: Options = { ownView: 0, ownEvals: [50, 100, 200], gramLambda: 0.1, warmup: [PROBE_WARMUP.steps], warmupLr: PROBE_WARMUP.learningRate, mapLambda: 0.1, design: 'dopt', candidates: PROBE_DESIGN.candidates, designRows: PROBE_DESIGN.designRows, jitter: PROBE_DESIGN.jitter, kernel: false, enrolled: 1000, validate: false, master: 0, group: 5, steps: 0, service: false, decision: false, subjects: 30, probes: 100, train: 3000, queries: [100, 300, 1000], encoder: 'arcface512-faceplugin', faceModel: path.join('.cache', 'embeddings', 'facemodels', 'pca-1d003e55085f1e36'), sigma: 0.5, learningRate: 0.1 };
+  const o: Options = { ownView: 0, ownEvals: [25, 50, OWN_VIEW.evaluations], gramLambda: OWN_VIEW.gramLambda, warmup: [PROBE_WARMUP.steps], warmupLr: PROBE_WARMUP.learningRate, mapLambda: 0.1, design: 'dopt', candidates: PROBE_DESIGN.candidates, designRows: PROBE_DESIGN.designRows, jitter: PROBE_DESIGN.jitter, kernel: false, enrolled: 1000, validate: false, master: 0, group: 5, steps: 0, service: false, decision: false, subjects: 30, probes: 100, train: 3000, queries: [100, 300, 1000], encoder: 'arcface512-faceplugin', faceModel: path.join('.cache', 'embeddings', 'facemodels', 'pca-1d003e55085f1e36'), sigma: 0.5, learningRate: 0.1 };
   for (let i = 0; i < argv.length; i += 2) {
     const v = argv[i + 1];
     if (argv[i] === '--decision') { o.decision = true; i--; } else if (argv[i] === '--subjects') o.subjects = Number(v);
