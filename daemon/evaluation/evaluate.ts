@@ -45,7 +45,7 @@ import { loadDecoderModel } from '../decoder/decoderModel';
 import { TARGET_TEMPLATE } from '../decoder/trainingSet';
 import { meanImage, nearestRows } from './baselines';
 import { renderGrid } from './grid';
-import { psnr, ssim } from './imageQuality';
+import { pixelSimilarity } from './imageQuality';
 import { meanFaceGeometry } from './meanGeometry';
 import { detectIndependent, INDEPENDENT_CANVAS_FACTOR, INDEPENDENT_CANVAS_FILL, redetect, Redetected } from './protocols';
 import { independentOverBudget } from './independentBudget';
@@ -305,11 +305,20 @@ interface ReportParts {
   thresholds: EncoderThresholds[]; rows: ScoreRow[]; attackedCos: Map<string, { cosine: number | null; failure?: string }[]>;
   nearestRels: string[]; roles: AttackRoles; evalIds: string[]; protocolInfo: ReturnType<typeof describeProtocols>;
   resamples: ReturnType<typeof resampleIdentities> | null; realism: ReturnType<typeof realismOf> | undefined;
+  /** The baselines' images (pixel-similarity references) and, per target, another held-out photo of the same person. */
+  subjects: readonly SubjectImages[]; samePerson: readonly (Uint8Array | undefined)[];
+}
+
+/** A subject's image for each target (subjects share images through `of`). */
+function subjectImages(subjects: readonly SubjectImages[], subject: SubjectImages['subject']): Uint8Array[] {
+  const s = subjects.find((x) => x.subject === subject);
+  if (!s) throw new Error(`evaluation: no ${subject} images`);
+  return s.of.map((k) => s.images[k]);
 }
 
 /** The evaluation report: per item, per encoder and protocol, image quality, and what the run spent. */
 function buildReport(r: ReportParts): { report: EvaluationReport; reportItems: ReportItem[] } {
-  const { run, attacked, attackedId, attackedPairs, items, recons, originals, size, frame, points, thresholds, rows, attackedCos, nearestRels, roles, evalIds, protocolInfo, resamples, realism } = r;
+  const { run, attacked, attackedId, attackedPairs, items, recons, originals, size, frame, points, thresholds, rows, attackedCos, nearestRels, roles, evalIds, protocolInfo, resamples, realism, subjects, samePerson } = r;
   const attackedThr = thresholds[0].points;
   const scoredOf = (key: string, i: number) => (attackedCos.get(key) as { cosine: number | null; failure?: string }[])[i];
   const reportItems: ReportItem[] = items.map((it, i) => {
@@ -326,14 +335,14 @@ function buildReport(r: ReportParts): { report: EvaluationReport; reportItems: R
     };
   });
 
-  let ssimSum = 0, psnrSum = 0, nq = 0;
-  originals.forEach((o, i) => {
-    if (!o) return;
-    ssimSum += ssim(recons[i], o, size);
-    const p = psnr(recons[i], o);
-    psnrSum += Number.isFinite(p) ? p : 100;
-    nq++;
-  });
+  const imageQuality = {
+    ...pixelSimilarity(recons, originals, size),
+    references: [
+      { subject: 'mean-face' as const, ...pixelSimilarity(subjectImages(subjects, 'mean-face'), originals, size) },
+      { subject: 'nearest-face' as const, ...pixelSimilarity(subjectImages(subjects, 'nearest-face'), originals, size) },
+      { subject: 'same-person' as const, ...pixelSimilarity(samePerson, originals, size) },
+    ],
+  };
   const perIdentity = new Map<string, number>();
   for (const id of attacked.identities) perIdentity.set(id, (perIdentity.get(id) ?? 0) + 1);
   const probeIds = new Set(reportItems.map((it) => it.identity));
@@ -353,7 +362,7 @@ function buildReport(r: ReportParts): { report: EvaluationReport; reportItems: R
     operatingPoints: points,
     thresholds,
     rows,
-    imageQuality: { ssim: nq ? ssimSum / nq : null, psnr: nq ? psnrSum / nq : null, compared: nq },
+    imageQuality,
     ...(optimiser.length ? { optimiserMeanCosine: optimiser.reduce((a, b) => a + b, 0) / optimiser.length } : {}),
     ...(queries.length ? { queriesPerTarget: queries.reduce((a, b) => a + b, 0) / queries.length } : run.manifest.kind === 'blackbox' ? { queriesPerTarget: 0 } : {}),
     ...(run.manifest.trainSeconds !== undefined ? { attackSeconds: run.manifest.trainSeconds } : {}),
@@ -383,6 +392,17 @@ async function writeEvaluation(run: OpenedRun, report: EvaluationReport, reportI
     ],
   }));
   await renderGrid(path.join(run.runDir, RUN_FILES.evaluationGrid), show, size);
+}
+
+/** Per target, another held-out photo of its identity (the first in the crops' order other than the target's own), if it has one. */
+function samePersonCrops(items: ReconstructionIndex['items'], rels: readonly string[], crop: (row: number) => Uint8Array): (Uint8Array | undefined)[] {
+  const firstTwo = new Map<string, number[]>();
+  rels.forEach((r, i) => { const id = r.split('/')[0]; const l = firstTwo.get(id) ?? []; if (l.length < 2) firstTwo.set(id, [...l, i]); });
+  return items.map((it) => {
+    const source = it.source as string;
+    const other = (firstTwo.get(source.split('/')[0]) ?? []).find((row) => rels[row] !== source);
+    return other === undefined ? undefined : crop(other);
+  });
 }
 
 /** The subjects scored beside the attack: the nearest training face, the mean training face and (the control) the targets' own photos. */
@@ -420,7 +440,7 @@ async function baselineSubjects(items: ReconstructionIndex['items'], recons: Uin
   const trainAnalyses = (await runFacePipeline(trainDs, {}, dataOpts)).analyses;
   const meanGeometry = meanFaceGeometry(trainAnalyses, frame);
 
-  return { subjects, nearestRels, meanGeometry };
+  return { subjects, nearestRels, meanGeometry, samePerson: samePersonCrops(items, testCrops.rels, (c) => testCrops.crops.subarray(c * S3, (c + 1) * S3)) };
 }
 
 export async function evaluateRun(runDir: string, ctx: AttackContext, opts: EvaluateOptions = {}): Promise<EvaluationReport> {
@@ -450,7 +470,7 @@ export async function evaluateRun(runDir: string, ctx: AttackContext, opts: Eval
     return attacked.embeddings.subarray(r * attacked.dim, (r + 1) * attacked.dim);
   });
 
-  const { subjects, nearestRels, meanGeometry } = await baselineSubjects(items, recons, targets, frame, attackedId, testDs, trainDs, dataOpts, ctx);
+  const { subjects, nearestRels, meanGeometry, samePerson } = await baselineSubjects(items, recons, targets, frame, attackedId, testDs, trainDs, dataOpts, ctx);
 
   const chosen = chooseProtocols(opts.independent ?? true, roles, ctx);
   const found = await detectRedetect(subjects, size, ctx, opts);
@@ -503,7 +523,7 @@ export async function evaluateRun(runDir: string, ctx: AttackContext, opts: Eval
     if (n) ctx.log('warn', `${n} of ${recons.length} reconstructions have no face for ${p.detector} ("${p.protocol}"): they count as failed attacks`);
   }
 
-  const { report, reportItems } = buildReport({ run, attacked, attackedId, attackedPairs, items, recons, originals, size, frame, points, thresholds, rows, attackedCos, nearestRels, roles, evalIds, protocolInfo, resamples, realism });
+  const { report, reportItems } = buildReport({ run, attacked, attackedId, attackedPairs, items, recons, originals, size, frame, points, thresholds, rows, attackedCos, nearestRels, roles, evalIds, protocolInfo, resamples, realism, subjects, samePerson });
   await writeEvaluation(run, report, reportItems, subjects[1], originals, recons, size);
   ctx.progress(evalIds.length, evalIds.length, {}, 'done');
   return report;

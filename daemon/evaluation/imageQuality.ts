@@ -59,3 +59,18 @@ export function ssim(a: Uint8Array, b: Uint8Array, size: number): number {
   }
   return total / (n * n);
 }
+
+/** Mean SSIM and PSNR of each image against its original, over the pairs where both exist (a missing original or image is skipped). */
+export function pixelSimilarity(images: readonly (Uint8Array | undefined)[], originals: readonly (Uint8Array | undefined)[], size: number): { ssim: number | null; psnr: number | null; compared: number } {
+  let ssimSum = 0, psnrSum = 0, n = 0;
+  originals.forEach((o, i) => {
+    const img = images[i];
+    if (!o || !img) return;
+    ssimSum += ssim(img, o, size);
+    const p = psnr(img, o);
+    // Identical images have infinite PSNR: counted as 100 dB so that the mean stays finite.
+    psnrSum += Number.isFinite(p) ? p : 100;
+    n++;
+  });
+  return { ssim: n ? ssimSum / n : null, psnr: n ? psnrSum / n : null, compared: n };
+}

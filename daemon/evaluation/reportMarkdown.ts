@@ -70,7 +70,7 @@ export function reportMarkdown(r: EvaluationReport): string {
       r.queriesPerTarget !== undefined ? `${r.queriesPerTarget.toFixed(0)} encoder queries per target` : '',
       r.optimiserMeanCosine !== undefined ? `the optimiser's own mean cosine ${r.optimiserMeanCosine.toFixed(3)} (before the evaluation pipeline; not a score)` : '',
     ].filter(Boolean).join('; ') + (r.attackSeconds !== undefined || r.queriesPerTarget !== undefined || r.optimiserMeanCosine !== undefined ? '.' : ''),
-    r.imageQuality.ssim !== null ? `Pixel similarity to the aligned source: SSIM ${r.imageQuality.ssim.toFixed(3)}, PSNR ${(r.imageQuality.psnr as number).toFixed(2)} dB (${r.imageQuality.compared} pairs).` : '',
+    pixelSimilarityLine(r.imageQuality),
     '',
     ...headline(r),
     ...rolesSection(r),
@@ -181,4 +181,19 @@ export function reportSummary(r: EvaluationReport): { probes: number; operatingP
     operatingPoints: r.operatingPoints,
     rows: r.rows.map((x) => ({ subject: x.subject, protocol: x.protocol, encoderId: x.encoderId, typeI: x.typeI.map((t) => t.rate), typeII: x.typeII.perPair.map((t) => t.rate) })),
   };
+}
+
+const REFERENCE_NAMES = { 'mean-face': 'the mean training face', 'nearest-face': 'the nearest training face', 'same-person': 'another held-out photo of the same person' } as const;
+
+/** SSIM / PSNR of the reconstructions, then of the images that reconstruct nothing, so that a reader can place the figure. */
+function pixelSimilarityLine(q: EvaluationReport['imageQuality']): string {
+  if (q.ssim === null) return '';
+  const fig = (x: { ssim: number | null; psnr: number | null; compared: number }) => `SSIM ${(x.ssim as number).toFixed(3)}, PSNR ${(x.psnr as number).toFixed(2)} dB (${x.compared} pairs)`;
+  const refs = (q.references ?? []).filter((x) => x.ssim !== null).map((x) => `${REFERENCE_NAMES[x.subject]} ${fig(x)}`);
+  const ssimOf = (subject: string) => q.references?.find((x) => x.subject === subject)?.ssim ?? null;
+  const mean = ssimOf('mean-face'), same = ssimOf('same-person');
+  // Said only where the figures show it: then SSIM ranks a blur above the person.
+  const caveat = mean !== null && same !== null && mean > same
+    ? ' The mean face scores above another photo of the same person: SSIM here measures pose, light and background more than identity.' : '';
+  return `Pixel similarity to the aligned source: ${fig(q)}.` + (refs.length ? ` The same for images that reconstruct nothing: ${refs.join('; ')}.${caveat}` : '');
 }

@@ -256,7 +256,18 @@ export const EvaluationReportSchema = Type.Object({
   thresholds: Type.Array(EncoderThresholdsSchema),
   rows: Type.Array(ScoreRowSchema),
   /** Pixel similarity of the attack's reconstructions to the aligned sources (null when none had a source crop). */
-  imageQuality: Type.Object({ ssim: Type.Union([Type.Number(), Type.Null()]), psnr: Type.Union([Type.Number(), Type.Null()]), compared: Count }, { additionalProperties: false }),
+  imageQuality: Type.Object({
+    ssim: Type.Union([Type.Number(), Type.Null()]), psnr: Type.Union([Type.Number(), Type.Null()]), compared: Count,
+    /**
+     * The same figures for images that reconstruct nothing, against the same originals: the mean training face, the
+     * nearest training face, and another held-out photo of the same person (targets whose identity has one). SSIM
+     * rewards a smooth average over a real face of the right person (issue 26): these rows say what a figure means.
+     */
+    references: Type.Optional(Type.Array(Type.Object({
+      subject: Type.Union([Type.Literal('mean-face'), Type.Literal('nearest-face'), Type.Literal('same-person')]),
+      ssim: Type.Union([Type.Number(), Type.Null()]), psnr: Type.Union([Type.Number(), Type.Null()]), compared: Count,
+    }, { additionalProperties: false }))),
+  }, { additionalProperties: false }),
   /** The optimiser's own mean cosine (white box, query search), labelled as such; not an evaluation figure. */
   optimiserMeanCosine: Type.Optional(Type.Number()),
   /** Mean encoder queries per target the attack spent (black-box search); 0 for a decoder alone. */

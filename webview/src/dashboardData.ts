@@ -165,6 +165,8 @@ export interface SarTable {
   tables: SarProtocolTable[];
   ssim: string;
   psnr: string;
+  /** SSIM of the images that reconstruct nothing against the same originals, e.g. "mean face 0.481 · same person 0.383"; '' when the report has none. */
+  ssimReferences: string;
   /** One-line description: method, targets, identities, queries, time. */
   caption: string;
   /** Counts behind type II and rank-1, and low-support thresholds. */
@@ -197,13 +199,15 @@ const SUBJECT_LABEL: Record<Row['subject'], string> = { attack: 'attack', 'neare
  * The SAR tables of an evaluation report, one per protocol: per scoring encoder (attacked first), the attack
  * row followed by its baseline rows. A report of an older version is named as such, with what it lacks.
  */
+const SSIM_REFERENCE_LABEL = { 'mean-face': 'mean face', 'nearest-face': 'nearest face', 'same-person': 'another photo of the person' } as const;
+
 export function sarTable(report: RunView['evaluation'] | { [k: string]: unknown } | null): SarTable | null {
   if (!report) return null;
   const r = report as Partial<Report>;
   if (r.version !== 2 || !Array.isArray(r.rows) || !Array.isArray(r.operatingPoints) || !Array.isArray(r.thresholds)) {
     const missing = ['version 2', 'operatingPoints', 'thresholds', 'rows'].filter((k) => (k === 'version 2' ? r.version !== 2 : !Array.isArray((r as Record<string, unknown>)[k])));
     return {
-      points: [], tables: [], ssim: '—', psnr: '—', caption: '', note: '',
+      points: [], tables: [], ssim: '—', psnr: '—', ssimReferences: '', caption: '', note: '',
       problem: `This report.json comes from an older version of Face Inversion Lab (missing: ${missing.join(', ')}): it has no protocols, baselines or intervals. Run "Evaluate Attack" (faceinv evaluate) on this run again.`,
     };
   }
@@ -237,6 +241,8 @@ export function sarTable(report: RunView['evaluation'] | { [k: string]: unknown 
     tables,
     ssim: rep.imageQuality.ssim === null ? '—' : rep.imageQuality.ssim.toFixed(3),
     psnr: rep.imageQuality.psnr === null ? '—' : `${rep.imageQuality.psnr.toFixed(1)} dB`,
+    ssimReferences: (rep.imageQuality.references ?? []).filter((x) => x.ssim !== null)
+      .map((x) => `${SSIM_REFERENCE_LABEL[x.subject]} ${(x.ssim as number).toFixed(3)}`).join(' · '),
     caption: [
       rep.method,
       `${rep.probes} targets of ${rep.identities} held-out identities`,

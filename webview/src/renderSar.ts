@@ -37,7 +37,8 @@ export function renderSar(table: SarTable | null, running: boolean, problem?: st
     out.push(h('h3', { class: 'protocol', text: t.title }));
     out.push(h('table', { class: 'sar', attrs: { 'data-testid': `sar-table-${t.protocol}` } }, [h('thead', {}, [head]), h('tbody', {}, body)]));
   }
-  out.push(h('p', { class: 'quality' }, [h('span', { text: `SSIM ${table.ssim}` }), ' · ', h('span', { text: `PSNR ${table.psnr}` })]));
+  out.push(h('p', { class: 'quality' }, [h('span', { text: `SSIM ${table.ssim}` }), ' · ', h('span', { text: `PSNR ${table.psnr}` }),
+    ...(table.ssimReferences ? [' · ', h('span', { class: 'muted', text: `SSIM of images that reconstruct nothing: ${table.ssimReferences}` })] : [])]));
   if (table.note) out.push(h('p', { class: 'muted small', text: table.note }));
   return out;
 }

@@ -66,6 +66,13 @@ describe('evaluation wiring (tiny LFW subset)', function () {
     for (const t of r.thresholds) {
       for (const p of t.points) assert.ok(p.impostorsAbove <= Math.floor(p.fmr * p.impostorPairs), `${t.encoderId} @${p.fmr}: ${p.impostorsAbove} above`);
     }
+    // Pixel similarity: a copy is the original; the images that reconstruct nothing are not.
+    assert.ok(Math.abs((r.imageQuality.ssim as number) - 1) < 1e-9, `ssim ${r.imageQuality.ssim}`);
+    const refs = r.imageQuality.references ?? [];
+    assert.deepEqual(refs.map((x) => x.subject), ['mean-face', 'nearest-face', 'same-person']);
+    for (const x of refs.slice(0, 2)) assert.ok(x.compared === r.probes && (x.ssim as number) < 0.99, `${x.subject}: ${x.ssim} over ${x.compared}`);
+    const multi = r.items.filter((it) => test.rels.filter((rel) => rel.split('/')[0] === it.identity).length > 1).length;
+    assert.equal(refs[2].compared, multi, 'another photo exactly for the targets whose identity has one');
     const transfer = findRow(r, 'attack', 'direct', 'faceapi-resnet128');
     assert.ok(transfer && (transfer.meanCosine ?? 0) > 0.8, `a copy warped into dlib's chip by the mean geometry stays close: ${transfer?.meanCosine}`);
   });

@@ -65,4 +65,19 @@ describe('evaluation: encoder roles', () => {
     assert.equal(h.transfer?.encoderId, 'human-faceres');
     assert.equal(typeof h.transfer?.typeI1e4, 'number');
   });
+  it('places SSIM among images that reconstruct nothing, and says SSIM favours a blur only where the figures show it', () => {
+    const r = reportWithSurrogate();
+    const refs = (mean: number, same: number) => [
+      { subject: 'mean-face' as const, ssim: mean, psnr: 14, compared: 3 },
+      { subject: 'nearest-face' as const, ssim: 0.3, psnr: 12, compared: 3 },
+      { subject: 'same-person' as const, ssim: same, psnr: 13, compared: 2 },
+    ];
+    const blurWins = reportMarkdown({ ...r, imageQuality: { ssim: 0.46, psnr: 14.1, compared: 3, references: refs(0.48, 0.38) } });
+    assert.match(blurWins, /SSIM 0\.460, PSNR 14\.10 dB \(3 pairs\)\. The same for images that reconstruct nothing: the mean training face SSIM 0\.480.*another held-out photo of the same person SSIM 0\.380, PSNR 13\.00 dB \(2 pairs\)\. The mean face scores above/);
+    const personWins = reportMarkdown({ ...r, imageQuality: { ssim: 0.46, psnr: 14.1, compared: 3, references: refs(0.3, 0.5) } });
+    assert.match(personWins, /another held-out photo of the same person SSIM 0\.500/);
+    assert.doesNotMatch(personWins, /The mean face scores above/);
+    // Reports written before the references still read.
+    assert.match(reportMarkdown({ ...r, imageQuality: { ssim: 0.46, psnr: 14.1, compared: 3 } }), /SSIM 0\.460, PSNR 14\.10 dB \(3 pairs\)\.\n/);
+  });
 });

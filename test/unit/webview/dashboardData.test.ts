@@ -166,6 +166,7 @@ describe('dashboardData', () => {
       assert.match(t.note, /Weakly supported thresholds.*faceapi-resnet128 @1e-5/);
       assert.match(t.caption, /6 targets of 6 held-out identities · 96 queries per target · 5\.3 min/);
       assert.equal(t.ssim, '0.412');
+      assert.equal(t.ssimReferences, 'mean face 0.481 · another photo of the person 0.383');
       assert.equal(t.psnr, '17.8 dB');
     });
 

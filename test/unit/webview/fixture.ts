@@ -88,7 +88,7 @@ export function syntheticReport(name: string, ids: { id: string; identity: strin
     method: 'black box: PCA face model, 512 components; ridge-regression start; zeroth-order search, 100 queries per target',
     frame: { template: 'arcface-5pt', size: 112 }, probes: n, identities: n, singleImageIdentities: 1, operatingPoints: points,
     thresholds: [thr('arcface512-faceplugin', 0.25), thr('faceapi-resnet128', 0.9)], rows,
-    imageQuality: { ssim: 0.4123, psnr: 17.84, compared: n }, optimiserMeanCosine: 0.59, queriesPerTarget: 96, attackSeconds: 318,
+    imageQuality: { ssim: 0.4123, psnr: 17.84, compared: n, references: [{ subject: 'mean-face', ssim: 0.4811, psnr: 14.2, compared: n }, { subject: 'same-person', ssim: 0.3826, psnr: 12.9, compared: 1 }] }, optimiserMeanCosine: 0.59, queriesPerTarget: 96, attackSeconds: 318,
     items: ids.map((x, i) => {
       const failed = i === n - 1;
       return {
