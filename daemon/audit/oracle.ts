@@ -164,12 +164,24 @@ function ownViewWarmup(i: OracleInputs, plan: AttackPlan, setup: ProbeSetup): Wa
   };
 }
 
+/**
+ * The fit photos' crops, copied once per reference set: the audit's own run and each mitigation's re-run fit on the
+ * same rows (only their answers differ), and a copy is hundreds of megabytes with its hash.
+ */
+const fitCropsOf = new WeakMap<ReferenceEmbeddings, { rows: readonly number[]; crops: Uint8Array; cacheKey: string }>();
+
 /** The reference photos the probe map was fitted on, with their answers, as the other encoder's map fits on them. */
 function ownAnswerPhotos(refA: ReferenceEmbeddings, setup: ProbeSetup, S: number): ProbeAnswerPhotos {
-  const D = S * S * 3, refCrops = refA.crops as Uint8Array;
-  const crops = new Uint8Array(setup.fit.rows.length * D);
-  setup.fit.rows.forEach((r, k) => crops.set(refCrops.subarray(r * D, (r + 1) * D), k * D));
-  return { answers: setup.fit.answers, probes: setup.probes.length, crops, rels: setup.fit.rows.map((r) => refA.rels[r]), identities: setup.fit.rows.map((r) => refA.identities[r]), cacheKey: probeCropsKey(crops) };
+  const rows = setup.fit.rows;
+  let kept = fitCropsOf.get(refA);
+  if (!kept || kept.rows.length !== rows.length || kept.rows.some((r, k) => r !== rows[k])) {
+    const D = S * S * 3, refCrops = refA.crops as Uint8Array;
+    const crops = new Uint8Array(rows.length * D);
+    rows.forEach((r, k) => crops.set(refCrops.subarray(r * D, (r + 1) * D), k * D));
+    kept = { rows: [...rows], crops, cacheKey: probeCropsKey(crops) };
+    fitCropsOf.set(refA, kept);
+  }
+  return { answers: setup.fit.answers, probes: setup.probes.length, crops: kept.crops, rels: rows.map((r) => refA.rels[r]), identities: rows.map((r) => refA.identities[r]), cacheKey: kept.cacheKey };
 }
 
 /** Why `other` cannot be differentiated in the face model's frame on ONNX Runtime (resolveSurrogate's refusal), or null. */

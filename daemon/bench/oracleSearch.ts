@@ -69,6 +69,7 @@ import { startVerifierService, type VerifierService } from '../server/verifierSe
 import { VerifierClient } from '../encoders/verifierClient';
 import { SubjectOracleError } from '../protocol/verifierApi';
 import type { Encoder } from '../encoders/types';
+import { roundScore } from '../math/roundScore';
 
 interface Options { ownView: number; ownEvals: number[]; gramLambda: number; surrogate?: string; warmup: number[]; warmupLr: number; mapLambda: number; design: 'random' | 'dopt'; candidates: number; designRows: number; jitter: number; kernel: boolean; enrolled: number; validate: boolean; master: number; group: number; steps: number; attackerEncoder?: string; service: boolean; attempts?: number; decision: boolean; subjects: number; probes: number; train: number; decimals?: number; queries: number[]; encoder: string; faceModel: string; sigma: number; learningRate: number }
 
@@ -434,7 +435,7 @@ function chooseProbes(o: Options, L: Lfw, order: number[]): number[] {
   return probes;
 }
 
-const round = (o: Pick<Options, 'decimals'>, s: number) => (o.decimals === undefined ? s : Number(s.toFixed(o.decimals)));
+const round = (o: Pick<Options, 'decimals'>, s: number) => roundScore(s, o.decimals);
 
 /** A table row: the median system score, type I at each threshold, and type II there when `second` is given. */
 function printRow(label: string, s: number[], thr: readonly number[], second?: number[]): void {

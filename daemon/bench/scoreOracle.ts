@@ -14,6 +14,7 @@ import { openImageDataset } from '../data/dataset';
 import { getEmbeddings } from '../data/embeddingCache';
 import { makeIdentitySplit, mulberry32, seededShuffle } from '../data/split';
 import { cosine, designProbes, fitTemplatePrior, recoverTemplate, scoreNoiseVariance, unit } from '../attack/oracle/scoreRecovery';
+import { roundScore } from '../math/roundScore';
 
 interface Options { decision?: boolean; writeStore?: string; subjects: number; decimals?: number; noise: number; queries: number[]; pool: number; encoder: string }
 
@@ -100,7 +101,7 @@ async function main(): Promise<void> {
     const t = set.embeddings.subarray(r * dim, (r + 1) * dim);
     const scores = Array.from({ length: maxQ }, (_, k) => {
       const s = cosine(design.probes.subarray(k * dim, (k + 1) * dim), t) + o.noise * gauss();
-      return o.decimals === undefined ? s : Number(s.toFixed(o.decimals));
+      return roundScore(s, o.decimals);
     });
     const other = secondOf.get(id);
     recoverTemplate(design, scores, maxQ, (k, m) => {

@@ -19,6 +19,7 @@ import type { AddressInfo } from 'node:net';
 import sharp from 'sharp';
 import { mulberry32 } from '../data/split';
 import { STATS_PATH, VERIFIER_STATUS, VERIFY_PATH, VerifyRequest, type VerifierErrorCode, type VerifierStats, type VerifyAnswer } from '../protocol/verifierApi';
+import { roundScore } from '../math/roundScore';
 
 export interface VerifierServiceOptions {
   /** Embeds one aligned crop, [size, size, 3] uint8 RGB → a unit template. */
@@ -92,7 +93,7 @@ export async function startVerifierService(o: VerifierServiceOptions, port = 0, 
     if (o.answer === 'decision') answer = { subject: req.subject, accept: s >= (o.threshold as number), threshold: o.threshold };
     else {
       if (o.noise) s += o.noise * gauss();
-      answer = { subject: req.subject, score: o.decimals === undefined ? s : Number(s.toFixed(o.decimals)) };
+      answer = { subject: req.subject, score: roundScore(s, o.decimals) };
     }
     log({ subject: req.subject, status: 200, ...('score' in answer ? { score: answer.score } : { accept: answer.accept }) });
     send(res, 200, answer);
@@ -141,8 +142,10 @@ function embeddingMemo(capacity: number) {
   let embedded = 0;
   return {
     get embedded() { return embedded; },
-    key: (image: string) => crypto.createHash('sha256').update(image).digest('base64'),
+    // With the memo off nothing is looked up, so nothing is hashed.
+    key: (image: string) => (capacity > 0 ? crypto.createHash('sha256').update(image).digest('base64') : ''),
     get(key: string): Float32Array | undefined {
+      if (capacity <= 0) return undefined;
       const e = kept.get(key);
       if (e) { kept.delete(key); kept.set(key, e); }
       return e;

@@ -20,6 +20,8 @@ import { applyRidge, fitRidge, type RidgeMap } from '../../math/ridge';
 import type { FaceModel } from '../faceModel/types';
 import { QueryOracle, type RemoteAnswer } from '../search/oracle';
 import { querySearch } from '../search/querySearch';
+import { roundScore } from '../../math/roundScore';
+import { exactRowDots } from '../../math/blockDots';
 
 /**
  * Chosen on the attacker's own identities (docs/oracles.md "The system as the attacker's encoder"): evaluations of
@@ -74,19 +76,26 @@ export function ownViewWeights(view: OwnView, answers: Float32Array, n: number):
 
 /** The predicted templates t̂ = Eᵀ·c ([n] unit rows of d) of weights `c` [n, K] over enrolled templates `E` [K, d]: what ŝ scores against. */
 export function foldOwnView(c: Float64Array, E: Float32Array, n: number, K: number, d: number): Float32Array[] {
+  return foldWithNorms(c, E, n, K, d).templates;
+}
+
+/** foldOwnView's unit rows and the norms of Eᵀ·c they were divided by (what scales ŝ as a cosine to t̂). */
+function foldWithNorms(c: Float64Array, E: Float32Array, n: number, K: number, d: number): { templates: Float32Array[]; norms: Float64Array } {
   if (c.length !== n * K || E.length !== K * d) throw new Error(`own view: ${c.length} weights and ${E.length} template values do not fit ${n} subjects, ${K} enrolments of ${d}`);
-  return Array.from({ length: n }, (_, i) => {
+  const norms = new Float64Array(n);
+  const templates = Array.from({ length: n }, (_, i) => {
     const t = new Float64Array(d);
     for (let k = 0; k < K; k++) { const w = c[i * K + k]; for (let a = 0; a < d; a++) t[a] += w * E[k * d + a]; }
-    const norm = Math.hypot(...t) || 1;
-    return Float32Array.from(t, (v) => v / norm);
+    norms[i] = Math.hypot(...t) || 1;
+    return Float32Array.from(t, (v) => v / norms[i]);
   });
+  return { templates, norms };
 }
 
 /** A view fitted on the attacker's photos, with the templates of its enrolments (what a simulation folds answers into). */
 export interface OwnViewFit { view: OwnView; enrolled: Float32Array; dim: number; decimals?: number }
 
-const roundTo = (decimals: number | undefined) => (s: number) => (decimals === undefined ? s : Number(s.toFixed(decimals)));
+const roundTo = (decimals: number | undefined) => (s: number) => roundScore(s, decimals);
 
 /**
  * The view from the attacker's photos (unit templates [*, dim] and their identities): the first photos of `K`
@@ -104,13 +113,7 @@ export function fitOwnViewOnPhotos(templates: Float32Array, dim: number, identit
   enrolledRows.forEach((r, k) => E.set(templates.subarray(r * dim, (r + 1) * dim), k * dim));
   const answersOf = (rows: readonly number[]) => {
     const out = new Float32Array(rows.length * K);
-    rows.forEach((r, j) => {
-      for (let k = 0; k < K; k++) {
-        let s = 0;
-        for (let a = 0; a < dim; a++) s += templates[r * dim + a] * E[k * dim + a];
-        out[j * K + k] = round(s);
-      }
-    });
+    rows.forEach((r, j) => exactRowDots(templates, r * dim, E, K, dim, (k, s) => { out[j * K + k] = round(s); }));
     return out;
   };
   const answerNoise = decimals === undefined ? 0 : 10 ** -decimals / Math.sqrt(12);
@@ -134,8 +137,9 @@ export async function searchOwnView(encoder: Encoder, model: FaceModel, fit: Own
   const last = evaluations[evaluations.length - 1];
   const n = answers.length / fit.view.probes;
   const c = ownViewWeights(fit.view, answers, n);
-  const oracle = new QueryOracle(encoder, model, foldOwnView(c, fit.enrolled, n, fit.view.enrolled, fit.dim), last);
-  if (fit.decimals !== undefined) oracle.answerBy(roundedViewAnswers(encoder, fit, c));
+  const folded = foldWithNorms(c, fit.enrolled, n, fit.view.enrolled, fit.dim);
+  const oracle = new QueryOracle(encoder, model, folded.templates, last);
+  if (fit.decimals !== undefined) oracle.answerBy(roundedViewAnswers(encoder, fit, c, folded.norms));
   const start = Float32Array.from(starts);
   model.clampLatents(start);
   const snaps = new Map<number, Float32Array>();
@@ -149,27 +153,16 @@ export async function searchOwnView(encoder: Encoder, model: FaceModel, fit: Own
 }
 
 /** ŝ of rendered faces as the attacker reads it: each of the K answers rounded as the system rounds, weighted by the subject's c (scaled as a cosine to t̂). */
-function roundedViewAnswers(encoder: Encoder, fit: OwnViewFit, c: Float64Array): RemoteAnswer {
+function roundedViewAnswers(encoder: Encoder, fit: OwnViewFit, c: Float64Array, norms: Float64Array): RemoteAnswer {
   const K = fit.view.enrolled, d = fit.dim, E = fit.enrolled, round = roundTo(fit.decimals);
-  const scale = (i: number) => {
-    const t = new Float64Array(d);
-    for (let k = 0; k < K; k++) for (let a = 0; a < d; a++) t[a] += c[i * K + k] * E[k * d + a];
-    return Math.hypot(...t) || 1;
-  };
-  const norms = new Map<number, number>();
   return async (images, owners) => {
     const emb = await encoder.embed(images);
     return emb.map((e, r) => {
       const i = owners[r];
-      if (!norms.has(i)) norms.set(i, scale(i));
       const en = Math.hypot(...e) || 1;
       let s = 0;
-      for (let k = 0; k < K; k++) {
-        let f = 0;
-        for (let a = 0; a < d; a++) f += e[a] * E[k * d + a];
-        s += c[i * K + k] * round(f / en);
-      }
-      return s / norms.get(i)!;
+      exactRowDots(e, 0, E, K, d, (k, f) => { s += c[i * K + k] * round(f / en); });
+      return s / norms[i];
     });
   };
 }

@@ -11,6 +11,7 @@ import sharp from 'sharp';
 import { tf } from '../../tfjs/tf';
 import { mulberry32 } from '../../data/split';
 import { recoverTemplate, type ProbeDesign } from './scoreRecovery';
+import { roundScore } from '../../math/roundScore';
 
 export { SubjectOracleError };
 
@@ -46,7 +47,7 @@ export function simulatedScoreOracle(templates: ReadonlyMap<string, Float32Array
         let s = 0;
         for (let a = 0; a < dim; a++) s += photos[p * dim + a] * t[a];
         if (o.noise) s += o.noise * gauss();
-        return o.decimals === undefined ? s : Number(s.toFixed(o.decimals));
+        return roundScore(s, o.decimals);
       });
     },
   };

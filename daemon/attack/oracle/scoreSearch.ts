@@ -12,6 +12,7 @@ import { seededShuffle } from '../../data/split';
 import { designedProbeRows } from './probeDesign';
 import { fitProbeMap, probeStart, type ProbeMap } from './probeMap';
 import { checkScore, SubjectOracleError, type ScoreOracle } from './scoreOracle';
+import { roundScore } from '../../math/roundScore';
 
 /** The attacker's reference photos: unit templates [n, dim] and their latents [n, latentDim] under its face model. */
 export interface OwnPhotos { templates: Float32Array; dim: number; latents: Float32Array; latentDim: number; n: number }
@@ -30,7 +31,7 @@ export interface ProbeSetup {
  */
 export function fitOracleProbeMap(own: OwnPhotos, count: number, decimals: number | undefined, seed: number): ProbeSetup {
   const { templates: e, dim, latents, latentDim, n } = own;
-  const round = (s: number) => (decimals === undefined ? s : Number(s.toFixed(decimals)));
+  const round = (s: number) => roundScore(s, decimals);
   const answer = (p: number, t: number) => {
     let s = 0;
     for (let a = 0; a < dim; a++) s += e[p * dim + a] * e[t * dim + a];

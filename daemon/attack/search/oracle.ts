@@ -10,6 +10,7 @@ import { tf } from '../../tfjs/tf';
 import type { Encoder } from '../../encoders/types';
 import type { FaceModel } from '../faceModel/types';
 import { l2NormalizeInPlace } from '../../encoders/preprocess';
+import { roundScore } from '../../math/roundScore';
 
 export class QueryBudgetError extends Error {}
 
@@ -198,7 +199,7 @@ export class QueryOracle {
     const t = this.targets[owner];
     let s = 0;
     for (let i = 0; i < this.dim; i++) s += e[i] * t[i];
-    return this.decimals === undefined ? s : Number(s.toFixed(this.decimals));
+    return roundScore(s, this.decimals);
   }
 }
 

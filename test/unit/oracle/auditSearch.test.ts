@@ -92,8 +92,10 @@ describe('oracle: the audit under the score and decision searches', function () 
   it('score search with another encoder the attacker owns: faceapi-resnet128 moves each start toward its answers (no query); human-faceres, which the engine cannot differentiate, is said and the probe map\'s starts stand', async () => {
     const threat = (other: string) => ({ oracle: { kind: 'score', decimals: 2 }, attacker: { encoder: 'other', otherEncoder: other, template: 'none', queries: 40, probes: 10 } });
     const logs: string[] = [], plainLogs: string[] = [], refusedLogs: string[] = [];
-    const { out, rows } = await audit('score-search-other', threat('faceapi-resnet128'), {}, logs);
+    // With a mitigation re-run: it fits the other encoder's map on the same reference rows, from the same crops.
+    const { out, rows } = await audit('score-search-other', { ...threat('faceapi-resnet128'), mitigations: ['round-1'] }, {}, logs);
     assert.equal(out.state, 'finished');
+    assert.deepEqual(rows.map((r) => r.oracle!.mitigations?.map((m) => m.mitigation)), rows.map(() => ['round-1']));
     assert.ok(logs.some((l) => /threat model: score oracle without a copy of the encoder \(attacker.encoder "other"\).*moved toward the answers as the attacker's other encoder faceapi-resnet128 sees them/.test(l)), logs.join('\n'));
     const warmed = logs.filter((l) => /the attacker's other encoder faceapi-resnet128: map from the 10 answers \(held-out cosine [\d.]+\), 10 warm-up steps for \d+ subjects, \d+ evaluations/.test(l));
     const badFit = logs.filter((l) => /fits badly.*the probe map's starts stand/.test(l));
