@@ -10,6 +10,9 @@
 // mean face, optionally with the contrast finish), and the target photo's own PCA projection (the prior's
 // ceiling, not an attack), and `whitebox[:STEPS]` (the white box's answer from the ridge start: what a face that
 // matches the template almost exactly looks like under this prior — the black box's ceiling).
+// `polish:N:LR[+f=1]`: N more gradient steps on the surrogate's cosine to the mapped template after the search (no
+// query; measured and not used: docs/search.md "What SSIM is measured against, and a surrogate polish"), optionally
+// with the main job's finish (contrast, half the detail of 32 neighbours).
 // search=secant: the main job's present search (the same warm-up, then daemon/attack/search/secant.ts) instead
 // of the zeroth-order one; map=ridge/0/10000 (the main job's template map; default ridge/0.1/3000).
 // Usage: npm run build && node scripts/prior-validation.js [n=64] [q=100] [k=512] [search=secant] [v=pca,detail:a=1]
@@ -42,6 +45,8 @@ const cos = (a, b) => { let s = 0, x = 0, y = 0; for (let i = 0; i < a.length; i
 
 function parseVariant(v) {
   if (v === 'pca' || v === 'projection' || v === 'ridge' || v === 'spread') return { name: v };
+  const pol = /^polish:(\d+):([0-9.]+)(\+f=1)?$/.exec(v);
+  if (pol) return { name: v, polish: +pol[1], polishRate: +pol[2], detail: pol[3] ? { finish: { contrast: true, detail: 0.5, neighbours: 32 }, quilt: { ...DEFAULT_QUILT } } : undefined };
   const wb = /^whitebox(?::(\d+))?(\+c=1)?$/.exec(v);
   if (wb) return { name: v, whitebox: +(wb[1] ?? 200), detail: wb[2] ? { finish: { contrast: true, detail: 0, neighbours: 32 }, quilt: { ...DEFAULT_QUILT } } : undefined };
   // `caricature:A[+c=1]`: the search's latents scaled by A about the mean face (optionally with the contrast finish).
@@ -80,11 +85,12 @@ async function main() {
   const ridge = fitRidge(fitT, fitZ, fitRows.length, d, K, 0.1);
   const start = applyRidge(ridge, vT, vr.length);
   pca.clampLatents(start);
+  const photoSet = { templates: fitT, dim: d, crops: fitCrops, rels: fitRows.map((r) => data.rels[r]), identities: fitRows.map((r) => data.identities[r]), datasetId: `${ds.id}-val0.1` };
+  const openPrior = () => openSurrogatePrior(pca, encCfg, targets, photoSet, { surrogate: SEARCH.surrogate, weight: SEARCH.weight, fitPhotos: +mapPhotos, map: mapKind, mapLambda: +mapLambda, seed: 0 }, {});
   if (fs.existsSync(cacheFile)) z = new Float32Array(fs.readFileSync(cacheFile).buffer.slice(0));
   else {
     const t0 = Date.now();
-    const photoSet = { templates: fitT, dim: d, crops: fitCrops, rels: fitRows.map((r) => data.rels[r]), identities: fitRows.map((r) => data.identities[r]), datasetId: `${ds.id}-val0.1` };
-    const prior = await openSurrogatePrior(pca, encCfg, targets, photoSet, { surrogate: SEARCH.surrogate, weight: SEARCH.weight, fitPhotos: +mapPhotos, map: mapKind, mapLambda: +mapLambda, seed: 0 }, {});
+    const prior = await openPrior();
     const s0 = await prior.warmup(start, SEARCH.warmup, SEARCH.warmupRate);
     pca.clampLatents(s0);
     const oracle = new QueryOracle(enc, pca, targets, Q);
@@ -120,6 +126,12 @@ async function main() {
     let faces;
     let zz = v.name === 'projection' ? await pca.project(Uint8Array.from(photos.flatMap((p) => Array.from(p))), vr.length) : v.name === 'ridge' ? start : z;
     if (v.whitebox) zz = (await gradientSearch(pca, encCfg, targets, start, { ...defaultWhitebox(), steps: v.whitebox })).latents;
+    if (v.polish) {
+      const prior = await openPrior();
+      zz = await prior.warmup(zz, v.polish, v.polishRate);
+      pca.clampLatents(zz);
+      await prior.dispose();
+    }
     if (v.scale) { zz = zz.map((x) => x * v.scale); pca.clampLatents(zz); }
     if (v.detail) faces = await detailedFaces(pca, bank, zz, vr.length, v.detail.finish, v.detail.quilt);
     else {
