@@ -11,6 +11,8 @@ const path = require('node:path');
 const O = path.join(__dirname, '..', 'out', 'daemon') + '/';
 const { openValidationSide, rowsOf } = require('./validationSide');
 const { ssim } = require(O + 'evaluation/imageQuality');
+const { meanImage } = require(O + 'evaluation/baselines');
+const { exactRowDots } = require(O + 'math/blockDots');
 const { fitRidge, applyRidge } = require(O + 'math/ridge');
 const { tf } = require(O + 'tfjs/tf');
 const { initEngine } = require(O + 'tfjs/backend');
@@ -33,9 +35,7 @@ async function main() {
   console.log('| image beside each target photo | SSIM | targets |');
   console.log('|---|---|---|');
 
-  const mean = new Float64Array(S3);
-  for (let r = 0; r < nF; r++) for (let j = 0; j < S3; j++) mean[j] += fitCrops[r * S3 + j] / nF;
-  const meanFace = Uint8Array.from(mean, toByte);
+  const meanFace = meanImage(fitCrops, nF);
   row('the mean of the attacker\'s photos', meanOver(vr.map(() => meanFace)));
 
   let same = 0, withOther = 0;
@@ -59,7 +59,7 @@ async function main() {
 
   const cosines = vr.map((_, i) => {
     const s = new Float32Array(nF);
-    for (let r = 0; r < nF; r++) { let x = 0; for (let a = 0; a < d; a++) x += vT[i * d + a] * fitT[r * d + a]; s[r] = x; }
+    exactRowDots(vT, i * d, fitT, nF, d, (r, x) => { s[r] = x; });
     return s;
   });
   for (const kappa of [10, 20, 40]) {

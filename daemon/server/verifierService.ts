@@ -145,7 +145,6 @@ function embeddingMemo(capacity: number) {
     // With the memo off nothing is looked up, so nothing is hashed.
     key: (image: string) => (capacity > 0 ? crypto.createHash('sha256').update(image).digest('base64') : ''),
     get(key: string): Float32Array | undefined {
-      if (capacity <= 0) return undefined;
       const e = kept.get(key);
       if (e) { kept.delete(key); kept.set(key, e); }
       return e;

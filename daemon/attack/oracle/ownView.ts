@@ -95,8 +95,6 @@ function foldWithNorms(c: Float64Array, E: Float32Array, n: number, K: number, d
 /** A view fitted on the attacker's photos, with the templates of its enrolments (what a simulation folds answers into). */
 export interface OwnViewFit { view: OwnView; enrolled: Float32Array; dim: number; decimals?: number }
 
-const roundTo = (decimals: number | undefined) => (s: number) => roundScore(s, decimals);
-
 /**
  * The view from the attacker's photos (unit templates [*, dim] and their identities): the first photos of `K`
  * distinct identities among `own` are enrolled; each photo of `own` gives its probe answers (`probeAnswers`, [own, P])
@@ -105,7 +103,6 @@ const roundTo = (decimals: number | undefined) => (s: number) => roundScore(s, d
  */
 export function fitOwnViewOnPhotos(templates: Float32Array, dim: number, identities: readonly string[], own: readonly number[], probeAnswers: Float32Array, P: number, K: number,
   decimals: number | undefined, o: { mapLambda: number; gramLambda: number } = OWN_VIEW): OwnViewFit {
-  const round = roundTo(decimals);
   const seen = new Set<string>();
   const enrolledRows = own.filter((r) => !seen.has(identities[r]) && !!seen.add(identities[r])).slice(0, K);
   if (enrolledRows.length < K) throw new Error(`attacker.ownEnrolments ${K}: the attacker's photos hold only ${enrolledRows.length} identities to enrol`);
@@ -113,7 +110,7 @@ export function fitOwnViewOnPhotos(templates: Float32Array, dim: number, identit
   enrolledRows.forEach((r, k) => E.set(templates.subarray(r * dim, (r + 1) * dim), k * dim));
   const answersOf = (rows: readonly number[]) => {
     const out = new Float32Array(rows.length * K);
-    rows.forEach((r, j) => exactRowDots(templates, r * dim, E, K, dim, (k, s) => { out[j * K + k] = round(s); }));
+    rows.forEach((r, j) => exactRowDots(templates, r * dim, E, K, dim, (k, s) => { out[j * K + k] = roundScore(s, decimals); }));
     return out;
   };
   const answerNoise = decimals === undefined ? 0 : 10 ** -decimals / Math.sqrt(12);
@@ -154,14 +151,14 @@ export async function searchOwnView(encoder: Encoder, model: FaceModel, fit: Own
 
 /** ŝ of rendered faces as the attacker reads it: each of the K answers rounded as the system rounds, weighted by the subject's c (scaled as a cosine to t̂). */
 function roundedViewAnswers(encoder: Encoder, fit: OwnViewFit, c: Float64Array, norms: Float64Array): RemoteAnswer {
-  const K = fit.view.enrolled, d = fit.dim, E = fit.enrolled, round = roundTo(fit.decimals);
+  const K = fit.view.enrolled, d = fit.dim, E = fit.enrolled;
   return async (images, owners) => {
     const emb = await encoder.embed(images);
     return emb.map((e, r) => {
       const i = owners[r];
       const en = Math.hypot(...e) || 1;
       let s = 0;
-      exactRowDots(e, 0, E, K, d, (k, f) => { s += c[i * K + k] * round(f / en); });
+      exactRowDots(e, 0, E, K, d, (k, f) => { s += c[i * K + k] * roundScore(f / en, fit.decimals); });
       return s / norms[i];
     });
   };
